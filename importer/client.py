@@ -1,0 +1,401 @@
+"""A client for the onOffice API: envelope, HMAC v2 signing, typed results and errors.
+
+One :class:`OnOfficeClient` holds one ``requests.Session`` (connection reuse) and the
+credentials. :meth:`OnOfficeClient.send` posts one or several actions in one request and returns
+one outcome per action, by position, after checking the ``identifier`` echo. Transport failures
+are classified as :class:`~importer.errors.NotDelivered` (safe to re-send) or
+:class:`~importer.errors.OutcomeUnknown` (the server may have acted: read back first).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError
+
+from . import contract
+from .errors import (
+    ActionRefused,
+    AuthenticationError,
+    ClockError,
+    MalformedResponse,
+    NotDelivered,
+    OutcomeUnknown,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Action",
+    "ActionResult",
+    "Credentials",
+    "OnOfficeClient",
+    "Record",
+    "Timeouts",
+    "sign",
+]
+
+
+def sign(timestamp: int, token: str, resourcetype: str, actionid: str, secret: str) -> str:
+    """HMAC v2 (§2.1): base64(HMAC-SHA256(secret, timestamp + token + resourcetype + actionid))."""
+    message = f"{timestamp}{token}{resourcetype}{actionid}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """API token and secret. Neither ever appears in a repr, a log line or an error message."""
+
+    token: str = field(repr=False)
+    secret: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Credentials(token=***, secret=***)"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = contract.CONNECT_TIMEOUT_SECONDS
+    read: float = contract.READ_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class Action:
+    """One API action before signing."""
+
+    kind: str  # read, create, modify, delete, get, do
+    resourcetype: str
+    parameters: Mapping[str, Any] | Sequence[Any] = field(default_factory=dict)
+    resourceid: str = ""
+    identifier: str = ""
+
+    @property
+    def actionid(self) -> str:
+        return contract.action_id(self.kind)
+
+    def describe(self) -> str:
+        target = f" {self.resourceid}" if self.resourceid else ""
+        return f"{self.kind} {self.resourcetype}{target}"
+
+
+@dataclass(frozen=True)
+class Record:
+    id: Any
+    type: Any
+    elements: Any
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: Action
+    records: list[Record]
+    cntabsolute: int | None
+    raw: dict[str, Any] = field(repr=False)
+
+
+Outcome = ActionResult | ActionRefused
+
+
+class OnOfficeClient:
+    """Talks to one onOffice API endpoint with one set of credentials."""
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        *,
+        timeouts: Timeouts | None = None,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url
+        self._credentials = credentials
+        self.timeouts = timeouts or Timeouts()
+        self._clock = clock
+        self._session = session or requests.Session()
+        # Proxies from the environment must not see an API on loopback; it also saves time.
+        self._session.trust_env = False
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"OnOfficeClient(url={self.url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> OnOfficeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the protocol ---------------------------------------------------------------------------
+    def envelope(self, actions: Sequence[Action]) -> dict[str, Any]:
+        """The request body for ``actions``, each signed with a fresh timestamp (§1.2, §2)."""
+        timestamp = int(self._clock())
+        token, secret = self._credentials.token, self._credentials.secret
+        return {
+            "token": token,
+            "request": {
+                "actions": [
+                    {
+                        "actionid": a.actionid,
+                        "resourceid": a.resourceid,
+                        "resourcetype": a.resourcetype,
+                        "identifier": a.identifier,
+                        "timestamp": timestamp,
+                        "hmac": sign(timestamp, token, a.resourcetype, a.actionid, secret),
+                        "hmac_version": contract.HMAC_VERSION,
+                        "parameters": a.parameters,
+                    }
+                    for a in actions
+                ]
+            },
+        }
+
+    def send(self, actions: Sequence[Action]) -> list[Outcome]:
+        """Post ``actions`` in one request; one outcome per action, in order.
+
+        Credential and clock errors raise (they concern every action); a refused action is
+        returned as an :class:`ActionRefused` in its place so the others still count.
+        """
+        if not actions:
+            return []
+        actions = _with_identifiers(actions)
+        body = json.dumps(self.envelope(actions), ensure_ascii=False).encode("utf-8")
+        response = self._post(body, actions)
+        return _read_results(response, actions)
+
+    def call(self, action: Action) -> ActionResult:
+        """Send one action; raise :class:`ActionRefused` if the server refused it."""
+        (outcome,) = self.send([action])
+        if isinstance(outcome, ActionRefused):
+            raise outcome
+        return outcome
+
+    def _post(self, body: bytes, actions: Sequence[Action]) -> dict[str, Any]:
+        what = ", ".join(a.describe() for a in actions[:3]) + (" ..." if len(actions) > 3 else "")
+        self.requests_sent += 1
+        try:
+            http = self._session.post(
+                self.url,
+                data=body,
+                headers={"Content-Type": contract.CONTENT_TYPE},
+                timeout=(self.timeouts.connect, self.timeouts.read),
+            )
+        except requests.ConnectTimeout as exc:
+            raise NotDelivered(f"{what}: connect timeout to {self.url}") from exc
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                raise NotDelivered(
+                    f"{what}: cannot connect to {self.url} ({_reason(exc)})"
+                ) from exc
+            raise OutcomeUnknown(
+                f"{what}: connection to {self.url} lost after sending ({_reason(exc)})"
+            ) from exc
+        except requests.Timeout as exc:
+            raise OutcomeUnknown(
+                f"{what}: no answer from {self.url} within {self.timeouts.read:g} s"
+            ) from exc
+        except requests.RequestException as exc:
+            raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc
+        status = http.status_code
+        if status >= 500:
+            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}")
+        if status == 429:
+            raise NotDelivered(f"{what}: HTTP 429 (rate limited) from {self.url}")
+        if status >= 400:
+            raise MalformedResponse(
+                f"{what}: HTTP {status} from {self.url} - is the API URL right?"
+            )
+        try:
+            decoded = json.loads(http.content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedResponse(f"{what}: the answer from {self.url} is not JSON") from exc
+        if not isinstance(decoded, dict):
+            raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
+        return decoded
+
+    # --- convenience calls ----------------------------------------------------------------------
+    def create_appointment(self, parameters: Mapping[str, Any], *, identifier: str = "") -> int:
+        result = self.call(Action("create", "calendar", parameters, identifier=identifier))
+        if not result.records or not isinstance(result.records[0].id, int):
+            raise MalformedResponse("calendar create: the answer holds no appointment id")
+        return result.records[0].id
+
+    def read_appointment(self, appointment_id: int) -> dict[str, Any] | None:
+        """One appointment by id, or None when the server does not know it."""
+        try:
+            result = self.call(Action("read", "calendar", [], resourceid=str(appointment_id)))
+        except ActionRefused:
+            return None
+        return dict(result.records[0].elements) if result.records else None
+
+    def read_appointments(
+        self,
+        datestart: str,
+        dateend: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        allusers: bool = True,
+        users: Sequence[int] = (),
+        groups: Sequence[int] = (),
+        showcancelled: bool = False,
+    ) -> list[Record]:
+        """Appointments overlapping the period (whole days, §5.2); at most 500 per call."""
+        parameters: dict[str, Any] = {
+            "datestart": datestart,
+            "dateend": dateend,
+            "allusers": allusers,
+            "showcancelled": showcancelled,
+        }
+        if filter:
+            parameters["filter"] = dict(filter)
+        if users:
+            parameters["users"] = list(users)
+        if groups:
+            parameters["groups"] = list(groups)
+        return self.call(Action("read", "calendar", parameters)).records
+
+    def modify_appointment(self, appointment_id: int, parameters: Mapping[str, Any]) -> None:
+        self.call(Action("modify", "calendar", parameters, resourceid=str(appointment_id)))
+
+    def delete_appointment(self, appointment_id: int) -> None:
+        self.call(Action("delete", "calendar", {}, resourceid=str(appointment_id)))
+
+    def read_estates(self, *, filter: Mapping[str, Any], data: Sequence[str]) -> list[Record]:
+        return list(self.read_pages("estate", {"filter": dict(filter), "data": list(data)}))
+
+    def read_addresses(self, *, filter: Mapping[str, Any], data: Sequence[str]) -> list[Record]:
+        return list(self.read_pages("address", {"filter": dict(filter), "data": list(data)}))
+
+    def get_users(self) -> list[Record]:
+        # UNDOCUMENTED (§6.5): paging of users/groups; one page is assumed to hold all.
+        return self.call(Action("get", "users", {})).records
+
+    def get_groups(self) -> list[Record]:
+        return self.call(Action("get", "groups", {})).records
+
+    def get_calendar_resources(self) -> list[Record]:
+        return self.call(Action("get", "calendarResources", {})).records
+
+    def read_pages(self, resourcetype: str, parameters: Mapping[str, Any]) -> Iterator[Record]:
+        """Every record of a list read, paging with ``listoffset`` by the 500 cap (§6)."""
+        offset = 0
+        while True:
+            page = {**parameters, "listlimit": contract.LISTLIMIT_MAX, "listoffset": offset}
+            result = self.call(Action("read", resourcetype, page))
+            yield from result.records
+            offset += len(result.records)
+            total = result.cntabsolute
+            if not result.records or total is None or offset >= total:
+                return
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _with_identifiers(actions: Sequence[Action]) -> list[Action]:
+    """Give every action a unique identifier so the echo can be checked (§1.4)."""
+    out: list[Action] = []
+    seen: set[str] = set()
+    for i, a in enumerate(actions):
+        ident = a.identifier or f"action-{i}"
+        if ident in seen:
+            raise ValueError(f"two actions share the identifier {ident!r}")
+        seen.add(ident)
+        out.append(
+            a if a.identifier else Action(a.kind, a.resourcetype, a.parameters, a.resourceid, ident)
+        )
+    return out
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when urllib3 failed while connecting (refused, DNS, connect timeout)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the cause
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError and DNS subclass it
+
+
+def _reason(exc: Exception) -> str:
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)
+    text = type(reason).__name__
+    if isinstance(reason, BaseException) and reason.args:
+        text += f": {str(reason.args[-1])[:120]}"
+    return text
+
+
+def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[Outcome]:
+    """Apply the recommended client rule (§3.5) to a decoded answer."""
+    status = response.get("status")
+    if not isinstance(status, dict):
+        raise MalformedResponse("the answer has no status object")
+    code, errorcode = status.get("code"), status.get("errorcode")
+    message = str(status.get("message", ""))
+    if code == 400 or errorcode in (contract.CODE_TOKEN_MISSING, contract.CODE_NOT_AUTHENTICATED):
+        raise AuthenticationError(
+            f"onOffice did not accept the API token ({message or 'not authenticated'}); "
+            "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
+            errorcode=errorcode,
+        )
+    if errorcode in contract.CLOCK_ERROR_CODES:
+        raise ClockError(f"onOffice refused the timestamp ({message})", errorcode=errorcode)
+    results = (response.get("response") or {}).get("results")
+    if errorcode not in (0, contract.ERROR_IN_ACTION) or not isinstance(results, list):
+        if isinstance(errorcode, int) and errorcode:
+            raise ActionRefused(errorcode, f"request refused: {message}")
+        raise MalformedResponse("the answer has no response.results list")
+    if len(results) != len(actions):
+        raise MalformedResponse(f"{len(actions)} actions sent but {len(results)} results received")
+    return [_read_result(result, action) for result, action in zip(results, actions, strict=True)]
+
+
+def _read_result(result: Any, action: Action) -> Outcome:
+    if not isinstance(result, dict) or not isinstance(result.get("status"), dict):
+        raise MalformedResponse(f"{action.describe()}: result without status")
+    echoed = result.get("identifier")
+    if echoed not in (None, action.identifier):
+        raise MalformedResponse(
+            f"{action.describe()}: result for {echoed!r} came back where {action.identifier!r} "
+            "was expected"
+        )
+    errorcode = result["status"].get("errorcode", result["status"].get("code"))
+    message = str(result["status"].get("message", ""))
+    if errorcode in (0, "0"):
+        data = result.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("records", []), list):
+            raise MalformedResponse(f"{action.describe()}: result without data.records")
+        records = [
+            Record(r.get("id"), r.get("type"), r.get("elements"))
+            for r in data.get("records", [])
+            if isinstance(r, dict)
+        ]
+        total = (data.get("meta") or {}).get("cntabsolute")
+        return ActionResult(action, records, total if isinstance(total, int) else None, result)
+    try:
+        errorcode = int(errorcode)
+    except (TypeError, ValueError):
+        raise MalformedResponse(f"{action.describe()}: errorcode {errorcode!r}") from None
+    if errorcode in contract.CREDENTIAL_ERROR_CODES:
+        raise AuthenticationError(
+            f"onOffice refused the credentials (error {errorcode}: {message}); "
+            "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
+            errorcode=errorcode,
+        )
+    if errorcode in contract.CLOCK_ERROR_CODES:
+        raise ClockError(
+            f"onOffice refused the timestamp (error {errorcode}: {message})", errorcode=errorcode
+        )
+    return ActionRefused(errorcode, message, action=action)

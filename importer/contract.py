@@ -1,0 +1,173 @@
+"""The onOffice API contract: documented constants and every UNDOCUMENTED assumption.
+
+Everything the client, the validation schema and the sandbox need to agree on lives here, so
+that an assumption that turns out wrong is changed in one place. Section numbers refer to
+``shared/onoffice-api.md``. Names in ``ASSUMPTIONS``-style comments mark the UNDOCUMENTED points.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# --- Endpoints and actions (§1.1, §1.3) -------------------------------------------------------
+STABLE_URL: Final = "https://api.onoffice.de/api/stable/api.php"
+LATEST_URL: Final = "https://api.onoffice.de/api/latest/api.php"
+API_PATHS: Final = ("/api/stable/api.php", "/api/latest/api.php")
+
+ACTION_PREFIX: Final = "urn:onoffice-de-ns:smart:2.5:smartml:action:"
+ACTION_KINDS: Final = ("read", "create", "modify", "delete", "get", "do")
+
+
+def action_id(kind: str) -> str:
+    """The full action URN for ``read``, ``create``, ``modify``, ``delete``, ``get`` or ``do``."""
+    if kind not in ACTION_KINDS:
+        raise ValueError(f"unknown action kind {kind!r}")
+    return ACTION_PREFIX + kind
+
+
+# --- Authentication (§2) ------------------------------------------------------------------------
+HMAC_VERSION: Final = "2"
+TIMESTAMP_WINDOW_SECONDS: Final = 120
+
+# --- Errors (§3) --------------------------------------------------------------------------------
+ERROR_IN_ACTION: Final = 97
+# UNDOCUMENTED: numeric codes come from a third-party enumeration (§3.3). The client reads them
+# only to classify configuration problems; everything else is reported with the server's text.
+CODE_TOKEN_MISSING: Final = 13
+CODE_NOT_AUTHENTICATED: Final = 22
+CODE_TIMESTAMP: Final = 136
+CODE_HMAC: Final = 137
+CREDENTIAL_ERROR_CODES: Final = frozenset({13, 22, 28, 30, 40, 41, 42, 43, 45, 47, 48, 49, 137})
+CLOCK_ERROR_CODES: Final = frozenset({CODE_TIMESTAMP})
+
+# --- Transport (§1.1, §1.4, §7) -----------------------------------------------------------------
+# UNDOCUMENTED: Content-Type. We send JSON; the sandbox reads the body whatever the header says.
+CONTENT_TYPE: Final = "application/json; charset=utf-8"
+# UNDOCUMENTED: maximum actions per request. One create per request keeps retries simple;
+# look-ups are batched in groups of at most this many actions.
+LOOKUP_ACTIONS_PER_REQUEST: Final = 50
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+READ_TIMEOUT_SECONDS: Final = 30.0
+
+# --- Reads (§6) ---------------------------------------------------------------------------------
+LISTLIMIT_DEFAULT: Final = 20
+LISTLIMIT_MAX: Final = 500
+MAX_IDS_PER_ACTION: Final = 500
+FILTER_OPERATORS: Final = (
+    "is",
+    "=",
+    ">",
+    "<",
+    ">=",
+    "<=",
+    "!=",
+    "<>",
+    "between",
+    "like",
+    "not like",
+    "in",
+    "not in",
+)
+# UNDOCUMENTED: operator case → case-insensitive; `like` case-insensitive; numeric comparison
+# only when both sides are numeric (§5.3).
+
+# --- calendar create (§4) -----------------------------------------------------------------------
+DATETIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+DATE_FORMAT: Final = "%Y-%m-%d"
+DATETIME_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DURATION_RE: Final = re.compile(r"^\d{2}:[0-5]\d:[0-5]\d$")
+RP_EXCEPTION_RE: Final = re.compile(r"^(#\d{4}-\d{2}-\d{2})+$")
+
+STATUS_VALUES: Final = ("active", "completed", "canceled", "participantsAvailable")
+ERINNERUNG_VALUES: Final = (
+    "0 minutes",
+    "5 minutes",
+    "15 minutes",
+    "30 minutes",
+    "1 hours",
+    "2 hours",
+    "3 hours",
+    "12 hours",
+    "15 hours",
+    "1 days",
+    "2 days",
+    "3 days",
+    "1 weeks",
+    "3 weeks",
+)
+RP_TYPES: Final = ("t", "w", "m", "j")  # daily, weekly, monthly, yearly
+RP_TAGE_RANGE: Final = (1, 999)
+RP_ENDE_STATUS: Final = (1, 2)  # 1 = ends on rp_ende_datum, 2 = open-ended
+REMINDER_TYPES: Final = ("email", "popup", "sms")
+LOCATION_KEYS: Final = (
+    "address",
+    "estate",
+    "user",
+    "group",
+    "mandant",
+    "sonstiges",
+    "customVideoUrl",
+    "userMeetingUrl",
+    "keine Angaben",
+)
+# Location keys whose value is a record id; unlinked ones fall back to `sonstiges` (§4.3).
+LOCATION_ID_KEYS: Final = ("address", "estate", "user", "group", "userMeetingUrl")
+
+DATA_STRING_FIELDS: Final = ("description", "note", "art", "von")
+DATA_BOOL_FIELDS: Final = (
+    "ganztags",
+    "allowTransitTime",
+    "abgesagt",
+    "private",
+    "origin",
+    "rp_flag",
+)
+DATA_DURATION_FIELDS: Final = ("transitTime", "transitTimePre", "transitTimePost")
+DATA_FIELDS: Final = (
+    "start_dt",
+    "end_dt",
+    "description",
+    "note",
+    "art",
+    "ganztags",
+    "allowTransitTime",
+    "transitTime",
+    "transitTimePre",
+    "transitTimePost",
+    "abgesagt",
+    "status",
+    "private",
+    "erinnerung",
+    "origin",
+    "ressources",
+    "von",
+    "rp_flag",
+    "rp_type",
+    "rp_tage",
+    "rp_beginn_datum",
+    "rp_ende_datum",
+    "rp_ende_status",
+    "rp_exception",
+)
+# Parameters of calendar create beside `data` (§4.2).
+CREATE_PARAMETERS: Final = (
+    "data",
+    "relatedAddressIds",
+    "relatedEstateId",
+    "location",
+    "subscribers",
+    "reminderTypes",
+)
+
+# UNDOCUMENTED: the server's maximum text lengths are not documented. Excel's cell limit is the
+# hard ceiling for anything we write back; these are the lengths we accept for the API.
+MAX_TEXT_LENGTH: Final = {"description": 255, "note": 32_767, "art": 255, "von": 255}
+
+# UNDOCUMENTED (§4.1): start_dt/end_dt are the customer's local wall-clock time, no offset.
+LOCAL_TIMEZONE: Final = "Europe/Berlin"
+# UNDOCUMENTED (§4.1): end before start is refused (93); equal start and end is accepted.
+# UNDOCUMENTED (§4.1): rp_flag true requires rp_type, rp_tage, rp_beginn_datum, rp_ende_status,
+# and rp_ende_datum when rp_ende_status == 1.
+RP_REQUIRED_WITH_FLAG: Final = ("rp_type", "rp_tage", "rp_beginn_datum", "rp_ende_status")

@@ -1,0 +1,416 @@
+"""The sandbox HTTP server: envelope checks, authentication, dispatch, fault injection (§8)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import random
+import secrets
+import socket
+import string
+import struct
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .. import contract
+from ..client import Credentials, sign
+from .actions import HANDLERS, WRITE_KINDS, Context, utc_now
+from .calendar import Refusal
+from .fixtures import Fixtures, load_fixtures
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 20 * 1024 * 1024
+# UNDOCUMENTED (§8.8): the top-level `code` that goes with errorcode 97.
+CODE_WITH_ERROR_IN_ACTION = 200
+
+
+@dataclass
+class Faults:
+    """Injected trouble, off by default. Rates are probabilities per request (0..1)."""
+
+    latency: float | tuple[float, float] = 0.0  # seconds, fixed or a random range
+    fail_before_rate: float = 0.0  # refused before processing ...
+    fail_before: str = "503"  # ... with HTTP 503, or "reset" (connection reset)
+    drop_after_rate: float = 0.0  # processed, then the connection dropped without an answer
+    clock_skew: float = 0.0  # seconds added to the server's clock
+    writes_only: bool = False  # faults hit only requests holding a write action
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.fail_before not in ("503", "reset"):
+            raise ValueError("fail_before must be '503' or 'reset'")
+        self.rng = random.Random(self.seed)
+        self.lock = threading.Lock()
+
+    def roll(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self.lock:
+            return self.rng.random() < rate
+
+    def delay(self) -> float:
+        if isinstance(self.latency, tuple):
+            with self.lock:
+                return self.rng.uniform(*self.latency)
+        return self.latency
+
+
+@dataclass
+class Stats:
+    """What reached the sandbox: for tests that count POSTs per row."""
+
+    posts: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    by_identifier: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, actions: list[Any]) -> None:
+        with self.lock:
+            self.posts += 1
+            for a in actions:
+                if isinstance(a, dict):
+                    kind = str(a.get("actionid", "")).rsplit(":", 1)[-1]
+                    self.actions[f"{kind} {a.get('resourcetype', '')}"] += 1
+                    if a.get("identifier"):
+                        self.by_identifier[str(a["identifier"])] += 1
+
+
+def _random_key(length: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class _Dropped(Exception):
+    """The fault plan says: no answer on this connection."""
+
+
+class Engine:
+    """The protocol, independent of HTTP: body bytes in, answer object out."""
+
+    def __init__(
+        self,
+        fixtures: Fixtures,
+        store: Store,
+        credentials: Credentials,
+        faults: Faults,
+        clock: Any = time.time,
+    ) -> None:
+        self.fixtures, self.store, self.credentials = fixtures, store, credentials
+        self.faults, self.clock, self.stats = faults, clock, Stats()
+
+    def now(self) -> float:
+        return self.clock() + self.faults.clock_skew
+
+    def answer(self, body: bytes) -> dict[str, Any]:
+        if not body.strip():
+            return _top(500, 9, "Empty request")
+        try:
+            request = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _top(500, 4, "Invalid or malformed JSON")
+        if not isinstance(request, dict):
+            return _top(500, 14, "Missing or invalid element: request")
+        token = request.get("token")
+        if not isinstance(token, str) or not token:
+            return _top(400, contract.CODE_TOKEN_MISSING, "Missing or invalid element: token")
+        if not isinstance(request.get("request"), dict):
+            return _top(500, 14, "Missing or invalid element: request")
+        actions = request["request"].get("actions")
+        if not isinstance(actions, list):
+            return _top(500, 15, "Missing or invalid element: actions")
+        if not hmac.compare_digest(token.encode(), self.credentials.token.encode()):
+            return _top(400, contract.CODE_NOT_AUTHENTICATED, "not authenticated")
+        results = [self._action(a, token) for a in actions]
+        failed = any(r["status"]["errorcode"] != 0 for r in results)
+        answer = (
+            _top(CODE_WITH_ERROR_IN_ACTION, contract.ERROR_IN_ACTION, "Error in action")
+            if failed
+            else _top(200, 0, "OK")
+        )
+        answer["response"]["results"] = results
+        return answer
+
+    def _action(self, action: Any, token: str) -> dict[str, Any]:
+        echo = action if isinstance(action, dict) else {}
+        result: dict[str, Any] = {
+            "actionid": echo.get("actionid", ""),
+            "resourceid": str(echo.get("resourceid", "")),
+            "resourcetype": echo.get("resourcetype", ""),
+            "cacheable": False,
+            "identifier": echo.get("identifier", ""),
+        }
+        try:
+            kind = self._authenticate(echo, token)
+            result["cacheable"] = kind in ("read", "get")
+            handler = HANDLERS.get((kind, echo["resourcetype"]))
+            if handler is None:
+                raise Refusal(
+                    25,
+                    f'Missing configuration for resourceType "{echo["resourcetype"]}"'
+                    f' with action "{kind}"',
+                )
+            ctx = Context(self.fixtures, self.store, utc_now(self.now()), str(echo["resourceid"]))
+            records, total = handler(ctx, echo["parameters"])
+        except Refusal as refusal:
+            result["data"] = {"meta": {"cntabsolute": None}, "records": []}
+            result["status"] = {"errorcode": refusal.code, "message": refusal.message}
+            return result
+        result["data"] = {"meta": {"cntabsolute": total}, "records": records}
+        result["status"] = {"errorcode": 0, "message": "OK"}
+        return result
+
+    def _authenticate(self, action: dict[str, Any], token: str) -> str:
+        """Envelope fields, HMAC v2 and timestamp of one action; returns the action kind."""
+        actionid = action.get("actionid")
+        if actionid is None:
+            raise Refusal(16, "Missing or invalid attribute: actionid")
+        if not isinstance(actionid, str) or not actionid:
+            raise Refusal(17, "Empty attribute: actionid")
+        for name, code in (("resourceid", 18), ("resourcetype", 19), ("parameters", 20)):
+            if name not in action:
+                raise Refusal(code, f"Missing or invalid attribute: {name}")
+        if not isinstance(action["resourcetype"], str):
+            raise Refusal(19, "Missing or invalid attribute: resourcetype")
+        if not isinstance(action["parameters"], dict | list):
+            raise Refusal(20, "Missing or invalid element: parameters")
+        if str(action.get("hmac_version", "")) != contract.HMAC_VERSION:
+            raise Refusal(
+                contract.CODE_HMAC,
+                'The HMAC is invalid. (the sandbox speaks HMAC v2 only: send "hmac_version": "2")',
+            )
+        timestamp = action.get("timestamp")
+        if isinstance(timestamp, str) and timestamp.isdigit():
+            timestamp = int(timestamp)
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+            raise Refusal(contract.CODE_TIMESTAMP, "timestamp invalid")
+        expected = sign(timestamp, token, action["resourcetype"], actionid, self.credentials.secret)
+        if not hmac.compare_digest(str(action.get("hmac", "")).encode(), expected.encode()):
+            raise Refusal(contract.CODE_HMAC, "The HMAC is invalid.")
+        if abs(self.now() - timestamp) > contract.TIMESTAMP_WINDOW_SECONDS:
+            raise Refusal(
+                contract.CODE_TIMESTAMP, "Your timestamp is too old or your server time is wrong"
+            )
+        kind = actionid.removeprefix(contract.ACTION_PREFIX)
+        if not actionid.startswith(contract.ACTION_PREFIX) or kind not in contract.ACTION_KINDS:
+            raise Refusal(23, f'Missing configuration for actionId "{actionid}"')
+        return kind
+
+
+def _top(code: int, errorcode: int, message: str) -> dict[str, Any]:
+    return {
+        "status": {"code": code, "errorcode": errorcode, "message": message},
+        "response": {"results": []},
+    }
+
+
+def _is_write(body: bytes) -> bool:
+    try:
+        actions = json.loads(body)["request"]["actions"]
+        return any(str(a.get("actionid", "")).rsplit(":", 1)[-1] in WRITE_KINDS for a in actions)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so a client Session reuses its connection
+    disable_nagle_algorithm = True  # without it each kept-alive request stalls ~40 ms
+    timeout = 60  # an idle kept-alive connection does not hold a thread for ever
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sandbox %s - %s", self.address_string(), format % args)
+
+    def _send(self, status: int, payload: dict[str, Any] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        """Close with RST: the client sees 'connection reset' / 'closed without response'."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def do_GET(self) -> None:
+        self._send(405, {"status": {"code": 405, "errorcode": 0, "message": "use POST"}})
+
+    do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def do_POST(self) -> None:
+        if self.path.split("?")[0] not in contract.API_PATHS:
+            self._send(404, {"status": {"code": 404, "errorcode": 0, "message": "not found"}})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(413, _top(500, 9, "Request too large"))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length)
+        engine = self.server.engine
+        faults = engine.faults
+        try:
+            engine.stats.record(json.loads(body)["request"]["actions"])
+        except (ValueError, KeyError, TypeError):
+            engine.stats.record([])
+        hit = not faults.writes_only or _is_write(body)
+        if hit and (delay := faults.delay()) > 0:
+            time.sleep(delay)
+        if hit and faults.roll(faults.fail_before_rate):
+            if faults.fail_before == "503":
+                self._send(
+                    503,
+                    {
+                        "status": {
+                            "code": 503,
+                            "errorcode": 0,
+                            "message": "injected: service unavailable",
+                        }
+                    },
+                )
+            else:
+                self._reset()
+            return
+        answer = engine.answer(body)
+        if hit and faults.roll(faults.drop_after_rate):
+            self._reset()
+            return
+        self._send(200, answer)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+    engine: Engine
+
+
+class Sandbox:
+    """A running (or ready to run) onOffice sandbox.
+
+    ``with Sandbox() as sb:`` starts it on a free port of 127.0.0.1 in a thread; ``sb.url`` and
+    ``sb.credentials`` are what a client needs. ``sb.faults`` may be changed while it runs.
+    """
+
+    def __init__(
+        self,
+        fixtures: Fixtures | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str = ":memory:",
+        faults: Faults | None = None,
+        credentials: Credentials | None = None,
+        clock: Any = time.time,
+    ) -> None:
+        self.fixtures = fixtures if fixtures is not None else load_fixtures()
+        self.store = Store(db)
+        self.host, self.port = host, port
+        self._credentials = credentials or self._stored_credentials()
+        self.engine = Engine(
+            self.fixtures, self.store, self._credentials, faults or Faults(), clock
+        )
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _stored_credentials(self) -> Credentials:
+        """Fixture credentials, else the ones kept in the db, else new ones (kept in the db)."""
+        if self.fixtures.token and self.fixtures.secret:
+            return Credentials(self.fixtures.token, self.fixtures.secret)
+        token, secret = self.store.setting("token"), self.store.setting("secret")
+        if not token or not secret:
+            token, secret = _random_key(32), _random_key(64)
+            self.store.set_setting("token", token)
+            self.store.set_setting("secret", secret)
+        return Credentials(token, secret)
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    @property
+    def faults(self) -> Faults:
+        return self.engine.faults
+
+    @faults.setter
+    def faults(self, value: Faults) -> None:
+        self.engine.faults = value
+
+    @property
+    def stats(self) -> Stats:
+        return self.engine.stats
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{contract.API_PATHS[0]}"
+
+    def revoke_credentials(self) -> None:
+        """Give the API user a new token and secret: the old ones stop working at once."""
+        self._credentials = Credentials(_random_key(32), _random_key(64))
+        self.engine.credentials = self._credentials
+
+    def bind(self) -> Sandbox:
+        """Open the listening socket (so `url` holds the real port) without serving yet."""
+        if self._server is None:
+            self._server = _Server((self.host, self.port), _Handler)
+            self._server.engine = self.engine
+            self.port = self._server.server_address[1]
+        return self
+
+    def start(self) -> Sandbox:
+        """Serve in a background thread."""
+        self.bind()
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            name="onoffice-sandbox",
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI's `sandbox` command)."""
+        self.bind()
+        assert self._server is not None
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.server_close()
+            self._server = None
+            self.store.close()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Sandbox(url={self.url!r})"
