@@ -3,6 +3,7 @@
 The CLI (``onoffice-import``) is a thin layer over these calls.
 """
 
+from .check import CheckReport, RowOutcome, check
 from .client import Action, ActionResult, Credentials, OnOfficeClient, Record, Timeouts, sign
 from .errors import (
     ActionRefused,
@@ -20,6 +21,9 @@ from .errors import (
     SourceFileError,
     TransportError,
 )
+from .load import Limits, LoadOptions, Table, load_table
+from .mapping import Mapping, load_mapping
+from .problems import Level, RowProblem
 
 __all__ = [
     "Action",
@@ -27,20 +31,31 @@ __all__ = [
     "ActionResult",
     "ApiError",
     "AuthenticationError",
+    "CheckReport",
     "ClockError",
     "ConfigurationError",
     "Credentials",
     "ExitCode",
     "ImporterError",
     "InputError",
+    "Level",
+    "Limits",
+    "LoadOptions",
     "MalformedResponse",
+    "Mapping",
     "MappingError",
     "NotDelivered",
     "OnOfficeClient",
     "OutcomeUnknown",
     "Record",
+    "RowOutcome",
+    "RowProblem",
     "SourceFileError",
+    "Table",
     "Timeouts",
     "TransportError",
+    "check",
+    "load_mapping",
+    "load_table",
     "sign",
 ]

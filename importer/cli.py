@@ -7,13 +7,20 @@ a traceback only with ``--debug``.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 
-from .errors import ExitCode, ImporterError
+from . import contract
+from .client import Credentials, OnOfficeClient
+from .errors import ConfigurationError, ExitCode, ImporterError
+from .load import LoadOptions
 
 log = logging.getLogger("importer")
 
@@ -106,10 +113,137 @@ def sandbox(
         click.echo("\nSandbox stopped.")
 
 
+@contextmanager
+def api_client(use_sandbox: bool) -> Iterator[OnOfficeClient]:
+    """A client from ONOFFICE_* variables, or against an embedded sandbox (sample agency)."""
+    if use_sandbox:
+        from .sandbox import Sandbox
+
+        with Sandbox() as sb, OnOfficeClient(sb.url, sb.credentials) as client:
+            yield client
+        return
+    token, secret = os.environ.get("ONOFFICE_TOKEN", ""), os.environ.get("ONOFFICE_SECRET", "")
+    if not token or not secret:
+        raise ConfigurationError(
+            "set ONOFFICE_TOKEN and ONOFFICE_SECRET (and ONOFFICE_API_URL for a sandbox or the "
+            "beta endpoint), or add --sandbox to try against the built-in sandbox"
+        )
+    url = os.environ.get("ONOFFICE_API_URL") or contract.STABLE_URL
+    with OnOfficeClient(url, Credentials(token, secret)) as client:
+        yield client
+
+
+def _load_options(
+    sheet: str | None, header_row: int | None, encoding: str | None, delimiter: str | None
+) -> LoadOptions:
+    chosen: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
+    if delimiter in ("tab", "\\t"):
+        delimiter = "\t"
+    return LoadOptions(sheet=chosen, header_row=header_row, encoding=encoding, delimiter=delimiter)
+
+
+def source_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--sheet", help="Sheet name, or position (1 = first)."),
+            click.option(
+                "--header-row",
+                type=click.IntRange(min=1),
+                help="Row number of the header (found automatically).",
+            ),
+            click.option("--encoding", help="CSV encoding (detected: UTF-8, cp1252)."),
+            click.option("--delimiter", help="CSV delimiter (detected: ; , tab)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    "-m",
+    "mapping_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The mapping file (YAML).",
+)
+@click.option("--resolve", is_flag=True, help="Run look-ups against the API (read calls only).")
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Look up against the built-in sandbox (sample agency); implies --resolve.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the report (default: <file>.check.xlsx beside the input).",
+)
+@source_options
+def check(
+    file: Path,
+    mapping_path: Path,
+    resolve: bool,
+    use_sandbox: bool,
+    report: Path | None,
+    sheet: str | None,
+    header_row: int | None,
+    encoding: str | None,
+    delimiter: str | None,
+) -> None:
+    """Dry run: map and validate every row, write a report, send nothing."""
+    from .check import check as run_check
+    from .mapping import load_mapping
+
+    mapping = load_mapping(mapping_path)
+    options = _load_options(sheet, header_row, encoding, delimiter)
+    if resolve or use_sandbox:
+        with api_client(use_sandbox) as api:
+            result = run_check(file, mapping, api=api, report=report, load_options=options)
+    else:
+        result = run_check(file, mapping, report=report, load_options=options)
+    render_check(result)
+    raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
+
+
+def render_check(result: Any) -> None:
+    table = result.table
+    where = f"sheet {table.sheet!r}, " if table.sheet else f"{table.encoding}, "
+    click.echo(
+        f"Checked {result.source} ({where}header in row {table.header_row}) with "
+        f"{result.mapping.path}"
+    )
+    click.echo(
+        f"  {len(result.outcomes)} rows read: {result.valid_count} valid, "
+        f"{result.invalid_count} invalid"
+    )
+    for code, count in result.code_counts().most_common(5):
+        click.echo(f"  {count:>5} x {code}")
+    for outcome in [o for o in result.outcomes if not o.valid][:5]:
+        first = outcome.errors[0]
+        click.echo(
+            f"  row {outcome.row}: {first.message}"
+            + (f" ({', '.join(first.columns)})" if first.columns else "")
+        )
+    for warning in result.file_warnings:
+        click.echo(f"  Warning: {warning}")
+    warned = sum(1 for o in result.outcomes if o.warnings)
+    if warned:
+        click.echo(f"  {warned} rows have warnings (see the report)")
+    if result.unresolved:
+        click.echo("  Look-ups not checked (add --resolve): " + ", ".join(result.unresolved))
+    if result.report_path:
+        click.echo(f"  Report: {result.report_path}")
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn known errors into one line and an exit code."""
     try:
         return cli.main(args=argv, standalone_mode=False)
+    except SystemExit:
+        raise
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
         sys.exit(ExitCode.INTERRUPTED)

@@ -305,7 +305,7 @@ class OnOfficeClient:
                 return
 
 
-# --- helpers --------------------------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------------------------
 def _with_identifiers(actions: Sequence[Action]) -> list[Action]:
     """Give every action a unique identifier so the echo can be checked (§1.4)."""
     out: list[Action] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-# --- Endpoints and actions (§1.1, §1.3) -------------------------------------------------------
+# --- Endpoints and actions (§1.1, §1.3) ---------------------------------------------------------
 STABLE_URL: Final = "https://api.onoffice.de/api/stable/api.php"
 LATEST_URL: Final = "https://api.onoffice.de/api/latest/api.php"
 API_PATHS: Final = ("/api/stable/api.php", "/api/latest/api.php")
@@ -26,7 +26,7 @@ def action_id(kind: str) -> str:
     return ACTION_PREFIX + kind
 
 
-# --- Authentication (§2) ------------------------------------------------------------------------
+# --- Authentication (§2) -----------------------------------------------------------------------
 HMAC_VERSION: Final = "2"
 TIMESTAMP_WINDOW_SECONDS: Final = 120
 

@@ -52,7 +52,7 @@ def _store_fields(record: dict[str, Any], data: dict[str, Any]) -> None:
         record["status"] = "canceled" if data["abgesagt"] else "active"
 
 
-# --- calendar -----------------------------------------------------------------------------------
+# --- calendar ----------------------------------------------------------------------------------
 def create_calendar(ctx: Context, raw: Any) -> Records:
     parameters = _params(raw)
     data = calendar.validate_data(parameters.get("data", {}), ctx.fixtures, creating=True)

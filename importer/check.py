@@ -1,0 +1,278 @@
+"""The dry run: load, map, validate every row, write the report workbook; nothing is created.
+
+    report = importer.check("viewings.xlsx", "mappings/viewings.yaml")
+    report.valid_count, report.invalid_count, report.report_path
+
+With ``api`` (an :class:`~importer.client.OnOfficeClient`) the look-ups run through read calls;
+without it no network is touched and look-up fields are listed as not checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .convert import Converted, convert
+from .errors import SourceFileError
+from .load import LoadOptions, Table, load_table
+from .lookup import ReadApi, Resolver
+from .mapping import Mapping, load_mapping
+from .payload import fingerprint, parameters
+from .problems import Level, RowProblem
+from .workbook import RowsSheet, TableSheet, write_workbook
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    problems: list[RowProblem]
+    parameters: dict[str, Any] | None  # what would be sent; None when invalid
+    fingerprint: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+    @property
+    def errors(self) -> list[RowProblem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[RowProblem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+@dataclass
+class CheckReport:
+    source: Path
+    mapping: Mapping
+    table: Table
+    outcomes: list[RowOutcome]
+    unresolved: list[str]
+    source_sha256: str
+    started: datetime
+    report_path: Path | None = None
+    file_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def valid_count(self) -> int:
+        return sum(o.valid for o in self.outcomes)
+
+    @property
+    def invalid_count(self) -> int:
+        return len(self.outcomes) - self.valid_count
+
+    @property
+    def problems(self) -> list[RowProblem]:
+        return [p for o in self.outcomes for p in o.problems]
+
+    def code_counts(self, level: Level = Level.ERROR) -> Counter[str]:
+        return Counter(p.code for p in self.problems if p.level is level)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _merge_options(mapping: Mapping, overrides: LoadOptions | None) -> LoadOptions:
+    base = mapping.source
+    if overrides is None:
+        return base
+    return replace(
+        base,
+        **{k: v for k, v in vars(overrides).items() if v is not None and k != "limits"},
+        limits=overrides.limits,
+    )
+
+
+def evaluate(
+    table: Table, mapping: Mapping, resolver: Resolver | None, now: datetime
+) -> tuple[list[RowOutcome], Converted]:
+    """Map and validate every row; the shared core of `check` and `run`."""
+    converted = convert(mapping, table, resolver, now=now)
+    problems = list(converted.problems)
+    # Where the mapping stage already failed a field, the schema's view of it adds only noise.
+    failed = {(p.row, p.field) for p in problems if p.is_error}
+    failed_rows = {p.row for p in problems if p.is_error}
+    for p in schema.validate(converted.fields, converted.sources):
+        if (p.row, p.field) in failed or (
+            p.code in ("start-missing", "end-missing") and p.row in failed_rows
+        ):
+            continue
+        problems.append(p)
+    problems += schema.status_warnings(converted.fields, converted.sources)
+    by_row: dict[int, list[RowProblem]] = {row: [] for row in table.row_numbers}
+    seen: set[tuple[Any, ...]] = set()
+    for p in problems:
+        key = (p.row, p.code, p.columns, p.message)
+        if key not in seen:  # one column can feed two fields (estate link and location)
+            seen.add(key)
+            by_row[p.row].append(p)
+    records = converted.fields.to_dict("index")
+    outcomes = []
+    first_seen: dict[str, int] = {}
+    for row, found in by_row.items():
+        outcome = RowOutcome(row, sorted(found, key=lambda p: (not p.is_error, p.code)), None)
+        if outcome.valid:
+            params = parameters(records[row])
+            outcome.parameters, outcome.fingerprint = params, fingerprint(params)
+            if outcome.fingerprint in first_seen:
+                outcome.problems.append(
+                    RowProblem(
+                        row,
+                        (),
+                        "duplicate-row",
+                        f"the same appointment as row {first_seen[outcome.fingerprint]}",
+                        None,
+                        Level.WARNING,
+                    )
+                )
+            else:
+                first_seen[outcome.fingerprint] = row
+        outcomes.append(outcome)
+    return outcomes, converted
+
+
+def check(
+    source: str | Path,
+    mapping: str | Path | Mapping,
+    *,
+    api: ReadApi | None = None,
+    report: str | Path | bool | None = None,
+    load_options: LoadOptions | None = None,
+    now: datetime | None = None,
+) -> CheckReport:
+    """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False."""
+    started = now or datetime.now()
+    source = Path(source)
+    mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    options = _merge_options(mapping, load_options)
+    table = load_table(source, options, expected_columns=mapping.required_columns())
+    mapping.check_columns(table.columns, str(source))
+    resolver = Resolver(api) if api is not None else None
+    outcomes, converted = evaluate(table, mapping, resolver, started)
+    result = CheckReport(
+        source,
+        mapping,
+        table,
+        outcomes,
+        converted.unresolved,
+        file_sha256(source),
+        started,
+        file_warnings=list(table.warnings),
+    )
+    if report is not False:
+        target = Path(report) if isinstance(report, str | Path) else default_report_path(source)
+        try:
+            result.report_path = write_workbook(target, report_sheets(result))
+        except OSError as exc:
+            raise SourceFileError(
+                f"cannot write the report {target} ({exc.strerror or exc})",
+                file=str(source),
+                code="report-unwritable",
+            ) from None
+    return result
+
+
+def default_report_path(source: Path) -> Path:
+    return source.with_name(f"{source.stem}.check.xlsx")
+
+
+def row_comments(table: Table, problems: list[RowProblem]) -> dict[int, str]:
+    """Column index -> the problems of that cell, for red fills and comments."""
+    index = {name: i for i, name in enumerate(table.columns)}
+    comments: dict[int, list[str]] = {}
+    for p in problems:
+        for column in p.columns:
+            if column in index:
+                comments.setdefault(index[column], []).append(
+                    f"{'Warning' if not p.is_error else 'Error'} [{p.code}]: {p.message}"
+                )
+    return {
+        i: "\n".join(dict.fromkeys(texts))
+        for i, texts in comments.items()
+        if any(t.startswith("Error") for t in texts)
+    }
+
+
+def _joined(problems: list[RowProblem]) -> str | None:
+    lines = [
+        f"[{p.code}] {p.message}" + (f" ({', '.join(p.columns)})" if p.columns else "")
+        for p in problems
+    ]
+    return "\n".join(lines) or None
+
+
+def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
+    table = report.table
+    columns = [*table.columns, "Status", "Errors", "Warnings", "Source row"]
+    by_row = {o.row: o for o in report.outcomes}
+    frame_rows = table.frame.itertuples(index=True, name=None)
+
+    def rows() -> Any:
+        for values in frame_rows:
+            row, cells = values[0], list(values[1:])
+            outcome = by_row[row]
+            status = "valid" if outcome.valid else "invalid"
+            comments = row_comments(table, outcome.problems)
+            yield (
+                [*cells, status, _joined(outcome.errors), _joined(outcome.warnings), row],
+                comments,
+            )
+
+    widths = {len(table.columns) + 1: 60, len(table.columns) + 2: 40}
+    summary: list[list[Any]] = [
+        ["Item", "Value"],
+        ["Input file", str(report.source)],
+        ["Input SHA-256", report.source_sha256],
+        ["Sheet", table.sheet or "(CSV)"],
+        ["Header row", table.header_row],
+        [
+            "Encoding / delimiter",
+            f"{table.encoding} / {table.delimiter!r}" if table.encoding else "(Excel)",
+        ],
+        ["Mapping file", str(report.mapping.path)],
+        ["Checked at", report.started.strftime("%Y-%m-%d %H:%M:%S")],
+        ["Rows read", len(report.outcomes)],
+        ["Valid", report.valid_count],
+        ["Invalid", report.invalid_count],
+        [
+            "Look-ups",
+            "not checked (run with --resolve): " + ", ".join(report.unresolved)
+            if report.unresolved
+            else "checked",
+        ],
+    ]
+    summary += [["File warning", w] for w in report.file_warnings]
+    summary += [["", ""], ["Error code", "Rows"]]
+    summary += [[code, n] for code, n in report.code_counts().most_common()]
+    warnings = report.code_counts(Level.WARNING)
+    if warnings:
+        summary += [["", ""], ["Warning code", "Rows"]]
+        summary += [[code, n] for code, n in warnings.most_common()]
+    problem_rows: list[list[Any]] = [["Row", "Level", "Code", "Columns", "Message", "Value"]]
+    problem_rows += [
+        [
+            p.row,
+            p.level.value,
+            p.code,
+            ", ".join(p.columns),
+            p.message,
+            None if p.value is None else str(p.value),
+        ]
+        for p in report.problems
+    ]
+    return [
+        RowsSheet("Rows", columns, rows(), widths),
+        TableSheet("Summary", summary),
+        TableSheet("Problems", problem_rows),
+    ]

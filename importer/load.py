@@ -1,0 +1,502 @@
+"""Load an .xlsx/.xlsm or .csv/.txt file into a table of cells exactly as the user typed them.
+
+Nothing is guessed: text stays text (``0815`` keeps its zero), Excel dates, times and datetimes
+stay date/time values, numbers stay numbers; the mapping stage converts explicitly. Each row
+keeps the number the user sees (Excel row, or the CSV line where the record starts). A file
+that cannot be used raises :class:`~importer.errors.SourceFileError` naming the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+
+from .errors import SourceFileError
+from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+HEADER_SEARCH_ROWS = 30
+DELIMITERS = (";", ",", "\t", "|")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Ceilings for hostile or absurd files (README, "Limits")."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 200_000
+    max_inflated: int = 512 * 1024 * 1024
+    max_field_chars: int = 131_072
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    sheet: str | int | None = None  # name, or 1-based position
+    header_row: int | None = None  # 1-based; found automatically when None
+    encoding: str | None = None  # CSV; detected when None
+    delimiter: str | None = None  # CSV; detected when None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class Table:
+    """The cells of one sheet below its header. ``frame`` is object-typed, indexed by row."""
+
+    path: Path
+    frame: pd.DataFrame
+    header_row: int
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    column_letters: dict[str, str] = field(default_factory=dict)  # header -> A, B, ... (xlsx)
+    cell_errors: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, header) -> why
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    @property
+    def row_numbers(self) -> list[int]:
+        return [int(i) for i in self.frame.index]
+
+
+def load_table(
+    path: str | Path, options: LoadOptions | None = None, *, expected_columns: Sequence[str] = ()
+) -> Table:
+    """Read ``path``; ``expected_columns`` (the mapping's columns) help find sheet and header."""
+    path = Path(path)
+    options = options or LoadOptions()
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(8)
+    except FileNotFoundError:
+        raise SourceFileError("file not found", file=name, code="file-not-found") from None
+    except OSError as exc:
+        raise SourceFileError(f"cannot read the file ({exc.strerror})", file=name) from None
+    if size == 0:
+        raise SourceFileError("the file is empty", file=name, code="file-empty")
+    if size > options.limits.max_bytes:
+        raise SourceFileError(
+            f"the file has {size:,} bytes, more than the limit of {options.limits.max_bytes:,}; "
+            "split it",
+            file=name,
+            code="file-too-large",
+        )
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _ole2_error(path)
+    if head.startswith(b"PK\x03\x04") or path.suffix.lower() in EXCEL_SUFFIXES:
+        if not head.startswith(b"PK"):
+            raise SourceFileError(
+                "unrecognised file type: not an Excel .xlsx workbook",
+                file=name,
+                code="file-type-unknown",
+            )
+        return _load_workbook(path, options, expected_columns)
+    return _load_text(path, options, expected_columns)
+
+
+def _ole2_error(path: Path) -> SourceFileError:
+    data = path.read_bytes()
+    if "EncryptedPackage".encode("utf-16-le") in data:
+        return SourceFileError(
+            "the workbook is password-protected; remove the password in Excel and try again",
+            file=str(path),
+            code="file-encrypted",
+        )
+    return SourceFileError(
+        "old Excel 97-2003 format (.xls); open it in Excel and save it as .xlsx",
+        file=str(path),
+        code="file-legacy-xls",
+    )
+
+
+# --- workbooks ---------------------------------------------------------------------------------
+def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) -> Table:
+    name = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            facts = scan_workbook(
+                archive, max_rows=options.limits.max_rows, max_inflated=options.limits.max_inflated
+            )
+    except zipfile.BadZipFile:
+        raise SourceFileError(
+            "the file is damaged or incomplete (not a valid .xlsx)", file=name, code="file-damaged"
+        ) from None
+    except ScanRefused as exc:
+        raise SourceFileError(exc.message, file=name, code=f"file-{exc.code}") from None
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise SourceFileError(
+            f"the workbook cannot be read ({exc})", file=name, code="file-damaged"
+        ) from None
+    sheet = _choose_sheet(workbook, facts, options, expected, name)
+    try:
+        rows = workbook.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+    except (CalamineError, ValueError) as exc:
+        raise SourceFileError(
+            f"the sheet cannot be read ({exc})", file=name, sheet=sheet.name, code="file-damaged"
+        ) from None
+    table = _table_from_rows(
+        path, rows, list(range(1, len(rows) + 1)), options, expected, sheet=sheet.name, letters=True
+    )
+    _apply_sheet_facts(table, sheet, facts)
+    return table
+
+
+def _choose_sheet(
+    workbook: CalamineWorkbook,
+    facts: WorkbookFacts,
+    options: LoadOptions,
+    expected: Sequence[str],
+    name: str,
+) -> SheetFacts:
+    by_name = {s.name: s for s in facts.sheets}
+    listing = ", ".join(repr(s.name) for s in facts.sheets)
+    if isinstance(options.sheet, int):
+        if not 1 <= options.sheet <= len(facts.sheets):
+            raise SourceFileError(
+                f"there is no sheet number {options.sheet}; sheets: {listing}",
+                file=name,
+                code="sheet-not-found",
+            )
+        return facts.sheets[options.sheet - 1]
+    if options.sheet is not None:
+        if options.sheet not in by_name:
+            raise SourceFileError(
+                f"there is no sheet {options.sheet!r}; sheets: {listing}",
+                file=name,
+                code="sheet-not-found",
+            )
+        return by_name[options.sheet]
+    visible = [s for s in facts.sheets if s.visible]
+    candidates = [s for s in visible if s.data_rows > 0] or visible
+    if len(candidates) > 1 and expected:
+        holding = [s for s in candidates if _find_header(_top_rows(workbook, s.name), expected)]
+        candidates = holding or candidates
+    if len(candidates) != 1:
+        raise SourceFileError(
+            f"several sheets could hold the data ({listing}); name one with "
+            "--sheet or `source.sheet` in the mapping",
+            file=name,
+            code="sheet-ambiguous",
+        )
+    return candidates[0]
+
+
+def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:
+    try:
+        return workbook.get_sheet_by_name(sheet).to_python(
+            skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
+        )
+    except (CalamineError, ValueError):
+        return []
+
+
+def _apply_sheet_facts(table: Table, sheet: SheetFacts, facts: WorkbookFacts) -> None:
+    header_of = {letter: header for header, letter in table.column_letters.items()}
+    rows = set(table.row_numbers)
+    for (row, letter), value in sheet.error_cells.items():
+        if row in rows and letter in header_of:
+            table.cell_errors[(row, header_of[letter])] = f"the cell holds the Excel error {value}"
+    for row, letter in sheet.formula_without_value:
+        if row in rows and letter in header_of:
+            table.cell_errors[(row, header_of[letter])] = (
+                "a formula without a saved value; open the file in Excel and save it again"
+            )
+    hidden = [r for r in sheet.hidden_rows if r in rows]
+    if hidden:
+        shown = ", ".join(map(str, hidden[:10])) + (" …" if len(hidden) > 10 else "")
+        table.warnings.append(f"{len(hidden)} hidden or filtered rows are included (rows {shown})")
+    if facts.has_macros or table.path.suffix.lower() == ".xlsm":
+        table.warnings.append(
+            "the workbook contains macros; they are never run, only the data is read"
+        )
+
+
+# --- text files --------------------------------------------------------------------------------
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
+    name = str(path)
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SourceFileError(
+                f"cannot read the file as {encoding} ({exc})", file=name, code="file-encoding"
+            ) from None
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                raise SourceFileError(
+                    f"the file starts like {codec} but is not", file=name, code="file-encoding"
+                ) from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise SourceFileError(
+            f"line {line} contains a NUL byte; this is not a text file",
+            file=name,
+            row=line,
+            code="file-nul-byte",
+        )
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The candidate that splits the first lines into the same number (>1) of fields."""
+    lines = [ln for ln in text.splitlines()[:HEADER_SEARCH_ROWS] if ln.strip()]
+    best, best_score = ";", -1
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        widest = max(counts, default=1)
+        if widest < 2:
+            continue
+        score = sum(1 for c in counts if c == widest) * widest
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Table:
+    name = str(path)
+    data = path.read_bytes()
+    stripped = data.lstrip()[:16].lower()
+    if stripped.startswith((b"%pdf", b"<html", b"<!doctype", b"<?xml", b"{\\rtf")):
+        raise SourceFileError(
+            "unrecognised file type: this is not a CSV or Excel file",
+            file=name,
+            code="file-type-unknown",
+        )
+    text, encoding = _decode(path, data, options.encoding)
+    if not text.strip():
+        raise SourceFileError("the file is empty", file=name, code="file-empty")
+    delimiter = options.delimiter or _sniff_delimiter(text)
+    csv.field_size_limit(options.limits.max_field_chars)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[Any]] = []
+    numbers: list[int] = []
+    line = 1
+    try:
+        for record in reader:
+            rows.append(record)
+            numbers.append(line)
+            line = reader.line_num + 1
+            if len(rows) > options.limits.max_rows:
+                raise SourceFileError(
+                    f"more than {options.limits.max_rows:,} rows, the limit; split the file",
+                    file=name,
+                    code="file-too-many-rows",
+                )
+    except csv.Error as exc:
+        raise SourceFileError(
+            f"line {line}: {exc} (a quote not closed, or a field too long?)",
+            file=name,
+            row=line,
+            code="csv-malformed",
+        ) from None
+    table = _table_from_rows(path, rows, numbers, options, expected)
+    table.encoding, table.delimiter = encoding, delimiter
+    if encoding in ("cp1252", "latin-1") and not options.encoding:
+        table.warnings.append(
+            f"the file is not UTF-8; it was read as {encoding} (Windows "
+            "Western European). Set `source.encoding` if that is wrong"
+        )
+    widths = {
+        len(r)
+        for r, n in zip(rows, numbers, strict=True)
+        if n > table.header_row and any(str(c).strip() for c in r)
+    }
+    if widths - {len(table.frame.columns)}:
+        header_width = len(table.frame.columns)
+        bad = [
+            n
+            for r, n in zip(rows, numbers, strict=True)
+            if n > table.header_row and any(str(c).strip() for c in r) and len(r) != header_width
+        ]
+        shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
+        raise SourceFileError(
+            f"inconsistent column count: the header has {header_width} columns separated by "
+            f"{delimiter!r}, but lines {shown} do not (wrong delimiter or an unclosed quote?)",
+            file=name,
+            row=bad[0],
+            code="csv-column-count",
+        )
+    return table
+
+
+# --- both --------------------------------------------------------------------------------------
+def normalise_header(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
+    return " ".join(text.split())
+
+
+def header_key(value: Any) -> str:
+    """How headers are compared: normalised, case-insensitive."""
+    return normalise_header(value).casefold()
+
+
+def _is_blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _find_header(rows: Sequence[Sequence[Any]], expected: Sequence[str]) -> list[int]:
+    """Indexes of the rows (among the first ones) that hold every expected column name."""
+    wanted = {header_key(c) for c in expected}
+    return [
+        i
+        for i, row in enumerate(rows[:HEADER_SEARCH_ROWS])
+        if wanted <= {header_key(c) for c in row if not _is_blank(c)}
+    ]
+
+
+def _guess_header(rows: Sequence[Sequence[Any]]) -> int | None:
+    """Without a mapping: the first row of text cells at least half as wide as the widest."""
+    top = rows[:HEADER_SEARCH_ROWS]
+    width = max((sum(not _is_blank(c) for c in r) for r in top), default=0)
+    for i, row in enumerate(top):
+        filled = [c for c in row if not _is_blank(c)]
+        if len(filled) >= max(1, width / 2) and all(isinstance(c, str) for c in filled):
+            return i
+    return None
+
+
+def _letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _table_from_rows(
+    path: Path,
+    rows: list[list[Any]],
+    numbers: list[int],
+    options: LoadOptions,
+    expected: Sequence[str],
+    *,
+    sheet: str | None = None,
+    letters: bool = False,
+) -> Table:
+    name = str(path)
+    if options.header_row is not None:
+        at = [i for i, n in enumerate(numbers) if n == options.header_row]
+        if not at:
+            raise SourceFileError(
+                f"there is no row {options.header_row}",
+                file=name,
+                sheet=sheet,
+                code="header-not-found",
+            )
+        index = at[0]
+    else:
+        found = _find_header(rows, expected) if expected else []
+        if len(found) > 1:
+            raise SourceFileError(
+                f"rows {', '.join(str(numbers[i]) for i in found)} all look like the header; set "
+                "`source.header_row` in the mapping or use --header-row",
+                file=name,
+                sheet=sheet,
+                code="header-ambiguous",
+            )
+        guessed = found[0] if found else _guess_header(rows)
+        if guessed is None:
+            raise SourceFileError(
+                "no header row found in the first rows; set "
+                "`source.header_row` in the mapping or use --header-row",
+                file=name,
+                sheet=sheet,
+                code="header-not-found",
+            )
+        index = guessed
+    header = [normalise_header(c) for c in rows[index]]
+    body = [r for r in rows[index + 1 :]]
+    body_numbers = numbers[index + 1 :]
+    keep = [i for i, r in enumerate(body) if not all(_is_blank(c) for c in r)]
+    width = max([len(header), *(len(body[i]) for i in keep)]) if keep else len(header)
+    header += [""] * (width - len(header))
+    seen: dict[str, int] = {}
+    for col, title in enumerate(header):
+        where = _letter(col) if letters else f"column {col + 1}"
+        if not title:
+            has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
+            if has_data:
+                raise SourceFileError(
+                    f"header cell {where}{numbers[index] if letters else ''} is empty but the "
+                    "column below holds data (a merged header cell?); give it a name",
+                    file=name,
+                    sheet=sheet,
+                    row=numbers[index],
+                    code="header-empty",
+                )
+            continue
+        key = header_key(title)
+        if key in seen:
+            first = _letter(seen[key]) if letters else f"column {seen[key] + 1}"
+            raise SourceFileError(
+                f"column {title!r} appears twice ({first} and {where})",
+                file=name,
+                sheet=sheet,
+                row=numbers[index],
+                code="header-duplicate",
+            )
+        seen[key] = col
+    if not keep:
+        raise SourceFileError(
+            "no data rows found below the header",
+            file=name,
+            sheet=sheet,
+            row=numbers[index],
+            code="no-data-rows",
+        )
+    used = sorted(seen.values())
+    records = [[_cell(body[i], c) for c in used] for i in keep]
+    frame = pd.DataFrame(
+        records,
+        columns=[header[c] for c in used],
+        dtype=object,
+        index=pd.Index([body_numbers[i] for i in keep], name="row"),
+    )
+    return Table(
+        path=path,
+        frame=frame,
+        header_row=numbers[index],
+        sheet=sheet,
+        column_letters={header[c]: _letter(c) for c in used} if letters else {},
+    )
+
+
+def _cell(row: Sequence[Any], col: int) -> Any:
+    value = row[col] if col < len(row) else None
+    return None if _is_blank(value) else value

@@ -1,0 +1,190 @@
+"""Look-ups: human keys (external estate numbers, e-mails, customer numbers, user and group
+names, resource labels) into onOffice record ids, through the API's read calls.
+
+Keys are batched (at most 500 per call, the API's cap) and cached for the run. A read filter may
+match loosely (the API compares numbers numerically), so every match is confirmed here: exact
+first, then ignoring case, then ignoring leading zeros, each only where it is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import contract
+
+
+class RecordLike(Protocol):
+    id: Any
+    elements: Any
+
+
+class ReadApi(Protocol):
+    """The read calls a resolver needs (``importer.client.OnOfficeClient`` has them)."""
+
+    def read_estates(self, *, filter: Any, data: Sequence[str]) -> Sequence[RecordLike]: ...
+    def read_addresses(self, *, filter: Any, data: Sequence[str]) -> Sequence[RecordLike]: ...
+    def get_users(self) -> Sequence[RecordLike]: ...
+    def get_groups(self) -> Sequence[RecordLike]: ...
+    def get_calendar_resources(self) -> Sequence[RecordLike]: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: Any  # what the API takes: a record id, or a resource key
+    keys: tuple[str, ...]  # the values the look-up key is compared with
+    label: str  # for messages: "5436 (Markus Wagner)"
+    name: str = ""  # a user's user name (what `von` takes)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    candidate: Candidate | None = None
+    code: str = ""
+    message: str = ""
+
+
+_NOUNS = {
+    "estate": "estate",
+    "address": "address",
+    "user": "user",
+    "group": "group",
+    "resource": "resource",
+}
+_WHAT = {
+    ("estate", "objektnr_extern"): "external number",
+    ("address", "email"): "e-mail",
+    ("address", "Email"): "main e-mail",
+    ("address", "KdNr"): "customer number",
+    ("user", "auto"): "user name or name",
+    ("user", "username"): "user name",
+    ("user", "name"): "name",
+    ("group", "name"): "name",
+    ("resource", "label"): "name",
+}
+
+
+def _strip_zeros(text: str) -> str:
+    return text.lstrip("0") or "0"
+
+
+_TIERS: tuple[Callable[[str], str], ...] = (lambda s: s, str.casefold, _strip_zeros)
+
+
+def match(key: str, candidates: Iterable[Candidate], kind: str, by: str) -> Resolution:
+    """Exact, then case-insensitive, then leading-zero-insensitive: the first unique tier wins."""
+    pool = list(candidates)
+    for normal in _TIERS:
+        wanted = normal(key)
+        found = [c for c in pool if any(normal(k) == wanted for k in c.keys if k)]
+        found = list({c.id: c for c in found}.values())
+        if len(found) == 1:
+            return Resolution(found[0])
+        if len(found) > 1:
+            listing = ", ".join(c.label for c in found[:10])
+            return Resolution(
+                code=f"{kind}-ambiguous",
+                message=(
+                    f"{len(found)} {_NOUNS[kind]} records have the {_WHAT[(kind, by)]} {key!r}: "
+                    f"{listing}; make the value unique"
+                ),
+            )
+    return Resolution(
+        code=f"{kind}-not-found", message=f"no {_NOUNS[kind]} with the {_WHAT[(kind, by)]} {key!r}"
+    )
+
+
+def _chunks(keys: list[str], size: int = contract.MAX_IDS_PER_ACTION) -> Iterable[list[str]]:
+    for i in range(0, len(keys), size):
+        yield keys[i : i + size]
+
+
+class Resolver:
+    """Resolves keys per (kind, by), caching every answer for the run."""
+
+    def __init__(self, api: ReadApi) -> None:
+        self.api = api
+        self._cache: dict[tuple[str, str, str], Resolution] = {}
+        self._lists: dict[str, list[Candidate]] = {}
+        self.calls = 0
+
+    def resolve(self, kind: str, by: str, keys: Iterable[str]) -> dict[str, Resolution]:
+        keys = list(dict.fromkeys(k for k in keys if k))
+        todo = [k for k in keys if (kind, by, k) not in self._cache]
+        if todo:
+            candidates = self._fetch(kind, by, todo)
+            for key in todo:
+                self._cache[(kind, by, key)] = match(key, candidates, kind, by)
+        return {k: self._cache[(kind, by, k)] for k in keys}
+
+    def _fetch(self, kind: str, by: str, keys: list[str]) -> list[Candidate]:
+        if kind in ("user", "group", "resource"):
+            if kind not in self._lists:
+                self.calls += 1
+                self._lists[kind] = {
+                    "user": self._users,
+                    "group": self._groups,
+                    "resource": self._resources,
+                }[kind]()
+            return self._lists[kind]
+        found: list[Candidate] = []
+        for chunk in _chunks(keys):
+            self.calls += 1
+            condition = {by: [{"op": "in", "val": chunk}]}
+            if kind == "estate":
+                records = self.api.read_estates(filter=condition, data=["Id", "objektnr_extern"])
+                found += [
+                    Candidate(
+                        r.id,
+                        (str(r.elements.get("objektnr_extern", "")),),
+                        f"{r.id} ({r.elements.get('objektnr_extern', '')})",
+                    )
+                    for r in records
+                ]
+            else:
+                records = self.api.read_addresses(
+                    filter=condition, data=["KdNr", "Vorname", "Name", "Firma", "Email", "email"]
+                )
+                found += [_address(r.id, r.elements, by) for r in records]
+        return found
+
+    def _users(self) -> list[Candidate]:
+        out = []
+        for r in self.api.get_users():
+            e = r.elements
+            first, last, user = e.get("firstname", ""), e.get("lastname", ""), e.get("username", "")
+            keys = (user, f"{first} {last}".strip(), f"{last}, {first}".strip(", "))
+            out.append(Candidate(int(r.id), keys, f"{user} ({first} {last})".strip(), user))
+        return out
+
+    def _groups(self) -> list[Candidate]:
+        return [
+            Candidate(
+                int(r.id),
+                (str(r.elements.get("name", "")),),
+                f"{r.id} ({r.elements.get('name', '')})",
+            )
+            for r in self.api.get_groups()
+        ]
+
+    def _resources(self) -> list[Candidate]:
+        out = []
+        for r in self.api.get_calendar_resources():
+            for key, label in dict(r.elements).items():
+                out.append(Candidate(key, (str(label), key), f"{key} ({label})"))
+        return out
+
+
+def _address(record_id: Any, elements: Any, by: str) -> Candidate:
+    e = dict(elements or {})
+    name = " ".join(str(e.get(k, "")) for k in ("Vorname", "Name")).strip() or str(
+        e.get("Firma", "")
+    )
+    if by == "KdNr":
+        keys: tuple[str, ...] = (str(e.get("KdNr", "")),)
+    elif by == "Email":
+        keys = (str(e.get("Email", "")),)
+    else:
+        keys = tuple(str(v) for k, v in e.items() if k == "Email" or k.startswith("email"))
+    return Candidate(int(record_id), keys, f"{record_id} ({name})" if name else str(record_id))

@@ -1,0 +1,56 @@
+"""Validated fields of one row -> the `parameters` of one calendar create action (§4).
+
+Also the row's fingerprint: a hash of the normalised parameters, which is how a later run
+recognises a row that was already created. The mapping is deliberately not part of it: the
+payload already says everything the mapping decided, and an edited comment in the mapping file
+must not make every row look new (and be created again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from . import contract
+
+
+def parameters(fields: dict[str, Any]) -> dict[str, Any]:
+    """Only what is set is sent; lists and ids as the API takes them."""
+    data = {name: fields[name] for name in contract.DATA_FIELDS if fields.get(name) is not None}
+    out: dict[str, Any] = {"data": data}
+    for name in ("relatedAddressIds", "relatedEstateId", "reminderTypes", "location"):
+        if fields.get(name) is not None:
+            out[name] = fields[name]
+    subscribers = {
+        kind: fields[f"subscribers.{kind}"]
+        for kind in ("users", "groups")
+        if fields.get(f"subscribers.{kind}") is not None
+    }
+    if subscribers:
+        out["subscribers"] = subscribers
+    return out
+
+
+def canonical(params: dict[str, Any]) -> str:
+    """One spelling per payload: sorted keys, lists of ids sorted (their order means nothing)."""
+
+    def norm(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: norm(v, k) for k, v in sorted(value.items())}
+        if isinstance(value, list) and key in (
+            "relatedAddressIds",
+            "users",
+            "groups",
+            "reminderTypes",
+            "ressources",
+        ):
+            return sorted(value, key=str)
+        return value
+
+    return json.dumps(norm(params), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(params: dict[str, Any]) -> str:
+    """A stable id of what one row would create."""
+    return hashlib.sha256(canonical(params).encode()).hexdigest()[:32]

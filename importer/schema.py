@@ -1,0 +1,306 @@
+"""Every rule of onOffice calendar create (§4 of the contract) as one lazy Pandera schema.
+
+One validation pass over the whole frame reports every problem of every row; each failure
+becomes a :class:`~importer.problems.RowProblem` with the user's row number, the source columns,
+a stable code (the check's name) and a plain message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from . import contract
+from .problems import Level, RowProblem, shown
+
+MESSAGES = {
+    "start-missing": "the start is missing",
+    "end-missing": "the end is missing",
+    "bad-start": "the start {value} is not a real date and time",
+    "bad-end": "the end {value} is not a real date and time",
+    "end-before-start": "the end ({end}) is before the start ({start})",
+    "text-too-long": "{field} has {length} characters; at most {limit} are allowed",
+    "not-text": "{field} must be text",
+    "not-boolean": "{field} must be yes or no",
+    "bad-duration-format": "{field} must be a duration HH:MM:SS",
+    "bad-status": "status {value} is not one of " + ", ".join(contract.STATUS_VALUES),
+    "bad-reminder": "reminder {value} is not one of " + ", ".join(contract.ERINNERUNG_VALUES),
+    "bad-reminder-type": "reminder type {value} is not one of "
+    + ", ".join(contract.REMINDER_TYPES),
+    "reminder-types-need-reminder": "reminder types are given but no reminder time (erinnerung)",
+    "bad-repeat": "repeat {value} is not daily, weekly, monthly or yearly",
+    "bad-interval": "the repeat interval {value} is not a whole number from 1 to 999",
+    "bad-series-end-status": "the series end status {value} must be 1 or 2",
+    "bad-series-date": "{field} {value} is not a date YYYY-MM-DD",
+    "bad-exception": "the exception dates {value} are not #YYYY-MM-DD#YYYY-MM-DD…",
+    "series-incomplete": "a series needs a repeat, an interval, a start date and an end status",
+    "series-end-missing": "the series ends on a date, but the date is missing",
+    "series-end-before-start": "the series ends ({until}) before it begins ({begin})",
+    "bad-id": "{field} {value} is not a record id (a positive whole number)",
+    "bad-id-list": "{field} must be a list of record ids",
+    "too-many-ids": "{field} holds more than 500 ids",
+    "bad-resources": "resources must be a list of resource keys",
+    "bad-location": "the location {value} must be exactly one of "
+    + ", ".join(contract.LOCATION_KEYS),
+}
+# Wide (cross-field) checks and the fields they concern.
+WIDE_FIELDS = {
+    "end-before-start": ("start_dt", "end_dt"),
+    "reminder-types-need-reminder": ("reminderTypes", "erinnerung"),
+    "series-incomplete": ("rp_type", "rp_tage", "rp_beginn_datum", "rp_ende_status"),
+    "series-end-missing": ("rp_ende_datum",),
+    "series-end-before-start": ("rp_ende_datum", "rp_beginn_datum"),
+}
+
+
+def _each(predicate: Callable[[Any], bool]) -> Callable[[pd.Series], pd.Series]:
+    """An element-wise check in which None (not sent) always passes."""
+    return lambda s: s.map(lambda v: v is None or predicate(v)).astype(bool)
+
+
+def _real(fmt: str) -> Callable[[Any], bool]:
+    def ok(value: Any) -> bool:
+        try:
+            datetime.strptime(value, fmt)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    return ok
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _id_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_id(v) for v in value)
+
+
+def _check(code: str, predicate: Callable[[Any], bool]) -> pa.Check:
+    return pa.Check(_each(predicate), name=code)
+
+
+def _column_checks(name: str) -> list[pa.Check]:
+    if name in ("start_dt", "end_dt"):
+        which = "start" if name == "start_dt" else "end"
+        return [
+            pa.Check(lambda s: s.notna(), name=f"{which}-missing"),
+            _check(
+                f"bad-{which}",
+                lambda v: (
+                    isinstance(v, str)
+                    and bool(contract.DATETIME_RE.match(v))
+                    and _real(contract.DATETIME_FORMAT)(v)
+                ),
+            ),
+        ]
+    if name in contract.MAX_TEXT_LENGTH:
+        limit = contract.MAX_TEXT_LENGTH[name]
+        return [
+            _check("not-text", lambda v: isinstance(v, str)),
+            _check("text-too-long", lambda v: not isinstance(v, str) or len(v) <= limit),
+        ]
+    if name in contract.DATA_BOOL_FIELDS:
+        return [_check("not-boolean", lambda v: isinstance(v, bool))]
+    if name in contract.DATA_DURATION_FIELDS:
+        return [
+            _check(
+                "bad-duration-format",
+                lambda v: isinstance(v, str) and bool(contract.DURATION_RE.match(v)),
+            )
+        ]
+    enums = {
+        "status": ("bad-status", contract.STATUS_VALUES),
+        "erinnerung": ("bad-reminder", contract.ERINNERUNG_VALUES),
+        "rp_type": ("bad-repeat", contract.RP_TYPES),
+        "rp_ende_status": ("bad-series-end-status", contract.RP_ENDE_STATUS),
+    }
+    if name in enums:
+        code, allowed = enums[name]
+        return [_check(code, lambda v: v in allowed)]
+    if name == "reminderTypes":
+        return [
+            _check(
+                "bad-reminder-type",
+                lambda v: isinstance(v, list) and set(v) <= set(contract.REMINDER_TYPES),
+            )
+        ]
+    if name == "rp_tage":
+        low, high = contract.RP_TAGE_RANGE
+        return [_check("bad-interval", lambda v: _is_id(v) and low <= v <= high)]
+    if name in ("rp_beginn_datum", "rp_ende_datum"):
+        return [
+            _check(
+                "bad-series-date",
+                lambda v: (
+                    isinstance(v, str)
+                    and bool(contract.DATE_RE.match(v))
+                    and _real(contract.DATE_FORMAT)(v)
+                ),
+            )
+        ]
+    if name == "rp_exception":
+        return [
+            _check(
+                "bad-exception",
+                lambda v: (
+                    isinstance(v, str)
+                    and bool(contract.RP_EXCEPTION_RE.match(v))
+                    and all(_real(contract.DATE_FORMAT)(d) for d in v.split("#")[1:])
+                ),
+            )
+        ]
+    if name == "relatedEstateId":
+        return [_check("bad-id", _is_id)]
+    if name in ("relatedAddressIds", "subscribers.users", "subscribers.groups"):
+        return [
+            _check("bad-id-list", _id_list),
+            _check("too-many-ids", lambda v: len(v) <= contract.MAX_IDS_PER_ACTION),
+        ]
+    if name == "ressources":
+        return [
+            _check(
+                "bad-resources",
+                lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v),
+            )
+        ]
+    if name == "location":
+        return [
+            _check(
+                "bad-location",
+                lambda v: (
+                    isinstance(v, dict) and len(v) == 1 and next(iter(v)) in contract.LOCATION_KEYS
+                ),
+            )
+        ]
+    if name == "rp_flag":
+        return [_check("not-boolean", lambda v: isinstance(v, bool))]
+    return []
+
+
+def _get(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _wide_checks() -> list[pa.Check]:
+    def end_after_start(f: pd.DataFrame) -> pd.Series:
+        start, end = _get(f, "start_dt"), _get(f, "end_dt")
+        both = start.map(_real(contract.DATETIME_FORMAT)) & end.map(_real(contract.DATETIME_FORMAT))
+        # Same-format strings compare like the times they spell.
+        return ~both | (end.astype(str) >= start.astype(str))
+
+    def types_need_reminder(f: pd.DataFrame) -> pd.Series:
+        types = _get(f, "reminderTypes").map(lambda v: bool(v))
+        return ~types | _get(f, "erinnerung").notna()
+
+    def series_complete(f: pd.DataFrame) -> pd.Series:
+        flag = _get(f, "rp_flag").map(lambda v: v is True)
+        present = pd.concat([_get(f, n).notna() for n in contract.RP_REQUIRED_WITH_FLAG], axis=1)
+        return ~flag | present.all(axis=1)
+
+    def series_end_given(f: pd.DataFrame) -> pd.Series:
+        ends_on_date = _get(f, "rp_ende_status").map(lambda v: v == 1)
+        return ~ends_on_date | _get(f, "rp_ende_datum").notna()
+
+    def series_end_after_start(f: pd.DataFrame) -> pd.Series:
+        begin, end = _get(f, "rp_beginn_datum"), _get(f, "rp_ende_datum")
+        return begin.isna() | end.isna() | (end.astype(str) >= begin.astype(str))
+
+    return [
+        pa.Check(end_after_start, name="end-before-start"),
+        pa.Check(types_need_reminder, name="reminder-types-need-reminder"),
+        pa.Check(series_complete, name="series-incomplete"),
+        pa.Check(series_end_given, name="series-end-missing"),
+        pa.Check(series_end_after_start, name="series-end-before-start"),
+    ]
+
+
+def build_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
+    """The schema for a frame of calendar create fields (``start_dt`` and ``end_dt`` required)."""
+    present = set(columns) | {"start_dt", "end_dt"}
+    spec = {
+        name: pa.Column(
+            object,
+            checks=_column_checks(name),
+            nullable=True,
+            required=name in ("start_dt", "end_dt"),
+        )
+        for name in present
+    }
+    return pa.DataFrameSchema(spec, checks=_wide_checks(), coerce=False)
+
+
+def validate(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> list[RowProblem]:
+    """Every rule over every row in one lazy pass; failures as row problems."""
+    try:
+        build_schema(frame.columns).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        return _problems(errors.failure_cases, frame, sources)
+    return []
+
+
+def _problems(
+    cases: pd.DataFrame, frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]
+) -> list[RowProblem]:
+    out: dict[tuple[int, str, str], RowProblem] = {}
+    for case in cases.itertuples(index=False):
+        if case.index is None or pd.isna(case.index):
+            continue  # a schema-level failure (missing column) is reported per row below
+        row, code = int(case.index), str(case.check)
+        wide = code in WIDE_FIELDS
+        fields = WIDE_FIELDS[code] if wide else (str(case.column),)
+        key = (row, code, "" if wide else fields[0])
+        if key in out:
+            continue  # wide checks fail once per column; one problem per row is enough
+        columns = tuple(dict.fromkeys(c for f in fields for c in sources.get(f, ())))
+        value = None if wide else frame.at[row, fields[0]]
+        out[key] = RowProblem(
+            row,
+            columns,
+            code,
+            _message(code, fields[0], value, frame, row),
+            value,
+            Level.ERROR,
+            fields[0],
+        )
+    return sorted(out.values(), key=lambda p: (p.row, p.code))
+
+
+def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -> str:
+    template = MESSAGES.get(code, code)
+    return template.format(
+        value=shown(value) if value is not None else "",
+        field=field,
+        length=len(value) if isinstance(value, str) else 0,
+        limit=contract.MAX_TEXT_LENGTH.get(field, 0),
+        start=_get(frame, "start_dt").get(row),
+        end=_get(frame, "end_dt").get(row),
+        until=_get(frame, "rp_ende_datum").get(row),
+        begin=_get(frame, "rp_beginn_datum").get(row),
+    )
+
+
+def status_warnings(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> list[RowProblem]:
+    """`status` overrides `abgesagt` (§4.1): say so where the two disagree."""
+    status, cancelled = _get(frame, "status"), _get(frame, "abgesagt")
+    clash = status.notna() & cancelled.notna() & ((status == "canceled") != (cancelled == True))  # noqa: E712
+    columns = tuple(dict.fromkeys(sources.get("status", ()) + sources.get("abgesagt", ())))
+    return [
+        RowProblem(
+            int(row),
+            columns,
+            "status-overrides-cancelled",
+            f"status {status[row]!r} overrides the cancelled mark",
+            None,
+            Level.WARNING,
+            "status",
+        )
+        for row in frame.index[clash]
+    ]

@@ -1,0 +1,296 @@
+"""Pure conversions of one cell: dates, times, durations, booleans, ids, text.
+
+A cell arrives as the loader left it (text, number, bool, date, time, datetime, timedelta, or
+None); these functions convert explicitly and raise :class:`ValueProblem` with a stable code and a
+plain message when they cannot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DEFAULT_DATETIME_FORMATS = (
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y, %H:%M",
+    "%d.%m.%y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+)
+DEFAULT_DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d")
+DEFAULT_TIME_FORMATS = ("%H:%M", "%H:%M:%S")
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # plausibility window (bad inputs 31, 40)
+
+TRUE_WORDS = frozenset({"ja", "j", "x", "yes", "y", "true", "wahr", "1", "✓", "✔"})
+FALSE_WORDS = frozenset({"nein", "n", "no", "false", "falsch", "0", "-"})
+
+_ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+_UHR = re.compile(r"\s*(uhr|h)\.?$", re.IGNORECASE)
+_DURATION_TEXT = re.compile(
+    r"^(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>min|minuten|minutes|m|std|stunden|h|hours|stunde)?\.?$",
+    re.IGNORECASE,
+)
+# Characters that are invisible or reorder text: stripped from text fields (bad input 48).
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+class ValueProblem(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
+        super().__init__(message)
+
+
+def is_empty(cell: Any) -> bool:
+    if cell is None:
+        return True
+    if isinstance(cell, float) and math.isnan(cell):
+        return True
+    return isinstance(cell, str) and not cell.strip()
+
+
+_SHAPES = {
+    "%d": r"\d{1,2}",
+    "%m": r"\d{1,2}",
+    "%Y": r"\d{4}",
+    "%y": r"\d{2}",
+    "%H": r"\d{1,2}",
+    "%M": r"\d{2}",
+    "%S": r"\d{2}",
+}
+
+
+def _formats_hint(formats: tuple[str, ...]) -> str:
+    shown = [
+        f.replace("%d", "DD")
+        .replace("%m", "MM")
+        .replace("%Y", "YYYY")
+        .replace("%y", "YY")
+        .replace("%H", "hh")
+        .replace("%M", "mm")
+        .replace("%S", "ss")
+        for f in formats
+    ]
+    return " | ".join(dict.fromkeys(shown))
+
+
+def _fits_a_shape(text: str, formats: tuple[str, ...]) -> bool:
+    """True when ``text`` looks like one of the formats but is no real date (31.02.)."""
+    for fmt in formats:
+        pattern = re.escape(fmt)
+        for code, shape in _SHAPES.items():
+            pattern = pattern.replace(re.escape(code), shape)
+        if re.fullmatch(pattern, text):
+            return True
+    return False
+
+
+def _unparsed(text: str, formats: tuple[str, ...], what: str, code: str) -> ValueProblem:
+    if _fits_a_shape(text, formats):
+        return ValueProblem("impossible-date", f"{text} is not a real date (no such day)")
+    return ValueProblem(code, f"not a {what}; accepted: {_formats_hint(formats)}")
+
+
+def _plausible(d: date) -> None:
+    if not EARLIEST_YEAR <= d.year <= LATEST_YEAR:
+        raise ValueProblem(
+            "implausible-date",
+            f"year {d.year} is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo or an Excel serial?)",
+        )
+
+
+def _strptime(text: str, formats: tuple[str, ...]) -> datetime | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _round_to_second(value: datetime | time) -> Any:
+    """Excel keeps times as fractions of a day; 0.4999999 means 12:00:00 (bad input 35)."""
+    if not value.microsecond:
+        return value
+    if isinstance(value, time):
+        full = datetime.combine(date(2000, 1, 1), value)
+        return _round_to_second(full).time() if full.microsecond else value
+    return (value + timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetime:
+    """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``."""
+    if isinstance(cell, datetime):
+        value = _round_to_second(cell)
+    elif isinstance(cell, date):
+        raise ValueProblem(
+            "date-without-time", "a date without a time; add a time column or mark it all-day"
+        )
+    elif isinstance(cell, str):
+        text = cell.strip()
+        if _ISO_OFFSET.match(text):
+            aware = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = aware.astimezone(tz).replace(tzinfo=None)
+        else:
+            parsed = _strptime(text, formats)
+            if parsed is None:
+                raise _unparsed(text, formats, "date and time", "bad-datetime")
+            value = parsed
+    elif isinstance(cell, int | float) and not isinstance(cell, bool):
+        raise ValueProblem(
+            "number-not-date",
+            "a number, not a date cell (an Excel serial number? format the column as a date)",
+        )
+    else:
+        raise ValueProblem("bad-datetime", "not a date and time")
+    _plausible(value)
+    return value
+
+
+def parse_date(cell: Any, formats: tuple[str, ...]) -> date:
+    if isinstance(cell, datetime):
+        value: date = cell.date()
+    elif isinstance(cell, date):
+        value = cell
+    elif isinstance(cell, str):
+        parsed = _strptime(cell.strip(), formats)
+        if parsed is None:
+            raise _unparsed(cell.strip(), formats, "valid date", "bad-date")
+        value = parsed.date()
+    elif isinstance(cell, int | float) and not isinstance(cell, bool):
+        raise ValueProblem(
+            "number-not-date",
+            "a number, not a date cell (an Excel serial number? format the column as a date)",
+        )
+    else:
+        raise ValueProblem("bad-date", "not a date")
+    _plausible(value)
+    return value
+
+
+def parse_time(cell: Any, formats: tuple[str, ...], *, allow_24: bool = False) -> time | None:
+    """A time of day; ``None`` stands for 24:00 (only when ``allow_24``: an end time)."""
+    if isinstance(cell, time):
+        return _round_to_second(cell)
+    if isinstance(cell, datetime):
+        return _round_to_second(cell).time()
+    if isinstance(cell, timedelta) and timedelta(0) <= cell < timedelta(days=1):
+        return (datetime(2000, 1, 1) + cell).time()
+    if isinstance(cell, str):
+        text = _UHR.sub("", cell.strip())
+        if text in ("24:00", "24:00:00"):
+            if allow_24:
+                return None
+            raise ValueProblem("bad-time", "24:00 is allowed for an end time only")
+        parsed = _strptime(text, formats)
+        if parsed is not None:
+            return parsed.time()
+    raise ValueProblem(
+        "bad-time",
+        f"not a time of day; accepted: {_formats_hint(formats)} (optionally followed by 'Uhr')",
+    )
+
+
+def parse_duration(cell: Any) -> timedelta:
+    """Minutes as a number, ``HH:MM``/``HH:MM:SS``, ``90 min``, ``1,5 h``, or a time cell."""
+    if isinstance(cell, timedelta):
+        return cell
+    if isinstance(cell, time):
+        return timedelta(hours=cell.hour, minutes=cell.minute, seconds=cell.second)
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        if cell < 0 or math.isnan(cell):
+            raise ValueProblem("bad-duration", "a duration cannot be negative")
+        return timedelta(minutes=cell)
+    if isinstance(cell, str):
+        text = cell.strip()
+        parts = text.split(":")
+        if 2 <= len(parts) <= 3 and all(p.isdigit() for p in parts):
+            h, m, s = (int(p) for p in [*parts, "0"][:3])
+            if m < 60 and s < 60:
+                return timedelta(hours=h, minutes=m, seconds=s)
+        match = _DURATION_TEXT.match(text)
+        if match:
+            number = float(match["num"].replace(",", "."))
+            unit = (match["unit"] or "min").lower()
+            return timedelta(hours=number) if unit[0] in "hs" else timedelta(minutes=number)
+    raise ValueProblem(
+        "bad-duration", "not a duration; write minutes (90), HH:MM (01:30), '90 min' or '1,5 h'"
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def parse_bool(cell: Any) -> bool:
+    if isinstance(cell, bool):
+        return cell
+    if isinstance(cell, int | float) and cell in (0, 1):
+        return bool(cell)
+    if isinstance(cell, str):
+        word = cell.strip().casefold()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise ValueProblem(
+        "bad-boolean",
+        "not a yes/no value; use ja/nein, x, wahr/falsch, 1/0 (or add a map to the mapping)",
+    )
+
+
+def parse_int(cell: Any) -> int:
+    """A whole number: ints, integral floats (1234.0), digit text; never scientific notation."""
+    if isinstance(cell, bool):
+        raise ValueProblem("bad-number", "a yes/no value, not a number")
+    if isinstance(cell, int):
+        return cell
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    if isinstance(cell, str):
+        text = cell.strip()
+        if re.fullmatch(r"\d+(\.0+)?", text):
+            return int(text.split(".")[0])
+    raise ValueProblem("bad-number", "not a whole number")
+
+
+def key_text(cell: Any) -> str:
+    """A look-up key as text: ``1234.0`` from a number cell becomes ``1234``; text stays text."""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, float):
+        raise ValueProblem("bad-key", "a fractional number cannot be a record key")
+    if isinstance(cell, datetime | date | time | timedelta):
+        raise ValueProblem("bad-key", "a date or time cannot be a record key")
+    return str(cell).strip()
+
+
+def clean_text(text: str) -> tuple[str, bool]:
+    """NFC text without invisible or reordering characters; True when something was removed."""
+    cleaned = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    return cleaned, cleaned != unicodedata.normalize("NFC", text)
+
+
+def local_time_problem(value: datetime, tz: ZoneInfo) -> ValueProblem | None:
+    """A wall-clock time skipped (DST gap) or repeated (DST fold) in ``tz``."""
+    there_and_back = value.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if there_and_back != value:
+        return ValueProblem(
+            "time-does-not-exist",
+            f"{value:%d.%m.%Y %H:%M} does not exist in {tz.key} (clocks jump forward)",
+        )
+    if value.replace(tzinfo=tz, fold=0).utcoffset() != value.replace(tzinfo=tz, fold=1).utcoffset():
+        return ValueProblem(
+            "time-ambiguous",
+            f"{value:%d.%m.%Y %H:%M} happens twice in {tz.key} (clocks go back); sent as is",
+        )
+    return None
