@@ -321,6 +321,8 @@ class _Parser:
     def spec(self, raw: Any, path: str) -> ValueSpec | None:
         if isinstance(raw, str):
             return ValueSpec(path, columns=(raw,))
+        if isinstance(raw, list) and raw and all(isinstance(c, str) for c in raw):
+            return ValueSpec(path, columns=tuple(raw))  # alternative column names
         raw = self.keys(raw, SPEC_KEYS, path)
         if not raw:
             return None
@@ -394,6 +396,40 @@ def map_key(key: Any) -> str:
     return " ".join(str(key).split()).casefold()
 
 
+def _start(p: _Parser, raw: Any) -> StartSpec:
+    """`start: Column`, `start: {column: …, formats: …}`, or `start: {date: …, time: …}`."""
+    if raw is None:
+        p.fail("start", "the start is mandatory: a column, or `date` (and `time`)")
+        return StartSpec()
+    if isinstance(raw, dict) and {"date", "time"} & set(raw):
+        parts = p.keys(raw, ("date", "time"), "start")
+        start = StartSpec(
+            date=p.spec(parts["date"], "start.date") if "date" in parts else None,
+            time=p.spec(parts["time"], "start.time") if "time" in parts else None,
+        )
+        if start.date is None:
+            p.fail("start.date", "a start time needs a date column beside it")
+        return start
+    return StartSpec(column=p.spec(raw, "start"))
+
+
+def _end(p: _Parser, raw: Any) -> EndSpec:
+    """`end: Column`, `end: {column: …}`, or any of `time`, `duration`, `minutes`."""
+    if raw is None:
+        return EndSpec()
+    if not isinstance(raw, dict) or not {"time", "duration", "minutes"} & set(raw):
+        return EndSpec(column=p.spec(raw, "end"))
+    parts = p.keys(raw, ("column", "time", "duration", "minutes"), "end")
+    minutes = parts.get("minutes")
+    if minutes is not None and (
+        not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0
+    ):
+        p.fail("end.minutes", "a positive number of minutes")
+        minutes = None
+    specs = {k: p.spec(v, f"end.{k}") for k, v in parts.items() if k != "minutes"}
+    return EndSpec(**specs, minutes=minutes)
+
+
 def load_mapping(path: str | Path) -> Mapping:
     path = Path(path)
     try:
@@ -425,24 +461,8 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         if parsed is not None:
             p.maps[str(name)] = parsed
 
-    start_raw = (
-        p.keys(raw.get("start"), ("column", "date", "time"), "start")
-        if "start" in raw
-        else (p.fail("start", "the start is mandatory: `column`, or `date` and `time`") or {})
-    )
-    start = StartSpec(**{k: p.spec(v, f"start.{k}") for k, v in start_raw.items()})
-    if start_raw and not (start.column or start.date):
-        p.fail("start", "needs `column` (a date and time) or `date` (with `time` unless all-day)")
-    if start.column and (start.date or start.time):
-        p.fail("start", "use either `column` or `date`/`time`, not both")
-
-    end_raw = p.keys(raw.get("end") or {}, ("column", "time", "duration", "minutes"), "end")
-    minutes = end_raw.get("minutes")
-    if minutes is not None and (not isinstance(minutes, int | float) or minutes <= 0):
-        p.fail("end.minutes", "a positive number of minutes")
-    end = EndSpec(
-        **{k: p.spec(v, f"end.{k}") for k, v in end_raw.items() if k != "minutes"}, minutes=minutes
-    )
+    start = _start(p, raw.get("start"))
+    end = _end(p, raw.get("end"))
     all_day = p.spec(raw["all_day"], "all_day") if "all_day" in raw else None
     if not (end.column or end.time or end.duration or end.minutes or all_day):
         p.fail(

@@ -89,7 +89,6 @@ def _column_checks(name: str) -> list[pa.Check]:
     if name in ("start_dt", "end_dt"):
         which = "start" if name == "start_dt" else "end"
         return [
-            pa.Check(lambda s: s.notna(), name=f"{which}-missing"),
             _check(
                 f"bad-{which}",
                 lambda v: (
@@ -225,12 +224,13 @@ def _wide_checks() -> list[pa.Check]:
 def build_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
     """The schema for a frame of calendar create fields (``start_dt`` and ``end_dt`` required)."""
     present = set(columns) | {"start_dt", "end_dt"}
+    mandatory = ("start_dt", "end_dt")
     spec = {
         name: pa.Column(
             object,
             checks=_column_checks(name),
-            nullable=True,
-            required=name in ("start_dt", "end_dt"),
+            nullable=name not in mandatory,  # Pandera skips nulls in checks of nullable columns
+            required=name in mandatory,
         )
         for name in present
     }
@@ -239,6 +239,10 @@ def build_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
 
 def validate(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> list[RowProblem]:
     """Every rule over every row in one lazy pass; failures as row problems."""
+    frame = frame.astype(object).where(frame.notna(), None)  # NaN means "not sent" too
+    for name in ("start_dt", "end_dt"):
+        if name not in frame.columns:
+            frame[name] = None  # reported per row as missing, not once for the schema
     try:
         build_schema(frame.columns).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
@@ -254,6 +258,8 @@ def _problems(
         if case.index is None or pd.isna(case.index):
             continue  # a schema-level failure (missing column) is reported per row below
         row, code = int(case.index), str(case.check)
+        if code == "not_nullable":  # only start_dt and end_dt are not nullable
+            code = "start-missing" if case.column == "start_dt" else "end-missing"
         wide = code in WIDE_FIELDS
         fields = WIDE_FIELDS[code] if wide else (str(case.column),)
         key = (row, code, "" if wide else fields[0])
@@ -270,7 +276,10 @@ def _problems(
             Level.ERROR,
             fields[0],
         )
-    return sorted(out.values(), key=lambda p: (p.row, p.code))
+    # Without a start there is no end to speak of: one problem, not two.
+    no_start = {row for row, code, _ in out if code == "start-missing"}
+    kept = [p for p in out.values() if not (p.code == "end-missing" and p.row in no_start)]
+    return sorted(kept, key=lambda p: (p.row, p.code))
 
 
 def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -> str:

@@ -24,6 +24,7 @@ _HIDDEN = re.compile(rb'\bhidden="(1|true)"')
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
 _CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_HAS_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
 _MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -123,7 +124,7 @@ def _scan_row(segment: bytes, facts: SheetFacts, max_rows: int) -> None:
             if b't="e"' in cell_attrs:
                 value = _ERROR_VALUE.search(inner or b"")
                 facts.error_cells[where] = value.group(1).decode() if value else "#ERROR"
-            elif b"<f" in (inner or b"") and b"<v" not in inner:
+            elif b"<f" in (inner or b"") and not _HAS_VALUE.search(inner):
                 facts.formula_without_value.add(where)
 
 
