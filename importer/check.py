@@ -10,6 +10,7 @@ without it no network is touched and look-up fields are listed as not checked.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -58,6 +59,7 @@ class CheckReport:
     started: datetime
     report_path: Path | None = None
     file_warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def valid_count(self) -> int:
@@ -95,10 +97,18 @@ def _merge_options(mapping: Mapping, overrides: LoadOptions | None) -> LoadOptio
 
 
 def evaluate(
-    table: Table, mapping: Mapping, resolver: Resolver | None, now: datetime
+    table: Table,
+    mapping: Mapping,
+    resolver: Resolver | None,
+    now: datetime,
+    timings: dict[str, float] | None = None,
 ) -> tuple[list[RowOutcome], Converted]:
     """Map and validate every row; the shared core of `check` and `run`."""
+    timings = timings if timings is not None else {}
+    clock = time.perf_counter()
     converted = convert(mapping, table, resolver, now=now)
+    timings["map"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     problems = list(converted.problems)
     # Where the mapping stage already failed a field, the schema's view of it adds only noise.
     failed = {(p.row, p.field) for p in problems if p.is_error}
@@ -139,6 +149,7 @@ def evaluate(
             else:
                 first_seen[outcome.fingerprint] = row
         outcomes.append(outcome)
+    timings["validate"] = time.perf_counter() - clock
     return outcomes, converted
 
 
@@ -156,10 +167,13 @@ def check(
     source = Path(source)
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     options = _merge_options(mapping, load_options)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
     table = load_table(source, options, expected_columns=mapping.required_columns())
+    timings["load"] = time.perf_counter() - clock
     mapping.check_columns(table.columns, str(source))
     resolver = Resolver(api) if api is not None else None
-    outcomes, converted = evaluate(table, mapping, resolver, started)
+    outcomes, converted = evaluate(table, mapping, resolver, started, timings)
     result = CheckReport(
         source,
         mapping,
@@ -169,11 +183,14 @@ def check(
         file_sha256(source),
         started,
         file_warnings=list(table.warnings),
+        timings=timings,
     )
     if report is not False:
         target = Path(report) if isinstance(report, str | Path) else default_report_path(source)
         try:
+            clock = time.perf_counter()
             result.report_path = write_workbook(target, report_sheets(result))
+            timings["report"] = time.perf_counter() - clock
         except OSError as exc:
             raise SourceFileError(
                 f"cannot write the report {target} ({exc.strerror or exc})",
