@@ -1,4 +1,4 @@
-"""Benchmark `check` (no --resolve) on 100,000 realistic rows, .xlsx and .csv, against the plain way.
+"""Benchmark `check` (no --resolve) on 100,000 rows, .xlsx and .csv, against the plain way.
 
     python bench/check_bench.py [--rows 100000] [--repeat 1] [--out bench/out]
 
@@ -73,15 +73,32 @@ def rows(n: int) -> list[list[object]]:
         if i % 97 == 0:
             end = start - timedelta(minutes=15)  # end before start
         name = f"Kunde {i}"
-        out.append([
-            day, start.time(), end.time(), f"AC-{1000 + i % 900}", name,
-            f"kunde{i}@example.de", rng.choice(agents), rng.choice(kinds), rng.choice(reminders),
-            rng.choice(["", "Firmenfahrzeug", "Firmenfahrzeug, Beamer"]),
-            "x" if i % 50 == 0 else "", rng.choice(["ja", "nein", ""]),
-            f"0241 {rng.randint(100000, 999999)}", f"{i:06d}",
-            rng.choice(["", "Unterlagen mitbringen", "Schlüssel im Büro; Parkplatz im Hof",
-                        "Rückruf erbeten"]),
-        ])  # fmt: skip
+        out.append(
+            [
+                day,
+                start.time(),
+                end.time(),
+                f"AC-{1000 + i % 900}",
+                name,
+                f"kunde{i}@example.de",
+                rng.choice(agents),
+                rng.choice(kinds),
+                rng.choice(reminders),
+                rng.choice(["", "Firmenfahrzeug", "Firmenfahrzeug, Beamer"]),
+                "x" if i % 50 == 0 else "",
+                rng.choice(["ja", "nein", ""]),
+                f"0241 {rng.randint(100000, 999999)}",
+                f"{i:06d}",
+                rng.choice(
+                    [
+                        "",
+                        "Unterlagen mitbringen",
+                        "Schlüssel im Büro; Parkplatz im Hof",
+                        "Rückruf erbeten",
+                    ]
+                ),
+            ]
+        )
     return out
 
 
@@ -100,8 +117,9 @@ def make_files(n: int, out: Path) -> tuple[Path, Path]:
         for r, values in enumerate(data, start=1):
             for c, value in enumerate(values):
                 if c == 0:
-                    sheet.write_datetime(r, c, datetime.combine(value, datetime.min.time()),
-                                         date_fmt)  # fmt: skip
+                    sheet.write_datetime(
+                        r, c, datetime.combine(value, datetime.min.time()), date_fmt
+                    )
                 elif c in (1, 2):
                     sheet.write_datetime(r, c, value, time_fmt)
                 elif value != "":
@@ -112,8 +130,14 @@ def make_files(n: int, out: Path) -> tuple[Path, Path]:
             writer = csv.writer(f, delimiter=";")
             writer.writerow(HEADER)
             for values in data:
-                writer.writerow([values[0].strftime("%d.%m.%Y"), values[1].strftime("%H:%M"),
-                                 values[2].strftime("%H:%M"), *values[3:]])  # fmt: skip
+                writer.writerow(
+                    [
+                        values[0].strftime("%d.%m.%Y"),
+                        values[1].strftime("%H:%M"),
+                        values[2].strftime("%H:%M"),
+                        *values[3:],
+                    ]
+                )
     (out / "bench.yaml").write_text(MAPPING, encoding="utf-8")
     return xlsx, csv_path
 
@@ -143,14 +167,25 @@ def child(kind: str, path: Path, out: Path) -> dict[str, object]:
         rows_read, extra = len(frame), {}
     total = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"kind": kind, "file": path.name, "rows": rows_read, "total_s": round(total, 2),
-            "stages_s": {k: round(v, 2) for k, v in stages.items()},
-            "rows_per_s": round(rows_read / total), "peak_mib": round(peak_mib), **extra}  # fmt: skip
+    return {
+        "kind": kind,
+        "file": path.name,
+        "rows": rows_read,
+        "total_s": round(total, 2),
+        "stages_s": {k: round(v, 2) for k, v in stages.items()},
+        "rows_per_s": round(rows_read / total),
+        "peak_mib": round(peak_mib),
+        **extra,
+    }
 
 
 def measure(kind: str, path: Path, out: Path) -> dict[str, object]:
-    run = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(out)],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -172,8 +207,10 @@ def main() -> None:
             for kind in ("ours", "plain"):  # interleaved
                 results.setdefault((path.suffix, kind), []).append(measure(kind, path, args.out))
     print(f"{args.rows:,} rows x {len(HEADER)} columns, median of {args.repeat}")
-    print(f"{'file':6} {'way':6} {'total s':>8} {'load':>6} {'map':>6} {'valid.':>6} "
-          f"{'report':>7} {'rows/s':>8} {'peak MiB':>9}")  # fmt: skip
+    print(
+        f"{'file':6} {'way':6} {'total s':>8} {'load':>6} {'map':>6} {'valid.':>6} "
+        f"{'report':>7} {'rows/s':>8} {'peak MiB':>9}"
+    )
     for (suffix, kind), runs in results.items():
         total = statistics.median(r["total_s"] for r in runs)  # type: ignore[misc]
         best = min(runs, key=lambda r: abs(r["total_s"] - total))  # type: ignore[operator]
