@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +18,9 @@ from typing import Any
 
 import click
 
-from . import contract
-from .client import Credentials, OnOfficeClient
-from .errors import ConfigurationError, ExitCode, ImporterError
+from .client import OnOfficeClient
+from .config import api_settings
+from .errors import ExitCode, ImporterError
 from .load import LoadOptions
 
 log = logging.getLogger("importer")
@@ -114,22 +115,16 @@ def sandbox(
 
 
 @contextmanager
-def api_client(use_sandbox: bool) -> Iterator[OnOfficeClient]:
-    """A client from ONOFFICE_* variables, or against an embedded sandbox (sample agency)."""
+def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOfficeClient]:
+    """A client from ONOFFICE_* variables or the config file, or an embedded sandbox."""
     if use_sandbox:
         from .sandbox import Sandbox
 
         with Sandbox() as sb, OnOfficeClient(sb.url, sb.credentials) as client:
             yield client
         return
-    token, secret = os.environ.get("ONOFFICE_TOKEN", ""), os.environ.get("ONOFFICE_SECRET", "")
-    if not token or not secret:
-        raise ConfigurationError(
-            "set ONOFFICE_TOKEN and ONOFFICE_SECRET (and ONOFFICE_API_URL for a sandbox or the "
-            "beta endpoint), or add --sandbox to try against the built-in sandbox"
-        )
-    url = os.environ.get("ONOFFICE_API_URL") or contract.STABLE_URL
-    with OnOfficeClient(url, Credentials(token, secret)) as client:
+    settings = api_settings(os.environ, config)
+    with OnOfficeClient(settings.url, settings.credentials) as client:
         yield client
 
 
@@ -236,6 +231,228 @@ def render_check(result: Any) -> None:
         click.echo("  Look-ups not checked (add --resolve): " + ", ".join(result.unresolved))
     if result.report_path:
         click.echo(f"  Report: {result.report_path}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mapping",
+    "-m",
+    "mapping_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The mapping file (YAML).",
+)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The results workbook (default: <file>.results.xlsx beside the input; a "
+    "results workbook given as FILE is updated in place).",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal (default: beside the results workbook).",
+)
+@click.option(
+    "--only-failed",
+    is_flag=True,
+    help="With a results workbook as FILE: send only rows not marked created there.",
+)
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Also send rows identical to an earlier row of the file.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Requests sent concurrently.",
+)
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Import into a built-in sandbox (sample agency) instead of onOffice.",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file with url/token/secret (owner-only; default "
+    "~/.config/onoffice-import/config.ini).",
+)
+@source_options
+def run(
+    file: Path,
+    mapping_path: Path,
+    results: Path | None,
+    journal: Path | None,
+    only_failed: bool,
+    allow_duplicates: bool,
+    workers: int,
+    use_sandbox: bool,
+    config: Path | None,
+    sheet: str | None,
+    header_row: int | None,
+    encoding: str | None,
+    delimiter: str | None,
+) -> None:
+    """Create the valid rows as appointments, one by one; write the results workbook."""
+    from .journal import default_journal_path
+    from .mapping import load_mapping
+    from .results import default_results_path
+    from .submit import RunOptions, run_import
+
+    mapping = load_mapping(mapping_path)
+    results = results or default_results_path(file)
+    journal = journal or default_journal_path(results)
+    options = RunOptions(
+        workers=workers, only_failed=only_failed, allow_duplicates=allow_duplicates
+    )
+    with api_client(use_sandbox, config) as client:
+        report = run_import(
+            file,
+            mapping,
+            client=client,
+            journal_path=journal,
+            options=options,
+            load_options=_load_options(sheet, header_row, encoding, delimiter),
+            progress=_progress(),
+        )
+    written = _write_results(report, results)
+    render_run(report, written)
+    raise SystemExit(report.exit_code)
+
+
+def _progress() -> Any:
+    """A bar with count, rate and ETA on a terminal; a line every 10 s otherwise."""
+    state: dict[str, Any] = {"bar": None, "last": 0.0, "start": time.monotonic()}
+    interactive = sys.stderr.isatty()
+
+    def update(done: int, total: int, counts: Any) -> None:
+        elapsed = max(time.monotonic() - state["start"], 1e-6)
+        if interactive:
+            if state["bar"] is None:
+                state["bar"] = click.progressbar(
+                    length=total,
+                    label="Importing",
+                    file=sys.stderr,
+                    show_pos=True,
+                    show_eta=True,
+                    item_show_func=lambda _: f"{done / elapsed:.1f} rows/s",
+                )
+                state["bar"].__enter__()
+            state["bar"].update(1)
+            if done == total:
+                state["bar"].__exit__(None, None, None)
+        elif time.monotonic() - state["last"] >= 10 or done == total:
+            state["last"] = time.monotonic()
+            click.echo(
+                f"{done}/{total} rows sent ({done / elapsed:.1f}/s): "
+                + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+                err=True,
+            )
+
+    return update
+
+
+def _write_results(report: Any, target: Path) -> Path | None:
+    """The results workbook; beside the input, else in the current or the temp folder."""
+    import tempfile
+
+    from .results import write_results
+
+    for place in (target, Path.cwd() / target.name, Path(tempfile.gettempdir()) / target.name):
+        try:
+            return write_results(report, place)
+        except OSError as exc:
+            click.echo(f"Warning: cannot write {place} ({exc.strerror or exc})", err=True)
+    return None
+
+
+def render_run(report: Any, written: Path | None) -> None:
+    counts = report.counts()
+    click.echo(f"Imported {report.check.source} into {report.api_url}")
+    click.echo(
+        f"  {len(report.results)} rows: "
+        + ", ".join(
+            f"{counts.get(s, 0)} {s}"
+            for s in ("created", "already-created", "invalid", "failed", "unknown", "not-sent")
+        )
+    )
+    if report.stopped:
+        click.echo(f"  Stopped early: {report.stopped}")
+    if report.interrupted:
+        click.echo(
+            "  Interrupted: requests in flight were finished and recorded; run again to continue"
+        )
+    if counts.get("unknown"):
+        click.echo(
+            "  Some rows have an unknown outcome: run again to settle them (they are "
+            "read back first, never sent blindly)"
+        )
+    if written is not None:
+        click.echo(f"  Results: {written}")
+    else:
+        click.echo(
+            "  Results could not be written anywhere; the journal "
+            f"{report.journal_path} keeps every outcome"
+        )
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("onoffice-demo"),
+    show_default=True,
+    help="Folder for the demo's copy of the sample, its results and journal.",
+)
+def demo(out: Path) -> None:
+    """Import samples/viewings.xlsx into a built-in sandbox, twice: nothing is created twice."""
+    import shutil
+
+    from .journal import default_journal_path
+    from .results import default_results_path
+    from .sandbox import Sandbox
+    from .submit import run_import
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    mapping = samples.parent / "mappings" / "viewings.yaml"
+    if not (samples / "viewings.xlsx").exists() or not mapping.exists():
+        raise click.ClickException(
+            "the demo needs the samples/ and mappings/ folders of a checkout (pip install -e .)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    source = out / "viewings.xlsx"
+    shutil.copy(samples / "viewings.xlsx", source)
+    results = default_results_path(source)
+    journal = default_journal_path(results)
+    for stale in (results, journal, Path(f"{journal}-wal"), Path(f"{journal}-shm")):
+        stale.unlink(missing_ok=True)  # a fresh sandbox: an old journal would not match it
+    with Sandbox() as sandbox, OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        click.echo(
+            f"Started an onOffice sandbox at {sandbox.url} (sample agency, no credentials needed)."
+        )
+        report = run_import(source, mapping, client=client, journal_path=journal)
+        written = _write_results(report, results)
+        render_run(report, written)
+        again = run_import(source, mapping, client=client, journal_path=journal)
+        counts = again.counts()
+        click.echo(
+            f"Second run of the same file: {counts.get('created', 0)} created, "
+            f"{counts.get('already-created', 0)} already created - nothing is created "
+            "twice."
+        )
+        click.echo(f"The sandbox now holds {sandbox.store.count_appointments()} appointments.")
+    click.echo(
+        f"Open {written} to see every row with its status, appointment id or error. The "
+        f"{report.counts().get('invalid', 0)} invalid rows are deliberate mistakes of the "
+        "sample; fix them there and run: onoffice-import run "
+        f"{results} -m {mapping} --only-failed --sandbox"
+    )
 
 
 def main(argv: list[str] | None = None) -> Any:

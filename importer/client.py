@@ -17,9 +17,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError
 
 from . import contract
@@ -30,6 +32,7 @@ from .errors import (
     MalformedResponse,
     NotDelivered,
     OutcomeUnknown,
+    TransportError,
 )
 
 log = logging.getLogger(__name__)
@@ -120,15 +123,20 @@ class OnOfficeClient:
         timeouts: Timeouts | None = None,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
+        read_retries: int = 3,
     ) -> None:
         self.url = url
+        self.read_retries = read_retries
         self._credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self._clock = clock
         self._session = session or requests.Session()
         # Proxies from the environment must not see an API on loopback; it also saves time.
         self._session.trust_env = False
+        # Room for concurrent workers on one host (requests keeps 10 by default).
+        self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
         self.requests_sent = 0
+        self.last_clock_skew: float | None = None  # local minus server time, from `Date`
 
     def __repr__(self) -> str:
         return f"OnOfficeClient(url={self.url!r})"
@@ -175,9 +183,18 @@ class OnOfficeClient:
         if not actions:
             return []
         actions = _with_identifiers(actions)
-        body = json.dumps(self.envelope(actions), ensure_ascii=False).encode("utf-8")
-        response = self._post(body, actions)
-        return _read_results(response, actions)
+        # Reads change nothing: one whose answer got lost is simply asked again (re-signed).
+        retries = self.read_retries if all(a.kind in ("read", "get") for a in actions) else 0
+        for attempt in range(retries + 1):
+            body = json.dumps(self.envelope(actions), ensure_ascii=False).encode("utf-8")
+            try:
+                response = self._post(body, actions)
+                return _read_results(response, actions)
+            except (TransportError, MalformedResponse):
+                if attempt == retries:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def call(self, action: Action) -> ActionResult:
         """Send one action; raise :class:`ActionRefused` if the server refused it."""
@@ -212,6 +229,7 @@ class OnOfficeClient:
             ) from exc
         except requests.RequestException as exc:
             raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc
+        self._note_server_time(http.headers.get("Date"))
         status = http.status_code
         if status >= 500:
             raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}")
@@ -228,6 +246,13 @@ class OnOfficeClient:
         if not isinstance(decoded, dict):
             raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
         return decoded
+
+    def _note_server_time(self, header: str | None) -> None:
+        try:
+            server = parsedate_to_datetime(header).timestamp() if header else None
+        except (TypeError, ValueError):
+            server = None
+        self.last_clock_skew = None if server is None else self._clock() - server
 
     # --- convenience calls ----------------------------------------------------------------------
     def create_appointment(self, parameters: Mapping[str, Any], *, identifier: str = "") -> int:

@@ -14,7 +14,7 @@ import io
 import unicodedata
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 HEADER_SEARCH_ROWS = 30
+# Our own results workbooks are valid inputs: their data sits on this sheet, header in row 1.
+RESULTS_SHEET, RESULTS_MARKERS = "Results", ("Status", "Appointment ID", "Source row")
 DELIMITERS = (";", ",", "\t", "|")
 
 
@@ -144,6 +146,8 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
         raise SourceFileError(
             f"the workbook cannot be read ({exc})", file=name, code="file-damaged"
         ) from None
+    if _is_results_workbook(workbook, facts) and options.sheet not in (RESULTS_SHEET, 1):
+        options = replace(options, sheet=RESULTS_SHEET, header_row=1)
     sheet = _choose_sheet(workbook, facts, options, expected, name)
     try:
         rows = workbook.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
@@ -196,6 +200,13 @@ def _choose_sheet(
             code="sheet-ambiguous",
         )
     return candidates[0]
+
+
+def _is_results_workbook(workbook: CalamineWorkbook, facts: WorkbookFacts) -> bool:
+    if not any(s.name == RESULTS_SHEET for s in facts.sheets):
+        return False
+    top = _top_rows(workbook, RESULTS_SHEET)
+    return bool(top) and set(RESULTS_MARKERS) <= {normalise_header(c) for c in top[0]}
 
 
 def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:

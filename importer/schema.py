@@ -62,7 +62,20 @@ def _each(predicate: Callable[[Any], bool]) -> Callable[[pd.Series], pd.Series]:
     return lambda s: s.map(lambda v: v is None or predicate(v)).astype(bool)
 
 
-def _real(fmt: str) -> Callable[[Any], bool]:
+def _parsed(s: pd.Series, fmt: str, pattern: str) -> pd.Series:
+    """Vectorised: the timestamps of the values that are text of exactly ``fmt``, else NaT."""
+    text = s.where(s.map(lambda v: isinstance(v, str)), None).astype(object)
+    exact = text.str.fullmatch(pattern).astype("boolean").fillna(False).astype(bool)
+    parsed = pd.to_datetime(text.where(exact, None), format=fmt, errors="coerce")
+    return parsed
+
+
+def _real(fmt: str, pattern: str) -> Callable[[pd.Series], pd.Series]:
+    """A check that passes empty values and text that is a real date (time) in ``fmt``."""
+    return lambda s: s.isna() | _parsed(s, fmt, pattern).notna()
+
+
+def _real_one(fmt: str) -> Callable[[Any], bool]:
     def ok(value: Any) -> bool:
         try:
             datetime.strptime(value, fmt)
@@ -89,14 +102,9 @@ def _column_checks(name: str) -> list[pa.Check]:
     if name in ("start_dt", "end_dt"):
         which = "start" if name == "start_dt" else "end"
         return [
-            _check(
-                f"bad-{which}",
-                lambda v: (
-                    isinstance(v, str)
-                    and bool(contract.DATETIME_RE.match(v))
-                    and _real(contract.DATETIME_FORMAT)(v)
-                ),
-            ),
+            pa.Check(
+                _real(contract.DATETIME_FORMAT, contract.DATETIME_RE.pattern), name=f"bad-{which}"
+            )
         ]
     if name in contract.MAX_TEXT_LENGTH:
         limit = contract.MAX_TEXT_LENGTH[name]
@@ -134,14 +142,7 @@ def _column_checks(name: str) -> list[pa.Check]:
         return [_check("bad-interval", lambda v: _is_id(v) and low <= v <= high)]
     if name in ("rp_beginn_datum", "rp_ende_datum"):
         return [
-            _check(
-                "bad-series-date",
-                lambda v: (
-                    isinstance(v, str)
-                    and bool(contract.DATE_RE.match(v))
-                    and _real(contract.DATE_FORMAT)(v)
-                ),
-            )
+            pa.Check(_real(contract.DATE_FORMAT, contract.DATE_RE.pattern), name="bad-series-date")
         ]
     if name == "rp_exception":
         return [
@@ -150,7 +151,7 @@ def _column_checks(name: str) -> list[pa.Check]:
                 lambda v: (
                     isinstance(v, str)
                     and bool(contract.RP_EXCEPTION_RE.match(v))
-                    and all(_real(contract.DATE_FORMAT)(d) for d in v.split("#")[1:])
+                    and all(_real_one(contract.DATE_FORMAT)(d) for d in v.split("#")[1:])
                 ),
             )
         ]
@@ -190,10 +191,10 @@ def _get(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def _wide_checks() -> list[pa.Check]:
     def end_after_start(f: pd.DataFrame) -> pd.Series:
-        start, end = _get(f, "start_dt"), _get(f, "end_dt")
-        both = start.map(_real(contract.DATETIME_FORMAT)) & end.map(_real(contract.DATETIME_FORMAT))
-        # Same-format strings compare like the times they spell.
-        return ~both | (end.astype(str) >= start.astype(str))
+        pattern = contract.DATETIME_RE.pattern
+        start = _parsed(_get(f, "start_dt"), contract.DATETIME_FORMAT, pattern)
+        end = _parsed(_get(f, "end_dt"), contract.DATETIME_FORMAT, pattern)
+        return start.isna() | end.isna() | (end >= start)
 
     def types_need_reminder(f: pd.DataFrame) -> pd.Series:
         types = _get(f, "reminderTypes").map(lambda v: bool(v))
@@ -283,16 +284,18 @@ def _problems(
 
 
 def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -> str:
-    template = MESSAGES.get(code, code)
-    return template.format(
+    def at(name: str) -> Any:
+        return frame.at[row, name] if name in frame.columns else None
+
+    return MESSAGES.get(code, code).format(
         value=shown(value) if value is not None else "",
         field=field,
         length=len(value) if isinstance(value, str) else 0,
         limit=contract.MAX_TEXT_LENGTH.get(field, 0),
-        start=_get(frame, "start_dt").get(row),
-        end=_get(frame, "end_dt").get(row),
-        until=_get(frame, "rp_ende_datum").get(row),
-        begin=_get(frame, "rp_beginn_datum").get(row),
+        start=at("start_dt"),
+        end=at("end_dt"),
+        until=at("rp_ende_datum"),
+        begin=at("rp_beginn_datum"),
     )
 
 

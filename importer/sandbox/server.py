@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -224,6 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60  # an idle kept-alive connection does not hold a thread for ever
     server: _Server
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The `Date` header follows the sandbox's own (possibly skewed) clock.
+        return formatdate(self.server.engine.now() if timestamp is None else timestamp, usegmt=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("sandbox %s - %s", self.address_string(), format % args)
 
@@ -295,6 +300,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
     engine: Engine
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout, reset) is part of the game here, not a crash.
+        log.debug("sandbox: connection from %s ended early", client_address, exc_info=True)
 
 
 class Sandbox:

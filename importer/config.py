@@ -1,0 +1,73 @@
+"""Where the API URL and credentials come from: the environment, or an owner-only config file.
+
+Never from a command-line argument (visible to every user of the machine in the process list).
+The config file is INI::
+
+    [onoffice]
+    url = https://api.onoffice.de/api/stable/api.php
+    token = ...
+    secret = ...
+
+It is refused when others can read it (POSIX mode bits beyond 0600).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import contract
+from .client import Credentials
+from .errors import ConfigurationError
+
+DEFAULT_CONFIG = Path("~/.config/onoffice-import/config.ini")
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    url: str
+    credentials: Credentials
+
+
+def api_settings(env: Mapping[str, str], config: Path | None = None) -> ApiSettings:
+    """ONOFFICE_TOKEN/ONOFFICE_SECRET/ONOFFICE_API_URL first, then the config file."""
+    token, secret = env.get("ONOFFICE_TOKEN", ""), env.get("ONOFFICE_SECRET", "")
+    url = env.get("ONOFFICE_API_URL", "")
+    path = Path(config or env.get("ONOFFICE_CONFIG") or DEFAULT_CONFIG).expanduser()
+    if not (token and secret) and (config is not None or path.exists()):
+        file_values = _read_config(path)
+        token = token or file_values.get("token", "")
+        secret = secret or file_values.get("secret", "")
+        url = url or file_values.get("url", "")
+    if not token or not secret:
+        raise ConfigurationError(
+            "no API credentials: set ONOFFICE_TOKEN and ONOFFICE_SECRET (and ONOFFICE_API_URL "
+            f"for a sandbox), or put them in {DEFAULT_CONFIG} (mode 600); or add --sandbox to "
+            "try against the built-in sandbox"
+        )
+    return ApiSettings(url or contract.STABLE_URL, Credentials(token, secret))
+
+
+def _read_config(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigurationError(f"config file {path} not found") from None
+    if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(
+            f"config file {path} can be read by other users; run: chmod 600 {path}"
+        )
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
+        raise ConfigurationError(
+            f"config file {path} cannot be read ({type(exc).__name__})"
+        ) from None
+    if not parser.has_section("onoffice"):
+        raise ConfigurationError(f"config file {path} has no [onoffice] section")
+    return dict(parser["onoffice"])

@@ -1,0 +1,200 @@
+"""The journal: what was about to be sent and what came of it, durable before and after.
+
+SQLite in WAL mode with ``synchronous=FULL``: a row's *intent* is committed before its request
+leaves, its *outcome* (appointment id, or error) right after. A process killed at any instant
+leaves each row in one of these states, and a re-run knows what to do with each:
+
+    (none)    never sent                      -> send
+    sending   intent recorded, outcome not    -> settle by reading the calendar back
+    unknown   sent, outcome could not be told -> settle by reading the calendar back
+    failed    the server refused it           -> send again (it may have been fixed)
+    created   the server answered with an id  -> skip: already created
+
+Rows are keyed by the fingerprint of their payload. One run at a time: a lock file beside the
+journal (released by the OS when the process dies, even by ``kill -9``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+
+SENDING, UNKNOWN, FAILED, CREATED = "sending", "unknown", "failed", "created"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    fingerprint TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    appointment_id INTEGER,
+    error TEXT,
+    source_row INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    intent_at TEXT,
+    outcome_at TEXT,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    fingerprint: str
+    state: str
+    appointment_id: int | None
+    error: str | None
+    source_row: int | None
+    attempts: int
+    intent_at: str | None
+    payload: dict[str, Any]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class _Lock:
+    """An exclusive lock on ``path`` that dies with the process."""
+
+    def __init__(self, path: Path, journal: Path) -> None:
+        self.path = path
+        self._file = path.open("a+")
+        try:
+            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "?"
+            self._file.close()
+            raise ConfigurationError(
+                f"another import is running on the journal {journal} "
+                f"(pid {holder}); wait for it to finish"
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def release(self) -> None:
+        self._file.close()  # closing releases flock
+
+
+class Journal:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _Lock(self.path.with_name(self.path.name + ".lock"), self.path)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot use the journal {self.path}: {exc.strerror}"
+            ) from None
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self._lock.release()
+            raise ConfigurationError(f"the journal {self.path} cannot be used ({exc})") from None
+        self._mutex = threading.Lock()
+
+    def close(self) -> None:
+        with self._mutex:
+            self._db.close()
+        self._lock.release()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        with self._mutex:
+            self._db.execute(sql, args)  # autocommit: durable (FULL) when execute returns
+
+    # --- meta -----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._mutex:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # --- entries --------------------------------------------------------------------------------
+    def entry(self, fingerprint: str) -> Entry | None:
+        with self._mutex:
+            row = self._db.execute(
+                "SELECT fingerprint, state, appointment_id, error, source_row, attempts, "
+                "intent_at, payload FROM entries WHERE fingerprint = ?",
+                (fingerprint,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Entry(*row[:7], payload=json.loads(row[7]))
+
+    def entries(self) -> dict[str, Entry]:
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT fingerprint, state, appointment_id, error, source_row, attempts, "
+                "intent_at, payload FROM entries"
+            ).fetchall()
+        return {r[0]: Entry(*r[:7], payload=json.loads(r[7])) for r in rows}
+
+    def claimed_ids(self) -> set[int]:
+        """Appointment ids some row already owns (a read-back must not adopt them twice)."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT appointment_id FROM entries WHERE appointment_id IS NOT NULL"
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def intent(self, fingerprint: str, source_row: int, payload: dict[str, Any]) -> None:
+        """Durably record that this row is about to be sent. Call before every attempt."""
+        self._write(
+            "INSERT INTO entries (fingerprint, state, source_row, attempts, intent_at, payload) "
+            "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
+            "state = excluded.state, source_row = excluded.source_row, "
+            "attempts = entries.attempts + 1, intent_at = excluded.intent_at, error = NULL",
+            (fingerprint, SENDING, source_row, _now(), json.dumps(payload, ensure_ascii=False)),
+        )
+
+    def created(self, fingerprint: str, appointment_id: int) -> None:
+        self._write(
+            "UPDATE entries SET state = ?, appointment_id = ?, error = NULL, outcome_at = ? "
+            "WHERE fingerprint = ?",
+            (CREATED, appointment_id, _now(), fingerprint),
+        )
+
+    def failed(self, fingerprint: str, error: str) -> None:
+        self._write(
+            "UPDATE entries SET state = ?, error = ?, outcome_at = ? WHERE fingerprint = ?",
+            (FAILED, error, _now(), fingerprint),
+        )
+
+    def unknown(self, fingerprint: str, error: str) -> None:
+        self._write(
+            "UPDATE entries SET state = ?, error = ?, outcome_at = ? WHERE fingerprint = ?",
+            (UNKNOWN, error, _now(), fingerprint),
+        )
+
+
+def default_journal_path(results: Path) -> Path:
+    return results.with_name(f"{results.stem}.journal.sqlite")

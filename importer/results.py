@@ -1,0 +1,96 @@
+"""The results workbook: every input row as the user entered it, plus its outcome.
+
+Sheet *Results*: the original columns, then ``Status``, ``Appointment ID``, ``Error`` and
+``Source row``; faulty cells of invalid rows are red with a comment, as in the check report.
+Sheet *Summary*: counts per status, times, the input file and its SHA-256, the mapping, the API
+URL (never a token or secret), the tool version. The workbook is a valid input again: the
+outcome columns are set aside when it is loaded, and re-running it updates it in place.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .check import row_comments
+from .submit import OUTCOME_COLUMNS, RunReport
+from .workbook import RowsSheet, TableSheet, write_workbook
+
+RESULTS_SHEET = "Results"
+STATUS_ORDER = ("created", "already-created", "invalid", "failed", "unknown", "not-sent")
+
+
+def tool_version() -> str:
+    try:
+        return version("onoffice-import")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def default_results_path(source: Path) -> Path:
+    if is_results_name(source):
+        return source
+    return source.with_name(f"{source.stem}.results.xlsx")
+
+
+def is_results_name(path: Path) -> bool:
+    return path.name.endswith(".results.xlsx")
+
+
+def write_results(report: RunReport, target: Path) -> Path:
+    """Write atomically; returns the path written (another name if the target is locked)."""
+    checked = report.check
+    table = checked.table
+    outcomes = {o.row: o for o in checked.outcomes}
+    columns = [*table.columns, *OUTCOME_COLUMNS]
+
+    def rows() -> Any:
+        for values in table.frame.itertuples(index=True, name=None):
+            row, cells = values[0], list(values[1:])
+            result = report.results[row]
+            outcome = outcomes[row]
+            comments = row_comments(table, outcome.problems) if result.status == "invalid" else {}
+            source_row = report.earlier.get(row, (None, None, row))[2]
+            yield [*cells, result.status, result.appointment_id, result.error, source_row], comments
+
+    counts = report.counts()
+    finished = report.finished or report.started
+    summary: list[list[Any]] = [
+        ["Item", "Value"],
+        *[[f"Rows {status}", counts.get(status, 0)] for status in STATUS_ORDER],
+        ["Rows in total", len(report.results)],
+        ["Started", report.started.strftime("%Y-%m-%d %H:%M:%S")],
+        ["Finished", finished.strftime("%Y-%m-%d %H:%M:%S")],
+        ["Duration (s)", round((finished - report.started).total_seconds(), 1)],
+        [
+            "Stopped early",
+            report.stopped or ("interrupted (Ctrl-C)" if report.interrupted else "no"),
+        ],
+        ["Exit code", int(report.exit_code)],
+        ["Input file", str(checked.source)],
+        ["Input SHA-256", checked.source_sha256],
+        ["Sheet", table.sheet or "(CSV)"],
+        ["Mapping file", str(checked.mapping.path)],
+        ["API URL", report.api_url],
+        ["Journal", str(report.journal_path)],
+        ["Tool version", f"onoffice-import {tool_version()}"],
+    ]
+    widths = {len(table.columns) + 2: 60}
+    return write_workbook(
+        target, [RowsSheet(RESULTS_SHEET, columns, rows(), widths), TableSheet("Summary", summary)]
+    )
+
+
+def status_frame(report: RunReport) -> pd.DataFrame:
+    """The outcomes as a frame (row, status, id, error), for Python callers."""
+    return (
+        pd.DataFrame(
+            [(r.row, r.status, r.appointment_id, r.error) for r in report.results.values()],
+            columns=["row", "status", "appointment_id", "error"],
+        )
+        .set_index("row")
+        .sort_index()
+    )
