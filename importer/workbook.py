@@ -129,9 +129,14 @@ def _write_rows(book: xlsxwriter.Workbook, formats: _Formats, spec: RowsSheet) -
         sheet.set_column(col, col, spec.widths.get(col, max(10, min(40, len(str(title)) + 4))))
     sheet.freeze_panes(1, 0)
     count = 0
+    write_string = sheet.write_string
     for count, (values, comments) in enumerate(spec.rows, start=1):
         for col, value in enumerate(values):
-            write_cell(sheet, formats, count, col, value, bad=col in comments)
+            # Fast path for the common case: short text in a cell without a problem.
+            if type(value) is str and len(value) <= EXCEL_CELL_LIMIT and col not in comments:
+                write_string(count, col, value)
+            elif value is not None or col in comments:
+                write_cell(sheet, formats, count, col, value, bad=col in comments)
         for col, comment in comments.items():
             sheet.write_comment(
                 count, col, safe_text(comment)[:30_000], {"x_scale": 2.5, "y_scale": 1.5}

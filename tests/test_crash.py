@@ -1,0 +1,117 @@
+"""The importer process killed (-9) or interrupted (Ctrl-C) mid-run: no duplicate, no lost row."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+
+from importer.errors import ExitCode
+from importer.sandbox import Faults, Sandbox
+
+from .test_run import generated
+
+KILLS = 20
+ROWS = 1000
+
+
+def start(sandbox: Sandbox, source: Path, mapping: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ONOFFICE_API_URL": sandbox.url,
+        "ONOFFICE_TOKEN": sandbox.credentials.token,
+        "ONOFFICE_SECRET": sandbox.credentials.secret,
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from importer.cli import main; main()",
+                "run",
+                str(source),
+                "-m",
+                str(mapping),
+            ],
+            stdout=out,
+            stderr=out,
+            env=env,
+        )
+
+
+def subjects(sandbox: Sandbox) -> Counter[str]:
+    return Counter(a["description"] for a in sandbox.store.all_appointments())
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> int:
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+
+
+def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = generated(tmp_path, ROWS)
+    sandbox.faults = Faults(latency=0.02)  # a request is in flight most of the time
+    rng = random.Random(20261125)
+    log = tmp_path / "runs.log"
+    in_flight_kills = 0
+    for _ in range(KILLS):
+        proc = start(sandbox, source, mapping, log)
+        target = sandbox.stats.posts + rng.randint(8, 45)
+        deadline = time.monotonic() + 60
+        while sandbox.stats.posts < target and proc.poll() is None:
+            assert time.monotonic() < deadline, "the importer made no progress"
+            time.sleep(0.001)
+        stored = sandbox.store.count_appointments()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        time.sleep(0.1)  # let the server finish the request it was given
+        if sandbox.store.count_appointments() > stored:
+            in_flight_kills += 1  # killed right after a create was sent: an orphan to adopt
+    assert in_flight_kills >= 5
+    assert len(subjects(sandbox)) < ROWS  # the kills really interrupted the import
+    code = finish(start(sandbox, source, mapping, log))
+    assert code == ExitCode.OK, log.read_text()[-3000:]
+    counts = subjects(sandbox)
+    assert len(counts) == ROWS
+    assert set(counts.values()) == {1}, [s for s, n in counts.items() if n > 1][:5]
+    sheet = openpyxl.load_workbook(tmp_path / "rows.results.xlsx", read_only=True)["Results"]
+    statuses = Counter(row[-4] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert sum(statuses.values()) == ROWS
+    assert set(statuses) <= {"created", "already-created"}
+
+
+def test_ctrl_c_finishes_in_flight_writes_results_and_exits_130(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = generated(tmp_path, 300)
+    sandbox.faults = Faults(latency=0.02)
+    log = tmp_path / "runs.log"
+    proc = start(sandbox, source, mapping, log)
+    deadline = time.monotonic() + 60
+    while sandbox.stats.posts < 40 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGINT)
+    assert finish(proc, timeout=30) == ExitCode.INTERRUPTED, log.read_text()[-2000:]
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert "Interrupted" in output
+    sheet = openpyxl.load_workbook(tmp_path / "rows.results.xlsx", read_only=True)["Results"]
+    statuses = Counter(row[-4] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert statuses["created"] == sandbox.store.count_appointments() > 0
+    assert statuses["not-sent"] > 0 and sum(statuses.values()) == 300
+    assert finish(start(sandbox, source, mapping, log)) == ExitCode.OK
+    assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 300
