@@ -24,6 +24,7 @@ from .errors import (
 from .load import Limits, LoadOptions, Table, load_table
 from .mapping import Mapping, load_mapping
 from .problems import Level, RowProblem
+from .submit import RowResult, RunOptions, RunReport, run_import
 
 __all__ = [
     "Action",
@@ -50,6 +51,9 @@ __all__ = [
     "Record",
     "RowOutcome",
     "RowProblem",
+    "RowResult",
+    "RunOptions",
+    "RunReport",
     "SourceFileError",
     "Table",
     "Timeouts",
@@ -57,5 +61,6 @@ __all__ = [
     "check",
     "load_mapping",
     "load_table",
+    "run_import",
     "sign",
 ]

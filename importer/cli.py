@@ -137,6 +137,14 @@ def _load_options(
     return LoadOptions(sheet=chosen, header_row=header_row, encoding=encoding, delimiter=delimiter)
 
 
+config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file with url/token/secret (owner-only; default "
+    "~/.config/onoffice-import/config.ini). ONOFFICE_TOKEN/ONOFFICE_SECRET take precedence.",
+)
+
+
 def source_options(command: Any) -> Any:
     for option in reversed(
         [
@@ -176,6 +184,7 @@ def source_options(command: Any) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the report (default: <file>.check.xlsx beside the input).",
 )
+@config_option
 @source_options
 def check(
     file: Path,
@@ -183,6 +192,7 @@ def check(
     resolve: bool,
     use_sandbox: bool,
     report: Path | None,
+    config: Path | None,
     sheet: str | None,
     header_row: int | None,
     encoding: str | None,
@@ -195,7 +205,7 @@ def check(
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
     if resolve or use_sandbox:
-        with api_client(use_sandbox) as api:
+        with api_client(use_sandbox, config) as api:
             result = run_check(file, mapping, api=api, report=report, load_options=options)
     else:
         result = run_check(file, mapping, report=report, load_options=options)
@@ -277,12 +287,7 @@ def render_check(result: Any) -> None:
     is_flag=True,
     help="Import into a built-in sandbox (sample agency) instead of onOffice.",
 )
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file with url/token/secret (owner-only; default "
-    "~/.config/onoffice-import/config.ini).",
-)
+@config_option
 @source_options
 def run(
     file: Path,

@@ -675,18 +675,7 @@ def _series(run: _Run, data: dict[str, list[Any]]) -> None:
         "rp_ende_datum": s.until,
         "rp_exception": s.exceptions,
     }
-    out: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "rp_flag",
-            "rp_type",
-            "rp_tage",
-            "rp_beginn_datum",
-            "rp_ende_datum",
-            "rp_ende_status",
-            "rp_exception",
-        )
-    }
+    out: dict[str, list[Any]] = {k: [] for k in contract.RP_FIELDS}
     for i, kind in enumerate(types):
         start = data["start_dt"][i]
         if kind is None:
