@@ -346,10 +346,10 @@ def _progress() -> Any:
                     file=sys.stderr,
                     show_pos=True,
                     show_eta=True,
-                    item_show_func=lambda _: f"{done / elapsed:.1f} rows/s",
+                    item_show_func=lambda rate: rate,
                 )
                 state["bar"].__enter__()
-            state["bar"].update(1)
+            state["bar"].update(1, f"{done / elapsed:.1f} rows/s")
             if done == total:
                 state["bar"].__exit__(None, None, None)
         elif time.monotonic() - state["last"] >= 10 or done == total:
