@@ -125,9 +125,10 @@ def main() -> None:
     )
     for workers in args.workers:
         r = measure(args.rows, args.latency, workers)
+        send_over = r["send_phase_s"] / r["bound_s"] - 1
         print(
-            f"{r['workers']:7d} {r['wall_s']:7.1f} {r['bound_s']:8.1f} "
-            f"{r['over_bound']:10.0%} {r['cpu_ms_per_row']:10.2f}",
+            f"{r['workers']:7d} {r['wall_s']:7.1f} {r['bound_s']:8.1f} {r['over_bound']:10.0%} "
+            f"{r['send_phase_s']:7.1f} {send_over:9.0%} {r['cpu_ms_per_row']:10.2f}",
             flush=True,
         )
 
