@@ -153,6 +153,18 @@ def evaluate(
     return outcomes, converted
 
 
+def prepare(
+    source: str | Path, mapping: str | Path | Mapping, load_options: LoadOptions | None = None
+) -> tuple[Mapping, Table]:
+    """Load the mapping and the file and match their columns: every file-level refusal
+    (exit 2) happens here, before any network call."""
+    mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    options = _merge_options(mapping, load_options)
+    table = load_table(Path(source), options, expected_columns=mapping.required_columns())
+    mapping.check_columns(table.columns, str(source))
+    return mapping, table
+
+
 def check(
     source: str | Path,
     mapping: str | Path | Mapping,
@@ -161,17 +173,18 @@ def check(
     report: str | Path | bool | None = None,
     load_options: LoadOptions | None = None,
     now: datetime | None = None,
+    prepared: tuple[Mapping, Table] | None = None,
 ) -> CheckReport:
-    """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False."""
+    """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
+
+    ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
+    """
     started = now or datetime.now()
     source = Path(source)
-    mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-    options = _merge_options(mapping, load_options)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    table = load_table(source, options, expected_columns=mapping.required_columns())
+    mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
-    mapping.check_columns(table.columns, str(source))
     resolver = Resolver(api) if api is not None else None
     outcomes, converted = evaluate(table, mapping, resolver, started, timings)
     result = CheckReport(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import journal as jr
-from .check import CheckReport, RowOutcome, check
+from .check import CheckReport, RowOutcome, check, prepare
 from .client import OnOfficeClient
 from .errors import (
     ActionRefused,
@@ -258,15 +258,20 @@ def run_import(
     workers = max(1, min(options.workers, MAX_WORKERS))
     stop = stop or threading.Event()
     started = now or datetime.now()
+    prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
     refused = _preflight_failure(client)
-    checked = check(
-        source,
-        mapping,
-        api=None if refused else client,
-        report=False,
-        load_options=load_options,
-        now=started,
-    )
+    try:
+        checked = check(
+            source,
+            mapping,
+            api=None if refused else client,
+            report=False,
+            now=started,
+            prepared=prepared,
+        )
+    except ApiError as exc:  # the look-ups failed: still nothing sent, still results
+        refused = f"look-ups failed: {exc}", exc.exit_code
+        checked = check(source, mapping, report=False, now=started, prepared=prepared)
     earlier = split_outcomes(checked.table)
     report = RunReport(
         checked, {}, client.url, started, journal_path=Path(journal_path), earlier=earlier

@@ -358,3 +358,37 @@ def test_results_unwritable_are_written_elsewhere_and_said(
     assert written == elsewhere / "rows.results.xlsx"
     assert written.exists()
     assert f"cannot write {target}" in capsys.readouterr().err
+
+
+def test_a_refused_file_costs_no_api_call(tmp_path: Path, sandbox: Sandbox) -> None:
+    from importer.errors import SourceFileError
+
+    source = write_csv(tmp_path / "bad.csv", "Start;Betreff\n")  # header only
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("start: Start\nend: {minutes: 30}\nfields: {description: Betreff}\n")
+    with client_for(sandbox) as client, pytest.raises(SourceFileError, match="no data rows"):
+        run_import(source, mapping, client=client, journal_path=tmp_path / "j.sqlite")
+    assert sandbox.stats.posts == 0
+
+
+def test_failing_lookups_send_nothing_and_still_give_results(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = generated(tmp_path, 10)
+    calls = {"n": 0}
+    original = sandbox.engine.answer
+
+    def users_then_broken(body: bytes) -> dict:
+        calls["n"] += 1
+        if calls["n"] > 1:  # the preflight passes, every look-up read fails
+            raise ConnectionResetError
+        return original(body)
+
+    sandbox.engine.answer = users_then_broken  # type: ignore[method-assign]
+    with client_for(sandbox) as client:
+        client.read_retries = 1
+        report = run_import(source, mapping, client=client, journal_path=tmp_path / "j.sqlite")
+    assert report.exit_code == ExitCode.STOPPED
+    assert report.counts() == {"not-sent": 10}
+    assert report.stopped is not None and report.stopped.startswith("look-ups failed")
+    assert sandbox.store.count_appointments() == 0
