@@ -299,7 +299,7 @@ class _Parser:
                     f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(allowed)}"
                 )
                 self.fail(f"{path}.{key}" if path else str(key), f"unknown key{hint}")
-        return raw
+        return {k: v for k, v in raw.items() if k in allowed}  # unknown ones are reported
 
     def value_map(self, raw: Any, path: str) -> dict[str, Any] | None:
         if isinstance(raw, str):
@@ -345,11 +345,7 @@ class _Parser:
         if not isinstance(split, list | tuple) or not all(isinstance(s, str) and s for s in split):
             self.fail(f"{path}.split", "a separator such as ',' or a list of separators")
             split = ()
-        formats = raw.get("formats", ())
-        formats = (formats,) if isinstance(formats, str) else tuple(formats or ())
-        for fmt in formats:
-            if not isinstance(fmt, str) or "%" not in fmt:
-                self.fail(f"{path}.formats", f"{fmt!r} is not a strptime format like '%d.%m.%Y'")
+        formats = self.formats(raw.get("formats"), f"{path}.formats")
         template = raw.get("template")
         if template is not None and (
             not isinstance(template, str) or not _TEMPLATE_PART.search(template)
@@ -372,6 +368,20 @@ class _Parser:
             required=bool(raw.get("required", False)),
             allowed=tuple(str(a) for a in allowed),
         )
+
+    def formats(self, raw: Any, path: str) -> tuple[str, ...]:
+        """strptime formats: one text or a list of texts, each with a % directive."""
+        values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else None
+        if raw is None:
+            return ()
+        if values is None or not values:
+            self.fail(path, "a strptime format like '%d.%m.%Y', or a list of them")
+            return ()
+        for fmt in values:
+            if not isinstance(fmt, str) or "%" not in fmt:
+                self.fail(path, f"{fmt!r} is not a strptime format like '%d.%m.%Y'")
+                return ()
+        return tuple(values)
 
     def lookup(self, raw: Any, path: str) -> Lookup | None:
         if raw is None:
@@ -505,7 +515,12 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
             timezone = ZoneInfo(str(raw["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
             p.fail("timezone", f"unknown time zone {raw['timezone']!r} (e.g. Europe/Berlin)")
-    formats = p.keys(raw.get("formats") or {}, ("datetime", "date", "time"), "formats")
+    formats = {
+        k: p.formats(v, f"formats.{k}")
+        for k, v in p.keys(
+            raw.get("formats") or {}, ("datetime", "date", "time"), "formats"
+        ).items()
+    }
     source = p.keys(
         raw.get("source") or {}, ("sheet", "header_row", "encoding", "delimiter"), "source"
     )
@@ -515,9 +530,15 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         p.fail("source.header_row", "a row number, 1 or more")
     if "sheet" in source and not isinstance(source["sheet"], str | int):
         p.fail("source.sheet", "a sheet name or a position (1 = first)")
+    for key in ("encoding", "delimiter"):
+        if key in source and not (isinstance(source[key], str) and source[key]):
+            p.fail(f"source.{key}", "a text such as 'cp1252' or ';'")
     opts = p.keys(raw.get("options") or {}, ("past", "max_duration_hours"), "options")
     if opts.get("past", "warn") not in ("warn", "error", "allow"):
         p.fail("options.past", "one of warn, error, allow")
+    hours = opts.get("max_duration_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
+        p.fail("options.max_duration_hours", "a positive number of hours")
     if p.problems:
         raise MappingError(str(path), p.problems)
     return Mapping(

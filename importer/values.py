@@ -199,31 +199,47 @@ def parse_time(cell: Any, formats: tuple[str, ...], *, allow_24: bool = False) -
     )
 
 
+MAX_DURATION = timedelta(days=31)
+
+
 def parse_duration(cell: Any) -> timedelta:
     """Minutes as a number, ``HH:MM``/``HH:MM:SS``, ``90 min``, ``1,5 h``, or a time cell."""
+    value = _duration(cell)
+    if value < timedelta(0):
+        raise ValueProblem("bad-duration", "a duration cannot be negative")
+    if value > MAX_DURATION:
+        raise ValueProblem("bad-duration", f"a duration of more than {MAX_DURATION.days} days")
+    return value
+
+
+def _duration(cell: Any) -> timedelta:
     if isinstance(cell, timedelta):
         return cell
     if isinstance(cell, time):
         return timedelta(hours=cell.hour, minutes=cell.minute, seconds=cell.second)
-    if isinstance(cell, int | float) and not isinstance(cell, bool):
-        if cell < 0 or math.isnan(cell):
-            raise ValueProblem("bad-duration", "a duration cannot be negative")
-        return timedelta(minutes=cell)
-    if isinstance(cell, str):
+    hours = minutes = None
+    if isinstance(cell, int | float) and not isinstance(cell, bool) and not math.isnan(cell):
+        minutes = float(cell)
+    elif isinstance(cell, str):
         text = cell.strip()
         parts = text.split(":")
-        if 2 <= len(parts) <= 3 and all(p.isdigit() for p in parts):
+        if 2 <= len(parts) <= 3 and all(p.isdigit() and len(p) <= 6 for p in parts):
             h, m, s = (int(p) for p in [*parts, "0"][:3])
             if m < 60 and s < 60:
-                return timedelta(hours=h, minutes=m, seconds=s)
+                hours, minutes = float(h), m + s / 60
         match = _DURATION_TEXT.match(text)
-        if match:
+        if match and hours is None:
             number = float(match["num"].replace(",", "."))
             unit = (match["unit"] or "min").lower()
-            return timedelta(hours=number) if unit[0] in "hs" else timedelta(minutes=number)
-    raise ValueProblem(
-        "bad-duration", "not a duration; write minutes (90), HH:MM (01:30), '90 min' or '1,5 h'"
-    )
+            hours, minutes = (number, 0.0) if unit[0] in "hs" else (0.0, number)
+    if minutes is None:
+        raise ValueProblem(
+            "bad-duration", "not a duration; write minutes (90), HH:MM (01:30), '90 min' or '1,5 h'"
+        )
+    total = (hours or 0.0) * 60 + minutes
+    if not math.isfinite(total) or abs(total) > MAX_DURATION.total_seconds():
+        return MAX_DURATION + timedelta(minutes=1)  # reported as too long, never an overflow
+    return timedelta(minutes=total)
 
 
 def format_duration(value: timedelta) -> str:
