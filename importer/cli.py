@@ -69,6 +69,13 @@ def cli(debug: bool) -> None:
     default=0.0,
     help="Share processed, then dropped without answer.",
 )
+@click.option(
+    "--drop-after",
+    type=click.Choice(["reset", "500"]),
+    default="reset",
+    show_default=True,
+    help="How a processed request loses its answer: connection reset or HTTP 500.",
+)
 @click.option("--clock-skew", type=float, default=0.0, help="Seconds added to the server clock.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
 def sandbox(
@@ -80,6 +87,7 @@ def sandbox(
     fail_before_rate: float,
     fail_before: str,
     drop_after_rate: float,
+    drop_after: str,
     clock_skew: float,
     seed: int | None,
 ) -> None:
@@ -91,6 +99,7 @@ def sandbox(
         fail_before_rate=fail_before_rate,
         fail_before=fail_before,
         drop_after_rate=drop_after_rate,
+        drop_after=drop_after,
         clock_skew=clock_skew,
         seed=seed,
     )

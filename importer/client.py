@@ -186,9 +186,11 @@ class OnOfficeClient:
         # Reads change nothing: one whose answer got lost is simply asked again (re-signed).
         retries = self.read_retries if all(a.kind in ("read", "get") for a in actions) else 0
         for attempt in range(retries + 1):
-            body = json.dumps(self.envelope(actions), ensure_ascii=False).encode("utf-8")
+            envelope = self.envelope(actions)
+            body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+            signed_at = envelope["request"]["actions"][0]["timestamp"]
             try:
-                response = self._post(body, actions)
+                response = self._post(body, actions, signed_at)
                 return _read_results(response, actions)
             except (TransportError, MalformedResponse):
                 if attempt == retries:
@@ -203,7 +205,7 @@ class OnOfficeClient:
             raise outcome
         return outcome
 
-    def _post(self, body: bytes, actions: Sequence[Action]) -> dict[str, Any]:
+    def _post(self, body: bytes, actions: Sequence[Action], signed_at: int) -> dict[str, Any]:
         what = ", ".join(a.describe() for a in actions[:3]) + (" ..." if len(actions) > 3 else "")
         self.requests_sent += 1
         try:
@@ -229,7 +231,7 @@ class OnOfficeClient:
             ) from exc
         except requests.RequestException as exc:
             raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc
-        self._note_server_time(http.headers.get("Date"))
+        self._note_server_time(http.headers.get("Date"), signed_at)
         status = http.status_code
         if status >= 500:
             raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}")
@@ -247,12 +249,13 @@ class OnOfficeClient:
             raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
         return decoded
 
-    def _note_server_time(self, header: str | None) -> None:
+    def _note_server_time(self, header: str | None, signed_at: int) -> None:
+        """How far our signed timestamp is from the server's `Date` (1 s resolution)."""
         try:
             server = parsedate_to_datetime(header).timestamp() if header else None
         except (TypeError, ValueError):
             server = None
-        self.last_clock_skew = None if server is None else self._clock() - server
+        self.last_clock_skew = None if server is None else signed_at - server
 
     # --- convenience calls ----------------------------------------------------------------------
     def create_appointment(self, parameters: Mapping[str, Any], *, identifier: str = "") -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -39,7 +40,8 @@ class Faults:
     latency: float | tuple[float, float] = 0.0  # seconds, fixed or a random range
     fail_before_rate: float = 0.0  # refused before processing ...
     fail_before: str = "503"  # ... with HTTP 503, or "reset" (connection reset)
-    drop_after_rate: float = 0.0  # processed, then the connection dropped without an answer
+    drop_after_rate: float = 0.0  # processed, then no usable answer ...
+    drop_after: str = "reset"  # ... the connection reset, or "500" (HTTP 500 after the work)
     clock_skew: float = 0.0  # seconds added to the server's clock
     writes_only: bool = False  # faults hit only requests holding a write action
     seed: int | None = None
@@ -47,6 +49,8 @@ class Faults:
     def __post_init__(self) -> None:
         if self.fail_before not in ("503", "reset"):
             raise ValueError("fail_before must be '503' or 'reset'")
+        if self.drop_after not in ("500", "reset"):
+            raise ValueError("drop_after must be '500' or 'reset'")
         self.rng = random.Random(self.seed)
         self.lock = threading.Lock()
 
@@ -225,6 +229,16 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60  # an idle kept-alive connection does not hold a thread for ever
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        super().finish()
+
     def date_time_string(self, timestamp: float | None = None) -> str:
         # The `Date` header follows the sandbox's own (possibly skewed) clock.
         return formatdate(self.server.engine.now() if timestamp is None else timestamp, usegmt=True)
@@ -290,7 +304,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         answer = engine.answer(body)
         if hit and faults.roll(faults.drop_after_rate):
-            self._reset()
+            if faults.drop_after == "500":
+                self._send(
+                    500,
+                    {
+                        "status": {
+                            "code": 500,
+                            "errorcode": 0,
+                            "message": "injected: failed after processing",
+                        }
+                    },
+                )
+            else:
+                self._reset()
             return
         self._send(200, answer)
 
@@ -300,6 +326,19 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
     engine: Engine
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def close_open_connections(self) -> None:
+        """Cut kept-alive connections too: after a stop, nothing is answered any more."""
+        with self.connections_lock:
+            for conn in list(self.open_connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+            self.open_connections.clear()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (timeout, reset) is part of the game here, not a crash.
@@ -406,6 +445,7 @@ class Sandbox:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_open_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
