@@ -13,7 +13,8 @@ import csv
 import io
 import unicodedata
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,23 @@ def load_table(
     return _load_text(path, options, expected_columns)
 
 
+class _Unreadable(Exception):
+    """calamine could not read the workbook (its error, or a Rust panic)."""
+
+
+def _calamine(call: Callable[[], Any]) -> Any:
+    """Run a calamine call; its errors and its panics become :class:`_Unreadable`."""
+    try:
+        return call()
+    except (CalamineError, OSError, ValueError) as exc:
+        raise _Unreadable(str(exc)) from None
+    except BaseException as exc:
+        # pyo3 turns a Rust panic into PanicException, a BaseException that cannot be imported.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _Unreadable("the reader gave up on this file") from None
+
+
 def _ole2_error(path: Path) -> SourceFileError:
     data = path.read_bytes()
     if "EncryptedPackage".encode("utf-16-le") in data:
@@ -134,15 +152,15 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             facts = scan_workbook(
                 archive, max_rows=options.limits.max_rows, max_inflated=options.limits.max_inflated
             )
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError, zlib.error):
         raise SourceFileError(
             "the file is damaged or incomplete (not a valid .xlsx)", file=name, code="file-damaged"
         ) from None
     except ScanRefused as exc:
         raise SourceFileError(exc.message, file=name, code=f"file-{exc.code}") from None
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, OSError, ValueError) as exc:
+        workbook = _calamine(lambda: CalamineWorkbook.from_path(str(path)))
+    except _Unreadable as exc:
         raise SourceFileError(
             f"the workbook cannot be read ({exc})", file=name, code="file-damaged"
         ) from None
@@ -150,8 +168,10 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
         options = replace(options, sheet=RESULTS_SHEET, header_row=1)
     sheet = _choose_sheet(workbook, facts, options, expected, name)
     try:
-        rows = workbook.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
-    except (CalamineError, ValueError) as exc:
+        rows = _calamine(
+            lambda: workbook.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+        )
+    except _Unreadable as exc:
         raise SourceFileError(
             f"the sheet cannot be read ({exc})", file=name, sheet=sheet.name, code="file-damaged"
         ) from None
@@ -211,10 +231,12 @@ def _is_results_workbook(workbook: CalamineWorkbook, facts: WorkbookFacts) -> bo
 
 def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:
     try:
-        return workbook.get_sheet_by_name(sheet).to_python(
-            skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
+        return _calamine(
+            lambda: workbook.get_sheet_by_name(sheet).to_python(
+                skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
+            )
         )
-    except (CalamineError, ValueError):
+    except _Unreadable:
         return []
 
 

@@ -13,9 +13,10 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 CHUNK = 1 << 20
 _ROW_ATTRS = re.compile(rb"<row\b([^>]*)>")
@@ -58,14 +59,41 @@ class WorkbookFacts:
     has_macros: bool
 
 
-def _sheet_list(archive: zipfile.ZipFile) -> tuple[list[SheetFacts], bool]:
+INDEX_LIMIT = 16 * 1024 * 1024  # workbook.xml and its relations are small in real files
+
+
+def _index_part(archive: zipfile.ZipFile, name: str) -> Any:
+    """Parse one small part of the workbook index; every failure is a refusal, never a crash."""
     try:
-        workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
-        rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except KeyError as exc:
-        raise ScanRefused("not-a-workbook", f"not an Excel workbook ({exc.args[0]})") from None
-    except SafeET.ParseError:
-        raise ScanRefused("damaged", "the workbook index is damaged") from None
+        info = archive.getinfo(name)
+        if info.file_size > INDEX_LIMIT:
+            raise ScanRefused("too-large", f"the workbook index {name} is absurdly large")
+        return SafeET.fromstring(archive.read(info))
+    except KeyError:
+        raise ScanRefused("not-a-workbook", f"not an Excel workbook (no {name})") from None
+    except DefusedXmlException:
+        raise ScanRefused(
+            "forbidden-xml",
+            "the file contains forbidden XML constructs (a DTD "
+            "or entity declarations); it is not read",
+        ) from None
+    except (
+        SafeET.ParseError,
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        zlib.error,
+        UnicodeDecodeError,
+    ):
+        raise ScanRefused(
+            "damaged", "the file is damaged or incomplete (its index cannot be read)"
+        ) from None
+
+
+def _sheet_list(archive: zipfile.ZipFile) -> tuple[list[SheetFacts], bool]:
+    workbook = _index_part(archive, "xl/workbook.xml")
+    rels = _index_part(archive, "xl/_rels/workbook.xml.rels")
     targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", NS)}
     sheets = []
     for sheet in workbook.iterfind("m:sheets/m:sheet", NS):

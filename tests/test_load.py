@@ -331,3 +331,27 @@ def test_durations_from_excel_stay_timedeltas(tmp_path: Path) -> None:
         tmp_path / "a.xlsx", [["Start", "Dauer"], [datetime(2027, 1, 1, 10), timedelta(minutes=90)]]
     )
     assert load_table(path).frame.iloc[0]["Dauer"] == timedelta(minutes=90)
+
+
+@pytest.mark.parametrize("name", ["fuzz-damaged-index.xlsx", "fuzz-zip-version.xlsx"])
+def test_fuzzer_findings_are_refused(name: str) -> None:
+    """atheris found these: a broken deflate stream in workbook.xml raised zlib.error; an
+    unsupported zip version raised NotImplementedError."""
+    from .conftest import DATA
+
+    with pytest.raises(SourceFileError) as caught:
+        load_table(DATA / name)
+    assert caught.value.code == "file-damaged"
+
+
+def test_dtd_in_the_workbook_index_itself_is_refused(tmp_path: Path) -> None:
+    good = write_xlsx(tmp_path / "good.xlsx", [HEADER, ["a", "b", "c", "d"]])
+    path = rewrite_member(
+        good,
+        tmp_path / "a.xlsx",
+        "xl/workbook.xml",
+        lambda d: b'<!DOCTYPE x [<!ENTITY a "b">]>' + d.split(b"?>", 1)[-1],
+    )
+    with pytest.raises(SourceFileError) as caught:
+        load_table(path)
+    assert caught.value.code == "file-forbidden-xml"

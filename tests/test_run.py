@@ -71,6 +71,8 @@ def test_sample_import_results_and_rerun(tmp_path: Path, sandbox: Sandbox) -> No
         again = run_import(source, MAPPING, client=client, journal_path=journal)
     assert again.counts() == {"already-created": 8, "invalid": 6}
     assert sandbox.stats.actions["create calendar"] == creates  # 0 POSTs for created rows
+    invalid = [r.row for r in first.results.values() if r.status == "invalid"]
+    assert invalid and not any(f"row-{r}" in sandbox.stats.by_identifier for r in invalid)
     assert sandbox.store.count_appointments() == 8
     sheet = openpyxl.load_workbook(written)["Results"]
     header = [c.value for c in sheet[1]]

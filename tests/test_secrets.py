@@ -137,3 +137,16 @@ def test_no_secret_anywhere_across_cli_scenarios(tmp_path: Path, known_sandbox: 
         if form in haystack
     ]
     assert leaks == []
+
+
+def test_no_command_line_option_takes_a_token_or_secret() -> None:
+    import click
+
+    from importer.cli import cli
+
+    names = []
+    for command in cli.commands.values():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                names += [*param.opts, param.name or ""]
+    assert names and not [n for n in names if "token" in n.lower() or "secret" in n.lower()]
