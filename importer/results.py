@@ -13,8 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from .check import row_comments
 from .submit import OUTCOME_COLUMNS, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
@@ -81,16 +79,4 @@ def write_results(report: RunReport, target: Path) -> Path:
     widths = {len(table.columns) + 2: 60}
     return write_workbook(
         target, [RowsSheet(RESULTS_SHEET, columns, rows(), widths), TableSheet("Summary", summary)]
-    )
-
-
-def status_frame(report: RunReport) -> pd.DataFrame:
-    """The outcomes as a frame (row, status, id, error), for Python callers."""
-    return (
-        pd.DataFrame(
-            [(r.row, r.status, r.appointment_id, r.error) for r in report.results.values()],
-            columns=["row", "status", "appointment_id", "error"],
-        )
-        .set_index("row")
-        .sort_index()
     )

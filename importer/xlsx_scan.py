@@ -189,7 +189,9 @@ def scan_workbook(archive: zipfile.ZipFile, *, max_rows: int, max_inflated: int)
     budget = [max_inflated]
     try:
         for info in archive.infolist():
-            if info.is_dir():
+            if not info.filename:
+                raise ScanRefused("damaged", "the file is damaged (a zip member without a name)")
+            if info.filename.endswith("/"):
                 continue
             with archive.open(info) as stream:
                 if info.filename in by_part:

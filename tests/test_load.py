@@ -333,10 +333,12 @@ def test_durations_from_excel_stay_timedeltas(tmp_path: Path) -> None:
     assert load_table(path).frame.iloc[0]["Dauer"] == timedelta(minutes=90)
 
 
-@pytest.mark.parametrize("name", ["fuzz-damaged-index.xlsx", "fuzz-zip-version.xlsx"])
+@pytest.mark.parametrize(
+    "name", ["fuzz-damaged-index.xlsx", "fuzz-zip-version.xlsx", "fuzz-nameless-member.xlsx"]
+)
 def test_fuzzer_findings_are_refused(name: str) -> None:
     """atheris found these: a broken deflate stream in workbook.xml raised zlib.error; an
-    unsupported zip version raised NotImplementedError."""
+    unsupported zip version raised NotImplementedError; a member without a name IndexError."""
     from .conftest import DATA
 
     with pytest.raises(SourceFileError) as caught:
