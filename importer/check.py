@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from . import conflicts, schema
+from .conflicts import ConflictApi
 from .convert import Converted, convert
 from .errors import SourceFileError
 from .load import LoadOptions, Table, load_table
@@ -102,8 +103,14 @@ def evaluate(
     resolver: Resolver | None,
     now: datetime,
     timings: dict[str, float] | None = None,
+    conflict_api: ConflictApi | None = None,
+    strict: bool = False,
 ) -> tuple[list[RowOutcome], Converted]:
-    """Map and validate every row; the shared core of `check` and `run`."""
+    """Map and validate every row; the shared core of `check` and `run`.
+
+    Double bookings within the file are always looked for; in onOffice too with
+    ``conflict_api``. They are warnings, errors with ``strict``.
+    """
     timings = timings if timings is not None else {}
     clock = time.perf_counter()
     converted = convert(mapping, table, resolver, now=now)
@@ -149,6 +156,7 @@ def evaluate(
             else:
                 first_seen[outcome.fingerprint] = row
         outcomes.append(outcome)
+    _double_bookings(outcomes, converted.sources, conflict_api, strict)
     timings["validate"] = time.perf_counter() - clock
     return outcomes, converted
 
@@ -165,6 +173,25 @@ def prepare(
     return mapping, table
 
 
+def _double_bookings(
+    outcomes: list[RowOutcome],
+    sources: dict[str, tuple[str, ...]],
+    api: ConflictApi | None,
+    strict: bool,
+) -> None:
+    valid = [(o.row, o.parameters) for o in outcomes if o.valid and o.parameters is not None]
+    level = Level.ERROR if strict else Level.WARNING
+    found = conflicts.within_file(valid, sources, level)
+    if api is not None:
+        found += conflicts.in_onoffice(api, valid, sources, level)
+    by_row = {o.row: o for o in outcomes}
+    for problem in found:
+        outcome = by_row[problem.row]
+        outcome.problems.append(problem)
+        if problem.is_error:  # --strict: the row is not sent
+            outcome.parameters = outcome.fingerprint = None
+
+
 def check(
     source: str | Path,
     mapping: str | Path | Mapping,
@@ -174,6 +201,8 @@ def check(
     load_options: LoadOptions | None = None,
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
+    strict: bool = False,
+    conflicts_in_onoffice: bool = True,
 ) -> CheckReport:
     """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
 
@@ -186,7 +215,8 @@ def check(
     mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api) if api is not None else None
-    outcomes, converted = evaluate(table, mapping, resolver, started, timings)
+    conflict_api = api if conflicts_in_onoffice and isinstance(api, ConflictApi) else None
+    outcomes, converted = evaluate(table, mapping, resolver, started, timings, conflict_api, strict)
     result = CheckReport(
         source,
         mapping,

@@ -193,6 +193,7 @@ def source_options(command: Any) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the report (default: <file>.check.xlsx beside the input).",
 )
+@click.option("--strict", is_flag=True, help="Double bookings are errors, not warnings.")
 @config_option
 @source_options
 def check(
@@ -201,6 +202,7 @@ def check(
     resolve: bool,
     use_sandbox: bool,
     report: Path | None,
+    strict: bool,
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -215,9 +217,11 @@ def check(
     options = _load_options(sheet, header_row, encoding, delimiter)
     if resolve or use_sandbox:
         with api_client(use_sandbox, config) as api:
-            result = run_check(file, mapping, api=api, report=report, load_options=options)
+            result = run_check(
+                file, mapping, api=api, report=report, load_options=options, strict=strict
+            )
     else:
-        result = run_check(file, mapping, report=report, load_options=options)
+        result = run_check(file, mapping, report=report, load_options=options, strict=strict)
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
 

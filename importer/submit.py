@@ -260,6 +260,8 @@ def run_import(
     started = now or datetime.now()
     prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
     refused = _preflight_failure(client)
+    # Conflicts are looked for within the file only: in onOffice, rows created by an earlier
+    # run would conflict with themselves (`check --resolve` asks onOffice).
     try:
         checked = check(
             source,
@@ -268,6 +270,7 @@ def run_import(
             report=False,
             now=started,
             prepared=prepared,
+            conflicts_in_onoffice=False,
         )
     except ApiError as exc:  # the look-ups failed: still nothing sent, still results
         refused = f"look-ups failed: {exc}", exc.exit_code

@@ -273,7 +273,8 @@ def test_lookups_resolve_human_keys(tmp_path: Path, api: OnOfficeClient) -> None
     assert "5436 (Markus Wagner), 5437 (Claudia Wagner)" in problems["address-ambiguous"].message
     assert problems["estate-not-found"].columns == ("Objekt",)
     assert "'AC-9999'" in problems["estate-not-found"].message
-    assert api.requests_sent == 5  # estates, addresses, users (for both fields), groups, resources
+    # estates, addresses, users (for both fields), groups, resources; one conflicts batch
+    assert api.requests_sent == 6
 
 
 def test_lookups_batch_by_the_500_cap_and_cache(tmp_path: Path) -> None:
@@ -290,7 +291,8 @@ def test_lookups_batch_by_the_500_cap_and_cache(tmp_path: Path) -> None:
             api=client,
         )
         assert report.valid_count == 701
-        assert client.requests_sent == 2  # 500 + 200 keys; the repeated key is cached
+        # 500 + 200 keys (the repeated key is cached), then 15 batches of 50 conflict checks
+        assert client.requests_sent == 2 + 15
     assert fields(report, 702)["relatedEstateId"] == 10_001
 
 

@@ -1,0 +1,104 @@
+"""Double bookings: rows that would book an agent, a resource, an estate or a contact twice.
+
+Two sources, both warnings (``--strict`` makes them errors):
+- the file itself: overlapping rows that share a user, resource, estate or contact;
+- onOffice: the `get appointmentConflicts` call per row (batched, read-only).
+Rows that only touch (one ends when the next starts) do not conflict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from . import contract
+from .problems import Level, RowProblem
+
+CODE = "double-booking"
+_KINDS = {  # what the conflict call names -> (our word, the field it comes from)
+    "conflictedUsers": ("agent", "subscribers.users"),
+    "conflictedResources": ("resource", "ressources"),
+    "conflictedEstates": ("estate", "relatedEstateId"),
+    "conflictedAddresses": ("contact", "relatedAddressIds"),
+}
+
+
+@runtime_checkable
+class ConflictApi(Protocol):
+    def send(self, actions: Sequence[Any]) -> list[Any]: ...
+
+
+def _keys(params: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    data = params.get("data", {})
+    for user in params.get("subscribers", {}).get("users", []):
+        yield "agent", user
+    for resource in data.get("ressources", []):
+        yield "resource", resource
+    if params.get("relatedEstateId"):
+        yield "estate", params["relatedEstateId"]
+    for address in params.get("relatedAddressIds", []):
+        yield "contact", address
+
+
+def _columns(sources: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
+    field = next(f for w, f in _KINDS.values() if w == word)
+    return sources.get(field, ())
+
+
+def within_file(rows: Sequence[tuple[int, dict[str, Any]]], sources: dict[str, tuple[str, ...]],
+                level: Level = Level.WARNING) -> list[RowProblem]:  # fmt: skip
+    """Overlapping rows of the file that share an agent, resource, estate or contact."""
+    by_key: dict[tuple[str, Any], list[tuple[str, str, int]]] = defaultdict(list)
+    for row, params in rows:
+        data = params["data"]
+        if data.get("ganztags"):
+            continue  # all-day entries (holidays, fairs) are not bookings of a slot
+        for key in _keys(params):
+            by_key[key].append((data["start_dt"], data["end_dt"], row))
+    problems: dict[tuple[int, str, Any], RowProblem] = {}
+    for (word, value), slots in by_key.items():
+        slots.sort()
+        active: list[tuple[str, int]] = []  # (end, row) of earlier slots still running
+        for start, end, row in slots:
+            active = [(e, r) for e, r in active if e > start]
+            for _, other in active:
+                for this, that in ((row, other), (other, row)):
+                    problems.setdefault((this, word, value), RowProblem(
+                        this, _columns(sources, word), CODE,
+                        f"double booking: {word} {value} is also booked in row {that} at that "
+                        "time", value, level, None))  # fmt: skip
+            active.append((end, row))
+    return list(problems.values())
+
+
+def in_onoffice(api: ConflictApi, rows: Sequence[tuple[int, dict[str, Any]]],
+                sources: dict[str, tuple[str, ...]],
+                level: Level = Level.WARNING) -> list[RowProblem]:  # fmt: skip
+    """Ask onOffice, per row, whom and what the appointment would double-book."""
+    from .client import Action, ActionResult
+    from .errors import ApiError
+
+    problems: list[RowProblem] = []
+    size = contract.LOOKUP_ACTIONS_PER_REQUEST
+    for i in range(0, len(rows), size):
+        chunk = rows[i : i + size]
+        actions = [Action("get", "appointmentConflicts", params, identifier=f"conflicts-{row}")
+                   for row, params in chunk]  # fmt: skip
+        try:
+            outcomes = api.send(actions)
+        except ApiError:
+            continue  # a courtesy check: when onOffice cannot answer it, the import goes on
+        for (row, _), outcome in zip(chunk, outcomes, strict=True):
+            if not isinstance(outcome, ActionResult):
+                continue  # the call is a courtesy; a refusal here must not block the import
+            for record in outcome.records:
+                word, _field = _KINDS.get(str(record.id), (None, None))
+                for element in record.elements or []:
+                    if word and isinstance(element, dict):
+                        problems.append(RowProblem(
+                            row, _columns(sources, word), CODE,
+                            f"double booking: {word} {element.get('id')} already has an "
+                            "appointment in onOffice at that time", element.get("id"), level,
+                            None))  # fmt: skip
+    return problems

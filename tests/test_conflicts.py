@@ -1,0 +1,88 @@
+"""Double-booking warnings: within the file and against onOffice's appointmentConflicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from importer.check import check
+from importer.cli import main
+from importer.client import OnOfficeClient
+from importer.sandbox import Sandbox
+
+from .files import write_csv
+
+MAPPING = """
+start: Start
+end: Ende
+fields:
+  description: Betreff
+  subscribers.users: {column: Makler, lookup: user}
+  relatedEstateId: {column: Objekt, lookup: estate}
+"""
+ROWS = (
+    "Start;Ende;Betreff;Makler;Objekt\n"
+    "01.12.2027 10:00;01.12.2027 11:00;A;mmueller;AC-1042\n"
+    "01.12.2027 10:30;01.12.2027 11:30;B;mmueller;0815\n"  # Maria twice at 10:30
+    "01.12.2027 11:00;01.12.2027 12:00;C;jschmidt;AC-1043\n"  # Jonas twice (C and D)
+    "01.12.2027 11:00;01.12.2027 11:30;D;jschmidt;0815\n"  # and estate 0815 twice (B and D)
+    "02.12.2027 09:00;02.12.2027 10:00;E;aweber;K-2201\n"
+)
+NOW = datetime(2026, 11, 25)
+
+
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return write_csv(tmp_path / "in.csv", ROWS), mapping
+
+
+def bookings(report: object) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for p in report.problems:  # type: ignore[attr-defined]
+        if p.code == "double-booking":
+            out.setdefault(p.row, []).append(p.message)
+    return out
+
+
+def test_rows_of_the_file_that_book_the_same_agent_or_estate_are_warned(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = files(tmp_path)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as api:
+        report = check(source, mapping, api=api, report=False, now=NOW)
+    found = bookings(report)
+    assert set(found) == {2, 3, 4, 5}  # row 6 touches nobody's slot
+    assert "agent 17 is also booked in row 3" in found[2][0]
+    assert any("estate 609 is also booked in row 5" in m for m in found[3])
+    assert report.valid_count == 5  # warnings only
+    problem = next(p for p in report.problems if p.row == 5)
+    assert problem.columns == ("Objekt",)
+
+
+def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
+    tmp_path: Path,
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, mapping = files(tmp_path)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as api:
+        api.create_appointment(
+            {
+                "data": {"start_dt": "2027-12-02 09:30:00", "end_dt": "2027-12-02 10:30:00"},
+                "subscribers": {"users": [19]},
+            }
+        )
+        report = check(source, mapping, api=api, report=False, now=NOW)
+    assert "agent 19 already has an appointment in onOffice" in bookings(report)[6][0]
+    monkeypatch.setenv("ONOFFICE_API_URL", sandbox.url)
+    monkeypatch.setenv("ONOFFICE_TOKEN", sandbox.credentials.token)
+    monkeypatch.setenv("ONOFFICE_SECRET", sandbox.credentials.secret)
+    for args, code, invalid in (([], 0, 0), (["--strict"], 1, 5)):
+        with pytest.raises(SystemExit) as caught:
+            main(["check", str(source), "-m", str(mapping), "--resolve", *args])
+        assert caught.value.code == code
+        assert f"{5 - invalid} valid, {invalid} invalid" in capsys.readouterr().out
