@@ -25,6 +25,7 @@ from .load import Limits, LoadOptions, Table, load_table
 from .mapping import Mapping, load_mapping
 from .problems import Level, RowProblem
 from .submit import RowResult, RunOptions, RunReport, run_import
+from .undo import UndoReport, undo_import
 
 __all__ = [
     "Action",
@@ -58,9 +59,11 @@ __all__ = [
     "Table",
     "Timeouts",
     "TransportError",
+    "UndoReport",
     "check",
     "load_mapping",
     "load_table",
     "run_import",
     "sign",
+    "undo_import",
 ]

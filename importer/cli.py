@@ -421,6 +421,82 @@ def render_run(report: Any, written: Path | None) -> None:
 
 
 @cli.command()
+@click.argument("results", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--cancel", is_flag=True, help="Set the appointments to canceled instead.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Also undo appointments changed after the import.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The import's journal (default: beside the results workbook).",
+)
+@config_option
+def undo(
+    results: Path, cancel: bool, yes: bool, force: bool, journal: Path | None, config: Path | None
+) -> None:
+    """Remove exactly the appointments an import created (RESULTS = its results workbook)."""
+    from .journal import default_journal_path
+    from .undo import undo_import
+
+    journal = journal or default_journal_path(results)
+    if not journal.exists():
+        raise click.ClickException(f"no journal {journal} beside {results}; name it with --journal")
+    verb = "cancel" if cancel else "remove"
+
+    def confirm(plan: list[Any]) -> bool:
+        click.echo(f"{len(plan)} appointments would be {verb}d:")
+        for item in plan[:20]:
+            click.echo(f"  appointment {item.appointment_id} (source row {item.source_row})")
+        if len(plan) > 20:
+            click.echo(f"  … and {len(plan) - 20} more")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            click.echo("Nothing changed: add --yes to confirm when not on a terminal.")
+            return False
+        return click.confirm(f"{verb.capitalize()} them?", default=False)
+
+    with api_client(False, config) as client:
+        report = undo_import(
+            results,
+            client=client,
+            journal_path=journal,
+            cancel=cancel,
+            force=force,
+            confirm=confirm,
+        )
+    written = _write_undo(report)
+    counts = report.counts()
+    click.echo(f"Undo of {results}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if report.stopped:
+        click.echo(f"  Stopped: {report.stopped}")
+    for item in [
+        i for i in report.items if i.status in ("skipped-modified", "disagreement", "failed")
+    ][:10]:
+        click.echo(f"  appointment {item.appointment_id}: {item.status} - {item.message}")
+    if written:
+        click.echo(f"  Undo results: {written}")
+    raise SystemExit(ExitCode.ROWS_FAILED if not report.confirmed else report.exit_code)
+
+
+def _write_undo(report: Any) -> Path | None:
+    from .workbook import TableSheet, write_workbook
+
+    target = report.results_path.with_name(
+        report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
+    )
+    rows = [["Appointment ID", "Source row", "Undo", "Message"]]
+    rows += [[i.appointment_id, i.source_row, i.status, i.message] for i in report.items]
+    summary = [["Item", "Value"], ["Results workbook", str(report.results_path)]]
+    summary += [[status, n] for status, n in sorted(report.counts().items())]
+    try:
+        return write_workbook(target, [TableSheet("Undo", rows), TableSheet("Summary", summary)])
+    except OSError as exc:
+        click.echo(f"Warning: cannot write {target} ({exc.strerror or exc})", err=True)
+        return None
+
+
+@cli.command()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

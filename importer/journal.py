@@ -9,6 +9,7 @@ leaves each row in one of these states, and a re-run knows what to do with each:
     unknown   sent, outcome could not be told -> settle by reading the calendar back
     failed    the server refused it           -> send again (it may have been fixed)
     created   the server answered with an id  -> skip: already created
+    undone    created, then removed by `undo`    -> send again if the row is run again
 
 Rows are keyed by the fingerprint of their payload. One run at a time: a lock file beside the
 journal (released by the OS when the process dies, even by ``kill -9``).
@@ -27,7 +28,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-SENDING, UNKNOWN, FAILED, CREATED = "sending", "unknown", "failed", "created"
+SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +44,11 @@ CREATE TABLE IF NOT EXISTS entries (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+CREATE TABLE IF NOT EXISTS undo (
+    appointment_id INTEGER PRIMARY KEY,
+    action TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -194,6 +200,24 @@ class Journal:
             "UPDATE entries SET state = ?, error = ?, outcome_at = ? WHERE fingerprint = ?",
             (UNKNOWN, error, _now(), fingerprint),
         )
+
+    # --- undo -------------------------------------------------------------------------------------
+    def undone(self, appointment_id: int, action: str) -> None:
+        """Record that `undo` removed (or cancelled) this appointment."""
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT OR REPLACE INTO undo VALUES (?, ?, ?)", (appointment_id, action, _now())
+            )
+            self._db.execute(
+                "UPDATE entries SET state = ? WHERE appointment_id = ?", (UNDONE, appointment_id)
+            )
+            self._db.execute("COMMIT")
+
+    def undone_ids(self) -> dict[int, str]:
+        with self._mutex:
+            rows = self._db.execute("SELECT appointment_id, action FROM undo").fetchall()
+        return dict(rows)
 
 
 def default_journal_path(results: Path) -> Path:

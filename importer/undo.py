@@ -1,0 +1,159 @@
+"""Undo an import: remove (or cancel) exactly the appointments a run created, nothing else.
+
+    report = importer.undo_import("viewings.results.xlsx", client=client, journal_path=...)
+
+The ids come from the journal and from the results workbook; both must agree, and an id only
+one of them knows is reported, never touched. Appointments changed in onOffice after the import
+(their `modified` later than the import) are skipped and listed unless ``force``. Every step is
+journaled: an undo that is interrupted resumes, and a second undo does nothing. Undone rows are
+marked in the journal, so a later `run` creates them again if asked to.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from . import contract
+from .client import OnOfficeClient
+from .errors import ActionRefused, ApiError, AuthenticationError, ClockError, ExitCode
+from .journal import CREATED, UNDONE, Journal
+from .load import load_table
+from .submit import preflight, split_outcomes
+
+DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
+    "deleted", "canceled", "skipped-modified", "already-gone", "disagreement", "failed",
+    "kept",
+)  # fmt: skip
+# The appointment's `modified` may trail our clock by this much and still count as unchanged.
+CLOCK_MARGIN = timedelta(minutes=2)
+
+
+@dataclass
+class UndoItem:
+    appointment_id: int
+    source_row: int | None
+    status: str
+    message: str = ""
+
+
+@dataclass
+class UndoReport:
+    results_path: Path
+    items: list[UndoItem] = field(default_factory=list)
+    confirmed: bool = True
+    stopped: str | None = None
+
+    def counts(self) -> Counter[str]:
+        return Counter(i.status for i in self.items)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.stopped:
+            return ExitCode.CONFIGURATION
+        counts = self.counts()
+        if counts[FAILED] or counts[DISAGREE] or counts[MODIFIED]:
+            return ExitCode.ROWS_FAILED
+        return ExitCode.OK
+
+
+def _workbook_ids(results: Path) -> dict[int, int]:
+    """Appointment id -> source row, for the rows the results workbook marks as created."""
+    table = load_table(results)
+    earlier = split_outcomes(table)
+    return {appointment: source for status, appointment, source in earlier.values()
+            if status in ("created", "already-created") and appointment}  # fmt: skip
+
+
+def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, tuple[int | None, str]],
+                                                        list[UndoItem]]:  # fmt: skip
+    """The ids both sources agree on (id -> (source row, import time)), and the disagreements."""
+    in_workbook = _workbook_ids(results)
+    in_journal = {e.appointment_id: (e.source_row, e.intent_at or "")
+                  for e in journal.entries().values()
+                  if e.state in (CREATED, UNDONE) and e.appointment_id is not None}  # fmt: skip
+    agreed = {i: in_journal[i] for i in in_workbook if i in in_journal}
+    disagreements = [
+        UndoItem(i, in_workbook.get(i, in_journal.get(i, (None, ""))[0]), DISAGREE,
+                 "in the results workbook but not in the journal as created" if i in in_workbook
+                 else "in the journal but not in the results workbook")
+        for i in sorted(set(in_workbook) ^ set(in_journal))
+    ]  # fmt: skip
+    return agreed, disagreements
+
+
+def _changed_since(elements: dict[str, object], imported_at: str) -> bool:
+    modified = str(elements.get("modified", ""))
+    if not modified or not imported_at:
+        return False
+    limit = datetime.strptime(imported_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    try:
+        changed = datetime.strptime(modified, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return changed > limit + CLOCK_MARGIN
+
+
+def undo_import(
+    results: str | Path,
+    *,
+    client: OnOfficeClient,
+    journal_path: str | Path,
+    cancel: bool = False,
+    force: bool = False,
+    confirm: Callable[[list[UndoItem]], bool] | None = None,
+) -> UndoReport:
+    """Remove (``cancel``: set to canceled) the appointments an import created."""
+    results = Path(results)
+    report = UndoReport(results)
+    with Journal(journal_path) as journal:
+        agreed, report.items = plan_undo(results, journal)
+        done = journal.undone_ids()
+        todo = [UndoItem(i, row, KEPT) for i, (row, _) in sorted(agreed.items()) if i not in done]
+        report.items += [UndoItem(i, row, DELETED if done[i] == "deleted" else CANCELED,
+                                  "undone earlier") for i, (row, _) in sorted(agreed.items())
+                         if i in done]  # fmt: skip
+        if not todo:
+            return report
+        try:
+            preflight(client)
+        except (AuthenticationError, ClockError, ApiError) as exc:
+            report.stopped = str(exc)
+            report.items += todo
+            return report
+        if confirm is not None and not confirm(todo):
+            report.confirmed = False
+            report.items += todo
+            return report
+        for item in todo:
+            report.items.append(_undo_one(client, journal, item, agreed[item.appointment_id][1],
+                                          cancel, force))  # fmt: skip
+    return report
+
+
+def _undo_one(client: OnOfficeClient, journal: Journal, item: UndoItem, imported_at: str,
+              cancel: bool, force: bool) -> UndoItem:  # fmt: skip
+    appointment = item.appointment_id
+    try:
+        current = client.read_appointment(appointment)
+        if current is None:
+            journal.undone(appointment, "deleted")
+            return UndoItem(appointment, item.source_row, GONE, "not in onOffice any more")
+        if not force and _changed_since(current, imported_at):
+            return UndoItem(appointment, item.source_row, MODIFIED,
+                            f"changed in onOffice after the import ({current.get('modified')} "
+                            "UTC); use --force to undo it anyway")  # fmt: skip
+        if cancel:
+            client.modify_appointment(appointment, {"data": {"status": "canceled"}})
+            journal.undone(appointment, "canceled")
+            return UndoItem(appointment, item.source_row, CANCELED)
+        client.delete_appointment(appointment)
+        journal.undone(appointment, "deleted")
+        return UndoItem(appointment, item.source_row, DELETED)
+    except ActionRefused as exc:
+        return UndoItem(appointment, item.source_row, FAILED, exc.server_message)
+    except ApiError as exc:  # transport: delete and cancel are safe to repeat, run undo again
+        return UndoItem(appointment, item.source_row, FAILED, f"{exc}; run undo again")
