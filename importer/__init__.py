@@ -5,6 +5,7 @@ The CLI (``onoffice-import``) is a thin layer over these calls.
 
 from .check import CheckReport, RowOutcome, check
 from .client import Action, ActionResult, Credentials, OnOfficeClient, Record, Timeouts, sign
+from .draft import Draft, draft_mapping
 from .errors import (
     ActionRefused,
     ApiError,
@@ -37,6 +38,7 @@ __all__ = [
     "ClockError",
     "ConfigurationError",
     "Credentials",
+    "Draft",
     "ExitCode",
     "ImporterError",
     "InputError",
@@ -61,6 +63,7 @@ __all__ = [
     "TransportError",
     "UndoReport",
     "check",
+    "draft_mapping",
     "load_mapping",
     "load_table",
     "run_import",

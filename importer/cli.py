@@ -420,6 +420,55 @@ def render_run(report: Any, written: Path | None) -> None:
         )
 
 
+@cli.group()
+def mapping() -> None:
+    """Work with mapping files."""
+
+
+@mapping.command("init")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the draft (default: mappings/<file name>.yaml).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing mapping file.")
+@source_options
+def mapping_init(
+    file: Path,
+    out: Path | None,
+    force: bool,
+    sheet: str | None,
+    header_row: int | None,
+    encoding: str | None,
+    delimiter: str | None,
+) -> None:
+    """Draft a commented mapping from FILE, then check FILE with it."""
+    from .check import check as run_check
+    from .draft import draft_mapping
+    from .errors import MappingError
+
+    out = out or Path("mappings") / f"{file.stem}.yaml"
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} exists; choose another --out or add --force")
+    draft = draft_mapping(file, _load_options(sheet, header_row, encoding, delimiter))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(draft.yaml, encoding="utf-8")
+    click.echo(
+        f"Drafted {out} from {file}: {len(draft.entries)} entries"
+        + (f"; unmapped columns: {', '.join(draft.unmapped)}" if draft.unmapped else "")
+    )
+    for todo in draft.todo:
+        click.echo(f"  To check: {todo}")
+    try:
+        result = run_check(file, out)
+    except MappingError as exc:
+        click.echo(f"The draft needs edits before a check can run:\n{exc}")
+        raise SystemExit(ExitCode.ROWS_FAILED) from None
+    render_check(result)
+    raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
+
+
 @cli.command()
 @click.argument("results", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--cancel", is_flag=True, help="Set the appointments to canceled instead.")

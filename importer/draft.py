@@ -1,0 +1,595 @@
+"""Draft a mapping file from a spreadsheet: headers recognised, values sniffed, maps proposed.
+
+    draft = importer.draft_mapping("termine.xlsx")
+    Path("mappings/termine.yaml").write_text(draft.yaml)
+
+Every entry of the YAML carries a comment saying which column and which evidence led to it;
+columns left unmapped and values that could not be mapped are listed for the user to correct.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import contract
+from .convert import normalise_reminder
+from .errors import SourceFileError
+from .load import LoadOptions, Table, load_table
+from .values import FALSE_WORDS, TRUE_WORDS
+
+# Header words per target, normalised (lower case, umlauts spelled out, no punctuation).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "start": (
+        "start",
+        "beginn",
+        "termin",
+        "startzeit",
+        "begin",
+        "from",
+        "von",
+        "anfang",
+        "start datetime",
+        "startdatum",
+        "termin start",
+        "datum uhrzeit",
+    ),
+    "date": ("datum", "date", "tag", "termindatum", "day"),
+    "time": (
+        "uhrzeit",
+        "zeit",
+        "time",
+        "beginn",
+        "von",
+        "start",
+        "startzeit",
+        "ab",
+        "start time",
+        "begin time",
+        "from time",
+    ),
+    "end": (
+        "ende",
+        "end",
+        "bis",
+        "endzeit",
+        "to",
+        "until",
+        "termin ende",
+        "enddatum",
+        "end time",
+        "to time",
+    ),
+    "duration": ("dauer", "duration", "laenge", "minuten", "dauer min", "length"),
+    "description": (
+        "betreff",
+        "subject",
+        "titel",
+        "title",
+        "beschreibung",
+        "description",
+        "thema",
+        "anlass",
+        "summary",
+    ),
+    "art": (
+        "terminart",
+        "art",
+        "type",
+        "typ",
+        "kategorie",
+        "category",
+        "termintyp",
+        "appointment type",
+    ),
+    "estate": (
+        "objekt nr",
+        "objektnr",
+        "objekt",
+        "immonr",
+        "immo nr",
+        "immobilie",
+        "property",
+        "property id",
+        "objektnummer",
+        "estate",
+        "objekt id",
+        "ref",
+        "referenz",
+    ),
+    "email": ("e mail", "email", "mail", "e mail adresse", "emailadresse"),
+    "kdnr": (
+        "kdnr",
+        "kundennummer",
+        "kunden nr",
+        "kundennr",
+        "customer no",
+        "customer number",
+        "kunde kdnr",
+        "kunden id",
+    ),
+    "contact": (
+        "interessent",
+        "kunde",
+        "contact",
+        "kontakt",
+        "name",
+        "client",
+        "teilnehmer extern",
+    ),
+    "agent": (
+        "makler",
+        "mitarbeiter",
+        "agent",
+        "berater",
+        "betreuer",
+        "benutzer",
+        "user",
+        "zustaendig",
+        "owner",
+        "attendees",
+        "teilnehmer",
+        "verantwortlich",
+    ),
+    "group": ("gruppe", "group", "groups", "gruppen", "team", "abteilung"),
+    "note": (
+        "notiz",
+        "notizen",
+        "bemerkung",
+        "bemerkungen",
+        "notes",
+        "note",
+        "kommentar",
+        "comment",
+        "hinweis",
+        "anmerkung",
+        "info",
+    ),
+    "erinnerung": ("erinnerung", "reminder", "alarm", "vorlauf"),
+    "reminder_types": (
+        "erinnerungsart",
+        "reminder by",
+        "reminder type",
+        "erinnerung per",
+        "erinnern per",
+        "reminder types",
+    ),
+    "ressources": ("ressourcen", "resources", "ressource", "resource", "hilfsmittel", "mittel"),
+    "all_day": ("ganztaegig", "ganztags", "all day", "allday", "ganzer tag"),
+    "private": ("privat", "private", "vertraulich"),
+    "abgesagt": ("abgesagt", "storniert", "cancelled", "canceled", "absage"),
+    "status": ("status", "terminstatus"),
+    "repeat": ("wiederholung", "repeat", "serie", "recurrence", "rhythmus", "turnus"),
+    "interval": ("intervall", "interval", "every", "alle", "abstand"),
+    "until": ("bis datum", "until", "serienende", "ende serie", "wiederholen bis", "series end"),
+    "exceptions": ("ausnahmen", "except", "exceptions", "ausnahme", "ausser"),
+    "location": ("ort", "location", "treffpunkt", "adresse", "place", "raum", "wo"),
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATETIME_TEXT = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})[ T,]+\d{1,2}:\d{2}")
+_DATE_TEXT = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})$")
+_TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?( ?uhr)?$", re.IGNORECASE)
+_DIGITS = re.compile(r"^\d+$")
+
+
+def normalise(header: str) -> str:
+    text = unicodedata.normalize("NFKC", str(header)).casefold()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(a, b)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+@dataclass
+class Column:
+    name: str
+    values: list[Any]  # non-empty sample values
+
+    def share(self, test: Any) -> float:
+        return sum(1 for v in self.values if test(v)) / len(self.values) if self.values else 0.0
+
+    @property
+    def kind(self) -> str:
+        """datetime, date, time, duration, number, bool, email, text."""
+        checks = (
+            (
+                "datetime",
+                lambda v: (
+                    (isinstance(v, datetime) and v.time() != time(0))
+                    or (isinstance(v, str) and bool(_DATETIME_TEXT.match(v.strip())))
+                ),
+            ),
+            (
+                "date",
+                lambda v: (
+                    isinstance(v, date)
+                    or (isinstance(v, str) and bool(_DATE_TEXT.match(v.strip())))
+                ),
+            ),
+            (
+                "time",
+                lambda v: (
+                    isinstance(v, time)
+                    or (isinstance(v, str) and bool(_TIME_TEXT.match(v.strip())))
+                ),
+            ),
+            ("duration", lambda v: isinstance(v, timedelta)),
+            ("email", lambda v: isinstance(v, str) and bool(_EMAIL.match(v.strip()))),
+            (
+                "bool",
+                lambda v: (
+                    isinstance(v, bool) or str(v).strip().casefold() in TRUE_WORDS | FALSE_WORDS
+                ),
+            ),
+            (
+                "number",
+                lambda v: (
+                    isinstance(v, int | float)
+                    or (isinstance(v, str) and bool(_DIGITS.match(v.strip())))
+                ),
+            ),
+        )
+        for kind, test in checks:
+            if self.values and self.share(test) >= 0.8:
+                return kind
+        return "text"
+
+    def separator(self) -> str | None:
+        for sep in (";", "|", ","):
+            if self.share(lambda v, s=sep: isinstance(v, str) and s in v) >= 0.2:
+                return sep
+        return None
+
+    def distinct(self) -> list[str]:
+        return list(dict.fromkeys(str(v).strip() for v in self.values))
+
+
+@dataclass
+class Entry:
+    key: str  # YAML key path, e.g. fields.art
+    value: dict[str, Any] | str
+    why: str
+
+
+@dataclass
+class Draft:
+    source: Path
+    table: Table
+    entries: list[Entry] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    todo: list[str] = field(default_factory=list)
+    yaml: str = ""
+
+    @property
+    def targets(self) -> dict[str, str | dict[str, Any]]:
+        return {e.key: e.value for e in self.entries}
+
+
+def _assign(columns: list[Column]) -> dict[str, Column]:
+    """Best column per target by header: exact alias first, then an alias inside the header."""
+    found: dict[str, Column] = {}
+    used: set[str] = set()
+    for exact in (True, False):
+        for target, aliases in ALIASES.items():
+            if target in found:
+                continue
+            for col in columns:
+                key = normalise(col.name)
+                hit = (
+                    key in aliases
+                    if exact
+                    else any(re.search(rf"\b{re.escape(a)}\b", key) for a in aliases if len(a) > 2)
+                )
+                if hit and col.name not in used:
+                    found[target] = col
+                    used.add(col.name)
+                    break
+    return found
+
+
+def _q(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # JSON scalars are valid YAML
+
+
+def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft:
+    """Read ``path`` (any sheet and header position the loader handles) and draft a mapping."""
+    table = _load_largest_sheet(Path(path), options or LoadOptions())
+    columns = [
+        Column(c, [v for v in table.frame[c].tolist() if v is not None][:300])
+        for c in table.columns
+    ]
+    found = _assign(columns)
+    draft = Draft(Path(path), table)
+    add = draft.entries.append
+    # The header words decide the role; the values may overrule (a "Termin" column of times).
+    start, date_col, time_col = found.get("start"), found.get("date"), found.get("time")
+    if start and start.kind in ("date",) and not date_col:
+        date_col, start = start, None
+    if date_col and date_col.kind == "datetime" and not start:
+        start, date_col = date_col, None
+    if start and start.kind == "datetime":
+        add(Entry("start", start.name, f"column {start.name!r}: dates with times"))
+    elif date_col:
+        parts: dict[str, Any] = {"date": date_col.name}
+        why = f"column {date_col.name!r}: dates"
+        tcol = (
+            time_col
+            if time_col is not None
+            else (start if start and start.kind == "time" else None)
+        )
+        if tcol is not None:
+            parts["time"] = tcol.name
+            why += f"; column {tcol.name!r}: times of day"
+        add(Entry("start", parts, why))
+    else:
+        draft.todo.append("start: no column with dates found; set `start:` by hand")
+    end, duration = found.get("end"), found.get("duration")
+    if end and end.kind == "time":
+        add(
+            Entry(
+                "end",
+                {"time": end.name, "minutes": 30},
+                f"column {end.name!r}: times on the start's day; 30 minutes when empty",
+            )
+        )
+    elif end and end.kind in ("datetime", "date"):
+        add(Entry("end", end.name, f"column {end.name!r}: dates with times"))
+    elif duration:
+        add(Entry("end", {"duration": duration.name}, f"column {duration.name!r}: durations"))
+    else:
+        add(Entry("end", {"minutes": 30}, "no end or duration column found: 30 minutes assumed"))
+    if "all_day" in found:
+        add(Entry("all_day", found["all_day"].name, f"column {found['all_day'].name!r}: yes/no"))
+    _fields(found, draft)
+    _series(found, draft)
+    if "location" in found:
+        col = found["location"]
+        add(
+            Entry(
+                "location",
+                {"type": "sonstiges", "column": col.name},
+                f"column {col.name!r}: a place, as free text",
+            )
+        )
+    elif "estate" in found:
+        col = found["estate"]
+        add(
+            Entry(
+                "location",
+                {"type": "estate", "column": col.name, "lookup": "estate"},
+                "no place column: at the estate (as viewings are); change it if not",
+            )
+        )
+    mapped = {c for e in draft.entries for c in _columns_of(e.value)}
+    draft.unmapped = [c.name for c in columns if c.name not in mapped]
+    draft.yaml = render(draft)
+    return draft
+
+
+def _load_largest_sheet(path: Path, options: LoadOptions) -> Table:
+    """Without a mapping several sheets may qualify: a draft takes the one with most rows."""
+    try:
+        return load_table(path, options)
+    except SourceFileError as exc:
+        if exc.code != "sheet-ambiguous" or options.sheet is not None:
+            raise
+    tables = []
+    for position in range(1, 256):
+        try:
+            tables.append(load_table(path, replace(options, sheet=position)))
+        except SourceFileError as exc:
+            if exc.code == "sheet-not-found":
+                break
+    if not tables:
+        raise SourceFileError(
+            "no sheet holds a header and data rows", file=str(path), code="no-data-rows"
+        )
+    return max(tables, key=lambda t: len(t.frame) * len(t.columns))
+
+
+def _fields(found: dict[str, Column], draft: Draft) -> None:
+    add = draft.entries.append
+    subject, art, estate = found.get("description"), found.get("art"), found.get("estate")
+    contact = found.get("contact")
+    if subject:
+        add(Entry("fields.description", subject.name, f"column {subject.name!r}: a subject"))
+    elif art or estate or contact:
+        parts = [f"{{{c.name}}}" for c in (art, estate) if c]
+        template = " ".join(parts) + (f" mit {{{contact.name}}}" if contact else "")
+        add(
+            Entry(
+                "fields.description",
+                {"template": template.strip()},
+                "no subject column: composed from type, estate and contact",
+            )
+        )
+    if "note" in found:
+        add(Entry("fields.note", found["note"].name, f"column {found['note'].name!r}: notes"))
+    if art:
+        values = art.distinct()[:30]
+        add(
+            Entry(
+                "fields.art",
+                {"column": art.name, "map": {v: v for v in values}},
+                f"column {art.name!r}: {len(values)} appointment types; the map must lead to "
+                "your onOffice type keys",
+            )
+        )
+        draft.todo.append(
+            f"fields.art: check that {', '.join(values[:5])} … are your appointment type keys"
+        )
+    if estate:
+        add(
+            Entry(
+                "fields.relatedEstateId",
+                {"column": estate.name, "lookup": "estate"},
+                f"column {estate.name!r}: external estate numbers (e.g. {estate.values[0]!s})"
+                if estate.values
+                else f"column {estate.name!r}",
+            )
+        )
+    emails = found.get("email") or next((c for c in (contact,) if c and c.kind == "email"), None)
+    kdnr = found.get("kdnr") or (contact if contact and contact.kind == "number" else None)
+    if emails:
+        add(
+            Entry(
+                "fields.relatedAddressIds",
+                {"column": emails.name, "lookup": "address"},
+                f"column {emails.name!r}: e-mail addresses -> address records",
+            )
+        )
+    elif kdnr:
+        add(
+            Entry(
+                "fields.relatedAddressIds",
+                {"column": kdnr.name, "lookup": {"kind": "address", "by": "KdNr"}},
+                f"column {kdnr.name!r}: customer numbers -> address records",
+            )
+        )
+    for target, key in (
+        ("agent", "fields.subscribers.users"),
+        ("group", "fields.subscribers.groups"),
+    ):
+        col = found.get(target)
+        if col:
+            spec: dict[str, Any] = {
+                "column": col.name,
+                "lookup": "user" if target == "agent" else "group",
+            }
+            why = f"column {col.name!r}: {'user names or names' if target == 'agent' else 'groups'}"
+            if sep := col.separator():
+                spec["split"] = sep
+                why += f", several per cell separated by {sep!r}"
+            add(Entry(key, spec, why))
+    if "erinnerung" in found:
+        col = found["erinnerung"]
+        mapping, unknown = {}, []
+        for value in col.distinct()[:30]:
+            api = normalise_reminder(value)
+            if api in contract.ERINNERUNG_VALUES:
+                mapping[value] = api
+            else:
+                unknown.append(value)
+        add(
+            Entry(
+                "fields.erinnerung",
+                {"column": col.name, "map": mapping} if mapping else col.name,
+                f"column {col.name!r}: reminder lead times",
+            )
+        )
+        if unknown:
+            draft.todo.append(
+                f"fields.erinnerung: no onOffice reminder for {', '.join(unknown)}"
+                f" (allowed: {', '.join(contract.ERINNERUNG_VALUES)})"
+            )
+    if "reminder_types" in found:
+        col = found["reminder_types"]
+        spec = {"column": col.name}
+        if sep := col.separator():
+            spec["split"] = sep
+        add(Entry("fields.reminderTypes", spec, f"column {col.name!r}: email/popup/sms"))
+    if "ressources" in found:
+        col = found["ressources"]
+        add(
+            Entry(
+                "fields.ressources",
+                {"column": col.name, "split": col.separator() or ",", "lookup": "resource"},
+                f"column {col.name!r}: resource names -> resource keys",
+            )
+        )
+    for target in ("private", "abgesagt"):
+        if target in found:
+            col = found[target]
+            odd = [v for v in col.distinct() if v.casefold() not in TRUE_WORDS | FALSE_WORDS]
+            add(
+                Entry(
+                    f"fields.{target}",
+                    {"column": col.name, "default": "nein"},
+                    f"column {col.name!r}: yes/no (ja/nein, x); empty means no",
+                )
+            )
+            if odd:
+                draft.todo.append(f"fields.{target}: not yes/no: {', '.join(odd[:5])}")
+    if "status" in found:
+        add(Entry("fields.status", found["status"].name, f"column {found['status'].name!r}"))
+
+
+def _series(found: dict[str, Column], draft: Draft) -> None:
+    if "repeat" not in found:
+        return
+    spec: dict[str, Any] = {"repeat": found["repeat"].name}
+    why = f"column {found['repeat'].name!r}: repeat words"
+    for target in ("interval", "until"):
+        if target in found:
+            spec[target] = found[target].name
+            why += f"; {target} from {found[target].name!r}"
+    if "exceptions" in found:
+        col = found["exceptions"]
+        spec["exceptions"] = {"column": col.name, "split": col.separator() or ","}
+    draft.entries.append(Entry("series", spec, why))
+
+
+def _columns_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in ("column", "date", "time", "duration", "repeat", "interval", "until"):
+                out += _columns_of(inner) if not isinstance(inner, str) else [inner]
+            elif key == "exceptions":
+                out += _columns_of(inner)
+            elif key == "template":
+                out += re.findall(r"\{([^{}]+)\}", inner)
+    return out
+
+
+def render(draft: Draft) -> str:
+    """The draft as commented YAML."""
+    lines = [
+        f"# Drafted by `onoffice-import mapping init` from {draft.source.name}.",
+        "# Check every entry; the comment says which column and evidence led to it.",
+        "",
+    ]
+    table = draft.table
+    source: list[str] = []
+    if table.sheet:
+        source.append(f"  sheet: {_q(table.sheet)}")
+    if table.header_row != 1:
+        source.append(f"  header_row: {table.header_row}")
+    if table.encoding and table.encoding not in ("utf-8", "utf-8-sig"):
+        source.append(f"  encoding: {_q(table.encoding)}")
+    if table.delimiter:
+        source.append(f"  delimiter: {_q(table.delimiter)}")
+    if source:
+        lines += ["source:", *source, ""]
+    fields = [e for e in draft.entries if e.key.startswith("fields.")]
+    for entry in [e for e in draft.entries if not e.key.startswith("fields.")]:
+        lines += _block(entry.key, entry.value, entry.why, 0)
+    if fields:
+        lines.append("fields:")
+        for entry in fields:
+            lines += _block(entry.key.removeprefix("fields."), entry.value, entry.why, 2)
+    if draft.unmapped:
+        lines += ["", "# Columns left unmapped: " + ", ".join(draft.unmapped)]
+    if draft.todo:
+        lines += ["", "# To check:"] + [f"# - {t}" for t in draft.todo]
+    return "\n".join(lines) + "\n"
+
+
+def _block(key: str, value: Any, why: str, indent: int) -> list[str]:
+    pad = " " * indent
+    if not isinstance(value, dict):
+        return [f"{pad}{key}: {_q(value)}  # {why}"]
+    lines = [f"{pad}{key}:  # {why}"]
+    for k, v in value.items():
+        if isinstance(v, dict):
+            lines.append(f"{pad}  {k}:")
+            lines += [f"{pad}    {_q(str(a))}: {_q(b)}" for a, b in v.items()]
+        else:
+            lines.append(f"{pad}  {k}: {_q(v)}")
+    return lines
