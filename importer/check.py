@@ -105,6 +105,7 @@ def evaluate(
     timings: dict[str, float] | None = None,
     conflict_api: ConflictApi | None = None,
     strict: bool = False,
+    skip_conflicts_for: frozenset[str] = frozenset(),
 ) -> tuple[list[RowOutcome], Converted]:
     """Map and validate every row; the shared core of `check` and `run`.
 
@@ -156,7 +157,7 @@ def evaluate(
             else:
                 first_seen[outcome.fingerprint] = row
         outcomes.append(outcome)
-    _double_bookings(outcomes, converted.sources, conflict_api, strict)
+    _double_bookings(outcomes, converted.sources, conflict_api, strict, skip_conflicts_for)
     timings["validate"] = time.perf_counter() - clock
     return outcomes, converted
 
@@ -178,12 +179,15 @@ def _double_bookings(
     sources: dict[str, tuple[str, ...]],
     api: ConflictApi | None,
     strict: bool,
+    skip: frozenset[str],
 ) -> None:
-    valid = [(o.row, o.parameters) for o in outcomes if o.valid and o.parameters is not None]
+    """Double bookings within the file, and in onOffice for rows not in ``skip`` (created)."""
+    valid = [o for o in outcomes if o.valid and o.parameters is not None]
     level = Level.ERROR if strict else Level.WARNING
-    found = conflicts.within_file(valid, sources, level)
+    found = conflicts.within_file([(o.row, o.parameters) for o in valid], sources, level)
     if api is not None:
-        found += conflicts.in_onoffice(api, valid, sources, level)
+        ask = [(o.row, o.parameters) for o in valid if o.fingerprint not in skip]
+        found += conflicts.in_onoffice(api, ask, sources, level)
     by_row = {o.row: o for o in outcomes}
     for problem in found:
         outcome = by_row[problem.row]
@@ -202,7 +206,7 @@ def check(
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
-    conflicts_in_onoffice: bool = True,
+    skip_conflicts_for: frozenset[str] = frozenset(),
 ) -> CheckReport:
     """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
 
@@ -215,8 +219,10 @@ def check(
     mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api) if api is not None else None
-    conflict_api = api if conflicts_in_onoffice and isinstance(api, ConflictApi) else None
-    outcomes, converted = evaluate(table, mapping, resolver, started, timings, conflict_api, strict)
+    conflict_api = api if isinstance(api, ConflictApi) else None
+    outcomes, converted = evaluate(
+        table, mapping, resolver, started, timings, conflict_api, strict, skip_conflicts_for
+    )
     result = CheckReport(
         source,
         mapping,

@@ -300,6 +300,7 @@ def render_check(result: Any) -> None:
     is_flag=True,
     help="Import into a built-in sandbox (sample agency) instead of onOffice.",
 )
+@click.option("--strict", is_flag=True, help="Double bookings are errors: those rows are not sent.")
 @config_option
 @source_options
 def run(
@@ -311,6 +312,7 @@ def run(
     allow_duplicates: bool,
     workers: int,
     use_sandbox: bool,
+    strict: bool,
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -327,7 +329,7 @@ def run(
     results = results or default_results_path(file)
     journal = journal or default_journal_path(results)
     options = RunOptions(
-        workers=workers, only_failed=only_failed, allow_duplicates=allow_duplicates
+        workers=workers, only_failed=only_failed, allow_duplicates=allow_duplicates, strict=strict
     )
     with api_client(use_sandbox, config) as client:
         report = run_import(

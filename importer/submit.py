@@ -60,6 +60,7 @@ class RunOptions:
     settle_delay: float | None = None  # wait before reading back; default: the read timeout
     settle_rounds: int = 3
     unreachable_limit: int = 5  # consecutive rows without an answer stop the run
+    strict: bool = False  # double bookings are errors: those rows are not sent
 
 
 @dataclass
@@ -260,42 +261,46 @@ def run_import(
     started = now or datetime.now()
     prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
     refused = _preflight_failure(client)
-    # Conflicts are looked for within the file only: in onOffice, rows created by an earlier
-    # run would conflict with themselves (`check --resolve` asks onOffice).
-    try:
-        checked = check(
-            source,
-            mapping,
-            api=None if refused else client,
-            report=False,
-            now=started,
-            prepared=prepared,
-            conflicts_in_onoffice=False,
-        )
-    except ApiError as exc:  # the look-ups failed: still nothing sent, still results
-        refused = f"look-ups failed: {exc}", exc.exit_code
-        checked = check(source, mapping, report=False, now=started, prepared=prepared)
-    earlier = split_outcomes(checked.table)
-    report = RunReport(
-        checked, {}, client.url, started, journal_path=Path(journal_path), earlier=earlier
-    )
-    if refused:  # nothing is sent; every row still gets an outcome in the results
-        report.stopped, report.stop_code = refused
-        for o in checked.outcomes:
-            status, error = (
-                (NOT_SENT, refused[0])
-                if o.valid
-                else (INVALID, "; ".join(p.message for p in o.errors))
-            )
-            report.results[o.row] = RowResult(o.row, status, error=error)
-        report.finished = datetime.now()
-        return report
-    keys = _row_keys(checked.outcomes, options.allow_duplicates)
     with Journal(journal_path) as journal:
+        entries = journal.entries()
+        created = frozenset(k for k, e in entries.items() if e.state == jr.CREATED)
+        # onOffice is asked about double bookings only for rows not created yet: the others
+        # would conflict with themselves.
+        try:
+            checked = check(
+                source,
+                mapping,
+                api=None if refused else client,
+                report=False,
+                now=started,
+                prepared=prepared,
+                strict=options.strict,
+                skip_conflicts_for=created,
+            )
+        except ApiError as exc:  # the look-ups failed: still nothing sent, still results
+            refused = f"look-ups failed: {exc}", exc.exit_code
+            checked = check(
+                source, mapping, report=False, now=started, prepared=prepared, strict=options.strict
+            )
+        earlier = split_outcomes(checked.table)
+        report = RunReport(
+            checked, {}, client.url, started, journal_path=Path(journal_path), earlier=earlier
+        )
+        if refused:  # nothing is sent; every row still gets an outcome in the results
+            report.stopped, report.stop_code = refused
+            for o in checked.outcomes:
+                status, error = (
+                    (NOT_SENT, refused[0])
+                    if o.valid
+                    else (INVALID, "; ".join(p.message for p in o.errors))
+                )
+                report.results[o.row] = RowResult(o.row, status, error=error)
+            report.finished = datetime.now()
+            return report
+        keys = _row_keys(checked.outcomes, options.allow_duplicates)
         journal.set_meta("last_input", str(Path(source).resolve()))
         journal.set_meta("last_input_sha256", checked.source_sha256)
         runner = _Runner(client, journal, options, stop, report)
-        entries = journal.entries()
         to_send: list[tuple[int, str, dict[str, Any]]] = []
         to_settle: list[tuple[int, str, dict[str, Any], str | None]] = []
         for outcome in checked.outcomes:

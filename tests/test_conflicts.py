@@ -86,3 +86,36 @@ def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
             main(["check", str(source), "-m", str(mapping), "--resolve", *args])
         assert caught.value.code == code
         assert f"{5 - invalid} valid, {invalid} invalid" in capsys.readouterr().out
+
+
+def test_run_warns_or_refuses_double_bookings_but_never_its_own_rows(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    from importer.submit import RunOptions, run_import
+
+    source = write_csv(
+        tmp_path / "in.csv",
+        "Start;Ende;Betreff;Makler;Objekt\n"
+        "03.12.2027 10:00;03.12.2027 11:00;A;aweber;AC-1042\n"
+        "04.12.2027 10:00;04.12.2027 11:00;B;tkoch;0815\n",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    strict = RunOptions(strict=True)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as api:
+        api.create_appointment(
+            {
+                "data": {"start_dt": "2027-12-04 10:30:00", "end_dt": "2027-12-04 11:30:00"},
+                "subscribers": {"users": [21]},
+            }
+        )  # Thomas is busy then
+        first = run_import(
+            source, mapping, client=api, journal_path=tmp_path / "j.sqlite", options=strict
+        )
+        assert [first.results[r].status for r in (2, 3)] == ["created", "invalid"]
+        assert "agent 21 already has an appointment" in (first.results[3].error or "")
+        second = run_import(
+            source, mapping, client=api, journal_path=tmp_path / "j.sqlite", options=strict
+        )
+    assert second.results[2].status == "already-created"  # not a conflict with itself
+    assert sandbox.store.count_appointments() == 2
