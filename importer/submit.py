@@ -314,7 +314,8 @@ def run_import(
                 report.results[row] = RowResult(
                     row,
                     NOT_SENT,
-                    error=outcome.warnings[0].message + " (use --allow-duplicates to send it)",
+                    error=next(p.message for p in outcome.warnings if p.code == "duplicate-row")
+                    + " (use --allow-duplicates to send it)",
                 )
             elif key in entries and entries[key].state == jr.CREATED:
                 report.results[row] = RowResult(row, ALREADY, entries[key].appointment_id)

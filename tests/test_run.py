@@ -296,10 +296,14 @@ def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
 def test_duplicate_rows_are_not_sent_unless_allowed(tmp_path: Path, sandbox: Sandbox) -> None:
     source = write_csv(
         tmp_path / "d.csv",
-        "Start;Betreff\n01.12.2027 10:00;A\n01.12.2027 10:00;A\n01.12.2027 11:00;B\n",
-    )
+        "Start;Betreff;Makler\n01.12.2025 10:00;A;mmueller\n01.12.2025 10:00;A;mmueller\n"
+        "01.12.2027 11:00;B;mmueller\n",
+    )  # the twins also lie in the past and double-book Maria: other warnings come first
     mapping = tmp_path / "m.yaml"
-    mapping.write_text("start: Start\nend: {minutes: 30}\nfields: {description: Betreff}\n")
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\nfields: {description: Betreff, "
+        "subscribers.users: {column: Makler, lookup: user}}\n"
+    )
     with client_for(sandbox) as client:
         first = run_import(source, mapping, client=client, journal_path=tmp_path / "j.sqlite")
         assert [first.results[r].status for r in (2, 3, 4)] == ["created", "not-sent", "created"]
