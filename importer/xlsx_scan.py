@@ -59,6 +59,7 @@ class WorkbookFacts:
     has_macros: bool
 
 
+_ENCRYPTED = "the workbook is password-protected; remove the password in Excel and try again"
 INDEX_LIMIT = 16 * 1024 * 1024  # workbook.xml and its relations are small in real files
 
 
@@ -71,6 +72,8 @@ def _index_part(archive: zipfile.ZipFile, name: str) -> Any:
         return SafeET.fromstring(archive.read(info))
     except KeyError:
         raise ScanRefused("not-a-workbook", f"not an Excel workbook (no {name})") from None
+    except RuntimeError:  # zipfile: "is encrypted, password required for extraction"
+        raise ScanRefused("encrypted", _ENCRYPTED) from None
     except DefusedXmlException:
         raise ScanRefused(
             "forbidden-xml",
@@ -205,5 +208,7 @@ def scan_workbook(archive: zipfile.ZipFile, *, max_rows: int, max_inflated: int)
                     first = False
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, zlib.error) as exc:
         raise ScanRefused("damaged", f"the file is damaged or incomplete ({exc})") from None
+    except RuntimeError:
+        raise ScanRefused("encrypted", _ENCRYPTED) from None
     has_macros = any(n.endswith("vbaProject.bin") for n in archive.namelist())
     return WorkbookFacts(sheets, date1904, has_macros)

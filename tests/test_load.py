@@ -346,6 +346,15 @@ def test_fuzzer_findings_are_refused(name: str) -> None:
     assert caught.value.code == "file-damaged"
 
 
+def test_fuzzer_finding_encrypted_zip_member_is_refused_as_password_protected() -> None:
+    """atheris found this: a member flagged as encrypted raised RuntimeError."""
+    from .conftest import DATA
+
+    with pytest.raises(SourceFileError) as caught:
+        load_table(DATA / "fuzz-encrypted-member.xlsx")
+    assert caught.value.code == "file-encrypted"
+
+
 def test_dtd_in_the_workbook_index_itself_is_refused(tmp_path: Path) -> None:
     good = write_xlsx(tmp_path / "good.xlsx", [HEADER, ["a", "b", "c", "d"]])
     path = rewrite_member(
