@@ -46,8 +46,11 @@ def _columns(sources: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
     return sources.get(field, ())
 
 
-def within_file(rows: Sequence[tuple[int, dict[str, Any]]], sources: dict[str, tuple[str, ...]],
-                level: Level = Level.WARNING) -> list[RowProblem]:  # fmt: skip
+def within_file(
+    rows: Sequence[tuple[int, dict[str, Any]]],
+    sources: dict[str, tuple[str, ...]],
+    level: Level = Level.WARNING,
+) -> list[RowProblem]:
     """Overlapping rows of the file that share an agent, resource, estate or contact."""
     by_key: dict[tuple[str, Any], list[tuple[str, str, int]]] = defaultdict(list)
     for row, params in rows:
@@ -64,17 +67,29 @@ def within_file(rows: Sequence[tuple[int, dict[str, Any]]], sources: dict[str, t
             active = [(e, r) for e, r in active if e > start]
             for _, other in active:
                 for this, that in ((row, other), (other, row)):
-                    problems.setdefault((this, word, value), RowProblem(
-                        this, _columns(sources, word), CODE,
-                        f"double booking: {word} {value} is also booked in row {that} at that "
-                        "time", value, level, None))  # fmt: skip
+                    problems.setdefault(
+                        (this, word, value),
+                        RowProblem(
+                            this,
+                            _columns(sources, word),
+                            CODE,
+                            f"double booking: {word} {value} is also booked in row {that} at that "
+                            "time",
+                            value,
+                            level,
+                            None,
+                        ),
+                    )
             active.append((end, row))
     return list(problems.values())
 
 
-def in_onoffice(api: ConflictApi, rows: Sequence[tuple[int, dict[str, Any]]],
-                sources: dict[str, tuple[str, ...]],
-                level: Level = Level.WARNING) -> list[RowProblem]:  # fmt: skip
+def in_onoffice(
+    api: ConflictApi,
+    rows: Sequence[tuple[int, dict[str, Any]]],
+    sources: dict[str, tuple[str, ...]],
+    level: Level = Level.WARNING,
+) -> list[RowProblem]:
     """Ask onOffice, per row, whom and what the appointment would double-book."""
     from .client import Action, ActionResult
     from .errors import ApiError
@@ -83,8 +98,10 @@ def in_onoffice(api: ConflictApi, rows: Sequence[tuple[int, dict[str, Any]]],
     size = contract.LOOKUP_ACTIONS_PER_REQUEST
     for i in range(0, len(rows), size):
         chunk = rows[i : i + size]
-        actions = [Action("get", "appointmentConflicts", params, identifier=f"conflicts-{row}")
-                   for row, params in chunk]  # fmt: skip
+        actions = [
+            Action("get", "appointmentConflicts", params, identifier=f"conflicts-{row}")
+            for row, params in chunk
+        ]
         try:
             outcomes = api.send(actions)
         except ApiError:
@@ -96,9 +113,16 @@ def in_onoffice(api: ConflictApi, rows: Sequence[tuple[int, dict[str, Any]]],
                 word, _field = _KINDS.get(str(record.id), (None, None))
                 for element in record.elements or []:
                     if word and isinstance(element, dict):
-                        problems.append(RowProblem(
-                            row, _columns(sources, word), CODE,
-                            f"double booking: {word} {element.get('id')} already has an "
-                            "appointment in onOffice at that time", element.get("id"), level,
-                            None))  # fmt: skip
+                        problems.append(
+                            RowProblem(
+                                row,
+                                _columns(sources, word),
+                                CODE,
+                                f"double booking: {word} {element.get('id')} already has an "
+                                "appointment in onOffice at that time",
+                                element.get("id"),
+                                level,
+                                None,
+                            )
+                        )
     return problems

@@ -19,15 +19,20 @@ from pathlib import Path
 
 from . import contract
 from .client import OnOfficeClient
-from .errors import ActionRefused, ApiError, AuthenticationError, ClockError, ExitCode
+from .errors import ActionRefused, ApiError, ExitCode
 from .journal import CREATED, UNDONE, Journal
 from .load import load_table
 from .submit import preflight, split_outcomes
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
-    "deleted", "canceled", "skipped-modified", "already-gone", "disagreement", "failed",
+    "deleted",
+    "canceled",
+    "skipped-modified",
+    "already-gone",
+    "disagreement",
+    "failed",
     "kept",
-)  # fmt: skip
+)
 # The appointment's `modified` may trail our clock by this much and still count as unchanged.
 CLOCK_MARGIN = timedelta(minutes=2)
 
@@ -64,24 +69,35 @@ def _workbook_ids(results: Path) -> dict[int, int]:
     """Appointment id -> source row, for the rows the results workbook marks as created."""
     table = load_table(results)
     earlier = split_outcomes(table)
-    return {appointment: source for status, appointment, source in earlier.values()
-            if status in ("created", "already-created") and appointment}  # fmt: skip
+    return {
+        appointment: source
+        for status, appointment, source in earlier.values()
+        if status in ("created", "already-created") and appointment
+    }
 
 
-def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, tuple[int | None, str]],
-                                                        list[UndoItem]]:  # fmt: skip
+def plan_undo(
+    results: Path, journal: Journal
+) -> tuple[dict[int, tuple[int | None, str]], list[UndoItem]]:
     """The ids both sources agree on (id -> (source row, import time)), and the disagreements."""
     in_workbook = _workbook_ids(results)
-    in_journal = {e.appointment_id: (e.source_row, e.intent_at or "")
-                  for e in journal.entries().values()
-                  if e.state in (CREATED, UNDONE) and e.appointment_id is not None}  # fmt: skip
+    in_journal = {
+        e.appointment_id: (e.source_row, e.intent_at or "")
+        for e in journal.entries().values()
+        if e.state in (CREATED, UNDONE) and e.appointment_id is not None
+    }
     agreed = {i: in_journal[i] for i in in_workbook if i in in_journal}
     disagreements = [
-        UndoItem(i, in_workbook.get(i, in_journal.get(i, (None, ""))[0]), DISAGREE,
-                 "in the results workbook but not in the journal as created" if i in in_workbook
-                 else "in the journal but not in the results workbook")
+        UndoItem(
+            i,
+            in_workbook.get(i, in_journal.get(i, (None, ""))[0]),
+            DISAGREE,
+            "in the results workbook but not in the journal as created"
+            if i in in_workbook
+            else "in the journal but not in the results workbook",
+        )
         for i in sorted(set(in_workbook) ^ set(in_journal))
-    ]  # fmt: skip
+    ]
     return agreed, disagreements
 
 
@@ -113,14 +129,16 @@ def undo_import(
         agreed, report.items = plan_undo(results, journal)
         done = journal.undone_ids()
         todo = [UndoItem(i, row, KEPT) for i, (row, _) in sorted(agreed.items()) if i not in done]
-        report.items += [UndoItem(i, row, DELETED if done[i] == "deleted" else CANCELED,
-                                  "undone earlier") for i, (row, _) in sorted(agreed.items())
-                         if i in done]  # fmt: skip
+        report.items += [
+            UndoItem(i, row, DELETED if done[i] == "deleted" else CANCELED, "undone earlier")
+            for i, (row, _) in sorted(agreed.items())
+            if i in done
+        ]
         if not todo:
             return report
         try:
             preflight(client)
-        except (AuthenticationError, ClockError, ApiError) as exc:
+        except ApiError as exc:  # credentials, clock, unreachable: nothing is touched
             report.stopped = str(exc)
             report.items += todo
             return report
@@ -129,13 +147,20 @@ def undo_import(
             report.items += todo
             return report
         for item in todo:
-            report.items.append(_undo_one(client, journal, item, agreed[item.appointment_id][1],
-                                          cancel, force))  # fmt: skip
+            report.items.append(
+                _undo_one(client, journal, item, agreed[item.appointment_id][1], cancel, force)
+            )
     return report
 
 
-def _undo_one(client: OnOfficeClient, journal: Journal, item: UndoItem, imported_at: str,
-              cancel: bool, force: bool) -> UndoItem:  # fmt: skip
+def _undo_one(
+    client: OnOfficeClient,
+    journal: Journal,
+    item: UndoItem,
+    imported_at: str,
+    cancel: bool,
+    force: bool,
+) -> UndoItem:
     appointment = item.appointment_id
     try:
         current = client.read_appointment(appointment)
@@ -143,9 +168,13 @@ def _undo_one(client: OnOfficeClient, journal: Journal, item: UndoItem, imported
             journal.undone(appointment, "deleted")
             return UndoItem(appointment, item.source_row, GONE, "not in onOffice any more")
         if not force and _changed_since(current, imported_at):
-            return UndoItem(appointment, item.source_row, MODIFIED,
-                            f"changed in onOffice after the import ({current.get('modified')} "
-                            "UTC); use --force to undo it anyway")  # fmt: skip
+            return UndoItem(
+                appointment,
+                item.source_row,
+                MODIFIED,
+                f"changed in onOffice after the import ({current.get('modified')} "
+                "UTC); use --force to undo it anyway",
+            )
         if cancel:
             client.modify_appointment(appointment, {"data": {"status": "canceled"}})
             journal.undone(appointment, "canceled")

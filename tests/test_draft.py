@@ -21,29 +21,68 @@ from .conftest import ROOT
 VARIANTS = {
     "viewings.xlsx": [
         {},
-        {"Datum": "Date", "Beginn": "Start time", "Ende": "End time", "Objekt-Nr.": "Property",
-         "Interessent": "Contact", "E-Mail": "Email", "Makler": "Agent", "Terminart": "Type",
-         "Erinnerung": "Reminder", "Ressourcen": "Resources", "abgesagt": "Cancelled",
-         "Bemerkung": "Notes"},
-        {"Datum": "Termindatum", "Beginn": "Uhrzeit", "Ende": "Bis", "Objekt-Nr.": "ImmoNr",
-         "Interessent": "Kunde", "E-Mail": "E-Mail-Adresse", "Makler": "Mitarbeiter",
-         "Terminart": "Art", "Erinnerung": "Erinnerung", "Ressourcen": "Hilfsmittel",
-         "abgesagt": "Storniert", "Bemerkung": "Notizen"},
+        {
+            "Datum": "Date",
+            "Beginn": "Start time",
+            "Ende": "End time",
+            "Objekt-Nr.": "Property",
+            "Interessent": "Contact",
+            "E-Mail": "Email",
+            "Makler": "Agent",
+            "Terminart": "Type",
+            "Erinnerung": "Reminder",
+            "Ressourcen": "Resources",
+            "abgesagt": "Cancelled",
+            "Bemerkung": "Notes",
+        },
+        {
+            "Datum": "Termindatum",
+            "Beginn": "Uhrzeit",
+            "Ende": "Bis",
+            "Objekt-Nr.": "ImmoNr",
+            "Interessent": "Kunde",
+            "E-Mail": "E-Mail-Adresse",
+            "Makler": "Mitarbeiter",
+            "Terminart": "Art",
+            "Erinnerung": "Erinnerung",
+            "Ressourcen": "Hilfsmittel",
+            "abgesagt": "Storniert",
+            "Bemerkung": "Notizen",
+        },
     ],
     "termine.csv": [
         {},
-        {"Start": "Beginn", "Ende": "Bis", "Betreff": "Subject", "Objekt": "Objektnummer",
-         "Kunde (KdNr)": "Kundennummer", "Mitarbeiter": "Berater", "Privat": "Private",
-         "Ganztägig": "Ganztaegig", "Notiz": "Bemerkungen"},
+        {
+            "Start": "Beginn",
+            "Ende": "Bis",
+            "Betreff": "Subject",
+            "Objekt": "Objektnummer",
+            "Kunde (KdNr)": "Kundennummer",
+            "Mitarbeiter": "Berater",
+            "Privat": "Private",
+            "Ganztägig": "Ganztaegig",
+            "Notiz": "Bemerkungen",
+        },
     ],
     "series.csv": [
         {},
-        {"start": "Beginn", "end": "Ende", "subject": "Betreff", "type": "Terminart",
-         "repeat": "Wiederholung", "every": "Intervall", "until": "Serienende",
-         "except": "Ausnahmen", "attendees": "Teilnehmer", "groups": "Gruppe",
-         "reminder": "Erinnerung", "reminder_by": "Erinnerungsart", "location": "Ort"},
+        {
+            "start": "Beginn",
+            "end": "Ende",
+            "subject": "Betreff",
+            "type": "Terminart",
+            "repeat": "Wiederholung",
+            "every": "Intervall",
+            "until": "Serienende",
+            "except": "Ausnahmen",
+            "attendees": "Teilnehmer",
+            "groups": "Gruppe",
+            "reminder": "Erinnerung",
+            "reminder_by": "Erinnerungsart",
+            "location": "Ort",
+        },
     ],
-}  # fmt: skip
+}
 MAPPINGS = {"viewings.xlsx": "viewings", "termine.csv": "termine", "series.csv": "series"}
 
 
@@ -58,8 +97,9 @@ def renamed(tmp_path: Path, name: str, headers: dict[str, str]) -> Path:
     else:
         encoding = "cp1252" if name == "termine.csv" else "utf-8"
         delimiter = ";" if name == "termine.csv" else ","
-        rows = list(csv.reader(io.StringIO(source.read_text(encoding=encoding)),
-                               delimiter=delimiter))  # fmt: skip
+        rows = list(
+            csv.reader(io.StringIO(source.read_text(encoding=encoding)), delimiter=delimiter)
+        )
         rows[0] = [headers.get(h, h) for h in rows[0]]
         buffer = io.StringIO()
         csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(rows)
@@ -75,8 +115,11 @@ def targets(raw: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         if isinstance(spec, str):
             return (headers.get(spec, spec),)
         if isinstance(spec, dict):
-            found = [headers.get(c, c) for k in ("column", "date", "time", "duration", "repeat")
-                     if isinstance(c := spec.get(k), str)]  # fmt: skip
+            found = [
+                headers.get(c, c)
+                for k in ("column", "date", "time", "duration", "repeat")
+                if isinstance(c := spec.get(k), str)
+            ]
             lookup = spec.get("lookup")
             kind = lookup if isinstance(lookup, str) else (lookup or {}).get("kind")
             return (*found, kind) if kind else tuple(found)
