@@ -609,9 +609,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
         sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
+    except click.ClickException as exc:  # usage and refusals before any work: exit 2
         exc.show()
-        sys.exit(ExitCode.INPUT_REJECTED if exc.exit_code == 2 else exc.exit_code)
+        sys.exit(ExitCode.INPUT_REJECTED)
     except ImporterError as exc:
         if _State.debug:
             traceback.print_exc()

@@ -188,6 +188,7 @@ def test_cli_mapping_init_writes_a_draft_and_checks_the_file(
     assert f"Drafted {out}" in printed
     assert "To check: fields.erinnerung: no onOffice reminder for 10 Min" in printed
     assert "14 rows read" in printed
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as again:
         main(["mapping", "init", str(ROOT / "samples" / "viewings.xlsx"), "--out", str(out)])
+    assert again.value.code == 2
     assert "exists" in capsys.readouterr().err
