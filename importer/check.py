@@ -270,7 +270,7 @@ def row_comments(table: Table, problems: list[RowProblem]) -> dict[int, str]:
     }
 
 
-def _joined(problems: list[RowProblem]) -> str | None:
+def joined_problems(problems: list[RowProblem]) -> str | None:
     lines = [
         f"[{p.code}] {p.message}" + (f" ({', '.join(p.columns)})" if p.columns else "")
         for p in problems
@@ -291,7 +291,13 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
             status = "valid" if outcome.valid else "invalid"
             comments = row_comments(table, outcome.problems)
             yield (
-                [*cells, status, _joined(outcome.errors), _joined(outcome.warnings), row],
+                [
+                    *cells,
+                    status,
+                    joined_problems(outcome.errors),
+                    joined_problems(outcome.warnings),
+                    row,
+                ],
                 comments,
             )
 

@@ -402,6 +402,12 @@ def render_run(report: Any, written: Path | None) -> None:
             for s in ("created", "already-created", "invalid", "failed", "unknown", "not-sent")
         )
     )
+    warned = sum(1 for o in report.check.outcomes if o.warnings)
+    if warned:
+        click.echo(
+            f"  {warned} rows have warnings (double bookings, past dates …): see the "
+            "Warnings column"
+        )
     if report.stopped:
         click.echo(f"  Stopped early: {report.stopped}")
     if report.interrupted:

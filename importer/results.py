@@ -1,10 +1,12 @@
 """The results workbook: every input row as the user entered it, plus its outcome.
 
-Sheet *Results*: the original columns, then ``Status``, ``Appointment ID``, ``Error`` and
-``Source row``; faulty cells of invalid rows are red with a comment, as in the check report.
-Sheet *Summary*: counts per status, times, the input file and its SHA-256, the mapping, the API
-URL (never a token or secret), the tool version. The workbook is a valid input again: the
-outcome columns are set aside when it is loaded, and re-running it updates it in place.
+Sheet *Results*: the original columns, then ``Status``, ``Appointment ID``, ``Error``,
+``Warnings`` (double bookings, past dates, …) and ``Source row``; faulty cells of invalid
+rows are red with a comment, as in the check report.
+Sheet *Summary*: counts per status and per warning code, times, the input file and its
+SHA-256, the mapping, the API URL (never a token or secret), the tool version.
+The workbook is a valid input again: the outcome columns are set aside when it is loaded,
+and re-running it updates it in place.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .check import row_comments
+from .check import joined_problems, row_comments
+from .problems import Level
 from .submit import OUTCOME_COLUMNS, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
@@ -43,7 +46,8 @@ def write_results(report: RunReport, target: Path) -> Path:
     checked = report.check
     table = checked.table
     outcomes = {o.row: o for o in checked.outcomes}
-    columns = [*table.columns, *OUTCOME_COLUMNS]
+    status, appointment, error, source = OUTCOME_COLUMNS
+    columns = [*table.columns, status, appointment, error, "Warnings", source]
 
     def rows() -> Any:
         for values in table.frame.itertuples(index=True, name=None):
@@ -52,7 +56,11 @@ def write_results(report: RunReport, target: Path) -> Path:
             outcome = outcomes[row]
             comments = row_comments(table, outcome.problems) if result.status == "invalid" else {}
             source_row = report.earlier.get(row, (None, None, row))[2]
-            yield [*cells, result.status, result.appointment_id, result.error, source_row], comments
+            warnings = joined_problems(outcome.warnings)
+            yield (
+                [*cells, result.status, result.appointment_id, result.error, warnings, source_row],
+                comments,
+            )
 
     counts = report.counts()
     finished = report.finished or report.started
@@ -60,6 +68,7 @@ def write_results(report: RunReport, target: Path) -> Path:
         ["Item", "Value"],
         *[[f"Rows {status}", counts.get(status, 0)] for status in STATUS_ORDER],
         ["Rows in total", len(report.results)],
+        ["Rows with warnings", sum(1 for o in checked.outcomes if o.warnings)],
         ["Started", report.started.strftime("%Y-%m-%d %H:%M:%S")],
         ["Finished", finished.strftime("%Y-%m-%d %H:%M:%S")],
         ["Duration (s)", round((finished - report.started).total_seconds(), 1)],
@@ -76,7 +85,11 @@ def write_results(report: RunReport, target: Path) -> Path:
         ["Journal", str(report.journal_path)],
         ["Tool version", f"onoffice-import {tool_version()}"],
     ]
-    widths = {len(table.columns) + 2: 60}
+    warning_codes = checked.code_counts(Level.WARNING)
+    if warning_codes:
+        summary += [["", ""], ["Warning code", "Rows"]]
+        summary += [[code, n] for code, n in warning_codes.most_common()]
+    widths = {len(table.columns) + 2: 60, len(table.columns) + 3: 50}
     return write_workbook(
         target, [RowsSheet(RESULTS_SHEET, columns, rows(), widths), TableSheet("Summary", summary)]
     )

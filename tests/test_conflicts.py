@@ -119,3 +119,24 @@ def test_run_warns_or_refuses_double_bookings_but_never_its_own_rows(
         )
     assert second.results[2].status == "already-created"  # not a conflict with itself
     assert sandbox.store.count_appointments() == 2
+
+
+def test_run_results_show_the_warnings(tmp_path: Path, sandbox: Sandbox) -> None:
+    import openpyxl
+
+    from importer.results import write_results
+    from importer.submit import run_import
+
+    source, mapping = files(tmp_path)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as api:
+        report = run_import(source, mapping, client=api, journal_path=tmp_path / "j.sqlite")
+    written = write_results(report, tmp_path / "in.results.xlsx")
+    book = openpyxl.load_workbook(written)
+    sheet = book["Results"]
+    header = [c.value for c in sheet[1]]
+    warnings = {r[-1].value: r[header.index("Warnings")].value for r in sheet.iter_rows(min_row=2)}
+    assert "double booking: agent 17 is also booked in row 3" in warnings[2]
+    assert warnings[6] is None
+    summary = dict(r for r in book["Summary"].iter_rows(values_only=True) if len(r) == 2)
+    assert summary["Rows with warnings"] == 4
+    assert summary["double-booking"] >= 4

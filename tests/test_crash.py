@@ -88,7 +88,7 @@ def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
     assert len(counts) == ROWS
     assert set(counts.values()) == {1}, [s for s, n in counts.items() if n > 1][:5]
     sheet = openpyxl.load_workbook(tmp_path / "rows.results.xlsx", read_only=True)["Results"]
-    statuses = Counter(row[-4] for row in sheet.iter_rows(min_row=2, values_only=True))
+    statuses = Counter(row[-5] for row in sheet.iter_rows(min_row=2, values_only=True))
     assert sum(statuses.values()) == ROWS
     assert set(statuses) <= {"created", "already-created"}
 
@@ -110,7 +110,7 @@ def test_ctrl_c_finishes_in_flight_writes_results_and_exits_130(
     assert "Traceback" not in output
     assert "Interrupted" in output
     sheet = openpyxl.load_workbook(tmp_path / "rows.results.xlsx", read_only=True)["Results"]
-    statuses = Counter(row[-4] for row in sheet.iter_rows(min_row=2, values_only=True))
+    statuses = Counter(row[-5] for row in sheet.iter_rows(min_row=2, values_only=True))
     assert statuses["created"] == sandbox.store.count_appointments() > 0
     assert statuses["not-sent"] > 0 and sum(statuses.values()) == 300
     assert finish(start(sandbox, source, mapping, log)) == ExitCode.OK

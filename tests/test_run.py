@@ -76,7 +76,7 @@ def test_sample_import_results_and_rerun(tmp_path: Path, sandbox: Sandbox) -> No
     assert sandbox.store.count_appointments() == 8
     sheet = openpyxl.load_workbook(written)["Results"]
     header = [c.value for c in sheet[1]]
-    assert header[-4:] == ["Status", "Appointment ID", "Error", "Source row"]
+    assert header[-5:] == ["Status", "Appointment ID", "Error", "Warnings", "Source row"]
     rows = {r[-1].value: r for r in sheet.iter_rows(min_row=2)}
     assert rows[4][header.index("Status")].value == "created"
     assert isinstance(rows[4][header.index("Appointment ID")].value, int)
