@@ -28,6 +28,7 @@ from .mapping import (
     ID,
     ID_LIST,
     REPEAT_WORDS,
+    TEMPLATE_PART,
     TEXT_LIST,
     USER_NAME,
     Mapping,
@@ -51,6 +52,7 @@ from .values import (
 )
 
 _MISSING = object()
+_END_OF_DAY = object()  # an end time of 24:00
 _REMINDER = re.compile(
     r"^(\d+)\s*(m|min|mins|minute|minuten|minutes|h|std|stunde|stunden|hour|hours|"
     r"t|tag|tage|day|days|w|woche|wochen|week|weeks)\.?$",
@@ -106,6 +108,7 @@ class _Run:
         self.now = now
         self.rows = table.row_numbers
         self.problems: list[RowProblem] = []
+        self.failed: set[int] = set()  # row numbers with an error so far
         self.unresolved: list[str] = []
         self.sources: dict[str, tuple[str, ...]] = {}
 
@@ -137,7 +140,7 @@ class _Run:
         assert spec.template is not None
         parts: list[str | list[Any]] = []
         pos = 0
-        for m in re.finditer(r"\{\{|\}\}|\{([^{}]*)\}", spec.template):
+        for m in TEMPLATE_PART.finditer(spec.template):
             parts.append(spec.template[pos : m.start()])
             if m.group(1) is None:
                 parts.append(m.group(0)[0])
@@ -163,7 +166,15 @@ class _Run:
         target: str | None = None,
     ) -> None:
         columns = self.used_columns(spec) if spec else ()
-        self.problems.append(RowProblem(self.rows[i], columns, code, message, value, level, target))
+        self.add(RowProblem(self.rows[i], columns, code, message, value, level, target))
+
+    def add(self, problem: RowProblem) -> None:
+        self.problems.append(problem)
+        if problem.is_error:
+            self.failed.add(problem.row)
+
+    def had_error(self, i: int) -> bool:
+        return self.rows[i] in self.failed
 
     # --- one value spec -------------------------------------------------------------------------
     def values(
@@ -285,10 +296,6 @@ def _split(cell: Any, separators: Sequence[str]) -> list[Any]:
 
 
 # --- conversions per field kind ----------------------------------------------------------------
-def _text(value: Any) -> str:
-    return _as_text(value)
-
-
 def _enum_converter(name: str) -> Callable[[Any], Any]:
     def convert(value: Any) -> str:
         text = " ".join(_as_text(value).split())
@@ -307,17 +314,13 @@ def _duration(value: Any) -> str:
     return format_duration(parse_duration(value))
 
 
-def _id(value: Any) -> int:
-    return parse_int(value)
-
-
 CONVERTERS: dict[str, Callable[[str], Callable[[Any], Any]]] = {
     BOOL: lambda name: parse_bool,
     DURATION: lambda name: _duration,
     ENUM: _enum_converter,
     ENUM_LIST: _enum_converter,
-    ID: lambda name: _id,
-    ID_LIST: lambda name: _id,
+    ID: lambda name: parse_int,
+    ID_LIST: lambda name: parse_int,
 }
 
 
@@ -353,7 +356,7 @@ def convert(
                 spec, CONVERTERS[kind](name), name, as_list=kind in (ID_LIST, ENUM_LIST)
             )
         else:
-            values = run.values(spec, _text, name, as_list=kind == TEXT_LIST)
+            values = run.values(spec, _as_text, name, as_list=kind == TEXT_LIST)
             if kind not in (TEXT_LIST, USER_NAME):
                 values = [_clean(run, i, spec, name, v) for i, v in enumerate(values)]
         data[name] = values
@@ -424,7 +427,7 @@ def _dates(run: _Run, all_day: list[bool], data: dict[str, list[Any]]) -> None:
             if d is None:
                 starts.append(None)
             elif t is None and not all_day[i]:
-                if m.start.time and not _had_problem(run, i):
+                if m.start.time and not run.had_error(i):
                     run.fail(
                         i,
                         m.start.time,
@@ -486,10 +489,6 @@ def _at_midnight(value: Any, all_day: bool, run: _Run, i: int, spec: ValueSpec) 
     return None
 
 
-def _had_problem(run: _Run, i: int) -> bool:
-    return any(p.row == run.rows[i] and p.is_error for p in run.problems)
-
-
 def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list[Any]:
     m = run.mapping
     e = m.end
@@ -505,19 +504,18 @@ def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list
     if e.time:
         tspec = e.time
         times = run.values(
-            tspec,
-            lambda v: parse_time(v, tspec.formats or m.time_formats, allow_24=True),
+            tspec,  # parse_time gives None for 24:00 (only an end may be that)
+            lambda v: parse_time(v, tspec.formats or m.time_formats, allow_24=True) or _END_OF_DAY,
             "end time",
         )
-        raw = run.raw(tspec)
         for i, t in enumerate(times):
             s = starts[i]
-            if ends[i] is not None or s is None:
+            if ends[i] is not None or s is None or t is None:
                 continue
-            if t is not None:
+            if t is _END_OF_DAY:
+                ends[i] = datetime.combine(s.date() + timedelta(days=1), time(0))
+            else:
                 ends[i] = datetime.combine(s.date(), t)
-            elif not is_empty(raw[i]) and raw[i] is not _MISSING and not _had_problem(run, i):
-                ends[i] = datetime.combine(s.date() + timedelta(days=1), time(0))  # 24:00
         cols += run.used_columns(tspec)
     if e.duration:
         lengths = run.values(e.duration, parse_duration, "duration")
@@ -529,7 +527,7 @@ def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list
         if ends[i] is None and starts[i] is not None:
             if e.minutes:
                 ends[i] = starts[i] + timedelta(minutes=e.minutes)
-            elif not all_day[i] and not _had_problem(run, i):
+            elif not all_day[i] and not run.had_error(i):
                 spec = e.time or e.column or e.duration
                 run.fail(
                     i,
@@ -542,64 +540,39 @@ def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list
 
 
 def _check_times(run: _Run, i: int, start: datetime, end: datetime | None) -> None:
+    """Clock changes, odd lengths and the past: problems of the start/end columns."""
     m = run.mapping
+
+    def note(code: str, message: str, value: Any, level: Level, field: str) -> None:
+        run.add(RowProblem(run.rows[i], _start_columns(run), code, message, value, level, field))
+
     for value in (start, end):
-        if value is None:
-            continue
-        problem = local_time_problem(value, m.timezone)
+        problem = local_time_problem(value, m.timezone) if value is not None else None
         if problem:
             level = Level.ERROR if problem.code == "time-does-not-exist" else Level.WARNING
-            run.problems.append(
-                RowProblem(
-                    run.rows[i],
-                    _start_columns(run),
-                    problem.code,
-                    problem.message,
-                    value,
-                    level,
-                    "start_dt",
-                )
-            )
-    if end is None:
-        return
-    length = end - start
-    if length > timedelta(hours=m.options.max_duration_hours) and not run.mapping.series:
-        if (end.time(), start.time()) != (time(23, 59, 59), time(0)):
-            run.problems.append(
-                RowProblem(
-                    run.rows[i],
-                    _start_columns(run),
+            note(problem.code, problem.message, value, level, "start_dt")
+    if end is not None:
+        length = end - start
+        all_day = (end.time(), start.time()) == (time(23, 59, 59), time(0))
+        if length > timedelta(hours=m.options.max_duration_hours) and not m.series:
+            if not all_day:
+                note(
                     "long-appointment",
                     f"the appointment lasts {length}; check start and end",
                     None,
                     Level.WARNING,
                     "end_dt",
                 )
-            )
-    elif length == timedelta(0):
-        run.problems.append(
-            RowProblem(
-                run.rows[i],
-                _start_columns(run),
-                "zero-length",
-                "start and end are the same",
-                None,
-                Level.WARNING,
-                "end_dt",
-            )
-        )
+        elif length == timedelta(0):
+            note("zero-length", "start and end are the same", None, Level.WARNING, "end_dt")
     if start < run.now and m.options.past != "allow":
         level = Level.ERROR if m.options.past == "error" else Level.WARNING
-        run.problems.append(
-            RowProblem(
-                run.rows[i],
-                _start_columns(run),
-                "in-the-past",
-                f"the appointment starts in the past ({start:%d.%m.%Y})",
-                None,
-                level,
-                "start_dt",
-            )
+        note(
+            "in-the-past",
+            f"the appointment starts in the past ({start:%d.%m.%Y})",
+            None,
+            level,
+            "start_dt",
         )
 
 
@@ -628,7 +601,7 @@ def _location(run: _Run, data: dict[str, list[Any]]) -> None:
     else:
         values = [
             _clean(run, i, spec, "location", v)
-            for i, v in enumerate(run.values(spec, _text, "location"))
+            for i, v in enumerate(run.values(spec, _as_text, "location"))
         ]
     data["location"] = [None if v is None else {loc.type: v} for v in values]
     run.sources["location"] = run.used_columns(spec)

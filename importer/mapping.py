@@ -131,7 +131,7 @@ TOP_KEYS = (
     "series",
     "options",
 )
-_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class ValueSpec:
     def template_columns(self) -> list[str]:
         if self.template is None:
             return []
-        return [m.group(1).strip() for m in _TEMPLATE_PART.finditer(self.template) if m.group(1)]
+        return [m.group(1).strip() for m in TEMPLATE_PART.finditer(self.template) if m.group(1)]
 
 
 @dataclass(frozen=True)
@@ -348,7 +348,7 @@ class _Parser:
         formats = self.formats(raw.get("formats"), f"{path}.formats")
         template = raw.get("template")
         if template is not None and (
-            not isinstance(template, str) or not _TEMPLATE_PART.search(template)
+            not isinstance(template, str) or not TEMPLATE_PART.search(template)
         ):
             self.fail(f"{path}.template", "a text with {Column} placeholders")
         allowed = raw.get("allowed", ())
