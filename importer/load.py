@@ -26,7 +26,6 @@ from .errors import SourceFileError
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 HEADER_SEARCH_ROWS = 30
 # Our own results workbooks are valid inputs: their data sits on this sheet, header in row 1.
 RESULTS_SHEET, RESULTS_MARKERS = "Results", ("Status", "Appointment ID", "Source row")
@@ -363,18 +362,13 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             f"the file is not UTF-8; it was read as {encoding} (Windows "
             "Western European). Set `source.encoding` if that is wrong"
         )
-    widths = {
-        len(r)
+    header_width = len(table.frame.columns)
+    bad = [
+        n
         for r, n in zip(rows, numbers, strict=True)
-        if n > table.header_row and any(str(c).strip() for c in r)
-    }
-    if widths - {len(table.frame.columns)}:
-        header_width = len(table.frame.columns)
-        bad = [
-            n
-            for r, n in zip(rows, numbers, strict=True)
-            if n > table.header_row and any(str(c).strip() for c in r) and len(r) != header_width
-        ]
+        if n > table.header_row and len(r) != header_width and any(str(c).strip() for c in r)
+    ]
+    if bad:
         shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
         raise SourceFileError(
             f"inconsistent column count: the header has {header_width} columns separated by "

@@ -126,6 +126,13 @@ def _round_to_second(value: datetime | time) -> Any:
     return (value + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
+def _not_a_date_cell() -> ValueProblem:
+    return ValueProblem(
+        "number-not-date",
+        "a number, not a date cell (an Excel serial number? format the column as a date)",
+    )
+
+
 def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetime:
     """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``."""
     if isinstance(cell, datetime):
@@ -145,10 +152,7 @@ def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetim
                 raise _unparsed(text, formats, "date and time", "bad-datetime")
             value = parsed
     elif isinstance(cell, int | float) and not isinstance(cell, bool):
-        raise ValueProblem(
-            "number-not-date",
-            "a number, not a date cell (an Excel serial number? format the column as a date)",
-        )
+        raise _not_a_date_cell()
     else:
         raise ValueProblem("bad-datetime", "not a date and time")
     _plausible(value)
@@ -166,10 +170,7 @@ def parse_date(cell: Any, formats: tuple[str, ...]) -> date:
             raise _unparsed(cell.strip(), formats, "valid date", "bad-date")
         value = parsed.date()
     elif isinstance(cell, int | float) and not isinstance(cell, bool):
-        raise ValueProblem(
-            "number-not-date",
-            "a number, not a date cell (an Excel serial number? format the column as a date)",
-        )
+        raise _not_a_date_cell()
     else:
         raise ValueProblem("bad-date", "not a date")
     _plausible(value)

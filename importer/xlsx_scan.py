@@ -3,7 +3,7 @@
 Streams every zip member once, in chunks, with a cap on the bytes it inflates (zip bombs whose
 declared sizes lie are stopped too), refuses DTDs (entity bombs, XXE), and collects per
 worksheet what the cell reader hides: data-row count (stopping at the row limit), hidden rows,
-Excel error cells, formulas without a cached value, merged ranges, the 1904 flag.
+Excel error cells, formulas without a cached value, the 1904 flag.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
 _CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
 _HAS_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
-_MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -49,7 +48,6 @@ class SheetFacts:
     hidden_rows: list[int] = field(default_factory=list)
     error_cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, col) -> #REF!
     formula_without_value: set[tuple[int, str]] = field(default_factory=set)
-    merged: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -114,20 +112,19 @@ def _sheet_list(archive: zipfile.ZipFile) -> tuple[list[SheetFacts], bool]:
 
 def _scan_sheet(stream: IO[bytes], facts: SheetFacts, max_rows: int, budget: list[int]) -> None:
     carry = b""
-    head = True
+    head, rows_done = True, False
     while chunk := stream.read(CHUNK):
-        _spend(budget, len(chunk))
+        _spend(budget, len(chunk))  # the rest of the sheet still counts against the budget
         if head:
             _refuse_dtd(chunk)
             head = False
+        if rows_done:
+            continue
         segments = (carry + chunk).split(b"</row>")
         carry = segments.pop()
         for segment in segments:
             _scan_row(segment, facts, max_rows)
-        if b"<mergeCell" in carry and b"</sheetData>" in carry:
-            facts.merged.extend(m.decode() for m in _MERGE.findall(carry))
-            carry = carry[-256:]
-    facts.merged.extend(m.decode() for m in _MERGE.findall(carry) if m.decode() not in facts.merged)
+        rows_done = b"</sheetData>" in carry
 
 
 def _scan_row(segment: bytes, facts: SheetFacts, max_rows: int) -> None:
