@@ -75,7 +75,16 @@ class CheckReport:
         return [p for o in self.outcomes for p in o.problems]
 
     def code_counts(self, level: Level = Level.ERROR) -> Counter[str]:
-        return Counter(p.code for p in self.problems if p.level is level)
+        """Rows per problem code (a row with two problems of one code counts once)."""
+        return Counter(
+            code for _, code in {(p.row, p.code) for p in self.problems if p.level is level}
+        )
+
+    def code_table(self, level: Level) -> list[list[Any]]:
+        """A Summary block: the codes of ``level`` with their row counts, most frequent first."""
+        title = "Error code" if level is Level.ERROR else "Warning code"
+        counts = self.code_counts(level)
+        return [["", ""], [title, "Rows"], *([c, n] for c, n in counts.most_common())]
 
 
 def file_sha256(path: Path) -> str:
@@ -325,12 +334,9 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
         ],
     ]
     summary += [["File warning", w] for w in report.file_warnings]
-    summary += [["", ""], ["Error code", "Rows"]]
-    summary += [[code, n] for code, n in report.code_counts().most_common()]
-    warnings = report.code_counts(Level.WARNING)
-    if warnings:
-        summary += [["", ""], ["Warning code", "Rows"]]
-        summary += [[code, n] for code, n in warnings.most_common()]
+    summary += report.code_table(Level.ERROR)
+    if report.code_counts(Level.WARNING):
+        summary += report.code_table(Level.WARNING)
     problem_rows: list[list[Any]] = [["Row", "Level", "Code", "Columns", "Message", "Value"]]
     problem_rows += [
         [

@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -215,13 +215,11 @@ def check(
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
-    if resolve or use_sandbox:
-        with api_client(use_sandbox, config) as api:
-            result = run_check(
-                file, mapping, api=api, report=report, load_options=options, strict=strict
-            )
-    else:
-        result = run_check(file, mapping, report=report, load_options=options, strict=strict)
+    online = resolve or use_sandbox
+    with api_client(use_sandbox, config) if online else nullcontext(None) as api:
+        result = run_check(
+            file, mapping, api=api, report=report, load_options=options, strict=strict
+        )
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
 
@@ -472,7 +470,7 @@ def mapping_init(
         result = run_check(file, out)
     except MappingError as exc:
         click.echo(f"The draft needs edits before a check can run:\n{exc}")
-        raise SystemExit(ExitCode.ROWS_FAILED) from None
+        raise SystemExit(ExitCode.INPUT_REJECTED) from None
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
 
@@ -537,19 +535,12 @@ def undo(
 
 
 def _write_undo(report: Any) -> Path | None:
-    from .workbook import TableSheet, write_workbook
+    from .undo import write_undo_results
 
-    target = report.results_path.with_name(
-        report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
-    )
-    rows = [["Appointment ID", "Source row", "Undo", "Message"]]
-    rows += [[i.appointment_id, i.source_row, i.status, i.message] for i in report.items]
-    summary = [["Item", "Value"], ["Results workbook", str(report.results_path)]]
-    summary += [[status, n] for status, n in sorted(report.counts().items())]
     try:
-        return write_workbook(target, [TableSheet("Undo", rows), TableSheet("Summary", summary)])
+        return write_undo_results(report)
     except OSError as exc:
-        click.echo(f"Warning: cannot write {target} ({exc.strerror or exc})", err=True)
+        click.echo(f"Warning: cannot write the undo results ({exc.strerror or exc})", err=True)
         return None
 
 

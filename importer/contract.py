@@ -167,8 +167,8 @@ MAX_TEXT_LENGTH: Final = {"description": 255, "note": 32_767, "art": 255, "von":
 
 # UNDOCUMENTED (§4.1): start_dt/end_dt are the customer's local wall-clock time, no offset.
 LOCAL_TIMEZONE: Final = "Europe/Berlin"
-# UNDOCUMENTED (§4.1): end before start is refused (93); equal start and end is accepted.
 RP_FIELDS: Final = tuple(f for f in DATA_FIELDS if f.startswith("rp_"))  # the series fields
+# UNDOCUMENTED (§4.1): end before start is refused (93); equal start and end is accepted.
 # UNDOCUMENTED (§4.1): rp_flag true requires rp_type, rp_tage, rp_beginn_datum, rp_ende_status,
 # and rp_ende_datum when rp_ende_status == 1.
 RP_REQUIRED_WITH_FLAG: Final = ("rp_type", "rp_tage", "rp_beginn_datum", "rp_ende_status")

@@ -85,10 +85,8 @@ def write_results(report: RunReport, target: Path) -> Path:
         ["Journal", str(report.journal_path)],
         ["Tool version", f"onoffice-import {tool_version()}"],
     ]
-    warning_codes = checked.code_counts(Level.WARNING)
-    if warning_codes:
-        summary += [["", ""], ["Warning code", "Rows"]]
-        summary += [[code, n] for code, n in warning_codes.most_common()]
+    if checked.code_counts(Level.WARNING):
+        summary += checked.code_table(Level.WARNING)
     widths = {len(table.columns) + 2: 60, len(table.columns) + 3: 50}
     return write_workbook(
         target, [RowsSheet(RESULTS_SHEET, columns, rows(), widths), TableSheet("Summary", summary)]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from . import contract
 from .client import OnOfficeClient
@@ -23,6 +24,7 @@ from .errors import ActionRefused, ApiError, ExitCode
 from .journal import CREATED, UNDONE, Journal
 from .load import load_table
 from .submit import preflight, split_outcomes
+from .workbook import TableSheet, write_workbook
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
     "deleted",
@@ -151,6 +153,18 @@ def undo_import(
                 _undo_one(client, journal, item, agreed[item.appointment_id][1], cancel, force)
             )
     return report
+
+
+def write_undo_results(report: UndoReport) -> Path:
+    """RESULTS.undo.xlsx beside the results workbook: what happened to each appointment."""
+    target = report.results_path.with_name(
+        report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
+    )
+    rows: list[list[Any]] = [["Appointment ID", "Source row", "Undo", "Message"]]
+    rows += [[i.appointment_id, i.source_row, i.status, i.message] for i in report.items]
+    summary: list[list[Any]] = [["Item", "Value"], ["Results workbook", str(report.results_path)]]
+    summary += [[status, n] for status, n in sorted(report.counts().items())]
+    return write_workbook(target, [TableSheet("Undo", rows), TableSheet("Summary", summary)])
 
 
 def _undo_one(

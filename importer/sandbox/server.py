@@ -289,32 +289,14 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         if hit and faults.roll(faults.fail_before_rate):
             if faults.fail_before == "503":
-                self._send(
-                    503,
-                    {
-                        "status": {
-                            "code": 503,
-                            "errorcode": 0,
-                            "message": "injected: service unavailable",
-                        }
-                    },
-                )
+                self._send(503, _top(503, 0, "injected: service unavailable"))
             else:
                 self._reset()
             return
         answer = engine.answer(body)
         if hit and faults.roll(faults.drop_after_rate):
             if faults.drop_after == "500":
-                self._send(
-                    500,
-                    {
-                        "status": {
-                            "code": 500,
-                            "errorcode": 0,
-                            "message": "injected: failed after processing",
-                        }
-                    },
-                )
+                self._send(500, _top(500, 0, "injected: failed after processing"))
             else:
                 self._reset()
             return
