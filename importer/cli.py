@@ -146,6 +146,14 @@ def _load_options(
     return LoadOptions(sheet=chosen, header_row=header_row, encoding=encoding, delimiter=delimiter)
 
 
+mapping_option = click.option(
+    "--mapping",
+    "-m",
+    "mapping_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The mapping file (YAML).",
+)
 config_option = click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -173,14 +181,7 @@ def source_options(command: Any) -> Any:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--mapping",
-    "-m",
-    "mapping_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The mapping file (YAML).",
-)
+@mapping_option
 @click.option("--resolve", is_flag=True, help="Run look-ups against the API (read calls only).")
 @click.option(
     "--sandbox",
@@ -256,14 +257,7 @@ def render_check(result: Any) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--mapping",
-    "-m",
-    "mapping_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The mapping file (YAML).",
-)
+@mapping_option
 @click.option(
     "--results",
     type=click.Path(dir_okay=False, path_type=Path),
