@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,21 @@ def rewrite_member(src: Path, dst: Path, member: str, edit: Callable[[bytes], by
             data = zin.read(item.filename)
             zout.writestr(item, edit(data) if item.filename == member else data)
     return dst
+
+
+def with_member(folder: Path, name: str, member: str, chunks: Iterable[bytes]) -> Path:
+    """A small real workbook in which ``member`` is replaced (or added), streamed from chunks."""
+    template = write_xlsx(folder / f"template-{name}", [["Start", "Ende"], ["a", "b"]])
+    path = folder / name
+    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            if item.filename != member:
+                zout.writestr(item, zin.read(item.filename))
+        with zout.open(member, "w") as f:
+            for chunk in chunks:
+                f.write(chunk)
+    template.unlink()
+    return path
 
 
 def set_cell_xml(data: bytes, ref: str, xml: str) -> bytes:

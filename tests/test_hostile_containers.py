@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .files import write_xlsx
+from .files import with_member
 
 PROBE = """
 import json, resource, sys, time
@@ -43,37 +43,21 @@ def probe(path: Path) -> dict[str, float | str]:
 
 def million_rows(folder: Path) -> Path:
     """A sheet with 1,048,576 rows of data, streamed straight into the zip (no library)."""
-    template = write_xlsx(folder / "t.xlsx", [["Start", "Ende"], ["a", "b"]])
-    path = folder / "million.xlsx"
-    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            if item.filename != "xl/worksheets/sheet1.xml":
-                zout.writestr(item, zin.read(item.filename))
-        with zout.open("xl/worksheets/sheet1.xml", "w") as f:
-            f.write(
-                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                b"<sheetData>"
-            )
-            chunk = []
-            for n in range(1, 1_048_577):
-                chunk.append(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>')
-                if len(chunk) == 50_000:
-                    f.write("".join(chunk).encode())
-                    chunk = []
-            f.write("".join(chunk).encode() + b"</sheetData></worksheet>")
-    return path
+
+    def sheet() -> Iterator[bytes]:
+        yield b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        yield b"<sheetData>"
+        for first in range(1, 1_048_577, 50_000):
+            rows = range(first, min(first + 50_000, 1_048_577))
+            yield "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in rows).encode()
+        yield b"</sheetData></worksheet>"
+
+    return with_member(folder, "million.xlsx", "xl/worksheets/sheet1.xml", sheet())
 
 
 def zip_bomb(folder: Path) -> Path:
-    template = write_xlsx(folder / "t.xlsx", [["Start", "Ende"], ["a", "b"]])
-    path = folder / "bomb.xlsx"
-    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            zout.writestr(item, zin.read(item.filename))
-        with zout.open("xl/sharedStrings.xml", "w") as f:
-            for _ in range(1024):  # 1 GiB inflated
-                f.write(b" " * (1 << 20))
-    return path
+    spaces = b" " * (1 << 20)  # 1 GiB inflated
+    return with_member(folder, "bomb.xlsx", "xl/sharedStrings.xml", [spaces] * 1024)
 
 
 def billion_laughs(folder: Path) -> Path:
@@ -82,13 +66,7 @@ def billion_laughs(folder: Path) -> Path:
         for i in range(1, 10)
     )
     bomb = f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><sst>&lol9;</sst>'
-    template = write_xlsx(folder / "t.xlsx", [["Start", "Ende"], ["a", "b"]])
-    path = folder / "laughs.xlsx"
-    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            zout.writestr(item, zin.read(item.filename))
-        zout.writestr("xl/sharedStrings.xml", bomb)
-    return path
+    return with_member(folder, "laughs.xlsx", "xl/sharedStrings.xml", [bomb.encode()])
 
 
 @pytest.mark.parametrize(
