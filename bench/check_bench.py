@@ -103,28 +103,33 @@ def rows(n: int) -> list[list[object]]:
 
 
 def make_files(n: int, out: Path) -> tuple[Path, Path]:
-    import xlsxwriter
+    """The two inputs, written once (openpyxl, write-only: neither way's own writer)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     out.mkdir(parents=True, exist_ok=True)
     xlsx, csv_path = out / f"bench-{n}.xlsx", out / f"bench-{n}.csv"
     data = rows(n)
     if not xlsx.exists():
-        book = xlsxwriter.Workbook(str(xlsx), {"constant_memory": True})
-        sheet = book.add_worksheet("Termine")
-        date_fmt = book.add_format({"num_format": "dd.mm.yyyy"})
-        time_fmt = book.add_format({"num_format": "hh:mm"})
-        sheet.write_row(0, 0, HEADER)
-        for r, values in enumerate(data, start=1):
-            for c, value in enumerate(values):
-                if c == 0:
-                    sheet.write_datetime(
-                        r, c, datetime.combine(value, datetime.min.time()), date_fmt
-                    )
-                elif c in (1, 2):
-                    sheet.write_datetime(r, c, value, time_fmt)
-                elif value != "":
-                    sheet.write_string(r, c, str(value))
-        book.close()
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("Termine")
+        sheet.append(HEADER)
+
+        def typed(value: object, fmt: str) -> WriteOnlyCell:
+            cell = WriteOnlyCell(sheet, value)
+            cell.number_format = fmt
+            return cell
+
+        for values in data:
+            sheet.append(
+                [
+                    typed(values[0], "dd.mm.yyyy"),
+                    typed(values[1], "hh:mm"),
+                    typed(values[2], "hh:mm"),
+                    *(v if v != "" else None for v in values[3:]),
+                ]
+            )
+        book.save(xlsx)
     if not csv_path.exists():
         with csv_path.open("w", encoding="cp1252", newline="") as f:
             writer = csv.writer(f, delimiter=";")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import conflicts, schema
+from .bulk import collector_paused
 from .conflicts import ConflictApi
 from .convert import Converted, convert
 from .errors import SourceFileError
@@ -38,7 +39,7 @@ class RowOutcome:
 
     @property
     def valid(self) -> bool:
-        return not any(p.is_error for p in self.problems)
+        return not self.problems or not any(p.is_error for p in self.problems)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -144,13 +145,14 @@ def evaluate(
         if key not in seen:  # one column can feed two fields (estate link and location)
             seen.add(key)
             by_row[p.row].append(p)
-    records = converted.fields.to_dict("index")
+    fields = converted.fields
+    columns = [(name, fields[name].to_numpy()) for name in fields.columns]
     outcomes = []
     first_seen: dict[str, int] = {}
-    for row, found in by_row.items():
+    for i, (row, found) in enumerate(by_row.items()):
         outcome = RowOutcome(row, sorted(found, key=lambda p: (not p.is_error, p.code)), None)
         if outcome.valid:
-            params = parameters(records[row])
+            params = parameters({name: values[i] for name, values in columns})
             outcome.parameters, outcome.fingerprint = params, fingerprint(params)
             if outcome.fingerprint in first_seen:
                 outcome.problems.append(
@@ -221,6 +223,23 @@ def check(
 
     ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
     """
+    with collector_paused():
+        return _check(
+            source, mapping, api, report, load_options, now, prepared, strict, skip_conflicts_for
+        )
+
+
+def _check(
+    source: str | Path,
+    mapping: str | Path | Mapping,
+    api: ReadApi | None,
+    report: str | Path | bool | None,
+    load_options: LoadOptions | None,
+    now: datetime | None,
+    prepared: tuple[Mapping, Table] | None,
+    strict: bool,
+    skip_conflicts_for: frozenset[str],
+) -> CheckReport:
     started = now or datetime.now()
     source = Path(source)
     timings: dict[str, float] = {}
@@ -262,9 +281,11 @@ def default_report_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.check.xlsx")
 
 
-def row_comments(table: Table, problems: list[RowProblem]) -> dict[int, str]:
-    """Column index -> the problems of that cell, for red fills and comments."""
-    index = {name: i for i, name in enumerate(table.columns)}
+def row_comments(index: dict[str, int], problems: list[RowProblem]) -> dict[int, str]:
+    """Column index -> the problems of that cell, for red fills and comments.
+
+    ``index`` maps the table's column names to their positions.
+    """
     comments: dict[int, list[str]] = {}
     for p in problems:
         for column in p.columns:
@@ -291,23 +312,24 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     table = report.table
     columns = [*table.columns, "Status", "Errors", "Warnings", "Source row"]
     by_row = {o.row: o for o in report.outcomes}
-    frame_rows = table.frame.itertuples(index=True, name=None)
+    index = {name: i for i, name in enumerate(table.columns)}
 
     def rows() -> Any:
-        for values in frame_rows:
-            row, cells = values[0], list(values[1:])
-            outcome = by_row[row]
-            status = "valid" if outcome.valid else "invalid"
-            comments = row_comments(table, outcome.problems)
+        for row, cells in table.records():
+            problems = by_row[row].problems
+            if not problems:
+                yield (*cells, "valid", None, None, row), {}
+                continue
+            errors = [p for p in problems if p.is_error]
             yield (
-                [
+                (
                     *cells,
-                    status,
-                    joined_problems(outcome.errors),
-                    joined_problems(outcome.warnings),
+                    "invalid" if errors else "valid",
+                    joined_problems(errors),
+                    joined_problems([p for p in problems if not p.is_error]),
                     row,
-                ],
-                comments,
+                ),
+                row_comments(index, problems) if errors else {},  # red cells are errors only
             )
 
     widths = {len(table.columns) + 1: 60, len(table.columns) + 2: 40}

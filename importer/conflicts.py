@@ -62,24 +62,23 @@ def within_file(
     problems: dict[tuple[int, str, Any], RowProblem] = {}
     for (word, value), slots in by_key.items():
         slots.sort()
+        columns = _columns(sources, word)
         active: list[tuple[str, int]] = []  # (end, row) of earlier slots still running
         for start, end, row in slots:
             active = [(e, r) for e, r in active if e > start]
             for _, other in active:
                 for this, that in ((row, other), (other, row)):
-                    problems.setdefault(
-                        (this, word, value),
-                        RowProblem(
+                    if (this, word, value) not in problems:  # the first overlap found is named
+                        problems[(this, word, value)] = RowProblem(
                             this,
-                            _columns(sources, word),
+                            columns,
                             CODE,
                             f"double booking: {word} {value} is also booked in row {that} at that "
                             "time",
                             value,
                             level,
                             None,
-                        ),
-                    )
+                        )
             active.append((end, row))
     return list(problems.values())
 

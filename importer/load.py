@@ -14,7 +14,7 @@ import io
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ class Limits:
     max_rows: int = 200_000
     max_inflated: int = 512 * 1024 * 1024
     max_field_chars: int = 131_072
+    max_columns: int = 16_000  # the report adds its columns; Excel stops at 16,384
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class Table:
     @property
     def row_numbers(self) -> list[int]:
         return [int(i) for i in self.frame.index]
+
+    def records(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """(row number, cells) per row; far faster than ``itertuples``, which boxes every cell."""
+        columns = [self.frame.iloc[:, i].to_numpy() for i in range(self.frame.shape[1])]
+        return zip(self.row_numbers, zip(*columns, strict=True), strict=True)
 
 
 def load_table(
@@ -355,7 +361,7 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             row=line,
             code="csv-malformed",
         ) from None
-    table = _table_from_rows(path, rows, numbers, options, expected)
+    table = _table_from_rows(path, rows, numbers, options, expected, text_only=True)
     table.encoding, table.delimiter = encoding, delimiter
     if encoding in ("cp1252", "latin-1") and not options.encoding:
         table.warnings.append(
@@ -435,6 +441,7 @@ def _table_from_rows(
     *,
     sheet: str | None = None,
     letters: bool = False,
+    text_only: bool = False,
 ) -> Table:
     name = str(path)
     if options.header_row is not None:
@@ -472,6 +479,14 @@ def _table_from_rows(
     body_numbers = numbers[index + 1 :]
     keep = [i for i, r in enumerate(body) if not all(_is_blank(c) for c in r)]
     width = max([len(header), *(len(body[i]) for i in keep)]) if keep else len(header)
+    if width > options.limits.max_columns:
+        raise SourceFileError(
+            f"{width:,} columns, more than the {options.limits.max_columns:,} allowed (a "
+            "spreadsheet holds at most 16,384); is the delimiter right?",
+            file=name,
+            sheet=sheet,
+            code="file-too-many-columns",
+        )
     header += [""] * (width - len(header))
     seen: dict[str, int] = {}
     for col, title in enumerate(header):
@@ -508,10 +523,10 @@ def _table_from_rows(
             code="no-data-rows",
         )
     used = sorted(seen.values())
-    records = [[_cell(body[i], c) for c in used] for i in keep]
+    kept = [body[i] if len(body[i]) >= width else [*body[i], *[None] * width] for i in keep]
+    cells = list(zip(*kept, strict=False))  # column by column: far faster than cell by cell
     frame = pd.DataFrame(
-        records,
-        columns=[header[c] for c in used],
+        {header[c]: _without_blanks(cells[c], text_only) for c in used},
         dtype=object,
         index=pd.Index([body_numbers[i] for i in keep], name="row"),
     )
@@ -524,6 +539,10 @@ def _table_from_rows(
     )
 
 
-def _cell(row: Sequence[Any], col: int) -> Any:
-    value = row[col] if col < len(row) else None
-    return None if _is_blank(value) else value
+def _without_blanks(column: Sequence[Any], text_only: bool) -> list[Any]:
+    """Blank cells (empty or only spaces) become None; everything else stays as it is."""
+    if text_only:  # CSV cells: every one is a str (and this is twice as fast)
+        return [v if v and not v.isspace() else None for v in column]
+    return [
+        None if v is None or (v.__class__ is str and (not v or v.isspace())) else v for v in column
+    ]

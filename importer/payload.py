@@ -32,23 +32,25 @@ def parameters(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _sorted(value: Any) -> Any:
+    return sorted(value, key=str) if isinstance(value, list) else value
+
+
 def canonical(params: dict[str, Any]) -> str:
-    """One spelling per payload: sorted keys, lists of ids sorted (their order means nothing)."""
-
-    def norm(value: Any, key: str = "") -> Any:
-        if isinstance(value, dict):
-            return {k: norm(v, k) for k, v in sorted(value.items())}
-        if isinstance(value, list) and key in (
-            "relatedAddressIds",
-            "users",
-            "groups",
-            "reminderTypes",
-            "ressources",
-        ):
-            return sorted(value, key=str)
-        return value
-
-    return json.dumps(norm(params), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """One spelling per payload (as :func:`parameters` shapes it): sorted keys, and the lists
+    whose order means nothing (ids, reminder types, resources) sorted."""
+    spelled = dict(params)
+    for key in ("relatedAddressIds", "reminderTypes"):
+        if key in spelled:
+            spelled[key] = _sorted(spelled[key])
+    if "subscribers" in spelled:
+        spelled["subscribers"] = {k: _sorted(v) for k, v in spelled["subscribers"].items()}
+    if "ressources" in spelled.get("data", {}):
+        spelled["data"] = {**spelled["data"], "ressources": _sorted(spelled["data"]["ressources"])}
+    return _ENCODER.encode(spelled)
 
 
 def fingerprint(params: dict[str, Any]) -> str:

@@ -12,6 +12,9 @@ class Level(StrEnum):
     WARNING = "warning"  # the row goes ahead; the warning is reported
 
 
+_ERROR = Level.ERROR  # looked up once: enum member access is slow and this is hot
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """One problem of one input row.
@@ -31,7 +34,7 @@ class RowProblem:
 
     @property
     def is_error(self) -> bool:
-        return self.level is Level.ERROR
+        return self.level is _ERROR
 
     def describe(self) -> str:
         where = f"row {self.row}"

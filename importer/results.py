@@ -48,13 +48,14 @@ def write_results(report: RunReport, target: Path) -> Path:
     outcomes = {o.row: o for o in checked.outcomes}
     status, appointment, error, source = OUTCOME_COLUMNS
     columns = [*table.columns, status, appointment, error, "Warnings", source]
+    index = {name: i for i, name in enumerate(table.columns)}
 
     def rows() -> Any:
-        for values in table.frame.itertuples(index=True, name=None):
-            row, cells = values[0], list(values[1:])
+        for row, cells in table.records():
             result = report.results[row]
             outcome = outcomes[row]
-            comments = row_comments(table, outcome.problems) if result.status == "invalid" else {}
+            invalid = result.status == "invalid"
+            comments = row_comments(index, outcome.problems) if invalid else {}
             source_row = report.earlier.get(row, (None, None, row))[2]
             warnings = joined_problems(outcome.warnings)
             yield (

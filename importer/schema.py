@@ -7,6 +7,7 @@ a stable code (the check's name) and a plain message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -59,15 +60,20 @@ WIDE_FIELDS = {
 
 def _each(predicate: Callable[[Any], bool]) -> Callable[[pd.Series], pd.Series]:
     """An element-wise check in which None (not sent) always passes."""
-    return lambda s: s.map(lambda v: v is None or predicate(v)).astype(bool)
+
+    def check(s: pd.Series) -> pd.Series:  # a comprehension: Series.map costs ~3x as much
+        ok = [v is None or predicate(v) for v in s.to_numpy().tolist()]
+        return pd.Series(ok, index=s.index, dtype=bool)
+
+    return check
 
 
 def _parsed(s: pd.Series, fmt: str, pattern: str) -> pd.Series:
-    """Vectorised: the timestamps of the values that are text of exactly ``fmt``, else NaT."""
-    text = s.where(s.map(lambda v: isinstance(v, str)), None).astype(object)
-    exact = text.str.fullmatch(pattern).astype("boolean").fillna(False).astype(bool)
-    parsed = pd.to_datetime(text.where(exact, None), format=fmt, errors="coerce")
-    return parsed
+    """The timestamps of the values that are text of exactly ``fmt``, else NaT (parsing is
+    vectorised; the shape test is a regular expression per value, which is cheaper)."""
+    exact = re.compile(pattern).fullmatch
+    text = [v if v.__class__ is str and exact(v) else None for v in s.to_numpy().tolist()]
+    return pd.to_datetime(pd.Series(text, index=s.index, dtype=object), format=fmt, errors="coerce")
 
 
 def _real(fmt: str, pattern: str) -> Callable[[pd.Series], pd.Series]:
@@ -189,6 +195,11 @@ def _get(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
+def _passes(frame: pd.DataFrame) -> pd.Series:
+    """A wide check's answer when the fields it concerns are not in the frame at all."""
+    return pd.Series(True, index=frame.index)
+
+
 def _wide_checks() -> list[pa.Check]:
     def end_after_start(f: pd.DataFrame) -> pd.Series:
         pattern = contract.DATETIME_RE.pattern
@@ -197,19 +208,27 @@ def _wide_checks() -> list[pa.Check]:
         return start.isna() | end.isna() | (end >= start)
 
     def types_need_reminder(f: pd.DataFrame) -> pd.Series:
+        if "reminderTypes" not in f.columns:
+            return _passes(f)
         types = _get(f, "reminderTypes").map(lambda v: bool(v))
         return ~types | _get(f, "erinnerung").notna()
 
     def series_complete(f: pd.DataFrame) -> pd.Series:
+        if "rp_flag" not in f.columns:
+            return _passes(f)
         flag = _get(f, "rp_flag").map(lambda v: v is True)
         present = pd.concat([_get(f, n).notna() for n in contract.RP_REQUIRED_WITH_FLAG], axis=1)
         return ~flag | present.all(axis=1)
 
     def series_end_given(f: pd.DataFrame) -> pd.Series:
+        if "rp_ende_status" not in f.columns:
+            return _passes(f)
         ends_on_date = _get(f, "rp_ende_status").map(lambda v: v == 1)
         return ~ends_on_date | _get(f, "rp_ende_datum").notna()
 
     def series_end_after_start(f: pd.DataFrame) -> pd.Series:
+        if "rp_ende_datum" not in f.columns or "rp_beginn_datum" not in f.columns:
+            return _passes(f)
         begin, end = _get(f, "rp_beginn_datum"), _get(f, "rp_ende_datum")
         return begin.isna() | end.isna() | (end.astype(str) >= begin.astype(str))
 
@@ -255,19 +274,24 @@ def _problems(
     cases: pd.DataFrame, frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]
 ) -> list[RowProblem]:
     out: dict[tuple[int, str, str], RowProblem] = {}
-    for case in cases.itertuples(index=False):
-        if case.index is None or pd.isna(case.index):
+    position = {row: i for i, row in enumerate(frame.index.tolist())}
+    cells = {name: frame[name].to_numpy() for name in frame.columns}
+    failures = zip(
+        cases["index"].tolist(), cases["check"].tolist(), cases["column"].tolist(), strict=True
+    )
+    for index, check, column in failures:
+        if index is None or index != index:
             continue  # a schema-level failure (missing column) is reported per row below
-        row, code = int(case.index), str(case.check)
+        row, code = int(index), str(check)
         if code == "not_nullable":  # only start_dt and end_dt are not nullable
-            code = "start-missing" if case.column == "start_dt" else "end-missing"
+            code = "start-missing" if column == "start_dt" else "end-missing"
         wide = code in WIDE_FIELDS
-        fields = WIDE_FIELDS[code] if wide else (str(case.column),)
+        fields = WIDE_FIELDS[code] if wide else (str(column),)
         key = (row, code, "" if wide else fields[0])
         if key in out:
             continue  # wide checks fail once per column; one problem per row is enough
         columns = tuple(dict.fromkeys(c for f in fields for c in sources.get(f, ())))
-        value = None if wide else frame.at[row, fields[0]]
+        value = None if wide else cells[fields[0]][position[row]]
         out[key] = RowProblem(
             row,
             columns,
@@ -283,19 +307,23 @@ def _problems(
     return sorted(kept, key=lambda p: (p.row, p.code))
 
 
-def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -> str:
-    def at(name: str) -> Any:
-        return frame.at[row, name] if name in frame.columns else None
+_MESSAGE_FIELDS = {"start": "start_dt", "end": "end_dt"}
+_MESSAGE_FIELDS |= {"until": "rp_ende_datum", "begin": "rp_beginn_datum"}
 
-    return MESSAGES.get(code, code).format(
+
+def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -> str:
+    template = MESSAGES.get(code, code)
+    other_fields = {  # only those the message names: looking cells up is not free
+        word: frame.at[row, name] if name in frame.columns else None
+        for word, name in _MESSAGE_FIELDS.items()
+        if f"{{{word}}}" in template
+    }
+    return template.format(
         value=shown(value) if value is not None else "",
         field=field,
         length=len(value) if isinstance(value, str) else 0,
         limit=contract.MAX_TEXT_LENGTH.get(field, 0),
-        start=at("start_dt"),
-        end=at("end_dt"),
-        until=at("rp_ende_datum"),
-        begin=at("rp_beginn_datum"),
+        **other_fields,
     )
 
 

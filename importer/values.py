@@ -7,6 +7,7 @@ plain message when they cannot.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -136,6 +137,8 @@ def _not_a_date_cell() -> ValueProblem:
 def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetime:
     """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``."""
     if isinstance(cell, datetime):
+        if cell.tzinfo is not None:  # e.g. a YAML constant with an offset
+            cell = cell.astimezone(tz).replace(tzinfo=None)
         value = _round_to_second(cell)
     elif isinstance(cell, date):
         raise ValueProblem(
@@ -293,12 +296,30 @@ def key_text(cell: Any) -> str:
 
 def clean_text(text: str) -> tuple[str, bool]:
     """NFC text without invisible or reordering characters; True when something was removed."""
+    if _INVISIBLE.search(text) is None and unicodedata.is_normalized("NFC", text):
+        return text, False  # nearly always: skip building two copies
     cleaned = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     return cleaned, cleaned != unicodedata.normalize("NFC", text)
 
 
+@functools.lru_cache(maxsize=8192)
+def _steady_day(day: date, tz: ZoneInfo) -> bool:
+    """No clock change from this midnight to the next: the UTC offset is the same at both (no
+    zone changes its clocks twice within one day)."""
+    if day >= date.max - timedelta(days=1):
+        return False
+    offsets = {
+        datetime.combine(d, time(0), tzinfo=tz).replace(fold=f).utcoffset()
+        for d in (day, day + timedelta(days=1))
+        for f in (0, 1)
+    }
+    return len(offsets) == 1
+
+
 def local_time_problem(value: datetime, tz: ZoneInfo) -> ValueProblem | None:
     """A wall-clock time skipped (DST gap) or repeated (DST fold) in ``tz``."""
+    if _steady_day(value.date(), tz):  # nearly every day: no need to look at the time
+        return None
     there_and_back = value.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if there_and_back != value:
         return ValueProblem(

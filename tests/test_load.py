@@ -307,6 +307,13 @@ def test_row_limit_is_checked_while_streaming(tmp_path: Path) -> None:
         load_table(csv_path, LoadOptions(limits=Limits(max_rows=50)))
 
 
+def test_column_limit_keeps_the_report_writable(tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "wide.csv", ";".join(f"C{i}" for i in range(40)) + "\n1;2\n")
+    with pytest.raises(SourceFileError, match="40 columns, more than the 30") as caught:
+        load_table(csv_path, LoadOptions(limits=Limits(max_columns=30)))
+    assert caught.value.code == "file-too-many-columns"
+
+
 def test_file_size_limit(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", "A;B\n" + "1;2\n" * 1000)
     with pytest.raises(SourceFileError, match="more than the limit") as caught:

@@ -1,0 +1,477 @@
+"""A small, fast writer for the .xlsx files we produce: report, results and undo workbooks.
+
+Why not a library: the report of a 100,000-row file is about two million cells, and the
+writers that support fills and comments (openpyxl, XlsxWriter) spend 10-25 s on the
+bookkeeping of a general spreadsheet model. Our sheets are simple (text, numbers, dates, one
+red style, notes), so each cell is one string template here. The parts and their attributes
+follow what XlsxWriter writes (which copies Excel's own output), so Excel, LibreOffice,
+openpyxl and calamine read them.
+
+- Text is always an inline string, never a formula, URL or number; characters XML cannot hold
+  are written in Excel's ``_xHHHH_`` escape (and a literal ``_xHHHH_`` is protected), so any
+  Python string survives; text over Excel's cell limit is cut with a visible marker.
+- Rows stream to a temporary file, so memory does not grow with the sheet.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+EXCEL_CELL_LIMIT = 32_767
+COMMENT_LIMIT = 30_000
+_CUT = " …[cut: the cell held more than Excel's 32,767 characters]"
+_DEFAULT_WIDTH = 8.43
+_ROW_PX = 20  # the default row height, 15 pt
+_NOTE_PX = (320, 111)  # note box: Excel's 128 x 74 px, widened for our longer messages
+_CHUNK_ROWS = 2_000
+# Zip level 1 deflates ~3x faster than the default 6 for a ~20% larger file.
+_ZIP_LEVEL = 1
+
+# --- styles: a fixed table, indexed by the kind of value and whether the cell is faulty ---
+_NUMBER_FORMATS = {"datetime": "dd.mm.yyyy hh:mm", "date": "dd.mm.yyyy", "time": "hh:mm"}
+_NUMBER_FORMATS["duration"] = "[h]:mm"
+HEADER_STYLE = 1
+# plain 0/2, then each number format as (good, bad) pairs from 3 on
+_STYLE = {("plain", False): 0, ("plain", True): 2}
+for _i, _kind in enumerate(_NUMBER_FORMATS):
+    _STYLE[(_kind, False)], _STYLE[(_kind, True)] = 3 + 2 * _i, 4 + 2 * _i
+
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument"
+
+
+@dataclass
+class Sheet:
+    """One worksheet: an optional header row, then rows of (values, {column: note}).
+
+    A column with a note is a faulty cell: filled red, the note attached.
+    """
+
+    name: str
+    rows: Iterable[tuple[Sequence[Any], Mapping[int, str]]]
+    header: Sequence[str] = ()
+    widths: Mapping[int, float] = field(default_factory=dict)
+    autofilter: bool = False
+
+
+# --- cell text ---
+
+# Characters XML 1.0 cannot carry (or that a parser would change: CR), and a literal "_x0041_"
+# which Excel would otherwise read as an escape.
+_SPECIAL = re.compile(
+    "[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)"
+)
+# A quick gate (one character class is what the regex engine scans fastest): text without these
+# characters and without spaces at either end is written as it is.
+_MAYBE_SPECIAL = re.compile("[&<>_\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]").search
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ENTITIES.get(char) or f"_x{ord(char):04X}_"
+
+
+def fit_text(value: str, limit: int = EXCEL_CELL_LIMIT) -> str:
+    """Excel refuses longer cells: cut with a marker the reader sees (the report is not data)."""
+    return value if len(value) <= limit else value[: limit - len(_CUT)] + _CUT
+
+
+def text_element(value: str) -> str:
+    """``<t>`` for any Python string."""
+    if len(value) > EXCEL_CELL_LIMIT:
+        value = fit_text(value)
+    edge_space = bool(value) and (value[0].isspace() or value[-1].isspace())
+    if _MAYBE_SPECIAL(value) is None and not edge_space:
+        return f"<t>{value}</t>"
+    escaped = _SPECIAL.sub(_escape_one, value)
+    if edge_space:
+        return f'<t xml:space="preserve">{escaped}</t>'
+    return f"<t>{escaped}</t>"
+
+
+def _attribute(value: str) -> str:
+    return text_element(value)[3:-4].replace('"', "&quot;") if value else ""
+
+
+# --- cell values ---
+
+_EPOCH = datetime(1899, 12, 30)  # Excel's 1900 date system, right from 1900-03-01 on
+_FIRST_SERIAL_DAY = datetime(1900, 3, 1)
+_BAD = f' s="{_STYLE[("plain", True)]}"'
+
+
+def _serial(value: date | time | timedelta) -> tuple[str, float] | None:
+    """(kind, Excel serial number), or None for what Excel cannot show as a date."""
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=None)
+        if moment < _FIRST_SERIAL_DAY:
+            return None
+        return "datetime", (moment - _EPOCH) / timedelta(days=1)
+    if isinstance(value, date):
+        if value < _FIRST_SERIAL_DAY.date():
+            return None
+        return "date", float((value - _EPOCH.date()).days)
+    if isinstance(value, time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        return "time", (seconds + value.microsecond / 1e6) / 86400
+    return "duration", value / timedelta(days=1)
+
+
+def cell(ref: str, value: Any, bad: bool = False) -> str:
+    """One ``<c>`` element; "" for an empty cell that needs no style."""
+    kind = type(value)
+    if kind is str and value:
+        return f'<c r="{ref}"{_BAD if bad else ""} t="inlineStr"><is>{text_element(value)}</is></c>'
+    if value is None or kind is str:
+        return f'<c r="{ref}"{_BAD}/>' if bad else ""
+    if kind is bool:
+        return f'<c r="{ref}"{_BAD if bad else ""} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, numbers.Real) and not isinstance(value, date | time | timedelta):
+        if not math.isfinite(value):
+            return cell(ref, str(value), bad)
+        number = str(int(value)) if isinstance(value, numbers.Integral) else float.__repr__(value)
+        return f'<c r="{ref}"{_BAD if bad else ""}><v>{number}</v></c>'
+    if isinstance(value, date | time | timedelta) and value == value:  # NaT is not a date
+        serial = _serial(value)
+        if serial is None:  # before 1900: as text, never a wrong date
+            return cell(ref, str(value), bad)
+        kind_name, number = serial
+        return f'<c r="{ref}" s="{_STYLE[(kind_name, bad)]}"><v>{float.__repr__(number)}</v></c>'
+    return cell(ref, str(value), bad)
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _pixels(width: float) -> int:
+    """Column width in characters -> pixels, as Excel lays them out (Calibri 11)."""
+    return int(width * 12 + 0.5) if width < 1 else int(width * 7 + 0.5) + 5
+
+
+# --- the sheet body ---
+
+
+@dataclass
+class _Body:
+    """A sheet's rows, written to a temporary file, and what the package needs to know of it."""
+
+    sheet: Sheet
+    data: IO[bytes]
+    size: int = 0
+    rows: int = 0
+    columns: int = 0
+    notes: list[tuple[int, int, str]] = field(default_factory=list)  # (row, column, text), 0-based
+
+
+def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
+    body = _Body(sheet, data, columns=len(sheet.header))
+    letters = [column_letter(c) for c in range(max(body.columns, 32))]
+    maybe_special, limit = _MAYBE_SPECIAL, EXCEL_CELL_LIMIT
+    chunk: list[str] = []
+    if sheet.header:
+        body.rows = 1
+        chunk.append(
+            '<row r="1">'
+            + "".join(
+                f'<c r="{letters[c]}1" s="{HEADER_STYLE}" t="inlineStr"><is>'
+                f"{text_element(str(title))}</is></c>"
+                for c, title in enumerate(sheet.header)
+            )
+            + "</row>"
+        )
+    for values, bad in sheet.rows:
+        body.rows += 1
+        r = str(body.rows)
+        width = max(len(values), max(bad, default=-1) + 1)
+        if width > len(letters):
+            letters += [column_letter(c) for c in range(len(letters), width)]
+        body.columns = max(body.columns, width)
+        if bad:
+            padded = [*values, *[None] * (width - len(values))]
+            cells = [cell(letters[c] + r, v, c in bad) for c, v in enumerate(padded)]
+            body.notes += [(body.rows - 1, c, fit_text(bad[c], COMMENT_LIMIT)) for c in sorted(bad)]
+        else:  # the common case, inlined: plain text that needs no escaping
+            cells = [
+                f'<c r="{letter}{r}" t="inlineStr"><is><t>{v}</t></is></c>'
+                if v.__class__ is str
+                and v
+                and maybe_special(v) is None
+                and not v[0].isspace()
+                and not v[-1].isspace()
+                and len(v) <= limit
+                else ""
+                if v is None
+                else f'<c r="{letter}{r}"><v>{v}</v></c>'
+                if v.__class__ is int
+                else cell(letter + r, v)
+                for letter, v in zip(letters, values, strict=False)
+            ]
+        chunk.append(f'<row r="{r}">{"".join(cells)}</row>')
+        if len(chunk) >= _CHUNK_ROWS:
+            body.size += data.write("".join(chunk).encode())
+            chunk.clear()
+    body.size += data.write("".join(chunk).encode())
+    data.seek(0)
+    return body
+
+
+def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
+    """The XML before and after the rows."""
+    sheet = body.sheet
+    last = f"{column_letter(max(body.columns, 1) - 1)}{max(body.rows, 1)}"
+    pane = (
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft"/>'
+        if sheet.header
+        else ""
+    )
+    selected = ' tabSelected="1"' if index == 0 else ""
+    cols = "".join(
+        f'<col min="{c + 1}" max="{c + 1}" width="{int(_pixels(w) / 7 * 256) / 256}"'
+        ' customWidth="1"/>'
+        for c, w in sorted(sheet.widths.items())
+    )
+    head = (
+        f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><dimension ref="A1:{last}"/>'
+        f'<sheetViews><sheetView{selected} workbookViewId="0">{pane}</sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/>{f"<cols>{cols}</cols>" if cols else ""}'
+        "<sheetData>"
+    )
+    tail = (
+        "</sheetData>"
+        + (f'<autoFilter ref="A1:{last}"/>' if sheet.autofilter and sheet.header else "")
+        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+        'footer="0.3"/>' + ('<legacyDrawing r:id="rId1"/>' if body.notes else "") + "</worksheet>"
+    )
+    return head, tail
+
+
+# --- notes (Excel's legacy comments: a comments part plus a VML drawing) ---
+
+
+def _comments_part(notes: list[tuple[int, int, str]]) -> str:
+    run = '<rPr><sz val="8"/><color indexed="81"/><rFont val="Tahoma"/><family val="2"/></rPr>'
+    items = "".join(
+        f'<comment ref="{column_letter(c)}{r + 1}" authorId="0"><text><r>{run}'
+        f"{text_element(text)}</r></text></comment>"
+        for r, c, text in notes
+    )
+    return (
+        f'{_XML}<comments xmlns="{_MAIN}"><authors><author>onoffice-import</author></authors>'
+        f"<commentList>{items}</commentList></comments>"
+    )
+
+
+def _vml_part(body: _Body, first_block: int) -> str:
+    """The note boxes; their anchors follow XlsxWriter's placement (right of the cell)."""
+    widths = body.sheet.widths
+    last_col = max(c for _, c, _ in body.notes) + 16
+    column_px = [_pixels(widths.get(c, _DEFAULT_WIDTH)) for c in range(last_col + 1)]
+    left_px = [0]
+    for px in column_px:
+        left_px.append(left_px[-1] + px)
+    box_w, box_h = _NOTE_PX
+    blocks = len(body.notes) // 1024 + 1
+    shapes = []
+    for number, (row, col, _) in enumerate(body.notes):
+        start_col, x1 = col + 1, 15
+        start_row, y1 = (0, 2) if row == 0 else (row - 1, 10)
+        end_col, x2 = start_col, x1 + box_w
+        while x2 >= column_px[end_col]:
+            x2 -= column_px[end_col]
+            end_col += 1
+        end_row, y2 = start_row + (y1 + box_h) // _ROW_PX, (y1 + box_h) % _ROW_PX
+        left, top = (left_px[start_col] + x1) * 0.75, (start_row * _ROW_PX + y1) * 0.75
+        shapes.append(
+            f'<v:shape id="_x0000_s{1024 * first_block + 1 + number}" type="#_x0000_t202" '
+            f'style="position:absolute;margin-left:{left:.15g}pt;margin-top:{top:.15g}pt;'
+            f"width:{box_w * 0.75:.15g}pt;height:{box_h * 0.75:.15g}pt;z-index:{number + 1};"
+            'visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
+            '<div style="text-align:left"></div></v:textbox><x:ClientData ObjectType="Note">'
+            f"<x:MoveWithCells/><x:SizeWithCells/><x:Anchor>{start_col}, {x1}, {start_row}, "
+            f"{y1}, {end_col}, {x2}, {end_row}, {y2}</x:Anchor><x:AutoFill>False</x:AutoFill>"
+            f"<x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>"
+        )
+    data = ",".join(str(first_block + b) for b in range(blocks))
+    return (
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" '
+        'xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{data}"/></o:shapelayout>'
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" '
+        'path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
+        '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+        f"{''.join(shapes)}</xml>"
+    )
+
+
+# --- the package ---
+
+
+def _styles_part() -> str:
+    font = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
+    formats = "".join(
+        f'<numFmt numFmtId="{164 + i}" formatCode="{code}"/>'
+        for i, code in enumerate(_NUMBER_FORMATS.values())
+    )
+    thin = '<color auto="1"/>'
+    xfs = [
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
+        '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" '
+        'applyFill="1" applyBorder="1"/>',
+        '<xf numFmtId="0" fontId="2" fillId="3" borderId="0" xfId="0" applyFont="1" '
+        'applyFill="1"/>',
+    ]
+    for i in range(len(_NUMBER_FORMATS)):
+        xfs.append(
+            f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" xfId="0" '
+            'applyNumberFormat="1"/>'
+        )
+        xfs.append(
+            f'<xf numFmtId="{164 + i}" fontId="2" fillId="3" borderId="0" xfId="0" '
+            'applyNumberFormat="1" applyFont="1" applyFill="1"/>'
+        )
+    fill = '<fill><patternFill patternType="solid"><fgColor rgb="FF{}"/><bgColor indexed="64"/>'
+    return (
+        f'{_XML}<styleSheet xmlns="{_MAIN}">'
+        f'<numFmts count="{len(_NUMBER_FORMATS)}">{formats}</numFmts>'
+        f'<fonts count="3"><font>{font}</font><font><b/>{font}</font>'
+        f'<font><color rgb="FF9C0006"/>{font}</font></fonts>'
+        '<fills count="4"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill>'
+        f"{fill.format('DDEBF7')}</patternFill></fill>{fill.format('FFC7CE')}</patternFill></fill>"
+        '</fills><borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        f'<border><left style="thin">{thin}</left><right style="thin">{thin}</right>'
+        f'<top style="thin">{thin}</top><bottom style="thin">{thin}</bottom><diagonal/></border>'
+        '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        f'</cellStyleXfs><cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    )
+
+
+def _relationships(targets: Sequence[tuple[str, str]], namespace: str = _REL) -> str:
+    items = "".join(
+        f'<Relationship Id="rId{i}" Type="{namespace}/{kind}" Target="{target}"/>'
+        for i, (kind, target) in enumerate(targets, start=1)
+    )
+    return f'{_XML}<Relationships xmlns="{_PKG_REL}">{items}</Relationships>'
+
+
+def _workbook_part(bodies: Sequence[_Body]) -> str:
+    sheets, names = [], []
+    for i, body in enumerate(bodies):
+        name = body.sheet.name
+        sheets.append(f'<sheet name="{_attribute(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>')
+        if body.sheet.autofilter and body.sheet.header:
+            last = f"${column_letter(max(body.columns, 1) - 1)}${max(body.rows, 1)}"
+            reference = "'" + name.replace("'", "''") + "'!$A$1:" + last
+            names.append(
+                f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+                f"{_attribute(reference)}</definedName>"
+            )
+    return (
+        f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><workbookPr/>'
+        '<bookViews><workbookView xWindow="240" yWindow="15" windowWidth="16095" '
+        f'windowHeight="9660"/></bookViews><sheets>{"".join(sheets)}</sheets>'
+        + (f"<definedNames>{''.join(names)}</definedNames>" if names else "")
+        + "</workbook>"
+    )
+
+
+def _content_types(bodies: Sequence[_Body]) -> str:
+    sheet_type = f"{_CT}.spreadsheetml.worksheet+xml"
+    overrides = [
+        ("/xl/workbook.xml", f"{_CT}.spreadsheetml.sheet.main+xml"),
+        ("/xl/styles.xml", f"{_CT}.spreadsheetml.styles+xml"),
+        *((f"/xl/worksheets/sheet{i + 1}.xml", sheet_type) for i in range(len(bodies))),
+        *(
+            (f"/xl/comments{i + 1}.xml", f"{_CT}.spreadsheetml.comments+xml")
+            for i, body in enumerate(bodies)
+            if body.notes
+        ),
+    ]
+    return (
+        f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Default Extension="vml" ContentType="{_CT}.vmlDrawing"/>'
+        + "".join(f'<Override PartName="{n}" ContentType="{t}"/>' for n, t in overrides)
+        + "</Types>"
+    )
+
+
+def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
+    """Write ``sheets`` to ``path`` (which the caller makes atomic)."""
+    bodies: list[_Body] = []
+    try:
+        for sheet in sheets:
+            bodies.append(_write_body(sheet, tempfile.TemporaryFile()))  # noqa: SIM115
+        small: list[tuple[str, str]] = [
+            ("[Content_Types].xml", _content_types(bodies)),
+            ("_rels/.rels", _relationships([("officeDocument", "xl/workbook.xml")])),
+            ("xl/workbook.xml", _workbook_part(bodies)),
+            (
+                "xl/_rels/workbook.xml.rels",
+                _relationships(
+                    [
+                        *(
+                            ("worksheet", f"worksheets/sheet{i + 1}.xml")
+                            for i in range(len(bodies))
+                        ),
+                        ("styles", "styles.xml"),
+                    ]
+                ),
+            ),
+            ("xl/styles.xml", _styles_part()),
+        ]
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_ZIP_LEVEL) as zf:
+            for name, text in small:
+                zf.writestr(name, text)
+            block = 1
+            for i, body in enumerate(bodies, start=1):
+                head, tail = (part.encode() for part in _sheet_parts(body, i - 1))
+                size = len(head) + body.size + len(tail)
+                with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=size > 1 << 31) as out:
+                    out.write(head)
+                    shutil.copyfileobj(body.data, out, 1 << 20)
+                    out.write(tail)
+                if body.notes:
+                    zf.writestr(
+                        f"xl/worksheets/_rels/sheet{i}.xml.rels",
+                        _relationships(
+                            [
+                                ("vmlDrawing", f"../drawings/vmlDrawing{i}.vml"),
+                                ("comments", f"../comments{i}.xml"),
+                            ]
+                        ),
+                    )
+                    zf.writestr(f"xl/comments{i}.xml", _comments_part(body.notes))
+                    zf.writestr(f"xl/drawings/vmlDrawing{i}.vml", _vml_part(body, block))
+                    block += len(body.notes) // 1024 + 1
+    finally:
+        for body in bodies:
+            body.data.close()

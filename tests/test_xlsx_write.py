@@ -1,0 +1,197 @@
+"""Our .xlsx writer, read back by openpyxl, by calamine (what we read with) and by our loader."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+
+from importer.load import LoadOptions, load_table
+from importer.workbook import RowsSheet, TableSheet, write_workbook
+from importer.xlsx_write import EXCEL_CELL_LIMIT, Sheet, column_letter, write_xlsx
+
+RED = "FFFFC7CE"
+AWKWARD_TEXT = [
+    "=1+2",  # never a formula
+    "+49 241 123",
+    "-5",
+    "@home",
+    "a & b <c> \"d\" 'e'",
+    " leading and trailing ",
+    "\nline\r\nbreaks\n",
+    "tab\there",
+    "control \x01\x02\x1f chars",
+    "_x0041_ looks like an escape",
+    "Zählerstände; Grüße, 東京, 🙂",
+]
+
+
+def calamine_rows(path: Path, sheet: str) -> list[list[Any]]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+
+
+def test_text_survives_exactly_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "text.xlsx"
+    write_xlsx(path, [Sheet("Text", [([t], {}) for t in AWKWARD_TEXT], ["Value"])])
+    assert [r[0] for r in calamine_rows(path, "Text")[1:]] == AWKWARD_TEXT
+    cells = [r[0] for r in openpyxl.load_workbook(path)["Text"].iter_rows(min_row=2)]
+    assert all(c.data_type == "s" for c in cells)
+    assert cells[0].value == "=1+2" and cells[5].value == " leading and trailing "
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            st.characters(exclude_categories=("Cs",), exclude_characters="\ufffe\uffff"),
+            min_size=1,
+        ),
+        max_size=8,
+    )
+)
+def test_any_text_round_trips(tmp_path_factory: pytest.TempPathFactory, texts: list[str]) -> None:
+    path = tmp_path_factory.mktemp("prop") / "any.xlsx"
+    write_xlsx(path, [Sheet("T", [(texts, {})])])
+    rows = calamine_rows(path, "T")
+    assert rows == [texts] if texts else rows in ([], [[]])
+
+
+def test_characters_xml_cannot_hold_do_not_break_the_file(tmp_path: Path) -> None:
+    """Lone surrogates and non-characters are written escaped (_xD800_), as Excel does."""
+    path = tmp_path / "surrogate.xlsx"
+    write_xlsx(path, [Sheet("T", [(["bad \ud800 \ufffe text"], {0: "note \udfff"})])])
+    cell = openpyxl.load_workbook(path)["T"]["A1"]
+    assert cell.value == "bad _xD800_ _xFFFE_ text" and cell.comment.text == "note _xDFFF_"
+
+
+def test_values_keep_their_kind(tmp_path: Path) -> None:
+    values = [
+        7,
+        -2.5,
+        True,
+        date(2026, 4, 1),
+        datetime(2026, 4, 1, 17, 45),
+        time(14, 30),
+        timedelta(hours=25, minutes=30),
+        datetime(2026, 4, 1, 17, 45, tzinfo=UTC),
+        date(1899, 1, 1),  # Excel has no such date: written as text, never a wrong date
+        math.nan,
+        math.inf,
+    ]
+    path = tmp_path / "kinds.xlsx"
+    write_xlsx(path, [Sheet("K", [(values, {})])])
+    row = calamine_rows(path, "K")[0]
+    assert row[:3] == [7, -2.5, True]
+    assert row[3] == date(2026, 4, 1)
+    assert row[4] == datetime(2026, 4, 1, 17, 45)
+    assert row[5] == time(14, 30)
+    assert row[6] == timedelta(hours=25, minutes=30)
+    assert row[7] == datetime(2026, 4, 1, 17, 45)  # the wall-clock time, zone dropped
+    assert row[8:] == ["1899-01-01", "nan", "inf"]
+    cells = next(openpyxl.load_workbook(path)["K"].iter_rows())
+    assert [c.number_format for c in cells[3:7]] == [
+        "dd.mm.yyyy",
+        "dd.mm.yyyy hh:mm",
+        "hh:mm",
+        "[h]:mm",
+    ]
+
+
+def test_overlong_text_is_cut_with_a_marker(tmp_path: Path) -> None:
+    path = tmp_path / "long.xlsx"
+    write_xlsx(path, [Sheet("L", [(["x" * 40_000], {0: "y" * 40_000})])])
+    text = calamine_rows(path, "L")[0][0]
+    assert len(text) == EXCEL_CELL_LIMIT and text.endswith("32,767 characters]")
+    assert len(openpyxl.load_workbook(path)["L"]["A1"].comment.text) <= 30_000
+
+
+def test_faulty_cells_are_red_with_a_note_also_when_empty(tmp_path: Path) -> None:
+    rows = [(["ok", "10 Min", None], {1: "Error [bad-reminder]: no", 2: "Error: missing"})]
+    rows += [(["ok", "fine"], {3: "beyond the values"})]
+    path = tmp_path / "notes.xlsx"
+    write_xlsx(path, [Sheet("N", rows, ["A", "B", "C", "D"], autofilter=True)])
+    sheet = openpyxl.load_workbook(path)["N"]
+    assert sheet["A2"].fill.fgColor.rgb != RED and sheet["A2"].comment is None
+    assert sheet["B2"].fill.fgColor.rgb == RED and "bad-reminder" in sheet["B2"].comment.text
+    assert sheet["C2"].value is None and sheet["C2"].fill.fgColor.rgb == RED
+    assert sheet["D3"].comment.text == "beyond the values"
+    assert sheet["A1"].font.b and sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:D3"
+
+
+def test_thousands_of_notes_on_two_sheets(tmp_path: Path) -> None:
+    """Over 1,024 notes need more than one VML id block; the second sheet's ids must not clash."""
+    first = [([f"r{i}"], {0: f"note {i}"}) for i in range(2_500)]
+    second = [([f"s{i}"], {0: f"other {i}"}) for i in range(30)]
+    path = tmp_path / "many.xlsx"
+    write_xlsx(path, [Sheet("One", first), Sheet("Two", second)])
+    book = openpyxl.load_workbook(path)
+    assert book["One"]["A2500"].comment.text == "note 2499"
+    assert book["Two"]["A30"].comment.text == "other 29"
+    with zipfile.ZipFile(path) as archive:
+        vml = [archive.read(f"xl/drawings/vmlDrawing{i}.vml").decode() for i in (1, 2)]
+    assert 'data="1,2,3"' in vml[0] and 'data="4"' in vml[1]
+    ids = [part.split('"')[0] for text in vml for part in text.split('id="_x0000_s')[1:]]
+    assert len(ids) == len(set(ids)) == 2_530
+
+
+def test_every_part_is_well_formed_and_declared(tmp_path: Path) -> None:
+    path = tmp_path / "parts.xlsx"
+    write_xlsx(
+        path,
+        [
+            Sheet("Rows", [(["a", 1], {1: "why"})], ["Text", "Number"], {0: 30}, True),
+            Sheet("Summary", [(["b"], {})], ["Item"]),
+        ],
+    )
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert names[0] == "[Content_Types].xml"
+        for name in names:
+            SafeET.fromstring(archive.read(name))  # raises on anything malformed
+        types = archive.read("[Content_Types].xml").decode()
+        workbook = archive.read("xl/workbook.xml").decode()
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    for name in names:
+        if name.endswith(".xml") and not name.startswith("["):
+            assert f'PartName="/{name}"' in types or name.endswith(".rels") or "comments" in name
+    assert 'PartName="/xl/comments1.xml"' in types
+    assert "_xlnm._FilterDatabase" in workbook and "'Rows'!$A$1:$B$2" in workbook
+    assert '<dimension ref="A1:B2"/>' in sheet and 'width="30.7109375"' in sheet
+
+
+def test_report_workbook_reads_back_through_our_loader(tmp_path: Path) -> None:
+    target = tmp_path / "x.results.xlsx"
+    rows = [([f"K{i}", date(2026, 5, i + 1), "valid"], {}) for i in range(3)]
+    written = write_workbook(
+        target,
+        [
+            RowsSheet("Results", ["Kunde", "Datum", "Status"], iter(rows)),
+            TableSheet("Summary", [["Item", "Value"], ["Rows", 3]]),
+        ],
+    )
+    assert written == target
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary file is gone
+    table = load_table(target, LoadOptions(sheet="Results"))
+    assert table.frame["Kunde"].tolist() == ["K0", "K1", "K2"]
+    assert table.frame["Datum"].tolist()[0] == date(2026, 5, 1)
+
+
+def test_column_letters() -> None:
+    assert [column_letter(i) for i in (0, 25, 26, 701, 702, 16383)] == [
+        "A",
+        "Z",
+        "AA",
+        "ZZ",
+        "AAA",
+        "XFD",
+    ]
