@@ -3,7 +3,8 @@
 Works column by column (never ``iterrows``), memoising conversions of repeated values, and
 collects every problem of every row as :class:`~importer.problems.RowProblem`. Look-ups run
 through a :class:`~importer.lookup.Resolver` when one is given; without one (an offline check)
-their fields are left out and listed in ``unresolved``.
+their fields are left out and listed in ``unresolved``. Start, end and series fields are
+worked out in :mod:`importer.schedule`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import contract
+from . import contract, schedule
 from .load import Table
 from .lookup import Resolver
 from .mapping import (
@@ -27,7 +28,6 @@ from .mapping import (
     FIELD_KINDS,
     ID,
     ID_LIST,
-    REPEAT_WORDS,
     TEMPLATE_PART,
     TEXT_LIST,
     USER_NAME,
@@ -42,17 +42,12 @@ from .values import (
     format_duration,
     is_empty,
     key_text,
-    local_time_problem,
     parse_bool,
-    parse_date,
-    parse_datetime,
     parse_duration,
     parse_int,
-    parse_time,
 )
 
 _MISSING = object()
-_END_OF_DAY = object()  # an end time of 24:00
 _REMINDER = re.compile(
     r"^(\d+)\s*(m|min|mins|minute|minuten|minutes|h|std|stunde|stunden|hour|hours|"
     r"t|tag|tage|day|days|w|woche|wochen|week|weeks)\.?$",
@@ -363,7 +358,7 @@ def convert(
     if "ganztags" in mapping.fields:
         flags = run.values(mapping.fields["ganztags"], parse_bool, "ganztags")
         all_day = [a or bool(f) for a, f in zip(all_day, flags, strict=True)]
-    _dates(run, all_day, data)
+    schedule.start_and_end(run, all_day, data)
 
     for name, spec in mapping.fields.items():
         if name == "ganztags":
@@ -393,7 +388,7 @@ def convert(
     if mapping.location:
         _location(run, data)
     if mapping.series:
-        _series(run, data)
+        schedule.series(run, data)
     frame = pd.DataFrame(data, index=pd.Index(run.rows, name="row"), dtype=object)
     return Converted(frame, run.sources, run.problems, list(dict.fromkeys(run.unresolved)))
 
@@ -415,195 +410,7 @@ def _clean(run: _Run, i: int, spec: ValueSpec, name: str, value: Any) -> Any:
     return cleaned
 
 
-# --- start and end -----------------------------------------------------------------------------
-def _dates(run: _Run, all_day: list[bool], data: dict[str, list[Any]]) -> None:
-    m = run.mapping
-    fmt = m.datetime_formats
-    starts: list[datetime | None]
-    if m.start.column:
-        spec = m.start.column
-        formats = spec.formats or fmt
-        raw_dates = run.values(spec, lambda v: _datetime_or_date(v, formats, m), "start")
-        starts = [_at_midnight(v, all_day[i], run, i, spec) for i, v in enumerate(raw_dates)]
-        start_cols = run.used_columns(spec)
-    else:
-        assert m.start.date is not None
-        dspec = m.start.date
-        days = run.values(dspec, lambda v: parse_date(v, dspec.formats or m.date_formats), "date")
-        times = (
-            run.values(
-                m.start.time,
-                lambda v: parse_time(
-                    v,
-                    m.start.time.formats  # type: ignore[union-attr]
-                    or m.time_formats,
-                ),
-                "start time",
-            )
-            if m.start.time
-            else [None] * len(days)
-        )
-        starts = []
-        for i, (d, t) in enumerate(zip(days, times, strict=True)):
-            if d is None:
-                starts.append(None)
-            elif t is None and not all_day[i]:
-                if m.start.time and not run.had_error(i):
-                    run.fail(
-                        i,
-                        m.start.time,
-                        "start-time-missing",
-                        "start time is empty (or mark the appointment all-day)",
-                    )
-                elif not m.start.time:
-                    run.fail(
-                        i,
-                        dspec,
-                        "date-without-time",
-                        "a date without a time; add a `start.time` column or mark it all-day",
-                    )
-                starts.append(None)
-            else:
-                starts.append(datetime.combine(d, t or time(0)))
-        start_cols = run.used_columns(dspec) + (
-            run.used_columns(m.start.time) if m.start.time else ()
-        )
-    ends = _ends(run, starts, all_day)
-    for i, s in enumerate(starts):
-        if s is None:
-            continue
-        if all_day[i]:
-            starts[i] = datetime.combine(s.date(), time(0))
-            end_day = ends[i].date() if ends[i] else s.date()
-            ends[i] = datetime.combine(end_day, time(23, 59, 59))
-        _check_times(run, i, starts[i], ends[i])
-    # isoformat() spells contract.DATETIME_FORMAT for naive times, five times faster
-    data["start_dt"] = [s.isoformat(" ", "seconds") if s else None for s in starts]
-    data["end_dt"] = [e.isoformat(" ", "seconds") if e else None for e in ends]
-    run.sources["start_dt"] = start_cols
-    run.sources["end_dt"] = run.sources.pop("_end", ()) or start_cols
-
-
-def _datetime_or_date(value: Any, formats: tuple[str, ...], m: Mapping) -> datetime | date:
-    try:
-        return parse_datetime(value, formats, m.timezone)
-    except ValueProblem as problem:
-        if problem.code != "date-without-time" and not isinstance(value, str):
-            raise
-        try:
-            return parse_date(value, m.date_formats)  # a date alone: fine for all-day rows
-        except ValueProblem:
-            raise problem from None
-
-
-def _at_midnight(value: Any, all_day: bool, run: _Run, i: int, spec: ValueSpec) -> Any:
-    if isinstance(value, datetime) or value is None:
-        return value
-    if all_day:
-        return datetime.combine(value, time(0))
-    run.fail(
-        i,
-        spec,
-        "date-without-time",
-        "a date without a time; add a time or mark the appointment all-day",
-        value,
-    )
-    return None
-
-
-def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list[Any]:
-    m = run.mapping
-    e = m.end
-    n = len(starts)
-    ends: list[Any] = [None] * n
-    cols: tuple[str, ...] = ()
-    if e.column:
-        formats = e.column.formats or m.datetime_formats
-        vals = run.values(e.column, lambda v: _datetime_or_date(v, formats, m), "end")
-        for i, v in enumerate(vals):
-            ends[i] = _at_midnight(v, all_day[i], run, i, e.column) if v is not None else None
-        cols += run.used_columns(e.column)
-    if e.time:
-        tspec = e.time
-        times = run.values(
-            tspec,  # parse_time gives None for 24:00 (only an end may be that)
-            lambda v: parse_time(v, tspec.formats or m.time_formats, allow_24=True) or _END_OF_DAY,
-            "end time",
-        )
-        for i, t in enumerate(times):
-            s = starts[i]
-            if ends[i] is not None or s is None or t is None:
-                continue
-            if t is _END_OF_DAY:
-                ends[i] = datetime.combine(s.date() + timedelta(days=1), time(0))
-            else:
-                ends[i] = datetime.combine(s.date(), t)
-        cols += run.used_columns(tspec)
-    if e.duration:
-        lengths = run.values(e.duration, parse_duration, "duration")
-        for i, d in enumerate(lengths):
-            if ends[i] is None and d is not None and starts[i] is not None:
-                ends[i] = starts[i] + d
-        cols += run.used_columns(e.duration)
-    for i in range(n):
-        if ends[i] is None and starts[i] is not None:
-            if e.minutes:
-                ends[i] = starts[i] + timedelta(minutes=e.minutes)
-            elif not all_day[i] and not run.had_error(i):
-                spec = e.time or e.column or e.duration
-                run.fail(
-                    i,
-                    spec,
-                    "end-missing",
-                    "the end is empty and the mapping gives no default duration (`end.minutes`)",
-                )
-    run.sources["_end"] = cols
-    return ends
-
-
-def _check_times(run: _Run, i: int, start: datetime, end: datetime | None) -> None:
-    """Clock changes, odd lengths and the past: problems of the start/end columns."""
-    m = run.mapping
-
-    def note(code: str, message: str, value: Any, level: Level, field: str) -> None:
-        run.add(RowProblem(run.rows[i], _start_columns(run), code, message, value, level, field))
-
-    for value in (start, end):
-        problem = local_time_problem(value, m.timezone) if value is not None else None
-        if problem:
-            level = Level.ERROR if problem.code == "time-does-not-exist" else Level.WARNING
-            note(problem.code, problem.message, value, level, "start_dt")
-    if end is not None:
-        length = end - start
-        all_day = (end.time(), start.time()) == (time(23, 59, 59), time(0))
-        if length > timedelta(hours=m.options.max_duration_hours) and not m.series:
-            if not all_day:
-                note(
-                    "long-appointment",
-                    f"the appointment lasts {length}; check start and end",
-                    None,
-                    Level.WARNING,
-                    "end_dt",
-                )
-        elif length == timedelta(0):
-            note("zero-length", "start and end are the same", None, Level.WARNING, "end_dt")
-    if start < run.now and m.options.past != "allow":
-        level = Level.ERROR if m.options.past == "error" else Level.WARNING
-        note(
-            "in-the-past",
-            f"the appointment starts in the past ({start:%d.%m.%Y})",
-            None,
-            level,
-            "start_dt",
-        )
-
-
-def _start_columns(run: _Run) -> tuple[str, ...]:
-    s = run.mapping.start
-    return tuple(c for spec in (s.column, s.date, s.time) if spec for c in run.used_columns(spec))
-
-
-# --- location and series -----------------------------------------------------------------------
+# --- location ---------------------------------------------------------------------------------
 def _location(run: _Run, data: dict[str, list[Any]]) -> None:
     loc = run.mapping.location
     assert loc is not None
@@ -627,75 +434,3 @@ def _location(run: _Run, data: dict[str, list[Any]]) -> None:
         ]
     data["location"] = [None if v is None else {loc.type: v} for v in values]
     run.sources["location"] = run.used_columns(spec)
-
-
-def _series(run: _Run, data: dict[str, list[Any]]) -> None:
-    s = run.mapping.series
-    assert s is not None
-    m = run.mapping
-
-    def repeat(value: Any) -> str:
-        text = str(value).strip()
-        word = REPEAT_WORDS.get(text.casefold())
-        return word if word else text  # an unknown word fails the schema's rp_type rule
-
-    types = run.values(s.repeat, repeat, "repeat")
-    tage = run.values(s.interval, parse_int, "interval") if s.interval else [None] * len(types)
-    until = (
-        run.values(
-            s.until,
-            lambda v: parse_date(v, s.until.formats or m.date_formats),  # type: ignore[union-attr]
-            "until",
-        )
-        if s.until
-        else [None] * len(types)
-    )
-    exceptions = (
-        run.values(
-            s.exceptions,
-            lambda v: parse_date(
-                v,
-                s.exceptions.formats  # type: ignore[union-attr]
-                or m.date_formats,
-            ),
-            "exceptions",
-            as_list=True,
-        )
-        if s.exceptions
-        else [None] * len(types)
-    )
-    cols = {
-        "rp_type": s.repeat,
-        "rp_tage": s.interval,
-        "rp_ende_datum": s.until,
-        "rp_exception": s.exceptions,
-    }
-    out: dict[str, list[Any]] = {k: [] for k in contract.RP_FIELDS}
-    for i, kind in enumerate(types):
-        start = data["start_dt"][i]
-        if kind is None:
-            if exceptions[i] or until[i]:
-                run.fail(
-                    i,
-                    s.repeat,
-                    "series-without-repeat",
-                    "an until date or exceptions are given but no repeat",
-                )
-            for values in out.values():
-                values.append(None)
-            continue
-        out["rp_flag"].append(True)
-        out["rp_type"].append(kind)
-        out["rp_tage"].append(tage[i] if tage[i] is not None else 1)
-        out["rp_beginn_datum"].append(start[:10] if start else None)
-        out["rp_ende_datum"].append(until[i].isoformat() if until[i] else None)
-        out["rp_ende_status"].append(1 if until[i] else 2)
-        out["rp_exception"].append(
-            "".join(f"#{d.isoformat()}" for d in exceptions[i]) if exceptions[i] else None
-        )
-    data.update(out)
-    start_cols = run.sources["start_dt"]
-    for name in out:
-        spec = cols.get(name)
-        run.sources[name] = run.used_columns(spec) if spec else run.used_columns(s.repeat)
-    run.sources["rp_beginn_datum"] = start_cols

@@ -24,6 +24,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import SourceFileError
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
+from .xlsx_write import column_letter
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 30
@@ -423,15 +424,6 @@ def _guess_header(rows: Sequence[Sequence[Any]]) -> int | None:
     return None
 
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _table_from_rows(
     path: Path,
     rows: list[list[Any]],
@@ -490,7 +482,7 @@ def _table_from_rows(
     header += [""] * (width - len(header))
     seen: dict[str, int] = {}
     for col, title in enumerate(header):
-        where = _letter(col) if letters else f"column {col + 1}"
+        where = column_letter(col) if letters else f"column {col + 1}"
         if not title:
             has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
             if has_data:
@@ -505,7 +497,7 @@ def _table_from_rows(
             continue
         key = header_key(title)
         if key in seen:
-            first = _letter(seen[key]) if letters else f"column {seen[key] + 1}"
+            first = column_letter(seen[key]) if letters else f"column {seen[key] + 1}"
             raise SourceFileError(
                 f"column {title!r} appears twice ({first} and {where})",
                 file=name,
@@ -535,7 +527,7 @@ def _table_from_rows(
         frame=frame,
         header_row=numbers[index],
         sheet=sheet,
-        column_letters={header[c]: _letter(c) for c in used} if letters else {},
+        column_letters={header[c]: column_letter(c) for c in used} if letters else {},
     )
 
 
