@@ -39,7 +39,7 @@ class RowOutcome:
 
     @property
     def valid(self) -> bool:
-        return not self.problems or not any(p.is_error for p in self.problems)
+        return not any(p.is_error for p in self.problems)
 
     @property
     def errors(self) -> list[RowProblem]:

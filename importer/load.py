@@ -515,8 +515,8 @@ def _table_from_rows(
             code="no-data-rows",
         )
     used = sorted(seen.values())
-    kept = [body[i] if len(body[i]) >= width else [*body[i], *[None] * width] for i in keep]
-    cells = list(zip(*kept, strict=False))  # column by column: far faster than cell by cell
+    kept = [[*body[i], *[None] * (width - len(body[i]))] for i in keep]  # all as wide
+    cells = list(zip(*kept, strict=True))  # column by column: far faster than cell by cell
     frame = pd.DataFrame(
         {header[c]: _without_blanks(cells[c], text_only) for c in used},
         dtype=object,

@@ -68,17 +68,17 @@ def _each(predicate: Callable[[Any], bool]) -> Callable[[pd.Series], pd.Series]:
     return check
 
 
-def _parsed(s: pd.Series, fmt: str, pattern: str) -> pd.Series:
+def _parsed(s: pd.Series, fmt: str, shape: re.Pattern[str]) -> pd.Series:
     """The timestamps of the values that are text of exactly ``fmt``, else NaT (parsing is
     vectorised; the shape test is a regular expression per value, which is cheaper)."""
-    exact = re.compile(pattern).fullmatch
+    exact = shape.fullmatch
     text = [v if v.__class__ is str and exact(v) else None for v in s.to_numpy().tolist()]
     return pd.to_datetime(pd.Series(text, index=s.index, dtype=object), format=fmt, errors="coerce")
 
 
-def _real(fmt: str, pattern: str) -> Callable[[pd.Series], pd.Series]:
+def _real(fmt: str, shape: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
     """A check that passes empty values and text that is a real date (time) in ``fmt``."""
-    return lambda s: s.isna() | _parsed(s, fmt, pattern).notna()
+    return lambda s: s.isna() | _parsed(s, fmt, shape).notna()
 
 
 def _real_one(fmt: str) -> Callable[[Any], bool]:
@@ -108,9 +108,7 @@ def _column_checks(name: str) -> list[pa.Check]:
     if name in ("start_dt", "end_dt"):
         which = "start" if name == "start_dt" else "end"
         return [
-            pa.Check(
-                _real(contract.DATETIME_FORMAT, contract.DATETIME_RE.pattern), name=f"bad-{which}"
-            )
+            pa.Check(_real(contract.DATETIME_FORMAT, contract.DATETIME_RE), name=f"bad-{which}")
         ]
     if name in contract.MAX_TEXT_LENGTH:
         limit = contract.MAX_TEXT_LENGTH[name]
@@ -147,9 +145,7 @@ def _column_checks(name: str) -> list[pa.Check]:
         low, high = contract.RP_TAGE_RANGE
         return [_check("bad-interval", lambda v: _is_id(v) and low <= v <= high)]
     if name in ("rp_beginn_datum", "rp_ende_datum"):
-        return [
-            pa.Check(_real(contract.DATE_FORMAT, contract.DATE_RE.pattern), name="bad-series-date")
-        ]
+        return [pa.Check(_real(contract.DATE_FORMAT, contract.DATE_RE), name="bad-series-date")]
     if name == "rp_exception":
         return [
             _check(
@@ -202,9 +198,8 @@ def _passes(frame: pd.DataFrame) -> pd.Series:
 
 def _wide_checks() -> list[pa.Check]:
     def end_after_start(f: pd.DataFrame) -> pd.Series:
-        pattern = contract.DATETIME_RE.pattern
-        start = _parsed(_get(f, "start_dt"), contract.DATETIME_FORMAT, pattern)
-        end = _parsed(_get(f, "end_dt"), contract.DATETIME_FORMAT, pattern)
+        start = _parsed(_get(f, "start_dt"), contract.DATETIME_FORMAT, contract.DATETIME_RE)
+        end = _parsed(_get(f, "end_dt"), contract.DATETIME_FORMAT, contract.DATETIME_RE)
         return start.isna() | end.isna() | (end >= start)
 
     def types_need_reminder(f: pd.DataFrame) -> pd.Series:

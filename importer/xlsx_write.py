@@ -90,21 +90,21 @@ def fit_text(value: str, limit: int = EXCEL_CELL_LIMIT) -> str:
     return value if len(value) <= limit else value[: limit - len(_CUT)] + _CUT
 
 
+def _escaped(value: str) -> str:
+    return value if _MAYBE_SPECIAL(value) is None else _SPECIAL.sub(_escape_one, value)
+
+
 def text_element(value: str) -> str:
     """``<t>`` for any Python string."""
     if len(value) > EXCEL_CELL_LIMIT:
         value = fit_text(value)
-    edge_space = bool(value) and (value[0].isspace() or value[-1].isspace())
-    if _MAYBE_SPECIAL(value) is None and not edge_space:
-        return f"<t>{value}</t>"
-    escaped = _SPECIAL.sub(_escape_one, value)
-    if edge_space:
-        return f'<t xml:space="preserve">{escaped}</t>'
-    return f"<t>{escaped}</t>"
+    if value and (value[0].isspace() or value[-1].isspace()):
+        return f'<t xml:space="preserve">{_escaped(value)}</t>'
+    return f"<t>{_escaped(value)}</t>"
 
 
 def _attribute(value: str) -> str:
-    return text_element(value)[3:-4].replace('"', "&quot;") if value else ""
+    return _escaped(value).replace('"', "&quot;")
 
 
 # --- cell values ---
@@ -140,7 +140,7 @@ def cell(ref: str, value: Any, bad: bool = False) -> str:
         return f'<c r="{ref}"{_BAD}/>' if bad else ""
     if kind is bool:
         return f'<c r="{ref}"{_BAD if bad else ""} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, numbers.Real) and not isinstance(value, date | time | timedelta):
+    if isinstance(value, numbers.Real):
         if not math.isfinite(value):
             return cell(ref, str(value), bad)
         number = str(int(value)) if isinstance(value, numbers.Integral) else float.__repr__(value)
@@ -182,6 +182,15 @@ class _Body:
     rows: int = 0
     columns: int = 0
     notes: list[tuple[int, int, str]] = field(default_factory=list)  # (row, column, text), 0-based
+
+    @property
+    def filtered(self) -> bool:
+        return self.sheet.autofilter and bool(self.sheet.header)
+
+    def corner(self, absolute: bool = False) -> str:
+        """The bottom right cell of the used range (A1 for an empty sheet)."""
+        dollar = "$" if absolute else ""
+        return f"{dollar}{column_letter(max(self.columns, 1) - 1)}{dollar}{max(self.rows, 1)}"
 
 
 def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
@@ -239,7 +248,7 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
 def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
     """The XML before and after the rows."""
     sheet = body.sheet
-    last = f"{column_letter(max(body.columns, 1) - 1)}{max(body.rows, 1)}"
+    last = body.corner()
     pane = (
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         '<selection pane="bottomLeft"/>'
@@ -260,7 +269,7 @@ def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
     )
     tail = (
         "</sheetData>"
-        + (f'<autoFilter ref="A1:{last}"/>' if sheet.autofilter and sheet.header else "")
+        + (f'<autoFilter ref="A1:{last}"/>' if body.filtered else "")
         + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
         'footer="0.3"/>' + ('<legacyDrawing r:id="rId1"/>' if body.notes else "") + "</worksheet>"
     )
@@ -386,9 +395,8 @@ def _workbook_part(bodies: Sequence[_Body]) -> str:
     for i, body in enumerate(bodies):
         name = body.sheet.name
         sheets.append(f'<sheet name="{_attribute(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>')
-        if body.sheet.autofilter and body.sheet.header:
-            last = f"${column_letter(max(body.columns, 1) - 1)}${max(body.rows, 1)}"
-            reference = "'" + name.replace("'", "''") + "'!$A$1:" + last
+        if body.filtered:
+            reference = "'" + name.replace("'", "''") + "'!$A$1:" + body.corner(absolute=True)
             names.append(
                 f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
                 f"{_attribute(reference)}</definedName>"

@@ -161,12 +161,22 @@ def test_every_part_is_well_formed_and_declared(tmp_path: Path) -> None:
         types = archive.read("[Content_Types].xml").decode()
         workbook = archive.read("xl/workbook.xml").decode()
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
-    for name in names:
-        if name.endswith(".xml") and not name.startswith("["):
-            assert f'PartName="/{name}"' in types or name.endswith(".rels") or "comments" in name
-    assert 'PartName="/xl/comments1.xml"' in types
+    for name in names:  # every part but the index itself is declared (.rels and .vml by default)
+        if name.endswith(".xml") and name != "[Content_Types].xml":
+            assert f'PartName="/{name}"' in types
+    assert 'Extension="rels"' in types and 'Extension="vml"' in types
     assert "_xlnm._FilterDatabase" in workbook and "'Rows'!$A$1:$B$2" in workbook
     assert '<dimension ref="A1:B2"/>' in sheet and 'width="30.7109375"' in sheet
+
+
+def test_sheet_names_are_escaped_in_the_index(tmp_path: Path) -> None:
+    path = tmp_path / "names.xlsx"
+    write_xlsx(path, [Sheet(" Q&A 'x' ", [(["a"], {})], ["H"], autofilter=True)])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == [" Q&A 'x' "]
+    with zipfile.ZipFile(path) as archive:
+        workbook = archive.read("xl/workbook.xml").decode()
+    assert "' Q&amp;A ''x'' '!$A$1:$A$2" in workbook
 
 
 def test_report_workbook_reads_back_through_our_loader(tmp_path: Path) -> None:
