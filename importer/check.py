@@ -62,6 +62,8 @@ class CheckReport:
     report_path: Path | None = None
     file_warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # Checks that did not run (e.g. onOffice refused the double-booking check), said once.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def valid_count(self) -> int:
@@ -116,6 +118,7 @@ def evaluate(
     conflict_api: ConflictApi | None = None,
     strict: bool = False,
     skip_conflicts_for: frozenset[str] = frozenset(),
+    notices: list[str] | None = None,
 ) -> tuple[list[RowOutcome], Converted]:
     """Map and validate every row; the shared core of `check` and `run`.
 
@@ -168,7 +171,11 @@ def evaluate(
             else:
                 first_seen[outcome.fingerprint] = row
         outcomes.append(outcome)
-    _double_bookings(outcomes, converted.sources, conflict_api, strict, skip_conflicts_for)
+    not_run = _double_bookings(
+        outcomes, converted.sources, conflict_api, strict, skip_conflicts_for
+    )
+    if not_run and notices is not None:
+        notices.append(f"the double-booking check against onOffice did not run: {not_run}")
     timings["validate"] = time.perf_counter() - clock
     return outcomes, converted
 
@@ -191,20 +198,27 @@ def _double_bookings(
     api: ConflictApi | None,
     strict: bool,
     skip: frozenset[str],
-) -> None:
-    """Double bookings within the file, and in onOffice for rows not in ``skip`` (created)."""
-    valid = [o for o in outcomes if o.valid and o.parameters is not None]
+) -> str | None:
+    """Double bookings within the file, and in onOffice for rows not in ``skip`` (created).
+
+    Returns why onOffice's check did not run, if it did not.
+    """
+    valid = [(o.row, o.parameters, o.fingerprint) for o in outcomes if o.valid and o.parameters]
     level = Level.ERROR if strict else Level.WARNING
-    found = conflicts.within_file([(o.row, o.parameters) for o in valid], sources, level)
+    found = conflicts.within_file([(row, params) for row, params, _ in valid], sources, level)
+    not_run = None
     if api is not None:
-        ask = [(o.row, o.parameters) for o in valid if o.fingerprint not in skip]
-        found += conflicts.in_onoffice(api, ask, sources, level)
+        ask = [(row, params) for row, params, key in valid if key not in skip]
+        asked = conflicts.in_onoffice(api, ask, sources, level)
+        found += asked.problems
+        not_run = asked.not_run
     by_row = {o.row: o for o in outcomes}
     for problem in found:
         outcome = by_row[problem.row]
         outcome.problems.append(problem)
         if problem.is_error:  # --strict: the row is not sent
             outcome.parameters = outcome.fingerprint = None
+    return not_run
 
 
 def check(
@@ -248,8 +262,17 @@ def _check(
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api) if api is not None else None
     conflict_api = api if isinstance(api, ConflictApi) else None
+    notices: list[str] = []
     outcomes, converted = evaluate(
-        table, mapping, resolver, started, timings, conflict_api, strict, skip_conflicts_for
+        table,
+        mapping,
+        resolver,
+        started,
+        timings,
+        conflict_api,
+        strict,
+        skip_conflicts_for,
+        notices,
     )
     result = CheckReport(
         source,
@@ -261,6 +284,7 @@ def _check(
         started,
         file_warnings=list(table.warnings),
         timings=timings,
+        notices=notices,
     )
     if report is not False:
         target = Path(report) if isinstance(report, str | Path) else default_report_path(source)
@@ -356,6 +380,7 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
         ],
     ]
     summary += [["File warning", w] for w in report.file_warnings]
+    summary += [["Not checked", n] for n in report.notices]
     summary += report.code_table(Level.ERROR)
     if report.code_counts(Level.WARNING):
         summary += report.code_table(Level.WARNING)

@@ -20,7 +20,7 @@ import click
 
 from .client import OnOfficeClient
 from .config import api_settings
-from .errors import ExitCode, ImporterError
+from .errors import ConfigurationError, ExitCode, ImporterError
 from .load import LoadOptions
 
 log = logging.getLogger("importer")
@@ -78,6 +78,13 @@ def cli(debug: bool) -> None:
 )
 @click.option("--clock-skew", type=float, default=0.0, help="Seconds added to the server clock.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
+@click.option(
+    "--dialect",
+    default=None,
+    metavar="POINT=VALUE,...|random:SEED",
+    help="How to answer where the onOffice documentation is silent "
+    "(see importer/sandbox/README.md, 'Dialects'). Default: the documented reading.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -90,9 +97,10 @@ def sandbox(
     drop_after: str,
     clock_skew: float,
     seed: int | None,
+    dialect: str | None,
 ) -> None:
     """Run a local onOffice API sandbox until Ctrl-C."""
-    from .sandbox import Faults, Sandbox, load_fixtures
+    from .sandbox import Dialect, DialectError, Faults, FixtureError, Sandbox, load_fixtures
 
     faults = Faults(
         latency=latency,
@@ -103,15 +111,20 @@ def sandbox(
         clock_skew=clock_skew,
         seed=seed,
     )
+    try:
+        loaded = load_fixtures(fixtures)
+        chosen = Dialect.parse(dialect) if dialect is not None else loaded.dialect
+    except (FixtureError, DialectError) as exc:
+        raise ConfigurationError(str(exc)) from None
     server = Sandbox(
-        load_fixtures(fixtures), host=host, port=port, db=db or ":memory:", faults=faults
+        loaded, host=host, port=port, db=db or ":memory:", faults=faults, dialect=chosen
     )
     try:
         server.bind()  # bind first, so the printed URL holds the real port
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     creds = server.credentials
-    click.echo(f"onOffice sandbox listening on {server.url}")
+    click.echo(f"onOffice sandbox listening on {server.url} (dialect: {chosen})")
     click.echo("Use it with:")
     click.echo(f"  export ONOFFICE_API_URL={server.url}")
     click.echo(f"  export ONOFFICE_TOKEN={creds.token}")
@@ -246,6 +259,8 @@ def render_check(result: Any) -> None:
         )
     for warning in result.file_warnings:
         click.echo(f"  Warning: {warning}")
+    for notice in result.notices:
+        click.echo(f"  Note: {notice}")
     warned = sum(1 for o in result.outcomes if o.warnings)
     if warned:
         click.echo(f"  {warned} rows have warnings (see the report)")
@@ -400,6 +415,8 @@ def render_run(report: Any, written: Path | None) -> None:
             f"  {warned} rows have warnings (double bookings, past dates …): see the "
             "Warnings column"
         )
+    for notice in report.check.notices:
+        click.echo(f"  Note: {notice}")
     if report.stopped:
         click.echo(f"  Stopped early: {report.stopped}")
     if report.interrupted:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -32,6 +32,7 @@ from .errors import (
     MalformedResponse,
     NotDelivered,
     OutcomeUnknown,
+    PermissionRefused,
     TransportError,
 )
 
@@ -67,6 +68,15 @@ class Credentials:
 
     def __str__(self) -> str:
         return repr(self)
+
+
+class KeyPair(Protocol):
+    """Anything holding a token and a secret (:class:`Credentials`, a sandbox's credentials)."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def secret(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,7 @@ class OnOfficeClient:
     def __init__(
         self,
         url: str,
-        credentials: Credentials,
+        credentials: KeyPair,
         *,
         timeouts: Timeouts | None = None,
         clock: Callable[[], float] = time.time,
@@ -137,6 +147,8 @@ class OnOfficeClient:
         self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
         self.requests_sent = 0
         self.last_clock_skew: float | None = None  # local minus server time, from `Date`
+        # Calls this server answered with "unknown action" ("read calendar"): not asked again.
+        self.unsupported: set[str] = set()
 
     def __repr__(self) -> str:
         return f"OnOfficeClient(url={self.url!r})"
@@ -260,9 +272,10 @@ class OnOfficeClient:
     # --- convenience calls ----------------------------------------------------------------------
     def create_appointment(self, parameters: Mapping[str, Any], *, identifier: str = "") -> int:
         result = self.call(Action("create", "calendar", parameters, identifier=identifier))
-        if not result.records or not isinstance(result.records[0].id, int):
+        new_id = contract.record_id(result.records[0].id) if result.records else None
+        if not isinstance(new_id, int):  # an int or a digit string, by server (§7)
             raise MalformedResponse("calendar create: the answer holds no appointment id")
-        return result.records[0].id
+        return new_id
 
     def read_appointment(self, appointment_id: int) -> dict[str, Any] | None:
         """One appointment by id, or None when the server does not know it."""
@@ -283,7 +296,10 @@ class OnOfficeClient:
         groups: Sequence[int] = (),
         showcancelled: bool = False,
     ) -> list[Record]:
-        """Appointments overlapping the period (whole days, §5.2); at most 500 per call."""
+        """Appointments overlapping the period (whole days, §5.2); at most 500 per call.
+
+        ``datestart``/``dateend`` as ``YYYY-MM-DD HH:MM:SS`` (a bare day is UNDOCUMENTED).
+        """
         parameters: dict[str, Any] = {
             "datestart": datestart,
             "dateend": dateend,
@@ -321,15 +337,18 @@ class OnOfficeClient:
         return self.call(Action("get", "calendarResources", {})).records
 
     def read_pages(self, resourcetype: str, parameters: Mapping[str, Any]) -> Iterator[Record]:
-        """Every record of a list read, paging with ``listoffset`` by the 500 cap (§6)."""
+        """Every record of a list read, paging with ``listoffset`` by the 500 cap (§6).
+
+        UNDOCUMENTED whether ``cntabsolute`` is the total or the page size (§3.1): paging goes on
+        until a page comes back short, whatever it says.
+        """
         offset = 0
         while True:
             page = {**parameters, "listlimit": contract.LISTLIMIT_MAX, "listoffset": offset}
             result = self.call(Action("read", resourcetype, page))
             yield from result.records
             offset += len(result.records)
-            total = result.cntabsolute
-            if not result.records or total is None or offset >= total:
+            if len(result.records) < contract.LISTLIMIT_MAX:
                 return
 
 
@@ -370,16 +389,20 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     status = response.get("status")
     if not isinstance(status, dict):
         raise MalformedResponse("the answer has no status object")
-    code, errorcode = status.get("code"), status.get("errorcode")
+    code, errorcode = status.get("code"), _code(status.get("errorcode"))
     message = str(status.get("message", ""))
-    if code == 400 or errorcode in (contract.CODE_TOKEN_MISSING, contract.CODE_NOT_AUTHENTICATED):
+    if errorcode in contract.CLOCK_ERROR_CODES:
+        raise ClockError(f"onOffice refused the timestamp ({message})", errorcode=errorcode)
+    if (
+        code in (400, "400")
+        or errorcode in (contract.CODE_TOKEN_MISSING, contract.CODE_NOT_AUTHENTICATED)
+        or errorcode in contract.CREDENTIAL_ERROR_CODES
+    ):
         raise AuthenticationError(
             f"onOffice did not accept the API token ({message or 'not authenticated'}); "
             "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
             errorcode=errorcode,
         )
-    if errorcode in contract.CLOCK_ERROR_CODES:
-        raise ClockError(f"onOffice refused the timestamp ({message})", errorcode=errorcode)
     results = (response.get("response") or {}).get("results")
     if errorcode not in (0, contract.ERROR_IN_ACTION) or not isinstance(results, list):
         if isinstance(errorcode, int) and errorcode:
@@ -388,6 +411,13 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     if len(results) != len(actions):
         raise MalformedResponse(f"{len(actions)} actions sent but {len(results)} results received")
     return [_read_result(result, action) for result, action in zip(results, actions, strict=True)]
+
+
+def _code(value: Any) -> Any:
+    """An errorcode as an int when it is a number sent as text (§7); else as it came."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _read_result(result: Any, action: Action) -> Outcome:
@@ -426,4 +456,6 @@ def _read_result(result: Any, action: Action) -> Outcome:
         raise ClockError(
             f"onOffice refused the timestamp (error {errorcode}: {message})", errorcode=errorcode
         )
+    if contract.is_permission_refusal(errorcode, message):
+        raise PermissionRefused(errorcode, message, action=action.describe())
     return ActionRefused(errorcode, message, action=action)

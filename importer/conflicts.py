@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from . import contract
@@ -83,17 +84,31 @@ def within_file(
     return list(problems.values())
 
 
+@dataclass
+class OnOfficeCheck:
+    """What asking onOffice found, and why it did not run (for all or some rows), if so."""
+
+    problems: list[RowProblem] = field(default_factory=list)
+    not_run: str | None = None
+
+
 def in_onoffice(
     api: ConflictApi,
     rows: Sequence[tuple[int, dict[str, Any]]],
     sources: dict[str, tuple[str, ...]],
     level: Level = Level.WARNING,
-) -> list[RowProblem]:
-    """Ask onOffice, per row, whom and what the appointment would double-book."""
-    from .client import Action, ActionResult
-    from .errors import ApiError
+) -> OnOfficeCheck:
+    """Ask onOffice, per row, whom and what the appointment would double-book.
 
-    problems: list[RowProblem] = []
+    A courtesy check: when onOffice cannot or will not answer it, the import goes on, and
+    ``not_run`` says so once (a server without the call answers "unknown action" for every row,
+    so the first such answer ends the asking).
+    """
+    from .client import Action, ActionResult
+    from .errors import ActionRefused, ApiError
+
+    found = OnOfficeCheck()
+    unanswered, reason = 0, ""
     size = contract.LOOKUP_ACTIONS_PER_REQUEST
     for i in range(0, len(rows), size):
         chunk = rows[i : i + size]
@@ -103,25 +118,42 @@ def in_onoffice(
         ]
         try:
             outcomes = api.send(actions)
-        except ApiError:
-            continue  # a courtesy check: when onOffice cannot answer it, the import goes on
+        except ApiError as exc:
+            unanswered, reason = unanswered + len(chunk), reason or str(exc)
+            continue
         for (row, _), outcome in zip(chunk, outcomes, strict=True):
-            if not isinstance(outcome, ActionResult):
-                continue  # the call is a courtesy; a refusal here must not block the import
-            for record in outcome.records:
-                word, _field = _KINDS.get(str(record.id), (None, None))
-                for element in record.elements or []:
-                    if word and isinstance(element, dict):
-                        problems.append(
-                            RowProblem(
-                                row,
-                                _columns(sources, word),
-                                CODE,
-                                f"double booking: {word} {element.get('id')} already has an "
-                                "appointment in onOffice at that time",
-                                element.get("id"),
-                                level,
-                                None,
-                            )
-                        )
+            if isinstance(outcome, ActionRefused):
+                unanswered, reason = unanswered + 1, reason or str(outcome)
+                if outcome.errorcode in contract.UNKNOWN_ACTION_CODES:
+                    found.not_run = f"onOffice does not offer it ({outcome})"
+                    return found
+                continue
+            if isinstance(outcome, ActionResult):
+                found.problems += _named_conflicts(row, outcome, sources, level)
+    if unanswered:
+        found.not_run = f"{unanswered} of {len(rows)} rows could not be checked ({reason})"
+    return found
+
+
+def _named_conflicts(
+    row: int, outcome: Any, sources: dict[str, tuple[str, ...]], level: Level
+) -> list[RowProblem]:
+    problems = []
+    for record in outcome.records:
+        word, _field = _KINDS.get(str(record.id), (None, None))
+        elements = record.elements if isinstance(record.elements, list) else []
+        for element in elements:
+            if word and isinstance(element, dict):
+                problems.append(
+                    RowProblem(
+                        row,
+                        _columns(sources, word),
+                        CODE,
+                        f"double booking: {word} {element.get('id')} already has an "
+                        "appointment in onOffice at that time",
+                        element.get("id"),
+                        level,
+                        None,
+                    )
+                )
     return problems

@@ -172,3 +172,95 @@ RP_FIELDS: Final = tuple(f for f in DATA_FIELDS if f.startswith("rp_"))  # the s
 # UNDOCUMENTED (§4.1): rp_flag true requires rp_type, rp_tage, rp_beginn_datum, rp_ende_status,
 # and rp_ende_datum when rp_ende_status == 1.
 RP_REQUIRED_WITH_FLAG: Final = ("rp_type", "rp_tage", "rp_beginn_datum", "rp_ende_status")
+
+# --- Reading answers (§3.1, §5, §7) -------------------------------------------------------------
+# UNDOCUMENTED: servers differ in how they type what they send back (ids as ints or digit
+# strings, flags as booleans or "0"/"1", empty maps as [] or {}). Every answer the importer reads
+# goes through these three functions, so no comparison depends on one server's habits.
+OCCURRENCE_SEPARATOR: Final = "@"  # public code shows series occurrences as "1234@2027-03-01"
+
+
+def record_id(value: object) -> int | str | None:
+    """A record id as an int when it is one (``7``, ``"7"``), else its text; None when empty.
+
+    Occurrence ids such as ``"1234@2027-03-01"`` stay text: they are never sent back as ids.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return text
+
+
+def series_id(value: object) -> int | str | None:
+    """The id of the appointment an occurrence id belongs to (``"1234@2027-03-01"`` -> 1234)."""
+    rid = record_id(value)
+    if isinstance(rid, str) and OCCURRENCE_SEPARATOR in rid:
+        return record_id(rid.split(OCCURRENCE_SEPARATOR, 1)[0])
+    return rid
+
+
+def id_set(value: object) -> frozenset[int | str]:
+    """Ids from a list, a single value, or a list of ``{"id": ...}`` objects."""
+    if value in (None, "", [], {}):
+        return frozenset()
+    values = value if isinstance(value, list) else [value]
+    out = set()
+    for v in values:
+        rid = record_id(v.get("id") if isinstance(v, dict) else v)
+        if rid is not None and rid != 0:
+            out.add(rid)
+    return frozenset(out)
+
+
+def as_bool(value: object) -> bool:
+    """A flag sent as a JSON boolean, 0/1 or "0"/"1" (also "true"/"false")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return bool(value) if isinstance(value, bool | int) else False
+
+
+def as_map(value: object) -> dict[str, object]:
+    """A key -> label object; an empty one may come as [] (§7), anything else as {}."""
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+# --- Reading appointments back (§5.0-§5.2) -------------------------------------------------------
+# Decision: `read`/`calendar` first, `get`/`appointmentList` when the server does not know it.
+# - read calendar returns start_dt/end_dt in exactly the create format and the same wall-clock
+#   time, while appointmentList gives ISO 8601 with an offset whose meaning is UNDOCUMENTED
+#   (real UTC, or local time labelled +00:00): comparing our row's time needs no guess there.
+# - it tells explicit participants (`users`) from group members (`user_ids`); whether
+#   appointmentList's `users` holds group members is UNDOCUMENTED.
+# - resources come back with their keys (`ressourcesWithKeys`), the value we send.
+# - it is marked deprecated, so a server may one day answer "unknown action" (23/25): then
+#   appointmentList is used, reading both interpretations of its offsets.
+UNKNOWN_ACTION_CODES: Final = frozenset({23, 25})
+# "Appointment not found" (169) and "unknown record, absent or no rights" (80) (§3.3).
+NOT_FOUND_CODES: Final = frozenset({169, 80})
+# Reads return at most this many appointments; a full page means "there may be more".
+READ_PAGE_CAP: Final = LISTLIMIT_MAX
+# How far `modified` may run ahead of our own record of a write (clock differences, follow-up
+# automation touching the appointment right after it was written).
+CLOCK_MARGIN_SECONDS: Final = 300
+
+# --- Refusals that concern the whole account, not one row -----------------------------------
+# 156: "no right to edit other users' appointments" (§3.3). A permission refusal comes back for
+# every row alike, so the run stops with one line instead of failing each row.
+PERMISSION_ERROR_CODES: Final = frozenset({156})
+PERMISSION_WORDS: Final = re.compile(
+    r"\b(no (access )?rights?|not allowed|permission|keine (Berechtigung|Rechte))\b", re.IGNORECASE
+)
+# Codes that name one row's unknown or unreadable record ("absent or no rights"): row errors.
+ROW_RECORD_CODES: Final = frozenset({80, 184, 251, 252, 272, 292, 293})
+
+
+def is_permission_refusal(code: int, message: str) -> bool:
+    if code in PERMISSION_ERROR_CODES:
+        return True
+    return code not in ROW_RECORD_CODES and PERMISSION_WORDS.search(message) is not None

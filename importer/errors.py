@@ -116,6 +116,22 @@ class AuthenticationError(ApiError):
         super().__init__(message)
 
 
+class PermissionRefused(AuthenticationError):
+    """The API user lacks a right (e.g. 156: editing other users' appointments).
+
+    It would refuse every row alike, so it stops the run like a credential error.
+    """
+
+    def __init__(self, errorcode: int, message: str, *, action: str = "") -> None:
+        self.server_message, self.action = message, action
+        super().__init__(
+            f"the onOffice API user lacks a right for {action or 'this call'} "
+            f"(error {errorcode}: {message}); grant it to the API user in onOffice "
+            "(user rights), then run again",
+            errorcode=errorcode,
+        )
+
+
 class ClockError(ApiError):
     """The server refused the request timestamp: the local clock is off."""
 

@@ -134,50 +134,55 @@ class Resolver:
             condition = {by: [{"op": "in", "val": chunk}]}
             if kind == "estate":
                 records = self.api.read_estates(filter=condition, data=["Id", "objektnr_extern"])
-                found += [
-                    Candidate(
-                        r.id,
-                        (str(r.elements.get("objektnr_extern", "")),),
-                        f"{r.id} ({r.elements.get('objektnr_extern', '')})",
-                    )
-                    for r in records
-                ]
+                for r in records:
+                    estate_id = contract.record_id(r.id)
+                    number = str(contract.as_map(r.elements).get("objektnr_extern") or "")
+                    if isinstance(estate_id, int):
+                        found.append(Candidate(estate_id, (number,), f"{estate_id} ({number})"))
             else:
                 records = self.api.read_addresses(
                     filter=condition, data=["KdNr", "Vorname", "Name", "Firma", "Email", "email"]
                 )
-                found += [_address(r.id, r.elements, by) for r in records]
+                found += [
+                    _address(address_id, r.elements, by)
+                    for r in records
+                    if isinstance(address_id := contract.record_id(r.id), int)
+                ]
         return found
 
     def _users(self) -> list[Candidate]:
         out = []
         for r in self.api.get_users():
-            e = r.elements
-            first, last, user = e.get("firstname", ""), e.get("lastname", ""), e.get("username", "")
+            e = contract.as_map(r.elements)
+            user_id = contract.record_id(e.get("id", r.id))
+            if not isinstance(user_id, int):
+                continue  # not an id a create could take
+            first, last = str(e.get("firstname") or ""), str(e.get("lastname") or "")
+            user = str(e.get("username") or "")
             keys = (user, f"{first} {last}".strip(), f"{last}, {first}".strip(", "))
-            out.append(Candidate(int(r.id), keys, f"{user} ({first} {last})".strip(), user))
+            out.append(Candidate(user_id, keys, f"{user} ({first} {last})".strip(), user))
         return out
 
     def _groups(self) -> list[Candidate]:
-        return [
-            Candidate(
-                int(r.id),
-                (str(r.elements.get("name", "")),),
-                f"{r.id} ({r.elements.get('name', '')})",
-            )
-            for r in self.api.get_groups()
-        ]
+        out = []
+        for r in self.api.get_groups():
+            e = contract.as_map(r.elements)
+            group_id = contract.record_id(e.get("id", r.id))
+            if isinstance(group_id, int):
+                name = str(e.get("name") or "")
+                out.append(Candidate(group_id, (name,), f"{group_id} ({name})"))
+        return out
 
     def _resources(self) -> list[Candidate]:
         out = []
         for r in self.api.get_calendar_resources():
-            for key, label in dict(r.elements).items():
+            for key, label in contract.as_map(r.elements).items():
                 out.append(Candidate(key, (str(label), key), f"{key} ({label})"))
         return out
 
 
-def _address(record_id: Any, elements: Any, by: str) -> Candidate:
-    e = dict(elements or {})
+def _address(record_id: int, elements: Any, by: str) -> Candidate:
+    e = contract.as_map(elements)
     name = " ".join(str(e.get(k, "")) for k in ("Vorname", "Name")).strip() or str(
         e.get("Firma", "")
     )
@@ -187,4 +192,4 @@ def _address(record_id: Any, elements: Any, by: str) -> Candidate:
         keys = (str(e.get("Email", "")),)
     else:
         keys = tuple(str(v) for k, v in e.items() if k == "Email" or k.startswith("email"))
-    return Candidate(int(record_id), keys, f"{record_id} ({name})" if name else str(record_id))
+    return Candidate(record_id, keys, f"{record_id} ({name})" if name else str(record_id))

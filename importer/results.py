@@ -78,6 +78,7 @@ def write_results(report: RunReport, target: Path) -> Path:
             report.stopped or ("interrupted (Ctrl-C)" if report.interrupted else "no"),
         ],
         ["Exit code", int(report.exit_code)],
+        *[["Not checked", notice] for notice in checked.notices],
         ["Input file", str(checked.source)],
         ["Input SHA-256", checked.source_sha256],
         ["Sheet", table.sheet or "(CSV)"],

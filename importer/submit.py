@@ -193,6 +193,13 @@ class _Runner:
         if found.appointment_id is not None:
             self.journal.created(fingerprint, found.appointment_id)
             return RowResult(row, CREATED, appointment_id=found.appointment_id)
+        if found.candidates:
+            return RowResult(
+                row,
+                UNKNOWN,
+                error="outcome unknown: onOffice holds a look-alike that differs from the row "
+                f"(appointment {', '.join(found.candidates)}); check it, it is not sent again",
+            )
         if not found.absent:
             return RowResult(
                 row, UNKNOWN, error="outcome unknown: too many appointments that day to be sure"

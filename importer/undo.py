@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
 from .journal import CREATED, UNDONE, Journal
 from .load import load_table
+from .readback import Appointment, read_one
 from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
@@ -35,8 +36,6 @@ DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
     "failed",
     "kept",
 )
-# The appointment's `modified` may trail our clock by this much and still count as unchanged.
-CLOCK_MARGIN = timedelta(minutes=2)
 
 
 @dataclass
@@ -78,13 +77,27 @@ def _workbook_ids(results: Path) -> dict[int, int]:
     }
 
 
-def plan_undo(
-    results: Path, journal: Journal
-) -> tuple[dict[int, tuple[int | None, str]], list[UndoItem]]:
-    """The ids both sources agree on (id -> (source row, import time)), and the disagreements."""
+@dataclass(frozen=True)
+class Imported:
+    """What the journal knows of an appointment an import created."""
+
+    source_row: int | None
+    imported_at: str  # UTC, when the row's create was recorded
+    day: date | None  # the appointment's first day (to find it without read calendar)
+
+
+def _first_day(payload: dict[str, Any]) -> date | None:
+    try:
+        return date.fromisoformat(str(payload["data"]["start_dt"])[:10])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], list[UndoItem]]:
+    """The ids both sources agree on, and the disagreements."""
     in_workbook = _workbook_ids(results)
     in_journal = {
-        e.appointment_id: (e.source_row, e.intent_at or "")
+        e.appointment_id: Imported(e.source_row, e.intent_at or "", _first_day(e.payload))
         for e in journal.entries().values()
         if e.state in (CREATED, UNDONE) and e.appointment_id is not None
     }
@@ -92,7 +105,7 @@ def plan_undo(
     disagreements = [
         UndoItem(
             i,
-            in_workbook.get(i, in_journal.get(i, (None, ""))[0]),
+            in_workbook[i] if i in in_workbook else in_journal[i].source_row,
             DISAGREE,
             "in the results workbook but not in the journal as created"
             if i in in_workbook
@@ -103,16 +116,15 @@ def plan_undo(
     return agreed, disagreements
 
 
-def _changed_since(elements: dict[str, object], imported_at: str) -> bool:
-    modified = str(elements.get("modified", ""))
-    if not modified or not imported_at:
+def _changed_since(current: Appointment, imported_at: str) -> bool:
+    if not current.modified or not imported_at:
         return False
     limit = datetime.strptime(imported_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     try:
-        changed = datetime.strptime(modified, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+        changed = datetime.strptime(current.modified, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return False
-    return changed > limit + CLOCK_MARGIN
+    return changed > limit + timedelta(seconds=contract.CLOCK_MARGIN_SECONDS)
 
 
 def undo_import(
@@ -130,10 +142,12 @@ def undo_import(
     with Journal(journal_path) as journal:
         agreed, report.items = plan_undo(results, journal)
         done = journal.undone_ids()
-        todo = [UndoItem(i, row, KEPT) for i, (row, _) in sorted(agreed.items()) if i not in done]
+        todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
         report.items += [
-            UndoItem(i, row, DELETED if done[i] == "deleted" else CANCELED, "undone earlier")
-            for i, (row, _) in sorted(agreed.items())
+            UndoItem(
+                i, a.source_row, DELETED if done[i] == "deleted" else CANCELED, "undone earlier"
+            )
+            for i, a in sorted(agreed.items())
             if i in done
         ]
         if not todo:
@@ -150,7 +164,7 @@ def undo_import(
             return report
         for item in todo:
             report.items.append(
-                _undo_one(client, journal, item, agreed[item.appointment_id][1], cancel, force)
+                _undo_one(client, journal, item, agreed[item.appointment_id], cancel, force)
             )
     return report
 
@@ -171,22 +185,22 @@ def _undo_one(
     client: OnOfficeClient,
     journal: Journal,
     item: UndoItem,
-    imported_at: str,
+    imported: Imported,
     cancel: bool,
     force: bool,
 ) -> UndoItem:
     appointment = item.appointment_id
     try:
-        current = client.read_appointment(appointment)
+        current = read_one(client, appointment, imported.day)
         if current is None:
             journal.undone(appointment, "deleted")
             return UndoItem(appointment, item.source_row, GONE, "not in onOffice any more")
-        if not force and _changed_since(current, imported_at):
+        if not force and _changed_since(current, imported.imported_at):
             return UndoItem(
                 appointment,
                 item.source_row,
                 MODIFIED,
-                f"changed in onOffice after the import ({current.get('modified')} "
+                f"changed in onOffice after the import ({current.modified} "
                 "UTC); use --force to undo it anyway",
             )
         if cancel:

@@ -126,7 +126,8 @@ def test_timestamp_ten_minutes_off_raises_clock_error(sandbox: Sandbox, offset: 
         skewed.get_users()
 
 
-def test_missing_hmac_version_is_refused(sandbox: Sandbox) -> None:
+def test_a_v2_signature_without_hmac_version_is_refused(sandbox: Sandbox) -> None:
+    """Without the version the legacy v1 check applies, which a v2 signature fails."""
     client = OnOfficeClient(sandbox.url, sandbox.credentials)
     body = client.envelope([Action("get", "users", {})])
     del body["request"]["actions"][0]["hmac_version"]

@@ -140,3 +140,34 @@ def test_run_results_show_the_warnings(tmp_path: Path, sandbox: Sandbox) -> None
     summary = dict(r for r in book["Summary"].iter_rows(values_only=True) if len(r) == 2)
     assert summary["Rows with warnings"] == 4
     assert summary["double-booking"] == 4  # rows, not problems
+
+
+def test_a_server_without_the_conflict_call_is_said_once_not_silently_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openpyxl
+
+    from importer.results import write_results
+    from importer.sandbox import Dialect
+    from importer.submit import run_import
+
+    source, mapping = files(tmp_path)
+    with Sandbox(dialect=Dialect(conflicts="unconfigured")) as sb:
+        monkeypatch.setenv("ONOFFICE_API_URL", sb.url)
+        monkeypatch.setenv("ONOFFICE_TOKEN", sb.credentials.token)
+        monkeypatch.setenv("ONOFFICE_SECRET", sb.credentials.secret)
+        with pytest.raises(SystemExit) as caught:
+            main(["check", str(source), "-m", str(mapping), "--resolve"])
+        assert caught.value.code == 0
+        out = capsys.readouterr().out
+        assert out.count("double-booking check against onOffice did not run") == 1
+        with OnOfficeClient(sb.url, sb.credentials) as api:
+            report = run_import(source, mapping, client=api, journal_path=tmp_path / "j.sqlite")
+        # one batch of 5 rows for check and one for run: the first refusal ends the asking
+        assert sb.stats.actions["get appointmentConflicts"] == 2 * 5
+    assert report.counts()["created"] == 5
+    written = write_results(report, tmp_path / "in.results.xlsx")
+    summary = [r for r in openpyxl.load_workbook(written)["Summary"].iter_rows(values_only=True)]
+    assert any(r[0] == "Not checked" and "did not run" in str(r[1]) for r in summary)
+    check_report = openpyxl.load_workbook(tmp_path / "in.check.xlsx")["Summary"]
+    assert any(r[0] == "Not checked" for r in check_report.iter_rows(values_only=True))

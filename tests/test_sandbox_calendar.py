@@ -150,7 +150,14 @@ def test_status_overrides_abgesagt(client: OnOfficeClient) -> None:
 def test_unlinked_location_falls_back_to_sonstiges(client: OnOfficeClient) -> None:
     new_id = client.create_appointment(params(location={"estate": 608}))
     record = client.read_appointment(new_id)
-    assert record["location"] == {"sonstiges": "Theaterstraße 12, 52062 Aachen"}  # type: ignore[index]
+    assert record is not None and "location" not in record  # read gives the text only (§5.2)
+    assert record["ort"] == "Theaterstraße 12, 52062 Aachen"
+    day = params()["data"]["start_dt"][:10]
+    listed = client.call(
+        Action("get", "appointmentList", {"filter": {"startDate": day, "endDate": day}})
+    ).records
+    location = next(r.elements["location"] for r in listed if str(r.id) == str(new_id))
+    assert location == {"type": "sonstiges", "value": "Theaterstraße 12, 52062 Aachen"}
 
 
 def test_read_by_id_has_documented_fields_and_types(client: OnOfficeClient) -> None:
@@ -250,7 +257,8 @@ def test_appointment_list_iso_dates_and_filters(client: OnOfficeClient) -> None:
     )
     (record,) = result.records
     assert record.id == summer
-    assert record.elements["date"]["start"] == "2026-08-01T17:45:00+02:00"
+    # UTC with +00:00, as the documented example shows (dialect list_times=utc)
+    assert record.elements["date"]["start"] == "2026-08-01T15:45:00+00:00"
     assert record.elements["users"][0]["userName"] == "mmueller"
     winter_list = client.call(
         Action(
@@ -259,7 +267,7 @@ def test_appointment_list_iso_dates_and_filters(client: OnOfficeClient) -> None:
             {"filter": {"startDate": "2026-12-01", "endDate": "2026-12-01"}},
         )
     )
-    assert winter_list.records[0].elements["date"]["start"].endswith("+01:00")
+    assert winter_list.records[0].elements["date"]["start"] == "2026-12-01T08:00:00+00:00"
     assert winter_list.records[0].id == winter
     with pytest.raises(ActionRefused) as caught:
         client.call(Action("get", "appointmentList", {"filter": {"startDate": "2026-08-01"}}))

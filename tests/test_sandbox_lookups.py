@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from importer.client import Action, OnOfficeClient
-from importer.errors import ActionRefused, ConfigurationError
-from importer.sandbox import Sandbox, fixtures_from_dict, load_fixtures
+from importer.errors import ActionRefused
+from importer.sandbox import FixtureError, Sandbox, fixtures_from_dict, load_fixtures
 
 
 def test_estate_by_external_number_keeps_leading_zeros(client: OnOfficeClient) -> None:
@@ -137,5 +137,5 @@ def test_read_user_with_filter(client: OnOfficeClient) -> None:
     ],
 )
 def test_fixtures_are_validated(raw: object, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(FixtureError, match=message):
         fixtures_from_dict(raw)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from importer.client import Credentials
 from importer.sandbox import Sandbox, load_fixtures
 
 from .conftest import ROOT
@@ -69,7 +68,7 @@ def known_sandbox() -> Sandbox:
 
 
 def test_no_secret_anywhere_across_cli_scenarios(tmp_path: Path, known_sandbox: Sandbox) -> None:
-    assert known_sandbox.credentials == Credentials(TOKEN, SECRET)
+    assert (known_sandbox.credentials.token, known_sandbox.credentials.secret) == (TOKEN, SECRET)
     work = tmp_path / "work"
     work.mkdir()
     for name in ("viewings.xlsx", "termine.csv"):

@@ -5,7 +5,20 @@ with Sandbox() as sb:          # the sample agency, on a free port of 127.0.0.1
     print(sb.url, sb.credentials.token)
 """
 
-from .fixtures import Fixtures, fixtures_from_dict, load_fixtures
-from .server import Faults, Sandbox, Stats
+from .dialects import POINTS, Dialect, DialectError
+from .fixtures import FixtureError, Fixtures, fixtures_from_dict, load_fixtures
+from .server import Credentials, Faults, Sandbox, Stats
 
-__all__ = ["Faults", "Fixtures", "Sandbox", "Stats", "fixtures_from_dict", "load_fixtures"]
+__all__ = [
+    "POINTS",
+    "Credentials",
+    "Dialect",
+    "DialectError",
+    "Faults",
+    "FixtureError",
+    "Fixtures",
+    "Sandbox",
+    "Stats",
+    "fixtures_from_dict",
+    "load_fixtures",
+]

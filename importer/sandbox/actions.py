@@ -7,13 +7,13 @@ and ``cntabsolute``, or raises :class:`~importer.sandbox.calendar.Refusal` for a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .. import contract
-from . import calendar
+from . import calendar, spec
 from .calendar import Refusal
+from .dialects import MODIFIED_LAG_SECONDS, Dialect
 from .filters import compile_filter, page
 from .fixtures import Fixtures
 from .store import Store
@@ -27,10 +27,13 @@ class Context:
     store: Store
     now: datetime  # the server's clock, UTC
     resourceid: str
+    dialect: Dialect = field(default_factory=Dialect)
 
     @property
     def modified(self) -> str:
-        return self.now.strftime(contract.DATETIME_FORMAT)
+        """What `modified` says after a write now (automation may touch it a little later)."""
+        lag = MODIFIED_LAG_SECONDS if self.dialect.modified_lag == "late" else 0
+        return (self.now + timedelta(seconds=lag)).strftime(spec.STAMP)
 
 
 def _params(raw: Any) -> dict[str, Any]:
@@ -38,9 +41,12 @@ def _params(raw: Any) -> dict[str, Any]:
 
 
 def _record_id(ctx: Context) -> int:
-    if not str(ctx.resourceid).isdigit():
-        raise Refusal(79, "Missing record id")
-    return int(ctx.resourceid)
+    if not str(ctx.resourceid):
+        raise Refusal(spec.E_RECORD_ID, "Missing record id")
+    number = calendar.whole_number(str(ctx.resourceid))
+    if number is None:
+        raise Refusal(spec.E_APPOINTMENT_NOT_FOUND, "Appointment not found")
+    return number
 
 
 def _store_fields(record: dict[str, Any], data: dict[str, Any]) -> None:
@@ -55,7 +61,9 @@ def _store_fields(record: dict[str, Any], data: dict[str, Any]) -> None:
 # --- calendar ----------------------------------------------------------------------------------
 def create_calendar(ctx: Context, raw: Any) -> Records:
     parameters = _params(raw)
-    data = calendar.validate_data(parameters.get("data", {}), ctx.fixtures, creating=True)
+    data = calendar.validate_data(
+        parameters.get("data", {}), ctx.fixtures, creating=True, dialect=ctx.dialect
+    )
     record: dict[str, Any] = {"von": ctx.fixtures.api_user}
     _store_fields(record, data)
     record.update(calendar.validate_links(parameters, ctx.fixtures))
@@ -64,7 +72,7 @@ def create_calendar(ctx: Context, raw: Any) -> Records:
     calendar.check_consistency(record)
     record["created"] = ctx.modified
     new_id = ctx.store.insert_appointment(record, ctx.modified)
-    return [{"id": new_id, "type": "calendar", "elements": []}], None
+    return [{"id": ctx.dialect.id(new_id), "type": "calendar", "elements": []}], None
 
 
 def modify_calendar(ctx: Context, raw: Any) -> Records:
@@ -72,7 +80,9 @@ def modify_calendar(ctx: Context, raw: Any) -> Records:
     record = ctx.store.appointment(_record_id(ctx))
     if record is None:
         raise Refusal(169, "Appointment not found")
-    data = calendar.validate_data(parameters.get("data", {}), ctx.fixtures, creating=False)
+    data = calendar.validate_data(
+        parameters.get("data", {}), ctx.fixtures, creating=False, dialect=ctx.dialect
+    )
     _store_fields(record, data)
     links = calendar.validate_links(parameters, ctx.fixtures)
     if "address_ids" in links and not parameters.get("replaceAddressIds"):
@@ -93,25 +103,42 @@ def delete_calendar(ctx: Context, raw: Any) -> Records:
     return [{"id": 0, "type": "calendar", "elements": {"success": "success"}}], None
 
 
-def _day(value: Any, name: str) -> date:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise Refusal(255, f'Invalid value for parameter "{name}"') from None
+def _day(value: Any, name: str, *, bare: bool = True) -> date:
+    """A date parameter: `YYYY-MM-DD HH:MM:SS` (time ignored), or a bare day when ``bare``."""
+    text = value if isinstance(value, str) else ""
+    if spec.STAMP_RE.fullmatch(text) or (bare and spec.DAY_RE.fullmatch(text)):
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+    raise Refusal(spec.E_INVALID_VALUE, f'Invalid value for parameter "{name}"')
+
+
+def _ids(value: Any, name: str) -> set[int]:
+    """A list of record ids (ints or digit strings) from a read parameter."""
+    if value in (None, "", []):
+        return set()
+    numbers = [calendar.whole_number(v) for v in (value if isinstance(value, list) else [value])]
+    if any(n is None for n in numbers):
+        raise Refusal(spec.E_INVALID_VALUE, f'Invalid value for parameter "{name}": ids expected')
+    return {n for n in numbers if n is not None}
 
 
 def _involves(record: dict[str, Any], users: set[int], groups: set[int], fx: Fixtures) -> bool:
     """A participant user, a participant group, or a member of a participant group."""
-    if users & set(record.get("users", [])) or groups & set(record.get("groups", [])):
+    if groups & set(record.get("groups", [])):
         return True
-    members = {u for g in record.get("groups", []) for u in (fx.group(g) or {}).get("userIds", [])}
-    return bool(users & members)
+    return bool(users & set(calendar.group_members(record, fx)))
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true")
 
 
 def _visible(parameters: dict[str, Any], fx: Fixtures) -> Callable[[dict[str, Any]], bool]:
-    if parameters.get("allusers") in (True, 1, "1", "true"):
+    if _truthy(parameters.get("allusers")):
         return lambda r: True
-    users, groups = set(parameters.get("users") or []), set(parameters.get("groups") or [])
+    users, groups = _ids(parameters.get("users"), "users"), _ids(parameters.get("groups"), "groups")
     if not users and not groups:  # default: the API user's and their groups' appointments
         me = int(fx.api_user_record["id"])
         users = {me}
@@ -139,34 +166,56 @@ def _calendar_field(record: dict[str, Any], name: str) -> Any:
     return record.get(name, "")
 
 
+def _in_period(ctx: Context, first: date, last: date) -> list[dict[str, Any]]:
+    """Appointments overlapping whole days; series once or per occurrence (dialect `series`)."""
+    start, end = f"{first.isoformat()} 00:00:00", f"{last.isoformat()} 23:59:59"
+    records = ctx.store.appointments_overlapping(start, end)
+    if ctx.dialect.series == "once":
+        return records
+    out = [r for r in records if not r.get("rp_flag")]
+    for r in ctx.store.all_appointments():
+        if r.get("rp_flag") and r["start_dt"] <= end:
+            out += [o for o in calendar.occurrences(r, first, last) if o["end_dt"] >= start]
+    return sorted(out, key=lambda r: (r["start_dt"], str(r["id"])))
+
+
 def read_calendar(ctx: Context, raw: Any) -> Records:
+    if ctx.dialect.calendar_read == "removed":
+        raise Refusal(spec.E_NO_ACTION_CONFIG, 'Missing configuration for actionId "read"')
     parameters = _params(raw)
     fx = ctx.fixtures
     if ctx.resourceid not in ("", None):
         record = ctx.store.appointment(_record_id(ctx))
         if record is None:
-            raise Refusal(169, "Appointment not found")
+            raise Refusal(spec.E_APPOINTMENT_NOT_FOUND, "Appointment not found")
         return [
-            {"id": record["id"], "type": "calendar", "elements": calendar.read_elements(record, fx)}
+            {
+                "id": ctx.dialect.id(record["id"]),
+                "type": "calendar",
+                "elements": calendar.read_elements(record, fx, ctx.dialect),
+            }
         ], 1
     has_period = bool(parameters.get("datestart")) and bool(parameters.get("dateend"))
     if has_period:
-        start = _day(parameters["datestart"], "datestart").isoformat() + " 00:00:00"
-        end = _day(parameters["dateend"], "dateend").isoformat() + " 23:59:59"
-        records = ctx.store.appointments_overlapping(start, end)
+        bare = ctx.dialect.bare_dates == "accept"
+        first = _day(parameters["datestart"], "datestart", bare=bare)
+        last = _day(parameters["dateend"], "dateend", bare=bare)
+        records = _in_period(ctx, first, last)
     elif parameters.get("modifiedstart") and parameters.get("modifiedend"):
         records = ctx.store.appointments_modified(
             str(parameters["modifiedstart"]), str(parameters["modifiedend"])
         )
     else:
-        raise Refusal(289, "Missing date period")
+        raise Refusal(spec.E_PERIOD_MISSING, "Missing date period")
     if not has_period and (
         parameters.get("filter") or parameters.get("users") or parameters.get("groups")
     ):
-        raise Refusal(241, "Filters only when reading appointments of a period")
+        raise Refusal(
+            spec.E_FILTER_NEEDS_PERIOD, "Filters only when reading appointments of a period"
+        )
     keep = compile_filter(parameters.get("filter"), _CALENDAR_FILTER_FIELDS)
     visible = _visible(parameters, fx)
-    show_cancelled = parameters.get("showcancelled") in (True, 1, "1", "true")
+    show_cancelled = _truthy(parameters.get("showcancelled"))
     found = [
         r
         for r in records
@@ -174,9 +223,13 @@ def read_calendar(ctx: Context, raw: Any) -> Records:
         and keep(r, _calendar_field)
         and (show_cancelled or calendar.effective_status(r) != "canceled")
     ]
-    limited = found[: contract.LISTLIMIT_MAX]
+    limited = found[: spec.MAX_LISTLIMIT]
     return [
-        {"id": r["id"], "type": "calendar", "elements": calendar.read_elements(r, fx)}
+        {
+            "id": ctx.dialect.id(r["id"]),
+            "type": "calendar",
+            "elements": calendar.read_elements(r, fx, ctx.dialect),
+        }
         for r in limited
     ], len(found)
 
@@ -188,58 +241,91 @@ def _filter_value(value: Any) -> Any:
     return value
 
 
+def _list_flag(conditions: dict[str, Any], name: str) -> bool | None:
+    if name not in conditions:
+        return None
+    value = _filter_value(conditions[name])
+    if value in (True, 1, "1", "true"):
+        return True
+    if value in (False, 0, "0", "false"):
+        return False
+    raise Refusal(spec.E_INVALID_VALUE, f'Invalid value for filter "{name}"')
+
+
 def appointment_list(ctx: Context, raw: Any) -> Records:
     parameters = _params(raw)
-    spec = parameters.get("filter") or {}
-    if not isinstance(spec, dict) or not spec.get("startDate") or not spec.get("endDate"):
-        raise Refusal(289, "Missing date period: filter.startDate and filter.endDate are mandatory")
-    start = _day(_filter_value(spec["startDate"]), "startDate").isoformat() + " 00:00:00"
-    end = _day(_filter_value(spec["endDate"]), "endDate").isoformat() + " 23:59:59"
+    conditions = parameters.get("filter") or {}
+    if (
+        not isinstance(conditions, dict)
+        or not conditions.get("startDate")
+        or not conditions.get("endDate")
+    ):
+        raise Refusal(
+            spec.E_PERIOD_MISSING,
+            "Missing date period: filter.startDate and filter.endDate are mandatory",
+        )
+    first = _day(_filter_value(conditions["startDate"]), "startDate")
+    last = _day(_filter_value(conditions["endDate"]), "endDate")
     fx = ctx.fixtures
-    users = {int(u) for u in spec.get("userIds") or []}
-    groups = {int(g) for g in spec.get("groupIds") or []}
+    users = _ids(conditions.get("userIds"), "userIds")
+    groups = _ids(conditions.get("groupIds"), "groupIds")
     text_fields = {"notes": "note", "createdBy": "von", "type": "art", "subject": "description"}
-    text_spec = {text_fields[k]: v for k, v in spec.items() if k in text_fields}
-    keep = compile_filter(text_spec, text_fields.values())
+    text_conditions = {text_fields[k]: v for k, v in conditions.items() if k in text_fields}
+    keep = compile_filter(text_conditions, text_fields.values())
+    flags = {
+        "isCancelled": (_list_flag(conditions, "isCancelled"), lambda r: r == "canceled"),
+        "isDone": (_list_flag(conditions, "isDone"), lambda r: r == "completed"),
+    }
+    recurrent = _list_flag(conditions, "isRecurrent")
     found = []
-    for r in ctx.store.appointments_overlapping(start, end):
+    for r in _in_period(ctx, first, last):
         status = calendar.effective_status(r)
         if (users or groups) and not _involves(r, users, groups, fx):
             continue
-        if "isCancelled" in spec and (status == "canceled") != bool(spec["isCancelled"]):
+        if any(want is not None and test(status) != want for want, test in flags.values()):
             continue
-        if "isDone" in spec and (status == "completed") != bool(spec["isDone"]):
-            continue
-        if "isRecurrent" in spec and bool(r.get("rp_flag")) != bool(spec["isRecurrent"]):
+        if recurrent is not None and bool(r.get("rp_flag")) != recurrent:
             continue
         if keep(r, _calendar_field):
             found.append(r)
     wanted = parameters.get("data")
+    chosen, total = page(found, {"listlimit": spec.MAX_LISTLIMIT, **parameters})
     out = []
-    for r in found[: contract.LISTLIMIT_MAX]:
-        elements = calendar.list_elements(r, fx)
+    for r in chosen:
+        elements = calendar.list_elements(r, fx, ctx.dialect)
         if isinstance(wanted, list) and wanted:
             elements = {k: v for k, v in elements.items() if k in wanted or k == "id"}
-        out.append({"id": r["id"], "type": "calendar", "elements": elements})
-    return out, len(found)
+        out.append({"id": ctx.dialect.id(r["id"]), "type": "calendar", "elements": elements})
+    return out, total
 
 
 def appointment_conflicts(ctx: Context, raw: Any) -> Records:
     """Who and what an appointment at that time would double-book (§5.6)."""
+    if ctx.dialect.conflicts == "unconfigured":
+        raise Refusal(
+            spec.E_NO_RESOURCE_CONFIG,
+            'Missing configuration for resourceType "appointmentConflicts" with action "get"',
+        )
     parameters = _params(raw)
-    data = parameters.get("data") if isinstance(parameters.get("data"), dict) else parameters
+    sent = parameters.get("data")
+    data: dict[str, Any] = sent if isinstance(sent, dict) else parameters
     start, end = data.get("start_dt"), data.get("end_dt")
     if not start or not end:
         raise Refusal(
-            91 if not start else 92, "Start date missing" if not start else "End date missing"
+            spec.E_START_MISSING if not start else spec.E_END_MISSING,
+            "Start date missing" if not start else "End date missing",
         )
-    start = calendar.parse_datetime(start, "start_dt").strftime(contract.DATETIME_FORMAT)
-    end = calendar.parse_datetime(end, "end_dt").strftime(contract.DATETIME_FORMAT)
+    start = calendar.parse_datetime(start, "start_dt").strftime(spec.STAMP)
+    end = calendar.parse_datetime(end, "end_dt").strftime(spec.STAMP)
     subscribers = parameters.get("subscribers") or {}
-    users = set(subscribers.get("users") or parameters.get("users") or [])
-    resources = set(data.get("ressources") or [])
-    addresses = set(parameters.get("relatedAddressIds") or [])
-    estate = parameters.get("relatedEstateId")
+    if not isinstance(subscribers, dict):
+        raise Refusal(spec.E_INVALID_VALUE, 'Invalid value for parameter "subscribers"')
+    users = _ids(subscribers.get("users") or parameters.get("users"), "users")
+    resources = data.get("ressources") or []
+    if not isinstance(resources, list) or not all(isinstance(k, str) for k in resources):
+        raise Refusal(spec.E_INVALID_VALUE, 'Invalid value for parameter "ressources"')
+    addresses = _ids(parameters.get("relatedAddressIds"), "relatedAddressIds")
+    estates = _ids(parameters.get("relatedEstateId"), "relatedEstateId")
     hits: dict[str, set[Any]] = {
         "conflictedUsers": set(),
         "conflictedResources": set(),
@@ -250,15 +336,21 @@ def appointment_conflicts(ctx: Context, raw: Any) -> Records:
         # Touching ends (10:00-11:00 then 11:00-12:00) do not conflict.
         if r["start_dt"] >= end or r["end_dt"] <= start or r.get("status") == "canceled":
             continue
-        hits["conflictedUsers"] |= users & set(r.get("users", []))
-        hits["conflictedResources"] |= resources & set(r.get("ressources", []))
+        hits["conflictedUsers"] |= users & set(calendar.group_members(r, ctx.fixtures))
+        hits["conflictedResources"] |= set(resources) & set(r.get("ressources", []))
         hits["conflictedAddresses"] |= addresses & set(r.get("address_ids", []))
-        if estate and r.get("estate_id") == estate:
-            hits["conflictedEstates"].add(estate)
+        hits["conflictedEstates"] |= estates & {r.get("estate_id")}
     return [
-        {"id": k, "type": "", "elements": [{"id": i} for i in sorted(v, key=str)]}
+        {
+            "id": k,
+            "type": "",
+            "elements": [
+                {"id": i if k == "conflictedResources" else ctx.dialect.id(i)}
+                for i in sorted(v, key=str)
+            ],
+        }
         for k, v in hits.items()
-    ], None
+    ], 4
 
 
 # --- look-ups -----------------------------------------------------------------------------------
@@ -324,7 +416,7 @@ def read_address(ctx: Context, raw: Any) -> Records:
     addresses = ctx.fixtures.addresses
     ids = parameters.get("recordids")
     if ids:
-        wanted_ids = {int(i) for i in ids if str(i).isdigit()}
+        wanted_ids = _ids(ids, "recordids")
         addresses = [a for a in addresses if a["id"] in wanted_ids]
     fields = {k for a in addresses for k in a} | {"email", "Email", "Id", "KdNr"}
     keep = compile_filter(parameters.get("filter"), fields)
@@ -333,7 +425,7 @@ def read_address(ctx: Context, raw: Any) -> Records:
     chosen, total = page(addresses, parameters)
     out = []
     for a in chosen:
-        extra: dict[str, Any] = {"id": a["id"]}
+        extra: dict[str, Any] = {"id": ctx.dialect.id(a["id"])}
         if isinstance(parameters.get("data"), list) and "email" in parameters["data"]:
             extra.update({f"email__{n}": e for n, e in enumerate(a.get("emails", []), 1)})
         data = [d for d in parameters.get("data") or [] if d != "email"] or None
@@ -350,7 +442,8 @@ def get_users(ctx: Context, raw: Any) -> Records:
     if mode == "onlyOwn":
         users = [me]
     elif mode == "byGroupId":
-        group = fx.group(int(parameters.get("groupId") or 0))
+        group_id = calendar.whole_number(parameters.get("groupId"))
+        group = fx.group(group_id) if group_id is not None else None
         if group is None:
             raise Refusal(80, "Unknown record: group")
         users = [u for u in users if u["id"] in group.get("userIds", [])]
@@ -365,7 +458,12 @@ def get_users(ctx: Context, raw: Any) -> Records:
             users = [u for u in users if u["id"] in members]
     keys = ("id", "username", "firstname", "lastname", "email", "meetingurl")
     return [
-        {"id": u["id"], "type": None, "elements": {k: u.get(k, "") for k in keys}} for u in users
+        {
+            "id": u["id"],
+            "type": None,
+            "elements": {k: ctx.dialect.id(u["id"]) if k == "id" else u.get(k, "") for k in keys},
+        }
+        for u in users
     ], None
 
 
@@ -396,9 +494,18 @@ def get_groups(ctx: Context, raw: Any) -> Records:
         groups = [g for g in groups if g.get("groupType") == "GroupOffice"]
     elif mode == "noRegionGroups":
         groups = [g for g in groups if g.get("groupType") != "GroupRegion"]
-    keys = ("id", "name", "abr", "userIds", "groupType", "leaders")
     return [
-        {"id": g["id"], "type": None, "elements": {k: g.get(k) for k in keys}} for g in groups
+        {
+            "id": g["id"],
+            "type": None,
+            "elements": {
+                "id": ctx.dialect.id(g["id"]),
+                **{k: g.get(k) for k in ("name", "abr", "groupType")},
+                "userIds": [ctx.dialect.id(u) for u in g.get("userIds", [])],
+                "leaders": [ctx.dialect.id(u) for u in g.get("leaders", [])],
+            },
+        }
+        for g in groups
     ], None
 
 

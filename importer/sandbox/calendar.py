@@ -7,11 +7,12 @@ tests hold the two against each other.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import contract
+from . import spec
+from .dialects import Dialect
 from .fixtures import Fixtures
 
 
@@ -28,16 +29,16 @@ def _invalid(name: str) -> Refusal:
 
 
 def parse_datetime(value: Any, name: str) -> datetime:
-    if not isinstance(value, str) or not contract.DATETIME_RE.match(value):
+    if not isinstance(value, str) or not spec.STAMP_RE.match(value):
         raise _invalid(name)
     try:
-        return datetime.strptime(value, contract.DATETIME_FORMAT)
+        return datetime.strptime(value, spec.STAMP)
     except ValueError:
         raise _invalid(name) from None
 
 
 def _date(value: Any, name: str) -> date:
-    if not isinstance(value, str) or not contract.DATE_RE.match(value):
+    if not isinstance(value, str) or not spec.DAY_RE.match(value):
         raise _invalid(name)
     try:
         return date.fromisoformat(value)
@@ -54,29 +55,51 @@ def _bool(value: Any, name: str) -> bool:
     raise _invalid(name)
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise _invalid(name)
-    if isinstance(value, int):
+MAX_NUMBER = 2**31 - 1  # ids and counts beyond this are refused, not passed to SQLite
+
+
+def whole_number(value: Any) -> int | None:
+    """An int, or a text of ASCII digits, within 0..2^31-1; None for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_NUMBER:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    raise _invalid(name)
+    return None
+
+
+def _int(value: Any, name: str) -> int:
+    number = whole_number(value)
+    if number is None:
+        raise _invalid(name)
+    return number
 
 
 def _id_list(value: Any, name: str, code: int) -> list[int]:
     if not isinstance(value, list):
         raise Refusal(code, f"{name} must be an array of IDs")
-    if len(value) > contract.MAX_IDS_PER_ACTION:
+    if len(value) > spec.MAX_IDS:
         raise Refusal(302, "Action supports only up to 500 ids")
     return [_int(v, name) for v in value]
 
 
-def validate_data(data: Any, fixtures: Fixtures, *, creating: bool) -> dict[str, Any]:
+def _select_key(value: str, options: dict[str, str], accepts: str, name: str) -> str:
+    """A singleselect value: its key, or (when this dialect accepts labels) its label."""
+    if value in options:
+        return value
+    if accepts == "labels":
+        for key, label in options.items():
+            if label == value:
+                return key
+    raise Refusal(spec.E_SELECT_VALUE, f'Unknown value in select field "{name}": {value}')
+
+
+def validate_data(
+    data: Any, fixtures: Fixtures, *, creating: bool, dialect: Dialect
+) -> dict[str, Any]:
     """Check ``parameters.data``; return the normalised fields that were sent."""
     if not isinstance(data, dict):
         raise _invalid("data")
-    unknown = [k for k in data if k not in contract.DATA_FIELDS]
+    unknown = [k for k in data if k not in spec.CALENDAR_FIELDS]
     if unknown:
         raise Refusal(154, f'Unknown calendar field "{unknown[0]}"')
     if creating:
@@ -87,61 +110,59 @@ def validate_data(data: Any, fixtures: Fixtures, *, creating: bool) -> dict[str,
     out: dict[str, Any] = {}
     for name, value in data.items():
         if name in ("start_dt", "end_dt"):
-            out[name] = parse_datetime(value, name).strftime(contract.DATETIME_FORMAT)
-        elif name in contract.DATA_STRING_FIELDS:
+            out[name] = parse_datetime(value, name).strftime(spec.STAMP)
+        elif name in spec.TEXT_FIELDS:
             if not isinstance(value, str):
                 raise _invalid(name)
-            if len(value) > contract.MAX_TEXT_LENGTH[name]:
+            if len(value) > spec.TEXT_LIMITS[name]:
                 raise Refusal(
                     255,
                     f'Invalid value for parameter "{name}": longer than '
-                    f"{contract.MAX_TEXT_LENGTH[name]} characters",
+                    f"{spec.TEXT_LIMITS[name]} characters",
                 )
             out[name] = value
-        elif name in contract.DATA_BOOL_FIELDS:
+        elif name in spec.BOOLEAN_FIELDS:
             out[name] = _bool(value, name)
-        elif name in contract.DATA_DURATION_FIELDS:
-            if not isinstance(value, str) or not contract.DURATION_RE.match(value):
+        elif name in spec.DURATION_FIELDS:
+            if not isinstance(value, str) or not spec.DURATION_RE.match(value):
                 raise _invalid(name)
             out[name] = value
         elif name == "status":
-            if value not in contract.STATUS_VALUES:
+            if not isinstance(value, str) or value not in spec.STATUSES:
                 raise _invalid(name)
             out[name] = value
         elif name == "erinnerung":
-            if value not in contract.ERINNERUNG_VALUES:
+            if not isinstance(value, str) or value not in spec.REMINDERS:
                 raise _invalid(name)
             out[name] = value
         elif name == "ressources":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _invalid(name)
-            for key in value:
-                if key not in fixtures.resources:
-                    raise Refusal(252, f'Unknown value in select field "ressources": {key}')
-            out[name] = list(value)
+            out[name] = [
+                _select_key(v, fixtures.resources, dialect.resource_values, name) for v in value
+            ]
         elif name == "rp_type":
-            if value not in contract.RP_TYPES:
+            if not isinstance(value, str) or value not in spec.SERIES_KINDS:
                 raise _invalid(name)
             out[name] = value
         elif name == "rp_tage":
             tage = _int(value, name)
-            low, high = contract.RP_TAGE_RANGE
-            if not low <= tage <= high:
+            if tage not in spec.SERIES_INTERVAL:
                 raise _invalid(name)
             out[name] = tage
         elif name in ("rp_beginn_datum", "rp_ende_datum"):
             out[name] = _date(value, name).isoformat()
         elif name == "rp_ende_status":
             status = _int(value, name)
-            if status not in contract.RP_ENDE_STATUS:
+            if status not in spec.SERIES_END:
                 raise _invalid(name)
             out[name] = status
         elif name == "rp_exception":
-            if not isinstance(value, str) or not contract.RP_EXCEPTION_RE.match(value):
+            if not isinstance(value, str) or not spec.EXCEPTIONS_RE.match(value):
                 raise _invalid(name)
             out[name] = [_date(d, name).isoformat() for d in value.split("#")[1:]]
-    if "art" in out and out["art"] not in fixtures.appointment_types:
-        raise Refusal(252, f'Unknown value in select field "art": {out["art"]}')
+    if "art" in out:
+        out["art"] = _select_key(out["art"], fixtures.appointment_types, dialect.art_values, "art")
     if "von" in out and not any(u["username"] == out["von"] for u in fixtures.users):
         raise Refusal(251, f'Unknown user "{out["von"]}"')
     return out
@@ -152,7 +173,7 @@ def check_consistency(record: dict[str, Any]) -> None:
     if record["end_dt"] < record["start_dt"]:
         raise Refusal(93, "Start date is greater than end date")
     if record.get("rp_flag"):
-        for name in contract.RP_REQUIRED_WITH_FLAG:
+        for name in ("rp_type", "rp_tage", "rp_beginn_datum", "rp_ende_status"):
             if record.get(name) in (None, ""):
                 raise Refusal(167, f'Missing parameter "{name}"')
         if record["rp_ende_status"] == 1:
@@ -194,7 +215,7 @@ def validate_links(parameters: dict[str, Any], fixtures: Fixtures) -> dict[str, 
         out["users"], out["groups"] = users, groups
     if "reminderTypes" in parameters:
         types = parameters["reminderTypes"]
-        if not isinstance(types, list) or not all(t in contract.REMINDER_TYPES for t in types):
+        if not isinstance(types, list) or not all(t in spec.REMINDER_CHANNELS for t in types):
             raise _invalid("reminderTypes")
         out["reminder_types"] = list(dict.fromkeys(types))
     return out
@@ -205,9 +226,9 @@ def resolve_location(value: Any, record: dict[str, Any], fixtures: Fixtures) -> 
     if not isinstance(value, dict) or len(value) != 1:
         raise Refusal(290, "location holds wrong values: exactly one location key is needed")
     ((key, raw),) = value.items()
-    if key not in contract.LOCATION_KEYS:
+    if key not in spec.PLACE_KEYS:
         raise Refusal(290, f'location holds wrong values: unknown key "{key}"')
-    if key not in contract.LOCATION_ID_KEYS:
+    if key not in spec.PLACE_RECORD_KEYS:
         if key == "mandant":
             return {key: _bool(raw, "location")}
         if not isinstance(raw, str):
@@ -260,67 +281,73 @@ def effective_status(record: dict[str, Any]) -> str:
     return "canceled" if record.get("abgesagt") else "active"
 
 
-def _flag(value: Any) -> str:
-    return "1" if value else "0"
+def group_members(record: dict[str, Any], fixtures: Fixtures) -> list[int]:
+    """Every participant: the users added explicitly, then the members of the groups added."""
+    members = list(record.get("users", []))
+    for g in record.get("groups", []):
+        members += (fixtures.group(g) or {}).get("userIds", [])
+    return list(dict.fromkeys(members))
 
 
-def read_elements(record: dict[str, Any], fixtures: Fixtures) -> dict[str, Any]:
-    """The elements of a `read calendar` record, with the documented mixed typing (§5.2)."""
+def _place_text(location: dict[str, Any], fixtures: Fixtures) -> str:
+    if not location:
+        return ""
+    ((key, value),) = location.items()
+    if key == "sonstiges":
+        return str(value)
+    target = {
+        "address": fixtures.address,
+        "estate": fixtures.estate,
+        "group": fixtures.group,
+        "user": fixtures.user,
+    }.get(key)
+    found = target(value) if target and isinstance(value, int) else None
+    if found:
+        return display_text(key, found)
+    return "" if key in ("keine Angaben", "mandant") else str(value)
+
+
+def read_elements(record: dict[str, Any], fixtures: Fixtures, dialect: Dialect) -> dict[str, Any]:
+    """The elements of a `read calendar` record, typed as the documentation shows them (§5.2)."""
     users = [fixtures.user(i) or {"id": i} for i in record.get("users", [])]
-    location = record.get("location") or {}
-    ort = ""
-    if "sonstiges" in location:
-        ort = location["sonstiges"]
-    elif location:
-        ((key, value),) = location.items()
-        target = {
-            "address": fixtures.address,
-            "estate": fixtures.estate,
-            "group": fixtures.group,
-            "user": fixtures.user,
-        }.get(key)
-        found = target(value) if target and isinstance(value, int) else None
-        ort = display_text(key, found) if found else str(value)
     art = record.get("art")
     resources = record.get("ressources", [])
-    return {
+    elements: dict[str, Any] = {
         "start_dt": record["start_dt"],
         "end_dt": record["end_dt"],
         "description": record.get("description", ""),
         "note": record.get("note", ""),
-        "ort": ort,
-        "location": location,
-        "art": {art: fixtures.appointment_types.get(art, art)} if art else {},
+        "ort": _place_text(record.get("location") or {}, fixtures),
+        "art": dialect.key_map({art: fixtures.appointment_types.get(art, art)} if art else {}),
         "fuer": [
             f"{u.get('lastname', '')}, {u.get('firstname', '')} ({u.get('username', '')})"
             for u in users
         ],
-        "groups": list(record.get("groups", [])),
-        "emails": {u.get("username", ""): u.get("email", "") for u in users},
-        "user_ids": list(record.get("users", [])),
+        "groups": [dialect.id(g) for g in record.get("groups", [])],
+        "emails": dialect.key_map({u.get("username", ""): u.get("email", "") for u in users}),
+        "user_ids": [dialect.id(u) for u in group_members(record, fixtures)],
         "ressources": [fixtures.resources.get(k, k) for k in resources],
-        "ressourcesWithKeys": {k: fixtures.resources.get(k, k) for k in resources},
+        "ressourcesWithKeys": dialect.key_map({k: fixtures.resources.get(k, k) for k in resources}),
         "erinnerung": record.get("erinnerung", ""),
-        "reminderTypes": list(record.get("reminder_types", [])),
-        "ganztags": _flag(record.get("ganztags")),
-        "rp_flag": _flag(record.get("rp_flag")),
-        "abgesagt": _flag(effective_status(record) == "canceled"),
+        "ganztags": dialect.flag(record.get("ganztags")),
+        "rp_flag": dialect.flag(record.get("rp_flag")),
+        "abgesagt": dialect.flag(effective_status(record) == "canceled"),
         "status": effective_status(record),
-        "assignedaddressids": list(record.get("address_ids", [])),
-        "assignedobjectids": [record["estate_id"]] if record.get("estate_id") else [],
+        "assignedaddressids": [dialect.id(a) for a in record.get("address_ids", [])],
+        "assignedobjectids": [dialect.id(record["estate_id"])] if record.get("estate_id") else [],
         "rp_type": record.get("rp_type", ""),
         "rp_tage": record.get("rp_tage", 0),
-        "rp_beginn_datum": record.get("rp_beginn_datum", "0000-00-00"),
-        "rp_ende_datum": record.get("rp_ende_datum", "0000-00-00"),
+        "rp_beginn_datum": record.get("rp_beginn_datum", spec.UNSET_DAY),
+        "rp_ende_datum": record.get("rp_ende_datum", spec.UNSET_DAY),
         "rp_ende_status": str(record.get("rp_ende_status", 0)),
         "rp_exception": list(record.get("rp_exception", [])),
-        "allowTransitTime": _flag(record.get("allowTransitTime")),
+        "allowTransitTime": dialect.flag(record.get("allowTransitTime")),
         "transitTime": record.get("transitTime"),
         "transitTimePre": record.get("transitTimePre", "00:00:00"),
         "transitTimePost": record.get("transitTimePost", "00:00:00"),
         "ProjektNr": None,
         "von": record.get("von", ""),
-        "private": _flag(record.get("private")),
+        "private": "1" if record.get("private") else "0",
         "modified": record["modified"],
         "users": [
             {
@@ -333,74 +360,127 @@ def read_elements(record: dict[str, Any], fixtures: Fixtures) -> dict[str, Any]:
             for u in users
         ],
     }
+    if dialect.read_status == "absent":
+        del elements["status"]
+    return elements
 
 
-def _iso(local: str, tz: ZoneInfo) -> str:
-    return datetime.strptime(local, contract.DATETIME_FORMAT).replace(tzinfo=tz).isoformat()
+def occurrences(record: dict[str, Any], first: date, last: date) -> list[dict[str, Any]]:
+    """The occurrences of a series between two days, each as a record of its own (id@day)."""
+    start = datetime.strptime(record["start_dt"], spec.STAMP)
+    length = datetime.strptime(record["end_dt"], spec.STAMP) - start
+    step, kind = int(record.get("rp_tage") or 1), record.get("rp_type", "t")
+    until = (
+        date.fromisoformat(record["rp_ende_datum"])
+        if record.get("rp_ende_status") == 1 and record.get("rp_ende_datum")
+        else last
+    )
+    skipped = set(record.get("rp_exception", []))
+    out = []
+    for n in range(0, 10_000):
+        if kind == "t":
+            day = start.date() + timedelta(days=n * step)
+        elif kind == "w":
+            day = start.date() + timedelta(weeks=n * step)
+        else:
+            months = n * step * (12 if kind == "j" else 1)
+            year, month = divmod(start.month - 1 + months, 12)
+            try:
+                day = date(start.year + year, month + 1, start.day)
+            except ValueError:  # the 31st in a shorter month: no occurrence that month
+                continue
+        if day > min(until, last):
+            break
+        if day < first or day.isoformat() in skipped:
+            continue
+        begin = datetime.combine(day, start.time())
+        out.append(
+            {
+                **record,
+                "id": f"{record['id']}@{day.isoformat()}",
+                "start_dt": begin.strftime(spec.STAMP),
+                "end_dt": (begin + length).strftime(spec.STAMP),
+            }
+        )
+    return out
 
 
-def list_elements(record: dict[str, Any], fixtures: Fixtures) -> dict[str, Any]:
-    """The elements of an `appointmentList` record: ISO-8601 with offset (§5.1)."""
-    tz = ZoneInfo(contract.LOCAL_TIMEZONE)
-    utc = ZoneInfo("UTC")
+def _iso(local: str, tz: ZoneInfo, zone: str) -> str:
+    moment = datetime.strptime(local, spec.STAMP).replace(tzinfo=tz)
+    return moment.astimezone(UTC).isoformat() if zone == "utc" else moment.isoformat()
+
+
+def list_elements(record: dict[str, Any], fixtures: Fixtures, dialect: Dialect) -> dict[str, Any]:
+    """The elements of an `appointmentList` record: ISO 8601, nested ids as strings (§5.1)."""
+    tz = ZoneInfo(spec.WALL_CLOCK_ZONE)
     status = effective_status(record)
     art = record.get("art")
-    modified = datetime.strptime(record["modified"], contract.DATETIME_FORMAT).replace(tzinfo=utc)
+    modified = datetime.strptime(record["modified"], spec.STAMP).replace(tzinfo=UTC)
+    user_ids = (
+        group_members(record, fixtures)
+        if dialect.list_users == "members"
+        else record.get("users", [])
+    )
     return {
         "id": str(record["id"]),
         "createdBy": record.get("von", ""),
-        "modified": modified.isoformat(),
+        "modified": modified.isoformat()
+        if dialect.list_times == "utc"
+        else modified.astimezone(tz).isoformat(),
         "subject": record.get("description", ""),
         "notes": record.get("note", ""),
         "type": {"value": art or "", "label": fixtures.appointment_types.get(art or "", "")},
         "status": {"value": status, "label": status},
+        "confirmationStatus": "not-set",
         "private": bool(record.get("private")),
         "date": {
-            "start": _iso(record["start_dt"], tz),
-            "end": _iso(record["end_dt"], tz),
+            "start": _iso(record["start_dt"], tz, dialect.list_times),
+            "end": _iso(record["end_dt"], tz, dialect.list_times),
             "allDay": bool(record.get("ganztags")),
         },
-        "location": _list_location(record.get("location") or {}),
+        "travelTime": None,
+        "location": _list_location(record.get("location") or {}, fixtures),
         "recurrence": {
             "type": record["rp_type"],
             "interval": record.get("rp_tage"),
             "start": record.get("rp_beginn_datum"),
             "end": record.get("rp_ende_datum"),
-            "exceptions": record.get("rp_exception", []),
         }
         if record.get("rp_flag")
         else None,
         "reminder": {
-            "timeBefore": record.get("erinnerung"),
+            "timeBefore": spec.REMINDERS.get(record.get("erinnerung", ""), 0),
+            "recipients": "",
             "types": record.get("reminder_types", []),
+            "confirmedOnly": False,
         },
         "groups": [
-            {"id": g, "name": (fixtures.group(g) or {}).get("name", "")}
+            {"id": str(g), "name": (fixtures.group(g) or {}).get("name", "")}
             for g in record.get("groups", [])
         ],
         "users": [
             {
-                "id": u,
+                "id": str(u),
                 "userName": (fixtures.user(u) or {}).get("username", ""),
                 "firstName": (fixtures.user(u) or {}).get("firstname", ""),
                 "lastName": (fixtures.user(u) or {}).get("lastname", ""),
                 "email": (fixtures.user(u) or {}).get("email", ""),
             }
-            for u in record.get("users", [])
+            for u in user_ids
         ],
         "resources": [
             {"id": k, "name": fixtures.resources.get(k, k)} for k in record.get("ressources", [])
         ],
         "contacts": [
-            {"id": a, "confirmationStatus": "not-set"} for a in record.get("address_ids", [])
+            {"id": str(a), "confirmationStatus": "not-set"} for a in record.get("address_ids", [])
         ],
-        "estate": {"id": record["estate_id"]} if record.get("estate_id") else None,
+        "estate": {"id": str(record["estate_id"])} if record.get("estate_id") else None,
         "project": None,
     }
 
 
-def _list_location(location: dict[str, Any]) -> dict[str, Any] | None:
+def _list_location(location: dict[str, Any], fixtures: Fixtures) -> dict[str, Any] | None:
     if not location:
         return None
-    ((key, value),) = location.items()
-    return {"type": key, "value": value}
+    ((key, _value),) = location.items()
+    return {"type": key, "value": _place_text(location, fixtures)}

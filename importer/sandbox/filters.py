@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .. import contract
+from . import spec
 from .calendar import Refusal
 
 FieldGetter = Callable[[dict[str, Any], str], Any]
@@ -69,16 +69,16 @@ def _one(value: Any, op: str, operand: Any) -> bool:
 
 
 def compile_filter(
-    spec: Any, fields: Iterable[str]
+    wanted: Any, fields: Iterable[str]
 ) -> Callable[[dict[str, Any], FieldGetter], bool]:
     """Check a filter object and return a predicate; every expression is ANDed."""
-    if spec in (None, [], {}):
+    if wanted in (None, [], {}):
         return lambda record, get: True
-    if not isinstance(spec, dict):
+    if not isinstance(wanted, dict):
         raise Refusal(255, 'Invalid value for parameter "filter"')
     known = set(fields)
     expressions: list[tuple[str, str, Any]] = []
-    for name, conditions in spec.items():
+    for name, conditions in wanted.items():
         if name not in known:
             raise Refusal(75, f'Unknown field "{name}"')
         if not isinstance(conditions, list):
@@ -87,7 +87,7 @@ def compile_filter(
             if not isinstance(cond, dict) or "op" not in cond:
                 raise Refusal(255, f'Invalid filter for field "{name}"')
             op = str(cond["op"]).lower()
-            if op not in contract.FILTER_OPERATORS:
+            if op not in spec.OPERATORS:
                 raise Refusal(142, f'Unknown operator "{cond["op"]}"')
             expressions.append((name, op, cond.get("val")))
 
@@ -100,10 +100,10 @@ def compile_filter(
 def page(records: Sequence[Any], parameters: dict[str, Any]) -> tuple[list[Any], int]:
     """Apply listlimit (default 20, capped at 500) and listoffset; return the page and total."""
     try:
-        limit = int(parameters.get("listlimit", contract.LISTLIMIT_DEFAULT))
+        limit = int(parameters.get("listlimit", spec.DEFAULT_LISTLIMIT))
         offset = int(parameters.get("listoffset", 0))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
         raise Refusal(255, 'Invalid value for parameter "listlimit"/"listoffset"') from None
-    limit = max(0, min(limit, contract.LISTLIMIT_MAX))
+    limit = max(0, min(limit, spec.MAX_LISTLIMIT))
     offset = max(0, offset)
     return list(records[offset : offset + limit]), len(records)

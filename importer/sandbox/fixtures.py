@@ -13,9 +13,13 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigurationError
+from .dialects import Dialect, DialectError
 
 DEFAULT_FIXTURES = Path(__file__).with_name("agency.json")
+
+
+class FixtureError(ValueError):
+    """A fixtures file that cannot be read or does not have the documented shape."""
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Fixtures:
     # Optional fixed credentials; generated (and kept in the --db file) when absent.
     token: str | None = None
     secret: str | None = None
+    # How the sandbox answers where the documentation is silent (importer/sandbox/dialects.py).
+    dialect: Dialect = field(default_factory=Dialect)
 
     def __post_init__(self) -> None:
         if not any(u.get("username") == self.api_user for u in self.users):
@@ -72,6 +78,7 @@ _KEYS = {
     "appointment_types",
     "token",
     "secret",
+    "dialect",
 }
 
 
@@ -82,28 +89,37 @@ def load_fixtures(path: str | Path | None = None) -> Fixtures:
         text = path.read_text(encoding="utf-8")
         raw = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path}: cannot read sandbox fixtures ({exc})") from None
+        raise FixtureError(f"{path}: cannot read sandbox fixtures ({exc})") from None
     return fixtures_from_dict(raw, source=str(path))
 
 
 def fixtures_from_dict(raw: Any, *, source: str = "fixtures") -> Fixtures:
     if not isinstance(raw, dict):
-        raise ConfigurationError(f"{source}: fixtures must be an object with lists of records")
+        raise FixtureError(f"{source}: fixtures must be an object with lists of records")
     unknown = sorted(k for k in raw if k not in _KEYS and not k.startswith("_"))
     if unknown:
-        raise ConfigurationError(
-            f"{source}: unknown fixture keys {unknown}; known: {sorted(_KEYS)}"
-        )
+        raise FixtureError(f"{source}: unknown fixture keys {unknown}; known: {sorted(_KEYS)}")
     for key in ("users", "groups", "estates", "addresses"):
         records = raw.get(key, [])
         if not isinstance(records, list) or not all(
             isinstance(r, dict) and isinstance(r.get("id"), int) for r in records
         ):
-            raise ConfigurationError(f"{source}: {key} must be a list of objects with integer ids")
+            raise FixtureError(f"{source}: {key} must be a list of objects with integer ids")
         ids = [r["id"] for r in records]
         if len(ids) != len(set(ids)):
-            raise ConfigurationError(f"{source}: {key} has duplicate ids")
+            raise FixtureError(f"{source}: {key} has duplicate ids")
     for key in ("resources", "appointment_types"):
         if not isinstance(raw.get(key, {}), dict):
-            raise ConfigurationError(f"{source}: {key} must map keys to labels")
-    return Fixtures(**{k: v for k, v in raw.items() if k in _KEYS})
+            raise FixtureError(f"{source}: {key} must map keys to labels")
+    values = {k: v for k, v in raw.items() if k in _KEYS}
+    if "dialect" in values:
+        try:
+            dialect = values["dialect"]
+            values["dialect"] = (
+                Dialect.parse(dialect)
+                if isinstance(dialect, str)
+                else Dialect.from_mapping(dialect)
+            )
+        except (DialectError, TypeError, AttributeError) as exc:
+            raise FixtureError(f"{source}: {exc}") from None
+    return Fixtures(**values)

@@ -19,18 +19,31 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .. import contract
-from ..client import Credentials, sign
-from .actions import HANDLERS, WRITE_KINDS, Context, utc_now
+from . import spec
+from .actions import HANDLERS, Context, utc_now
 from .calendar import Refusal
+from .dialects import Dialect
 from .fixtures import Fixtures, load_fixtures
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
+MAX_JSON_DEPTH = 64  # deeper requests are refused before parsing (no request needs more than 6)
+LISTEN_BACKLOG = 128  # bursts of connects are queued, not made to wait for a retry
 # UNDOCUMENTED (§8.8): the top-level `code` that goes with errorcode 97.
 CODE_WITH_ERROR_IN_ACTION = 200
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The API user's token and secret; never shown in a repr."""
+
+    token: str = field(repr=False)
+    secret: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Credentials(token=***, secret=***)"
 
 
 @dataclass
@@ -44,6 +57,8 @@ class Faults:
     drop_after: str = "reset"  # ... the connection reset, or "500" (HTTP 500 after the work)
     clock_skew: float = 0.0  # seconds added to the server's clock
     writes_only: bool = False  # faults hit only requests holding a write action
+    # Every write action answered with this (code, message): e.g. (156, "no right ...").
+    refuse_writes: tuple[int, str] | None = None
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -106,67 +121,103 @@ class Engine:
         credentials: Credentials,
         faults: Faults,
         clock: Any = time.time,
+        dialect: Dialect | None = None,
     ) -> None:
         self.fixtures, self.store, self.credentials = fixtures, store, credentials
         self.faults, self.clock, self.stats = faults, clock, Stats()
+        self.dialect = dialect or Dialect()
 
     def now(self) -> float:
         return self.clock() + self.faults.clock_skew
 
     def answer(self, body: bytes) -> dict[str, Any]:
         if not body.strip():
-            return _top(500, 9, "Empty request")
+            return _top(500, spec.E_EMPTY, "Empty request")
+        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting(body) > MAX_JSON_DEPTH:
+            return _top(500, spec.E_BROKEN_JSON, "Invalid or malformed JSON: nested too deeply")
         try:
             request = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _top(500, 4, "Invalid or malformed JSON")
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return _top(500, spec.E_BROKEN_JSON, "Invalid or malformed JSON")
         if not isinstance(request, dict):
-            return _top(500, 14, "Missing or invalid element: request")
+            return _top(500, spec.E_REQUEST, "Missing or invalid element: request")
         token = request.get("token")
         if not isinstance(token, str) or not token:
-            return _top(400, contract.CODE_TOKEN_MISSING, "Missing or invalid element: token")
+            return _top(400, spec.E_TOKEN, "Missing or invalid element: token")
         if not isinstance(request.get("request"), dict):
-            return _top(500, 14, "Missing or invalid element: request")
+            return _top(500, spec.E_REQUEST, "Missing or invalid element: request")
         actions = request["request"].get("actions")
         if not isinstance(actions, list):
-            return _top(500, 15, "Missing or invalid element: actions")
-        if not hmac.compare_digest(token.encode(), self.credentials.token.encode()):
-            return _top(400, contract.CODE_NOT_AUTHENTICATED, "not authenticated")
-        results = [self._action(a, token) for a in actions]
+            return _top(500, spec.E_ACTIONS, "Missing or invalid element: actions")
+        known = hmac.compare_digest(token.encode(), self.credentials.token.encode())
+        if not known and self.dialect.auth_errors != "action":
+            return _top(400, spec.E_NOT_AUTHENTICATED, "not authenticated")
+        results = []
+        for action in actions:
+            result = self._action(action, token, known)
+            if self.dialect.auth_errors == "top" and result["status"]["errorcode"] in (
+                spec.E_HMAC,
+                spec.E_TIMESTAMP,
+            ):
+                return _top(400, result["status"]["errorcode"], result["status"]["message"])
+            results.append(result)
         failed = any(r["status"]["errorcode"] != 0 for r in results)
         answer = (
-            _top(CODE_WITH_ERROR_IN_ACTION, contract.ERROR_IN_ACTION, "Error in action")
+            _top(CODE_WITH_ERROR_IN_ACTION, spec.E_IN_ACTION, "Error in action")
             if failed
             else _top(200, 0, "OK")
         )
         answer["response"]["results"] = results
         return answer
 
-    def _action(self, action: Any, token: str) -> dict[str, Any]:
+    def _action(self, action: Any, token: str, known: bool) -> dict[str, Any]:
         echo = action if isinstance(action, dict) else {}
         result: dict[str, Any] = {
-            "actionid": echo.get("actionid", ""),
-            "resourceid": str(echo.get("resourceid", "")),
-            "resourcetype": echo.get("resourcetype", ""),
+            "actionid": _echoable(echo.get("actionid", "")),
+            "resourceid": str(_echoable(echo.get("resourceid", ""))),
+            "resourcetype": _echoable(echo.get("resourcetype", "")),
             "cacheable": False,
-            "identifier": echo.get("identifier", ""),
+            "identifier": _echoable(echo.get("identifier", "")),
         }
         try:
+            if not known:  # dialect auth_errors=action: the token is refused per action
+                raise Refusal(spec.E_NOT_AUTHENTICATED, "not authenticated")
             kind = self._authenticate(echo, token)
             result["cacheable"] = kind in ("read", "get")
             handler = HANDLERS.get((kind, echo["resourcetype"]))
             if handler is None:
                 raise Refusal(
-                    25,
+                    spec.E_NO_RESOURCE_CONFIG,
                     f'Missing configuration for resourceType "{echo["resourcetype"]}"'
                     f' with action "{kind}"',
                 )
-            ctx = Context(self.fixtures, self.store, utc_now(self.now()), str(echo["resourceid"]))
+            refuse = self.faults.refuse_writes
+            if refuse is not None and kind in spec.WRITE_KINDS:
+                raise Refusal(*refuse)
+            ctx = Context(
+                self.fixtures,
+                self.store,
+                utc_now(self.now()),
+                str(echo["resourceid"]),
+                self.dialect,
+            )
             records, total = handler(ctx, echo["parameters"])
         except Refusal as refusal:
             result["data"] = {"meta": {"cntabsolute": None}, "records": []}
             result["status"] = {"errorcode": refusal.code, "message": refusal.message}
             return result
+        except Exception:  # a server answers every readable request; logged, never a crash
+            log.debug("sandbox: action failed", exc_info=True)
+            result["data"] = {"meta": {"cntabsolute": None}, "records": []}
+            result["status"] = {
+                "errorcode": spec.E_INVALID_VALUE,
+                "message": "Invalid parameter value (the request could not be processed)",
+            }
+            return result
+        for record in records:
+            record["id"] = self.dialect.id(record["id"])
+        if total is not None and self.dialect.cntabsolute == "page":
+            total = len(records)
         result["data"] = {"meta": {"cntabsolute": total}, "records": records}
         result["status"] = {"errorcode": 0, "message": "OK"}
         return result
@@ -175,37 +226,80 @@ class Engine:
         """Envelope fields, HMAC v2 and timestamp of one action; returns the action kind."""
         actionid = action.get("actionid")
         if actionid is None:
-            raise Refusal(16, "Missing or invalid attribute: actionid")
+            raise Refusal(spec.E_ACTIONID_MISSING, "Missing or invalid attribute: actionid")
         if not isinstance(actionid, str) or not actionid:
-            raise Refusal(17, "Empty attribute: actionid")
-        for name, code in (("resourceid", 18), ("resourcetype", 19), ("parameters", 20)):
+            raise Refusal(spec.E_ACTIONID_EMPTY, "Empty attribute: actionid")
+        for name, code in (
+            ("resourceid", spec.E_RESOURCEID),
+            ("resourcetype", spec.E_RESOURCETYPE),
+            ("parameters", spec.E_PARAMETERS),
+        ):
             if name not in action:
                 raise Refusal(code, f"Missing or invalid attribute: {name}")
         if not isinstance(action["resourcetype"], str):
-            raise Refusal(19, "Missing or invalid attribute: resourcetype")
+            raise Refusal(spec.E_RESOURCETYPE, "Missing or invalid attribute: resourcetype")
+        if not isinstance(action["resourceid"], str | int) or isinstance(
+            action["resourceid"], bool
+        ):
+            raise Refusal(spec.E_RESOURCEID, "Missing or invalid attribute: resourceid")
         if not isinstance(action["parameters"], dict | list):
-            raise Refusal(20, "Missing or invalid element: parameters")
-        if str(action.get("hmac_version", "")) != contract.HMAC_VERSION:
-            raise Refusal(
-                contract.CODE_HMAC,
-                'The HMAC is invalid. (the sandbox speaks HMAC v2 only: send "hmac_version": "2")',
-            )
+            raise Refusal(spec.E_PARAMETERS, "Missing or invalid element: parameters")
+        # §1.2: `hmac_version` and `timestamp` come as strings (templates) or ints (SDK).
+        version = str(action.get("hmac_version", ""))
+        if version not in ("", "2"):
+            raise Refusal(spec.E_HMAC, "The HMAC is invalid. (unknown hmac_version)")
         timestamp = action.get("timestamp")
-        if isinstance(timestamp, str) and timestamp.isdigit():
-            timestamp = int(timestamp)
-        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
-            raise Refusal(contract.CODE_TIMESTAMP, "timestamp invalid")
-        expected = sign(timestamp, token, action["resourcetype"], actionid, self.credentials.secret)
+        if isinstance(timestamp, bool) or not isinstance(timestamp, int | str):
+            raise Refusal(spec.E_TIMESTAMP, "timestamp invalid")
+        stamp = str(timestamp)
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            raise Refusal(spec.E_TIMESTAMP, "timestamp invalid")
+        secret = self.credentials.secret
+        if version == "2":
+            expected = spec.signature_v2(stamp, token, action["resourcetype"], actionid, secret)
+        else:  # no version: the legacy HMAC of older SDK releases (§2.4)
+            expected = spec.signature_v1(action, token, secret)
         if not hmac.compare_digest(str(action.get("hmac", "")).encode(), expected.encode()):
-            raise Refusal(contract.CODE_HMAC, "The HMAC is invalid.")
-        if abs(self.now() - timestamp) > contract.TIMESTAMP_WINDOW_SECONDS:
+            raise Refusal(spec.E_HMAC, "The HMAC is invalid.")
+        if abs(self.now() - int(stamp)) > spec.TIMESTAMP_TOLERANCE:
             raise Refusal(
-                contract.CODE_TIMESTAMP, "Your timestamp is too old or your server time is wrong"
+                spec.E_TIMESTAMP, "Your timestamp is too old or your server time is wrong"
             )
-        kind = actionid.removeprefix(contract.ACTION_PREFIX)
-        if not actionid.startswith(contract.ACTION_PREFIX) or kind not in contract.ACTION_KINDS:
-            raise Refusal(23, f'Missing configuration for actionId "{actionid}"')
+        kind = actionid.removeprefix(spec.URN_PREFIX)
+        if not actionid.startswith(spec.URN_PREFIX) or kind not in spec.KINDS:
+            raise Refusal(
+                spec.E_NO_ACTION_CONFIG, f'Missing configuration for actionId "{actionid}"'
+            )
         return kind
+
+
+def _echoable(value: Any) -> Any:
+    """The identifier as sent when it is a plain value (the SDK may send null)."""
+    return value if value is None or isinstance(value, str | int | float | bool) else ""
+
+
+def _nesting(body: bytes) -> int:
+    """How deeply the JSON nests, counted without parsing (brackets inside strings excluded)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def _top(code: int, errorcode: int, message: str) -> dict[str, Any]:
@@ -215,12 +309,21 @@ def _top(code: int, errorcode: int, message: str) -> dict[str, Any]:
     }
 
 
-def _is_write(body: bytes) -> bool:
+def _actions_of(body: bytes) -> list[Any]:
+    """The action objects of a request body, or [] when it is not a readable request."""
     try:
+        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting(body) > MAX_JSON_DEPTH:
+            return []
         actions = json.loads(body)["request"]["actions"]
-        return any(str(a.get("actionid", "")).rsplit(":", 1)[-1] in WRITE_KINDS for a in actions)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return False
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return []
+    return [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
+
+
+def _is_write(body: bytes) -> bool:
+    return any(
+        str(a.get("actionid", "")).rsplit(":", 1)[-1] in spec.WRITE_KINDS for a in _actions_of(body)
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -269,21 +372,22 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_GET
 
     def do_POST(self) -> None:
-        if self.path.split("?")[0] not in contract.API_PATHS:
+        if self.path.split("?")[0] not in spec.API_PATHS:
             self._send(404, {"status": {"code": 404, "errorcode": 0, "message": "not found"}})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(413, _top(500, 9, "Request too large"))
-            self.close_connection = True
+        header = self.headers.get("Content-Length") or "0"
+        length = int(header) if header.isascii() and header.isdigit() else -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            self.close_connection = True  # the body cannot be skipped safely
+            if length < 0:
+                self._send(400, _top(500, spec.E_EMPTY, "Invalid Content-Length"))
+            else:
+                self._send(413, _top(500, spec.E_EMPTY, "Request too large"))
             return
         body = self.rfile.read(length)
         engine = self.server.engine
         faults = engine.faults
-        try:
-            engine.stats.record(json.loads(body)["request"]["actions"])
-        except (ValueError, KeyError, TypeError):
-            engine.stats.record([])
+        engine.stats.record(_actions_of(body))
         hit = not faults.writes_only or _is_write(body)
         if hit and (delay := faults.delay()) > 0:
             time.sleep(delay)
@@ -304,6 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
@@ -344,13 +449,18 @@ class Sandbox:
         faults: Faults | None = None,
         credentials: Credentials | None = None,
         clock: Any = time.time,
+        dialect: Dialect | str | None = None,
     ) -> None:
         self.fixtures = fixtures if fixtures is not None else load_fixtures()
         self.store = Store(db)
         self.host, self.port = host, port
         self._credentials = credentials or self._stored_credentials()
+        if dialect is None:
+            dialect = self.fixtures.dialect
+        if isinstance(dialect, str):
+            dialect = Dialect.parse(dialect)
         self.engine = Engine(
-            self.fixtures, self.store, self._credentials, faults or Faults(), clock
+            self.fixtures, self.store, self._credentials, faults or Faults(), clock, dialect
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -379,12 +489,20 @@ class Sandbox:
         self.engine.faults = value
 
     @property
+    def dialect(self) -> Dialect:
+        return self.engine.dialect
+
+    @dialect.setter
+    def dialect(self, value: Dialect) -> None:
+        self.engine.dialect = value
+
+    @property
     def stats(self) -> Stats:
         return self.engine.stats
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{contract.API_PATHS[0]}"
+        return f"http://{self.host}:{self.port}{spec.API_PATHS[0]}"
 
     def revoke_credentials(self) -> None:
         """Give the API user a new token and secret: the old ones stop working at once."""

@@ -1,0 +1,267 @@
+"""Reading appointments back, in whichever shape the server answers.
+
+Settling a create whose answer was lost and undoing an import both need to see what onOffice
+holds. Two calls can tell (``contract.py`` says why ``read``/``calendar`` comes first); both are
+read here into one :class:`Appointment`, with ids, flags and empty collections normalised, so
+the callers compare values, never a server's typing habits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import contract
+from .client import Action, OnOfficeClient, Record
+from .errors import ActionRefused
+
+Id = int | str
+_LIST_FIELDS = ["id", "modified", "subject", "notes", "type", "status", "date", "users", "groups"]
+_LIST_FIELDS += ["resources", "contacts", "estate", "recurrence"]
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """One appointment as read back; times are local wall-clock text like the create format."""
+
+    id: Id  # the record id; an occurrence of a series keeps its text id ("1234@2027-03-01")
+    series: Id  # the id a create answered with (the occurrence's series, else ``id``)
+    starts: frozenset[str]  # the start, read every way the answer allows (see from_list)
+    ends: frozenset[str]
+    subject: str
+    note: str
+    types: frozenset[str]  # key and label of `art`
+    users: frozenset[Id] | None  # explicit participants; None when the answer cannot tell
+    participants: frozenset[Id]  # everyone taking part, explicitly or through a group
+    resources: frozenset[str]  # keys
+    resource_names: frozenset[str]  # labels, where the answer gives them
+    addresses: frozenset[Id]
+    estates: frozenset[Id]
+    modified: str | None  # UTC, "YYYY-MM-DD HH:MM:SS"
+    cancelled: bool
+    via: str  # "read calendar" or "appointmentList"
+
+
+def _texts(items: Any, key: str | None) -> frozenset[str]:
+    """A list's values (``key`` None) or one field of a list of objects, as text."""
+    if not isinstance(items, list):
+        return frozenset()
+    if key is None:
+        return frozenset(str(i) for i in items if i not in (None, ""))
+    return frozenset(str(i[key]) for i in items if isinstance(i, dict) and i.get(key))
+
+
+def from_read(record: Record) -> Appointment:
+    """A `read`/`calendar` record (§5.2)."""
+    e = contract.as_map(record.elements)
+    art = contract.as_map(e.get("art"))
+    resources = contract.as_map(e.get("ressourcesWithKeys"))
+    status = str(e.get("status") or "")
+    rid = contract.record_id(record.id) or ""
+    return Appointment(
+        id=rid,
+        series=contract.series_id(rid) or rid,
+        starts=frozenset({str(e.get("start_dt", ""))}),
+        ends=frozenset({str(e.get("end_dt", ""))}),
+        subject=str(e.get("description") or ""),
+        note=str(e.get("note") or ""),
+        types=frozenset({*art, *(str(v) for v in art.values())}),
+        users=contract.id_set(e.get("users")),
+        participants=contract.id_set(e.get("user_ids")) | contract.id_set(e.get("users")),
+        resources=frozenset(resources),
+        resource_names=_texts(e.get("ressources"), None),
+        addresses=contract.id_set(e.get("assignedaddressids")),
+        estates=contract.id_set(e.get("assignedobjectids")),
+        modified=str(e["modified"]) if e.get("modified") else None,
+        cancelled=status == "canceled" or (not status and contract.as_bool(e.get("abgesagt"))),
+        via="read calendar",
+    )
+
+
+def _wall_clock(text: Any) -> frozenset[str]:
+    """An ISO 8601 time with offset as local wall-clock text: converted, and as written.
+
+    UNDOCUMENTED whether appointmentList's ``+00:00`` is real UTC (§5.1): both readings are
+    kept, and a row matches when either equals its time.
+    """
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return frozenset()
+    written = moment.replace(tzinfo=None).strftime(contract.DATETIME_FORMAT)
+    if moment.tzinfo is None:
+        return frozenset({written})
+    local = moment.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None)
+    return frozenset({written, local.strftime(contract.DATETIME_FORMAT)})
+
+
+def _utc(text: Any) -> str | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return moment.strftime(contract.DATETIME_FORMAT)
+
+
+def from_list(record: Record) -> Appointment:
+    """A `get`/`appointmentList` record (§5.1)."""
+    e = contract.as_map(record.elements)
+    when = contract.as_map(e.get("date"))
+    kind = contract.as_map(e.get("type"))
+    status = contract.as_map(e.get("status"))
+    groups = contract.id_set(e.get("groups"))
+    users = contract.id_set(e.get("users"))
+    estate = contract.as_map(e.get("estate"))
+    rid = contract.record_id(e.get("id", record.id)) or contract.record_id(record.id) or ""
+    return Appointment(
+        id=rid,
+        series=contract.series_id(rid) or rid,
+        starts=_wall_clock(when.get("start")),
+        ends=_wall_clock(when.get("end")),
+        subject=str(e.get("subject") or ""),
+        note=str(e.get("notes") or ""),
+        types=frozenset(str(v) for v in (kind.get("value"), kind.get("label")) if v),
+        # UNDOCUMENTED whether `users` holds group members: with groups it cannot tell.
+        users=None if groups else users,
+        participants=users,
+        resources=_texts(e.get("resources"), "id"),
+        resource_names=_texts(e.get("resources"), "name"),
+        addresses=contract.id_set(e.get("contacts")),
+        estates=contract.id_set(estate.get("id")),
+        modified=_utc(e.get("modified")) if e.get("modified") else None,
+        cancelled=str(status.get("value") or "") == "canceled",
+        via="appointmentList",
+    )
+
+
+@dataclass(frozen=True)
+class Period:
+    """What a period read found, and whether that is everything (no read hit the 500 cap)."""
+
+    appointments: list[Appointment]
+    complete: bool
+    reads: int
+
+
+def _day(when: date) -> str:
+    return when.isoformat()
+
+
+def _read_calendar(client: OnOfficeClient, first: date, last: date) -> list[Record]:
+    # A bare day in datestart is UNDOCUMENTED (§5.2): the documented form has a time part.
+    return client.read_appointments(
+        f"{_day(first)} 00:00:00", f"{_day(last)} 00:00:00", showcancelled=True
+    )
+
+
+def _appointment_list(client: OnOfficeClient, first: date, last: date) -> list[Record]:
+    parameters = {
+        "data": _LIST_FIELDS,
+        "filter": {"startDate": _day(first), "endDate": _day(last)},
+    }
+    return client.call(Action("get", "appointmentList", parameters)).records
+
+
+def _one_read(client: OnOfficeClient, first: date, last: date) -> list[Appointment]:
+    """One read of a period, through read calendar or (once it is known missing) the list."""
+    if "read calendar" not in client.unsupported:
+        try:
+            return [from_read(r) for r in _read_calendar(client, first, last)]
+        except ActionRefused as exc:
+            if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
+                raise
+            client.unsupported.add("read calendar")
+    return [from_list(r) for r in _appointment_list(client, first, last)]
+
+
+def read_period(client: OnOfficeClient, first: date, last: date) -> Period:
+    """Every appointment overlapping the days ``first``..``last``, cancelled ones included.
+
+    A read that returns the 500 cap is split in halves until it fits; a single day that still
+    fills the cap is reported as incomplete, never as proof that something is absent.
+    """
+    found: dict[Id, Appointment] = {}
+    reads, complete = 0, True
+    todo = [(first, last)]
+    while todo:
+        a, b = todo.pop()
+        page = _one_read(client, a, b)
+        reads += 1
+        if len(page) >= contract.READ_PAGE_CAP:
+            if a == b:
+                complete = False
+            else:
+                middle = a + (b - a) // 2
+                todo += [(a, middle), (middle + timedelta(days=1), b)]
+                continue
+        for appointment in page:
+            found.setdefault(appointment.id, appointment)
+    return Period(list(found.values()), complete, reads)
+
+
+def read_one(client: OnOfficeClient, appointment_id: int, day: date | None) -> Appointment | None:
+    """One appointment by id; None when the server does not know it (any more).
+
+    Without read calendar, appointmentList is searched on ``day`` (the day it was created for).
+    """
+    if "read calendar" not in client.unsupported:
+        try:
+            result = client.call(Action("read", "calendar", [], resourceid=str(appointment_id)))
+        except ActionRefused as exc:
+            if exc.errorcode in contract.NOT_FOUND_CODES:
+                return None
+            if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
+                raise
+            client.unsupported.add("read calendar")
+        else:
+            return from_read(result.records[0]) if result.records else None
+    if day is None:
+        return None
+    for appointment in _one_read(client, day, day):
+        if appointment.series == appointment_id:
+            return appointment
+    return None
+
+
+def _sent(params: dict[str, Any]) -> tuple[dict[str, Any], frozenset[Id]]:
+    subscribers = params.get("subscribers") or {}
+    return params.get("data", {}), contract.id_set(subscribers.get("users"))
+
+
+def resembles(found: Appointment, params: dict[str, Any]) -> bool:
+    """Same start and subject: it may be this row's appointment, or a person's look-alike."""
+    data = params.get("data", {})
+    return data.get("start_dt") in found.starts and found.subject == (data.get("description") or "")
+
+
+def same_content(found: Appointment, params: dict[str, Any]) -> bool:
+    """Every field a create sets and a read shows agrees with the row's payload."""
+    data, users = _sent(params)
+    resources = set(data.get("ressources") or [])
+    if not resembles(found, params) or data.get("end_dt") not in found.ends:
+        return False
+    if data.get("art") and data["art"] not in found.types:
+        return False
+    if found.users is not None and found.users != users:
+        return False
+    if found.users is None and not users <= found.participants:
+        return False
+    if len(found.resources) != len(resources) or not resources <= (
+        found.resources | found.resource_names
+    ):
+        return False
+    addresses = contract.id_set(params.get("relatedAddressIds"))
+    estates = contract.id_set(params.get("relatedEstateId"))
+    return found.addresses == addresses and found.estates == estates
+
+
+def days_of(params: Iterable[dict[str, Any]]) -> tuple[date, date]:
+    """The first and last day the payloads' appointments touch."""
+    starts = [p["data"]["start_dt"][:10] for p in params]
+    ends = [p["data"]["end_dt"][:10] for p in params]
+    return date.fromisoformat(min(starts)), date.fromisoformat(max(ends))

@@ -1,0 +1,172 @@
+"""Dialects: every point the documentation leaves open, as a switch of the sandbox.
+
+The real onOffice answers one way on each of these points, and the documentation does not say
+which. So that the importer is tested against every onOffice that could exist, each point is a
+named option; the first value is the default (the documented or recommended reading, see
+``shared/onoffice-api.md``), the others are the plausible alternatives.
+
+    Dialect()                                   # the default reading
+    Dialect.parse("ids=string,booleans=digits")  # flags, fixtures and Python take this text
+    Dialect.parse("random:7")                   # one seeded alternative per point
+    list(Dialect.alternatives())                # every single-point alternative once
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+# name -> (values, first is the default; what it means). Section numbers: the reference.
+POINTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ids": (
+        ("int", "string"),
+        "record ids (and documented-int nested ids) as ints or digit strings (§7)",
+    ),
+    "booleans": (("json", "digits"), 'read flags as JSON booleans or the strings "0"/"1" (§5.2)'),
+    "empty_maps": (("list", "object"), "an empty key->label map as [] or {} (§7)"),
+    "cntabsolute": (
+        ("total", "page"),
+        "cntabsolute is the total, or the number on this page (§3.1)",
+    ),
+    "auth_errors": (
+        ("mixed", "top", "action"),
+        "token errors at the top and HMAC/timestamp errors per action; all at the top;"
+        " all per action (§3.2)",
+    ),
+    "bare_dates": (
+        ("accept", "refuse"),
+        "read calendar: a bare YYYY-MM-DD in datestart/dateend (§5.2)",
+    ),
+    "series": (
+        ("once", "occurrences"),
+        "a period read returns a series once, or once per occurrence as id@day (§5.2)",
+    ),
+    "read_status": (("present", "absent"), "`status` in read calendar records (§5.2)"),
+    "list_users": (
+        ("explicit", "members"),
+        "appointmentList `users`: explicit only, or group members too (§5.1)",
+    ),
+    "list_times": (
+        ("utc", "local"),
+        "appointmentList times in UTC (+00:00) or local with its offset (§5.1)",
+    ),
+    "modified_lag": (
+        ("none", "late"),
+        "`modified` as written, or 90 s later (automation touches it) (§4)",
+    ),
+    "resource_values": (
+        ("keys", "labels"),
+        "ressources accepted as keys only, or as keys and labels (§4.1)",
+    ),
+    "art_values": (("keys", "labels"), "art accepted as key only, or as key and label (§4.1)"),
+    "calendar_read": (
+        ("available", "removed"),
+        "deprecated read calendar answered, or unknown action (§5.2)",
+    ),
+    "conflicts": (
+        ("available", "unconfigured"),
+        "appointmentConflicts answered, or missing configuration (§5.6)",
+    ),
+}
+MODIFIED_LAG_SECONDS = 90
+
+
+class DialectError(ValueError):
+    """A dialect text or mapping names an unknown point or value."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    ids: str = "int"
+    booleans: str = "json"
+    empty_maps: str = "list"
+    cntabsolute: str = "total"
+    auth_errors: str = "mixed"
+    bare_dates: str = "accept"
+    series: str = "once"
+    read_status: str = "present"
+    list_users: str = "explicit"
+    list_times: str = "utc"
+    modified_lag: str = "none"
+    resource_values: str = "keys"
+    art_values: str = "keys"
+    calendar_read: str = "available"
+    conflicts: str = "available"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            values = POINTS[f.name][0]
+            if getattr(self, f.name) not in values:
+                raise DialectError(
+                    f"dialect {f.name}={getattr(self, f.name)!r}: choose one of {', '.join(values)}"
+                )
+
+    # --- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Dialect:
+        unknown = sorted(set(values) - set(POINTS))
+        if unknown:
+            raise DialectError(f"unknown dialect points {unknown}; known: {sorted(POINTS)}")
+        return cls(**{k: str(v) for k, v in values.items()})
+
+    @classmethod
+    def random(cls, seed: int) -> Dialect:
+        rng = random.Random(seed)
+        return cls(**{name: rng.choice(values) for name, (values, _) in POINTS.items()})
+
+    @classmethod
+    def parse(cls, text: str) -> Dialect:
+        """``""`` (default), ``random:SEED``, or ``point=value,point=value``."""
+        text = text.strip()
+        if not text or text == "default":
+            return cls()
+        if text.startswith("random:"):
+            try:
+                return cls.random(int(text.removeprefix("random:")))
+            except ValueError:
+                raise DialectError(f"dialect {text!r}: random:SEED takes a whole number") from None
+        pairs = {}
+        for part in text.split(","):
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise DialectError(f"dialect {part!r}: write point=value")
+            pairs[name.strip()] = value.strip()
+        return cls.from_mapping(pairs)
+
+    @classmethod
+    def alternatives(cls) -> Iterator[Dialect]:
+        """Every single-point alternative to the default, once each."""
+        for name, (values, _) in POINTS.items():
+            for value in values[1:]:
+                yield replace(cls(), **{name: value})
+
+    def changes(self) -> dict[str, str]:
+        """The points where this dialect differs from the default."""
+        default = Dialect()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
+
+    def __str__(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.changes().items()) or "default"
+
+    # --- how answers are shaped -----------------------------------------------------------------
+    def id(self, value: Any) -> Any:
+        """A record id as this server writes ids that the documentation shows as ints."""
+        if self.ids == "string" and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    def flag(self, value: Any) -> Any:
+        """A read flag documented as a JSON boolean."""
+        return ("1" if value else "0") if self.booleans == "digits" else bool(value)
+
+    def key_map(self, mapping: dict[str, Any]) -> Any:
+        """A key -> label object; an empty one as [] or {}."""
+        if mapping:
+            return mapping
+        return [] if self.empty_maps == "list" else {}
