@@ -179,7 +179,7 @@ class OnOfficeClient:
                         "timestamp": timestamp,
                         "hmac": sign(timestamp, token, a.resourcetype, a.actionid, secret),
                         "hmac_version": contract.HMAC_VERSION,
-                        "parameters": a.parameters,
+                        "parameters": _sorted_first_level(a.parameters),
                     }
                     for a in actions
                 ]
@@ -245,6 +245,8 @@ class OnOfficeClient:
             raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc
         self._note_server_time(http.headers.get("Date"), signed_at)
         status = http.status_code
+        if status >= 400 and (answer := _protocol_error(http.content)) is not None:
+            return answer  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
         if status >= 500:
             raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}")
         if status == 429:
@@ -318,7 +320,19 @@ class OnOfficeClient:
         self.call(Action("modify", "calendar", parameters, resourceid=str(appointment_id)))
 
     def delete_appointment(self, appointment_id: int) -> None:
-        self.call(Action("delete", "calendar", {}, resourceid=str(appointment_id)))
+        """§5.5 names the resource type `appointments`, its example sends `calendar`: the one
+        this server does not know is not asked again."""
+        kinds = ["calendar", "appointments"]
+        if "delete calendar" in self.unsupported:
+            kinds.reverse()
+        for n, resourcetype in enumerate(kinds):
+            try:
+                self.call(Action("delete", resourcetype, {}, resourceid=str(appointment_id)))
+                return
+            except ActionRefused as exc:
+                if n or exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
+                    raise
+                self.unsupported.add(f"delete {resourcetype}")
 
     def read_estates(self, *, filter: Mapping[str, Any], data: Sequence[str]) -> list[Record]:
         return list(self.read_pages("estate", {"filter": dict(filter), "data": list(data)}))
@@ -368,6 +382,13 @@ def _with_identifiers(actions: Sequence[Action]) -> list[Action]:
     return out
 
 
+def _sorted_first_level(parameters: Mapping[str, Any] | Sequence[Any]) -> Any:
+    """§1.2: the first level of `parameters` sorted by key (UNDOCUMENTED whether v2 needs it)."""
+    if isinstance(parameters, Mapping):
+        return dict(sorted(parameters.items()))
+    return parameters
+
+
 def _never_connected(exc: requests.ConnectionError) -> bool:
     """True when urllib3 failed while connecting (refused, DNS, connect timeout)."""
     reason = exc.args[0] if exc.args else None
@@ -393,8 +414,9 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     message = str(status.get("message", ""))
     if errorcode in contract.CLOCK_ERROR_CODES:
         raise ClockError(f"onOffice refused the timestamp ({message})", errorcode=errorcode)
+    # 400 is "not authenticated" (§3.2), unless it only pairs with 97 (UNDOCUMENTED `code`).
     if (
-        code in (400, "400")
+        (code in (400, "400") and errorcode != contract.ERROR_IN_ACTION)
         or errorcode in (contract.CODE_TOKEN_MISSING, contract.CODE_NOT_AUTHENTICATED)
         or errorcode in contract.CREDENTIAL_ERROR_CODES
     ):
@@ -410,7 +432,34 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
         raise MalformedResponse("the answer has no response.results list")
     if len(results) != len(actions):
         raise MalformedResponse(f"{len(actions)} actions sent but {len(results)} results received")
+    results = _in_request_order(results, actions)
     return [_read_result(result, action) for result, action in zip(results, actions, strict=True)]
+
+
+def _in_request_order(results: list[Any], actions: Sequence[Action]) -> list[Any]:
+    """Results matched to actions by their identifier echo when every one carries it.
+
+    UNDOCUMENTED: result order (§1.4). The SDK pairs by position; the identifiers we send are
+    unique, so a server that reorders is still read right. Without complete echoes: position.
+    """
+    echoed = [r.get("identifier") if isinstance(r, dict) else None for r in results]
+    wanted = [a.identifier for a in actions]
+    if echoed == wanted or sorted(map(str, echoed)) != sorted(wanted):
+        return results
+    by_identifier = dict(zip(echoed, results, strict=True))
+    return [by_identifier[i] for i in wanted]
+
+
+def _protocol_error(content: bytes) -> dict[str, Any] | None:
+    """An error answer that came with an HTTP error status: a JSON status with a non-zero
+    errorcode. None for anything else (an empty, HTML or zero-errorcode body)."""
+    try:
+        decoded = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("status"), dict):
+        return None
+    return decoded if _code(decoded["status"].get("errorcode")) not in (0, None, "") else None
 
 
 def _code(value: Any) -> Any:

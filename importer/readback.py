@@ -159,38 +159,68 @@ def _read_calendar(client: OnOfficeClient, first: date, last: date) -> list[Reco
     )
 
 
-def _appointment_list(client: OnOfficeClient, first: date, last: date) -> list[Record]:
-    parameters = {
-        "data": _LIST_FIELDS,
-        "filter": {"startDate": _day(first), "endDate": _day(last)},
-    }
-    return client.call(Action("get", "appointmentList", parameters)).records
+@dataclass(frozen=True)
+class Who:
+    """Whose appointments a read must see: the row's agents, else its groups."""
+
+    users: frozenset[Id] = frozenset()
+    groups: frozenset[Id] = frozenset()
+
+    @classmethod
+    def of(cls, params: dict[str, Any]) -> Who:
+        subscribers = params.get("subscribers") or {}
+        return cls(
+            contract.id_set(subscribers.get("users")), contract.id_set(subscribers.get("groups"))
+        )
 
 
-def _one_read(client: OnOfficeClient, first: date, last: date) -> list[Appointment]:
-    """One read of a period, through read calendar or (once it is known missing) the list."""
+def _appointment_list(client: OnOfficeClient, first: date, last: date, who: Who) -> list[Record]:
+    """UNDOCUMENTED (§5.1): its scope without userIds/groupIds, and whether cancelled ones are
+    listed without isCancelled. So it asks for the row's agents (or groups), and once more for
+    the cancelled ones; the answers are merged by id."""
+    conditions: dict[str, Any] = {"startDate": _day(first), "endDate": _day(last)}
+    if who.users:
+        conditions["userIds"] = sorted(str(u) for u in who.users)
+    elif who.groups:
+        conditions["groupIds"] = sorted(str(g) for g in who.groups)
+    records: list[Record] = []
+    for extra in ({}, {"isCancelled": True}):
+        parameters = {"data": _LIST_FIELDS, "filter": {**conditions, **extra}}
+        records += client.call(Action("get", "appointmentList", parameters)).records
+    return records
+
+
+def _one_read(
+    client: OnOfficeClient, first: date, last: date, who: Who
+) -> tuple[list[Appointment], bool]:
+    """One read of a period, through read calendar or (once it is known missing) the list;
+    and whether its scope is surely everyone's (the list's is not when nobody is named)."""
     if "read calendar" not in client.unsupported:
         try:
-            return [from_read(r) for r in _read_calendar(client, first, last)]
+            return [from_read(r) for r in _read_calendar(client, first, last)], True
         except ActionRefused as exc:
             if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
                 raise
             client.unsupported.add("read calendar")
-    return [from_list(r) for r in _appointment_list(client, first, last)]
+    found = [from_list(r) for r in _appointment_list(client, first, last, who)]
+    return found, bool(who.users or who.groups)
 
 
-def read_period(client: OnOfficeClient, first: date, last: date) -> Period:
+def read_period(client: OnOfficeClient, first: date, last: date, who: Who = Who()) -> Period:
     """Every appointment overlapping the days ``first``..``last``, cancelled ones included.
 
-    A read that returns the 500 cap is split in halves until it fits; a single day that still
-    fills the cap is reported as incomplete, never as proof that something is absent.
+    UNDOCUMENTED whether `dateend` is inclusive (§5.2): a day of margin is read on both sides
+    and the callers compare times themselves. A read that returns the 500 cap is split in halves
+    until it fits; a single day that still fills the cap is reported as incomplete, never as
+    proof that something is absent.
     """
     found: dict[Id, Appointment] = {}
     reads, complete = 0, True
-    todo = [(first, last)]
+    todo = [(first - timedelta(days=1), last + timedelta(days=1))]
     while todo:
         a, b = todo.pop()
-        page = _one_read(client, a, b)
+        page, everyone = _one_read(client, a, b, who)
+        complete = complete and everyone
         reads += 1
         if len(page) >= contract.READ_PAGE_CAP:
             if a == b:
@@ -204,10 +234,13 @@ def read_period(client: OnOfficeClient, first: date, last: date) -> Period:
     return Period(list(found.values()), complete, reads)
 
 
-def read_one(client: OnOfficeClient, appointment_id: int, day: date | None) -> Appointment | None:
+def read_one(
+    client: OnOfficeClient, appointment_id: int, day: date | None, who: Who = Who()
+) -> Appointment | None:
     """One appointment by id; None when the server does not know it (any more).
 
-    Without read calendar, appointmentList is searched on ``day`` (the day it was created for).
+    Without read calendar, appointmentList is searched around ``day`` (the day it was created
+    for) among the appointments of ``who``.
     """
     if "read calendar" not in client.unsupported:
         try:
@@ -222,7 +255,7 @@ def read_one(client: OnOfficeClient, appointment_id: int, day: date | None) -> A
             return from_read(result.records[0]) if result.records else None
     if day is None:
         return None
-    for appointment in _one_read(client, day, day):
+    for appointment in read_period(client, day, day, who).appointments:
         if appointment.series == appointment_id:
             return appointment
     return None

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import contract
 from .client import OnOfficeClient
-from .readback import days_of, read_period, resembles, same_content
+from .readback import Who, days_of, read_period, resembles, same_content
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def find_created(
 ) -> Settled:
     """Read back; transport or API errors propagate (the caller keeps the row unknown)."""
     first, last = days_of([params])
-    period = read_period(client, first, last)
+    period = read_period(client, first, last, Who.of(params))
     since = _since(intent_at)
     mine, lookalikes = [], []
     for found in period.appointments:

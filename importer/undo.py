@@ -23,7 +23,7 @@ from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
 from .journal import CREATED, UNDONE, Journal
 from .load import load_table
-from .readback import Appointment, read_one
+from .readback import Appointment, Who, read_one
 from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
@@ -84,6 +84,7 @@ class Imported:
     source_row: int | None
     imported_at: str  # UTC, when the row's create was recorded
     day: date | None  # the appointment's first day (to find it without read calendar)
+    who: Who  # its agents and groups (likewise)
 
 
 def _first_day(payload: dict[str, Any]) -> date | None:
@@ -97,7 +98,9 @@ def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], lis
     """The ids both sources agree on, and the disagreements."""
     in_workbook = _workbook_ids(results)
     in_journal = {
-        e.appointment_id: Imported(e.source_row, e.intent_at or "", _first_day(e.payload))
+        e.appointment_id: Imported(
+            e.source_row, e.intent_at or "", _first_day(e.payload), Who.of(e.payload)
+        )
         for e in journal.entries().values()
         if e.state in (CREATED, UNDONE) and e.appointment_id is not None
     }
@@ -191,7 +194,7 @@ def _undo_one(
 ) -> UndoItem:
     appointment = item.appointment_id
     try:
-        current = read_one(client, appointment, imported.day)
+        current = read_one(client, appointment, imported.day, imported.who)
         if current is None:
             journal.undone(appointment, "deleted")
             return UndoItem(appointment, item.source_row, GONE, "not in onOffice any more")

@@ -34,6 +34,9 @@ print(f"dialect sample seed: {SEED} (replay with DIALECT_SEED={SEED})")
 LIST_PAIRS = [
     Dialect(calendar_read="removed", list_users="members"),
     Dialect(calendar_read="removed", list_times="local"),
+    Dialect(calendar_read="removed", list_scope="own"),
+    Dialect(calendar_read="removed", list_cancelled="hidden"),
+    Dialect(calendar_read="removed", delete_resource="appointments", result_order="reversed"),
     Dialect(calendar_read="removed", ids="string", empty_maps="object", series="occurrences"),
 ]
 DIALECTS = [Dialect(), *Dialect.alternatives(), *LIST_PAIRS] + [
@@ -104,10 +107,13 @@ def test_import_settle_rerun_undo_under_dialect(tmp_path: Path, dialect: Dialect
         assert sb.store.count_appointments() == 0
 
 
+@pytest.mark.parametrize("http", ["ok", "mirror"])
 @pytest.mark.parametrize("mode", ["mixed", "top", "action"])
 @pytest.mark.parametrize("wrong", ["token", "secret"])
-def test_credential_errors_are_credential_errors_wherever_they_come(mode: str, wrong: str) -> None:
-    with Sandbox(dialect=Dialect(auth_errors=mode)) as sb:
+def test_credential_errors_are_credential_errors_wherever_they_come(
+    mode: str, wrong: str, http: str
+) -> None:
+    with Sandbox(dialect=Dialect(auth_errors=mode, http_status=http)) as sb:
         token, secret = sb.credentials.token, sb.credentials.secret
         creds = Credentials("x" * 32, secret) if wrong == "token" else Credentials(token, "y" * 64)
         with OnOfficeClient(sb.url, creds) as client, pytest.raises(AuthenticationError):
@@ -138,3 +144,33 @@ def test_a_missing_right_stops_the_run_with_one_line(tmp_path: Path) -> None:
     assert issubclass(PermissionRefused, AuthenticationError)
     with Journal(tmp_path / "j.sqlite") as journal:
         assert {e.state for e in journal.entries().values()} == {"failed"}
+
+
+@pytest.mark.parametrize("http", ["ok", "mirror"])
+@pytest.mark.parametrize("code", ["200", "400", "500"])
+def test_a_refused_row_is_a_failed_row_whatever_status_comes_with_it(
+    tmp_path: Path, code: str, http: str
+) -> None:
+    """Error 97 paired with code 400 or 500, even as the HTTP status, is still one row's error."""
+    source = tmp_path / "viewings.xlsx"
+    shutil.copy(ROOT / "samples" / "viewings.xlsx", source)
+    dialect = Dialect(code_with_97=code, http_status=http)
+    faults = Faults(refuse_writes=(78, "Entry could not be created"))
+    with (
+        Sandbox(dialect=dialect, faults=faults) as sb,
+        OnOfficeClient(sb.url, sb.credentials) as client,
+    ):
+        report = run_import(
+            source,
+            ROOT / "mappings" / "viewings.yaml",
+            client=client,
+            journal_path=tmp_path / "j.sqlite",
+            options=LOST,
+        )
+        assert sb.stats.actions["create calendar"] == 8  # refused rows are not re-sent
+    assert report.counts()["failed"] == 8 and report.exit_code == ExitCode.ROWS_FAILED
+    assert all(
+        "could not be created" in (r.error or "")
+        for r in report.results.values()
+        if r.status == "failed"
+    )

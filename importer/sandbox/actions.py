@@ -200,7 +200,9 @@ def read_calendar(ctx: Context, raw: Any) -> Records:
         bare = ctx.dialect.bare_dates == "accept"
         first = _day(parameters["datestart"], "datestart", bare=bare)
         last = _day(parameters["dateend"], "dateend", bare=bare)
-        records = _in_period(ctx, first, last)
+        if ctx.dialect.dateend == "exclusive":  # the period ends where dateend begins
+            last -= timedelta(days=1)
+        records = _in_period(ctx, first, last) if last >= first else []
     elif parameters.get("modifiedstart") and parameters.get("modifiedend"):
         records = ctx.store.appointments_modified(
             str(parameters["modifiedstart"]), str(parameters["modifiedend"])
@@ -277,6 +279,12 @@ def appointment_list(ctx: Context, raw: Any) -> Records:
         "isDone": (_list_flag(conditions, "isDone"), lambda r: r == "completed"),
     }
     recurrent = _list_flag(conditions, "isRecurrent")
+    if not users and not groups and ctx.dialect.list_scope == "own":
+        me = int(fx.api_user_record["id"])
+        users = {me}
+        groups = {int(g["id"]) for g in fx.groups if me in g.get("userIds", [])}
+    if "isCancelled" not in conditions and ctx.dialect.list_cancelled == "hidden":
+        flags["isCancelled"] = (False, flags["isCancelled"][1])
     found = []
     for r in _in_period(ctx, first, last):
         status = calendar.effective_status(r)

@@ -65,6 +65,42 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("available", "removed"),
         "deprecated read calendar answered, or unknown action (§5.2)",
     ),
+    "http_status": (
+        ("ok", "mirror"),
+        "HTTP 200 for every JSON answer, or the top-level code (400, 500) as HTTP status (§1.1)",
+    ),
+    "code_with_97": (
+        ("200", "400", "500"),
+        "the top-level `code` that goes with errorcode 97 (§3.2)",
+    ),
+    "sorted_parameters": (
+        ("any", "required"),
+        "first-level parameters in any order, or refused unless sorted by key (§1.2)",
+    ),
+    "result_order": (
+        ("request", "reversed"),
+        "results in request order, or reversed (matched by identifier) (§1.4)",
+    ),
+    "failed_data": (
+        ("empty", "absent", "null"),
+        "a failed action's `data`: empty records, missing, or null (§3.1)",
+    ),
+    "delete_resource": (
+        ("both", "calendar", "appointments"),
+        "delete accepts `calendar` and `appointments`, or only one (§5.5)",
+    ),
+    "dateend": (
+        ("inclusive", "exclusive"),
+        "read calendar: the `dateend` day included, or the period ends at its start (§5.2)",
+    ),
+    "list_scope": (
+        ("all", "own"),
+        "appointmentList without userIds/groupIds: every appointment, or the API user's (§5.1)",
+    ),
+    "list_cancelled": (
+        ("included", "hidden"),
+        "appointmentList without isCancelled: cancelled ones included, or hidden (§5.1)",
+    ),
     "conflicts": (
         ("available", "unconfigured"),
         "appointmentConflicts answered, or missing configuration (§5.6)",
@@ -93,6 +129,15 @@ class Dialect:
     resource_values: str = "keys"
     art_values: str = "keys"
     calendar_read: str = "available"
+    http_status: str = "ok"
+    code_with_97: str = "200"
+    sorted_parameters: str = "any"
+    result_order: str = "request"
+    failed_data: str = "empty"
+    delete_resource: str = "both"
+    dateend: str = "inclusive"
+    list_scope: str = "all"
+    list_cancelled: str = "included"
     conflicts: str = "available"
 
     def __post_init__(self) -> None:

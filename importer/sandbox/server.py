@@ -163,12 +163,21 @@ class Engine:
             results.append(result)
         failed = any(r["status"]["errorcode"] != 0 for r in results)
         answer = (
-            _top(CODE_WITH_ERROR_IN_ACTION, spec.E_IN_ACTION, "Error in action")
+            _top(int(self.dialect.code_with_97), spec.E_IN_ACTION, "Error in action")
             if failed
             else _top(200, 0, "OK")
         )
+        if self.dialect.result_order == "reversed":
+            results.reverse()
         answer["response"]["results"] = results
         return answer
+
+    def http_status(self, answer: dict[str, Any]) -> int:
+        """HTTP 200 for every answer, or (dialect http_status=mirror) its top-level code."""
+        code = answer.get("status", {}).get("code")
+        if self.dialect.http_status == "mirror" and code in (400, 500):
+            return int(code)
+        return 200
 
     def _action(self, action: Any, token: str, known: bool) -> dict[str, Any]:
         echo = action if isinstance(action, dict) else {}
@@ -185,6 +194,9 @@ class Engine:
             kind = self._authenticate(echo, token)
             result["cacheable"] = kind in ("read", "get")
             handler = HANDLERS.get((kind, echo["resourcetype"]))
+            only = self.dialect.delete_resource
+            if kind == "delete" and only != "both" and echo["resourcetype"] != only:
+                handler = None
             if handler is None:
                 raise Refusal(
                     spec.E_NO_RESOURCE_CONFIG,
@@ -203,23 +215,29 @@ class Engine:
             )
             records, total = handler(ctx, echo["parameters"])
         except Refusal as refusal:
-            result["data"] = {"meta": {"cntabsolute": None}, "records": []}
-            result["status"] = {"errorcode": refusal.code, "message": refusal.message}
-            return result
+            return self._failed(result, refusal.code, refusal.message)
         except Exception:  # a server answers every readable request; logged, never a crash
             log.debug("sandbox: action failed", exc_info=True)
-            result["data"] = {"meta": {"cntabsolute": None}, "records": []}
-            result["status"] = {
-                "errorcode": spec.E_INVALID_VALUE,
-                "message": "Invalid parameter value (the request could not be processed)",
-            }
-            return result
+            return self._failed(
+                result,
+                spec.E_INVALID_VALUE,
+                "Invalid parameter value (the request could not be processed)",
+            )
         for record in records:
             record["id"] = self.dialect.id(record["id"])
         if total is not None and self.dialect.cntabsolute == "page":
             total = len(records)
         result["data"] = {"meta": {"cntabsolute": total}, "records": records}
         result["status"] = {"errorcode": 0, "message": "OK"}
+        return result
+
+    def _failed(self, result: dict[str, Any], code: int, message: str) -> dict[str, Any]:
+        """A failed action's result; its `data` as this dialect writes it (UNDOCUMENTED)."""
+        if self.dialect.failed_data == "empty":
+            result["data"] = {"meta": {"cntabsolute": None}, "records": []}
+        elif self.dialect.failed_data == "null":
+            result["data"] = None
+        result["status"] = {"errorcode": code, "message": message}
         return result
 
     def _authenticate(self, action: dict[str, Any], token: str) -> str:
@@ -244,6 +262,9 @@ class Engine:
             raise Refusal(spec.E_RESOURCEID, "Missing or invalid attribute: resourceid")
         if not isinstance(action["parameters"], dict | list):
             raise Refusal(spec.E_PARAMETERS, "Missing or invalid element: parameters")
+        keys = list(action["parameters"]) if isinstance(action["parameters"], dict) else []
+        if self.dialect.sorted_parameters == "required" and keys != sorted(keys):
+            raise Refusal(spec.E_HMAC, "The HMAC is invalid. (parameters must be sorted by key)")
         # §1.2: `hmac_version` and `timestamp` come as strings (templates) or ints (SDK).
         version = str(action.get("hmac_version", ""))
         if version not in ("", "2"):
@@ -404,7 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._reset()
             return
-        self._send(200, answer)
+        self._send(engine.http_status(answer), answer)
 
 
 class _Server(ThreadingHTTPServer):

@@ -48,8 +48,15 @@ def signature_v1(action: dict[str, object], token: str, secret: str) -> str:
     parameters = action.get("parameters")
     if isinstance(parameters, dict):
         parameters = dict(sorted(parameters.items()))  # ksort: the first level only
-    fields = (token, action.get("actionid"), action.get("identifier"), action.get("resourceid"))
-    fields += (secret, action.get("timestamp"), action.get("resourcetype"))
+    fields: tuple[object, ...] = (
+        token,
+        action.get("actionid"),
+        action.get("identifier"),
+        action.get("resourceid"),
+        secret,
+        action.get("timestamp"),
+        action.get("resourcetype"),
+    )
     bundled = php_json(parameters) + "," + ",".join("" if f is None else str(f) for f in fields)
     inner = hashlib.md5(bundled.encode("utf-8")).hexdigest()
     return hashlib.md5((secret + inner).encode("utf-8")).hexdigest()
