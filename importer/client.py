@@ -420,11 +420,7 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
         or errorcode in (contract.CODE_TOKEN_MISSING, contract.CODE_NOT_AUTHENTICATED)
         or errorcode in contract.CREDENTIAL_ERROR_CODES
     ):
-        raise AuthenticationError(
-            f"onOffice did not accept the API token ({message or 'not authenticated'}); "
-            "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
-            errorcode=errorcode,
-        )
+        raise _credentials_refused(errorcode, message or "not authenticated")
     results = (response.get("response") or {}).get("results")
     if errorcode not in (0, contract.ERROR_IN_ACTION) or not isinstance(results, list):
         if isinstance(errorcode, int) and errorcode:
@@ -462,6 +458,16 @@ def _protocol_error(content: bytes) -> dict[str, Any] | None:
     return decoded if _code(decoded["status"].get("errorcode")) not in (0, None, "") else None
 
 
+def _credentials_refused(errorcode: Any, message: str) -> AuthenticationError:
+    """One wording wherever the server reports it (top level or per action, §3.2)."""
+    code = f"error {errorcode}: " if isinstance(errorcode, int) and errorcode else ""
+    return AuthenticationError(
+        f"onOffice refused the credentials ({code}{message}); "
+        "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
+        errorcode=errorcode if isinstance(errorcode, int) else None,
+    )
+
+
 def _code(value: Any) -> Any:
     """An errorcode as an int when it is a number sent as text (§7); else as it came."""
     if isinstance(value, str) and value.strip().isdigit():
@@ -496,11 +502,7 @@ def _read_result(result: Any, action: Action) -> Outcome:
     except (TypeError, ValueError):
         raise MalformedResponse(f"{action.describe()}: errorcode {errorcode!r}") from None
     if errorcode in contract.CREDENTIAL_ERROR_CODES:
-        raise AuthenticationError(
-            f"onOffice refused the credentials (error {errorcode}: {message}); "
-            "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
-            errorcode=errorcode,
-        )
+        raise _credentials_refused(errorcode, message or "not authenticated")
     if errorcode in contract.CLOCK_ERROR_CODES:
         raise ClockError(
             f"onOffice refused the timestamp (error {errorcode}: {message})", errorcode=errorcode

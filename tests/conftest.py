@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from importer.client import OnOfficeClient, Timeouts
-from importer.sandbox import Sandbox
+from importer.sandbox import Dialect, Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -25,3 +28,40 @@ def sandbox() -> Iterator[Sandbox]:
 def client(sandbox: Sandbox) -> Iterator[OnOfficeClient]:
     with OnOfficeClient(sandbox.url, sandbox.credentials, timeouts=Timeouts(2, 5)) as c:
         yield c
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sandbox-dialect",
+        default=os.environ.get("SANDBOX_DIALECT", ""),
+        help="Run every in-process sandbox in this dialect (point=value,... or random:SEED); "
+        "tests marked 'documented' (they pin the documented shapes) are skipped then.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "documented(*points): pins the sandbox's documented answer shapes (all, or only the "
+        "named dialect points)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_dialect(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --sandbox-dialect, every Sandbox() of the test answers in that dialect."""
+    text = request.config.getoption("--sandbox-dialect")
+    if not text:
+        return
+    chosen = Dialect.parse(text)
+    marker = request.node.get_closest_marker("documented")
+    if marker is not None and not marker.args:
+        pytest.skip("pins the documented shapes; not run under another dialect")
+    if marker is not None:  # documented("conflicts"): only these points stay as documented
+        chosen = replace(chosen, **{name: getattr(Dialect(), name) for name in marker.args})
+    original = Sandbox.__init__
+
+    def init(self: Sandbox, *args: Any, dialect: Any = None, **kwargs: Any) -> None:
+        original(self, *args, dialect=chosen if dialect is None else dialect, **kwargs)
+
+    monkeypatch.setattr(Sandbox, "__init__", init)

@@ -71,6 +71,7 @@ def test_envelope_has_documented_shape_and_fresh_timestamp() -> None:
     }
 
 
+@pytest.mark.documented
 def test_create_and_read_back(client: OnOfficeClient) -> None:
     new_id = client.create_appointment(APPOINTMENT, identifier="row-1")
     record = client.read_appointment(new_id)
@@ -126,6 +127,7 @@ def test_timestamp_ten_minutes_off_raises_clock_error(sandbox: Sandbox, offset: 
         skewed.get_users()
 
 
+@pytest.mark.documented
 def test_a_v2_signature_without_hmac_version_is_refused(sandbox: Sandbox) -> None:
     """Without the version the legacy v1 check applies, which a v2 signature fails."""
     client = OnOfficeClient(sandbox.url, sandbox.credentials)

@@ -62,6 +62,7 @@ def test_rows_of_the_file_that_book_the_same_agent_or_estate_are_warned(
     assert problem.columns == ("Objekt",)
 
 
+@pytest.mark.documented("conflicts")
 def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
     tmp_path: Path,
     sandbox: Sandbox,
@@ -88,6 +89,7 @@ def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
         assert f"{5 - invalid} valid, {invalid} invalid" in capsys.readouterr().out
 
 
+@pytest.mark.documented("conflicts")
 def test_run_warns_or_refuses_double_bookings_but_never_its_own_rows(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:

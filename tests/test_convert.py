@@ -277,6 +277,7 @@ def test_lookups_resolve_human_keys(tmp_path: Path, api: OnOfficeClient) -> None
     assert api.requests_sent == 6
 
 
+@pytest.mark.documented("conflicts")
 def test_lookups_batch_by_the_500_cap_and_cache(tmp_path: Path) -> None:
     fixtures = load_fixtures()
     fixtures.estates = [{"id": 10_000 + n, "objektnr_extern": f"E-{n:04d}"} for n in range(700)]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,32 @@ def test_a_refused_row_is_a_failed_row_whatever_status_comes_with_it(
         for r in report.results.values()
         if r.status == "failed"
     )
+
+
+SWEEP = ["tests/test_run.py", "tests/test_undo.py", "tests/test_conflicts.py"]
+
+
+def test_run_undo_and_conflict_suites_under_a_seeded_random_dialect() -> None:
+    """The run, undo and conflict test modules, whole, against one random dialect per CI run
+    (the seed is printed; `pytest --sandbox-dialect random:SEED` replays any module)."""
+    dialect = f"random:{SEED}"
+    print(f"sweep dialect {dialect} = {Dialect.parse(dialect)}")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+            f"--sandbox-dialect={dialect}",
+            *SWEEP,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout

@@ -11,6 +11,8 @@ from importer.client import Action, OnOfficeClient
 from importer.errors import ActionRefused
 from importer.sandbox import Sandbox
 
+pytestmark = pytest.mark.documented  # pins the default answer shapes
+
 BASE = {"start_dt": "2026-08-01 17:45:00", "end_dt": "2026-08-01 18:00:00"}
 SERIES = {
     "rp_flag": True,

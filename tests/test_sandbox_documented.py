@@ -21,6 +21,8 @@ from importer.sandbox import Dialect, Sandbox
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.documented  # pins the default answer shapes
+
 URN = "urn:onoffice-de-ns:smart:2.5:smartml:action:"
 
 

@@ -10,6 +10,8 @@ from importer.client import Action, OnOfficeClient
 from importer.errors import ActionRefused
 from importer.sandbox import FixtureError, Sandbox, fixtures_from_dict, load_fixtures
 
+pytestmark = pytest.mark.documented  # pins the default answer shapes
+
 
 def test_estate_by_external_number_keeps_leading_zeros(client: OnOfficeClient) -> None:
     found = client.read_estates(

@@ -19,6 +19,8 @@ from importer.sandbox import Sandbox
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.documented  # pins the default answer shapes
+
 CONFORMANCE = ROOT.parent / "shared" / "conformance" / "check_sandbox.py"
 
 

@@ -124,7 +124,7 @@ def test_no_secret_anywhere_across_cli_scenarios(tmp_path: Path, known_sandbox: 
     ]
     joined = "\n".join(outputs)
     assert "other users; run: chmod 600" in joined  # the loose config file was refused
-    assert "did not accept the API token" in joined and "refused the credentials" in joined
+    assert joined.count("onOffice refused the credentials") >= 2  # bad token, bad secret
     assert "8 created" in joined and "8 already-created" in joined
     config.unlink()
     loose.unlink()  # the config files themselves hold the secret by design
