@@ -19,6 +19,7 @@ from .errors import (
     MappingError,
     NotDelivered,
     OutcomeUnknown,
+    PermissionRefused,
     SourceFileError,
     TransportError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "NotDelivered",
     "OnOfficeClient",
     "OutcomeUnknown",
+    "PermissionRefused",
     "Record",
     "RowOutcome",
     "RowProblem",

@@ -23,7 +23,7 @@ from importer.errors import AuthenticationError, ExitCode, PermissionRefused
 from importer.journal import Journal
 from importer.results import write_results
 from importer.sandbox import Dialect, Faults, Sandbox
-from importer.submit import RunOptions, preflight, run_import
+from importer.submit import RunOptions, RunReport, preflight, run_import
 from importer.undo import undo_import
 
 from .conftest import ROOT
@@ -122,21 +122,24 @@ def test_credential_errors_are_credential_errors_wherever_they_come(
             preflight(client)
 
 
-def test_a_missing_right_stops_the_run_with_one_line(tmp_path: Path) -> None:
+def import_viewings(tmp_path: Path, sb: Sandbox, options: RunOptions = LOST) -> RunReport:
+    """The sample workbook, imported into ``sb`` with a journal of its own."""
     source = tmp_path / "viewings.xlsx"
     shutil.copy(ROOT / "samples" / "viewings.xlsx", source)
-    refusal = (156, "No right to edit appointments of other users")
-    with (
-        Sandbox(faults=Faults(refuse_writes=refusal)) as sb,
-        OnOfficeClient(sb.url, sb.credentials) as client,
-    ):
-        report = run_import(
+    with OnOfficeClient(sb.url, sb.credentials) as client:
+        return run_import(
             source,
             ROOT / "mappings" / "viewings.yaml",
             client=client,
             journal_path=tmp_path / "j.sqlite",
-            options=RunOptions(workers=1),
+            options=options,
         )
+
+
+def test_a_missing_right_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    refusal = (156, "No right to edit appointments of other users")
+    with Sandbox(faults=Faults(refuse_writes=refusal)) as sb:
+        report = import_viewings(tmp_path, sb, RunOptions(workers=1))
     assert report.exit_code == ExitCode.CONFIGURATION
     assert report.stopped is not None and "lacks a right" in report.stopped
     assert "156" in report.stopped
@@ -154,21 +157,10 @@ def test_a_refused_row_is_a_failed_row_whatever_status_comes_with_it(
     tmp_path: Path, code: str, http: str
 ) -> None:
     """Error 97 paired with code 400 or 500, even as the HTTP status, is still one row's error."""
-    source = tmp_path / "viewings.xlsx"
-    shutil.copy(ROOT / "samples" / "viewings.xlsx", source)
     dialect = Dialect(code_with_97=code, http_status=http)
     faults = Faults(refuse_writes=(78, "Entry could not be created"))
-    with (
-        Sandbox(dialect=dialect, faults=faults) as sb,
-        OnOfficeClient(sb.url, sb.credentials) as client,
-    ):
-        report = run_import(
-            source,
-            ROOT / "mappings" / "viewings.yaml",
-            client=client,
-            journal_path=tmp_path / "j.sqlite",
-            options=LOST,
-        )
+    with Sandbox(dialect=dialect, faults=faults) as sb:
+        report = import_viewings(tmp_path, sb)
         assert sb.stats.actions["create calendar"] == 8  # refused rows are not re-sent
     assert report.counts()["failed"] == 8 and report.exit_code == ExitCode.ROWS_FAILED
     assert all(

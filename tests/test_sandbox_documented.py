@@ -79,6 +79,18 @@ CREATE = {
 }
 
 
+def create(sb: Sandbox, headers: dict[str, str] | None = None, **data: Any) -> Any:
+    """calendar create of CREATE with ``data`` changed; the new id as the server wrote it."""
+    parameters = CREATE | {"data": CREATE["data"] | data}
+    answer = post(sb, signed(sb, "create", "calendar", parameters), headers=headers)
+    return ok(answer)["data"]["records"][0]["id"]
+
+
+def read_by_id(sb: Sandbox, appointment_id: Any) -> dict[str, Any]:
+    answer = post(sb, signed(sb, "read", "calendar", [], resourceid=str(appointment_id)))
+    return ok(answer)["data"]["records"][0]["elements"]
+
+
 def test_the_sandbox_imports_nothing_from_the_importer() -> None:
     """Two readings of the documentation: the sandbox must not borrow the client's."""
     for path in sorted((ROOT / "importer" / "sandbox").glob("*.py")):
@@ -109,21 +121,8 @@ def test_php_sdk_request_shapes_are_answered(sb: Sandbox) -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     users = post(sb, signed(sb, "get", "users", [], identifier=None), headers=form)
     assert ok(users)["identifier"] is None
-    created = ok(
-        post(
-            sb,
-            signed(
-                sb,
-                "create",
-                "calendar",
-                {**CREATE, "data": {**CREATE["data"], "note": "https://meet.example/a/b"}},
-            ),
-            headers=form,
-        )
-    )
-    new_id = created["data"]["records"][0]["id"]
-    read = ok(post(sb, signed(sb, "read", "calendar", [], resourceid=str(new_id))))
-    assert read["data"]["records"][0]["elements"]["note"] == "https://meet.example/a/b"
+    new_id = create(sb, headers=form, note="https://meet.example/a/b")
+    assert read_by_id(sb, new_id)["note"] == "https://meet.example/a/b"
     as_strings = signed(sb, "get", "groups", {})
     as_strings.update(timestamp=str(as_strings["timestamp"]), hmac_version="2")
     ok(post(sb, as_strings))
@@ -152,10 +151,9 @@ def test_legacy_hmac_v1_of_older_sdk_releases_is_answered(sb: Sandbox) -> None:
 
 
 def test_read_calendar_record_has_the_documented_types(sb: Sandbox) -> None:
-    new_id = ok(post(sb, signed(sb, "create", "calendar", CREATE)))["data"]["records"][0]["id"]
+    new_id = create(sb)
     assert isinstance(new_id, int)
-    answer = post(sb, signed(sb, "read", "calendar", [], resourceid=str(new_id)))
-    e = ok(answer)["data"]["records"][0]["elements"]
+    e = read_by_id(sb, new_id)
     for flag in ("ganztags", "rp_flag", "abgesagt", "allowTransitTime"):
         assert e[flag] is False, flag
     assert e["private"] == "0" and e["rp_ende_status"] == "0"
@@ -170,28 +168,12 @@ def test_read_calendar_record_has_the_documented_types(sb: Sandbox) -> None:
     assert e["assignedaddressids"] == [5431] and e["assignedobjectids"] == [608]
     assert "location" not in e and isinstance(e["ort"], str)
     assert e["status"] == "active"
-    empty = post(
-        sb, signed(sb, "create", "calendar", {"data": CREATE["data"] | {"ressources": []}})
-    )
-    other = ok(empty)["data"]["records"][0]["id"]
-    e = ok(post(sb, signed(sb, "read", "calendar", [], resourceid=str(other))))["data"]["records"][
-        0
-    ]["elements"]
+    e = read_by_id(sb, create(sb, ressources=[]))
     assert e["ressourcesWithKeys"] == []  # an empty map is an empty array (§5.2)
 
 
 def test_appointment_list_has_the_documented_types(sb: Sandbox) -> None:
-    ok(
-        post(
-            sb,
-            signed(
-                sb,
-                "create",
-                "calendar",
-                CREATE | {"data": CREATE["data"] | {"erinnerung": "1 hours"}},
-            ),
-        )
-    )
+    create(sb, erinnerung="1 hours")
     missing = post(sb, signed(sb, "get", "appointmentList", {"filter": {}}))
     assert missing["response"]["results"][0]["status"]["errorcode"] != 0
     answer = post(
@@ -368,3 +350,20 @@ def test_dialects_come_from_text_fixtures_and_seeds(tmp_path: Path) -> None:
     fixtures.write_text(json.dumps({"dialect": {"idz": "string"}}), encoding="utf-8")
     with pytest.raises(FixtureError, match="idz"):
         load_fixtures(fixtures)
+
+
+def test_estate_id_text_only_when_asked_and_conflicts_not_cacheable(sb: Sandbox) -> None:
+    asked = ok(post(sb, signed(sb, "read", "estate", {"data": ["Id", "objektnr_extern"]})))
+    record = asked["data"]["records"][0]
+    assert record["elements"]["Id"] == str(record["id"]) and isinstance(record["id"], int)
+    plain = ok(post(sb, signed(sb, "read", "estate", {"data": ["objektnr_extern"]})))
+    assert "Id" not in plain["data"]["records"][0]["elements"]
+    conflicts = ok(post(sb, signed(sb, "get", "appointmentConflicts", {"data": CREATE["data"]})))
+    assert conflicts["cacheable"] is False and conflicts["data"]["meta"]["cntabsolute"] == 4
+    assert [r["id"] for r in conflicts["data"]["records"]] == [
+        "conflictedUsers",
+        "conflictedResources",
+        "conflictedAddresses",
+        "conflictedEstates",
+    ]
+    assert ok(post(sb, signed(sb, "get", "users", {})))["cacheable"] is True

@@ -48,6 +48,7 @@ def test_undo_removes_exactly_the_imported_and_a_second_undo_does_nothing(
     imported: tuple[Path, Path], sandbox: Sandbox
 ) -> None:
     results, journal = imported
+
     def deletes() -> int:  # the documentation names both resource types (§5.5)
         return sum(sandbox.stats.actions[f"delete {t}"] for t in ("calendar", "appointments"))
 

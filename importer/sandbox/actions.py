@@ -401,11 +401,14 @@ def read_estate(ctx: Context, raw: Any) -> Records:
         ]
     estates = _sorted(estates, parameters.get("sortby"), parameters.get("sortorder"))
     chosen, total = page(estates, parameters)
+    wanted = parameters.get("data")
+    asks_id = isinstance(wanted, list) and "Id" in wanted
     return [
         {
             "id": e["id"],
             "type": "estate",
-            "elements": _select(e, parameters.get("data"), {"Id": str(e["id"])}),
+            # §6.1: `Id` (the record id as a string) only when it is asked for
+            "elements": _select(e, wanted, {"Id": str(e["id"])} if asks_id else {}),
         }
         for e in chosen
     ], total

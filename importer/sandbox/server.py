@@ -192,7 +192,10 @@ class Engine:
             if not known:  # dialect auth_errors=action: the token is refused per action
                 raise Refusal(spec.E_NOT_AUTHENTICATED, "not authenticated")
             kind = self._authenticate(echo, token)
-            result["cacheable"] = kind in ("read", "get")
+            # §3.1: reads are cacheable, but the examples mark conflicts `false`.
+            result["cacheable"] = kind in ("read", "get") and echo["resourcetype"] not in (
+                "appointmentConflicts"
+            )
             handler = HANDLERS.get((kind, echo["resourcetype"]))
             only = self.dialect.delete_resource
             if kind == "delete" and only != "both" and echo["resourcetype"] != only:
