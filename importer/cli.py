@@ -282,7 +282,7 @@ def render_check(result: Any) -> None:
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The journal (default: beside the results workbook).",
+    help="The journal (default: this account's own, in the user's data folder).",
 )
 @click.option(
     "--only-failed",
@@ -308,6 +308,15 @@ def render_check(result: Any) -> None:
     help="Import into a built-in sandbox (sample agency) instead of onOffice.",
 )
 @click.option("--strict", is_flag=True, help="Double bookings are errors: those rows are not sent.")
+@click.option(
+    "--resend-after",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A row whose answer was lost is sent again only when onOffice still does not show it "
+    "this long after the attempt.",
+)
 @config_option
 @source_options
 def run(
@@ -320,6 +329,7 @@ def run(
     workers: int,
     use_sandbox: bool,
     strict: bool,
+    resend_after: float,
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -327,16 +337,18 @@ def run(
     delimiter: str | None,
 ) -> None:
     """Create the valid rows as appointments, one by one; write the results workbook."""
-    from .journal import default_journal_path
     from .mapping import load_mapping
     from .results import default_results_path
     from .submit import RunOptions, run_import
 
     mapping = load_mapping(mapping_path)
     results = results or default_results_path(file)
-    journal = journal or default_journal_path(results)
     options = RunOptions(
-        workers=workers, only_failed=only_failed, allow_duplicates=allow_duplicates, strict=strict
+        workers=workers,
+        only_failed=only_failed,
+        allow_duplicates=allow_duplicates,
+        strict=strict,
+        resend_after=resend_after,
     )
     with api_client(use_sandbox, config) as client:
         report = run_import(
@@ -400,15 +412,19 @@ def _write_results(report: Any, target: Path) -> Path | None:
 
 
 def render_run(report: Any, written: Path | None) -> None:
+    from .results import STATUS_ORDER
+
     counts = report.counts()
     click.echo(f"Imported {report.check.source} into {report.api_url}")
     click.echo(
         f"  {len(report.results)} rows: "
-        + ", ".join(
-            f"{counts.get(s, 0)} {s}"
-            for s in ("created", "already-created", "invalid", "failed", "unknown", "not-sent")
-        )
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUS_ORDER)
     )
+    if report.existence_reads:
+        click.echo(
+            f"  onOffice was read {report.existence_reads} times to find rows created earlier "
+            "(on any computer)"
+        )
     warned = sum(1 for o in report.check.outcomes if o.warnings)
     if warned:
         click.echo(
@@ -494,19 +510,17 @@ def mapping_init(
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The import's journal (default: beside the results workbook).",
+    help="The import's journal (default: this account's own).",
 )
 @config_option
 def undo(
     results: Path, cancel: bool, yes: bool, force: bool, journal: Path | None, config: Path | None
 ) -> None:
     """Remove exactly the appointments an import created (RESULTS = its results workbook)."""
-    from .journal import default_journal_path
     from .undo import undo_import
 
-    journal = journal or default_journal_path(results)
-    if not journal.exists():
-        raise click.ClickException(f"no journal {journal} beside {results}; name it with --journal")
+    if journal is not None and not journal.exists():
+        raise click.ClickException(f"no journal {journal}")
     verb = "cancel" if cancel else "remove"
 
     def confirm(plan: list[Any]) -> bool:

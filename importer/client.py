@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -34,6 +35,7 @@ from .errors import (
     OutcomeUnknown,
     PermissionRefused,
     TransportError,
+    redact,
 )
 
 log = logging.getLogger(__name__)
@@ -135,7 +137,15 @@ class OnOfficeClient:
         session: requests.Session | None = None,
         read_retries: int = 3,
     ) -> None:
-        self.url = url
+        self._endpoint = url  # as given: may hold credentials (user:pass@, ?token=)
+        self.url = display_url(url)  # for messages, reports and journals: never a secret
+        parts = urlsplit(url)
+        self._hidden = [
+            v
+            for v in (parts.username, parts.password, parts.query, credentials.token)
+            if v and len(v) >= 4
+        ] + [v for _, v in parse_qsl(parts.query) if len(v) >= 4]
+        self._hidden.append(credentials.secret)
         self.read_retries = read_retries
         self._credentials = credentials
         self.timeouts = timeouts or Timeouts()
@@ -222,7 +232,7 @@ class OnOfficeClient:
         self.requests_sent += 1
         try:
             http = self._session.post(
-                self.url,
+                self._endpoint,
                 data=body,
                 headers={"Content-Type": contract.CONTENT_TYPE},
                 timeout=(self.timeouts.connect, self.timeouts.read),
@@ -232,10 +242,10 @@ class OnOfficeClient:
         except requests.ConnectionError as exc:
             if _never_connected(exc):
                 raise NotDelivered(
-                    f"{what}: cannot connect to {self.url} ({_reason(exc)})"
+                    f"{what}: cannot connect to {self.url} ({self._clean(_reason(exc))})"
                 ) from exc
             raise OutcomeUnknown(
-                f"{what}: connection to {self.url} lost after sending ({_reason(exc)})"
+                f"{what}: connection to {self.url} lost after sending ({self._clean(_reason(exc))})"
             ) from exc
         except requests.Timeout as exc:
             raise OutcomeUnknown(
@@ -247,10 +257,10 @@ class OnOfficeClient:
         status = http.status_code
         if status >= 400 and (answer := _protocol_error(http.content)) is not None:
             return answer  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
-        if status >= 500:
-            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}")
         if status == 429:
             raise NotDelivered(f"{what}: HTTP 429 (rate limited) from {self.url}")
+        if status >= 500:  # it may have acted; 503 says it declined, which a read-back confirms
+            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}", status=status)
         if status >= 400:
             raise MalformedResponse(
                 f"{what}: HTTP {status} from {self.url} - is the API URL right?"
@@ -263,6 +273,10 @@ class OnOfficeClient:
             raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
         return decoded
 
+    def _clean(self, text: str) -> str:
+        """Text from the network stack, with anything from the URL's credentials masked."""
+        return redact(text, *sorted(self._hidden, key=len, reverse=True))
+
     def _note_server_time(self, header: str | None, signed_at: int) -> None:
         """How far our signed timestamp is from the server's `Date` (1 s resolution)."""
         try:
@@ -270,6 +284,22 @@ class OnOfficeClient:
         except (TypeError, ValueError):
             server = None
         self.last_clock_skew = None if server is None else signed_at - server
+
+    def account(self) -> str:
+        """Which onOffice account this client speaks for, as text that holds no secret.
+
+        The API user's id from `get users` with `userfilter: onlyOwn` (§6.5) at this URL; where
+        that is not answered, a keyed hash of the token (the token itself never leaves here).
+        """
+        try:
+            records = self.call(Action("get", "users", {"userfilter": "onlyOwn"})).records
+        except ActionRefused:
+            records = []
+        own = [contract.record_id(r.id) for r in records[:1]]
+        if own and own[0] is not None:
+            return f"{self.url} user {own[0]}"
+        digest = hashlib.sha256(f"onoffice-import account:{self._credentials.token}".encode())
+        return f"{self.url} token {digest.hexdigest()[:16]}"
 
     # --- convenience calls ----------------------------------------------------------------------
     def create_appointment(self, parameters: Mapping[str, Any], *, identifier: str = "") -> int:
@@ -380,6 +410,20 @@ def _with_identifiers(actions: Sequence[Action]) -> list[Action]:
             a if a.identifier else Action(a.kind, a.resourcetype, a.parameters, a.resourceid, ident)
         )
     return out
+
+
+def display_url(url: str) -> str:
+    """The URL without user info, query or fragment: where credentials could hide."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _sorted_first_level(parameters: Mapping[str, Any] | Sequence[Any]) -> Any:

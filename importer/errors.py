@@ -102,6 +102,19 @@ class ConfigurationError(ImporterError):
     exit_code = ExitCode.CONFIGURATION
 
 
+class JournalError(ImporterError):
+    """The journal cannot be written (disk full, read-only, removed): nothing more is sent."""
+
+    exit_code = ExitCode.STOPPED
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"the journal {path} cannot be written ({reason}); nothing more is sent - "
+            "free some space and run again"
+        )
+
+
 class ApiError(ImporterError):
     exit_code = ExitCode.STOPPED
 
@@ -173,6 +186,10 @@ class OutcomeUnknown(TransportError):
     """Read timeout, connection dropped after sending, HTTP 5xx: the server may have acted."""
 
     may_have_been_processed = True
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status  # the HTTP status, when there was one
+        super().__init__(message)
 
 
 def redact(text: str, *secrets: str) -> str:

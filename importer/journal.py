@@ -13,10 +13,17 @@ leaves each row in one of these states, and a re-run knows what to do with each:
 
 Rows are keyed by the fingerprint of their payload. One run at a time: a lock file beside the
 journal (released by the OS when the process dies, even by ``kill -9``).
+
+A journal belongs to one account (API URL and API user, :meth:`OnOfficeClient.account`) and
+says so in its meta table; opened for another account it refuses, so it never vouches for
+appointments in a calendar it has not seen. By default it is the account's *ledger* in the
+user's data folder (:func:`ledger_path`), which every run for that account finds, whatever the
+input or the results file are called.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -26,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, JournalError
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
 
@@ -100,8 +107,25 @@ class _Lock:
         self._file.close()  # closing releases flock
 
 
+def data_dir() -> Path:
+    """Where ledgers live: $ONOFFICE_IMPORT_DATA, else the platform's per-user data folder."""
+    if explicit := os.environ.get("ONOFFICE_IMPORT_DATA"):
+        return Path(explicit)
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "onoffice-import"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "onoffice-import"
+
+
+def ledger_path(account: str) -> Path:
+    """The journal of one account (see :meth:`OnOfficeClient.account`)."""
+    digest = hashlib.sha256(account.encode()).hexdigest()[:16]
+    return data_dir() / "ledgers" / f"{digest}.sqlite"
+
+
 class Journal:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, account: str | None = None) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +143,21 @@ class Journal:
             self._lock.release()
             raise ConfigurationError(f"the journal {self.path} cannot be used ({exc})") from None
         self._mutex = threading.Lock()
+        if account is not None:
+            self._claim(account)
+
+    def _claim(self, account: str) -> None:
+        """Stamp a new journal with its account; refuse one that belongs to another."""
+        owner = self.get_meta("account")
+        if owner is None:
+            self.set_meta("account", account)
+        elif owner != account:
+            self.close()
+            raise ConfigurationError(
+                f"the journal {self.path} belongs to {owner}, not to {account}; it does not "
+                "vouch for another account's appointments (leave out --journal to use this "
+                "account's own)"
+            )
 
     def close(self) -> None:
         with self._mutex:
@@ -132,8 +171,11 @@ class Journal:
         self.close()
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
-        with self._mutex:
-            self._db.execute(sql, args)  # autocommit: durable (FULL) when execute returns
+        try:
+            with self._mutex:
+                self._db.execute(sql, args)  # autocommit: durable (FULL) when execute returns
+        except sqlite3.Error as exc:  # disk full, read-only, removed: stop, never guess
+            raise JournalError(self.path, str(exc)) from None
 
     # --- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -180,6 +222,27 @@ class Journal:
             "state = excluded.state, source_row = excluded.source_row, "
             "attempts = entries.attempts + 1, intent_at = excluded.intent_at, error = NULL",
             (fingerprint, SENDING, source_row, _now(), json.dumps(payload, ensure_ascii=False)),
+        )
+
+    def adopt(
+        self, fingerprint: str, source_row: int, payload: dict[str, Any], appointment_id: int
+    ) -> None:
+        """Record an appointment found in onOffice with this row's reference as the row's."""
+        self._write(
+            "INSERT INTO entries (fingerprint, state, appointment_id, source_row, attempts, "
+            "intent_at, outcome_at, payload) VALUES (?, ?, ?, ?, 0, ?, ?, ?) "
+            "ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, "
+            "appointment_id = excluded.appointment_id, error = NULL, "
+            "outcome_at = excluded.outcome_at",
+            (
+                fingerprint,
+                CREATED,
+                appointment_id,
+                source_row,
+                _now(),
+                _now(),
+                json.dumps(payload, ensure_ascii=False),
+            ),
         )
 
     def created(self, fingerprint: str, appointment_id: int) -> None:

@@ -16,8 +16,10 @@ from . import contract
 
 
 class RecordLike(Protocol):
-    id: Any
-    elements: Any
+    @property
+    def id(self) -> Any: ...
+    @property
+    def elements(self) -> Any: ...
 
 
 class ReadApi(Protocol):

@@ -195,6 +195,8 @@ class LocationSpec:
 class Options:
     past: str = "warn"  # warn | error | allow (bad input 40)
     max_duration_hours: float = 24.0  # longer is a warning (bad input 27)
+    # Write the import reference line into each appointment's note (importer/reference.py).
+    reference: bool = True
 
 
 @dataclass(frozen=True)
@@ -533,7 +535,9 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
     for key in ("encoding", "delimiter"):
         if key in source and not (isinstance(source[key], str) and source[key]):
             p.fail(f"source.{key}", "a text such as 'cp1252' or ';'")
-    opts = p.keys(raw.get("options") or {}, ("past", "max_duration_hours"), "options")
+    opts = p.keys(raw.get("options") or {}, ("past", "max_duration_hours", "reference"), "options")
+    if not isinstance(opts.get("reference", True), bool):
+        p.fail("options.reference", "true or false")
     if opts.get("past", "warn") not in ("warn", "error", "allow"):
         p.fail("options.past", "one of warn, error, allow")
     hours = opts.get("max_duration_hours", 24)

@@ -21,7 +21,15 @@ from .submit import OUTCOME_COLUMNS, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 RESULTS_SHEET = "Results"
-STATUS_ORDER = ("created", "already-created", "invalid", "failed", "unknown", "not-sent")
+STATUS_ORDER = (
+    "created",
+    "already-created",
+    "exists",
+    "invalid",
+    "failed",
+    "unknown",
+    "not-sent",
+)
 
 
 def tool_version() -> str:

@@ -1,18 +1,20 @@
-"""Settling a create whose outcome is unknown: read the calendar back, never guess.
+"""Settling a create whose outcome is unknown, and recognising rows already in onOffice.
 
-A request that may have been processed (read timeout, dropped connection, HTTP 5xx) is not
-sent again blindly. The days of the appointment are read back (every user's, cancelled ones
-included; :mod:`importer.readback` reads whichever call the server offers) and:
+Both read the calendar back (:mod:`importer.readback` reads whichever call the server offers).
+With the import reference on (the default, :mod:`importer.reference`):
 
-- an appointment whose every readable field equals the row's payload, modified after the row's
-  intent was recorded and owned by no other row, is adopted;
-- a look-alike (same start and subject) that cannot be verified leaves the row unknown, naming
-  it: it may be this row's appointment or a person's, and neither may be doubled nor taken;
-- only a complete read with nothing resembling the row proves it absent (then it is re-sent).
+- an appointment whose note carries the row's reference, owned by no other row, is the row's;
+- a look-alike without it (same start and subject) is a person's or another tool's: never
+  adopted, never doubled; the row stays unknown, naming it;
+- only a complete read with nothing resembling the row proves it absent.
+
+Without the reference, a lost answer is adopted only when every readable field matches the row
+and the appointment was modified after the row was sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from . import contract
 from .client import OnOfficeClient
 from .readback import Who, days_of, read_period, resembles, same_content
+from .reference import found_in
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,11 @@ def _since(intent_at: str | None) -> str | None:
 
 
 def find_created(
-    client: OnOfficeClient, params: dict[str, Any], intent_at: str | None, claimed: set[int]
+    client: OnOfficeClient,
+    params: dict[str, Any],
+    intent_at: str | None,
+    claimed: set[int],
+    ref: str | None = None,
 ) -> Settled:
     """Read back; transport or API errors propagate (the caller keeps the row unknown)."""
     first, last = days_of([params])
@@ -49,7 +56,15 @@ def find_created(
     since = _since(intent_at)
     mine, lookalikes = [], []
     for found in period.appointments:
-        if found.series in claimed or not resembles(found, params):
+        if found.series in claimed:
+            continue
+        if ref is not None:
+            if ref in found_in(found.note) and isinstance(found.series, int):
+                mine.append(found.series)
+            elif resembles(found, params):
+                lookalikes.append(str(found.id))
+            continue
+        if not resembles(found, params):
             continue
         fresh = since is None or found.modified is None or found.modified >= since
         if fresh and isinstance(found.series, int) and same_content(found, params):
@@ -61,3 +76,41 @@ def find_created(
     if lookalikes:
         return Settled(candidates=tuple(sorted(set(lookalikes))), reads=period.reads)
     return Settled(absent=period.complete, reads=period.reads)
+
+
+@dataclass(frozen=True)
+class Existing:
+    """Rows found in onOffice by their reference (ref -> appointment id), and what it cost."""
+
+    found: dict[str, int]
+    reads: int
+    complete: bool
+
+
+def find_existing(
+    client: OnOfficeClient,
+    rows: Sequence[tuple[str, dict[str, Any]]],
+    ignore: set[int] | None = None,
+) -> Existing:
+    """The appointments of the rows' period that carry one of the rows' references.
+
+    ``rows`` are (reference, payload); appointments in ``ignore`` do not count. One read of
+    the whole period, split by the 500 cap.
+    """
+    if not rows:
+        return Existing({}, 0, True)
+    first, last = days_of([params for _, params in rows])
+    everyone = [Who.of(params) for _, params in rows]
+    who = Who(
+        frozenset().union(*(w.users for w in everyone)),
+        frozenset().union(*(w.groups for w in everyone)),
+    )
+    period = read_period(client, first, last, who)
+    wanted = {ref for ref, _ in rows}
+    found: dict[str, int] = {}
+    for appointment in period.appointments:
+        if not isinstance(appointment.series, int) or appointment.series in (ignore or set()):
+            continue
+        for ref in found_in(appointment.note) & wanted:
+            found[ref] = min(found.get(ref, appointment.series), appointment.series)
+    return Existing(found, period.reads, period.complete)

@@ -2,9 +2,11 @@
 
     report = importer.run_import("viewings.xlsx", "mappings/viewings.yaml", client=client)
 
-Every row ends with one status: ``created``, ``already-created``, ``invalid``, ``failed``,
-``unknown`` or ``not-sent``. Requests run in worker threads (``workers``, default 1); the caller's
-thread only waits, so a Ctrl-C there stops new requests while in-flight ones finish.
+Every row ends with one status: ``created``, ``already-created`` (this account's journal has
+it), ``exists`` (found in onOffice by its import reference: created by an earlier import, on any
+computer), ``invalid``, ``failed``, ``unknown`` or ``not-sent``. Requests run in worker threads
+(``workers``, default 1); the caller's thread only waits, so a Ctrl-C there stops new requests
+while in-flight ones finish.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +31,20 @@ from .errors import (
     AuthenticationError,
     ClockError,
     ExitCode,
+    JournalError,
     NotDelivered,
+    OutcomeUnknown,
 )
-from .journal import Journal
+from .journal import Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
-from .settle import find_created
+from .reference import reference, with_reference
+from .settle import find_created, find_existing
 
-CREATED, ALREADY, INVALID, FAILED, UNKNOWN, NOT_SENT = (
+CREATED, ALREADY, EXISTS, INVALID, FAILED, UNKNOWN, NOT_SENT = (
     "created",
     "already-created",
+    "exists",
     "invalid",
     "failed",
     "unknown",
@@ -47,6 +53,8 @@ CREATED, ALREADY, INVALID, FAILED, UNKNOWN, NOT_SENT = (
 MAX_WORKERS = 16
 OUTCOME_COLUMNS = ("Status", "Appointment ID", "Error", "Source row")
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
+ToSend = list[tuple[int, str, dict[str, Any]]]  # row, journal key, payload
+ToSettle = list[tuple[int, str, dict[str, Any], str | None]]  # ... and when it was last sent
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,9 @@ class RunOptions:
     backoff_cap: float = 30.0
     settle_delay: float | None = None  # wait before reading back; default: the read timeout
     settle_rounds: int = 3
+    # A create whose outcome is unknown is sent again only when a read-back finds it absent
+    # this long after the attempt: a slow server may still be creating it before that.
+    resend_after: float = 120.0
     unreachable_limit: int = 5  # consecutive rows without an answer stop the run
     strict: bool = False  # double bookings are errors: those rows are not sent
 
@@ -84,6 +95,8 @@ class RunReport:
     results_path: Path | None = None
     journal_path: Path | None = None
     earlier: Earlier = field(default_factory=dict)  # when the input is a results workbook
+    account: str | None = None  # whose calendar (URL and API user; never a secret)
+    existence_reads: int = 0  # reads the check for rows already in onOffice cost
 
     def counts(self) -> Counter[str]:
         return Counter(r.status for r in self.results.values())
@@ -117,6 +130,7 @@ class _Runner:
         options: RunOptions,
         stop: threading.Event,
         report: RunReport,
+        use_reference: bool = True,
     ) -> None:
         self.client, self.journal, self.options = client, journal, options
         self.stop, self.report = stop, report
@@ -124,6 +138,7 @@ class _Runner:
         self.unreachable_streak = 0
         self.pending: dict[int, tuple[str, dict[str, Any], float]] = {}  # row -> settle later
         self.rng = random.Random()
+        self.use_reference = use_reference
 
     # --- systemic failures ----------------------------------------------------------------------
     def halt(self, reason: str, code: ExitCode) -> None:
@@ -144,18 +159,33 @@ class _Runner:
             self.halt(f"the API did not answer {streak} rows in a row ({why})", ExitCode.STOPPED)
 
     # --- one row --------------------------------------------------------------------------------
-    def send(self, row: int, fingerprint: str, params: dict[str, Any]) -> RowResult:
-        attempt = 0
+    def reference(self, key: str) -> str | None:
+        return reference(key) if self.use_reference else None
+
+    def payload(self, key: str, params: dict[str, Any]) -> dict[str, Any]:
+        """What is sent: the row's payload, with its reference line when that is on."""
+        ref = self.reference(key)
+        return with_reference(params, ref) if ref else params
+
+    def send(
+        self, row: int, fingerprint: str, params: dict[str, Any], attempts: int = 0
+    ) -> RowResult:
+        attempt = attempts
+        sent = self.payload(fingerprint, params)
         while True:
             if self.stop.is_set() and attempt == 0:
                 return RowResult(row, NOT_SENT, error=self.report.stopped or "the run stopped")
             attempt += 1
-            self.journal.intent(fingerprint, row, params)
             try:
-                new_id = self.client.create_appointment(params, identifier=f"row-{row}")
+                self.journal.intent(fingerprint, row, sent)
+            except JournalError as exc:  # nothing is sent that is not journaled
+                self.halt(str(exc), ExitCode.STOPPED)
+                return RowResult(row, NOT_SENT, error=str(exc))
+            try:
+                new_id = self.client.create_appointment(sent, identifier=f"row-{row}")
             except NotDelivered as exc:
                 if attempt >= self.options.max_attempts or self.stop.is_set():
-                    self.journal.failed(fingerprint, str(exc))
+                    self._journal(self.journal.failed, fingerprint, str(exc))
                     self._unanswered(str(exc))
                     return RowResult(row, FAILED, error=f"not delivered: {exc}")
                 delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
@@ -163,52 +193,103 @@ class _Runner:
                 continue
             except ActionRefused as exc:
                 self._answered()
-                self.journal.failed(fingerprint, str(exc))
+                self._journal(self.journal.failed, fingerprint, str(exc))
                 return RowResult(row, FAILED, error=exc.server_message or str(exc))
             except (AuthenticationError, ClockError) as exc:
-                self.journal.failed(fingerprint, str(exc))  # refused before any work: resend later
+                # refused before any work: sent again by a later run
+                self._journal(self.journal.failed, fingerprint, str(exc))
                 self.halt(str(exc), ExitCode.CONFIGURATION)
                 return RowResult(row, FAILED, error=str(exc))
-            except ApiError as exc:  # OutcomeUnknown, MalformedResponse: it may exist now
-                self.journal.unknown(fingerprint, str(exc))
+            except OutcomeUnknown as exc:
+                self._journal(self.journal.unknown, fingerprint, str(exc))
+                self._unanswered(str(exc))
+                if exc.status == 503 and attempt < self.options.max_attempts:
+                    # "Service unavailable": the server declined it. A read-back confirms that
+                    # nothing was created before it is sent again (never on a guess).
+                    delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
+                    self.stop.wait(delay * (0.5 + self.rng.random()))
+                    return self.settle(row, fingerprint, params, None, resend=attempt)
+                with self.lock:
+                    self.pending[row] = (fingerprint, params, time.monotonic())
+                return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
+            except ApiError as exc:  # MalformedResponse: it may exist now
+                self._journal(self.journal.unknown, fingerprint, str(exc))
                 self._unanswered(str(exc))
                 with self.lock:
                     self.pending[row] = (fingerprint, params, time.monotonic())
                 return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
             self._answered()
-            self.journal.created(fingerprint, new_id)
+            self._journal(self.journal.created, fingerprint, new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
 
-    def settle(
-        self, row: int, fingerprint: str, params: dict[str, Any], intent_at: str | None
-    ) -> RowResult:
-        """Read back; adopt the appointment if it exists, re-send only if proven absent."""
+    def _journal(self, record: Callable[[str, Any], None], key: str, value: Any) -> None:
+        """An outcome into the journal; if the disk is full, the run stops (nothing more sent),
+        and what onOffice did is still found later by the row's reference."""
         try:
-            found = find_created(self.client, params, intent_at, self.journal.claimed_ids())
+            record(key, value)
+        except JournalError as exc:
+            self.halt(str(exc), ExitCode.STOPPED)
+
+    def settle(
+        self,
+        row: int,
+        fingerprint: str,
+        params: dict[str, Any],
+        intent_at: str | None,
+        resend: int = 0,
+    ) -> RowResult:
+        """Read back; adopt the row's appointment if it is there; send again only when it is
+        proven absent ``resend_after`` seconds after the last attempt, or at once after a 503
+        (``resend``: the attempts made so far)."""
+        try:
+            found = find_created(
+                self.client,
+                params,
+                intent_at,
+                self.journal.claimed_ids(),
+                self.reference(fingerprint),
+            )
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
             return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back refused: {exc}")
         except ApiError as exc:
             return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back failed: {exc}")
         if found.appointment_id is not None:
-            self.journal.created(fingerprint, found.appointment_id)
+            self._journal(self.journal.created, fingerprint, found.appointment_id)
             return RowResult(row, CREATED, appointment_id=found.appointment_id)
         if found.candidates:
             return RowResult(
                 row,
                 UNKNOWN,
-                error="outcome unknown: onOffice holds a look-alike that differs from the row "
+                error="outcome unknown: onOffice holds a look-alike that is not this import's "
                 f"(appointment {', '.join(found.candidates)}); check it, it is not sent again",
             )
         if not found.absent:
             return RowResult(
                 row, UNKNOWN, error="outcome unknown: too many appointments that day to be sure"
             )
+        waited = _age_seconds(intent_at)
+        if not resend and waited < self.options.resend_after:
+            return RowResult(
+                row,
+                UNKNOWN,
+                error="outcome unknown: not in onOffice yet, but it may still be on its way; "
+                f"run again after {self.options.resend_after:.0f} s to settle it (it is sent "
+                "again then only if it is still absent)",
+            )
         if self.stop.is_set():
             return RowResult(
                 row, UNKNOWN, error="outcome unknown: the run stopped before it could be settled"
             )
-        return self.send(row, fingerprint, params)
+        return self.send(row, fingerprint, params, attempts=resend)
+
+
+def _age_seconds(intent_at: str | None) -> float:
+    """Seconds since a journal timestamp (UTC); infinite when there is none."""
+    if not intent_at:
+        return float("inf")
+    moment = datetime.strptime(intent_at, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return (datetime.now(UTC) - moment).total_seconds()
 
 
 def split_outcomes(table: Table) -> Earlier:
@@ -229,8 +310,11 @@ def split_outcomes(table: Table) -> Earlier:
     return earlier
 
 
-def _row_keys(outcomes: list[RowOutcome], allow_duplicates: bool) -> dict[int, str | None]:
-    """Journal key per valid row; repeated payloads get an occurrence suffix only if allowed."""
+def _row_keys(
+    outcomes: list[RowOutcome], allow_duplicates: bool, known: Callable[[str], bool]
+) -> dict[int, str | None]:
+    """Journal key per valid row. A repeated payload gets an occurrence suffix (``fp#2``); it is
+    sent only if allowed, but once created (an earlier run allowed it) it stays known."""
     seen: Counter[str] = Counter()
     keys: dict[int, str | None] = {}
     for o in outcomes:
@@ -239,9 +323,8 @@ def _row_keys(outcomes: list[RowOutcome], allow_duplicates: bool) -> dict[int, s
             continue
         seen[o.fingerprint] += 1
         n = seen[o.fingerprint]
-        keys[o.row] = (
-            o.fingerprint if n == 1 else (f"{o.fingerprint}#{n}" if allow_duplicates else None)
-        )
+        key = o.fingerprint if n == 1 else f"{o.fingerprint}#{n}"
+        keys[o.row] = key if n == 1 or allow_duplicates or known(key) else None
     return keys
 
 
@@ -250,7 +333,7 @@ def run_import(
     mapping: str | Path | Mapping,
     *,
     client: OnOfficeClient,
-    journal_path: str | Path,
+    journal_path: str | Path | None = None,
     options: RunOptions | None = None,
     load_options: LoadOptions | None = None,
     progress: Progress | None = None,
@@ -259,110 +342,190 @@ def run_import(
 ) -> RunReport:
     """Import ``source`` (a spreadsheet, or a results workbook of an earlier run).
 
+    ``journal_path`` defaults to the account's ledger (:func:`importer.journal.ledger_path`).
     Raises :class:`~importer.errors.ImporterError` before anything is sent (unusable input,
     credentials, clock); afterwards every outcome is in the report, also when stopped early.
     """
     options = options or RunOptions()
-    workers = max(1, min(options.workers, MAX_WORKERS))
     stop = stop or threading.Event()
     started = now or datetime.now()
     prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
-    refused = _preflight_failure(client)
-    with Journal(journal_path) as journal:
-        entries = journal.entries()
-        created = frozenset(k for k, e in entries.items() if e.state == jr.CREATED)
-        # onOffice is asked about double bookings only for rows not created yet: the others
-        # would conflict with themselves.
-        try:
-            checked = check(
-                source,
-                mapping,
-                api=None if refused else client,
-                report=False,
-                now=started,
-                prepared=prepared,
-                strict=options.strict,
-                skip_conflicts_for=created,
-            )
-        except ApiError as exc:  # the look-ups failed: still nothing sent, still results
-            refused = f"look-ups failed: {exc}", exc.exit_code
-            checked = check(
-                source, mapping, report=False, now=started, prepared=prepared, strict=options.strict
-            )
-        earlier = split_outcomes(checked.table)
-        report = RunReport(
-            checked, {}, client.url, started, journal_path=Path(journal_path), earlier=earlier
+    refused, account = _preflight_failure(client)
+    if refused or account is None:
+        checked = check(
+            source, mapping, report=False, now=started, prepared=prepared, strict=options.strict
         )
-        if refused:  # nothing is sent; every row still gets an outcome in the results
-            report.stopped, report.stop_code = refused
-            for o in checked.outcomes:
-                status, error = (
-                    (NOT_SENT, refused[0])
-                    if o.valid
-                    else (INVALID, "; ".join(p.message for p in o.errors))
-                )
-                report.results[o.row] = RowResult(o.row, status, error=error)
-            report.finished = datetime.now()
-            return report
-        keys = _row_keys(checked.outcomes, options.allow_duplicates)
-        journal.set_meta("last_input", str(Path(source).resolve()))
-        journal.set_meta("last_input_sha256", checked.source_sha256)
-        runner = _Runner(client, journal, options, stop, report)
-        to_send: list[tuple[int, str, dict[str, Any]]] = []
-        to_settle: list[tuple[int, str, dict[str, Any], str | None]] = []
-        for outcome in checked.outcomes:
-            row, key = outcome.row, keys[outcome.row]
-            before = earlier.get(row, (None, None, row))
-            if not outcome.valid:
-                report.results[row] = RowResult(
-                    row, INVALID, error="; ".join(p.message for p in outcome.errors)
-                )
-            elif key is None:
-                report.results[row] = RowResult(
-                    row,
-                    NOT_SENT,
-                    error=next(p.message for p in outcome.warnings if p.code == "duplicate-row")
-                    + " (use --allow-duplicates to send it)",
-                )
-            elif key in entries and entries[key].state == jr.CREATED:
-                report.results[row] = RowResult(row, ALREADY, entries[key].appointment_id)
-            elif options.only_failed and before[0] in (CREATED, ALREADY):
-                report.results[row] = RowResult(row, ALREADY, before[1])
-            elif key in entries and entries[key].state in (jr.SENDING, jr.UNKNOWN):
-                assert outcome.parameters is not None
-                to_settle.append((row, key, outcome.parameters, entries[key].intent_at))
-            else:
-                assert outcome.parameters is not None
-                to_send.append((row, key, outcome.parameters))
-        total = len(to_send) + len(to_settle)
-        done = 0
-
-        def tick(result: RowResult) -> None:
-            nonlocal done
-            report.results[result.row] = result
-            done += 1
-            if progress:
-                progress(done, total, report.counts())
-
-        try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-                # Rows an earlier run left unsettled come first: the server has long finished.
-                _drain(pool, workers, stop, tick, [(runner.settle, args) for args in to_settle])
-                _drain(pool, workers, stop, tick, [(runner.send, args) for args in to_send])
-                _settle_pending(runner, pool, workers, client, report, options)
-        except KeyboardInterrupt:
-            report.interrupted = True
-            stop.set()
-        for row, *_ in to_settle:
-            report.results.setdefault(
-                row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
-            )
-        for row, *_ in to_send:
-            report.results.setdefault(
-                row, RowResult(row, NOT_SENT, error=report.stopped or "interrupted")
-            )
+        return _not_sent(checked, client, started, refused or ("no account", ExitCode.STOPPED))
+    path = Path(journal_path) if journal_path is not None else ledger_path(account)
+    with Journal(path, account) as journal:
+        report = _run(source, mapping, prepared, client, journal, options, progress, stop, started)
+        report.account = account
     report.finished = datetime.now()
     return report
+
+
+def _not_sent(
+    checked: CheckReport, client: OnOfficeClient, started: datetime, why: tuple[str, ExitCode]
+) -> RunReport:
+    """Nothing is sent; every row still gets an outcome in the results."""
+    report = RunReport(checked, {}, client.url, started, earlier=split_outcomes(checked.table))
+    report.stopped, report.stop_code = why
+    for o in checked.outcomes:
+        status, error = (
+            (NOT_SENT, why[0]) if o.valid else (INVALID, "; ".join(p.message for p in o.errors))
+        )
+        report.results[o.row] = RowResult(o.row, status, error=error)
+    report.finished = datetime.now()
+    return report
+
+
+def _run(
+    source: str | Path,
+    mapping: str | Path | Mapping,
+    prepared: tuple[Mapping, Table],
+    client: OnOfficeClient,
+    journal: Journal,
+    options: RunOptions,
+    progress: Progress | None,
+    stop: threading.Event,
+    started: datetime,
+) -> RunReport:
+    workers = max(1, min(options.workers, MAX_WORKERS))
+    entries = journal.entries()
+    created = frozenset(k for k, e in entries.items() if e.state == jr.CREATED)
+    # onOffice is asked about double bookings only for rows not created yet: the others would
+    # conflict with themselves.
+    try:
+        checked = check(
+            source,
+            mapping,
+            api=client,
+            report=False,
+            now=started,
+            prepared=prepared,
+            strict=options.strict,
+            skip_conflicts_for=created,
+        )
+    except ApiError as exc:  # the look-ups failed: still nothing sent, still results
+        checked = check(
+            source, mapping, report=False, now=started, prepared=prepared, strict=options.strict
+        )
+        return _not_sent(checked, client, started, (f"look-ups failed: {exc}", exc.exit_code))
+    earlier = split_outcomes(checked.table)
+    report = RunReport(checked, {}, client.url, started, journal_path=journal.path, earlier=earlier)
+    keys = _row_keys(checked.outcomes, options.allow_duplicates, lambda k: k in entries)
+    journal.set_meta("last_input", str(Path(source).resolve()))
+    journal.set_meta("last_input_sha256", checked.source_sha256)
+    use_reference = prepared[0].options.reference
+    runner = _Runner(client, journal, options, stop, report, use_reference)
+    undone = journal.undone_ids()
+    to_send: ToSend = []
+    to_settle: ToSettle = []
+    for outcome in checked.outcomes:
+        row, key = outcome.row, keys[outcome.row]
+        before = earlier.get(row, (None, None, row))
+        entry = entries.get(key) if key else None
+        if not outcome.valid:
+            report.results[row] = RowResult(
+                row, INVALID, error="; ".join(p.message for p in outcome.errors)
+            )
+        elif key is None:
+            report.results[row] = RowResult(
+                row,
+                NOT_SENT,
+                error=next(p.message for p in outcome.warnings if p.code == "duplicate-row")
+                + " (use --allow-duplicates to send it)",
+            )
+        elif entry is not None and entry.state == jr.CREATED:
+            report.results[row] = RowResult(row, ALREADY, entry.appointment_id)
+        elif (
+            options.only_failed
+            and before[0] in (CREATED, ALREADY, EXISTS)
+            and before[1] not in undone  # undo removed it: the workbook's word is stale
+            and (entry is None or entry.state != jr.UNDONE)
+        ):
+            report.results[row] = RowResult(row, ALREADY, before[1])
+        elif entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
+            assert outcome.parameters is not None
+            to_settle.append((row, key, outcome.parameters, entry.intent_at))
+        else:
+            assert outcome.parameters is not None
+            to_send.append((row, key, outcome.parameters))
+    if use_reference and (to_send or to_settle):
+        try:
+            to_send, to_settle = _recognise_existing(runner, to_send, to_settle)
+        except ApiError as exc:  # without it, another computer's rows could be doubled
+            for unchecked in [*(r for r, *_ in to_send), *(r for r, *_ in to_settle)]:
+                report.results[unchecked] = RowResult(
+                    unchecked, NOT_SENT, error=f"not checked: {exc}"
+                )
+            report.stopped = f"onOffice could not be asked which rows exist already ({exc})"
+            report.stop_code = exc.exit_code
+            return report
+    total = len(to_send) + len(to_settle)
+    done = 0
+
+    def tick(result: RowResult) -> None:
+        nonlocal done
+        report.results[result.row] = result
+        done += 1
+        if progress:
+            progress(done, total, report.counts())
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+            # Rows an earlier run left unsettled come first: the server has long finished.
+            _drain(pool, workers, stop, tick, [(runner.settle, args) for args in to_settle])
+            _drain(pool, workers, stop, tick, [(runner.send, args) for args in to_send])
+            _settle_pending(runner, pool, workers, client, report, options)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        stop.set()
+    for row, *_ in to_settle:
+        report.results.setdefault(
+            row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
+        )
+    for row, *_ in to_send:
+        report.results.setdefault(
+            row, RowResult(row, NOT_SENT, error=report.stopped or "interrupted")
+        )
+    return report
+
+
+def _recognise_existing(
+    runner: _Runner,
+    to_send: list[tuple[int, str, dict[str, Any]]],
+    to_settle: list[tuple[int, str, dict[str, Any], str | None]],
+) -> tuple[
+    list[tuple[int, str, dict[str, Any]]], list[tuple[int, str, dict[str, Any], str | None]]
+]:
+    """onOffice is the final witness: rows whose reference is already there are not sent.
+
+    Rows this journal never sent are ``exists``; rows it sent whose answer was lost are
+    ``created``. Both are journaled with the appointment's id.
+    """
+    report = runner.report
+    rows = [(row, key, params) for row, key, params in to_send]
+    rows += [(row, key, params) for row, key, params, _ in to_settle]
+    refs = {key: reference(key) for _, key, _ in rows}
+    existing = find_existing(
+        runner.client,
+        [(refs[key], runner.payload(key, params)) for _, key, params in rows],
+        ignore=set(runner.journal.undone_ids()),  # removed or cancelled by undo: not the row's
+    )
+    report.existence_reads = existing.reads
+    settled = {row for row, *_ in to_settle}
+    for row, key, params in rows:
+        appointment = existing.found.get(refs[key])
+        if appointment is None:
+            continue
+        runner.journal.adopt(key, row, runner.payload(key, params), appointment)
+        status = CREATED if row in settled else EXISTS
+        report.results[row] = RowResult(row, status, appointment_id=appointment)
+    return (
+        [item for item in to_send if item[0] not in report.results],
+        [item for item in to_settle if item[0] not in report.results],
+    )
 
 
 def _drain(
@@ -424,22 +587,24 @@ def _settle_pending(
         _drain(pool, workers, threading.Event(), record, tasks)
 
 
-def _preflight_failure(client: OnOfficeClient) -> tuple[str, ExitCode] | None:
+def _preflight_failure(client: OnOfficeClient) -> tuple[tuple[str, ExitCode] | None, str | None]:
+    """Why nothing may be sent (or None), and the account the client speaks for."""
     try:
-        preflight(client)
+        return None, preflight(client)
     except (AuthenticationError, ClockError) as exc:
-        return f"preflight: {exc}", ExitCode.CONFIGURATION
+        return (f"preflight: {exc}", ExitCode.CONFIGURATION), None
     except ApiError as exc:
-        return f"preflight: the API cannot be reached ({exc})", ExitCode.STOPPED
-    return None
+        return (f"preflight: the API cannot be reached ({exc})", ExitCode.STOPPED), None
 
 
-def preflight(client: OnOfficeClient) -> None:
-    """A read-only call that proves the credentials and the clock before anything is created."""
-    client.get_users()
+def preflight(client: OnOfficeClient) -> str:
+    """A read-only call that proves the credentials and the clock before anything is created;
+    returns the account they belong to (:meth:`OnOfficeClient.account`)."""
+    account = client.account()
     skew = client.last_clock_skew
     if skew is not None and abs(skew) > 60:
         raise ClockError(
             f"this computer's clock is {abs(skew):.0f} s "
             f"{'ahead of' if skew > 0 else 'behind'} the API server's"
         )
+    return account

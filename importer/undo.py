@@ -21,7 +21,7 @@ from typing import Any
 from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
-from .journal import CREATED, UNDONE, Journal
+from .journal import CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
 from .readback import Appointment, Who, read_one
 from .submit import preflight, split_outcomes
@@ -73,7 +73,7 @@ def _workbook_ids(results: Path) -> dict[int, int]:
     return {
         appointment: source
         for status, appointment, source in earlier.values()
-        if status in ("created", "already-created") and appointment
+        if status in ("created", "already-created", "exists") and appointment
     }
 
 
@@ -105,16 +105,11 @@ def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], lis
         if e.state in (CREATED, UNDONE) and e.appointment_id is not None
     }
     agreed = {i: in_journal[i] for i in in_workbook if i in in_journal}
+    # The journal holds every import of the account; only the workbook's ids are in question.
     disagreements = [
-        UndoItem(
-            i,
-            in_workbook[i] if i in in_workbook else in_journal[i].source_row,
-            DISAGREE,
-            "in the results workbook but not in the journal as created"
-            if i in in_workbook
-            else "in the journal but not in the results workbook",
-        )
-        for i in sorted(set(in_workbook) ^ set(in_journal))
+        UndoItem(i, row, DISAGREE, "in the results workbook but not in the journal as created")
+        for i, row in sorted(in_workbook.items())
+        if i not in in_journal
     ]
     return agreed, disagreements
 
@@ -134,15 +129,24 @@ def undo_import(
     results: str | Path,
     *,
     client: OnOfficeClient,
-    journal_path: str | Path,
+    journal_path: str | Path | None = None,
     cancel: bool = False,
     force: bool = False,
     confirm: Callable[[list[UndoItem]], bool] | None = None,
 ) -> UndoReport:
-    """Remove (``cancel``: set to canceled) the appointments an import created."""
+    """Remove (``cancel``: set to canceled) the appointments an import created.
+
+    ``journal_path`` defaults to the account's ledger, as for :func:`run_import`.
+    """
     results = Path(results)
     report = UndoReport(results)
-    with Journal(journal_path) as journal:
+    try:
+        account = preflight(client)
+    except ApiError as exc:  # credentials, clock, unreachable: nothing is touched
+        report.stopped = str(exc)
+        return report
+    path = Path(journal_path) if journal_path is not None else ledger_path(account)
+    with Journal(path, account) as journal:
         agreed, report.items = plan_undo(results, journal)
         done = journal.undone_ids()
         todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
@@ -154,12 +158,6 @@ def undo_import(
             if i in done
         ]
         if not todo:
-            return report
-        try:
-            preflight(client)
-        except ApiError as exc:  # credentials, clock, unreachable: nothing is touched
-            report.stopped = str(exc)
-            report.items += todo
             return report
         if confirm is not None and not confirm(todo):
             report.confirmed = False

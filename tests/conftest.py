@@ -65,3 +65,11 @@ def _sandbox_dialect(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
         original(self, *args, dialect=chosen if dialect is None else dialect, **kwargs)
 
     monkeypatch.setattr(Sandbox, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
+def _own_data_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ledgers of in-process runs go to a folder of the test's own, never the developer's."""
+    monkeypatch.setenv("ONOFFICE_IMPORT_DATA", str(tmp_path_factory.mktemp("data")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from collections import Counter
@@ -233,7 +234,10 @@ def test_an_api_that_stops_answering_stops_the_run_early(tmp_path: Path, sandbox
     assert counts["not-sent"] == 45
     sandbox.faults = Faults()
     with client_for(sandbox) as client:  # later, the API is back: a re-run settles and finishes
-        again = run_import(source, mapping, client=client, journal_path=tmp_path / "j.sqlite")
+        later = RunOptions(resend_after=0.0)  # as if run after the default 120 s
+        again = run_import(
+            source, mapping, client=client, journal_path=tmp_path / "j.sqlite", options=later
+        )
     assert again.exit_code == ExitCode.OK
     assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 60
 
@@ -332,9 +336,11 @@ def test_cli_run_with_sandbox_and_exit_codes(
         main(["run", str(source), "-m", str(MAPPING), "--sandbox"])
     out = capsys.readouterr().out
     assert caught.value.code == ExitCode.ROWS_FAILED
-    assert "14 rows: 8 created, 0 already-created, 6 invalid" in out
+    assert "14 rows: 8 created, 0 already-created, 0 exists, 6 invalid" in out
     assert (tmp_path / "viewings.results.xlsx").exists()
-    assert (tmp_path / "viewings.results.journal.sqlite").exists()
+    assert not (tmp_path / "viewings.results.journal.sqlite").exists()
+    ledgers = list((Path(os.environ["ONOFFICE_IMPORT_DATA"]) / "ledgers").glob("*.sqlite"))
+    assert len(ledgers) == 1  # the account's own journal, in the data folder
 
 
 def test_demo_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

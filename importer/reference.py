@@ -1,0 +1,44 @@
+"""The import reference: the line that makes an appointment provably one of ours.
+
+Every appointment the importer creates carries, as the last line of its note::
+
+    onoffice-import ref 3f9a1c07d2e4b856
+
+The 16 hex digits are derived from the row's identity (today: the fingerprint of its payload,
+with the occurrence number of an allowed duplicate), never from the account or the machine. So
+any run, on any computer, can find in onOffice the appointments an earlier import created for
+the same rows, and tell them apart from a person's appointment that merely looks the same (a
+person does not type that line). Settling a lost answer adopts only an appointment that carries
+the row's reference; the existence check before a run recognises rows already in onOffice by it.
+
+``options: {reference: false}`` in a mapping leaves the note untouched; then a row is only
+recognised through this computer's journal, and a lost answer is adopted only when every readable
+field matches (never a look-alike).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Final
+
+PREFIX: Final = "onoffice-import ref "
+_LINE: Final = re.compile(r"(?m)^onoffice-import ref ([0-9a-f]{16})\s*$")
+
+
+def reference(row_key: str) -> str:
+    """The reference of a row identity (a journal key: fingerprint, or fingerprint#n)."""
+    return hashlib.sha256(f"onoffice-import:{row_key}".encode()).hexdigest()[:16]
+
+
+def with_reference(params: dict[str, Any], ref: str) -> dict[str, Any]:
+    """The payload with the reference as the last line of its note (a copy)."""
+    data = dict(params.get("data", {}))
+    note = str(data.get("note") or "")
+    data["note"] = f"{note}\n\n{PREFIX}{ref}" if note else f"{PREFIX}{ref}"
+    return {**params, "data": data}
+
+
+def found_in(note: str) -> set[str]:
+    """The references written in a note (normally one)."""
+    return set(_LINE.findall(note or ""))
