@@ -28,7 +28,7 @@ fields:
 """
 
 
-def start_sandbox(latency: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_sandbox(latency: float, *extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -39,6 +39,7 @@ def start_sandbox(latency: float) -> tuple[subprocess.Popen[str], dict[str, str]
             "0",
             "--latency",
             str(latency),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,

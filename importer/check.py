@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import conflicts, schema
+from . import conflicts, contract, schema
 from .bulk import collector_paused
 from .conflicts import ConflictApi
 from .convert import Converted, convert
@@ -254,7 +254,7 @@ def _check(
     strict: bool,
     skip_conflicts_for: frozenset[str],
 ) -> CheckReport:
-    started = now or datetime.now()
+    started = now or contract.local_now()
     source = Path(source)
     timings: dict[str, float] = {}
     clock = time.perf_counter()

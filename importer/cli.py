@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -77,6 +79,7 @@ def cli(debug: bool) -> None:
     help="How a processed request loses its answer: connection reset or HTTP 500.",
 )
 @click.option("--clock-skew", type=float, default=0.0, help="Seconds added to the server clock.")
+@click.option("--writes-only", is_flag=True, help="Faults hit only requests that write.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible faults.")
 @click.option(
     "--dialect",
@@ -96,6 +99,7 @@ def sandbox(
     drop_after_rate: float,
     drop_after: str,
     clock_skew: float,
+    writes_only: bool,
     seed: int | None,
     dialect: str | None,
 ) -> None:
@@ -109,6 +113,7 @@ def sandbox(
         drop_after_rate=drop_after_rate,
         drop_after=drop_after,
         clock_skew=clock_skew,
+        writes_only=writes_only,
         seed=seed,
     )
     try:
@@ -421,10 +426,8 @@ def render_run(report: Any, written: Path | None) -> None:
         + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUS_ORDER)
     )
     if report.existence_reads:
-        click.echo(
-            f"  onOffice was read {report.existence_reads} times to find rows created earlier "
-            "(on any computer)"
-        )
+        times = "once" if report.existence_reads == 1 else f"{report.existence_reads} times"
+        click.echo(f"  onOffice was read {times} to find rows created earlier (on any computer)")
     warned = sum(1 for o in report.check.outcomes if o.warnings)
     if warned:
         click.echo(
@@ -446,6 +449,11 @@ def render_run(report: Any, written: Path | None) -> None:
         )
     if written is not None:
         click.echo(f"  Results: {written}")
+    elif report.stopped and "journal" in report.stopped:
+        click.echo(
+            "  Results could not be written anywhere either; the next run finds the rows "
+            "created so far in onOffice by their import reference"
+        )
     else:
         click.echo(
             "  Results could not be written anywhere; the journal "
@@ -622,8 +630,14 @@ def demo(out: Path) -> None:
     )
 
 
+def _terminate_like_ctrl_c(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # in-flight requests finish, results are written, exit 130
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn known errors into one line and an exit code."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)  # a service stop, `kill`
     try:
         return cli.main(args=argv, standalone_mode=False)
     except SystemExit:

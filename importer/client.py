@@ -249,7 +249,8 @@ class OnOfficeClient:
             ) from exc
         except requests.Timeout as exc:
             raise OutcomeUnknown(
-                f"{what}: no answer from {self.url} within {self.timeouts.read:g} s"
+                f"{what}: no answer from {self.url} within {self.timeouts.read:g} s",
+                timed_out=True,
             ) from exc
         except requests.RequestException as exc:
             raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc

@@ -8,7 +8,9 @@ that an assumption that turns out wrong is changed in one place. Section numbers
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 # --- Endpoints and actions (§1.1, §1.3) ---------------------------------------------------------
 STABLE_URL: Final = "https://api.onoffice.de/api/stable/api.php"
@@ -167,6 +169,14 @@ MAX_TEXT_LENGTH: Final = {"description": 255, "note": 32_767, "art": 255, "von":
 
 # UNDOCUMENTED (§4.1): start_dt/end_dt are the customer's local wall-clock time, no offset.
 LOCAL_TIMEZONE: Final = "Europe/Berlin"
+
+
+def local_now() -> datetime:
+    """Now on the customer's wall clock (naive, like start_dt): "in the past" is decided in
+    Berlin, not in the time zone of the machine that runs the import."""
+    return datetime.now(ZoneInfo(LOCAL_TIMEZONE)).replace(tzinfo=None)
+
+
 RP_FIELDS: Final = tuple(f for f in DATA_FIELDS if f.startswith("rp_"))  # the series fields
 # UNDOCUMENTED (§4.1): end before start is refused (93); equal start and end is accepted.
 # UNDOCUMENTED (§4.1): rp_flag true requires rp_type, rp_tage, rp_beginn_datum, rp_ende_status,

@@ -345,7 +345,7 @@ def convert(
 ) -> Converted:
     """Every row of ``table`` through ``mapping``. ``now`` decides what is in the past."""
     columns = mapping.check_columns(table.columns, str(table.path))
-    run = _Run(mapping, table, columns, resolver, now or datetime.now())
+    run = _Run(mapping, table, columns, resolver, now or contract.local_now())
     n = len(run.rows)
     data: dict[str, list[Any]] = {}
 

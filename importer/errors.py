@@ -187,8 +187,9 @@ class OutcomeUnknown(TransportError):
 
     may_have_been_processed = True
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, timed_out: bool = False) -> None:
         self.status = status  # the HTTP status, when there was one
+        self.timed_out = timed_out  # no answer in time: the server may still be working on it
         super().__init__(message)
 
 

@@ -4,12 +4,13 @@ Both read the calendar back (:mod:`importer.readback` reads whichever call the s
 With the import reference on (the default, :mod:`importer.reference`):
 
 - an appointment whose note carries the row's reference, owned by no other row, is the row's;
-- a look-alike without it (same start and subject) is a person's or another tool's: never
-  adopted, never doubled; the row stays unknown, naming it;
-- only a complete read with nothing resembling the row proves it absent.
+- one without it, however alike (same slot, subject and agent), is a person's or another
+  tool's: never adopted, changed or deleted, and no reason to hold the row back;
+- a complete read without the reference proves the row absent.
 
 Without the reference, a lost answer is adopted only when every readable field matches the row
-and the appointment was modified after the row was sent.
+and the appointment was modified after the row was sent; a look-alike that differs leaves the
+row unknown, naming it, and only a read with nothing resembling the row proves it absent.
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ def find_created(
         if found.series in claimed:
             continue
         if ref is not None:
+            # Every appointment of this import carries its reference: one without it is a
+            # person's (or another tool's), provably not this row's, and never blocks it.
             if ref in found_in(found.note) and isinstance(found.series, int):
                 mine.append(found.series)
-            elif resembles(found, params):
-                lookalikes.append(str(found.id))
             continue
         if not resembles(found, params):
             continue

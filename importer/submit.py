@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import contract
 from . import journal as jr
 from .check import CheckReport, RowOutcome, check, prepare
 from .client import OnOfficeClient
@@ -63,9 +64,11 @@ class RunOptions:
     only_failed: bool = False  # with a results workbook: skip rows it marks as created
     allow_duplicates: bool = False  # send rows identical to an earlier row of the file
     max_attempts: int = 5  # per row, for requests that surely never reached the server
-    backoff_base: float = 0.5  # seconds; doubled per attempt, with jitter
+    backoff_base: float = 0.05  # seconds; doubled per attempt, with jitter
     backoff_cap: float = 30.0
-    settle_delay: float | None = None  # wait before reading back; default: the read timeout
+    # Wait before reading back. Default: the read timeout after a timeout (the server may still
+    # be working), one second after an answer that was lost or broken (it has finished).
+    settle_delay: float | None = None
     settle_rounds: int = 3
     # A create whose outcome is unknown is sent again only when a read-back finds it absent
     # this long after the attempt: a slow server may still be creating it before that.
@@ -136,7 +139,8 @@ class _Runner:
         self.stop, self.report = stop, report
         self.lock = threading.Lock()
         self.unreachable_streak = 0
-        self.pending: dict[int, tuple[str, dict[str, Any], float]] = {}  # row -> settle later
+        # row -> (key, payload, when to read it back: time.monotonic())
+        self.pending: dict[int, tuple[str, dict[str, Any], float]] = {}
         self.rng = random.Random()
         self.use_reference = use_reference
 
@@ -206,21 +210,31 @@ class _Runner:
                 if exc.status == 503 and attempt < self.options.max_attempts:
                     # "Service unavailable": the server declined it. A read-back confirms that
                     # nothing was created before it is sent again (never on a guess).
+                    # The read-back is the first pause; later ones back off exponentially.
                     delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
-                    self.stop.wait(delay * (0.5 + self.rng.random()))
+                    if attempt > 1:
+                        self.stop.wait(delay * (0.5 + self.rng.random()))
                     return self.settle(row, fingerprint, params, None, resend=attempt)
                 with self.lock:
-                    self.pending[row] = (fingerprint, params, time.monotonic())
+                    self.pending[row] = (fingerprint, params, self._ready_at(exc.timed_out))
                 return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
             except ApiError as exc:  # MalformedResponse: it may exist now
                 self._journal(self.journal.unknown, fingerprint, str(exc))
                 self._unanswered(str(exc))
                 with self.lock:
-                    self.pending[row] = (fingerprint, params, time.monotonic())
+                    self.pending[row] = (fingerprint, params, self._ready_at(False))
                 return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
             self._answered()
             self._journal(self.journal.created, fingerprint, new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
+
+    def _ready_at(self, timed_out: bool) -> float:
+        """When a lost create may be read back: the server must have finished with it."""
+        delay = self.options.settle_delay
+        if delay is None:
+            read = self.client.timeouts.read
+            delay = read if timed_out else min(1.0, read)
+        return time.monotonic() + delay
 
     def _journal(self, record: Callable[[str, Any], None], key: str, value: Any) -> None:
         """An outcome into the journal; if the disk is full, the run stops (nothing more sent),
@@ -348,7 +362,7 @@ def run_import(
     """
     options = options or RunOptions()
     stop = stop or threading.Event()
-    started = now or datetime.now()
+    started = now or contract.local_now()
     prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
     refused, account = _preflight_failure(client)
     if refused or account is None:
@@ -568,14 +582,13 @@ def _settle_pending(
     Runs also after a systemic stop (then only adopting: `settle` re-sends nothing once the run
     is stopping); a Ctrl-C ends it at once.
     """
-    delay = options.settle_delay if options.settle_delay is not None else client.timeouts.read
     for _ in range(options.settle_rounds):
         with runner.lock:
             pending, runner.pending = dict(runner.pending), {}
         if not pending:
             return
-        latest = max(at for _, _, at in pending.values())
-        time.sleep(max(0.0, latest + delay - time.monotonic()))  # the server may still be busy
+        ready = max(at for _, _, at in pending.values())
+        time.sleep(max(0.0, ready - time.monotonic()))  # the server may still be busy
         tasks = []
         for row, (key, params, _) in sorted(pending.items()):
             entry = runner.journal.entry(key)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class TableSheet:
 def write_workbook(target: Path, sheets: Sequence[RowsSheet | TableSheet]) -> Path:
     """Write atomically; return the path written (another name if the target is locked)."""
     target = Path(target)
+    _remove_stale_temps(target)
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with collector_paused():
@@ -66,6 +68,27 @@ def write_workbook(target: Path, sheets: Sequence[RowsSheet | TableSheet]) -> Pa
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Half-written copies a killed process left beside ``target`` (its pid is gone)."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = stale.name[len(target.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal (or Windows): leave its file alone
+        return True
+    return True
 
 
 def _move_into_place(temp: Path, target: Path) -> Path:

@@ -59,6 +59,9 @@ class Faults:
     writes_only: bool = False  # faults hit only requests holding a write action
     # Every write action answered with this (code, message): e.g. (156, "no right ...").
     refuse_writes: tuple[int, str] | None = None
+    # A script for the next requests the faults hit, one entry each, then the rates again:
+    # "ok", "503" or "reset" (refused before processing), "500" or "lost" (processed, no answer).
+    plan: list[str] = field(default_factory=list)
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -68,6 +71,10 @@ class Faults:
             raise ValueError("drop_after must be '500' or 'reset'")
         self.rng = random.Random(self.seed)
         self.lock = threading.Lock()
+
+    def next_planned(self) -> str | None:
+        with self.lock:
+            return self.plan.pop(0) if self.plan else None
 
     def roll(self, rate: float) -> bool:
         if rate <= 0:
@@ -413,17 +420,24 @@ class _Handler(BaseHTTPRequestHandler):
         faults = engine.faults
         engine.stats.record(_actions_of(body))
         hit = not faults.writes_only or _is_write(body)
+        planned = faults.next_planned() if hit else None
         if hit and (delay := faults.delay()) > 0:
             time.sleep(delay)
-        if hit and faults.roll(faults.fail_before_rate):
-            if faults.fail_before == "503":
+        before = planned in ("503", "reset") or (
+            planned is None and hit and faults.roll(faults.fail_before_rate)
+        )
+        if before:
+            if (planned or faults.fail_before) == "503":
                 self._send(503, _top(503, 0, "injected: service unavailable"))
             else:
                 self._reset()
             return
         answer = engine.answer(body)
-        if hit and faults.roll(faults.drop_after_rate):
-            if faults.drop_after == "500":
+        after = planned in ("500", "lost") or (
+            planned is None and hit and faults.roll(faults.drop_after_rate)
+        )
+        if after:
+            if (planned or faults.drop_after) == "500":
                 self._send(500, _top(500, 0, "injected: failed after processing"))
             else:
                 self._reset()

@@ -1,0 +1,411 @@
+"""Row identity (issue 11): never a duplicate, never a lost row, never someone else's appointment.
+
+Each test is one scenario of the issue's table, with the appointment count that must come out.
+A colleague's computer is a real second process with its own HOME, data folder and folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from importer.client import OnOfficeClient, Timeouts
+from importer.errors import ConfigurationError, ExitCode
+from importer.journal import ledger_path
+from importer.reference import found_in
+from importer.results import write_results
+from importer.sandbox import Faults, Sandbox
+from importer.submit import RunOptions, run_import
+from importer.undo import undo_import
+
+from .files import write_csv
+from .test_run import generated
+
+FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
+
+
+def client_for(sb: Sandbox, read: float = 2.0) -> OnOfficeClient:
+    return OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(1, read))
+
+
+def subjects(sb: Sandbox) -> Counter[str]:
+    return Counter(a.get("description", "") for a in sb.store.all_appointments())
+
+
+def cli(args: list[str], sb: Sandbox, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own, as on another computer: its own HOME and data folder."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")},
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "ONOFFICE_API_URL": sb.url,
+        "ONOFFICE_TOKEN": sb.credentials.token,
+        "ONOFFICE_SECRET": sb.credentials.secret,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "from importer.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_1_a_journal_never_vouches_for_another_account(tmp_path: Path) -> None:
+    source, mapping = generated(tmp_path, 200)
+    with Sandbox() as a, Sandbox() as b:
+        with client_for(a) as client:
+            first = run_import(source, mapping, client=client, options=FAST)
+        with client_for(b) as client:
+            second = run_import(source, mapping, client=client, options=FAST)
+            assert first.journal_path is not None
+            with pytest.raises(ConfigurationError, match="does not vouch"):
+                run_import(source, mapping, client=client, journal_path=first.journal_path)
+        assert first.counts() == {"created": 200} and second.counts() == {"created": 200}
+        assert a.store.count_appointments() == b.store.count_appointments() == 200
+        assert first.journal_path != second.journal_path
+
+
+def test_2_undo_then_only_failed_creates_the_rows_again(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 30)
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        write_results(run_import(source, mapping, client=client, options=FAST), results)
+        undone = undo_import(results, client=client)
+        assert undone.counts() == {"deleted": 30}
+        assert sandbox.store.count_appointments() == 0
+        again = run_import(results, mapping, client=client, options=RunOptions(only_failed=True))
+    assert again.counts() == {"created": 30}
+    assert sandbox.store.count_appointments() == 30
+
+
+def test_3_a_colleague_on_another_computer_doubles_nothing(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = generated(tmp_path, 200)
+    mine, theirs = tmp_path / "me", tmp_path / "colleague"
+    for home in (mine, theirs):
+        (home / "work").mkdir(parents=True)
+        shutil.copy(source, home / "work" / source.name)
+        shutil.copy(mapping, home / "work" / mapping.name)
+    first = cli(["run", source.name, "-m", mapping.name], sandbox, mine, mine / "work")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert sandbox.store.count_appointments() == 200
+    other = cli(["run", source.name, "-m", mapping.name], sandbox, theirs, theirs / "work")
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "200 exists" in other.stdout
+    assert sandbox.store.count_appointments() == 200
+    # my journal deleted: the same, from the same computer
+    for ledger in (mine / ".local" / "share").rglob("*.sqlite"):
+        ledger.unlink()
+    third = cli(["run", source.name, "-m", mapping.name], sandbox, mine, mine / "work")
+    assert third.returncode == 0 and "200 exists" in third.stdout
+    assert sandbox.store.count_appointments() == 200
+    assert sandbox.stats.actions["create calendar"] == 200
+
+
+def test_4_results_workbook_rerun_without_its_journal(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 200)
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client, options=FAST)
+        write_results(report, results)
+        assert report.journal_path is not None
+        report.journal_path.unlink()
+        again = run_import(results, mapping, client=client, options=FAST)
+    assert again.counts() == {"exists": 200}
+    assert again.existence_reads >= 1
+    assert sandbox.store.count_appointments() == 200
+
+
+def test_5_a_second_run_after_the_first_doubles_nothing(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 200)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, journal_path=tmp_path / "a.sqlite")
+        second = run_import(source, mapping, client=client, journal_path=tmp_path / "b.sqlite")
+    assert second.counts() == {"exists": 200}
+    assert sandbox.store.count_appointments() == 200
+
+
+def test_6_a_results_name_given_once_changes_nothing(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 30)
+    home = tmp_path / "home"
+    first = cli(
+        ["run", str(source), "-m", str(mapping), "--results", "import-july.xlsx"],
+        sandbox,
+        home,
+        tmp_path,
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    for _ in range(2):
+        later = cli(["run", str(source), "-m", str(mapping)], sandbox, home, tmp_path)
+        assert later.returncode == 0 and "30 already-created" in later.stdout
+    assert sandbox.store.count_appointments() == 30
+
+
+LOOKALIKE = """
+start: Start
+end: {minutes: 30}
+fields:
+  description: Betreff
+  note: Notiz
+  subscribers.users: {column: Makler, lookup: user}
+"""
+
+
+def test_7_a_hand_typed_look_alike_is_never_adopted_changed_or_deleted(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source = write_csv(
+        tmp_path / "in.csv", "Start;Betreff;Makler;Notiz\n02.03.2027 10:00;Besichtigung;mmueller;\n"
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LOOKALIKE, encoding="utf-8")
+    with client_for(sandbox) as client:
+        typed = client.create_appointment(
+            {
+                "data": {
+                    "start_dt": "2027-03-02 10:00:00",
+                    "end_dt": "2027-03-02 10:30:00",
+                    "description": "Besichtigung",
+                },
+                "subscribers": {"users": [17]},
+            }
+        )
+        before = sandbox.store.appointment(typed)
+        sandbox.faults = Faults(plan=["503"], writes_only=True)  # the import's create: 503
+        report = run_import(source, mapping, client=client, options=FAST)
+        results = tmp_path / "in.results.xlsx"
+        write_results(report, results)
+        ours = report.results[2].appointment_id
+        assert report.counts() == {"created": 1} and ours != typed
+        assert undo_import(results, client=client).counts() == {"deleted": 1}
+    assert sandbox.store.appointment(typed) == before  # never adopted, changed or deleted
+    assert sandbox.store.appointment(ours) is None
+    assert sandbox.store.count_appointments() == 1
+
+
+TWINS = (
+    "Start;Betreff;Makler;Notiz\n"
+    "02.03.2027 10:00;Besichtigung;mmueller;Erdgeschoss\n"
+    "02.03.2027 10:00;Besichtigung;mmueller;Dachgeschoss\n"
+)
+
+
+def test_8_two_alike_rows_keep_their_own_content(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Row 2's first answer is a 503, row 3's answer is lost after the work was done."""
+    source = write_csv(tmp_path / "in.csv", TWINS)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LOOKALIKE, encoding="utf-8")
+    sandbox.faults = Faults(plan=["503", "ok", "lost"], writes_only=True)
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client, options=FAST)
+    assert report.counts() == {"created": 2}
+    for row, floor in ((2, "Erdgeschoss"), (3, "Dachgeschoss")):
+        stored = sandbox.store.appointment(report.results[row].appointment_id)  # type: ignore[arg-type]
+        assert stored is not None and stored["note"].startswith(floor)
+    assert sandbox.store.count_appointments() == 2
+    assert sandbox.stats.actions["create calendar"] == 3  # 503, then row 2 again; row 3 once
+
+
+def test_9_a_server_slower_than_the_settle_gets_no_twin(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 4)
+    sandbox.faults = Faults(latency=1.2, writes_only=True)
+    with client_for(sandbox, read=0.2) as client:
+        first = run_import(
+            source,
+            mapping,
+            client=client,
+            options=RunOptions(settle_delay=0.3, unreachable_limit=100),
+        )
+        assert first.counts() == {"unknown": 4}
+        assert first.exit_code == ExitCode.UNKNOWN_OUTCOME
+        sandbox.faults = Faults()
+        import time
+
+        time.sleep(1.5)  # the slow server has finished by now
+        second = run_import(source, mapping, client=client)
+    assert second.counts() == {"created": 4}
+    assert sandbox.store.count_appointments() == 4
+    assert sandbox.stats.actions["create calendar"] == 4
+
+
+def test_11_rows_sent_with_allow_duplicates_stay_known(tmp_path: Path, sandbox: Sandbox) -> None:
+    source = write_csv(
+        tmp_path / "in.csv",
+        "Start;Betreff;Makler;Notiz\n"
+        "02.03.2027 10:00;Besichtigung;mmueller;x\n"
+        "02.03.2027 10:00;Besichtigung;mmueller;x\n",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LOOKALIKE, encoding="utf-8")
+    results = tmp_path / "in.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(
+            source, mapping, client=client, options=RunOptions(allow_duplicates=True)
+        )
+        assert first.counts() == {"created": 2}
+        again = run_import(source, mapping, client=client)
+        write_results(again, results)
+        assert again.counts() == {"already-created": 2}
+        undone = undo_import(results, client=client)
+    assert undone.counts() == {"deleted": 2}
+    assert sandbox.store.count_appointments() == 0
+
+
+def test_the_reference_line_is_in_every_note_and_can_be_switched_off(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = generated(tmp_path, 3)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client)
+        refs = [found_in(a.get("note", "")) for a in sandbox.store.all_appointments()]
+        assert all(len(r) == 1 for r in refs) and len(set().union(*refs)) == 3
+        plain = tmp_path / "plain.yaml"
+        plain.write_text(
+            mapping.read_text(encoding="utf-8") + "options: {reference: false}\n", encoding="utf-8"
+        )
+        other = write_csv(
+            tmp_path / "other.csv",
+            "Start;Betreff;Makler;Objekt\n05.05.2027 10:00;Ohne;mmueller;AC-1042\n",
+        )
+        run_import(other, plain, client=client)
+    (unmarked,) = [a for a in sandbox.store.all_appointments() if a["description"] == "Ohne"]
+    assert "note" not in unmarked or not found_in(unmarked["note"])
+
+
+def test_a_ledger_lives_in_the_data_folder_per_account(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 2)
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client)
+        assert report.account is not None and sandbox.credentials.token not in report.account
+        assert report.journal_path == ledger_path(report.account)
+    assert str(report.journal_path).startswith(os.environ["ONOFFICE_IMPORT_DATA"])
+
+
+def test_credentials_in_the_api_url_appear_nowhere(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 3)
+    secret_url = sandbox.url.replace("http://", "http://agent:pa55word-x@") + "?token=t0kenval"
+    with OnOfficeClient(secret_url, sandbox.credentials) as client:
+        report = run_import(source, mapping, client=client)
+        written = write_results(report, tmp_path / "rows.results.xlsx")
+    assert report.counts() == {"created": 3}
+    texts = [report.api_url, str(report.account), str(report.journal_path)]
+    import zipfile
+
+    with zipfile.ZipFile(written) as z:
+        texts += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+    assert report.journal_path is not None
+    texts.append(report.journal_path.read_bytes().decode("utf-8", "replace"))
+    for text in texts:
+        assert "pa55word-x" not in text and "t0kenval" not in text and "agent:" not in text
+
+
+def test_a_full_disk_while_journaling_stops_with_one_line(tmp_path: Path, sandbox: Sandbox) -> None:
+    """A real process whose files may not grow past 96 KB (RLIMIT_FSIZE): the journal fills."""
+    import resource
+    import signal
+
+    source, mapping = generated(tmp_path, 400)
+    data = tmp_path / "data"
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails (EFBIG) instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (96_000, 96_000))
+
+    env = {
+        **os.environ,
+        "ONOFFICE_IMPORT_DATA": str(data),
+        "ONOFFICE_API_URL": sandbox.url,
+        "ONOFFICE_TOKEN": sandbox.credentials.token,
+        "ONOFFICE_SECRET": sandbox.credentials.secret,
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from importer.cli import main; main()",
+            "run",
+            str(source),
+            "-m",
+            str(mapping),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == ExitCode.STOPPED, output
+    assert "Traceback" not in output and "cannot be written" in output
+    created = sandbox.store.count_appointments()
+    assert 0 < created < 400
+    # nothing was sent that the journal does not know: a later run (space freed) finds them all
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from importer.cli import main; main()",
+            "run",
+            str(source),
+            "-m",
+            str(mapping),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sandbox.store.count_appointments() == 400
+    assert len(subjects(sandbox)) == 400 and set(subjects(sandbox).values()) == {1}
+
+
+def test_a_503_or_reset_on_a_read_is_retried_not_fatal(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 8)
+    # preflight answered; the first look-up gets a 503, its retry a reset, the next one passes
+    sandbox.faults = Faults(plan=["ok", "503", "reset"])
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client, options=FAST)
+    assert report.counts() == {"created": 8}, report.stopped
+    assert sandbox.stats.posts >= 3 + 8
+
+
+def test_past_dates_are_judged_in_berlin() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from importer import contract
+
+    berlin = datetime.now(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
+    assert abs((contract.local_now() - berlin).total_seconds()) < 5
+    code = (
+        "import time, os; os.environ['TZ'] = 'Pacific/Kiritimati'; time.tzset();"
+        "from datetime import datetime; from importer import contract;"
+        "print(round((datetime.now() - contract.local_now()).total_seconds() / 3600))"
+    )
+    ahead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert int(ahead.stdout) >= 12  # a machine 13-14 h ahead still sees Berlin's now
+
+
+def test_a_killed_results_write_leaves_no_temp_file_for_good(tmp_path: Path) -> None:
+    from importer.workbook import TableSheet, write_workbook
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=30)
+    target = tmp_path / "rows.results.xlsx"
+    stale = tmp_path / f".rows.results.xlsx.{dead.pid}.tmp"
+    stale.write_bytes(b"half a workbook")
+    alive = tmp_path / f".rows.results.xlsx.{os.getppid()}.tmp"  # a living writer's: kept
+    alive.write_bytes(b"being written")
+    write_workbook(target, [TableSheet("Results", [["a"], [1]])])
+    assert target.exists() and not stale.exists() and alive.exists()
