@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -254,14 +255,20 @@ def render_check(result: Any) -> None:
         f"  {len(result.outcomes)} rows read: {result.valid_count} valid, "
         f"{result.invalid_count} invalid"
     )
-    for code, count in result.code_counts().most_common(5):
+    codes = result.code_counts().most_common()
+    for code, count in codes[:5]:
         click.echo(f"  {count:>5} x {code}")
-    for outcome in [o for o in result.outcomes if not o.valid][:5]:
+    if len(codes) > 5:
+        click.echo(f"  … and {len(codes) - 5} more codes (see the report)")
+    invalid = [o for o in result.outcomes if not o.valid]
+    for outcome in invalid[:5]:
         first = outcome.errors[0]
         click.echo(
             f"  row {outcome.row}: {first.message}"
             + (f" ({', '.join(first.columns)})" if first.columns else "")
         )
+    if len(invalid) > 5:
+        click.echo(f"  … and {len(invalid) - 5} more invalid rows (see the report)")
     for warning in result.file_warnings:
         click.echo(f"  Warning: {warning}")
     for notice in result.notices:
@@ -348,6 +355,7 @@ def run(
 
     mapping = load_mapping(mapping_path)
     results = results or default_results_path(file)
+    journal = journal or _legacy_journal(results)
     options = RunOptions(
         workers=workers,
         only_failed=only_failed,
@@ -368,6 +376,18 @@ def run(
     written = _write_results(report, results)
     render_run(report, written)
     raise SystemExit(report.exit_code)
+
+
+def _legacy_journal(results: Path) -> Path | None:
+    """A journal an earlier version kept beside the results workbook: still used for that
+    file (its appointments carry no import reference, so only it knows them)."""
+    from .journal import default_journal_path
+
+    legacy = default_journal_path(results)
+    if not legacy.exists():
+        return None
+    click.echo(f"Using the journal of an earlier version beside the results: {legacy}")
+    return legacy
 
 
 def _progress() -> Any:
@@ -529,6 +549,7 @@ def undo(
 
     if journal is not None and not journal.exists():
         raise click.ClickException(f"no journal {journal}")
+    journal = journal or _legacy_journal(results)
     verb = "cancel" if cancel else "remove"
 
     def confirm(plan: list[Any]) -> bool:
@@ -554,8 +575,12 @@ def undo(
             confirm=confirm,
         )
     written = _write_undo(report)
-    counts = report.counts()
-    click.echo(f"Undo of {results}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    earlier = sum(1 for i in report.items if i.message == "undone earlier")
+    counts = report.counts() - Counter({"deleted": earlier, "canceled": earlier})
+    parts = [f"{n} {s}" for s, n in sorted(counts.items()) if n]
+    if earlier:
+        parts.append(f"{earlier} undone earlier (nothing sent for them)")
+    click.echo(f"Undo of {results}: " + (", ".join(parts) or "nothing to do"))
     if report.stopped:
         click.echo(f"  Stopped: {report.stopped}")
     for item in [
@@ -625,8 +650,9 @@ def demo(out: Path) -> None:
     click.echo(
         f"Open {written} to see every row with its status, appointment id or error. The "
         f"{report.counts().get('invalid', 0)} invalid rows are deliberate mistakes of the "
-        "sample; fix them there and run: onoffice-import run "
-        f"{results} -m {mapping} --only-failed --sandbox"
+        "sample. To try fixing rows, start a sandbox of your own that keeps its appointments "
+        "(onoffice-import sandbox --db sandbox.sqlite), import into it, fix rows in the results "
+        f"workbook and run it again with --only-failed (the mapping: {mapping})."
     )
 
 

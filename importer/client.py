@@ -268,7 +268,7 @@ class OnOfficeClient:
             )
         try:
             decoded = json.loads(http.content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise MalformedResponse(f"{what}: the answer from {self.url} is not JSON") from exc
         if not isinstance(decoded, dict):
             raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
@@ -276,7 +276,7 @@ class OnOfficeClient:
 
     def _clean(self, text: str) -> str:
         """Text from the network stack, with anything from the URL's credentials masked."""
-        return redact(text, *sorted(self._hidden, key=len, reverse=True))
+        return redact(text, *sorted(self._hidden, key=len, reverse=True))[:160]
 
     def _note_server_time(self, header: str | None, signed_at: int) -> None:
         """How far our signed timestamp is from the server's `Date` (1 s resolution)."""
@@ -294,7 +294,7 @@ class OnOfficeClient:
         """
         try:
             records = self.call(Action("get", "users", {"userfilter": "onlyOwn"})).records
-        except ActionRefused:
+        except (ActionRefused, PermissionRefused):  # answered, so the credentials hold
             records = []
         own = [contract.record_id(r.id) for r in records[:1]]
         if own and own[0] is not None:
@@ -446,7 +446,7 @@ def _reason(exc: Exception) -> str:
     reason = getattr(reason, "reason", reason)
     text = type(reason).__name__
     if isinstance(reason, BaseException) and reason.args:
-        text += f": {str(reason.args[-1])[:120]}"
+        text += f": {reason.args[-1]}"  # cut by the caller, after masking (a cut hides nothing)
     return text
 
 
@@ -466,7 +466,8 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
         or errorcode in contract.CREDENTIAL_ERROR_CODES
     ):
         raise _credentials_refused(errorcode, message or "not authenticated")
-    results = (response.get("response") or {}).get("results")
+    body = response.get("response")
+    results = body.get("results") if isinstance(body, dict) else None
     if errorcode not in (0, contract.ERROR_IN_ACTION) or not isinstance(results, list):
         if isinstance(errorcode, int) and errorcode:
             raise ActionRefused(errorcode, f"request refused: {message}")
@@ -496,7 +497,7 @@ def _protocol_error(content: bytes) -> dict[str, Any] | None:
     errorcode. None for anything else (an empty, HTML or zero-errorcode body)."""
     try:
         decoded = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(decoded, dict) or not isinstance(decoded.get("status"), dict):
         return None
@@ -540,7 +541,8 @@ def _read_result(result: Any, action: Action) -> Outcome:
             for r in data.get("records", [])
             if isinstance(r, dict)
         ]
-        total = (data.get("meta") or {}).get("cntabsolute")
+        meta = data.get("meta")
+        total = meta.get("cntabsolute") if isinstance(meta, dict) else None
         return ActionResult(action, records, total if isinstance(total, int) else None, result)
     try:
         errorcode = int(errorcode)

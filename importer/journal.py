@@ -268,14 +268,21 @@ class Journal:
     def undone(self, appointment_id: int, action: str) -> None:
         """Record that `undo` removed (or cancelled) this appointment."""
         with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT OR REPLACE INTO undo VALUES (?, ?, ?)", (appointment_id, action, _now())
-            )
-            self._db.execute(
-                "UPDATE entries SET state = ? WHERE appointment_id = ?", (UNDONE, appointment_id)
-            )
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO undo VALUES (?, ?, ?)",
+                    (appointment_id, action, _now()),
+                )
+                self._db.execute(
+                    "UPDATE entries SET state = ? WHERE appointment_id = ?",
+                    (UNDONE, appointment_id),
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JournalError(self.path, str(exc)) from None
 
     def undone_ids(self) -> dict[int, str]:
         with self._mutex:

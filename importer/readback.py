@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from . import contract
 from .client import Action, OnOfficeClient, Record
-from .errors import ActionRefused
+from .errors import ActionRefused, OutcomeUnknown
 
 Id = int | str
 _LIST_FIELDS = ["id", "modified", "subject", "notes", "type", "status", "date", "users", "groups"]
@@ -154,8 +154,12 @@ def _day(when: date) -> str:
 
 def _read_calendar(client: OnOfficeClient, first: date, last: date) -> list[Record]:
     # A bare day in datestart is UNDOCUMENTED (§5.2): the documented form has a time part.
+    # Whether `dateend` includes its day is UNDOCUMENTED too: the day after is named, so
+    # ``last`` is read either way (the callers compare times themselves).
     return client.read_appointments(
-        f"{_day(first)} 00:00:00", f"{_day(last)} 00:00:00", showcancelled=True
+        f"{_day(first)} 00:00:00",
+        f"{_day(last + timedelta(days=1))} 00:00:00",
+        showcancelled=True,
     )
 
 
@@ -178,15 +182,26 @@ def _appointment_list(client: OnOfficeClient, first: date, last: date, who: Who)
     """UNDOCUMENTED (§5.1): its scope without userIds/groupIds, and whether cancelled ones are
     listed without isCancelled. So it asks for the row's agents (or groups), and once more for
     the cancelled ones; the answers are merged by id."""
-    conditions: dict[str, Any] = {"startDate": _day(first), "endDate": _day(last)}
+    period: dict[str, Any] = {"startDate": _day(first), "endDate": _day(last)}
+    scopes = []
     if who.users:
-        conditions["userIds"] = sorted(str(u) for u in who.users)
-    elif who.groups:
-        conditions["groupIds"] = sorted(str(g) for g in who.groups)
+        scopes.append({"userIds": sorted(str(u) for u in who.users)})
+    if who.groups:
+        scopes.append({"groupIds": sorted(str(g) for g in who.groups)})
     records: list[Record] = []
-    for extra in ({}, {"isCancelled": True}):
-        parameters = {"data": _LIST_FIELDS, "filter": {**conditions, **extra}}
-        records += client.call(Action("get", "appointmentList", parameters)).records
+    for scope in scopes or [{}]:
+        for extra in ({}, {"isCancelled": True}):
+            parameters = {
+                "data": _LIST_FIELDS,
+                "filter": {**period, **scope, **extra},
+                # UNDOCUMENTED paging of appointmentList; reads default to 20 (§6): ask for the
+                # most, and a full page counts as capped.
+                "listlimit": contract.READ_PAGE_CAP,
+            }
+            page = client.call(Action("get", "appointmentList", parameters)).records
+            if len(page) >= contract.READ_PAGE_CAP:
+                return page  # capped: the caller splits the period
+            records += page
     return records
 
 
@@ -237,10 +252,11 @@ def read_period(client: OnOfficeClient, first: date, last: date, who: Who = Who(
 def read_one(
     client: OnOfficeClient, appointment_id: int, day: date | None, who: Who = Who()
 ) -> Appointment | None:
-    """One appointment by id; None when the server does not know it (any more).
+    """One appointment by id; None when the server surely does not know it (any more).
 
     Without read calendar, appointmentList is searched around ``day`` (the day it was created
-    for) among the appointments of ``who``.
+    for) among the appointments of ``who``; where that read cannot see everything, raises
+    :class:`OutcomeUnknown` rather than answering "gone".
     """
     if "read calendar" not in client.unsupported:
         try:
@@ -254,10 +270,13 @@ def read_one(
         else:
             return from_read(result.records[0]) if result.records else None
     if day is None:
-        return None
-    for appointment in read_period(client, day, day, who).appointments:
+        raise OutcomeUnknown(f"appointment {appointment_id}: no day to look for it on")
+    period = read_period(client, day, day, who)
+    for appointment in period.appointments:
         if appointment.series == appointment_id:
             return appointment
+    if not period.complete:  # not seen, but not every appointment could be seen either
+        raise OutcomeUnknown(f"appointment {appointment_id}: cannot tell whether it still exists")
     return None
 
 

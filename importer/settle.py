@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import contract
-from .client import OnOfficeClient
-from .readback import Who, days_of, read_period, resembles, same_content
+from .client import Action, OnOfficeClient
+from .errors import ActionRefused
+from .readback import Who, days_of, from_read, read_period, resembles, same_content
 from .reference import found_in
 
 
@@ -72,6 +73,12 @@ def find_created(
             mine.append(found.series)
         else:
             lookalikes.append(str(found.id))
+    if not mine and ref is not None and not period.complete:
+        # Too many appointments those days to see them all: ask for the reference itself.
+        by_ref = find_references(client, [(ref, params)], claimed)
+        if ref in by_ref.found:
+            return Settled(appointment_id=by_ref.found[ref], reads=period.reads + by_ref.reads)
+        return Settled(absent=by_ref.complete, reads=period.reads + by_ref.reads)
     if mine:
         return Settled(appointment_id=min(mine), reads=period.reads)
     if lookalikes:
@@ -114,4 +121,61 @@ def find_existing(
             continue
         for ref in found_in(appointment.note) & wanted:
             found[ref] = min(found.get(ref, appointment.series), appointment.series)
-    return Existing(found, period.reads, period.complete)
+    # appointmentList sees only the agents and groups it is asked for: a row with neither
+    # cannot be looked for there.
+    listed = "read calendar" in client.unsupported
+    complete = period.complete and (not listed or all(w.users or w.groups for w in everyone))
+    if complete or listed:
+        return Existing(found, period.reads, complete)
+    # Too many appointments in the period to see them all: ask for each missing row by its
+    # reference instead (one request per 50 rows).
+    missing = [(ref, params) for ref, params in rows if ref not in found]
+    more = find_references(client, missing, ignore)
+    return Existing({**found, **more.found}, period.reads + more.reads, more.complete)
+
+
+def find_references(
+    client: OnOfficeClient,
+    rows: Sequence[tuple[str, dict[str, Any]]],
+    ignore: set[int] | None = None,
+) -> Existing:
+    """Like :func:`find_existing` for a few rows spread over the year: one `read calendar`
+    action per row (its days, filtered on the reference in the note), up to 50 actions per
+    request, so a batch costs one request whatever days it touches. Where the server has no
+    read calendar, the rows' period is read instead."""
+    if not rows:
+        return Existing({}, 0, True)
+    if "read calendar" in client.unsupported:
+        return find_existing(client, rows, ignore)
+    actions = []
+    for ref, params in rows:
+        first, last = days_of([params])
+        parameters = {
+            "datestart": f"{first - timedelta(days=1):%Y-%m-%d} 00:00:00",
+            "dateend": f"{last + timedelta(days=1):%Y-%m-%d} 00:00:00",
+            "allusers": True,
+            "showcancelled": True,
+            "filter": {"note": [{"op": "like", "val": f"%{ref}%"}]},
+        }
+        actions.append(Action("read", "calendar", parameters, identifier=f"ref-{ref}"))
+    found: dict[str, int] = {}
+    reads, complete = 0, True
+    size = contract.LOOKUP_ACTIONS_PER_REQUEST
+    for i in range(0, len(actions), size):
+        reads += 1
+        for (ref, _), outcome in zip(
+            rows[i : i + size], client.send(actions[i : i + size]), strict=True
+        ):
+            if isinstance(outcome, ActionRefused):
+                if outcome.errorcode in contract.UNKNOWN_ACTION_CODES:
+                    client.unsupported.add("read calendar")
+                    return find_existing(client, rows, ignore)
+                raise outcome
+            complete = complete and len(outcome.records) < contract.READ_PAGE_CAP
+            for record in outcome.records:
+                appointment = from_read(record)
+                series = appointment.series
+                mine = ref in found_in(appointment.note)  # the filter is a hint; this decides
+                if mine and isinstance(series, int) and series not in (ignore or set()):
+                    found[ref] = min(found.get(ref, series), series)
+    return Existing(found, reads, complete)

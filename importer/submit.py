@@ -40,7 +40,7 @@ from .journal import Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
 from .reference import reference, with_reference
-from .settle import find_created, find_existing
+from .settle import find_created, find_existing, find_references
 
 CREATED, ALREADY, EXISTS, INVALID, FAILED, UNKNOWN, NOT_SENT = (
     "created",
@@ -52,6 +52,10 @@ CREATED, ALREADY, EXISTS, INVALID, FAILED, UNKNOWN, NOT_SENT = (
     "not-sent",
 )
 MAX_WORKERS = 16
+# Rows sent between two existence checks (each check is one read of those rows' days): the
+# window in which two runs that overlap in time can both create a row.
+EXISTENCE_BATCH_PER_WORKER = 4
+EXISTENCE_BATCH_MIN = 4
 OUTCOME_COLUMNS = ("Status", "Appointment ID", "Error", "Source row")
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
 ToSend = list[tuple[int, str, dict[str, Any]]]  # row, journal key, payload
@@ -207,14 +211,16 @@ class _Runner:
             except OutcomeUnknown as exc:
                 self._journal(self.journal.unknown, fingerprint, str(exc))
                 self._unanswered(str(exc))
-                if exc.status == 503 and attempt < self.options.max_attempts:
+                if exc.status == 503:
                     # "Service unavailable": the server declined it. A read-back confirms that
                     # nothing was created before it is sent again (never on a guess).
                     # The read-back is the first pause; later ones back off exponentially.
                     delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
                     if attempt > 1:
                         self.stop.wait(delay * (0.5 + self.rng.random()))
-                    return self.settle(row, fingerprint, params, None, resend=attempt)
+                    entry = self.journal.entry(fingerprint)
+                    sent_at = entry.intent_at if entry else None
+                    return self.settle(row, fingerprint, params, sent_at, resend=attempt)
                 with self.lock:
                     self.pending[row] = (fingerprint, params, self._ready_at(exc.timed_out))
                 return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
@@ -256,13 +262,9 @@ class _Runner:
         proven absent ``resend_after`` seconds after the last attempt, or at once after a 503
         (``resend``: the attempts made so far)."""
         try:
-            found = find_created(
-                self.client,
-                params,
-                intent_at,
-                self.journal.claimed_ids(),
-                self.reference(fingerprint),
-            )
+            # Ids other rows own, and ids undo removed or cancelled: never this row's now.
+            taken = self.journal.claimed_ids() | set(self.journal.undone_ids())
+            found = find_created(self.client, params, intent_at, taken, self.reference(fingerprint))
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
             return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back refused: {exc}")
@@ -281,6 +283,11 @@ class _Runner:
         if not found.absent:
             return RowResult(
                 row, UNKNOWN, error="outcome unknown: too many appointments that day to be sure"
+            )
+        if resend >= self.options.max_attempts:  # declined every time (503), and not there
+            self._journal(self.journal.failed, fingerprint, "HTTP 503 at every attempt")
+            return RowResult(
+                row, FAILED, error=f"onOffice declined it {resend} times (HTTP 503); run again"
             )
         waited = _age_seconds(intent_at)
         if not resend and waited < self.options.resend_after:
@@ -374,7 +381,7 @@ def run_import(
     with Journal(path, account) as journal:
         report = _run(source, mapping, prepared, client, journal, options, progress, stop, started)
         report.account = account
-    report.finished = datetime.now()
+    report.finished = contract.local_now()
     return report
 
 
@@ -389,7 +396,7 @@ def _not_sent(
             (NOT_SENT, why[0]) if o.valid else (INVALID, "; ".join(p.message for p in o.errors))
         )
         report.results[o.row] = RowResult(o.row, status, error=error)
-    report.finished = datetime.now()
+    report.finished = contract.local_now()
     return report
 
 
@@ -490,7 +497,33 @@ def _run(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
             # Rows an earlier run left unsettled come first: the server has long finished.
             _drain(pool, workers, stop, tick, [(runner.settle, args) for args in to_settle])
-            _drain(pool, workers, stop, tick, [(runner.send, args) for args in to_send])
+            batch_size = max(EXISTENCE_BATCH_MIN, EXISTENCE_BATCH_PER_WORKER * workers)
+            if use_reference:
+                # Each run sends in an order of its own: two runs of one file that overlap in
+                # time then rarely reach the same row at the same moment (results keep the
+                # file's order).
+                to_send = random.Random().sample(to_send, len(to_send))
+            batches = enumerate(_batches(to_send, batch_size))
+
+            def next_batch() -> list[tuple[Any, tuple[Any, ...]]]:
+                """The next rows to send; from the second batch on, asked about again: another
+                run (a colleague's) may have created them meanwhile. Asked while the workers
+                finish the batch before, so no worker waits for it."""
+                for n, batch in batches:
+                    if n and use_reference and not stop.is_set():
+                        known = set(report.results)
+                        try:
+                            batch, _ = _recognise_existing(runner, batch, [], spread=True)
+                        except ApiError as exc:
+                            runner.halt(f"onOffice could not be asked ({exc})", exc.exit_code)
+                            return []
+                        for row in set(report.results) - known:
+                            tick(report.results[row])
+                    if batch:
+                        return [(runner.send, args) for args in batch]
+                return []
+
+            _drain(pool, workers, stop, tick, next_batch(), next_batch)
             _settle_pending(runner, pool, workers, client, report, options)
     except KeyboardInterrupt:
         report.interrupted = True
@@ -507,12 +540,8 @@ def _run(
 
 
 def _recognise_existing(
-    runner: _Runner,
-    to_send: list[tuple[int, str, dict[str, Any]]],
-    to_settle: list[tuple[int, str, dict[str, Any], str | None]],
-) -> tuple[
-    list[tuple[int, str, dict[str, Any]]], list[tuple[int, str, dict[str, Any], str | None]]
-]:
+    runner: _Runner, to_send: ToSend, to_settle: ToSettle, spread: bool = False
+) -> tuple[ToSend, ToSettle]:
     """onOffice is the final witness: rows whose reference is already there are not sent.
 
     Rows this journal never sent are ``exists``; rows it sent whose answer was lost are
@@ -522,15 +551,23 @@ def _recognise_existing(
     rows = [(row, key, params) for row, key, params in to_send]
     rows += [(row, key, params) for row, key, params, _ in to_settle]
     refs = {key: reference(key) for _, key, _ in rows}
-    existing = find_existing(
+    existing = (find_references if spread else find_existing)(
         runner.client,
         [(refs[key], runner.payload(key, params)) for _, key, params in rows],
         ignore=set(runner.journal.undone_ids()),  # removed or cancelled by undo: not the row's
     )
-    report.existence_reads = existing.reads
+    report.existence_reads += existing.reads
     settled = {row for row, *_ in to_settle}
     for row, key, params in rows:
         appointment = existing.found.get(refs[key])
+        if appointment is None and not existing.complete:  # absence not proven: not sent
+            report.results[row] = RowResult(
+                row,
+                UNKNOWN,
+                error="not sent: onOffice could not be searched completely for this row "
+                "(too many appointments that day, or no agent or group to look under)",
+            )
+            continue
         if appointment is None:
             continue
         runner.journal.adopt(key, row, runner.payload(key, params), appointment)
@@ -542,18 +579,38 @@ def _recognise_existing(
     )
 
 
+def _batches(items: ToSend, size: int) -> list[ToSend]:
+    """Batches of ``size``, smaller towards the end (down to one row): two runs that overlap
+    both end up with the few rows neither has sent, where a wide window would collide."""
+    out, i = [], 0
+    while i < len(items):
+        step = max(1, min(size, (len(items) - i) // 8))
+        out.append(items[i : i + step])
+        i += step
+    return out
+
+
 def _drain(
     pool: ThreadPoolExecutor,
     workers: int,
     stop: threading.Event,
     tick: Callable[[RowResult], None],
     tasks: list[tuple[Any, tuple[Any, ...]]],
+    more: Callable[[], list[tuple[Any, tuple[Any, ...]]]] | None = None,
 ) -> None:
-    """Run tasks with at most ``workers`` in flight; stop submitting once ``stop`` is set."""
+    """Run tasks with at most ``workers`` in flight; stop submitting once ``stop`` is set.
+
+    ``more`` is asked for further tasks whenever the queue runs dry (an empty list: no more).
+    """
     queue = list(reversed(tasks))
     running: set[Future[RowResult]] = set()
     try:
-        while queue or running:
+        while queue or running or more is not None:
+            if not queue and more is not None and not stop.is_set():
+                queue = list(reversed(more()))
+                more = more if queue else None
+            elif not queue:
+                more = None
             while queue and len(running) < workers and not stop.is_set():
                 fn, args = queue.pop()
                 running.add(pool.submit(fn, *args))

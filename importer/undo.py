@@ -23,7 +23,7 @@ from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
 from .journal import CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
-from .readback import Appointment, Who, read_one
+from .readback import Appointment, Who, read_one, same_content
 from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
@@ -85,6 +85,7 @@ class Imported:
     imported_at: str  # UTC, when the row's create was recorded
     day: date | None  # the appointment's first day (to find it without read calendar)
     who: Who  # its agents and groups (likewise)
+    payload: dict[str, Any]  # what was sent: an appointment that no longer matches was edited
 
 
 def _first_day(payload: dict[str, Any]) -> date | None:
@@ -99,7 +100,7 @@ def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], lis
     in_workbook = _workbook_ids(results)
     in_journal = {
         e.appointment_id: Imported(
-            e.source_row, e.intent_at or "", _first_day(e.payload), Who.of(e.payload)
+            e.source_row, e.intent_at or "", _first_day(e.payload), Who.of(e.payload), e.payload
         )
         for e in journal.entries().values()
         if e.state in (CREATED, UNDONE) and e.appointment_id is not None
@@ -112,6 +113,12 @@ def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], lis
         if i not in in_journal
     ]
     return agreed, disagreements
+
+
+def _differs(current: Appointment, payload: dict[str, Any]) -> bool:
+    """The appointment's readable fields, note included, are no longer what was sent."""
+    sent_note = str(payload.get("data", {}).get("note") or "")
+    return not same_content(current, payload) or current.note.strip() != sent_note.strip()
 
 
 def _changed_since(current: Appointment, imported_at: str) -> bool:
@@ -203,6 +210,14 @@ def _undo_one(
                 MODIFIED,
                 f"changed in onOffice after the import ({current.modified} "
                 "UTC); use --force to undo it anyway",
+            )
+        if not force and _differs(current, imported.payload):
+            return UndoItem(
+                appointment,
+                item.source_row,
+                MODIFIED,
+                "it no longer holds what the import sent (someone edited it); use --force "
+                "to undo it anyway",
             )
         if cancel:
             client.modify_appointment(appointment, {"data": {"status": "canceled"}})

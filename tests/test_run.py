@@ -52,7 +52,8 @@ def client_for(sb: Sandbox, read: float = 2.0) -> OnOfficeClient:
     return OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(1, read))
 
 
-FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
+# A quick server: a row proven absent may be sent again at once (resend_after=0).
+FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, resend_after=0.0)
 
 
 def subjects(sb: Sandbox) -> Counter[str]:
@@ -230,8 +231,10 @@ def test_an_api_that_stops_answering_stops_the_run_early(tmp_path: Path, sandbox
     counts = report.counts()
     assert report.exit_code == ExitCode.STOPPED
     assert counts["created"] == sandbox.store.count_appointments() == 10
-    assert counts["unknown"] == 5  # the read-backs could not reach the API either
-    assert counts["not-sent"] == 45
+    # rows in flight when it broke stay unknown (the read-backs fail too); the next existence
+    # check or five unanswered rows stop the run: the rest is not sent
+    assert 1 <= counts["unknown"] <= 5
+    assert counts["not-sent"] == 50 - counts["unknown"]
     sandbox.faults = Faults()
     with client_for(sandbox) as client:  # later, the API is back: a re-run settles and finishes
         later = RunOptions(resend_after=0.0)  # as if run after the default 120 s

@@ -142,3 +142,6 @@ def test_cli_undo_lists_and_asks_unless_yes(imported: tuple[Path, Path], sandbox
     assert "8 deleted" in done.stdout
     assert sandbox.store.count_appointments() == 1
     assert results.with_name("viewings.undo.xlsx").exists()
+    again = subprocess.run([*command, "--yes"], capture_output=True, text=True, env=env, timeout=60)
+    assert again.returncode == 0 and "8 deleted" not in again.stdout
+    assert "8 undone earlier (nothing sent for them)" in again.stdout

@@ -391,9 +391,9 @@ def occurrences(record: dict[str, Any], first: date, last: date) -> list[dict[st
                 continue
         if day > min(until, last):
             break
-        if day < first or day.isoformat() in skipped:
-            continue
         begin = datetime.combine(day, start.time())
+        if (begin + length).date() < first or day.isoformat() in skipped:
+            continue  # over before the period (one that overlaps its start is kept)
         out.append(
             {
                 **record,

@@ -159,15 +159,14 @@ class Engine:
         known = hmac.compare_digest(token.encode(), self.credentials.token.encode())
         if not known and self.dialect.auth_errors != "action":
             return _top(400, spec.E_NOT_AUTHENTICATED, "not authenticated")
-        results = []
-        for action in actions:
-            result = self._action(action, token, known)
-            if self.dialect.auth_errors == "top" and result["status"]["errorcode"] in (
-                spec.E_HMAC,
-                spec.E_TIMESTAMP,
-            ):
-                return _top(400, result["status"]["errorcode"], result["status"]["message"])
-            results.append(result)
+        if self.dialect.auth_errors == "top":  # every signature first: nothing runs if one fails
+            for action in actions:
+                try:
+                    self._authenticate(action if isinstance(action, dict) else {}, token)
+                except Refusal as refusal:
+                    if refusal.code in (spec.E_HMAC, spec.E_TIMESTAMP):
+                        return _top(400, refusal.code, refusal.message)
+        results = [self._action(action, token, known) for action in actions]
         failed = any(r["status"]["errorcode"] != 0 for r in results)
         answer = (
             _top(int(self.dialect.code_with_97), spec.E_IN_ACTION, "Error in action")
@@ -201,7 +200,7 @@ class Engine:
             kind = self._authenticate(echo, token)
             # §3.1: reads are cacheable, but the examples mark conflicts `false`.
             result["cacheable"] = kind in ("read", "get") and echo["resourcetype"] not in (
-                "appointmentConflicts"
+                "appointmentConflicts",
             )
             handler = HANDLERS.get((kind, echo["resourcetype"]))
             only = self.dialect.delete_resource
