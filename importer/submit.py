@@ -475,10 +475,14 @@ def _run(
     if use_reference and (to_send or to_settle):
         try:
             to_send, to_settle = _recognise_existing(runner, to_send, to_settle)
-        except ApiError as exc:  # without it, another computer's rows could be doubled
-            for unchecked in [*(r for r, *_ in to_send), *(r for r, *_ in to_settle)]:
+        except (ApiError, JournalError) as exc:  # without it, rows could be doubled
+            for unchecked, *_ in to_send:
                 report.results[unchecked] = RowResult(
                     unchecked, NOT_SENT, error=f"not checked: {exc}"
+                )
+            for unsettled, *_ in to_settle:  # sent by an earlier run: it may exist
+                report.results[unsettled] = RowResult(
+                    unsettled, UNKNOWN, error=f"not settled: {exc}"
                 )
             report.stopped = f"onOffice could not be asked which rows exist already ({exc})"
             report.stop_code = exc.exit_code
@@ -514,7 +518,7 @@ def _run(
                         known = set(report.results)
                         try:
                             batch, _ = _recognise_existing(runner, batch, [], spread=True)
-                        except ApiError as exc:
+                        except (ApiError, JournalError) as exc:
                             runner.halt(f"onOffice could not be asked ({exc})", exc.exit_code)
                             return []
                         for row in set(report.results) - known:
