@@ -17,19 +17,11 @@ from typing import Any
 
 from .check import joined_problems, row_comments
 from .problems import Level
-from .submit import OUTCOME_COLUMNS, RunReport
+from .submit import OUTCOME_COLUMNS, STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 RESULTS_SHEET = "Results"
-STATUS_ORDER = (
-    "created",
-    "already-created",
-    "exists",
-    "invalid",
-    "failed",
-    "unknown",
-    "not-sent",
-)
+STATUS_ORDER = STATUSES
 
 
 def tool_version() -> str:

@@ -42,15 +42,9 @@ from .mapping import Mapping
 from .reference import reference, with_reference
 from .settle import find_created, find_existing, find_references
 
-CREATED, ALREADY, EXISTS, INVALID, FAILED, UNKNOWN, NOT_SENT = (
-    "created",
-    "already-created",
-    "exists",
-    "invalid",
-    "failed",
-    "unknown",
-    "not-sent",
-)
+# Every status a row can end with, in the order reports list them.
+STATUSES = ("created", "already-created", "exists", "invalid", "failed", "unknown", "not-sent")
+CREATED, ALREADY, EXISTS, INVALID, FAILED, UNKNOWN, NOT_SENT = STATUSES
 MAX_WORKERS = 16
 # Rows sent between two existence checks (each check is one read of those rows' days): the
 # window in which two runs that overlap in time can both create a row.

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -315,56 +316,32 @@ def test_a_full_disk_while_journaling_stops_with_one_line(tmp_path: Path, sandbo
     import signal
 
     source, mapping = generated(tmp_path, 400)
-    data = tmp_path / "data"
 
     def small_files() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails (EFBIG) instead of a kill
         resource.setrlimit(resource.RLIMIT_FSIZE, (96_000, 96_000))
 
-    env = {
-        **os.environ,
-        "ONOFFICE_IMPORT_DATA": str(data),
-        "ONOFFICE_API_URL": sandbox.url,
-        "ONOFFICE_TOKEN": sandbox.credentials.token,
-        "ONOFFICE_SECRET": sandbox.credentials.secret,
-    }
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from importer.cli import main; main()",
-            "run",
-            str(source),
-            "-m",
-            str(mapping),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=small_files,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == ExitCode.STOPPED, output
+    def run(**limits: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from importer.cli import main; main()", "run", str(source),
+             "-m", str(mapping)],
+            env={
+                **os.environ,
+                "ONOFFICE_IMPORT_DATA": str(tmp_path / "data"),
+                "ONOFFICE_API_URL": sandbox.url,
+                "ONOFFICE_TOKEN": sandbox.credentials.token,
+                "ONOFFICE_SECRET": sandbox.credentials.secret,
+            },
+            capture_output=True, text=True, timeout=120, **limits,
+        )  # fmt: skip
+
+    full = run(preexec_fn=small_files)
+    output = full.stdout + full.stderr
+    assert full.returncode == ExitCode.STOPPED, output
     assert "Traceback" not in output and "cannot be written" in output
-    created = sandbox.store.count_appointments()
-    assert 0 < created < 400
+    assert 0 < sandbox.store.count_appointments() < 400
     # nothing was sent that the journal does not know: a later run (space freed) finds them all
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from importer.cli import main; main()",
-            "run",
-            str(source),
-            "-m",
-            str(mapping),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = run()
     assert again.returncode == 0, again.stdout + again.stderr
     assert sandbox.store.count_appointments() == 400
     assert len(subjects(sandbox)) == 400 and set(subjects(sandbox).values()) == {1}
