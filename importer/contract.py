@@ -165,7 +165,15 @@ CREATE_PARAMETERS: Final = (
 
 # UNDOCUMENTED: the server's maximum text lengths are not documented. Excel's cell limit is the
 # hard ceiling for anything we write back; these are the lengths we accept for the API.
-MAX_TEXT_LENGTH: Final = {"description": 255, "note": 32_767, "art": 255, "von": 255}
+# The note keeps room for the import reference line the run appends ("\n\n" + 36 characters,
+# importer/reference.py), so a note that passes `check` is never refused for its length.
+REFERENCE_RESERVE: Final = 38
+MAX_TEXT_LENGTH: Final = {
+    "description": 255,
+    "note": 32_767 - REFERENCE_RESERVE,
+    "art": 255,
+    "von": 255,
+}
 
 # UNDOCUMENTED (§4.1): start_dt/end_dt are the customer's local wall-clock time, no offset.
 LOCAL_TIMEZONE: Final = "Europe/Berlin"

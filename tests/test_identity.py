@@ -494,3 +494,23 @@ def test_a_cancelled_earlier_copy_is_never_taken_for_the_row(
         last = run_import(source, mapping, client=client, options=FAST)
     newest = max(a["id"] for a in sandbox.store.all_appointments())
     assert last.counts() == {"created": 1} and last.results[2].appointment_id == newest
+
+
+def test_a_note_at_the_limit_still_has_room_for_the_reference(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    from importer import contract
+
+    longest = contract.MAX_TEXT_LENGTH["note"]
+    source = write_csv(
+        tmp_path / "in.csv",
+        "Start;Betreff;Makler;Notiz\n"
+        f"02.03.2027 10:00;A;mmueller;{'x' * longest}\n"
+        f"02.03.2027 11:00;B;mmueller;{'x' * (longest + 1)}\n",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(LOOKALIKE, encoding="utf-8")
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client)
+    assert report.results[2].status == "created"  # 32,767 characters with the reference line
+    assert report.results[3].status == "invalid"  # said by check, not refused by onOffice
