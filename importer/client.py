@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
@@ -256,8 +256,9 @@ class OnOfficeClient:
             raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc
         self._note_server_time(http.headers.get("Date"), signed_at)
         status = http.status_code
-        if status >= 400 and (answer := _protocol_error(http.content)) is not None:
-            return answer  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
+        decoded = _json_object(http.content)
+        if status >= 400 and _is_protocol_error(decoded):
+            return decoded  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
         if status == 429:
             raise NotDelivered(f"{what}: HTTP 429 (rate limited) from {self.url}")
         if status >= 500:  # it may have acted; 503 says it declined, which a read-back confirms
@@ -266,11 +267,7 @@ class OnOfficeClient:
             raise MalformedResponse(
                 f"{what}: HTTP {status} from {self.url} - is the API URL right?"
             )
-        try:
-            decoded = json.loads(http.content.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise MalformedResponse(f"{what}: the answer from {self.url} is not JSON") from exc
-        if not isinstance(decoded, dict):
+        if decoded is None:
             raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
         return decoded
 
@@ -492,16 +489,20 @@ def _in_request_order(results: list[Any], actions: Sequence[Action]) -> list[Any
     return [by_identifier[i] for i in wanted]
 
 
-def _protocol_error(content: bytes) -> dict[str, Any] | None:
-    """An error answer that came with an HTTP error status: a JSON status with a non-zero
-    errorcode. None for anything else (an empty, HTML or zero-errorcode body)."""
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object; None for anything else (empty, HTML, an array, too deep)."""
     try:
         decoded = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    if not isinstance(decoded, dict) or not isinstance(decoded.get("status"), dict):
-        return None
-    return decoded if _code(decoded["status"].get("errorcode")) not in (0, None, "") else None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _is_protocol_error(decoded: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """An error answer that came with an HTTP error status: a JSON status with a non-zero
+    errorcode (not an empty, HTML or zero-errorcode body)."""
+    status = decoded.get("status") if decoded is not None else None
+    return isinstance(status, dict) and _code(status.get("errorcode")) not in (0, None, "")
 
 
 def _credentials_refused(errorcode: Any, message: str) -> AuthenticationError:

@@ -152,15 +152,29 @@ def _day(when: date) -> str:
     return when.isoformat()
 
 
+def calendar_read(
+    first: date, last: date, *, note_contains: str | None = None, identifier: str = ""
+) -> Action:
+    """The `read calendar` action for every appointment (every user's, cancelled ones too) on
+    the days ``first``..``last``, optionally only those whose note contains a text.
+
+    A bare day in datestart is UNDOCUMENTED (§5.2): the documented form has a time part.
+    Whether `dateend` includes its day is UNDOCUMENTED too: the day after is named, so ``last``
+    is read either way (the callers compare times themselves).
+    """
+    parameters: dict[str, Any] = {
+        "datestart": f"{_day(first)} 00:00:00",
+        "dateend": f"{_day(last + timedelta(days=1))} 00:00:00",
+        "allusers": True,
+        "showcancelled": True,
+    }
+    if note_contains is not None:
+        parameters["filter"] = {"note": [{"op": "like", "val": f"%{note_contains}%"}]}
+    return Action("read", "calendar", parameters, identifier=identifier)
+
+
 def _read_calendar(client: OnOfficeClient, first: date, last: date) -> list[Record]:
-    # A bare day in datestart is UNDOCUMENTED (§5.2): the documented form has a time part.
-    # Whether `dateend` includes its day is UNDOCUMENTED too: the day after is named, so
-    # ``last`` is read either way (the callers compare times themselves).
-    return client.read_appointments(
-        f"{_day(first)} 00:00:00",
-        f"{_day(last + timedelta(days=1))} 00:00:00",
-        showcancelled=True,
-    )
+    return client.call(calendar_read(first, last)).records
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import contract
-from .client import Action, OnOfficeClient
+from .client import OnOfficeClient
 from .errors import ActionRefused
-from .readback import Who, days_of, from_read, read_period, resembles, same_content
+from .readback import (
+    Who,
+    calendar_read,
+    days_of,
+    from_read,
+    read_period,
+    resembles,
+    same_content,
+)
 from .reference import found_in
 
 
@@ -147,17 +155,13 @@ def find_references(
         return Existing({}, 0, True)
     if "read calendar" in client.unsupported:
         return find_existing(client, rows, ignore)
+    day = timedelta(days=1)  # a day of margin on both sides, as read_period reads
     actions = []
     for ref, params in rows:
         first, last = days_of([params])
-        parameters = {
-            "datestart": f"{first - timedelta(days=1):%Y-%m-%d} 00:00:00",
-            "dateend": f"{last + timedelta(days=1):%Y-%m-%d} 00:00:00",
-            "allusers": True,
-            "showcancelled": True,
-            "filter": {"note": [{"op": "like", "val": f"%{ref}%"}]},
-        }
-        actions.append(Action("read", "calendar", parameters, identifier=f"ref-{ref}"))
+        actions.append(
+            calendar_read(first - day, last + day, note_contains=ref, identifier=f"ref-{ref}")
+        )
     found: dict[str, int] = {}
     reads, complete = 0, True
     size = contract.LOOKUP_ACTIONS_PER_REQUEST

@@ -190,8 +190,7 @@ class _Runner:
                     self._journal(self.journal.failed, fingerprint, str(exc))
                     self._unanswered(str(exc))
                     return RowResult(row, FAILED, error=f"not delivered: {exc}")
-                delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
-                self.stop.wait(delay * (0.5 + self.rng.random()))  # jitter; a stop cuts it short
+                self.stop.wait(self._backoff(attempt))  # a stop cuts it short
                 continue
             except ActionRefused as exc:
                 self._answered()
@@ -209,9 +208,8 @@ class _Runner:
                     # "Service unavailable": the server declined it. A read-back confirms that
                     # nothing was created before it is sent again (never on a guess).
                     # The read-back is the first pause; later ones back off exponentially.
-                    delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
                     if attempt > 1:
-                        self.stop.wait(delay * (0.5 + self.rng.random()))
+                        self.stop.wait(self._backoff(attempt))
                     entry = self.journal.entry(fingerprint)
                     sent_at = entry.intent_at if entry else None
                     return self.settle(row, fingerprint, params, sent_at, resend=attempt)
@@ -227,6 +225,11 @@ class _Runner:
             self._answered()
             self._journal(self.journal.created, fingerprint, new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
+
+    def _backoff(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1``: doubling, capped, with jitter."""
+        delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
+        return delay * (0.5 + self.rng.random())
 
     def _ready_at(self, timed_out: bool) -> float:
         """When a lost create may be read back: the server must have finished with it."""
@@ -303,7 +306,7 @@ def _age_seconds(intent_at: str | None) -> float:
     """Seconds since a journal timestamp (UTC); infinite when there is none."""
     if not intent_at:
         return float("inf")
-    moment = datetime.strptime(intent_at, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    moment = datetime.strptime(intent_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     return (datetime.now(UTC) - moment).total_seconds()
 
 

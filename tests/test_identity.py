@@ -39,9 +39,12 @@ def subjects(sb: Sandbox) -> Counter[str]:
     return Counter(a.get("description", "") for a in sb.store.all_appointments())
 
 
-def cli(args: list[str], sb: Sandbox, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI in a process of its own, as on another computer: its own HOME and data folder."""
-    env = {
+CLI = [sys.executable, "-c", "from importer.cli import main; main()"]
+
+
+def computer(sb: Sandbox, home: Path) -> dict[str, str]:
+    """The environment of another computer: its own HOME and data folder, this sandbox."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")},
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
@@ -49,14 +52,21 @@ def cli(args: list[str], sb: Sandbox, home: Path, cwd: Path) -> subprocess.Compl
         "ONOFFICE_TOKEN": sb.credentials.token,
         "ONOFFICE_SECRET": sb.credentials.secret,
     }
+
+
+def cli(
+    args: list[str], sb: Sandbox, home: Path, cwd: Path, **run: Any
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own, as on another computer."""
     return subprocess.run(
-        [sys.executable, "-c", "from importer.cli import main; main()", *args],
+        [*CLI, *args],
         cwd=cwd,
-        env=env,
+        env=computer(sb, home),
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
+        **run,
     )
 
 
@@ -322,18 +332,9 @@ def test_a_full_disk_while_journaling_stops_with_one_line(tmp_path: Path, sandbo
         resource.setrlimit(resource.RLIMIT_FSIZE, (96_000, 96_000))
 
     def run(**limits: Any) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", "from importer.cli import main; main()", "run", str(source),
-             "-m", str(mapping)],
-            env={
-                **os.environ,
-                "ONOFFICE_IMPORT_DATA": str(tmp_path / "data"),
-                "ONOFFICE_API_URL": sandbox.url,
-                "ONOFFICE_TOKEN": sandbox.credentials.token,
-                "ONOFFICE_SECRET": sandbox.credentials.secret,
-            },
-            capture_output=True, text=True, timeout=120, **limits,
-        )  # fmt: skip
+        return cli(
+            ["run", str(source), "-m", str(mapping)], sandbox, tmp_path / "pc", tmp_path, **limits
+        )
 
     full = run(preexec_fn=small_files)
     output = full.stdout + full.stderr
@@ -398,28 +399,10 @@ def test_5b_two_runs_started_together_double_few_rows(tmp_path: Path, sandbox: S
     for n in range(2):
         home = tmp_path / f"pc{n}"
         (home / "work").mkdir(parents=True)
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "ONOFFICE_IMPORT_DATA": str(home / "data"),
-            "ONOFFICE_API_URL": sandbox.url,
-            "ONOFFICE_TOKEN": sandbox.credentials.token,
-            "ONOFFICE_SECRET": sandbox.credentials.secret,
-        }
         procs.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from importer.cli import main; main()",
-                    "run",
-                    str(source),
-                    "-m",
-                    str(mapping),
-                    "--results",
-                    str(home / "r.xlsx"),
-                ],
-                env=env,
+                [*CLI, "run", str(source), "-m", str(mapping), "--results", str(home / "r.xlsx")],
+                env=computer(sandbox, home),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -140,7 +140,7 @@ class Engine:
     def answer(self, body: bytes) -> dict[str, Any]:
         if not body.strip():
             return _top(500, spec.E_EMPTY, "Empty request")
-        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting(body) > MAX_JSON_DEPTH:
+        if _too_deep(body):
             return _top(500, spec.E_BROKEN_JSON, "Invalid or malformed JSON: nested too deeply")
         try:
             request = json.loads(body.decode("utf-8"))
@@ -308,6 +308,13 @@ def _echoable(value: Any) -> Any:
     return value if value is None or isinstance(value, str | int | float | bool) else ""
 
 
+def _too_deep(body: bytes) -> bool:
+    """Nested deeper than MAX_JSON_DEPTH (bracket counting is skipped for small bodies)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    return _nesting(body) > MAX_JSON_DEPTH
+
+
 def _nesting(body: bytes) -> int:
     """How deeply the JSON nests, counted without parsing (brackets inside strings excluded)."""
     depth = deepest = 0
@@ -342,7 +349,7 @@ def _top(code: int, errorcode: int, message: str) -> dict[str, Any]:
 def _actions_of(body: bytes) -> list[Any]:
     """The action objects of a request body, or [] when it is not a readable request."""
     try:
-        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting(body) > MAX_JSON_DEPTH:
+        if _too_deep(body):
             return []
         actions = json.loads(body)["request"]["actions"]
     except (ValueError, KeyError, TypeError, RecursionError):
@@ -350,10 +357,8 @@ def _actions_of(body: bytes) -> list[Any]:
     return [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
 
 
-def _is_write(body: bytes) -> bool:
-    return any(
-        str(a.get("actionid", "")).rsplit(":", 1)[-1] in spec.WRITE_KINDS for a in _actions_of(body)
-    )
+def _writes(actions: list[Any]) -> bool:
+    return any(str(a.get("actionid", "")).rsplit(":", 1)[-1] in spec.WRITE_KINDS for a in actions)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -417,8 +422,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         engine = self.server.engine
         faults = engine.faults
-        engine.stats.record(_actions_of(body))
-        hit = not faults.writes_only or _is_write(body)
+        actions = _actions_of(body)
+        engine.stats.record(actions)
+        hit = not faults.writes_only or _writes(actions)
         planned = faults.next_planned() if hit else None
         if hit and (delay := faults.delay()) > 0:
             time.sleep(delay)
