@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from .bulk import collector_paused
 from .conflicts import ConflictApi
 from .convert import Converted, convert
 from .errors import SourceFileError
+from .identity import key_identities
 from .load import LoadOptions, Table, load_table
 from .lookup import ReadApi, Resolver
 from .mapping import Mapping, load_mapping
@@ -36,6 +38,7 @@ class RowOutcome:
     problems: list[RowProblem]
     parameters: dict[str, Any] | None  # what would be sent; None when invalid
     fingerprint: str | None = None
+    identity: str | None = None  # from the mapping's key columns (importer/identity.py)
 
     @property
     def valid(self) -> bool:
@@ -48,6 +51,9 @@ class RowOutcome:
     @property
     def warnings(self) -> list[RowProblem]:
         return [p for p in self.problems if not p.is_error]
+
+
+SkipRows = Callable[[list[RowOutcome]], set[int]]
 
 
 @dataclass
@@ -64,6 +70,10 @@ class CheckReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     # Checks that did not run (e.g. onOffice refused the double-booking check), said once.
     notices: list[str] = field(default_factory=list)
+    # What a run would do per valid row (create, update, unchanged, settle), when known
+    # (:func:`importer.submit.preview`), and how many appointments of this file lost their row.
+    plan: dict[int, str] = field(default_factory=dict)
+    plan_removed: int = 0
 
     @property
     def valid_count(self) -> int:
@@ -117,7 +127,7 @@ def evaluate(
     timings: dict[str, float] | None = None,
     conflict_api: ConflictApi | None = None,
     strict: bool = False,
-    skip_conflicts_for: frozenset[str] = frozenset(),
+    skip_conflicts_for: SkipRows | None = None,
     notices: list[str] | None = None,
 ) -> tuple[list[RowOutcome], Converted]:
     """Map and validate every row; the shared core of `check` and `run`.
@@ -141,6 +151,8 @@ def evaluate(
             continue
         problems.append(p)
     problems += schema.status_warnings(converted.fields, converted.sources)
+    identities, key_problems = key_identities(table, mapping)
+    problems += key_problems
     by_row: dict[int, list[RowProblem]] = {row: [] for row in table.row_numbers}
     seen: set[tuple[Any, ...]] = set()
     for p in problems:
@@ -154,10 +166,11 @@ def evaluate(
     first_seen: dict[str, int] = {}
     for i, (row, found) in enumerate(by_row.items()):
         outcome = RowOutcome(row, sorted(found, key=lambda p: (not p.is_error, p.code)), None)
+        outcome.identity = identities.get(row)
         if outcome.valid:
             params = parameters({name: values[i] for name, values in columns})
             outcome.parameters, outcome.fingerprint = params, fingerprint(params)
-            if outcome.fingerprint in first_seen:
+            if outcome.fingerprint in first_seen and outcome.identity is None:
                 outcome.problems.append(
                     RowProblem(
                         row,
@@ -197,18 +210,20 @@ def _double_bookings(
     sources: dict[str, tuple[str, ...]],
     api: ConflictApi | None,
     strict: bool,
-    skip: frozenset[str],
+    skip: SkipRows | None,
 ) -> str | None:
-    """Double bookings within the file, and in onOffice for rows not in ``skip`` (created).
+    """Double bookings within the file, and in onOffice for rows ``skip`` does not name
+    (those that have an appointment already: it would conflict with itself).
 
     Returns why onOffice's check did not run, if it did not.
     """
-    valid = [(o.row, o.parameters, o.fingerprint) for o in outcomes if o.valid and o.parameters]
+    valid = [(o.row, o.parameters) for o in outcomes if o.valid and o.parameters]
     level = Level.ERROR if strict else Level.WARNING
-    found = conflicts.within_file([(row, params) for row, params, _ in valid], sources, level)
+    found = conflicts.within_file(valid, sources, level)
     not_run = None
     if api is not None:
-        ask = [(row, params) for row, params, key in valid if key not in skip]
+        skipped = skip(outcomes) if skip is not None else set()
+        ask = [(row, params) for row, params in valid if row not in skipped]
         asked = conflicts.in_onoffice(api, ask, sources, level)
         found += asked.problems
         not_run = asked.not_run
@@ -231,11 +246,13 @@ def check(
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
-    skip_conflicts_for: frozenset[str] = frozenset(),
+    skip_conflicts_for: SkipRows | None = None,
 ) -> CheckReport:
     """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
 
     ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
+    ``skip_conflicts_for(outcomes)`` names the rows onOffice is not asked about double bookings
+    for (a run: those that have an appointment already).
     """
     with collector_paused():
         return _check(
@@ -252,7 +269,7 @@ def _check(
     now: datetime | None,
     prepared: tuple[Mapping, Table] | None,
     strict: bool,
-    skip_conflicts_for: frozenset[str],
+    skip_conflicts_for: SkipRows | None,
 ) -> CheckReport:
     started = now or contract.local_now()
     source = Path(source)
@@ -287,18 +304,24 @@ def _check(
         notices=notices,
     )
     if report is not False:
-        target = Path(report) if isinstance(report, str | Path) else default_report_path(source)
-        try:
-            clock = time.perf_counter()
-            result.report_path = write_workbook(target, report_sheets(result))
-            timings["report"] = time.perf_counter() - clock
-        except OSError as exc:
-            raise SourceFileError(
-                f"cannot write the report {target} ({exc.strerror or exc})",
-                file=str(source),
-                code="report-unwritable",
-            ) from None
+        clock = time.perf_counter()
+        write_report(result, report if isinstance(report, str | Path) else None)
+        timings["report"] = time.perf_counter() - clock
     return result
+
+
+def write_report(result: CheckReport, target: str | Path | None = None) -> Path:
+    """Write the report workbook (default: <input>.check.xlsx beside the input)."""
+    path = Path(target) if target is not None else default_report_path(result.source)
+    try:
+        result.report_path = write_workbook(path, report_sheets(result))
+    except OSError as exc:
+        raise SourceFileError(
+            f"cannot write the report {path} ({exc.strerror or exc})",
+            file=str(result.source),
+            code="report-unwritable",
+        ) from None
+    return result.report_path
 
 
 def default_report_path(source: Path) -> Path:
@@ -334,15 +357,18 @@ def joined_problems(problems: list[RowProblem]) -> str | None:
 
 def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     table = report.table
+    plan = report.plan
     columns = [*table.columns, "Status", "Errors", "Warnings", "Source row"]
+    columns += ["Plan"] if plan else []
     by_row = {o.row: o for o in report.outcomes}
     index = {name: i for i, name in enumerate(table.columns)}
 
     def rows() -> Any:
         for row, cells in table.records():
             problems = by_row[row].problems
+            planned = (plan.get(row),) if plan else ()
             if not problems:
-                yield (*cells, "valid", None, None, row), {}
+                yield (*cells, "valid", None, None, row, *planned), {}
                 continue
             errors = [p for p in problems if p.is_error]
             yield (
@@ -352,6 +378,7 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
                     joined_problems(errors),
                     joined_problems([p for p in problems if not p.is_error]),
                     row,
+                    *planned,
                 ),
                 row_comments(index, problems) if errors else {},  # red cells are errors only
             )
@@ -379,6 +406,16 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
             else "checked",
         ],
     ]
+    if plan:
+        counts = Counter(plan.values())
+        summary += [
+            [f"Plan: {action}", counts.get(action, 0)]
+            for action in ("create", "update", "unchanged")
+        ]
+        summary += (
+            [["Plan: settle (answer lost earlier)", counts["settle"]]] if counts["settle"] else []
+        )
+        summary += [["Plan: appointments of rows no longer in the file", report.plan_removed]]
     summary += [["File warning", w] for w in report.file_warnings]
     summary += [["Not checked", n] for n in report.notices]
     summary += report.code_table(Level.ERROR)

@@ -229,17 +229,35 @@ def check(
     encoding: str | None,
     delimiter: str | None,
 ) -> None:
-    """Dry run: map and validate every row, write a report, send nothing."""
+    """Dry run: map and validate every row, write a report, send nothing.
+
+    With --resolve it also says what `run` would do with each row for this account: create,
+    update or leave it unchanged (the report's Plan column).
+    """
     from .check import check as run_check
+    from .check import write_report
+    from .errors import ApiError
     from .mapping import load_mapping
+    from .submit import preview
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
     online = resolve or use_sandbox
     with api_client(use_sandbox, config) if online else nullcontext(None) as api:
         result = run_check(
-            file, mapping, api=api, report=report, load_options=options, strict=strict
+            file,
+            mapping,
+            api=api,
+            report=False if online else report,
+            load_options=options,
+            strict=strict,
         )
+        if api is not None:
+            try:
+                preview(result, api)
+            except ApiError as exc:
+                result.notices.append(f"what a run would do is not known ({exc})")
+            write_report(result, report)
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
 
@@ -276,6 +294,19 @@ def render_check(result: Any) -> None:
     warned = sum(1 for o in result.outcomes if o.warnings)
     if warned:
         click.echo(f"  {warned} rows have warnings (see the report)")
+    if result.plan:
+        planned = Counter(result.plan.values())
+        click.echo(
+            f"  A run would create {planned['create']}, update {planned['update']}, leave "
+            f"{planned['unchanged']} unchanged"
+            + (f", settle {planned['settle']} sent earlier" if planned["settle"] else "")
+            + " (see the Plan column)"
+        )
+    if result.plan_removed:
+        click.echo(
+            f"  {result.plan_removed} appointments imported earlier from this file have no row "
+            "in it any more (run --cancel-removed cancels them)"
+        )
     if result.unresolved:
         click.echo("  Look-ups not checked (add --resolve): " + ", ".join(result.unresolved))
     if result.report_path:
@@ -329,6 +360,18 @@ def render_check(result: Any) -> None:
     help="A row whose answer was lost is sent again only when onOffice still does not show it "
     "this long after the attempt.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Update (or cancel) appointments even where someone changed them in onOffice since "
+    "the import.",
+)
+@click.option(
+    "--cancel-removed",
+    is_flag=True,
+    help="Cancel the appointments of rows an earlier run imported from this file that are no "
+    "longer in it (undo restores them).",
+)
 @config_option
 @source_options
 def run(
@@ -342,6 +385,8 @@ def run(
     use_sandbox: bool,
     strict: bool,
     resend_after: float,
+    force: bool,
+    cancel_removed: bool,
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -362,6 +407,8 @@ def run(
         allow_duplicates=allow_duplicates,
         strict=strict,
         resend_after=resend_after,
+        force=force,
+        cancel_removed=cancel_removed,
     )
     with api_client(use_sandbox, config) as client:
         report = run_import(
@@ -443,7 +490,7 @@ def render_run(report: Any, written: Path | None) -> None:
     click.echo(f"Imported {report.check.source} into {report.api_url}")
     click.echo(
         f"  {len(report.results)} rows: "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUS_ORDER)
+        + (", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts.get(s)) or "none")
     )
     if report.existence_reads:
         times = "once" if report.existence_reads == 1 else f"{report.existence_reads} times"
@@ -456,6 +503,13 @@ def render_run(report: Any, written: Path | None) -> None:
         )
     for notice in report.check.notices:
         click.echo(f"  Note: {notice}")
+    if report.removed:
+        _render_removed(report.removed)
+    if counts.get("conflict"):
+        click.echo(
+            "  Some appointments were changed in onOffice since the import and were not "
+            "overwritten (see the Error column); --force writes the rows over them"
+        )
     if report.stopped:
         click.echo(f"  Stopped early: {report.stopped}")
     if report.interrupted:
@@ -479,6 +533,22 @@ def render_run(report: Any, written: Path | None) -> None:
             "  Results could not be written anywhere; the journal "
             f"{report.journal_path} keeps every outcome"
         )
+
+
+def _render_removed(removed: list[Any]) -> None:
+    """Appointments whose rows left the file: a few named, the rest counted."""
+    counts = Counter(r.status for r in removed)
+    click.echo(
+        f"  {len(removed)} appointments imported earlier from this file have no row in it "
+        "any more: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    )
+    for r in removed[:5]:
+        click.echo(
+            f"    appointment {r.appointment_id} (row {r.source_row}, {r.start} "
+            f"{r.subject!r}): {r.message}"
+        )
+    if len(removed) > 5:
+        click.echo(f"    … and {len(removed) - 5} more (see the Removed sheet of the results)")
 
 
 @cli.group()
@@ -553,17 +623,22 @@ def undo(
     verb = "cancel" if cancel else "remove"
 
     def confirm(plan: list[Any]) -> bool:
-        click.echo(f"{len(plan)} appointments would be {verb}d:")
-        for item in plan[:20]:
-            click.echo(f"  appointment {item.appointment_id} (source row {item.source_row})")
-        if len(plan) > 20:
-            click.echo(f"  … and {len(plan) - 20} more")
+        restore = [i for i in plan if i.message.startswith("cancelled by the run")]
+        remove = [i for i in plan if i not in restore]
+        for items, what in ((remove, f"{verb}d"), (restore, "set active again")):
+            if not items:
+                continue
+            click.echo(f"{len(items)} appointments would be {what}:")
+            for item in items[:20]:
+                click.echo(f"  appointment {item.appointment_id} (source row {item.source_row})")
+            if len(items) > 20:
+                click.echo(f"  … and {len(items) - 20} more")
         if yes:
             return True
         if not sys.stdin.isatty():
             click.echo("Nothing changed: add --yes to confirm when not on a terminal.")
             return False
-        return click.confirm(f"{verb.capitalize()} them?", default=False)
+        return click.confirm("Go ahead?", default=False)
 
     with api_client(False, config) as client:
         report = undo_import(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 # --- Endpoints and actions (§1.1, §1.3) ---------------------------------------------------------
@@ -153,6 +153,23 @@ DATA_FIELDS: Final = (
     "rp_ende_status",
     "rp_exception",
 )
+# UNDOCUMENTED (§5.4): how modify clears a field is not documented. A field an earlier version
+# of a row set and the new version leaves empty is sent as the empty value of its kind; fields
+# not listed here (series, location, reminder channels) are left as they are.
+CLEARED_VALUES: Final[dict[str, Any]] = {
+    "description": "",
+    "note": "",
+    "art": "",
+    "erinnerung": "",
+    "ressources": [],
+    "private": False,
+    "ganztags": False,
+    "allowTransitTime": False,
+    "abgesagt": False,
+    "transitTime": 0,
+    "transitTimePre": 0,
+    "transitTimePost": 0,
+}
 # Parameters of calendar create beside `data` (§4.2).
 CREATE_PARAMETERS: Final = (
     "data",

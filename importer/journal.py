@@ -11,7 +11,10 @@ leaves each row in one of these states, and a re-run knows what to do with each:
     created   the server answered with an id  -> skip: already created
     undone    created, then removed by `undo`    -> send again if the row is run again
 
-Rows are keyed by the fingerprint of their payload. One run at a time: a lock file beside the
+Rows are keyed by their identity (:mod:`importer.identity`: the mapping's key, else the
+fingerprint of the content first created). An entry keeps the payload last written to its
+appointment, the input file it came from, and, while a modify is on its way, the payload being
+written (``pending``). One run at a time: a lock file beside the
 journal (released by the OS when the process dies, even by ``kill -9``).
 
 A journal belongs to one account (API URL and API user, :meth:`OnOfficeClient.account`) and
@@ -31,11 +34,12 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .errors import ConfigurationError, JournalError
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
+CANCELED_REMOVED = "canceled-removed"  # undo action: a run cancelled it, its row left the file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +52,9 @@ CREATE TABLE IF NOT EXISTS entries (
     attempts INTEGER NOT NULL DEFAULT 0,
     intent_at TEXT,
     outcome_at TEXT,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    input TEXT,
+    pending TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 CREATE TABLE IF NOT EXISTS undo (
@@ -69,6 +75,8 @@ class Entry:
     attempts: int
     intent_at: str | None
     payload: dict[str, Any]
+    input: str | None = None  # the file the row was last imported from
+    pending: dict[str, Any] | None = None  # a modify sent, its outcome not yet recorded
 
 
 def _now() -> str:
@@ -139,10 +147,15 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+            for added in ("input", "pending"):  # journals of earlier versions
+                if added not in columns:
+                    self._db.execute(f"ALTER TABLE entries ADD COLUMN {added} TEXT")
         except sqlite3.Error as exc:
             self._lock.release()
             raise ConfigurationError(f"the journal {self.path} cannot be used ({exc})") from None
         self._mutex = threading.Lock()
+        self.input: str | None = None  # the file being imported, recorded with each entry
         if account is not None:
             self._claim(account)
 
@@ -187,24 +200,38 @@ class Journal:
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- entries --------------------------------------------------------------------------------
+    _ENTRY: Final = (
+        "SELECT fingerprint, state, appointment_id, error, source_row, attempts, intent_at, "
+        "payload, input, pending FROM entries"
+    )
+
+    @staticmethod
+    def _entry(row: tuple[Any, ...]) -> Entry:
+        pending = json.loads(row[9]) if row[9] else None
+        fingerprint, state, appointment_id, error, source_row, attempts, intent_at = row[:7]
+        return Entry(
+            fingerprint,
+            state,
+            appointment_id,
+            error,
+            source_row,
+            attempts,
+            intent_at,
+            json.loads(row[7]),
+            row[8],
+            pending,
+        )
+
     def entry(self, fingerprint: str) -> Entry | None:
         with self._mutex:
-            row = self._db.execute(
-                "SELECT fingerprint, state, appointment_id, error, source_row, attempts, "
-                "intent_at, payload FROM entries WHERE fingerprint = ?",
-                (fingerprint,),
-            ).fetchone()
-        if row is None:
-            return None
-        return Entry(*row[:7], payload=json.loads(row[7]))
+            row = self._db.execute(self._ENTRY + " WHERE fingerprint = ?", (fingerprint,))
+            found = row.fetchone()
+        return None if found is None else self._entry(found)
 
     def entries(self) -> dict[str, Entry]:
         with self._mutex:
-            rows = self._db.execute(
-                "SELECT fingerprint, state, appointment_id, error, source_row, attempts, "
-                "intent_at, payload FROM entries"
-            ).fetchall()
-        return {r[0]: Entry(*r[:7], payload=json.loads(r[7])) for r in rows}
+            rows = self._db.execute(self._ENTRY).fetchall()
+        return {r[0]: self._entry(r) for r in rows}
 
     def claimed_ids(self) -> set[int]:
         """Appointment ids some row already owns (a read-back must not adopt them twice)."""
@@ -217,11 +244,12 @@ class Journal:
     def intent(self, fingerprint: str, source_row: int, payload: dict[str, Any]) -> None:
         """Durably record that this row is about to be sent. Call before every attempt."""
         self._write(
-            "INSERT INTO entries (fingerprint, state, source_row, attempts, intent_at, payload) "
-            "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
+            "INSERT INTO entries (fingerprint, state, source_row, attempts, intent_at, payload, "
+            "input) VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
             "state = excluded.state, source_row = excluded.source_row, "
-            "attempts = entries.attempts + 1, intent_at = excluded.intent_at, error = NULL",
-            (fingerprint, SENDING, source_row, _now(), json.dumps(payload, ensure_ascii=False)),
+            "attempts = entries.attempts + 1, intent_at = excluded.intent_at, error = NULL, "
+            "payload = excluded.payload, input = excluded.input, pending = NULL",
+            (fingerprint, SENDING, source_row, _now(), _json(payload), self.input),
         )
 
     def adopt(
@@ -230,10 +258,11 @@ class Journal:
         """Record an appointment found in onOffice with this row's reference as the row's."""
         self._write(
             "INSERT INTO entries (fingerprint, state, appointment_id, source_row, attempts, "
-            "intent_at, outcome_at, payload) VALUES (?, ?, ?, ?, 0, ?, ?, ?) "
+            "intent_at, outcome_at, payload, input) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?) "
             "ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, "
-            "appointment_id = excluded.appointment_id, error = NULL, "
-            "outcome_at = excluded.outcome_at",
+            "appointment_id = excluded.appointment_id, error = NULL, pending = NULL, "
+            "outcome_at = excluded.outcome_at, input = excluded.input, "
+            "payload = excluded.payload",
             (
                 fingerprint,
                 CREATED,
@@ -241,7 +270,8 @@ class Journal:
                 source_row,
                 _now(),
                 _now(),
-                json.dumps(payload, ensure_ascii=False),
+                _json(payload),
+                self.input,
             ),
         )
 
@@ -264,30 +294,85 @@ class Journal:
             (UNKNOWN, error, _now(), fingerprint),
         )
 
+    def pending(self, fingerprint: str, payload: dict[str, Any]) -> None:
+        """Durably record that a modify writing ``payload`` is about to be sent."""
+        self._write(
+            "UPDATE entries SET pending = ? WHERE fingerprint = ?", (_json(payload), fingerprint)
+        )
+
+    def updated(self, fingerprint: str, source_row: int, payload: dict[str, Any]) -> None:
+        """The appointment now holds ``payload`` (written by a modify, or found so)."""
+        self._write(
+            "UPDATE entries SET state = ?, payload = ?, pending = NULL, error = NULL, "
+            "source_row = ?, input = ?, intent_at = ?, outcome_at = ? WHERE fingerprint = ?",
+            (CREATED, _json(payload), source_row, self.input, _now(), _now(), fingerprint),
+        )
+
+    def settled_pending(self, fingerprint: str) -> None:
+        """The modify was refused: the appointment still holds the entry's payload."""
+        self._write("UPDATE entries SET pending = NULL WHERE fingerprint = ?", (fingerprint,))
+
     # --- undo -------------------------------------------------------------------------------------
-    def undone(self, appointment_id: int, action: str) -> None:
-        """Record that `undo` removed (or cancelled) this appointment."""
+    def _transaction(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
         with self._mutex:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute(
-                    "INSERT OR REPLACE INTO undo VALUES (?, ?, ?)",
-                    (appointment_id, action, _now()),
-                )
-                self._db.execute(
-                    "UPDATE entries SET state = ? WHERE appointment_id = ?",
-                    (UNDONE, appointment_id),
-                )
+                for sql, args in statements:
+                    self._db.execute(sql, args)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise JournalError(self.path, str(exc)) from None
 
+    def undone(self, appointment_id: int, action: str) -> None:
+        """Record that `undo` removed (or cancelled) this appointment, or that a run cancelled
+        it because its row left the file (:data:`CANCELED_REMOVED`)."""
+        self._transaction(
+            ("INSERT OR REPLACE INTO undo VALUES (?, ?, ?)", (appointment_id, action, _now())),
+            ("UPDATE entries SET state = ? WHERE appointment_id = ?", (UNDONE, appointment_id)),
+        )
+
+    def restored(self, appointment_id: int) -> None:
+        """`undo` gave back an appointment a run had cancelled (``--cancel-removed``)."""
+        self._transaction(
+            ("DELETE FROM undo WHERE appointment_id = ?", (appointment_id,)),
+            ("UPDATE entries SET state = ? WHERE appointment_id = ?", (CREATED, appointment_id)),
+        )
+
     def undone_ids(self) -> dict[int, str]:
         with self._mutex:
             rows = self._db.execute("SELECT appointment_id, action FROM undo").fetchall()
         return dict(rows)
+
+
+def snapshot(path: str | Path, account: str) -> dict[str, Entry]:
+    """The entries of a journal, read only and without its lock (a run may be going on);
+    empty when there is none yet. Refuses a journal of another account, as :class:`Journal`."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+            if owner is not None and owner[0] != account:
+                raise ConfigurationError(
+                    f"the journal {path} belongs to {owner[0]}, not to {account}"
+                )
+            columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
+            select = Journal._ENTRY
+            if not {"input", "pending"} <= columns:  # an earlier version's, not migrated yet
+                select = select.replace("input, pending", "NULL, NULL")
+            return {r[0]: Journal._entry(r) for r in db.execute(select)}
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise ConfigurationError(f"the journal {path} cannot be read ({exc})") from None
+
+
+def _json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False)
 
 
 def default_journal_path(results: Path) -> Path:

@@ -129,6 +129,7 @@ TOP_KEYS = (
     "fields",
     "location",
     "series",
+    "key",
     "options",
 )
 TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -215,6 +216,9 @@ class Mapping:
     source: LoadOptions = field(default_factory=LoadOptions)
     options: Options = field(default_factory=Options)
     text: str = field(default="", repr=False)  # the file as read, for fingerprints
+    # The columns that identify a row across edits (a booking number): a row keeps its
+    # appointment whatever else changes (importer/identity.py). Empty: the row's content does.
+    key: tuple[ValueSpec, ...] = ()
 
     def specs(self) -> Iterator[ValueSpec]:
         """Every value spec, wherever it stands."""
@@ -228,6 +232,7 @@ class Mapping:
         if self.location and self.location.value:
             yield self.location.value
         yield from self.fields.values()
+        yield from self.key
 
     def required_columns(self) -> list[str]:
         """First-choice names of every column the mapping reads (to find the header row)."""
@@ -535,6 +540,17 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
     for key in ("encoding", "delimiter"):
         if key in source and not (isinstance(source[key], str) and source[key]):
             p.fail(f"source.{key}", "a text such as 'cp1252' or ';'")
+    row_key: tuple[ValueSpec, ...] = ()
+    if "key" in raw:
+        names = [raw["key"]] if isinstance(raw["key"], str) else raw["key"]
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            p.fail("key", "a column name, or a list of column names that together identify a row")
+        else:
+            row_key = tuple(ValueSpec("key", columns=(n,)) for n in names)
     opts = p.keys(raw.get("options") or {}, ("past", "max_duration_hours", "reference"), "options")
     if not isinstance(opts.get("reference", True), bool):
         p.fail("options.reference", "true or false")
@@ -565,4 +581,5 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         ),
         options=Options(**opts),
         text=text,
+        key=row_key,
     )

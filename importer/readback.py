@@ -305,25 +305,44 @@ def resembles(found: Appointment, params: dict[str, Any]) -> bool:
     return data.get("start_dt") in found.starts and found.subject == (data.get("description") or "")
 
 
-def same_content(found: Appointment, params: dict[str, Any]) -> bool:
-    """Every field a create sets and a read shows agrees with the row's payload."""
+def differences(found: Appointment, params: dict[str, Any], note: bool = False) -> list[str]:
+    """What of the payload the appointment does not hold, among the fields a create sets and a
+    read shows (``note``: the note too), named as on the onOffice appointment form."""
     data, users = _sent(params)
     resources = set(data.get("ressources") or [])
-    if not resembles(found, params) or data.get("end_dt") not in found.ends:
-        return False
-    if data.get("art") and data["art"] not in found.types:
-        return False
-    if found.users is not None and found.users != users:
-        return False
-    if found.users is None and not users <= found.participants:
-        return False
-    if len(found.resources) != len(resources) or not resources <= (
-        found.resources | found.resource_names
-    ):
-        return False
-    addresses = contract.id_set(params.get("relatedAddressIds"))
-    estates = contract.id_set(params.get("relatedEstateId"))
-    return found.addresses == addresses and found.estates == estates
+    named = {
+        "start": data.get("start_dt") not in found.starts,
+        "end": data.get("end_dt") not in found.ends,
+        "subject": found.subject != (data.get("description") or ""),
+        "type": bool(data.get("art")) and data.get("art") not in found.types,
+        "participants": found.users != users
+        if found.users is not None
+        else not users <= found.participants,
+        "resources": len(found.resources) != len(resources)
+        or not resources <= (found.resources | found.resource_names),
+        "contacts": found.addresses != contract.id_set(params.get("relatedAddressIds")),
+        "property": found.estates != contract.id_set(params.get("relatedEstateId")),
+        "note": note and found.note.strip() != str(data.get("note") or "").strip(),
+    }
+    return [name for name, differs in named.items() if differs]
+
+
+def same_content(found: Appointment, params: dict[str, Any]) -> bool:
+    """Every field a create sets and a read shows agrees with the row's payload."""
+    return not differences(found, params)
+
+
+def holds(found: Appointment, params: dict[str, Any]) -> bool:
+    """The appointment holds exactly what the payload wrote, note included."""
+    return not differences(found, params, note=True)
+
+
+def first_day(params: dict[str, Any]) -> date | None:
+    """The day a payload's appointment starts on (to find it again without read calendar)."""
+    try:
+        return date.fromisoformat(str(params["data"]["start_dt"])[:10])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def days_of(params: Iterable[dict[str, Any]]) -> tuple[date, date]:

@@ -4,8 +4,10 @@ Every appointment the importer creates carries, as the last line of its note::
 
     onoffice-import ref 3f9a1c07d2e4b856
 
-The 16 hex digits are derived from the row's identity (today: the fingerprint of its payload,
-with the occurrence number of an allowed duplicate), never from the account or the machine. So
+The 16 hex digits are derived from the row's identity (:mod:`importer.identity`: the values of
+the mapping's key columns, else the fingerprint of the content the row was first created with,
+with the occurrence number of an allowed duplicate), never from the account or the machine. An
+update keeps the line: the appointment stays the row's. So
 any run, on any computer, can find in onOffice the appointments an earlier import created for
 the same rows, and tell them apart from a person's appointment that merely looks the same (a
 person does not type that line). Settling a lost answer adopts only an appointment that carries

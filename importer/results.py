@@ -5,6 +5,9 @@ Sheet *Results*: the original columns, then ``Status``, ``Appointment ID``, ``Er
 rows are red with a comment, as in the check report.
 Sheet *Summary*: counts per status and per warning code, times, the input file and its
 SHA-256, the mapping, the API URL (never a token or secret), the tool version.
+Sheet *Removed* (only when there are some): appointments an earlier run imported from this
+file whose rows are no longer in it, and what became of them (``kept``, ``canceled`` …).
+Sheet *Statuses*: what each status means.
 The workbook is a valid input again: the outcome columns are set aside when it is loaded,
 and re-running it updates it in place.
 """
@@ -21,7 +24,22 @@ from .submit import OUTCOME_COLUMNS, STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 RESULTS_SHEET = "Results"
+REMOVED_SHEET = "Removed"
+REMOVED_COLUMNS = ("Appointment ID", "Source row", "Start", "Subject", "What happened", "Message")
 STATUS_ORDER = STATUSES
+MEANINGS = {
+    "created": "created by this run",
+    "updated": "the row changed since it was imported: its appointment was updated",
+    "unchanged": "the row changed, but onOffice already held it so: nothing was sent",
+    "already-created": "imported earlier exactly as it is now: nothing was sent",
+    "exists": "found in onOffice by its import reference (imported earlier, on any computer)",
+    "conflict": "its appointment was changed or deleted in onOffice since the import: not "
+    "overwritten (run with --force to write the row over it)",
+    "invalid": "not sent: the row has errors (see Error)",
+    "failed": "onOffice refused it (see Error); run again after fixing it",
+    "unknown": "sent, but the answer was lost: run again to settle it (it is never sent twice)",
+    "not-sent": "not sent (see Error): the run stopped, or an identical row came first",
+}
 
 
 def tool_version() -> str:
@@ -87,9 +105,26 @@ def write_results(report: RunReport, target: Path) -> Path:
         ["Journal", str(report.journal_path)],
         ["Tool version", f"onoffice-import {tool_version()}"],
     ]
+    if report.removed:
+        summary.insert(
+            len(STATUS_ORDER) + 2,
+            ["Appointments of rows no longer in the file", len(report.removed)],
+        )
     if checked.code_counts(Level.WARNING):
         summary += checked.code_table(Level.WARNING)
     widths = {len(table.columns) + 2: 60, len(table.columns) + 3: 50}
-    return write_workbook(
-        target, [RowsSheet(RESULTS_SHEET, columns, rows(), widths), TableSheet("Summary", summary)]
-    )
+    sheets: list[RowsSheet | TableSheet] = [
+        RowsSheet(RESULTS_SHEET, columns, rows(), widths),
+        TableSheet("Summary", summary),
+    ]
+    if report.removed:
+        removed: list[list[Any]] = [list(REMOVED_COLUMNS)]
+        removed += [
+            [r.appointment_id, r.source_row, r.start, r.subject, r.status, r.message]
+            for r in report.removed
+        ]
+        sheets.append(TableSheet(REMOVED_SHEET, removed))
+    statuses: list[list[Any]] = [["Status", "Meaning"]]
+    statuses += [[status, MEANINGS[status]] for status in STATUS_ORDER]
+    sheets.append(TableSheet("Statuses", statuses))
+    return write_workbook(target, sheets)

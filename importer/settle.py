@@ -24,6 +24,7 @@ from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused
 from .readback import (
+    Appointment,
     Who,
     calendar_read,
     days_of,
@@ -101,6 +102,7 @@ class Existing:
     found: dict[str, int]
     reads: int
     complete: bool
+    appointments: dict[int, Appointment] = field(default_factory=dict)  # the found, as read
 
 
 def find_existing(
@@ -124,22 +126,29 @@ def find_existing(
     period = read_period(client, first, last, who)
     wanted = {ref for ref, _ in rows}
     found: dict[str, int] = {}
+    seen: dict[int, Appointment] = {}
     for appointment in period.appointments:
         if not isinstance(appointment.series, int) or appointment.series in (ignore or set()):
             continue
         for ref in found_in(appointment.note) & wanted:
             found[ref] = min(found.get(ref, appointment.series), appointment.series)
+            seen.setdefault(appointment.series, appointment)
     # appointmentList sees only the agents and groups it is asked for: a row with neither
     # cannot be looked for there.
     listed = "read calendar" in client.unsupported
     complete = period.complete and (not listed or all(w.users or w.groups for w in everyone))
     if complete or listed:
-        return Existing(found, period.reads, complete)
+        return Existing(found, period.reads, complete, seen)
     # Too many appointments in the period to see them all: ask for each missing row by its
     # reference instead (one request per 50 rows).
     missing = [(ref, params) for ref, params in rows if ref not in found]
     more = find_references(client, missing, ignore)
-    return Existing({**found, **more.found}, period.reads + more.reads, more.complete)
+    return Existing(
+        {**found, **more.found},
+        period.reads + more.reads,
+        more.complete,
+        {**seen, **more.appointments},
+    )
 
 
 def find_references(
@@ -163,6 +172,7 @@ def find_references(
             calendar_read(first - day, last + day, note_contains=ref, identifier=f"ref-{ref}")
         )
     found: dict[str, int] = {}
+    seen: dict[int, Appointment] = {}
     reads, complete = 0, True
     size = contract.LOOKUP_ACTIONS_PER_REQUEST
     for i in range(0, len(actions), size):
@@ -182,4 +192,5 @@ def find_references(
                 mine = ref in found_in(appointment.note)  # the filter is a hint; this decides
                 if mine and isinstance(series, int) and series not in (ignore or set()):
                     found[ref] = min(found.get(ref, series), series)
-    return Existing(found, reads, complete)
+                    seen.setdefault(series, appointment)
+    return Existing(found, reads, complete, seen)

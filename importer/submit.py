@@ -2,9 +2,14 @@
 
     report = importer.run_import("viewings.xlsx", "mappings/viewings.yaml", client=client)
 
-Every row ends with one status: ``created``, ``already-created`` (this account's journal has
-it), ``exists`` (found in onOffice by its import reference: created by an earlier import, on any
-computer), ``invalid``, ``failed``, ``unknown`` or ``not-sent``. Requests run in worker threads
+Every row ends with one status: ``created``; ``updated`` (the row changed since its import: its
+appointment was modified); ``unchanged`` (it changed, but onOffice already holds it so);
+``already-created`` (this account's journal imported it as it is); ``exists`` (found in onOffice
+by its import reference: created by an earlier import, on any computer); ``conflict`` (its
+appointment was changed in onOffice since the import: not overwritten without ``force``);
+``invalid``, ``failed``, ``unknown`` or ``not-sent``. Which rows are created, updated or left
+alone is planned first (:mod:`importer.identity`); appointments of rows that left the file are
+listed, and cancelled with ``cancel_removed``. Requests run in worker threads
 (``workers``, default 1); the caller's thread only waits, so a Ctrl-C there stops new requests
 while in-flight ones finish.
 """
@@ -17,12 +22,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import contract
+from . import contract, identity
 from . import journal as jr
 from .check import CheckReport, RowOutcome, check, prepare
 from .client import OnOfficeClient
@@ -36,15 +41,35 @@ from .errors import (
     NotDelivered,
     OutcomeUnknown,
 )
-from .journal import Journal, ledger_path
+from .identity import KEY_PREFIX, Candidate
+from .journal import CANCELED_REMOVED, Entry, Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
-from .reference import reference, with_reference
+from .payload import modify_parameters
+from .readback import Who, differences, first_day, holds, read_one, same_content
+from .reference import found_in, reference, with_reference
 from .settle import find_created, find_existing, find_references
 
 # Every status a row can end with, in the order reports list them.
-STATUSES = ("created", "already-created", "exists", "invalid", "failed", "unknown", "not-sent")
-CREATED, ALREADY, EXISTS, INVALID, FAILED, UNKNOWN, NOT_SENT = STATUSES
+STATUSES = (
+    "created",
+    "updated",
+    "unchanged",
+    "already-created",
+    "exists",
+    "conflict",
+    "invalid",
+    "failed",
+    "unknown",
+    "not-sent",
+)
+CREATED, UPDATED, UNCHANGED, ALREADY, EXISTS, CONFLICT, INVALID, FAILED, UNKNOWN, NOT_SENT = (
+    STATUSES
+)
+# Statuses of rows whose appointment is in onOffice and this import's (undo removes them).
+IMPORTED = (CREATED, UPDATED, UNCHANGED, ALREADY, EXISTS)
+# What became of the appointment of a row that is no longer in the file.
+KEPT, CANCELED, REMOVED_GONE = "kept", "canceled", "already-gone"
 MAX_WORKERS = 16
 # Rows sent between two existence checks (each check is one read of those rows' days): the
 # window in which two runs that overlap in time can both create a row.
@@ -54,6 +79,7 @@ OUTCOME_COLUMNS = ("Status", "Appointment ID", "Error", "Source row")
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
 ToSend = list[tuple[int, str, dict[str, Any]]]  # row, journal key, payload
 ToSettle = list[tuple[int, str, dict[str, Any], str | None]]  # ... and when it was last sent
+ToUpdate = list[tuple[int, str, dict[str, Any], Entry]]  # row, journal key, payload, its entry
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,8 @@ class RunOptions:
     resend_after: float = 120.0
     unreachable_limit: int = 5  # consecutive rows without an answer stop the run
     strict: bool = False  # double bookings are errors: those rows are not sent
+    force: bool = False  # update appointments even where they were changed in onOffice
+    cancel_removed: bool = False  # cancel the appointments of rows no longer in the file
 
 
 @dataclass
@@ -81,6 +109,18 @@ class RowResult:
     status: str
     appointment_id: int | None = None
     error: str | None = None
+
+
+@dataclass
+class RemovedRow:
+    """An appointment an earlier run imported from this file, for a row no longer in it."""
+
+    appointment_id: int
+    source_row: int | None
+    subject: str
+    start: str
+    status: str  # KEPT, CANCELED, REMOVED_GONE, CONFLICT or FAILED
+    message: str = ""
 
 
 @dataclass
@@ -98,6 +138,7 @@ class RunReport:
     earlier: Earlier = field(default_factory=dict)  # when the input is a results workbook
     account: str | None = None  # whose calendar (URL and API user; never a secret)
     existence_reads: int = 0  # reads the check for rows already in onOffice cost
+    removed: list[RemovedRow] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
         return Counter(r.status for r in self.results.values())
@@ -111,7 +152,9 @@ class RunReport:
             return self.stop_code
         if counts[UNKNOWN]:
             return ExitCode.UNKNOWN_OUTCOME
-        if counts[INVALID] or counts[FAILED] or counts[NOT_SENT]:
+        if counts[INVALID] or counts[FAILED] or counts[NOT_SENT] or counts[CONFLICT]:
+            return ExitCode.ROWS_FAILED
+        if any(r.status in (CONFLICT, FAILED) for r in self.removed):
             return ExitCode.ROWS_FAILED
         return ExitCode.OK
 
@@ -165,9 +208,7 @@ class _Runner:
         return reference(key) if self.use_reference else None
 
     def payload(self, key: str, params: dict[str, Any]) -> dict[str, Any]:
-        """What is sent: the row's payload, with its reference line when that is on."""
-        ref = self.reference(key)
-        return with_reference(params, ref) if ref else params
+        return sent_payload(key, params, self.use_reference)
 
     def send(
         self, row: int, fingerprint: str, params: dict[str, Any], attempts: int = 0
@@ -226,6 +267,135 @@ class _Runner:
             self._journal(self.journal.created, fingerprint, new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
 
+    def update(self, row: int, key: str, params: dict[str, Any], entry: Entry) -> RowResult:
+        """A row that changed since its import: its appointment is modified to the row's full
+        new content, unless someone changed the appointment in onOffice meanwhile."""
+        appointment = entry.appointment_id
+        assert appointment is not None
+        if self.stop.is_set():
+            return RowResult(row, NOT_SENT, appointment, self.report.stopped or "the run stopped")
+        new = self.payload(key, params)
+        try:
+            current = read_one(
+                self.client, appointment, first_day(entry.payload), Who.of(entry.payload)
+            )
+        except (AuthenticationError, ClockError) as exc:
+            self.halt(str(exc), ExitCode.CONFIGURATION)
+            return RowResult(row, NOT_SENT, appointment, f"not updated: {exc}")
+        except ApiError as exc:
+            return RowResult(
+                row,
+                NOT_SENT,
+                appointment,
+                f"not updated: appointment {appointment} could not be read ({exc}); run again",
+            )
+        if current is None:
+            if self.options.force:  # --force: the row gets an appointment again
+                return self.send(row, key, params)
+            return RowResult(
+                row,
+                CONFLICT,
+                appointment,
+                f"appointment {appointment} was deleted in onOffice; not created again "
+                "(use --force to create it again)",
+            )
+        if holds(current, new):  # a lost answer of an earlier modify, or someone did it
+            self._journal_updated(key, row, new)
+            return RowResult(row, UNCHANGED, appointment)
+        written = [entry.payload] + ([entry.pending] if entry.pending else [])
+        if not self.options.force and not any(holds(current, p) for p in written):
+            changed = ", ".join(differences(current, entry.payload, note=True)) or "fields"
+            return RowResult(
+                row,
+                CONFLICT,
+                appointment,
+                f"appointment {appointment} was changed in onOffice since the import "
+                f"({changed}); not overwritten (use --force to write the row over it)",
+            )
+        try:
+            self.journal.pending(key, new)
+        except JournalError as exc:
+            self.halt(str(exc), ExitCode.STOPPED)
+            return RowResult(row, NOT_SENT, appointment, str(exc))
+        modify = modify_parameters(new, entry.payload)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.client.modify_appointment(appointment, modify)
+            except NotDelivered as exc:
+                if attempt < self.options.max_attempts and not self.stop.is_set():
+                    self.stop.wait(self._backoff(attempt))
+                    continue
+                self._journal(self.journal.settled_pending, key)
+                self._unanswered(str(exc))
+                return RowResult(row, FAILED, appointment, f"not updated: {exc}")
+            except ActionRefused as exc:
+                self._answered()
+                self._journal(self.journal.settled_pending, key)
+                return RowResult(row, FAILED, appointment, exc.server_message or str(exc))
+            except (AuthenticationError, ClockError) as exc:
+                self._journal(self.journal.settled_pending, key)
+                self.halt(str(exc), ExitCode.CONFIGURATION)
+                return RowResult(row, FAILED, appointment, str(exc))
+            except ApiError as exc:  # the modify may have been made: a later run reads it
+                self._unanswered(str(exc))
+                return RowResult(
+                    row,
+                    UNKNOWN,
+                    appointment,
+                    f"update outcome unknown: {exc}; run again (it "
+                    "is read back first and sent again only if needed)",
+                )
+            self._answered()
+            self._journal_updated(key, row, new)
+            return RowResult(row, UPDATED, appointment)
+
+    def _journal_updated(self, key: str, row: int, payload: dict[str, Any]) -> None:
+        try:
+            self.journal.updated(key, row, payload)
+        except JournalError as exc:
+            self.halt(str(exc), ExitCode.STOPPED)
+
+    def cancel_removed(self, entry: Entry) -> RemovedRow:
+        """Cancel the appointment of a row that left the file (journaled; undo restores it)."""
+        appointment = entry.appointment_id
+        assert appointment is not None
+        data = entry.payload.get("data", {})
+        removed = RemovedRow(
+            appointment,
+            entry.source_row,
+            str(data.get("description") or ""),
+            str(data.get("start_dt") or ""),
+            KEPT,
+        )
+        if not self.options.cancel_removed or self.stop.is_set():
+            return replace(
+                removed, message="no longer in the file; kept (--cancel-removed cancels it)"
+            )
+        try:
+            current = read_one(
+                self.client, appointment, first_day(entry.payload), Who.of(entry.payload)
+            )
+            if current is None:
+                self.journal.undone(appointment, "deleted")
+                return replace(removed, status=REMOVED_GONE, message="not in onOffice any more")
+            if not self.options.force and not holds(current, entry.payload):
+                return replace(
+                    removed,
+                    status=CONFLICT,
+                    message="changed in onOffice since the import "
+                    f"({', '.join(differences(current, entry.payload, note=True))}); not "
+                    "cancelled (use --force)",
+                )
+            self.client.modify_appointment(appointment, {"data": {"status": "canceled"}})
+            self.journal.undone(appointment, CANCELED_REMOVED)
+        except ActionRefused as exc:
+            return replace(removed, status=FAILED, message=exc.server_message or str(exc))
+        except (ApiError, JournalError) as exc:  # cancelling again is harmless: run again
+            return replace(removed, status=FAILED, message=f"{exc}; run again")
+        return replace(removed, status=CANCELED, message="no longer in the file; cancelled")
+
     def _backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1``: doubling, capped, with jitter."""
         delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
@@ -239,11 +409,11 @@ class _Runner:
             delay = read if timed_out else min(1.0, read)
         return time.monotonic() + delay
 
-    def _journal(self, record: Callable[[str, Any], None], key: str, value: Any) -> None:
+    def _journal(self, record: Callable[..., None], key: str, *value: Any) -> None:
         """An outcome into the journal; if the disk is full, the run stops (nothing more sent),
         and what onOffice did is still found later by the row's reference."""
         try:
-            record(key, value)
+            record(key, *value)
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
 
@@ -302,6 +472,11 @@ class _Runner:
         return self.send(row, fingerprint, params, attempts=resend)
 
 
+def sent_payload(key: str, params: dict[str, Any], use_reference: bool) -> dict[str, Any]:
+    """What is sent for a row kept under ``key``: its parameters, with the reference line."""
+    return with_reference(params, reference(key)) if use_reference else params
+
+
 def _age_seconds(intent_at: str | None) -> float:
     """Seconds since a journal timestamp (UTC); infinite when there is none."""
     if not intent_at:
@@ -312,6 +487,16 @@ def _age_seconds(intent_at: str | None) -> float:
 
 def split_outcomes(table: Table) -> Earlier:
     """Set aside the outcome columns of an earlier results workbook given as input."""
+    earlier = earlier_outcomes(table)
+    if earlier:
+        table.frame = table.frame.drop(
+            columns=[c for c in (*OUTCOME_COLUMNS, "Warnings") if c in table.frame.columns]
+        )
+    return earlier
+
+
+def earlier_outcomes(table: Table) -> Earlier:
+    """The outcome columns of an earlier results workbook given as input (read only)."""
     frame = table.frame
     if not set(OUTCOME_COLUMNS) <= set(frame.columns):
         return {}
@@ -322,22 +507,23 @@ def split_outcomes(table: Table) -> Earlier:
         appointment_id = int(appointment) if isinstance(appointment, int | float) else None
         original = int(source_row) if isinstance(source_row, int | float) else int(row)
         earlier[int(row)] = (str(status) if status else None, appointment_id, original)
-    table.frame = frame.drop(
-        columns=[c for c in (*OUTCOME_COLUMNS, "Warnings") if c in frame.columns]
-    )
     return earlier
 
 
 def _row_keys(
     outcomes: list[RowOutcome], allow_duplicates: bool, known: Callable[[str], bool]
 ) -> dict[int, str | None]:
-    """Journal key per valid row. A repeated payload gets an occurrence suffix (``fp#2``); it is
-    sent only if allowed, but once created (an earlier run allowed it) it stays known."""
+    """Journal key per valid row: its identity from the mapping's key columns, else its
+    fingerprint. A repeated payload gets an occurrence suffix (``fp#2``); it is sent only if
+    allowed, but once created (an earlier run allowed it) it stays known."""
     seen: Counter[str] = Counter()
     keys: dict[int, str | None] = {}
     for o in outcomes:
         if not o.valid or o.fingerprint is None:
             keys[o.row] = None
+            continue
+        if o.identity is not None:
+            keys[o.row] = o.identity
             continue
         seen[o.fingerprint] += 1
         n = seen[o.fingerprint]
@@ -410,9 +596,16 @@ def _run(
 ) -> RunReport:
     workers = max(1, min(options.workers, MAX_WORKERS))
     entries = journal.entries()
-    created = frozenset(k for k, e in entries.items() if e.state == jr.CREATED)
-    # onOffice is asked about double bookings only for rows not created yet: the others would
-    # conflict with themselves.
+    input_path = str(Path(source).resolve())
+    mapping_used, table = prepared
+    before_check = earlier_outcomes(table)
+
+    def not_new(outcomes: list[RowOutcome]) -> set[int]:
+        """Rows with an appointment already: onOffice is not asked about double bookings for
+        them (they would conflict with themselves)."""
+        steps = _plan(outcomes, mapping_used, before_check, entries, input_path, options).steps
+        return {row for row, step in steps.items() if step.action != identity.CREATE}
+
     try:
         checked = check(
             source,
@@ -422,7 +615,7 @@ def _run(
             now=started,
             prepared=prepared,
             strict=options.strict,
-            skip_conflicts_for=created,
+            skip_conflicts_for=not_new,
         )
     except ApiError as exc:  # the look-ups failed: still nothing sent, still results
         checked = check(
@@ -431,47 +624,57 @@ def _run(
         return _not_sent(checked, client, started, (f"look-ups failed: {exc}", exc.exit_code))
     earlier = split_outcomes(checked.table)
     report = RunReport(checked, {}, client.url, started, journal_path=journal.path, earlier=earlier)
-    keys = _row_keys(checked.outcomes, options.allow_duplicates, lambda k: k in entries)
-    journal.set_meta("last_input", str(Path(source).resolve()))
+    journal.input = input_path
+    journal.set_meta("last_input", journal.input)
     journal.set_meta("last_input_sha256", checked.source_sha256)
     use_reference = prepared[0].options.reference
     runner = _Runner(client, journal, options, stop, report, use_reference)
+    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, input_path, options)
     undone = journal.undone_ids()
     to_send: ToSend = []
     to_settle: ToSettle = []
+    to_update: ToUpdate = []
     for outcome in checked.outcomes:
-        row, key = outcome.row, keys[outcome.row]
+        row = outcome.row
         before = earlier.get(row, (None, None, row))
-        entry = entries.get(key) if key else None
+        step = plan.steps.get(row)
         if not outcome.valid:
             report.results[row] = RowResult(
                 row, INVALID, error="; ".join(p.message for p in outcome.errors)
             )
-        elif key is None:
+            continue
+        if step is None:
             report.results[row] = RowResult(
                 row,
                 NOT_SENT,
                 error=next(p.message for p in outcome.warnings if p.code == "duplicate-row")
                 + " (use --allow-duplicates to send it)",
             )
-        elif entry is not None and entry.state == jr.CREATED:
+            continue
+        assert outcome.parameters is not None
+        entry = step.entry
+        if step.action == identity.UNCHANGED:
+            assert entry is not None
             report.results[row] = RowResult(row, ALREADY, entry.appointment_id)
+        elif step.action == identity.UPDATE:
+            assert entry is not None
+            to_update.append((row, step.key, outcome.parameters, entry))
         elif (
             options.only_failed
-            and before[0] in (CREATED, ALREADY, EXISTS)
+            and before[0] in IMPORTED
             and before[1] not in undone  # undo removed it: the workbook's word is stale
             and (entry is None or entry.state != jr.UNDONE)
         ):
             report.results[row] = RowResult(row, ALREADY, before[1])
-        elif entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
-            assert outcome.parameters is not None
-            to_settle.append((row, key, outcome.parameters, entry.intent_at))
+        elif step.action == identity.SETTLE:
+            assert entry is not None
+            to_settle.append((row, step.key, outcome.parameters, entry.intent_at))
         else:
-            assert outcome.parameters is not None
-            to_send.append((row, key, outcome.parameters))
+            to_send.append((row, step.key, outcome.parameters))
     if use_reference and (to_send or to_settle):
         try:
             to_send, to_settle = _recognise_existing(runner, to_send, to_settle)
+            to_send = _recognise_by_workbook(runner, to_send, earlier)
         except (ApiError, JournalError) as exc:  # without it, rows could be doubled
             for unchecked, *_ in to_send:
                 report.results[unchecked] = RowResult(
@@ -484,7 +687,7 @@ def _run(
             report.stopped = f"onOffice could not be asked which rows exist already ({exc})"
             report.stop_code = exc.exit_code
             return report
-    total = len(to_send) + len(to_settle)
+    total = len(to_send) + len(to_settle) + len(to_update)
     done = 0
 
     def tick(result: RowResult) -> None:
@@ -498,6 +701,7 @@ def _run(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
             # Rows an earlier run left unsettled come first: the server has long finished.
             _drain(pool, workers, stop, tick, [(runner.settle, args) for args in to_settle])
+            _drain(pool, workers, stop, tick, [(runner.update, args) for args in to_update])
             batch_size = max(EXISTENCE_BATCH_MIN, EXISTENCE_BATCH_PER_WORKER * workers)
             if use_reference:
                 # Each run sends in an order of its own: two runs of one file that overlap in
@@ -526,6 +730,7 @@ def _run(
 
             _drain(pool, workers, stop, tick, next_batch(), next_batch)
             _settle_pending(runner, pool, workers, client, report, options)
+            report.removed = [runner.cancel_removed(entry) for entry in plan.removed]
     except KeyboardInterrupt:
         report.interrupted = True
         stop.set()
@@ -533,11 +738,61 @@ def _run(
         report.results.setdefault(
             row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
         )
-    for row, *_ in to_send:
+    for row, *_ in to_send + to_update:
         report.results.setdefault(
             row, RowResult(row, NOT_SENT, error=report.stopped or "interrupted")
         )
     return report
+
+
+def _plan(
+    outcomes: list[RowOutcome],
+    mapping: Mapping,
+    earlier: Earlier,
+    entries: dict[str, Entry],
+    input_path: str,
+    options: RunOptions,
+) -> identity.Plan:
+    """What a run does with each valid row (:func:`importer.identity.plan`). An appointment
+    whose row is only invalid now is not counted as removed from the file."""
+    keys = _row_keys(outcomes, options.allow_duplicates, lambda k: k in entries)
+    use_reference = mapping.options.reference
+    candidates = [
+        Candidate(o.row, key, before[2], before[1], o.parameters)
+        for o in outcomes
+        if (key := keys[o.row]) is not None and o.parameters is not None
+        for before in [earlier.get(o.row, (None, None, o.row))]
+    ]
+    plan = identity.plan(
+        candidates,
+        entries,
+        input_path,
+        bool(mapping.key),
+        lambda key, params: sent_payload(key, params, use_reference),
+    )
+    invalid = [o for o in outcomes if not o.valid]
+    rows = {earlier.get(o.row, (None, None, o.row))[2] for o in invalid}
+    identities = {o.identity for o in invalid if o.identity}
+    removed = [
+        e for e in plan.removed if e.source_row not in rows and e.fingerprint not in identities
+    ]
+    return replace(plan, removed=removed)
+
+
+def preview(
+    checked: CheckReport, client: OnOfficeClient, journal_path: str | Path | None = None
+) -> None:
+    """Fill ``checked.plan``: what a run would do with each valid row, from this account's
+    journal (read only: a run may be going on). onOffice itself is not searched, so a row
+    planned as ``create`` may turn out to exist already when the run looks."""
+    account = client.account()
+    path = Path(journal_path) if journal_path is not None else ledger_path(account)
+    entries = jr.snapshot(path, account)
+    earlier = earlier_outcomes(checked.table)
+    source = str(checked.source.resolve())
+    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, source, RunOptions())
+    checked.plan = {row: step.action for row, step in plan.steps.items()}
+    checked.plan_removed = len(plan.removed)
 
 
 def _recognise_existing(
@@ -571,13 +826,96 @@ def _recognise_existing(
             continue
         if appointment is None:
             continue
-        runner.journal.adopt(key, row, runner.payload(key, params), appointment)
+        payload = runner.payload(key, params)
+        found = existing.appointments.get(appointment)
+        if (
+            key.startswith(KEY_PREFIX)
+            and row not in settled
+            and found
+            and not holds(found, payload)
+        ):
+            # Imported with the same key elsewhere, then the row or the appointment changed:
+            # which of them is not known here, so nothing is overwritten without --force.
+            if not runner.options.force:
+                changed = ", ".join(differences(found, payload, note=True))
+                report.results[row] = RowResult(
+                    row,
+                    CONFLICT,
+                    appointment,
+                    f"appointment {appointment} (this row's key, imported elsewhere) holds "
+                    f"something else ({changed}); not overwritten (use --force to write the "
+                    "row over it)",
+                )
+                continue
+            runner.journal.adopt(key, row, payload, appointment)
+            entry = runner.journal.entry(key)
+            assert entry is not None
+            report.results[row] = runner.update(row, key, params, entry)
+            continue
+        runner.journal.adopt(key, row, payload, appointment)
         status = CREATED if row in settled else EXISTS
         report.results[row] = RowResult(row, status, appointment_id=appointment)
     return (
         [item for item in to_send if item[0] not in report.results],
         [item for item in to_settle if item[0] not in report.results],
     )
+
+
+def _recognise_by_workbook(runner: _Runner, to_send: ToSend, earlier: Earlier) -> ToSend:
+    """Rows of a results workbook whose Appointment ID this journal does not know (another
+    computer imported them, or the journal was lost) and which are not in onOffice as they are
+    now: edited rows. The appointment the workbook names is the row's only if it carries an
+    import reference and no other row owns it; as nobody here knows whether the row or the
+    appointment changed since, it is overwritten only with ``force`` (else ``conflict``).
+    Rows whose appointment is gone, or is not an import's, are left to be created."""
+    report = runner.report
+    claimed = runner.journal.claimed_ids() | set(runner.journal.undone_ids())
+    left: ToSend = []
+    for row, key, params in to_send:
+        status, appointment, _ = earlier.get(row, (None, None, row))
+        if status not in IMPORTED or appointment is None or appointment in claimed:
+            left.append((row, key, params))
+            continue
+        try:
+            current = read_one(runner.client, appointment, first_day(params), Who.of(params))
+        except OutcomeUnknown as exc:
+            current, unknown = None, str(exc)
+        else:
+            # appointmentList can only say it is not on the row's day now, not that it is gone
+            listed = "read calendar" in runner.client.unsupported
+            unknown = f"appointment {appointment} is not on the row's day" if listed else ""
+        if current is None and unknown:
+            report.results[row] = RowResult(
+                row,
+                UNKNOWN,
+                appointment,
+                f"not sent: the results name appointment {appointment}, and whether it still "
+                f"exists cannot be told ({unknown})",
+            )
+            continue
+        if current is None or not found_in(current.note):  # gone, or not an import's
+            left.append((row, key, params))
+            continue
+        payload = runner.payload(key, params)
+        if same_content(current, payload):
+            runner.journal.adopt(key, row, payload, appointment)
+            report.results[row] = RowResult(row, EXISTS, appointment)
+        elif runner.options.force:
+            runner.journal.adopt(key, row, payload, appointment)
+            entry = runner.journal.entry(key)
+            assert entry is not None
+            report.results[row] = runner.update(row, key, params, entry)
+        else:
+            changed = ", ".join(differences(current, payload))
+            report.results[row] = RowResult(
+                row,
+                CONFLICT,
+                appointment,
+                f"appointment {appointment} (named in the results) holds something else "
+                f"({changed}), and this computer's journal cannot tell whether the row or the "
+                "appointment changed; not overwritten (use --force to write the row over it)",
+            )
+    return left
 
 
 def _batches(items: ToSend, size: int) -> list[ToSend]:

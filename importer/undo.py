@@ -21,13 +21,14 @@ from typing import Any
 from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
-from .journal import CREATED, UNDONE, Journal, ledger_path
+from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
-from .readback import Appointment, Who, read_one, same_content
-from .submit import preflight, split_outcomes
+from .readback import Appointment, Who, first_day, holds, read_one
+from .results import REMOVED_SHEET
+from .submit import IMPORTED, preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
-DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
+DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT, RESTORED = (
     "deleted",
     "canceled",
     "skipped-modified",
@@ -35,6 +36,7 @@ DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
     "disagreement",
     "failed",
     "kept",
+    "restored",  # a run cancelled it (--cancel-removed): set back to active
 )
 
 
@@ -73,8 +75,27 @@ def _workbook_ids(results: Path) -> dict[int, int]:
     return {
         appointment: source
         for status, appointment, source in earlier.values()
-        if status in ("created", "already-created", "exists") and appointment
+        if status in IMPORTED and appointment
     }
+
+
+def _cancelled_by_run(results: Path) -> dict[int, int | None]:
+    """Appointment id -> source row, for those the run cancelled because their rows had left
+    the file (the results workbook's Removed sheet)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(results, read_only=True)
+    try:
+        if REMOVED_SHEET not in book.sheetnames:
+            return {}
+        rows = book[REMOVED_SHEET].iter_rows(min_row=2, values_only=True)
+        return {
+            int(r[0]): int(r[1]) if isinstance(r[1], int | float) else None
+            for r in rows
+            if len(r) > 4 and isinstance(r[0], int | float) and r[4] == CANCELED
+        }
+    finally:
+        book.close()
 
 
 @dataclass(frozen=True)
@@ -88,19 +109,12 @@ class Imported:
     payload: dict[str, Any]  # what was sent: an appointment that no longer matches was edited
 
 
-def _first_day(payload: dict[str, Any]) -> date | None:
-    try:
-        return date.fromisoformat(str(payload["data"]["start_dt"])[:10])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], list[UndoItem]]:
     """The ids both sources agree on, and the disagreements."""
     in_workbook = _workbook_ids(results)
     in_journal = {
         e.appointment_id: Imported(
-            e.source_row, e.intent_at or "", _first_day(e.payload), Who.of(e.payload), e.payload
+            e.source_row, e.intent_at or "", first_day(e.payload), Who.of(e.payload), e.payload
         )
         for e in journal.entries().values()
         if e.state in (CREATED, UNDONE) and e.appointment_id is not None
@@ -113,12 +127,6 @@ def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], lis
         if i not in in_journal
     ]
     return agreed, disagreements
-
-
-def _differs(current: Appointment, payload: dict[str, Any]) -> bool:
-    """The appointment's readable fields, note included, are no longer what was sent."""
-    sent_note = str(payload.get("data", {}).get("note") or "")
-    return not same_content(current, payload) or current.note.strip() != sent_note.strip()
 
 
 def _changed_since(current: Appointment, imported_at: str) -> bool:
@@ -164,17 +172,35 @@ def undo_import(
             for i, a in sorted(agreed.items())
             if i in done
         ]
-        if not todo:
+        restore = [
+            UndoItem(i, row, KEPT, "cancelled by the run: its row had left the file")
+            for i, row in sorted(_cancelled_by_run(results).items())
+            if done.get(i) == CANCELED_REMOVED
+        ]
+        if not todo and not restore:
             return report
-        if confirm is not None and not confirm(todo):
+        if confirm is not None and not confirm(todo + restore):
             report.confirmed = False
-            report.items += todo
+            report.items += todo + restore
             return report
         for item in todo:
             report.items.append(
                 _undo_one(client, journal, item, agreed[item.appointment_id], cancel, force)
             )
+        report.items += [_restore(client, journal, item) for item in restore]
     return report
+
+
+def _restore(client: OnOfficeClient, journal: Journal, item: UndoItem) -> UndoItem:
+    """Give back an appointment the run cancelled: its status active again."""
+    try:
+        client.modify_appointment(item.appointment_id, {"data": {"status": "active"}})
+        journal.restored(item.appointment_id)
+    except ActionRefused as exc:
+        return UndoItem(item.appointment_id, item.source_row, FAILED, exc.server_message)
+    except ApiError as exc:
+        return UndoItem(item.appointment_id, item.source_row, FAILED, f"{exc}; run undo again")
+    return UndoItem(item.appointment_id, item.source_row, RESTORED, "active again")
 
 
 def write_undo_results(report: UndoReport) -> Path:
@@ -211,7 +237,7 @@ def _undo_one(
                 f"changed in onOffice after the import ({current.modified} "
                 "UTC); use --force to undo it anyway",
             )
-        if not force and _differs(current, imported.payload):
+        if not force and not holds(current, imported.payload):
             return UndoItem(
                 appointment,
                 item.source_row,

@@ -1,0 +1,334 @@
+"""Scenario 10 of issue 11: a row keeps its appointment across edits.
+
+An edited row becomes a `calendar modify` of its appointment, never a second appointment; an
+appointment someone changed in onOffice is not overwritten (``conflict``) unless forced; rows
+that left the file are listed and, when asked, cancelled (and undo gives them back).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from importer.check import check
+from importer.errors import ExitCode, MappingError
+from importer.results import write_results
+from importer.sandbox import Faults, Sandbox
+from importer.submit import RunOptions, preview, run_import
+from importer.undo import undo_import
+
+from .files import write_csv
+from .test_identity import cli, client_for
+from .test_run import CSV_MAPPING
+
+FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
+AGENTS = ["mmueller", "jschmidt", "aweber", "tkoch"]
+ESTATES = ["AC-1042", "0815", "AC-1043", "K-2201"]
+KEYED_MAPPING = "key: Nr\n" + CSV_MAPPING
+
+
+def rows(n: int) -> list[list[str]]:
+    """``n`` distinct rows: Nr, Start, Betreff, Makler, Objekt."""
+    return [
+        [
+            f"B-{i:03d}",
+            f"{1 + i % 28:02d}.{1 + i // 28 % 12:02d}.2027 {8 + i % 10:02d}:{i % 4 * 15:02d}",
+            f"Termin {i:04d}",
+            AGENTS[i % 4],
+            ESTATES[i % 4],
+        ]
+        for i in range(n)
+    ]
+
+
+def write(folder: Path, table: list[list[str]], keyed: bool = False) -> tuple[Path, Path]:
+    source = write_csv(
+        folder / "rows.csv",
+        "Nr;Start;Betreff;Makler;Objekt\n" + "".join(";".join(r) + "\n" for r in table),
+    )
+    mapping = folder / "rows.yaml"
+    mapping.write_text(KEYED_MAPPING if keyed else CSV_MAPPING, encoding="utf-8")
+    return source, mapping
+
+
+def edit(table: list[list[str]]) -> list[list[str]]:
+    """Row 2's time moved, row 5's subject changed, row 8's agent changed (rows as in Excel:
+    the header is row 1)."""
+    edited = [list(r) for r in table]
+    edited[0][1] = edited[0][1][:11] + "17:45"
+    edited[3][2] = "Besichtigung verschoben"
+    edited[6][3] = "tkoch" if edited[6][3] != "tkoch" else "aweber"
+    return edited
+
+
+def ids_by_row(report: object) -> dict[int, int | None]:
+    return {row: r.appointment_id for row, r in report.results.items()}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["by-content", "by-key"])
+def test_10_an_edited_row_modifies_its_appointment(
+    tmp_path: Path, sandbox: Sandbox, keyed: bool
+) -> None:
+    table = rows(20)
+    source, mapping = write(tmp_path, table, keyed)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        assert first.counts() == {"created": 20}
+        write(tmp_path, edit(table), keyed)
+        creates = sandbox.stats.actions["create calendar"]
+        again = run_import(source, mapping, client=client, options=FAST)
+        once_more = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 3, "already-created": 17}
+    warned = [p.code for o in again.check.outcomes for p in o.warnings]
+    assert "double-booking" not in warned  # an edited row does not clash with its own appointment
+    assert once_more.counts() == {"already-created": 20}
+    assert sandbox.stats.actions["create calendar"] == creates  # 0 creates for the edits
+    assert sandbox.stats.actions["modify calendar"] == 3
+    assert sandbox.store.count_appointments() == 20  # one appointment per row
+    assert ids_by_row(again) == ids_by_row(first)  # each row kept its appointment
+    by_id = {a["id"]: a for a in sandbox.store.all_appointments()}
+    assert by_id[first.results[2].appointment_id]["start_dt"].endswith("17:45:00")
+    assert by_id[first.results[5].appointment_id]["description"] == "Besichtigung verschoben"
+    moved = by_id[first.results[8].appointment_id]
+    assert len(moved["users"]) == 1  # the new agent replaced the old one, not joined them
+
+
+def test_10_an_edited_results_workbook_row_modifies_its_appointment(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = write(tmp_path, rows(10))
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        write_results(run_import(source, mapping, client=client, options=FAST), results)
+        book = openpyxl.load_workbook(results)
+        book["Results"]["C4"] = "Übergabe statt Besichtigung"  # row 4: its subject
+        book.save(results)
+        again = run_import(results, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 1, "already-created": 9}
+    assert sandbox.store.count_appointments() == 10
+    assert "Übergabe statt Besichtigung" in {
+        a["description"] for a in sandbox.store.all_appointments()
+    }
+
+
+def test_10_an_edited_results_workbook_without_its_journal_is_a_conflict_not_a_twin(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = write(tmp_path, rows(10))
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        write_results(first, results)
+        assert first.journal_path is not None
+        first.journal_path.unlink()  # another computer, or a lost journal
+        book = openpyxl.load_workbook(results)
+        book["Results"]["C4"] = "Übergabe"
+        book.save(results)
+        again = run_import(results, mapping, client=client, options=FAST)
+        assert again.counts() == {"conflict": 1, "exists": 9}
+        assert again.exit_code == ExitCode.ROWS_FAILED
+        forced = run_import(results, mapping, client=client, options=RunOptions(force=True))
+    assert forced.counts() == {"updated": 1, "already-created": 9}
+    assert sandbox.store.count_appointments() == 10
+    assert forced.results[4].appointment_id == first.results[4].appointment_id
+
+
+def test_10_a_changed_appointment_is_a_conflict_unless_forced(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(6)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        touched = first.results[3].appointment_id
+        assert touched is not None
+        record = sandbox.store.appointment(touched)
+        assert record is not None
+        sandbox.store.update_appointment(
+            {**record, "description": "vom Makler geändert"}, record["modified"]
+        )
+        table[1][1] = table[1][1][:11] + "16:00"  # the same row edited in the file too
+        write(tmp_path, table, keyed=True)
+        modifies = sandbox.stats.actions["modify calendar"]
+        again = run_import(source, mapping, client=client, options=FAST)
+        assert again.counts() == {"conflict": 1, "already-created": 5}
+        assert "subject" in (again.results[3].error or "")
+        assert sandbox.stats.actions["modify calendar"] == modifies  # not overwritten
+        assert sandbox.store.appointment(touched)["description"] == "vom Makler geändert"  # type: ignore[index]
+        forced = run_import(source, mapping, client=client, options=RunOptions(force=True))
+    assert forced.counts() == {"updated": 1, "already-created": 5}
+    assert sandbox.store.appointment(touched)["description"] == "Termin 0001"  # type: ignore[index]
+    assert sandbox.store.count_appointments() == 6
+
+
+def test_10_a_lost_modify_answer_is_read_back_not_repeated_blindly(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(4)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        table[0][1] = table[0][1][:11] + "17:45"
+        write(tmp_path, table, keyed=True)
+        sandbox.faults = Faults(plan=["lost"], writes_only=True)  # made, its answer lost
+        lost = run_import(source, mapping, client=client, options=FAST)
+        sandbox.faults = Faults()
+        again = run_import(source, mapping, client=client, options=FAST)
+        done = run_import(source, mapping, client=client, options=FAST)
+    assert lost.counts() == {"unknown": 1, "already-created": 3}
+    assert again.counts() == {"unchanged": 1, "already-created": 3}
+    assert done.counts() == {"already-created": 4}
+    assert sandbox.store.count_appointments() == 4
+
+
+def test_10_a_keyed_row_edited_and_run_on_another_computer(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(12)
+    mine, theirs = tmp_path / "me", tmp_path / "colleague"
+    for home in (mine, theirs):
+        (home / "work").mkdir(parents=True)
+    write(mine / "work", table, keyed=True)
+    first = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, mine, mine / "work")
+    assert first.returncode == 0, first.stdout + first.stderr
+    write(theirs / "work", table, keyed=True)  # the colleague's copy, unchanged
+    same = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, theirs, theirs / "work")
+    assert same.returncode == 0 and "12 exists" in same.stdout, same.stdout
+    write(theirs / "work", edit(table), keyed=True)  # edited over there
+    edited = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, theirs, theirs / "work")
+    assert edited.returncode == 0 and "3 updated" in edited.stdout, edited.stdout
+    assert sandbox.store.count_appointments() == 12
+    # My computer knew the old content and my file is the old one: nothing to send, and the
+    # colleague's edits stay.
+    mine_again = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, mine, mine / "work")
+    assert mine_again.returncode == 0 and "12 already-created" in mine_again.stdout
+    assert "Besichtigung verschoben" in {a["description"] for a in sandbox.store.all_appointments()}
+    # Now I edit the row the colleague edited too: theirs is not overwritten behind their back.
+    table[3][2] = "Besichtigung abgesagt"
+    write(mine / "work", table, keyed=True)
+    clash = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, mine, mine / "work")
+    assert clash.returncode == ExitCode.ROWS_FAILED, clash.stdout
+    assert "1 conflict" in clash.stdout and "--force" in clash.stdout
+    assert "Besichtigung verschoben" in {a["description"] for a in sandbox.store.all_appointments()}
+    assert sandbox.store.count_appointments() == 12
+
+
+def test_10_a_new_list_under_the_old_name_is_not_taken_for_edits(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = write(tmp_path, rows(10))
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        july = [[r[0], r[1].replace(".2027", ".2028"), r[2] + " Juli", *r[3:]] for r in rows(10)]
+        write(tmp_path, july)
+        again = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"created": 10}
+    assert sandbox.store.count_appointments() == 20  # last month's appointments untouched
+    assert len(again.removed) == 10 and {r.status for r in again.removed} == {"kept"}
+
+
+def test_removed_rows_are_listed_cancelled_on_request_and_undo_restores_them(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(8)
+    source, mapping = write(tmp_path, table, keyed=True)
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        gone = {first.results[r].appointment_id for r in (3, 6)}
+        write(tmp_path, [r for i, r in enumerate(table) if i not in (1, 4)], keyed=True)
+        listed = run_import(source, mapping, client=client, options=FAST)
+        assert listed.counts() == {"already-created": 6}
+        assert {r.appointment_id for r in listed.removed} == gone
+        assert {r.status for r in listed.removed} == {"kept"}
+        cancelled = run_import(
+            source, mapping, client=client, options=RunOptions(cancel_removed=True)
+        )
+        assert {r.status for r in cancelled.removed} == {"canceled"}
+        assert {
+            a["id"] for a in sandbox.store.all_appointments() if a.get("status") == "canceled"
+        } == gone
+        write_results(cancelled, results)
+        assert [
+            r[4]
+            for r in openpyxl.load_workbook(results)["Removed"].iter_rows(
+                min_row=2, values_only=True
+            )
+        ] == ["canceled", "canceled"]
+        nothing_left = run_import(source, mapping, client=client, options=FAST)
+        assert nothing_left.removed == []  # cancelled ones are not listed again
+        undone = undo_import(results, client=client)
+    assert undone.counts() == {"deleted": 6, "restored": 2}
+    statuses = {a["id"]: a.get("status") for a in sandbox.store.all_appointments()}
+    assert statuses == {i: "active" for i in gone}
+
+
+def test_an_invalid_row_is_not_taken_for_a_removed_one(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(5)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        table[2][1] = "31.02.2027 10:00"  # no such day: the row is invalid now
+        write(tmp_path, table)
+        again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
+    assert again.counts() == {"already-created": 4, "invalid": 1}
+    assert again.removed == []
+    assert sandbox.store.count_appointments() == 5
+
+
+def test_check_shows_what_a_run_would_create_update_and_leave(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(10)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        edited = [*edit(table)[:-1], rows(11)[10]]  # three edited, one gone, one new
+        write(tmp_path, edited, keyed=True)
+        report = check(source, mapping, api=client, report=False)
+        preview(report, client)
+    assert sorted(report.plan.values()).count("update") == 3
+    assert list(report.plan.values()).count("create") == 1
+    assert list(report.plan.values()).count("unchanged") == 6
+    assert report.plan_removed == 1
+    printed = cli(
+        ["check", "rows.csv", "-m", "rows.yaml", "--resolve"], sandbox, tmp_path, tmp_path
+    )
+    assert "A run would create" in printed.stdout, printed.stdout + printed.stderr
+
+
+def test_the_key_must_identify_each_row(tmp_path: Path) -> None:
+    table = rows(4)
+    table[2][0] = table[1][0]  # a repeated booking number
+    table[3][0] = ""
+    source, mapping = write(tmp_path, table, keyed=True)
+    report = check(source, mapping, report=False)
+    codes = {o.row: [p.code for p in o.errors] for o in report.outcomes}
+    assert codes == {2: [], 3: [], 4: ["key-duplicate"], 5: ["key-missing"]}
+    mapping.write_text("key: Buchungsnummer\n" + CSV_MAPPING, encoding="utf-8")
+    with pytest.raises(MappingError, match="Buchungsnummer"):
+        check(source, mapping, report=False)
+    mapping.write_text("key: [1, 2]\n" + CSV_MAPPING, encoding="utf-8")
+    with pytest.raises(MappingError, match="key"):
+        check(source, mapping, report=False)
+
+
+def test_a_journal_of_an_earlier_version_gains_the_new_columns(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    import sqlite3
+
+    source, mapping = write(tmp_path, rows(3))
+    journal = tmp_path / "old.sqlite"
+    db = sqlite3.connect(journal)
+    db.executescript(
+        "CREATE TABLE entries (fingerprint TEXT PRIMARY KEY, state TEXT NOT NULL, "
+        "appointment_id INTEGER, error TEXT, source_row INTEGER, attempts INTEGER NOT NULL "
+        "DEFAULT 0, intent_at TEXT, outcome_at TEXT, payload TEXT NOT NULL);"
+    )
+    db.close()
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client, journal_path=journal, options=FAST)
+    assert report.counts() == {"created": 3}
