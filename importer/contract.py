@@ -154,21 +154,21 @@ DATA_FIELDS: Final = (
     "rp_exception",
 )
 # UNDOCUMENTED (§5.4): how modify clears a field is not documented. A field an earlier version
-# of a row set and the new version leaves empty is sent as the empty value of its kind; fields
-# not listed here (series, location, reminder channels) are left as they are.
+# of a row set and the new version leaves empty is sent as the empty value of its kind (§4.1:
+# durations are "HH:MM:SS"). Fields without a documented empty value are left as they are: the
+# type (`art` is a select field: "" is not one of its values), the reminder lead (`erinnerung`
+# lists no "none"), series, location and reminder channels.
 CLEARED_VALUES: Final[dict[str, Any]] = {
     "description": "",
     "note": "",
-    "art": "",
-    "erinnerung": "",
     "ressources": [],
     "private": False,
     "ganztags": False,
     "allowTransitTime": False,
     "abgesagt": False,
-    "transitTime": 0,
-    "transitTimePre": 0,
-    "transitTimePost": 0,
+    "transitTime": "00:00:00",
+    "transitTimePre": "00:00:00",
+    "transitTimePost": "00:00:00",
 }
 # Parameters of calendar create beside `data` (§4.2).
 CREATE_PARAMETERS: Final = (

@@ -1,25 +1,29 @@
 """Which appointment a row is: row identity across edits, runs and computers; the run's plan.
 
-A row's *identity* is its journal key, and its import reference is derived from it
-(:mod:`importer.reference`):
+Every appointment an import created has a journal *entry*; the entry's key is the row's
+identity when it was first sent, and the import reference in the appointment's note is derived
+from it (:mod:`importer.reference`). The entry also keeps the *content* last written (the
+fingerprint of the row's parameters), the input file and the row it came from.
 
-- with ``key:`` in the mapping (a booking number, say), the values of those columns: the row
-  keeps its appointment whatever else in it changes, on any computer (onOffice is searched for
-  the reference of the key);
-- otherwise the fingerprint of its content (``#2``, ``#3`` for allowed duplicates). An edited
-  row is then the earlier row's appointment when
+A row of the file finds its entry, in this order:
 
-  1. it comes from a results workbook whose Appointment ID names an appointment this
-     account's journal created, or
-  2. this account's journal imported a row from the same file at the same source row whose
-     content no longer appears anywhere in the file, and at least as many rows of the file are
-     recognised unchanged as would be taken for edits (a new list saved under the old name is
-     not mistaken for a list of edits).
+1. with ``key:`` in the mapping (a booking number, say), by the values of those columns: the
+   row keeps its appointment whatever else in it changes, on any computer (onOffice is searched
+   for the key's reference);
+2. by its content: the entry whose appointment holds exactly this row (also after the row was
+   updated, re-sorted, or the mapping gained or lost a key). Rows of one content share its
+   entries, each preferring the entry of its own row;
+3. by the Appointment ID of the results workbook it comes from, when this journal created it;
+4. by its place: the same file, the same row, the same number of rows as at the last run, and
+   the entry's content nowhere in the file any more; only while at least as many rows are
+   recognised by 1-3 as would be recognised so (a new list saved under the old name, or a row
+   deleted above an edited one, is never taken for edits).
 
 :func:`plan` decides, without any network call, what a run does with each valid row:
 ``create``, ``update`` (its appointment holds an earlier version), ``unchanged`` (imported as
-it is now) or ``settle`` (sent by an earlier run whose answer was lost); and which
-appointments an earlier run imported from this file for rows that are gone from it.
+it is now), ``settle`` (sent by an earlier run whose answer was lost) or ``duplicate`` (the same
+content as another row, not sent without ``allow_duplicates``); and which appointments an
+earlier run imported from this file for rows that are gone from it.
 """
 
 from __future__ import annotations
@@ -38,8 +42,15 @@ from .mapping import Mapping
 from .payload import canonical
 from .problems import RowProblem, shown
 
-CREATE, UPDATE, UNCHANGED, SETTLE = "create", "update", "unchanged", "settle"
+CREATE, UPDATE, UNCHANGED, SETTLE, DUPLICATE = (
+    "create",
+    "update",
+    "unchanged",
+    "settle",
+    "duplicate",
+)
 KEY_PREFIX = "key:"  # identities from the mapping's key columns; fingerprints are bare hex
+OCCURRENCE = "#"  # fp#2: the second row of one content, sent with allow_duplicates
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,8 @@ class Candidate:
     """One valid row, as the plan sees it."""
 
     row: int
-    key: str  # identity by key columns, or by content (fingerprint[#n])
+    content: str  # the fingerprint of its parameters
+    identity: str | None  # from the mapping's key columns, if it has them
     source_row: int  # the row in the original file (a results workbook keeps it)
     earlier_id: int | None  # the Appointment ID a results workbook gives it
     params: dict[str, Any]  # the row's create parameters (without the reference line)
@@ -56,16 +68,19 @@ class Candidate:
 @dataclass(frozen=True)
 class Step:
     row: int
-    action: str  # CREATE, UPDATE, UNCHANGED or SETTLE
-    key: str  # the journal key the row is kept under (an edited row: its earlier one)
+    action: str  # CREATE, UPDATE, UNCHANGED, SETTLE or DUPLICATE
+    key: str  # the journal key the row is kept under
     entry: Entry | None
-    recognised_by: str = ""  # for an edited row without key: "appointment id" or "same row"
+    recognised_by: str = ""  # "key", "content", "appointment id", "same row"; "" when new
+    rekey: str | None = None  # a keyed row found under another key: its entry moves here
+    same_as: int | None = None  # DUPLICATE: the row it repeats
 
 
 @dataclass(frozen=True)
 class Plan:
     steps: dict[int, Step]
     removed: list[Entry]  # imported from this file earlier, for rows no longer in it
+    recognised: int  # rows that found their entry
 
     def counts(self) -> Counter[str]:
         return Counter(step.action for step in self.steps.values())
@@ -91,8 +106,8 @@ def key_identities(table: Table, mapping: Mapping) -> tuple[dict[int, str], list
                     row,
                     empty,
                     "key-missing",
-                    "the key column is empty: the row "
-                    "cannot be told apart from others (key: in the mapping)",
+                    "the key column is empty: the row cannot be told apart from others "
+                    "(key: in the mapping)",
                 )
             )
             continue
@@ -123,71 +138,159 @@ def _key_text(value: Any) -> str:
     return str(value).strip()
 
 
-def same_payload(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return canonical(a) == canonical(b)
+def same_payload(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
+    return a is not None and canonical(a) == canonical(b)
+
+
+def _content_of(entry: Entry) -> str | None:
+    """The content an entry's appointment holds (journals before it was recorded: the key)."""
+    if entry.content:
+        return entry.content
+    if entry.fingerprint.startswith(KEY_PREFIX):
+        return None
+    return entry.fingerprint.split(OCCURRENCE)[0]
+
+
+class _Matcher:
+    def __init__(self, entries: dict[str, Entry]) -> None:
+        self.entries = entries
+        self.taken: set[str] = set()
+        self.by_content: dict[str, list[Entry]] = {}
+        for e in sorted(entries.values(), key=lambda e: (e.source_row or 0, e.fingerprint)):
+            content = _content_of(e)
+            if content is not None:
+                self.by_content.setdefault(content, []).append(e)
+        self.by_appointment = {
+            e.appointment_id: e
+            for e in entries.values()
+            if e.state == jr.CREATED and e.appointment_id is not None
+        }
+
+    def take(self, entry: Entry) -> Entry:
+        self.taken.add(entry.fingerprint)
+        return entry
+
+    def free(self, entry: Entry | None) -> bool:
+        return entry is not None and entry.fingerprint not in self.taken
+
+    def by_content_for(self, rows: list[Candidate]) -> dict[int, Entry]:
+        """Rows of one content and the entries holding it: each row its own row's entry
+        first, then the rest in order. A keyed row takes only an entry without a key (the
+        mapping gained one); another key's entry belongs to that key's row."""
+        pool = [
+            e
+            for e in self.by_content.get(rows[0].content, [])
+            if self.free(e) and not (rows[0].identity and e.fingerprint.startswith(KEY_PREFIX))
+        ]
+        found: dict[int, Entry] = {}
+        for c in rows:
+            own = next((e for e in pool if e.source_row == c.source_row), None)
+            if own is not None:
+                found[c.row] = own
+                pool.remove(own)
+        for c in rows:
+            if c.row not in found and pool:
+                found[c.row] = pool.pop(0)
+        return found
 
 
 def plan(
     candidates: Sequence[Candidate],
     entries: dict[str, Entry],
     input_path: str,
-    keyed: bool,
-    payload_for: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+    payload_for: Callable[[str, dict[str, Any]], dict[str, Any]],
+    *,
+    allow_duplicates: bool = False,
+    same_length: bool = False,
 ) -> Plan:
     """What a run does with each row (see the module's doc). ``payload_for(key, params)`` is
-    what is sent for a row kept under ``key`` (the reference line follows the key)."""
-    by_appointment = {
-        e.appointment_id: e
-        for e in entries.values()
-        if e.state == jr.CREATED and e.appointment_id is not None
-    }
-    used = {c.key for c in candidates}
-    keys: dict[int, tuple[str, Entry | None, str]] = {}
-    unplaced: list[Candidate] = []
+    what is sent for a row kept under ``key`` (the reference line follows the key);
+    ``same_length``: the file has as many rows as at the last run from it (place matching)."""
+    match = _Matcher(entries)
+    found: dict[int, tuple[Entry, str]] = {}
+    for c in candidates:  # 1. by key
+        if c.identity is not None and c.identity in entries:
+            found[c.row] = (match.take(entries[c.identity]), "key")
+    groups: dict[str, list[Candidate]] = {}
     for c in candidates:
-        entry = entries.get(c.key)
-        if entry is not None and entry.state != jr.UNDONE:
-            keys[c.row] = (c.key, entry, "")
-            continue
-        earlier = by_appointment.get(c.earlier_id) if c.earlier_id is not None else None
-        if not keyed and earlier is not None and earlier.fingerprint not in used:
-            used.add(earlier.fingerprint)
-            keys[c.row] = (earlier.fingerprint, earlier, "appointment id")
-            continue
-        keys[c.row] = (c.key, entry, "")
-        if entry is None:
-            unplaced.append(c)
+        if c.row not in found:
+            groups.setdefault(c.content, []).append(c)
+    for rows in groups.values():  # 2. by content
+        for row, entry in match.by_content_for(rows).items():
+            found[row] = (match.take(entry), "content")
+    unplaced = [c for c in candidates if c.row not in found and c.identity is None]
+    for c in unplaced:  # 3. by the results workbook's Appointment ID
+        named = match.by_appointment.get(c.earlier_id) if c.earlier_id is not None else None
+        if named is not None and match.free(named):
+            found[c.row] = (match.take(named), "appointment id")
+    recognised = len(found)
     gone = [
         e
         for e in entries.values()
-        if e.state == jr.CREATED and e.input == input_path and e.fingerprint not in used
+        if e.state == jr.CREATED and e.input == input_path and match.free(e)
     ]
-    if not keyed:
-        at_row: dict[int, list[Entry]] = {}
-        for e in gone:
-            if e.source_row is not None:
-                at_row.setdefault(e.source_row, []).append(e)
-        pairs = [
-            (c, at_row[c.source_row][0]) for c in unplaced if len(at_row.get(c.source_row, ())) == 1
-        ]
-        if pairs and len(keys) - len(unplaced) >= len(pairs):
-            for c, e in pairs:
-                keys[c.row] = (e.fingerprint, e, "same row")
-            paired = {e.fingerprint for _, e in pairs}
-            gone = [e for e in gone if e.fingerprint not in paired]
-    steps: dict[int, Step] = {}
-    for c in candidates:
-        key, entry, how = keys[c.row]
-        payload = payload_for(key, c.params) if payload_for is not None else c.params
-        steps[c.row] = Step(c.row, _action(entry, payload), key, entry, how)
-    return Plan(steps, sorted(gone, key=lambda e: (e.source_row or 0, e.fingerprint)))
+    # Entries of a content still in the file that no row of it took are surplus: they pair too.
+    at_row = {e.source_row: e for e in gone if e.source_row is not None}
+    pairs = [
+        (c, at_row[c.source_row]) for c in unplaced if c.row not in found and c.source_row in at_row
+    ]
+    if same_length and pairs and recognised >= len(pairs):  # 4. by place
+        for c, entry in pairs:
+            found[c.row] = (match.take(entry), "same row")
+    steps = {c.row: _step(c, found.get(c.row), payload_for) for c in candidates}
+    _new_keys(candidates, steps, entries, allow_duplicates)
+    removed = [e for e in gone if match.free(e)]
+    return Plan(
+        steps, sorted(removed, key=lambda e: (e.source_row or 0, e.fingerprint)), recognised
+    )
 
 
-def _action(entry: Entry | None, payload: dict[str, Any]) -> str:
-    if entry is None or entry.state in (jr.FAILED, jr.UNDONE):
-        return CREATE
+def _step(
+    c: Candidate,
+    found: tuple[Entry, str] | None,
+    payload_for: Callable[[str, dict[str, Any]], dict[str, Any]],
+) -> Step:
+    if found is None:
+        return Step(c.row, CREATE, c.identity or "", None)
+    entry, how = found
+    key = entry.fingerprint
+    if entry.state in (jr.FAILED, jr.UNDONE):  # sent again under the key it had
+        return Step(c.row, CREATE, c.identity or key, entry, how)
     if entry.state in (jr.SENDING, jr.UNKNOWN):
-        return SETTLE
-    if entry.pending is None and same_payload(entry.payload, payload):
-        return UNCHANGED
-    return UPDATE
+        return Step(c.row, SETTLE, key, entry, how)
+    rekey = c.identity if c.identity is not None and c.identity != key else None
+    if (
+        rekey is None
+        and entry.pending is None
+        and same_payload(entry.payload, payload_for(key, c.params))
+    ):
+        return Step(c.row, UNCHANGED, key, entry, how)
+    return Step(c.row, UPDATE, key, entry, how, rekey)
+
+
+def _new_keys(
+    candidates: Sequence[Candidate],
+    steps: dict[int, Step],
+    entries: dict[str, Entry],
+    allow_duplicates: bool,
+) -> None:
+    """Keys for rows that found no entry: their identity, or their content (``#n`` for a
+    repeated one: the first free occurrence number). A repeated content is a duplicate unless
+    allowed."""
+    used = set(entries) | {s.key for s in steps.values() if s.key}
+    first: dict[str, int] = {}
+    for c in candidates:
+        step = steps[c.row]
+        repeated = c.identity is None and c.content in first and step.entry is None
+        if repeated and not allow_duplicates:
+            steps[c.row] = Step(c.row, DUPLICATE, "", None, same_as=first[c.content])
+            continue
+        first.setdefault(c.content, c.row)
+        if step.key:
+            continue
+        key, n = c.content, 1
+        while key in used:
+            n += 1
+            key = f"{c.content}{OCCURRENCE}{n}"
+        used.add(key)
+        steps[c.row] = Step(c.row, CREATE, key, None)

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS entries (
     outcome_at TEXT,
     payload TEXT NOT NULL,
     input TEXT,
-    pending TEXT
+    pending TEXT,
+    content TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 CREATE TABLE IF NOT EXISTS undo (
@@ -77,6 +78,7 @@ class Entry:
     payload: dict[str, Any]
     input: str | None = None  # the file the row was last imported from
     pending: dict[str, Any] | None = None  # a modify sent, its outcome not yet recorded
+    content: str | None = None  # the fingerprint of the row's parameters last written
 
 
 def _now() -> str:
@@ -148,7 +150,15 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
             columns = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
-            for added in ("input", "pending"):  # journals of earlier versions
+            if "input" not in columns:
+                self._db.execute("ALTER TABLE entries ADD COLUMN input TEXT")
+            # Rows of an earlier version's journal came from the last input it recorded
+            # (beside the results, a journal had one input).
+            self._db.execute(
+                "UPDATE entries SET input = "
+                "(SELECT value FROM meta WHERE key = 'last_input') WHERE input IS NULL"
+            )
+            for added in ("pending", "content"):
                 if added not in columns:
                     self._db.execute(f"ALTER TABLE entries ADD COLUMN {added} TEXT")
         except sqlite3.Error as exc:
@@ -202,7 +212,7 @@ class Journal:
     # --- entries --------------------------------------------------------------------------------
     _ENTRY: Final = (
         "SELECT fingerprint, state, appointment_id, error, source_row, attempts, intent_at, "
-        "payload, input, pending FROM entries"
+        "payload, input, pending, content FROM entries"
     )
 
     @staticmethod
@@ -220,6 +230,7 @@ class Journal:
             json.loads(row[7]),
             row[8],
             pending,
+            row[10],
         )
 
     def entry(self, fingerprint: str) -> Entry | None:
@@ -241,28 +252,38 @@ class Journal:
             ).fetchall()
         return {r[0] for r in rows}
 
-    def intent(self, fingerprint: str, source_row: int, payload: dict[str, Any]) -> None:
+    def intent(
+        self, fingerprint: str, source_row: int, payload: dict[str, Any], content: str
+    ) -> None:
         """Durably record that this row is about to be sent. Call before every attempt."""
         self._write(
             "INSERT INTO entries (fingerprint, state, source_row, attempts, intent_at, payload, "
-            "input) VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
-            "state = excluded.state, source_row = excluded.source_row, "
+            "input, content) VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO "
+            "UPDATE SET state = excluded.state, source_row = excluded.source_row, "
             "attempts = entries.attempts + 1, intent_at = excluded.intent_at, error = NULL, "
-            "payload = excluded.payload, input = excluded.input, pending = NULL",
-            (fingerprint, SENDING, source_row, _now(), _json(payload), self.input),
+            "payload = excluded.payload, input = excluded.input, pending = NULL, "
+            "content = excluded.content",
+            (fingerprint, SENDING, source_row, _now(), _json(payload), self.input, content),
         )
 
     def adopt(
-        self, fingerprint: str, source_row: int, payload: dict[str, Any], appointment_id: int
+        self,
+        fingerprint: str,
+        source_row: int,
+        payload: dict[str, Any],
+        appointment_id: int,
+        content: str | None,
     ) -> None:
-        """Record an appointment found in onOffice with this row's reference as the row's."""
+        """Record an appointment found in onOffice with this row's reference as the row's,
+        holding ``payload`` (``content`` None: what it holds is not known)."""
         self._write(
             "INSERT INTO entries (fingerprint, state, appointment_id, source_row, attempts, "
-            "intent_at, outcome_at, payload, input) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?) "
+            "intent_at, outcome_at, payload, input, content) "
+            "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
             "ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, "
             "appointment_id = excluded.appointment_id, error = NULL, pending = NULL, "
             "outcome_at = excluded.outcome_at, input = excluded.input, "
-            "payload = excluded.payload",
+            "payload = excluded.payload, content = excluded.content",
             (
                 fingerprint,
                 CREATED,
@@ -272,6 +293,7 @@ class Journal:
                 _now(),
                 _json(payload),
                 self.input,
+                content,
             ),
         )
 
@@ -300,13 +322,33 @@ class Journal:
             "UPDATE entries SET pending = ? WHERE fingerprint = ?", (_json(payload), fingerprint)
         )
 
-    def updated(self, fingerprint: str, source_row: int, payload: dict[str, Any]) -> None:
+    def updated(
+        self, fingerprint: str, source_row: int, payload: dict[str, Any], content: str
+    ) -> None:
         """The appointment now holds ``payload`` (written by a modify, or found so)."""
         self._write(
             "UPDATE entries SET state = ?, payload = ?, pending = NULL, error = NULL, "
-            "source_row = ?, input = ?, intent_at = ?, outcome_at = ? WHERE fingerprint = ?",
-            (CREATED, _json(payload), source_row, self.input, _now(), _now(), fingerprint),
+            "source_row = ?, input = ?, intent_at = ?, outcome_at = ?, content = ? "
+            "WHERE fingerprint = ?",
+            (CREATED, _json(payload), source_row, self.input, _now(), _now(), content, fingerprint),
         )
+
+    def rekey(self, old: str, new: str) -> None:
+        """A row's identity changed (its mapping gained a key): its entry moves to ``new``."""
+        self._write("UPDATE entries SET fingerprint = ? WHERE fingerprint = ?", (new, old))
+
+    def seen(self, rows: list[tuple[str, int]]) -> None:
+        """Rows found in the file at these places (key, source row): where they are now."""
+        if not rows:
+            return
+        statements = [
+            (
+                "UPDATE entries SET source_row = ?, input = ? WHERE fingerprint = ?",
+                (r, self.input, k),
+            )
+            for k, r in rows
+        ]
+        self._transaction(*statements)
 
     def settled_pending(self, fingerprint: str) -> None:
         """The modify was refused: the appointment still holds the entry's payload."""
@@ -346,12 +388,13 @@ class Journal:
         return dict(rows)
 
 
-def snapshot(path: str | Path, account: str) -> dict[str, Entry]:
-    """The entries of a journal, read only and without its lock (a run may be going on);
-    empty when there is none yet. Refuses a journal of another account, as :class:`Journal`."""
+def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str, str]]:
+    """The entries and meta of a journal, read only and without its lock (a run may be going
+    on); empty when there is none yet. Refuses a journal of another account, as
+    :class:`Journal`."""
     path = Path(path)
     if not path.exists():
-        return {}
+        return {}, {}
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -362,9 +405,10 @@ def snapshot(path: str | Path, account: str) -> dict[str, Entry]:
                 )
             columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
             select = Journal._ENTRY
-            if not {"input", "pending"} <= columns:  # an earlier version's, not migrated yet
-                select = select.replace("input, pending", "NULL, NULL")
-            return {r[0]: Journal._entry(r) for r in db.execute(select)}
+            if not {"input", "pending", "content"} <= columns:  # not migrated yet
+                select = select.replace("input, pending, content", "NULL, NULL, NULL")
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            return {r[0]: Journal._entry(r) for r in db.execute(select)}, meta
         finally:
             db.close()
     except sqlite3.Error as exc:
@@ -373,6 +417,11 @@ def snapshot(path: str | Path, account: str) -> dict[str, Entry]:
 
 def _json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False)
+
+
+def rows_key(input_path: str) -> str:
+    """The meta key holding how many rows the file had at its last run."""
+    return f"rows:{input_path}"
 
 
 def default_journal_path(results: Path) -> Path:

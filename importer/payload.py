@@ -58,20 +58,21 @@ def fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(params).encode()).hexdigest()[:32]
 
 
-def modify_parameters(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-    """The `modify` parameters that leave an appointment created with ``old`` holding exactly
-    ``new`` (§5.4): fields only ``old`` set are cleared, the contacts replaced as a whole, the
-    estate unlinked and participants emptied where ``new`` has none."""
+def modify_parameters(new: dict[str, Any], *olds: dict[str, Any]) -> dict[str, Any]:
+    """The `modify` parameters that leave an appointment written with any of ``olds`` holding
+    exactly ``new`` (§5.4): fields only an old one set are cleared, the contacts replaced as a
+    whole, the estate unlinked and participants emptied where ``new`` has none."""
     data = dict(new.get("data", {}))
-    for name in old.get("data", {}):
-        if name not in data and name in contract.CLEARED_VALUES:
-            data[name] = contract.CLEARED_VALUES[name]
+    for old in olds:
+        for name in old.get("data", {}):
+            if name not in data and name in contract.CLEARED_VALUES:
+                data[name] = contract.CLEARED_VALUES[name]
     out = {**new, "data": data}
     out["relatedAddressIds"] = list(new.get("relatedAddressIds") or [])
     out["replaceAddressIds"] = True  # without it, modify adds contacts to the old ones
-    if "relatedEstateId" not in new and "relatedEstateId" in old:
+    if "relatedEstateId" not in new and any("relatedEstateId" in old for old in olds):
         out["relatedEstateId"] = 0
-    if "subscribers" in old or "subscribers" in new:
+    if "subscribers" in new or any("subscribers" in old for old in olds):
         subscribers = new.get("subscribers") or {}
         out["subscribers"] = {
             kind: list(subscribers.get(kind) or []) for kind in ("users", "groups")

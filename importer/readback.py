@@ -8,7 +8,7 @@ the callers compare values, never a server's typing habits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -294,6 +294,28 @@ def read_one(
     return None
 
 
+def find_appointment(
+    client: OnOfficeClient, appointment_id: int, payloads: Sequence[dict[str, Any]]
+) -> Appointment | None:
+    """An appointment we wrote, by id; None only when the server surely no longer has it.
+
+    Without read calendar it is looked for on the day of each payload written to it, among
+    their agents and groups; not seen on any of them raises :class:`OutcomeUnknown` (a person
+    may have moved it), never "gone".
+    """
+    days: list[date | None] = [*sorted({d for p in payloads if (d := first_day(p)) is not None})]
+    everyone = [Who.of(p) for p in payloads]
+    who = Who(
+        frozenset().union(*(w.users for w in everyone)),
+        frozenset().union(*(w.groups for w in everyone)),
+    )
+    for day in days or [None]:
+        found = read_one(client, appointment_id, day, who)
+        if found is not None or "read calendar" not in client.unsupported:
+            return found
+    raise OutcomeUnknown(f"appointment {appointment_id} is on none of the days it was written for")
+
+
 def _sent(params: dict[str, Any]) -> tuple[dict[str, Any], frozenset[Id]]:
     subscribers = params.get("subscribers") or {}
     return params.get("data", {}), contract.id_set(subscribers.get("users"))
@@ -323,8 +345,16 @@ def differences(found: Appointment, params: dict[str, Any], note: bool = False) 
         "contacts": found.addresses != contract.id_set(params.get("relatedAddressIds")),
         "property": found.estates != contract.id_set(params.get("relatedEstateId")),
         "note": note and found.note.strip() != str(data.get("note") or "").strip(),
+        "cancelled": found.cancelled != _cancels(data),
     }
     return [name for name, differs in named.items() if differs]
+
+
+def _cancels(data: dict[str, Any]) -> bool:
+    """Whether a payload cancels its appointment (`status` wins over `abgesagt`, §4.1)."""
+    if data.get("status"):
+        return bool(data["status"] == "canceled")
+    return bool(data.get("abgesagt"))
 
 
 def same_content(found: Appointment, params: dict[str, Any]) -> bool:

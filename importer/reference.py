@@ -26,6 +26,7 @@ from typing import Any, Final
 
 PREFIX: Final = "onoffice-import ref "
 _LINE: Final = re.compile(r"(?m)^onoffice-import ref ([0-9a-f]{16})\s*$")
+_LAST: Final = re.compile(r"(?:\n\n)?onoffice-import ref [0-9a-f]{16}\Z")  # as appended
 
 
 def reference(row_key: str) -> str:
@@ -38,6 +39,19 @@ def with_reference(params: dict[str, Any], ref: str) -> dict[str, Any]:
     data = dict(params.get("data", {}))
     note = str(data.get("note") or "")
     data["note"] = f"{note}\n\n{PREFIX}{ref}" if note else f"{PREFIX}{ref}"
+    return {**params, "data": data}
+
+
+def without_reference(params: dict[str, Any]) -> dict[str, Any]:
+    """The payload as it was before :func:`with_reference` (a copy when there was a line)."""
+    data = dict(params.get("data", {}))
+    note = data.get("note")
+    if not isinstance(note, str) or (match := _LAST.search(note)) is None:
+        return params
+    if match.start():
+        data["note"] = note[: match.start()]
+    else:
+        del data["note"]
     return {**params, "data": data}
 
 

@@ -45,9 +45,16 @@ from .identity import KEY_PREFIX, Candidate
 from .journal import CANCELED_REMOVED, Entry, Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
+from .payload import fingerprint as fingerprint_of
 from .payload import modify_parameters
-from .readback import Who, differences, first_day, holds, read_one, same_content
-from .reference import found_in, reference, with_reference
+from .readback import (
+    Appointment,
+    differences,
+    find_appointment,
+    holds,
+    same_content,
+)
+from .reference import found_in, reference, with_reference, without_reference
 from .settle import find_created, find_existing, find_references
 
 # Every status a row can end with, in the order reports list them.
@@ -79,7 +86,8 @@ OUTCOME_COLUMNS = ("Status", "Appointment ID", "Error", "Source row")
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
 ToSend = list[tuple[int, str, dict[str, Any]]]  # row, journal key, payload
 ToSettle = list[tuple[int, str, dict[str, Any], str | None]]  # ... and when it was last sent
-ToUpdate = list[tuple[int, str, dict[str, Any], Entry]]  # row, journal key, payload, its entry
+# row, journal key, payload, its entry, the key it moves to
+ToUpdate = list[tuple[int, str, dict[str, Any], Entry, str | None]]
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,8 @@ class _Runner:
         self.pending: dict[int, tuple[str, dict[str, Any], float]] = {}
         self.rng = random.Random()
         self.use_reference = use_reference
+        # Why appointments of rows that left the file are kept even with cancel_removed.
+        self.hold_removed = ""
 
     # --- systemic failures ----------------------------------------------------------------------
     def halt(self, reason: str, code: ExitCode) -> None:
@@ -220,7 +230,7 @@ class _Runner:
                 return RowResult(row, NOT_SENT, error=self.report.stopped or "the run stopped")
             attempt += 1
             try:
-                self.journal.intent(fingerprint, row, sent)
+                self.journal.intent(fingerprint, row, sent, fingerprint_of(params))
             except JournalError as exc:  # nothing is sent that is not journaled
                 self.halt(str(exc), ExitCode.STOPPED)
                 return RowResult(row, NOT_SENT, error=str(exc))
@@ -267,22 +277,29 @@ class _Runner:
             self._journal(self.journal.created, fingerprint, new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
 
-    def update(self, row: int, key: str, params: dict[str, Any], entry: Entry) -> RowResult:
+    def update(
+        self,
+        row: int,
+        key: str,
+        params: dict[str, Any],
+        entry: Entry,
+        rekey: str | None = None,
+    ) -> RowResult:
         """A row that changed since its import: its appointment is modified to the row's full
-        new content, unless someone changed the appointment in onOffice meanwhile."""
+        new content, unless someone changed the appointment in onOffice meanwhile. ``rekey``:
+        the row's identity now (its mapping gained a key); the note's reference follows it."""
         appointment = entry.appointment_id
         assert appointment is not None
         if self.stop.is_set():
             return RowResult(row, NOT_SENT, appointment, self.report.stopped or "the run stopped")
-        new = self.payload(key, params)
+        new = self.payload(rekey or key, params)
+        written = [p for p in (entry.payload, entry.pending) if p]  # what we may have left
         try:
-            current = read_one(
-                self.client, appointment, first_day(entry.payload), Who.of(entry.payload)
-            )
+            current = find_appointment(self.client, appointment, [*written, new])
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
             return RowResult(row, NOT_SENT, appointment, f"not updated: {exc}")
-        except ApiError as exc:
+        except ApiError as exc:  # OutcomeUnknown too: gone or not, it cannot be told
             return RowResult(
                 row,
                 NOT_SENT,
@@ -291,7 +308,7 @@ class _Runner:
             )
         if current is None:
             if self.options.force:  # --force: the row gets an appointment again
-                return self.send(row, key, params)
+                return self.send(row, rekey or key, params)
             return RowResult(
                 row,
                 CONFLICT,
@@ -299,12 +316,15 @@ class _Runner:
                 f"appointment {appointment} was deleted in onOffice; not created again "
                 "(use --force to create it again)",
             )
-        if holds(current, new):  # a lost answer of an earlier modify, or someone did it
-            self._journal_updated(key, row, new)
+        if entry.pending == new and holds(current, new):  # our modify made it; answer lost
+            self._journal_updated(rekey or key, row, new, params, rekey and key)
             return RowResult(row, UNCHANGED, appointment)
-        written = [entry.payload] + ([entry.pending] if entry.pending else [])
+        if entry.pending and holds(current, entry.pending):  # an earlier lost modify was made
+            self._journal_updated(key, row, entry.pending, without_reference(entry.pending))
+            written = [entry.pending]
         if not self.options.force and not any(holds(current, p) for p in written):
-            changed = ", ".join(differences(current, entry.payload, note=True)) or "fields"
+            # what we wrote last (nothing known: an import found elsewhere) against what it holds
+            changed = ", ".join(differences(current, written[0] if written else new, note=True))
             return RowResult(
                 row,
                 CONFLICT,
@@ -317,7 +337,7 @@ class _Runner:
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
             return RowResult(row, NOT_SENT, appointment, str(exc))
-        modify = modify_parameters(new, entry.payload)
+        modify = modify_parameters(new, *written)
         attempt = 0
         while True:
             attempt += 1
@@ -344,16 +364,25 @@ class _Runner:
                     row,
                     UNKNOWN,
                     appointment,
-                    f"update outcome unknown: {exc}; run again (it "
-                    "is read back first and sent again only if needed)",
+                    f"update outcome unknown: {exc}; run again (it is read back first and "
+                    "sent again only if needed)",
                 )
             self._answered()
-            self._journal_updated(key, row, new)
+            self._journal_updated(rekey or key, row, new, params, rekey and key)
             return RowResult(row, UPDATED, appointment)
 
-    def _journal_updated(self, key: str, row: int, payload: dict[str, Any]) -> None:
+    def _journal_updated(
+        self,
+        key: str,
+        row: int,
+        payload: dict[str, Any],
+        params: dict[str, Any],
+        old_key: str | None = None,
+    ) -> None:
         try:
-            self.journal.updated(key, row, payload)
+            if old_key:
+                self.journal.rekey(old_key, key)
+            self.journal.updated(key, row, payload, fingerprint_of(params))
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
 
@@ -373,14 +402,20 @@ class _Runner:
             return replace(
                 removed, message="no longer in the file; kept (--cancel-removed cancels it)"
             )
+        if self.hold_removed:
+            return replace(removed, message=f"no longer in the file; kept: {self.hold_removed}")
+        written = [p for p in (entry.payload, entry.pending) if p]
         try:
-            current = read_one(
-                self.client, appointment, first_day(entry.payload), Who.of(entry.payload)
-            )
+            current = find_appointment(self.client, appointment, written)
             if current is None:
                 self.journal.undone(appointment, "deleted")
                 return replace(removed, status=REMOVED_GONE, message="not in onOffice any more")
-            if not self.options.force and not holds(current, entry.payload):
+            if current.cancelled:
+                self.journal.undone(appointment, "deleted")  # not ours to give back later
+                return replace(
+                    removed, status=REMOVED_GONE, message="cancelled in onOffice already"
+                )
+            if not self.options.force and not any(holds(current, p) for p in written):
                 return replace(
                     removed,
                     status=CONFLICT,
@@ -428,10 +463,14 @@ class _Runner:
         """Read back; adopt the row's appointment if it is there; send again only when it is
         proven absent ``resend_after`` seconds after the last attempt, or at once after a 503
         (``resend``: the attempts made so far)."""
+        # What the earlier attempt sent is looked for (its days: the row may have been edited
+        # since); the row's content now is written afterwards.
+        entry = self.journal.entry(fingerprint)
+        sent = entry.payload if entry is not None else self.payload(fingerprint, params)
         try:
             # Ids other rows own, and ids undo removed or cancelled: never this row's now.
             taken = self.journal.claimed_ids() | set(self.journal.undone_ids())
-            found = find_created(self.client, params, intent_at, taken, self.reference(fingerprint))
+            found = find_created(self.client, sent, intent_at, taken, self.reference(fingerprint))
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
             return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back refused: {exc}")
@@ -439,6 +478,11 @@ class _Runner:
             return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back failed: {exc}")
         if found.appointment_id is not None:
             self._journal(self.journal.created, fingerprint, found.appointment_id)
+            settled = self.journal.entry(fingerprint)
+            if settled is not None and not identity.same_payload(
+                settled.payload, self.payload(fingerprint, params)
+            ):
+                return self.update(row, fingerprint, params, settled)  # edited meanwhile
             return RowResult(row, CREATED, appointment_id=found.appointment_id)
         if found.candidates:
             return RowResult(
@@ -510,28 +554,6 @@ def earlier_outcomes(table: Table) -> Earlier:
     return earlier
 
 
-def _row_keys(
-    outcomes: list[RowOutcome], allow_duplicates: bool, known: Callable[[str], bool]
-) -> dict[int, str | None]:
-    """Journal key per valid row: its identity from the mapping's key columns, else its
-    fingerprint. A repeated payload gets an occurrence suffix (``fp#2``); it is sent only if
-    allowed, but once created (an earlier run allowed it) it stays known."""
-    seen: Counter[str] = Counter()
-    keys: dict[int, str | None] = {}
-    for o in outcomes:
-        if not o.valid or o.fingerprint is None:
-            keys[o.row] = None
-            continue
-        if o.identity is not None:
-            keys[o.row] = o.identity
-            continue
-        seen[o.fingerprint] += 1
-        n = seen[o.fingerprint]
-        key = o.fingerprint if n == 1 else f"{o.fingerprint}#{n}"
-        keys[o.row] = key if n == 1 or allow_duplicates or known(key) else None
-    return keys
-
-
 def run_import(
     source: str | Path,
     mapping: str | Path | Mapping,
@@ -599,12 +621,14 @@ def _run(
     input_path = str(Path(source).resolve())
     mapping_used, table = prepared
     before_check = earlier_outcomes(table)
+    # Rows are matched by their place only while the file has as many rows as last time.
+    same = journal.get_meta(jr.rows_key(input_path)) == str(len(table.row_numbers))
 
     def not_new(outcomes: list[RowOutcome]) -> set[int]:
         """Rows with an appointment already: onOffice is not asked about double bookings for
         them (they would conflict with themselves)."""
-        steps = _plan(outcomes, mapping_used, before_check, entries, input_path, options).steps
-        return {row for row, step in steps.items() if step.action != identity.CREATE}
+        plan = _plan(outcomes, mapping_used, before_check, entries, input_path, options, same)
+        return {row for row, step in plan.steps.items() if step.action != identity.CREATE}
 
     try:
         checked = check(
@@ -629,7 +653,18 @@ def _run(
     journal.set_meta("last_input_sha256", checked.source_sha256)
     use_reference = prepared[0].options.reference
     runner = _Runner(client, journal, options, stop, report, use_reference)
-    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, input_path, options)
+    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, input_path, options, same)
+    journal.set_meta(jr.rows_key(input_path), str(len(checked.table.row_numbers)))
+    journal.seen(
+        [
+            (step.key, row)
+            for row, step in plan.steps.items()
+            if step.entry is not None
+            and step.action == identity.UNCHANGED
+            and (step.entry.source_row != row or step.entry.input != input_path)
+        ]
+    )
+    runner.hold_removed = _hold_removed(checked.outcomes, plan)
     undone = journal.undone_ids()
     to_send: ToSend = []
     to_settle: ToSettle = []
@@ -643,22 +678,18 @@ def _run(
                 row, INVALID, error="; ".join(p.message for p in outcome.errors)
             )
             continue
-        if step is None:
+        assert outcome.parameters is not None and step is not None
+        entry = step.entry
+        if step.action == identity.DUPLICATE:
             report.results[row] = RowResult(
                 row,
                 NOT_SENT,
-                error=next(p.message for p in outcome.warnings if p.code == "duplicate-row")
-                + " (use --allow-duplicates to send it)",
+                error=f"the same appointment as row {step.same_as} (use --allow-duplicates "
+                "to send it)",
             )
-            continue
-        assert outcome.parameters is not None
-        entry = step.entry
-        if step.action == identity.UNCHANGED:
+        elif step.action == identity.UNCHANGED:
             assert entry is not None
             report.results[row] = RowResult(row, ALREADY, entry.appointment_id)
-        elif step.action == identity.UPDATE:
-            assert entry is not None
-            to_update.append((row, step.key, outcome.parameters, entry))
         elif (
             options.only_failed
             and before[0] in IMPORTED
@@ -666,6 +697,9 @@ def _run(
             and (entry is None or entry.state != jr.UNDONE)
         ):
             report.results[row] = RowResult(row, ALREADY, before[1])
+        elif step.action == identity.UPDATE:
+            assert entry is not None
+            to_update.append((row, step.key, outcome.parameters, entry, step.rekey))
         elif step.action == identity.SETTLE:
             assert entry is not None
             to_settle.append((row, step.key, outcome.parameters, entry.intent_at))
@@ -752,31 +786,45 @@ def _plan(
     entries: dict[str, Entry],
     input_path: str,
     options: RunOptions,
+    same_length: bool,
 ) -> identity.Plan:
     """What a run does with each valid row (:func:`importer.identity.plan`). An appointment
-    whose row is only invalid now is not counted as removed from the file."""
-    keys = _row_keys(outcomes, options.allow_duplicates, lambda k: k in entries)
+    whose row has its key but is invalid now is not counted as removed from the file."""
     use_reference = mapping.options.reference
     candidates = [
-        Candidate(o.row, key, before[2], before[1], o.parameters)
+        Candidate(o.row, o.fingerprint, o.identity, before[2], before[1], o.parameters)
         for o in outcomes
-        if (key := keys[o.row]) is not None and o.parameters is not None
+        if o.fingerprint is not None and o.parameters is not None
         for before in [earlier.get(o.row, (None, None, o.row))]
     ]
     plan = identity.plan(
         candidates,
         entries,
         input_path,
-        bool(mapping.key),
         lambda key, params: sent_payload(key, params, use_reference),
+        allow_duplicates=options.allow_duplicates,
+        same_length=same_length,
     )
-    invalid = [o for o in outcomes if not o.valid]
-    rows = {earlier.get(o.row, (None, None, o.row))[2] for o in invalid}
-    identities = {o.identity for o in invalid if o.identity}
-    removed = [
-        e for e in plan.removed if e.source_row not in rows and e.fingerprint not in identities
-    ]
-    return replace(plan, removed=removed)
+    invalid = {o.identity for o in outcomes if not o.valid and o.identity}
+    return replace(plan, removed=[e for e in plan.removed if e.fingerprint not in invalid])
+
+
+def _hold_removed(outcomes: list[RowOutcome], plan: identity.Plan) -> str:
+    """Why the appointments of rows that left the file must not be cancelled, if so."""
+    if not plan.removed:
+        return ""
+    if not plan.recognised:
+        return (
+            "no row of this file was imported before: it looks like another list saved "
+            "under the same name, so nothing is cancelled"
+        )
+    unknown = sum(1 for o in outcomes if not o.valid and o.identity is None)
+    if unknown:
+        return (
+            f"{unknown} rows of the file are invalid and one of them may be its row; fix "
+            "them, then run again"
+        )
+    return ""
 
 
 def preview(
@@ -787,10 +835,11 @@ def preview(
     planned as ``create`` may turn out to exist already when the run looks."""
     account = client.account()
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
-    entries = jr.snapshot(path, account)
+    entries, meta = jr.snapshot(path, account)
     earlier = earlier_outcomes(checked.table)
     source = str(checked.source.resolve())
-    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, source, RunOptions())
+    same = meta.get(jr.rows_key(source)) == str(len(checked.table.row_numbers))
+    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, source, RunOptions(), same)
     checked.plan = {row: step.action for row, step in plan.steps.items()}
     checked.plan_removed = len(plan.removed)
 
@@ -801,16 +850,23 @@ def _recognise_existing(
     """onOffice is the final witness: rows whose reference is already there are not sent.
 
     Rows this journal never sent are ``exists``; rows it sent whose answer was lost are
-    ``created``. Both are journaled with the appointment's id.
+    ``created`` (looked for where that attempt put them; a row edited since is then updated).
+    Both are journaled with the appointment's id.
     """
-    report = runner.report
+    report, journal = runner.report, runner.journal
+    sent: dict[str, dict[str, Any]] = {}
+    for _, key, params, *_ in to_settle:
+        entry = journal.entry(key)
+        sent[key] = entry.payload if entry is not None else runner.payload(key, params)
+    for _, key, params in to_send:
+        sent[key] = runner.payload(key, params)
     rows = [(row, key, params) for row, key, params in to_send]
     rows += [(row, key, params) for row, key, params, _ in to_settle]
     refs = {key: reference(key) for _, key, _ in rows}
     existing = (find_references if spread else find_existing)(
         runner.client,
-        [(refs[key], runner.payload(key, params)) for _, key, params in rows],
-        ignore=set(runner.journal.undone_ids()),  # removed or cancelled by undo: not the row's
+        [(refs[key], sent[key]) for _, key, _ in rows],
+        ignore=set(journal.undone_ids()),  # removed or cancelled by undo: not the row's
     )
     report.existence_reads += existing.reads
     settled = {row for row, *_ in to_settle}
@@ -828,37 +884,55 @@ def _recognise_existing(
             continue
         payload = runner.payload(key, params)
         found = existing.appointments.get(appointment)
-        if (
-            key.startswith(KEY_PREFIX)
-            and row not in settled
-            and found
-            and not holds(found, payload)
-        ):
+        if row in settled:  # our lost create: it holds what was sent
+            entry = journal.entry(key)
+            content = entry.content if entry is not None else fingerprint_of(params)
+            journal.adopt(key, row, sent[key], appointment, content)
+            if identity.same_payload(sent[key], payload):
+                report.results[row] = RowResult(row, CREATED, appointment)
+            else:  # the row was edited since that attempt
+                entry = journal.entry(key)
+                assert entry is not None
+                report.results[row] = runner.update(row, key, params, entry)
+        elif key.startswith(KEY_PREFIX) and found and not holds(found, payload):
             # Imported with the same key elsewhere, then the row or the appointment changed:
             # which of them is not known here, so nothing is overwritten without --force.
-            if not runner.options.force:
-                changed = ", ".join(differences(found, payload, note=True))
-                report.results[row] = RowResult(
-                    row,
-                    CONFLICT,
-                    appointment,
-                    f"appointment {appointment} (this row's key, imported elsewhere) holds "
-                    f"something else ({changed}); not overwritten (use --force to write the "
-                    "row over it)",
-                )
-                continue
-            runner.journal.adopt(key, row, payload, appointment)
-            entry = runner.journal.entry(key)
-            assert entry is not None
-            report.results[row] = runner.update(row, key, params, entry)
-            continue
-        runner.journal.adopt(key, row, payload, appointment)
-        status = CREATED if row in settled else EXISTS
-        report.results[row] = RowResult(row, status, appointment_id=appointment)
+            report.results[row] = _unverified(runner, row, key, params, appointment, found)
+        else:
+            journal.adopt(key, row, payload, appointment, fingerprint_of(params))
+            report.results[row] = RowResult(row, EXISTS, appointment)
     return (
         [item for item in to_send if item[0] not in report.results],
         [item for item in to_settle if item[0] not in report.results],
     )
+
+
+def _unverified(
+    runner: _Runner,
+    row: int,
+    key: str,
+    params: dict[str, Any],
+    appointment: int,
+    current: Appointment,
+    named: str = "this row's key, imported elsewhere",
+) -> RowResult:
+    """An import's appointment that is the row's, holding something else, and no journal
+    here that knows what it held: ``conflict``, or with ``force`` the row written over it. It
+    is journaled as holding something unknown until the modify succeeds."""
+    if not runner.options.force:
+        changed = ", ".join(differences(current, runner.payload(key, params), note=True))
+        return RowResult(
+            row,
+            CONFLICT,
+            appointment,
+            f"appointment {appointment} ({named}) holds something else ({changed}), and "
+            "nothing here tells whether the row or the appointment changed; not overwritten "
+            "(use --force to write the row over it)",
+        )
+    runner.journal.adopt(key, row, {}, appointment, None)
+    entry = runner.journal.entry(key)
+    assert entry is not None
+    return runner.update(row, key, params, entry)
 
 
 def _recognise_by_workbook(runner: _Runner, to_send: ToSend, earlier: Earlier) -> ToSend:
@@ -872,49 +946,31 @@ def _recognise_by_workbook(runner: _Runner, to_send: ToSend, earlier: Earlier) -
     claimed = runner.journal.claimed_ids() | set(runner.journal.undone_ids())
     left: ToSend = []
     for row, key, params in to_send:
-        status, appointment, _ = earlier.get(row, (None, None, row))
-        if status not in IMPORTED or appointment is None or appointment in claimed:
+        appointment = earlier.get(row, (None, None, row))[1]
+        if appointment is None or appointment in claimed:
             left.append((row, key, params))
             continue
+        claimed.add(appointment)  # one appointment, one row: a copied row does not share it
+        payload = runner.payload(key, params)
         try:
-            current = read_one(runner.client, appointment, first_day(params), Who.of(params))
+            current = find_appointment(runner.client, appointment, [payload])
         except OutcomeUnknown as exc:
-            current, unknown = None, str(exc)
-        else:
-            # appointmentList can only say it is not on the row's day now, not that it is gone
-            listed = "read calendar" in runner.client.unsupported
-            unknown = f"appointment {appointment} is not on the row's day" if listed else ""
-        if current is None and unknown:
             report.results[row] = RowResult(
                 row,
                 UNKNOWN,
                 appointment,
                 f"not sent: the results name appointment {appointment}, and whether it still "
-                f"exists cannot be told ({unknown})",
+                f"exists cannot be told ({exc})",
             )
             continue
         if current is None or not found_in(current.note):  # gone, or not an import's
             left.append((row, key, params))
-            continue
-        payload = runner.payload(key, params)
-        if same_content(current, payload):
-            runner.journal.adopt(key, row, payload, appointment)
+        elif same_content(current, payload) and not current.cancelled:
+            runner.journal.adopt(key, row, payload, appointment, fingerprint_of(params))
             report.results[row] = RowResult(row, EXISTS, appointment)
-        elif runner.options.force:
-            runner.journal.adopt(key, row, payload, appointment)
-            entry = runner.journal.entry(key)
-            assert entry is not None
-            report.results[row] = runner.update(row, key, params, entry)
         else:
-            changed = ", ".join(differences(current, payload))
-            report.results[row] = RowResult(
-                row,
-                CONFLICT,
-                appointment,
-                f"appointment {appointment} (named in the results) holds something else "
-                f"({changed}), and this computer's journal cannot tell whether the row or the "
-                "appointment changed; not overwritten (use --force to write the row over it)",
-            )
+            named = "named in the results"
+            report.results[row] = _unverified(runner, row, key, params, appointment, current, named)
     return left
 
 

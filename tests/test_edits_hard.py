@@ -1,0 +1,467 @@
+"""Scenario 10 of issue 11, the hard cases: edits across several runs, re-sorted files, lost
+answers of creates and modifies, results workbooks without their journal, keys added later,
+allowed duplicates, appointments cancelled or moved in onOffice. Each ends with one appointment
+per row, and nothing a person changed in onOffice is overwritten without ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import openpyxl
+
+from importer.check import check
+from importer.results import write_results
+from importer.sandbox import Dialect, Faults, Sandbox
+from importer.submit import RunOptions, run_import, sent_payload
+from importer.undo import undo_import
+
+from .files import write_csv
+from .test_edits import FAST, edit, rows, write
+from .test_identity import client_for
+from .test_run import CSV_MAPPING
+
+QUICK = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, settle_rounds=0)
+
+
+def lost_write() -> Faults:
+    """The next write is made, its answer lost."""
+    return Faults(plan=["lost"], writes_only=True)
+
+
+def subjects(sb: Sandbox) -> set[str]:
+    return {a["description"] for a in sb.store.all_appointments()}
+
+
+def edit_in_onoffice(sb: Sandbox, appointment: int | None, **fields: object) -> None:
+    """A person's change in onOffice (straight into the sandbox's store)."""
+    assert appointment is not None
+    record = sb.store.appointment(appointment)
+    assert record is not None
+    sb.store.update_appointment({**record, **fields}, record["modified"])
+
+
+def test_an_updated_row_is_still_known_after_the_file_is_re_sorted(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(10)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        table[3][2] = "Besichtigung verschoben"
+        write(tmp_path, table)
+        assert run_import(source, mapping, client=client, options=FAST).counts() == {
+            "updated": 1,
+            "already-created": 9,
+        }
+        write(tmp_path, list(reversed(table)))  # only re-sorted
+        again = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"already-created": 10} and again.removed == []
+    assert sandbox.store.count_appointments() == 10
+
+
+def test_edits_spread_over_several_runs(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(10)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        for i in range(4):
+            table[i][2] += " neu"
+        write(tmp_path, table)
+        second = run_import(source, mapping, client=client, options=FAST)
+        for i in range(4, 6):
+            table[i][2] += " neu"
+        write(tmp_path, table)
+        third = run_import(source, mapping, client=client, options=FAST)
+    assert second.counts() == {"updated": 4, "already-created": 6}
+    assert third.counts() == {"updated": 2, "already-created": 8}
+    assert sandbox.store.count_appointments() == 10
+
+
+def test_force_after_a_conflict_written_into_the_results_makes_no_twin(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = write(tmp_path, rows(10))
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        write_results(first, results)
+        assert first.journal_path is not None
+        first.journal_path.unlink()  # another computer, or a lost journal
+        book = openpyxl.load_workbook(results)
+        book["Results"]["C4"] = "Übergabe"
+        book.save(results)
+        again = run_import(results, mapping, client=client, options=FAST)
+        assert again.counts() == {"conflict": 1, "exists": 9}
+        write_results(again, results)  # as `run` does: the Status now says conflict
+        forced = run_import(results, mapping, client=client, options=RunOptions(force=True))
+    assert forced.counts() == {"updated": 1, "already-created": 9}
+    assert sandbox.store.count_appointments() == 10 and "Übergabe" in subjects(sandbox)
+
+
+STATUS_MAPPING = (
+    CSV_MAPPING + "  status: Status\n  private: {column: Privat, map: {ja: true, nein: false}}\n"
+)
+
+
+def write_flags(folder: Path, status: list[str], private: list[str]) -> tuple[Path, Path]:
+    table = rows(len(status))
+    source = write_csv(
+        folder / "s.csv",
+        "Start;Betreff;Makler;Objekt;Status;Privat\n"
+        + "".join(
+            ";".join([*r[1:], s, p]) + "\n" for r, s, p in zip(table, status, private, strict=True)
+        ),
+    )
+    mapping = folder / "s.yaml"
+    mapping.write_text(STATUS_MAPPING, encoding="utf-8")
+    return source, mapping
+
+
+def test_a_change_reads_cannot_show_is_still_written(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = write_flags(tmp_path, ["aktiv"] * 6, ["nein"] * 6)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        write_flags(tmp_path, ["abgesagt"] + ["aktiv"] * 5, ["nein", "ja"] + ["nein"] * 4)
+        again = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 2, "already-created": 4}
+    cancelled = sandbox.store.appointment(first.results[2].appointment_id or 0)
+    private = sandbox.store.appointment(first.results[3].appointment_id or 0)
+    assert cancelled is not None and cancelled["status"] == "canceled"
+    assert private is not None and private["private"] is True
+
+
+def test_a_refused_forced_update_leaves_the_row_to_be_written(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(6)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        assert first.journal_path is not None
+        first.journal_path.unlink()  # a colleague's computer
+        table[1][2] = "Neuer Betreff"
+        write(tmp_path, table, keyed=True)
+        assert run_import(source, mapping, client=client, options=FAST).counts() == {
+            "conflict": 1,
+            "exists": 5,
+        }
+        sandbox.faults = Faults(refuse_writes=(137, "temporarily refused"))
+        forced = run_import(source, mapping, client=client, options=RunOptions(force=True))
+        sandbox.faults = Faults()
+        later = run_import(source, mapping, client=client, options=FAST)
+        again = run_import(source, mapping, client=client, options=RunOptions(force=True))
+    assert forced.counts() == {"failed": 1, "already-created": 5}
+    assert later.counts() == {"conflict": 1, "already-created": 5}  # still not known to hold it
+    assert again.counts() == {"updated": 1, "already-created": 5}
+    assert "Neuer Betreff" in subjects(sandbox) and sandbox.store.count_appointments() == 6
+
+
+def test_an_invalid_row_below_a_deleted_one_is_never_cancelled(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(8)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        invalid_id = first.results[6].appointment_id
+        table[4][1] = "31.02.2027 10:00"  # row 6 becomes invalid, still in the file
+        del table[1]  # and a row above it is deleted
+        write(tmp_path, table)
+        again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
+    assert len(again.removed) == 2 and {r.status for r in again.removed} == {"kept"}
+    status = {a["id"]: a.get("status") for a in sandbox.store.all_appointments()}
+    assert status[invalid_id] != "canceled"
+    assert "canceled" not in status.values()
+
+
+def test_a_deleted_row_and_an_edit_below_it_never_cross(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(8)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        deleted_id = first.results[3].appointment_id
+        table[2][2] = "Termin 0002 verschoben"
+        del table[1]
+        write(tmp_path, table)
+        again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
+    by_id = {a["id"]: a for a in sandbox.store.all_appointments()}
+    # The deleted row's appointment is cancelled and keeps its own content; the edited row is
+    # one active appointment with the new content.
+    assert by_id[deleted_id]["description"] == "Termin 0001"
+    assert by_id[deleted_id]["status"] == "canceled"
+    live = [a["description"] for a in by_id.values() if a.get("status") != "canceled"]
+    assert sorted(live) == sorted(r[2] for r in table)
+    assert again.counts()["created"] + again.counts()["updated"] == 1
+
+
+def test_a_key_added_to_the_mapping_later_doubles_nothing(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(6)
+    source, mapping = write(tmp_path, table, keyed=False)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        write(tmp_path, table, keyed=True)  # the mapping now names the booking number
+        keyed = run_import(source, mapping, client=client, options=FAST)
+        table[2][2] = "Nach dem Schlüssel geändert"
+        write(tmp_path, table, keyed=True)
+        edited = run_import(source, mapping, client=client, options=FAST)
+        write(tmp_path, table, keyed=False)  # and taken out again
+        unkeyed = run_import(source, mapping, client=client, options=FAST)
+    assert keyed.counts() == {"updated": 6}  # the note's reference now follows the key
+    assert keyed.removed == [] and edited.counts() == {"updated": 1, "already-created": 5}
+    assert unkeyed.counts() == {"already-created": 6}
+    assert sandbox.store.count_appointments() == 6
+
+
+def test_only_failed_leaves_rows_the_workbook_marks_created(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = write(tmp_path, rows(10))
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        write_results(run_import(source, mapping, client=client, options=FAST), results)
+        book = openpyxl.load_workbook(results)
+        book["Results"]["C4"] = "Übergabe statt Besichtigung"
+        book.save(results)
+        again = run_import(results, mapping, client=client, options=RunOptions(only_failed=True))
+    assert again.counts() == {"already-created": 10}
+    assert sandbox.stats.actions["modify calendar"] == 0
+
+
+def test_a_cancellation_made_in_onoffice_is_respected(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(6)
+    source, mapping = write(tmp_path, table, keyed=True)
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        victim, edited = first.results[3].appointment_id, first.results[4].appointment_id
+        edit_in_onoffice(sandbox, victim, status="canceled")
+        edit_in_onoffice(sandbox, edited, status="canceled")
+        table[2][2] = "Neuer Betreff"  # row 4 edited in the file
+        write(tmp_path, [r for i, r in enumerate(table) if i != 1], keyed=True)  # row 3 removed
+        run = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
+        write_results(run, results)
+        undone = undo_import(results, client=client, cancel=True, force=True)
+    assert [(r.appointment_id, r.status) for r in run.removed] == [(victim, "already-gone")]
+    assert run.results[3].status == "conflict" and "cancelled" in (run.results[3].error or "")
+    assert "restored" not in undone.counts()
+    statuses = {a["id"]: a.get("status") for a in sandbox.store.all_appointments()}
+    assert statuses[victim] == "canceled"  # a person's cancellation is never undone
+
+
+ART_MAPPING = "key: Nr\n" + CSV_MAPPING + "  private: {column: Privat, map: {ja: true}}\n"
+
+
+def write_private(folder: Path, table: list[list[str]], private: list[str]) -> tuple[Path, Path]:
+    source = write_csv(
+        folder / "p.csv",
+        "Nr;Start;Betreff;Makler;Objekt;Privat\n"
+        + "".join(";".join([*r, p]) + "\n" for r, p in zip(table, private, strict=True)),
+    )
+    mapping = folder / "p.yaml"
+    mapping.write_text(ART_MAPPING, encoding="utf-8")
+    return source, mapping
+
+
+def test_a_field_set_only_by_a_lost_modify_is_cleared_later(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(4)
+    source, mapping = write_private(tmp_path, table, [""] * 4)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        target = first.results[2].appointment_id or 0
+        table[0][2] = "Notartermin Meier"
+        write_private(tmp_path, table, ["ja", "", "", ""])
+        sandbox.faults = lost_write()
+        lost = run_import(source, mapping, client=client, options=FAST)
+        sandbox.faults = Faults()
+        table[0][2] = "Besichtigung Meier"
+        write_private(tmp_path, table, [""] * 4)
+        again = run_import(source, mapping, client=client, options=FAST)
+        later = run_import(source, mapping, client=client, options=FAST)
+    assert lost.counts() == {"unknown": 1, "already-created": 3}
+    assert again.counts() == {"updated": 1, "already-created": 3}
+    assert later.counts() == {"already-created": 4}
+    held = sandbox.store.appointment(target)
+    assert held is not None and not held.get("private")
+    assert held["description"] == "Besichtigung Meier"
+
+
+def test_a_removed_row_after_a_lost_modify_is_cancelled(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(6)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        table[1][2] = "Neu"
+        write(tmp_path, table, keyed=True)
+        sandbox.faults = lost_write()
+        run_import(source, mapping, client=client, options=FAST)
+        sandbox.faults = Faults()
+        write(tmp_path, [r for i, r in enumerate(table) if i != 1], keyed=True)
+        again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
+    assert [r.status for r in again.removed] == ["canceled"] and again.exit_code == 0
+
+
+def test_an_appointment_moved_by_a_lost_modify_is_found_without_read_calendar(
+    tmp_path: Path,
+) -> None:
+    with Sandbox(dialect=Dialect(calendar_read="removed")) as sandbox:
+        table = rows(6)
+        source, mapping = write(tmp_path, table, keyed=True)
+        with client_for(sandbox) as client:
+            run_import(source, mapping, client=client, options=FAST)
+            table[1][1] = "20" + table[1][1][2:]  # another day
+            write(tmp_path, table, keyed=True)
+            sandbox.faults = lost_write()
+            lost = run_import(source, mapping, client=client, options=FAST)
+            sandbox.faults = Faults()
+            again = run_import(source, mapping, client=client, options=FAST)
+            forced = run_import(source, mapping, client=client, options=RunOptions(force=True))
+        assert lost.counts() == {"unknown": 1, "already-created": 5}
+        assert again.counts() == {"unchanged": 1, "already-created": 5}
+        assert forced.counts() == {"already-created": 6}
+        assert sandbox.store.count_appointments() == 6
+
+
+def test_a_lost_create_edited_to_another_day_is_looked_for_where_it_was_sent(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(4)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        sandbox.faults = lost_write()
+        first = run_import(source, mapping, client=client, options=QUICK)
+        sandbox.faults = Faults()
+        lost_row = next(r for r, x in first.results.items() if x.status == "unknown")
+        moved = table[lost_row - 2]
+        moved[1] = moved[1][:3] + "09" + moved[1][5:]  # to September
+        moved[2] = "Geänderter Betreff"
+        write(tmp_path, table, keyed=True)
+        assert first.journal_path is not None
+        db = sqlite3.connect(first.journal_path)  # the edit is made long after the attempt
+        db.execute("UPDATE entries SET intent_at = '2000-01-01 00:00:00' WHERE state = 'unknown'")
+        db.commit()
+        db.close()
+        again = run_import(source, mapping, client=client, options=FAST)
+        later = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 1, "already-created": 3}
+    assert later.counts() == {"already-created": 4}
+    assert sandbox.store.count_appointments() == 4 and "Geänderter Betreff" in subjects(sandbox)
+
+
+def test_two_workbook_rows_never_share_one_appointment(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = write(tmp_path, rows(10))
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        write_results(first, results)
+        assert first.journal_path is not None
+        first.journal_path.unlink()
+        book = openpyxl.load_workbook(results)
+        sheet = book["Results"]
+        sheet.append([c.value for c in sheet[4]])  # row 4 copied as row 12, its ID too
+        sheet["C4"] = "Besichtigung 1"
+        sheet["C12"] = "Besichtigung 2"
+        sheet["B12"] = "05.05.2027 12:00"
+        book.save(results)
+        forced = run_import(results, mapping, client=client, options=RunOptions(force=True))
+    assert forced.results[4].status == "updated" and forced.results[12].status == "created"
+    assert {"Besichtigung 1", "Besichtigung 2"} <= subjects(sandbox)
+    assert sandbox.store.count_appointments() == 11
+
+
+def test_rows_of_an_earlier_version_are_edited_in_place(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(10)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        assert first.journal_path is not None
+        db = sqlite3.connect(first.journal_path)
+        db.execute("UPDATE entries SET input = NULL, content = NULL")  # as an earlier version
+        db.commit()
+        db.close()
+        table[3][2] = "Besichtigung verschoben"
+        write(tmp_path, table)
+        again = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 1, "already-created": 9}
+    assert sandbox.store.count_appointments() == 10
+
+
+def test_a_lost_create_then_an_edit_is_written(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(4)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        sandbox.faults = lost_write()
+        first = run_import(source, mapping, client=client, options=QUICK)
+        sandbox.faults = Faults()
+        lost_row = next(r for r, x in first.results.items() if x.status == "unknown")
+        table[lost_row - 2][2] = "Geänderter Betreff"
+        write(tmp_path, table, keyed=True)
+        again = run_import(source, mapping, client=client, options=FAST)
+        later = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 1, "already-created": 3}
+    assert later.counts() == {"already-created": 4}
+    assert "Geänderter Betreff" in subjects(sandbox) and sandbox.store.count_appointments() == 4
+
+
+def test_the_file_run_is_the_truth_an_older_copy_writes_its_content_back(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Documented: nothing changed in onOffice since our last write, so the row wins."""
+    table = rows(10)
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    old_source, mapping = write(old_dir, table, keyed=True)
+    with client_for(sandbox) as client:
+        run_import(old_source, mapping, client=client, options=FAST)
+        new_source, new_mapping = write(new_dir, edit(table), keyed=True)
+        assert run_import(new_source, new_mapping, client=client, options=FAST).counts() == {
+            "updated": 3,
+            "already-created": 7,
+        }
+        back = run_import(old_source, mapping, client=client, options=FAST)
+    assert back.counts() == {"updated": 3, "already-created": 7}
+    assert sandbox.store.count_appointments() == 10
+
+
+def test_editing_one_of_two_allowed_duplicates(tmp_path: Path, sandbox: Sandbox) -> None:
+    table = rows(10)
+    table[1] = [*table[0]]  # rows 2 and 3 identical (Nr is not mapped without key)
+    source, mapping = write(tmp_path, table)
+    allowed = RunOptions(allow_duplicates=True, backoff_base=0.01, settle_delay=0.05)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=allowed)
+        table[0][2] = "Termin 0000 verschoben"
+        write(tmp_path, table)
+        again = run_import(source, mapping, client=client, options=FAST)  # not allowed now
+    assert first.counts() == {"created": 10}
+    assert again.counts() == {"updated": 1, "already-created": 9} and again.removed == []
+    assert again.results[3].appointment_id == first.results[3].appointment_id
+    assert sandbox.store.count_appointments() == 10
+
+
+def test_a_kill_between_journaling_a_modify_and_sending_it(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(6)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        table[1][2] = "Neu"
+        write(tmp_path, table, keyed=True)
+        # what journal.pending leaves when the process dies before the modify is sent
+        row = next(o for o in check(source, mapping, report=False).outcomes if o.row == 3)
+        assert row.identity and row.parameters and first.journal_path
+        db = sqlite3.connect(first.journal_path)
+        pending = json.dumps(sent_payload(row.identity, row.parameters, True))
+        db.execute("UPDATE entries SET pending = ? WHERE fingerprint = ?", (pending, row.identity))
+        db.commit()
+        db.close()
+        again = run_import(source, mapping, client=client, options=FAST)
+        done = run_import(source, mapping, client=client, options=FAST)
+    assert again.counts() == {"updated": 1, "already-created": 5}
+    assert done.counts() == {"already-created": 6}
