@@ -1,38 +1,68 @@
 """onoffice-import: appointment spreadsheets into onOffice enterprise, safely.
 
-The CLI (``onoffice-import``) is a thin layer over these calls.
+    import importer
+    report = importer.check("viewings.xlsx", "mappings/viewings.yaml")
+    with importer.OnOfficeClient(url, importer.Credentials(token, secret)) as client:
+        run = importer.run_import("viewings.xlsx", "mappings/viewings.yaml", client=client)
+
+The CLI (``onoffice-import``) is a thin layer over these calls. Names are imported on first
+use, so ``import importer`` (and the CLI's ``--help``) does not pay for pandas and pandera.
 """
 
-from .check import CheckReport, RowOutcome, check
-from .client import Action, ActionResult, Credentials, OnOfficeClient, Record, Timeouts, sign
-from .draft import Draft, draft_mapping
-from .errors import (
-    ActionRefused,
-    ApiError,
-    AuthenticationError,
-    ClockError,
-    ConfigurationError,
-    ExitCode,
-    ImporterError,
-    InputError,
-    MalformedResponse,
-    MappingError,
-    NotDelivered,
-    OutcomeUnknown,
-    PermissionRefused,
-    SourceFileError,
-    TransportError,
-)
-from .load import Limits, LoadOptions, Table, load_table
-from .mapping import Mapping, load_mapping
-from .problems import Level, RowProblem
-from .submit import RowResult, RunOptions, RunReport, run_import
-from .undo import UndoReport, undo_import
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module that defines it
+_WHERE = {
+    "check": "check",
+    "CheckReport": "check",
+    "RowOutcome": "check",
+    "OnOfficeClient": "client",
+    "Credentials": "client",
+    "Timeouts": "client",
+    "draft_mapping": "draft",
+    "Draft": "draft",
+    "load_table": "load",
+    "Table": "load",
+    "LoadOptions": "load",
+    "Limits": "load",
+    "load_mapping": "mapping",
+    "Mapping": "mapping",
+    "Level": "problems",
+    "RowProblem": "problems",
+    "run_import": "submit",
+    "RunOptions": "submit",
+    "RunReport": "submit",
+    "RowResult": "submit",
+    "undo_import": "undo",
+    "UndoReport": "undo",
+    **{
+        name: "errors"
+        for name in (
+            "ActionRefused",
+            "ApiError",
+            "AuthenticationError",
+            "ClockError",
+            "ConfigurationError",
+            "ExitCode",
+            "ImporterError",
+            "InputError",
+            "JournalError",
+            "MalformedResponse",
+            "MappingError",
+            "NotDelivered",
+            "OutcomeUnknown",
+            "PermissionRefused",
+            "SourceFileError",
+            "TransportError",
+        )
+    },
+}
 
 __all__ = [
-    "Action",
     "ActionRefused",
-    "ActionResult",
     "ApiError",
     "AuthenticationError",
     "CheckReport",
@@ -43,6 +73,7 @@ __all__ = [
     "ExitCode",
     "ImporterError",
     "InputError",
+    "JournalError",
     "Level",
     "Limits",
     "LoadOptions",
@@ -53,7 +84,6 @@ __all__ = [
     "OnOfficeClient",
     "OutcomeUnknown",
     "PermissionRefused",
-    "Record",
     "RowOutcome",
     "RowProblem",
     "RowResult",
@@ -69,6 +99,46 @@ __all__ = [
     "load_mapping",
     "load_table",
     "run_import",
-    "sign",
     "undo_import",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'importer' has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from .check import CheckReport, RowOutcome, check
+    from .client import Credentials, OnOfficeClient, Timeouts
+    from .draft import Draft, draft_mapping
+    from .errors import (
+        ActionRefused,
+        ApiError,
+        AuthenticationError,
+        ClockError,
+        ConfigurationError,
+        ExitCode,
+        ImporterError,
+        InputError,
+        JournalError,
+        MalformedResponse,
+        MappingError,
+        NotDelivered,
+        OutcomeUnknown,
+        PermissionRefused,
+        SourceFileError,
+        TransportError,
+    )
+    from .load import Limits, LoadOptions, Table, load_table
+    from .mapping import Mapping, load_mapping
+    from .problems import Level, RowProblem
+    from .submit import RowResult, RunOptions, RunReport, run_import
+    from .undo import UndoReport, undo_import

@@ -17,14 +17,15 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .client import OnOfficeClient
-from .config import api_settings
 from .errors import ConfigurationError, ExitCode, ImporterError
-from .load import LoadOptions
+
+if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
+    from .client import OnOfficeClient
+    from .load import LoadOptions
 
 log = logging.getLogger("importer")
 
@@ -145,6 +146,9 @@ def sandbox(
 @contextmanager
 def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOfficeClient]:
     """A client from ONOFFICE_* variables or the config file, or an embedded sandbox."""
+    from .client import OnOfficeClient
+    from .config import api_settings
+
     if use_sandbox:
         from .sandbox import Sandbox
 
@@ -159,6 +163,8 @@ def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOffi
 def _load_options(
     sheet: str | None, header_row: int | None, encoding: str | None, delimiter: str | None
 ) -> LoadOptions:
+    from .load import LoadOptions
+
     chosen: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
     if delimiter in ("tab", "\\t"):
         delimiter = "\t"
@@ -238,7 +244,6 @@ def check(
     from .check import write_report
     from .errors import ApiError
     from .mapping import load_mapping
-    from .submit import preview
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
@@ -253,6 +258,8 @@ def check(
             strict=strict,
         )
         if api is not None:
+            from .submit import preview
+
             try:
                 preview(result, api)
             except ApiError as exc:
@@ -445,8 +452,9 @@ def _progress() -> Any:
     def update(done: int, total: int, counts: Any) -> None:
         elapsed = max(time.monotonic() - state["start"], 1e-6)
         if interactive:
-            if state["bar"] is None:
-                state["bar"] = click.progressbar(
+            bar = state["bar"]
+            if bar is None:
+                bar = state["bar"] = click.progressbar(
                     length=total,
                     label="Importing",
                     file=sys.stderr,
@@ -454,10 +462,10 @@ def _progress() -> Any:
                     show_eta=True,
                     item_show_func=lambda rate: rate,
                 )
-                state["bar"].__enter__()
-            state["bar"].update(1, f"{done / elapsed:.1f} rows/s")
+                bar.__enter__()
+            bar.update(1, f"{done / elapsed:.1f} rows/s")
             if done == total:
-                state["bar"].__exit__(None, None, None)
+                bar.__exit__(None, None, None)
         elif time.monotonic() - state["last"] >= 10 or done == total:
             state["last"] = time.monotonic()
             click.echo(
@@ -689,6 +697,7 @@ def demo(out: Path) -> None:
     """Import samples/viewings.xlsx into a built-in sandbox, twice: nothing is created twice."""
     import shutil
 
+    from .client import OnOfficeClient
     from .journal import default_journal_path
     from .results import default_results_path
     from .sandbox import Sandbox

@@ -255,16 +255,18 @@ class _Run:
             if value is None:
                 out.append(None)
                 continue
-            ids = []
+            ids: list[Any] = []
             for key in value if isinstance(value, list) else [value]:
                 resolution = found[key]
                 if resolution.candidate is None:
                     self.fail(i, spec, resolution.code, resolution.message, key, target=target)
-                    ids = None
                     break
                 c = resolution.candidate
                 ids.append(c.name if target == "von" else c.id)
-            out.append(None if ids is None else (ids if isinstance(value, list) else ids[0]))
+            else:  # every key resolved
+                out.append(ids if isinstance(value, list) else ids[0])
+                continue
+            out.append(None)
         return out
 
 

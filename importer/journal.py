@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,7 +93,7 @@ class _Lock:
         self.path = path
         self._file = path.open("a+")
         try:
-            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
                 import msvcrt
 
                 msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)

@@ -237,13 +237,14 @@ def _is_results_workbook(workbook: CalamineWorkbook, facts: WorkbookFacts) -> bo
 
 def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:
     try:
-        return _calamine(
+        rows: list[list[Any]] = _calamine(
             lambda: workbook.get_sheet_by_name(sheet).to_python(
                 skip_empty_area=False, nrows=HEADER_SEARCH_ROWS
             )
         )
     except _Unreadable:
         return []
+    return rows
 
 
 def _apply_sheet_facts(table: Table, sheet: SheetFacts, facts: WorkbookFacts) -> None:

@@ -393,7 +393,8 @@ class _Parser:
     def lookup(self, raw: Any, path: str) -> Lookup | None:
         if raw is None:
             return None
-        kind, by = (raw, None) if isinstance(raw, str) else (None, None)
+        kind: Any = raw if isinstance(raw, str) else None
+        by: Any = None
         if isinstance(raw, dict):
             raw = self.keys(raw, ("kind", "by"), path)
             kind, by = raw.get("kind"), raw.get("by")
@@ -514,7 +515,10 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         if "repeat" not in sraw:
             p.fail("series.repeat", "a series needs `repeat` (daily/weekly/monthly/yearly)")
         else:
-            series = SeriesSpec(**{k: p.spec(v, f"series.{k}") for k, v in sraw.items()})
+            parts = {k: p.spec(v, f"series.{k}") for k, v in sraw.items()}
+            repeat = parts.pop("repeat")
+            if repeat is not None:
+                series = SeriesSpec(repeat, **parts)
 
     timezone = ZoneInfo(contract.LOCAL_TIMEZONE)
     if "timezone" in raw:

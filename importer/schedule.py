@@ -87,10 +87,10 @@ def start_and_end(run: _Run, all_day: list[bool], data: dict[str, list[Any]]) ->
         if s is None:
             continue
         if all_day[i]:
-            starts[i] = datetime.combine(s.date(), time(0))
+            starts[i] = s = datetime.combine(s.date(), time(0))
             end_day = ends[i].date() if ends[i] else s.date()
             ends[i] = datetime.combine(end_day, time(23, 59, 59))
-        _check_times(run, i, starts[i], ends[i])
+        _check_times(run, i, s, ends[i])
     # isoformat() spells contract.DATETIME_FORMAT for naive times, five times faster
     data["start_dt"] = [s.isoformat(" ", "seconds") if s else None for s in starts]
     data["end_dt"] = [e.isoformat(" ", "seconds") if e else None for e in ends]
@@ -159,10 +159,10 @@ def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list
             if ends[i] is None and d is not None and starts[i] is not None:
                 ends[i] = starts[i] + d
         cols += run.used_columns(e.duration)
-    for i in range(n):
-        if ends[i] is None and starts[i] is not None:
+    for i, start in enumerate(starts):
+        if ends[i] is None and start is not None:
             if e.minutes:
-                ends[i] = starts[i] + timedelta(minutes=e.minutes)
+                ends[i] = start + timedelta(minutes=e.minutes)
             elif not all_day[i] and not run.had_error(i):
                 spec = e.time or e.column or e.duration
                 run.fail(
@@ -277,10 +277,11 @@ def series(run: _Run, data: dict[str, list[Any]]) -> None:
         out["rp_type"].append(kind)
         out["rp_tage"].append(tage[i] if tage[i] is not None else 1)
         out["rp_beginn_datum"].append(start[:10] if start else None)
-        out["rp_ende_datum"].append(until[i].isoformat() if until[i] else None)
-        out["rp_ende_status"].append(1 if until[i] else 2)
+        last, skipped = until[i], exceptions[i]
+        out["rp_ende_datum"].append(last.isoformat() if last else None)
+        out["rp_ende_status"].append(1 if last else 2)
         out["rp_exception"].append(
-            "".join(f"#{d.isoformat()}" for d in exceptions[i]) if exceptions[i] else None
+            "".join(f"#{d.isoformat()}" for d in skipped) if skipped else None
         )
     data.update(out)
     start_cols = run.sources["start_dt"]

@@ -433,7 +433,7 @@ class _Runner:
 
     def _backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1``: doubling, capped, with jitter."""
-        delay = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
+        delay: float = min(self.options.backoff_cap, self.options.backoff_base * 2**attempt)
         return delay * (0.5 + self.rng.random())
 
     def _ready_at(self, timed_out: bool) -> float:

@@ -82,20 +82,17 @@ def _workbook_ids(results: Path) -> dict[int, int]:
 def _cancelled_by_run(results: Path) -> dict[int, int | None]:
     """Appointment id -> source row, for those the run cancelled because their rows had left
     the file (the results workbook's Removed sheet)."""
-    import openpyxl
+    from python_calamine import CalamineWorkbook
 
-    book = openpyxl.load_workbook(results, read_only=True)
-    try:
-        if REMOVED_SHEET not in book.sheetnames:
-            return {}
-        rows = book[REMOVED_SHEET].iter_rows(min_row=2, values_only=True)
-        return {
-            int(r[0]): int(r[1]) if isinstance(r[1], int | float) else None
-            for r in rows
-            if len(r) > 4 and isinstance(r[0], int | float) and r[4] == CANCELED
-        }
-    finally:
-        book.close()
+    book = CalamineWorkbook.from_path(str(results))
+    if REMOVED_SHEET not in book.sheet_names:
+        return {}
+    rows = book.get_sheet_by_name(REMOVED_SHEET).to_python()[1:]
+    return {
+        int(r[0]): int(r[1]) if isinstance(r[1], int | float) else None
+        for r in rows
+        if len(r) > 4 and isinstance(r[0], int | float) and r[4] == CANCELED
+    }
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import contextlib
 import glob
 import os
 from collections.abc import Iterable, Sequence
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,16 @@ class RowsSheet:
     name: str
     columns: Sequence[str]
     rows: Iterable[tuple[Sequence[Any], dict[int, str]]]  # values, {column index: comment}
-    widths: dict[int, float] = field(default_factory=dict)
+    widths: AnyMapping[int, float] = field(default_factory=dict)
 
     def sheet(self) -> Sheet:
         widths = {c: max(10, min(40, len(str(title)) + 4)) for c, title in enumerate(self.columns)}
         return Sheet(
-            self.name[:31], self.rows, [str(c) for c in self.columns], widths | self.widths, True
+            self.name[:31],
+            self.rows,
+            [str(c) for c in self.columns],
+            {**widths, **self.widths},
+            True,
         )
 
 

@@ -149,8 +149,8 @@ def cell(ref: str, value: Any, bad: bool = False) -> str:
         serial = _serial(value)
         if serial is None:  # before 1900: as text, never a wrong date
             return cell(ref, str(value), bad)
-        kind_name, number = serial
-        return f'<c r="{ref}" s="{_STYLE[(kind_name, bad)]}"><v>{float.__repr__(number)}</v></c>'
+        kind_name, days = serial
+        return f'<c r="{ref}" s="{_STYLE[(kind_name, bad)]}"><v>{float.__repr__(days)}</v></c>'
     return cell(ref, str(value), bad)
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+
+import pytest
 
 from .conftest import ROOT
 
@@ -23,3 +27,30 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     test_command = _readme_commands()[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci.splitlines()
+
+
+def test_the_public_names_resolve_and_nothing_else_is_exported() -> None:
+    import importer
+
+    for name in importer.__all__:
+        assert getattr(importer, name) is not None, name
+    assert "sign" not in importer.__all__ and "Action" not in importer.__all__
+    with pytest.raises(AttributeError):
+        _ = importer.no_such_name  # type: ignore[attr-defined]
+
+
+def test_help_and_python_dash_m_start_without_the_heavy_libraries() -> None:
+    probe = (
+        "import sys; from importer.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'pandera', 'requests', 'openpyxl') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "HEAVY []" in out
+    module = subprocess.run(
+        [sys.executable, "-m", "importer", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert module.returncode == 0 and "Usage:" in module.stdout
