@@ -22,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-CLI = [PY, "-m", "importer"]
+SCRIPT = Path(PY).parent / "onoffice-import"  # the console script, as a user starts it
+CLI = [str(SCRIPT)] if SCRIPT.exists() else [PY, "-m", "importer"]
 
 
 def commands(report: Path) -> dict[str, list[str]]:

@@ -412,9 +412,8 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
             [f"Plan: {action}", counts.get(action, 0)]
             for action in ("create", "update", "unchanged")
         ]
-        summary += (
-            [["Plan: settle (answer lost earlier)", counts["settle"]]] if counts["settle"] else []
-        )
+        extra = {"settle": "settle (answer lost earlier)", "duplicate": "duplicate (not sent)"}
+        summary += [[f"Plan: {label}", counts[a]] for a, label in extra.items() if counts[a]]
         summary += [["Plan: appointments of rows no longer in the file", report.plan_removed]]
     summary += [["File warning", w] for w in report.file_warnings]
     summary += [["Not checked", n] for n in report.notices]

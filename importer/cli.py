@@ -220,6 +220,11 @@ def source_options(command: Any) -> Any:
     help="Where to write the report (default: <file>.check.xlsx beside the input).",
 )
 @click.option("--strict", is_flag=True, help="Double bookings are errors, not warnings.")
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Plan as `run --allow-duplicates` would (with --resolve).",
+)
 @config_option
 @source_options
 def check(
@@ -229,6 +234,7 @@ def check(
     use_sandbox: bool,
     report: Path | None,
     strict: bool,
+    allow_duplicates: bool,
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -261,7 +267,7 @@ def check(
             from .submit import preview
 
             try:
-                preview(result, api)
+                preview(result, api, allow_duplicates=allow_duplicates)
             except ApiError as exc:
                 result.notices.append(f"what a run would do is not known ({exc})")
             write_report(result, report)
@@ -307,6 +313,7 @@ def render_check(result: Any) -> None:
             f"  A run would create {planned['create']}, update {planned['update']}, leave "
             f"{planned['unchanged']} unchanged"
             + (f", settle {planned['settle']} sent earlier" if planned["settle"] else "")
+            + (f", hold {planned['duplicate']} duplicates" if planned["duplicate"] else "")
             + " (see the Plan column)"
         )
     if result.plan_removed:

@@ -41,6 +41,7 @@ from .load import Table, header_key
 from .mapping import Mapping
 from .payload import canonical
 from .problems import RowProblem, shown
+from .reference import without_reference
 
 CREATE, UPDATE, UNCHANGED, SETTLE, DUPLICATE = (
     "create",
@@ -139,7 +140,9 @@ def _key_text(value: Any) -> str:
 
 
 def same_payload(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
-    return a is not None and canonical(a) == canonical(b)
+    """The same content; which reference line the note ends with does not count (an
+    appointment found by its content elsewhere keeps the reference it was created with)."""
+    return a is not None and canonical(without_reference(a)) == canonical(without_reference(b))
 
 
 def _content_of(entry: Entry) -> str | None:
@@ -205,7 +208,8 @@ def plan(
 ) -> Plan:
     """What a run does with each row (see the module's doc). ``payload_for(key, params)`` is
     what is sent for a row kept under ``key`` (the reference line follows the key);
-    ``same_length``: the file has as many rows as at the last run from it (place matching)."""
+    ``same_length``: the file has at least as many rows as at the last run from it (no row
+    was deleted, which would shift the rows below it: place matching)."""
     match = _Matcher(entries)
     found: dict[int, tuple[Entry, str]] = {}
     for c in candidates:  # 1. by key
@@ -218,10 +222,15 @@ def plan(
     for rows in groups.values():  # 2. by content
         for row, entry in match.by_content_for(rows).items():
             found[row] = (match.take(entry), "content")
-    unplaced = [c for c in candidates if c.row not in found and c.identity is None]
+    unplaced = [c for c in candidates if c.row not in found]
+
+    def fits(c: Candidate, entry: Entry) -> bool:
+        """A keyed row takes only an entry without a key (the mapping gained one)."""
+        return c.identity is None or not entry.fingerprint.startswith(KEY_PREFIX)
+
     for c in unplaced:  # 3. by the results workbook's Appointment ID
         named = match.by_appointment.get(c.earlier_id) if c.earlier_id is not None else None
-        if named is not None and match.free(named):
+        if named is not None and match.free(named) and fits(c, named):
             found[c.row] = (match.take(named), "appointment id")
     recognised = len(found)
     gone = [
@@ -232,7 +241,9 @@ def plan(
     # Entries of a content still in the file that no row of it took are surplus: they pair too.
     at_row = {e.source_row: e for e in gone if e.source_row is not None}
     pairs = [
-        (c, at_row[c.source_row]) for c in unplaced if c.row not in found and c.source_row in at_row
+        (c, at_row[c.source_row])
+        for c in unplaced
+        if c.row not in found and c.source_row in at_row and fits(c, at_row[c.source_row])
     ]
     if same_length and pairs and recognised >= len(pairs):  # 4. by place
         for c, entry in pairs:
@@ -281,7 +292,10 @@ def _new_keys(
     first: dict[str, int] = {}
     for c in candidates:
         step = steps[c.row]
-        repeated = c.identity is None and c.content in first and step.entry is None
+        # a new row, or one edited into a copy of another: a duplicate (a row already known
+        # as a duplicate, allowed by an earlier run, stays what it is)
+        fresh = step.entry is None or step.action == UPDATE
+        repeated = c.identity is None and c.content in first and fresh
         if repeated and not allow_duplicates:
             steps[c.row] = Step(c.row, DUPLICATE, "", None, same_as=first[c.content])
             continue

@@ -167,6 +167,7 @@ class Journal:
             raise ConfigurationError(f"the journal {self.path} cannot be used ({exc})") from None
         self._mutex = threading.Lock()
         self.input: str | None = None  # the file being imported, recorded with each entry
+        self.derived = False  # the input is a results workbook: rows keep their own file
         if account is not None:
             self._claim(account)
 
@@ -327,11 +328,13 @@ class Journal:
         self, fingerprint: str, source_row: int, payload: dict[str, Any], content: str
     ) -> None:
         """The appointment now holds ``payload`` (written by a modify, or found so)."""
+        # A results workbook is derived from its input: its rows stay that file's.
+        place = "" if self.derived else ", source_row = ?, input = ?"
+        args = () if self.derived else (source_row, self.input)
         self._write(
             "UPDATE entries SET state = ?, payload = ?, pending = NULL, error = NULL, "
-            "source_row = ?, input = ?, intent_at = ?, outcome_at = ?, content = ? "
-            "WHERE fingerprint = ?",
-            (CREATED, _json(payload), source_row, self.input, _now(), _now(), content, fingerprint),
+            f"intent_at = ?, outcome_at = ?, content = ?{place} WHERE fingerprint = ?",
+            (CREATED, _json(payload), _now(), _now(), content, *args, fingerprint),
         )
 
     def rekey(self, old: str, new: str) -> None:
@@ -342,10 +345,11 @@ class Journal:
         """Rows found in the file at these places (key, source row): where they are now."""
         if not rows:
             return
-        statements = [
+        statements = [  # another file's row that holds the same stays that file's
             (
-                "UPDATE entries SET source_row = ?, input = ? WHERE fingerprint = ?",
-                (r, self.input, k),
+                "UPDATE entries SET source_row = ?, input = ? WHERE fingerprint = ? "
+                "AND (input = ? OR input IS NULL)",
+                (r, self.input, k, self.input),
             )
             for k, r in rows
         ]

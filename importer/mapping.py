@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -290,7 +291,7 @@ class _Parser:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[tuple[str, str]] = []
-        self.maps: dict[str, dict[str, Any]] = {}
+        self.maps: dict[str, AnyMapping[str, Any]] = {}
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append((path, message))
@@ -308,7 +309,7 @@ class _Parser:
                 self.fail(f"{path}.{key}" if path else str(key), f"unknown key{hint}")
         return {k: v for k, v in raw.items() if k in allowed}  # unknown ones are reported
 
-    def value_map(self, raw: Any, path: str) -> dict[str, Any] | None:
+    def value_map(self, raw: Any, path: str) -> AnyMapping[str, Any] | None:
         if isinstance(raw, str):
             if raw not in self.maps:
                 self.fail(path, f"no map named {raw!r} under `maps:`")
@@ -323,7 +324,7 @@ class _Parser:
             if text in out:
                 self.fail(path, f"{key!r} appears twice (keys ignore case and spaces)")
             out[text] = value
-        return out
+        return MappingProxyType(out)  # read-only, as the Mapping is
 
     def spec(self, raw: Any, path: str) -> ValueSpec | None:
         if isinstance(raw, str):
@@ -569,7 +570,7 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         path=path,
         start=start,
         end=end,
-        fields=fields,
+        fields=MappingProxyType(fields),
         all_day=all_day,
         location=location,
         series=series,

@@ -55,6 +55,11 @@ def without_reference(params: dict[str, Any]) -> dict[str, Any]:
     return {**params, "data": data}
 
 
+def note_without_reference(note: str) -> str:
+    """A note as the row wrote it: the appended reference line taken off."""
+    return _LAST.sub("", note or "")
+
+
 def found_in(note: str) -> set[str]:
     """The references written in a note (normally one)."""
     return set(_LINE.findall(note or ""))

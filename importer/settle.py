@@ -103,6 +103,8 @@ class Existing:
     reads: int
     complete: bool
     appointments: dict[int, Appointment] = field(default_factory=dict)  # the found, as read
+    # every appointment of the period an import created (any reference), where it was read
+    imported: list[Appointment] = field(default_factory=list)
 
 
 def find_existing(
@@ -127,10 +129,14 @@ def find_existing(
     wanted = {ref for ref, _ in rows}
     found: dict[str, int] = {}
     seen: dict[int, Appointment] = {}
+    imported: list[Appointment] = []
     for appointment in period.appointments:
         if not isinstance(appointment.series, int) or appointment.series in (ignore or set()):
             continue
-        for ref in found_in(appointment.note) & wanted:
+        refs = found_in(appointment.note)
+        if refs:
+            imported.append(appointment)
+        for ref in refs & wanted:
             found[ref] = min(found.get(ref, appointment.series), appointment.series)
             seen.setdefault(appointment.series, appointment)
     # appointmentList sees only the agents and groups it is asked for: a row with neither
@@ -138,7 +144,7 @@ def find_existing(
     listed = "read calendar" in client.unsupported
     complete = period.complete and (not listed or all(w.users or w.groups for w in everyone))
     if complete or listed:
-        return Existing(found, period.reads, complete, seen)
+        return Existing(found, period.reads, complete, seen, imported)
     # Too many appointments in the period to see them all: ask for each missing row by its
     # reference instead (one request per 50 rows).
     missing = [(ref, params) for ref, params in rows if ref not in found]
@@ -148,6 +154,7 @@ def find_existing(
         period.reads + more.reads,
         more.complete,
         {**seen, **more.appointments},
+        imported,
     )
 
 

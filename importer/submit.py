@@ -41,7 +41,7 @@ from .errors import (
     NotDelivered,
     OutcomeUnknown,
 )
-from .identity import KEY_PREFIX, Candidate
+from .identity import Candidate
 from .journal import CANCELED_REMOVED, Entry, Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
@@ -54,7 +54,13 @@ from .readback import (
     holds,
     same_content,
 )
-from .reference import found_in, reference, with_reference, without_reference
+from .reference import (
+    found_in,
+    note_without_reference,
+    reference,
+    with_reference,
+    without_reference,
+)
 from .settle import find_created, find_existing, find_references
 
 # Every status a row can end with, in the order reports list them.
@@ -621,8 +627,7 @@ def _run(
     input_path = str(Path(source).resolve())
     mapping_used, table = prepared
     before_check = earlier_outcomes(table)
-    # Rows are matched by their place only while the file has as many rows as last time.
-    same = journal.get_meta(jr.rows_key(input_path)) == str(len(table.row_numbers))
+    same = _same_places(journal.get_meta(jr.rows_key(input_path)), len(table.row_numbers))
 
     def not_new(outcomes: list[RowOutcome]) -> set[int]:
         """Rows with an appointment already: onOffice is not asked about double bookings for
@@ -655,16 +660,18 @@ def _run(
     runner = _Runner(client, journal, options, stop, report, use_reference)
     plan = _plan(checked.outcomes, checked.mapping, earlier, entries, input_path, options, same)
     journal.set_meta(jr.rows_key(input_path), str(len(checked.table.row_numbers)))
+    journal.derived = bool(earlier)
     journal.seen(
         [
             (step.key, row)
             for row, step in plan.steps.items()
             if step.entry is not None
+            and not journal.derived
             and step.action == identity.UNCHANGED
             and (step.entry.source_row != row or step.entry.input != input_path)
         ]
     )
-    runner.hold_removed = _hold_removed(checked.outcomes, plan)
+    runner.hold_removed = _hold_removed(checked.outcomes, plan, entries)
     undone = journal.undone_ids()
     to_send: ToSend = []
     to_settle: ToSettle = []
@@ -809,7 +816,9 @@ def _plan(
     return replace(plan, removed=[e for e in plan.removed if e.fingerprint not in invalid])
 
 
-def _hold_removed(outcomes: list[RowOutcome], plan: identity.Plan) -> str:
+def _hold_removed(
+    outcomes: list[RowOutcome], plan: identity.Plan, entries: dict[str, Entry]
+) -> str:
     """Why the appointments of rows that left the file must not be cancelled, if so."""
     if not plan.removed:
         return ""
@@ -818,7 +827,8 @@ def _hold_removed(outcomes: list[RowOutcome], plan: identity.Plan) -> str:
             "no row of this file was imported before: it looks like another list saved "
             "under the same name, so nothing is cancelled"
         )
-    unknown = sum(1 for o in outcomes if not o.valid and o.identity is None)
+    # an invalid row that cannot be tied to its entry (no key, or a key new to the journal)
+    unknown = sum(1 for o in outcomes if not o.valid and o.identity not in entries)
     if unknown:
         return (
             f"{unknown} rows of the file are invalid and one of them may be its row; fix "
@@ -827,8 +837,17 @@ def _hold_removed(outcomes: list[RowOutcome], plan: identity.Plan) -> str:
     return ""
 
 
+def _same_places(last_rows: str | None, rows: int) -> bool:
+    """Rows are matched by their place only while no row can have been deleted (which would
+    shift the rows below it): the file has at least as many rows as at its last run."""
+    return last_rows is not None and last_rows.isdigit() and rows >= int(last_rows)
+
+
 def preview(
-    checked: CheckReport, client: OnOfficeClient, journal_path: str | Path | None = None
+    checked: CheckReport,
+    client: OnOfficeClient,
+    journal_path: str | Path | None = None,
+    allow_duplicates: bool = False,
 ) -> None:
     """Fill ``checked.plan``: what a run would do with each valid row, from this account's
     journal (read only: a run may be going on). onOffice itself is not searched, so a row
@@ -838,8 +857,9 @@ def preview(
     entries, meta = jr.snapshot(path, account)
     earlier = earlier_outcomes(checked.table)
     source = str(checked.source.resolve())
-    same = meta.get(jr.rows_key(source)) == str(len(checked.table.row_numbers))
-    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, source, RunOptions(), same)
+    same = _same_places(meta.get(jr.rows_key(source)), len(checked.table.row_numbers))
+    options = RunOptions(allow_duplicates=allow_duplicates)
+    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, source, options, same)
     checked.plan = {row: step.action for row, step in plan.steps.items()}
     checked.plan_removed = len(plan.removed)
 
@@ -894,17 +914,47 @@ def _recognise_existing(
                 entry = journal.entry(key)
                 assert entry is not None
                 report.results[row] = runner.update(row, key, params, entry)
-        elif key.startswith(KEY_PREFIX) and found and not holds(found, payload):
-            # Imported with the same key elsewhere, then the row or the appointment changed:
-            # which of them is not known here, so nothing is overwritten without --force.
+        elif found and not holds(found, payload):
+            # Imported elsewhere, then the row or the appointment changed: which of them is
+            # not known here, so nothing is overwritten without --force.
             report.results[row] = _unverified(runner, row, key, params, appointment, found)
         else:
             journal.adopt(key, row, payload, appointment, fingerprint_of(params))
             report.results[row] = RowResult(row, EXISTS, appointment)
+    _recognise_by_content(runner, to_send, existing.imported)
     return (
         [item for item in to_send if item[0] not in report.results],
         [item for item in to_settle if item[0] not in report.results],
     )
+
+
+def _recognise_by_content(runner: _Runner, to_send: ToSend, imported: list[Appointment]) -> None:
+    """Rows not found by their reference that an import's appointment holds exactly (an
+    update on another computer gave it this content; its note keeps its first reference):
+    ``exists``, adopted with the reference it carries. Only one such appointment, owned by no
+    other row, is taken; two that both fit prove nothing."""
+    report = runner.report
+    owned = runner.journal.claimed_ids() | set(runner.journal.undone_ids())
+    for row, key, params in to_send:
+        if row in report.results:
+            continue
+        fits = [
+            a
+            for a in imported
+            if isinstance(a.series, int)
+            and a.series not in owned
+            and same_content(a, params)
+            and note_without_reference(a.note).strip()
+            == str(params.get("data", {}).get("note") or "").strip()
+        ]
+        if len(fits) != 1:
+            continue
+        found = fits[0]
+        assert isinstance(found.series, int)
+        held = with_reference(params, sorted(found_in(found.note))[0])
+        runner.journal.adopt(key, row, held, found.series, fingerprint_of(params))
+        owned.add(found.series)
+        report.results[row] = RowResult(row, EXISTS, found.series)
 
 
 def _unverified(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
-from .readback import Appointment, Who, first_day, holds, read_one
+from .readback import Appointment, find_appointment, holds
 from .results import REMOVED_SHEET
-from .submit import IMPORTED, preflight, split_outcomes
+from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT, RESTORED = (
@@ -75,7 +75,7 @@ def _workbook_ids(results: Path) -> dict[int, int]:
     return {
         appointment: source
         for status, appointment, source in earlier.values()
-        if status in IMPORTED and appointment
+        if appointment and status != "invalid"  # an update that failed names its appointment too
     }
 
 
@@ -100,19 +100,16 @@ class Imported:
     """What the journal knows of an appointment an import created."""
 
     source_row: int | None
-    imported_at: str  # UTC, when the row's create was recorded
-    day: date | None  # the appointment's first day (to find it without read calendar)
-    who: Who  # its agents and groups (likewise)
+    imported_at: str  # UTC, when the row's create (or last update) was recorded
     payload: dict[str, Any]  # what was sent: an appointment that no longer matches was edited
+    pending: dict[str, Any] | None = None  # a modify whose answer was lost: it may hold this
 
 
 def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], list[UndoItem]]:
     """The ids both sources agree on, and the disagreements."""
     in_workbook = _workbook_ids(results)
     in_journal = {
-        e.appointment_id: Imported(
-            e.source_row, e.intent_at or "", first_day(e.payload), Who.of(e.payload), e.payload
-        )
+        e.appointment_id: Imported(e.source_row, e.intent_at or "", e.payload, e.pending)
         for e in journal.entries().values()
         if e.state in (CREATED, UNDONE) and e.appointment_id is not None
     }
@@ -222,11 +219,15 @@ def _undo_one(
 ) -> UndoItem:
     appointment = item.appointment_id
     try:
-        current = read_one(client, appointment, imported.day, imported.who)
+        # found wherever a write of ours put it; "gone" only when the server surely says so
+        written = [p for p in (imported.payload, imported.pending) if p]
+        current = find_appointment(client, appointment, written)
         if current is None:
             journal.undone(appointment, "deleted")
             return UndoItem(appointment, item.source_row, GONE, "not in onOffice any more")
-        if not force and _changed_since(current, imported.imported_at):
+        # a modify of ours whose answer was lost changed it after the import: that is no edit
+        ours_later = imported.pending is not None and holds(current, imported.pending)
+        if not force and not ours_later and _changed_since(current, imported.imported_at):
             return UndoItem(
                 appointment,
                 item.source_row,
@@ -234,7 +235,7 @@ def _undo_one(
                 f"changed in onOffice after the import ({current.modified} "
                 "UTC); use --force to undo it anyway",
             )
-        if not force and not holds(current, imported.payload):
+        if not force and not ours_later and not holds(current, imported.payload):
             return UndoItem(
                 appointment,
                 item.source_row,

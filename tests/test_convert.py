@@ -210,6 +210,7 @@ def test_time_problems_dst_past_and_text(tmp_path: Path) -> None:
 def test_past_dates_can_be_refused(tmp_path: Path) -> None:
     report = run(tmp_path, "Start\n01.02.2026 10:00\n", BASIC + "options: {past: error}\n")
     assert not report.outcomes[0].valid
+    assert [(p.code, p.is_error) for p in report.outcomes[0].problems] == [("in-the-past", True)]
 
 
 def test_duplicate_rows_are_flagged(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from importer.errors import ExitCode
 from importer.sandbox import Faults, Sandbox
 
-from .test_run import generated
+from .helpers import generated
 
 KILLS = 20
 ROWS = 1000

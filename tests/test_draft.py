@@ -174,7 +174,13 @@ def test_every_draft_is_a_valid_mapping_for_its_file(tmp_path: Path, name: str) 
     path.write_text(draft.yaml, encoding="utf-8")
     mapping = load_mapping(path)
     mapping.check_columns(draft.table.columns, name)
-    assert "#" in draft.yaml  # every entry explains itself
+    # every entry explains itself: start, end and each field carry a comment
+    lines = draft.yaml.splitlines()
+    block = lines[lines.index("fields:") + 1 :]
+    fields = [line for line in block if line.startswith("  ") and not line.startswith("   ")]
+    fields = fields[: next((i for i, f in enumerate(fields) if not f.strip()), len(fields))]
+    entries = [line for line in lines if line.startswith(("start:", "end:"))] + fields
+    assert len(entries) >= 3 and all("  # " in line for line in entries), entries
 
 
 def test_cli_mapping_init_writes_a_draft_and_checks_the_file(

@@ -19,48 +19,9 @@ from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions, preview, run_import
 from importer.undo import undo_import
 
-from .files import write_csv
-from .test_identity import cli, client_for
-from .test_run import CSV_MAPPING
+from .helpers import CSV_MAPPING, cli, client_for, edit, rows, write
 
 FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
-AGENTS = ["mmueller", "jschmidt", "aweber", "tkoch"]
-ESTATES = ["AC-1042", "0815", "AC-1043", "K-2201"]
-KEYED_MAPPING = "key: Nr\n" + CSV_MAPPING
-
-
-def rows(n: int) -> list[list[str]]:
-    """``n`` distinct rows: Nr, Start, Betreff, Makler, Objekt."""
-    return [
-        [
-            f"B-{i:03d}",
-            f"{1 + i % 28:02d}.{1 + i // 28 % 12:02d}.2027 {8 + i % 10:02d}:{i % 4 * 15:02d}",
-            f"Termin {i:04d}",
-            AGENTS[i % 4],
-            ESTATES[i % 4],
-        ]
-        for i in range(n)
-    ]
-
-
-def write(folder: Path, table: list[list[str]], keyed: bool = False) -> tuple[Path, Path]:
-    source = write_csv(
-        folder / "rows.csv",
-        "Nr;Start;Betreff;Makler;Objekt\n" + "".join(";".join(r) + "\n" for r in table),
-    )
-    mapping = folder / "rows.yaml"
-    mapping.write_text(KEYED_MAPPING if keyed else CSV_MAPPING, encoding="utf-8")
-    return source, mapping
-
-
-def edit(table: list[list[str]]) -> list[list[str]]:
-    """Row 2's time moved, row 5's subject changed, row 8's agent changed (rows as in Excel:
-    the header is row 1)."""
-    edited = [list(r) for r in table]
-    edited[0][1] = edited[0][1][:11] + "17:45"
-    edited[3][2] = "Besichtigung verschoben"
-    edited[6][3] = "tkoch" if edited[6][3] != "tkoch" else "aweber"
-    return edited
 
 
 def ids_by_row(report: object) -> dict[int, int | None]:

@@ -19,10 +19,9 @@ from importer.submit import RunOptions, run_import, sent_payload
 from importer.undo import undo_import
 
 from .files import write_csv
-from .test_edits import FAST, edit, rows, write
-from .test_identity import client_for
-from .test_run import CSV_MAPPING
+from .helpers import CSV_MAPPING, client_for, edit, rows, write
 
+FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 QUICK = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, settle_rounds=0)
 
 

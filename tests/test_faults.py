@@ -18,7 +18,7 @@ from importer.results import write_results
 from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions, RunReport, run_import
 
-from .test_run import generated
+from .helpers import generated
 
 ROWS = 100
 # These servers finish within the settle delay (the slowest answers after 0.8 s), so a row proven

@@ -27,9 +27,21 @@ def test_shipped_mappings_load(path: Path) -> None:
 
 
 def test_mapping_is_immutable(tmp_path: Path) -> None:
-    mapping = load_mapping(write(tmp_path, "start: {column: S}\nend: {minutes: 30}\n"))
+    mapping = load_mapping(
+        write(
+            tmp_path,
+            "start: {column: S}\nend: {minutes: 30}\n"
+            "fields: {art: {column: T, map: {a: Besichtigung}}}\n",
+        )
+    )
     with pytest.raises(AttributeError):
         mapping.timezone = None  # type: ignore[misc]
+    with pytest.raises(TypeError):  # its parts too: one mapping serves many runs
+        mapping.fields["note"] = mapping.fields["art"]  # type: ignore[index]
+    value_map = mapping.fields["art"].map
+    assert value_map is not None
+    with pytest.raises(TypeError):
+        value_map["b"] = "Übergabe"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,116 @@
+"""Helpers several test modules share: generated rows, a client for a sandbox, the CLI in a
+process of its own (a colleague's computer), and the edit scenarios' small table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from importer.client import OnOfficeClient, Timeouts
+from importer.sandbox import Sandbox
+
+from .files import write_csv
+
+CSV_MAPPING = """
+start: Start
+end: {minutes: 30}
+fields:
+  description: Betreff
+  subscribers.users: {column: Makler, lookup: user}
+  relatedEstateId: {column: Objekt, lookup: estate}
+"""
+AGENTS = ["mmueller", "jschmidt", "aweber", "tkoch"]
+ESTATES = ["AC-1042", "0815", "AC-1043", "K-2201"]
+
+
+def generated(tmp_path: Path, n: int) -> tuple[Path, Path]:
+    """``n`` distinct valid rows (unique subjects) and their mapping."""
+    lines = [
+        f"{1 + i % 28:02d}.{1 + i // 28 % 12:02d}.2027 {8 + i % 10:02d}:{i % 4 * 15:02d};"
+        f"Termin {i:04d};{AGENTS[i % 4]};{ESTATES[i % 4]}\n"
+        for i in range(n)
+    ]
+    source = write_csv(tmp_path / "rows.csv", "Start;Betreff;Makler;Objekt\n" + "".join(lines))
+    mapping = tmp_path / "rows.yaml"
+    mapping.write_text(CSV_MAPPING, encoding="utf-8")
+    return source, mapping
+
+
+def client_for(sb: Sandbox, read: float = 2.0) -> OnOfficeClient:
+    return OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(1, read))
+
+
+def subjects(sb: Sandbox) -> Counter[str]:
+    return Counter(a.get("description", "") for a in sb.store.all_appointments())
+
+
+CLI = [sys.executable, "-c", "from importer.cli import main; main()"]
+
+
+def computer(sb: Sandbox, home: Path) -> dict[str, str]:
+    """The environment of another computer: its own HOME and data folder, this sandbox."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")},
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "ONOFFICE_API_URL": sb.url,
+        "ONOFFICE_TOKEN": sb.credentials.token,
+        "ONOFFICE_SECRET": sb.credentials.secret,
+    }
+
+
+def cli(
+    args: list[str], sb: Sandbox, home: Path, cwd: Path, **run: Any
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own, as on another computer."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env=computer(sb, home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        **run,
+    )
+
+
+KEYED_MAPPING = "key: Nr\n" + CSV_MAPPING
+
+
+def rows(n: int) -> list[list[str]]:
+    """``n`` distinct rows: Nr, Start, Betreff, Makler, Objekt."""
+    return [
+        [
+            f"B-{i:03d}",
+            f"{1 + i % 28:02d}.{1 + i // 28 % 12:02d}.2027 {8 + i % 10:02d}:{i % 4 * 15:02d}",
+            f"Termin {i:04d}",
+            AGENTS[i % 4],
+            ESTATES[i % 4],
+        ]
+        for i in range(n)
+    ]
+
+
+def write(folder: Path, table: list[list[str]], keyed: bool = False) -> tuple[Path, Path]:
+    source = write_csv(
+        folder / "rows.csv",
+        "Nr;Start;Betreff;Makler;Objekt\n" + "".join(";".join(r) + "\n" for r in table),
+    )
+    mapping = folder / "rows.yaml"
+    mapping.write_text(KEYED_MAPPING if keyed else CSV_MAPPING, encoding="utf-8")
+    return source, mapping
+
+
+def edit(table: list[list[str]]) -> list[list[str]]:
+    """Row 2's time moved, row 5's subject changed, row 8's agent changed (rows as in Excel:
+    the header is row 1)."""
+    edited = [list(r) for r in table]
+    edited[0][1] = edited[0][1][:11] + "17:45"
+    edited[3][2] = "Besichtigung verschoben"
+    edited[6][3] = "tkoch" if edited[6][3] != "tkoch" else "aweber"
+    return edited
