@@ -71,5 +71,10 @@ def _sandbox_dialect(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
 def _own_data_folder(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ledgers of in-process runs go to a folder of the test's own, never the developer's."""
+    """Ledgers of in-process runs go to a folder of the test's own, never the developer's; so
+    does the home folder (no test reads the developer's ~/.config/onoffice-import)."""
     monkeypatch.setenv("ONOFFICE_IMPORT_DATA", str(tmp_path_factory.mktemp("data")))
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("ONOFFICE_CONFIG", raising=False)

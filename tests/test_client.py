@@ -151,7 +151,12 @@ def test_connection_refused_is_not_delivered() -> None:
     assert caught.value.may_have_been_processed is False
 
 
-def test_unresolvable_host_is_not_delivered() -> None:
+def test_unresolvable_host_is_not_delivered(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_such_host(host: object, *args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    # the machine's resolver answers "unknown host" at once: no DNS server is asked
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
     url = "http://no-such-host.invalid/api/stable/api.php"
     with OnOfficeClient(url, Credentials("t", "s")) as c, pytest.raises(NotDelivered):
         c.get_users()

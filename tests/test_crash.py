@@ -23,7 +23,9 @@ KILLS = 20
 ROWS = 1000
 
 
-def start(sandbox: Sandbox, source: Path, mapping: Path, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    sandbox: Sandbox, source: Path, mapping: Path, log: Path, *more: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ONOFFICE_API_URL": sandbox.url,
@@ -44,6 +46,7 @@ def start(sandbox: Sandbox, source: Path, mapping: Path, log: Path) -> subproces
                 # reads: a row still absent then may be sent at once.
                 "--resend-after",
                 "0",
+                *more,
             ],
             stdout=out,
             stderr=out,
@@ -64,6 +67,7 @@ def finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> int:
         raise
 
 
+@pytest.mark.timeout(300)  # 21 processes; beside three other tests on 2 cores it can take 2 min
 def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
@@ -87,7 +91,8 @@ def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
             in_flight_kills += 1  # killed right after a create was sent: an orphan to adopt
     assert in_flight_kills >= 5
     assert len(subjects(sandbox)) < ROWS  # the kills really interrupted the import
-    code = finish(start(sandbox, source, mapping, log))
+    # the run that settles everything; four workers, as the kills were made at one
+    code = finish(start(sandbox, source, mapping, log, "--workers", "4"))
     assert code == ExitCode.OK, log.read_text()[-3000:]
     counts = subjects(sandbox)
     assert len(counts) == ROWS

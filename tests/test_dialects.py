@@ -28,7 +28,18 @@ from importer.undo import undo_import
 
 from .conftest import ROOT
 
-SEED = int(os.environ.get("DIALECT_SEED") or random.SystemRandom().randrange(10**6))
+
+def _seed() -> int:
+    """DIALECT_SEED, else one per test session: the workers of a parallel run (pytest-xdist)
+    share their session's id, so they collect the same sample."""
+    if os.environ.get("DIALECT_SEED"):
+        return int(os.environ["DIALECT_SEED"])
+    if session := os.environ.get("PYTEST_XDIST_TESTRUNUID"):
+        return int(session[:8], 16) % 10**6
+    return random.SystemRandom().randrange(10**6)
+
+
+SEED = _seed()
 SAMPLES = int(os.environ.get("DIALECT_SAMPLES", "3"))
 print(f"dialect sample seed: {SEED} (replay with DIALECT_SEED={SEED})")
 
