@@ -33,9 +33,10 @@ _WHERE = {
     "Level": "problems",
     "RowProblem": "problems",
     "run_import": "submit",
-    "RunOptions": "submit",
-    "RunReport": "submit",
-    "RowResult": "submit",
+    "RunOptions": "runner",
+    "RunReport": "runner",
+    "RowResult": "runner",
+    "Status": "runner",
     "undo_import": "undo",
     "UndoReport": "undo",
     **{
@@ -90,6 +91,7 @@ __all__ = [
     "RunOptions",
     "RunReport",
     "SourceFileError",
+    "Status",
     "Table",
     "Timeouts",
     "TransportError",
@@ -140,5 +142,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from .load import Limits, LoadOptions, Table, load_table
     from .mapping import Mapping, load_mapping
     from .problems import Level, RowProblem
-    from .submit import RowResult, RunOptions, RunReport, run_import
+    from .runner import RowResult, RunOptions, RunReport, Status
+    from .submit import run_import
     from .undo import UndoReport, undo_import

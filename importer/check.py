@@ -16,20 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import conflicts, contract, schema
 from .bulk import collector_paused
 from .conflicts import ConflictApi
 from .convert import Converted, convert
-from .errors import SourceFileError
 from .identity import key_identities
 from .load import LoadOptions, Table, load_table
 from .lookup import ReadApi, Resolver
 from .mapping import Mapping, load_mapping
 from .payload import fingerprint, parameters
 from .problems import Level, RowProblem
-from .workbook import RowsSheet, TableSheet, write_workbook
 
 
 @dataclass
@@ -54,6 +52,10 @@ class RowOutcome:
 
 
 SkipRows = Callable[[list[RowOutcome]], set[int]]
+
+
+class Api(ReadApi, ConflictApi, Protocol):
+    """What a check asks of a client: read calls for look-ups; the double-booking check."""
 
 
 @dataclass
@@ -240,23 +242,35 @@ def check(
     source: str | Path,
     mapping: str | Path | Mapping,
     *,
-    api: ReadApi | None = None,
+    api: Api | None = None,
     report: str | Path | bool | None = None,
     load_options: LoadOptions | None = None,
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
+    double_bookings: bool = True,
     skip_conflicts_for: SkipRows | None = None,
 ) -> CheckReport:
     """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
 
-    ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
-    ``skip_conflicts_for(outcomes)`` names the rows onOffice is not asked about double bookings
-    for (a run: those that have an appointment already).
+    With ``api``, look-ups run against onOffice, and (``double_bookings``) onOffice is asked
+    whom each row would double-book; ``skip_conflicts_for(outcomes)`` names the rows it is not
+    asked about (a run: those that have an appointment already). ``prepared`` is what
+    :func:`prepare` returned for the same source, if it already ran.
     """
+    conflict_api = api if double_bookings else None
     with collector_paused():
         return _check(
-            source, mapping, api, report, load_options, now, prepared, strict, skip_conflicts_for
+            source,
+            mapping,
+            api,
+            conflict_api,
+            report,
+            load_options,
+            now,
+            prepared,
+            strict,
+            skip_conflicts_for,
         )
 
 
@@ -264,6 +278,7 @@ def _check(
     source: str | Path,
     mapping: str | Path | Mapping,
     api: ReadApi | None,
+    conflict_api: ConflictApi | None,
     report: str | Path | bool | None,
     load_options: LoadOptions | None,
     now: datetime | None,
@@ -278,7 +293,6 @@ def _check(
     mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api) if api is not None else None
-    conflict_api = api if isinstance(api, ConflictApi) else None
     notices: list[str] = []
     outcomes, converted = evaluate(
         table,
@@ -305,135 +319,8 @@ def _check(
     )
     if report is not False:
         clock = time.perf_counter()
+        from .report import write_report  # rendering lives in its own module
+
         write_report(result, report if isinstance(report, str | Path) else None)
         timings["report"] = time.perf_counter() - clock
     return result
-
-
-def write_report(result: CheckReport, target: str | Path | None = None) -> Path:
-    """Write the report workbook (default: <input>.check.xlsx beside the input)."""
-    path = Path(target) if target is not None else default_report_path(result.source)
-    try:
-        result.report_path = write_workbook(path, report_sheets(result))
-    except OSError as exc:
-        raise SourceFileError(
-            f"cannot write the report {path} ({exc.strerror or exc})",
-            file=str(result.source),
-            code="report-unwritable",
-        ) from None
-    return result.report_path
-
-
-def default_report_path(source: Path) -> Path:
-    return source.with_name(f"{source.stem}.check.xlsx")
-
-
-def row_comments(index: dict[str, int], problems: list[RowProblem]) -> dict[int, str]:
-    """Column index -> the problems of that cell, for red fills and comments.
-
-    ``index`` maps the table's column names to their positions.
-    """
-    comments: dict[int, list[str]] = {}
-    for p in problems:
-        for column in p.columns:
-            if column in index:
-                comments.setdefault(index[column], []).append(
-                    f"{'Warning' if not p.is_error else 'Error'} [{p.code}]: {p.message}"
-                )
-    return {
-        i: "\n".join(dict.fromkeys(texts))
-        for i, texts in comments.items()
-        if any(t.startswith("Error") for t in texts)
-    }
-
-
-def joined_problems(problems: list[RowProblem]) -> str | None:
-    lines = [
-        f"[{p.code}] {p.message}" + (f" ({', '.join(p.columns)})" if p.columns else "")
-        for p in problems
-    ]
-    return "\n".join(lines) or None
-
-
-def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
-    table = report.table
-    plan = report.plan
-    columns = [*table.columns, "Status", "Errors", "Warnings", "Source row"]
-    columns += ["Plan"] if plan else []
-    by_row = {o.row: o for o in report.outcomes}
-    index = {name: i for i, name in enumerate(table.columns)}
-
-    def rows() -> Any:
-        for row, cells in table.records():
-            problems = by_row[row].problems
-            planned = (plan.get(row),) if plan else ()
-            if not problems:
-                yield (*cells, "valid", None, None, row, *planned), {}
-                continue
-            errors = [p for p in problems if p.is_error]
-            yield (
-                (
-                    *cells,
-                    "invalid" if errors else "valid",
-                    joined_problems(errors),
-                    joined_problems([p for p in problems if not p.is_error]),
-                    row,
-                    *planned,
-                ),
-                row_comments(index, problems) if errors else {},  # red cells are errors only
-            )
-
-    widths = {len(table.columns) + 1: 60, len(table.columns) + 2: 40}
-    summary: list[list[Any]] = [
-        ["Item", "Value"],
-        ["Input file", str(report.source)],
-        ["Input SHA-256", report.source_sha256],
-        ["Sheet", table.sheet or "(CSV)"],
-        ["Header row", table.header_row],
-        [
-            "Encoding / delimiter",
-            f"{table.encoding} / {table.delimiter!r}" if table.encoding else "(Excel)",
-        ],
-        ["Mapping file", str(report.mapping.path)],
-        ["Checked at", report.started.strftime("%Y-%m-%d %H:%M:%S")],
-        ["Rows read", len(report.outcomes)],
-        ["Valid", report.valid_count],
-        ["Invalid", report.invalid_count],
-        [
-            "Look-ups",
-            "not checked (run with --resolve): " + ", ".join(report.unresolved)
-            if report.unresolved
-            else "checked",
-        ],
-    ]
-    if plan:
-        counts = Counter(plan.values())
-        summary += [
-            [f"Plan: {action}", counts.get(action, 0)]
-            for action in ("create", "update", "unchanged")
-        ]
-        extra = {"settle": "settle (answer lost earlier)", "duplicate": "duplicate (not sent)"}
-        summary += [[f"Plan: {label}", counts[a]] for a, label in extra.items() if counts[a]]
-        summary += [["Plan: appointments of rows no longer in the file", report.plan_removed]]
-    summary += [["File warning", w] for w in report.file_warnings]
-    summary += [["Not checked", n] for n in report.notices]
-    summary += report.code_table(Level.ERROR)
-    if report.code_counts(Level.WARNING):
-        summary += report.code_table(Level.WARNING)
-    problem_rows: list[list[Any]] = [["Row", "Level", "Code", "Columns", "Message", "Value"]]
-    problem_rows += [
-        [
-            p.row,
-            p.level.value,
-            p.code,
-            ", ".join(p.columns),
-            p.message,
-            None if p.value is None else str(p.value),
-        ]
-        for p in report.problems
-    ]
-    return [
-        RowsSheet("Rows", columns, rows(), widths),
-        TableSheet("Summary", summary),
-        TableSheet("Problems", problem_rows),
-    ]

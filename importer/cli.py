@@ -30,8 +30,10 @@ if TYPE_CHECKING:  # the library is imported by the commands that use it: --help
 log = logging.getLogger("importer")
 
 
-class _State:
-    debug = False
+def _debug(argv: list[str] | None) -> bool:
+    """Whether --debug was given (read from the arguments: no state outlives a command)."""
+    args = sys.argv[1:] if argv is None else argv
+    return "--debug" in args[: args.index("--") if "--" in args else len(args)]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +41,6 @@ class _State:
 @click.version_option(package_name="onoffice-import")
 def cli(debug: bool) -> None:
     """Import appointment spreadsheets into onOffice enterprise."""
-    _State.debug = debug
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -247,9 +248,9 @@ def check(
     update or leave it unchanged (the report's Plan column).
     """
     from .check import check as run_check
-    from .check import write_report
     from .errors import ApiError
     from .mapping import load_mapping
+    from .report import write_report
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
@@ -766,7 +767,7 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(ExitCode.INPUT_REJECTED)
     except ImporterError as exc:
-        if _State.debug:
+        if _debug(argv):
             traceback.print_exc()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -229,6 +229,7 @@ class OnOfficeClient:
 
     def _post(self, body: bytes, actions: Sequence[Action], signed_at: int) -> dict[str, Any]:
         what = ", ".join(a.describe() for a in actions[:3]) + (" ..." if len(actions) > 3 else "")
+        where: dict[str, Any] = {"url": self.url, "action": what}  # context for the error
         self.requests_sent += 1
         try:
             http = self._session.post(
@@ -238,37 +239,47 @@ class OnOfficeClient:
                 timeout=(self.timeouts.connect, self.timeouts.read),
             )
         except requests.ConnectTimeout as exc:
-            raise NotDelivered(f"{what}: connect timeout to {self.url}") from exc
+            raise NotDelivered(f"{what}: connect timeout to {self.url}", **where) from exc
         except requests.ConnectionError as exc:
             if _never_connected(exc):
                 raise NotDelivered(
-                    f"{what}: cannot connect to {self.url} ({self._clean(_reason(exc))})"
+                    f"{what}: cannot connect to {self.url} ({self._clean(_reason(exc))})", **where
                 ) from exc
+            reason = self._clean(_reason(exc))
             raise OutcomeUnknown(
-                f"{what}: connection to {self.url} lost after sending ({self._clean(_reason(exc))})"
+                f"{what}: connection to {self.url} lost after sending ({reason})", **where
             ) from exc
         except requests.Timeout as exc:
             raise OutcomeUnknown(
                 f"{what}: no answer from {self.url} within {self.timeouts.read:g} s",
                 timed_out=True,
+                **where,
             ) from exc
         except requests.RequestException as exc:
-            raise OutcomeUnknown(f"{what}: {type(exc).__name__} talking to {self.url}") from exc
+            raise OutcomeUnknown(
+                f"{what}: {type(exc).__name__} talking to {self.url}", **where
+            ) from exc
         self._note_server_time(http.headers.get("Date"), signed_at)
         status = http.status_code
         decoded = _json_object(http.content)
         if status >= 400 and _is_protocol_error(decoded):
             return decoded  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
         if status == 429:
-            raise NotDelivered(f"{what}: HTTP 429 (rate limited) from {self.url}")
+            raise NotDelivered(
+                f"{what}: HTTP 429 (rate limited) from {self.url}", status=status, **where
+            )
         if status >= 500:  # it may have acted; 503 says it declined, which a read-back confirms
-            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}", status=status)
+            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}", status=status, **where)
         if status >= 400:
             raise MalformedResponse(
-                f"{what}: HTTP {status} from {self.url} - is the API URL right?"
+                f"{what}: HTTP {status} from {self.url} - is the API URL right?",
+                status=status,
+                **where,
             )
         if decoded is None:
-            raise MalformedResponse(f"{what}: the answer from {self.url} is not a JSON object")
+            raise MalformedResponse(
+                f"{what}: the answer from {self.url} is not a JSON object", status=status, **where
+            )
         return decoded
 
     def _clean(self, text: str) -> str:
@@ -557,4 +568,6 @@ def _read_result(result: Any, action: Action) -> Outcome:
         )
     if contract.is_permission_refusal(errorcode, message):
         raise PermissionRefused(errorcode, message, action=action.describe())
-    return ActionRefused(errorcode, message, action=action)
+    return ActionRefused(
+        errorcode, message, action=action.describe(), identifier=action.identifier or None
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from . import contract
 from .convert import normalise_reminder
 from .errors import SourceFileError
-from .load import LoadOptions, Table, load_table
+from .load import LoadOptions, Table, header_key, load_table
 from .values import FALSE_WORDS, TRUE_WORDS
 
 # Header words per target, normalised (lower case, umlauts spelled out, no punctuation).
@@ -178,7 +177,9 @@ _DIGITS = re.compile(r"^\d+$")
 
 
 def normalise(header: str) -> str:
-    text = unicodedata.normalize("NFKC", str(header)).casefold()
+    """A header as the draft's vocabulary spells it: compared as the loader compares headers
+    (:func:`importer.load.header_key`), umlauts spelled out, punctuation as spaces."""
+    text = header_key(header)
     for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
         text = text.replace(a, b)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())

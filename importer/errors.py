@@ -24,7 +24,6 @@ Messages never contain the API token or secret: the client never puts them in, a
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -116,7 +115,22 @@ class JournalError(ImporterError):
 
 
 class ApiError(ImporterError):
+    """A call to onOffice went wrong. Where known: ``url`` (the API URL, never with
+    credentials), ``action`` (what was asked, e.g. "create calendar") and ``status`` (the HTTP
+    status)."""
+
     exit_code = ExitCode.STOPPED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        action: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.url, self.action, self.status = url, action, status
+        super().__init__(message)
 
 
 class AuthenticationError(ApiError):
@@ -136,13 +150,14 @@ class PermissionRefused(AuthenticationError):
     """
 
     def __init__(self, errorcode: int, message: str, *, action: str = "") -> None:
-        self.server_message, self.action = message, action
+        self.server_message = message
         super().__init__(
             f"the onOffice API user lacks a right for {action or 'this call'} "
             f"(error {errorcode}: {message}); grant it to the API user in onOffice "
             "(user rights), then run again",
             errorcode=errorcode,
         )
+        self.action = action or None
 
 
 class ClockError(ApiError):
@@ -161,9 +176,19 @@ class ClockError(ApiError):
 class ActionRefused(ApiError):
     """The server answered one action with a non-zero errorcode."""
 
-    def __init__(self, errorcode: int, message: str, *, action: Any = None) -> None:
-        self.errorcode, self.server_message, self.action = errorcode, message, action
-        super().__init__(f"onOffice refused the action (error {errorcode}): {message}")
+    def __init__(
+        self,
+        errorcode: int,
+        message: str,
+        *,
+        action: str | None = None,
+        identifier: str | None = None,
+    ) -> None:
+        self.errorcode, self.server_message = errorcode, message
+        self.identifier = identifier  # the action's identifier, e.g. "row-9"
+        super().__init__(
+            f"onOffice refused the action (error {errorcode}): {message}", action=action
+        )
 
 
 class MalformedResponse(ApiError):
@@ -187,10 +212,17 @@ class OutcomeUnknown(TransportError):
 
     may_have_been_processed = True
 
-    def __init__(self, message: str, *, status: int | None = None, timed_out: bool = False) -> None:
-        self.status = status  # the HTTP status, when there was one
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        timed_out: bool = False,
+        url: str | None = None,
+        action: str | None = None,
+    ) -> None:
         self.timed_out = timed_out  # no answer in time: the server may still be working on it
-        super().__init__(message)
+        super().__init__(message, url=url, action=action, status=status)
 
 
 def redact(text: str, *secrets: str) -> str:

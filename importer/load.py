@@ -23,8 +23,8 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import SourceFileError
+from .excel import column_letter
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
-from .xlsx_write import column_letter
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 30
@@ -340,7 +340,8 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
     if not text.strip():
         raise SourceFileError("the file is empty", file=name, code="file-empty")
     delimiter = options.delimiter or _sniff_delimiter(text)
-    csv.field_size_limit(options.limits.max_field_chars)
+    # The csv module's field limit is process-wide: set for this read, then given back.
+    previous_limit = csv.field_size_limit(options.limits.max_field_chars)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[Any]] = []
     numbers: list[int] = []
@@ -363,6 +364,8 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             row=line,
             code="csv-malformed",
         ) from None
+    finally:
+        csv.field_size_limit(previous_limit)
     table = _table_from_rows(path, rows, numbers, options, expected, text_only=True)
     table.encoding, table.delimiter = encoding, delimiter
     if encoding in ("cp1252", "latin-1") and not options.encoding:

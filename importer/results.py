@@ -18,9 +18,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .check import joined_problems, row_comments
 from .problems import Level
-from .submit import OUTCOME_COLUMNS, STATUSES, RunReport
+from .report import joined_problems, row_comments
+from .runner import OUTCOME_COLUMNS, STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 RESULTS_SHEET = "Results"

@@ -7,10 +7,27 @@ red style, notes), so each cell is one string template here. The parts and their
 follow what XlsxWriter writes (which copies Excel's own output), so Excel, LibreOffice,
 openpyxl and calamine read them.
 
-- Text is always an inline string, never a formula, URL or number; characters XML cannot hold
-  are written in Excel's ``_xHHHH_`` escape (and a literal ``_xHHHH_`` is protected), so any
-  Python string survives; text over Excel's cell limit is cut with a visible marker.
-- Rows stream to a temporary file, so memory does not grow with the sheet.
+The Excel rules it follows, and the test (tests/test_xlsx_write.py) that proves each:
+
+- Text is always an inline string, never a formula, URL or number
+  (``test_text_survives_exactly_as_text``, and test_hostile_text.py with 100 hostile strings).
+- Characters XML cannot hold are written in Excel's ``_xHHHH_`` escape, and a literal
+  ``_xHHHH_`` is protected, so any Python string survives (``test_any_text_round_trips``,
+  ``test_characters_xml_cannot_hold_do_not_break_the_file``).
+- Numbers, booleans, dates, times and durations keep their kind; dates before 1900 are text,
+  never a wrong date (``test_values_keep_their_kind``).
+- Text over the cell limit of 32,767 characters is cut with a visible marker
+  (``test_overlong_text_is_cut_with_a_marker``).
+- Faulty cells are red with a note, also when empty; notes on several sheets
+  (``test_faulty_cells_are_red_with_a_note_also_when_empty``,
+  ``test_thousands_of_notes_on_two_sheets``).
+- Every part is well-formed XML and declared in ``[Content_Types].xml``; sheet names are
+  escaped (``test_every_part_is_well_formed_and_declared``,
+  ``test_sheet_names_are_escaped_in_the_index``).
+- Rows stream to a temporary file, so memory does not grow with the sheet; the workbook is
+  written atomically (:mod:`importer.workbook`).
+
+The choice is measured against XlsxWriter in ``bench/writer_bench.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +44,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-EXCEL_CELL_LIMIT = 32_767
+from .excel import CELL_LIMIT, column_letter
+
+EXCEL_CELL_LIMIT = CELL_LIMIT
 COMMENT_LIMIT = 30_000
 _CUT = " …[cut: the cell held more than Excel's 32,767 characters]"
 _DEFAULT_WIDTH = 8.43
@@ -152,16 +171,6 @@ def cell(ref: str, value: Any, bad: bool = False) -> str:
         kind_name, days = serial
         return f'<c r="{ref}" s="{_STYLE[(kind_name, bad)]}"><v>{float.__repr__(days)}</v></c>'
     return cell(ref, str(value), bad)
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _pixels(width: float) -> int:

@@ -19,6 +19,7 @@ import openpyxl
 import pytest
 
 from importer.cli import main
+from importer.problems import CODES
 
 from .files import rewrite_member, set_cell_xml, with_member, write_xlsx
 
@@ -431,6 +432,7 @@ def test_bad_input(tmp_path: Path, case: Case, capsys: pytest.CaptureFixture[str
     header = [c.value for c in rows[1]]
     status = [r[header.index("Status")].value for r in rows.iter_rows(min_row=2)]
     problems = list(book["Problems"].iter_rows(min_row=2, values_only=True))
+    assert {p[2] for p in problems} <= set(CODES)  # every code is a registered one
     summary = "\n".join(str(r) for r in book["Summary"].iter_rows(values_only=True))
     if case.level == "R":
         assert code == 1, out

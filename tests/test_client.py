@@ -87,7 +87,8 @@ def test_refused_action_carries_code_message_and_action(client: OnOfficeClient) 
         client.create_appointment(bad, identifier="row-9")
     assert caught.value.errorcode == 255
     assert "erinnerung" in caught.value.server_message
-    assert caught.value.action.identifier == "row-9"
+    assert caught.value.identifier == "row-9"
+    assert caught.value.action is not None and "create" in caught.value.action
 
 
 def test_multi_action_request_returns_one_outcome_per_action_in_order(
@@ -145,10 +146,16 @@ def _free_port() -> int:
 
 
 def test_connection_refused_is_not_delivered() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/api/stable/api.php"
+    port = _free_port()
+    url = f"http://user:pa55word@127.0.0.1:{port}/api/stable/api.php"
     with OnOfficeClient(url, Credentials("t", "s")) as c, pytest.raises(NotDelivered) as caught:
         c.get_users()
-    assert caught.value.may_have_been_processed is False
+    error = caught.value
+    assert error.may_have_been_processed is False
+    # the context as attributes, never a credential
+    assert error.url == f"http://127.0.0.1:{port}/api/stable/api.php"
+    assert error.action is not None and "user" in error.action and error.status is None
+    assert "pa55word" not in str(error) + str(error.url)
 
 
 def test_unresolvable_host_is_not_delivered(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,3 +54,30 @@ def test_help_and_python_dash_m_start_without_the_heavy_libraries() -> None:
         [sys.executable, "-m", "importer", "--help"], capture_output=True, text=True, timeout=60
     )
     assert module.returncode == 0 and "Usage:" in module.stdout
+
+
+def test_every_problem_code_is_registered_and_documented() -> None:
+    """The registry (importer.problems.CODES) and mappings/README.md name the same codes, and
+    every code the code base can raise is in it."""
+    from importer.problems import CODES
+
+    readme = (ROOT / "mappings" / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Problem codes", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([a-z]+(?:-[a-z0-9]+)+)`", section))
+    assert documented == set(CODES)
+    source = "\n".join(
+        (ROOT / "importer" / name).read_text(encoding="utf-8")
+        for name in (
+            "convert.py",
+            "schedule.py",
+            "values.py",
+            "schema.py",
+            "check.py",
+            "conflicts.py",
+            "identity.py",
+            "lookup.py",
+        )
+    )
+    raised = set(re.findall(r'"([a-z]+(?:-[a-z0-9]+)+)"', source))
+    not_codes = {"all-day", "e-mail"}  # words in messages, not codes
+    assert raised - not_codes <= set(CODES), sorted(raised - not_codes - set(CODES))

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
+from importer.excel import column_letter
 from importer.load import LoadOptions, load_table
 from importer.workbook import RowsSheet, TableSheet, write_workbook
-from importer.xlsx_write import EXCEL_CELL_LIMIT, Sheet, column_letter, write_xlsx
+from importer.xlsx_write import EXCEL_CELL_LIMIT, Sheet, write_xlsx
 
 RED = "FFFFC7CE"
 AWKWARD_TEXT = [
