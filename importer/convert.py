@@ -90,7 +90,11 @@ class Converted:
     unresolved: list[str] = field(default_factory=list)  # fields whose look-ups did not run
 
 
-class _Run:
+class Conversion:
+    """The conversion of one table through one mapping: what the stage helpers
+    (:mod:`importer.schedule`) work with. ``values`` reads and converts a value spec for every
+    row; ``fail``/``add`` record a row's problem; ``sources`` says which columns fed a field."""
+
     def __init__(
         self,
         mapping: Mapping,
@@ -347,7 +351,7 @@ def convert(
 ) -> Converted:
     """Every row of ``table`` through ``mapping``. ``now`` decides what is in the past."""
     columns = mapping.check_columns(table.columns, str(table.path))
-    run = _Run(mapping, table, columns, resolver, now or contract.local_now())
+    run = Conversion(mapping, table, columns, resolver, now or contract.local_now())
     n = len(run.rows)
     data: dict[str, list[Any]] = {}
 
@@ -395,7 +399,7 @@ def convert(
     return Converted(frame, run.sources, run.problems, list(dict.fromkeys(run.unresolved)))
 
 
-def _clean(run: _Run, i: int, spec: ValueSpec, name: str, value: Any) -> Any:
+def _clean(run: Conversion, i: int, spec: ValueSpec, name: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
     cleaned, changed = clean_text(value)
@@ -413,7 +417,7 @@ def _clean(run: _Run, i: int, spec: ValueSpec, name: str, value: Any) -> Any:
 
 
 # --- location ---------------------------------------------------------------------------------
-def _location(run: _Run, data: dict[str, list[Any]]) -> None:
+def _location(run: Conversion, data: dict[str, list[Any]]) -> None:
     loc = run.mapping.location
     assert loc is not None
     n = len(run.rows)

@@ -24,13 +24,13 @@ from .values import (
 )
 
 if TYPE_CHECKING:
-    from .convert import _Run
+    from .convert import Conversion
 
 _END_OF_DAY = object()  # an end time of 24:00
 
 
 # --- start and end -----------------------------------------------------------------------------
-def start_and_end(run: _Run, all_day: list[bool], data: dict[str, list[Any]]) -> None:
+def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any]]) -> None:
     m = run.mapping
     fmt = m.datetime_formats
     starts: list[datetime | None]
@@ -82,7 +82,7 @@ def start_and_end(run: _Run, all_day: list[bool], data: dict[str, list[Any]]) ->
         start_cols = run.used_columns(dspec) + (
             run.used_columns(m.start.time) if m.start.time else ()
         )
-    ends = _ends(run, starts, all_day)
+    ends, end_cols = _ends(run, starts, all_day)
     for i, s in enumerate(starts):
         if s is None:
             continue
@@ -95,7 +95,7 @@ def start_and_end(run: _Run, all_day: list[bool], data: dict[str, list[Any]]) ->
     data["start_dt"] = [s.isoformat(" ", "seconds") if s else None for s in starts]
     data["end_dt"] = [e.isoformat(" ", "seconds") if e else None for e in ends]
     run.sources["start_dt"] = start_cols
-    run.sources["end_dt"] = run.sources.pop("_end", ()) or start_cols
+    run.sources["end_dt"] = end_cols or start_cols
 
 
 def _datetime_or_date(value: Any, formats: tuple[str, ...], m: Mapping) -> datetime | date:
@@ -110,7 +110,7 @@ def _datetime_or_date(value: Any, formats: tuple[str, ...], m: Mapping) -> datet
             raise problem from None
 
 
-def _at_midnight(value: Any, all_day: bool, run: _Run, i: int, spec: ValueSpec) -> Any:
+def _at_midnight(value: Any, all_day: bool, run: Conversion, i: int, spec: ValueSpec) -> Any:
     if isinstance(value, datetime) or value is None:
         return value
     if all_day:
@@ -125,7 +125,10 @@ def _at_midnight(value: Any, all_day: bool, run: _Run, i: int, spec: ValueSpec) 
     return None
 
 
-def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list[Any]:
+def _ends(
+    run: Conversion, starts: list[datetime | None], all_day: list[bool]
+) -> tuple[list[Any], tuple[str, ...]]:
+    """Each row's end, and the columns it was taken from."""
     m = run.mapping
     e = m.end
     n = len(starts)
@@ -171,11 +174,10 @@ def _ends(run: _Run, starts: list[datetime | None], all_day: list[bool]) -> list
                     "end-missing",
                     "the end is empty and the mapping gives no default duration (`end.minutes`)",
                 )
-    run.sources["_end"] = cols
-    return ends
+    return ends, cols
 
 
-def _check_times(run: _Run, i: int, start: datetime, end: datetime | None) -> None:
+def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None) -> None:
     """Clock changes, odd lengths and the past: problems of the start/end columns."""
     m = run.mapping
 
@@ -212,13 +214,13 @@ def _check_times(run: _Run, i: int, start: datetime, end: datetime | None) -> No
         )
 
 
-def _start_columns(run: _Run) -> tuple[str, ...]:
+def _start_columns(run: Conversion) -> tuple[str, ...]:
     s = run.mapping.start
     return tuple(c for spec in (s.column, s.date, s.time) if spec for c in run.used_columns(spec))
 
 
 # --- series -----------------------------------------------------------------------------------
-def series(run: _Run, data: dict[str, list[Any]]) -> None:
+def series(run: Conversion, data: dict[str, list[Any]]) -> None:
     s = run.mapping.series
     assert s is not None
     m = run.mapping
