@@ -486,17 +486,13 @@ def _progress() -> Any:
 
 
 def _write_results(report: Any, target: Path) -> Path | None:
-    """The results workbook; beside the input, else in the current or the temp folder."""
-    import tempfile
+    """The results workbook (:func:`importer.results.save_results`), saying where it failed."""
+    from .results import save_results
 
-    from .results import write_results
-
-    for place in (target, Path.cwd() / target.name, Path(tempfile.gettempdir()) / target.name):
-        try:
-            return write_results(report, place)
-        except OSError as exc:
-            click.echo(f"Warning: cannot write {place} ({exc.strerror or exc})", err=True)
-    return None
+    written, failures = save_results(report, target)
+    for failure in failures:
+        click.echo(f"Warning: {failure}", err=True)
+    return written
 
 
 def render_run(report: Any, written: Path | None) -> None:

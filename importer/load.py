@@ -23,13 +23,13 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import SourceFileError
-from .excel import column_letter
+from .excel import APPOINTMENT_ID, RESULTS_SHEET, SOURCE_ROW, STATUS, column_letter
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 30
 # Our own results workbooks are valid inputs: their data sits on this sheet, header in row 1.
-RESULTS_SHEET, RESULTS_MARKERS = "Results", ("Status", "Appointment ID", "Source row")
+RESULTS_MARKERS = (STATUS, APPOINTMENT_ID, SOURCE_ROW)
 DELIMITERS = (";", ",", "\t", "|")
 
 

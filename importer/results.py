@@ -18,13 +18,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from .excel import OUTCOME_COLUMNS, REMOVED_SHEET, RESULTS_SHEET, WARNINGS
 from .problems import Level
 from .report import joined_problems, row_comments
-from .runner import OUTCOME_COLUMNS, STATUSES, RunReport
+from .runner import STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
-RESULTS_SHEET = "Results"
-REMOVED_SHEET = "Removed"
 REMOVED_COLUMNS = ("Appointment ID", "Source row", "Start", "Subject", "What happened", "Message")
 STATUS_ORDER = STATUSES
 MEANINGS = {
@@ -59,13 +58,28 @@ def is_results_name(path: Path) -> bool:
     return path.name.endswith(".results.xlsx")
 
 
+def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str]]:
+    """Write the results beside the input, else in the current folder, else in the temp
+    folder: results are never lost to a read-only folder or a workbook open in Excel. Returns
+    where they went (None: nowhere) and a line per place that failed."""
+    import tempfile
+
+    failures: list[str] = []
+    for place in (target, Path.cwd() / target.name, Path(tempfile.gettempdir()) / target.name):
+        try:
+            return write_results(report, place), failures
+        except OSError as exc:
+            failures.append(f"cannot write {place} ({exc.strerror or exc})")
+    return None, failures
+
+
 def write_results(report: RunReport, target: Path) -> Path:
     """Write atomically; returns the path written (another name if the target is locked)."""
     checked = report.check
     table = checked.table
     outcomes = {o.row: o for o in checked.outcomes}
     status, appointment, error, source = OUTCOME_COLUMNS
-    columns = [*table.columns, status, appointment, error, "Warnings", source]
+    columns = [*table.columns, status, appointment, error, WARNINGS, source]
     index = {name: i for i, name in enumerate(table.columns)}
 
     def rows() -> Any:

@@ -96,7 +96,6 @@ CONFLICT, INVALID, FAILED, UNKNOWN, NOT_SENT = (
 IMPORTED = (CREATED, UPDATED, UNCHANGED, ALREADY, EXISTS)
 # What became of the appointment of a row that is no longer in the file.
 KEPT, CANCELED, REMOVED_GONE = "kept", "canceled", "already-gone"
-OUTCOME_COLUMNS = ("Status", "Appointment ID", "Error", "Source row")
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
 ToSend = list[tuple[int, str, dict[str, Any]]]  # row, journal key, payload
 ToSettle = list[tuple[int, str, dict[str, Any], str | None]]  # ... and when it was last sent

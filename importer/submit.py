@@ -35,6 +35,7 @@ from .errors import (
     ExitCode,
     JournalError,
 )
+from .excel import OUTCOME_COLUMNS, WARNINGS
 from .identity import Candidate
 from .journal import Entry, Journal, ledger_path
 from .load import LoadOptions, Table
@@ -44,7 +45,6 @@ from .runner import (
     IMPORTED,
     INVALID,
     NOT_SENT,
-    OUTCOME_COLUMNS,
     UNKNOWN,
     Earlier,
     RemovedRow,
@@ -87,7 +87,7 @@ def split_outcomes(table: Table) -> Earlier:
     earlier = earlier_outcomes(table)
     if earlier:
         table.frame = table.frame.drop(
-            columns=[c for c in (*OUTCOME_COLUMNS, "Warnings") if c in table.frame.columns]
+            columns=[c for c in (*OUTCOME_COLUMNS, WARNINGS) if c in table.frame.columns]
         )
     return earlier
 

@@ -21,10 +21,10 @@ from typing import Any
 from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
+from .excel import REMOVED_SHEET
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
 from .readback import Appointment, find_appointment, holds
-from .results import REMOVED_SHEET
 from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
