@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.client import OnOfficeClient, Timeouts
-from importer.sandbox import Sandbox
+from importer.sandbox import Faults, Sandbox
 
 from .files import write_csv
 
@@ -114,3 +114,20 @@ def edit(table: list[list[str]]) -> list[list[str]]:
     edited[3][2] = "Besichtigung verschoben"
     edited[6][3] = "tkoch" if edited[6][3] != "tkoch" else "aweber"
     return edited
+
+
+def lost_write() -> Faults:
+    """The next write is made, its answer lost."""
+    return Faults(plan=["lost"], writes_only=True)
+
+
+def subject_set(sb: Sandbox) -> set[str]:
+    return {a["description"] for a in sb.store.all_appointments()}
+
+
+def edit_in_onoffice(sb: Sandbox, appointment: int | None, **fields: object) -> None:
+    """A person's change in onOffice (straight into the sandbox's store)."""
+    assert appointment is not None
+    record = sb.store.appointment(appointment)
+    assert record is not None
+    sb.store.update_appointment({**record, **fields}, record["modified"])

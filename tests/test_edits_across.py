@@ -15,9 +15,10 @@ from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions, run_import
 from importer.undo import undo_import
 
-from .helpers import client_for, rows, write
-from .test_edits import FAST
-from .test_edits_hard import lost_write, subjects
+from .helpers import client_for, lost_write, rows, write
+from .helpers import subject_set as subjects
+
+FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 
 
 def active(sb: Sandbox) -> list[str]:

@@ -19,27 +19,21 @@ from importer.submit import RunOptions, run_import, sent_payload
 from importer.undo import undo_import
 
 from .files import write_csv
-from .helpers import CSV_MAPPING, client_for, edit, rows, write
+from .helpers import (
+    CSV_MAPPING,
+    client_for,
+    edit,
+    edit_in_onoffice,
+    lost_write,
+    rows,
+    write,
+)
+from .helpers import (
+    subject_set as subjects,
+)
 
 FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 QUICK = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, settle_rounds=0)
-
-
-def lost_write() -> Faults:
-    """The next write is made, its answer lost."""
-    return Faults(plan=["lost"], writes_only=True)
-
-
-def subjects(sb: Sandbox) -> set[str]:
-    return {a["description"] for a in sb.store.all_appointments()}
-
-
-def edit_in_onoffice(sb: Sandbox, appointment: int | None, **fields: object) -> None:
-    """A person's change in onOffice (straight into the sandbox's store)."""
-    assert appointment is not None
-    record = sb.store.appointment(appointment)
-    assert record is not None
-    sb.store.update_appointment({**record, **fields}, record["modified"])
 
 
 def test_an_updated_row_is_still_known_after_the_file_is_re_sorted(

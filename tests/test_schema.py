@@ -9,7 +9,7 @@ import pytest
 
 from importer import schema
 
-from .test_sandbox_calendar import ACCEPTED, REFUSED
+from .create_cases import ACCEPTED, REFUSED
 
 # Refusals only the server can know: referenced records and seeded lists (look-ups cover them).
 SERVER_ONLY = {
