@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -219,11 +219,57 @@ def _run(
         ]
     )
     runner.hold_removed = _hold_removed(checked.outcomes, plan, entries)
-    undone = journal.undone_ids()
-    to_send: ToSend = []
-    to_settle: ToSettle = []
-    to_update: ToUpdate = []
-    for outcome in checked.outcomes:
+    work = _sort(checked.outcomes, plan, earlier, journal.undone_ids(), options, report)
+    to_send, to_settle, to_update = work.send, work.settle, work.update
+    if use_reference and (to_send or to_settle):
+        try:
+            to_send, to_settle = recognise_existing(runner, to_send, to_settle)
+            to_send = recognise_by_workbook(runner, to_send, earlier)
+        except (ApiError, JournalError) as exc:  # without it, rows could be doubled
+            for unchecked, *_ in to_send:
+                report.results[unchecked] = RowResult(
+                    unchecked, NOT_SENT, error=f"not checked: {exc}"
+                )
+            for unsettled, *_ in to_settle:  # sent by an earlier run: it may exist
+                report.results[unsettled] = RowResult(
+                    unsettled, UNKNOWN, error=f"not settled: {exc}"
+                )
+            report.stopped = f"onOffice could not be asked which rows exist already ({exc})"
+            report.stop_code = exc.exit_code
+            return report
+    work = _Work(to_send, to_settle, to_update)
+    _execute(runner, work, plan, workers, progress, use_reference)
+    for row, *_ in work.settle:
+        report.results.setdefault(
+            row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
+        )
+    for row, *_ in work.send + work.update:
+        report.results.setdefault(
+            row, RowResult(row, NOT_SENT, error=report.stopped or "interrupted")
+        )
+    return report
+
+
+@dataclass
+class _Work:
+    """The rows a run sends, settles and updates, in that order of kind."""
+
+    send: ToSend = field(default_factory=list)
+    settle: ToSettle = field(default_factory=list)
+    update: ToUpdate = field(default_factory=list)
+
+
+def _sort(
+    outcomes: list[RowOutcome],
+    plan: identity.Plan,
+    earlier: Earlier,
+    undone: dict[int, str],
+    options: RunOptions,
+    report: RunReport,
+) -> _Work:
+    """Each row to its work, or straight to its result when nothing is to be sent."""
+    work = _Work()
+    for outcome in outcomes:
         row = outcome.row
         before = earlier.get(row, (None, None, row))
         step = plan.steps.get(row)
@@ -253,29 +299,27 @@ def _run(
             report.results[row] = RowResult(row, ALREADY, before[1])
         elif step.action == identity.UPDATE:
             assert entry is not None
-            to_update.append((row, step.key, outcome.parameters, entry, step.rekey))
+            work.update.append((row, step.key, outcome.parameters, entry, step.rekey))
         elif step.action == identity.SETTLE:
             assert entry is not None
-            to_settle.append((row, step.key, outcome.parameters, entry.intent_at))
+            work.settle.append((row, step.key, outcome.parameters, entry.intent_at))
         else:
-            to_send.append((row, step.key, outcome.parameters))
-    if use_reference and (to_send or to_settle):
-        try:
-            to_send, to_settle = recognise_existing(runner, to_send, to_settle)
-            to_send = recognise_by_workbook(runner, to_send, earlier)
-        except (ApiError, JournalError) as exc:  # without it, rows could be doubled
-            for unchecked, *_ in to_send:
-                report.results[unchecked] = RowResult(
-                    unchecked, NOT_SENT, error=f"not checked: {exc}"
-                )
-            for unsettled, *_ in to_settle:  # sent by an earlier run: it may exist
-                report.results[unsettled] = RowResult(
-                    unsettled, UNKNOWN, error=f"not settled: {exc}"
-                )
-            report.stopped = f"onOffice could not be asked which rows exist already ({exc})"
-            report.stop_code = exc.exit_code
-            return report
-    total = len(to_send) + len(to_settle) + len(to_update)
+            work.send.append((row, step.key, outcome.parameters))
+    return work
+
+
+def _execute(
+    runner: Runner,
+    work: _Work,
+    plan: identity.Plan,
+    workers: int,
+    progress: Progress | None,
+    use_reference: bool,
+) -> None:
+    """Settle, update, then send in small batches asked about again; settle lost answers;
+    cancel what left the file. A Ctrl-C stops new requests; in-flight ones are recorded."""
+    report, stop = runner.report, runner.stop
+    total = len(work.send) + len(work.settle) + len(work.update)
     done = 0
 
     def tick(result: RowResult) -> None:
@@ -288,9 +332,10 @@ def _run(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
             # Rows an earlier run left unsettled come first: the server has long finished.
-            _drain(pool, workers, stop, tick, [(runner.settle, args) for args in to_settle])
-            _drain(pool, workers, stop, tick, [(runner.update, args) for args in to_update])
+            _drain(pool, workers, stop, tick, [(runner.settle, args) for args in work.settle])
+            _drain(pool, workers, stop, tick, [(runner.update, args) for args in work.update])
             batch_size = max(EXISTENCE_BATCH_MIN, EXISTENCE_BATCH_PER_WORKER * workers)
+            to_send = work.send
             if use_reference:
                 # Each run sends in an order of its own: two runs of one file that overlap in
                 # time then rarely reach the same row at the same moment (results keep the
@@ -317,20 +362,11 @@ def _run(
                 return []
 
             _drain(pool, workers, stop, tick, next_batch(), next_batch)
-            _settle_pending(runner, pool, workers, client, report, options)
+            _settle_pending(runner, pool, workers, runner.client, report, runner.options)
             report.removed = [runner.cancel_removed(entry) for entry in plan.removed]
     except KeyboardInterrupt:
         report.interrupted = True
         stop.set()
-    for row, *_ in to_settle:
-        report.results.setdefault(
-            row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
-        )
-    for row, *_ in to_send + to_update:
-        report.results.setdefault(
-            row, RowResult(row, NOT_SENT, error=report.stopped or "interrupted")
-        )
-    return report
 
 
 def _plan(
