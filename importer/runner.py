@@ -343,12 +343,22 @@ class Runner:
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
             return RowResult(row, NOT_SENT, appointment, str(exc))
-        modify = modify_parameters(new, *written)
+        failed = self._modify(row, key, appointment, modify_parameters(new, *written))
+        if failed is not None:
+            return failed
+        self._journal_updated(rekey or key, row, new, params, rekey and key)
+        return RowResult(row, UPDATED, appointment)
+
+    def _modify(
+        self, row: int, key: str, appointment: int, parameters: dict[str, Any]
+    ) -> RowResult | None:
+        """Send a journaled modify, retried only while it surely never arrived; None when
+        onOffice confirmed it, else the row's result (the journal says what is known)."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                self.client.modify_appointment(appointment, modify)
+                self.client.modify_appointment(appointment, parameters)
             except NotDelivered as exc:
                 if attempt < self.options.max_attempts and not self.stop.is_set():
                     self.stop.wait(self._backoff(attempt))
@@ -374,8 +384,7 @@ class Runner:
                     "sent again only if needed)",
                 )
             self._answered()
-            self._journal_updated(rekey or key, row, new, params, rekey and key)
-            return RowResult(row, UPDATED, appointment)
+            return None
 
     def _journal_updated(
         self,
