@@ -14,8 +14,8 @@ A row of the file finds its entry, in this order:
    updated, re-sorted, or the mapping gained or lost a key). Rows of one content share its
    entries, each preferring the entry of its own row;
 3. by the Appointment ID of the results workbook it comes from, when this journal created it;
-4. by its place: the same file, the same row, the same number of rows as at the last run, and
-   the entry's content nowhere in the file any more; only while at least as many rows are
+4. by its place: the same file, the same row, no row deleted since the last run (at least as
+   many rows), and the entry not taken by 1-3; only while at least as many rows are
    recognised by 1-3 as would be recognised so (a new list saved under the old name, or a row
    deleted above an edited one, is never taken for edits).
 
