@@ -30,6 +30,11 @@ if TYPE_CHECKING:  # the library is imported by the commands that use it: --help
 log = logging.getLogger("importer")
 
 
+def _count(n: int, noun: str) -> str:
+    """ "1 appointment", "2 appointments" (English plurals of the nouns used here)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _debug(argv: list[str] | None) -> bool:
     """Whether --debug was given (read from the arguments: no state outlives a command)."""
     args = sys.argv[1:] if argv is None else argv
@@ -248,6 +253,7 @@ def check(
     update or leave it unchanged (the report's Plan column).
     """
     from .check import check as run_check
+    from .check import prepare
     from .errors import ApiError
     from .mapping import load_mapping
     from .report import write_report
@@ -256,6 +262,15 @@ def check(
     options = _load_options(sheet, header_row, encoding, delimiter)
     online = resolve or use_sandbox
     with api_client(use_sandbox, config) if online else nullcontext(None) as api:
+        prepared = prepare(file, mapping, options)
+        skip = None
+        if api is not None:  # rows imported already would double-book themselves
+            from .submit import skip_known
+
+            try:
+                skip = skip_known(api, file, prepared, allow_duplicates=allow_duplicates)
+            except ApiError:
+                skip = None  # the look-ups below say what is wrong with the API
         result = run_check(
             file,
             mapping,
@@ -263,6 +278,8 @@ def check(
             report=False if online else report,
             load_options=options,
             strict=strict,
+            prepared=prepared,
+            skip_conflicts_for=skip,
         )
         if api is not None:
             from .submit import preview
@@ -319,7 +336,8 @@ def render_check(result: Any) -> None:
         )
     if result.plan_removed:
         click.echo(
-            f"  {result.plan_removed} appointments imported earlier from this file have no row "
+            f"  {_count(result.plan_removed, 'appointment')} imported earlier from this file "
+            "have no row "
             "in it any more (run --cancel-removed cancels them)"
         )
     if result.unresolved:
@@ -379,7 +397,7 @@ def render_check(result: Any) -> None:
     "--force",
     is_flag=True,
     help="Update (or cancel) appointments even where someone changed them in onOffice since "
-    "the import.",
+    "the import; create again a row's appointment that was deleted there.",
 )
 @click.option(
     "--cancel-removed",
@@ -408,7 +426,8 @@ def run(
     encoding: str | None,
     delimiter: str | None,
 ) -> None:
-    """Create the valid rows as appointments, one by one; write the results workbook."""
+    """Create the valid rows as appointments, one by one (update those that changed since an
+    earlier run); write the results workbook."""
     from .mapping import load_mapping
     from .results import default_results_path
     from .submit import RunOptions, run_import
@@ -551,8 +570,8 @@ def _render_removed(removed: list[Any]) -> None:
     """Appointments whose rows left the file: a few named, the rest counted."""
     counts = Counter(r.status for r in removed)
     click.echo(
-        f"  {len(removed)} appointments imported earlier from this file have no row in it "
-        "any more: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        f"  {_count(len(removed), 'appointment')} imported earlier from this file have no row "
+        "in it any more: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     )
     for r in removed[:5]:
         click.echo(
@@ -632,15 +651,22 @@ def undo(
     if journal is not None and not journal.exists():
         raise click.ClickException(f"no journal {journal}")
     journal = journal or _legacy_journal(results)
-    verb = "cancel" if cancel else "remove"
+    done_word = "cancelled" if cancel else "removed"
 
     def confirm(plan: list[Any]) -> bool:
         restore = [i for i in plan if i.message.startswith("cancelled by the run")]
         remove = [i for i in plan if i not in restore]
-        for items, what in ((remove, f"{verb}d"), (restore, "set active again")):
+        for items, what in ((remove, done_word), (restore, "set active again")):
             if not items:
                 continue
-            click.echo(f"{len(items)} appointments would be {what}:")
+            click.echo(
+                f"{_count(len(items), 'appointment')} would be {what}"
+                + (
+                    " (every one this results workbook's import holds, from all its runs):"
+                    if items is remove
+                    else ":"
+                )
+            )
             for item in items[:20]:
                 click.echo(f"  appointment {item.appointment_id} (source row {item.source_row})")
             if len(items) > 20:

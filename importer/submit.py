@@ -13,6 +13,9 @@ new requests while in-flight ones finish. The statuses a row can end with are li
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import random
 import threading
 import time
@@ -26,7 +29,7 @@ from typing import Any
 
 from . import contract, identity
 from . import journal as jr
-from .check import CheckReport, RowOutcome, check, prepare
+from .check import CheckReport, RowOutcome, SkipRows, check, prepare
 from .client import OnOfficeClient
 from .errors import (
     ApiError,
@@ -172,15 +175,8 @@ def _run(
     workers = max(1, min(options.workers, MAX_WORKERS))
     entries = journal.entries()
     input_path = str(Path(source).resolve())
-    mapping_used, table = prepared
-    before_check = earlier_outcomes(table)
-    same = _same_places(journal.get_meta(jr.rows_key(input_path)), len(table.row_numbers))
-
-    def not_new(outcomes: list[RowOutcome]) -> set[int]:
-        """Rows with an appointment already: onOffice is not asked about double bookings for
-        them (they would conflict with themselves)."""
-        plan = _plan(outcomes, mapping_used, before_check, entries, input_path, options, same)
-        return {row for row, step in plan.steps.items() if step.action != identity.CREATE}
+    same = _same_places(journal.get_meta(jr.rows_key(input_path)), len(prepared[1].row_numbers))
+    not_new = _not_new(prepared, entries, input_path, options, same)
 
     try:
         checked = check(
@@ -218,7 +214,7 @@ def _run(
             and (step.entry.source_row != row or step.entry.input != input_path)
         ]
     )
-    runner.hold_removed = _hold_removed(checked.outcomes, plan, entries)
+    runner.hold_removed, invalid_record = _hold_removed(checked, plan, entries, journal, input_path)
     work = _sort(checked.outcomes, plan, earlier, journal.undone_ids(), options, report)
     to_send, to_settle, to_update = work.send, work.settle, work.update
     if use_reference and (to_send or to_settle):
@@ -239,6 +235,8 @@ def _run(
             return report
     work = _Work(to_send, to_settle, to_update)
     _execute(runner, work, plan, workers, progress, use_reference)
+    with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
+        journal.set_meta(_invalid_key(input_path), invalid_record)
     for row, *_ in work.settle:
         report.results.setdefault(
             row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
@@ -400,24 +398,90 @@ def _plan(
 
 
 def _hold_removed(
-    outcomes: list[RowOutcome], plan: identity.Plan, entries: dict[str, Entry]
-) -> str:
-    """Why the appointments of rows that left the file must not be cancelled, if so."""
+    checked: CheckReport,
+    plan: identity.Plan,
+    entries: dict[str, Entry],
+    journal: Journal,
+    input_path: str,
+) -> tuple[str, str]:
+    """Why the appointments of rows that left the file must not be cancelled ("" if they
+    may be), and what the next run needs to tell an invalid row that was invalid already from
+    one that broke (for the journal's meta, written after the run)."""
+    raw = {
+        row: hashlib.sha256(repr(cells).encode()).hexdigest()[:16]
+        for row, cells in checked.table.records()
+    }
+    # invalid rows that cannot be tied to an entry (no key, or a key new to the journal)
+    loose = [o.row for o in checked.outcomes if not o.valid and o.identity not in entries]
+    last = json.loads(
+        journal.get_meta(_invalid_key(input_path)) or '{"invalid": [], "present": []}'
+    )
+    record = json.dumps(
+        {
+            "invalid": sorted({raw[r] for r in loose}),
+            # every valid row's key (its end): after this run, each names an appointment
+            "present": sorted(s.key[-12:] for s in plan.steps.values() if s.key),
+        }
+    )
     if not plan.removed:
-        return ""
+        return "", record
     if not plan.recognised:
         return (
             "no row of this file was imported before: it looks like another list saved "
             "under the same name, so nothing is cancelled"
-        )
-    # an invalid row that cannot be tied to its entry (no key, or a key new to the journal)
-    unknown = sum(1 for o in outcomes if not o.valid and o.identity not in entries)
-    if unknown:
+        ), record
+    # An invalid row is not a removed appointment's row when it was invalid, unchanged, at the
+    # last run, while that appointment's row was still there (and valid).
+    new_invalid = [r for r in loose if raw[r] not in set(last["invalid"])]
+    unproven = [e for e in plan.removed if e.fingerprint[-12:] not in set(last["present"])]
+    if loose and (new_invalid or unproven):
         return (
-            f"{unknown} rows of the file are invalid and one of them may be its row; fix "
+            f"{len(loose)} rows of the file are invalid and one of them may be its row; fix "
             "them, then run again"
-        )
-    return ""
+        ), record
+    return "", record
+
+
+def _invalid_key(input_path: str) -> str:
+    """The meta key of what the last run of this file knew of its invalid rows."""
+    return f"invalid:{input_path}"
+
+
+def _not_new(
+    prepared: tuple[Mapping, Table],
+    entries: dict[str, Entry],
+    input_path: str,
+    options: RunOptions,
+    same: bool,
+) -> SkipRows:
+    """Rows with an appointment already: onOffice is not asked about double bookings for them
+    (they would conflict with themselves)."""
+    mapping, table = prepared
+    earlier = earlier_outcomes(table)
+
+    def not_new(outcomes: list[RowOutcome]) -> set[int]:
+        plan = _plan(outcomes, mapping, earlier, entries, input_path, options, same)
+        return {row for row, step in plan.steps.items() if step.action != identity.CREATE}
+
+    return not_new
+
+
+def skip_known(
+    client: OnOfficeClient,
+    source: str | Path,
+    prepared: tuple[Mapping, Table],
+    journal_path: str | Path | None = None,
+    allow_duplicates: bool = False,
+) -> SkipRows:
+    """For ``check``: the rows this account's ledger holds already are not asked about double
+    bookings, as a run would not ask (read only: a run may be going on)."""
+    account = client.account()
+    path = Path(journal_path) if journal_path is not None else ledger_path(account)
+    entries, meta = jr.snapshot(path, account)
+    input_path = str(Path(source).resolve())
+    same = _same_places(meta.get(jr.rows_key(input_path)), len(prepared[1].row_numbers))
+    options = RunOptions(allow_duplicates=allow_duplicates)
+    return _not_new(prepared, entries, input_path, options, same)
 
 
 def _same_places(last_rows: str | None, rows: int) -> bool:

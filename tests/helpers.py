@@ -64,13 +64,19 @@ def computer(sb: Sandbox, home: Path) -> dict[str, str]:
 
 
 def cli(
-    args: list[str], sb: Sandbox, home: Path, cwd: Path, **run: Any
+    args: list[str],
+    sb: Sandbox,
+    home: Path,
+    cwd: Path,
+    env_extra: dict[str, str] | None = None,
+    **run: Any,
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI in a process of its own, as on another computer."""
+    """The CLI in a process of its own, as on another computer (``env_extra``: variables to
+    add, e.g. this process's data folder to share its ledger)."""
     return subprocess.run(
         [*CLI, *args],
         cwd=cwd,
-        env=computer(sb, home),
+        env={**computer(sb, home), **(env_extra or {})},
         capture_output=True,
         text=True,
         timeout=120,

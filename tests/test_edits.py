@@ -7,6 +7,7 @@ that left the file are listed and, when asked, cancelled (and undo gives them ba
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import openpyxl
@@ -295,3 +296,36 @@ def test_a_journal_of_an_earlier_version_gains_the_new_columns(
     with client_for(sandbox) as client:
         report = run_import(source, mapping, client=client, journal_path=journal, options=FAST)
     assert report.counts() == {"created": 3}
+
+
+def test_rows_invalid_all_along_do_not_hold_back_cancel_removed(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(6)
+    table[4][1] = table[5][1] = "kein Datum"  # invalid from the start, like the sample's
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        gone = first.results[3].appointment_id
+        write(tmp_path, [r for i, r in enumerate(table) if i != 1])
+        again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
+    assert first.counts() == {"created": 4, "invalid": 2}
+    assert [(r.appointment_id, r.status) for r in again.removed] == [(gone, "canceled")]
+
+
+def test_check_does_not_count_a_files_own_appointments_as_double_bookings(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source, mapping = write(tmp_path, rows(8))
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        printed = cli(
+            ["check", "rows.csv", "-m", "rows.yaml", "--resolve", "--strict"],
+            sandbox,
+            tmp_path / "home",
+            tmp_path,
+            env_extra={"ONOFFICE_IMPORT_DATA": os.environ["ONOFFICE_IMPORT_DATA"]},
+        )
+    assert printed.returncode == 0, printed.stdout + printed.stderr
+    assert "8 valid, 0 invalid" in printed.stdout
+    assert "leave 8 unchanged" in printed.stdout
