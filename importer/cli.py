@@ -337,8 +337,8 @@ def render_check(result: Any) -> None:
     if result.plan_removed:
         click.echo(
             f"  {_count(result.plan_removed, 'appointment')} imported earlier from this file "
-            "have no row "
-            "in it any more (run --cancel-removed cancels them)"
+            f"{'has' if result.plan_removed == 1 else 'have'} no row in it any more "
+            "(run --cancel-removed cancels them)"
         )
     if result.unresolved:
         click.echo("  Look-ups not checked (add --resolve): " + ", ".join(result.unresolved))
@@ -570,8 +570,9 @@ def _render_removed(removed: list[Any]) -> None:
     """Appointments whose rows left the file: a few named, the rest counted."""
     counts = Counter(r.status for r in removed)
     click.echo(
-        f"  {_count(len(removed), 'appointment')} imported earlier from this file have no row "
-        "in it any more: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        f"  {_count(len(removed), 'appointment')} imported earlier from this file "
+        f"{'has' if len(removed) == 1 else 'have'} no row in it any more: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     )
     for r in removed[:5]:
         click.echo(
