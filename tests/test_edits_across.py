@@ -16,7 +16,6 @@ from importer.submit import RunOptions, run_import
 from importer.undo import undo_import
 
 from .helpers import client_for, lost_write, rows, write
-from .helpers import subject_set as subjects
 
 FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 
@@ -42,10 +41,10 @@ def test_A_original_file_after_its_results_workbook_was_edited_and_run(
         edited = run_import(results, mapping, client=client, options=FAST)
         assert edited.counts() == {"updated": 1, "already-created": 9}
         back = run_import(source, mapping, client=client, options=FAST)  # the original again
-    print(back.counts(), sorted(subjects(sandbox)))
     # One appointment per row: the original's row 4 writes its content back (documented:
     # "the file run is the truth"), never a second appointment for row 4.
-    assert sandbox.store.count_appointments() == 10, back.counts()
+    assert back.counts() == {"updated": 1, "already-created": 9}
+    assert sandbox.store.count_appointments() == 10
 
 
 def test_A2_old_results_copy_then_the_file_again(tmp_path: Path, sandbox: Sandbox) -> None:
@@ -61,10 +60,10 @@ def test_A2_old_results_copy_then_the_file_again(tmp_path: Path, sandbox: Sandbo
         write(tmp_path, table)
         assert run_import(source, mapping, client=client, options=FAST).counts()["updated"] == 1
         back = run_import(old, mapping, client=client, options=FAST)  # writes the old content back
-        print("old copy", back.counts())
         again = run_import(source, mapping, client=client, options=FAST)
-    print("file again", again.counts(), sorted(subjects(sandbox)))
-    assert sandbox.store.count_appointments() == 10, again.counts()
+    assert back.counts() == {"updated": 1, "already-created": 9}
+    assert again.counts() == {"updated": 1, "already-created": 9}
+    assert sandbox.store.count_appointments() == 10
 
 
 # --- B: undo after a run whose update did not complete -----------------------------------------
@@ -84,7 +83,6 @@ def test_B_undo_after_a_refused_update_removes_the_appointment(
         write_results(failed, results)  # `run` overwrites the results workbook
         assert failed.results[3].status == "failed"
         undone = undo_import(results, client=client)
-    print(failed.counts(), undone.counts(), [(i.appointment_id, i.status) for i in undone.items])
     left = {a["id"] for a in sandbox.store.all_appointments()}
     target = first.results[3].appointment_id
     # Expected: undo deletes it (it holds what the import wrote) or at least lists it.
@@ -104,7 +102,6 @@ def test_B2_undo_after_a_lost_modify_answer(tmp_path: Path, sandbox: Sandbox) ->
         sandbox.faults = Faults()
         write_results(lost, results)
         undone = undo_import(results, client=client)
-    print(lost.counts(), undone.counts(), [(i.appointment_id, i.status) for i in undone.items])
     target = first.results[3].appointment_id
     left = {a["id"] for a in sandbox.store.all_appointments()}
     assert target not in left or any(i.appointment_id == target for i in undone.items)
@@ -129,12 +126,12 @@ def test_C_another_files_cancel_removed_cancels_this_files_row(
         cut = run_import(
             b_source, b_mapping, client=client, options=RunOptions(cancel_removed=True)
         )
-    print([(r.appointment_id, r.status) for r in cut.removed])
     target = first.results[4].appointment_id
     record = sandbox.store.appointment(target or 0)
     assert record is not None
-    # file a still has the row: its appointment must stay active
+    # file a still has the row: its appointment stays active, and b does not list it
     assert record.get("status") != "canceled"
+    assert cut.counts() == {"already-created": 2} and cut.removed == []
 
 
 # --- D: unkeyed row on another computer after the row's appointment was updated -----------------
@@ -152,10 +149,11 @@ def test_D_old_version_on_another_computer_is_not_exists(tmp_path: Path, sandbox
         write(tmp_path, old)  # with the file as it was before the edit
         other = run_import(source, mapping, client=client, options=FAST)
         later = run_import(source, mapping, client=client, options=FAST)
-    print(other.counts(), later.counts(), sorted(subjects(sandbox)))
-    # The appointment holds "Neuer Betreff", the row says "Termin 0001": "exists" and then
-    # "already-created" claim onOffice holds the row as it is.
-    assert other.results[3].status not in ("exists",), other.results[3]
+    # The appointment holds "Neuer Betreff", the row says "Termin 0001": neither side can tell
+    # which changed here, so it is a conflict, run after run (never "exists").
+    assert other.counts() == {"exists": 5, "conflict": 1}
+    assert later.counts() == {"already-created": 5, "conflict": 1}
+    assert other.results[3].status == "conflict"
 
 
 # --- E: an edit that makes a row identical to another row ---------------------------------------
@@ -169,12 +167,10 @@ def test_E_an_edit_into_a_copy_of_another_row_is_held_like_a_new_duplicate(
         table[2] = [table[2][0], *table[1][1:]]  # row 4 pasted over with row 3's content
         write(tmp_path, table)
         again = run_import(source, mapping, client=client, options=FAST)
-    print(again.counts(), active(sandbox))
     warned = {o.row: [p.code for p in o.warnings] for o in again.check.outcomes}
-    print(warned)
-    # Without --allow-duplicates, a row identical to another is not sent (a new one is
-    # `not-sent`): here it is written into a second identical appointment, no warning.
-    assert again.results[4].status != "updated"
+    # Without --allow-duplicates, a row identical to another is not sent, also when an edit
+    # made it so: its appointment keeps what it held.
+    assert again.results[4].status == "not-sent" and "duplicate-row" in warned[4]
 
 
 # --- F: a key added to the mapping in the same run a row is invalid -----------------------------
@@ -186,10 +182,11 @@ def test_F_key_added_and_a_row_invalid_is_not_cancelled(tmp_path: Path, sandbox:
         table[2][1] = "31.02.2027 10:00"  # row 4 invalid, still in the file (key B-002)
         write(tmp_path, table, keyed=True)  # and the mapping now names the booking number
         again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
-    print(again.counts(), [(r.appointment_id, r.status) for r in again.removed])
     target = first.results[4].appointment_id
     record = sandbox.store.appointment(target or 0)
     assert record is not None and record.get("status") != "canceled"
+    assert again.counts() == {"updated": 5, "invalid": 1}  # the references follow the keys
+    assert [(r.appointment_id, r.status) for r in again.removed] == [(target, "kept")]
 
 
 # --- G: edited row + a row added in the same run (no key) ---------------------------------------
@@ -202,7 +199,7 @@ def test_G_edit_and_add_in_one_run(tmp_path: Path, sandbox: Sandbox) -> None:
         table.append(rows(7)[6])
         write(tmp_path, table)
         again = run_import(source, mapping, client=client, options=FAST)
-    print(again.counts(), [(r.appointment_id, r.status) for r in again.removed], active(sandbox))
+    assert again.counts() == {"updated": 1, "created": 1, "already-created": 5}
     assert sandbox.store.count_appointments() == 7
 
 
@@ -228,7 +225,6 @@ def test_I_undo_without_read_calendar_after_a_lost_modify_that_moved_it(tmp_path
             undone = undo_import(first_copy, client=client)
         target = first.results[3].appointment_id
         items = {i.appointment_id: (i.status, i.message) for i in undone.items}
-        print(lost.counts(), items)
         still = sandbox.store.appointment(target or 0)
         # "already-gone" while it is still there is untruthful
         assert not (still is not None and items.get(target, ("",))[0] == "already-gone")
@@ -247,7 +243,6 @@ def test_J_plan_with_allowed_duplicates(tmp_path: Path, sandbox: Sandbox) -> Non
         checked = check(source, mapping, report=False)
         preview(checked, client, allow_duplicates=True)
         run = run_import(source, mapping, client=client, options=allowed)
-    print(checked.plan, run.counts())
     assert checked.plan[3] == "create" or run.results[3].status != "created"
 
 
@@ -263,7 +258,7 @@ def test_K_parallel_updates(tmp_path: Path, sandbox: Sandbox) -> None:
         par = RunOptions(workers=8, backoff_base=0.01, settle_delay=0.05)
         again = run_import(source, mapping, client=client, options=par)
         once = run_import(source, mapping, client=client, options=par)
-    print(again.counts(), once.counts())
+    assert again.counts() == {"updated": 40}  # 14 edited, and every reference follows its key
     assert once.counts() == {"already-created": 40} and sandbox.store.count_appointments() == 40
 
 
@@ -302,6 +297,5 @@ def test_D2_the_current_file_on_another_computer_after_an_update(
         assert first.journal_path is not None
         first.journal_path.unlink()  # a colleague's computer, the same (current) file
         other = run_import(source, mapping, client=client, options=FAST)
-    print(other.counts(), sorted(subjects(sandbox)))
     # onOffice holds every row exactly as the file says: nothing may be created
     assert sandbox.store.count_appointments() == 6, other.counts()
