@@ -263,14 +263,15 @@ def check(
     online = resolve or use_sandbox
     with api_client(use_sandbox, config) if online else nullcontext(None) as api:
         prepared = prepare(file, mapping, options)
-        skip = None
-        if api is not None:  # rows imported already would double-book themselves
-            from .submit import skip_known
+        plans = None  # what a run would do, from one reading of this account's ledger
+        unplanned = ""
+        if api is not None:
+            from .submit import planner
 
             try:
-                skip = skip_known(api, file, prepared, allow_duplicates=allow_duplicates)
-            except ApiError:
-                skip = None  # the look-ups below say what is wrong with the API
+                plans = planner(api, file, prepared, allow_duplicates=allow_duplicates)
+            except ApiError as exc:
+                unplanned = f"what a run would do is not known ({exc})"
         result = run_check(
             file,
             mapping,
@@ -279,15 +280,14 @@ def check(
             load_options=options,
             strict=strict,
             prepared=prepared,
-            skip_conflicts_for=skip,
+            # rows imported already would double-book themselves
+            skip_conflicts_for=plans.not_new if plans is not None else None,
         )
+        if plans is not None:
+            plans.fill(result)
+        if unplanned:
+            result.notices.append(unplanned)
         if api is not None:
-            from .submit import preview
-
-            try:
-                preview(result, api, allow_duplicates=allow_duplicates)
-            except ApiError as exc:
-                result.notices.append(f"what a run would do is not known ({exc})")
             write_report(result, report)
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)

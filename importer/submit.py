@@ -29,7 +29,7 @@ from typing import Any
 
 from . import contract, identity
 from . import journal as jr
-from .check import CheckReport, RowOutcome, SkipRows, check, prepare
+from .check import CheckReport, RowOutcome, check, prepare
 from .client import OnOfficeClient
 from .errors import (
     ApiError,
@@ -65,11 +65,13 @@ from .runner import (
 
 # What a caller of run_import needs, wherever it is defined.
 __all__ = [
+    "Planner",
     "RemovedRow",
     "RowResult",
     "RunOptions",
     "RunReport",
     "earlier_outcomes",
+    "planner",
     "preflight",
     "preview",
     "run_import",
@@ -176,7 +178,7 @@ def _run(
     entries = journal.entries()
     input_path = str(Path(source).resolve())
     same = _same_places(journal.get_meta(jr.rows_key(input_path)), len(prepared[1].row_numbers))
-    not_new = _not_new(prepared, entries, input_path, options, same)
+    ledger = Planner(prepared, entries, input_path, options, same)
 
     try:
         checked = check(
@@ -187,7 +189,7 @@ def _run(
             now=started,
             prepared=prepared,
             strict=options.strict,
-            skip_conflicts_for=not_new,
+            skip_conflicts_for=ledger.not_new,
         )
     except ApiError as exc:  # the look-ups failed: still nothing sent, still results
         checked = check(
@@ -201,7 +203,7 @@ def _run(
     journal.set_meta("last_input_sha256", checked.source_sha256)
     use_reference = prepared[0].options.reference
     runner = Runner(client, journal, options, stop, report, use_reference)
-    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, input_path, options, same)
+    plan = ledger.plan(checked.outcomes, earlier)
     journal.set_meta(jr.rows_key(input_path), str(len(checked.table.row_numbers)))
     journal.derived = bool(earlier)
     journal.seen(
@@ -447,41 +449,63 @@ def _invalid_key(input_path: str) -> str:
     return f"invalid:{input_path}"
 
 
-def _not_new(
-    prepared: tuple[Mapping, Table],
-    entries: dict[str, Entry],
-    input_path: str,
-    options: RunOptions,
-    same: bool,
-) -> SkipRows:
-    """Rows with an appointment already: onOffice is not asked about double bookings for them
-    (they would conflict with themselves)."""
-    mapping, table = prepared
-    earlier = earlier_outcomes(table)
+@dataclass(frozen=True)
+class Planner:
+    """What a run would do with the rows of one file, from one reading of the ledger: the
+    plan (:meth:`plan`, :meth:`fill`) and the rows onOffice is not asked about double bookings
+    for (:meth:`not_new`: an appointment of theirs would conflict with itself)."""
 
-    def not_new(outcomes: list[RowOutcome]) -> set[int]:
-        plan = _plan(outcomes, mapping, earlier, entries, input_path, options, same)
-        return {row for row, step in plan.steps.items() if step.action != identity.CREATE}
+    prepared: tuple[Mapping, Table]
+    entries: dict[str, Entry]
+    input_path: str
+    options: RunOptions
+    same_places: bool  # no row deleted since the last run (:func:`_same_places`)
 
-    return not_new
+    def plan(self, outcomes: list[RowOutcome], earlier: Earlier | None = None) -> identity.Plan:
+        """``earlier``: the outcome columns of a results workbook given as input, when they
+        were set aside already (by default read from the table)."""
+        mapping, table = self.prepared
+        if earlier is None:
+            earlier = earlier_outcomes(table)
+        return _plan(
+            outcomes,
+            mapping,
+            earlier,
+            self.entries,
+            self.input_path,
+            self.options,
+            self.same_places,
+        )
+
+    def not_new(self, outcomes: list[RowOutcome]) -> set[int]:
+        steps = self.plan(outcomes).steps
+        return {row for row, step in steps.items() if step.action != identity.CREATE}
+
+    def fill(self, checked: CheckReport) -> None:
+        """``checked.plan`` and ``checked.plan_removed``, for the check report."""
+        plan = self.plan(checked.outcomes)
+        checked.plan = {row: step.action for row, step in plan.steps.items()}
+        checked.plan_removed = len(plan.removed)
 
 
-def skip_known(
+def planner(
     client: OnOfficeClient,
     source: str | Path,
     prepared: tuple[Mapping, Table],
     journal_path: str | Path | None = None,
     allow_duplicates: bool = False,
-) -> SkipRows:
-    """For ``check``: the rows this account's ledger holds already are not asked about double
-    bookings, as a run would not ask (read only: a run may be going on)."""
+) -> Planner:
+    """A :class:`Planner` from this account's ledger, read only and without its lock (a run
+    may be going on). onOffice itself is not searched, so a row planned as ``create`` may turn
+    out to exist already when the run looks."""
     account = client.account()
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     entries, meta = jr.snapshot(path, account)
     input_path = str(Path(source).resolve())
     same = _same_places(meta.get(jr.rows_key(input_path)), len(prepared[1].row_numbers))
-    options = RunOptions(allow_duplicates=allow_duplicates)
-    return _not_new(prepared, entries, input_path, options, same)
+    return Planner(
+        prepared, entries, input_path, RunOptions(allow_duplicates=allow_duplicates), same
+    )
 
 
 def _same_places(last_rows: str | None, rows: int) -> bool:
@@ -496,19 +520,9 @@ def preview(
     journal_path: str | Path | None = None,
     allow_duplicates: bool = False,
 ) -> None:
-    """Fill ``checked.plan``: what a run would do with each valid row, from this account's
-    journal (read only: a run may be going on). onOffice itself is not searched, so a row
-    planned as ``create`` may turn out to exist already when the run looks."""
-    account = client.account()
-    path = Path(journal_path) if journal_path is not None else ledger_path(account)
-    entries, meta = jr.snapshot(path, account)
-    earlier = earlier_outcomes(checked.table)
-    source = str(checked.source.resolve())
-    same = _same_places(meta.get(jr.rows_key(source)), len(checked.table.row_numbers))
-    options = RunOptions(allow_duplicates=allow_duplicates)
-    plan = _plan(checked.outcomes, checked.mapping, earlier, entries, source, options, same)
-    checked.plan = {row: step.action for row, step in plan.steps.items()}
-    checked.plan_removed = len(plan.removed)
+    """Fill ``checked.plan``: what a run would do with each valid row (see :func:`planner`)."""
+    prepared = (checked.mapping, checked.table)
+    planner(client, checked.source, prepared, journal_path, allow_duplicates).fill(checked)
 
 
 def _batches(items: ToSend, size: int) -> list[ToSend]:
