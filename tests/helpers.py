@@ -12,6 +12,7 @@ from typing import Any
 
 from importer.client import OnOfficeClient, Timeouts
 from importer.sandbox import Faults, Sandbox
+from importer.submit import RunOptions
 
 from .files import write_csv
 
@@ -23,6 +24,8 @@ fields:
   subscribers.users: {column: Makler, lookup: user}
   relatedEstateId: {column: Objekt, lookup: estate}
 """
+# Quick retries and settling, the default wait before re-sending a lost create.
+FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 AGENTS = ["mmueller", "jschmidt", "aweber", "tkoch"]
 ESTATES = ["AC-1042", "0815", "AC-1043", "K-2201"]
 
@@ -137,3 +140,13 @@ def edit_in_onoffice(sb: Sandbox, appointment: int | None, **fields: object) -> 
     record = sb.store.appointment(appointment)
     assert record is not None
     sb.store.update_appointment({**record, **fields}, record["modified"])
+
+
+def edit_results(path: Path, cells: dict[str, object]) -> None:
+    """Type into a results workbook's Results sheet, as a user in Excel would."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    for ref, value in cells.items():
+        book["Results"][ref] = value
+    book.save(path)

@@ -20,9 +20,7 @@ from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions, preview, run_import
 from importer.undo import undo_import
 
-from .helpers import CSV_MAPPING, cli, client_for, edit, rows, write
-
-FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
+from .helpers import CSV_MAPPING, FAST, cli, client_for, edit, edit_results, rows, write
 
 
 def ids_by_row(report: object) -> dict[int, int | None]:
@@ -64,9 +62,7 @@ def test_10_an_edited_results_workbook_row_modifies_its_appointment(
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
         write_results(run_import(source, mapping, client=client, options=FAST), results)
-        book = openpyxl.load_workbook(results)
-        book["Results"]["C4"] = "Übergabe statt Besichtigung"  # row 4: its subject
-        book.save(results)
+        edit_results(results, {"C4": "Übergabe statt Besichtigung"})  # row 4: its subject
         again = run_import(results, mapping, client=client, options=FAST)
     assert again.counts() == {"updated": 1, "already-created": 9}
     assert sandbox.store.count_appointments() == 10
@@ -85,9 +81,7 @@ def test_10_an_edited_results_workbook_without_its_journal_is_a_conflict_not_a_t
         write_results(first, results)
         assert first.journal_path is not None
         first.journal_path.unlink()  # another computer, or a lost journal
-        book = openpyxl.load_workbook(results)
-        book["Results"]["C4"] = "Übergabe"
-        book.save(results)
+        edit_results(results, {"C4": "Übergabe"})
         again = run_import(results, mapping, client=client, options=FAST)
         assert again.counts() == {"conflict": 1, "exists": 9}
         assert again.exit_code == ExitCode.ROWS_FAILED

@@ -8,16 +8,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import openpyxl
-
 from importer.results import write_results
 from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions, run_import
 from importer.undo import undo_import
 
-from .helpers import client_for, lost_write, rows, write
-
-FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
+from .helpers import FAST, client_for, edit_results, lost_write, rows, write
 
 
 def active(sb: Sandbox) -> list[str]:
@@ -35,9 +31,7 @@ def test_A_original_file_after_its_results_workbook_was_edited_and_run(
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
         write_results(run_import(source, mapping, client=client, options=FAST), results)
-        book = openpyxl.load_workbook(results)
-        book["Results"]["C4"] = "Übergabe"  # row 4 edited in the results workbook
-        book.save(results)
+        edit_results(results, {"C4": "Übergabe"})  # row 4 edited in the results workbook
         edited = run_import(results, mapping, client=client, options=FAST)
         assert edited.counts() == {"updated": 1, "already-created": 9}
         back = run_import(source, mapping, client=client, options=FAST)  # the original again

@@ -21,9 +21,11 @@ from importer.undo import undo_import
 from .files import write_csv
 from .helpers import (
     CSV_MAPPING,
+    FAST,
     client_for,
     edit,
     edit_in_onoffice,
+    edit_results,
     lost_write,
     rows,
     write,
@@ -32,7 +34,6 @@ from .helpers import (
     subject_set as subjects,
 )
 
-FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 QUICK = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, settle_rounds=0)
 
 
@@ -83,9 +84,7 @@ def test_force_after_a_conflict_written_into_the_results_makes_no_twin(
         write_results(first, results)
         assert first.journal_path is not None
         first.journal_path.unlink()  # another computer, or a lost journal
-        book = openpyxl.load_workbook(results)
-        book["Results"]["C4"] = "Übergabe"
-        book.save(results)
+        edit_results(results, {"C4": "Übergabe"})
         again = run_import(results, mapping, client=client, options=FAST)
         assert again.counts() == {"conflict": 1, "exists": 9}
         write_results(again, results)  # as `run` does: the Status now says conflict
@@ -215,9 +214,7 @@ def test_only_failed_leaves_rows_the_workbook_marks_created(
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
         write_results(run_import(source, mapping, client=client, options=FAST), results)
-        book = openpyxl.load_workbook(results)
-        book["Results"]["C4"] = "Übergabe statt Besichtigung"
-        book.save(results)
+        edit_results(results, {"C4": "Übergabe statt Besichtigung"})
         again = run_import(results, mapping, client=client, options=RunOptions(only_failed=True))
     assert again.counts() == {"already-created": 10}
     assert sandbox.stats.actions["modify calendar"] == 0

@@ -25,9 +25,7 @@ from importer.submit import RunOptions, run_import
 from importer.undo import undo_import
 
 from .files import write_csv
-from .helpers import CLI, cli, client_for, computer, generated, subjects
-
-FAST = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
+from .helpers import CLI, FAST, cli, client_for, computer, generated, subjects
 
 
 def test_1_a_journal_never_vouches_for_another_account(tmp_path: Path) -> None:
