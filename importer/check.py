@@ -22,6 +22,7 @@ from . import conflicts, contract, schema
 from .bulk import collector_paused
 from .conflicts import ConflictApi
 from .convert import Converted, convert
+from .i18n import _
 from .identity import key_identities
 from .load import LoadOptions, Table, load_table
 from .lookup import ReadApi, Resolver
@@ -146,7 +147,12 @@ def evaluate(
     # Where the mapping stage already failed a field, the schema's view of it adds only noise.
     failed = {(p.row, p.field) for p in problems if p.is_error}
     failed_rows = {p.row for p in problems if p.is_error}
-    for p in schema.validate(converted.fields, converted.sources):
+    frame = table.frame
+
+    def typed(row: int, columns: tuple[str, ...]) -> Any:
+        return frame.at[row, columns[0]] if columns[0] in frame.columns else None
+
+    for p in schema.validate(converted.fields, converted.sources, typed):
         if (p.row, p.field) in failed or (
             p.code in ("start-missing", "end-missing") and p.row in failed_rows
         ):
@@ -178,7 +184,9 @@ def evaluate(
                         row,
                         (),
                         "duplicate-row",
-                        f"the same appointment as row {first_seen[outcome.fingerprint]}",
+                        _("the same appointment as row {row}; sent only once").format(
+                            row=first_seen[outcome.fingerprint]
+                        ),
                         None,
                         Level.WARNING,
                     )
@@ -190,7 +198,9 @@ def evaluate(
         outcomes, converted.sources, conflict_api, strict, skip_conflicts_for
     )
     if not_run and notices is not None:
-        notices.append(f"the double-booking check against onOffice did not run: {not_run}")
+        notices.append(
+            _("the double-booking check against onOffice did not run: {why}").format(why=not_run)
+        )
     timings["validate"] = time.perf_counter() - clock
     return outcomes, converted
 

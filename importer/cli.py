@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from . import i18n
 from .errors import ConfigurationError, ExitCode, ImporterError
+from .i18n import _, ngettext
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
     from .client import OnOfficeClient
@@ -30,26 +32,55 @@ if TYPE_CHECKING:  # the library is imported by the commands that use it: --help
 log = logging.getLogger("importer")
 
 
-def _count(n: int, noun: str) -> str:
-    """ "1 appointment", "2 appointments" (English plurals of the nouns used here)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _options(argv: list[str] | None) -> list[str]:
+    """The arguments before a ``--``: read before click parses them, so that an error of
+    parsing is said in the user's language too, and no state outlives a command."""
+    args = sys.argv[1:] if argv is None else argv
+    return args[: args.index("--") if "--" in args else len(args)]
 
 
 def _debug(argv: list[str] | None) -> bool:
-    """Whether --debug was given (read from the arguments: no state outlives a command)."""
-    args = sys.argv[1:] if argv is None else argv
-    return "--debug" in args[: args.index("--") if "--" in args else len(args)]
+    return "--debug" in _options(argv)
+
+
+def _language(argv: list[str] | None) -> str:
+    """--lang, else the config file's ``lang``, else the locale (German where it is German)."""
+    from .config import configured_language
+
+    args = _options(argv)
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return _known_language(args[i + 1])
+        if arg.startswith("--lang="):
+            return _known_language(arg.partition("=")[2])
+    return _known_language(configured_language(os.environ))
+
+
+def _known_language(requested: str | None) -> str:
+    try:
+        return i18n.choose(requested)
+    except ValueError:
+        return i18n.language()  # click names the accepted choices when it parses --lang
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.option(
+    "--lang",
+    type=click.Choice(i18n.LANGUAGES),
+    help="Language of reports and messages (default: the config file's lang, else the "
+    "system's: German where it is German).",
+)
 @click.version_option(package_name="onoffice-import")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, lang: str | None) -> None:
     """Import appointment spreadsheets into onOffice enterprise."""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if lang:
+        ctx.with_resource(i18n.use(lang))
 
 
 @cli.command()
@@ -294,56 +325,80 @@ def check(
 
 
 def render_check(result: Any) -> None:
+    from .problems import problem_text
+    from .report import lookups_not_checked
+
     table = result.table
-    where = f"sheet {table.sheet!r}, " if table.sheet else f"{table.encoding}, "
+    where = _("sheet {sheet}").format(sheet=repr(table.sheet)) if table.sheet else table.encoding
     click.echo(
-        f"Checked {result.source} ({where}header in row {table.header_row}) with "
-        f"{result.mapping.path}"
+        _("Checked {file} ({where}, header in row {row}) with {mapping}").format(
+            file=result.source, where=where, row=table.header_row, mapping=result.mapping.path
+        )
     )
+    total = len(result.outcomes)
     click.echo(
-        f"  {len(result.outcomes)} rows read: {result.valid_count} valid, "
-        f"{result.invalid_count} invalid"
+        "  "
+        + ngettext(
+            "{total} row read: {valid} valid, {invalid} invalid",
+            "{total} rows read: {valid} valid, {invalid} invalid",
+            total,
+        ).format(total=total, valid=result.valid_count, invalid=result.invalid_count)
     )
     codes = result.code_counts().most_common()
     for code, count in codes[:5]:
         click.echo(f"  {count:>5} x {code}")
     if len(codes) > 5:
-        click.echo(f"  … and {len(codes) - 5} more codes (see the report)")
+        click.echo("  " + _("… and {n} more codes (see the report)").format(n=len(codes) - 5))
     invalid = [o for o in result.outcomes if not o.valid]
     for outcome in invalid[:5]:
-        first = outcome.errors[0]
         click.echo(
-            f"  row {outcome.row}: {first.message}"
-            + (f" ({', '.join(first.columns)})" if first.columns else "")
+            "  "
+            + _("row {row}: {problem}").format(
+                row=outcome.row, problem=problem_text(outcome.errors[0])
+            )
         )
     if len(invalid) > 5:
-        click.echo(f"  … and {len(invalid) - 5} more invalid rows (see the report)")
+        click.echo(
+            "  " + _("… and {n} more invalid rows (see the report)").format(n=len(invalid) - 5)
+        )
     for warning in result.file_warnings:
-        click.echo(f"  Warning: {warning}")
+        click.echo("  " + _("Warning: {text}").format(text=warning))
     for notice in result.notices:
-        click.echo(f"  Note: {notice}")
+        click.echo("  " + _("Note: {text}").format(text=notice))
     warned = sum(1 for o in result.outcomes if o.warnings)
     if warned:
-        click.echo(f"  {warned} rows have warnings (see the report)")
+        click.echo(
+            "  "
+            + ngettext(
+                "{n} row has warnings (see the report)",
+                "{n} rows have warnings (see the report)",
+                warned,
+            ).format(n=warned)
+        )
     if result.plan:
         planned = Counter(result.plan.values())
-        click.echo(
-            f"  A run would create {planned['create']}, update {planned['update']}, leave "
-            f"{planned['unchanged']} unchanged"
-            + (f", settle {planned['settle']} sent earlier" if planned["settle"] else "")
-            + (f", hold {planned['duplicate']} duplicates" if planned["duplicate"] else "")
-            + " (see the Plan column)"
-        )
+        line = _("A run would create {create}, update {update}, leave {unchanged} unchanged")
+        line = line.format(**{k: planned[k] for k in ("create", "update", "unchanged")})
+        if planned["settle"]:
+            line += _(", settle {n} sent earlier").format(n=planned["settle"])
+        if planned["duplicate"]:
+            line += _(", hold {n} duplicates").format(n=planned["duplicate"])
+        click.echo(f"  {line} " + _("(see the Plan column)"))
     if result.plan_removed:
         click.echo(
-            f"  {_count(result.plan_removed, 'appointment')} imported earlier from this file "
-            f"{'has' if result.plan_removed == 1 else 'have'} no row in it any more "
-            "(run --cancel-removed cancels them)"
+            "  "
+            + ngettext(
+                "{n} appointment imported earlier from this file has no row in it any more "
+                "(run --cancel-removed cancels it)",
+                "{n} appointments imported earlier from this file have no row in it any more "
+                "(run --cancel-removed cancels them)",
+                result.plan_removed,
+            ).format(n=result.plan_removed)
         )
     if result.unresolved:
-        click.echo("  Look-ups not checked (add --resolve): " + ", ".join(result.unresolved))
+        click.echo("  " + lookups_not_checked(result.unresolved))
     if result.report_path:
-        click.echo(f"  Report: {result.report_path}")
+        click.echo("  " + _("Report: {path}").format(path=result.report_path))
 
 
 @cli.command()
@@ -467,7 +522,9 @@ def _legacy_journal(results: Path) -> Path | None:
     legacy = default_journal_path(results)
     if not legacy.exists():
         return None
-    click.echo(f"Using the journal of an earlier version beside the results: {legacy}")
+    click.echo(
+        _("Using the journal of an earlier version beside the results: {path}").format(path=legacy)
+    )
     return legacy
 
 
@@ -483,7 +540,7 @@ def _progress() -> Any:
             if bar is None:
                 bar = state["bar"] = click.progressbar(
                     length=total,
-                    label="Importing",
+                    label=_("Importing"),
                     file=sys.stderr,
                     show_pos=True,
                     show_eta=True,
@@ -496,8 +553,9 @@ def _progress() -> Any:
         elif time.monotonic() - state["last"] >= 10 or done == total:
             state["last"] = time.monotonic()
             click.echo(
-                f"{done}/{total} rows sent ({done / elapsed:.1f}/s): "
-                + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+                _("{done}/{total} rows sent ({rate:.1f}/s): {statuses}").format(
+                    done=done, total=total, rate=done / elapsed, statuses=_statuses(counts, counts)
+                ),
                 err=True,
             )
 
@@ -510,77 +568,126 @@ def _write_results(report: Any, target: Path) -> Path | None:
 
     written, failures = save_results(report, target)
     for failure in failures:
-        click.echo(f"Warning: {failure}", err=True)
+        click.echo(_("Warning: {text}").format(text=failure), err=True)
     return written
+
+
+def _statuses(counts: Any, order: Any) -> str:
+    """ "3 angelegt, 1 ungültig": counts in the user's words, in the reports' order."""
+    from .excel import status_word
+
+    return ", ".join(f"{counts[s]} {status_word(s)}" for s in order if counts.get(s))
 
 
 def render_run(report: Any, written: Path | None) -> None:
     from .results import STATUS_ORDER
 
     counts = report.counts()
-    click.echo(f"Imported {report.check.source} into {report.api_url}")
+    total = len(report.results)
+    click.echo(_("Imported {file} into {url}").format(file=report.check.source, url=report.api_url))
     click.echo(
-        f"  {len(report.results)} rows: "
-        + (", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts.get(s)) or "none")
+        "  "
+        + ngettext("{n} row: {statuses}", "{n} rows: {statuses}", total).format(
+            n=total, statuses=_statuses(counts, STATUS_ORDER) or _("none")
+        )
     )
     if report.existence_reads:
-        times = "once" if report.existence_reads == 1 else f"{report.existence_reads} times"
-        click.echo(f"  onOffice was read {times} to find rows created earlier (on any computer)")
+        click.echo(
+            "  "
+            + ngettext(
+                "onOffice was read once to find rows created earlier (on any computer)",
+                "onOffice was read {n} times to find rows created earlier (on any computer)",
+                report.existence_reads,
+            ).format(n=report.existence_reads)
+        )
     warned = sum(1 for o in report.check.outcomes if o.warnings)
     if warned:
         click.echo(
-            f"  {warned} rows have warnings (double bookings, past dates …): see the "
-            "Warnings column"
+            "  "
+            + ngettext(
+                "{n} row has warnings (double bookings, past dates …): see the Warnings column",
+                "{n} rows have warnings (double bookings, past dates …): see the Warnings column",
+                warned,
+            ).format(n=warned)
         )
     for notice in report.check.notices:
-        click.echo(f"  Note: {notice}")
+        click.echo("  " + _("Note: {text}").format(text=notice))
     if report.removed:
         _render_removed(report.removed)
     if counts.get("conflict"):
         click.echo(
-            "  Some appointments were changed in onOffice since the import and were not "
-            "overwritten (see the Error column); --force writes the rows over them"
+            "  "
+            + _(
+                "Some appointments were changed in onOffice since the import and were not "
+                "overwritten (see the Error column); --force writes the rows over them"
+            )
         )
     if report.stopped:
-        click.echo(f"  Stopped early: {report.stopped}")
+        click.echo("  " + _("Stopped early: {why}").format(why=report.stopped))
     if report.interrupted:
         click.echo(
-            "  Interrupted: requests in flight were finished and recorded; run again to continue"
+            "  "
+            + _("Interrupted: requests in flight were finished and recorded; run again to continue")
         )
     if counts.get("unknown"):
         click.echo(
-            "  Some rows have an unknown outcome: run again to settle them (they are "
-            "read back first, never sent blindly)"
+            "  "
+            + _(
+                "Some rows have an unknown outcome: run again to settle them (they are "
+                "read back first, never sent blindly)"
+            )
         )
     if written is not None:
-        click.echo(f"  Results: {written}")
-    elif report.stopped and "journal" in report.stopped:
+        click.echo("  " + _("Results: {path}").format(path=written))
+    elif report.stopped and "journal" in report.stopped:  # journal errors speak of it
         click.echo(
-            "  Results could not be written anywhere either; the next run finds the rows "
-            "created so far in onOffice by their import reference"
+            "  "
+            + _(
+                "Results could not be written anywhere either; the next run finds the rows "
+                "created so far in onOffice by their import reference"
+            )
         )
     else:
         click.echo(
-            "  Results could not be written anywhere; the journal "
-            f"{report.journal_path} keeps every outcome"
+            "  "
+            + _(
+                "Results could not be written anywhere; the journal {path} keeps every outcome"
+            ).format(path=report.journal_path)
         )
 
 
 def _render_removed(removed: list[Any]) -> None:
     """Appointments whose rows left the file: a few named, the rest counted."""
+    from .excel import REMOVED_WORDS
+
     counts = Counter(r.status for r in removed)
+    what = ", ".join(
+        f"{n} {_(REMOVED_WORDS[s]) if s in REMOVED_WORDS else s}" for s, n in sorted(counts.items())
+    )
     click.echo(
-        f"  {_count(len(removed), 'appointment')} imported earlier from this file "
-        f"{'has' if len(removed) == 1 else 'have'} no row in it any more: "
-        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        "  "
+        + ngettext(
+            "{n} appointment imported earlier from this file has no row in it any more: {what}",
+            "{n} appointments imported earlier from this file have no row in it any more: {what}",
+            len(removed),
+        ).format(n=len(removed), what=what)
     )
     for r in removed[:5]:
         click.echo(
-            f"    appointment {r.appointment_id} (row {r.source_row}, {r.start} "
-            f"{r.subject!r}): {r.message}"
+            "    "
+            + _("appointment {id} (row {row}, {start} {subject}): {message}").format(
+                id=r.appointment_id,
+                row=r.source_row,
+                start=r.start,
+                subject=repr(r.subject),
+                message=r.message,
+            )
         )
     if len(removed) > 5:
-        click.echo(f"    … and {len(removed) - 5} more (see the Removed sheet of the results)")
+        click.echo(
+            "    "
+            + _("… and {n} more (see the Removed sheet of the results)").format(n=len(removed) - 5)
+        )
 
 
 @cli.group()
@@ -647,37 +754,51 @@ def undo(
     results: Path, cancel: bool, yes: bool, force: bool, journal: Path | None, config: Path | None
 ) -> None:
     """Remove exactly the appointments an import created (RESULTS = its results workbook)."""
-    from .undo import undo_import
+    from .undo import UNDO_WORDS, undo_import
 
     if journal is not None and not journal.exists():
         raise click.ClickException(f"no journal {journal}")
     journal = journal or _legacy_journal(results)
-    done_word = "cancelled" if cancel else "removed"
 
     def confirm(plan: list[Any]) -> bool:
-        restore = [i for i in plan if i.message.startswith("cancelled by the run")]
+        restore = [i for i in plan if i.status == "kept" and i.message]
         remove = [i for i in plan if i not in restore]
-        for items, what in ((remove, done_word), (restore, "set active again")):
-            if not items:
-                continue
+        if remove:
             click.echo(
-                f"{_count(len(items), 'appointment')} would be {what}"
-                + (
-                    " (every one this results workbook's import holds, from all its runs):"
-                    if items is remove
-                    else ":"
-                )
+                (
+                    ngettext(
+                        "{n} appointment would be cancelled (every one this results workbook's "
+                        "import holds, from all its runs):",
+                        "{n} appointments would be cancelled (every one this results workbook's "
+                        "import holds, from all its runs):",
+                        len(remove),
+                    )
+                    if cancel
+                    else ngettext(
+                        "{n} appointment would be removed (every one this results workbook's "
+                        "import holds, from all its runs):",
+                        "{n} appointments would be removed (every one this results workbook's "
+                        "import holds, from all its runs):",
+                        len(remove),
+                    )
+                ).format(n=len(remove))
             )
-            for item in items[:20]:
-                click.echo(f"  appointment {item.appointment_id} (source row {item.source_row})")
-            if len(items) > 20:
-                click.echo(f"  … and {len(items) - 20} more")
+            _list_appointments(remove)
+        if restore:
+            click.echo(
+                ngettext(
+                    "{n} appointment would be set active again:",
+                    "{n} appointments would be set active again:",
+                    len(restore),
+                ).format(n=len(restore))
+            )
+            _list_appointments(restore)
         if yes:
             return True
         if not sys.stdin.isatty():
-            click.echo("Nothing changed: add --yes to confirm when not on a terminal.")
+            click.echo(_("Nothing changed: add --yes to confirm when not on a terminal."))
             return False
-        return click.confirm("Go ahead?", default=False)
+        return click.confirm(_("Go ahead?"), default=False)
 
     with api_client(False, config) as client:
         report = undo_import(
@@ -689,21 +810,44 @@ def undo(
             confirm=confirm,
         )
     written = _write_undo(report)
-    earlier = sum(1 for i in report.items if i.message == "undone earlier")
-    counts = report.counts() - Counter({"deleted": earlier, "canceled": earlier})
-    parts = [f"{n} {s}" for s, n in sorted(counts.items()) if n]
-    if earlier:
-        parts.append(f"{earlier} undone earlier (nothing sent for them)")
-    click.echo(f"Undo of {results}: " + (", ".join(parts) or "nothing to do"))
+    click.echo(_("Undo of {file}: {what}").format(file=results, what=_undo_counts(report)))
     if report.stopped:
-        click.echo(f"  Stopped: {report.stopped}")
+        click.echo("  " + _("Stopped: {why}").format(why=report.stopped))
     for item in [
         i for i in report.items if i.status in ("skipped-modified", "disagreement", "failed")
     ][:10]:
-        click.echo(f"  appointment {item.appointment_id}: {item.status} - {item.message}")
+        click.echo(
+            "  "
+            + _("appointment {id}: {status} - {message}").format(
+                id=item.appointment_id, status=_(UNDO_WORDS[item.status]), message=item.message
+            )
+        )
     if written:
-        click.echo(f"  Undo results: {written}")
+        click.echo("  " + _("Undo results: {path}").format(path=written))
     raise SystemExit(ExitCode.ROWS_FAILED if not report.confirmed else report.exit_code)
+
+
+def _list_appointments(items: list[Any]) -> None:
+    for item in items[:20]:
+        click.echo(
+            "  "
+            + _("appointment {id} (source row {row})").format(
+                id=item.appointment_id, row=item.source_row
+            )
+        )
+    if len(items) > 20:
+        click.echo("  " + _("… and {n} more").format(n=len(items) - 20))
+
+
+def _undo_counts(report: Any) -> str:
+    from .undo import UNDO_WORDS, UNDONE_EARLIER
+
+    earlier = sum(1 for i in report.items if i.message == _(UNDONE_EARLIER))
+    counts = report.counts() - Counter({"deleted": earlier, "canceled": earlier})
+    parts = [f"{n} {_(UNDO_WORDS.get(s, s))}" for s, n in sorted(counts.items()) if n]
+    if earlier:
+        parts.append(_("{n} undone earlier (nothing sent for them)").format(n=earlier))
+    return ", ".join(parts) or _("nothing to do")
 
 
 def _write_undo(report: Any) -> Path | None:
@@ -712,7 +856,10 @@ def _write_undo(report: Any) -> Path | None:
     try:
         return write_undo_results(report)
     except OSError as exc:
-        click.echo(f"Warning: cannot write the undo results ({exc.strerror or exc})", err=True)
+        click.echo(
+            _("Warning: cannot write the undo results ({why})").format(why=exc.strerror or exc),
+            err=True,
+        )
         return None
 
 
@@ -749,7 +896,9 @@ def demo(out: Path) -> None:
         stale.unlink(missing_ok=True)  # a fresh sandbox: an old journal would not match it
     with Sandbox() as sandbox, OnOfficeClient(sandbox.url, sandbox.credentials) as client:
         click.echo(
-            f"Started an onOffice sandbox at {sandbox.url} (sample agency, no credentials needed)."
+            _(
+                "Started an onOffice sandbox at {url} (sample agency, no credentials needed)."
+            ).format(url=sandbox.url)
         )
         report = run_import(source, mapping, client=client, journal_path=journal)
         written = _write_results(report, results)
@@ -757,17 +906,24 @@ def demo(out: Path) -> None:
         again = run_import(source, mapping, client=client, journal_path=journal)
         counts = again.counts()
         click.echo(
-            f"Second run of the same file: {counts.get('created', 0)} created, "
-            f"{counts.get('already-created', 0)} already created - nothing is created "
-            "twice."
+            _(
+                "Second run of the same file: {created} created, {already} already created - "
+                "nothing is created twice."
+            ).format(created=counts.get("created", 0), already=counts.get("already-created", 0))
         )
-        click.echo(f"The sandbox now holds {sandbox.store.count_appointments()} appointments.")
+        click.echo(
+            _("The sandbox now holds {n} appointments.").format(
+                n=sandbox.store.count_appointments()
+            )
+        )
     click.echo(
-        f"Open {written} to see every row with its status, appointment id or error. The "
-        f"{report.counts().get('invalid', 0)} invalid rows are deliberate mistakes of the "
-        "sample. To try fixing rows, start a sandbox of your own that keeps its appointments "
-        "(onoffice-import sandbox --db sandbox.sqlite), import into it, fix rows in the results "
-        f"workbook and run it again with --only-failed (the mapping: {mapping})."
+        _(
+            "Open {path} to see every row with its status, appointment id or error. The "
+            "{invalid} invalid rows are deliberate mistakes of the sample. To try fixing rows, "
+            "start a sandbox of your own that keeps its appointments (onoffice-import sandbox "
+            "--db sandbox.sqlite), import into it, fix rows in the results workbook and run it "
+            "again with --only-failed (the mapping: {mapping})."
+        ).format(path=written, invalid=report.counts().get("invalid", 0), mapping=mapping)
     )
 
 
@@ -779,12 +935,17 @@ def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn known errors into one line and an exit code."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)  # a service stop, `kill`
+    with i18n.use(_language(argv)):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> Any:
     try:
         return cli.main(args=argv, standalone_mode=False)
     except SystemExit:
         raise
     except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
+        click.echo(_("Interrupted."), err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:  # usage and refusals before any work: exit 2
         exc.show()
@@ -792,8 +953,8 @@ def main(argv: list[str] | None = None) -> Any:
     except ImporterError as exc:
         if _debug(argv):
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(_("Error: {message}").format(message=exc), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo(_("Interrupted."), err=True)
         sys.exit(ExitCode.INTERRUPTED)

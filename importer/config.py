@@ -7,6 +7,7 @@ The config file is INI::
     url = https://api.onoffice.de/api/stable/api.php
     token = ...
     secret = ...
+    lang = de                 # optional: de or en (default: the system's language)
 
 It is refused when others can read it (POSIX mode bits beyond 0600).
 """
@@ -19,10 +20,12 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import contract
-from .client import Credentials
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # the CLI reads `lang` from here before anything heavy is imported
+    from .client import Credentials
 
 DEFAULT_CONFIG = Path("~/.config/onoffice-import/config.ini")
 
@@ -35,6 +38,9 @@ class ApiSettings:
 
 def api_settings(env: Mapping[str, str], config: Path | None = None) -> ApiSettings:
     """ONOFFICE_TOKEN/ONOFFICE_SECRET/ONOFFICE_API_URL first, then the config file."""
+    from . import contract
+    from .client import Credentials
+
     token, secret = env.get("ONOFFICE_TOKEN", ""), env.get("ONOFFICE_SECRET", "")
     url = env.get("ONOFFICE_API_URL", "")
     path = Path(config or env.get("ONOFFICE_CONFIG") or DEFAULT_CONFIG).expanduser()
@@ -71,3 +77,15 @@ def _read_config(path: Path) -> dict[str, str]:
     if not parser.has_section("onoffice"):
         raise ConfigurationError(f"config file {path} has no [onoffice] section")
     return dict(parser["onoffice"])
+
+
+def configured_language(env: Mapping[str, str], config: Path | None = None) -> str | None:
+    """The config file's ``[onoffice] lang`` (de or en), if there is one; never an error (the
+    language is needed to say errors in, and a broken file is reported where it is used)."""
+    path = Path(config or env.get("ONOFFICE_CONFIG") or DEFAULT_CONFIG).expanduser()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError, OSError):
+        return None
+    return parser.get("onoffice", "lang", fallback=None)

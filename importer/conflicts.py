@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from . import contract
+from .i18n import N_, _, ngettext
 from .problems import Level, RowProblem
 
 CODE = "double-booking"
@@ -22,6 +23,23 @@ _KINDS = {  # what the conflict call names -> (our word, the field it comes from
     "conflictedResources": ("resource", "ressources"),
     "conflictedEstates": ("estate", "relatedEstateId"),
     "conflictedAddresses": ("contact", "relatedAddressIds"),
+}
+
+
+# Double bookings in the user's words; the cell shows whom or what.
+_ALSO_IN_ROW = {
+    "agent": N_("double booking: this agent is also booked in row {row} at this time"),
+    "resource": N_("double booking: this resource is also booked in row {row} at this time"),
+    "estate": N_("double booking: this estate also has an appointment in row {row} at this time"),
+    "contact": N_("double booking: this contact also has an appointment in row {row} at this time"),
+}
+_ALSO_IN_ONOFFICE = {
+    "agent": N_("double booking: this agent already has an appointment in onOffice at this time"),
+    "resource": N_("double booking: this resource is already booked in onOffice at this time"),
+    "estate": N_("double booking: this estate already has an appointment in onOffice at this time"),
+    "contact": N_(
+        "double booking: this contact already has an appointment in onOffice at this time"
+    ),
 }
 
 
@@ -67,15 +85,14 @@ def within_file(
         active: list[tuple[str, int]] = []  # (end, row) of earlier slots still running
         for start, end, row in slots:
             active = [(e, r) for e, r in active if e > start]
-            for _, other in active:
+            for _end, other in active:
                 for this, that in ((row, other), (other, row)):
                     if (this, word, value) not in problems:  # the first overlap found is named
                         problems[(this, word, value)] = RowProblem(
                             this,
                             columns,
                             CODE,
-                            f"double booking: {word} {value} is also booked in row {that} at that "
-                            "time",
+                            _(_ALSO_IN_ROW[word]).format(row=that),
                             value,
                             level,
                             None,
@@ -121,17 +138,21 @@ def in_onoffice(
         except ApiError as exc:
             unanswered, reason = unanswered + len(chunk), reason or str(exc)
             continue
-        for (row, _), outcome in zip(chunk, outcomes, strict=True):
+        for (row, _params), outcome in zip(chunk, outcomes, strict=True):
             if isinstance(outcome, ActionRefused):
                 unanswered, reason = unanswered + 1, reason or str(outcome)
                 if outcome.errorcode in contract.UNKNOWN_ACTION_CODES:
-                    found.not_run = f"onOffice does not offer it ({outcome})"
+                    found.not_run = _("onOffice does not offer it ({why})").format(why=outcome)
                     return found
                 continue
             if isinstance(outcome, ActionResult):
                 found.problems += _named_conflicts(row, outcome, sources, level)
     if unanswered:
-        found.not_run = f"{unanswered} of {len(rows)} rows could not be checked ({reason})"
+        found.not_run = ngettext(
+            "{n} of {total} row could not be checked ({why})",
+            "{n} of {total} rows could not be checked ({why})",
+            len(rows),
+        ).format(n=unanswered, total=len(rows), why=reason)
     return found
 
 
@@ -149,8 +170,7 @@ def _named_conflicts(
                         row,
                         _columns(sources, word),
                         CODE,
-                        f"double booking: {word} {element.get('id')} already has an "
-                        "appointment in onOffice at that time",
+                        _(_ALSO_IN_ONOFFICE[word]),
                         element.get("id"),
                         level,
                         None,

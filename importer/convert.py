@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from . import contract, schedule
+from .i18n import _
 from .load import Table
 from .lookup import Resolver
 from .mapping import (
@@ -87,7 +88,7 @@ class Converted:
     fields: pd.DataFrame  # index = row numbers; columns = API fields; None = not sent
     sources: dict[str, tuple[str, ...]]  # API field -> source columns
     problems: list[RowProblem] = field(default_factory=list)
-    unresolved: list[str] = field(default_factory=list)  # fields whose look-ups did not run
+    unresolved: list[str] = field(default_factory=list)  # look-up kinds that did not run
 
 
 class Conversion:
@@ -213,13 +214,13 @@ class Conversion:
             cell = spec.default
         if is_empty(cell):
             if spec.required:
-                return _Failed("required-missing", f"{target} is required but empty")
+                return _Failed("required-missing", _("the cell is empty; the mapping requires it"))
             return None
         converted = []
         for item in _split(cell, spec.split) if as_list else [cell]:
             result = self._one(spec, item, convert)
             if isinstance(result, ValueProblem):
-                return _Failed(result.code, f"{target}: {result.message}", item)
+                return _Failed(result.code, result.message, item)
             converted.append(result)
         return converted if as_list else converted[0]
 
@@ -232,14 +233,20 @@ class Conversion:
                 elif "*" in spec.map:
                     item = spec.map["*"]
                 else:
-                    known = ", ".join(repr(k) for k in list(spec.map)[:8] if k != "*")
+                    known = ", ".join(shown(k) for k in list(spec.map)[:8] if k != "*")
                     return ValueProblem(
-                        "value-not-mapped", f"{shown(item)} is not in the map (known: {known})"
+                        "value-not-mapped",
+                        _("{value} is not one of the values the mapping knows ({known})").format(
+                            value=shown(item), known=known
+                        ),
                     )
             value = convert(item)
             if spec.allowed and str(value) not in spec.allowed:
                 return ValueProblem(
-                    "value-not-allowed", f"{shown(value)} is not one of {', '.join(spec.allowed)}"
+                    "value-not-allowed",
+                    _("{value} is not allowed here; write one of: {allowed}").format(
+                        value=shown(item), allowed=", ".join(spec.allowed)
+                    ),
                 )
             return value
         except ValueProblem as problem:
@@ -250,7 +257,7 @@ class Conversion:
         """Replace look-up keys by ids (or user names for `von`)."""
         assert spec.lookup is not None
         if self.resolver is None:
-            self.unresolved.append(target)
+            self.unresolved.append(spec.lookup.kind)
             return [None] * len(keys)
         flat = [k for v in keys if v is not None for k in (v if isinstance(v, list) else [v])]
         found = self.resolver.resolve(spec.lookup.kind, spec.lookup.by, flat)
@@ -408,7 +415,7 @@ def _clean(run: Conversion, i: int, spec: ValueSpec, name: str, value: Any) -> A
             i,
             spec,
             "invisible-characters-removed",
-            f"{name}: invisible or control characters were removed",
+            _("invisible or control characters were taken out of the text"),
             value,
             Level.WARNING,
             name,

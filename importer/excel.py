@@ -6,19 +6,86 @@ from __future__ import annotations
 
 from typing import Final
 
-CELL_LIMIT: Final = 32_767  # characters a cell holds (Excel's specifications and limits)
+from .i18n import N_, NP_, every, pgettext
 
-# The results workbook: the input's columns, then these (Warnings before Source row).
-RESULTS_SHEET: Final = "Results"
-REMOVED_SHEET: Final = "Removed"  # appointments of rows no longer in the file
+CELL_LIMIT: Final = 32_767  # UTF-16 units a cell holds (Excel's specifications and limits)
+
+# Our workbooks' sheet names and outcome headers, as message ids: written in the user's language
+# (``_(STATUS)``), recognised in any (``i18n.every(STATUS)``) when a results workbook comes back.
+RESULTS_SHEET: Final = N_("Results")
+REMOVED_SHEET: Final = N_("Removed")  # appointments of rows no longer in the file
+ROWS_SHEET: Final = N_("Rows")  # the check report's rows
+SUMMARY_SHEET: Final = N_("Summary")
+PROBLEMS_SHEET: Final = N_("Problems")
 STATUS, APPOINTMENT_ID, ERROR, WARNINGS, SOURCE_ROW = (
-    "Status",
-    "Appointment ID",
-    "Error",
-    "Warnings",
-    "Source row",
+    N_("Status"),
+    N_("Appointment ID"),
+    N_("Error"),
+    N_("Warnings"),
+    N_("Source row"),
 )
 OUTCOME_COLUMNS: Final = (STATUS, APPOINTMENT_ID, ERROR, SOURCE_ROW)
+
+# What became of an appointment whose row left the file (the Removed sheet's fifth column).
+REMOVED_WORDS: Final = {
+    "kept": N_("kept"),
+    "canceled": N_("canceled"),
+    "already-gone": N_("gone already"),
+    "conflict": N_("changed in onOffice: not canceled"),
+    "failed": N_("failed"),
+}
+
+# What a row's status is called (the machine value stays English: it is the msgid), and its
+# fill: green when onOffice holds the row, amber when someone must look, red when it failed.
+STATUS_CONTEXT: Final = "status"
+OUTCOME_FILLS: Final = {
+    "valid": "good",
+    "created": "good",
+    "updated": "good",
+    "unchanged": "good",
+    "already-created": "good",
+    "exists": "good",
+    "conflict": "neutral",
+    "unknown": "neutral",
+    "not-sent": "neutral",
+    "invalid": "bad",
+    "failed": "bad",
+}
+# Marked here so the catalogue has them; shown with pgettext(STATUS_CONTEXT, status).
+_STATUS_WORDS = (
+    NP_("status", "valid"),
+    NP_("status", "created"),
+    NP_("status", "updated"),
+    NP_("status", "unchanged"),
+    NP_("status", "already-created"),
+    NP_("status", "exists"),
+    NP_("status", "conflict"),
+    NP_("status", "unknown"),
+    NP_("status", "not-sent"),
+    NP_("status", "invalid"),
+    NP_("status", "failed"),
+)
+
+
+def status_word(status: str) -> str:
+    """A status as the user reads it (``angelegt``)."""
+    return pgettext(STATUS_CONTEXT, status)
+
+
+def status_value(text: object) -> str | None:
+    """A status cell of our own results workbook, in any language -> the status (``created``)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    for status in OUTCOME_FILLS:
+        if text in every(status, STATUS_CONTEXT):
+            return status
+    return text
+
+
+def headers(message: str) -> frozenset[str]:
+    """A header of ours in every language."""
+    return every(message)
 
 
 def column_letter(index: int) -> str:

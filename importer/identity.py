@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import journal as jr
+from .i18n import _
 from .journal import Entry
 from .load import Table, header_key
 from .mapping import Mapping
@@ -107,8 +108,7 @@ def key_identities(table: Table, mapping: Mapping) -> tuple[dict[int, str], list
                     row,
                     empty,
                     "key-missing",
-                    "the key column is empty: the row cannot be told apart from others "
-                    "(key: in the mapping)",
+                    _("the key is empty: every row needs its own key (its booking number)"),
                 )
             )
             continue
@@ -120,7 +120,9 @@ def key_identities(table: Table, mapping: Mapping) -> tuple[dict[int, str], list
                     row,
                     tuple(columns),
                     "key-duplicate",
-                    f"the same key as row {first[identity]}: one key, one appointment",
+                    _("the same key as row {row}: one key, one appointment").format(
+                        row=first[identity]
+                    ),
                     shown(" / ".join(cells)),
                 )
             )

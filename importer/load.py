@@ -24,6 +24,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import SourceFileError
 from .excel import APPOINTMENT_ID, RESULTS_SHEET, SOURCE_ROW, STATUS, column_letter
+from .i18n import _, every
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -170,8 +171,9 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
         raise SourceFileError(
             f"the workbook cannot be read ({exc})", file=name, code="file-damaged"
         ) from None
-    if _is_results_workbook(workbook, facts) and options.sheet not in (RESULTS_SHEET, 1):
-        options = replace(options, sheet=RESULTS_SHEET, header_row=1)
+    results_sheet = _results_sheet(workbook, facts)
+    if results_sheet and options.sheet not in (results_sheet, 1):
+        options = replace(options, sheet=results_sheet, header_row=1)
     sheet = _choose_sheet(workbook, facts, options, expected, name)
     try:
         rows = _calamine(
@@ -228,11 +230,16 @@ def _choose_sheet(
     return candidates[0]
 
 
-def _is_results_workbook(workbook: CalamineWorkbook, facts: WorkbookFacts) -> bool:
-    if not any(s.name == RESULTS_SHEET for s in facts.sheets):
-        return False
-    top = _top_rows(workbook, RESULTS_SHEET)
-    return bool(top) and set(RESULTS_MARKERS) <= {normalise_header(c) for c in top[0]}
+def _results_sheet(workbook: CalamineWorkbook, facts: WorkbookFacts) -> str | None:
+    """The Results sheet of our own results workbook (in any language), if this is one."""
+    names = every(RESULTS_SHEET)
+    for sheet in facts.sheets:
+        if sheet.name in names:
+            top = _top_rows(workbook, sheet.name)
+            found = {normalise_header(c) for c in top[0]} if top else set()
+            if all(found & every(marker) for marker in RESULTS_MARKERS):
+                return sheet.name
+    return None
 
 
 def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:
@@ -252,10 +259,12 @@ def _apply_sheet_facts(table: Table, sheet: SheetFacts, facts: WorkbookFacts) ->
     rows = set(table.row_numbers)
     for (row, letter), value in sheet.error_cells.items():
         if row in rows and letter in header_of:
-            table.cell_errors[(row, header_of[letter])] = f"the cell holds the Excel error {value}"
+            table.cell_errors[(row, header_of[letter])] = _(
+                "the cell holds the Excel error {error}; fix the formula"
+            ).format(error=value)
     for row, letter in sheet.formula_without_value:
         if row in rows and letter in header_of:
-            table.cell_errors[(row, header_of[letter])] = (
+            table.cell_errors[(row, header_of[letter])] = _(
                 "a formula without a saved value; open the file in Excel and save it again"
             )
     hidden = [r for r in sheet.hidden_rows if r in rows]

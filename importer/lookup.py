@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import contract
+from .i18n import N_, _
+from .problems import shown
 
 
 class RecordLike(Protocol):
@@ -47,23 +49,18 @@ class Resolution:
     message: str = ""
 
 
-_NOUNS = {
-    "estate": "estate",
-    "address": "address",
-    "user": "user",
-    "group": "group",
-    "resource": "resource",
-}
-_WHAT = {
-    ("estate", "objektnr_extern"): "external number",
-    ("address", "email"): "e-mail",
-    ("address", "Email"): "main e-mail",
-    ("address", "KdNr"): "customer number",
-    ("user", "auto"): "user name or name",
-    ("user", "username"): "user name",
-    ("user", "name"): "name",
-    ("group", "name"): "name",
-    ("resource", "label"): "name",
+_NOTHING_MATCHES = N_("nothing in onOffice matches {key}")
+# What the user reads when a look-up finds nothing, per kind and key.
+_NOT_FOUND = {
+    ("estate", "objektnr_extern"): N_("no estate in onOffice has the number {key}"),
+    ("address", "email"): N_("no contact in onOffice has the e-mail {key}"),
+    ("address", "Email"): N_("no contact in onOffice has the main e-mail {key}"),
+    ("address", "KdNr"): N_("no contact in onOffice has the customer number {key}"),
+    ("user", "auto"): N_("no onOffice user is called {key}"),
+    ("user", "username"): N_("no onOffice user has the user name {key}"),
+    ("user", "name"): N_("no onOffice user is called {key}"),
+    ("group", "name"): N_("no onOffice group is called {key}"),
+    ("resource", "label"): N_("no onOffice resource is called {key}"),
 }
 
 
@@ -87,13 +84,13 @@ def match(key: str, candidates: Iterable[Candidate], kind: str, by: str) -> Reso
             listing = ", ".join(c.label for c in found[:10])
             return Resolution(
                 code=f"{kind}-ambiguous",
-                message=(
-                    f"{len(found)} {_NOUNS[kind]} records have the {_WHAT[(kind, by)]} {key!r}: "
-                    f"{listing}; make the value unique"
-                ),
+                message=_(
+                    "{count} records in onOffice match {key}: {listing}; make the value unique"
+                ).format(count=len(found), key=shown(key), listing=listing),
             )
     return Resolution(
-        code=f"{kind}-not-found", message=f"no {_NOUNS[kind]} with the {_WHAT[(kind, by)]} {key!r}"
+        code=f"{kind}-not-found",
+        message=_(_NOT_FOUND.get((kind, by), _NOTHING_MATCHES)).format(key=shown(key)),
     )
 
 

@@ -1,24 +1,59 @@
-"""The check report workbook: every row as the user entered it, its status and problems.
+"""The check report workbook, in the user's language: which rows fail, why, in which cell.
 
-Sheet *Rows*: the input columns, then ``Status``, ``Errors``, ``Warnings``, ``Source row`` (and
-``Plan`` when :func:`importer.submit.preview` filled it); faulty cells red with a comment.
-Sheet *Summary*: the file, the mapping, counts, the plan, the codes found. Sheet *Problems*:
-one line per problem. The cell helpers here are shared with the results workbook
-(:mod:`importer.results`), so both show a problem the same way.
+Sheet *Rows*: ``Status`` (filled: green valid, red invalid, amber with warnings), ``Errors`` and
+``Warnings`` first and frozen, so they stay in view; then the row as the user entered it, with
+its faulty cells red and a note on each; then ``Source row`` (the row in the user's file) and
+``Plan`` (when :func:`importer.submit.preview` filled it).
+Sheet *Summary*: the counts and the next step in words first, then what was not checked, the
+plan, the technical details, and each problem code with what it means.
+Sheet *Problems*: one line per problem with its stable code, each linked to its cell.
+The cell helpers here are shared with the results workbook (:mod:`importer.results`), so both
+show a problem the same way.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SourceFileError
-from .problems import Level, RowProblem
+from .excel import (
+    OUTCOME_FILLS,
+    PROBLEMS_SHEET,
+    ROWS_SHEET,
+    SOURCE_ROW,
+    SUMMARY_SHEET,
+    WARNINGS,
+    column_letter,
+    status_word,
+)
+from .i18n import N_, _, ngettext, number, when
+from .problems import CODES, Level, RowProblem, joined_problems, where
 from .workbook import RowsSheet, TableSheet, write_workbook
+from .xlsx_write import Filled
 
 if TYPE_CHECKING:
     from .check import CheckReport
+
+ERRORS = N_("Errors")
+PLAN = N_("Plan")
+# What a look-up checks, in words (the mapping's `lookup:` kinds).
+LOOKUP_WORDS = {
+    "estate": N_("estate numbers"),
+    "address": N_("contacts"),
+    "user": N_("agents (users)"),
+    "group": N_("groups"),
+    "resource": N_("resources"),
+}
+PLAN_WORDS = {
+    "create": N_("create"),
+    "update": N_("update"),
+    "unchanged": N_("leave as it is"),
+    "settle": N_("settle (an earlier answer was lost)"),
+    "duplicate": N_("duplicate (not sent)"),
+}
 
 
 def write_report(result: CheckReport, target: str | Path | None = None) -> Path:
@@ -40,111 +75,190 @@ def default_report_path(source: Path) -> Path:
 
 
 def row_comments(index: dict[str, int], problems: list[RowProblem]) -> dict[int, str]:
-    """Column index -> the problems of that cell, for red fills and comments.
-
-    ``index`` maps the table's column names to their positions.
-    """
+    """Column index -> the errors of that cell, for red fills and notes (warnings are in their
+    own column: a red cell always means the row is not sent)."""
     comments: dict[int, list[str]] = {}
     for p in problems:
-        for column in p.columns:
-            if column in index:
-                comments.setdefault(index[column], []).append(
-                    f"{'Warning' if not p.is_error else 'Error'} [{p.code}]: {p.message}"
-                )
-    return {
-        i: "\n".join(dict.fromkeys(texts))
-        for i, texts in comments.items()
-        if any(t.startswith("Error") for t in texts)
-    }
+        if p.is_error:
+            for column in p.columns:
+                if column in index:
+                    comments.setdefault(index[column], []).append(p.message)
+    return {i: "\n".join(dict.fromkeys(texts)) for i, texts in comments.items()}
 
 
-def joined_problems(problems: list[RowProblem]) -> str | None:
-    lines = [
-        f"[{p.code}] {p.message}" + (f" ({', '.join(p.columns)})" if p.columns else "")
-        for p in problems
-    ]
-    return "\n".join(lines) or None
+def outcome_cell(status: str, warned: bool = False) -> Filled:
+    fill = OUTCOME_FILLS.get(status, "neutral")
+    return Filled(status_word(status), "neutral" if warned and fill == "good" else fill)
+
+
+def code_rows(counts: Counter[str], level: Level) -> list[list[Any]]:
+    """A Summary block: the codes with their row counts and what each means."""
+    if not counts:
+        return []
+    title = _("Error code") if level is Level.ERROR else _("Warning code")
+    rows: list[list[Any]] = [[], [title, _("Rows"), _("What it means, what to do")]]
+    rows += [[code, n, _(CODES[code]) if code in CODES else ""] for code, n in counts.most_common()]
+    return rows
+
+
+def lookups_not_checked(kinds: Sequence[str]) -> str:
+    words = [_(LOOKUP_WORDS.get(k, k)) for k in dict.fromkeys(kinds)]
+    return _("{things} were not checked against onOffice; add --resolve to check them").format(
+        things=", ".join(words)
+    )
 
 
 def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     table = report.table
     plan = report.plan
-    columns = [*table.columns, "Status", "Errors", "Warnings", "Source row"]
-    columns += ["Plan"] if plan else []
+    lead = [_("Status"), _(ERRORS), _(WARNINGS)]
+    columns = [*lead, *table.columns, _(SOURCE_ROW)] + ([_(PLAN)] if plan else [])
     by_row = {o.row: o for o in report.outcomes}
-    index = {name: i for i, name in enumerate(table.columns)}
+    index = {name: i + len(lead) for i, name in enumerate(table.columns)}
+    place = {row: n for n, row in enumerate(table.row_numbers, start=2)}  # row in the report
 
-    def rows() -> Any:
+    def rows() -> Iterator[tuple[Sequence[Any], dict[int, str]]]:
         for row, cells in table.records():
             problems = by_row[row].problems
-            planned = (plan.get(row),) if plan else ()
+            planned: tuple[str | None, ...] = (
+                (_(PLAN_WORDS.get(plan[row], plan[row])) if row in plan else None,) if plan else ()
+            )
             if not problems:
-                yield (*cells, "valid", None, None, row, *planned), {}
+                yield (outcome_cell("valid"), None, None, *cells, row, *planned), {}
                 continue
             errors = [p for p in problems if p.is_error]
+            warnings = [p for p in problems if not p.is_error]
             yield (
                 (
-                    *cells,
-                    "invalid" if errors else "valid",
+                    outcome_cell("invalid" if errors else "valid", bool(warnings)),
                     joined_problems(errors),
-                    joined_problems([p for p in problems if not p.is_error]),
+                    joined_problems(warnings),
+                    *cells,
                     row,
                     *planned,
                 ),
-                row_comments(index, problems) if errors else {},  # red cells are errors only
+                row_comments(index, errors),
             )
 
-    widths = {len(table.columns) + 1: 60, len(table.columns) + 2: 40}
-    summary: list[list[Any]] = [
-        ["Item", "Value"],
-        ["Input file", str(report.source)],
-        ["Input SHA-256", report.source_sha256],
-        ["Sheet", table.sheet or "(CSV)"],
-        ["Header row", table.header_row],
-        [
-            "Encoding / delimiter",
-            f"{table.encoding} / {table.delimiter!r}" if table.encoding else "(Excel)",
-        ],
-        ["Mapping file", str(report.mapping.path)],
-        ["Checked at", report.started.strftime("%Y-%m-%d %H:%M:%S")],
-        ["Rows read", len(report.outcomes)],
-        ["Valid", report.valid_count],
-        ["Invalid", report.invalid_count],
-        [
-            "Look-ups",
-            "not checked (run with --resolve): " + ", ".join(report.unresolved)
-            if report.unresolved
-            else "checked",
-        ],
-    ]
-    if plan:
-        counts = Counter(plan.values())
-        summary += [
-            [f"Plan: {action}", counts.get(action, 0)]
-            for action in ("create", "update", "unchanged")
-        ]
-        extra = {"settle": "settle (answer lost earlier)", "duplicate": "duplicate (not sent)"}
-        summary += [[f"Plan: {label}", counts[a]] for a, label in extra.items() if counts[a]]
-        summary += [["Plan: appointments of rows no longer in the file", report.plan_removed]]
-    summary += [["File warning", w] for w in report.file_warnings]
-    summary += [["Not checked", n] for n in report.notices]
-    summary += report.code_table(Level.ERROR)
-    if report.code_counts(Level.WARNING):
-        summary += report.code_table(Level.WARNING)
-    problem_rows: list[list[Any]] = [["Row", "Level", "Code", "Columns", "Message", "Value"]]
-    problem_rows += [
-        [
-            p.row,
-            p.level.value,
-            p.code,
-            ", ".join(p.columns),
-            p.message,
-            None if p.value is None else str(p.value),
-        ]
-        for p in report.problems
-    ]
+    sheet = RowsSheet(
+        _(ROWS_SHEET),
+        columns,
+        rows(),
+        {},
+        wrap=frozenset({1, 2}),
+        frozen=2,
+    )
     return [
-        RowsSheet("Rows", columns, rows(), widths),
-        TableSheet("Summary", summary),
-        TableSheet("Problems", problem_rows),
+        sheet,
+        TableSheet(_(SUMMARY_SHEET), summary(report), wrap=frozenset({1, 2}), widths={1: 70.0}),
+        problems_sheet(report, index, place, sheet.name),
     ]
+
+
+def problems_sheet(
+    report: CheckReport, index: dict[str, int], place: dict[int, int], rows_sheet: str
+) -> TableSheet:
+    """One line per problem, each linked to its cell in the Rows sheet."""
+    quoted = "'" + rows_sheet.replace("'", "''") + "'"
+    rows: list[list[Any]] = [
+        [
+            _("Row"),
+            _(SOURCE_ROW),
+            _("Level"),
+            _("Code"),
+            _("Column"),
+            _("Message"),
+            _("Value"),
+        ]
+    ]
+    links = []
+    for p in report.problems:
+        at = place.get(p.row)
+        column = next((index[c] for c in p.columns if c in index), 1)
+        if at is not None:
+            links.append((len(rows), 0, f"{quoted}!{column_letter(column)}{at}"))
+        rows.append(
+            [
+                at,
+                p.row,
+                _("error") if p.is_error else _("warning"),
+                p.code,
+                where(p),
+                p.message,
+                None if p.value is None else str(p.value),
+            ]
+        )
+    return TableSheet(
+        _(PROBLEMS_SHEET), rows, links=links, autofilter=True, wrap=frozenset({5}), widths={5: 60.0}
+    )
+
+
+def summary(report: CheckReport) -> list[list[Any]]:
+    """The counts and the next step first, then what was not checked, the technical details,
+    and the codes found."""
+    table = report.table
+    total, invalid = len(report.outcomes), report.invalid_count
+    result = ngettext(
+        "{valid} of {total} row is valid", "{valid} of {total} rows are valid", total
+    ).format(valid=number(report.valid_count), total=number(total))
+    if invalid:
+        result += "; " + ngettext(
+            "{n} row has errors and will not be imported",
+            "{n} rows have errors and will not be imported",
+            invalid,
+        ).format(n=number(invalid))
+    if invalid:
+        step = _(
+            "Fix the red cells in the sheet “{sheet}” (the column “{errors}” says why), "
+            "then check the file again."
+        ).format(sheet=_(ROWS_SHEET), errors=_(ERRORS))
+    else:
+        step = _("Every row can be imported: run the import with the same file and mapping.")
+    if report.unresolved:
+        step += " " + lookups_not_checked(report.unresolved)
+    rows: list[list[Any]] = [
+        [_("Check of {file}").format(file=report.source.name), ""],
+        [_("Result"), result],
+        [_("Next step"), step],
+    ]
+    with_warnings = sum(1 for o in report.outcomes if o.warnings)
+    if with_warnings:
+        rows.append(
+            [
+                _("Warnings"),
+                ngettext(
+                    "{n} row has warnings: it will be imported; read the column “{column}”",
+                    "{n} rows have warnings: they will be imported; read the column “{column}”",
+                    with_warnings,
+                ).format(n=number(with_warnings), column=_(WARNINGS)),
+            ]
+        )
+    if report.unresolved:
+        rows.append([_("Not checked"), lookups_not_checked(report.unresolved)])
+    rows += [[_("Not checked"), n] for n in report.notices]
+    rows += [[_("File warning"), w] for w in report.file_warnings]
+    if report.plan:
+        counts = Counter(report.plan.values())
+        rows += [
+            [_("Plan: {action}").format(action=_(PLAN_WORDS[a])), counts[a]]
+            for a in PLAN_WORDS
+            if counts[a] or a in ("create", "update", "unchanged")
+        ]
+        rows.append([_("Plan: appointments of rows no longer in the file"), report.plan_removed])
+    encoding = (
+        f"{table.encoding} / {table.delimiter!r}" if table.encoding else _("(Excel workbook)")
+    )
+    rows += [
+        [],
+        [_("Technical details"), ""],
+        [_("Input file"), str(report.source)],
+        [_("Sheet"), table.sheet or _("(CSV)")],
+        [_("Header row"), table.header_row],
+        [_("Encoding / delimiter"), encoding],
+        [_("Mapping file"), str(report.mapping.path)],
+        [_("Checked at"), when(report.started)],
+        [_("Input SHA-256"), report.source_sha256],
+    ]
+    rows += code_rows(report.code_counts(Level.ERROR), Level.ERROR)
+    rows += code_rows(report.code_counts(Level.WARNING), Level.WARNING)
+    return rows

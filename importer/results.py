@@ -18,26 +18,42 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .excel import OUTCOME_COLUMNS, REMOVED_SHEET, RESULTS_SHEET, WARNINGS
+from .excel import (
+    APPOINTMENT_ID,
+    ERROR,
+    REMOVED_SHEET,
+    REMOVED_WORDS,
+    RESULTS_SHEET,
+    SOURCE_ROW,
+    STATUS,
+    SUMMARY_SHEET,
+    WARNINGS,
+    status_word,
+)
+from .i18n import N_, _, ngettext, number, when
 from .problems import Level
-from .report import joined_problems, row_comments
+from .report import code_rows, joined_problems, outcome_cell, row_comments
 from .runner import STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
-REMOVED_COLUMNS = ("Appointment ID", "Source row", "Start", "Subject", "What happened", "Message")
+STATUSES_SHEET = N_("Statuses")
 STATUS_ORDER = STATUSES
 MEANINGS = {
-    "created": "created by this run",
-    "updated": "the row changed since it was imported: its appointment was updated",
-    "unchanged": "the row changed, but onOffice already held it so: nothing was sent",
-    "already-created": "imported earlier exactly as it is now: nothing was sent",
-    "exists": "found in onOffice by its import reference (imported earlier, on any computer)",
-    "conflict": "its appointment was changed or deleted in onOffice since the import: not "
-    "overwritten (run with --force to write the row over it)",
-    "invalid": "not sent: the row has errors (see Error)",
-    "failed": "onOffice refused it (see Error); run again after fixing it",
-    "unknown": "sent, but the answer was lost: run again to settle it (it is never sent twice)",
-    "not-sent": "not sent (see Error): the run stopped, or an identical row came first",
+    "created": N_("created by this run"),
+    "updated": N_("the row changed since it was imported: its appointment was updated"),
+    "unchanged": N_("the row changed, but onOffice already held it so: nothing was sent"),
+    "already-created": N_("imported earlier exactly as it is now: nothing was sent"),
+    "exists": N_("found in onOffice by its import reference (imported earlier, on any computer)"),
+    "conflict": N_(
+        "its appointment was changed or deleted in onOffice since the import: not "
+        "overwritten (run with --force to write the row over it)"
+    ),
+    "invalid": N_("not sent: the row has errors (see the column “Error”)"),
+    "failed": N_("onOffice refused it (see the column “Error”); run again after fixing it"),
+    "unknown": N_("sent, but the answer was lost: run again to settle it (it is never sent twice)"),
+    "not-sent": N_(
+        "not sent (see the column “Error”): the run stopped, or an identical row came first"
+    ),
 }
 
 
@@ -78,9 +94,9 @@ def write_results(report: RunReport, target: Path) -> Path:
     checked = report.check
     table = checked.table
     outcomes = {o.row: o for o in checked.outcomes}
-    status, appointment, error, source = OUTCOME_COLUMNS
-    columns = [*table.columns, status, appointment, error, WARNINGS, source]
-    index = {name: i for i, name in enumerate(table.columns)}
+    lead = [_(STATUS), _(APPOINTMENT_ID), _(ERROR), _(WARNINGS)]
+    columns = [*lead, *table.columns, _(SOURCE_ROW)]
+    index = {name: i + len(lead) for i, name in enumerate(table.columns)}
 
     def rows() -> Any:
         for row, cells in table.records():
@@ -89,56 +105,109 @@ def write_results(report: RunReport, target: Path) -> Path:
             invalid = result.status == "invalid"
             comments = row_comments(index, outcome.problems) if invalid else {}
             source_row = report.earlier.get(row, (None, None, row))[2]
-            warnings = joined_problems(outcome.warnings)
+            warnings = outcome.warnings
             yield (
-                [*cells, result.status, result.appointment_id, result.error, warnings, source_row],
+                [
+                    outcome_cell(result.status, bool(warnings)),
+                    result.appointment_id,
+                    result.error,
+                    joined_problems(warnings),
+                    *cells,
+                    source_row,
+                ],
                 comments,
             )
 
-    counts = report.counts()
-    finished = report.finished or report.started
-    summary: list[list[Any]] = [
-        ["Item", "Value"],
-        *[[f"Rows {status}", counts.get(status, 0)] for status in STATUS_ORDER],
-        ["Rows in total", len(report.results)],
-        ["Rows with warnings", sum(1 for o in checked.outcomes if o.warnings)],
-        ["Started", report.started.strftime("%Y-%m-%d %H:%M:%S")],
-        ["Finished", finished.strftime("%Y-%m-%d %H:%M:%S")],
-        ["Duration (s)", round((finished - report.started).total_seconds(), 1)],
-        [
-            "Stopped early",
-            report.stopped or ("interrupted (Ctrl-C)" if report.interrupted else "no"),
-        ],
-        ["Exit code", int(report.exit_code)],
-        *[["Not checked", notice] for notice in checked.notices],
-        ["Input file", str(checked.source)],
-        ["Input SHA-256", checked.source_sha256],
-        ["Sheet", table.sheet or "(CSV)"],
-        ["Mapping file", str(checked.mapping.path)],
-        ["API URL", report.api_url],
-        ["Journal", str(report.journal_path)],
-        ["Tool version", f"onoffice-import {tool_version()}"],
-    ]
-    if report.removed:
-        summary.insert(
-            len(STATUS_ORDER) + 2,
-            ["Appointments of rows no longer in the file", len(report.removed)],
-        )
-    if checked.code_counts(Level.WARNING):
-        summary += checked.code_table(Level.WARNING)
-    widths = {len(table.columns) + 2: 60, len(table.columns) + 3: 50}
     sheets: list[RowsSheet | TableSheet] = [
-        RowsSheet(RESULTS_SHEET, columns, rows(), widths),
-        TableSheet("Summary", summary),
+        RowsSheet(
+            _(RESULTS_SHEET),
+            columns,
+            rows(),
+            {},
+            wrap=frozenset({2, 3}),
+            frozen=3,
+        ),
+        TableSheet(_(SUMMARY_SHEET), summary(report), wrap=frozenset({1}), widths={1: 70.0}),
     ]
     if report.removed:
-        removed: list[list[Any]] = [list(REMOVED_COLUMNS)]
+        removed: list[list[Any]] = [
+            [
+                _(APPOINTMENT_ID),
+                _(SOURCE_ROW),
+                _("Start"),
+                _("Subject"),
+                _("What happened"),
+                _("Message"),
+            ]
+        ]
         removed += [
-            [r.appointment_id, r.source_row, r.start, r.subject, r.status, r.message]
+            [
+                r.appointment_id,
+                r.source_row,
+                r.start,
+                r.subject,
+                _(REMOVED_WORDS[r.status]) if r.status in REMOVED_WORDS else r.status,
+                r.message,
+            ]
             for r in report.removed
         ]
-        sheets.append(TableSheet(REMOVED_SHEET, removed))
-    statuses: list[list[Any]] = [["Status", "Meaning"]]
-    statuses += [[status, MEANINGS[status]] for status in STATUS_ORDER]
-    sheets.append(TableSheet("Statuses", statuses))
+        sheets.append(TableSheet(_(REMOVED_SHEET), removed, wrap=frozenset({5})))
+    statuses: list[list[Any]] = [[_("Status"), _("Meaning")]]
+    statuses += [[status_word(status), _(MEANINGS[status])] for status in STATUS_ORDER]
+    sheets.append(TableSheet(_(STATUSES_SHEET), statuses, wrap=frozenset({1}), widths={1: 80.0}))
     return write_workbook(target, sheets)
+
+
+def summary(report: RunReport) -> list[list[Any]]:
+    """The outcome and the next step first, then the counts, then the technical details."""
+    checked = report.check
+    counts = report.counts()
+    finished = report.finished or report.started
+    total = len(report.results)
+    done = sum(counts.get(s, 0) for s in ("created", "updated", "unchanged", "already-created"))
+    done += counts.get("exists", 0)
+    result = ngettext(
+        "{done} of {total} row is in onOffice", "{done} of {total} rows are in onOffice", total
+    ).format(done=number(done), total=number(total))
+    open_rows = total - done
+    if report.stopped or report.interrupted:
+        step = _("The run stopped early. Run the same command again: it goes on where it stopped.")
+    elif open_rows:
+        step = _(
+            "Fix the rows marked red or amber (the column “{error}” says why) in this workbook "
+            "and run it again: only those rows are sent."
+        ).format(error=_(ERROR))
+    else:
+        step = _("Nothing left to do.")
+    rows: list[list[Any]] = [
+        [_("Import of {file}").format(file=checked.source.name), ""],
+        [_("Result"), result],
+        [_("Next step"), step],
+        *[[_("Not checked"), notice] for notice in checked.notices],
+        [],
+        [_("Status"), _("Rows")],
+        *[[status_word(status), counts.get(status, 0)] for status in STATUS_ORDER],
+        [_("Rows in total"), total],
+        [_("Rows with warnings"), sum(1 for o in checked.outcomes if o.warnings)],
+    ]
+    if report.removed:
+        rows.append([_("Appointments of rows no longer in the file"), len(report.removed)])
+    stopped = report.stopped or (_("interrupted (Ctrl-C)") if report.interrupted else _("no"))
+    rows += [
+        [],
+        [_("Technical details"), ""],
+        [_("Started"), when(report.started)],
+        [_("Finished"), when(finished)],
+        [_("Duration (s)"), round((finished - report.started).total_seconds(), 1)],
+        [_("Stopped early"), stopped],
+        [_("Exit code"), int(report.exit_code)],
+        [_("Input file"), str(checked.source)],
+        [_("Input SHA-256"), checked.source_sha256],
+        [_("Sheet"), checked.table.sheet or _("(CSV)")],
+        [_("Mapping file"), str(checked.mapping.path)],
+        [_("API URL"), report.api_url],
+        [_("Journal"), str(report.journal_path)],
+        [_("Tool version"), f"onoffice-import {tool_version()}"],
+    ]
+    rows += code_rows(checked.code_counts(Level.WARNING), Level.WARNING)
+    return rows

@@ -41,6 +41,7 @@ from .errors import (
     NotDelivered,
     OutcomeUnknown,
 )
+from .i18n import N_, _
 from .journal import CANCELED_REMOVED, Entry, Journal
 from .payload import fingerprint as fingerprint_of
 from .payload import modify_parameters
@@ -130,6 +131,9 @@ class RowResult:
     status: Status
     appointment_id: int | None = None
     error: str | None = None
+
+
+_UNKNOWN_OUTCOME = N_("outcome unknown: {error}")
 
 
 @dataclass
@@ -233,7 +237,7 @@ class Runner:
         sent = self.payload(fingerprint, params)
         while True:
             if self.stop.is_set() and attempt == 0:
-                return RowResult(row, NOT_SENT, error=self.report.stopped or "the run stopped")
+                return RowResult(row, NOT_SENT, error=self.report.stopped or _("the run stopped"))
             attempt += 1
             try:
                 self.journal.intent(fingerprint, row, sent, fingerprint_of(params))
@@ -246,7 +250,9 @@ class Runner:
                 if attempt >= self.options.max_attempts or self.stop.is_set():
                     self._journal(self.journal.failed, fingerprint, str(exc))
                     self._unanswered(str(exc))
-                    return RowResult(row, FAILED, error=f"not delivered: {exc}")
+                    return RowResult(
+                        row, FAILED, error=_("not delivered: {error}").format(error=exc)
+                    )
                 self.stop.wait(self._backoff(attempt))  # a stop cuts it short
                 continue
             except ActionRefused as exc:
@@ -272,13 +278,13 @@ class Runner:
                     return self.settle(row, fingerprint, params, sent_at, resend=attempt)
                 with self.lock:
                     self.pending[row] = (fingerprint, params, self._ready_at(exc.timed_out))
-                return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
+                return RowResult(row, UNKNOWN, error=_(_UNKNOWN_OUTCOME).format(error=exc))
             except ApiError as exc:  # MalformedResponse: it may exist now
                 self._journal(self.journal.unknown, fingerprint, str(exc))
                 self._unanswered(str(exc))
                 with self.lock:
                     self.pending[row] = (fingerprint, params, self._ready_at(False))
-                return RowResult(row, UNKNOWN, error=f"outcome unknown: {exc}")
+                return RowResult(row, UNKNOWN, error=_(_UNKNOWN_OUTCOME).format(error=exc))
             self._answered()
             self._journal(self.journal.created, fingerprint, new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
@@ -297,20 +303,26 @@ class Runner:
         appointment = entry.appointment_id
         assert appointment is not None
         if self.stop.is_set():
-            return RowResult(row, NOT_SENT, appointment, self.report.stopped or "the run stopped")
+            return RowResult(
+                row, NOT_SENT, appointment, self.report.stopped or _("the run stopped")
+            )
         new = self.payload(rekey or key, params)
         written = [p for p in (entry.payload, entry.pending) if p]  # what we may have left
         try:
             current = find_appointment(self.client, appointment, [*written, new])
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
-            return RowResult(row, NOT_SENT, appointment, f"not updated: {exc}")
+            return RowResult(
+                row, NOT_SENT, appointment, _("not updated: {error}").format(error=exc)
+            )
         except ApiError as exc:  # OutcomeUnknown too: gone or not, it cannot be told
             return RowResult(
                 row,
                 NOT_SENT,
                 appointment,
-                f"not updated: appointment {appointment} could not be read ({exc}); run again",
+                _("not updated: appointment {id} could not be read ({error}); run again").format(
+                    id=appointment, error=exc
+                ),
             )
         if current is None:
             if self.options.force:  # --force: the row gets an appointment again
@@ -319,8 +331,10 @@ class Runner:
                 row,
                 CONFLICT,
                 appointment,
-                f"appointment {appointment} was deleted in onOffice; not created again "
-                "(use --force to create it again)",
+                _(
+                    "appointment {id} was deleted in onOffice; not created again (use --force "
+                    "to create it again)"
+                ).format(id=appointment),
             )
         if entry.pending == new and holds(current, new):  # our modify made it; answer lost
             self._journal_updated(rekey or key, row, new, params, rekey and key)
@@ -335,8 +349,10 @@ class Runner:
                 row,
                 CONFLICT,
                 appointment,
-                f"appointment {appointment} was changed in onOffice since the import "
-                f"({changed}); not overwritten (use --force to write the row over it)",
+                _(
+                    "appointment {id} was changed in onOffice since the import ({changes}); "
+                    "not overwritten (use --force to write the row over it)"
+                ).format(id=appointment, changes=changed),
             )
         try:
             self.journal.pending(key, new)
@@ -365,7 +381,9 @@ class Runner:
                     continue
                 self._journal(self.journal.settled_pending, key)
                 self._unanswered(str(exc))
-                return RowResult(row, FAILED, appointment, f"not updated: {exc}")
+                return RowResult(
+                    row, FAILED, appointment, _("not updated: {error}").format(error=exc)
+                )
             except ActionRefused as exc:
                 self._answered()
                 self._journal(self.journal.settled_pending, key)
@@ -380,8 +398,10 @@ class Runner:
                     row,
                     UNKNOWN,
                     appointment,
-                    f"update outcome unknown: {exc}; run again (it is read back first and "
-                    "sent again only if needed)",
+                    _(
+                        "update outcome unknown: {error}; run again (it is read back first "
+                        "and sent again only if needed)"
+                    ).format(error=exc),
                 )
             self._answered()
             return None
@@ -415,36 +435,42 @@ class Runner:
         )
         if not self.options.cancel_removed or self.stop.is_set():
             return replace(
-                removed, message="no longer in the file; kept (--cancel-removed cancels it)"
+                removed, message=_("no longer in the file; kept (--cancel-removed cancels it)")
             )
         if self.hold_removed:
-            return replace(removed, message=f"no longer in the file; kept: {self.hold_removed}")
+            return replace(
+                removed,
+                message=_("no longer in the file; kept: {why}").format(why=self.hold_removed),
+            )
         written = [p for p in (entry.payload, entry.pending) if p]
         try:
             current = find_appointment(self.client, appointment, written)
             if current is None:
                 self.journal.undone(appointment, "deleted")
-                return replace(removed, status=REMOVED_GONE, message="not in onOffice any more")
+                return replace(removed, status=REMOVED_GONE, message=_("not in onOffice any more"))
             if current.cancelled:
                 self.journal.undone(appointment, "deleted")  # not ours to give back later
                 return replace(
-                    removed, status=REMOVED_GONE, message="cancelled in onOffice already"
+                    removed, status=REMOVED_GONE, message=_("cancelled in onOffice already")
                 )
             if not self.options.force and not any(holds(current, p) for p in written):
                 return replace(
                     removed,
                     status=CONFLICT,
-                    message="changed in onOffice since the import "
-                    f"({', '.join(differences(current, entry.payload, note=True))}); not "
-                    "cancelled (use --force)",
+                    message=_(
+                        "changed in onOffice since the import ({changes}); not cancelled "
+                        "(use --force)"
+                    ).format(changes=", ".join(differences(current, entry.payload, note=True))),
                 )
             self.client.modify_appointment(appointment, {"data": {"status": "canceled"}})
             self.journal.undone(appointment, CANCELED_REMOVED)
         except ActionRefused as exc:
             return replace(removed, status=FAILED, message=exc.server_message or str(exc))
         except (ApiError, JournalError) as exc:  # cancelling again is harmless: run again
-            return replace(removed, status=FAILED, message=f"{exc}; run again")
-        return replace(removed, status=CANCELED, message="no longer in the file; cancelled")
+            return replace(
+                removed, status=FAILED, message=_("{error}; run again").format(error=exc)
+            )
+        return replace(removed, status=CANCELED, message=_("no longer in the file; cancelled"))
 
     def _backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1``: doubling, capped, with jitter."""
@@ -488,9 +514,17 @@ class Runner:
             found = find_created(self.client, sent, intent_at, taken, self.reference(fingerprint))
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
-            return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back refused: {exc}")
+            return RowResult(
+                row,
+                UNKNOWN,
+                error=_("outcome unknown, read-back refused: {error}").format(error=exc),
+            )
         except ApiError as exc:
-            return RowResult(row, UNKNOWN, error=f"outcome unknown, read-back failed: {exc}")
+            return RowResult(
+                row,
+                UNKNOWN,
+                error=_("outcome unknown, read-back failed: {error}").format(error=exc),
+            )
         if found.appointment_id is not None:
             self._journal(self.journal.created, fingerprint, found.appointment_id)
             settled = self.journal.entry(fingerprint)
@@ -503,30 +537,38 @@ class Runner:
             return RowResult(
                 row,
                 UNKNOWN,
-                error="outcome unknown: onOffice holds a look-alike that is not this import's "
-                f"(appointment {', '.join(found.candidates)}); check it, it is not sent again",
+                error=_(
+                    "outcome unknown: onOffice holds a look-alike that is not this import's "
+                    "(appointment {ids}); check it, it is not sent again"
+                ).format(ids=", ".join(found.candidates)),
             )
         if not found.absent:
             return RowResult(
-                row, UNKNOWN, error="outcome unknown: too many appointments that day to be sure"
+                row, UNKNOWN, error=_("outcome unknown: too many appointments that day to be sure")
             )
         if resend >= self.options.max_attempts:  # declined every time (503), and not there
             self._journal(self.journal.failed, fingerprint, "HTTP 503 at every attempt")
             return RowResult(
-                row, FAILED, error=f"onOffice declined it {resend} times (HTTP 503); run again"
+                row,
+                FAILED,
+                error=_("onOffice declined it {n} times (HTTP 503); run again").format(n=resend),
             )
         waited = _age_seconds(intent_at)
         if not resend and waited < self.options.resend_after:
             return RowResult(
                 row,
                 UNKNOWN,
-                error="outcome unknown: not in onOffice yet, but it may still be on its way; "
-                f"run again after {self.options.resend_after:.0f} s to settle it (it is sent "
-                "again then only if it is still absent)",
+                error=_(
+                    "outcome unknown: not in onOffice yet, but it may still be on its way; run "
+                    "again after {seconds} s to settle it (it is sent again then only if it is "
+                    "still absent)"
+                ).format(seconds=f"{self.options.resend_after:.0f}"),
             )
         if self.stop.is_set():
             return RowResult(
-                row, UNKNOWN, error="outcome unknown: the run stopped before it could be settled"
+                row,
+                UNKNOWN,
+                error=_("outcome unknown: the run stopped before it could be settled"),
             )
         return self.send(row, fingerprint, params, attempts=resend)
 
@@ -555,10 +597,10 @@ def recognise_existing(
     """
     report, journal = runner.report, runner.journal
     sent: dict[str, dict[str, Any]] = {}
-    for _, key, params, *_ in to_settle:
+    for _row, key, params, *_rest in to_settle:
         entry = journal.entry(key)
         sent[key] = entry.payload if entry is not None else runner.payload(key, params)
-    for _, key, params in to_send:
+    for _row, key, params in to_send:
         sent[key] = runner.payload(key, params)
     rows = [(row, key, params) for row, key, params in to_send]
     rows += [(row, key, params) for row, key, params, _ in to_settle]
@@ -576,8 +618,10 @@ def recognise_existing(
             report.results[row] = RowResult(
                 row,
                 UNKNOWN,
-                error="not sent: onOffice could not be searched completely for this row "
-                "(too many appointments that day, or no agent or group to look under)",
+                error=_(
+                    "not sent: onOffice could not be searched completely for this row (too many "
+                    "appointments that day, or no agent or group to look under)"
+                ),
             )
             continue
         if appointment is None:
@@ -644,7 +688,7 @@ def _unverified(
     params: dict[str, Any],
     appointment: int,
     current: Appointment,
-    named: str = "this row's key, imported elsewhere",
+    named: str = N_("this row's key, imported elsewhere"),
 ) -> RowResult:
     """An import's appointment that is the row's, holding something else, and no journal
     here that knows what it held: ``conflict``, or with ``force`` the row written over it. It
@@ -655,9 +699,11 @@ def _unverified(
             row,
             CONFLICT,
             appointment,
-            f"appointment {appointment} ({named}) holds something else ({changed}), and "
-            "nothing here tells whether the row or the appointment changed; not overwritten "
-            "(use --force to write the row over it)",
+            _(
+                "appointment {id} ({named}) holds something else ({changes}), and nothing here "
+                "tells whether the row or the appointment changed; not overwritten (use --force "
+                "to write the row over it)"
+            ).format(id=appointment, named=_(named), changes=changed),
         )
     runner.journal.adopt(key, row, {}, appointment, None)
     entry = runner.journal.entry(key)
@@ -689,8 +735,10 @@ def recognise_by_workbook(runner: Runner, to_send: ToSend, earlier: Earlier) -> 
                 row,
                 UNKNOWN,
                 appointment,
-                f"not sent: the results name appointment {appointment}, and whether it still "
-                f"exists cannot be told ({exc})",
+                _(
+                    "not sent: the results name appointment {id}, and whether it still exists "
+                    "cannot be told ({error})"
+                ).format(id=appointment, error=exc),
             )
             continue
         if current is None or not found_in(current.note):  # gone, or not an import's
@@ -699,6 +747,6 @@ def recognise_by_workbook(runner: Runner, to_send: ToSend, earlier: Earlier) -> 
             runner.journal.adopt(key, row, payload, appointment, fingerprint_of(params))
             report.results[row] = RowResult(row, EXISTS, appointment)
         else:
-            named = "named in the results"
+            named = N_("named in the results")
             report.results[row] = _unverified(runner, row, key, params, appointment, current, named)
     return left

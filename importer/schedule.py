@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import contract
+from .i18n import _, duration, when
 from .mapping import REPEAT_WORDS, Mapping, ValueSpec
 from .problems import Level, RowProblem
 from .values import (
@@ -67,14 +68,14 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
                         i,
                         m.start.time,
                         "start-time-missing",
-                        "start time is empty (or mark the appointment all-day)",
+                        _("the start time is empty; fill it in or mark the appointment all-day"),
                     )
                 elif not m.start.time:
                     run.fail(
                         i,
                         dspec,
                         "date-without-time",
-                        "a date without a time; add a `start.time` column or mark it all-day",
+                        _("a date without a time; add the time or mark the appointment all-day"),
                     )
                 starts.append(None)
             else:
@@ -119,7 +120,7 @@ def _at_midnight(value: Any, all_day: bool, run: Conversion, i: int, spec: Value
         i,
         spec,
         "date-without-time",
-        "a date without a time; add a time or mark the appointment all-day",
+        _("a date without a time; add the time or mark the appointment all-day"),
         value,
     )
     return None
@@ -172,7 +173,7 @@ def _ends(
                     i,
                     spec,
                     "end-missing",
-                    "the end is empty and the mapping gives no default duration (`end.minutes`)",
+                    _("the end is empty; fill it in (or give the mapping a default duration)"),
                 )
     return ends, cols
 
@@ -196,18 +197,26 @@ def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None)
             if not all_day:
                 note(
                     "long-appointment",
-                    f"the appointment lasts {length}; check start and end",
+                    _("the appointment lasts {length}; check the start and the end").format(
+                        length=duration(length)
+                    ),
                     None,
                     Level.WARNING,
                     "end_dt",
                 )
         elif length == timedelta(0):
-            note("zero-length", "start and end are the same", None, Level.WARNING, "end_dt")
+            note(
+                "zero-length",
+                _("the start and the end are the same"),
+                None,
+                Level.WARNING,
+                "end_dt",
+            )
     if start < run.now and m.options.past != "allow":
         level = Level.ERROR if m.options.past == "error" else Level.WARNING
         note(
             "in-the-past",
-            f"the appointment starts in the past ({start:%d.%m.%Y})",
+            _("the appointment is in the past ({when})").format(when=when(start)),
             None,
             level,
             "start_dt",
@@ -270,7 +279,7 @@ def series(run: Conversion, data: dict[str, list[Any]]) -> None:
                     i,
                     s.repeat,
                     "series-without-repeat",
-                    "an until date or exceptions are given but no repeat",
+                    _("an end date or exceptions are given, but no repetition"),
                 )
             for values in out.values():
                 values.append(None)

@@ -16,37 +16,46 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import contract
+from .i18n import N_, _, when
 from .problems import Level, RowProblem, shown
 
 MESSAGES = {
-    "start-missing": "the start is missing",
-    "end-missing": "the end is missing",
-    "bad-start": "the start {value} is not a real date and time",
-    "bad-end": "the end {value} is not a real date and time",
-    "end-before-start": "the end ({end}) is before the start ({start})",
-    "text-too-long": "{field} has {length} characters; at most {limit} are allowed",
-    "not-text": "{field} must be text",
-    "not-boolean": "{field} must be yes or no",
-    "bad-duration-format": "{field} must be a duration HH:MM:SS",
-    "bad-status": "status {value} is not one of " + ", ".join(contract.STATUS_VALUES),
-    "bad-reminder": "reminder {value} is not one of " + ", ".join(contract.ERINNERUNG_VALUES),
-    "bad-reminder-type": "reminder type {value} is not one of "
-    + ", ".join(contract.REMINDER_TYPES),
-    "reminder-types-need-reminder": "reminder types are given but no reminder time (erinnerung)",
-    "bad-repeat": "repeat {value} is not daily, weekly, monthly or yearly",
-    "bad-interval": "the repeat interval {value} is not a whole number from 1 to 999",
-    "bad-series-end-status": "the series end status {value} must be 1 or 2",
-    "bad-series-date": "{field} {value} is not a date YYYY-MM-DD",
-    "bad-exception": "the exception dates {value} are not #YYYY-MM-DD#YYYY-MM-DD…",
-    "series-incomplete": "a series needs a repeat, an interval, a start date and an end status",
-    "series-end-missing": "the series ends on a date, but the date is missing",
-    "series-end-before-start": "the series ends ({until}) before it begins ({begin})",
-    "bad-id": "{field} {value} is not a record id (a positive whole number)",
-    "bad-id-list": "{field} must be a list of record ids",
-    "too-many-ids": "{field} holds more than 500 ids",
-    "bad-resources": "resources must be a list of resource keys",
-    "bad-location": "the location {value} must be exactly one of "
-    + ", ".join(contract.LOCATION_KEYS),
+    "start-missing": N_("the start is missing"),
+    "end-missing": N_("the end is missing"),
+    "bad-start": N_("the start {value} is not a real date and time"),
+    "bad-end": N_("the end {value} is not a real date and time"),
+    "end-before-start": N_("the end ({end}) is before the start ({start}); fix the times"),
+    "text-too-long": N_("the text has {length} characters; onOffice takes at most {limit}"),
+    "not-text": N_("{value} is not text"),
+    "not-boolean": N_("{value} is not yes or no"),
+    "bad-duration-format": N_("{value} is not a duration like 01:30"),
+    "bad-status": N_(
+        "{value} is not an appointment status; write active, completed or canceled "
+        "(or add a map to the mapping)"
+    ),
+    "bad-reminder": N_(
+        "{value} is not a reminder onOffice offers; write 5 min, 15 min, 30 min, 1 hour, "
+        "2 hours, 3 hours, 12 hours, 15 hours, 1 day, 2 days, 3 days, 1 week or 3 weeks"
+    ),
+    "bad-reminder-type": N_("{value} is not a reminder channel; write email, popup or sms"),
+    "reminder-types-need-reminder": N_(
+        "reminder channels are given but no reminder time; add the time"
+    ),
+    "bad-repeat": N_("{value} is not a repetition; write daily, weekly, monthly or yearly"),
+    "bad-interval": N_("the repetition interval {value} is not a whole number from 1 to 999"),
+    "bad-series-end-status": N_("the series end {value} must be 1 (on a date) or 2 (open)"),
+    "bad-series-date": N_("{value} is not a date like 05.03.2027"),
+    "bad-exception": N_("{value} is not a list of exception dates"),
+    "series-incomplete": N_(
+        "a series needs a repetition, an interval, a first day and how it ends"
+    ),
+    "series-end-missing": N_("the series ends on a date, but the date is missing"),
+    "series-end-before-start": N_("the series ends ({until}) before it begins ({begin})"),
+    "bad-id": N_("{value} is not a record number (a whole number above 0)"),
+    "bad-id-list": N_("{value} is not a list of record numbers"),
+    "too-many-ids": N_("more than 500 record numbers in one cell"),
+    "bad-resources": N_("{value} is not a list of resources"),
+    "bad-location": N_("{value} is not one place (estate, contact, office or free text)"),
 }
 # Wide (cross-field) checks and the fields they concern.
 WIDE_FIELDS = {
@@ -252,8 +261,15 @@ def build_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(spec, checks=_wide_checks(), coerce=False)
 
 
-def validate(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> list[RowProblem]:
-    """Every rule over every row in one lazy pass; failures as row problems."""
+Cells = Callable[[int, tuple[str, ...]], Any]  # (row, its columns) -> the first cell as typed
+
+
+def validate(
+    frame: pd.DataFrame, sources: dict[str, tuple[str, ...]], cells: Cells | None = None
+) -> list[RowProblem]:
+    """Every rule over every row in one lazy pass; failures as row problems.
+
+    ``cells`` gives a message the value as the user typed it ("10 Min"), not as converted."""
     frame = frame.astype(object).where(frame.notna(), None)  # NaN means "not sent" too
     for name in ("start_dt", "end_dt"):
         if name not in frame.columns:
@@ -261,12 +277,15 @@ def validate(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> list[R
     try:
         build_schema(frame.columns).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        return _problems(errors.failure_cases, frame, sources)
+        return _problems(errors.failure_cases, frame, sources, cells)
     return []
 
 
 def _problems(
-    cases: pd.DataFrame, frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]
+    cases: pd.DataFrame,
+    frame: pd.DataFrame,
+    sources: dict[str, tuple[str, ...]],
+    typed: Cells | None,
 ) -> list[RowProblem]:
     out: dict[tuple[int, str, str], RowProblem] = {}
     position = {row: i for i, row in enumerate(frame.index.tolist())}
@@ -287,11 +306,12 @@ def _problems(
             continue  # wide checks fail once per column; one problem per row is enough
         columns = tuple(dict.fromkeys(c for f in fields for c in sources.get(f, ())))
         value = None if wide else cells[fields[0]][position[row]]
+        as_typed = typed(row, columns) if typed is not None and columns else None
         out[key] = RowProblem(
             row,
             columns,
             code,
-            _message(code, fields[0], value, frame, row),
+            _message(code, fields[0], value if as_typed is None else as_typed, frame, row),
             value,
             Level.ERROR,
             fields[0],
@@ -307,19 +327,29 @@ _MESSAGE_FIELDS |= {"until": "rp_ende_datum", "begin": "rp_beginn_datum"}
 
 
 def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -> str:
-    template = MESSAGES.get(code, code)
+    template = _(MESSAGES[code]) if code in MESSAGES else code
     other_fields = {  # only those the message names: looking cells up is not free
-        word: frame.at[row, name] if name in frame.columns else None
+        word: _when(frame.at[row, name]) if name in frame.columns else None
         for word, name in _MESSAGE_FIELDS.items()
         if f"{{{word}}}" in template
     }
     return template.format(
         value=shown(value) if value is not None else "",
-        field=field,
         length=len(value) if isinstance(value, str) else 0,
         limit=contract.MAX_TEXT_LENGTH.get(field, 0),
         **other_fields,
     )
+
+
+def _when(api_value: Any) -> Any:
+    """An API date-time or date ("2027-03-05 09:15:00") as the user writes it (05.03.2027 09:15)."""
+    for fmt in (contract.DATETIME_FORMAT, "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(str(api_value), fmt)
+        except ValueError:
+            continue
+        return when(moment) if fmt == contract.DATETIME_FORMAT else when(moment.date())
+    return api_value
 
 
 def status_warnings(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> list[RowProblem]:
@@ -332,7 +362,7 @@ def status_warnings(frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]) ->
             int(row),
             columns,
             "status-overrides-cancelled",
-            f"status {status[row]!r} overrides the cancelled mark",
+            _("the status {status} overrides the cancelled mark").format(status=shown(status[row])),
             None,
             Level.WARNING,
             "status",

@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import contract, identity
 from . import journal as jr
@@ -38,11 +38,25 @@ from .errors import (
     ExitCode,
     JournalError,
 )
-from .excel import OUTCOME_COLUMNS, WARNINGS
+from .excel import (
+    APPOINTMENT_ID,
+    OUTCOME_COLUMNS,
+    SOURCE_ROW,
+    STATUS,
+    WARNINGS,
+    headers,
+    status_value,
+)
+from .i18n import _
 from .identity import Candidate
 from .journal import Entry, Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
+from .problems import joined_problems
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from .runner import (
     ALREADY,
     IMPORTED,
@@ -91,24 +105,31 @@ def split_outcomes(table: Table) -> Earlier:
     """Set aside the outcome columns of an earlier results workbook given as input."""
     earlier = earlier_outcomes(table)
     if earlier:
-        table.frame = table.frame.drop(
-            columns=[c for c in (*OUTCOME_COLUMNS, WARNINGS) if c in table.frame.columns]
-        )
+        ours = {name for header in (*OUTCOME_COLUMNS, WARNINGS) for name in headers(header)}
+        table.frame = table.frame.drop(columns=[c for c in table.frame.columns if c in ours])
     return earlier
+
+
+def _outcome_column(frame: pd.DataFrame, header: str) -> str | None:
+    """The frame's column for one of our outcome headers, in whichever language it is."""
+    return next((c for c in frame.columns if c in headers(header)), None)
 
 
 def earlier_outcomes(table: Table) -> Earlier:
     """The outcome columns of an earlier results workbook given as input (read only)."""
     frame = table.frame
-    if not set(OUTCOME_COLUMNS) <= set(frame.columns):
+    status_column, id_column, row_column = (
+        _outcome_column(frame, h) for h in (STATUS, APPOINTMENT_ID, SOURCE_ROW)
+    )
+    if status_column is None or id_column is None or row_column is None:
         return {}
     earlier: Earlier = {}
     for row, status, appointment, source_row in zip(
-        frame.index, frame["Status"], frame["Appointment ID"], frame["Source row"], strict=True
+        frame.index, frame[status_column], frame[id_column], frame[row_column], strict=True
     ):
         appointment_id = int(appointment) if isinstance(appointment, int | float) else None
         original = int(source_row) if isinstance(source_row, int | float) else int(row)
-        earlier[int(row)] = (str(status) if status else None, appointment_id, original)
+        earlier[int(row)] = (status_value(status), appointment_id, original)
     return earlier
 
 
@@ -155,9 +176,7 @@ def _not_sent(
     report = RunReport(checked, {}, client.url, started, earlier=split_outcomes(checked.table))
     report.stopped, report.stop_code = why
     for o in checked.outcomes:
-        status, error = (
-            (NOT_SENT, why[0]) if o.valid else (INVALID, "; ".join(p.message for p in o.errors))
-        )
+        status, error = (NOT_SENT, why[0]) if o.valid else (INVALID, joined_problems(o.errors))
         report.results[o.row] = RowResult(o.row, status, error=error)
     report.finished = contract.local_now()
     return report
@@ -224,28 +243,30 @@ def _run(
             to_send, to_settle = recognise_existing(runner, to_send, to_settle)
             to_send = recognise_by_workbook(runner, to_send, earlier)
         except (ApiError, JournalError) as exc:  # without it, rows could be doubled
-            for unchecked, *_ in to_send:
+            for unchecked in (item[0] for item in to_send):
                 report.results[unchecked] = RowResult(
-                    unchecked, NOT_SENT, error=f"not checked: {exc}"
+                    unchecked, NOT_SENT, error=_("not checked: {error}").format(error=exc)
                 )
-            for unsettled, *_ in to_settle:  # sent by an earlier run: it may exist
+            for unsettled in (item[0] for item in to_settle):  # sent earlier: it may exist
                 report.results[unsettled] = RowResult(
-                    unsettled, UNKNOWN, error=f"not settled: {exc}"
+                    unsettled, UNKNOWN, error=_("not settled: {error}").format(error=exc)
                 )
-            report.stopped = f"onOffice could not be asked which rows exist already ({exc})"
+            report.stopped = _(
+                "onOffice could not be asked which rows exist already ({error})"
+            ).format(error=exc)
             report.stop_code = exc.exit_code
             return report
     work = _Work(to_send, to_settle, to_update)
     _execute(runner, work, plan, workers, progress, use_reference)
     with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
         journal.set_meta(_invalid_key(input_path), invalid_record)
-    for row, *_ in work.settle:
+    for row in (item[0] for item in work.settle):
         report.results.setdefault(
-            row, RowResult(row, UNKNOWN, error="not settled: the run stopped first")
+            row, RowResult(row, UNKNOWN, error=_("not settled: the run stopped first"))
         )
-    for row, *_ in work.send + work.update:
+    for row in [*(item[0] for item in work.send), *(item[0] for item in work.update)]:
         report.results.setdefault(
-            row, RowResult(row, NOT_SENT, error=report.stopped or "interrupted")
+            row, RowResult(row, NOT_SENT, error=report.stopped or _("interrupted"))
         )
     return report
 
@@ -274,9 +295,7 @@ def _sort(
         before = earlier.get(row, (None, None, row))
         step = plan.steps.get(row)
         if not outcome.valid:
-            report.results[row] = RowResult(
-                row, INVALID, error="; ".join(p.message for p in outcome.errors)
-            )
+            report.results[row] = RowResult(row, INVALID, error=joined_problems(outcome.errors))
             continue
         assert outcome.parameters is not None and step is not None
         entry = step.entry
@@ -284,8 +303,9 @@ def _sort(
             report.results[row] = RowResult(
                 row,
                 NOT_SENT,
-                error=f"the same appointment as row {step.same_as} (use --allow-duplicates "
-                "to send it)",
+                error=_(
+                    "the same appointment as row {row} (use --allow-duplicates to send it)"
+                ).format(row=step.same_as),
             )
         elif step.action == identity.UNCHANGED:
             assert entry is not None
@@ -585,7 +605,7 @@ def _settle_pending(
     Runs also after a systemic stop (then only adopting: `settle` re-sends nothing once the run
     is stopping); a Ctrl-C ends it at once.
     """
-    for _ in range(options.settle_rounds):
+    for _round in range(options.settle_rounds):
         with runner.lock:
             pending, runner.pending = dict(runner.pending), {}
         if not pending:
@@ -593,7 +613,7 @@ def _settle_pending(
         ready = max(at for _, _, at in pending.values())
         time.sleep(max(0.0, ready - time.monotonic()))  # the server may still be busy
         tasks = []
-        for row, (key, params, _) in sorted(pending.items()):
+        for row, (key, params, _at) in sorted(pending.items()):
             entry = runner.journal.entry(key)
             tasks.append((runner.settle, (row, key, params, entry.intent_at if entry else None)))
 

@@ -21,7 +21,8 @@ from typing import Any
 from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
-from .excel import REMOVED_SHEET
+from .excel import REMOVED_SHEET, REMOVED_WORDS
+from .i18n import N_, _, every
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
 from .readback import Appointment, find_appointment, holds
@@ -54,6 +55,7 @@ class UndoReport:
     items: list[UndoItem] = field(default_factory=list)
     confirmed: bool = True
     stopped: str | None = None
+    imported: dict[int, Imported] = field(default_factory=dict)  # what each import wrote
 
     def counts(self) -> Counter[str]:
         return Counter(i.status for i in self.items)
@@ -85,13 +87,16 @@ def _cancelled_by_run(results: Path) -> dict[int, int | None]:
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(results))
-    if REMOVED_SHEET not in book.sheet_names:
+    names = every(REMOVED_SHEET)
+    sheet = next((name for name in book.sheet_names if name in names), None)
+    if sheet is None:
         return {}
-    rows = book.get_sheet_by_name(REMOVED_SHEET).to_python()[1:]
+    rows = book.get_sheet_by_name(sheet).to_python()[1:]
+    canceled = every(REMOVED_WORDS[CANCELED]) | {CANCELED}
     return {
         int(r[0]): int(r[1]) if isinstance(r[1], int | float) else None
         for r in rows
-        if len(r) > 4 and isinstance(r[0], int | float) and r[4] == CANCELED
+        if len(r) > 4 and isinstance(r[0], int | float) and r[4] in canceled
     }
 
 
@@ -116,7 +121,7 @@ def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], lis
     agreed = {i: in_journal[i] for i in in_workbook if i in in_journal}
     # The journal holds every import of the account; only the workbook's ids are in question.
     disagreements = [
-        UndoItem(i, row, DISAGREE, "in the results workbook but not in the journal as created")
+        UndoItem(i, row, DISAGREE, _("in the results workbook, but not in the journal as created"))
         for i, row in sorted(in_workbook.items())
         if i not in in_journal
     ]
@@ -157,17 +162,21 @@ def undo_import(
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     with Journal(path, account) as journal:
         agreed, report.items = plan_undo(results, journal)
+        report.imported = agreed
         done = journal.undone_ids()
         todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
         report.items += [
             UndoItem(
-                i, a.source_row, DELETED if done[i] == "deleted" else CANCELED, "undone earlier"
+                i,
+                a.source_row,
+                DELETED if done[i] == "deleted" else CANCELED,
+                _(UNDONE_EARLIER),
             )
             for i, a in sorted(agreed.items())
             if i in done
         ]
         restore = [
-            UndoItem(i, row, KEPT, "cancelled by the run: its row had left the file")
+            UndoItem(i, row, KEPT, _("cancelled by the run: its row had left the file"))
             for i, row in sorted(_cancelled_by_run(results).items())
             if done.get(i) == CANCELED_REMOVED
         ]
@@ -193,20 +202,107 @@ def _restore(client: OnOfficeClient, journal: Journal, item: UndoItem) -> UndoIt
     except ActionRefused as exc:
         return UndoItem(item.appointment_id, item.source_row, FAILED, exc.server_message)
     except ApiError as exc:
-        return UndoItem(item.appointment_id, item.source_row, FAILED, f"{exc}; run undo again")
-    return UndoItem(item.appointment_id, item.source_row, RESTORED, "active again")
+        return UndoItem(
+            item.appointment_id,
+            item.source_row,
+            FAILED,
+            _("{error}; run undo again").format(error=exc),
+        )
+    return UndoItem(item.appointment_id, item.source_row, RESTORED, _("active again"))
+
+
+UNDONE_EARLIER = N_("undone earlier")
+UNDO_WORDS = {
+    DELETED: N_("deleted"),
+    CANCELED: N_("canceled"),
+    MODIFIED: N_("changed in onOffice: left alone"),
+    GONE: N_("not in onOffice any more"),
+    DISAGREE: N_("not in the journal: left alone"),
+    FAILED: N_("failed"),
+    KEPT: N_("kept"),
+    RESTORED: N_("active again"),
+}
 
 
 def write_undo_results(report: UndoReport) -> Path:
-    """RESULTS.undo.xlsx beside the results workbook: what happened to each appointment."""
+    """RESULTS.undo.xlsx beside the results workbook: per appointment its date, time,
+    subject, estate, contacts and agents (as the import wrote them), and what undo did."""
     target = report.results_path.with_name(
         report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
     )
-    rows: list[list[Any]] = [["Appointment ID", "Source row", "Undo", "Message"]]
-    rows += [[i.appointment_id, i.source_row, i.status, i.message] for i in report.items]
-    summary: list[list[Any]] = [["Item", "Value"], ["Results workbook", str(report.results_path)]]
-    summary += [[status, n] for status, n in sorted(report.counts().items())]
-    return write_workbook(target, [TableSheet("Undo", rows), TableSheet("Summary", summary)])
+    rows: list[list[Any]] = [
+        [
+            _("What undo did"),
+            _("Message"),
+            _("Date"),
+            _("Time"),
+            _("Subject"),
+            _("Estate ID"),
+            _("Contact IDs"),
+            _("Agents"),
+            _("Appointment ID"),
+            _("Source row"),
+        ]
+    ]
+    for item in report.items:
+        imported = report.imported.get(item.appointment_id)
+        rows.append(
+            [
+                _(UNDO_WORDS[item.status]) if item.status in UNDO_WORDS else item.status,
+                item.message,
+                *_described(imported.payload if imported else {}),
+                item.appointment_id,
+                item.source_row,
+            ]
+        )
+    counts = report.counts()
+    summary: list[list[Any]] = [
+        [_("Undo of {file}").format(file=report.results_path.name), ""],
+        *[
+            [_(UNDO_WORDS[status]) if status in UNDO_WORDS else status, n]
+            for status, n in sorted(counts.items())
+        ],
+        [],
+        [_("Results workbook"), str(report.results_path)],
+    ]
+    return write_workbook(
+        target,
+        [
+            TableSheet(_("Undo"), rows, wrap=frozenset({1}), widths={1: 50.0}),
+            TableSheet(_("Summary"), summary, widths={1: 60.0}),
+        ],
+    )
+
+
+def _described(payload: dict[str, Any]) -> list[Any]:
+    """Date, time, subject, estate, contacts and agents of what an import sent."""
+    data = payload.get("data", {})
+    start = _moment(data.get("start_dt"))
+    end = _moment(data.get("end_dt"))
+    if start is None:
+        day = clock = None
+    elif data.get("allDay"):
+        day, clock = start.strftime("%d.%m.%Y"), _("all day")
+    else:
+        day = start.strftime("%d.%m.%Y")
+        clock = start.strftime("%H:%M") + (f"–{end:%H:%M}" if end else "")
+    users = (payload.get("subscribers") or {}).get("users") or []
+    contacts = payload.get("relatedAddressIds") or []
+    return [
+        day,
+        clock,
+        data.get("description"),
+        payload.get("relatedEstateId"),
+        ", ".join(map(str, contacts)) or None,
+        ", ".join(map(str, users)) or None,
+    ]
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), contract.DATETIME_FORMAT)
+    except ValueError:
+        return None
 
 
 def _undo_one(
@@ -224,7 +320,7 @@ def _undo_one(
         current = find_appointment(client, appointment, written)
         if current is None:
             journal.undone(appointment, "deleted")
-            return UndoItem(appointment, item.source_row, GONE, "not in onOffice any more")
+            return UndoItem(appointment, item.source_row, GONE, _("not in onOffice any more"))
         # a modify of ours whose answer was lost changed it after the import: that is no edit
         ours_later = imported.pending is not None and holds(current, imported.pending)
         if not force and not ours_later and _changed_since(current, imported.imported_at):
@@ -232,16 +328,20 @@ def _undo_one(
                 appointment,
                 item.source_row,
                 MODIFIED,
-                f"changed in onOffice after the import ({current.modified} "
-                "UTC); use --force to undo it anyway",
+                _(
+                    "changed in onOffice after the import ({when} UTC); use --force to undo it "
+                    "anyway"
+                ).format(when=current.modified),
             )
         if not force and not ours_later and not holds(current, imported.payload):
             return UndoItem(
                 appointment,
                 item.source_row,
                 MODIFIED,
-                "it no longer holds what the import sent (someone edited it); use --force "
-                "to undo it anyway",
+                _(
+                    "it no longer holds what the import sent (someone edited it); use --force "
+                    "to undo it anyway"
+                ),
             )
         if cancel:
             client.modify_appointment(appointment, {"data": {"status": "canceled"}})
@@ -253,4 +353,6 @@ def _undo_one(
     except ActionRefused as exc:
         return UndoItem(appointment, item.source_row, FAILED, exc.server_message)
     except ApiError as exc:  # transport: delete and cancel are safe to repeat, run undo again
-        return UndoItem(appointment, item.source_row, FAILED, f"{exc}; run undo again")
+        return UndoItem(
+            appointment, item.source_row, FAILED, _("{error}; run undo again").format(error=exc)
+        )

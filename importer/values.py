@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .i18n import _, when
+from .problems import shown
+
 DEFAULT_DATETIME_FORMATS = (
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
@@ -69,18 +72,9 @@ _SHAPES = {
 }
 
 
-def _formats_hint(formats: tuple[str, ...]) -> str:
-    shown = [
-        f.replace("%d", "DD")
-        .replace("%m", "MM")
-        .replace("%Y", "YYYY")
-        .replace("%y", "YY")
-        .replace("%H", "hh")
-        .replace("%M", "mm")
-        .replace("%S", "ss")
-        for f in formats
-    ]
-    return " | ".join(dict.fromkeys(shown))
+def _example(formats: tuple[str, ...]) -> str:
+    """How to write a value in the first accepted format (05.03.2027 09:15)."""
+    return datetime(2027, 3, 5, 9, 15).strftime(formats[0]) if formats else "05.03.2027"
 
 
 def _fits_a_shape(text: str, formats: tuple[str, ...]) -> bool:
@@ -96,15 +90,19 @@ def _fits_a_shape(text: str, formats: tuple[str, ...]) -> bool:
 
 def _unparsed(text: str, formats: tuple[str, ...], what: str, code: str) -> ValueProblem:
     if _fits_a_shape(text, formats):
-        return ValueProblem("impossible-date", f"{text} is not a real date (no such day)")
-    return ValueProblem(code, f"not a {what}; accepted: {_formats_hint(formats)}")
+        return ValueProblem(
+            "impossible-date", _("{text} is not a real date (no such day)").format(text=text)
+        )
+    return ValueProblem(code, what.format(text=shown(text), example=_example(formats)))
 
 
 def _plausible(d: date) -> None:
     if not EARLIEST_YEAR <= d.year <= LATEST_YEAR:
         raise ValueProblem(
             "implausible-date",
-            f"year {d.year} is outside {EARLIEST_YEAR}-{LATEST_YEAR} (a typo or an Excel serial?)",
+            _("the year {year} is before {first} or after {last}; a typo?").format(
+                year=d.year, first=EARLIEST_YEAR, last=LATEST_YEAR
+            ),
         )
 
 
@@ -130,7 +128,7 @@ def _round_to_second(value: datetime | time) -> Any:
 def _not_a_date_cell() -> ValueProblem:
     return ValueProblem(
         "number-not-date",
-        "a number, not a date cell (an Excel serial number? format the column as a date)",
+        _("a number, not a date; format the column as a date in Excel"),
     )
 
 
@@ -142,7 +140,7 @@ def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetim
         value = _round_to_second(cell)
     elif isinstance(cell, date):
         raise ValueProblem(
-            "date-without-time", "a date without a time; add a time column or mark it all-day"
+            "date-without-time", _("a date without a time; add the time or mark it all-day")
         )
     elif isinstance(cell, str):
         text = cell.strip()
@@ -152,12 +150,17 @@ def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetim
         else:
             parsed = _strptime(text, formats)
             if parsed is None:
-                raise _unparsed(text, formats, "date and time", "bad-datetime")
+                raise _unparsed(
+                    text,
+                    formats,
+                    _("{text} is not a date and time; write it like {example}"),
+                    "bad-datetime",
+                )
             value = parsed
     elif isinstance(cell, int | float) and not isinstance(cell, bool):
         raise _not_a_date_cell()
     else:
-        raise ValueProblem("bad-datetime", "not a date and time")
+        raise ValueProblem("bad-datetime", _("not a date and time; write it like 05.03.2027 09:15"))
     _plausible(value)
     return value
 
@@ -170,12 +173,17 @@ def parse_date(cell: Any, formats: tuple[str, ...]) -> date:
     elif isinstance(cell, str):
         parsed = _strptime(cell.strip(), formats)
         if parsed is None:
-            raise _unparsed(cell.strip(), formats, "valid date", "bad-date")
+            raise _unparsed(
+                cell.strip(),
+                formats,
+                _("{text} is not a date; write it like {example}"),
+                "bad-date",
+            )
         value = parsed.date()
     elif isinstance(cell, int | float) and not isinstance(cell, bool):
         raise _not_a_date_cell()
     else:
-        raise ValueProblem("bad-date", "not a date")
+        raise ValueProblem("bad-date", _("not a date; write it like 05.03.2027"))
     _plausible(value)
     return value
 
@@ -193,13 +201,13 @@ def parse_time(cell: Any, formats: tuple[str, ...], *, allow_24: bool = False) -
         if text in ("24:00", "24:00:00"):
             if allow_24:
                 return None
-            raise ValueProblem("bad-time", "24:00 is allowed for an end time only")
+            raise ValueProblem("bad-time", _("24:00 is allowed for an end time only"))
         parsed = _strptime(text, formats)
         if parsed is not None:
             return parsed.time()
     raise ValueProblem(
         "bad-time",
-        f"not a time of day; accepted: {_formats_hint(formats)} (optionally followed by 'Uhr')",
+        _("{text} is not a time of day; write it like 09:15 or 9:15 Uhr").format(text=shown(cell)),
     )
 
 
@@ -210,9 +218,12 @@ def parse_duration(cell: Any) -> timedelta:
     """Minutes as a number, ``HH:MM``/``HH:MM:SS``, ``90 min``, ``1,5 h``, or a time cell."""
     value = _duration(cell)
     if value < timedelta(0):
-        raise ValueProblem("bad-duration", "a duration cannot be negative")
+        raise ValueProblem("bad-duration", _("a duration cannot be negative"))
     if value > MAX_DURATION:
-        raise ValueProblem("bad-duration", f"a duration of more than {MAX_DURATION.days} days")
+        raise ValueProblem(
+            "bad-duration",
+            _("a duration of more than {days} days").format(days=MAX_DURATION.days),
+        )
     return value
 
 
@@ -238,7 +249,10 @@ def _duration(cell: Any) -> timedelta:
             hours, minutes = (number, 0.0) if unit[0] in "hs" else (0.0, number)
     if minutes is None:
         raise ValueProblem(
-            "bad-duration", "not a duration; write minutes (90), HH:MM (01:30), '90 min' or '1,5 h'"
+            "bad-duration",
+            _("{text} is not a duration; write minutes (90), 01:30, 90 min or 1,5 h").format(
+                text=shown(cell)
+            ),
         )
     total = (hours or 0.0) * 60 + minutes
     if not math.isfinite(total) or abs(total) > MAX_DURATION.total_seconds():
@@ -264,14 +278,16 @@ def parse_bool(cell: Any) -> bool:
             return False
     raise ValueProblem(
         "bad-boolean",
-        "not a yes/no value; use ja/nein, x, wahr/falsch, 1/0 (or add a map to the mapping)",
+        _("{text} is not yes or no; write ja or nein, x or leave the cell empty").format(
+            text=shown(cell)
+        ),
     )
 
 
 def parse_int(cell: Any) -> int:
     """A whole number: ints, integral floats (1234.0), digit text; never scientific notation."""
     if isinstance(cell, bool):
-        raise ValueProblem("bad-number", "a yes/no value, not a number")
+        raise ValueProblem("bad-number", _("a yes/no value, not a number"))
     if isinstance(cell, int):
         return cell
     if isinstance(cell, float) and cell.is_integer():
@@ -280,7 +296,7 @@ def parse_int(cell: Any) -> int:
         text = cell.strip()
         if re.fullmatch(r"\d+(\.0+)?", text):
             return int(text.split(".")[0])
-    raise ValueProblem("bad-number", "not a whole number")
+    raise ValueProblem("bad-number", _("{text} is not a whole number").format(text=shown(cell)))
 
 
 def key_text(cell: Any) -> str:
@@ -288,9 +304,9 @@ def key_text(cell: Any) -> str:
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     if isinstance(cell, float):
-        raise ValueProblem("bad-key", "a fractional number cannot be a record key")
+        raise ValueProblem("bad-key", _("a number with decimals cannot be a record number"))
     if isinstance(cell, datetime | date | time | timedelta):
-        raise ValueProblem("bad-key", "a date or time cannot be a record key")
+        raise ValueProblem("bad-key", _("a date or time cannot be a record number"))
     return str(cell).strip()
 
 
@@ -324,11 +340,15 @@ def local_time_problem(value: datetime, tz: ZoneInfo) -> ValueProblem | None:
     if there_and_back != value:
         return ValueProblem(
             "time-does-not-exist",
-            f"{value:%d.%m.%Y %H:%M} does not exist in {tz.key} (clocks jump forward)",
+            _("{when} does not exist: the clocks jump forward to summer time").format(
+                when=when(value)
+            ),
         )
     if value.replace(tzinfo=tz, fold=0).utcoffset() != value.replace(tzinfo=tz, fold=1).utcoffset():
         return ValueProblem(
             "time-ambiguous",
-            f"{value:%d.%m.%Y %H:%M} happens twice in {tz.key} (clocks go back); sent as is",
+            _("{when} happens twice: the clocks go back; it is sent as written").format(
+                when=when(value)
+            ),
         )
     return None

@@ -26,39 +26,54 @@ from .xlsx_write import Sheet, write_xlsx
 
 @dataclass
 class RowsSheet:
-    """One sheet of rows: the input columns, then the outcome columns."""
+    """One sheet of rows: outcome columns and the input columns.
+
+    The first ``frozen`` columns (the outcome) stay in view; ``wrap`` columns (messages) wrap.
+    """
 
     name: str
     columns: Sequence[str]
     rows: Iterable[tuple[Sequence[Any], dict[int, str]]]  # values, {column index: comment}
     widths: AnyMapping[int, float] = field(default_factory=dict)
+    wrap: frozenset[int] = frozenset()
+    frozen: int = 0
 
     def sheet(self) -> Sheet:
-        widths = {c: max(10, min(40, len(str(title)) + 4)) for c, title in enumerate(self.columns)}
         return Sheet(
             self.name[:31],
             self.rows,
             [str(c) for c in self.columns],
-            {**widths, **self.widths},
+            self.widths,
             True,
+            self.wrap,
+            self.frozen,
         )
 
 
 @dataclass
 class TableSheet:
-    """A plain sheet (summary, problem list)."""
+    """A plain sheet (summary, problem list): the first row is the header, if ``header``."""
 
     name: str
     rows: Sequence[Sequence[Any]]
     header: bool = True
+    wrap: frozenset[int] = frozenset()
+    links: Sequence[tuple[int, int, str]] = ()  # (row, column, place), 0-based, header row 0
+    autofilter: bool = False
+    widths: AnyMapping[int, float] = field(default_factory=dict)
 
     def sheet(self) -> Sheet:
-        widths: dict[int, float] = {}
-        for values in self.rows[:1_000]:  # enough to size the columns; the rest would cost
-            for col, value in enumerate(values):
-                widths[col] = max(widths.get(col, 8), min(80, len(str(value)) + 2))
         head, body = (self.rows[0], self.rows[1:]) if self.header and self.rows else ((), self.rows)
-        return Sheet(self.name[:31], ((values, {}) for values in body), head, widths)
+        return Sheet(
+            self.name[:31],
+            ((values, {}) for values in body),
+            head,
+            self.widths,
+            self.autofilter,
+            self.wrap,
+            0,
+            self.links,
+        )
 
 
 def write_workbook(target: Path, sheets: Sequence[RowsSheet | TableSheet]) -> Path:

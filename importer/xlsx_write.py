@@ -64,6 +64,12 @@ HEADER_STYLE = 1
 _STYLE = {("plain", False): 0, ("plain", True): 2}
 for _i, _kind in enumerate(_NUMBER_FORMATS):
     _STYLE[(_kind, False)], _STYLE[(_kind, True)] = 3 + 2 * _i, 4 + 2 * _i
+WRAP_STYLE = 3 + 2 * len(_NUMBER_FORMATS)  # text that wraps inside its column (messages)
+# An outcome's fill, as the traffic light Excel's own "Good / Neutral / Bad" styles show.
+FILLS = {"good": ("C6EFCE", "006100"), "neutral": ("FFEB9C", "9C5700"), "bad": ("FFC7CE", "9C0006")}
+_FILL_STYLE = {name: WRAP_STYLE + 1 + i for i, name in enumerate(FILLS)}
+# Characters a cell holds for sure: Excel counts UTF-16 units, at most two per character.
+_SAFE_LENGTH = CELL_LIMIT // 2
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -72,11 +78,22 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "application/vnd.openxmlformats-officedocument"
 
 
+@dataclass(frozen=True)
+class Filled:
+    """A cell value shown on a coloured fill (one of :data:`FILLS`): a row's outcome."""
+
+    value: str
+    fill: str
+
+
 @dataclass
 class Sheet:
     """One worksheet: an optional header row, then rows of (values, {column: note}).
 
-    A column with a note is a faulty cell: filled red, the note attached.
+    A column with a note is a faulty cell: filled red, the note attached. Columns without a
+    width in ``widths`` are sized from the header and the first rows' content; ``wrap``
+    columns wrap their text; ``frozen`` columns stay in view (with the header row);
+    ``links`` are (row, column, place in the workbook) for cells that jump elsewhere, 0-based.
     """
 
     name: str
@@ -84,6 +101,9 @@ class Sheet:
     header: Sequence[str] = ()
     widths: Mapping[int, float] = field(default_factory=dict)
     autofilter: bool = False
+    wrap: frozenset[int] = frozenset()
+    frozen: int = 0
+    links: Sequence[tuple[int, int, str]] = ()
 
 
 # --- cell text ---
@@ -104,9 +124,23 @@ def _escape_one(match: re.Match[str]) -> str:
     return _ENTITIES.get(char) or f"_x{ord(char):04X}_"
 
 
+def excel_length(value: str) -> int:
+    """The length Excel counts: UTF-16 units (a character beyond U+FFFF counts twice)."""
+    if len(value) <= _SAFE_LENGTH or value.isascii():
+        return len(value)
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def fit_text(value: str, limit: int = EXCEL_CELL_LIMIT) -> str:
     """Excel refuses longer cells: cut with a marker the reader sees (the report is not data)."""
-    return value if len(value) <= limit else value[: limit - len(_CUT)] + _CUT
+    if len(value) <= limit and excel_length(value) <= limit:
+        return value
+    room = limit - len(_CUT)  # the marker is ASCII: one unit a character
+    cut = value[:room]
+    excess = excel_length(cut) - room
+    if excess > 0:  # characters beyond U+FFFF take two units: dropping `excess` is enough
+        cut = cut[: len(cut) - excess]
+    return cut + _CUT
 
 
 def _escaped(value: str) -> str:
@@ -115,7 +149,7 @@ def _escaped(value: str) -> str:
 
 def text_element(value: str) -> str:
     """``<t>`` for any Python string."""
-    if len(value) > EXCEL_CELL_LIMIT:
+    if len(value) > _SAFE_LENGTH:
         value = fit_text(value)
     if value and (value[0].isspace() or value[-1].isspace()):
         return f'<t xml:space="preserve">{_escaped(value)}</t>'
@@ -150,9 +184,18 @@ def _serial(value: date | time | timedelta) -> tuple[str, float] | None:
     return "duration", value / timedelta(days=1)
 
 
-def cell(ref: str, value: Any, bad: bool = False) -> str:
-    """One ``<c>`` element; "" for an empty cell that needs no style."""
+def cell(ref: str, value: Any, bad: bool = False, style: str = "") -> str:
+    """One ``<c>`` element; "" for an empty cell that needs no style.
+
+    ``style`` is the column's own style attribute for text (wrapping), when not faulty."""
     kind = type(value)
+    if kind is Filled:
+        return (
+            f'<c r="{ref}" s="{_FILL_STYLE[value.fill]}" t="inlineStr">'
+            f"<is>{text_element(value.value)}</is></c>"
+        )
+    if kind is str and value and not bad:
+        return f'<c r="{ref}"{style} t="inlineStr"><is>{text_element(value)}</is></c>'
     if kind is str and value:
         return f'<c r="{ref}"{_BAD if bad else ""} t="inlineStr"><is>{text_element(value)}</is></c>'
     if value is None or kind is str:
@@ -191,6 +234,7 @@ class _Body:
     rows: int = 0
     columns: int = 0
     notes: list[tuple[int, int, str]] = field(default_factory=list)  # (row, column, text), 0-based
+    widths: dict[int, float] = field(default_factory=dict)  # column -> width in characters
 
     @property
     def filtered(self) -> bool:
@@ -205,7 +249,11 @@ class _Body:
 def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
     body = _Body(sheet, data, columns=len(sheet.header))
     letters = [column_letter(c) for c in range(max(body.columns, 32))]
-    maybe_special, limit = _MAYBE_SPECIAL, EXCEL_CELL_LIMIT
+    maybe_special, limit = _MAYBE_SPECIAL, _SAFE_LENGTH
+    wrapped = f' s="{WRAP_STYLE}"'
+    styles = [wrapped if c in sheet.wrap else "" for c in range(len(letters))]
+    wrap_widths = {c: sheet.widths.get(c, _WRAP_WIDTH) for c in sheet.wrap}
+    sizes = _Sizes(sheet)
     chunk: list[str] = []
     if sheet.header:
         body.rows = 1
@@ -224,14 +272,17 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
         width = max(len(values), max(bad, default=-1) + 1)
         if width > len(letters):
             letters += [column_letter(c) for c in range(len(letters), width)]
+            styles += [wrapped if c in sheet.wrap else "" for c in range(len(styles), width)]
         body.columns = max(body.columns, width)
+        if body.rows <= _SIZE_SAMPLE:
+            sizes.measure(values)
         if bad:
             padded = [*values, *[None] * (width - len(values))]
-            cells = [cell(letters[c] + r, v, c in bad) for c, v in enumerate(padded)]
+            cells = [cell(letters[c] + r, v, c in bad, styles[c]) for c, v in enumerate(padded)]
             body.notes += [(body.rows - 1, c, fit_text(bad[c], COMMENT_LIMIT)) for c in sorted(bad)]
         else:  # the common case, inlined: plain text that needs no escaping
             cells = [
-                f'<c r="{letter}{r}" t="inlineStr"><is><t>{v}</t></is></c>'
+                f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>'
                 if v.__class__ is str
                 and v
                 and maybe_special(v) is None
@@ -242,47 +293,135 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
                 if v is None
                 else f'<c r="{letter}{r}"><v>{v}</v></c>'
                 if v.__class__ is int
-                else cell(letter + r, v)
-                for letter, v in zip(letters, values, strict=False)
+                else cell(letter + r, v, False, style)
+                for letter, style, v in zip(letters, styles, values, strict=False)
             ]
-        chunk.append(f'<row r="{r}">{"".join(cells)}</row>')
+        height = _height(values, wrap_widths) if wrap_widths else ""
+        chunk.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
         if len(chunk) >= _CHUNK_ROWS:
             body.size += data.write("".join(chunk).encode())
             chunk.clear()
     body.size += data.write("".join(chunk).encode())
+    body.widths = sizes.widths()
     data.seek(0)
     return body
+
+
+def _height(values: Sequence[Any], widths: Mapping[int, float]) -> str:
+    """The row height that shows every line of its wrapped cells (spreadsheet programs do not
+    all grow a row for wrapped text on their own): the row attribute, or "" for one line."""
+    lines = 1
+    for c, width in widths.items():
+        text = values[c] if c < len(values) else None
+        if text.__class__ is str and (len(text) > width or "\n" in text):
+            per_line = width / 1.15  # proportional font: a little fewer characters than width
+            count = sum(max(1, math.ceil(len(line) / per_line)) for line in text.split("\n"))
+            lines = max(lines, count)
+    if lines == 1:
+        return ""
+    return f' ht="{min(lines, 20) * 15}" customHeight="1"'
+
+
+_SIZE_SAMPLE = 1_000  # rows measured to size the columns: enough, and big files stay fast
+_MIN_WIDTH, _MAX_WIDTH, _WRAP_WIDTH = 8.0, 45.0, 55.0
+_KIND_WIDTH = {"datetime": 16.0, "date": 10.0, "time": 5.0, "duration": 6.0}
+
+
+class _Sizes:
+    """Column widths from the header and the content of the first rows, bounded."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        self.longest = [len(str(title)) for title in sheet.header]
+
+    def measure(self, values: Sequence[Any]) -> None:
+        longest = self.longest
+        if len(values) > len(longest):
+            longest += [0] * (len(values) - len(longest))
+        for c, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, Filled):
+                value = value.value
+            if isinstance(value, str):
+                size = max(map(len, value.split("\n"))) if "\n" in value else len(value)
+            elif isinstance(value, date | time | timedelta):
+                size = int(_KIND_WIDTH[_serial_kind(value)])
+            else:
+                size = len(str(value))
+            if size > longest[c]:
+                longest[c] = size
+
+    def widths(self) -> dict[int, float]:
+        given, wrap = self.sheet.widths, self.sheet.wrap
+        out: dict[int, float] = {}
+        for c, size in enumerate(self.longest):
+            if c in given:
+                out[c] = given[c]
+            else:
+                top = _WRAP_WIDTH if c in wrap else _MAX_WIDTH
+                out[c] = max(_MIN_WIDTH, min(top, size + 2.0))
+        return out
+
+
+def _serial_kind(value: date | time | timedelta) -> str:
+    if isinstance(value, datetime):
+        return "datetime"
+    if isinstance(value, date):
+        return "date"
+    return "time" if isinstance(value, time) else "duration"
 
 
 def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
     """The XML before and after the rows."""
     sheet = body.sheet
     last = body.corner()
-    pane = (
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        '<selection pane="bottomLeft"/>'
-        if sheet.header
-        else ""
-    )
     selected = ' tabSelected="1"' if index == 0 else ""
     cols = "".join(
         f'<col min="{c + 1}" max="{c + 1}" width="{int(_pixels(w) / 7 * 256) / 256}"'
         ' customWidth="1"/>'
-        for c, w in sorted(sheet.widths.items())
+        for c, w in sorted(body.widths.items())
     )
     head = (
-        f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><dimension ref="A1:{last}"/>'
-        f'<sheetViews><sheetView{selected} workbookViewId="0">{pane}</sheetView></sheetViews>'
-        f'<sheetFormatPr defaultRowHeight="15"/>{f"<cols>{cols}</cols>" if cols else ""}'
-        "<sheetData>"
+        f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
+        # printed on A4 landscape, as wide as the page
+        f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:{last}"/>'
+        f'<sheetViews><sheetView{selected} workbookViewId="0">{_pane(sheet)}</sheetView>'
+        f'</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+        f"{f'<cols>{cols}</cols>' if cols else ''}<sheetData>"
+    )
+    links = "".join(
+        f'<hyperlink ref="{column_letter(c)}{r + 1}" location="{_attribute(place)}" '
+        f'display="{_attribute(place)}"/>'
+        for r, c, place in sheet.links
     )
     tail = (
         "</sheetData>"
         + (f'<autoFilter ref="A1:{last}"/>' if body.filtered else "")
+        + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
         + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/>' + ('<legacyDrawing r:id="rId1"/>' if body.notes else "") + "</worksheet>"
+        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+        'fitToHeight="0"/>'
+        # Our text cells hold text on purpose ("0815"): no "number stored as text" flags.
+         + f'<ignoredErrors><ignoredError sqref="A1:{last}" numberStoredAsText="1"/>'
+        "</ignoredErrors>" + ('<legacyDrawing r:id="rId1"/>' if body.notes else "") + "</worksheet>"
     )
     return head, tail
+
+
+def _pane(sheet: Sheet) -> str:
+    """The header row and the first ``frozen`` columns stay in view while scrolling."""
+    rows = 1 if sheet.header else 0
+    columns = sheet.frozen
+    if not rows and not columns:
+        return ""
+    corner = f"{column_letter(columns)}{rows + 1}"
+    pane = "bottomRight" if rows and columns else "bottomLeft" if rows else "topRight"
+    split = (f' xSplit="{columns}"' if columns else "") + (f' ySplit="{rows}"' if rows else "")
+    return (
+        f'<pane{split} topLeftCell="{corner}" activePane="{pane}" state="frozen"/>'
+        f'<selection pane="{pane}" activeCell="{corner}" sqref="{corner}"/>'
+    )
 
 
 # --- notes (Excel's legacy comments: a comments part plus a VML drawing) ---
@@ -303,7 +442,7 @@ def _comments_part(notes: list[tuple[int, int, str]]) -> str:
 
 def _vml_part(body: _Body, first_block: int) -> str:
     """The note boxes; their anchors follow XlsxWriter's placement (right of the cell)."""
-    widths = body.sheet.widths
+    widths = body.widths
     last_col = max(c for _, c, _ in body.notes) + 16
     column_px = [_pixels(widths.get(c, _DEFAULT_WIDTH)) for c in range(last_col + 1)]
     left_px = [0]
@@ -349,6 +488,9 @@ def _vml_part(body: _Body, first_block: int) -> str:
 # --- the package ---
 
 
+_TOP = '<alignment vertical="top"/>'  # a row grown for wrapped text reads from the top
+
+
 def _styles_part() -> str:
     font = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
     formats = "".join(
@@ -357,31 +499,48 @@ def _styles_part() -> str:
     )
     thin = '<color auto="1"/>'
     xfs = [
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+        f"{_TOP}</xf>",
         '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" '
         'applyFill="1" applyBorder="1"/>',
         '<xf numFmtId="0" fontId="2" fillId="3" borderId="0" xfId="0" applyFont="1" '
-        'applyFill="1"/>',
+        f'applyFill="1" applyAlignment="1">{_TOP}</xf>',
     ]
     for i in range(len(_NUMBER_FORMATS)):
         xfs.append(
             f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" xfId="0" '
-            'applyNumberFormat="1"/>'
+            f'applyNumberFormat="1" applyAlignment="1">{_TOP}</xf>'
         )
         xfs.append(
             f'<xf numFmtId="{164 + i}" fontId="2" fillId="3" borderId="0" xfId="0" '
-            'applyNumberFormat="1" applyFont="1" applyFill="1"/>'
+            f'applyNumberFormat="1" applyFont="1" applyFill="1" applyAlignment="1">{_TOP}</xf>'
+        )
+    xfs.append(
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+        '<alignment vertical="top" wrapText="1"/></xf>'
+    )
+    for i in range(len(FILLS)):
+        xfs.append(
+            f'<xf numFmtId="0" fontId="{3 + i}" fillId="{4 + i}" borderId="0" xfId="0" '
+            'applyFont="1" applyFill="1" applyAlignment="1"><alignment vertical="top"/></xf>'
         )
     fill = '<fill><patternFill patternType="solid"><fgColor rgb="FF{}"/><bgColor indexed="64"/>'
+    outcome_fonts = "".join(
+        f'<font><color rgb="FF{ink}"/>{font}</font>' for _, ink in FILLS.values()
+    )
+    outcome_fills = "".join(
+        f"{fill.format(paper)}</patternFill></fill>" for paper, _ in FILLS.values()
+    )
     return (
         f'{_XML}<styleSheet xmlns="{_MAIN}">'
         f'<numFmts count="{len(_NUMBER_FORMATS)}">{formats}</numFmts>'
-        f'<fonts count="3"><font>{font}</font><font><b/>{font}</font>'
-        f'<font><color rgb="FF9C0006"/>{font}</font></fonts>'
-        '<fills count="4"><fill><patternFill patternType="none"/></fill>'
+        f'<fonts count="{3 + len(FILLS)}"><font>{font}</font><font><b/>{font}</font>'
+        f'<font><color rgb="FF9C0006"/>{font}</font>{outcome_fonts}</fonts>'
+        f'<fills count="{4 + len(FILLS)}"><fill><patternFill patternType="none"/></fill>'
         '<fill><patternFill patternType="gray125"/></fill>'
         f"{fill.format('DDEBF7')}</patternFill></fill>{fill.format('FFC7CE')}</patternFill></fill>"
-        '</fills><borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        f"{outcome_fills}</fills>"
+        '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
         f'<border><left style="thin">{thin}</left><right style="thin">{thin}</right>'
         f'<top style="thin">{thin}</top><bottom style="thin">{thin}</bottom><diagonal/></border>'
         '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'

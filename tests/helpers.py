@@ -142,11 +142,34 @@ def edit_in_onoffice(sb: Sandbox, appointment: int | None, **fields: object) -> 
     sb.store.update_appointment({**record, **fields}, record["modified"])
 
 
-def edit_results(path: Path, cells: dict[str, object]) -> None:
-    """Type into a results workbook's Results sheet, as a user in Excel would."""
+def edit_results(path: Path, cells: dict[tuple[int, str], object]) -> None:
+    """Type into a results workbook's Results sheet, as a user in Excel would:
+    ``{(spreadsheet row, column header): value}``."""
     import openpyxl
 
     book = openpyxl.load_workbook(path)
-    for ref, value in cells.items():
-        book["Results"][ref] = value
+    sheet = book["Results"]
+    header = [c.value for c in sheet[1]]
+    for (row, column), value in cells.items():
+        sheet.cell(row=row, column=header.index(column) + 1, value=value)
     book.save(path)
+
+
+def sheet_rows(workbook: Any, sheet: str) -> list[dict[str, Any]]:
+    """A sheet of one of our workbooks (a path or an open openpyxl book) as a dict a row,
+    by header: tests do not depend on where a column sits."""
+    import openpyxl
+
+    book = (
+        openpyxl.load_workbook(workbook, read_only=True) if isinstance(workbook, Path) else workbook
+    )
+    values = list(book[sheet].iter_rows(values_only=True))
+    if not values:
+        return []
+    header = [str(h) for h in values[0]]
+    return [dict(zip(header, row, strict=False)) for row in values[1:]]
+
+
+def statuses(workbook: Any, sheet: str = "Results") -> Counter[str]:
+    """The Status column of a results workbook (or a report's Rows sheet), counted."""
+    return Counter(str(r["Status"]) for r in sheet_rows(workbook, sheet))

@@ -22,6 +22,7 @@ from importer.cli import main
 from importer.problems import CODES
 
 from .files import rewrite_member, set_cell_xml, with_member, write_xlsx
+from .helpers import sheet_rows
 
 BASIC = "start: Start\nend: Ende\nfields: {description: Betreff}\n"
 HEADER = "Start;Ende;Betreff\n"
@@ -429,9 +430,10 @@ def test_bad_input(tmp_path: Path, case: Case, capsys: pytest.CaptureFixture[str
         return
     book = openpyxl.load_workbook(report)
     rows = book["Rows"]
-    header = [c.value for c in rows[1]]
-    status = [r[header.index("Status")].value for r in rows.iter_rows(min_row=2)]
-    problems = list(book["Problems"].iter_rows(min_row=2, values_only=True))
+    status = [r["Status"] for r in sheet_rows(book, "Rows")]
+    problems = [
+        (p["Row"], p["Level"], p["Code"], p["Column"]) for p in sheet_rows(book, "Problems")
+    ]
     assert {p[2] for p in problems} <= set(CODES)  # every code is a registered one
     summary = "\n".join(str(r) for r in book["Summary"].iter_rows(values_only=True))
     if case.level == "R":

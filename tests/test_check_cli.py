@@ -36,22 +36,25 @@ def test_check_sample_offline_writes_report_and_exits_1(
     out, err = capsys.readouterr()
     assert code == 1
     assert "14 rows read: 10 valid, 4 invalid" in out
-    assert "Look-ups not checked (add --resolve)" in out
+    assert (
+        "resources, estate numbers, contacts, agents (users) were not checked against onOffice; "
+        "add --resolve to check them" in out
+    )
     assert err == ""
     book = openpyxl.load_workbook(samples / "viewings.check.xlsx")
     assert book.sheetnames == ["Rows", "Summary", "Problems"]
     rows = book["Rows"]
     header = [c.value for c in rows[1]]
-    assert header[-4:] == ["Status", "Errors", "Warnings", "Source row"]
+    assert header[:3] == ["Status", "Errors", "Warnings"] and header[-1] == "Source row"
     statuses = {r[-1].value: r[header.index("Status")].value for r in rows.iter_rows(min_row=2)}
     assert statuses[11] == "invalid" and statuses[4] == "valid"
-    bad = rows["I10"]  # Erinnerung of source row 12: "10 Min"
+    bad = rows["L10"]  # Erinnerung of source row 12: "10 Min"
     assert bad.value == "10 Min"
     assert bad.fill.fgColor.rgb.endswith("FFC7CE")
-    assert "bad-reminder" in bad.comment.text
-    note = next(r for r in rows.iter_rows(min_row=2) if r[-1].value == 7)[11]
+    assert "'10 Min' is not a reminder onOffice offers" in bad.comment.text  # as typed
+    note = next(r for r in rows.iter_rows(min_row=2) if r[-1].value == 7)[14]
     assert note.value == "Zählerstände ablesen; Protokoll =2 Exemplare"
-    assert rows.freeze_panes == "A2"
+    assert rows.freeze_panes == "C2"  # Status and Errors stay in view
     assert rows.auto_filter.ref
 
 
@@ -69,7 +72,7 @@ def test_check_with_sandbox_resolves_lookups(
     assert code == 1
     assert "9 rows read: 6 valid, 3 invalid" in out
     assert "address-ambiguous" in out
-    assert "Look-ups not checked" not in out
+    assert "were not checked against onOffice" not in out
 
 
 def test_check_all_valid_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,7 +80,7 @@ def test_check_all_valid_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[s
     mapping = tmp_path / "m.yaml"
     mapping.write_text("start: Start\nend: {minutes: 30}\nfields: {description: Betreff}\n")
     assert run_cli("check", str(source), "-m", str(mapping)) == 0
-    assert "1 rows read: 1 valid, 0 invalid" in capsys.readouterr().out
+    assert "1 row read: 1 valid, 0 invalid" in capsys.readouterr().out
 
 
 def test_broken_mapping_is_one_clear_block_and_exit_2(
@@ -160,7 +163,8 @@ def test_hostile_text_stays_text_in_the_report(tmp_path: Path) -> None:
     mapping.write_text("start: Start\nend: {minutes: 30}\nfields: {note: Notiz}\n")
     run_cli("check", str(source), "-m", str(mapping))
     sheet = openpyxl.load_workbook(tmp_path / "h.check.xlsx")["Rows"]
-    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    column = [c.value for c in sheet[1]].index("Notiz")
+    cells = [row[column] for row in sheet.iter_rows(min_row=2)]
     assert len(cells) == len(hostile)
     assert all(c.data_type == "s" for c in cells)
     assert cells[0].value == hostile[0]

@@ -55,8 +55,8 @@ def test_rows_of_the_file_that_book_the_same_agent_or_estate_are_warned(
         report = check(source, mapping, api=api, report=False, now=NOW)
     found = bookings(report)
     assert set(found) == {2, 3, 4, 5}  # row 6 touches nobody's slot
-    assert "agent 17 is also booked in row 3" in found[2][0]
-    assert any("estate 609 is also booked in row 5" in m for m in found[3])
+    assert found[2][0] == "double booking: this agent is also booked in row 3 at this time"
+    assert "double booking: this estate also has an appointment in row 5 at this time" in found[3]
     assert report.valid_count == 5  # warnings only
     problem = next(p for p in report.problems if p.row == 5)
     assert problem.columns == ("Objekt",)
@@ -78,7 +78,10 @@ def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
             }
         )
         report = check(source, mapping, api=api, report=False, now=NOW)
-    assert "agent 19 already has an appointment in onOffice" in bookings(report)[6][0]
+    assert "this agent already has an appointment in onOffice" in bookings(report)[6][0]
+    assert [str(p.value) for p in report.problems if p.row == 6 and p.code == "double-booking"] == [
+        "19"
+    ]
     monkeypatch.setenv("ONOFFICE_API_URL", sandbox.url)
     monkeypatch.setenv("ONOFFICE_TOKEN", sandbox.credentials.token)
     monkeypatch.setenv("ONOFFICE_SECRET", sandbox.credentials.secret)
@@ -115,7 +118,8 @@ def test_run_warns_or_refuses_double_bookings_but_never_its_own_rows(
             source, mapping, client=api, journal_path=tmp_path / "j.sqlite", options=strict
         )
         assert [first.results[r].status for r in (2, 3)] == ["created", "invalid"]
-        assert "agent 21 already has an appointment" in (first.results[3].error or "")
+        assert "this agent already has an appointment" in (first.results[3].error or "")
+        assert "(Makler)" in (first.results[3].error or "")  # the user's column, not an id
         second = run_import(
             source, mapping, client=api, journal_path=tmp_path / "j.sqlite", options=strict
         )
@@ -137,9 +141,9 @@ def test_run_results_show_the_warnings(tmp_path: Path, sandbox: Sandbox) -> None
     sheet = book["Results"]
     header = [c.value for c in sheet[1]]
     warnings = {r[-1].value: r[header.index("Warnings")].value for r in sheet.iter_rows(min_row=2)}
-    assert "double booking: agent 17 is also booked in row 3" in warnings[2]
+    assert "double booking: this agent is also booked in row 3" in warnings[2]
     assert warnings[6] is None
-    summary = dict(r for r in book["Summary"].iter_rows(values_only=True) if len(r) == 2)
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r[0]}
     assert summary["Rows with warnings"] == 4
     assert summary["double-booking"] == 4  # rows, not problems
 

@@ -11,13 +11,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from importer.errors import ExitCode
 from importer.sandbox import Faults, Sandbox
 
-from .helpers import generated
+from .helpers import generated, statuses
 
 KILLS = 20
 ROWS = 1000
@@ -97,10 +96,9 @@ def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
     counts = subjects(sandbox)
     assert len(counts) == ROWS
     assert set(counts.values()) == {1}, [s for s, n in counts.items() if n > 1][:5]
-    sheet = openpyxl.load_workbook(tmp_path / "rows.results.xlsx", read_only=True)["Results"]
-    statuses = Counter(row[-5] for row in sheet.iter_rows(min_row=2, values_only=True))
-    assert sum(statuses.values()) == ROWS
-    assert set(statuses) <= {"created", "already-created"}
+    counted = statuses(tmp_path / "rows.results.xlsx")
+    assert sum(counted.values()) == ROWS
+    assert set(counted) <= {"created", "already-created"}
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -120,9 +118,8 @@ def test_ctrl_c_finishes_in_flight_writes_results_and_exits_130(
     output = log.read_text()
     assert "Traceback" not in output
     assert "Interrupted" in output
-    sheet = openpyxl.load_workbook(tmp_path / "rows.results.xlsx", read_only=True)["Results"]
-    statuses = Counter(row[-5] for row in sheet.iter_rows(min_row=2, values_only=True))
-    assert statuses["created"] == sandbox.store.count_appointments() > 0
-    assert statuses["not-sent"] > 0 and sum(statuses.values()) == 300
+    counted = statuses(tmp_path / "rows.results.xlsx")
+    assert counted["created"] == sandbox.store.count_appointments() > 0
+    assert counted["not-sent"] > 0 and sum(counted.values()) == 300
     assert finish(start(sandbox, source, mapping, log)) == ExitCode.OK
     assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 300

@@ -62,7 +62,7 @@ def test_10_an_edited_results_workbook_row_modifies_its_appointment(
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
         write_results(run_import(source, mapping, client=client, options=FAST), results)
-        edit_results(results, {"C4": "Übergabe statt Besichtigung"})  # row 4: its subject
+        edit_results(results, {(4, "Betreff"): "Übergabe statt Besichtigung"})  # row 4: its subject
         again = run_import(results, mapping, client=client, options=FAST)
     assert again.counts() == {"updated": 1, "already-created": 9}
     assert sandbox.store.count_appointments() == 10
@@ -81,7 +81,7 @@ def test_10_an_edited_results_workbook_without_its_journal_is_a_conflict_not_a_t
         write_results(first, results)
         assert first.journal_path is not None
         first.journal_path.unlink()  # another computer, or a lost journal
-        edit_results(results, {"C4": "Übergabe"})
+        edit_results(results, {(4, "Betreff"): "Übergabe"})
         again = run_import(results, mapping, client=client, options=FAST)
         assert again.counts() == {"conflict": 1, "exists": 9}
         assert again.exit_code == ExitCode.ROWS_FAILED

@@ -31,7 +31,7 @@ def test_A_original_file_after_its_results_workbook_was_edited_and_run(
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
         write_results(run_import(source, mapping, client=client, options=FAST), results)
-        edit_results(results, {"C4": "Übergabe"})  # row 4 edited in the results workbook
+        edit_results(results, {(4, "Betreff"): "Übergabe"})  # row 4 edited in the results workbook
         edited = run_import(results, mapping, client=client, options=FAST)
         assert edited.counts() == {"updated": 1, "already-created": 9}
         back = run_import(source, mapping, client=client, options=FAST)  # the original again

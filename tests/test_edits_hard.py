@@ -84,7 +84,7 @@ def test_force_after_a_conflict_written_into_the_results_makes_no_twin(
         write_results(first, results)
         assert first.journal_path is not None
         first.journal_path.unlink()  # another computer, or a lost journal
-        edit_results(results, {"C4": "Übergabe"})
+        edit_results(results, {(4, "Betreff"): "Übergabe"})
         again = run_import(results, mapping, client=client, options=FAST)
         assert again.counts() == {"conflict": 1, "exists": 9}
         write_results(again, results)  # as `run` does: the Status now says conflict
@@ -214,7 +214,7 @@ def test_only_failed_leaves_rows_the_workbook_marks_created(
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
         write_results(run_import(source, mapping, client=client, options=FAST), results)
-        edit_results(results, {"C4": "Übergabe statt Besichtigung"})
+        edit_results(results, {(4, "Betreff"): "Übergabe statt Besichtigung"})
         again = run_import(results, mapping, client=client, options=RunOptions(only_failed=True))
     assert again.counts() == {"already-created": 10}
     assert sandbox.stats.actions["modify calendar"] == 0
@@ -353,10 +353,15 @@ def test_two_workbook_rows_never_share_one_appointment(tmp_path: Path, sandbox: 
         book = openpyxl.load_workbook(results)
         sheet = book["Results"]
         sheet.append([c.value for c in sheet[4]])  # row 4 copied as row 12, its ID too
-        sheet["C4"] = "Besichtigung 1"
-        sheet["C12"] = "Besichtigung 2"
-        sheet["B12"] = "05.05.2027 12:00"
         book.save(results)
+        edit_results(
+            results,
+            {
+                (4, "Betreff"): "Besichtigung 1",
+                (12, "Betreff"): "Besichtigung 2",
+                (12, "Start"): "05.05.2027 12:00",
+            },
+        )
         forced = run_import(results, mapping, client=client, options=RunOptions(force=True))
     assert forced.results[4].status == "updated" and forced.results[12].status == "created"
     assert {"Besichtigung 1", "Besichtigung 2"} <= subjects(sandbox)

@@ -64,6 +64,7 @@ def test_one_hundred_hostile_strings_stay_text(tmp_path: Path) -> None:
         rows = openpyxl.load_workbook(path)[("Rows" if path == report.report_path else "Results")]
         formulas = [c.coordinate for row in rows.iter_rows() for c in row if c.data_type == "f"]
         assert formulas == []
-        notes = [row[1] for row in rows.iter_rows(min_row=2)]
+        column = [c.value for c in rows[1]].index("Notiz")
+        notes = [row[column] for row in rows.iter_rows(min_row=2)]
         assert len(notes) == 100
         assert all(c.data_type == "s" for c in notes if c.value is not None)

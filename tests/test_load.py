@@ -135,7 +135,9 @@ def test_error_cells_formulas_without_value_and_hidden_rows(tmp_path: Path) -> N
         ),
     )
     table = load_table(path)
-    assert table.cell_errors[(2, "Objekt")] == "the cell holds the Excel error #REF!"
+    assert (
+        table.cell_errors[(2, "Objekt")] == "the cell holds the Excel error #REF!; fix the formula"
+    )
     assert "formula without a saved value" in table.cell_errors[(3, "Kunde")]
     assert any("1 hidden or filtered rows" in w for w in table.warnings)
 

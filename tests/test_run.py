@@ -46,15 +46,20 @@ def test_sample_import_results_and_rerun(tmp_path: Path, sandbox: Sandbox) -> No
     assert sandbox.store.count_appointments() == 8
     sheet = openpyxl.load_workbook(written)["Results"]
     header = [c.value for c in sheet[1]]
-    assert header[-5:] == ["Status", "Appointment ID", "Error", "Warnings", "Source row"]
+    assert header[:4] == ["Status", "Appointment ID", "Error", "Warnings"]
+    assert header[-1] == "Source row"
+    assert openpyxl.load_workbook(written)["Results"].freeze_panes == "D2"  # outcome in view
     rows = {r[-1].value: r for r in sheet.iter_rows(min_row=2)}
     assert rows[4][header.index("Status")].value == "created"
     assert isinstance(rows[4][header.index("Appointment ID")].value, int)
     assert rows[11][header.index("Status")].value == "invalid"
     assert "before the start" in rows[11][header.index("Error")].value
     assert rows[5][header.index("Objekt-Nr.")].value == "0815"  # as the user typed it
-    summary = dict(openpyxl.load_workbook(written)["Summary"].iter_rows(values_only=True))
-    assert summary["Rows created"] == 8 and summary["Rows invalid"] == 6
+    summary = {
+        r[0]: r[1] for r in openpyxl.load_workbook(written)["Summary"].iter_rows(values_only=True)
+    }
+    assert summary["created"] == 8 and summary["invalid"] == 6
+    assert summary["Result"] == "8 of 14 rows are in onOffice"
     assert summary["API URL"] == sandbox.url
     assert sandbox.credentials.token not in str(summary)
 

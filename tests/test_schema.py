@@ -96,4 +96,4 @@ def test_one_pass_reports_every_problem_of_every_row_with_source_columns() -> No
     }
     assert found[(4, "end-before-start")].columns == ("Datum", "Beginn", "Ende")
     assert found[(4, "bad-reminder")].columns == ("Erinnerung",)
-    assert "300 characters; at most 255" in found[(9, "text-too-long")].message
+    assert "300 characters; onOffice takes at most 255" in found[(9, "text-too-long")].message
