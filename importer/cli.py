@@ -724,16 +724,18 @@ def mapping_init(
     draft = draft_mapping(file, _load_options(sheet, header_row, encoding, delimiter))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(draft.yaml, encoding="utf-8")
-    click.echo(
-        f"Drafted {out} from {file}: {len(draft.entries)} entries"
-        + (f"; unmapped columns: {', '.join(draft.unmapped)}" if draft.unmapped else "")
+    line = _("Drafted {out} from {file}: {n} entries").format(
+        out=out, file=file, n=len(draft.entries)
     )
+    if draft.unmapped:
+        line += _("; unmapped columns: {columns}").format(columns=", ".join(draft.unmapped))
+    click.echo(line)
     for todo in draft.todo:
-        click.echo(f"  To check: {todo}")
+        click.echo("  " + _("To check: {item}").format(item=todo))
     try:
         result = run_check(file, out)
     except MappingError as exc:
-        click.echo(f"The draft needs edits before a check can run:\n{exc}")
+        click.echo(_("The draft needs edits before a check can run:") + f"\n{exc}")
         raise SystemExit(ExitCode.INPUT_REJECTED) from None
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)

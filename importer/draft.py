@@ -19,6 +19,7 @@ from typing import Any
 from . import contract
 from .convert import normalise_reminder
 from .errors import SourceFileError
+from .i18n import _, ngettext
 from .load import LoadOptions, Table, header_key, load_table
 from .values import FALSE_WORDS, TRUE_WORDS
 
@@ -313,10 +314,10 @@ def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft
     if date_col and date_col.kind == "datetime" and not start:
         start, date_col = date_col, None
     if start and start.kind == "datetime":
-        add(Entry("start", start.name, f"column {start.name!r}: dates with times"))
+        add(Entry("start", start.name, _column(start.name, _("dates with times"))))
     elif date_col:
         parts: dict[str, Any] = {"date": date_col.name}
-        why = f"column {date_col.name!r}: dates"
+        why = _column(date_col.name, _("dates"))
         tcol = (
             time_col
             if time_col is not None
@@ -324,27 +325,27 @@ def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft
         )
         if tcol is not None:
             parts["time"] = tcol.name
-            why += f"; column {tcol.name!r}: times of day"
+            why += "; " + _column(tcol.name, _("times of day"))
         add(Entry("start", parts, why))
     else:
-        draft.todo.append("start: no column with dates found; set `start:` by hand")
+        draft.todo.append(_("start: no column with dates found; set `start:` by hand"))
     end, duration = found.get("end"), found.get("duration")
     if end and end.kind == "time":
         add(
             Entry(
                 "end",
                 {"time": end.name, "minutes": 30},
-                f"column {end.name!r}: times on the start's day; 30 minutes when empty",
+                _column(end.name, _("times on the start's day; 30 minutes when empty")),
             )
         )
     elif end and end.kind in ("datetime", "date"):
-        add(Entry("end", end.name, f"column {end.name!r}: dates with times"))
+        add(Entry("end", end.name, _column(end.name, _("dates with times"))))
     elif duration:
-        add(Entry("end", {"duration": duration.name}, f"column {duration.name!r}: durations"))
+        add(Entry("end", {"duration": duration.name}, _column(duration.name, _("durations"))))
     else:
-        add(Entry("end", {"minutes": 30}, "no end or duration column found: 30 minutes assumed"))
+        add(Entry("end", {"minutes": 30}, _("no end or duration column found: 30 minutes assumed")))
     if "all_day" in found:
-        add(Entry("all_day", found["all_day"].name, f"column {found['all_day'].name!r}: yes/no"))
+        add(Entry("all_day", found["all_day"].name, _column(found["all_day"].name, _("yes/no"))))
     _fields(found, draft)
     _series(found, draft)
     if "location" in found:
@@ -353,7 +354,7 @@ def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft
             Entry(
                 "location",
                 {"type": "sonstiges", "column": col.name},
-                f"column {col.name!r}: a place, as free text",
+                _column(col.name, _("a place, as free text")),
             )
         )
     elif "estate" in found:
@@ -397,7 +398,7 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
     subject, art, estate = found.get("description"), found.get("art"), found.get("estate")
     contact = found.get("contact")
     if subject:
-        add(Entry("fields.description", subject.name, f"column {subject.name!r}: a subject"))
+        add(Entry("fields.description", subject.name, _column(subject.name, _("a subject"))))
     elif art or estate or contact:
         parts = [f"{{{c.name}}}" for c in (art, estate) if c]
         template = " ".join(parts) + (f" mit {{{contact.name}}}" if contact else "")
@@ -405,32 +406,43 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
             Entry(
                 "fields.description",
                 {"template": template.strip()},
-                "no subject column: composed from type, estate and contact",
+                _("no subject column: composed from type, estate and contact"),
             )
         )
     if "note" in found:
-        add(Entry("fields.note", found["note"].name, f"column {found['note'].name!r}: notes"))
+        add(Entry("fields.note", found["note"].name, _column(found["note"].name, _("notes"))))
     if art:
         values = art.distinct()[:30]
         add(
             Entry(
                 "fields.art",
                 {"column": art.name, "map": {v: v for v in values}},
-                f"column {art.name!r}: {len(values)} appointment types; the map must lead to "
-                "your onOffice type keys",
+                _column(
+                    art.name,
+                    ngettext(
+                        "{n} appointment type; the map must lead to your onOffice type keys",
+                        "{n} appointment types; the map must lead to your onOffice type keys",
+                        len(values),
+                    ).format(n=len(values)),
+                ),
             )
         )
         draft.todo.append(
-            f"fields.art: check that {', '.join(values[:5])} … are your appointment type keys"
+            _("fields.art: check that {values} … are your appointment type keys").format(
+                values=", ".join(values[:5])
+            )
         )
     if estate:
         add(
             Entry(
                 "fields.relatedEstateId",
                 {"column": estate.name, "lookup": "estate"},
-                f"column {estate.name!r}: external estate numbers (e.g. {estate.values[0]!s})"
-                if estate.values
-                else f"column {estate.name!r}",
+                _column(
+                    estate.name,
+                    _("external estate numbers (e.g. {example})").format(example=estate.values[0])
+                    if estate.values
+                    else "",
+                ),
             )
         )
     emails = found.get("email") or next((c for c in (contact,) if c and c.kind == "email"), None)
@@ -440,7 +452,7 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
             Entry(
                 "fields.relatedAddressIds",
                 {"column": emails.name, "lookup": "address"},
-                f"column {emails.name!r}: e-mail addresses -> address records",
+                _column(emails.name, _("e-mail addresses -> address records")),
             )
         )
     elif kdnr:
@@ -448,7 +460,7 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
             Entry(
                 "fields.relatedAddressIds",
                 {"column": kdnr.name, "lookup": {"kind": "address", "by": "KdNr"}},
-                f"column {kdnr.name!r}: customer numbers -> address records",
+                _column(kdnr.name, _("customer numbers -> address records")),
             )
         )
     for target, key in (
@@ -461,10 +473,10 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
                 "column": col.name,
                 "lookup": "user" if target == "agent" else "group",
             }
-            why = f"column {col.name!r}: {'user names or names' if target == 'agent' else 'groups'}"
+            why = _column(col.name, _("user names or names") if target == "agent" else _("groups"))
             if sep := col.separator():
                 spec["split"] = sep
-                why += f", several per cell separated by {sep!r}"
+                why += _(", several per cell separated by {sep}").format(sep=repr(sep))
             add(Entry(key, spec, why))
     if "erinnerung" in found:
         col = found["erinnerung"]
@@ -479,27 +491,28 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
             Entry(
                 "fields.erinnerung",
                 {"column": col.name, "map": mapping} if mapping else col.name,
-                f"column {col.name!r}: reminder lead times",
+                _column(col.name, _("reminder lead times")),
             )
         )
         if unknown:
             draft.todo.append(
-                f"fields.erinnerung: no onOffice reminder for {', '.join(unknown)}"
-                f" (allowed: {', '.join(contract.ERINNERUNG_VALUES)})"
+                _(
+                    "fields.erinnerung: no onOffice reminder for {values} (allowed: {allowed})"
+                ).format(values=", ".join(unknown), allowed=", ".join(contract.ERINNERUNG_VALUES))
             )
     if "reminder_types" in found:
         col = found["reminder_types"]
         spec = {"column": col.name}
         if sep := col.separator():
             spec["split"] = sep
-        add(Entry("fields.reminderTypes", spec, f"column {col.name!r}: email/popup/sms"))
+        add(Entry("fields.reminderTypes", spec, _column(col.name, _("email/popup/sms"))))
     if "ressources" in found:
         col = found["ressources"]
         add(
             Entry(
                 "fields.ressources",
                 {"column": col.name, "split": col.separator() or ",", "lookup": "resource"},
-                f"column {col.name!r}: resource names -> resource keys",
+                _column(col.name, _("resource names -> resource keys")),
             )
         )
     for target in ("private", "abgesagt"):
@@ -510,24 +523,30 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
                 Entry(
                     f"fields.{target}",
                     {"column": col.name, "default": "nein"},
-                    f"column {col.name!r}: yes/no (ja/nein, x); empty means no",
+                    _column(col.name, _("yes/no (ja/nein, x); empty means no")),
                 )
             )
             if odd:
-                draft.todo.append(f"fields.{target}: not yes/no: {', '.join(odd[:5])}")
+                draft.todo.append(
+                    _("fields.{target}: not yes/no: {values}").format(
+                        target=target, values=", ".join(odd[:5])
+                    )
+                )
     if "status" in found:
-        add(Entry("fields.status", found["status"].name, f"column {found['status'].name!r}"))
+        add(Entry("fields.status", found["status"].name, _column(found["status"].name, "")))
 
 
 def _series(found: dict[str, Column], draft: Draft) -> None:
     if "repeat" not in found:
         return
     spec: dict[str, Any] = {"repeat": found["repeat"].name}
-    why = f"column {found['repeat'].name!r}: repeat words"
+    why = _column(found["repeat"].name, _("repeat words"))
     for target in ("interval", "until"):
         if target in found:
             spec[target] = found[target].name
-            why += f"; {target} from {found[target].name!r}"
+            why += _("; {target} from {column}").format(
+                target=target, column=repr(found[target].name)
+            )
     if "exceptions" in found:
         col = found["exceptions"]
         spec["exceptions"] = {"column": col.name, "split": col.separator() or ","}
@@ -549,11 +568,21 @@ def _columns_of(value: Any) -> list[str]:
     return out
 
 
+def _column(name: str, evidence: str) -> str:
+    """A comment's reason: the column, and what its values showed."""
+    if not evidence:
+        return _("column {name}").format(name=repr(name))
+    return _("column {name}: {evidence}").format(name=repr(name), evidence=evidence)
+
+
 def render(draft: Draft) -> str:
     """The draft as commented YAML."""
     lines = [
-        f"# Drafted by `onoffice-import mapping init` from {draft.source.name}.",
-        "# Check every entry; the comment says which column and evidence led to it.",
+        "# "
+        + _("Drafted by `onoffice-import mapping init` from {file}.").format(
+            file=draft.source.name
+        ),
+        "# " + _("Check every entry; the comment says which column and evidence led to it."),
         "",
     ]
     table = draft.table
@@ -576,9 +605,12 @@ def render(draft: Draft) -> str:
         for entry in fields:
             lines += _block(entry.key.removeprefix("fields."), entry.value, entry.why, 2)
     if draft.unmapped:
-        lines += ["", "# Columns left unmapped: " + ", ".join(draft.unmapped)]
+        lines += [
+            "",
+            "# " + _("Columns left unmapped: {columns}").format(columns=", ".join(draft.unmapped)),
+        ]
     if draft.todo:
-        lines += ["", "# To check:"] + [f"# - {t}" for t in draft.todo]
+        lines += ["", "# " + _("To check:")] + [f"# - {t}" for t in draft.todo]
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from .i18n import _
+
 
 class ExitCode(IntEnum):
     """Documented process exit codes (README, "Exit codes")."""
@@ -74,11 +76,11 @@ class SourceFileError(InputError):
     def __str__(self) -> str:
         where = [self.file]
         if self.sheet:
-            where.append(f"sheet {self.sheet!r}")
+            where.append(_("sheet {sheet}").format(sheet=repr(self.sheet)))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row {row}").format(row=self.row))
         if self.column:
-            where.append(f"column {self.column!r}")
+            where.append(_("column {column}").format(column=repr(self.column)))
         return f"{', '.join(where)}: {self.message}"
 
 

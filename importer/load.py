@@ -2,8 +2,9 @@
 
 Nothing is guessed: text stays text (``0815`` keeps its zero), Excel dates, times and datetimes
 stay date/time values, numbers stay numbers; the mapping stage converts explicitly. Each row
-keeps the number the user sees (Excel row, or the CSV line where the record starts). A file
-that cannot be used raises :class:`~importer.errors.SourceFileError` naming the file.
+keeps the number the user sees in a spreadsheet program (the Excel row; for a CSV, the row Excel
+shows it in: one a record, whatever line breaks its quoted cells hold). A file that cannot be used
+raises :class:`~importer.errors.SourceFileError` naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import SourceFileError
 from .excel import APPOINTMENT_ID, RESULTS_SHEET, SOURCE_ROW, STATUS, column_letter
-from .i18n import _, every
+from .i18n import _, every, number
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -94,15 +95,18 @@ def load_table(
         with path.open("rb") as f:
             head = f.read(8)
     except FileNotFoundError:
-        raise SourceFileError("file not found", file=name, code="file-not-found") from None
+        raise SourceFileError(_("file not found"), file=name, code="file-not-found") from None
     except OSError as exc:
-        raise SourceFileError(f"cannot read the file ({exc.strerror})", file=name) from None
+        raise SourceFileError(
+            _("cannot read the file ({why})").format(why=exc.strerror), file=name
+        ) from None
     if size == 0:
-        raise SourceFileError("the file is empty", file=name, code="file-empty")
+        raise SourceFileError(_("the file is empty"), file=name, code="file-empty")
     if size > options.limits.max_bytes:
         raise SourceFileError(
-            f"the file has {size:,} bytes, more than the limit of {options.limits.max_bytes:,}; "
-            "split it",
+            _("the file has {size} bytes, more than the limit of {limit}; split it").format(
+                size=number(size), limit=number(options.limits.max_bytes)
+            ),
             file=name,
             code="file-too-large",
         )
@@ -111,7 +115,7 @@ def load_table(
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() in EXCEL_SUFFIXES:
         if not head.startswith(b"PK"):
             raise SourceFileError(
-                "unrecognised file type: not an Excel .xlsx workbook",
+                _("unrecognised file type: not an Excel .xlsx workbook"),
                 file=name,
                 code="file-type-unknown",
             )
@@ -140,12 +144,12 @@ def _ole2_error(path: Path) -> SourceFileError:
     data = path.read_bytes()
     if "EncryptedPackage".encode("utf-16-le") in data:
         return SourceFileError(
-            "the workbook is password-protected; remove the password in Excel and try again",
+            _("the workbook is password-protected; remove the password in Excel and try again"),
             file=str(path),
             code="file-encrypted",
         )
     return SourceFileError(
-        "old Excel 97-2003 format (.xls); open it in Excel and save it as .xlsx",
+        _("old Excel 97-2003 format (.xls); open it in Excel and save it as .xlsx"),
         file=str(path),
         code="file-legacy-xls",
     )
@@ -161,7 +165,9 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             )
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError, zlib.error):
         raise SourceFileError(
-            "the file is damaged or incomplete (not a valid .xlsx)", file=name, code="file-damaged"
+            _("the file is damaged or incomplete (not a valid .xlsx)"),
+            file=name,
+            code="file-damaged",
         ) from None
     except ScanRefused as exc:
         raise SourceFileError(exc.message, file=name, code=f"file-{exc.code}") from None
@@ -169,7 +175,9 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
         workbook = _calamine(lambda: CalamineWorkbook.from_path(str(path)))
     except _Unreadable as exc:
         raise SourceFileError(
-            f"the workbook cannot be read ({exc})", file=name, code="file-damaged"
+            _("the workbook cannot be read ({why})").format(why=exc),
+            file=name,
+            code="file-damaged",
         ) from None
     results_sheet = _results_sheet(workbook, facts)
     if results_sheet and options.sheet not in (results_sheet, 1):
@@ -181,7 +189,10 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
         )
     except _Unreadable as exc:
         raise SourceFileError(
-            f"the sheet cannot be read ({exc})", file=name, sheet=sheet.name, code="file-damaged"
+            _("the sheet cannot be read ({why})").format(why=exc),
+            file=name,
+            sheet=sheet.name,
+            code="file-damaged",
         ) from None
     table = _table_from_rows(
         path, rows, list(range(1, len(rows) + 1)), options, expected, sheet=sheet.name, letters=True
@@ -202,7 +213,9 @@ def _choose_sheet(
     if isinstance(options.sheet, int):
         if not 1 <= options.sheet <= len(facts.sheets):
             raise SourceFileError(
-                f"there is no sheet number {options.sheet}; sheets: {listing}",
+                _("there is no sheet number {n}; sheets: {sheets}").format(
+                    n=options.sheet, sheets=listing
+                ),
                 file=name,
                 code="sheet-not-found",
             )
@@ -210,7 +223,9 @@ def _choose_sheet(
     if options.sheet is not None:
         if options.sheet not in by_name:
             raise SourceFileError(
-                f"there is no sheet {options.sheet!r}; sheets: {listing}",
+                _("there is no sheet {name}; sheets: {sheets}").format(
+                    name=repr(options.sheet), sheets=listing
+                ),
                 file=name,
                 code="sheet-not-found",
             )
@@ -222,8 +237,10 @@ def _choose_sheet(
         candidates = holding or candidates
     if len(candidates) != 1:
         raise SourceFileError(
-            f"several sheets could hold the data ({listing}); name one with "
-            "--sheet or `source.sheet` in the mapping",
+            _(
+                "several sheets could hold the data ({sheets}); name one with --sheet or "
+                "`source.sheet` in the mapping"
+            ).format(sheets=listing),
             file=name,
             code="sheet-ambiguous",
         )
@@ -302,7 +319,7 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise SourceFileError(
-            f"line {line} contains a NUL byte; this is not a text file",
+            _("line {line} contains a NUL byte; this is not a text file").format(line=line),
             file=name,
             row=line,
             code="file-nul-byte",
@@ -341,13 +358,13 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
     stripped = data.lstrip()[:16].lower()
     if stripped.startswith((b"%pdf", b"<html", b"<!doctype", b"<?xml", b"{\\rtf")):
         raise SourceFileError(
-            "unrecognised file type: this is not a CSV or Excel file",
+            _("unrecognised file type: this is not a CSV or Excel file"),
             file=name,
             code="file-type-unknown",
         )
     text, encoding = _decode(path, data, options.encoding)
     if not text.strip():
-        raise SourceFileError("the file is empty", file=name, code="file-empty")
+        raise SourceFileError(_("the file is empty"), file=name, code="file-empty")
     delimiter = options.delimiter or _sniff_delimiter(text)
     # The csv module's field limit is process-wide: set for this read, then given back.
     previous_limit = csv.field_size_limit(options.limits.max_field_chars)
@@ -358,17 +375,23 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
     try:
         for record in reader:
             rows.append(record)
-            numbers.append(line)
+            # The row Excel shows when it opens the file: one a record, also when a quoted
+            # cell holds line breaks (the text line where it starts would be higher).
+            numbers.append(len(rows))
             line = reader.line_num + 1
             if len(rows) > options.limits.max_rows:
                 raise SourceFileError(
-                    f"more than {options.limits.max_rows:,} rows, the limit; split the file",
+                    _("more than {limit} rows, the limit; split the file").format(
+                        limit=number(options.limits.max_rows)
+                    ),
                     file=name,
                     code="file-too-many-rows",
                 )
     except csv.Error as exc:
         raise SourceFileError(
-            f"line {line}: {exc} (a quote not closed, or a field too long?)",
+            _("line {line}: {why} (a quote not closed, or a field too long?)").format(
+                line=line, why=exc
+            ),
             file=name,
             row=line,
             code="csv-malformed",
@@ -391,8 +414,10 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
     if bad:
         shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
         raise SourceFileError(
-            f"inconsistent column count: the header has {header_width} columns separated by "
-            f"{delimiter!r}, but lines {shown} do not (wrong delimiter or an unclosed quote?)",
+            _(
+                "inconsistent column count: the header has {n} columns separated by {delimiter}, "
+                "but rows {rows} do not (wrong delimiter or an unclosed quote?)"
+            ).format(n=header_width, delimiter=repr(delimiter), rows=shown),
             file=name,
             row=bad[0],
             code="csv-column-count",
@@ -453,7 +478,7 @@ def _table_from_rows(
         at = [i for i, n in enumerate(numbers) if n == options.header_row]
         if not at:
             raise SourceFileError(
-                f"there is no row {options.header_row}",
+                _("there is no row {row}").format(row=options.header_row),
                 file=name,
                 sheet=sheet,
                 code="header-not-found",
@@ -463,8 +488,10 @@ def _table_from_rows(
         found = _find_header(rows, expected) if expected else []
         if len(found) > 1:
             raise SourceFileError(
-                f"rows {', '.join(str(numbers[i]) for i in found)} all look like the header; set "
-                "`source.header_row` in the mapping or use --header-row",
+                _(
+                    "rows {rows} all look like the header; set `source.header_row` in the mapping "
+                    "or use --header-row"
+                ).format(rows=", ".join(str(numbers[i]) for i in found)),
                 file=name,
                 sheet=sheet,
                 code="header-ambiguous",
@@ -472,8 +499,10 @@ def _table_from_rows(
         guessed = found[0] if found else _guess_header(rows)
         if guessed is None:
             raise SourceFileError(
-                "no header row found in the first rows; set "
-                "`source.header_row` in the mapping or use --header-row",
+                _(
+                    "no header row found in the first rows; set `source.header_row` in the "
+                    "mapping or use --header-row"
+                ),
                 file=name,
                 sheet=sheet,
                 code="header-not-found",
@@ -486,8 +515,10 @@ def _table_from_rows(
     width = max([len(header), *(len(body[i]) for i in keep)]) if keep else len(header)
     if width > options.limits.max_columns:
         raise SourceFileError(
-            f"{width:,} columns, more than the {options.limits.max_columns:,} allowed (a "
-            "spreadsheet holds at most 16,384); is the delimiter right?",
+            _(
+                "{n} columns, more than the {limit} allowed (a spreadsheet holds at most "
+                "16,384); is the delimiter right?"
+            ).format(n=number(width), limit=number(options.limits.max_columns)),
             file=name,
             sheet=sheet,
             code="file-too-many-columns",
@@ -500,8 +531,10 @@ def _table_from_rows(
             has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
             if has_data:
                 raise SourceFileError(
-                    f"header cell {where}{numbers[index] if letters else ''} is empty but the "
-                    "column below holds data (a merged header cell?); give it a name",
+                    _(
+                        "header cell {cell} is empty but the column below holds data (a merged "
+                        "header cell?); give it a name"
+                    ).format(cell=f"{where}{numbers[index] if letters else ''}"),
                     file=name,
                     sheet=sheet,
                     row=numbers[index],
@@ -512,7 +545,9 @@ def _table_from_rows(
         if key in seen:
             first = column_letter(seen[key]) if letters else f"column {seen[key] + 1}"
             raise SourceFileError(
-                f"column {title!r} appears twice ({first} and {where})",
+                _("column {title} appears twice ({first} and {second})").format(
+                    title=repr(title), first=first, second=where
+                ),
                 file=name,
                 sheet=sheet,
                 row=numbers[index],
@@ -521,7 +556,7 @@ def _table_from_rows(
         seen[key] = col
     if not keep:
         raise SourceFileError(
-            "no data rows found below the header",
+            _("no data rows found below the header"),
             file=name,
             sheet=sheet,
             row=numbers[index],

@@ -23,7 +23,7 @@ _ERROR = Level.ERROR  # looked up once: enum member access is slow and this is h
 class RowProblem:
     """One problem of one input row.
 
-    ``row`` is the row number the user sees (Excel row, or CSV line where the record starts);
+    ``row`` is the row number the user sees (the row of Excel, also for a CSV file);
     ``columns`` the source columns involved; ``code`` a stable kebab-case code
     (``end-before-start``); ``message`` plain words; ``value`` the offending value, if any.
     """

@@ -56,6 +56,7 @@ class UndoReport:
     confirmed: bool = True
     stopped: str | None = None
     imported: dict[int, Imported] = field(default_factory=dict)  # what each import wrote
+    workbook: WorkbookRows | None = None  # the rows as the user typed them
 
     def counts(self) -> Counter[str]:
         return Counter(i.status for i in self.items)
@@ -70,15 +71,26 @@ class UndoReport:
         return ExitCode.OK
 
 
-def _workbook_ids(results: Path) -> dict[int, int]:
-    """Appointment id -> source row, for the rows the results workbook marks as created."""
+@dataclass(frozen=True)
+class WorkbookRows:
+    """The results workbook's rows that name an appointment, as the user typed them."""
+
+    ids: dict[int, int]  # appointment id -> source row
+    columns: list[str]  # the user's own columns
+    cells: dict[int, tuple[Any, ...]]  # appointment id -> the row's cells in those columns
+
+
+def _workbook_rows(results: Path) -> WorkbookRows:
+    """The rows the results workbook marks with an appointment (created, updated, …)."""
     table = load_table(results)
     earlier = split_outcomes(table)
-    return {
-        appointment: source
-        for status, appointment, source in earlier.values()
-        if appointment and status != "invalid"  # an update that failed names its appointment too
-    }
+    ids: dict[int, int] = {}
+    cells: dict[int, tuple[Any, ...]] = {}
+    for row, values in table.records():
+        status, appointment, source = earlier.get(row, (None, None, row))
+        if appointment and status != "invalid":  # a failed update names its appointment too
+            ids[appointment], cells[appointment] = source, values
+    return WorkbookRows(ids, table.columns, cells)
 
 
 def _cancelled_by_run(results: Path) -> dict[int, int | None]:
@@ -110,9 +122,11 @@ class Imported:
     pending: dict[str, Any] | None = None  # a modify whose answer was lost: it may hold this
 
 
-def plan_undo(results: Path, journal: Journal) -> tuple[dict[int, Imported], list[UndoItem]]:
+def plan_undo(
+    results: Path, journal: Journal, workbook: WorkbookRows | None = None
+) -> tuple[dict[int, Imported], list[UndoItem]]:
     """The ids both sources agree on, and the disagreements."""
-    in_workbook = _workbook_ids(results)
+    in_workbook = (workbook or _workbook_rows(results)).ids
     in_journal = {
         e.appointment_id: Imported(e.source_row, e.intent_at or "", e.payload, e.pending)
         for e in journal.entries().values()
@@ -161,7 +175,8 @@ def undo_import(
         return report
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     with Journal(path, account) as journal:
-        agreed, report.items = plan_undo(results, journal)
+        report.workbook = _workbook_rows(results)
+        agreed, report.items = plan_undo(results, journal, report.workbook)
         report.imported = agreed
         done = journal.undone_ids()
         todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
@@ -225,34 +240,26 @@ UNDO_WORDS = {
 
 
 def write_undo_results(report: UndoReport) -> Path:
-    """RESULTS.undo.xlsx beside the results workbook: per appointment its date, time,
-    subject, estate, contacts and agents (as the import wrote them), and what undo did."""
+    """RESULTS.undo.xlsx beside the results workbook: per appointment what undo did, its date,
+    time and subject (as the import wrote them), then its row as the user typed it (estate,
+    contacts, agents in the user's own words)."""
     target = report.results_path.with_name(
         report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
     )
-    rows: list[list[Any]] = [
-        [
-            _("What undo did"),
-            _("Message"),
-            _("Date"),
-            _("Time"),
-            _("Subject"),
-            _("Estate ID"),
-            _("Contact IDs"),
-            _("Agents"),
-            _("Appointment ID"),
-            _("Source row"),
-        ]
-    ]
+    workbook = report.workbook or WorkbookRows({}, [], {})
+    lead = [_("What undo did"), _("Message"), _("Date"), _("Time"), _("Subject")]
+    rows: list[list[Any]] = [[*lead, _("Appointment ID"), _("Source row"), *workbook.columns]]
+    blank = (None,) * len(workbook.columns)
     for item in report.items:
         imported = report.imported.get(item.appointment_id)
         rows.append(
             [
                 _(UNDO_WORDS[item.status]) if item.status in UNDO_WORDS else item.status,
-                item.message,
+                item.message or None,
                 *_described(imported.payload if imported else {}),
                 item.appointment_id,
                 item.source_row,
+                *workbook.cells.get(item.appointment_id, blank),
             ]
         )
     counts = report.counts()
@@ -268,14 +275,14 @@ def write_undo_results(report: UndoReport) -> Path:
     return write_workbook(
         target,
         [
-            TableSheet(_("Undo"), rows, wrap=frozenset({1}), widths={1: 50.0}),
+            TableSheet(_("Undo"), rows, wrap=frozenset({1})),
             TableSheet(_("Summary"), summary, widths={1: 60.0}),
         ],
     )
 
 
 def _described(payload: dict[str, Any]) -> list[Any]:
-    """Date, time, subject, estate, contacts and agents of what an import sent."""
+    """Date, time and subject of what an import sent."""
     data = payload.get("data", {})
     start = _moment(data.get("start_dt"))
     end = _moment(data.get("end_dt"))
@@ -286,16 +293,7 @@ def _described(payload: dict[str, Any]) -> list[Any]:
     else:
         day = start.strftime("%d.%m.%Y")
         clock = start.strftime("%H:%M") + (f"–{end:%H:%M}" if end else "")
-    users = (payload.get("subscribers") or {}).get("users") or []
-    contacts = payload.get("relatedAddressIds") or []
-    return [
-        day,
-        clock,
-        data.get("description"),
-        payload.get("relatedEstateId"),
-        ", ".join(map(str, contacts)) or None,
-        ", ".join(map(str, users)) or None,
-    ]
+    return [day, clock, data.get("description")]
 
 
 def _moment(text: Any) -> datetime | None:

@@ -324,7 +324,7 @@ def _height(values: Sequence[Any], widths: Mapping[int, float]) -> str:
 
 _SIZE_SAMPLE = 1_000  # rows measured to size the columns: enough, and big files stay fast
 _MIN_WIDTH, _MAX_WIDTH, _WRAP_WIDTH = 8.0, 45.0, 55.0
-_KIND_WIDTH = {"datetime": 16.0, "date": 10.0, "time": 5.0, "duration": 6.0}
+_KIND_WIDTH = {"datetime": 16.0, "date": 10.0, "time": 6.0, "duration": 6.0}
 
 
 class _Sizes:
@@ -543,7 +543,8 @@ def _styles_part() -> str:
         '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
         f'<border><left style="thin">{thin}</left><right style="thin">{thin}</right>'
         f'<top style="thin">{thin}</top><bottom style="thin">{thin}</bottom><diagonal/></border>'
-        '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        '</borders><cellStyleXfs count="1">'
+        f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0">{_TOP}</xf>'
         f'</cellStyleXfs><cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         "</styleSheet>"
