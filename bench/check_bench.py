@@ -1,6 +1,11 @@
 """Benchmark `check` (no --resolve) on 100,000 rows, .xlsx and .csv, against the plain way.
 
     python bench/check_bench.py [--rows 100000] [--repeat 1] [--out bench/out]
+    python bench/check_bench.py --against ../older-checkout   # ours now vs ours then
+
+With ``--against`` the importer of another checkout (e.g. ``git worktree add ../before
+<commit>``) is measured instead of the plain way, interleaved in the same run: a change must
+not make `check` more than 10% slower.
 
 The plain way is what a script would do: pandas `read_excel` (openpyxl) or `read_csv`, then
 `to_excel` (openpyxl) of the same frame. Every measurement runs in a fresh Python process so
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import resource
 import statistics
@@ -184,12 +190,25 @@ def child(kind: str, path: Path, out: Path) -> dict[str, object]:
     }
 
 
-def measure(kind: str, path: Path, out: Path) -> dict[str, object]:
+def measure(kind: str, path: Path, out: Path, against: Path | None = None) -> dict[str, object]:
+    """One measurement in a fresh process; ``kind`` "then" is ours from the ``against`` tree."""
+    env = dict(os.environ)
+    if kind == "then":
+        assert against is not None
+        env["PYTHONPATH"] = str(against.resolve())
     run = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path), str(out)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "ours" if kind == "then" else kind,
+            str(path),
+            str(out),
+        ],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -199,6 +218,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--against", type=Path, help="another checkout to compare ours with")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -207,10 +227,13 @@ def main() -> None:
         return
     xlsx, csv_path = make_files(args.rows, args.out)
     results: dict[tuple[str, str], list[dict[str, object]]] = {}
+    other = "then" if args.against else "plain"
     for _ in range(args.repeat):
         for path in (csv_path, xlsx):
-            for kind in ("ours", "plain"):  # interleaved
-                results.setdefault((path.suffix, kind), []).append(measure(kind, path, args.out))
+            for kind in ("ours", other):  # interleaved
+                results.setdefault((path.suffix, kind), []).append(
+                    measure(kind, path, args.out, args.against)
+                )
     print(f"{args.rows:,} rows x {len(HEADER)} columns, median of {args.repeat}")
     print(
         f"{'file':6} {'way':6} {'total s':>8} {'load':>6} {'map':>6} {'valid.':>6} "
@@ -227,8 +250,11 @@ def main() -> None:
         )  # type: ignore[union-attr]
     for suffix in (".csv", ".xlsx"):
         ours = statistics.median(r["total_s"] for r in results[(suffix, "ours")])  # type: ignore[misc]
-        plain = statistics.median(r["total_s"] for r in results[(suffix, "plain")])  # type: ignore[misc]
-        print(f"{suffix}: ours {ours:.1f} s vs plain {plain:.1f} s = {plain / ours:.1f}x faster")
+        alt = statistics.median(r["total_s"] for r in results[(suffix, other)])  # type: ignore[misc]
+        if args.against:
+            print(f"{suffix}: ours {ours:.1f} s vs then {alt:.1f} s = {ours / alt - 1:+.0%}")
+        else:
+            print(f"{suffix}: ours {ours:.1f} s vs plain {alt:.1f} s = {alt / ours:.1f}x faster")
     print(json.dumps({f"{k[0]} {k[1]}": v for k, v in results.items()}))
 
 

@@ -148,9 +148,18 @@ def evaluate(
     failed = {(p.row, p.field) for p in problems if p.is_error}
     failed_rows = {p.row for p in problems if p.is_error}
     frame = table.frame
+    arrays: dict[str, Any] = {}  # column -> its cells, taken out of the frame once
+    position: dict[int, int] = {}
 
     def typed(row: int, columns: tuple[str, ...]) -> Any:
-        return frame.at[row, columns[0]] if columns[0] in frame.columns else None
+        """The cell as the user typed it, for a message (frame.at costs ~10 µs a call)."""
+        if columns[0] not in frame.columns:
+            return None
+        if not position:
+            position.update((r, i) for i, r in enumerate(table.row_numbers))
+        if columns[0] not in arrays:
+            arrays[columns[0]] = frame[columns[0]].to_numpy()
+        return arrays[columns[0]][position[row]]
 
     for p in schema.validate(converted.fields, converted.sources, typed):
         if (p.row, p.field) in failed or (

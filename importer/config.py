@@ -62,20 +62,20 @@ def _read_config(path: Path) -> dict[str, str]:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ConfigurationError(f"config file {path} not found") from None
+        raise ConfigurationError(f"config file {path} not found", path=path) from None
     if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(
-            f"config file {path} can be read by other users; run: chmod 600 {path}"
+            f"config file {path} can be read by other users; run: chmod 600 {path}", path=path
         )
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError, OSError) as exc:
         raise ConfigurationError(
-            f"config file {path} cannot be read ({type(exc).__name__})"
+            f"config file {path} cannot be read ({type(exc).__name__})", path=path
         ) from None
     if not parser.has_section("onoffice"):
-        raise ConfigurationError(f"config file {path} has no [onoffice] section")
+        raise ConfigurationError(f"config file {path} has no [onoffice] section", path=path)
     return dict(parser["onoffice"])
 
 

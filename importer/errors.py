@@ -100,7 +100,15 @@ class MappingError(InputError):
 
 
 class ConfigurationError(ImporterError):
+    """The set-up is not usable: credentials, the config file, the journal, a sandbox option.
+
+    ``path`` is the file concerned (config file, journal), when there is one."""
+
     exit_code = ExitCode.CONFIGURATION
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        self.message, self.path = message, None if path is None else str(path)
+        super().__init__(message)
 
 
 class JournalError(ImporterError):

@@ -7,9 +7,9 @@ compiled catalogue ships in the package, read by the standard library at run tim
 (``end-before-start``) and the statuses' machine values are never translated.
 
 The language is chosen by ``--lang``, then the config file's ``[onoffice] lang``, then the
-locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``de_*`` gives German); the
-default is English. :func:`use` sets it for a block and restores it afterwards; inside, the
-worker threads of a run see it too.
+locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``de_*`` gives German, read once
+per process); the default is English. :func:`use` sets it for a block and restores it
+afterwards; inside, the worker threads of a run see it too.
 """
 
 from __future__ import annotations
@@ -42,7 +42,14 @@ def from_environment(env: Mapping[str, str] | None = None) -> str:
 
 
 def language() -> str:
-    return _chosen or from_environment()
+    return _chosen or _locale()
+
+
+@functools.cache
+def _locale() -> str:
+    """The process's locale, read once (as a program reads its locale at start; texts are
+    looked up for every row, and the environment is slow to read)."""
+    return from_environment()
 
 
 def choose(requested: str | None) -> str:

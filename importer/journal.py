@@ -107,7 +107,8 @@ class _Lock:
             self._file.close()
             raise ConfigurationError(
                 f"another import is running on the journal {journal} "
-                f"(pid {holder}); wait for it to finish"
+                f"(pid {holder}); wait for it to finish",
+                path=journal,
             ) from None
         self._file.seek(0)
         self._file.truncate()
@@ -143,7 +144,7 @@ class Journal:
             self._lock = _Lock(self.path.with_name(self.path.name + ".lock"), self.path)
         except OSError as exc:
             raise ConfigurationError(
-                f"cannot use the journal {self.path}: {exc.strerror}"
+                f"cannot use the journal {self.path}: {exc.strerror}", path=self.path
             ) from None
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -164,7 +165,9 @@ class Journal:
                     self._db.execute(f"ALTER TABLE entries ADD COLUMN {added} TEXT")
         except sqlite3.Error as exc:
             self._lock.release()
-            raise ConfigurationError(f"the journal {self.path} cannot be used ({exc})") from None
+            raise ConfigurationError(
+                f"the journal {self.path} cannot be used ({exc})", path=self.path
+            ) from None
         self._mutex = threading.Lock()
         self.input: str | None = None  # the file being imported, recorded with each entry
         self.derived = False  # the input is a results workbook: rows keep their own file
@@ -181,7 +184,8 @@ class Journal:
             raise ConfigurationError(
                 f"the journal {self.path} belongs to {owner}, not to {account}; it does not "
                 "vouch for another account's appointments (leave out --journal to use this "
-                "account's own)"
+                "account's own)",
+                path=self.path,
             )
 
     def close(self) -> None:
@@ -406,7 +410,7 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
             owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
             if owner is not None and owner[0] != account:
                 raise ConfigurationError(
-                    f"the journal {path} belongs to {owner[0]}, not to {account}"
+                    f"the journal {path} belongs to {owner[0]}, not to {account}", path=path
                 )
             columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
             select = Journal._ENTRY
@@ -417,7 +421,7 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise ConfigurationError(f"the journal {path} cannot be read ({exc})") from None
+        raise ConfigurationError(f"the journal {path} cannot be read ({exc})", path=path) from None
 
 
 def _json(payload: dict[str, Any]) -> str:

@@ -86,9 +86,15 @@ def row_comments(index: dict[str, int], problems: list[RowProblem]) -> dict[int,
     return {i: "\n".join(dict.fromkeys(texts)) for i, texts in comments.items()}
 
 
-def outcome_cell(status: str, warned: bool = False) -> Filled:
-    fill = OUTCOME_FILLS.get(status, "neutral")
-    return Filled(status_word(status), "neutral" if warned and fill == "good" else fill)
+class OutcomeCells(dict[tuple[str, bool], Filled]):
+    """The Status cell of each outcome (with or without warnings), made once per workbook:
+    a sheet of 100,000 rows has only a handful of different ones."""
+
+    def __missing__(self, key: tuple[str, bool]) -> Filled:
+        status, warned = key
+        fill = OUTCOME_FILLS.get(status, "neutral")
+        self[key] = Filled(status_word(status), "neutral" if warned and fill == "good" else fill)
+        return self[key]
 
 
 def code_rows(counts: Counter[str], level: Level) -> list[list[Any]]:
@@ -117,6 +123,8 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     index = {name: i + len(lead) for i, name in enumerate(table.columns)}
     place = {row: n for n, row in enumerate(table.row_numbers, start=2)}  # row in the report
 
+    outcome = OutcomeCells()
+
     def rows() -> Iterator[tuple[Sequence[Any], dict[int, str]]]:
         for row, cells in table.records():
             problems = by_row[row].problems
@@ -124,13 +132,13 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
                 (_(PLAN_WORDS.get(plan[row], plan[row])) if row in plan else None,) if plan else ()
             )
             if not problems:
-                yield (outcome_cell("valid"), None, None, *cells, row, *planned), {}
+                yield (outcome["valid", False], None, None, *cells, row, *planned), {}
                 continue
             errors = [p for p in problems if p.is_error]
             warnings = [p for p in problems if not p.is_error]
             yield (
                 (
-                    outcome_cell("invalid" if errors else "valid", bool(warnings)),
+                    outcome["invalid" if errors else "valid", bool(warnings)],
                     joined_problems(errors),
                     joined_problems(warnings),
                     *cells,
@@ -172,6 +180,7 @@ def problems_sheet(
         ]
     ]
     links = []
+    level = {True: _("error"), False: _("warning")}
     for p in report.problems:
         at = place.get(p.row)
         column = next((index[c] for c in p.columns if c in index), 1)
@@ -181,16 +190,14 @@ def problems_sheet(
             [
                 at,
                 p.row,
-                _("error") if p.is_error else _("warning"),
+                level[p.is_error],
                 p.code,
                 where(p),
                 p.message,
                 None if p.value is None else str(p.value),
             ]
         )
-    return TableSheet(
-        _(PROBLEMS_SHEET), rows, links=links, autofilter=True, wrap=frozenset({5}), widths={5: 60.0}
-    )
+    return TableSheet(_(PROBLEMS_SHEET), rows, links=links, autofilter=True, widths={5: 80.0})
 
 
 def summary(report: CheckReport) -> list[list[Any]]:

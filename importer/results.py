@@ -32,7 +32,7 @@ from .excel import (
 )
 from .i18n import N_, _, ngettext, number, when
 from .problems import Level
-from .report import code_rows, joined_problems, outcome_cell, row_comments
+from .report import OutcomeCells, code_rows, joined_problems, row_comments
 from .runner import STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
@@ -98,6 +98,8 @@ def write_results(report: RunReport, target: Path) -> Path:
     columns = [*lead, *table.columns, _(SOURCE_ROW)]
     index = {name: i + len(lead) for i, name in enumerate(table.columns)}
 
+    outcome_cells = OutcomeCells()
+
     def rows() -> Any:
         for row, cells in table.records():
             result = report.results[row]
@@ -108,7 +110,7 @@ def write_results(report: RunReport, target: Path) -> Path:
             warnings = outcome.warnings
             yield (
                 [
-                    outcome_cell(result.status, bool(warnings)),
+                    outcome_cells[result.status, bool(warnings)],
                     result.appointment_id,
                     result.error,
                     joined_problems(warnings),

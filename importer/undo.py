@@ -247,7 +247,14 @@ def write_undo_results(report: UndoReport) -> Path:
         report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
     )
     workbook = report.workbook or WorkbookRows({}, [], {})
-    lead = [_("What undo did"), _("Message"), _("Date"), _("Time"), _("Subject")]
+    # Named apart from the user's own columns that follow ("Datum", "Betreff" are common).
+    lead = [
+        _("What undo did"),
+        _("Message"),
+        _("Appointment date"),
+        _("Appointment time"),
+        _("Appointment subject"),
+    ]
     rows: list[list[Any]] = [[*lead, _("Appointment ID"), _("Source row"), *workbook.columns]]
     blank = (None,) * len(workbook.columns)
     for item in report.items:

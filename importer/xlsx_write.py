@@ -252,7 +252,7 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
     maybe_special, limit = _MAYBE_SPECIAL, _SAFE_LENGTH
     wrapped = f' s="{WRAP_STYLE}"'
     styles = [wrapped if c in sheet.wrap else "" for c in range(len(letters))]
-    wrap_widths = {c: sheet.widths.get(c, _WRAP_WIDTH) for c in sheet.wrap}
+    wrap_widths = [(c, sheet.widths.get(c, _WRAP_WIDTH)) for c in sorted(sheet.wrap)]
     sizes = _Sizes(sheet)
     chunk: list[str] = []
     if sheet.header:
@@ -296,7 +296,12 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
                 else cell(letter + r, v, False, style)
                 for letter, style, v in zip(letters, styles, values, strict=False)
             ]
-        height = _height(values, wrap_widths) if wrap_widths else ""
+        height = ""
+        for c, wide in wrap_widths:  # a wrapped message: the row grows to show its lines
+            text = values[c] if c < len(values) else None
+            if text.__class__ is str and (len(text) > wide or "\n" in text):
+                height = _height(values, wrap_widths)
+                break
         chunk.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
         if len(chunk) >= _CHUNK_ROWS:
             body.size += data.write("".join(chunk).encode())
@@ -307,11 +312,11 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
     return body
 
 
-def _height(values: Sequence[Any], widths: Mapping[int, float]) -> str:
+def _height(values: Sequence[Any], widths: Sequence[tuple[int, float]]) -> str:
     """The row height that shows every line of its wrapped cells (spreadsheet programs do not
     all grow a row for wrapped text on their own): the row attribute, or "" for one line."""
     lines = 1
-    for c, width in widths.items():
+    for c, width in widths:
         text = values[c] if c < len(values) else None
         if text.__class__ is str and (len(text) > width or "\n" in text):
             per_line = width / 1.15  # proportional font: a little fewer characters than width

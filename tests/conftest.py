@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from importer import i18n
 from importer.client import OnOfficeClient, Timeouts
 from importer.sandbox import Dialect, Sandbox
 
@@ -78,3 +79,14 @@ def _own_data_folder(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.delenv("ONOFFICE_CONFIG", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _english_locale(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Messages in English whatever the developer's locale (a German one gives German), in
+    this process and in the programs a test starts: the tests that speak German ask for it."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    with i18n.use("en"):
+        yield

@@ -36,8 +36,9 @@ def test_1_a_journal_never_vouches_for_another_account(tmp_path: Path) -> None:
         with client_for(b) as client:
             second = run_import(source, mapping, client=client, options=FAST)
             assert first.journal_path is not None
-            with pytest.raises(ConfigurationError, match="does not vouch"):
+            with pytest.raises(ConfigurationError, match="does not vouch") as refused:
                 run_import(source, mapping, client=client, journal_path=first.journal_path)
+            assert refused.value.path == str(first.journal_path)  # the file, as data
         assert first.counts() == {"created": 200} and second.counts() == {"created": 200}
         assert a.store.count_appointments() == b.store.count_appointments() == 200
         assert first.journal_path != second.journal_path
