@@ -22,9 +22,10 @@ from . import conflicts, contract, schema
 from .bulk import collector_paused
 from .conflicts import ConflictApi
 from .convert import Converted, convert
+from .errors import MappingError, SourceFileError
 from .i18n import _
 from .identity import key_identities
-from .load import LoadOptions, Table, load_table
+from .load import LoadOptions, Table, TypedCells, layout_cause, load_table
 from .lookup import ReadApi, Resolver
 from .mapping import Mapping, load_mapping
 from .payload import fingerprint, parameters
@@ -91,10 +92,12 @@ class CheckReport:
         return [p for o in self.outcomes for p in o.problems]
 
     def code_counts(self, level: Level = Level.ERROR) -> Counter[str]:
-        """Rows per problem code (a row with two problems of one code counts once)."""
-        return Counter(
+        """Rows per problem code (a row with two problems of one code counts once), most
+        frequent first, then by code: the same order in every run and language."""
+        counts = Counter(
             code for _, code in {(p.row, p.code) for p in self.problems if p.level is level}
         )
+        return Counter(dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))))
 
     def code_table(self, level: Level) -> list[list[Any]]:
         """A Summary block: the codes of ``level`` with their row counts, most frequent first."""
@@ -147,20 +150,7 @@ def evaluate(
     # Where the mapping stage already failed a field, the schema's view of it adds only noise.
     failed = {(p.row, p.field) for p in problems if p.is_error}
     failed_rows = {p.row for p in problems if p.is_error}
-    frame = table.frame
-    arrays: dict[str, Any] = {}  # column -> its cells, taken out of the frame once
-    position: dict[int, int] = {}
-
-    def typed(row: int, columns: tuple[str, ...]) -> Any:
-        """The cell as the user typed it, for a message (frame.at costs ~10 µs a call)."""
-        if columns[0] not in frame.columns:
-            return None
-        if not position:
-            position.update((r, i) for i, r in enumerate(table.row_numbers))
-        if columns[0] not in arrays:
-            arrays[columns[0]] = frame[columns[0]].to_numpy()
-        return arrays[columns[0]][position[row]]
-
+    typed = TypedCells(table)
     for p in schema.validate(converted.fields, converted.sources, typed):
         if (p.row, p.field) in failed or (
             p.code in ("start-missing", "end-missing") and p.row in failed_rows
@@ -193,7 +183,7 @@ def evaluate(
                         row,
                         (),
                         "duplicate-row",
-                        _("the same appointment as row {row}; sent only once").format(
+                        _("the same appointment as row {row} of the file; sent only once").format(
                             row=first_seen[outcome.fingerprint]
                         ),
                         None,
@@ -222,7 +212,14 @@ def prepare(
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     options = _merge_options(mapping, load_options)
     table = load_table(Path(source), options, expected_columns=mapping.required_columns())
-    mapping.check_columns(table.columns, str(source))
+    try:
+        mapping.check_columns(table.columns, str(source))
+    except MappingError:
+        cause = layout_cause(table)
+        if cause is None:
+            raise
+        # the columns are missing because the file was read the wrong way: say that, once
+        raise SourceFileError(cause, file=str(source), code="file-layout") from None
     return mapping, table
 
 

@@ -48,12 +48,17 @@ def _language(argv: list[str] | None) -> str:
     from .config import configured_language
 
     args = _options(argv)
+    config = None
     for i, arg in enumerate(args):
         if arg == "--lang" and i + 1 < len(args):
             return _known_language(args[i + 1])
         if arg.startswith("--lang="):
             return _known_language(arg.partition("=")[2])
-    return _known_language(configured_language(os.environ))
+        if arg == "--config" and i + 1 < len(args):
+            config = Path(args[i + 1])
+        elif arg.startswith("--config="):
+            config = Path(arg.partition("=")[2])
+    return _known_language(configured_language(os.environ, config))
 
 
 def _known_language(requested: str | None) -> str:
@@ -348,7 +353,15 @@ def render_check(result: Any) -> None:
     for code, count in codes[:5]:
         click.echo(f"  {count:>5} x {code}")
     if len(codes) > 5:
-        click.echo("  " + _("… and {n} more codes (see the report)").format(n=len(codes) - 5))
+        more = len(codes) - 5
+        click.echo(
+            "  "
+            + ngettext(
+                "… and {n} more code (see the report)",
+                "… and {n} more codes (see the report)",
+                more,
+            ).format(n=more)
+        )
     invalid = [o for o in result.outcomes if not o.valid]
     for outcome in invalid[:5]:
         click.echo(
@@ -358,8 +371,14 @@ def render_check(result: Any) -> None:
             )
         )
     if len(invalid) > 5:
+        more = len(invalid) - 5
         click.echo(
-            "  " + _("… and {n} more invalid rows (see the report)").format(n=len(invalid) - 5)
+            "  "
+            + ngettext(
+                "… and {n} more invalid row (see the report)",
+                "… and {n} more invalid rows (see the report)",
+                more,
+            ).format(n=more)
         )
     for warning in result.file_warnings:
         click.echo("  " + _("Warning: {text}").format(text=warning))
@@ -377,7 +396,10 @@ def render_check(result: Any) -> None:
         )
     if result.plan:
         planned = Counter(result.plan.values())
-        line = _("A run would create {create}, update {update}, leave {unchanged} unchanged")
+        line = _(
+            "A run would create {create}, update {update} and leave {unchanged} appointments "
+            "unchanged"
+        )
         line = line.format(**{k: planned[k] for k in ("create", "update", "unchanged")})
         if planned["settle"]:
             line += _(", settle {n} sent earlier").format(n=planned["settle"])
@@ -595,8 +617,8 @@ def render_run(report: Any, written: Path | None) -> None:
         click.echo(
             "  "
             + ngettext(
-                "onOffice was read once to find rows created earlier (on any computer)",
-                "onOffice was read {n} times to find rows created earlier (on any computer)",
+                "onOffice was searched once for rows imported earlier (from any computer)",
+                "onOffice was searched {n} times for rows imported earlier (from any computer)",
                 report.existence_reads,
             ).format(n=report.existence_reads)
         )
@@ -612,6 +634,20 @@ def render_run(report: Any, written: Path | None) -> None:
         )
     for notice in report.check.notices:
         click.echo("  " + _("Note: {text}").format(text=notice))
+    failed = [r for r in report.results.values() if r.status in ("invalid", "failed", "conflict")]
+    for result in sorted(failed, key=lambda r: r.row)[:5]:
+        first = (result.error or "").split("\n")[0].removeprefix("• ")
+        click.echo("  " + _("row {row}: {problem}").format(row=result.row, problem=first))
+    if len(failed) > 5:
+        more = len(failed) - 5
+        click.echo(
+            "  "
+            + ngettext(
+                "… and {n} more row not imported (see the results)",
+                "… and {n} more rows not imported (see the results)",
+                more,
+            ).format(n=more)
+        )
     if report.removed:
         _render_removed(report.removed)
     if counts.get("conflict"):

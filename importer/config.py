@@ -7,7 +7,9 @@ The config file is INI::
     url = https://api.onoffice.de/api/stable/api.php
     token = ...
     secret = ...
-    lang = de                 # optional: de or en (default: the system's language)
+    lang = de
+
+``lang`` (de or en) is optional; without it the system's language is used.
 
 It is refused when others can read it (POSIX mode bits beyond 0600).
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError
+from .i18n import _
 
 if TYPE_CHECKING:  # the CLI reads `lang` from here before anything heavy is imported
     from .client import Credentials
@@ -51,9 +54,11 @@ def api_settings(env: Mapping[str, str], config: Path | None = None) -> ApiSetti
         url = url or file_values.get("url", "")
     if not token or not secret:
         raise ConfigurationError(
-            "no API credentials: set ONOFFICE_TOKEN and ONOFFICE_SECRET (and ONOFFICE_API_URL "
-            f"for a sandbox), or put them in {DEFAULT_CONFIG} (mode 600); or add --sandbox to "
-            "try against the built-in sandbox"
+            _(
+                "no API credentials: set ONOFFICE_TOKEN and ONOFFICE_SECRET (and "
+                "ONOFFICE_API_URL for a sandbox), or put them in {config} (mode 600); or add "
+                "--sandbox to try against the built-in sandbox"
+            ).format(config=DEFAULT_CONFIG)
         )
     return ApiSettings(url or contract.STABLE_URL, Credentials(token, secret))
 
@@ -62,20 +67,30 @@ def _read_config(path: Path) -> dict[str, str]:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ConfigurationError(f"config file {path} not found", path=path) from None
+        raise ConfigurationError(
+            _("config file {path} not found").format(path=path), path=path
+        ) from None
     if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(
-            f"config file {path} can be read by other users; run: chmod 600 {path}", path=path
+            _("config file {path} can be read by other users; run: chmod 600 {path}").format(
+                path=path
+            ),
+            path=path,
         )
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError, OSError) as exc:
         raise ConfigurationError(
-            f"config file {path} cannot be read ({type(exc).__name__})", path=path
+            _("config file {path} cannot be read ({why})").format(
+                path=path, why=type(exc).__name__
+            ),
+            path=path,
         ) from None
     if not parser.has_section("onoffice"):
-        raise ConfigurationError(f"config file {path} has no [onoffice] section", path=path)
+        raise ConfigurationError(
+            _("config file {path} has no [onoffice] section").format(path=path), path=path
+        )
     return dict(parser["onoffice"])
 
 
@@ -88,4 +103,5 @@ def configured_language(env: Mapping[str, str], config: Path | None = None) -> s
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError, OSError):
         return None
-    return parser.get("onoffice", "lang", fallback=None)
+    value = parser.get("onoffice", "lang", fallback=None)
+    return None if value is None else value.split("#")[0].strip()

@@ -28,10 +28,16 @@ _KINDS = {  # what the conflict call names -> (our word, the field it comes from
 
 # Double bookings in the user's words; the cell shows whom or what.
 _ALSO_IN_ROW = {
-    "agent": N_("double booking: this agent is also booked in row {row} at this time"),
-    "resource": N_("double booking: this resource is also booked in row {row} at this time"),
-    "estate": N_("double booking: this estate also has an appointment in row {row} at this time"),
-    "contact": N_("double booking: this contact also has an appointment in row {row} at this time"),
+    "agent": N_("double booking: this agent is also booked at this time in row {row} of the file"),
+    "resource": N_(
+        "double booking: this resource is also booked at this time in row {row} of the file"
+    ),
+    "estate": N_(
+        "double booking: this estate also has an appointment at this time in row {row} of the file"
+    ),
+    "contact": N_(
+        "double booking: this contact also has an appointment at this time in row {row} of the file"
+    ),
 }
 _ALSO_IN_ONOFFICE = {
     "agent": N_("double booking: this agent already has an appointment in onOffice at this time"),

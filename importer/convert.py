@@ -233,10 +233,11 @@ class Conversion:
                 elif "*" in spec.map:
                     item = spec.map["*"]
                 else:
-                    known = ", ".join(shown(k) for k in list(spec.map)[:8] if k != "*")
+                    labels = spec.map_labels or tuple(k for k in spec.map if k != "*")
+                    known = ", ".join(labels[:8]) + (" …" if len(labels) > 8 else "")
                     return ValueProblem(
                         "value-not-mapped",
-                        _("{value} is not one of the values the mapping knows ({known})").format(
+                        _("{value} is not a value known here; write one of: {known}").format(
                             value=shown(item), known=known
                         ),
                     )

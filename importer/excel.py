@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Final
 
-from .i18n import N_, NP_, every, pgettext
+from .i18n import N_, NP_, _, every, pgettext
 
 CELL_LIMIT: Final = 32_767  # UTF-16 units a cell holds (Excel's specifications and limits)
 
@@ -25,6 +27,41 @@ STATUS, APPOINTMENT_ID, ERROR, WARNINGS, SOURCE_ROW = (
     N_("Source row"),
 )
 OUTCOME_COLUMNS: Final = (STATUS, APPOINTMENT_ID, ERROR, SOURCE_ROW)
+# Where they stand: these four first, Source row last. (Versions before the German workbooks put
+# all five last, in English; their workbooks are still read.)
+OUTCOME_LEAD: Final = (STATUS, APPOINTMENT_ID, ERROR, WARNINGS)
+OURS_MARK: Final = N_("{header} (import)")  # our header, when the user has a column of its name
+
+
+def outcome_header(message: str, taken: Sequence[str]) -> str:
+    """Our header ``message`` in the user's language, told apart from the user's own columns
+    (a German list may well have a column "Hinweise" or "Status")."""
+    text = _(message)
+    return _(OURS_MARK).format(header=text) if text in taken else text
+
+
+def is_outcome_header(cell: object, message: str) -> bool:
+    """A header cell of ours, in any language, marked or not."""
+    if not isinstance(cell, str):
+        return False
+    names = every(message)
+    marks = every(OURS_MARK)
+    return cell in names or any(cell == mark.format(header=n) for mark in marks for n in names)
+
+
+def outcome_positions(header: Sequence[object]) -> dict[str, int] | None:
+    """Where a results workbook of ours keeps its outcome columns (header message -> index),
+    or None when ``header`` is not one of ours. By position: the user's own columns may carry
+    the same names."""
+    n = len(header)
+    if n >= 5 and is_outcome_header(header[-1], SOURCE_ROW):
+        if all(is_outcome_header(header[i], m) for i, m in enumerate(OUTCOME_LEAD)):
+            return {**{m: i for i, m in enumerate(OUTCOME_LEAD)}, SOURCE_ROW: n - 1}
+        trailing = (*OUTCOME_LEAD, SOURCE_ROW)
+        if all(is_outcome_header(header[n - 5 + i], m) for i, m in enumerate(trailing)):
+            return {m: n - 5 + i for i, m in enumerate(trailing)}
+    return None
+
 
 # What became of an appointment whose row left the file (the Removed sheet's fifth column).
 REMOVED_WORDS: Final = {
@@ -76,16 +113,12 @@ def status_value(text: object) -> str | None:
     """A status cell of our own results workbook, in any language -> the status (``created``)."""
     if not isinstance(text, str) or not text.strip():
         return None
-    text = text.strip()
-    for status in OUTCOME_FILLS:
-        if text in every(status, STATUS_CONTEXT):
-            return status
-    return text
+    return _status_values().get(text.strip(), text.strip())
 
 
-def headers(message: str) -> frozenset[str]:
-    """A header of ours in every language."""
-    return every(message)
+@functools.cache
+def _status_values() -> dict[str, str]:
+    return {word: s for s in OUTCOME_FILLS for word in every(s, STATUS_CONTEXT)}
 
 
 def column_letter(index: int) -> str:

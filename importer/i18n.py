@@ -2,7 +2,7 @@
 
 Standard gettext: the texts are written in English in the code, marked with :func:`_`,
 :func:`ngettext` (plurals) or :func:`N_` (marked now, translated where shown), extracted and
-compiled with Babel (``python -m importer.i18n``, see ``importer/locale/README.md``), and the
+compiled with Babel (``python -m importer.locale.catalogue update|compile``), and the
 compiled catalogue ships in the package, read by the standard library at run time. Stable codes
 (``end-before-start``) and the statuses' machine values are never translated.
 

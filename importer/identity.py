@@ -120,7 +120,7 @@ def key_identities(table: Table, mapping: Mapping) -> tuple[dict[int, str], list
                     row,
                     tuple(columns),
                     "key-duplicate",
-                    _("the same key as row {row}: one key, one appointment").format(
+                    _("the same key as row {row} of the file: one key, one appointment").format(
                         row=first[identity]
                     ),
                     shown(" / ".join(cells)),

@@ -429,8 +429,12 @@ def _json(payload: dict[str, Any]) -> str:
 
 
 def rows_key(input_path: str) -> str:
-    """The meta key holding how many rows the file had at its last run."""
-    return f"rows:{input_path}"
+    """The meta key holding how many rows the file had at its last run.
+
+    "rows2": rows numbered as a spreadsheet shows them (a CSV record with line breaks is one
+    row). Ledgers of the versions that numbered CSV text lines have only "rows:", so their
+    rows are not matched by place until a run has recorded where every row is now."""
+    return f"rows2:{input_path}"
 
 
 def default_journal_path(results: Path) -> Path:

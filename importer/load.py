@@ -24,14 +24,13 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import SourceFileError
-from .excel import APPOINTMENT_ID, RESULTS_SHEET, SOURCE_ROW, STATUS, column_letter
+from .excel import RESULTS_SHEET, column_letter, outcome_positions
 from .i18n import _, every, number
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 30
 # Our own results workbooks are valid inputs: their data sits on this sheet, header in row 1.
-RESULTS_MARKERS = (STATUS, APPOINTMENT_ID, SOURCE_ROW)
 DELIMITERS = (";", ",", "\t", "|")
 
 
@@ -81,6 +80,49 @@ class Table:
         """(row number, cells) per row; far faster than ``itertuples``, which boxes every cell."""
         columns = [self.frame.iloc[:, i].to_numpy() for i in range(self.frame.shape[1])]
         return zip(self.row_numbers, zip(*columns, strict=True), strict=True)
+
+
+def layout_cause(table: Table) -> str | None:
+    """Why none of a CSV's columns match, when it is the reading: another delimiter than
+    the one used, or UTF-8 read as Windows-1252 ("GanztÃ¤gig")."""
+    if table.delimiter is None:
+        return None
+    header = " ".join(table.columns)
+    for other, name in ((";", "';'"), (",", "','"), ("\t", _("tab")), ("|", "'|'")):
+        if other != table.delimiter and header.count(other) >= 2 and len(table.columns) <= 2:
+            return _(
+                "the columns are separated by {found}, but the file was read with {used}; set "
+                "`source.delimiter` in the mapping or use --delimiter"
+            ).format(found=name, used=repr(table.delimiter))
+    if table.encoding not in (None, "utf-8", "utf-8-sig") and any(
+        mark in header for mark in ("Ã", "â€", "Â")
+    ):
+        return _(
+            "the file is UTF-8 but was read as {encoding}; set `source.encoding: utf-8` in the "
+            "mapping or use --encoding utf-8"
+        ).format(encoding=table.encoding)
+    return None
+
+
+class TypedCells:
+    """A cell as the user typed it, by row number and column: for messages and reports.
+    Each column is taken out of the frame once (``DataFrame.at`` costs ~10 µs a call)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.arrays: dict[str, Any] = {}
+        self.position: dict[int, int] = {}
+
+    def __call__(self, row: int, columns: tuple[str, ...]) -> Any:
+        frame = self.table.frame
+        if not columns or columns[0] not in frame.columns:
+            return None
+        if not self.position:
+            self.position = {r: i for i, r in enumerate(self.table.row_numbers)}
+        if columns[0] not in self.arrays:
+            self.arrays[columns[0]] = frame[columns[0]].to_numpy()
+        at = self.position.get(row)
+        return None if at is None else self.arrays[columns[0]][at]
 
 
 def load_table(
@@ -172,7 +214,7 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
     except ScanRefused as exc:
         raise SourceFileError(exc.message, file=name, code=f"file-{exc.code}") from None
     try:
-        workbook = _calamine(lambda: CalamineWorkbook.from_path(str(path)))
+        workbook = _calamine(lambda: _open_workbook(path))
     except _Unreadable as exc:
         raise SourceFileError(
             _("the workbook cannot be read ({why})").format(why=exc),
@@ -247,14 +289,21 @@ def _choose_sheet(
     return candidates[0]
 
 
+def _open_workbook(path: Path) -> CalamineWorkbook:
+    """calamine picks its reader by the file name: an .xlsx saved as "x.xls" or "x.dat" is
+    opened by its content instead (the safety scan has already read it as an .xlsx)."""
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return CalamineWorkbook.from_path(str(path))
+    return CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+
+
 def _results_sheet(workbook: CalamineWorkbook, facts: WorkbookFacts) -> str | None:
     """The Results sheet of our own results workbook (in any language), if this is one."""
     names = every(RESULTS_SHEET)
     for sheet in facts.sheets:
         if sheet.name in names:
             top = _top_rows(workbook, sheet.name)
-            found = {normalise_header(c) for c in top[0]} if top else set()
-            if all(found & every(marker) for marker in RESULTS_MARKERS):
+            if top and outcome_positions([normalise_header(c) for c in top[0]]) is not None:
                 return sheet.name
     return None
 
@@ -321,7 +370,6 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
         raise SourceFileError(
             _("line {line} contains a NUL byte; this is not a text file").format(line=line),
             file=name,
-            row=line,
             code="file-nul-byte",
         )
     try:
@@ -393,7 +441,6 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
                 line=line, why=exc
             ),
             file=name,
-            row=line,
             code="csv-malformed",
         ) from None
     finally:

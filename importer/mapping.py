@@ -22,6 +22,7 @@ import yaml
 
 from . import contract
 from .errors import MappingError
+from .i18n import _
 from .load import LoadOptions, header_key
 from .values import DEFAULT_DATE_FORMATS, DEFAULT_DATETIME_FORMATS, DEFAULT_TIME_FORMATS
 
@@ -152,6 +153,7 @@ class ValueSpec:
     template: str | None = None
     default: Any = None
     map: AnyMapping[str, Any] | None = None  # keys casefolded and stripped; "*" = otherwise
+    map_labels: tuple[str, ...] = ()  # the map's keys as written, for messages
     split: tuple[str, ...] = ()
     lookup: Lookup | None = None
     formats: tuple[str, ...] = ()
@@ -278,12 +280,15 @@ class Mapping:
 
 
 def _missing_column(names: list[str], columns: list[str], source: str) -> str:
-    wanted = " or ".join(repr(n) for n in names)
+    wanted = _(" or ").join(repr(n) for n in names)
     close = difflib.get_close_matches(names[0], columns, n=1, cutoff=0.6)
     if not close:
         close = [c for c in columns if header_key(names[0]) in header_key(c)][:1]
-    hint = f"; did you mean {close[0]!r}?" if close else f"; the file has: {', '.join(columns)}"
-    return f"no column {wanted} in {source}{hint}"
+    if close:
+        hint = _("; did you mean {name}?").format(name=repr(close[0]))
+    else:
+        hint = _("; the file has: {columns}").format(columns=", ".join(columns))
+    return _("no column {names} in {file}").format(names=wanted, file=source) + hint
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -292,6 +297,7 @@ class _Parser:
         self.path = path
         self.problems: list[tuple[str, str]] = []
         self.maps: dict[str, AnyMapping[str, Any]] = {}
+        self.map_labels: dict[str, tuple[str, ...]] = {}
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append((path, message))
@@ -370,6 +376,11 @@ class _Parser:
             template=template,
             default=raw.get("default"),
             map=self.value_map(raw["map"], f"{path}.map") if "map" in raw else None,
+            map_labels=self.map_labels.get(raw["map"], ())
+            if isinstance(raw.get("map"), str)
+            else tuple(str(k) for k in raw["map"] if k != "*")
+            if isinstance(raw.get("map"), dict)
+            else (),
             split=tuple(split),
             lookup=self.lookup(raw.get("lookup"), f"{path}.lookup"),
             formats=formats,
@@ -479,6 +490,8 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         parsed = p.value_map(value, f"maps.{name}")
         if parsed is not None:
             p.maps[str(name)] = parsed
+            if isinstance(value, dict):
+                p.map_labels[str(name)] = tuple(str(k) for k in value if k != "*")
 
     start = _start(p, raw.get("start"))
     end = _end(p, raw.get("end"))

@@ -66,8 +66,14 @@ def where(problem: RowProblem) -> str:
 
 
 def problem_text(problem: RowProblem) -> str:
+    """ "Erinnerung: '10 Min' ist keine Erinnerung …": the column first, then what is wrong."""
     place = where(problem)
-    return f"{problem.message} ({place})" if place else problem.message
+    return f"{place}: {problem.message}" if place else sentence(problem.message)
+
+
+def sentence(text: str) -> str:
+    """A message standing on its own (a cell, a note) begins with a capital letter."""
+    return text[:1].upper() + text[1:]
 
 
 def joined_problems(problems: Sequence[RowProblem]) -> str | None:

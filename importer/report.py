@@ -24,13 +24,16 @@ from .excel import (
     PROBLEMS_SHEET,
     ROWS_SHEET,
     SOURCE_ROW,
+    STATUS,
     SUMMARY_SHEET,
     WARNINGS,
     column_letter,
+    outcome_header,
     status_word,
 )
 from .i18n import N_, _, ngettext, number, when
-from .problems import CODES, Level, RowProblem, joined_problems, where
+from .load import TypedCells
+from .problems import CODES, Level, RowProblem, joined_problems, sentence, where
 from .workbook import RowsSheet, TableSheet, write_workbook
 from .xlsx_write import Filled
 
@@ -82,7 +85,7 @@ def row_comments(index: dict[str, int], problems: list[RowProblem]) -> dict[int,
         if p.is_error:
             for column in p.columns:
                 if column in index:
-                    comments.setdefault(index[column], []).append(p.message)
+                    comments.setdefault(index[column], []).append(sentence(p.message))
     return {i: "\n".join(dict.fromkeys(texts)) for i, texts in comments.items()}
 
 
@@ -117,8 +120,10 @@ def lookups_not_checked(kinds: Sequence[str]) -> str:
 def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     table = report.table
     plan = report.plan
-    lead = [_("Status"), _(ERRORS), _(WARNINGS)]
-    columns = [*lead, *table.columns, _(SOURCE_ROW)] + ([_(PLAN)] if plan else [])
+    taken = table.columns
+    lead = [outcome_header(h, taken) for h in (STATUS, *([PLAN] if plan else []), ERRORS, WARNINGS)]
+    columns = [*lead, *table.columns, outcome_header(SOURCE_ROW, taken)]
+    message = len(lead) - 2  # the Errors column
     by_row = {o.row: o for o in report.outcomes}
     index = {name: i + len(lead) for i, name in enumerate(table.columns)}
     place = {row: n for n, row in enumerate(table.row_numbers, start=2)}  # row in the report
@@ -132,18 +137,18 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
                 (_(PLAN_WORDS.get(plan[row], plan[row])) if row in plan else None,) if plan else ()
             )
             if not problems:
-                yield (outcome["valid", False], None, None, *cells, row, *planned), {}
+                yield (outcome["valid", False], *planned, None, None, *cells, row), {}
                 continue
             errors = [p for p in problems if p.is_error]
             warnings = [p for p in problems if not p.is_error]
             yield (
                 (
                     outcome["invalid" if errors else "valid", bool(warnings)],
+                    *planned,
                     joined_problems(errors),
                     joined_problems(warnings),
                     *cells,
                     row,
-                    *planned,
                 ),
                 row_comments(index, errors),
             )
@@ -153,51 +158,60 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
         columns,
         rows(),
         {},
-        wrap=frozenset({1, 2}),
-        frozen=2,
+        wrap=frozenset({message, message + 1}),
+        frozen=message + 1,
     )
     return [
         sheet,
         TableSheet(_(SUMMARY_SHEET), summary(report), wrap=frozenset({1, 2}), widths={1: 70.0}),
-        problems_sheet(report, index, place, sheet.name),
+        problems_sheet(report, index, place, sheet.name, message),
     ]
 
 
 def problems_sheet(
-    report: CheckReport, index: dict[str, int], place: dict[int, int], rows_sheet: str
+    report: CheckReport,
+    index: dict[str, int],
+    place: dict[int, int],
+    rows_sheet: str,
+    message_column: int,
 ) -> TableSheet:
-    """One line per problem, each linked to its cell in the Rows sheet."""
+    """One line per problem, each linked to its cell in the Rows sheet; the value as the user
+    typed it; the stable code last (for filters and scripts)."""
     quoted = "'" + rows_sheet.replace("'", "''") + "'"
     rows: list[list[Any]] = [
         [
-            _("Row"),
+            _("Row in the report"),
             _(SOURCE_ROW),
             _("Level"),
-            _("Code"),
             _("Column"),
             _("Message"),
             _("Value"),
+            _("Code"),
         ]
     ]
     links = []
     level = {True: _("error"), False: _("warning")}
+    typed = TypedCells(report.table)
     for p in report.problems:
         at = place.get(p.row)
-        column = next((index[c] for c in p.columns if c in index), 1)
+        column = next((index[c] for c in p.columns if c in index), message_column)
         if at is not None:
             links.append((len(rows), 0, f"{quoted}!{column_letter(column)}{at}"))
+        value = typed(p.row, p.columns) if p.columns else p.value
         rows.append(
             [
                 at,
                 p.row,
                 level[p.is_error],
-                p.code,
                 where(p),
-                p.message,
-                None if p.value is None else str(p.value),
+                sentence(p.message),
+                None if value is None else str(value),
+                p.code,
             ]
         )
-    return TableSheet(_(PROBLEMS_SHEET), rows, links=links, autofilter=True, widths={5: 80.0})
+    return TableSheet(
+        _(PROBLEMS_SHEET), rows, links=links, autofilter=True, wrap=frozenset({4}), widths={4: 70.0}
+    )
 
 
 def summary(report: CheckReport) -> list[list[Any]]:
@@ -205,8 +219,8 @@ def summary(report: CheckReport) -> list[list[Any]]:
     and the codes found."""
     table = report.table
     total, invalid = len(report.outcomes), report.invalid_count
-    result = ngettext(
-        "{valid} of {total} row is valid", "{valid} of {total} rows are valid", total
+    result = ngettext(  # the verb agrees with the first number: "1 von 3 Zeilen ist gültig"
+        "{valid} of {total} rows is valid", "{valid} of {total} rows are valid", report.valid_count
     ).format(valid=number(report.valid_count), total=number(total))
     if invalid:
         result += "; " + ngettext(
@@ -221,8 +235,6 @@ def summary(report: CheckReport) -> list[list[Any]]:
         ).format(sheet=_(ROWS_SHEET), errors=_(ERRORS))
     else:
         step = _("Every row can be imported: run the import with the same file and mapping.")
-    if report.unresolved:
-        step += " " + lookups_not_checked(report.unresolved)
     rows: list[list[Any]] = [
         [_("Check of {file}").format(file=report.source.name), ""],
         [_("Result"), result],

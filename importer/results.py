@@ -28,6 +28,7 @@ from .excel import (
     STATUS,
     SUMMARY_SHEET,
     WARNINGS,
+    outcome_header,
     status_word,
 )
 from .i18n import N_, _, ngettext, number, when
@@ -70,6 +71,11 @@ def default_results_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.results.xlsx")
 
 
+def results_name(source: Path) -> str:
+    """The results workbook's file name for ``source`` (the source itself when it is one)."""
+    return default_results_path(source).name
+
+
 def is_results_name(path: Path) -> bool:
     return path.name.endswith(".results.xlsx")
 
@@ -85,7 +91,9 @@ def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str
         try:
             return write_results(report, place), failures
         except OSError as exc:
-            failures.append(f"cannot write {place} ({exc.strerror or exc})")
+            failures.append(
+                _("cannot write {path} ({why})").format(path=place, why=exc.strerror or exc)
+            )
     return None, failures
 
 
@@ -94,8 +102,8 @@ def write_results(report: RunReport, target: Path) -> Path:
     checked = report.check
     table = checked.table
     outcomes = {o.row: o for o in checked.outcomes}
-    lead = [_(STATUS), _(APPOINTMENT_ID), _(ERROR), _(WARNINGS)]
-    columns = [*lead, *table.columns, _(SOURCE_ROW)]
+    lead = [outcome_header(h, table.columns) for h in (STATUS, APPOINTMENT_ID, ERROR, WARNINGS)]
+    columns = [*lead, *table.columns, outcome_header(SOURCE_ROW, table.columns)]
     index = {name: i + len(lead) for i, name in enumerate(table.columns)}
 
     outcome_cells = OutcomeCells()
@@ -168,17 +176,24 @@ def summary(report: RunReport) -> list[list[Any]]:
     total = len(report.results)
     done = sum(counts.get(s, 0) for s in ("created", "updated", "unchanged", "already-created"))
     done += counts.get("exists", 0)
-    result = ngettext(
-        "{done} of {total} row is in onOffice", "{done} of {total} rows are in onOffice", total
+    result = ngettext(  # the verb agrees with the first number
+        "{done} of {total} rows is in onOffice", "{done} of {total} rows are in onOffice", done
     ).format(done=number(done), total=number(total))
     open_rows = total - done
+    if open_rows:
+        result += "; " + ngettext(
+            "{n} row is not (its Status is red or amber in the sheet “{sheet}”)",
+            "{n} rows are not (their Status is red or amber in the sheet “{sheet}”)",
+            open_rows,
+        ).format(n=number(open_rows), sheet=_(RESULTS_SHEET))
     if report.stopped or report.interrupted:
         step = _("The run stopped early. Run the same command again: it goes on where it stopped.")
     elif open_rows:
         step = _(
-            "Fix the rows marked red or amber (the column “{error}” says why) in this workbook "
-            "and run it again: only those rows are sent."
-        ).format(error=_(ERROR))
+            "Fix the red cells of those rows in this workbook (the column “{error}” says why), "
+            "save it and import this workbook again: only those rows are sent "
+            '(onoffice-import run "{file}" -m "{mapping}" --only-failed).'
+        ).format(error=_(ERROR), file=results_name(checked.source), mapping=checked.mapping.path)
     else:
         step = _("Nothing left to do.")
     rows: list[list[Any]] = [
@@ -188,7 +203,7 @@ def summary(report: RunReport) -> list[list[Any]]:
         *[[_("Not checked"), notice] for notice in checked.notices],
         [],
         [_("Status"), _("Rows")],
-        *[[status_word(status), counts.get(status, 0)] for status in STATUS_ORDER],
+        *[[status_word(status), counts[status]] for status in STATUS_ORDER if counts.get(status)],
         [_("Rows in total"), total],
         [_("Rows with warnings"), sum(1 for o in checked.outcomes if o.warnings)],
     ]

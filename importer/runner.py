@@ -221,7 +221,10 @@ class Runner:
             self.unreachable_streak += 1
             streak = self.unreachable_streak
         if streak >= self.options.unreachable_limit:
-            self.halt(f"the API did not answer {streak} rows in a row ({why})", ExitCode.STOPPED)
+            self.halt(
+                _("the API did not answer {n} rows in a row ({why})").format(n=streak, why=why),
+                ExitCode.STOPPED,
+            )
 
     # --- one row --------------------------------------------------------------------------------
     def reference(self, key: str) -> str | None:

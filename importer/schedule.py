@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import contract
-from .i18n import _, duration, when
+from .i18n import N_, _, duration, when
 from .mapping import REPEAT_WORDS, Mapping, ValueSpec
 from .problems import Level, RowProblem
 from .values import (
@@ -68,14 +68,14 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
                         i,
                         m.start.time,
                         "start-time-missing",
-                        _("the start time is empty; fill it in or mark the appointment all-day"),
+                        _no_time(run, N_("the start time is empty; fill it in")),
                     )
                 elif not m.start.time:
                     run.fail(
                         i,
                         dspec,
                         "date-without-time",
-                        _("a date without a time; add the time or mark the appointment all-day"),
+                        _no_time(run, N_("a date without a time; add the time")),
                     )
                 starts.append(None)
             else:
@@ -111,6 +111,14 @@ def _datetime_or_date(value: Any, formats: tuple[str, ...], m: Mapping) -> datet
             raise problem from None
 
 
+def _no_time(run: Conversion, message: str) -> str:
+    """What to do about a missing time: marking the row all-day only where the file can."""
+    text = _(message)
+    if run.mapping.all_day is not None:
+        text += _(" (or mark the appointment all-day)")
+    return text
+
+
 def _at_midnight(value: Any, all_day: bool, run: Conversion, i: int, spec: ValueSpec) -> Any:
     if isinstance(value, datetime) or value is None:
         return value
@@ -120,7 +128,7 @@ def _at_midnight(value: Any, all_day: bool, run: Conversion, i: int, spec: Value
         i,
         spec,
         "date-without-time",
-        _("a date without a time; add the time or mark the appointment all-day"),
+        _no_time(run, N_("a date without a time; add the time")),
         value,
     )
     return None

@@ -38,15 +38,7 @@ from .errors import (
     ExitCode,
     JournalError,
 )
-from .excel import (
-    APPOINTMENT_ID,
-    OUTCOME_COLUMNS,
-    SOURCE_ROW,
-    STATUS,
-    WARNINGS,
-    headers,
-    status_value,
-)
+from .excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, outcome_positions, status_value
 from .i18n import _
 from .identity import Candidate
 from .journal import Entry, Journal, ledger_path
@@ -55,7 +47,7 @@ from .mapping import Mapping
 from .problems import joined_problems
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 from .runner import (
     ALREADY,
@@ -102,34 +94,28 @@ Progress = Callable[[int, int, Counter[str]], None]
 
 
 def split_outcomes(table: Table) -> Earlier:
-    """Set aside the outcome columns of an earlier results workbook given as input."""
+    """Set aside the outcome columns of an earlier results workbook given as input: those at
+    our columns' places only (a column of the user's may carry the same name)."""
     earlier = earlier_outcomes(table)
-    if earlier:
-        ours = {name for header in (*OUTCOME_COLUMNS, WARNINGS) for name in headers(header)}
-        table.frame = table.frame.drop(columns=[c for c in table.frame.columns if c in ours])
+    positions = outcome_positions(list(table.frame.columns))
+    if earlier and positions is not None:
+        ours = set(positions.values())
+        table.frame = table.frame.iloc[:, [i for i in range(table.frame.shape[1]) if i not in ours]]
     return earlier
-
-
-def _outcome_column(frame: pd.DataFrame, header: str) -> str | None:
-    """The frame's column for one of our outcome headers, in whichever language it is."""
-    return next((c for c in frame.columns if c in headers(header)), None)
 
 
 def earlier_outcomes(table: Table) -> Earlier:
     """The outcome columns of an earlier results workbook given as input (read only)."""
     frame = table.frame
-    status_column, id_column, row_column = (
-        _outcome_column(frame, h) for h in (STATUS, APPOINTMENT_ID, SOURCE_ROW)
-    )
-    if status_column is None or id_column is None or row_column is None:
+    positions = outcome_positions(list(frame.columns))
+    if positions is None:
         return {}
+    status, ids, rows = (frame.iloc[:, positions[h]] for h in (STATUS, APPOINTMENT_ID, SOURCE_ROW))
     earlier: Earlier = {}
-    for row, status, appointment, source_row in zip(
-        frame.index, frame[status_column], frame[id_column], frame[row_column], strict=True
-    ):
+    for row, state, appointment, source_row in zip(frame.index, status, ids, rows, strict=True):
         appointment_id = int(appointment) if isinstance(appointment, int | float) else None
         original = int(source_row) if isinstance(source_row, int | float) else int(row)
-        earlier[int(row)] = (status_value(status), appointment_id, original)
+        earlier[int(row)] = (status_value(state), appointment_id, original)
     return earlier
 
 
@@ -371,7 +357,7 @@ def _execute(
                     if n and use_reference and not stop.is_set():
                         known = set(report.results)
                         try:
-                            batch, _ = recognise_existing(runner, batch, [], spread=True)
+                            batch, _settle = recognise_existing(runner, batch, [], spread=True)
                         except (ApiError, JournalError) as exc:
                             runner.halt(f"onOffice could not be asked ({exc})", exc.exit_code)
                             return []

@@ -22,7 +22,7 @@ from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode
 from .excel import REMOVED_SHEET, REMOVED_WORDS
-from .i18n import N_, _, every
+from .i18n import N_, _, every, ngettext
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
 from .readback import Appointment, find_appointment, holds
@@ -257,7 +257,7 @@ def write_undo_results(report: UndoReport) -> Path:
     ]
     rows: list[list[Any]] = [[*lead, _("Appointment ID"), _("Source row"), *workbook.columns]]
     blank = (None,) * len(workbook.columns)
-    for item in report.items:
+    for item in sorted(report.items, key=lambda i: (i.source_row or 0, i.appointment_id)):
         imported = report.imported.get(item.appointment_id)
         rows.append(
             [
@@ -272,6 +272,22 @@ def write_undo_results(report: UndoReport) -> Path:
     counts = report.counts()
     summary: list[list[Any]] = [
         [_("Undo of {file}").format(file=report.results_path.name), ""],
+        [
+            _("Result"),
+            ngettext(
+                "{n} appointment of this import is no longer in onOffice as imported",
+                "{n} appointments of this import are no longer in onOffice as imported",
+                counts[DELETED] + counts[CANCELED] + counts[GONE],
+            ).format(n=counts[DELETED] + counts[CANCELED] + counts[GONE]),
+        ],
+        [
+            _("Note"),
+            _(
+                "The results workbook still says the rows were created: importing it again "
+                "creates them again."
+            ),
+        ],
+        [],
         *[
             [_(UNDO_WORDS[status]) if status in UNDO_WORDS else status, n]
             for status, n in sorted(counts.items())

@@ -91,7 +91,7 @@ def _fits_a_shape(text: str, formats: tuple[str, ...]) -> bool:
 def _unparsed(text: str, formats: tuple[str, ...], what: str, code: str) -> ValueProblem:
     if _fits_a_shape(text, formats):
         return ValueProblem(
-            "impossible-date", _("{text} is not a real date (no such day)").format(text=text)
+            "impossible-date", _("{text} is not a real date (no such day)").format(text=shown(text))
         )
     return ValueProblem(code, what.format(text=shown(text), example=_example(formats)))
 

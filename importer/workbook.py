@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import math
 import os
 from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .bulk import collector_paused
-from .xlsx_write import Sheet, write_xlsx
+from .xlsx_write import Left, Sheet, write_xlsx
 
 
 @dataclass
@@ -66,7 +67,7 @@ class TableSheet:
         head, body = (self.rows[0], self.rows[1:]) if self.header and self.rows else ((), self.rows)
         return Sheet(
             self.name[:31],
-            ((values, {}) for values in body),
+            ((_left_numbers(values), {}) for values in body),
             head,
             self.widths,
             self.autofilter,
@@ -74,6 +75,16 @@ class TableSheet:
             0,
             self.links,
         )
+
+
+def _left_numbers(values: Sequence[Any]) -> list[Any]:
+    """A table's counts and ids sit at the left of their cells, beside what they count."""
+    return [
+        Left(v)
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        else v
+        for v in values
+    ]
 
 
 def write_workbook(target: Path, sheets: Sequence[RowsSheet | TableSheet]) -> Path:

@@ -68,6 +68,7 @@ WRAP_STYLE = 3 + 2 * len(_NUMBER_FORMATS)  # text that wraps inside its column (
 # An outcome's fill, as the traffic light Excel's own "Good / Neutral / Bad" styles show.
 FILLS = {"good": ("C6EFCE", "006100"), "neutral": ("FFEB9C", "9C5700"), "bad": ("FFC7CE", "9C0006")}
 _FILL_STYLE = {name: WRAP_STYLE + 1 + i for i, name in enumerate(FILLS)}
+LEFT_STYLE = WRAP_STYLE + 1 + len(FILLS)
 # Characters a cell holds for sure: Excel counts UTF-16 units, at most two per character.
 _SAFE_LENGTH = CELL_LIMIT // 2
 
@@ -84,6 +85,14 @@ class Filled:
 
     value: str
     fill: str
+
+
+@dataclass(frozen=True)
+class Left:
+    """A number shown left-aligned: a count beside its label, not at the far edge of a wide
+    column of sentences."""
+
+    value: int | float
 
 
 @dataclass
@@ -126,21 +135,20 @@ def _escape_one(match: re.Match[str]) -> str:
 
 def excel_length(value: str) -> int:
     """The length Excel counts: UTF-16 units (a character beyond U+FFFF counts twice)."""
-    if len(value) <= _SAFE_LENGTH or value.isascii():
+    if value.isascii():
         return len(value)
     return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def fit_text(value: str, limit: int = EXCEL_CELL_LIMIT) -> str:
     """Excel refuses longer cells: cut with a marker the reader sees (the report is not data)."""
-    if len(value) <= limit and excel_length(value) <= limit:
+    if len(value) <= limit // 2 or excel_length(value) <= limit:
         return value
-    room = limit - len(_CUT)  # the marker is ASCII: one unit a character
-    cut = value[:room]
-    excess = excel_length(cut) - room
-    if excess > 0:  # characters beyond U+FFFF take two units: dropping `excess` is enough
-        cut = cut[: len(cut) - excess]
-    return cut + _CUT
+    room = limit - len(_CUT)  # the marker lies within the BMP: one unit a character
+    units = value.encode("utf-16-le", "surrogatepass")[: 2 * room]
+    if len(units) >= 2 and 0xD800 <= int.from_bytes(units[-2:], "little") <= 0xDBFF:
+        units = units[:-2]  # half a character beyond U+FFFF: not cut in two
+    return units.decode("utf-16-le", "surrogatepass") + _CUT
 
 
 def _escaped(value: str) -> str:
@@ -189,6 +197,8 @@ def cell(ref: str, value: Any, bad: bool = False, style: str = "") -> str:
 
     ``style`` is the column's own style attribute for text (wrapping), when not faulty."""
     kind = type(value)
+    if kind is Left:
+        return f'<c r="{ref}" s="{LEFT_STYLE}"><v>{value.value!r}</v></c>'
     if kind is Filled:
         return (
             f'<c r="{ref}" s="{_FILL_STYLE[value.fill]}" t="inlineStr">'
@@ -239,6 +249,11 @@ class _Body:
     @property
     def filtered(self) -> bool:
         return self.sheet.autofilter and bool(self.sheet.header)
+
+    @property
+    def fits(self) -> bool:
+        """Narrow enough to print as wide as one A4 landscape page, still readable."""
+        return sum(self.widths.values()) <= 180
 
     def corner(self, absolute: bool = False) -> str:
         """The bottom right cell of the used range (A1 for an empty sheet)."""
@@ -301,6 +316,7 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
             text = values[c] if c < len(values) else None
             if text.__class__ is str and (len(text) > wide or "\n" in text):
                 height = _height(values, wrap_widths)
+                sizes.wrapped.add(c)  # the column gets the width the height assumed
                 break
         chunk.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
         if len(chunk) >= _CHUNK_ROWS:
@@ -338,6 +354,7 @@ class _Sizes:
     def __init__(self, sheet: Sheet) -> None:
         self.sheet = sheet
         self.longest = [len(str(title)) for title in sheet.header]
+        self.wrapped: set[int] = set()  # wrap columns with a row grown for its text
 
     def measure(self, values: Sequence[Any]) -> None:
         longest = self.longest
@@ -346,7 +363,7 @@ class _Sizes:
         for c, value in enumerate(values):
             if value is None:
                 continue
-            if isinstance(value, Filled):
+            if isinstance(value, Filled | Left):
                 value = value.value
             if isinstance(value, str):
                 size = max(map(len, value.split("\n"))) if "\n" in value else len(value)
@@ -363,6 +380,8 @@ class _Sizes:
         for c, size in enumerate(self.longest):
             if c in given:
                 out[c] = given[c]
+            elif c in self.wrapped:  # also beyond the rows sampled: as wide as heights assumed
+                out[c] = _WRAP_WIDTH
             else:
                 top = _WRAP_WIDTH if c in wrap else _MAX_WIDTH
                 out[c] = max(_MIN_WIDTH, min(top, size + 2.0))
@@ -389,7 +408,8 @@ def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
     )
     head = (
         f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
-        # printed on A4 landscape, as wide as the page
+        # printed on A4 landscape: a narrow sheet as wide as the page, a wide one over pages
+        # at full size, its header row and frozen columns repeated (_workbook_part)
         f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:{last}"/>'
         f'<sheetViews><sheetView{selected} workbookViewId="0">{_pane(sheet)}</sheetView>'
         f'</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
@@ -404,9 +424,11 @@ def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
         "</sheetData>"
         + (f'<autoFilter ref="A1:{last}"/>' if body.filtered else "")
         + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
-        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
-        'fitToHeight="0"/>'
+        + '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" '
+        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" '
+        f'fitToWidth="{1 if body.fits else 0}" fitToHeight="0"/>'
+        # the sheet's name and the page on every printed page
+        "<headerFooter><oddFooter>&amp;L&amp;A&amp;R&amp;P / &amp;N</oddFooter></headerFooter>"
         # Our text cells hold text on purpose ("0815"): no "number stored as text" flags.
          + f'<ignoredErrors><ignoredError sqref="A1:{last}" numberStoredAsText="1"/>'
         "</ignoredErrors>" + ('<legacyDrawing r:id="rId1"/>' if body.notes else "") + "</worksheet>"
@@ -494,6 +516,8 @@ def _vml_part(body: _Body, first_block: int) -> str:
 
 
 _TOP = '<alignment vertical="top"/>'  # a row grown for wrapped text reads from the top
+# Dates and times left-aligned: right-aligned, "10:45" touched the text of the next column.
+_TOP_LEFT = '<alignment horizontal="left" vertical="top"/>'
 
 
 def _styles_part() -> str:
@@ -514,11 +538,12 @@ def _styles_part() -> str:
     for i in range(len(_NUMBER_FORMATS)):
         xfs.append(
             f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" xfId="0" '
-            f'applyNumberFormat="1" applyAlignment="1">{_TOP}</xf>'
+            f'applyNumberFormat="1" applyAlignment="1">{_TOP_LEFT}</xf>'
         )
         xfs.append(
             f'<xf numFmtId="{164 + i}" fontId="2" fillId="3" borderId="0" xfId="0" '
-            f'applyNumberFormat="1" applyFont="1" applyFill="1" applyAlignment="1">{_TOP}</xf>'
+            f'applyNumberFormat="1" applyFont="1" applyFill="1" applyAlignment="1">'
+            f"{_TOP_LEFT}</xf>"
         )
     xfs.append(
         '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
@@ -529,6 +554,10 @@ def _styles_part() -> str:
             f'<xf numFmtId="0" fontId="{3 + i}" fillId="{4 + i}" borderId="0" xfId="0" '
             'applyFont="1" applyFill="1" applyAlignment="1"><alignment vertical="top"/></xf>'
         )
+    xfs.append(
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+        f"{_TOP_LEFT}</xf>"
+    )
     fill = '<fill><patternFill patternType="solid"><fgColor rgb="FF{}"/><bgColor indexed="64"/>'
     outcome_fonts = "".join(
         f'<font><color rgb="FF{ink}"/>{font}</font>' for _, ink in FILLS.values()
@@ -569,11 +598,20 @@ def _workbook_part(bodies: Sequence[_Body]) -> str:
     for i, body in enumerate(bodies):
         name = body.sheet.name
         sheets.append(f'<sheet name="{_attribute(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>')
+        quoted = "'" + name.replace("'", "''") + "'"
         if body.filtered:
-            reference = "'" + name.replace("'", "''") + "'!$A$1:" + body.corner(absolute=True)
+            reference = f"{quoted}!$A$1:" + body.corner(absolute=True)
             names.append(
                 f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
                 f"{_attribute(reference)}</definedName>"
+            )
+        if body.sheet.header and not body.fits:  # printed over pages: repeat what is frozen
+            titles = f"{quoted}!$1:$1"
+            if body.sheet.frozen:
+                titles = f"{quoted}!$A:${column_letter(body.sheet.frozen - 1)},{titles}"
+            names.append(
+                f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+                f"{_attribute(titles)}</definedName>"
             )
     return (
         f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><workbookPr/>'

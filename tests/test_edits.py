@@ -322,4 +322,4 @@ def test_check_does_not_count_a_files_own_appointments_as_double_bookings(
         )
     assert printed.returncode == 0, printed.stdout + printed.stderr
     assert "8 valid, 0 invalid" in printed.stdout
-    assert "leave 8 unchanged" in printed.stdout
+    assert "leave 8 appointments unchanged" in printed.stdout

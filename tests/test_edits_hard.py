@@ -460,3 +460,41 @@ def test_a_kill_between_journaling_a_modify_and_sending_it(
         done = run_import(source, mapping, client=client, options=FAST)
     assert again.counts() == {"updated": 1, "already-created": 5}
     assert done.counts() == {"already-created": 6}
+
+
+def test_a_ledger_that_numbered_csv_text_lines_never_matches_a_row_by_a_wrong_place(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Versions before counted a CSV's text lines; rows are now numbered as Excel shows them.
+    A ledger of theirs ("rows:" meta, line numbers) must not lead an edited row to another
+    row's appointment: without knowing where its rows are, nothing is matched by place."""
+    import sqlite3
+
+    header = "Nr;Start;Betreff;Makler;Objekt\n"
+    lines = [";".join(r) for r in rows(4)]
+    lines[0] = lines[0].replace("Termin 0000", '"Termin 0000\nzweite Zeile"')
+    source = write_csv(tmp_path / "rows.csv", header + "\n".join(lines) + "\n")
+    mapping = tmp_path / "rows.yaml"
+    mapping.write_text(CSV_MAPPING, encoding="utf-8")
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        assert first.counts() == {"created": 4} and first.journal_path is not None
+        ledger = sqlite3.connect(first.journal_path)
+        with ledger:  # as the version before left it: text lines, and the old meta key
+            ledger.execute("UPDATE entries SET source_row = source_row + 1 WHERE source_row > 2")
+            ledger.execute("UPDATE meta SET key = replace(key, 'rows2:', 'rows:')")
+        ledger.close()
+        ids = {row: first.results[row].appointment_id for row in first.results}
+        edited = [
+            ln.replace("Termin 0001", "Termin 0001 verlegt").replace(
+                "Termin 0002", "Termin 0002 verlegt"
+            )
+            for ln in lines
+        ]
+        write_csv(source, header + "\n".join(edited) + "\n")
+        again = run_import(source, mapping, client=client, options=FAST)
+        stored = {a["id"]: a["description"] for a in sandbox.store.all_appointments()}
+    # row 4 (Excel's numbering) sat at text line 5 before; line 4 was row 3's appointment
+    assert stored[ids[3]] != "Termin 0002 verlegt"  # never row 4's content on row 3's
+    assert {"Termin 0001 verlegt", "Termin 0002 verlegt"} <= set(stored.values())
+    assert again.results[4].appointment_id != ids[3]

@@ -61,10 +61,17 @@ def test_german_report_first_screen(viewings: Path) -> None:
     by_row = {r["Zeile im Original"]: r for r in sheet_rows(book, "Zeilen")}
     assert by_row[11]["Status"] == "ungültig" and by_row[4]["Status"] == "gültig"
     assert by_row[11]["Fehler"] == (
-        "das Ende (05.03.2027 09:15) liegt vor dem Beginn (05.03.2027 10:00); korrigieren Sie "
-        "die Zeiten (Datum, Beginn, Ende)"
+        "Datum, Beginn, Ende: das Ende (05.03.2027 09:15) liegt vor dem Beginn (05.03.2027 "
+        "10:00); korrigieren Sie die Zeiten"
     )
-    assert by_row[12]["Fehler"].startswith("'10 Min' ist keine Erinnerung, die onOffice anbietet")
+    assert by_row[12]["Fehler"].startswith(
+        "Erinnerung: '10 Min' ist keine Erinnerung, die onOffice anbietet"
+    )
+    assert by_row[16]["Fehler"] == (  # the values as the mapping writes them, not lower-cased
+        "Terminart: 'Kaffee' ist hier kein bekannter Wert; erlaubt sind: Besichtigung, Übergabe, "
+        "Notartermin, Beratung"
+    )
+    assert by_row[13]["Fehler"] == "Beginn: die Uhrzeit des Beginns ist leer; tragen Sie sie ein"
     assert "1 Std" in by_row[12]["Fehler"]  # the spelling the office uses, not "1 hours"
     summary = {r[0]: r[1] for r in book["Übersicht"].iter_rows(values_only=True) if r[0]}
     first = [r[0] for r in book["Übersicht"].iter_rows(values_only=True)][:3]
@@ -220,3 +227,93 @@ def test_the_cell_limit_is_counted_as_excel_counts(tmp_path: Path) -> None:
     assert report.report_path is not None
     cell = sheet_rows(report.report_path, "Rows")[0]["Notiz"]
     assert excel_length(cell) <= EXCEL_CELL_LIMIT and cell.startswith("😀😀")
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_a_users_column_named_like_ours_is_kept_through_reruns_and_undo(
+    tmp_path: Path, lang: str
+) -> None:
+    """A German list may have its own "Hinweise", "Fehler" or "Status" column: ours are told
+    apart, and re-runs and undo read the workbook without losing the user's column."""
+    source = write_csv(
+        tmp_path / "t.csv",
+        "Start;Betreff;Hinweise;Status;Fehler\n"
+        "01.12.2027 10:00;A;Schlüssel holen;offen;x\n02.12.2027 10:00;B;;offen;\n",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\nfields: {description: Betreff, note: Hinweise}\n"
+    )
+    journal = tmp_path / "j.sqlite"
+    with Sandbox() as sb, OnOfficeClient(sb.url, sb.credentials) as client, i18n.use(lang):
+        results = write_results(
+            run_import(source, mapping, client=client, journal_path=journal),
+            tmp_path / "t.results.xlsx",
+        )
+        header = [c.value for c in openpyxl.load_workbook(results).worksheets[0][1]]
+        assert len(set(header)) == len(header)  # no header twice
+        for _ in range(2):  # re-run the results workbook in place, twice
+            again = run_import(results, mapping, client=client, journal_path=journal)
+            assert again.counts() == {"already-created": 2}
+            results = write_results(again, results)
+        rows = sheet_rows(results, openpyxl.load_workbook(results).sheetnames[0])
+        assert [r["Hinweise"] for r in rows] == ["Schlüssel holen", None]  # the user's own
+        assert [r["Status"] for r in rows] == ["offen", "offen"]
+        undone = undo_import(results, client=client, journal_path=journal)
+        assert undone.counts() == {"deleted": 2} and sb.store.count_appointments() == 0
+
+
+def test_an_xlsx_saved_with_the_xls_ending_is_read_by_its_content(
+    viewings: Path, tmp_path: Path
+) -> None:
+    renamed = tmp_path / "viewings.xls"
+    viewings.rename(renamed)
+    report = check(renamed, MAPPING, report=False)
+    assert (report.valid_count, report.invalid_count) == (10, 4)
+
+
+def test_a_csv_read_with_the_wrong_delimiter_says_so_once(tmp_path: Path) -> None:
+    from importer.errors import SourceFileError
+
+    source = write_csv(tmp_path / "k.csv", "Start,Betreff,Makler\n01.12.2027 10:00,A,x\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        'source: {delimiter: ";"}\nstart: Start\nend: {minutes: 30}\n'
+        "fields: {description: Betreff}\n"
+    )
+    with pytest.raises(SourceFileError) as refused, i18n.use("de"):
+        check(source, mapping, report=False)
+    assert refused.value.code == "file-layout"
+    assert "die Spalten sind durch ',' getrennt" in str(refused.value)
+
+
+def test_characters_beyond_the_bmp_are_cut_at_excels_limit_not_before() -> None:
+    from importer.xlsx_write import fit_text
+
+    for n in (16_383, 16_384, 20_000, 32_709, 40_000):
+        cut = fit_text("😀" * n)
+        assert excel_length(cut) <= EXCEL_CELL_LIMIT
+        assert excel_length(cut) >= EXCEL_CELL_LIMIT - 60  # all the room used, not thrown away
+    assert fit_text("😀" * 16_000) == "😀" * 16_000  # 32,000 units fit
+
+
+def test_config_file_given_with_config_sets_the_language(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from .helpers import CLI
+
+    config = tmp_path / "mine.ini"
+    config.write_text("[onoffice]\nlang = de  # Deutsch\n", encoding="utf-8")
+    config.chmod(0o600)
+    empty = write_csv(tmp_path / "leer.csv", "")
+    env = {**os.environ, "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    env.pop("ONOFFICE_CONFIG", None)
+    out = subprocess.run(
+        [*CLI, "check", str(empty), "-m", str(MAPPING), "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and out.stderr.startswith("Fehler: "), out.stderr

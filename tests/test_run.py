@@ -59,7 +59,10 @@ def test_sample_import_results_and_rerun(tmp_path: Path, sandbox: Sandbox) -> No
         r[0]: r[1] for r in openpyxl.load_workbook(written)["Summary"].iter_rows(values_only=True)
     }
     assert summary["created"] == 8 and summary["invalid"] == 6
-    assert summary["Result"] == "8 of 14 rows are in onOffice"
+    assert summary["Result"] == (
+        "8 of 14 rows are in onOffice; 6 rows are not (their Status is red or amber in the "
+        "sheet “Results”)"
+    )
     assert summary["API URL"] == sandbox.url
     assert sandbox.credentials.token not in str(summary)
 
