@@ -104,25 +104,32 @@ def layout_cause(table: Table) -> str | None:
     return None
 
 
+_UNSEEN = object()
+
+
 class TypedCells:
     """A cell as the user typed it, by row number and column: for messages and reports.
     Each column is taken out of the frame once (``DataFrame.at`` costs ~10 µs a call)."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self.arrays: dict[str, Any] = {}
+        self.arrays: dict[str, Any] = {}  # column -> its cells (None: not a column of the file)
         self.position: dict[int, int] = {}
 
     def __call__(self, row: int, columns: tuple[str, ...]) -> Any:
-        frame = self.table.frame
-        if not columns or columns[0] not in frame.columns:
+        if not columns:
+            return None
+        cells = self.arrays.get(columns[0], _UNSEEN)
+        if cells is _UNSEEN:
+            frame = self.table.frame
+            cells = frame[columns[0]].to_numpy() if columns[0] in frame.columns else None
+            self.arrays[columns[0]] = cells
+        if cells is None:
             return None
         if not self.position:
             self.position = {r: i for i, r in enumerate(self.table.row_numbers)}
-        if columns[0] not in self.arrays:
-            self.arrays[columns[0]] = frame[columns[0]].to_numpy()
         at = self.position.get(row)
-        return None if at is None else self.arrays[columns[0]][at]
+        return None if at is None else cells[at]
 
 
 def load_table(

@@ -163,7 +163,9 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     )
     return [
         sheet,
-        TableSheet(_(SUMMARY_SHEET), summary(report), wrap=frozenset({1, 2}), widths={1: 70.0}),
+        TableSheet(
+            _(SUMMARY_SHEET), summary(report), wrap=frozenset({1, 2}), widths={1: 70.0}, left=True
+        ),
         problems_sheet(report, index, place, sheet.name, message),
     ]
 
@@ -192,25 +194,36 @@ def problems_sheet(
     links = []
     level = {True: _("error"), False: _("warning")}
     typed = TypedCells(report.table)
+    letters: dict[tuple[str, ...], str] = {}  # the problems of a file name few column sets
+    places: dict[tuple[str, ...], str] = {}
     for p in report.problems:
         at = place.get(p.row)
-        column = next((index[c] for c in p.columns if c in index), message_column)
+        if p.columns not in letters:
+            column = next((index[c] for c in p.columns if c in index), message_column)
+            letters[p.columns] = f"{quoted}!{column_letter(column)}"
+            places[p.columns] = where(p)
         if at is not None:
-            links.append((len(rows), 0, f"{quoted}!{column_letter(column)}{at}"))
+            links.append((len(rows), 0, f"{letters[p.columns]}{at}"))
         value = typed(p.row, p.columns) if p.columns else p.value
+        message = p.message
         rows.append(
             [
                 at,
                 p.row,
                 level[p.is_error],
-                where(p),
-                sentence(p.message),
+                places[p.columns] if p.columns else where(p),
+                message[:1].upper() + message[1:],
                 None if value is None else str(value),
                 p.code,
             ]
         )
     return TableSheet(
-        _(PROBLEMS_SHEET), rows, links=links, autofilter=True, wrap=frozenset({4}), widths={4: 70.0}
+        # one line a problem, for filtering; the Rows sheet shows each message whole, wrapped
+        _(PROBLEMS_SHEET),
+        rows,
+        links=links,
+        autofilter=True,
+        widths={4: 100.0},
     )
 
 
@@ -219,9 +232,10 @@ def summary(report: CheckReport) -> list[list[Any]]:
     and the codes found."""
     table = report.table
     total, invalid = len(report.outcomes), report.invalid_count
+    valid = total - invalid
     result = ngettext(  # the verb agrees with the first number: "1 von 3 Zeilen ist gültig"
-        "{valid} of {total} rows is valid", "{valid} of {total} rows are valid", report.valid_count
-    ).format(valid=number(report.valid_count), total=number(total))
+        "{valid} of {total} rows is valid", "{valid} of {total} rows are valid", valid
+    ).format(valid=number(valid), total=number(total))
     if invalid:
         result += "; " + ngettext(
             "{n} row has errors and will not be imported",

@@ -137,7 +137,9 @@ def write_results(report: RunReport, target: Path) -> Path:
             wrap=frozenset({2, 3}),
             frozen=3,
         ),
-        TableSheet(_(SUMMARY_SHEET), summary(report), wrap=frozenset({1}), widths={1: 70.0}),
+        TableSheet(
+            _(SUMMARY_SHEET), summary(report), wrap=frozenset({1}), widths={1: 70.0}, left=True
+        ),
     ]
     if report.removed:
         removed: list[list[Any]] = [

@@ -299,7 +299,7 @@ def write_undo_results(report: UndoReport) -> Path:
         target,
         [
             TableSheet(_("Undo"), rows, wrap=frozenset({1})),
-            TableSheet(_("Summary"), summary, widths={1: 60.0}),
+            TableSheet(_("Summary"), summary, widths={1: 60.0}, left=True),
         ],
     )
 

@@ -62,12 +62,13 @@ class TableSheet:
     links: Sequence[tuple[int, int, str]] = ()  # (row, column, place), 0-based, header row 0
     autofilter: bool = False
     widths: AnyMapping[int, float] = field(default_factory=dict)
+    left: bool = False  # numbers left-aligned: counts beside their labels (a summary)
 
     def sheet(self) -> Sheet:
         head, body = (self.rows[0], self.rows[1:]) if self.header and self.rows else ((), self.rows)
         return Sheet(
             self.name[:31],
-            ((_left_numbers(values), {}) for values in body),
+            ((_left_numbers(values) if self.left else values, {}) for values in body),
             head,
             self.widths,
             self.autofilter,
