@@ -342,7 +342,7 @@ def _height(values: Sequence[Any], widths: Sequence[tuple[int, float]]) -> str:
     for c, width in widths:
         text = values[c] if c < len(values) else None
         if text.__class__ is str and (len(text) > width or "\n" in text):
-            per_line = width / 1.15  # proportional font: a little fewer characters than width
+            per_line = width * 1.2  # proportional text: more characters than "0"-widths
             count = sum(max(1, math.ceil(len(line) / per_line)) for line in text.split("\n"))
             lines = max(lines, count)
     if lines == 1:
