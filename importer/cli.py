@@ -575,8 +575,11 @@ def _progress() -> Any:
         elif time.monotonic() - state["last"] >= 10 or done == total:
             state["last"] = time.monotonic()
             click.echo(
-                _("{done}/{total} rows sent ({rate:.1f}/s): {statuses}").format(
-                    done=done, total=total, rate=done / elapsed, statuses=_statuses(counts, counts)
+                _("{done}/{total} rows sent ({rate}/s): {statuses}").format(
+                    done=done,
+                    total=total,
+                    rate=i18n.decimal(done / elapsed),
+                    statuses=_statuses(counts, counts),
                 ),
                 err=True,
             )

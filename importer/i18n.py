@@ -100,6 +100,12 @@ def when(moment: datetime | date) -> str:
     return moment.strftime("%d.%m.%Y")
 
 
+def decimal(value: float, digits: int = 1) -> str:
+    """6,7 in German, 6.7 in English."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language() == "de" else text
+
+
 def number(value: int) -> str:
     """1.234 in German, 1,234 in English."""
     text = f"{value:,}"
