@@ -39,6 +39,12 @@ def _options(argv: list[str] | None) -> list[str]:
     return args[: args.index("--") if "--" in args else len(args)]
 
 
+def _more(count: int, singular: str, plural: str) -> None:
+    """ "… and 3 more …": the rest of a list the output names only the first of."""
+    if count > 0:
+        click.echo("  " + ngettext(singular, plural, count).format(n=count))
+
+
 def _debug(argv: list[str] | None) -> bool:
     return "--debug" in _options(argv)
 
@@ -352,16 +358,11 @@ def render_check(result: Any) -> None:
     codes = result.code_counts().most_common()
     for code, count in codes[:5]:
         click.echo(f"  {count:>5} x {code}")
-    if len(codes) > 5:
-        more = len(codes) - 5
-        click.echo(
-            "  "
-            + ngettext(
-                "… and {n} more code (see the report)",
-                "… and {n} more codes (see the report)",
-                more,
-            ).format(n=more)
-        )
+    _more(
+        len(codes) - 5,
+        "… and {n} more code (see the report)",
+        "… and {n} more codes (see the report)",
+    )
     invalid = [o for o in result.outcomes if not o.valid]
     for outcome in invalid[:5]:
         click.echo(
@@ -370,16 +371,11 @@ def render_check(result: Any) -> None:
                 row=outcome.row, problem=problem_text(outcome.errors[0])
             )
         )
-    if len(invalid) > 5:
-        more = len(invalid) - 5
-        click.echo(
-            "  "
-            + ngettext(
-                "… and {n} more invalid row (see the report)",
-                "… and {n} more invalid rows (see the report)",
-                more,
-            ).format(n=more)
-        )
+    _more(
+        len(invalid) - 5,
+        "… and {n} more invalid row (see the report)",
+        "… and {n} more invalid rows (see the report)",
+    )
     for warning in result.file_warnings:
         click.echo("  " + _("Warning: {text}").format(text=warning))
     for notice in result.notices:
@@ -641,16 +637,11 @@ def render_run(report: Any, written: Path | None) -> None:
     for result in sorted(failed, key=lambda r: r.row)[:5]:
         first = (result.error or "").split("\n")[0].removeprefix("• ")
         click.echo("  " + _("row {row}: {problem}").format(row=result.row, problem=first))
-    if len(failed) > 5:
-        more = len(failed) - 5
-        click.echo(
-            "  "
-            + ngettext(
-                "… and {n} more row not imported (see the results)",
-                "… and {n} more rows not imported (see the results)",
-                more,
-            ).format(n=more)
-        )
+    _more(
+        len(failed) - 5,
+        "… and {n} more row not imported (see the results)",
+        "… and {n} more rows not imported (see the results)",
+    )
     if report.removed:
         _render_removed(report.removed)
     if counts.get("conflict"):

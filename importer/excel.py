@@ -26,7 +26,6 @@ STATUS, APPOINTMENT_ID, ERROR, WARNINGS, SOURCE_ROW = (
     N_("Warnings"),
     N_("Source row"),
 )
-OUTCOME_COLUMNS: Final = (STATUS, APPOINTMENT_ID, ERROR, SOURCE_ROW)
 # Where they stand: these four first, Source row last. (Versions before the German workbooks put
 # all five last, in English; their workbooks are still read.)
 OUTCOME_LEAD: Final = (STATUS, APPOINTMENT_ID, ERROR, WARNINGS)

@@ -29,6 +29,7 @@ KEYWORDS: dict[str, Any] = {
     "ngettext": (1, 2),
     "pgettext": ((1, "c"), 2),
     "NP_": ((1, "c"), 2),
+    "_more": (2, 3),  # cli._more(count, singular, plural): a plural of its own
 }
 # The sandbox answers as onOffice does (its texts are the server's), and this tool has none.
 METHODS = [("sandbox/**.py", "ignore"), ("locale/**.py", "ignore"), ("**.py", "python")]
