@@ -205,14 +205,13 @@ def problems_sheet(
         if at is not None:
             links.append((len(rows), 0, f"{letters[p.columns]}{at}"))
         value = typed(p.row, p.columns) if p.columns else p.value
-        message = p.message
         rows.append(
             [
                 at,
                 p.row,
                 level[p.is_error],
                 places[p.columns] if p.columns else where(p),
-                message[:1].upper() + message[1:],
+                sentence(p.message),
                 None if value is None else str(value),
                 p.code,
             ]
