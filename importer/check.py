@@ -290,6 +290,23 @@ def check(
         )
 
 
+def first_rows(
+    source: str | Path,
+    mapping: str | Path | Mapping,
+    rows: int = 20,
+    *,
+    api: ReadApi | None = None,
+    load_options: LoadOptions | None = None,
+) -> CheckReport:
+    """Check only the first ``rows`` rows (look-ups with ``api``, no double-booking check, no
+    report): the preview of a mapping being written."""
+    mapping, table = prepare(source, mapping, load_options)
+    head = replace(table, frame=table.frame.iloc[:rows])
+    return _check(
+        source, mapping, api, None, False, load_options, None, (mapping, head), False, None
+    )
+
+
 def _check(
     source: str | Path,
     mapping: str | Path | Mapping,

@@ -959,6 +959,28 @@ def demo(out: Path) -> None:
     )
 
 
+@cli.command()
+@click.option("--port", default=0, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--no-browser", is_flag=True, help="Only print the address; open no browser.")
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Start in practice mode: the built-in sandbox with the sample agency.",
+)
+@config_option
+def ui(port: int, no_browser: bool, use_sandbox: bool, config: Path | None) -> None:
+    """Open the web app: the whole import in the browser, served on 127.0.0.1 only."""
+    from .web.server import serve
+
+    def say(url: str) -> None:
+        click.echo(_("onoffice-import is open at {url}").format(url=url))
+        click.echo(_("Only this computer can reach it. Press Ctrl-C to stop."))
+
+    serve(port=port, open_browser=not no_browser, sandbox=use_sandbox, config=config, say=say)
+    click.echo(_("Stopped."))
+
+
 def _terminate_like_ctrl_c(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # in-flight requests finish, results are written, exit 130
 

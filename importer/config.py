@@ -105,3 +105,33 @@ def configured_language(env: Mapping[str, str], config: Path | None = None) -> s
         return None
     value = parser.get("onoffice", "lang", fallback=None)
     return None if value is None else value.split("#")[0].strip()
+
+
+def config_path(env: Mapping[str, str], config: Path | None = None) -> Path:
+    """The config file in use: ``--config``, else ``ONOFFICE_CONFIG``, else the default."""
+    return Path(config or env.get("ONOFFICE_CONFIG") or DEFAULT_CONFIG).expanduser()
+
+
+def save_credentials(path: Path, url: str, token: str, secret: str) -> None:
+    """Write url, token and secret into ``path`` (``[onoffice]``), readable by its owner only.
+
+    Other settings in the file (``lang``) are kept. The file is created with mode 600 before
+    anything is written into it, and replaced in one step, so no other user can ever read it.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    if path.exists():
+        parser.read_dict({"onoffice": _read_config(path)})
+    if not parser.has_section("onoffice"):
+        parser.add_section("onoffice")
+    for key, value in (("url", url), ("token", token), ("secret", secret)):
+        if value:
+            parser.set("onoffice", key, value)
+        elif key == "url":
+            parser.remove_option("onoffice", key)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        parser.write(f)
+    os.replace(temporary, path)

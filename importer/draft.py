@@ -299,7 +299,7 @@ def _q(value: Any) -> str:
 
 def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft:
     """Read ``path`` (any sheet and header position the loader handles) and draft a mapping."""
-    table = _load_largest_sheet(Path(path), options or LoadOptions())
+    table = load_largest_sheet(Path(path), options or LoadOptions())
     columns = [
         Column(c, [v for v in table.frame[c].tolist() if v is not None][:300])
         for c in table.columns
@@ -372,7 +372,7 @@ def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft
     return draft
 
 
-def _load_largest_sheet(path: Path, options: LoadOptions) -> Table:
+def load_largest_sheet(path: Path, options: LoadOptions) -> Table:
     """Without a mapping several sheets may qualify: a draft takes the one with most rows."""
     try:
         return load_table(path, options)

@@ -73,6 +73,13 @@ def use(lang: str) -> Iterator[None]:
         _chosen = previous
 
 
+def set_language(lang: str | None) -> None:
+    """Speak ``lang`` from now on, in every thread (None: the locale's again). For a program
+    with one user and many threads, such as the local web app; a library caller uses :func:`use`."""
+    global _chosen
+    _chosen = None if lang is None else choose(lang)
+
+
 @functools.cache
 def catalogue(lang: str) -> gettext.NullTranslations:
     if lang == "en":

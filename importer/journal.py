@@ -424,6 +424,28 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
         raise ConfigurationError(f"the journal {path} cannot be read ({exc})", path=path) from None
 
 
+@dataclass(frozen=True)
+class FileHistory:
+    """What the ledger knows of the rows of one imported file."""
+
+    input: str  # the file's path, as the run that last touched a row saw it
+    states: dict[str, int]  # entries per state (created, failed, unknown, ...)
+    last: str  # when a row of it was last sent (UTC, "YYYY-MM-DD HH:MM:SS")
+
+
+def history(path: str | Path, account: str) -> list[FileHistory]:
+    """The files imported into ``account`` through the journal at ``path``, newest first
+    (read only, as :func:`snapshot`)."""
+    entries, _meta = snapshot(path, account)
+    files: dict[str, tuple[dict[str, int], str]] = {}
+    for entry in entries.values():
+        states, last = files.setdefault(entry.input or "", ({}, ""))
+        states[entry.state] = states.get(entry.state, 0) + 1
+        files[entry.input or ""] = (states, max(last, entry.intent_at or ""))
+    found = [FileHistory(name, states, last) for name, (states, last) in files.items()]
+    return sorted(found, key=lambda f: f.last, reverse=True)
+
+
 def _json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False)
 

@@ -172,6 +172,19 @@ def load_table(
     return _load_text(path, options, expected_columns)
 
 
+def sheet_names(path: str | Path) -> list[str]:
+    """The sheets of a workbook, in their order ([] for a text file or an unreadable one: loading
+    it then says why)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            if not f.read(4).startswith(b"PK"):
+                return []
+        return list(_calamine(lambda: _open_workbook(path)).sheet_names)
+    except (OSError, _Unreadable):
+        return []
+
+
 class _Unreadable(Exception):
     """calamine could not read the workbook (its error, or a Rust panic)."""
 

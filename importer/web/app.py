@@ -1,0 +1,551 @@
+"""The pages of the local web app: connection, file, mapping, check, import, history.
+
+Flask: a small, well-kept WSGI framework with server-rendered Jinja templates, a test client
+for the route tests and nothing to build; the library is synchronous (pandas, requests), so
+a WSGI app with a thread per request and a thread per job fits it. Each route reads the form,
+calls the :class:`~importer.web.workspace.Workspace` (which calls the library) and renders a
+template; the only script (``static/app.js``) polls a job's progress and refreshes the
+mapping preview.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, jsonify, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from .. import contract, i18n
+from ..errors import ImporterError
+from ..i18n import N_, _, ngettext
+from ..load import Limits
+from ..problems import problem_text
+from . import editor
+from .guard import Guard
+from .jobs import Job
+from .workspace import Imported, Workspace
+
+PAGE_ROWS = 50
+FILTERS = ("all", "invalid", "warnings", "update")
+STEPS = (
+    ("start", "index"),
+    ("file", "file_page"),
+    ("mapping", "mapping_page"),
+    ("check", "check_page"),
+    ("import", "import_page"),
+    ("history", "history_page"),
+)
+GOOD = {"created", "updated", "unchanged", "already-created", "exists", "valid"}
+BAD = {"invalid", "failed"}
+
+
+def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
+    app = Flask(__name__)
+    # A little more than the loader's own limit, for the form around the file.
+    app.config["MAX_CONTENT_LENGTH"] = Limits().max_bytes + 64 * 1024
+    guard = guard or Guard()
+    guard.install(app)
+    app.extensions["onoffice"] = (workspace, guard)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_, ngettext=ngettext, newstyle=True
+    )
+    app.jinja_env.globals.update(
+        steps=STEPS,
+        csrf=lambda: guard.csrf,
+        language=i18n.language,
+        number=i18n.number,
+        decimal=i18n.decimal,
+        tone=tone,
+        status_word=_status_word,
+        plan_word=_plan_word,
+        problem_text=problem_text,
+        flat=flat,
+    )
+    app.jinja_env.filters["cell"] = cell
+    _routes(app, workspace)
+    return app
+
+
+def tone(status: str) -> str:
+    """The colour class of a status: good, warn or bad."""
+    if status in GOOD:
+        return "good"
+    return "bad" if status in BAD else "warn"
+
+
+def cell(value: Any) -> str:
+    """A cell as the user typed it: dates as 05.03.2027, times as 09:15, 1001 not 1001.0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, datetime):
+        return i18n.when(value) if value.time() != time() else i18n.when(value.date())
+    if isinstance(value, date):
+        return i18n.when(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _status_word(status: str) -> str:
+    from ..excel import status_word
+
+    return _("valid") if status == "valid" else status_word(status)
+
+
+def _plan_word(action: str | None) -> str:
+    from ..report import PLAN_WORDS
+
+    return _(PLAN_WORDS[action]) if action in PLAN_WORDS else ""
+
+
+def _routes(app: Flask, ws: Workspace) -> None:
+    def page(template: str, **context: Any) -> str:
+        return render_template(template, ws=ws, **context)
+
+    def back(endpoint: str, **values: Any) -> Response:
+        return redirect(url_for(endpoint, **values), code=303)
+
+    @app.errorhandler(ImporterError)
+    def importer_error(exc: ImporterError) -> tuple[str, int]:
+        return page("error.html", message=ws.say(exc)), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
+        limit = i18n.number(Limits().max_bytes // (1024 * 1024))
+        message = _("the file is larger than {limit} MB; split it").format(limit=limit)
+        return page("error.html", message=message), 413
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        return page("error.html", message=exc.description or exc.name), exc.code or 500
+
+    # --- start: language and connection -------------------------------------------------------
+    @app.get("/")
+    def index() -> str:
+        return page("start.html", connection=ws.connection(), config=_config_name(ws))
+
+    @app.post("/language")
+    def language() -> Response:
+        i18n.set_language(request.form.get("lang", "en"))
+        target = request.form.get("next", "")
+        return redirect(target if target.startswith("/") and "//" not in target else "/", 303)
+
+    @app.post("/connection")
+    def connection() -> Response:
+        if "sandbox" in request.form:
+            ws.set_sandbox(request.form["sandbox"] == "on")
+        elif "token" in request.form:
+            ws.save_credentials(
+                request.form.get("url", ""), request.form["token"], request.form["secret"]
+            )
+        ws.connection(fresh=True)
+        return back("index")
+
+    # --- file ---------------------------------------------------------------------------------
+    @app.get("/file")
+    def file_page() -> str:
+        table, problem = None, None
+        if ws.upload is not None:
+            try:
+                table = ws.table()
+            except ImporterError as exc:
+                problem = ws.say(exc)
+        return page("file.html", table=table, problem=problem, sheets=_sheets(ws))
+
+    @app.post("/file")
+    def upload() -> Response:
+        sent = request.files.get("file")
+        if sent is None or not sent.filename:
+            abort(400, _("choose a file first"))
+        ws.add_upload(sent.filename, sent.stream)
+        return back("file_page")
+
+    @app.post("/file/options")
+    def file_options() -> Response:
+        upload = ws.uploaded()
+        sheet = request.form.get("sheet", "")
+        header = request.form.get("header_row", "").strip()
+        upload.sheet = sheet if sheet in _sheets(ws) else None
+        upload.header_row = int(header) if header.isdigit() and int(header) > 0 else None
+        ws.check_job = None
+        return back("file_page")
+
+    # --- mapping ------------------------------------------------------------------------------
+    @app.get("/mapping")
+    def mapping_page() -> str:
+        raw = editor.parse(ws.mapping_text)
+        columns: list[str] = []
+        if ws.upload is not None:
+            try:
+                columns = ws.table().columns
+            except ImporterError:
+                columns = []
+        return page(
+            "mapping.html",
+            files=ws.mapping_files(),
+            groups=editor.GROUPS,
+            values=editor.form_values(raw),
+            lookups=editor.lookups,
+            location_types=editor.location_types(),
+            columns=columns,
+            preview=_preview(ws) if ws.mapping_text and ws.upload else None,
+        )
+
+    @app.post("/mapping/open")
+    def mapping_open() -> Response:
+        ws.open_mapping(request.form.get("name", ""))
+        return back("mapping_page")
+
+    @app.post("/mapping/draft")
+    def mapping_draft() -> Response:
+        ws.draft()
+        return back("mapping_page")
+
+    @app.post("/mapping/form")
+    def mapping_form() -> Response | str:
+        form = {k: v for k, v in request.form.items() if k != "csrf"}
+        doc = editor.apply_form(editor.parse(ws.mapping_text), form)
+        ws.set_mapping(ws.mapping_name or "mapping", editor.dump(doc))
+        if request.headers.get("X-Preview"):
+            return render_template("preview.html", preview=_preview(ws), ws=ws)
+        return back("mapping_page")
+
+    @app.post("/mapping/text")
+    def mapping_text() -> Response:
+        ws.set_mapping(ws.mapping_name or "mapping", request.form.get("text", ""))
+        return back("mapping_page")
+
+    @app.post("/mapping/save")
+    def mapping_save() -> Response:
+        ws.save_mapping(request.form.get("name", "").strip())
+        return back("mapping_page", saved=1)
+
+    # --- check --------------------------------------------------------------------------------
+    @app.post("/check")
+    def check_start() -> Response:
+        ws.start_check()
+        return back("check_page")
+
+    @app.get("/check")
+    def check_page() -> str:
+        job = ws.check_job
+        shown = request.args.get("filter", "all")
+        if job is None or job.running or job.result is None:
+            return page("check.html", job=job, result=None)
+        result = job.result
+        rows = _check_rows(result, shown if shown in FILTERS else "all")
+        number, pages, rows = _paged(rows)
+        return page(
+            "check.html",
+            job=job,
+            result=result,
+            rows=rows,
+            columns=result.table.columns,
+            shown=shown,
+            page_number=number,
+            pages=pages,
+            counts=_check_counts(result),
+        )
+
+    @app.get("/check/report")
+    def check_report() -> Response:
+        job = ws.check_job
+        if job is None or job.result is None or job.result.report_path is None:
+            abort(404)
+        name = Path(ws.uploaded().name).stem + ".check.xlsx"
+        return send_file(job.result.report_path, as_attachment=True, download_name=name)
+
+    # --- import -------------------------------------------------------------------------------
+    @app.get("/import")
+    def import_page() -> str | Response:
+        if ws.imports and ws.imports[-1].job.running:
+            return back("import_job", job_id=ws.imports[-1].job.id)
+        job = ws.check_job
+        result = job.result if job is not None and not job.running else None
+        plan = Counter(result.plan.values()) if result is not None else Counter()
+        return page("confirm.html", result=result, plan=plan, connection=ws.connection())
+
+    @app.post("/import")
+    def import_start() -> Response:
+        started = ws.start_import()
+        return back("import_job", job_id=started.job.id)
+
+    @app.get("/import/<job_id>")
+    def import_job(job_id: str) -> str:
+        imported = _imported(ws, job_id)
+        job = imported.job
+        if job.running or job.result is None:
+            return page("progress.html", job=job, imported=imported)
+        report = job.result
+        shown = request.args.get("filter", "all")
+        rows = _result_rows(report, shown)
+        number, pages, rows = _paged(rows)
+        return page(
+            "result.html",
+            job=job,
+            imported=imported,
+            report=report,
+            rows=rows,
+            columns=report.check.table.columns,
+            shown=shown,
+            page_number=number,
+            pages=pages,
+            counts=report.counts(),
+        )
+
+    @app.post("/import/<job_id>/cancel")
+    def import_cancel(job_id: str) -> Response:
+        _imported(ws, job_id).job.cancel()
+        return back("import_job", job_id=job_id)
+
+    @app.get("/import/<job_id>/results")
+    def import_results(job_id: str) -> Response:
+        imported = _imported(ws, job_id)
+        report = imported.job.result
+        if report is None or report.results_path is None:
+            abort(404)
+        return send_file(report.results_path, as_attachment=True)
+
+    @app.post("/import/<job_id>/again")
+    def import_again(job_id: str) -> Response:
+        """Write the corrections into the results workbook, then send its failed rows."""
+        imported = _imported(ws, job_id)
+        report = imported.job.result
+        if report is None or report.results_path is None:
+            abort(409, _("this import has no results workbook"))
+        columns = report.check.table.columns
+        positions = {row: i for i, row in enumerate(report.check.table.row_numbers)}
+        cells: dict[tuple[int, str], str] = {}
+        for key, value in request.form.items():
+            parts = key.split(":")
+            if len(parts) != 3 or parts[0] != "cell" or not all(p.isdigit() for p in parts[1:]):
+                continue
+            row, column = int(parts[1]), int(parts[2])
+            if row not in positions or column >= len(columns):
+                continue
+            if value.strip() == cell(report.check.table.frame.loc[row].iloc[column]).strip():
+                continue  # unchanged: the cell keeps its type (a date stays a date)
+            # our rows sheet: the header in row 1, then the rows in the file's order
+            cells[(positions[row] + 2, columns[column])] = value
+        if cells:
+            ws.correct(report.results_path, cells)
+        started = ws.start_import(report.results_path, only_failed=True)
+        return back("import_job", job_id=started.job.id)
+
+    @app.get("/import/<job_id>/undo")
+    def undo_page(job_id: str) -> str:
+        imported = _imported(ws, job_id)
+        report = imported.job.result
+        if report is None or report.results_path is None:
+            abort(409, _("this import has no results workbook"))
+        plan = ws.undo_plan(report.results_path)
+        return page("undo.html", imported=imported, plan=plan, job=None)
+
+    @app.post("/import/<job_id>/undo")
+    def undo_start(job_id: str) -> Response:
+        imported = _imported(ws, job_id)
+        report = imported.job.result
+        if report is None or report.results_path is None:
+            abort(409, _("this import has no results workbook"))
+        job = ws.start_undo(report.results_path)
+        return back("undo_job", job_id=job.id)
+
+    @app.get("/undo/<job_id>")
+    def undo_job(job_id: str) -> str:
+        job = ws.jobs.get(job_id)
+        if job is None or job.kind != "undo":
+            abort(404)
+        return page("undo.html", imported=None, plan=None, job=job)
+
+    @app.get("/jobs/<job_id>")
+    def job_state(job_id: str) -> Response:
+        job = ws.jobs.get(job_id)
+        if job is None:
+            abort(404)
+        return jsonify(job.snapshot())
+
+    # --- history ------------------------------------------------------------------------------
+    @app.get("/history")
+    def history_page() -> str:
+        return page("history.html", files=ws.history(), results=ws.results_files())
+
+    @app.get("/history/<name>")
+    def history_file(name: str) -> Response:
+        known = {p.name: p for p in ws.results_files()}
+        if name not in known:  # only a name from the listing, never a path
+            abort(404)
+        return send_file(known[name], as_attachment=True)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _config_name(ws: Workspace) -> str:
+    from ..config import config_path
+
+    return str(config_path(ws.env, ws.config))
+
+
+def _sheets(ws: Workspace) -> list[str]:
+    return ws.sheets() if ws.upload is not None else []
+
+
+def _preview(ws: Workspace) -> dict[str, Any]:
+    """The first rows converted, or why the mapping cannot be read."""
+    try:
+        result = ws.preview()
+    except ImporterError as exc:
+        return {"error": ws.say(exc)}
+    return {"result": result, "fields": _fields_shown(result)}
+
+
+# The preview's columns: what the API receives, in the editor's words.
+FIELD_LABELS = {
+    "start_dt": N_("Start"),
+    "end_dt": N_("End"),
+    "description": N_("Subject"),
+    "art": N_("Appointment type"),
+    "subscribers.users": N_("Agents (onOffice users)"),
+    "subscribers.groups": N_("Groups and teams"),
+    "relatedAddressIds": N_("Contacts (addresses)"),
+    "relatedEstateId": N_("Estate"),
+    "location": N_("Location"),
+    "erinnerung": N_("Reminder"),
+    "reminderTypes": N_("Reminder channels"),
+    "ressources": N_("Resources"),
+    "note": N_("Note"),
+    "abgesagt": N_("Cancelled"),
+    "ganztags": N_("All day"),
+    "private": N_("Private"),
+}
+
+
+def flat(parameters: dict[str, Any] | None) -> dict[str, str]:
+    """What a row sends, one text per field (ids, dates and flags as a person reads them)."""
+    if not parameters:
+        return {}
+    out = dict(parameters.get("data", {}))
+    out.update({k: v for k, v in parameters.items() if k not in ("data", "subscribers")})
+    for kind, ids in (parameters.get("subscribers") or {}).items():
+        out[f"subscribers.{kind}"] = ids
+    return {name: _shown(value) for name, value in out.items()}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items())
+    if isinstance(value, str) and len(value) == 19:
+        try:
+            return i18n.when(datetime.strptime(value, contract.DATETIME_FORMAT))
+        except ValueError:
+            return value
+    return str(value)
+
+
+def _fields_shown(result: Any) -> list[tuple[str, str]]:
+    """(field, label) of the fields any previewed row sends, in the editor's order."""
+    present = {name for o in result.outcomes for name in flat(o.parameters)}
+    known = [(name, _(label)) for name, label in FIELD_LABELS.items() if name in present]
+    return known + [(name, name) for name in sorted(present - set(FIELD_LABELS))]
+
+
+def _cells(table: Any, row: int) -> list[Any]:
+    return list(table.frame.loc[row].tolist())
+
+
+def _check_rows(result: Any, shown: str) -> list[dict[str, Any]]:
+    rows = []
+    for outcome in result.outcomes:
+        action = result.plan.get(outcome.row)
+        if shown == "invalid" and outcome.valid:
+            continue
+        if shown == "warnings" and not outcome.warnings:
+            continue
+        if shown == "update" and action != "update":
+            continue
+        status = "valid" if outcome.valid else "invalid"
+        if outcome.valid and outcome.warnings:
+            status = "warnings"
+        rows.append(
+            {
+                "row": outcome.row,
+                "status": status,
+                "plan": action,
+                "problems": outcome.problems,
+                "marks": _marks(outcome.problems),
+                "cells": _cells(result.table, outcome.row),
+            }
+        )
+    return rows
+
+
+def _marks(problems: list[Any]) -> dict[str, list[Any]]:
+    marks: dict[str, list[Any]] = {}
+    for p in problems:
+        for column in p.columns:
+            marks.setdefault(column, []).append(p)
+    return marks
+
+
+def _check_counts(result: Any) -> dict[str, int]:
+    return {
+        "all": len(result.outcomes),
+        "valid": result.valid_count,
+        "invalid": result.invalid_count,
+        "warnings": sum(1 for o in result.outcomes if o.warnings),
+        "update": sum(1 for a in result.plan.values() if a == "update"),
+    }
+
+
+def _result_rows(report: Any, shown: str) -> list[dict[str, Any]]:
+    outcomes = {o.row: o for o in report.check.outcomes}
+    rows = []
+    for row in report.check.table.row_numbers:
+        result = report.results.get(row)
+        status = str(result.status) if result is not None else "not-sent"
+        if shown == "failed" and tone(status) == "good":
+            continue
+        outcome = outcomes.get(row)
+        problems = outcome.problems if outcome is not None else []
+        rows.append(
+            {
+                "row": row,
+                "source_row": report.earlier.get(row, (None, None, row))[2],
+                "status": status,
+                "id": result.appointment_id if result is not None else None,
+                "message": (result.error if result is not None else None) or "",
+                "marks": _marks(problems),
+                "cells": _cells(report.check.table, row),
+                "fixable": tone(status) != "good",
+            }
+        )
+    return rows
+
+
+def _paged(rows: list[dict[str, Any]]) -> tuple[int, int, list[dict[str, Any]]]:
+    pages = max(1, math.ceil(len(rows) / PAGE_ROWS))
+    try:
+        number = min(max(1, int(request.args.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    return number, pages, rows[(number - 1) * PAGE_ROWS : number * PAGE_ROWS]
+
+
+def _imported(ws: Workspace, job_id: str) -> Imported:
+    found = next((i for i in ws.imports if i.job.id == job_id), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+__all__ = ["Job", "create_app"]

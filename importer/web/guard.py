@@ -1,0 +1,73 @@
+"""The safety rules of a server on the user's own machine (docs: ../shared/ui-notes.md).
+
+- It listens on 127.0.0.1 only (:mod:`importer.web.server`).
+- Every request needs the session token: in the first URL (``?token=``), then in an HttpOnly,
+  SameSite=Strict cookie, the pattern Jupyter uses. Without it: 403.
+- The Host header must name this server (``127.0.0.1:PORT`` or ``localhost:PORT``): a page
+  of another site that rebinds its DNS name to 127.0.0.1 is refused.
+- Every POST carries the CSRF token of the session (a form field or the ``X-CSRF-Token``
+  header), and a browser's ``Origin``, when sent, must be this server: a page of another site
+  cannot post to it. No CORS headers are ever sent.
+- Request bodies are capped (``MAX_CONTENT_LENGTH``) before they are read: 413.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, redirect, request
+from werkzeug.wrappers import Response
+
+COOKIE = "onoffice_import_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass
+class Guard:
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    port: int = 0  # set once the server is bound; 0 in the test client: any port
+
+    def hosts(self) -> set[str]:
+        names = ("127.0.0.1", "localhost")
+        if self.port:
+            return {f"{name}:{self.port}" for name in names}
+        return {*names, *(f"{name}:80" for name in names)}
+
+    def install(self, app: Flask) -> None:
+        app.before_request(self.before)
+        app.after_request(self.after)
+
+    def before(self) -> Response | None:
+        if request.host not in self.hosts():
+            abort(400, "unknown host")
+        given = request.args.get("token") or request.cookies.get(COOKIE, "")
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            abort(403, "this page needs the address the program printed (with its token)")
+        if request.method == "GET" and "token" in request.args:
+            # the token leaves the address bar (and the history) for the cookie
+            response = redirect(request.path, 303)
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+            return response
+        if request.method not in SAFE_METHODS:
+            origin = request.headers.get("Origin")
+            if origin is not None and urlsplit(origin).netloc not in self.hosts():
+                abort(403, "cross-site request")
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
+            if not hmac.compare_digest(sent.encode(), self.csrf.encode()):
+                abort(403, "missing or wrong form token; reload the page")
+        return None
+
+    def after(self, response: Response) -> Response:
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes Origin "null"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'"
+        )
+        return response

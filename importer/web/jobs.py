@@ -1,0 +1,89 @@
+"""Work that takes longer than a page: a check, an import, an undo, each in a thread of its own.
+
+A page starts a job and polls its :meth:`Job.snapshot` (``/jobs/<id>``), so progress survives
+a reload and a closed tab: the job belongs to the server, not to the page. :meth:`Job.cancel`
+sets the stop event the library's run watches, which stops like Ctrl-C: no new requests, the
+ones in flight are recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ImporterError
+from ..i18n import _
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    kind: str  # "check", "import", "undo"
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: int = 0
+    total: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    result: Any = None
+    error: str | None = None  # why it could not run (a one-line message, never a secret)
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.finished is None
+
+    def progress(self, done: int, total: int, counts: Counter[str]) -> None:
+        """The library's progress callback (called from its worker threads)."""
+        self.done, self.total, self.counts = done, total, Counter(counts)
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the progress display needs, as JSON."""
+        elapsed = (self.finished or time.monotonic()) - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 and self.total else None
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "running": self.running,
+            "cancelled": self.stop.is_set(),
+            "done": self.done,
+            "total": self.total,
+            "rate": round(rate, 1),
+            "elapsed": round(elapsed, 1),
+            "left": None if left is None else round(left),
+            "counts": dict(self.counts),
+            "error": self.error,
+        }
+
+    def start(self, work: Callable[[Job], Any]) -> Job:
+        def body() -> None:
+            try:
+                self.result = work(self)
+            except ImporterError as exc:
+                self.error = str(exc)
+            except Exception:  # a bug: said on the page, the traceback only in the server log
+                log.exception("job %s (%s) failed", self.id, self.kind)
+                self.error = _("an unexpected error stopped this step; see the server's output")
+            finally:
+                self.finished = time.monotonic()
+
+        self.thread = threading.Thread(target=body, name=f"ui-{self.kind}", daemon=True)
+        self.thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running

@@ -1,0 +1,70 @@
+"""``onoffice-import ui``: serve the web app on 127.0.0.1 until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import webbrowser
+from collections.abc import Callable
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ..journal import data_dir
+from .app import create_app
+from .guard import Guard
+from .workspace import Workspace
+
+HOST = "127.0.0.1"  # never another interface: the app acts with the user's credentials
+
+
+def default_mappings() -> Path:
+    """The checkout's ``mappings/`` (where the CLI's examples are), else one in the data folder."""
+    checkout = Path(__file__).resolve().parents[2] / "mappings"
+    return checkout if checkout.is_dir() else data_dir() / "mappings"
+
+
+def build(
+    *,
+    port: int = 0,
+    sandbox: bool = False,
+    config: Path | None = None,
+    mappings: Path | None = None,
+    results: Path | None = None,
+) -> tuple[BaseWSGIServer, Workspace, str]:
+    """The bound server, its workspace and the first URL (with the session token)."""
+    folder = Path(tempfile.mkdtemp(prefix="onoffice-import-ui-"))
+    workspace = Workspace(
+        folder=folder,
+        mappings=mappings or default_mappings(),
+        results=results or (folder / "results" if sandbox else data_dir() / "results"),
+        sandbox=sandbox,
+        config=config,
+    )
+    guard = Guard()
+    app = create_app(workspace, guard)
+    server = make_server(HOST, port, app, threaded=True)
+    guard.port = server.server_port
+    return server, workspace, f"http://{HOST}:{server.server_port}/?token={guard.token}"
+
+
+def serve(
+    *,
+    port: int = 0,
+    open_browser: bool = True,
+    sandbox: bool = False,
+    config: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> None:
+    server, workspace, url = build(port=port, sandbox=sandbox, config=config)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log with the token
+    say(url)
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        workspace.close()

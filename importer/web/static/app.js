@@ -1,0 +1,75 @@
+// onoffice-import's only script: progress of a running job, and the mapping's live preview.
+// Pages work without it (a reload shows the same state); it only saves the reloads.
+"use strict";
+
+function csrfToken() {
+  const field = document.querySelector("input[name=csrf]");
+  return field ? field.value : "";
+}
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+}
+
+function watchJob(box) {
+  const words = document.getElementById("progress-words");
+  const bar = box.querySelector("progress");
+  const text = box.querySelector(".progress-text") || box;
+  async function poll() {
+    let state;
+    try {
+      const answer = await fetch("/jobs/" + box.dataset.job, { credentials: "same-origin" });
+      state = await answer.json();
+    } catch (e) {
+      setTimeout(poll, 1000);
+      return;
+    }
+    if (!state.running) {
+      window.location.reload();
+      return;
+    }
+    if (bar && state.total) {
+      bar.max = state.total;
+      bar.value = state.done;
+    }
+    if (words && state.total) {
+      const parts = [fill(words.dataset.rows, state), fill(words.dataset.rate, state)];
+      if (state.left !== null) parts.push(fill(words.dataset.left, state));
+      text.textContent = parts.join(" · ");
+    }
+    setTimeout(poll, 400);
+  }
+  poll();
+}
+
+function livePreview(form) {
+  const target = document.getElementById("preview");
+  let timer = null;
+  let sent = 0;
+  async function refresh() {
+    const mine = ++sent;
+    const answer = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { "X-Preview": "1", "X-CSRF-Token": csrfToken() },
+      credentials: "same-origin",
+    });
+    if (mine === sent && answer.ok) target.innerHTML = await answer.text();
+  }
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 500);
+  }
+  form.addEventListener("input", later);
+  form.addEventListener("change", (event) => {
+    const slot = event.target.closest(".slot");
+    if (slot && event.target.classList.contains("kind")) slot.dataset.kind = event.target.value;
+    later();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-job]").forEach(watchJob);
+  const form = document.getElementById("mapping-form");
+  if (form) livePreview(form);
+});

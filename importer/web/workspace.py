@@ -1,0 +1,455 @@
+"""What the web app holds for its one user: the connection, the file, the mapping, the jobs.
+
+Every step calls the library as the CLI does (:func:`importer.check.check`,
+:func:`importer.submit.run_import`, :func:`importer.undo.undo_import`, ...); nothing here
+decides anything about rows. Uploads and working copies live in a private folder (mode 700)
+that is removed at shutdown; results workbooks go to a folder that stays (``results``), so the
+history can offer them later.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError, ImporterError, MappingError
+from ..i18n import _
+from .jobs import Job
+
+if TYPE_CHECKING:
+    from ..check import CheckReport
+    from ..client import OnOfficeClient
+    from ..load import LoadOptions, Table
+    from ..mapping import Mapping as ImportMapping
+    from ..runner import RunReport
+    from ..sandbox import Sandbox
+    from ..undo import UndoReport
+
+# What the file step accepts (the loader reads .xlsx by content whatever the name says).
+FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+# A mapping's name as it may be saved in the mappings folder: no path, no dot files.
+MAPPING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+PREVIEW_ROWS = 20
+
+
+class Refused(ImporterError):
+    """A request the workspace refuses (a bad name, a step taken too early): said on the page."""
+
+
+@dataclass
+class Upload:
+    path: Path  # in the private folder; never a name the browser chose
+    name: str  # the name the browser sent, for display only
+    sheet: str | None = None
+    header_row: int | None = None
+
+    def options(self) -> LoadOptions:
+        from ..load import LoadOptions
+
+        return LoadOptions(sheet=self.sheet, header_row=self.header_row)
+
+
+@dataclass
+class Connection:
+    """Which onOffice the app talks to, and whether the credentials work."""
+
+    kind: str  # "sandbox", "account" or "none"
+    url: str = ""  # without credentials
+    account: str | None = None  # from the read-only preflight
+    problem: str | None = None  # why it does not work (never a secret)
+    checked_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.account is not None
+
+
+@dataclass
+class Imported:
+    """One import started from the app (this session's history; the ledger has the rest)."""
+
+    job: Job
+    source: Path
+    source_name: str
+    results: Path
+    only_failed: bool = False
+
+
+class Workspace:
+    def __init__(
+        self,
+        *,
+        folder: Path,
+        mappings: Path,
+        results: Path,
+        sandbox: bool = False,
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.folder = folder
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        self.mappings = mappings
+        self.results = results
+        self.config = config
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.sandbox_wanted = sandbox
+        self._sandbox: Sandbox | None = None
+        self._connection: Connection | None = None
+        self.upload: Upload | None = None
+        self.mapping_name = ""  # what the mapping is called (file name without .yaml)
+        self.mapping_text = ""  # the mapping being worked on, as YAML
+        self.jobs: dict[str, Job] = {}
+        self.check_job: Job | None = None
+        self.imports: list[Imported] = []
+        self.lock = threading.RLock()
+
+    # --- connection ---------------------------------------------------------------------------
+    def set_sandbox(self, wanted: bool) -> None:
+        with self.lock:
+            self.sandbox_wanted = wanted
+            self._connection = None
+
+    def _sandbox_server(self) -> Sandbox:
+        if self._sandbox is None:
+            from ..sandbox import Sandbox
+
+            self._sandbox = Sandbox(db=str(self.folder / "sandbox.sqlite")).start()
+        return self._sandbox
+
+    def _settings(self) -> tuple[str, Any]:
+        from ..config import api_settings
+
+        if self.sandbox_wanted:
+            server = self._sandbox_server()
+            return server.url, server.credentials
+        settings = api_settings(self.env, self.config)
+        return settings.url, settings.credentials
+
+    @contextmanager
+    def client(self) -> Iterator[OnOfficeClient]:
+        from ..client import OnOfficeClient
+
+        url, credentials = self._settings()
+        with OnOfficeClient(url, credentials) as client:
+            yield client
+
+    def connection(self, fresh: bool = False) -> Connection:
+        """The connection, proven by the read-only preflight (asked again after a minute)."""
+        from ..client import display_url
+        from ..errors import ApiError
+        from ..submit import preflight
+
+        with self.lock:
+            known = self._connection
+            if known is not None and not fresh and time.monotonic() - known.checked_at < 60:
+                return known
+            kind = "sandbox" if self.sandbox_wanted else "account"
+            try:
+                url, _credentials = self._settings()
+            except ConfigurationError as exc:
+                self._connection = Connection("none", problem=str(exc))
+                return self._connection
+            found = Connection(kind, display_url(url))
+            try:
+                with self.client() as client:
+                    found.account = preflight(client)
+            except ApiError as exc:
+                found.problem = str(exc)
+            self._connection = found
+            return found
+
+    def save_credentials(self, url: str, token: str, secret: str) -> Path:
+        """Store the credentials in the owner-only config file; they are never shown again."""
+        from ..config import config_path, save_credentials
+
+        if not token.strip() or not secret.strip():
+            raise Refused(_("enter both the token and the secret"))
+        path = config_path(self.env, self.config)
+        save_credentials(path, url.strip(), token.strip(), secret.strip())
+        with self.lock:
+            self.sandbox_wanted = False
+            self._connection = None
+        return path
+
+    def journal_path(self) -> Path | None:
+        """The sandbox's ledger lives and dies with it; an account's is its own (default)."""
+        return self.folder / "sandbox-ledger.sqlite" if self.sandbox_wanted else None
+
+    # --- file ---------------------------------------------------------------------------------
+    def add_upload(self, name: str, stream: IO[bytes]) -> Upload:
+        from werkzeug.utils import secure_filename
+
+        suffix = Path(name).suffix.lower()
+        if suffix not in FILE_SUFFIXES:
+            raise Refused(
+                _(
+                    "{name}: not a file this tool reads; choose an .xlsx, .xlsm, .csv or .txt file"
+                ).format(name=name or "?")
+            )
+        folder = self.folder / "uploads" / os.urandom(8).hex()
+        folder.mkdir(mode=0o700, parents=True)
+        path = folder / (secure_filename(name) or f"upload{suffix}")
+        with path.open("wb") as f:
+            shutil.copyfileobj(stream, f)
+        with self.lock:
+            self.upload = Upload(path, name)
+            self.check_job = None
+        return self.upload
+
+    def uploaded(self) -> Upload:
+        if self.upload is None:
+            raise Refused(_("choose a file first"))
+        return self.upload
+
+    def table(self) -> Table:
+        """The file as the loader reads it with the chosen sheet and header row."""
+        from ..draft import load_largest_sheet
+        from ..load import load_table
+
+        upload = self.uploaded()
+        expected = self._expected()
+        if expected:
+            return load_table(upload.path, upload.options(), expected_columns=expected)
+        return load_largest_sheet(upload.path, upload.options())  # as a draft would
+
+    def _expected(self) -> list[str]:
+        try:
+            return self.mapping().required_columns() if self.mapping_text else []
+        except MappingError:
+            return []
+
+    def sheets(self) -> list[str]:
+        from ..load import sheet_names
+
+        return sheet_names(self.uploaded().path)
+
+    def say(self, exc: BaseException) -> str:
+        """An error as the page shows it: the names the user knows, not our folders."""
+        text = str(exc)
+        if self.upload is not None:
+            text = text.replace(str(self.upload.path), self.upload.name)
+        return text.replace(str(self.folder / "mappings") + os.sep, "")
+
+    # --- mapping ------------------------------------------------------------------------------
+    def mapping_files(self) -> list[str]:
+        if not self.mappings.is_dir():
+            return []
+        return sorted(
+            p.stem for p in self.mappings.glob("*.yaml") if MAPPING_NAME.fullmatch(p.stem)
+        )
+
+    def open_mapping(self, name: str) -> None:
+        path = self._mapping_file(name)
+        if not path.is_file():
+            raise Refused(_("no mapping {name}").format(name=name))
+        self.set_mapping(name, path.read_text(encoding="utf-8"))
+
+    def draft(self) -> str:
+        """A first mapping drafted from the file (`mapping init`), with its evidence."""
+        from ..draft import draft_mapping
+
+        upload = self.uploaded()
+        made = draft_mapping(upload.path, upload.options())
+        name = _safe_name(Path(upload.name).stem) + "-draft"
+        self.set_mapping(name, made.yaml)
+        return made.yaml
+
+    def set_mapping(self, name: str, text: str) -> None:
+        if not MAPPING_NAME.fullmatch(name):
+            raise Refused(_("a mapping name has letters, digits, - and _ only"))
+        with self.lock:
+            self.mapping_name, self.mapping_text = name, text
+            self.check_job = None
+
+    def working_copy(self) -> Path:
+        """The mapping being worked on, as a file the library reads."""
+        folder = self.folder / "mappings"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"{self.mapping_name or 'mapping'}.yaml"
+        path.write_text(self.mapping_text, encoding="utf-8")
+        return path
+
+    def mapping(self) -> ImportMapping:
+        from ..mapping import load_mapping
+
+        if not self.mapping_text:
+            raise Refused(_("choose or draft a mapping first"))
+        return load_mapping(self.working_copy())
+
+    def save_mapping(self, name: str) -> Path:
+        """Write the mapping into the mappings folder, where the CLI finds it too."""
+        self.mapping()  # only a mapping the library reads is saved
+        path = self._mapping_file(name)
+        self.mappings.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(self.mapping_text, encoding="utf-8")
+        os.replace(temporary, path)
+        self.mapping_name = name
+        return path
+
+    def _mapping_file(self, name: str) -> Path:
+        if not MAPPING_NAME.fullmatch(name):
+            raise Refused(_("a mapping name has letters, digits, - and _ only"))
+        return self.mappings / f"{name}.yaml"
+
+    def preview(self, with_lookups: bool = True) -> CheckReport:
+        """The first rows through the mapping, with look-ups when the connection works."""
+        from ..check import first_rows
+
+        upload = self.uploaded()
+        if with_lookups and self.connection().ok:
+            with self.client() as client:
+                return first_rows(
+                    upload.path,
+                    self.mapping(),
+                    PREVIEW_ROWS,
+                    api=client,
+                    load_options=upload.options(),
+                )
+        return first_rows(upload.path, self.mapping(), PREVIEW_ROWS, load_options=upload.options())
+
+    # --- check, import, undo ------------------------------------------------------------------
+    def _job(self, kind: str, work: Any) -> Job:
+        job = Job(kind)
+        with self.lock:
+            self.jobs[job.id] = job
+        return job.start(work)
+
+    def start_check(self) -> Job:
+        """The whole file checked with look-ups, the plan of a run, and the check report."""
+        upload, mapping = self.uploaded(), self.mapping()
+        online = self.connection().ok
+
+        def work(job: Job) -> CheckReport:
+            from ..check import check, prepare
+            from ..report import write_report
+            from ..submit import planner
+
+            prepared = prepare(upload.path, mapping, upload.options())
+            job.total = len(prepared[1].row_numbers)
+            target = self.folder / "reports" / f"{job.id}.check.xlsx"
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            if not online:
+                result = check(upload.path, mapping, report=target, prepared=prepared)
+            else:
+                with self.client() as client:
+                    plans = planner(client, upload.path, prepared, self.journal_path())
+                    result = check(
+                        upload.path,
+                        mapping,
+                        api=client,
+                        report=False,
+                        prepared=prepared,
+                        skip_conflicts_for=plans.not_new,
+                    )
+                    plans.fill(result)
+                write_report(result, target)
+            job.done = job.total
+            return result
+
+        with self.lock:
+            self.check_job = self._job("check", work)
+        return self.check_job
+
+    def start_import(self, source: Path | None = None, only_failed: bool = False) -> Imported:
+        """Import the file (or send the failed rows of a results workbook again)."""
+        upload, mapping = self.uploaded(), self.mapping()
+        name = upload.name if source is None else source.name
+        source = source or upload.path
+        results = source if only_failed else self._results_path(upload.name)
+
+        def work(job: Job) -> RunReport:
+            from ..results import save_results
+            from ..submit import RunOptions, run_import
+
+            with self.client() as client:
+                report = run_import(
+                    source,
+                    mapping,
+                    client=client,
+                    journal_path=self.journal_path(),
+                    options=RunOptions(only_failed=only_failed),
+                    load_options=None if only_failed else upload.options(),
+                    progress=job.progress,
+                    stop=job.stop,
+                )
+            report.interrupted = report.interrupted or job.stop.is_set()
+            written, _failures = save_results(report, results)
+            report.results_path = written
+            return report
+
+        imported = Imported(self._job("import", work), source, name, results, only_failed)
+        with self.lock:
+            self.imports.append(imported)
+        return imported
+
+    def _results_path(self, name: str) -> Path:
+        self.results.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+        return self.results / f"{stamp}_{_safe_name(Path(name).stem)}.results.xlsx"
+
+    def correct(self, results: Path, cells: dict[tuple[int, str], str]) -> int:
+        from ..corrections import correct_cells
+
+        return correct_cells(results, cells)
+
+    def undo_plan(self, results: Path) -> UndoReport:
+        """What an undo would remove, asking nothing of onOffice but the preflight."""
+        from ..undo import undo_import
+
+        with self.client() as client:
+            return undo_import(
+                results, client=client, journal_path=self.journal_path(), confirm=lambda _p: False
+            )
+
+    def start_undo(self, results: Path) -> Job:
+        def work(job: Job) -> UndoReport:
+            from ..undo import undo_import, write_undo_results
+
+            with self.client() as client:
+                report = undo_import(results, client=client, journal_path=self.journal_path())
+            job.done = job.total = len(report.items)
+            write_undo_results(report)
+            return report
+
+        return self._job("undo", work)
+
+    def history(self) -> list[Any]:
+        """The files imported into this account, from its ledger (newest first)."""
+        from ..journal import history, ledger_path
+
+        connection = self.connection()
+        if connection.account is None:
+            return []
+        path = self.journal_path() or ledger_path(connection.account)
+        return history(path, connection.account)
+
+    def results_files(self) -> list[Path]:
+        if not self.results.is_dir():
+            return []
+        found = [p for p in self.results.glob("*.xlsx") if p.is_file()]
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def close(self) -> None:
+        for job in list(self.jobs.values()):
+            job.cancel()
+        for job in list(self.jobs.values()):
+            job.wait(30)
+        if self._sandbox is not None:
+            self._sandbox.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _safe_name(stem: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:40]
+    return cleaned or "file"
