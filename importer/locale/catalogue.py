@@ -32,7 +32,12 @@ KEYWORDS: dict[str, Any] = {
     "_more": (2, 3),  # cli._more(count, singular, plural): a plural of its own
 }
 # The sandbox answers as onOffice does (its texts are the server's), and this tool has none.
-METHODS = [("sandbox/**.py", "ignore"), ("locale/**.py", "ignore"), ("**.py", "python")]
+METHODS = [
+    ("sandbox/**.py", "ignore"),
+    ("locale/**.py", "ignore"),
+    ("**.py", "python"),
+    ("web/templates/**.html", "jinja2.ext:babel_extract"),  # the web app's pages
+]
 
 
 def po_path(lang: str) -> Path:

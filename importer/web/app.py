@@ -97,7 +97,10 @@ def cell(value: Any) -> str:
 def _status_word(status: str) -> str:
     from ..excel import status_word
 
-    return _("valid") if status == "valid" else status_word(status)
+    if status == "valid":
+        return _("valid")
+    word = status_word(status)
+    return word.replace("-", " ") if word == status else word  # English words are the codes
 
 
 def _plan_word(action: str | None) -> str:
@@ -479,6 +482,7 @@ def _check_rows(result: Any, shown: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "row": outcome.row,
+                "shown_row": outcome.row,
                 "status": status,
                 "plan": action,
                 "problems": outcome.problems,
@@ -520,7 +524,7 @@ def _result_rows(report: Any, shown: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "row": row,
-                "source_row": report.earlier.get(row, (None, None, row))[2],
+                "shown_row": report.earlier.get(row, (None, None, row))[2],
                 "status": status,
                 "id": result.appointment_id if result is not None else None,
                 "message": (result.error if result is not None else None) or "",

@@ -43,7 +43,11 @@ GROUPS: tuple[tuple[str, tuple[Slot, ...]], ...] = (
     (
         N_("Subject and type"),
         (
-            Slot("fields.description", N_("Subject"), N_("a template: {Type} {Estate}")),
+            Slot(
+                "fields.description",
+                N_("Subject"),
+                N_("a template such as {Terminart} {Objekt-Nr.}"),
+            ),
             Slot("fields.art", N_("Appointment type"), N_("Besichtigung, Uebergabe, …")),
             Slot("fields.note", N_("Note")),
             Slot("fields.status", N_("Status")),
@@ -95,6 +99,8 @@ MANAGED = ("column", "value", "template", "map", "lookup", "split")
 
 def lookups(path: str) -> list[str]:
     """The look-ups a slot can take ("estate", "user", ...)."""
+    if path == "location":  # at an estate or a contact's address: found by its number or e-mail
+        return ["address", "estate"]
     name = path.removeprefix("fields.")
     return sorted(k for k in LOOKUP_KINDS if k in LOOKUP_TARGETS.get(name, set()))
 
@@ -133,17 +139,20 @@ def _get(raw: dict[str, Any], path: str) -> Any:
     return value
 
 
+FORM_KEYS = ("kind", "column", "value", "template", "map", "named_map", "lookup", "split")
+
+
 def slot_values(spec: Any) -> dict[str, str]:
-    """One spec as the form shows it."""
+    """One spec as the form shows it (every key present; "" where unset)."""
+    out = dict.fromkeys(FORM_KEYS, "")
     if spec is None or spec == {}:
-        return {"kind": ""}
-    if isinstance(spec, str):
-        return {"kind": "column", "column": spec}
-    if isinstance(spec, list):
-        return {"kind": "column", "column": str(spec[0]) if spec else ""}
+        return out
+    if isinstance(spec, str | list):
+        column = spec if isinstance(spec, str) else str(spec[0]) if spec else ""
+        return {**out, "kind": "column", "column": column}
     if not isinstance(spec, dict):
-        return {"kind": "value", "value": str(spec)}
-    out = {"kind": next((k for k in ("column", "template", "value") if k in spec), "value")}
+        return {**out, "kind": "value", "value": _text(spec)}
+    out["kind"] = next((k for k in ("column", "template", "value") if k in spec), "value")
     column = spec.get("column")
     out["column"] = str(column[0] if isinstance(column, list) and column else column or "")
     out["value"] = "" if spec.get("value") is None else _text(spec["value"])
@@ -151,9 +160,8 @@ def slot_values(spec: Any) -> dict[str, str]:
         out["value"] = _text(spec["default"])
     out["template"] = str(spec.get("template") or "")
     map_ = spec.get("map")
-    out["map"] = (
-        "\n".join(f"{k} = {_text(v)}" for k, v in map_.items()) if isinstance(map_, dict) else ""
-    )
+    if isinstance(map_, dict):
+        out["map"] = "\n".join(f"{k} = {_text(v)}" for k, v in map_.items())
     out["named_map"] = map_ if isinstance(map_, str) else ""
     lookup = spec.get("lookup")
     out["lookup"] = str(lookup.get("kind", "") if isinstance(lookup, dict) else lookup or "")

@@ -364,7 +364,7 @@ class Workspace:
     def start_import(self, source: Path | None = None, only_failed: bool = False) -> Imported:
         """Import the file (or send the failed rows of a results workbook again)."""
         upload, mapping = self.uploaded(), self.mapping()
-        name = upload.name if source is None else source.name
+        name = upload.name
         source = source or upload.path
         results = source if only_failed else self._results_path(upload.name)
 

@@ -1,0 +1,404 @@
+"""The web app's routes through Flask's test client: real files, the real sandbox over HTTP,
+real SQLite ledgers; and the safety rules of a server on the user's own machine."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from importer import i18n
+from importer.draft import load_largest_sheet
+from importer.mapping import load_mapping
+from importer.web import editor
+from importer.web.app import create_app
+from importer.web.guard import COOKIE, Guard
+from importer.web.workspace import Workspace
+
+from .conftest import ROOT, SAMPLES
+from .files import write_csv
+
+VIEWINGS = SAMPLES / "viewings.xlsx"
+PLAIN = "start: {date: Datum, time: Beginn}\nend: {minutes: 30}\nfields: {description: Betreff}\n"
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[FlaskClient, Workspace, Guard]]:
+    """The app in practice mode (its own sandbox), signed in with the session token."""
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    for shipped in (ROOT / "mappings").glob("*.yaml"):
+        (mappings / shipped.name).write_bytes(shipped.read_bytes())
+    workspace = Workspace(
+        folder=tmp_path / "work",
+        mappings=mappings,
+        results=tmp_path / "results",
+        sandbox=True,
+        config=tmp_path / "config.ini",
+    )
+    guard = Guard()
+    app = create_app(workspace, guard)
+    client = app.test_client()
+    assert client.get(f"/?token={guard.token}").status_code == 303  # sets the cookie
+    try:
+        yield client, workspace, guard
+    finally:
+        workspace.close()
+        i18n.set_language("en")
+
+
+def post(client: FlaskClient, guard: Guard, path: str, **data: Any) -> Any:
+    return client.post(path, data={"csrf": guard.csrf, **data}, follow_redirects=True)
+
+
+def text(response: Any) -> str:
+    """The page's words, without tags."""
+    words = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return re.sub(r"\s+", " ", html.unescape(words))
+
+
+def finished(workspace: Workspace, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    for job in list(workspace.jobs.values()):
+        assert job.wait(max(0.1, deadline - time.monotonic())), f"{job.kind} still running"
+        assert job.error is None, job.error
+
+
+def upload(client: FlaskClient, guard: Guard, path: Path, name: str | None = None) -> Any:
+    with path.open("rb") as f:
+        return client.post(
+            "/file",
+            data={"csrf": guard.csrf, "file": (f, name or path.name)},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+
+
+def imported_to_check(client: FlaskClient, guard: Guard, ws: Workspace, mapping: str) -> None:
+    assert upload(client, guard, VIEWINGS).status_code == 200
+    assert post(client, guard, "/mapping/open", name=mapping).status_code == 200
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+
+
+# --- the safety rules --------------------------------------------------------------------------
+def test_every_page_needs_the_session_token(tmp_path: Path) -> None:
+    workspace = Workspace(folder=tmp_path / "w", mappings=tmp_path, results=tmp_path / "r")
+    guard = Guard()
+    client = create_app(workspace, guard).test_client()
+    try:
+        for path in ("/", "/file", "/mapping", "/check", "/history", "/static/app.js"):
+            assert client.get(path).status_code == 403, path
+        assert client.get("/?token=wrong").status_code == 403
+        first = client.get(f"/?token={guard.token}")
+        assert first.status_code == 303 and first.headers["Location"] == "/"  # token leaves the URL
+        cookie = first.headers["Set-Cookie"]
+        assert f"{COOKIE}={guard.token}" in cookie
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert client.get("/").status_code == 200  # from now on the cookie
+    finally:
+        workspace.close()
+
+
+def test_a_wrong_host_is_refused(web: tuple[FlaskClient, Workspace, Guard]) -> None:
+    client, _ws, guard = web
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/", headers={"Host": "evil.example:80"}).status_code == 400
+    bound = Guard(token=guard.token, port=43210)
+    assert bound.hosts() == {"127.0.0.1:43210", "localhost:43210"}
+
+
+def test_cross_site_and_tokenless_posts_are_refused(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    evil = client.post(
+        "/connection",
+        data={"csrf": guard.csrf, "sandbox": "off"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert evil.status_code == 403
+    assert client.post("/connection", data={"sandbox": "off"}).status_code == 403  # no CSRF
+    wrong = client.post("/connection", data={"csrf": "guess", "sandbox": "off"})
+    assert wrong.status_code == 403
+    assert ws.sandbox_wanted  # nothing changed
+    same_site = client.post(
+        "/connection",
+        data={"csrf": guard.csrf, "sandbox": "off"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert same_site.status_code == 303 and not ws.sandbox_wanted
+    headers = client.get("/").headers
+    assert "Access-Control-Allow-Origin" not in headers
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_60_mb_upload_is_refused_and_nothing_is_stored(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    big = io.BytesIO(b"Datum;Beginn\n" + b"x" * (60 * 1024 * 1024))
+    response = client.post(
+        "/file",
+        data={"csrf": guard.csrf, "file": (big, "big.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "larger than 50 MB" in text(response)
+    assert ws.upload is None
+    assert not (ws.folder / "uploads").exists() or not any((ws.folder / "uploads").iterdir())
+
+
+def test_names_from_the_browser_never_become_paths(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    client, ws, guard = web
+    upload(client, guard, VIEWINGS)
+    post(client, guard, "/mapping/open", name="viewings")
+    for name in ("../evil", "..", "a/b", "/etc/passwd", ".hidden", "x" * 65):
+        response = post(client, guard, "/mapping/save", name=name)
+        assert response.status_code == 400, name
+        assert "letters, digits" in text(response)
+        response = post(client, guard, "/mapping/open", name=name)
+        assert response.status_code == 400, name
+    assert not (tmp_path / "evil.yaml").exists()
+    assert sorted(p.name for p in tmp_path.glob("*.yaml")) == []
+    assert client.get("/history/..%2Fconfig.ini").status_code == 404
+    # an uploaded file's name is only shown: it is stored under a name of our own
+    upload(client, guard, VIEWINGS, name="../../outside.xlsx")
+    assert ws.upload is not None and ws.upload.path.is_relative_to(ws.folder)
+    assert not (tmp_path / "outside.xlsx").exists()
+
+
+def test_credentials_go_to_an_owner_only_file_and_never_back_to_the_browser(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    client, ws, guard = web
+    sandbox = ws._sandbox_server()  # the practice sandbox stands in for an onOffice account
+    token, secret = sandbox.credentials.token, sandbox.credentials.secret
+    response = post(client, guard, "/connection", url=sandbox.url, token=token, secret=secret)
+    assert response.status_code == 200
+    config = tmp_path / "config.ini"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert token in config.read_text() and secret in config.read_text()
+    assert not ws.sandbox_wanted and ws.connection().ok  # the account works
+    for path in ("/", "/file", "/mapping", "/check", "/import", "/history"):
+        page = client.get(path).get_data(as_text=True)
+        assert token not in page and secret not in page, path
+    assert "The credentials work" in text(client.get("/"))
+
+
+# --- the flow ----------------------------------------------------------------------------------
+def test_the_file_step_shows_the_rows_as_the_loader_reads_them(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    page = text(upload(client, guard, VIEWINGS))
+    table = load_largest_sheet(VIEWINGS, ws.uploaded().options())  # as `mapping init` reads it
+    assert f"Header in row {table.header_row}; 14 rows below it" in page
+    assert "Sheet: Besichtigungen" in page
+    assert "Sabine Krüger" in page and "01.03.2027" in page
+    assert "Notizen" in page  # the other sheet can be chosen
+    # another header row, as the user sets it: a data row as header is refused with the reason
+    changed = text(post(client, guard, "/file/options", sheet="Besichtigungen", header_row="4"))
+    assert "viewings.xlsx" in changed and "give it a name" in changed
+    assert ws.uploaded().header_row == 4
+    back = text(post(client, guard, "/file/options", sheet="Besichtigungen", header_row=""))
+    assert f"Header in row {table.header_row}" in back
+
+
+def test_a_refused_file_shows_the_clis_one_line_reason(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    client, _ws, guard = web
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not really a workbook")
+    page = text(upload(client, guard, damaged))
+    assert "damaged.xlsx: the file is damaged or incomplete (not a valid .xlsx)" in page
+    assert str(tmp_path / "work") not in page  # our folders are not the user's business
+    wrong = text(upload(client, guard, damaged, name="offer.pdf"))
+    assert "offer.pdf: not a file this tool reads" in wrong
+
+
+def test_check_import_fix_send_again_and_undo(web: tuple[FlaskClient, Workspace, Guard]) -> None:
+    client, ws, guard = web
+    imported_to_check(client, guard, ws, "viewings")
+    checked = client.get("/check")
+    assert "8 rows valid" in text(checked) and "6 rows invalid" in text(checked)
+    invalid = text(client.get("/check?filter=invalid"))
+    assert invalid.count("invalid") >= 6 and "Ahmet Yılmaz" not in invalid
+    assert "the end (05.03.2027 09:15) is before the start" in invalid
+    report = client.get("/check/report")
+    assert report.status_code == 200 and report.data[:2] == b"PK"
+    confirm = text(client.get("/import"))
+    assert "8 appointments will be created" in confirm
+    assert "6 faulty rows will not be sent" in confirm
+
+    started = client.post("/import", data={"csrf": guard.csrf})
+    job_id = started.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws)
+    assert client.get(f"/jobs/{job_id}").get_json()["running"] is False
+    result = text(client.get(f"/import/{job_id}"))
+    assert "8 created" in result and "6 invalid" in result
+    sandbox = ws._sandbox_server()
+    assert sandbox.store.count_appointments() == 8
+
+    # row 11 ends before it starts: the user types another end into the marked cell
+    report_rows = ws.imports[-1].job.result.check.table
+    end = report_rows.columns.index("Ende")
+    again = client.post(
+        f"/import/{job_id}/again",
+        data={"csrf": guard.csrf, f"cell:11:{end}": "11:15"},
+    )
+    second = again.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws)
+    result = text(client.get(f"/import/{second}"))
+    assert "1 created" in result and "8 already created" in result and "5 invalid" in result
+    assert sandbox.store.count_appointments() == 9  # nothing twice
+
+    undo = text(client.get(f"/import/{second}/undo"))
+    assert "9 appointments this import created will be removed" in undo
+    assert sandbox.store.count_appointments() == 9  # asking changes nothing
+    removed = client.post(f"/import/{second}/undo", data={"csrf": guard.csrf})
+    finished(ws)
+    assert "9 appointments removed" in text(client.get(removed.headers["Location"]))
+    assert sandbox.store.count_appointments() == 0
+
+    history = text(client.get("/history"))
+    assert "viewings" in history and ".results.xlsx" in history
+
+
+def test_cancel_stops_like_ctrl_c(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    client, ws, guard = web
+    rows = "\n".join(f"0{1 + i % 9}.03.2030;{8 + i % 10}:00;Termin {i}" for i in range(60))
+    source = write_csv(tmp_path / "many.csv", "Datum;Beginn;Betreff\n" + rows + "\n")
+    mapping = (
+        "start: {date: Datum, time: Beginn}\nend: {minutes: 30}\nfields: {description: Betreff}\n"
+    )
+    upload(client, guard, source)
+    post(client, guard, "/mapping/text", text=mapping)
+    ws._sandbox_server().faults.latency = 0.05
+    started = post(client, guard, "/check")
+    finished(ws)
+    assert "60 rows valid" in text(started) or "60 rows valid" in text(client.get("/check"))
+    begun = client.post("/import", data={"csrf": guard.csrf})
+    job_id = begun.headers["Location"].rsplit("/", 1)[-1]
+    deadline = time.monotonic() + 20
+    while client.get(f"/jobs/{job_id}").get_json()["done"] < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    client.post(f"/import/{job_id}/cancel", data={"csrf": guard.csrf})
+    finished(ws)
+    report = ws.imports[-1].job.result
+    counts = report.counts()
+    assert report.interrupted and counts["created"] + counts["not-sent"] == 60
+    assert 3 <= counts["created"] < 60
+    assert ws._sandbox_server().store.count_appointments() == counts["created"]
+
+
+def test_large_results_page(web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path) -> None:
+    client, ws, guard = web
+    rows = "\n".join(f"{1 + i % 28:02d}.04.2031;10:00;Zeile {i}" for i in range(120))
+    source = write_csv(tmp_path / "pages.csv", "Datum;Beginn;Betreff\n" + rows + "\n")
+    upload(client, guard, source)
+    post(
+        client,
+        guard,
+        "/mapping/text",
+        text=PLAIN,
+    )
+    post(client, guard, "/check")
+    finished(ws)
+    first, third = text(client.get("/check")), text(client.get("/check?page=3"))
+    assert "page 1 of 3" in first and "Zeile 0 " in first and "Zeile 50 " not in first
+    assert "page 3 of 3" in third and "Zeile 119" in third and "Zeile 99 " not in third
+
+
+def test_the_page_speaks_german_when_asked(web: tuple[FlaskClient, Workspace, Guard]) -> None:
+    client, _ws, guard = web
+    page = text(post(client, guard, "/language", lang="de", next="/file"))
+    assert "Datei" in page and "Hochladen" in page
+    page = text(post(client, guard, "/language", lang="en", next="//evil.example"))
+    assert "Connection" in page  # an outside address is never a target
+
+
+# --- the mapping editor ------------------------------------------------------------------------
+def form_of(raw: dict[str, Any]) -> dict[str, str]:
+    """What the browser sends back for a document it was shown, unchanged."""
+    form: dict[str, str] = {}
+    for path, values in editor.form_values(raw).items():
+        for key, value in values.items():
+            if key in ("minutes", "type") or key != "named_map":
+                form[f"{path}:{key}"] = value
+    return form
+
+
+@pytest.mark.parametrize(
+    ("mapping", "source"),
+    [
+        ("viewings", "viewings.xlsx"),
+        ("termine", "termine.csv"),
+        ("series", "series.csv"),
+    ],
+)
+def test_the_editor_round_trips_every_shipped_mapping(
+    mapping: str, source: str, tmp_path: Path
+) -> None:
+    """Shown and sent back unchanged, a mapping means the same: every row converts the same."""
+    from importer.check import check
+
+    original = (ROOT / "mappings" / f"{mapping}.yaml").read_text(encoding="utf-8")
+    raw = editor.parse(original)
+    again = editor.apply_form(raw, form_of(raw))
+    saved = tmp_path / f"{mapping}.yaml"
+    saved.write_text(editor.dump(again), encoding="utf-8")
+    before = check(SAMPLES / source, ROOT / "mappings" / f"{mapping}.yaml", report=False)
+    after = check(SAMPLES / source, load_mapping(saved), report=False)
+    assert [(o.row, o.parameters, [p.code for p in o.problems]) for o in after.outcomes] == [
+        (o.row, o.parameters, [p.code for p in o.problems]) for o in before.outcomes
+    ]
+    assert editor.form_values(editor.parse(saved.read_text())) == editor.form_values(raw)
+
+
+def test_an_edit_in_the_form_is_saved_as_yaml_the_cli_reads(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    from importer.cli import main
+
+    client, ws, guard = web
+    upload(client, guard, VIEWINGS)
+    post(client, guard, "/mapping/draft")
+    raw = editor.parse(ws.mapping_text)
+    form = form_of(raw)
+    form["fields.art:map"] = (
+        "Besichtigung = Besichtigung\nÜbergabe = Uebergabe\nBeratung = Beratung"
+    )
+    form["fields.note:kind"] = ""  # not used
+    preview = client.post(
+        "/mapping/form",
+        data={"csrf": guard.csrf, **form},
+        headers={"X-Preview": "1"},
+    )
+    assert preview.status_code == 200 and "rows are valid" in text(preview)
+    assert "Appointment type" in text(preview) and "Uebergabe" in text(preview)
+    saved = post(client, guard, "/mapping/save", name="my-viewings")
+    assert "Saved as mappings/my-viewings.yaml" in text(saved)
+    path = ws.mappings / "my-viewings.yaml"
+    loaded = load_mapping(path)
+    assert dict(loaded.fields["art"].map or {})["übergabe"] == "Uebergabe"
+    assert "note" not in loaded.fields
+    with pytest.raises(SystemExit) as done:
+        main(
+            ["check", str(VIEWINGS), "--mapping", str(path), "--report", str(ws.folder / "r.xlsx")]
+        )
+    assert done.value.code == 1  # read unchanged by the CLI: the sample's faulty rows
