@@ -148,8 +148,8 @@ def slot_values(spec: Any) -> dict[str, str]:
     if spec is None or spec == {}:
         return out
     if isinstance(spec, str | list):
-        column = spec if isinstance(spec, str) else str(spec[0]) if spec else ""
-        return {**out, "kind": "column", "column": column}
+        first = spec if isinstance(spec, str) else str(spec[0]) if spec else ""
+        return {**out, "kind": "column", "column": first}
     if not isinstance(spec, dict):
         return {**out, "kind": "value", "value": _text(spec)}
     out["kind"] = next((k for k in ("column", "template", "value") if k in spec), "value")
