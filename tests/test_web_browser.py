@@ -1,0 +1,205 @@
+"""The web app in a real browser, as an office assistant uses it.
+
+`onoffice-import ui --sandbox` runs as its own process; Debian's chromium, driven by Selenium
+through Debian's chromedriver, goes the whole way: upload the sample, draft and adjust a
+mapping, check, import, fix a row, send the failed rows again, undo; then German, then Ctrl-C.
+A screenshot of every step is kept in ``build/screenshots/`` (``UI_SCREENSHOTS`` to change it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, SAMPLES
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SHOTS = Path(os.environ.get("UI_SCREENSHOTS", ROOT / "build" / "screenshots"))
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The app as a user starts it, on a free port, in practice mode, in a home of its own."""
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "ONOFFICE_IMPORT_DATA": str(tmp_path / "data"),
+        "TMPDIR": str(tmp_path),
+        "LANG": "C.UTF-8",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "importer", "ui", "--sandbox", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
+        assert found, f"no address printed: {line!r}"
+        yield found.group(0), process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail(
+            "the browser tests need Debian's chromium and chromium-driver (.ci/run installs them)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1400,1000")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except Exception:  # the page is being replaced: look again
+            found = None
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"waited {timeout} s for {what}")
+
+
+def test_the_whole_flow_in_a_browser(app_url: tuple[str, Any], browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, process = app_url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def shot(name: str) -> None:
+        nonlocal clock
+        timings[name] = time.monotonic() - clock
+        browser.save_screenshot(str(SHOTS / f"{name}.png"))
+        clock = time.monotonic()
+
+    def page() -> str:
+        return str(browser.find_element(By.TAG_NAME, "main").text)
+
+    def click(element_id: str) -> None:
+        browser.find_element(By.ID, element_id).click()
+
+    browser.get(url)
+    assert "token" not in browser.current_url  # the token went into a cookie
+    assert "Practice mode" in page()
+    shot("01-start")
+
+    click("next")
+    browser.find_element(By.ID, "file").send_keys(str(SAMPLES / "viewings.xlsx"))
+    browser.find_element(By.CSS_SELECTOR, "form.drop button").click()
+    wait_for(lambda: "14 rows below it" in page(), "the file's rows")
+    assert "Sabine Krüger" in page()
+    shot("02-file")
+
+    # the draft maps the type column with the file's words: "Übergabe" must become onOffice's
+    # key "Uebergabe", and "Kaffee" is no type at all
+    click("next")
+    click("draft")
+    art = wait_for(lambda: browser.find_element(By.NAME, "fields.art:map"), "the type's value map")
+    browser.execute_script("arguments[0].closest('details').open = true", art)
+    lines = [
+        line.replace("= Übergabe", "= Uebergabe")
+        for line in art.get_attribute("value").splitlines()
+        if not line.startswith("Kaffee")
+    ]
+    art.clear()
+    art.send_keys("\n".join(lines))
+    wait_for(lambda: "Uebergabe" in browser.find_element(By.ID, "preview").text, "the live preview")
+    shot("03-mapping")
+    click("apply")
+    wait_for(lambda: "Preview" in page(), "the mapping page")
+    click("next")  # check every row
+
+    counts = wait_for(lambda: browser.find_element(By.ID, "counts").text, "the check", 60)
+    assert "8 rows valid" in counts and "6 rows invalid" in counts, counts
+    shot("04-check")
+    browser.find_element(By.LINK_TEXT, "invalid").click()
+    rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr"), "rows")
+    assert len(rows) == 6
+    assert "the end (05.03.2027 09:15) is before the start" in page()
+    assert "'Kaffee' is not a value known here" in page()
+    shot("05-check-invalid")
+
+    click("next")
+    assert "8 appointments will be created" in page()
+    assert "6 faulty rows will not be sent" in page()
+    shot("06-confirm")
+    click("start-import")
+    result = wait_for(lambda: browser.find_element(By.ID, "counts").text, "the import", 60)
+    assert "8 created" in result and "6 invalid" in result, result
+    shot("07-result")
+
+    # row 11 ends before it starts: the assistant types the right end into its cell
+    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#rows thead th")]
+    column = header.index("Ende") - 4  # Row, Status, Appointment ID, Message come first
+    cell = browser.find_element(By.NAME, f"cell:11:{column}")
+    cell.clear()
+    cell.send_keys("11:15")
+    shot("08-fix")
+    click("send-again")
+    result = wait_for(
+        lambda: "1 created" in (t := browser.find_element(By.ID, "counts").text) and t,
+        "the failed rows sent again",
+        60,
+    )
+    assert "8 already created" in result and "5 invalid" in result, result
+    shot("09-sent-again")
+
+    click("undo")
+    assert "9 appointments this import created will be removed" in page()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#undo-list tbody tr")) == 9
+    shot("10-undo-list")
+    click("confirm-undo")
+    done = wait_for(lambda: browser.find_element(By.ID, "undo-done").text, "the undo", 60)
+    assert "9 appointments removed" in done
+    shot("11-undone")
+
+    browser.find_element(By.LINK_TEXT, "6. History").click()
+    assert ".results.xlsx" in page()
+    shot("12-history")
+    browser.find_element(By.CSS_SELECTOR, "button[value=de]").click()
+    wait_for(lambda: "Ergebnis-Arbeitsmappen" in page(), "the German page")
+    browser.find_element(By.LINK_TEXT, "1. Verbindung").click()
+    assert "Übungsmodus" in page()
+    shot("13-start-de")
+
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Beendet." in output and "Traceback" not in output  # in the language chosen last
+    print(
+        "screenshots in", SHOTS, "; seconds per step:", {k: round(v, 2) for k, v in timings.items()}
+    )
