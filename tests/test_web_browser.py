@@ -80,11 +80,13 @@ def browser() -> Iterator[Any]:
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    from selenium.common.exceptions import WebDriverException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             found = check()
-        except Exception:  # the page is being replaced: look again
+        except WebDriverException:  # the page is being replaced: look again
             found = None
         if found:
             return found
