@@ -733,11 +733,27 @@ def mapping() -> None:
     help="Where to write the draft (default: mappings/<file name>.yaml).",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing mapping file.")
+@click.option(
+    "--resolve",
+    is_flag=True,
+    help="Try the look-ups against the account (read calls only): unknown agents get a "
+    "proposed value map.",
+)
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Try the look-ups against the built-in sandbox (sample agency); implies --resolve.",
+)
+@config_option
 @source_options
 def mapping_init(
     file: Path,
     out: Path | None,
     force: bool,
+    resolve: bool,
+    use_sandbox: bool,
+    config: Path | None,
     sheet: str | None,
     header_row: int | None,
     encoding: str | None,
@@ -751,7 +767,10 @@ def mapping_init(
     out = out or Path("mappings") / f"{file.stem}.yaml"
     if out.exists() and not force:
         raise click.ClickException(f"{out} exists; choose another --out or add --force")
-    draft = draft_mapping(file, _load_options(sheet, header_row, encoding, delimiter))
+    options = _load_options(sheet, header_row, encoding, delimiter)
+    online = resolve or use_sandbox
+    with api_client(use_sandbox, config) if online else nullcontext(None) as api:
+        draft = draft_mapping(file, options, api=api)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(draft.yaml, encoding="utf-8")
     line = _("Drafted {out} from {file}: {n} entries").format(

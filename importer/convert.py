@@ -399,6 +399,12 @@ def convert(
             if s
             for c in run.used_columns(s)
         )
+    if mapping.options.leaves_out_channels and "reminderTypes" in data:
+        reminders = data.get("erinnerung") or [None] * n
+        data["reminderTypes"] = [
+            types if reminder is not None else None
+            for types, reminder in zip(data["reminderTypes"], reminders, strict=True)
+        ]
     if mapping.location:
         _location(run, data)
     if mapping.series:

@@ -9,6 +9,7 @@ columns left unmapped and values that could not be mapped are listed for the use
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,8 @@ from .convert import normalise_reminder
 from .errors import SourceFileError
 from .i18n import _, ngettext
 from .load import LoadOptions, Table, header_key, load_table
+from .lookup import Candidate, ReadApi, Resolver, spelled
+from .mapping import LOOKUP_KINDS
 from .values import FALSE_WORDS, TRUE_WORDS
 
 # Header words per target, normalised (lower case, umlauts spelled out, no punctuation).
@@ -136,7 +139,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "teilnehmer",
         "verantwortlich",
     ),
-    "group": ("gruppe", "group", "groups", "gruppen", "team", "abteilung"),
+    "group": ("gruppe", "group", "groups", "gruppen", "team", "teams", "abteilung"),
     "note": (
         "notiz",
         "notizen",
@@ -152,6 +155,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "erinnerung": ("erinnerung", "reminder", "alarm", "vorlauf"),
     "reminder_types": (
+        "channels",
+        "channel",
+        "kanal",
+        "kanaele",
+        "erinnerungskanal",
+        "erinnerungskanaele",
+        "reminder channels",
+        "benachrichtigung",
         "erinnerungsart",
         "reminder by",
         "reminder type",
@@ -297,8 +308,14 @@ def _q(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)  # JSON scalars are valid YAML
 
 
-def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft:
-    """Read ``path`` (any sheet and header position the loader handles) and draft a mapping."""
+def draft_mapping(
+    path: str | Path, options: LoadOptions | None = None, api: ReadApi | None = None
+) -> Draft:
+    """Read ``path`` (any sheet and header position the loader handles) and draft a mapping.
+
+    With ``api`` (read calls only) the look-ups are tried against the account: a value no
+    record matches gets a proposed value map to the closest user, or a line under "To check".
+    """
     table = load_largest_sheet(Path(path), options or LoadOptions())
     columns = [
         Column(c, [v for v in table.frame[c].tolist() if v is not None][:300])
@@ -357,19 +374,89 @@ def draft_mapping(path: str | Path, options: LoadOptions | None = None) -> Draft
                 _column(col.name, _("a place, as free text")),
             )
         )
-    elif "estate" in found:
-        col = found["estate"]
-        add(
-            Entry(
-                "location",
-                {"type": "estate", "column": col.name, "lookup": "estate"},
-                "no place column: at the estate (as viewings are); change it if not",
-            )
+    elif "estate" in found:  # a place is not invented: viewings may meet elsewhere
+        draft.todo.append(
+            _(
+                "location: no place column, so none is sent; to meet at the estate, add "
+                "`location: {{type: estate, column: {column}, lookup: estate}}`"
+            ).format(column=_q(found["estate"].name))
         )
+    if api is not None:
+        _try_lookups(draft, Resolver(api))
     mapped = {c for e in draft.entries for c in _columns_of(e.value)}
     draft.unmapped = [c.name for c in columns if c.name not in mapped]
     draft.yaml = render(draft)
     return draft
+
+
+def type_key(word: str) -> str:
+    """An appointment type as onOffice keys spell them: "Übergabe" -> "Uebergabe"."""
+    for umlaut, spelt in (("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"), ("ä", "ae"), ("ö", "oe")):
+        word = word.replace(umlaut, spelt)
+    return word.replace("ü", "ue").replace("ß", "ss")
+
+
+def _try_lookups(draft: Draft, resolver: Resolver) -> None:
+    """Each look-up's values against the account: unresolved users get a proposed map entry
+    to the closest user name; the rest are listed under "To check"."""
+    from .errors import ApiError
+
+    for entry in draft.entries:
+        spec = entry.value
+        if not isinstance(spec, dict) or "lookup" not in spec:
+            continue
+        lookup = spec["lookup"]
+        kind, by = (lookup, None) if isinstance(lookup, str) else (lookup["kind"], lookup["by"])
+        by = by or LOOKUP_KINDS[kind][0]
+        values = [v for v in draft.table.frame[spec["column"]].tolist() if v is not None]
+        keys = list(dict.fromkeys(k for v in values for k in _keys(v, spec.get("split"))))[:200]
+        try:
+            found = resolver.resolve(kind, by, keys)
+            pool = resolver.candidates(kind) if kind in ("user", "group", "resource") else []
+        except ApiError as exc:
+            why = _("{key}: the look-ups could not be tried ({error})")
+            draft.todo.append(why.format(key=entry.key, error=exc))
+            return
+        missing = [k for k, r in found.items() if r.candidate is None]
+        if not missing:
+            entry.why += _("; every value found in onOffice")
+            continue
+        proposals = _closest(missing, pool) if kind == "user" else {}
+        if proposals:
+            # every value of the column, so the map passes the others on unchanged
+            spec["map"] = {k: proposals.get(k, k) for k in keys}
+            for value, user in proposals.items():
+                draft.todo.append(
+                    _("{key}: {value} is no onOffice user; proposed: {user}").format(
+                        key=entry.key, value=repr(value), user=repr(user)
+                    )
+                )
+        rest = [k for k in missing if k not in proposals]
+        if rest:
+            draft.todo.append(
+                ngettext(
+                    "{key}: {n} value not found in onOffice: {values}",
+                    "{key}: {n} values not found in onOffice: {values}",
+                    len(rest),
+                ).format(key=entry.key, n=len(rest), values=", ".join(rest[:8]))
+            )
+
+
+def _keys(value: Any, split: str | None) -> list[str]:
+    text = str(value).strip()
+    parts = text.split(split) if split else [text]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _closest(missing: list[str], pool: list[Candidate]) -> dict[str, str]:
+    """For each unknown user, the user name of the one user whose names come closest."""
+    names = {spelled(k): c for c in pool for k in (*c.keys, c.surname) if k}
+    out = {}
+    for value in missing:
+        near = difflib.get_close_matches(spelled(value), list(names), n=1, cutoff=0.75)
+        if near and names[near[0]].name:
+            out[value] = names[near[0]].name
+    return out
 
 
 def load_largest_sheet(path: Path, options: LoadOptions) -> Table:
@@ -416,7 +503,7 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
         add(
             Entry(
                 "fields.art",
-                {"column": art.name, "map": {v: v for v in values}},
+                {"column": art.name, "map": {v: type_key(v) for v in values}},
                 _column(
                     art.name,
                     ngettext(

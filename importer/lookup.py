@@ -40,6 +40,7 @@ class Candidate:
     keys: tuple[str, ...]  # the values the look-up key is compared with
     label: str  # for messages: "5436 (Markus Wagner)"
     name: str = ""  # a user's user name (what `von` takes)
+    surname: str = ""  # a user's last name: matched when nothing else is, if only one has it
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,34 @@ def match(key: str, candidates: Iterable[Candidate], kind: str, by: str) -> Reso
                     "{count} records in onOffice match {key}: {listing}; make the value unique"
                 ).format(count=len(found), key=shown(key), listing=listing),
             )
+    if kind == "user" and by in ("auto", "name"):
+        # "Müller" (or "Mueller") for Maria Müller: an office's usual shorthand, taken only
+        # when exactly one user has that last name
+        wanted = spelled(key)
+        found = [c for c in pool if c.surname and spelled(c.surname) == wanted]
+        if len(found) == 1:
+            return Resolution(found[0])
+        if len(found) > 1:
+            listing = ", ".join(c.label for c in found[:10])
+            return Resolution(
+                code="user-ambiguous",
+                message=_(
+                    "{count} onOffice users have the last name {key}: {listing}; write the "
+                    "first name too"
+                ).format(count=len(found), key=shown(key), listing=listing),
+            )
     return Resolution(
         code=f"{kind}-not-found",
         message=_(_NOT_FOUND.get((kind, by), _NOTHING_MATCHES)).format(key=shown(key)),
     )
+
+
+def spelled(text: str) -> str:
+    """A name compared as people write it on German keyboards and without: Müller = Mueller."""
+    folded = " ".join(text.casefold().split())
+    for umlaut, spelt in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        folded = folded.replace(umlaut, spelt)
+    return folded
 
 
 def _chunks(keys: list[str], size: int = contract.MAX_IDS_PER_ACTION) -> Iterable[list[str]]:
@@ -107,6 +132,10 @@ class Resolver:
         self._cache: dict[tuple[str, str, str], Resolution] = {}
         self._lists: dict[str, list[Candidate]] = {}
         self.calls = 0
+
+    def candidates(self, kind: str) -> list[Candidate]:
+        """Every user, group or resource of the account (fetched once)."""
+        return self._fetch(kind, "", [])
 
     def resolve(self, kind: str, by: str, keys: Iterable[str]) -> dict[str, Resolution]:
         keys = list(dict.fromkeys(k for k in keys if k))
@@ -159,7 +188,8 @@ class Resolver:
             first, last = str(e.get("firstname") or ""), str(e.get("lastname") or "")
             user = str(e.get("username") or "")
             keys = (user, f"{first} {last}".strip(), f"{last}, {first}".strip(", "))
-            out.append(Candidate(user_id, keys, f"{user} ({first} {last})".strip(), user))
+            label = f"{user} ({first} {last})".strip()
+            out.append(Candidate(user_id, keys, label, user, last))
         return out
 
     def _groups(self) -> list[Candidate]:

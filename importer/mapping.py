@@ -134,6 +134,18 @@ TOP_KEYS = (
     "key",
     "options",
 )
+OPTION_KEYS = (
+    "past",
+    "max_duration_hours",
+    "reference",
+    "all_day_end",
+    "channels_without_reminder",
+)
+OPTION_CHOICES = {  # the default first
+    "past": ("warn", "error", "allow"),
+    "all_day_end": ("end-of-day", "as-written"),
+    "channels_without_reminder": ("error", "leave-out"),
+}
 TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
@@ -201,6 +213,20 @@ class Options:
     max_duration_hours: float = 24.0  # longer is a warning (bad input 27)
     # Write the import reference line into each appointment's note (importer/reference.py).
     reference: bool = True
+    # An all-day appointment ends at 23:59:59 of its last day ("end-of-day"), or at the time
+    # the file gives for its end ("as-written"; a date without a time still ends the day).
+    all_day_end: str = "end-of-day"
+    # Reminder channels (reminderTypes) on a row without a reminder: an error ("error"), or
+    # left out of that row ("leave-out"), for a constant channel over rows some of which remind.
+    channels_without_reminder: str = "error"
+
+    @property
+    def keeps_all_day_end(self) -> bool:
+        return self.all_day_end == "as-written"
+
+    @property
+    def leaves_out_channels(self) -> bool:
+        return self.channels_without_reminder == "leave-out"
 
 
 @dataclass(frozen=True)
@@ -569,11 +595,12 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
             p.fail("key", "a column name, or a list of column names that together identify a row")
         else:
             row_key = tuple(ValueSpec("key", columns=(n,)) for n in names)
-    opts = p.keys(raw.get("options") or {}, ("past", "max_duration_hours", "reference"), "options")
+    opts = p.keys(raw.get("options") or {}, OPTION_KEYS, "options")
     if not isinstance(opts.get("reference", True), bool):
         p.fail("options.reference", "true or false")
-    if opts.get("past", "warn") not in ("warn", "error", "allow"):
-        p.fail("options.past", "one of warn, error, allow")
+    for key, allowed in OPTION_CHOICES.items():
+        if opts.get(key, allowed[0]) not in allowed:
+            p.fail(f"options.{key}", f"one of {', '.join(allowed)}")
     hours = opts.get("max_duration_hours", 24)
     if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
         p.fail("options.max_duration_hours", "a positive number of hours")

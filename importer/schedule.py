@@ -84,13 +84,16 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
             run.used_columns(m.start.time) if m.start.time else ()
         )
     ends, end_cols = _ends(run, starts, all_day)
+    keep_end = m.options.keeps_all_day_end
     for i, s in enumerate(starts):
         if s is None:
             continue
         if all_day[i]:
             starts[i] = s = datetime.combine(s.date(), time(0))
-            end_day = ends[i].date() if ends[i] else s.date()
-            ends[i] = datetime.combine(end_day, time(23, 59, 59))
+            written = ends[i]
+            if not (keep_end and written is not None and written.time() != time(0)):
+                end_day = written.date() if written else s.date()
+                ends[i] = datetime.combine(end_day, time(23, 59, 59))
         _check_times(run, i, s, ends[i])
     # isoformat() spells contract.DATETIME_FORMAT for naive times, five times faster
     data["start_dt"] = [s.isoformat(" ", "seconds") if s else None for s in starts]

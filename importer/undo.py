@@ -263,7 +263,7 @@ def write_undo_results(report: UndoReport) -> Path:
             [
                 _(UNDO_WORDS[item.status]) if item.status in UNDO_WORDS else item.status,
                 item.message or None,
-                *_described(imported.payload if imported else {}),
+                *described(imported.payload if imported else {}),
                 item.appointment_id,
                 item.source_row,
                 *workbook.cells.get(item.appointment_id, blank),
@@ -304,7 +304,7 @@ def write_undo_results(report: UndoReport) -> Path:
     )
 
 
-def _described(payload: dict[str, Any]) -> list[Any]:
+def described(payload: dict[str, Any]) -> list[Any]:
     """Date, time and subject of what an import sent."""
     data = payload.get("data", {})
     start = _moment(data.get("start_dt"))

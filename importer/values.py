@@ -132,6 +132,9 @@ def _not_a_date_cell() -> ValueProblem:
     )
 
 
+_END_OF_DAY_TEXT = re.compile(r"^(.*?\d)([ T,]+)24:00(?::00)?$")
+
+
 def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetime:
     """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``."""
     if isinstance(cell, datetime):
@@ -149,6 +152,10 @@ def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetim
             value = aware.astimezone(tz).replace(tzinfo=None)
         else:
             parsed = _strptime(text, formats)
+            if parsed is None and (midnight := _END_OF_DAY_TEXT.match(text)):
+                # "05.03.2027 24:00" is the end of that day: 06.03.2027 00:00 (ISO 8601)
+                day = _strptime(f"{midnight.group(1)}{midnight.group(2)}00:00", formats)
+                parsed = day + timedelta(days=1) if day is not None else None
             if parsed is None:
                 raise _unparsed(
                     text,

@@ -117,11 +117,11 @@ def test_the_whole_flow_in_a_browser(app_url: tuple[str, Any], browser: Any) -> 
     browser.get(url)
     assert "token" not in browser.current_url  # the token went into a cookie
     assert "Practice mode" in page()
+    assert browser.find_element(By.ID, "practice").is_displayed()  # on every page
     shot("01-start")
 
     click("next")
-    browser.find_element(By.ID, "file").send_keys(str(SAMPLES / "viewings.xlsx"))
-    browser.find_element(By.CSS_SELECTOR, "form.drop button").click()
+    browser.find_element(By.ID, "file").send_keys(str(SAMPLES / "viewings.xlsx"))  # uploads
     wait_for(lambda: "14 rows below it" in page(), "the file's rows")
     assert "Sabine Krüger" in page()
     shot("02-file")
@@ -170,8 +170,10 @@ def test_the_whole_flow_in_a_browser(app_url: tuple[str, Any], browser: Any) -> 
     cell = browser.find_element(By.NAME, f"cell:11:{column}")
     cell.clear()
     cell.send_keys("11:15")
+    bar = browser.find_element(By.ID, "sendbar")
+    wait_for(lambda: bar.is_displayed() and "Rows changed: 1" in bar.text, "the send bar")
     shot("08-fix")
-    click("send-again")
+    bar.find_element(By.TAG_NAME, "button").click()
     result = wait_for(
         lambda: "1 created" in (t := browser.find_element(By.ID, "counts").text) and t,
         "the failed rows sent again",
@@ -182,6 +184,8 @@ def test_the_whole_flow_in_a_browser(app_url: tuple[str, Any], browser: Any) -> 
 
     click("undo")
     assert "9 appointments this import created will be removed" in page()
+    listed = browser.find_elements(By.CSS_SELECTOR, "#undo-list tbody tr td:first-child")
+    assert [int(td.text) for td in listed] == [4, 5, 6, 7, 8, 9, 10, 11, 17]  # the file's rows
     assert len(browser.find_elements(By.CSS_SELECTOR, "#undo-list tbody tr")) == 9
     shot("10-undo-list")
     click("confirm-undo")

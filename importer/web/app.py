@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,11 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         plan_word=_plan_word,
         problem_text=problem_text,
         flat=flat,
+        undo_rows=undo_rows,
+        step_of=step_of,
     )
     app.jinja_env.filters["cell"] = cell
+    app.jinja_env.filters["utc_local"] = utc_local
     _routes(app, workspace)
     return app
 
@@ -92,6 +95,15 @@ def cell(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def utc_local(text: str) -> str:
+    """A ledger's UTC time ("2026-11-30 17:19:50") as this computer's: 30.11.2026 18:19."""
+    try:
+        moment = datetime.strptime(text, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return text
+    return i18n.when(moment.astimezone().replace(tzinfo=None))
 
 
 def _status_word(status: str) -> str:
@@ -389,6 +401,33 @@ def _routes(app: Flask, ws: Workspace) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
+    """What an undo would remove, in the file's order: (source row, item, date, time, subject)
+    as the import wrote them."""
+    from ..undo import described
+
+    rows = plan.workbook.ids if plan.workbook is not None else {}
+    out = []
+    for item in plan.items:
+        imported = plan.imported.get(item.appointment_id)
+        row = rows.get(item.appointment_id, item.source_row)
+        out.append((row, item, *described(imported.payload if imported else {})))
+    return sorted(out, key=lambda r: (r[0] is None, r[0] or 0))
+
+
+# The step of the header a page belongs to.
+STEP_OF = {
+    "import_job": "import_page",
+    "undo_page": "import_page",
+    "undo_job": "import_page",
+    "history_file": "history_page",
+}
+
+
+def step_of(endpoint: str | None) -> str:
+    return STEP_OF.get(endpoint or "", endpoint or "")
+
+
 def _config_name(ws: Workspace) -> str:
     from ..config import config_path
 

@@ -259,7 +259,11 @@ class Workspace:
         from ..draft import draft_mapping
 
         upload = self.uploaded()
-        made = draft_mapping(upload.path, upload.options())
+        if self.connection().ok:  # look-ups tried against the account: agents by last name
+            with self.client() as client:
+                made = draft_mapping(upload.path, upload.options(), api=client)
+        else:
+            made = draft_mapping(upload.path, upload.options())
         name = _safe_name(Path(upload.name).stem) + "-draft"
         self.set_mapping(name, made.yaml)
         return made.yaml

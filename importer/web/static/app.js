@@ -68,8 +68,25 @@ function livePreview(form) {
   });
 }
 
+function fixForm(form) {
+  const bar = document.getElementById("sendbar");
+  if (!bar) return;
+  const words = bar.querySelector("[data-changed]");
+  form.addEventListener("input", (event) => {
+    const row = event.target.closest("tr");
+    if (row) row.classList.add("changed");
+    const n = form.querySelectorAll("tr.changed").length;
+    words.textContent = fill(words.dataset.changed, { n: n });
+    bar.hidden = n === 0;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-job]").forEach(watchJob);
+  const fix = document.getElementById("fix-form");
+  if (fix) fixForm(fix);
+  const picker = document.querySelector("#upload-form input[type=file]");
+  if (picker) picker.addEventListener("change", () => picker.form.requestSubmit());
   const form = document.getElementById("mapping-form");
   if (form) livePreview(form);
 });

@@ -1,0 +1,167 @@
+"""Drafts good enough to start from (issue: three unseen files mapped as a newcomer would), and
+the mapping language's additions: an all-day end as written, 24:00 in a date-and-time column,
+reminder channels only where the row has a reminder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from importer.check import check
+from importer.client import OnOfficeClient
+from importer.draft import draft_mapping
+from importer.mapping import load_mapping
+from importer.sandbox import Sandbox
+
+from .files import write_csv
+
+# Agents written as surnames, types with umlauts, channels and teams; no place column.
+OFFICE = (
+    "Datum;Uhrzeit;Makler;Terminart;Objekt;Erinnerung;Kanäle;Team\n"
+    "02.03.2030;10:00;Müller;Besichtigung;AC-1042;15 Min;email;Vertrieb Aachen\n"
+    "02.03.2030;11:00;Mueller;Übergabe;AC-1043;;;Vermietung\n"
+    "03.03.2030;09:00;Weber;Besichtigung;K-2201;1 Std;popup;Vertrieb Aachen\n"
+    "03.03.2030;12:00;M. Mueller;Besichtigung;AC-1042;15 Min;email;Vermietung\n"
+    "04.03.2030;14:00;Schmitt;Übergabe;0815;;;Vertrieb Aachen\n"
+)
+
+
+def drafted(tmp_path: Path, sandbox: Sandbox | None) -> tuple[dict[str, object], list[str], Path]:
+    source = write_csv(tmp_path / "office.csv", OFFICE)
+    if sandbox is None:
+        made = draft_mapping(source)
+    else:
+        with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+            made = draft_mapping(source, api=client)
+    path = tmp_path / "office.yaml"
+    path.write_text(made.yaml, encoding="utf-8")
+    return yaml.safe_load(made.yaml), made.todo, source
+
+
+def test_a_draft_tried_against_the_account_resolves_surnames_and_proposes_the_rest(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    raw, todo, source = drafted(tmp_path, sandbox)
+    users = raw["fields"]["subscribers.users"]  # type: ignore[index]
+    assert users["lookup"] == "user"
+    # "Müller", "Mueller" and "Weber" are unique last names; "M. Mueller" is closest to
+    # mmueller; "Schmitt" is proposed as Jonas Schmidt's user name, to be checked
+    assert users["map"] == {
+        "Müller": "Müller",
+        "Mueller": "Mueller",
+        "Weber": "Weber",
+        "M. Mueller": "mmueller",
+        "Schmitt": "jschmidt",
+    }
+    assert any("'Schmitt' is no onOffice user; proposed: 'jschmidt'" in t for t in todo)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        result = check(source, tmp_path / "office.yaml", api=client, report=False)
+    by_row = {o.row: o for o in result.outcomes}
+    assert [o.row for o in result.outcomes if not o.valid] == []
+    agents = [by_row[r].parameters["subscribers"]["users"] for r in (2, 3, 4, 5, 6)]  # type: ignore[index]
+    assert agents == [[17], [17], [19], [17], [18]]
+
+
+def test_a_draft_invents_no_place_and_maps_channels_teams_and_type_keys(tmp_path: Path) -> None:
+    raw, todo, _source = drafted(tmp_path, None)
+    assert "location" not in raw
+    assert any(t.startswith("location: no place column") for t in todo)
+    fields = raw["fields"]
+    assert fields["art"]["map"] == {"Besichtigung": "Besichtigung", "Übergabe": "Uebergabe"}  # type: ignore[index]
+    assert fields["reminderTypes"]["column"] == "Kanäle"  # type: ignore[index]
+    assert fields["subscribers.groups"] == {"column": "Team", "lookup": "group"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("surname", "code"), [("Koch", None), ("koch", None), ("Kochs", "user-not-found")]
+)
+def test_a_unique_last_name_finds_its_user(
+    tmp_path: Path, client: OnOfficeClient, surname: str, code: str | None
+) -> None:
+    source = write_csv(tmp_path / "t.csv", f"Start;Makler\n02.03.2030 10:00;{surname}\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\n"
+        "fields: {subscribers.users: {column: Makler, lookup: user}}\n",
+        encoding="utf-8",
+    )
+    outcome = check(source, mapping, api=client, report=False).outcomes[0]
+    assert [p.code for p in outcome.errors] == ([code] if code else [])
+    if code is None:
+        assert outcome.parameters["subscribers"]["users"] == [21]  # type: ignore[index]
+
+
+def test_a_last_name_two_users_share_is_not_guessed(tmp_path: Path) -> None:
+    from importer.lookup import Candidate, match
+
+    pool = [
+        Candidate(1, ("mmueller", "Maria Müller"), "mmueller (Maria Müller)", "mmueller", "Müller"),
+        Candidate(2, ("pmueller", "Paul Müller"), "pmueller (Paul Müller)", "pmueller", "Müller"),
+    ]
+    found = match("Mueller", pool, "user", "auto")
+    assert found.candidate is None and found.code == "user-ambiguous"
+    assert "mmueller (Maria Müller), pmueller (Paul Müller)" in found.message
+    assert match("Paul Müller", pool, "user", "auto").candidate == pool[1]
+
+
+# --- the mapping language ----------------------------------------------------------------------
+def sent(tmp_path: Path, text: str, mapping: str) -> list[dict[str, object] | None]:
+    source = write_csv(tmp_path / "in.csv", text)
+    path = tmp_path / "m.yaml"
+    path.write_text(mapping, encoding="utf-8")
+    outcomes = check(source, load_mapping(path), report=False).outcomes
+    return [o.parameters for o in outcomes]
+
+
+def test_an_all_day_end_is_kept_as_written_when_the_mapping_says_so(tmp_path: Path) -> None:
+    text = "Von;Bis;Ganztags\n02.03.2030 08:00;04.03.2030 17:30;ja\n05.03.2030;05.03.2030;ja\n"
+    base = "start: Von\nend: Bis\nall_day: Ganztags\n"
+    default = sent(tmp_path, text, base)
+    kept = sent(tmp_path, text, base + "options: {all_day_end: as-written}\n")
+    ends = [[p["data"]["end_dt"] for p in run] for run in (default, kept)]  # type: ignore[index]
+    assert ends == [
+        ["2030-03-04 23:59:59", "2030-03-05 23:59:59"],
+        ["2030-03-04 17:30:00", "2030-03-05 23:59:59"],  # a date alone still ends the day
+    ]
+    starts = [p["data"]["start_dt"] for p in kept]  # type: ignore[index]
+    assert starts == ["2030-03-02 00:00:00", "2030-03-05 00:00:00"]
+
+
+def test_24_00_in_a_date_and_time_column_is_the_end_of_that_day(tmp_path: Path) -> None:
+    text = "Von;Bis\n02.03.2030 22:00;02.03.2030 24:00\n02.03.2030 22:00;2030-03-02T24:00:00\n"
+    params = sent(tmp_path, text, "start: Von\nend: Bis\n")
+    assert [p["data"]["end_dt"] for p in params] == ["2030-03-03 00:00:00"] * 2  # type: ignore[index]
+
+
+def test_reminder_channels_only_where_the_row_has_a_reminder(tmp_path: Path) -> None:
+    text = "Start;Erinnerung\n02.03.2030 10:00;15 Min\n02.03.2030 11:00;\n"
+    mapping = (
+        "start: Start\nend: {minutes: 30}\n"
+        "fields: {erinnerung: Erinnerung, reminderTypes: {value: email}}\n"
+    )
+    source = write_csv(tmp_path / "in.csv", text)
+    path = tmp_path / "m.yaml"
+    path.write_text(mapping, encoding="utf-8")
+    strict = check(source, load_mapping(path), report=False).outcomes
+    assert [p.code for p in strict[1].errors] == ["reminder-types-need-reminder"]
+    path.write_text(mapping + "options: {channels_without_reminder: leave-out}\n", "utf-8")
+    left_out = check(source, load_mapping(path), report=False).outcomes
+    assert all(o.valid for o in left_out)
+    assert left_out[0].parameters["reminderTypes"] == ["email"]  # type: ignore[index]
+    assert "reminderTypes" not in left_out[1].parameters  # type: ignore[operator]
+
+
+def test_unknown_option_values_are_refused(tmp_path: Path) -> None:
+    from importer.errors import MappingError
+
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "start: S\nend: E\noptions: {all_day_end: soon, channels_without_reminder: drop}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError) as refused:
+        load_mapping(path)
+    assert "options.all_day_end: one of end-of-day, as-written" in str(refused.value)
+    assert "options.channels_without_reminder: one of error, leave-out" in str(refused.value)
