@@ -54,9 +54,10 @@ def large_file(n: int, folder: Path) -> Path:
     path = folder / f"viewings-{n}.xlsx"
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Termine")
-    sheet.append(["Datum", "Beginn", "Ende", "Interessent", "Makler", "Terminart"])
+    header = ["Datum", "Beginn", "Ende", "Interessent", "Makler", "Terminart", "Erinnerung"]
+    sheet.append([*header, "abgesagt", "Bemerkung"])
     for values in rows(n):
-        sheet.append([values[0], values[1], values[2], values[4], values[6], values[7]])
+        sheet.append([*values[:3], values[4], *values[6:9], values[10], values[14]])
     book.save(path)
     return path
 

@@ -228,6 +228,21 @@ def test_a_refused_file_shows_the_clis_one_line_reason(
     assert "offer.pdf: not a file this tool reads" in wrong
 
 
+def test_a_failed_step_says_why_in_the_users_names(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    client, ws, guard = web
+    source = write_csv(tmp_path / "Termine März.csv", "Datum;Beginn\n02.03.2030;10:00\n")
+    upload(client, guard, source)
+    post(client, guard, "/mapping/text", text=PLAIN)  # names a column "Betreff" the file lacks
+    post(client, guard, "/check")
+    for job in ws.jobs.values():
+        job.wait(30)
+    page = text(client.get("/check"))
+    assert "no column 'Betreff' in Termine März.csv; the file has: Datum, Beginn" in page
+    assert str(ws.folder) not in page and "/tmp" not in page
+
+
 def test_check_import_fix_send_again_and_undo(web: tuple[FlaskClient, Workspace, Guard]) -> None:
     client, ws, guard = web
     imported_to_check(client, guard, ws, "viewings")

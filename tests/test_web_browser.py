@@ -206,6 +206,8 @@ def test_the_whole_flow_in_a_browser(app_url: tuple[str, Any], browser: Any) -> 
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Beendet." in output and "Traceback" not in output  # in the language chosen last
+    token = url.split("token=")[1]
+    assert token not in output  # printed once, to the user; never in a log line
     print(
         "screenshots in", SHOTS, "; seconds per step:", {k: round(v, 2) for k, v in timings.items()}
     )

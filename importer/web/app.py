@@ -31,7 +31,6 @@ from .jobs import Job
 from .workspace import Imported, Workspace
 
 PAGE_ROWS = 50
-FILTERS = ("all", "invalid", "warnings", "update")
 STEPS = (
     ("start", "index"),
     ("file", "file_page"),
@@ -256,8 +255,8 @@ def _routes(app: Flask, ws: Workspace) -> None:
         if job is None or job.running or job.result is None:
             return page("check.html", job=job, result=None)
         result = job.result
-        rows = _check_rows(result, shown if shown in FILTERS else "all")
-        number, pages, rows = _paged(rows)
+        number, pages, shown_rows = _paged(_check_rows(result, shown))
+        rows = _check_page(result, shown_rows)
         return page(
             "check.html",
             job=job,
@@ -301,8 +300,8 @@ def _routes(app: Flask, ws: Workspace) -> None:
             return page("progress.html", job=job, imported=imported)
         report = job.result
         shown = request.args.get("filter", "all")
-        rows = _result_rows(report, shown)
-        number, pages, rows = _paged(rows)
+        number, pages, shown_rows = _paged(_result_rows(report, shown))
+        rows = _result_page(report, shown_rows)
         return page(
             "result.html",
             job=job,
@@ -505,16 +504,21 @@ def _cells(table: Any, row: int) -> list[Any]:
     return list(table.frame.loc[row].tolist())
 
 
-def _check_rows(result: Any, shown: str) -> list[dict[str, Any]]:
+def _check_rows(result: Any, shown: str) -> list[Any]:
+    """The outcomes the filter shows (cheap: a 100,000-row check pages without delay)."""
+    plan = result.plan
+    keep = {
+        "invalid": lambda o: not o.valid,
+        "warnings": lambda o: bool(o.warnings),
+        "update": lambda o: plan.get(o.row) == "update",
+    }.get(shown)
+    return [o for o in result.outcomes if keep is None or keep(o)]
+
+
+def _check_page(result: Any, outcomes: list[Any]) -> list[dict[str, Any]]:
+    """One page of rows with their cells, status and problems."""
     rows = []
-    for outcome in result.outcomes:
-        action = result.plan.get(outcome.row)
-        if shown == "invalid" and outcome.valid:
-            continue
-        if shown == "warnings" and not outcome.warnings:
-            continue
-        if shown == "update" and action != "update":
-            continue
+    for outcome in outcomes:
         status = "valid" if outcome.valid else "invalid"
         if outcome.valid and outcome.warnings:
             status = "warnings"
@@ -523,7 +527,7 @@ def _check_rows(result: Any, shown: str) -> list[dict[str, Any]]:
                 "row": outcome.row,
                 "shown_row": outcome.row,
                 "status": status,
-                "plan": action,
+                "plan": result.plan.get(outcome.row),
                 "problems": outcome.problems,
                 "marks": _marks(outcome.problems),
                 "cells": _cells(result.table, outcome.row),
@@ -550,17 +554,22 @@ def _check_counts(result: Any) -> dict[str, int]:
     }
 
 
-def _result_rows(report: Any, shown: str) -> list[dict[str, Any]]:
+def _result_rows(report: Any, shown: str) -> list[int]:
+    rows = report.check.table.row_numbers
+    if shown != "failed":
+        return list(rows)
+    return [r for r in rows if r not in report.results or tone(report.results[r].status) != "good"]
+
+
+def _result_page(report: Any, rows: list[int]) -> list[dict[str, Any]]:
     outcomes = {o.row: o for o in report.check.outcomes}
-    rows = []
-    for row in report.check.table.row_numbers:
+    page = []
+    for row in rows:
         result = report.results.get(row)
         status = str(result.status) if result is not None else "not-sent"
-        if shown == "failed" and tone(status) == "good":
-            continue
         outcome = outcomes.get(row)
         problems = outcome.problems if outcome is not None else []
-        rows.append(
+        page.append(
             {
                 "row": row,
                 "shown_row": report.earlier.get(row, (None, None, row))[2],
@@ -572,10 +581,10 @@ def _result_rows(report: Any, shown: str) -> list[dict[str, Any]]:
                 "fixable": tone(status) != "good",
             }
         )
-    return rows
+    return page
 
 
-def _paged(rows: list[dict[str, Any]]) -> tuple[int, int, list[dict[str, Any]]]:
+def _paged(rows: list[Any]) -> tuple[int, int, list[Any]]:
     pages = max(1, math.ceil(len(rows) / PAGE_ROWS))
     try:
         number = min(max(1, int(request.args.get("page", "1"))), pages)

@@ -67,12 +67,16 @@ class Job:
             "error": self.error,
         }
 
-    def start(self, work: Callable[[Job], Any]) -> Job:
+    def start(
+        self, work: Callable[[Job], Any], say: Callable[[BaseException], str] = str
+    ) -> Job:
+        """Run ``work(job)`` in a thread; ``say`` words an error for the page."""
+
         def body() -> None:
             try:
                 self.result = work(self)
             except ImporterError as exc:
-                self.error = str(exc)
+                self.error = say(exc)
             except Exception:  # a bug: said on the page, the traceback only in the server log
                 log.exception("job %s (%s) failed", self.id, self.kind)
                 self.error = _("an unexpected error stopped this step; see the server's output")

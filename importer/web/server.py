@@ -33,6 +33,8 @@ def build(
     results: Path | None = None,
 ) -> tuple[BaseWSGIServer, Workspace, str]:
     """The bound server, its workspace and the first URL (with the session token)."""
+    # werkzeug's request log would print the first address, token and all
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     folder = Path(tempfile.mkdtemp(prefix="onoffice-import-ui-"))
     workspace = Workspace(
         folder=folder,
@@ -57,7 +59,6 @@ def serve(
     say: Callable[[str], None] = print,
 ) -> None:
     server, workspace, url = build(port=port, sandbox=sandbox, config=config)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log with the token
     say(url)
     if open_browser:
         webbrowser.open(url)

@@ -327,7 +327,7 @@ class Workspace:
         job = Job(kind)
         with self.lock:
             self.jobs[job.id] = job
-        return job.start(work)
+        return job.start(work, self.say)
 
     def start_check(self) -> Job:
         """The whole file checked with look-ups, the plan of a run, and the check report."""

@@ -86,7 +86,24 @@ document.addEventListener("DOMContentLoaded", () => {
   const fix = document.getElementById("fix-form");
   if (fix) fixForm(fix);
   const picker = document.querySelector("#upload-form input[type=file]");
-  if (picker) picker.addEventListener("change", () => picker.form.requestSubmit());
+  if (picker) {
+    picker.addEventListener("change", () => picker.form.requestSubmit());
+    // a file dropped anywhere on the dashed area, not only on the button
+    const zone = picker.form;
+    zone.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("over");
+      if (event.dataTransfer.files.length) {
+        picker.files = event.dataTransfer.files;
+        zone.requestSubmit();
+      }
+    });
+  }
   const form = document.getElementById("mapping-form");
   if (form) livePreview(form);
 });
