@@ -297,10 +297,16 @@ def first_rows(
     *,
     api: ReadApi | None = None,
     load_options: LoadOptions | None = None,
+    table: Table | None = None,
 ) -> CheckReport:
     """Check only the first ``rows`` rows (look-ups with ``api``, no double-booking check, no
-    report): the preview of a mapping being written."""
-    mapping, table = prepare(source, mapping, load_options)
+    report): the preview of a mapping being written. ``table``: the file loaded already (for
+    this mapping's columns), so that a preview of a large file does not read it again."""
+    if table is None:
+        mapping, table = prepare(source, mapping, load_options)
+    else:
+        mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+        mapping.check_columns(table.columns, str(source))
     head = replace(table, frame=table.frame.iloc[:rows])
     return _check(
         source, mapping, api, None, False, load_options, None, (mapping, head), False, None

@@ -67,9 +67,7 @@ class Job:
             "error": self.error,
         }
 
-    def start(
-        self, work: Callable[[Job], Any], say: Callable[[BaseException], str] = str
-    ) -> Job:
+    def start(self, work: Callable[[Job], Any], say: Callable[[BaseException], str] = str) -> Job:
         """Run ``work(job)`` in a thread; ``say`` words an error for the page."""
 
         def body() -> None:

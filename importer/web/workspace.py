@@ -106,6 +106,7 @@ class Workspace:
         self._sandbox: Sandbox | None = None
         self._connection: Connection | None = None
         self.upload: Upload | None = None
+        self._table: tuple[tuple[Any, ...], Table] | None = None
         self.mapping_name = ""  # what the mapping is called (file name without .yaml)
         self.mapping_text = ""  # the mapping being worked on, as YAML
         self.jobs: dict[str, Job] = {}
@@ -212,15 +213,24 @@ class Workspace:
         return self.upload
 
     def table(self) -> Table:
-        """The file as the loader reads it with the chosen sheet and header row."""
+        """The file as the loader reads it with the chosen sheet and header row (kept while
+        neither changes: the mapping's preview must not read a large file at every key)."""
         from ..draft import load_largest_sheet
         from ..load import load_table
 
         upload = self.uploaded()
         expected = self._expected()
+        key = (upload.path, upload.sheet, upload.header_row, tuple(expected))
+        with self.lock:
+            if self._table is not None and self._table[0] == key:
+                return self._table[1]
         if expected:
-            return load_table(upload.path, upload.options(), expected_columns=expected)
-        return load_largest_sheet(upload.path, upload.options())  # as a draft would
+            table = load_table(upload.path, upload.options(), expected_columns=expected)
+        else:
+            table = load_largest_sheet(upload.path, upload.options())  # as a draft would
+        with self.lock:
+            self._table = (key, table)
+        return table
 
     def _expected(self) -> list[str]:
         try:
@@ -310,17 +320,12 @@ class Workspace:
         """The first rows through the mapping, with look-ups when the connection works."""
         from ..check import first_rows
 
-        upload = self.uploaded()
+        upload, mapping = self.uploaded(), self.mapping()
+        table = self.table()
         if with_lookups and self.connection().ok:
             with self.client() as client:
-                return first_rows(
-                    upload.path,
-                    self.mapping(),
-                    PREVIEW_ROWS,
-                    api=client,
-                    load_options=upload.options(),
-                )
-        return first_rows(upload.path, self.mapping(), PREVIEW_ROWS, load_options=upload.options())
+                return first_rows(upload.path, mapping, PREVIEW_ROWS, api=client, table=table)
+        return first_rows(upload.path, mapping, PREVIEW_ROWS, table=table)
 
     # --- check, import, undo ------------------------------------------------------------------
     def _job(self, kind: str, work: Any) -> Job:
