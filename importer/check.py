@@ -210,8 +210,22 @@ def prepare(
     """Load the mapping and the file and match their columns: every file-level refusal
     (exit 2) happens here, before any network call."""
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    table = load_source(source, mapping, load_options)
+    match_columns(mapping, table, source)
+    return mapping, table
+
+
+def load_source(
+    source: str | Path, mapping: Mapping, load_options: LoadOptions | None = None
+) -> Table:
+    """The file as ``mapping`` reads it: its ``source:`` settings, overridden by
+    ``load_options``, and its columns helping to find sheet and header."""
     options = _merge_options(mapping, load_options)
-    table = load_table(Path(source), options, expected_columns=mapping.required_columns())
+    return load_table(Path(source), options, expected_columns=mapping.required_columns())
+
+
+def match_columns(mapping: Mapping, table: Table, source: str | Path) -> None:
+    """Every column the mapping names must be in the file (all problems at once)."""
     try:
         mapping.check_columns(table.columns, str(source))
     except MappingError:
@@ -220,7 +234,6 @@ def prepare(
             raise
         # the columns are missing because the file was read the wrong way: say that, once
         raise SourceFileError(cause, file=str(source), code="file-layout") from None
-    return mapping, table
 
 
 def _double_bookings(
@@ -306,7 +319,7 @@ def first_rows(
         mapping, table = prepare(source, mapping, load_options)
     else:
         mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-        mapping.check_columns(table.columns, str(source))
+        match_columns(mapping, table, source)
     head = replace(table, frame=table.frame.iloc[:rows])
     return _check(
         source, mapping, api, None, False, load_options, None, (mapping, head), False, None

@@ -45,6 +45,8 @@ def correct_cells(workbook: Path, cells: Mapping[tuple[int, str], str]) -> int:
         value = text.strip() or None
         if cell.value != value:
             cell.value = value
+            if value is not None:
+                cell.data_type = "s"  # typed text, never a formula ("=== Besichtigung ===")
             changed += 1
     if changed:
         temporary = workbook.with_name(f".{workbook.name}.tmp")

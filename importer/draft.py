@@ -409,7 +409,14 @@ def _try_lookups(draft: Draft, resolver: Resolver) -> None:
         kind, by = (lookup, None) if isinstance(lookup, str) else (lookup["kind"], lookup["by"])
         by = by or LOOKUP_KINDS[kind][0]
         values = [v for v in draft.table.frame[spec["column"]].tolist() if v is not None]
-        keys = list(dict.fromkeys(k for v in values for k in _keys(v, spec.get("split"))))[:200]
+        keys = list(dict.fromkeys(k for v in values for k in _keys(v, spec.get("split"))))
+        if len(keys) > 200:  # too many to propose a map for (it must list every value)
+            draft.todo.append(
+                _("{key}: more than 200 different values; the look-ups were not tried").format(
+                    key=entry.key
+                )
+            )
+            continue
         try:
             found = resolver.resolve(kind, by, keys)
             pool = resolver.candidates(kind) if kind in ("user", "group", "resource") else []
@@ -450,7 +457,14 @@ def _keys(value: Any, split: str | None) -> list[str]:
 
 def _closest(missing: list[str], pool: list[Candidate]) -> dict[str, str]:
     """For each unknown user, the user name of the one user whose names come closest."""
+    owners: dict[str, set[Any]] = {}
+    for c in pool:
+        for k in (*c.keys, c.surname):
+            if k:
+                owners.setdefault(spelled(k), set()).add(c.id)
+    # a name two users share (a last name) proposes neither: that is for the user to decide
     names = {spelled(k): c for c in pool for k in (*c.keys, c.surname) if k}
+    names = {k: c for k, c in names.items() if len(owners[k]) == 1}
     out = {}
     for value in missing:
         near = difflib.get_close_matches(spelled(value), list(names), n=1, cutoff=0.75)

@@ -494,6 +494,12 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(str(path), [("", "mapping file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(str(path), [("", f"cannot read the mapping file ({exc})")]) from None
+    return mapping_from_text(text, path)
+
+
+def mapping_from_text(text: str, path: str | Path) -> Mapping:
+    """A mapping from its YAML text; ``path`` names it in messages (nothing is read)."""
+    path = Path(path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

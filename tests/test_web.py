@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from importer import i18n
 from importer.draft import load_largest_sheet
+from importer.errors import ImporterError
 from importer.mapping import load_mapping
 from importer.web import editor
 from importer.web.app import create_app
@@ -101,7 +102,7 @@ def test_every_page_needs_the_session_token(tmp_path: Path) -> None:
         first = client.get(f"/?token={guard.token}")
         assert first.status_code == 303 and first.headers["Location"] == "/"  # token leaves the URL
         cookie = first.headers["Set-Cookie"]
-        assert f"{COOKIE}={guard.token}" in cookie
+        assert f"{COOKIE}_{guard.port}={guard.token}" in cookie
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         assert client.get("/").status_code == 200  # from now on the cookie
     finally:
@@ -172,6 +173,11 @@ def test_names_from_the_browser_never_become_paths(
     assert not (tmp_path / "evil.yaml").exists()
     assert sorted(p.name for p in tmp_path.glob("*.yaml")) == []
     assert client.get("/history/..%2Fconfig.ini").status_code == 404
+    (ws.results).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "secret.xlsx").write_bytes(b"PK")  # beside the results folder, not in it
+    assert client.get("/history/secret.xlsx").status_code == 404
+    (ws.results / "mine.results.xlsx").write_bytes(b"PK")
+    assert client.get("/history/mine.results.xlsx").status_code == 200  # the listing's own
     # an uploaded file's name is only shown: it is stored under a name of our own
     upload(client, guard, VIEWINGS, name="../../outside.xlsx")
     assert ws.upload is not None and ws.upload.path.is_relative_to(ws.folder)
@@ -343,8 +349,10 @@ def test_the_page_speaks_german_when_asked(web: tuple[FlaskClient, Workspace, Gu
     client, _ws, guard = web
     page = text(post(client, guard, "/language", lang="de", next="/file"))
     assert "Datei" in page and "Hochladen" in page
-    page = text(post(client, guard, "/language", lang="en", next="//evil.example"))
-    assert "Connection" in page  # an outside address is never a target
+    outside = client.post(
+        "/language", data={"csrf": guard.csrf, "lang": "en", "next": "//evil.example"}
+    )
+    assert outside.status_code == 303 and outside.headers["Location"] == "/"  # never outside
 
 
 # --- the mapping editor ------------------------------------------------------------------------
@@ -417,3 +425,143 @@ def test_an_edit_in_the_form_is_saved_as_yaml_the_cli_reads(
             ["check", str(VIEWINGS), "--mapping", str(path), "--report", str(ws.folder / "r.xlsx")]
         )
     assert done.value.code == 1  # read unchanged by the CLI: the sample's faulty rows
+
+
+# --- what a review found -----------------------------------------------------------------------
+def test_the_preview_reads_the_sheet_the_mapping_names(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    """Two sheets hold data; the mapping's `source.sheet` picks one, in the preview as in the
+    check (not "several sheets could hold the data")."""
+    from openpyxl import Workbook
+
+    client, _ws, guard = web
+    book = Workbook()
+    for title, subject in (("Alt", "alter Termin"), ("Neu", "neuer Termin")):
+        sheet = book.create_sheet(title)
+        sheet.append(["Start", "Betreff"])
+        sheet.append(["02.03.2030 10:00", subject])
+    book.remove(book.worksheets[0])
+    book.save(tmp_path / "two.xlsx")
+    upload(client, guard, tmp_path / "two.xlsx")
+    mapping = (
+        "source: {sheet: Neu}\nstart: Start\nend: {minutes: 30}\nfields: {description: Betreff}\n"
+    )
+    page = text(post(client, guard, "/mapping/text", text=mapping))
+    assert "neuer Termin" in page and "alter Termin" not in page
+    assert "several sheets" not in page
+
+
+def test_the_mapping_is_read_from_memory_by_every_thread(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    import threading
+
+    _client, ws, _guard = web
+    ws.set_mapping("plain", PLAIN)
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        for _ in range(200):
+            try:
+                assert "description" in ws.mapping().fields
+            except (AssertionError, ImporterError, OSError) as exc:  # asserted below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failures == []
+    assert not (ws.folder / "mappings").exists()  # no shared file to race on
+
+
+def test_an_import_needs_a_check_of_the_same_file_mapping_and_account(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    imported_to_check(client, guard, ws, "viewings")
+    post(client, guard, "/mapping/text", text=ws.mapping_text + "\n# changed\n")
+    refused = post(client, guard, "/import")
+    assert refused.status_code == 400
+    assert "changed since the check; check again" in text(refused)
+    post(client, guard, "/check")
+    finished(ws)
+    post(client, guard, "/connection", sandbox="off")  # another connection: the check is gone
+    assert ws.check_job is None
+    assert post(client, guard, "/import").status_code == 400
+    assert ws._sandbox_server().store.count_appointments() == 0
+
+
+def test_send_again_and_undo_stay_in_the_account_of_their_import(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    from importer.sandbox import Sandbox
+
+    client, ws, guard = web
+    imported_to_check(client, guard, ws, "viewings")
+    started = client.post("/import", data={"csrf": guard.csrf})
+    job_id = started.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws)
+    with Sandbox() as other:  # the user connects to another onOffice meanwhile
+        creds = other.credentials
+        post(client, guard, "/connection", url=other.url, token=creds.token, secret=creds.secret)
+        assert ws.connection().ok
+        again = post(client, guard, f"/import/{job_id}/again")
+        assert again.status_code == 400 and "went into another onOffice" in text(again)
+        assert client.get(f"/import/{job_id}/undo").status_code == 400
+        assert post(client, guard, f"/import/{job_id}/undo").status_code == 400
+        assert other.store.count_appointments() == 0
+    assert ws._sandbox_server().store.count_appointments() == 8
+
+
+def test_a_correction_is_typed_as_text_never_as_a_formula(tmp_path: Path) -> None:
+    from openpyxl import Workbook, load_workbook
+
+    from importer.corrections import correct_cells
+
+    path = tmp_path / "r.xlsx"
+    book = Workbook()
+    book.active.append(["Status", "Betreff", "Beginn"])
+    book.active.append(["invalid", "alt", "10:00"])
+    book.save(path)
+    changed = correct_cells(path, {(2, "Betreff"): "=== Besichtigung ===", (2, "Beginn"): "10:00"})
+    assert changed == 1  # the unchanged cell is not rewritten
+    cell = load_workbook(path).active["B2"]
+    assert (cell.value, cell.data_type) == ("=== Besichtigung ===", "s")
+
+
+@pytest.mark.parametrize("typed", ["18:00", "0123", "No", "[x", "a: b: c", "1.5.2030"])
+def test_a_constant_stays_what_was_typed(typed: str) -> None:
+    doc = editor.apply_form({}, {"fields.note:kind": "value", "fields.note:value": typed})
+    assert doc["fields"]["note"] == {"value": typed}
+    numbers = editor.apply_form(
+        {}, {"end:minutes": "45", "fields.private:kind": "value", "fields.private:value": "true"}
+    )
+    assert numbers["end"] == {"minutes": 45} and numbers["fields"]["private"] == {"value": True}
+
+
+def test_a_broken_yaml_text_is_never_overwritten_by_the_form(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    broken = "start: Start\nfields: {description: [unclosed\n"
+    post(client, guard, "/mapping/text", text=broken)
+    answer = client.post(
+        "/mapping/form",
+        data={"csrf": guard.csrf, "fields.note:kind": "column", "fields.note:column": "X"},
+        headers={"X-Preview": "1"},
+    )
+    assert answer.status_code == 409 and "not valid YAML" in text(answer)
+    assert ws.mapping_text == broken
+
+
+def test_bad_numbers_from_the_browser_are_ignored_not_a_crash(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    upload(client, guard, VIEWINGS)
+    assert post(client, guard, "/file/options", header_row="²").status_code == 200
+    assert ws.uploaded().header_row is None
+    assert client.get("/check?page=²").status_code == 200

@@ -188,7 +188,7 @@ def _routes(app: Flask, ws: Workspace) -> None:
         sheet = request.form.get("sheet", "")
         header = request.form.get("header_row", "").strip()
         upload.sheet = sheet if sheet in _sheets(ws) else None
-        upload.header_row = int(header) if header.isdigit() and int(header) > 0 else None
+        upload.header_row = int(header) if header.isdecimal() and int(header) > 0 else None
         ws.check_job = None
         return back("file_page")
 
@@ -226,7 +226,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
     @app.post("/mapping/form")
     def mapping_form() -> Response | str:
         form = {k: v for k, v in request.form.items() if k != "csrf"}
-        doc = editor.apply_form(editor.parse(ws.mapping_text), form)
+        current = editor.readable(ws.mapping_text)
+        if current is None:  # the text has an error: the form would overwrite the user's text
+            abort(409, _("the mapping's text is not valid YAML; correct it in the text view first"))
+        doc = editor.apply_form(current, form)
         ws.set_mapping(ws.mapping_name or "mapping", editor.dump(doc))
         if request.headers.get("X-Preview"):
             return render_template("preview.html", preview=_preview(ws), ws=ws)
@@ -340,7 +343,7 @@ def _routes(app: Flask, ws: Workspace) -> None:
         cells: dict[tuple[int, str], str] = {}
         for key, value in request.form.items():
             parts = key.split(":")
-            if len(parts) != 3 or parts[0] != "cell" or not all(p.isdigit() for p in parts[1:]):
+            if len(parts) != 3 or parts[0] != "cell" or not all(p.isdecimal() for p in parts[1:]):
                 continue
             row, column = int(parts[1]), int(parts[2])
             if row not in positions or column >= len(columns):
@@ -349,9 +352,7 @@ def _routes(app: Flask, ws: Workspace) -> None:
                 continue  # unchanged: the cell keeps its type (a date stays a date)
             # our rows sheet: the header in row 1, then the rows in the file's order
             cells[(positions[row] + 2, columns[column])] = value
-        if cells:
-            ws.correct(report.results_path, cells)
-        started = ws.start_import(report.results_path, only_failed=True)
+        started = ws.send_again(imported, report.results_path, cells)
         return back("import_job", job_id=started.job.id)
 
     @app.get("/import/<job_id>/undo")
@@ -360,7 +361,7 @@ def _routes(app: Flask, ws: Workspace) -> None:
         report = imported.job.result
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
-        plan = ws.undo_plan(report.results_path)
+        plan = ws.undo_plan(imported, report.results_path)
         return page("undo.html", imported=imported, plan=plan, job=None)
 
     @app.post("/import/<job_id>/undo")
@@ -369,7 +370,7 @@ def _routes(app: Flask, ws: Workspace) -> None:
         report = imported.job.result
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
-        job = ws.start_undo(report.results_path)
+        job = ws.start_undo(imported, report.results_path)
         return back("undo_job", job_id=job.id)
 
     @app.get("/undo/<job_id>")

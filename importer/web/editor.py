@@ -9,6 +9,7 @@ like any file the CLI reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,11 +112,19 @@ def location_types() -> tuple[str, ...]:
 
 def parse(text: str) -> dict[str, Any]:
     """The document as a dict ({} when it is not one: the text view shows why)."""
+    return readable(text) or {}
+
+
+def readable(text: str) -> dict[str, Any] | None:
+    """The document as a dict, or None when it is not one (then the form must not replace
+    it: the user's text would be lost)."""
+    if not text.strip():
+        return {}
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError:
-        return {}
-    return raw if isinstance(raw, dict) else {}
+        return None
+    return raw if isinstance(raw, dict) else None
 
 
 # --- reading slots -----------------------------------------------------------------------------
@@ -228,10 +237,18 @@ def _spec(form: Mapping[str, str], path: str, old: Any) -> Any:
     return spec
 
 
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
 def _scalar(text: str) -> Any:
-    """A constant as YAML would read it: numbers and true/false typed, the rest text."""
-    value = yaml.safe_load(text) if text.strip() else ""
-    return value if isinstance(value, str | int | float | bool) else text
+    """A constant as typed: text, except plain numbers (30, 1.5) and true/false. Never read
+    as YAML: `18:00`, `0123` and `No` stay what the user typed."""
+    text = text.strip()
+    if text in ("true", "false"):
+        return text == "true"
+    if _NUMBER.fullmatch(text):
+        return float(text) if "." in text else int(text)
+    return text
 
 
 def _pairs(text: str) -> dict[str, Any]:

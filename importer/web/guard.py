@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, redirect, request
 from werkzeug.wrappers import Response
 
-COOKIE = "onoffice_import_session"
+COOKIE = "onoffice_import_session"  # and the port: browsers share cookies across ports
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -30,6 +30,12 @@ class Guard:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     port: int = 0  # set once the server is bound; 0 in the test client: any port
+
+    @property
+    def cookie(self) -> str:
+        """One cookie per server: a second app (or any service on 127.0.0.1) on another
+        port neither overwrites nor receives this one's token."""
+        return f"{COOKIE}_{self.port}"
 
     def hosts(self) -> set[str]:
         names = ("127.0.0.1", "localhost")
@@ -44,13 +50,13 @@ class Guard:
     def before(self) -> Response | None:
         if request.host not in self.hosts():
             abort(400, "unknown host")
-        given = request.args.get("token") or request.cookies.get(COOKIE, "")
+        given = request.args.get("token") or request.cookies.get(self.cookie, "")
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             abort(403, "this page needs the address the program printed (with its token)")
         if request.method == "GET" and "token" in request.args:
             # the token leaves the address bar (and the history) for the cookie
             response = redirect(request.path, 303)
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+            response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
             return response
         if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import os
 import tempfile
 import webbrowser
 from collections.abc import Callable
@@ -50,6 +52,19 @@ def build(
     return server, workspace, f"http://{HOST}:{server.server_port}/?token={guard.token}"
 
 
+def _opener(folder: Path, url: str) -> str:
+    """A page in the private folder that forwards to ``url``: the browser is started with its
+    file name, so the token never stands on a command line other users can read (Jupyter's
+    way)."""
+    page = folder / "open.html"
+    descriptor = os.open(page, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    link = html.escape(url, quote=True)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        f.write('<!doctype html><meta charset="utf-8">\n<meta http-equiv="refresh" ')
+        f.write(f'content="0;url={link}">\n<a href="{link}">onoffice-import</a>\n')
+    return page.as_uri()
+
+
 def serve(
     *,
     port: int = 0,
@@ -61,7 +76,7 @@ def serve(
     server, workspace, url = build(port=port, sandbox=sandbox, config=config)
     say(url)
     if open_browser:
-        webbrowser.open(url)
+        webbrowser.open(_opener(workspace.folder, url))
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

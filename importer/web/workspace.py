@@ -81,6 +81,9 @@ class Imported:
     source: Path
     source_name: str
     results: Path
+    mapping_text: str  # as it was when the import started: a later edit is another import's
+    options: LoadOptions
+    account: str  # whose calendar: sending again and undo go nowhere else
     only_failed: bool = False
 
 
@@ -111,6 +114,7 @@ class Workspace:
         self.mapping_text = ""  # the mapping being worked on, as YAML
         self.jobs: dict[str, Job] = {}
         self.check_job: Job | None = None
+        self.checked_basis: tuple[Any, ...] = ()
         self.imports: list[Imported] = []
         self.lock = threading.RLock()
 
@@ -119,6 +123,7 @@ class Workspace:
         with self.lock:
             self.sandbox_wanted = wanted
             self._connection = None
+            self.check_job = None  # its look-ups and plan were another account's
 
     def _sandbox_server(self) -> Sandbox:
         if self._sandbox is None:
@@ -160,14 +165,15 @@ class Workspace:
             except ConfigurationError as exc:
                 self._connection = Connection("none", problem=str(exc))
                 return self._connection
-            found = Connection(kind, display_url(url))
-            try:
-                with self.client() as client:
-                    found.account = preflight(client)
-            except ApiError as exc:
-                found.problem = str(exc)
+        found = Connection(kind, display_url(url))
+        try:  # outside the lock: a slow onOffice must not hold up every page
+            with self.client() as client:
+                found.account = preflight(client)
+        except ApiError as exc:
+            found.problem = str(exc)
+        with self.lock:
             self._connection = found
-            return found
+        return found
 
     def save_credentials(self, url: str, token: str, secret: str) -> Path:
         """Store the credentials in the owner-only config file; they are never shown again."""
@@ -180,6 +186,7 @@ class Workspace:
         with self.lock:
             self.sandbox_wanted = False
             self._connection = None
+            self.check_job = None
         return path
 
     def journal_path(self) -> Path | None:
@@ -215,28 +222,33 @@ class Workspace:
     def table(self) -> Table:
         """The file as the loader reads it with the chosen sheet and header row (kept while
         neither changes: the mapping's preview must not read a large file at every key)."""
+        from ..check import load_source
         from ..draft import load_largest_sheet
-        from ..load import load_table
 
         upload = self.uploaded()
-        expected = self._expected()
-        key = (upload.path, upload.sheet, upload.header_row, tuple(expected))
+        options = upload.options()
+        mapping = self._usable_mapping()
+        if mapping is not None:  # as the check will read it: the mapping's `source:` too
+            key: tuple[Any, ...] = (upload.path, repr(options), repr(mapping.source))
+            key += tuple(mapping.required_columns())
+        else:
+            key = (upload.path, repr(options))
         with self.lock:
             if self._table is not None and self._table[0] == key:
                 return self._table[1]
-        if expected:
-            table = load_table(upload.path, upload.options(), expected_columns=expected)
+        if mapping is not None:
+            table = load_source(upload.path, mapping, options)
         else:
-            table = load_largest_sheet(upload.path, upload.options())  # as a draft would
+            table = load_largest_sheet(upload.path, options)  # as a draft would
         with self.lock:
             self._table = (key, table)
         return table
 
-    def _expected(self) -> list[str]:
+    def _usable_mapping(self) -> ImportMapping | None:
         try:
-            return self.mapping().required_columns() if self.mapping_text else []
+            return self.mapping() if self.mapping_text else None
         except MappingError:
-            return []
+            return None
 
     def sheets(self) -> list[str]:
         from ..load import sheet_names
@@ -248,7 +260,7 @@ class Workspace:
         text = str(exc)
         if self.upload is not None:
             text = text.replace(str(self.upload.path), self.upload.name)
-        return text.replace(str(self.folder / "mappings") + os.sep, "")
+        return text.replace(str(self.folder) + os.sep, "").replace(str(self.folder), "")
 
     # --- mapping ------------------------------------------------------------------------------
     def mapping_files(self) -> list[str]:
@@ -285,20 +297,15 @@ class Workspace:
             self.mapping_name, self.mapping_text = name, text
             self.check_job = None
 
-    def working_copy(self) -> Path:
-        """The mapping being worked on, as a file the library reads."""
-        folder = self.folder / "mappings"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        path = folder / f"{self.mapping_name or 'mapping'}.yaml"
-        path.write_text(self.mapping_text, encoding="utf-8")
-        return path
+    def mapping(self, text: str | None = None) -> ImportMapping:
+        """The mapping being worked on (or ``text``), read from memory: no file is shared
+        between the page's requests and the jobs."""
+        from ..mapping import mapping_from_text
 
-    def mapping(self) -> ImportMapping:
-        from ..mapping import load_mapping
-
-        if not self.mapping_text:
+        text = self.mapping_text if text is None else text
+        if not text:
             raise Refused(_("choose or draft a mapping first"))
-        return load_mapping(self.working_copy())
+        return mapping_from_text(text, f"{self.mapping_name or 'mapping'}.yaml")
 
     def save_mapping(self, name: str) -> Path:
         """Write the mapping into the mappings folder, where the CLI finds it too."""
@@ -334,17 +341,23 @@ class Workspace:
             self.jobs[job.id] = job
         return job.start(work, self.say)
 
+    def _basis(self) -> tuple[Any, ...]:
+        """What a check's result depends on: an import needs one of exactly these."""
+        upload = self.uploaded()
+        return (self.mapping_text, upload.path, repr(upload.options()), self.connection().account)
+
     def start_check(self) -> Job:
         """The whole file checked with look-ups, the plan of a run, and the check report."""
         upload, mapping = self.uploaded(), self.mapping()
         online = self.connection().ok
+        basis, options = self._basis(), upload.options()  # not the page's later changes
 
         def work(job: Job) -> CheckReport:
             from ..check import check, prepare
             from ..report import write_report
             from ..submit import planner
 
-            prepared = prepare(upload.path, mapping, upload.options())
+            prepared = prepare(upload.path, mapping, options)
             job.total = len(prepared[1].row_numbers)
             target = self.folder / "reports" / f"{job.id}.check.xlsx"
             target.parent.mkdir(mode=0o700, exist_ok=True)
@@ -368,14 +381,69 @@ class Workspace:
 
         with self.lock:
             self.check_job = self._job("check", work)
+            self.checked_basis = basis
         return self.check_job
 
-    def start_import(self, source: Path | None = None, only_failed: bool = False) -> Imported:
-        """Import the file (or send the failed rows of a results workbook again)."""
-        upload, mapping = self.uploaded(), self.mapping()
-        name = upload.name
-        source = source or upload.path
-        results = source if only_failed else self._results_path(upload.name)
+    def start_import(self) -> Imported:
+        """Import the file the last check was made of, as it was checked."""
+        upload = self.uploaded()
+        job = self.check_job
+        if job is None or job.running or job.error or self.checked_basis != self._basis():
+            raise Refused(
+                _("the file, the mapping or the connection changed since the check; check again")
+            )
+        account = self.connection().account
+        assert account is not None  # the basis holds it
+        return self._import(
+            upload.path,
+            upload.name,
+            self._results_path(upload.name),
+            self.mapping_text,
+            upload.options(),
+            account,
+            False,
+        )
+
+    def send_again(
+        self, imported: Imported, results: Path, cells: dict[tuple[int, str], str]
+    ) -> Imported:
+        """Type the corrections into the import's results workbook, then send its failed rows
+        (``run results.xlsx --only-failed``) with the mapping and account of that import."""
+        from ..corrections import correct_cells
+
+        self._same_account(imported)
+        if cells:
+            correct_cells(results, cells)
+        return self._import(
+            results,
+            imported.source_name,
+            results,
+            imported.mapping_text,
+            imported.options,
+            imported.account,
+            True,
+        )
+
+    def _same_account(self, imported: Imported) -> None:
+        if self.connection().account != imported.account:
+            raise Refused(
+                _(
+                    "this import went into another onOffice ({account}); connect to it again "
+                    "first (step 1)"
+                ).format(account=imported.account)
+            )
+
+    def _import(
+        self,
+        source: Path,
+        name: str,
+        results: Path,
+        mapping_text: str,
+        options: LoadOptions,
+        account: str,
+        only_failed: bool,
+    ) -> Imported:
+        mapping = self.mapping(mapping_text)
 
         def work(job: Job) -> RunReport:
             from ..results import save_results
@@ -388,7 +456,7 @@ class Workspace:
                     client=client,
                     journal_path=self.journal_path(),
                     options=RunOptions(only_failed=only_failed),
-                    load_options=None if only_failed else upload.options(),
+                    load_options=None if only_failed else options,
                     progress=job.progress,
                     stop=job.stop,
                 )
@@ -397,7 +465,8 @@ class Workspace:
             report.results_path = written
             return report
 
-        imported = Imported(self._job("import", work), source, name, results, only_failed)
+        job = self._job("import", work)
+        imported = Imported(job, source, name, results, mapping_text, options, account, only_failed)
         with self.lock:
             self.imports.append(imported)
         return imported
@@ -407,21 +476,22 @@ class Workspace:
         stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
         return self.results / f"{stamp}_{_safe_name(Path(name).stem)}.results.xlsx"
 
-    def correct(self, results: Path, cells: dict[tuple[int, str], str]) -> int:
-        from ..corrections import correct_cells
-
-        return correct_cells(results, cells)
-
-    def undo_plan(self, results: Path) -> UndoReport:
+    def undo_plan(self, imported: Imported, results: Path) -> UndoReport:
         """What an undo would remove, asking nothing of onOffice but the preflight."""
         from ..undo import undo_import
 
+        self._same_account(imported)
         with self.client() as client:
             return undo_import(
-                results, client=client, journal_path=self.journal_path(), confirm=lambda _p: False
+                results,
+                client=client,
+                journal_path=self.journal_path(),
+                confirm=lambda _p: False,
             )
 
-    def start_undo(self, results: Path) -> Job:
+    def start_undo(self, imported: Imported, results: Path) -> Job:
+        self._same_account(imported)
+
         def work(job: Job) -> UndoReport:
             from ..undo import undo_import, write_undo_results
 
