@@ -83,7 +83,7 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
         start_cols = run.used_columns(dspec) + (
             run.used_columns(m.start.time) if m.start.time else ()
         )
-    ends, end_cols = _ends(run, starts, all_day)
+    ends, end_cols, exclusive = _ends(run, starts, all_day)
     keep_end = m.options.keeps_all_day_end
     for i, s in enumerate(starts):
         if s is None:
@@ -93,6 +93,8 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
             written = ends[i]
             if not (keep_end and written is not None and written.time() != time(0)):
                 end_day = written.date() if written else s.date()
+                if i in exclusive and end_day > s.date():
+                    end_day -= timedelta(days=1)  # ends at midnight: the day before was its last
                 ends[i] = datetime.combine(end_day, time(23, 59, 59))
         _check_times(run, i, s, ends[i])
     # isoformat() spells contract.DATETIME_FORMAT for naive times, five times faster
@@ -102,9 +104,11 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
     run.sources["end_dt"] = end_cols or start_cols
 
 
-def _datetime_or_date(value: Any, formats: tuple[str, ...], m: Mapping) -> datetime | date:
+def _datetime_or_date(
+    value: Any, formats: tuple[str, ...], m: Mapping, end: bool = False
+) -> datetime | date:
     try:
-        return parse_datetime(value, formats, m.timezone)
+        return parse_datetime(value, formats, m.timezone, allow_24=end)
     except ValueProblem as problem:
         if problem.code != "date-without-time" and not isinstance(value, str):
             raise
@@ -139,18 +143,22 @@ def _at_midnight(value: Any, all_day: bool, run: Conversion, i: int, spec: Value
 
 def _ends(
     run: Conversion, starts: list[datetime | None], all_day: list[bool]
-) -> tuple[list[Any], tuple[str, ...]]:
-    """Each row's end, and the columns it was taken from."""
+) -> tuple[list[Any], tuple[str, ...], set[int]]:
+    """Each row's end, the columns it was taken from, and the rows whose end is a moment at
+    midnight (an all-day appointment ends the day before)."""
     m = run.mapping
     e = m.end
     n = len(starts)
     ends: list[Any] = [None] * n
+    exclusive: set[int] = set()  # rows whose end is a moment at midnight, not a whole day
     cols: tuple[str, ...] = ()
     if e.column:
         formats = e.column.formats or m.datetime_formats
-        vals = run.values(e.column, lambda v: _datetime_or_date(v, formats, m), "end")
+        vals = run.values(e.column, lambda v: _datetime_or_date(v, formats, m, True), "end")
         for i, v in enumerate(vals):
             ends[i] = _at_midnight(v, all_day[i], run, i, e.column) if v is not None else None
+            if isinstance(v, datetime) and v.time() == time(0):
+                exclusive.add(i)  # "06.03. 00:00" (or "05.03. 24:00") ends before 06.03.
         cols += run.used_columns(e.column)
     if e.time:
         tspec = e.time
@@ -165,6 +173,7 @@ def _ends(
                 continue
             if t is _END_OF_DAY:
                 ends[i] = datetime.combine(s.date() + timedelta(days=1), time(0))
+                exclusive.add(i)
             else:
                 ends[i] = datetime.combine(s.date(), t)
         cols += run.used_columns(tspec)
@@ -186,7 +195,7 @@ def _ends(
                     "end-missing",
                     _("the end is empty; fill it in (or give the mapping a default duration)"),
                 )
-    return ends, cols
+    return ends, cols, exclusive
 
 
 def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None) -> None:

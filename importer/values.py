@@ -135,8 +135,11 @@ def _not_a_date_cell() -> ValueProblem:
 _END_OF_DAY_TEXT = re.compile(r"^(.*?\d)([ T,]+)24:00(?::00)?$")
 
 
-def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetime:
-    """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``."""
+def parse_datetime(
+    cell: Any, formats: tuple[str, ...], tz: ZoneInfo, *, allow_24: bool = False
+) -> datetime:
+    """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``.
+    With ``allow_24`` (an end) "05.03.2027 24:00" is the end of that day."""
     if isinstance(cell, datetime):
         if cell.tzinfo is not None:  # e.g. a YAML constant with an offset
             cell = cell.astimezone(tz).replace(tzinfo=None)
@@ -153,6 +156,8 @@ def parse_datetime(cell: Any, formats: tuple[str, ...], tz: ZoneInfo) -> datetim
         else:
             parsed = _strptime(text, formats)
             if parsed is None and (midnight := _END_OF_DAY_TEXT.match(text)):
+                if not allow_24:
+                    raise ValueProblem("bad-datetime", _("24:00 is allowed for an end only"))
                 # "05.03.2027 24:00" is the end of that day: 06.03.2027 00:00 (ISO 8601)
                 day = _strptime(f"{midnight.group(1)}{midnight.group(2)}00:00", formats)
                 parsed = day + timedelta(days=1) if day is not None else None

@@ -165,3 +165,27 @@ def test_unknown_option_values_are_refused(tmp_path: Path) -> None:
         load_mapping(path)
     assert "options.all_day_end: one of end-of-day, as-written" in str(refused.value)
     assert "options.channels_without_reminder: one of error, leave-out" in str(refused.value)
+
+
+def test_an_all_day_row_ending_at_midnight_ends_the_day_before(tmp_path: Path) -> None:
+    text = (
+        "Von;Bis;Ganztags\n"
+        "05.03.2030;05.03.2030 24:00;ja\n"  # the end of 05.03.: one day
+        "05.03.2030;07.03.2030 00:00;ja\n"  # midnight before 07.03.: two days
+        "05.03.2030;06.03.2030;ja\n"  # a date: that day included, two days
+    )
+    params = sent(tmp_path, text, "start: Von\nend: Bis\nall_day: Ganztags\n")
+    assert [p["data"]["end_dt"] for p in params] == [  # type: ignore[index]
+        "2030-03-05 23:59:59",
+        "2030-03-06 23:59:59",
+        "2030-03-06 23:59:59",
+    ]
+
+
+def test_24_00_is_no_start(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", "Von;Bis\n02.03.2030 24:00;03.03.2030 01:00\n")
+    path = tmp_path / "m.yaml"
+    path.write_text("start: Von\nend: Bis\n", encoding="utf-8")
+    outcome = check(source, load_mapping(path), report=False).outcomes[0]
+    assert [p.code for p in outcome.errors] == ["bad-datetime"]
+    assert "24:00 is allowed for an end only" in outcome.errors[0].message
