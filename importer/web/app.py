@@ -144,7 +144,12 @@ def _routes(app: Flask, ws: Workspace) -> None:
     # --- start: language and connection -------------------------------------------------------
     @app.get("/")
     def index() -> str:
-        return page("start.html", connection=ws.connection(), config=_config_name(ws))
+        return page(
+            "start.html",
+            connection=ws.connection(),
+            config=_config_name(ws),
+            env_credentials=bool(ws.env.get("ONOFFICE_TOKEN") and ws.env.get("ONOFFICE_SECRET")),
+        )
 
     @app.post("/language")
     def language() -> Response:
@@ -444,7 +449,7 @@ def _preview(ws: Workspace) -> dict[str, Any]:
         result = ws.preview()
     except ImporterError as exc:
         return {"error": ws.say(exc)}
-    return {"result": result, "fields": _fields_shown(result)}
+    return {"result": result, "fields": _fields_shown(result), "names": ws.names()}
 
 
 # The preview's columns: what the API receives, in the editor's words.
@@ -468,14 +473,18 @@ FIELD_LABELS = {
 }
 
 
-def flat(parameters: dict[str, Any] | None) -> dict[str, str]:
-    """What a row sends, one text per field (ids, dates and flags as a person reads them)."""
+def flat(
+    parameters: dict[str, Any] | None, names: dict[str, dict[Any, str]] | None = None
+) -> dict[str, str]:
+    """What a row sends, one text per field (ids, dates and flags as a person reads them;
+    users and groups by name where ``names`` knows them)."""
     if not parameters:
         return {}
     out = dict(parameters.get("data", {}))
     out.update({k: v for k, v in parameters.items() if k not in ("data", "subscribers")})
     for kind, ids in (parameters.get("subscribers") or {}).items():
-        out[f"subscribers.{kind}"] = ids
+        known = (names or {}).get(kind, {})
+        out[f"subscribers.{kind}"] = [known.get(i, i) for i in ids]
     return {name: _shown(value) for name, value in out.items()}
 
 

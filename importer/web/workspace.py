@@ -334,6 +334,24 @@ class Workspace:
                 return first_rows(upload.path, mapping, PREVIEW_ROWS, api=client, table=table)
         return first_rows(upload.path, mapping, PREVIEW_ROWS, table=table)
 
+    def names(self) -> dict[str, dict[Any, str]]:
+        """The account's users and groups by id ({"users": {17: "mmueller (Maria Müller)"}}),
+        for showing who a row names; {} when not connected."""
+        from ..errors import ApiError
+        from ..lookup import Resolver
+
+        if not self.connection().ok:
+            return {}
+        try:
+            with self.client() as client:
+                resolver = Resolver(client)
+                return {
+                    plural: {c.id: c.label for c in resolver.candidates(kind)}
+                    for kind, plural in (("user", "users"), ("group", "groups"))
+                }
+        except ApiError:
+            return {}
+
     # --- check, import, undo ------------------------------------------------------------------
     def _job(self, kind: str, work: Any) -> Job:
         job = Job(kind)
