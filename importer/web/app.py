@@ -27,7 +27,6 @@ from ..load import Limits
 from ..problems import problem_text
 from . import editor
 from .guard import Guard
-from .jobs import Job
 from .workspace import Imported, Workspace
 
 PAGE_ROWS = 50
@@ -610,4 +609,4 @@ def _imported(ws: Workspace, job_id: str) -> Imported:
     return found
 
 
-__all__ = ["Job", "create_app"]
+__all__ = ["create_app"]

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, redirect, request
 from werkzeug.wrappers import Response
 
+from ..i18n import _
+
 COOKIE = "onoffice_import_session"  # and the port: browsers share cookies across ports
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -33,8 +35,8 @@ class Guard:
 
     @property
     def cookie(self) -> str:
-        """One cookie per server: a second app (or any service on 127.0.0.1) on another
-        port neither overwrites nor receives this one's token."""
+        """One cookie per server: a second app on another port does not overwrite this one's
+        token (browsers keep cookies per host, not per port)."""
         return f"{COOKIE}_{self.port}"
 
     def hosts(self) -> set[str]:
@@ -49,10 +51,10 @@ class Guard:
 
     def before(self) -> Response | None:
         if request.host not in self.hosts():
-            abort(400, "unknown host")
+            abort(400, _("unknown address: open the one the program printed"))
         given = request.args.get("token") or request.cookies.get(self.cookie, "")
         if not hmac.compare_digest(given.encode(), self.token.encode()):
-            abort(403, "this page needs the address the program printed (with its token)")
+            abort(403, _("this page needs the address the program printed (with its token)"))
         if request.method == "GET" and "token" in request.args:
             # the token leaves the address bar (and the history) for the cookie
             response = redirect(request.path, 303)
@@ -61,10 +63,10 @@ class Guard:
         if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")
             if origin is not None and urlsplit(origin).netloc not in self.hosts():
-                abort(403, "cross-site request")
+                abort(403, _("refused: the request came from another web site"))
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
             if not hmac.compare_digest(sent.encode(), self.csrf.encode()):
-                abort(403, "missing or wrong form token; reload the page")
+                abort(403, _("the form has expired; reload the page and try again"))
         return None
 
     def after(self, response: Response) -> Response:

@@ -2,9 +2,9 @@
 
 Every step calls the library as the CLI does (:func:`importer.check.check`,
 :func:`importer.submit.run_import`, :func:`importer.undo.undo_import`, ...); nothing here
-decides anything about rows. Uploads and working copies live in a private folder (mode 700)
-that is removed at shutdown; results workbooks go to a folder that stays (``results``), so the
-history can offer them later.
+decides anything about rows. Uploads, check reports and the practice sandbox live in a
+private folder (mode 700) that is removed at shutdown; results workbooks go to a folder that
+stays (``results``), so the history can offer them later.
 """
 
 from __future__ import annotations
