@@ -327,13 +327,18 @@ def _execute(
     report, stop = runner.report, runner.stop
     total = len(work.send) + len(work.settle) + len(work.update)
     done = 0
+    counts = report.counts()  # kept up to date per row: counting anew each row is quadratic
 
     def tick(result: RowResult) -> None:
         nonlocal done
+        earlier = report.results.get(result.row)
+        if earlier is not None:
+            counts[earlier.status] -= 1
+        counts[result.status] += 1
         report.results[result.row] = result
         done += 1
         if progress:
-            progress(done, total, report.counts())
+            progress(done, total, +counts)
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:

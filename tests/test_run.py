@@ -384,3 +384,25 @@ def test_failing_lookups_send_nothing_and_still_give_results(
     assert report.counts() == {"not-sent": 10}
     assert report.stopped is not None and report.stopped.startswith("look-ups failed")
     assert sandbox.store.count_appointments() == 0
+
+
+def test_progress_counts_every_row_once_as_the_report_does(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """The progress line's counts are kept per row (counting anew each row was quadratic):
+    at every call they equal the report's counts at that moment, and at the end its total."""
+    source, mapping = generated(tmp_path, 60)
+    seen: list[bool] = []
+    with client_for(sandbox) as client:
+        holder: dict[str, object] = {}
+
+        def progress(done: int, total: int, counts: Counter[str]) -> None:
+            seen.append(sum(counts.values()) >= done)
+            holder["last"] = (done, total, Counter(counts))
+
+        report = run_import(
+            source, mapping, client=client, journal_path=tmp_path / "j.sqlite", progress=progress
+        )
+    done, total, counts = holder["last"]  # type: ignore[misc]
+    assert (done, total) == (60, 60) and all(seen)
+    assert counts == report.counts() == Counter({"created": 60})
