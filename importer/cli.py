@@ -15,7 +15,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +208,13 @@ def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOffi
         yield client
 
 
+def lookup_client(
+    resolve: bool, use_sandbox: bool, config: Path | None
+) -> AbstractContextManager[OnOfficeClient | None]:
+    """The client of `--resolve` (or of `--sandbox`, which implies it); None without either."""
+    return api_client(use_sandbox, config) if resolve or use_sandbox else nullcontext(None)
+
+
 def _load_options(
     sheet: str | None, header_row: int | None, encoding: str | None, delimiter: str | None
 ) -> LoadOptions:
@@ -302,8 +309,7 @@ def check(
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
-    online = resolve or use_sandbox
-    with api_client(use_sandbox, config) if online else nullcontext(None) as api:
+    with lookup_client(resolve, use_sandbox, config) as api:
         prepared = prepare(file, mapping, options)
         plans = None  # what a run would do, from one reading of this account's ledger
         unplanned = ""
@@ -318,7 +324,7 @@ def check(
             file,
             mapping,
             api=api,
-            report=False if online else report,
+            report=False if api is not None else report,
             load_options=options,
             strict=strict,
             prepared=prepared,
@@ -768,8 +774,7 @@ def mapping_init(
     if out.exists() and not force:
         raise click.ClickException(f"{out} exists; choose another --out or add --force")
     options = _load_options(sheet, header_row, encoding, delimiter)
-    online = resolve or use_sandbox
-    with api_client(use_sandbox, config) if online else nullcontext(None) as api:
+    with lookup_client(resolve, use_sandbox, config) as api:
         draft = draft_mapping(file, options, api=api)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(draft.yaml, encoding="utf-8")
@@ -805,7 +810,7 @@ def undo(
     results: Path, cancel: bool, yes: bool, force: bool, journal: Path | None, config: Path | None
 ) -> None:
     """Remove exactly the appointments an import created (RESULTS = its results workbook)."""
-    from .undo import UNDO_WORDS, undo_import
+    from .undo import undo_import, undo_word
 
     if journal is not None and not journal.exists():
         raise click.ClickException(f"no journal {journal}")
@@ -870,7 +875,7 @@ def undo(
         click.echo(
             "  "
             + _("appointment {id}: {status} - {message}").format(
-                id=item.appointment_id, status=_(UNDO_WORDS[item.status]), message=item.message
+                id=item.appointment_id, status=undo_word(item.status), message=item.message
             )
         )
     if written:
@@ -891,11 +896,11 @@ def _list_appointments(items: list[Any]) -> None:
 
 
 def _undo_counts(report: Any) -> str:
-    from .undo import UNDO_WORDS, UNDONE_EARLIER
+    from .undo import UNDONE_EARLIER, undo_word
 
     earlier = sum(1 for i in report.items if i.message == _(UNDONE_EARLIER))
     counts = report.counts() - Counter({"deleted": earlier, "canceled": earlier})
-    parts = [f"{n} {_(UNDO_WORDS.get(s, s))}" for s, n in sorted(counts.items()) if n]
+    parts = [f"{n} {undo_word(s)}" for s, n in sorted(counts.items()) if n]
     if earlier:
         parts.append(_("{n} undone earlier (nothing sent for them)").format(n=earlier))
     return ", ".join(parts) or _("nothing to do")

@@ -419,7 +419,7 @@ def _try_lookups(draft: Draft, resolver: Resolver) -> None:
             continue
         try:
             found = resolver.resolve(kind, by, keys)
-            pool = resolver.candidates(kind) if kind in ("user", "group", "resource") else []
+            pool = resolver.candidates(kind) if kind == "user" else []  # proposals: users only
         except ApiError as exc:
             why = _("{key}: the look-ups could not be tried ({error})")
             draft.todo.append(why.format(key=entry.key, error=exc))
@@ -428,7 +428,7 @@ def _try_lookups(draft: Draft, resolver: Resolver) -> None:
         if not missing:
             entry.why += _("; every value found in onOffice")
             continue
-        proposals = _closest(missing, pool) if kind == "user" else {}
+        proposals = _closest(missing, pool)
         if proposals:
             # every value of the column, so the map passes the others on unchanged
             spec["map"] = {k: proposals.get(k, k) for k in keys}

@@ -239,6 +239,11 @@ UNDO_WORDS = {
 }
 
 
+def undo_word(status: str) -> str:
+    """What undo did with an appointment, in the user's words ("gelöscht")."""
+    return _(UNDO_WORDS[status]) if status in UNDO_WORDS else status
+
+
 def write_undo_results(report: UndoReport) -> Path:
     """RESULTS.undo.xlsx beside the results workbook: per appointment what undo did, its date,
     time and subject (as the import wrote them), then its row as the user typed it (estate,
@@ -261,7 +266,7 @@ def write_undo_results(report: UndoReport) -> Path:
         imported = report.imported.get(item.appointment_id)
         rows.append(
             [
-                _(UNDO_WORDS[item.status]) if item.status in UNDO_WORDS else item.status,
+                undo_word(item.status),
                 item.message or None,
                 *described(imported.payload if imported else {}),
                 item.appointment_id,
@@ -288,10 +293,7 @@ def write_undo_results(report: UndoReport) -> Path:
             ),
         ],
         [],
-        *[
-            [_(UNDO_WORDS[status]) if status in UNDO_WORDS else status, n]
-            for status, n in sorted(counts.items())
-        ],
+        *[[undo_word(status), n] for status, n in sorted(counts.items())],
         [],
         [_("Results workbook"), str(report.results_path)],
     ]

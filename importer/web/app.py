@@ -25,6 +25,7 @@ from ..errors import ImporterError
 from ..i18n import N_, _, ngettext
 from ..load import Limits
 from ..problems import problem_text
+from ..undo import undo_word
 from . import editor
 from .guard import Guard
 from .workspace import Imported, Workspace
@@ -65,6 +66,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         problem_text=problem_text,
         flat=flat,
         undo_rows=undo_rows,
+        undo_word=undo_word,
         step_of=step_of,
     )
     app.jinja_env.filters["cell"] = cell

@@ -110,6 +110,7 @@ class Workspace:
         self._connection: Connection | None = None
         self.upload: Upload | None = None
         self._table: tuple[tuple[Any, ...], Table] | None = None
+        self._names: tuple[str, dict[str, dict[Any, str]]] | None = None  # account, names
         self.mapping_name = ""  # what the mapping is called (file name without .yaml)
         self.mapping_text = ""  # the mapping being worked on, as YAML
         self.jobs: dict[str, Job] = {}
@@ -147,6 +148,15 @@ class Workspace:
 
         url, credentials = self._settings()
         with OnOfficeClient(url, credentials) as client:
+            yield client
+
+    @contextmanager
+    def lookups(self) -> Iterator[OnOfficeClient | None]:
+        """A client for look-ups when the connection works, else None (checked offline)."""
+        if not self.connection().ok:
+            yield None
+            return
+        with self.client() as client:
             yield client
 
     def connection(self, fresh: bool = False) -> Connection:
@@ -281,11 +291,8 @@ class Workspace:
         from ..draft import draft_mapping
 
         upload = self.uploaded()
-        if self.connection().ok:  # look-ups tried against the account: agents by last name
-            with self.client() as client:
-                made = draft_mapping(upload.path, upload.options(), api=client)
-        else:
-            made = draft_mapping(upload.path, upload.options())
+        with self.lookups() as api:  # tried against the account: agents by last name
+            made = draft_mapping(upload.path, upload.options(), api=api)
         name = _safe_name(Path(upload.name).stem) + "-draft"
         self.set_mapping(name, made.yaml)
         return made.yaml
@@ -323,34 +330,40 @@ class Workspace:
             raise Refused(_("a mapping name has letters, digits, - and _ only"))
         return self.mappings / f"{name}.yaml"
 
-    def preview(self, with_lookups: bool = True) -> CheckReport:
+    def preview(self) -> CheckReport:
         """The first rows through the mapping, with look-ups when the connection works."""
         from ..check import first_rows
 
         upload, mapping = self.uploaded(), self.mapping()
         table = self.table()
-        if with_lookups and self.connection().ok:
-            with self.client() as client:
-                return first_rows(upload.path, mapping, PREVIEW_ROWS, api=client, table=table)
-        return first_rows(upload.path, mapping, PREVIEW_ROWS, table=table)
+        with self.lookups() as api:
+            return first_rows(upload.path, mapping, PREVIEW_ROWS, api=api, table=table)
 
     def names(self) -> dict[str, dict[Any, str]]:
         """The account's users and groups by id ({"users": {17: "mmueller (Maria Müller)"}}),
-        for showing who a row names; {} when not connected."""
+        for showing who a row names; {} when not connected. Asked once per account, not at
+        every key the preview follows."""
         from ..errors import ApiError
         from ..lookup import Resolver
 
-        if not self.connection().ok:
+        account = self.connection().account
+        if account is None:
             return {}
+        with self.lock:
+            if self._names is not None and self._names[0] == account:
+                return self._names[1]
         try:
             with self.client() as client:
                 resolver = Resolver(client)
-                return {
+                names = {
                     plural: {c.id: c.label for c in resolver.candidates(kind)}
                     for kind, plural in (("user", "users"), ("group", "groups"))
                 }
         except ApiError:
             return {}
+        with self.lock:
+            self._names = (account, names)
+        return names
 
     # --- check, import, undo ------------------------------------------------------------------
     def _job(self, kind: str, work: Any) -> Job:
