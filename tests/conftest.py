@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import signal
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +42,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# These modules run twice: against the documented sandbox, and under one random dialect per
+# test session (each UNDOCUMENTED point switched at random; see test_dialects.py).
+SWEPT = {"test_run", "test_undo", "test_conflicts"}
+
+
+def dialect_seed() -> int:
+    """DIALECT_SEED, else one chosen for this test session. It is chosen in pytest_configure,
+    before pytest-xdist starts its workers, which inherit it and so collect the same tests."""
+    if not os.environ.get("DIALECT_SEED"):
+        os.environ["DIALECT_SEED"] = str(random.SystemRandom().randrange(10**6))
+    return int(os.environ["DIALECT_SEED"])
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # A suite started in the background (`pytest &`) inherits SIGINT ignored, and so would the
+    # processes it starts: the Ctrl-C tests need it delivered, as in a terminal.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    dialect_seed()
     config.addinivalue_line(
         "markers",
         "documented(*points): pins the sandbox's documented answer shapes (all, or only the "
@@ -48,10 +68,46 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = dialect_seed()
+    return f"random dialects from seed {seed} (replay with DIALECT_SEED={seed})"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    seed = dialect_seed()
+    terminalreporter.write_line(f"random dialects from seed {seed} (replay: DIALECT_SEED={seed})")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The swept modules' tests once more under this session's random dialect (not those that
+    pin the documented shapes, nor when --sandbox-dialect chooses one for every test)."""
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module not in SWEPT or metafunc.config.getoption("--sandbox-dialect"):
+        return
+    marker = metafunc.definition.get_closest_marker("documented")
+    if marker is not None and not marker.args:
+        return
+    metafunc.parametrize(
+        "swept_dialect",
+        ["", f"random:{dialect_seed()}"],
+        ids=["documented", "random-dialect"],
+        indirect=True,
+    )
+
+
+@pytest.fixture
+def swept_dialect(request: pytest.FixtureRequest) -> str:
+    """For a swept module's test: "" (documented) or this session's random dialect."""
+    return str(getattr(request, "param", ""))
+
+
 @pytest.fixture(autouse=True)
-def _sandbox_dialect(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With --sandbox-dialect, every Sandbox() of the test answers in that dialect."""
-    text = request.config.getoption("--sandbox-dialect")
+def _sandbox_dialect(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, swept_dialect: str
+) -> None:
+    """With --sandbox-dialect (or in a swept module's random run), every Sandbox() of the test
+    answers in that dialect."""
+    text = request.config.getoption("--sandbox-dialect") or swept_dialect
     if not text:
         return
     chosen = Dialect.parse(text)

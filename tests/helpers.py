@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from importer.client import OnOfficeClient, Timeouts
 from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions
 
+from . import forkserver
 from .files import write_csv
 
 CSV_MAPPING = """
@@ -51,9 +51,6 @@ def subjects(sb: Sandbox) -> Counter[str]:
     return Counter(a.get("description", "") for a in sb.store.all_appointments())
 
 
-CLI = [sys.executable, "-c", "from importer.cli import main; main()"]
-
-
 def computer(sb: Sandbox, home: Path) -> dict[str, str]:
     """The environment of another computer: its own HOME and data folder, this sandbox."""
     return {
@@ -72,19 +69,16 @@ def cli(
     home: Path,
     cwd: Path,
     env_extra: dict[str, str] | None = None,
-    **run: Any,
+    file_size_limit: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The CLI in a process of its own, as on another computer (``env_extra``: variables to
     add, e.g. this process's data folder to share its ledger)."""
-    return subprocess.run(
-        [*CLI, *args],
+    return forkserver.run(
+        args,
         cwd=cwd,
         env={**computer(sb, home), **(env_extra or {})},
-        capture_output=True,
-        text=True,
         timeout=120,
-        stdin=subprocess.DEVNULL,
-        **run,
+        file_size_limit=file_size_limit,
     )
 
 

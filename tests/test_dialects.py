@@ -3,16 +3,15 @@
 One end-to-end scenario per dialect: look-ups, the double-booking check, a run in which every
 create's answer is lost (so each row is settled by reading back), a re-run, credential errors,
 and undo. Every single-point alternative runs once; a seeded sample of combinations runs in each
-CI run (DIALECT_SAMPLES, default 3; DIALECT_SEED replays one).
+CI run (DIALECT_SAMPLES, default 3; DIALECT_SEED replays one). Beside these, the run, undo and
+conflict modules run whole under the session's random dialect (conftest.py, SWEPT); any module
+replays one with `pytest --sandbox-dialect random:SEED`.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,22 +25,10 @@ from importer.sandbox import Dialect, Faults, Sandbox
 from importer.submit import RunOptions, RunReport, preflight, run_import
 from importer.undo import undo_import
 
-from .conftest import ROOT
+from .conftest import ROOT, dialect_seed
 
-
-def _seed() -> int:
-    """DIALECT_SEED, else one per test session: the workers of a parallel run (pytest-xdist)
-    share their session's id, so they collect the same sample."""
-    if os.environ.get("DIALECT_SEED"):
-        return int(os.environ["DIALECT_SEED"])
-    if session := os.environ.get("PYTEST_XDIST_TESTRUNUID"):
-        return int(session[:8], 16) % 10**6
-    return random.SystemRandom().randrange(10**6)
-
-
-SEED = _seed()
+SEED = dialect_seed()
 SAMPLES = int(os.environ.get("DIALECT_SAMPLES", "3"))
-print(f"dialect sample seed: {SEED} (replay with DIALECT_SEED={SEED})")
 
 # Points that only show through appointmentList need it to be the call that reads back.
 LIST_PAIRS = [
@@ -179,32 +166,3 @@ def test_a_refused_row_is_a_failed_row_whatever_status_comes_with_it(
         for r in report.results.values()
         if r.status == "failed"
     )
-
-
-SWEEP = ["tests/test_run.py", "tests/test_undo.py", "tests/test_conflicts.py"]
-
-
-def test_run_undo_and_conflict_suites_under_a_seeded_random_dialect() -> None:
-    """The run, undo and conflict test modules, whole, against one random dialect per CI run
-    (the seed is printed; `pytest --sandbox-dialect random:SEED` replays any module)."""
-    dialect = f"random:{SEED}"
-    print(f"sweep dialect {dialect} = {Dialect.parse(dialect)}")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-x",
-            f"--sandbox-dialect={dialect}",
-            *SWEEP,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and " failed" not in done.stdout

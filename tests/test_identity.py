@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,8 +23,9 @@ from importer.sandbox import Faults, Sandbox
 from importer.submit import RunOptions, run_import
 from importer.undo import undo_import
 
+from . import forkserver
 from .files import write_csv
-from .helpers import CLI, FAST, cli, client_for, computer, generated, subjects
+from .helpers import FAST, cli, client_for, computer, generated, subjects
 
 
 def test_1_a_journal_never_vouches_for_another_account(tmp_path: Path) -> None:
@@ -281,21 +281,18 @@ def test_credentials_in_the_api_url_appear_nowhere(tmp_path: Path, sandbox: Sand
 
 def test_a_full_disk_while_journaling_stops_with_one_line(tmp_path: Path, sandbox: Sandbox) -> None:
     """A real process whose files may not grow past 96 KB (RLIMIT_FSIZE): the journal fills."""
-    import resource
-    import signal
-
     source, mapping = generated(tmp_path, 400)
 
-    def small_files() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails (EFBIG) instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (96_000, 96_000))
-
-    def run(**limits: Any) -> subprocess.CompletedProcess[str]:
+    def run(file_size_limit: int | None = None) -> subprocess.CompletedProcess[str]:
         return cli(
-            ["run", str(source), "-m", str(mapping)], sandbox, tmp_path / "pc", tmp_path, **limits
+            ["run", str(source), "-m", str(mapping)],
+            sandbox,
+            tmp_path / "pc",
+            tmp_path,
+            file_size_limit=file_size_limit,
         )
 
-    full = run(preexec_fn=small_files)
+    full = run(file_size_limit=96_000)
     output = full.stdout + full.stderr
     assert full.returncode == ExitCode.STOPPED, output
     assert "Traceback" not in output and "cannot be written" in output
@@ -354,20 +351,27 @@ def test_5b_two_runs_started_together_double_few_rows(tmp_path: Path, sandbox: S
     rarely reach a row at the same time (measured: 1-3% of 200 rows; 100% before)."""
     source, mapping = generated(tmp_path, 200)
     sandbox.faults = Faults(latency=0.01)
-    procs = []
+    procs, logs = [], []
     for n in range(2):
         home = tmp_path / f"pc{n}"
         (home / "work").mkdir(parents=True)
-        procs.append(
-            subprocess.Popen(
-                [*CLI, "run", str(source), "-m", str(mapping), "--results", str(home / "r.xlsx")],
-                env=computer(sandbox, home),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
+        logs.append(home / "output.txt")
+        with logs[-1].open("wb") as log:
+            procs.append(
+                forkserver.start(
+                    ["run", str(source), "-m", str(mapping), "--results", str(home / "r.xlsx")],
+                    env=computer(sandbox, home),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    try:
+        for p in procs:
+            p.wait(timeout=300)
+    finally:
+        for p in procs:
+            p.end()
+    outputs = [log.read_text() for log in logs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     made = subjects(sandbox)
     assert len(made) == 200  # no row lost

@@ -6,6 +6,7 @@ spreadsheet program would read it) and asserts what a person sees on the first s
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from datetime import timedelta
@@ -23,6 +24,7 @@ from importer.submit import run_import
 from importer.undo import undo_import, write_undo_results
 from importer.xlsx_write import EXCEL_CELL_LIMIT, excel_length
 
+from . import forkserver
 from .conftest import ROOT
 from .files import write_csv
 from .helpers import sheet_rows, statuses
@@ -298,22 +300,13 @@ def test_characters_beyond_the_bmp_are_cut_at_excels_limit_not_before() -> None:
 
 
 def test_config_file_given_with_config_sets_the_language(tmp_path: Path) -> None:
-    import os
-    import subprocess
-
-    from .helpers import CLI
-
     config = tmp_path / "mine.ini"
     config.write_text("[onoffice]\nlang = de  # Deutsch\n", encoding="utf-8")
     config.chmod(0o600)
     empty = write_csv(tmp_path / "leer.csv", "")
     env = {**os.environ, "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     env.pop("ONOFFICE_CONFIG", None)
-    out = subprocess.run(
-        [*CLI, "check", str(empty), "-m", str(MAPPING), "--config", str(config)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = forkserver.run(
+        ["check", str(empty), "-m", str(MAPPING), "--config", str(config)], env=env, timeout=60
     )
     assert out.returncode == 2 and out.stderr.startswith("Fehler: "), out.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import subprocess
-import sys
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from importer.sandbox import Sandbox, load_fixtures
 
+from . import forkserver
 from .conftest import ROOT
 
 TOKEN = "T0kenT0kenT0kenT0kenT0kenT0ken32"
@@ -34,14 +33,7 @@ def forms(value: str) -> list[str]:
 
 
 def cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
-    run = subprocess.run(
-        [sys.executable, "-c", "from importer.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
-        timeout=120,
-    )
+    run = forkserver.run(args, env={**os.environ, **env}, cwd=cwd, timeout=120)
     return run.stdout + run.stderr
 
 

@@ -18,7 +18,7 @@ from importer.locale.catalogue import extracted, po_path, read
 from importer.problems import CODES
 from importer.runner import STATUSES
 
-from .helpers import CLI
+from . import forkserver
 
 
 def fields(text: str) -> set[str]:
@@ -119,9 +119,7 @@ def test_the_locale_chooses_the_language(env: dict[str, str], expected: str) -> 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LANGUAGE")}
     clean.update(env)
-    return subprocess.run(
-        [*CLI, *args], env=clean, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+    return forkserver.run(args, env=clean, cwd=cwd, timeout=60)
 
 
 def test_lang_option_config_file_and_locale_pick_the_language(tmp_path: Path) -> None:

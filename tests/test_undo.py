@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -18,6 +16,7 @@ from importer.sandbox import Sandbox
 from importer.submit import run_import
 from importer.undo import undo_import
 
+from . import forkserver
 from .conftest import ROOT
 
 MAPPING = ROOT / "mappings" / "viewings.yaml"
@@ -128,20 +127,17 @@ def test_cli_undo_lists_and_asks_unless_yes(imported: tuple[Path, Path], sandbox
         "ONOFFICE_TOKEN": sandbox.credentials.token,
         "ONOFFICE_SECRET": sandbox.credentials.secret,
     }
-    command = [sys.executable, "-c", "from importer.cli import main; main()", "undo", str(results)]
-    command += ["--journal", str(journal)]
-    asked = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL
-    )
+    command = ["undo", str(results), "--journal", str(journal)]
+    asked = forkserver.run(command, env=env, timeout=60)
     assert asked.returncode == 1
     assert "8 appointments would be removed" in asked.stdout
     assert "add --yes" in asked.stdout
     assert sandbox.store.count_appointments() == 9
-    done = subprocess.run([*command, "--yes"], capture_output=True, text=True, env=env, timeout=60)
+    done = forkserver.run([*command, "--yes"], env=env, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "8 deleted" in done.stdout
     assert sandbox.store.count_appointments() == 1
     assert results.with_name("viewings.undo.xlsx").exists()
-    again = subprocess.run([*command, "--yes"], capture_output=True, text=True, env=env, timeout=60)
+    again = forkserver.run([*command, "--yes"], env=env, timeout=60)
     assert again.returncode == 0 and "8 deleted" not in again.stdout
     assert "8 undone earlier (nothing sent for them)" in again.stdout
