@@ -188,7 +188,9 @@ def test_8_two_alike_rows_keep_their_own_content(tmp_path: Path, sandbox: Sandbo
 
 def test_9_a_server_slower_than_the_settle_gets_no_twin(tmp_path: Path, sandbox: Sandbox) -> None:
     source, mapping = generated(tmp_path, 4)
-    sandbox.faults = Faults(latency=1.2, writes_only=True)
+    # Each create is done 4 s after it arrived; the run reads back 0.5 s after giving up on it
+    # (3.5 s of margin for a loaded machine).
+    sandbox.faults = Faults(latency=4.0, writes_only=True)
     with client_for(sandbox, read=0.2) as client:
         first = run_import(
             source,
@@ -201,7 +203,10 @@ def test_9_a_server_slower_than_the_settle_gets_no_twin(tmp_path: Path, sandbox:
         sandbox.faults = Faults()
         import time
 
-        time.sleep(1.5)  # the slow server has finished by now
+        deadline = time.monotonic() + 30
+        while sandbox.store.count_appointments() < 4:  # the slow server finishes its work
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         second = run_import(source, mapping, client=client)
     assert second.counts() == {"created": 4}
     assert sandbox.store.count_appointments() == 4

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +56,24 @@ def test_help_and_python_dash_m_start_without_the_heavy_libraries() -> None:
         [sys.executable, "-m", "importer", "--help"], capture_output=True, text=True, timeout=60
     )
     assert module.returncode == 0 and "Usage:" in module.stdout
+
+
+def test_the_demo_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    """The README's first command, in an interpreter of its own: the other CLI processes of the
+    suite are forked from one that has imported everything (tests/forkserver.py), so an import
+    that only a fresh start misses would show here."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")}
+    done = subprocess.run(
+        [sys.executable, "-m", "importer", "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Second run of the same file: 0 created, 8 already created" in done.stdout
+    assert (tmp_path / "demo" / "viewings.results.xlsx").exists()
 
 
 def test_every_problem_code_is_registered_and_documented() -> None:
