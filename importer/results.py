@@ -97,6 +97,13 @@ def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str
     return None, failures
 
 
+def sheet_rows(report: RunReport) -> dict[int, int]:
+    """Where :func:`write_results` puts each row of ``report`` (a row number of the file the
+    run read -> its row on the Results sheet): the header in row 1, then the rows in the
+    file's order. For a program that types into the workbook afterwards (the web app)."""
+    return {row: place + 2 for place, row in enumerate(report.check.table.row_numbers)}
+
+
 def write_results(report: RunReport, target: Path) -> Path:
     """Write atomically; returns the path written (another name if the target is locked)."""
     checked = report.check

@@ -25,6 +25,7 @@ from ..errors import ImporterError
 from ..i18n import N_, _, ngettext
 from ..load import Limits
 from ..problems import problem_text
+from ..results import sheet_rows
 from ..undo import undo_word
 from . import editor
 from .guard import Guard
@@ -345,19 +346,18 @@ def _routes(app: Flask, ws: Workspace) -> None:
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
         columns = report.check.table.columns
-        positions = {row: i for i, row in enumerate(report.check.table.row_numbers)}
+        places = sheet_rows(report)
         cells: dict[tuple[int, str], str] = {}
         for key, value in request.form.items():
             parts = key.split(":")
             if len(parts) != 3 or parts[0] != "cell" or not all(p.isdecimal() for p in parts[1:]):
                 continue
             row, column = int(parts[1]), int(parts[2])
-            if row not in positions or column >= len(columns):
+            if row not in places or column >= len(columns):
                 continue
             if value.strip() == cell(report.check.table.frame.loc[row].iloc[column]).strip():
                 continue  # unchanged: the cell keeps its type (a date stays a date)
-            # our rows sheet: the header in row 1, then the rows in the file's order
-            cells[(positions[row] + 2, columns[column])] = value
+            cells[(places[row], columns[column])] = value
         started = ws.send_again(imported, report.results_path, cells)
         return back("import_job", job_id=started.job.id)
 
