@@ -4,19 +4,28 @@ A CLI process started with ``python -c`` spends 1.3-1.8 s of CPU importing panda
 before it does anything; the suite starts about a hundred. Here one server process per test
 process imports them once and forks a child for each run (the zygote pattern, as Android and
 Chromium start apps and renderers). The child is a real process like any other: its own pid,
-environment, HOME, working folder, standard streams and signals, killable with -9; when its
-command ends, its interpreter ends as a fresh one does (threads joined, streams flushed, exit
-code from SystemExit). Tests about start-up itself (``--help`` times, ``python -m importer``)
-still start a fresh interpreter.
+environment (os.environ and the C library's), HOME, working folder, TZ, standard streams and
+signals, killable with -9; when its command ends, its interpreter ends as a fresh one does
+(threads joined, atexit, streams flushed, exit code from SystemExit or 1 and a traceback).
 
-Protocol: a test connects to the server's Unix socket and sends its request (JSON) with its
-three standard streams (SCM_RIGHTS). The server forks a waiter, which forks the child, answers
-the child's pid, then its exit code as ``subprocess`` gives it (negative: killed by a signal).
+What a child takes from the server instead of its own environment, because an interpreter
+settles it at start: the C locale, the standard streams' encoding, UTF-8 mode, the PYTHON*
+variables (PYTHONHASHSEED: the children of one server share a hash seed) and numpy's global
+random state (``random`` is reseeded at fork). No test varies these; the importer reads its
+language from the variables at run time. Tests of start-up itself (``--help`` times,
+``python -m importer``, every command once in test_project.py) start a fresh interpreter.
+
+Protocol: a test connects to the server's Unix socket and sends its request (the length in 8
+digits, then JSON) with its three standard streams (SCM_RIGHTS). The server forks a waiter,
+which forks the child and answers the child's pid with a pidfd (signals then reach that
+process or none, never a later one with the same pid), then its exit code as ``subprocess``
+gives it (negative: killed by a signal).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -66,21 +75,35 @@ def serve(path: str) -> None:
         conn.close()
 
 
+def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """A request: its length (8 digits), then its JSON; the streams come with the first part."""
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, _STREAMS)
+    while len(data) < 8 or len(data) < 8 + int(data[:8]):
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("request cut off")
+        data += chunk
+    return json.loads(data[8:]), fds
+
+
 def _wait_for_child(conn: socket.socket) -> None:
-    """In the waiter: fork the child, report its pid and then its exit code."""
-    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, _STREAMS)
-    request = json.loads(message)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    pid = os.fork()
-    if pid == 0:
-        conn.close()
-        _become_child(request, fds)
-        return
-    for fd in fds:
-        os.close(fd)
-    conn.sendall(f"{pid}\n".encode())
-    _, status = os.waitpid(pid, 0)
-    conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    """In the waiter: fork the child, report its pid (with a pidfd, so that a signal can never
+    reach another process that later gets the same pid), then its exit code."""
+    try:
+        request, fds = _receive(conn)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            _become_child(request, fds)
+            return
+        for fd in fds:
+            os.close(fd)
+        socket.send_fds(conn, [f"{pid}\n".encode()], [os.pidfd_open(pid)])
+        _, status = os.waitpid(pid, 0)
+        conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    except (OSError, ValueError):
+        pass  # the test side has gone (or sent no request): nobody to tell
     os._exit(0)
 
 
@@ -91,6 +114,7 @@ def _become_child(request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    time.tzset()  # TZ, as a fresh interpreter reads it
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has it
     if request.get("file_size_limit"):
         import resource
@@ -162,9 +186,15 @@ class Process:
 
     def __init__(self, conn: socket.socket, args: list[str]) -> None:
         self._conn = conn
-        self._buffer = b""
         self.args = args
         self.returncode: int | None = None
+        ready, _, _ = select.select([conn], [], [], 60)
+        if not ready:
+            raise RuntimeError(f"the fork server did not start {args}")
+        self._buffer, pidfds, _, _ = socket.recv_fds(conn, 4096, 1)
+        if not pidfds:
+            raise RuntimeError(f"the fork server did not start {args}")
+        self._pidfd = pidfds[0]  # signals go to this process, never to a later one of its pid
         self.pid = int(self._line(60))
 
     def _line(self, timeout: float | None) -> str:
@@ -181,24 +211,30 @@ class Process:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line.decode()
 
+    def _ended(self, code: str) -> int:
+        self.returncode = int(code)
+        self._conn.close()
+        os.close(self._pidfd)
+        return self.returncode
+
     def poll(self) -> int | None:
         if self.returncode is None:
             try:
-                self.returncode = int(self._line(0))
+                return self._ended(self._line(0))
             except subprocess.TimeoutExpired:
                 return None
-            self._conn.close()
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
-            self.returncode = int(self._line(timeout))
-            self._conn.close()
+            return self._ended(self._line(timeout))
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
+        """As Popen's: nothing when the process has already ended."""
         if self.returncode is None:
-            os.kill(self.pid, sig)
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, sig)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -239,7 +275,8 @@ def start(
     }
     conn = _connect()
     try:
-        socket.send_fds(conn, [json.dumps(request).encode()], fds)
+        body = json.dumps(request).encode()
+        socket.send_fds(conn, [b"%08d" % len(body) + body], fds)
         return Process(conn, arguments)
     except BaseException:
         conn.close()
@@ -281,7 +318,7 @@ def run(
         finally:
             proc.end()
         texts = []
-        for stream in (out, err):
+        for stream in (out, err):  # as text=True reads them: strict, universal newlines
             stream.seek(0)
-            texts.append(stream.read().decode("utf-8", "replace"))
+            texts.append(stream.read().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
     return subprocess.CompletedProcess(["onoffice-import", *args], code, *texts)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from importer.sandbox import Sandbox
 
 from .conftest import ROOT
 
@@ -58,22 +61,40 @@ def test_help_and_python_dash_m_start_without_the_heavy_libraries() -> None:
     assert module.returncode == 0 and "Usage:" in module.stdout
 
 
-def test_the_demo_in_a_fresh_interpreter(tmp_path: Path) -> None:
-    """The README's first command, in an interpreter of its own: the other CLI processes of the
-    suite are forked from one that has imported everything (tests/forkserver.py), so an import
-    that only a fresh start misses would show here."""
+def test_every_command_in_a_fresh_interpreter(tmp_path: Path, sandbox: Sandbox) -> None:
+    """demo (the README's first command), check, run and undo, each in an interpreter of its
+    own: the suite's other CLI processes are forked from one that has imported everything
+    (tests/forkserver.py), so an import only a fresh start misses would show here alone."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")}
-    done = subprocess.run(
-        [sys.executable, "-m", "importer", "demo", "--out", str(tmp_path / "demo")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Second run of the same file: 0 created, 8 already created" in done.stdout
-    assert (tmp_path / "demo" / "viewings.results.xlsx").exists()
+    env |= {
+        "ONOFFICE_API_URL": sandbox.url,
+        "ONOFFICE_TOKEN": sandbox.credentials.token,
+        "ONOFFICE_SECRET": sandbox.credentials.secret,
+    }
+    shutil.copy(ROOT / "samples" / "viewings.xlsx", tmp_path / "viewings.xlsx")
+    mapping = str(ROOT / "mappings" / "viewings.yaml")
+
+    def fresh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "importer", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    demo = fresh("demo", "--out", "demo")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Second run of the same file: 0 created, 8 already created" in demo.stdout
+    checked = fresh("check", "viewings.xlsx", "-m", mapping, "--resolve")
+    assert checked.returncode == 1 and "8 valid" in checked.stdout, checked.stdout + checked.stderr
+    done = fresh("run", "viewings.xlsx", "-m", mapping)
+    assert done.returncode == 1 and "8 created" in done.stdout, done.stdout + done.stderr
+    assert sandbox.store.count_appointments() == 8
+    undone = fresh("undo", "viewings.results.xlsx", "--yes")
+    assert undone.returncode == 0 and "8 deleted" in undone.stdout, undone.stdout + undone.stderr
+    assert sandbox.store.count_appointments() == 0
 
 
 def test_every_problem_code_is_registered_and_documented() -> None:
