@@ -59,7 +59,7 @@ def finish(proc: Process, timeout: float = 120) -> int:
         proc.end()
 
 
-@pytest.mark.timeout(300)  # 21 processes; beside three other tests on 2 cores it can take 2 min
+@pytest.mark.timeout(300)  # 21 processes: 23-35 s, more beside three other tests on 2 cores
 def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
