@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,26 @@ def _routes(app: Flask, ws: Workspace) -> None:
 
     def back(endpoint: str, **values: Any) -> Response:
         return redirect(url_for(endpoint, **values), code=303)
+
+    def table_page(
+        template: str,
+        columns: list[str],
+        filtered: Callable[[str], list[Any]],
+        build: Callable[[list[Any]], list[dict[str, Any]]],
+        **context: Any,
+    ) -> str:
+        """A table's page: the rows its filter shows, PAGE_ROWS of them, built for the page."""
+        shown = request.args.get("filter", "all")
+        number, pages, shown_rows = _paged(filtered(shown))
+        return page(
+            template,
+            rows=build(shown_rows),
+            columns=columns,
+            shown=shown,
+            page_number=number,
+            pages=pages,
+            **context,
+        )
 
     @app.errorhandler(ImporterError)
     def importer_error(exc: ImporterError) -> tuple[str, int]:
@@ -261,21 +283,16 @@ def _routes(app: Flask, ws: Workspace) -> None:
     @app.get("/check")
     def check_page() -> str:
         job = ws.check_job
-        shown = request.args.get("filter", "all")
         if job is None or job.running or job.result is None:
             return page("check.html", job=job, result=None)
         result = job.result
-        number, pages, shown_rows = _paged(_check_rows(result, shown))
-        rows = _check_page(result, shown_rows)
-        return page(
+        return table_page(
             "check.html",
+            result.table.columns,
+            partial(_check_rows, result),
+            partial(_check_page, result),
             job=job,
             result=result,
-            rows=rows,
-            columns=result.table.columns,
-            shown=shown,
-            page_number=number,
-            pages=pages,
             counts=_check_counts(result),
         )
 
@@ -309,19 +326,14 @@ def _routes(app: Flask, ws: Workspace) -> None:
         if job.running or job.result is None:
             return page("progress.html", job=job, imported=imported)
         report = job.result
-        shown = request.args.get("filter", "all")
-        number, pages, shown_rows = _paged(_result_rows(report, shown))
-        rows = _result_page(report, shown_rows)
-        return page(
+        return table_page(
             "result.html",
+            report.check.table.columns,
+            partial(_result_rows, report),
+            partial(_result_page, report),
             job=job,
             imported=imported,
             report=report,
-            rows=rows,
-            columns=report.check.table.columns,
-            shown=shown,
-            page_number=number,
-            pages=pages,
             counts=report.counts(),
         )
 
