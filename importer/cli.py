@@ -303,39 +303,28 @@ def check(
     """
     from .check import check as run_check
     from .check import prepare
-    from .errors import ApiError
     from .mapping import load_mapping
-    from .report import write_report
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
     with lookup_client(resolve, use_sandbox, config) as api:
         prepared = prepare(file, mapping, options)
-        plans = None  # what a run would do, from one reading of this account's ledger
-        unplanned = ""
-        if api is not None:
-            from .submit import planner
+        if api is None:
+            result = run_check(
+                file, mapping, report=report, load_options=options, strict=strict, prepared=prepared
+            )
+        else:
+            from .report import write_report
+            from .submit import planned_check
 
-            try:
-                plans = planner(api, file, prepared, allow_duplicates=allow_duplicates)
-            except ApiError as exc:
-                unplanned = f"what a run would do is not known ({exc})"
-        result = run_check(
-            file,
-            mapping,
-            api=api,
-            report=False if api is not None else report,
-            load_options=options,
-            strict=strict,
-            prepared=prepared,
-            # rows imported already would double-book themselves
-            skip_conflicts_for=plans.not_new if plans is not None else None,
-        )
-        if plans is not None:
-            plans.fill(result)
-        if unplanned:
-            result.notices.append(unplanned)
-        if api is not None:
+            result = planned_check(
+                api,
+                file,
+                prepared,
+                allow_duplicates=allow_duplicates,
+                strict=strict,
+                load_options=options,
+            )
             write_report(result, report)
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)

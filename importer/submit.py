@@ -536,6 +536,43 @@ def preview(
     planner(client, checked.source, prepared, journal_path, allow_duplicates).fill(checked)
 
 
+def planned_check(
+    client: OnOfficeClient,
+    source: str | Path,
+    prepared: tuple[Mapping, Table],
+    *,
+    journal_path: str | Path | None = None,
+    allow_duplicates: bool = False,
+    strict: bool = False,
+    load_options: LoadOptions | None = None,
+) -> CheckReport:
+    """The dry run against this account, with its plan: look-ups and the double-booking check
+    in onOffice (not asked for rows a run would not create: they would double-book
+    themselves), and ``plan`` filled with what a run would do. No report is written. When the
+    plan cannot be made, the check still runs and a notice says so."""
+    plans: Planner | None = None
+    unplanned = ""
+    try:
+        plans = planner(client, source, prepared, journal_path, allow_duplicates)
+    except ApiError as exc:
+        unplanned = _("what a run would do is not known ({why})").format(why=exc)
+    checked = check(
+        source,
+        prepared[0],
+        api=client,
+        report=False,
+        load_options=load_options,
+        strict=strict,
+        prepared=prepared,
+        skip_conflicts_for=plans.not_new if plans is not None else None,
+    )
+    if plans is not None:
+        plans.fill(checked)
+    if unplanned:
+        checked.notices.append(unplanned)
+    return checked
+
+
 def _batches(items: ToSend, size: int) -> list[ToSend]:
     """Batches of ``size``, smaller towards the end (down to one row): two runs that overlap
     both end up with the few rows neither has sent, where a wide window would collide."""

@@ -13,11 +13,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.check import check
+from importer.check import check, prepare
 from importer.errors import ExitCode, MappingError
 from importer.results import write_results
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, preview, run_import
+from importer.submit import RunOptions, planned_check, preview, run_import
 from importer.undo import undo_import
 
 from .helpers import CSV_MAPPING, FAST, cli, client_for, edit, edit_results, rows, write
@@ -255,6 +255,26 @@ def test_check_shows_what_a_run_would_create_update_and_leave(
         ["check", "rows.csv", "-m", "rows.yaml", "--resolve"], sandbox, tmp_path, tmp_path
     )
     assert "A run would create" in printed.stdout, printed.stdout + printed.stderr
+
+
+def test_planned_check_plans_as_check_and_preview_and_says_when_it_cannot(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    table = rows(10)
+    source, mapping = write(tmp_path, table, keyed=True)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        write(tmp_path, [*edit(table)[:-1], rows(11)[10]], keyed=True)
+        apart = check(source, mapping, api=client, report=False)
+        preview(apart, client)
+        planned = planned_check(client, source, prepare(source, mapping))
+        assert planned.plan == apart.plan and planned.plan_removed == apart.plan_removed == 1
+        assert planned.notices == []
+        # the account cannot be asked (a 503 and its three retries): checked, plan unknown
+        sandbox.faults = Faults(plan=["503"] * 4)
+        unplanned = planned_check(client, source, prepare(source, mapping))
+    assert unplanned.plan == {} and unplanned.valid_count == planned.valid_count == 10
+    assert [n.split(" (")[0] for n in unplanned.notices] == ["what a run would do is not known"]
 
 
 def test_the_key_must_identify_each_row(tmp_path: Path) -> None:

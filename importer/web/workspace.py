@@ -386,7 +386,7 @@ class Workspace:
         def work(job: Job) -> CheckReport:
             from ..check import check, prepare
             from ..report import write_report
-            from ..submit import planner
+            from ..submit import planned_check
 
             prepared = prepare(upload.path, mapping, options)
             job.total = len(prepared[1].row_numbers)
@@ -396,16 +396,9 @@ class Workspace:
                 result = check(upload.path, mapping, report=target, prepared=prepared)
             else:
                 with self.client() as client:
-                    plans = planner(client, upload.path, prepared, self.journal_path())
-                    result = check(
-                        upload.path,
-                        mapping,
-                        api=client,
-                        report=False,
-                        prepared=prepared,
-                        skip_conflicts_for=plans.not_new,
+                    result = planned_check(
+                        client, upload.path, prepared, journal_path=self.journal_path()
                     )
-                    plans.fill(result)
                 write_report(result, target)
             job.done = job.total
             return result
