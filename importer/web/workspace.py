@@ -298,8 +298,7 @@ class Workspace:
         return made.yaml
 
     def set_mapping(self, name: str, text: str) -> None:
-        if not MAPPING_NAME.fullmatch(name):
-            raise Refused(_("a mapping name has letters, digits, - and _ only"))
+        _mapping_name(name)
         with self.lock:
             self.mapping_name, self.mapping_text = name, text
             self.check_job = None
@@ -326,9 +325,7 @@ class Workspace:
         return path
 
     def _mapping_file(self, name: str) -> Path:
-        if not MAPPING_NAME.fullmatch(name):
-            raise Refused(_("a mapping name has letters, digits, - and _ only"))
-        return self.mappings / f"{name}.yaml"
+        return self.mappings / f"{_mapping_name(name)}.yaml"
 
     def preview(self) -> CheckReport:
         """The first rows through the mapping, with look-ups when the connection works."""
@@ -551,6 +548,13 @@ class Workspace:
         if self._sandbox is not None:
             self._sandbox.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _mapping_name(name: str) -> str:
+    """``name`` when a mapping may be called so (no path, no dot file), else refused."""
+    if not MAPPING_NAME.fullmatch(name):
+        raise Refused(_("a mapping name has letters, digits, - and _ only"))
+    return name
 
 
 def _safe_name(stem: str) -> str:
