@@ -4,7 +4,9 @@
 
 The sandbox runs in its own process (started with `onoffice-import sandbox`), so the CPU time
 measured here is the importer's alone: loading, mapping, validating, look-ups, journal, HTTP.
-Wall time is compared with the bound rows x latency / workers.
+Wall time is compared with the bound rows x latency / workers, and with the floor: rows x the
+time one bare create takes against the same sandbox (a loop of 200 creates of the client alone,
+no journal, no importer: the latency, the HTTP stack and the sandbox's own work) / workers.
 """
 
 from __future__ import annotations
@@ -70,6 +72,25 @@ def write_rows(folder: Path, n: int) -> tuple[Path, Path]:
     return source, mapping
 
 
+def bare_request(latency: float, n: int = 200) -> float:
+    """Seconds one create takes against this sandbox, sent by the client alone."""
+    from importer.client import Credentials, OnOfficeClient
+
+    proc, env = start_sandbox(latency)
+    try:
+        creds = Credentials(env["ONOFFICE_TOKEN"], env["ONOFFICE_SECRET"])
+        with OnOfficeClient(env["ONOFFICE_API_URL"], creds) as client:
+            client.account()
+            began = time.perf_counter()
+            for i in range(n):
+                data = {"start_dt": "2027-03-01 10:00:00", "end_dt": "2027-03-01 11:00:00"}
+                client.create_appointment({"data": {**data, "description": f"bare {i}"}})
+            return (time.perf_counter() - began) / n
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def measure(rows: int, latency: float, workers: int) -> dict[str, float]:
     from importer.client import Credentials, OnOfficeClient
     from importer.submit import RunOptions, run_import
@@ -120,15 +141,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
     args = parser.parse_args()
     print(f"{args.rows} rows, {args.latency * 1000:.0f} ms added latency per request")
+    bare = bare_request(args.latency)
+    print(f"one bare create: {bare * 1000:.2f} ms ({bare / args.latency - 1:.0%} over the latency)")
     print(
-        f"{'workers':>7} {'wall s':>7} {'bound s':>8} {'over bound':>10} {'send s':>7} "
-        f"{'send over':>9} {'CPU ms/row':>10}"
+        f"{'workers':>7} {'wall s':>7} {'bound s':>8} {'over bound':>10} {'floor s':>8} "
+        f"{'over floor':>10} {'send s':>7} {'send over':>9} {'CPU ms/row':>10}"
     )
     for workers in args.workers:
         r = measure(args.rows, args.latency, workers)
         send_over = r["send_phase_s"] / r["bound_s"] - 1
+        floor = args.rows * bare / workers
         print(
             f"{r['workers']:7d} {r['wall_s']:7.1f} {r['bound_s']:8.1f} {r['over_bound']:10.0%} "
+            f"{floor:8.1f} {r['wall_s'] / floor - 1:10.0%} "
             f"{r['send_phase_s']:7.1f} {send_over:9.0%} {r['cpu_ms_per_row']:10.2f}",
             flush=True,
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any, Protocol
 
 from . import conflicts, contract, schema
 from .bulk import collector_paused
-from .conflicts import ConflictApi
 from .convert import Converted, convert
 from .errors import MappingError, SourceFileError
 from .i18n import _
@@ -39,6 +37,7 @@ class RowOutcome:
     parameters: dict[str, Any] | None  # what would be sent; None when invalid
     fingerprint: str | None = None
     identity: str | None = None  # from the mapping's key columns (importer/identity.py)
+    partial: dict[str, Any] | None = None  # an invalid row: the fields that converted
 
     @property
     def valid(self) -> bool:
@@ -53,11 +52,8 @@ class RowOutcome:
         return [p for p in self.problems if not p.is_error]
 
 
-SkipRows = Callable[[list[RowOutcome]], set[int]]
-
-
-class Api(ReadApi, ConflictApi, Protocol):
-    """What a check asks of a client: read calls for look-ups; the double-booking check."""
+class Api(ReadApi, Protocol):
+    """What a check asks of a client: the read calls of the look-ups."""
 
 
 @dataclass
@@ -74,10 +70,17 @@ class CheckReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     # Checks that did not run (e.g. onOffice refused the double-booking check), said once.
     notices: list[str] = field(default_factory=list)
-    # What a run would do per valid row (create, update, unchanged, settle), when known
-    # (:func:`importer.submit.preview`), and how many appointments of this file lost their row.
+    # What a run would do per valid row (create, update, unchanged, settle …) in words, when
+    # known (:func:`importer.submit.planned_check`), and how many appointments of this file
+    # lost their row.
     plan: dict[int, str] = field(default_factory=dict)
     plan_removed: int = 0
+    plan_notes: dict[int, str] = field(default_factory=dict)  # row -> what the plan says of it
+    # The plan's questions (rows that could each be one of these appointments), and what each
+    # appointment asked about holds, in words: for the web app's confirmation.
+    questions: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    asked_about: dict[int, str] = field(default_factory=dict)
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> its columns
 
     @property
     def valid_count(self) -> int:
@@ -131,15 +134,12 @@ def evaluate(
     resolver: Resolver | None,
     now: datetime,
     timings: dict[str, float] | None = None,
-    conflict_api: ConflictApi | None = None,
     strict: bool = False,
-    skip_conflicts_for: SkipRows | None = None,
-    notices: list[str] | None = None,
 ) -> tuple[list[RowOutcome], Converted]:
     """Map and validate every row; the shared core of `check` and `run`.
 
-    Double bookings within the file are always looked for; in onOffice too with
-    ``conflict_api``. They are warnings, errors with ``strict``.
+    Double bookings within the file are looked for here (warnings, errors with ``strict``);
+    those against onOffice's calendar where a run plans (:mod:`importer.submit`).
     """
     timings = timings if timings is not None else {}
     clock = time.perf_counter()
@@ -174,7 +174,11 @@ def evaluate(
     for i, (row, found) in enumerate(by_row.items()):
         outcome = RowOutcome(row, sorted(found, key=lambda p: (not p.is_error, p.code)), None)
         outcome.identity = identities.get(row)
-        if outcome.valid:
+        if not outcome.valid:
+            outcome.partial = parameters(
+                {name: values[i] for name, values in columns if values[i] is not None}
+            )
+        else:
             params = parameters({name: values[i] for name, values in columns})
             outcome.parameters, outcome.fingerprint = params, fingerprint(params)
             if outcome.fingerprint in first_seen and outcome.identity is None:
@@ -193,13 +197,9 @@ def evaluate(
             else:
                 first_seen[outcome.fingerprint] = row
         outcomes.append(outcome)
-    not_run = _double_bookings(
-        outcomes, converted.sources, conflict_api, strict, skip_conflicts_for
-    )
-    if not_run and notices is not None:
-        notices.append(
-            _("the double-booking check against onOffice did not run: {why}").format(why=not_run)
-        )
+    valid = [(o.row, o.parameters) for o in outcomes if o.valid and o.parameters]
+    level = Level.ERROR if strict else Level.WARNING
+    add_problems(outcomes, conflicts.within_file(valid, converted.sources, level))
     timings["validate"] = time.perf_counter() - clock
     return outcomes, converted
 
@@ -236,35 +236,16 @@ def match_columns(mapping: Mapping, table: Table, source: str | Path) -> None:
         raise SourceFileError(cause, file=str(source), code="file-layout") from None
 
 
-def _double_bookings(
-    outcomes: list[RowOutcome],
-    sources: dict[str, tuple[str, ...]],
-    api: ConflictApi | None,
-    strict: bool,
-    skip: SkipRows | None,
-) -> str | None:
-    """Double bookings within the file, and in onOffice for rows ``skip`` does not name
-    (those that have an appointment already: it would conflict with itself).
-
-    Returns why onOffice's check did not run, if it did not.
-    """
-    valid = [(o.row, o.parameters) for o in outcomes if o.valid and o.parameters]
-    level = Level.ERROR if strict else Level.WARNING
-    found = conflicts.within_file(valid, sources, level)
-    not_run = None
-    if api is not None:
-        skipped = skip(outcomes) if skip is not None else set()
-        ask = [(row, params) for row, params in valid if row not in skipped]
-        asked = conflicts.in_onoffice(api, ask, sources, level)
-        found += asked.problems
-        not_run = asked.not_run
+def add_problems(outcomes: list[RowOutcome], found: list[RowProblem]) -> None:
+    """Problems found after the rows were validated (double bookings): an error (``--strict``)
+    makes its row invalid, so it is not sent."""
     by_row = {o.row: o for o in outcomes}
     for problem in found:
         outcome = by_row[problem.row]
         outcome.problems.append(problem)
-        if problem.is_error:  # --strict: the row is not sent
+        if problem.is_error and outcome.parameters is not None:
+            outcome.partial = outcome.parameters
             outcome.parameters = outcome.fingerprint = None
-    return not_run
 
 
 def check(
@@ -277,30 +258,15 @@ def check(
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
-    double_bookings: bool = True,
-    skip_conflicts_for: SkipRows | None = None,
 ) -> CheckReport:
     """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
 
-    With ``api``, look-ups run against onOffice, and (``double_bookings``) onOffice is asked
-    whom each row would double-book; ``skip_conflicts_for(outcomes)`` names the rows it is not
-    asked about (a run: those that have an appointment already). ``prepared`` is what
-    :func:`prepare` returned for the same source, if it already ran.
+    With ``api``, look-ups run against onOffice (read calls only; what a run would do, and
+    double bookings against onOffice's calendar, are :func:`importer.submit.planned_check`'s).
+    ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
     """
-    conflict_api = api if double_bookings else None
     with collector_paused():
-        return _check(
-            source,
-            mapping,
-            api,
-            conflict_api,
-            report,
-            load_options,
-            now,
-            prepared,
-            strict,
-            skip_conflicts_for,
-        )
+        return _check(source, mapping, api, report, load_options, now, prepared, strict)
 
 
 def first_rows(
@@ -321,22 +287,18 @@ def first_rows(
         mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
         match_columns(mapping, table, source)
     head = replace(table, frame=table.frame.iloc[:rows])
-    return _check(
-        source, mapping, api, None, False, load_options, None, (mapping, head), False, None
-    )
+    return _check(source, mapping, api, False, load_options, None, (mapping, head), False)
 
 
 def _check(
     source: str | Path,
     mapping: str | Path | Mapping,
     api: ReadApi | None,
-    conflict_api: ConflictApi | None,
     report: str | Path | bool | None,
     load_options: LoadOptions | None,
     now: datetime | None,
     prepared: tuple[Mapping, Table] | None,
     strict: bool,
-    skip_conflicts_for: SkipRows | None,
 ) -> CheckReport:
     started = now or contract.local_now()
     source = Path(source)
@@ -345,18 +307,7 @@ def _check(
     mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api) if api is not None else None
-    notices: list[str] = []
-    outcomes, converted = evaluate(
-        table,
-        mapping,
-        resolver,
-        started,
-        timings,
-        conflict_api,
-        strict,
-        skip_conflicts_for,
-        notices,
-    )
+    outcomes, converted = evaluate(table, mapping, resolver, started, timings, strict)
     result = CheckReport(
         source,
         mapping,
@@ -367,7 +318,7 @@ def _check(
         started,
         file_warnings=list(table.warnings),
         timings=timings,
-        notices=notices,
+        sources=converted.sources,
     )
     if report is not False:
         clock = time.perf_counter()

@@ -242,6 +242,36 @@ config_option = click.option(
 )
 
 
+def _pairs(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[int, int | None]:
+    """``--pair 7=2712`` / ``--pair 8=new``: the user's answer to the plan's question."""
+    out: dict[int, int | None] = {}
+    for value in values:
+        row, sep, target = value.partition("=")
+        target = target.strip().casefold()
+        if not sep or not row.strip().isdigit() or not (target.isdigit() or target in _NEW):
+            raise click.BadParameter(
+                _("write ROW=APPOINTMENT_ID or ROW=new (for example 7=2712), not {value}").format(
+                    value=repr(value)
+                )
+            )
+        out[int(row)] = int(target) if target.isdigit() else None
+    return out
+
+
+_NEW = ("new", "neu")
+
+
+pair_option = click.option(
+    "--pair",
+    "pairs",
+    multiple=True,
+    callback=_pairs,
+    metavar="ROW=ID",
+    help="Say which appointment a row is where the plan asks (two look-alike rows changed at "
+    "once): ROW=APPOINTMENT_ID, or ROW=new for a new appointment; may be repeated.",
+)
+
+
 def source_options(command: Any) -> Any:
     for option in reversed(
         [
@@ -280,6 +310,7 @@ def source_options(command: Any) -> Any:
     is_flag=True,
     help="Plan as `run --allow-duplicates` would (with --resolve).",
 )
+@pair_option
 @config_option
 @source_options
 def check(
@@ -290,6 +321,7 @@ def check(
     report: Path | None,
     strict: bool,
     allow_duplicates: bool,
+    pairs: dict[int, int | None],
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -324,6 +356,7 @@ def check(
                 allow_duplicates=allow_duplicates,
                 strict=strict,
                 load_options=options,
+                choices=pairs,
             )
             write_report(result, report)
     render_check(result)
@@ -396,7 +429,12 @@ def render_check(result: Any) -> None:
             line += _(", settle {n} sent earlier").format(n=planned["settle"])
         if planned["duplicate"]:
             line += _(", hold {n} duplicates").format(n=planned["duplicate"])
+        if planned["conflict"]:
+            line += _(", not overwrite {n} changed in onOffice").format(n=planned["conflict"])
         click.echo(f"  {line} " + _("(see the Plan column)"))
+        for row, note in sorted(result.plan_notes.items()):
+            if result.plan.get(row) == "ambiguous":
+                click.echo("  " + _("row {row}: {problem}").format(row=row, problem=note))
     if result.plan_removed:
         click.echo(
             "  "
@@ -473,6 +511,7 @@ def render_check(result: Any) -> None:
     help="Cancel the appointments of rows an earlier run imported from this file that are no "
     "longer in it (undo restores them).",
 )
+@pair_option
 @config_option
 @source_options
 def run(
@@ -488,6 +527,7 @@ def run(
     resend_after: float,
     force: bool,
     cancel_removed: bool,
+    pairs: dict[int, int | None],
     config: Path | None,
     sheet: str | None,
     header_row: int | None,
@@ -511,6 +551,7 @@ def run(
         resend_after=resend_after,
         force=force,
         cancel_removed=cancel_removed,
+        choices=pairs,
     )
     with api_client(use_sandbox, config) as client:
         report = run_import(
@@ -566,7 +607,7 @@ def _progress() -> Any:
         elif time.monotonic() - state["last"] >= 10 or done == total:
             state["last"] = time.monotonic()
             click.echo(
-                _("{done}/{total} rows sent ({rate}/s): {statuses}").format(
+                _("{done} of {total} rows handled ({rate}/s): {statuses}").format(
                     done=done,
                     total=total,
                     rate=i18n.decimal(done / elapsed),
@@ -626,9 +667,10 @@ def render_run(report: Any, written: Path | None) -> None:
                 warned,
             ).format(n=warned)
         )
-    for notice in report.check.notices:
+    for notice in [*report.check.notices, *report.notices]:
         click.echo("  " + _("Note: {text}").format(text=notice))
-    failed = [r for r in report.results.values() if r.status in ("invalid", "failed", "conflict")]
+    shown = ("invalid", "failed", "conflict", "ambiguous", "unknown")
+    failed = [r for r in report.results.values() if r.status in shown]
     for result in sorted(failed, key=lambda r: r.row)[:5]:
         first = (result.error or "").split("\n")[0].removeprefix("• ")
         click.echo("  " + _("row {row}: {problem}").format(row=result.row, problem=first))
@@ -654,12 +696,21 @@ def render_run(report: Any, written: Path | None) -> None:
             "  "
             + _("Interrupted: requests in flight were finished and recorded; run again to continue")
         )
+    if counts.get("ambiguous"):
+        click.echo(
+            "  "
+            + _(
+                "Some rows could each be one of several appointments: say which with --pair "
+                "ROW=ID (or ROW=new) and run again, or in the web app"
+            )
+        )
     if counts.get("unknown"):
         click.echo(
             "  "
             + _(
-                "Some rows have an unknown outcome: run again to settle them (they are "
-                "read back first, never sent blindly)"
+                "Some rows have an unknown outcome, so they are not counted as sent: run again "
+                "when their Error says to settle them (they are read back first, never sent "
+                "blindly)"
             )
         )
     if written is not None:

@@ -294,6 +294,11 @@ class OnOfficeClient:
             server = None
         self.last_clock_skew = None if server is None else signed_at - server
 
+    def server_now(self) -> float:
+        """The server's time now (epoch seconds), as far as its last `Date` header tells; this
+        computer's clock before any answer."""
+        return self._clock() - (self.last_clock_skew or 0.0)
+
     def account(self) -> str:
         """Which onOffice account this client speaks for, as text that holds no secret.
 

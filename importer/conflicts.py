@@ -2,27 +2,32 @@
 
 Two sources, both warnings (``--strict`` makes them errors):
 - the file itself: overlapping rows that share a user, resource, estate or contact;
-- onOffice: the `get appointmentConflicts` call per row (batched, read-only).
+- onOffice: the appointments a read of the rows' days found (:mod:`importer.state`), without
+  the list's own: one read for the whole file instead of a call per row, and never a row's own
+  appointment. (onOffice's `get appointmentConflicts` answers without naming the appointments,
+  so it cannot leave out a row's own, nor say which appointment clashes.)
 Rows that only touch (one ends when the next starts) do not conflict.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Any
 
 from . import contract
-from .i18n import N_, _, ngettext
+from .i18n import N_, _
 from .problems import Level, RowProblem
+from .readback import Appointment
 
 CODE = "double-booking"
-_KINDS = {  # what the conflict call names -> (our word, the field it comes from)
-    "conflictedUsers": ("agent", "subscribers.users"),
-    "conflictedResources": ("resource", "ressources"),
-    "conflictedEstates": ("estate", "relatedEstateId"),
-    "conflictedAddresses": ("contact", "relatedAddressIds"),
+_FIELDS = {  # our word -> the field it comes from
+    "agent": "subscribers.users",
+    "resource": "ressources",
+    "estate": "relatedEstateId",
+    "contact": "relatedAddressIds",
 }
 
 
@@ -40,18 +45,11 @@ _ALSO_IN_ROW = {
     ),
 }
 _ALSO_IN_ONOFFICE = {
-    "agent": N_("double booking: this agent already has an appointment in onOffice at this time"),
-    "resource": N_("double booking: this resource is already booked in onOffice at this time"),
-    "estate": N_("double booking: this estate already has an appointment in onOffice at this time"),
-    "contact": N_(
-        "double booking: this contact already has an appointment in onOffice at this time"
-    ),
+    "agent": N_("double booking: this agent already has {what} in onOffice"),
+    "resource": N_("double booking: this resource is already booked by {what} in onOffice"),
+    "estate": N_("double booking: this estate already has {what} in onOffice"),
+    "contact": N_("double booking: this contact already has {what} in onOffice"),
 }
-
-
-@runtime_checkable
-class ConflictApi(Protocol):
-    def send(self, actions: Sequence[Any]) -> list[Any]: ...
 
 
 def _keys(params: dict[str, Any]) -> Iterable[tuple[str, Any]]:
@@ -67,8 +65,7 @@ def _keys(params: dict[str, Any]) -> Iterable[tuple[str, Any]]:
 
 
 def _columns(sources: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
-    field = next(f for w, f in _KINDS.values() if w == word)
-    return sources.get(field, ())
+    return sources.get(_FIELDS[word], ())
 
 
 def within_file(
@@ -107,79 +104,86 @@ def within_file(
     return list(problems.values())
 
 
-@dataclass
-class OnOfficeCheck:
-    """What asking onOffice found, and why it did not run (for all or some rows), if so."""
-
-    problems: list[RowProblem] = field(default_factory=list)
-    not_run: str | None = None
-
-
-def in_onoffice(
-    api: ConflictApi,
+def in_calendar(
     rows: Sequence[tuple[int, dict[str, Any]]],
+    calendar: Sequence[Appointment],
     sources: dict[str, tuple[str, ...]],
     level: Level = Level.WARNING,
-) -> OnOfficeCheck:
-    """Ask onOffice, per row, whom and what the appointment would double-book.
-
-    A courtesy check: when onOffice cannot or will not answer it, the import goes on, and
-    ``not_run`` says so once (a server without the call answers "unknown action" for every row,
-    so the first such answer ends the asking).
-    """
-    from .client import Action, ActionResult
-    from .errors import ActionRefused, ApiError
-
-    found = OnOfficeCheck()
-    unanswered, reason = 0, ""
-    size = contract.LOOKUP_ACTIONS_PER_REQUEST
-    for i in range(0, len(rows), size):
-        chunk = rows[i : i + size]
-        actions = [
-            Action("get", "appointmentConflicts", params, identifier=f"conflicts-{row}")
-            for row, params in chunk
-        ]
-        try:
-            outcomes = api.send(actions)
-        except ApiError as exc:
-            unanswered, reason = unanswered + len(chunk), reason or str(exc)
-            continue
-        for (row, _params), outcome in zip(chunk, outcomes, strict=True):
-            if isinstance(outcome, ActionRefused):
-                unanswered, reason = unanswered + 1, reason or str(outcome)
-                if outcome.errorcode in contract.UNKNOWN_ACTION_CODES:
-                    found.not_run = _("onOffice does not offer it ({why})").format(why=outcome)
-                    return found
-                continue
-            if isinstance(outcome, ActionResult):
-                found.problems += _named_conflicts(row, outcome, sources, level)
-    if unanswered:
-        found.not_run = ngettext(
-            "{n} of {total} row could not be checked ({why})",
-            "{n} of {total} rows could not be checked ({why})",
-            len(rows),
-        ).format(n=unanswered, total=len(rows), why=reason)
-    return found
-
-
-def _named_conflicts(
-    row: int, outcome: Any, sources: dict[str, tuple[str, ...]], level: Level
 ) -> list[RowProblem]:
-    problems = []
-    for record in outcome.records:
-        word, _field = _KINDS.get(str(record.id), (None, None))
-        elements = record.elements if isinstance(record.elements, list) else []
-        for element in elements:
-            if word and isinstance(element, dict):
-                problems.append(
-                    RowProblem(
+    """Rows that would double-book someone or something already booked in onOffice.
+
+    ``calendar`` is what a read of the rows' days found, without the appointments of this list
+    and those the rows are the rows of (the caller leaves them out: an appointment never
+    conflicts with its own row, nor with a row of its own list, which the file check covers).
+    Cancelled and all-day appointments book nobody; touching ends do not overlap.
+    """
+    index: dict[tuple[str, str], list[tuple[str, str, Appointment]]] = defaultdict(list)
+    # an appointment whose times read two ways (appointmentList) counts where either reading
+    # clashes, and is named by the first
+    for a in calendar:
+        if a.cancelled or a.all_day:
+            continue
+        keys = [("agent", str(u)) for u in a.participants | (a.users or frozenset())]
+        keys += [("resource", r) for r in a.resources]
+        keys += [("estate", str(e)) for e in a.estates]
+        keys += [("contact", str(c)) for c in a.addresses]
+        for start, end in a.readings:
+            for key in dict.fromkeys(keys):
+                index[key].append((start, end, a))
+    for slots in index.values():
+        slots.sort(key=lambda s: s[0])
+    starts = {key: [s[0] for s in slots] for key, slots in index.items()}
+    longest = {key: max(_length(s, e) for s, e, _a in slots) for key, slots in index.items()}
+    problems: dict[tuple[int, str, Any], RowProblem] = {}
+    for row, params in rows:
+        data = params["data"]
+        if data.get("ganztags"):
+            continue
+        begin, finish = data["start_dt"], data["end_dt"]
+        for word, value in _keys(params):
+            key = (word, str(value))
+            if key not in index:
+                continue
+            # only appointments that start before this one ends, and late enough to reach it
+            upto = bisect_left(starts[key], finish)
+            since = bisect_left(starts[key], _earlier(begin, longest[key]))
+            for start, end, a in index[key][since:upto]:
+                if end > begin and start < finish and (row, word, value) not in problems:
+                    problems[(row, word, value)] = RowProblem(
                         row,
                         _columns(sources, word),
                         CODE,
-                        _(_ALSO_IN_ONOFFICE[word]),
-                        element.get("id"),
+                        _(_ALSO_IN_ONOFFICE[word]).format(what=_booked(a)),
+                        value,
                         level,
                         None,
                     )
-                )
-    return problems
+    return list(problems.values())
+
+
+def _length(start: str, end: str) -> timedelta:
+    try:
+        return _moment(end) - _moment(start)
+    except ValueError:
+        return timedelta(0)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.strptime(text, contract.DATETIME_FORMAT)
+
+
+def _earlier(moment: str, by: timedelta) -> str:
+    try:
+        return (_moment(moment) - by).strftime(contract.DATETIME_FORMAT)
+    except ValueError:
+        return ""
+
+
+def _booked(appointment: Appointment) -> str:
+    """ "„Notartermin“ 01.03.2027 10:00–11:00 (appointment 2712)": which appointment it is."""
+    start, end = appointment.readings[0]
+    subject = appointment.subject or _("without subject")
+    day = f"{start[8:10]}.{start[5:7]}.{start[:4]}"
+    return _("“{subject}” {day} {start}–{end} (appointment {id})").format(
+        subject=subject, day=day, start=start[11:16], end=end[11:16], id=appointment.series
+    )

@@ -182,9 +182,10 @@ CREATE_PARAMETERS: Final = (
 
 # UNDOCUMENTED: the server's maximum text lengths are not documented. Excel's cell limit is the
 # hard ceiling for anything we write back; these are the lengths we accept for the API.
-# The note keeps room for the import reference line the run appends ("\n\n" + 36 characters,
-# importer/reference.py), so a note that passes `check` is never refused for its length.
-REFERENCE_RESERVE: Final = 38
+# The note keeps room for the import stamp the run appends ("\n\n" and two lines of at most 36
+# and 102 characters, importer/reference.py), so a note that passes `check` is never refused for
+# its length.
+REFERENCE_RESERVE: Final = 140
 MAX_TEXT_LENGTH: Final = {
     "description": 255,
     "note": 32_767 - REFERENCE_RESERVE,

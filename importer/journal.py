@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .errors import ConfigurationError, JournalError
+from .reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
 CANCELED_REMOVED = "canceled-removed"  # undo action: a run cancelled it, its row left the file
@@ -56,7 +57,8 @@ CREATE TABLE IF NOT EXISTS entries (
     payload TEXT NOT NULL,
     input TEXT,
     pending TEXT,
-    content TEXT
+    content TEXT,
+    list TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 CREATE TABLE IF NOT EXISTS undo (
@@ -80,6 +82,20 @@ class Entry:
     input: str | None = None  # the file the row was last imported from
     pending: dict[str, Any] | None = None  # a modify sent, its outcome not yet recorded
     content: str | None = None  # the fingerprint of the row's parameters last written
+    list: str | None = None  # the name of the list (:func:`importer.reference.list_name`)
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class _Ticket:
+    """Statements waiting to be committed, and how their commit went."""
+
+    statements: list[Statement]
+    done: bool = False
+    error: JournalError | None = None
+    lazy: bool = False  # nobody waits for it: a failure shows at the next durable write
 
 
 def _now() -> str:
@@ -160,16 +176,26 @@ class Journal:
                 "UPDATE entries SET input = "
                 "(SELECT value FROM meta WHERE key = 'last_input') WHERE input IS NULL"
             )
-            for added in ("pending", "content"):
+            for added in ("pending", "content", "list"):
                 if added not in columns:
                     self._db.execute(f"ALTER TABLE entries ADD COLUMN {added} TEXT")
+            if "list" not in columns:  # ledgers before lists had names: named by their file
+                for (path,) in self._db.execute("SELECT DISTINCT input FROM entries").fetchall():
+                    self._db.execute(
+                        "UPDATE entries SET list = ? WHERE input IS ?",
+                        (list_name(path or ""), path),
+                    )
         except sqlite3.Error as exc:
             self._lock.release()
             raise ConfigurationError(
                 f"the journal {self.path} cannot be used ({exc})", path=self.path
             ) from None
-        self._mutex = threading.Lock()
+        self._mutex = threading.Lock()  # one statement on the connection at a time
+        self._commits = threading.Condition()  # group commit: see _durably
+        self._queue: list[_Ticket] = []
+        self._committing = False
         self.input: str | None = None  # the file being imported, recorded with each entry
+        self.list: str | None = None  # the name of its list, recorded with each entry
         self.derived = False  # the input is a results workbook: rows keep their own file
         if account is not None:
             self._claim(account)
@@ -189,9 +215,14 @@ class Journal:
             )
 
     def close(self) -> None:
-        with self._mutex:
-            self._db.close()
-        self._lock.release()
+        try:
+            self.flush()
+        except JournalError:
+            pass  # lost outcomes are read back from onOffice by the next run
+        finally:
+            with self._mutex:
+                self._db.close()
+            self._lock.release()
 
     def __enter__(self) -> Journal:
         return self
@@ -200,11 +231,66 @@ class Journal:
         self.close()
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
-        try:
-            with self._mutex:
-                self._db.execute(sql, args)  # autocommit: durable (FULL) when execute returns
-        except sqlite3.Error as exc:  # disk full, read-only, removed: stop, never guess
-            raise JournalError(self.path, str(exc)) from None
+        self._durably([(sql, args)])
+
+    def _record(self, sql: str, args: tuple[Any, ...]) -> None:
+        """An outcome: committed with the next durable write (the next row's intent, normally),
+        at the latest before the journal is read or closed. It need not wait for the disk: an
+        outcome a crash loses is read back from onOffice by the next run (the intent is what
+        must be on disk before a request leaves)."""
+        with self._commits:
+            self._queue.append(_Ticket([(sql, args)], lazy=True))
+
+    def flush(self) -> None:
+        """Commit the outcomes recorded so far (:meth:`_record`)."""
+        with self._commits:
+            waiting = any(not t.done for t in self._queue)
+        if waiting:
+            self._durably([])
+
+    def _durably(self, statements: list[Statement]) -> None:
+        """Commit ``statements`` in one transaction, durable (FULL) when this returns.
+
+        Group commit: the workers of a run write at once, and each commit waits for the disk
+        (fsync). Whoever finds no commit going on commits everything queued meanwhile, its own
+        statements among them, in one transaction; the others wait for it. So eight workers
+        share the disk's waits instead of queueing for them one by one, and nothing returns
+        before it is on disk. A disk that fails stops the run (never a guess)."""
+        ticket = _Ticket(statements)
+        with self._commits:
+            self._queue.append(ticket)
+            while not ticket.done:
+                if self._committing:
+                    self._commits.wait()
+                    continue
+                self._committing = True
+                batch, self._queue = self._queue, []
+                error: JournalError | None = JournalError(self.path, "interrupted")
+                self._commits.release()
+                try:
+                    error = self._commit(batch)
+                finally:
+                    self._commits.acquire()
+                    self._committing = False
+                    for waiting in batch:
+                        waiting.done, waiting.error = True, error
+                    self._commits.notify_all()
+        if ticket.error is not None:  # the outcomes committed with it failed with it too
+            raise ticket.error
+
+    def _commit(self, batch: list[_Ticket]) -> JournalError | None:
+        with self._mutex:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for ticket in batch:
+                    for sql, args in ticket.statements:
+                        self._db.execute(sql, args)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:  # disk full, read-only, removed: stop, never guess
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                return JournalError(self.path, str(exc))
+        return None
 
     # --- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -216,10 +302,21 @@ class Journal:
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # --- entries --------------------------------------------------------------------------------
-    _ENTRY: Final = (
-        "SELECT fingerprint, state, appointment_id, error, source_row, attempts, intent_at, "
-        "payload, input, pending, content FROM entries"
+    _COLUMNS: Final = (
+        "fingerprint",
+        "state",
+        "appointment_id",
+        "error",
+        "source_row",
+        "attempts",
+        "intent_at",
+        "payload",
+        "input",
+        "pending",
+        "content",
+        "list",
     )
+    _ENTRY: Final = f"SELECT {', '.join(_COLUMNS)} FROM entries"
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> Entry:
@@ -237,21 +334,25 @@ class Journal:
             row[8],
             pending,
             row[10],
+            row[11],
         )
 
     def entry(self, fingerprint: str) -> Entry | None:
+        self.flush()
         with self._mutex:
             row = self._db.execute(self._ENTRY + " WHERE fingerprint = ?", (fingerprint,))
             found = row.fetchone()
         return None if found is None else self._entry(found)
 
     def entries(self) -> dict[str, Entry]:
+        self.flush()
         with self._mutex:
             rows = self._db.execute(self._ENTRY).fetchall()
         return {r[0]: self._entry(r) for r in rows}
 
     def claimed_ids(self) -> set[int]:
         """Appointment ids some row already owns (a read-back must not adopt them twice)."""
+        self.flush()
         with self._mutex:
             rows = self._db.execute(
                 "SELECT appointment_id FROM entries WHERE appointment_id IS NOT NULL"
@@ -264,12 +365,21 @@ class Journal:
         """Durably record that this row is about to be sent. Call before every attempt."""
         self._write(
             "INSERT INTO entries (fingerprint, state, source_row, attempts, intent_at, payload, "
-            "input, content) VALUES (?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO "
-            "UPDATE SET state = excluded.state, source_row = excluded.source_row, "
+            "input, content, list) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) "
+            "DO UPDATE SET state = excluded.state, source_row = excluded.source_row, "
             "attempts = entries.attempts + 1, intent_at = excluded.intent_at, error = NULL, "
             "payload = excluded.payload, input = excluded.input, pending = NULL, "
-            "content = excluded.content",
-            (fingerprint, SENDING, source_row, _now(), _json(payload), self.input, content),
+            "content = excluded.content, list = excluded.list",
+            (
+                fingerprint,
+                SENDING,
+                source_row,
+                _now(),
+                _json(payload),
+                self.input,
+                content,
+                self.list,
+            ),
         )
 
     def adopt(
@@ -282,14 +392,14 @@ class Journal:
     ) -> None:
         """Record an appointment found in onOffice with this row's reference as the row's,
         holding ``payload`` (``content`` None: what it holds is not known)."""
-        self._write(
+        self._record(
             "INSERT INTO entries (fingerprint, state, appointment_id, source_row, attempts, "
-            "intent_at, outcome_at, payload, input, content) "
-            "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
+            "intent_at, outcome_at, payload, input, content, list) "
+            "VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, "
             "appointment_id = excluded.appointment_id, error = NULL, pending = NULL, "
             "outcome_at = excluded.outcome_at, input = excluded.input, "
-            "payload = excluded.payload, content = excluded.content",
+            "payload = excluded.payload, content = excluded.content, list = excluded.list",
             (
                 fingerprint,
                 CREATED,
@@ -300,24 +410,25 @@ class Journal:
                 _json(payload),
                 self.input,
                 content,
+                self.list,
             ),
         )
 
     def created(self, fingerprint: str, appointment_id: int) -> None:
-        self._write(
+        self._record(
             "UPDATE entries SET state = ?, appointment_id = ?, error = NULL, outcome_at = ? "
             "WHERE fingerprint = ?",
             (CREATED, appointment_id, _now(), fingerprint),
         )
 
     def failed(self, fingerprint: str, error: str) -> None:
-        self._write(
+        self._record(
             "UPDATE entries SET state = ?, error = ?, outcome_at = ? WHERE fingerprint = ?",
             (FAILED, error, _now(), fingerprint),
         )
 
     def unknown(self, fingerprint: str, error: str) -> None:
-        self._write(
+        self._record(
             "UPDATE entries SET state = ?, error = ?, outcome_at = ? WHERE fingerprint = ?",
             (UNKNOWN, error, _now(), fingerprint),
         )
@@ -333,9 +444,9 @@ class Journal:
     ) -> None:
         """The appointment now holds ``payload`` (written by a modify, or found so)."""
         # A results workbook is derived from its input: its rows stay that file's.
-        place = "" if self.derived else ", source_row = ?, input = ?"
-        args = () if self.derived else (source_row, self.input)
-        self._write(
+        place = "" if self.derived else ", source_row = ?, input = ?, list = ?"
+        args = () if self.derived else (source_row, self.input, self.list)
+        self._record(
             "UPDATE entries SET state = ?, payload = ?, pending = NULL, error = NULL, "
             f"intent_at = ?, outcome_at = ?, content = ?{place} WHERE fingerprint = ?",
             (CREATED, _json(payload), _now(), _now(), content, *args, fingerprint),
@@ -349,11 +460,11 @@ class Journal:
         """Rows found in the file at these places (key, source row): where they are now."""
         if not rows:
             return
-        statements = [  # another file's row that holds the same stays that file's
+        statements = [  # another list's row that holds the same stays that list's
             (
                 "UPDATE entries SET source_row = ?, input = ? WHERE fingerprint = ? "
-                "AND (input = ? OR input IS NULL)",
-                (r, self.input, k, self.input),
+                "AND (list = ? OR list IS NULL)",
+                (r, self.input, k, self.list),
             )
             for k, r in rows
         ]
@@ -361,20 +472,11 @@ class Journal:
 
     def settled_pending(self, fingerprint: str) -> None:
         """The modify was refused: the appointment still holds the entry's payload."""
-        self._write("UPDATE entries SET pending = NULL WHERE fingerprint = ?", (fingerprint,))
+        self._record("UPDATE entries SET pending = NULL WHERE fingerprint = ?", (fingerprint,))
 
     # --- undo -------------------------------------------------------------------------------------
-    def _transaction(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
-        with self._mutex:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                for sql, args in statements:
-                    self._db.execute(sql, args)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise JournalError(self.path, str(exc)) from None
+    def _transaction(self, *statements: Statement) -> None:
+        self._durably(list(statements))
 
     def undone(self, appointment_id: int, action: str) -> None:
         """Record that `undo` removed (or cancelled) this appointment, or that a run cancelled
@@ -392,6 +494,7 @@ class Journal:
         )
 
     def undone_ids(self) -> dict[int, str]:
+        self.flush()
         with self._mutex:
             rows = self._db.execute("SELECT appointment_id, action FROM undo").fetchall()
         return dict(rows)
@@ -413,9 +516,9 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
                     f"the journal {path} belongs to {owner[0]}, not to {account}", path=path
                 )
             columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
-            select = Journal._ENTRY
-            if not {"input", "pending", "content"} <= columns:  # not migrated yet
-                select = select.replace("input, pending, content", "NULL, NULL, NULL")
+            # a journal of an earlier version, not migrated yet: its missing columns as NULL
+            present = [c if c in columns else "NULL" for c in Journal._COLUMNS]
+            select = f"SELECT {', '.join(present)} FROM entries"
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             return {r[0]: Journal._entry(r) for r in db.execute(select)}, meta
         finally:
@@ -428,20 +531,37 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
 class FileHistory:
     """What the ledger knows of the rows of one imported file."""
 
-    input: str  # the file's path, as the run that last touched a row saw it
+    input: str  # the list's name (its file's name without the extension)
     states: dict[str, int]  # entries per state (created, failed, unknown, ...)
     last: str  # when a row of it was last sent (UTC, "YYYY-MM-DD HH:MM:SS")
 
 
+def entry_content(entry: Entry) -> str | None:
+    """The fingerprint of the row content an entry's appointment holds (ledgers before it was
+    recorded: the key, where the key is a content's)."""
+    if entry.content:
+        return entry.content
+    if entry.fingerprint.startswith("key:"):
+        return None
+    return entry.fingerprint.split("#")[0]
+
+
+def entry_list(entry: Entry) -> str:
+    """The name of the list an entry's row belongs to (ledgers before lists had names: its
+    file's)."""
+    return entry.list or list_name(entry.input or "")
+
+
 def history(path: str | Path, account: str) -> list[FileHistory]:
-    """The files imported into ``account`` through the journal at ``path``, newest first
-    (read only, as :func:`snapshot`)."""
+    """The lists imported into ``account`` through the journal at ``path``, newest first
+    (read only, as :func:`snapshot`): a list's file and its results workbook are one."""
     entries, _meta = snapshot(path, account)
     files: dict[str, tuple[dict[str, int], str]] = {}
     for entry in entries.values():
-        states, last = files.setdefault(entry.input or "", ({}, ""))
+        name = entry_list(entry)
+        states, last = files.setdefault(name, ({}, ""))
         states[entry.state] = states.get(entry.state, 0) + 1
-        files[entry.input or ""] = (states, max(last, entry.intent_at or ""))
+        files[name] = (states, max(last, entry.intent_at or ""))
     found = [FileHistory(name, states, last) for name, (states, last) in files.items()]
     return sorted(found, key=lambda f: f.last, reverse=True)
 

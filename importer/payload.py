@@ -58,23 +58,20 @@ def fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(params).encode()).hexdigest()[:32]
 
 
-def modify_parameters(new: dict[str, Any], *olds: dict[str, Any]) -> dict[str, Any]:
-    """The `modify` parameters that leave an appointment written with any of ``olds`` holding
-    exactly ``new`` (§5.4): fields only an old one set are cleared, the contacts replaced as a
-    whole, the estate unlinked and participants emptied where ``new`` has none."""
+def modify_parameters(new: dict[str, Any]) -> dict[str, Any]:
+    """The `modify` parameters that leave an appointment holding exactly ``new`` whatever it
+    held before (§5.4), so that no computer needs to know what was written earlier: fields
+    ``new`` does not set are cleared where the API has an empty value
+    (``contract.CLEARED_VALUES``), the contacts replaced as a whole, the estate unlinked and
+    the participants emptied where ``new`` has none."""
     data = dict(new.get("data", {}))
-    for old in olds:
-        for name in old.get("data", {}):
-            if name not in data and name in contract.CLEARED_VALUES:
-                data[name] = contract.CLEARED_VALUES[name]
+    for name, empty in contract.CLEARED_VALUES.items():
+        data.setdefault(name, empty)
     out = {**new, "data": data}
     out["relatedAddressIds"] = list(new.get("relatedAddressIds") or [])
     out["replaceAddressIds"] = True  # without it, modify adds contacts to the old ones
-    if "relatedEstateId" not in new and any("relatedEstateId" in old for old in olds):
+    if "relatedEstateId" not in new:
         out["relatedEstateId"] = 0
-    if "subscribers" in new or any("subscribers" in old for old in olds):
-        subscribers = new.get("subscribers") or {}
-        out["subscribers"] = {
-            kind: list(subscribers.get(kind) or []) for kind in ("users", "groups")
-        }
+    subscribers = new.get("subscribers") or {}
+    out["subscribers"] = {kind: list(subscribers.get(kind) or []) for kind in ("users", "groups")}
     return out

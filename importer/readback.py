@@ -8,6 +8,9 @@ the callers compare values, never a server's typing habits.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,6 +20,7 @@ from zoneinfo import ZoneInfo
 from . import contract
 from .client import Action, OnOfficeClient, Record
 from .errors import ActionRefused, OutcomeUnknown
+from .reference import note_without_reference
 
 Id = int | str
 _LIST_FIELDS = ["id", "modified", "subject", "notes", "type", "status", "date", "users", "groups"]
@@ -43,6 +47,11 @@ class Appointment:
     modified: str | None  # UTC, "YYYY-MM-DD HH:MM:SS"
     cancelled: bool
     via: str  # "read calendar" or "appointmentList"
+    # (start, end) as one reading of the answer (appointmentList's offsets allow two: the
+    # reading the contract recommends first)
+    readings: tuple[tuple[str, str], ...] = ()
+    all_day: bool = False
+    type_key: str = ""  # the key of `art` ("" when none)
 
 
 def _texts(items: Any, key: str | None) -> frozenset[str]:
@@ -61,11 +70,12 @@ def from_read(record: Record) -> Appointment:
     resources = contract.as_map(e.get("ressourcesWithKeys"))
     status = str(e.get("status") or "")
     rid = contract.record_id(record.id) or ""
+    start, end = str(e.get("start_dt", "")), str(e.get("end_dt", ""))
     return Appointment(
         id=rid,
         series=contract.series_id(rid) or rid,
-        starts=frozenset({str(e.get("start_dt", ""))}),
-        ends=frozenset({str(e.get("end_dt", ""))}),
+        starts=frozenset({start}),
+        ends=frozenset({end}),
         subject=str(e.get("description") or ""),
         note=str(e.get("note") or ""),
         types=frozenset({*art, *(str(v) for v in art.values())}),
@@ -78,24 +88,28 @@ def from_read(record: Record) -> Appointment:
         modified=str(e["modified"]) if e.get("modified") else None,
         cancelled=status == "canceled" or (not status and contract.as_bool(e.get("abgesagt"))),
         via="read calendar",
+        readings=((start, end),),
+        all_day=contract.as_bool(e.get("ganztags")),
+        type_key=next(iter(art), ""),
     )
 
 
-def _wall_clock(text: Any) -> frozenset[str]:
+def _wall_clock(text: Any) -> tuple[str, ...]:
     """An ISO 8601 time with offset as local wall-clock text: converted, and as written.
 
     UNDOCUMENTED whether appointmentList's ``+00:00`` is real UTC (§5.1): both readings are
-    kept, and a row matches when either equals its time.
+    kept (the recommended one, converted, first), and a row matches when either equals its
+    time.
     """
     try:
         moment = datetime.fromisoformat(str(text))
     except ValueError:
-        return frozenset()
+        return ()
     written = moment.replace(tzinfo=None).strftime(contract.DATETIME_FORMAT)
     if moment.tzinfo is None:
-        return frozenset({written})
+        return (written,)
     local = moment.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None)
-    return frozenset({written, local.strftime(contract.DATETIME_FORMAT)})
+    return tuple(dict.fromkeys((local.strftime(contract.DATETIME_FORMAT), written)))
 
 
 def _utc(text: Any) -> str | None:
@@ -118,11 +132,12 @@ def from_list(record: Record) -> Appointment:
     users = contract.id_set(e.get("users"))
     estate = contract.as_map(e.get("estate"))
     rid = contract.record_id(e.get("id", record.id)) or contract.record_id(record.id) or ""
+    starts, ends = _wall_clock(when.get("start")), _wall_clock(when.get("end"))
     return Appointment(
         id=rid,
         series=contract.series_id(rid) or rid,
-        starts=_wall_clock(when.get("start")),
-        ends=_wall_clock(when.get("end")),
+        starts=frozenset(starts),
+        ends=frozenset(ends),
         subject=str(e.get("subject") or ""),
         note=str(e.get("notes") or ""),
         types=frozenset(str(v) for v in (kind.get("value"), kind.get("label")) if v),
@@ -136,6 +151,10 @@ def from_list(record: Record) -> Appointment:
         modified=_utc(e.get("modified")) if e.get("modified") else None,
         cancelled=str(status.get("value") or "") == "canceled",
         via="appointmentList",
+        # one reading takes both times the same way
+        readings=tuple(zip(starts, ends, strict=False)),
+        all_day=contract.as_bool(when.get("allDay")),
+        type_key=str(kind.get("value") or ""),
     )
 
 
@@ -169,12 +188,19 @@ def calendar_read(
         "showcancelled": True,
     }
     if note_contains is not None:
-        parameters["filter"] = {"note": [{"op": "like", "val": f"%{note_contains}%"}]}
+        parameters["filter"] = {"note": [{"op": "like", "val": _like(note_contains)}]}
     return Action("read", "calendar", parameters, identifier=identifier)
 
 
-def _read_calendar(client: OnOfficeClient, first: date, last: date) -> list[Record]:
-    return client.call(calendar_read(first, last)).records
+def _like(pattern: str) -> str:
+    """A `like` value: a pattern as given, a plain text as "contains"."""
+    return pattern if "%" in pattern else f"%{pattern}%"
+
+
+def _read_calendar(
+    client: OnOfficeClient, first: date, last: date, note_like: str | None
+) -> list[Record]:
+    return client.call(calendar_read(first, last, note_contains=note_like)).records
 
 
 @dataclass(frozen=True)
@@ -192,11 +218,15 @@ class Who:
         )
 
 
-def _appointment_list(client: OnOfficeClient, first: date, last: date, who: Who) -> list[Record]:
+def _appointment_list(
+    client: OnOfficeClient, first: date, last: date, who: Who, note_like: str | None
+) -> list[Record]:
     """UNDOCUMENTED (§5.1): its scope without userIds/groupIds, and whether cancelled ones are
     listed without isCancelled. So it asks for the row's agents (or groups), and once more for
     the cancelled ones; the answers are merged by id."""
     period: dict[str, Any] = {"startDate": _day(first), "endDate": _day(last)}
+    if note_like is not None:
+        period["notes"] = [{"op": "like", "val": _like(note_like)}]
     scopes = []
     if who.users:
         scopes.append({"userIds": sorted(str(u) for u in who.users)})
@@ -220,35 +250,45 @@ def _appointment_list(client: OnOfficeClient, first: date, last: date, who: Who)
 
 
 def _one_read(
-    client: OnOfficeClient, first: date, last: date, who: Who
+    client: OnOfficeClient, first: date, last: date, who: Who, note_like: str | None = None
 ) -> tuple[list[Appointment], bool]:
     """One read of a period, through read calendar or (once it is known missing) the list;
     and whether its scope is surely everyone's (the list's is not when nobody is named)."""
     if "read calendar" not in client.unsupported:
         try:
-            return [from_read(r) for r in _read_calendar(client, first, last)], True
+            return [from_read(r) for r in _read_calendar(client, first, last, note_like)], True
         except ActionRefused as exc:
             if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
                 raise
             client.unsupported.add("read calendar")
-    found = [from_list(r) for r in _appointment_list(client, first, last, who)]
+    found = [from_list(r) for r in _appointment_list(client, first, last, who, note_like)]
     return found, bool(who.users or who.groups)
 
 
-def read_period(client: OnOfficeClient, first: date, last: date, who: Who = Who()) -> Period:
-    """Every appointment overlapping the days ``first``..``last``, cancelled ones included.
+def read_period(
+    client: OnOfficeClient,
+    first: date,
+    last: date,
+    who: Who = Who(),
+    *,
+    note_like: str | None = None,
+    margin: bool = True,
+) -> Period:
+    """Every appointment overlapping the days ``first``..``last``, cancelled ones included
+    (``note_like``: only those whose note is like this pattern; a hint the callers check).
 
     UNDOCUMENTED whether `dateend` is inclusive (§5.2): a day of margin is read on both sides
-    and the callers compare times themselves. A read that returns the 500 cap is split in halves
-    until it fits; a single day that still fills the cap is reported as incomplete, never as
-    proof that something is absent.
+    (``margin``) and the callers compare times themselves. A read that returns the 500 cap is
+    split in halves until it fits; a single day that still fills the cap is reported as
+    incomplete, never as proof that something is absent.
     """
     found: dict[Id, Appointment] = {}
     reads, complete = 0, True
-    todo = [(first - timedelta(days=1), last + timedelta(days=1))]
+    pad = timedelta(days=1 if margin else 0)
+    todo = [(first - pad, last + pad)]
     while todo:
         a, b = todo.pop()
-        page, everyone = _one_read(client, a, b, who)
+        page, everyone = _one_read(client, a, b, who, note_like)
         complete = complete and everyone
         reads += 1
         if len(page) >= contract.READ_PAGE_CAP:
@@ -261,6 +301,60 @@ def read_period(client: OnOfficeClient, first: date, last: date, who: Who = Who(
         for appointment in page:
             found.setdefault(appointment.id, appointment)
     return Period(list(found.values()), complete, reads)
+
+
+def read_modified(client: OnOfficeClient, since: datetime, until: datetime) -> Period:
+    """Every appointment (everyone's, cancelled ones too) last edited between two moments (UTC,
+    as `modified` is kept, §5.2): what changed in onOffice while a run was sending. A window
+    that fills the 500 cap is split in halves; a single second that still fills it is reported
+    as incomplete. Raises :class:`ActionRefused` where the server has no read calendar."""
+    found: dict[Id, Appointment] = {}
+    reads, complete = 0, True
+    todo = [(since, until)]
+    while todo:
+        a, b = todo.pop()
+        parameters = {
+            "modifiedstart": a.strftime(contract.DATETIME_FORMAT),
+            "modifiedend": b.strftime(contract.DATETIME_FORMAT),
+            "allusers": True,
+            "showcancelled": True,
+        }
+        page = client.call(Action("read", "calendar", parameters)).records
+        reads += 1
+        if len(page) >= contract.READ_PAGE_CAP:
+            if (b - a).total_seconds() <= 1:
+                complete = False
+            else:
+                middle = a + (b - a) / 2
+                todo += [(a, middle), (middle, b)]
+                continue
+        for record in page:
+            appointment = from_read(record)
+            found.setdefault(appointment.id, appointment)
+    return Period(list(found.values()), complete, reads)
+
+
+def read_ids(client: OnOfficeClient, ids: Sequence[int]) -> dict[int, Appointment | None]:
+    """Appointments by id through read calendar, 50 to a request; None for those the server
+    does not know (any more). Raises :class:`ActionRefused` with an unknown-action code where
+    the server has no read calendar (the caller then looks for each on its days)."""
+    out: dict[int, Appointment | None] = {}
+    size = contract.LOOKUP_ACTIONS_PER_REQUEST
+    for i in range(0, len(ids), size):
+        chunk = ids[i : i + size]
+        actions = [
+            Action("read", "calendar", [], resourceid=str(n), identifier=f"id-{n}") for n in chunk
+        ]
+        for n, outcome in zip(chunk, client.send(actions), strict=True):
+            if isinstance(outcome, ActionRefused):
+                if outcome.errorcode in contract.NOT_FOUND_CODES:
+                    out[n] = None
+                    continue
+                if outcome.errorcode in contract.UNKNOWN_ACTION_CODES:
+                    client.unsupported.add("read calendar")
+                raise outcome
+            out[n] = from_read(outcome.records[0]) if outcome.records else None
+    return out
 
 
 def read_one(
@@ -344,17 +438,85 @@ def differences(found: Appointment, params: dict[str, Any], note: bool = False) 
         or not resources <= (found.resources | found.resource_names),
         "contacts": found.addresses != contract.id_set(params.get("relatedAddressIds")),
         "property": found.estates != contract.id_set(params.get("relatedEstateId")),
-        "note": note and found.note.strip() != str(data.get("note") or "").strip(),
-        "cancelled": found.cancelled != _cancels(data),
+        "note": note and plain(found.note) != plain(str(data.get("note") or "")),
+        "cancelled": found.cancelled != cancels(data),
     }
     return [name for name, differs in named.items() if differs]
 
 
-def _cancels(data: dict[str, Any]) -> bool:
+def cancels(data: dict[str, Any]) -> bool:
     """Whether a payload cancels its appointment (`status` wins over `abgesagt`, §4.1)."""
     if data.get("status"):
         return bool(data["status"] == "canceled")
     return bool(data.get("abgesagt"))
+
+
+def plain(note: str) -> str:
+    """A note as compared: without the import's stamp (:func:`text`)."""
+    return text(note_without_reference(note))
+
+
+def text(value: Any) -> str:
+    """Text as compared: NFC, line breaks as ``\\n``, no blanks at the ends of lines or of the
+    whole (a server may store line breaks or trailing blanks its own way)."""
+    normal = unicodedata.normalize("NFC", str(value or "")).replace("\r\n", "\n")
+    return "\n".join(line.rstrip() for line in normal.replace("\r", "\n").split("\n")).strip()
+
+
+def _digest(parts: list[Any]) -> str:
+    encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode()).hexdigest()[:12]
+
+
+def _sorted_ids(ids: Iterable[Id]) -> list[str]:
+    return sorted(str(i) for i in ids)
+
+
+def seen_digest(params: dict[str, Any], before: Appointment | None = None) -> str:
+    """What a read of an appointment written with ``params`` shows, as 12 hex digits: start,
+    end, subject, type, participants, resources, contacts, property, note (without the stamp)
+    and whether it is cancelled. The import stamps it into the note (:mod:`importer.reference`)
+    so that any computer tells the import's last write from a change made in onOffice.
+
+    ``before``: the appointment a modify writes over; a type it has and ``params`` does not set
+    stays (the documentation names no empty type, ``contract.CLEARED_VALUES``)."""
+    data, users = _sent(params)
+    kind = str(data.get("art") or (before.type_key if before is not None else ""))
+    return _digest(
+        [
+            str(data.get("start_dt") or ""),
+            str(data.get("end_dt") or ""),
+            text(data.get("description")),
+            kind,
+            _sorted_ids(users),
+            sorted(str(r) for r in data.get("ressources") or []),
+            _sorted_ids(contract.id_set(params.get("relatedAddressIds"))),
+            _sorted_ids(contract.id_set(params.get("relatedEstateId"))),
+            plain(str(data.get("note") or "")),
+            cancels(data),
+        ]
+    )
+
+
+def seen_digests(found: Appointment) -> frozenset[str]:
+    """The digests (:func:`seen_digest`) a payload may have had to be read as ``found``: one
+    per reading of its times and of its type (key or label); none when the answer cannot tell
+    its participants (appointmentList with groups)."""
+    if found.users is None:
+        return frozenset()
+    rest = [
+        _sorted_ids(found.users),
+        sorted(found.resources),
+        _sorted_ids(found.addresses),
+        _sorted_ids(found.estates),
+        plain(found.note),
+        found.cancelled,
+    ]
+    return frozenset(
+        _digest([start, end, text(found.subject), kind, *rest])
+        for start, end in found.readings
+        for kind in sorted(found.types) or [""]
+    )
 
 
 def same_content(found: Appointment, params: dict[str, Any]) -> bool:

@@ -56,6 +56,9 @@ PLAN_WORDS = {
     "unchanged": N_("leave as it is"),
     "settle": N_("settle (an earlier answer was lost)"),
     "duplicate": N_("duplicate (not sent)"),
+    "conflict": N_("conflict (not sent)"),
+    "ambiguous": N_("ask which appointment (not sent)"),
+    "hold": N_("wait (not sent)"),
 }
 
 
@@ -117,6 +120,14 @@ def lookups_not_checked(kinds: Sequence[str]) -> str:
     )
 
 
+def _planned(action: str | None, note: str) -> str | None:
+    """The Plan column: what a run would do, and with which appointment or why not."""
+    if action is None:
+        return None
+    word = _(PLAN_WORDS.get(action, action))
+    return f"{word}: {note}" if note else word
+
+
 def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     table = report.table
     plan = report.plan
@@ -134,7 +145,7 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
         for row, cells in table.records():
             problems = by_row[row].problems
             planned: tuple[str | None, ...] = (
-                (_(PLAN_WORDS.get(plan[row], plan[row])) if row in plan else None,) if plan else ()
+                (_planned(plan.get(row), report.plan_notes.get(row, "")),) if plan else ()
             )
             if not problems:
                 yield (outcome["valid", False], *planned, None, None, *cells, row), {}

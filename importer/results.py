@@ -38,6 +38,7 @@ from .runner import STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 STATUSES_SHEET = N_("Statuses")
+LIST_LABEL = N_("List (the same on every computer)")
 STATUS_ORDER = STATUSES
 MEANINGS = {
     "created": N_("created by this run"),
@@ -46,8 +47,12 @@ MEANINGS = {
     "already-created": N_("imported earlier exactly as it is now: nothing was sent"),
     "exists": N_("found in onOffice by its import reference (imported earlier, on any computer)"),
     "conflict": N_(
-        "its appointment was changed or deleted in onOffice since the import: not "
-        "overwritten (run with --force to write the row over it)"
+        "its appointment was changed or deleted in onOffice since the import's last write, or "
+        "another list wrote it last: not overwritten (run with --force to write the row over it)"
+    ),
+    "ambiguous": N_(
+        "two rows could each be this appointment and nothing tells which: not sent; say which "
+        "(in the web app, or run --pair ROW=ID), or give the mapping a key"
     ),
     "invalid": N_("not sent: the row has errors (see the column “Error”)"),
     "failed": N_("onOffice refused it (see the column “Error”); run again after fixing it"),
@@ -95,6 +100,29 @@ def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str
                 _("cannot write {path} ({why})").format(path=place, why=exc.strerror or exc)
             )
     return None, failures
+
+
+def list_of_results(path: Path) -> str | None:
+    """The list a results workbook belongs to, as its Summary names it (None when it does
+    not: a workbook of an earlier version, or not ours)."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    from .i18n import every
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        names = every(SUMMARY_SHEET)
+        sheet = next((name for name in book.sheet_names if name in names), None)
+        if sheet is None:
+            return None
+        rows = book.get_sheet_by_name(sheet).to_python()
+    except (CalamineError, OSError, ValueError):
+        return None
+    labels = every(LIST_LABEL)
+    for row in rows:
+        if len(row) > 1 and row[0] in labels and isinstance(row[1], str) and row[1].strip():
+            return row[1].strip()
+    return None
 
 
 def sheet_rows(report: RunReport) -> dict[int, int]:
@@ -197,6 +225,11 @@ def summary(report: RunReport) -> list[list[Any]]:
         ).format(n=number(open_rows), sheet=_(RESULTS_SHEET))
     if report.stopped or report.interrupted:
         step = _("The run stopped early. Run the same command again: it goes on where it stopped.")
+    elif counts.get("ambiguous"):
+        step = _(
+            "Say which appointment each row marked “{status}” is: in the web app, or run the file "
+            "again with --pair ROW=ID (or ROW=new), as the column “{error}” says."
+        ).format(status=status_word("ambiguous"), error=_(ERROR))
     elif open_rows:
         step = _(
             "Fix the red cells of those rows in this workbook (the column “{error}” says why), "
@@ -210,6 +243,7 @@ def summary(report: RunReport) -> list[list[Any]]:
         [_("Result"), result],
         [_("Next step"), step],
         *[[_("Not checked"), notice] for notice in checked.notices],
+        *[[_("Note"), notice] for notice in report.notices],
         [],
         [_("Status"), _("Rows")],
         *[[status_word(status), counts[status]] for status in STATUS_ORDER if counts.get(status)],
@@ -228,6 +262,7 @@ def summary(report: RunReport) -> list[list[Any]]:
         [_("Stopped early"), stopped],
         [_("Exit code"), int(report.exit_code)],
         [_("Input file"), str(checked.source)],
+        [_(LIST_LABEL), report.list_name],
         [_("Input SHA-256"), checked.source_sha256],
         [_("Sheet"), checked.table.sheet or _("(CSV)")],
         [_("Mapping file"), str(checked.mapping.path)],

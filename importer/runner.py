@@ -1,18 +1,19 @@
-"""Sending one row, and recognising rows already in onOffice: the executing half of a run.
+"""Carrying out one row's step of the plan: the executing half of a run.
 
 A :class:`Runner` creates a row (journaled before and after, retried only when the request
 surely never arrived), settles a lost answer by reading back, updates a changed row's
-appointment (never over someone's change without ``force``) and cancels the appointment of a
-row that left the file. The ``recognise_*`` functions ask onOffice, before anything is sent,
-which rows are there already. :mod:`importer.submit` plans a run and drives these from its
-worker threads.
+appointment and cancels the appointment of a row that left the file. Every write stamps the
+appointment (:mod:`importer.reference`) with what it wrote, so any computer can tell later what
+the import last wrote. :mod:`importer.submit` plans a run and drives these from its worker
+threads.
 
-Every row ends with one status: ``created``; ``updated`` (the row changed since its import: its
-appointment was modified); ``unchanged`` (it changed, but onOffice already holds it so);
-``already-created`` (this account's journal imported it as it is); ``exists`` (found in onOffice
-by its import reference, or holding exactly the row: created by an earlier import, on any
-computer); ``conflict`` (its appointment was changed in onOffice since the import: not
-overwritten without ``force``); ``invalid``, ``failed``, ``unknown`` or ``not-sent``.
+Every row ends with one status (:class:`Status`): ``created``; ``updated`` (the row changed
+since its import: its appointment was modified); ``unchanged`` (it changed, but onOffice already
+holds it so); ``already-created`` (this computer imported it as it is); ``exists`` (in onOffice
+as it is, imported by another computer or list); ``conflict`` (its appointment was changed or
+deleted in onOffice since the import's last write, or another list wrote it: not overwritten
+without ``force``); ``ambiguous`` (two rows could be its appointment: say which); ``invalid``,
+``failed``, ``unknown`` or ``not-sent``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -41,25 +42,15 @@ from .errors import (
     NotDelivered,
     OutcomeUnknown,
 )
-from .i18n import N_, _
-from .journal import CANCELED_REMOVED, Entry, Journal
+from .i18n import N_, _, when
+from .identity import Removed, Step
+from .journal import CANCELED_REMOVED, Journal, entry_content
 from .payload import fingerprint as fingerprint_of
 from .payload import modify_parameters
-from .readback import (
-    Appointment,
-    differences,
-    find_appointment,
-    holds,
-    same_content,
-)
-from .reference import (
-    found_in,
-    note_without_reference,
-    reference,
-    with_reference,
-    without_reference,
-)
-from .settle import find_created, find_existing, find_references
+from .readback import Appointment, cancels, seen_digest
+from .reference import Stamp, reference, with_stamp
+from .settle import find_created
+from .state import CHANGED, GONE, INTACT, UNSURE, Prior, restamped
 
 
 class Status(StrEnum):
@@ -72,6 +63,7 @@ class Status(StrEnum):
     ALREADY = "already-created"
     EXISTS = "exists"
     CONFLICT = "conflict"
+    AMBIGUOUS = "ambiguous"
     INVALID = "invalid"
     FAILED = "failed"
     UNKNOWN = "unknown"
@@ -86,8 +78,9 @@ CREATED, UPDATED, UNCHANGED, ALREADY, EXISTS = (
     Status.ALREADY,
     Status.EXISTS,
 )
-CONFLICT, INVALID, FAILED, UNKNOWN, NOT_SENT = (
+CONFLICT, AMBIGUOUS, INVALID, FAILED, UNKNOWN, NOT_SENT = (
     Status.CONFLICT,
+    Status.AMBIGUOUS,
     Status.INVALID,
     Status.FAILED,
     Status.UNKNOWN,
@@ -98,10 +91,6 @@ IMPORTED = (CREATED, UPDATED, UNCHANGED, ALREADY, EXISTS)
 # What became of the appointment of a row that is no longer in the file.
 KEPT, CANCELED, REMOVED_GONE = "kept", "canceled", "already-gone"
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
-ToSend = list[tuple[int, str, dict[str, Any]]]  # row, journal key, payload
-ToSettle = list[tuple[int, str, dict[str, Any], str | None]]  # ... and when it was last sent
-# row, journal key, payload, its entry, the key it moves to
-ToUpdate = list[tuple[int, str, dict[str, Any], Entry, str | None]]
 
 
 @dataclass(frozen=True)
@@ -123,6 +112,11 @@ class RunOptions:
     strict: bool = False  # double bookings are errors: those rows are not sent
     force: bool = False  # update appointments even where they were changed in onOffice
     cancel_removed: bool = False  # cancel the appointments of rows no longer in the file
+    # The user's answers to the plan's questions: row -> appointment id, or None for "new".
+    choices: dict[int, int | None] = field(default_factory=dict)
+    # Another run of the same list that writes nothing for this long is taken for ended (a
+    # run writes at least once a read timeout while it sends).
+    quiet_after: float = 30.0
 
 
 @dataclass
@@ -138,7 +132,7 @@ _UNKNOWN_OUTCOME = N_("outcome unknown: {error}")
 
 @dataclass
 class RemovedRow:
-    """An appointment an earlier run imported from this file, for a row no longer in it."""
+    """An appointment an earlier run imported from this list, for a row no longer in it."""
 
     appointment_id: int
     source_row: int | None
@@ -162,8 +156,11 @@ class RunReport:
     journal_path: Path | None = None
     earlier: Earlier = field(default_factory=dict)  # when the input is a results workbook
     account: str | None = None  # whose calendar (URL and API user; never a secret)
-    existence_reads: int = 0  # reads the check for rows already in onOffice cost
+    existence_reads: int = 0  # reads of onOffice's calendar (the list, and while sending)
     removed: list[RemovedRow] = field(default_factory=list)
+    questions: list[identity.Question] = field(default_factory=list)  # the plan's questions
+    list_name: str = ""
+    notices: list[str] = field(default_factory=list)  # said once, also in the Summary
 
     def counts(self) -> Counter[str]:
         return Counter(r.status for r in self.results.values())
@@ -177,11 +174,20 @@ class RunReport:
             return self.stop_code
         if counts[UNKNOWN]:
             return ExitCode.UNKNOWN_OUTCOME
-        if counts[INVALID] or counts[FAILED] or counts[NOT_SENT] or counts[CONFLICT]:
+        failing = (INVALID, FAILED, NOT_SENT, CONFLICT, AMBIGUOUS)
+        if any(counts[s] for s in failing):
             return ExitCode.ROWS_FAILED
         if any(r.status in (CONFLICT, FAILED) for r in self.removed):
             return ExitCode.ROWS_FAILED
         return ExitCode.OK
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a run writes into every stamp besides the row's own part."""
+
+    list_tag: str
+    run: str
 
 
 class Runner:
@@ -192,18 +198,20 @@ class Runner:
         options: RunOptions,
         stop: threading.Event,
         report: RunReport,
+        signature: Signature,
         use_reference: bool = True,
     ) -> None:
         self.client, self.journal, self.options = client, journal, options
         self.stop, self.report = stop, report
+        self.signature = signature
         self.lock = threading.Lock()
         self.unreachable_streak = 0
-        # row -> (key, payload, when to read it back: time.monotonic())
-        self.pending: dict[int, tuple[str, dict[str, Any], float]] = {}
+        # row -> (step, params, when to read it back: time.monotonic(), attempts declined
+        # with a 503 so far: such a row is sent again once it is proven absent)
+        self.pending: dict[int, tuple[Step, dict[str, Any], float, int]] = {}
         self.rng = random.Random()
         self.use_reference = use_reference
-        # Why appointments of rows that left the file are kept even with cancel_removed.
-        self.hold_removed = ""
+        self.written: set[int] = set()  # appointments this run wrote (a look finds them too)
 
     # --- systemic failures ----------------------------------------------------------------------
     def halt(self, reason: str, code: ExitCode) -> None:
@@ -226,24 +234,49 @@ class Runner:
                 ExitCode.STOPPED,
             )
 
+    # --- what is written ------------------------------------------------------------------------
+    def payload(
+        self, step: Step, params: dict[str, Any], before: Appointment | None = None
+    ) -> dict[str, Any]:
+        """What is sent for a row: its parameters, stamped (unless the mapping says not to)."""
+        if not self.use_reference:
+            return params
+        keyed = step.key.startswith(identity.KEY_PREFIX)
+        stamp = Stamp(
+            step.ref or reference(step.key),
+            self.signature.list_tag,
+            self._source_row(step),
+            keyed,
+            fingerprint_of(params)[:12],
+            seen_digest(params, before),
+            self.signature.run,
+            int(self.client.server_now()),
+        )
+        return with_stamp(params, stamp)
+
+    def _source_row(self, step: Step) -> int:
+        earlier = self.report.earlier.get(step.row)
+        return earlier[2] if earlier is not None else step.row
+
+    def do(self, step: Step, params: dict[str, Any]) -> RowResult:
+        """A create or an update, as the step says."""
+        if step.action == identity.UPDATE:
+            return self.update(step, params)
+        return self.send(step, params)
+
     # --- one row --------------------------------------------------------------------------------
-    def reference(self, key: str) -> str | None:
-        return reference(key) if self.use_reference else None
-
-    def payload(self, key: str, params: dict[str, Any]) -> dict[str, Any]:
-        return sent_payload(key, params, self.use_reference)
-
-    def send(
-        self, row: int, fingerprint: str, params: dict[str, Any], attempts: int = 0
-    ) -> RowResult:
+    def send(self, step: Step, params: dict[str, Any], attempts: int = 0) -> RowResult:
+        row, key = step.row, step.key
         attempt = attempts
-        sent = self.payload(fingerprint, params)
+        if step.prior is None:
+            step = replace(step, ref=step.ref or reference(key))
+        sent = self.payload(replace(step, prior=None), params)
         while True:
             if self.stop.is_set() and attempt == 0:
                 return RowResult(row, NOT_SENT, error=self.report.stopped or _("the run stopped"))
             attempt += 1
             try:
-                self.journal.intent(fingerprint, row, sent, fingerprint_of(params))
+                self.journal.intent(key, self._source_row(step), sent, fingerprint_of(params))
             except JournalError as exc:  # nothing is sent that is not journaled
                 self.halt(str(exc), ExitCode.STOPPED)
                 return RowResult(row, NOT_SENT, error=str(exc))
@@ -251,7 +284,7 @@ class Runner:
                 new_id = self.client.create_appointment(sent, identifier=f"row-{row}")
             except NotDelivered as exc:
                 if attempt >= self.options.max_attempts or self.stop.is_set():
-                    self._journal(self.journal.failed, fingerprint, str(exc))
+                    self._journal(self.journal.failed, key, str(exc))
                     self._unanswered(str(exc))
                     return RowResult(
                         row, FAILED, error=_("not delivered: {error}").format(error=exc)
@@ -260,15 +293,15 @@ class Runner:
                 continue
             except ActionRefused as exc:
                 self._answered()
-                self._journal(self.journal.failed, fingerprint, str(exc))
+                self._journal(self.journal.failed, key, str(exc))
                 return RowResult(row, FAILED, error=exc.server_message or str(exc))
             except (AuthenticationError, ClockError) as exc:
                 # refused before any work: sent again by a later run
-                self._journal(self.journal.failed, fingerprint, str(exc))
+                self._journal(self.journal.failed, key, str(exc))
                 self.halt(str(exc), ExitCode.CONFIGURATION)
                 return RowResult(row, FAILED, error=str(exc))
             except OutcomeUnknown as exc:
-                self._journal(self.journal.unknown, fingerprint, str(exc))
+                self._journal(self.journal.unknown, key, str(exc))
                 self._unanswered(str(exc))
                 if exc.status == 503:
                     # "Service unavailable": the server declined it. A read-back confirms that
@@ -276,103 +309,98 @@ class Runner:
                     # The read-back is the first pause; later ones back off exponentially.
                     if attempt > 1:
                         self.stop.wait(self._backoff(attempt))
-                    entry = self.journal.entry(fingerprint)
-                    sent_at = entry.intent_at if entry else None
-                    return self.settle(row, fingerprint, params, sent_at, resend=attempt)
-                with self.lock:
-                    self.pending[row] = (fingerprint, params, self._ready_at(exc.timed_out))
+                    return self.settle(step, params, resend=attempt)
+                self._later(step, params, exc.timed_out)
                 return RowResult(row, UNKNOWN, error=_(_UNKNOWN_OUTCOME).format(error=exc))
             except ApiError as exc:  # MalformedResponse: it may exist now
-                self._journal(self.journal.unknown, fingerprint, str(exc))
+                self._journal(self.journal.unknown, key, str(exc))
                 self._unanswered(str(exc))
-                with self.lock:
-                    self.pending[row] = (fingerprint, params, self._ready_at(False))
+                self._later(step, params, False)
                 return RowResult(row, UNKNOWN, error=_(_UNKNOWN_OUTCOME).format(error=exc))
             self._answered()
-            self._journal(self.journal.created, fingerprint, new_id)
+            self._journal(self.journal.created, key, new_id)
+            with self.lock:
+                self.written.add(new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
 
-    def update(
-        self,
-        row: int,
-        key: str,
-        params: dict[str, Any],
-        entry: Entry,
-        rekey: str | None = None,
-    ) -> RowResult:
+    def _later(
+        self, step: Step, params: dict[str, Any], timed_out: bool, declined: int = 0
+    ) -> None:
+        """Read this row back later in the run (:func:`importer.submit` settles them)."""
+        with self.lock:
+            self.pending[step.row] = (step, params, self._ready_at(timed_out), declined)
+
+    def keep(self, step: Step, params: dict[str, Any]) -> RowResult:
+        """A row whose appointment already holds it: journaled, nothing sent."""
+        prior = step.prior
+        assert prior is not None
+        appointment = prior.appointment_id
+        entry = prior.entry
+        content = fingerprint_of(params)
+        if entry is not None and entry.state in (identity.jr.SENDING, identity.jr.UNKNOWN):
+            self._journal(self.journal.created, entry.fingerprint, appointment)  # our lost create
+            return RowResult(step.row, CREATED, appointment)
+        if entry is None or entry.appointment_id != appointment:
+            held = self.payload(step, params, prior.found)
+            self._journal(
+                self.journal.adopt, step.key, self._source_row(step), held, appointment, content
+            )
+            return RowResult(step.row, EXISTS, appointment)
+        if (entry_content(entry) or "")[:12] == content[:12] and entry.state == identity.jr.CREATED:
+            return RowResult(step.row, ALREADY, appointment)
+        held = self.payload(step, params, prior.found)
+        self._journal_updated(entry.fingerprint, step, held, params)
+        return RowResult(step.row, UNCHANGED, appointment)
+
+    def update(self, step: Step, params: dict[str, Any]) -> RowResult:
         """A row that changed since its import: its appointment is modified to the row's full
-        new content, unless someone changed the appointment in onOffice meanwhile. ``rekey``:
-        the row's identity now (its mapping gained a key); the note's reference follows it."""
-        appointment = entry.appointment_id
-        assert appointment is not None
+        new content (its stamp says what was written, for every computer)."""
+        prior = step.prior
+        assert prior is not None
+        appointment = prior.appointment_id
         if self.stop.is_set():
             return RowResult(
-                row, NOT_SENT, appointment, self.report.stopped or _("the run stopped")
+                step.row, NOT_SENT, appointment, self.report.stopped or _("the run stopped")
             )
-        new = self.payload(rekey or key, params)
-        written = [p for p in (entry.payload, entry.pending) if p]  # what we may have left
+        content = dict(params)
+        data = params.get("data", {})
+        if prior.cancelled and not cancels(data) and not data.get("status"):  # active again
+            content = {**params, "data": {**data, "status": "active"}}
+        new = self.payload(step, content, prior.found)
+        entry = prior.entry
+        ledger = entry.fingerprint if entry is not None else None
         try:
-            current = find_appointment(self.client, appointment, [*written, new])
-        except (AuthenticationError, ClockError) as exc:
-            self.halt(str(exc), ExitCode.CONFIGURATION)
-            return RowResult(
-                row, NOT_SENT, appointment, _("not updated: {error}").format(error=exc)
-            )
-        except ApiError as exc:  # OutcomeUnknown too: gone or not, it cannot be told
-            return RowResult(
-                row,
-                NOT_SENT,
-                appointment,
-                _("not updated: appointment {id} could not be read ({error}); run again").format(
-                    id=appointment, error=exc
-                ),
-            )
-        if current is None:
-            if self.options.force:  # --force: the row gets an appointment again
-                return self.send(row, rekey or key, params)
-            return RowResult(
-                row,
-                CONFLICT,
-                appointment,
-                _(
-                    "appointment {id} was deleted in onOffice; not created again (use --force "
-                    "to create it again)"
-                ).format(id=appointment),
-            )
-        if entry.pending == new and holds(current, new):  # our modify made it; answer lost
-            self._journal_updated(rekey or key, row, new, params, rekey and key)
-            return RowResult(row, UNCHANGED, appointment)
-        if entry.pending and holds(current, entry.pending):  # an earlier lost modify was made
-            self._journal_updated(key, row, entry.pending, without_reference(entry.pending))
-            written = [entry.pending]
-        if not self.options.force and not any(holds(current, p) for p in written):
-            # what we wrote last (nothing known: an import found elsewhere) against what it holds
-            changed = ", ".join(differences(current, written[0] if written else new, note=True))
-            return RowResult(
-                row,
-                CONFLICT,
-                appointment,
-                _(
-                    "appointment {id} was changed in onOffice since the import ({changes}); "
-                    "not overwritten (use --force to write the row over it)"
-                ).format(id=appointment, changes=changed),
-            )
-        try:
-            self.journal.pending(key, new)
+            if entry is not None and entry.state in (identity.jr.SENDING, identity.jr.UNKNOWN):
+                self.journal.created(entry.fingerprint, appointment)  # our lost create, found
+            if ledger is not None:
+                self.journal.pending(ledger, new)
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
-            return RowResult(row, NOT_SENT, appointment, str(exc))
-        failed = self._modify(row, key, appointment, modify_parameters(new, *written))
+            return RowResult(step.row, NOT_SENT, appointment, str(exc))
+        failed = self._modify(step.row, ledger, appointment, modify_parameters(new))
         if failed is not None:
             return failed
-        self._journal_updated(rekey or key, row, new, params, rekey and key)
-        return RowResult(row, UPDATED, appointment)
+        with self.lock:
+            self.written.add(appointment)
+        if prior.entry is None:  # an appointment this computer did not know: now it does
+            self._journal(
+                self.journal.adopt,
+                step.key,
+                self._source_row(step),
+                new,
+                appointment,
+                fingerprint_of(params),
+            )
+        else:
+            self._journal_updated(prior.entry.fingerprint, step, new, params)
+        return RowResult(step.row, UPDATED, appointment)
 
     def _modify(
-        self, row: int, key: str, appointment: int, parameters: dict[str, Any]
+        self, row: int, ledger: str | None, appointment: int, parameters: dict[str, Any]
     ) -> RowResult | None:
         """Send a journaled modify, retried only while it surely never arrived; None when
-        onOffice confirmed it, else the row's result (the journal says what is known)."""
+        onOffice confirmed it, else the row's result (the stamp says later what is there).
+        ``ledger``: the key of the entry that recorded the modify as pending, if any."""
         attempt = 0
         while True:
             attempt += 1
@@ -382,98 +410,90 @@ class Runner:
                 if attempt < self.options.max_attempts and not self.stop.is_set():
                     self.stop.wait(self._backoff(attempt))
                     continue
-                self._journal(self.journal.settled_pending, key)
+                if ledger is not None:
+                    self._journal(self.journal.settled_pending, ledger)
                 self._unanswered(str(exc))
                 return RowResult(
                     row, FAILED, appointment, _("not updated: {error}").format(error=exc)
                 )
             except ActionRefused as exc:
                 self._answered()
-                self._journal(self.journal.settled_pending, key)
+                if ledger is not None:
+                    self._journal(self.journal.settled_pending, ledger)
                 return RowResult(row, FAILED, appointment, exc.server_message or str(exc))
             except (AuthenticationError, ClockError) as exc:
-                self._journal(self.journal.settled_pending, key)
+                if ledger is not None:
+                    self._journal(self.journal.settled_pending, ledger)
                 self.halt(str(exc), ExitCode.CONFIGURATION)
                 return RowResult(row, FAILED, appointment, str(exc))
-            except ApiError as exc:  # the modify may have been made: a later run reads it
+            except ApiError as exc:  # the modify may have been made: the next run reads it
                 self._unanswered(str(exc))
                 return RowResult(
                     row,
                     UNKNOWN,
                     appointment,
                     _(
-                        "update outcome unknown: {error}; run again (it is read back first "
-                        "and sent again only if needed)"
+                        "update outcome unknown: {error}; run again (it is read first and "
+                        "written again only if needed)"
                     ).format(error=exc),
                 )
             self._answered()
             return None
 
     def _journal_updated(
-        self,
-        key: str,
-        row: int,
-        payload: dict[str, Any],
-        params: dict[str, Any],
-        old_key: str | None = None,
+        self, old_key: str, step: Step, payload: dict[str, Any], params: dict[str, Any]
     ) -> None:
         try:
-            if old_key:
-                self.journal.rekey(old_key, key)
-            self.journal.updated(key, row, payload, fingerprint_of(params))
+            if old_key != step.key:  # the row's identity changed (its mapping gained a key)
+                self.journal.rekey(old_key, step.key)
+            self.journal.updated(step.key, self._source_row(step), payload, fingerprint_of(params))
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
 
-    def cancel_removed(self, entry: Entry) -> RemovedRow:
-        """Cancel the appointment of a row that left the file (journaled; undo restores it)."""
-        appointment = entry.appointment_id
-        assert appointment is not None
-        data = entry.payload.get("data", {})
-        removed = RemovedRow(
-            appointment,
-            entry.source_row,
-            str(data.get("description") or ""),
-            str(data.get("start_dt") or ""),
-            KEPT,
-        )
+    def cancel_removed(self, removed: Removed) -> RemovedRow:
+        """Cancel the appointment of a row that left the file (journaled; undo restores it),
+        stamped as cancelled by the import so that no computer takes it for a person's."""
+        prior = removed.prior
+        appointment = prior.appointment_id
+        shown = _shown(prior)
+        row = RemovedRow(appointment, prior.row, shown[0], shown[1], KEPT)
+        if prior.condition == GONE or prior.cancelled:
+            self._journal(self.journal.undone, appointment, "deleted")
+            why = _("not in onOffice any more") if prior.found is None else _("cancelled already")
+            return replace(row, status=REMOVED_GONE, message=why)
         if not self.options.cancel_removed or self.stop.is_set():
             return replace(
-                removed, message=_("no longer in the file; kept (--cancel-removed cancels it)")
+                row, message=_("no longer in the file; kept (--cancel-removed cancels it)")
             )
-        if self.hold_removed:
+        if removed.held:
             return replace(
-                removed,
-                message=_("no longer in the file; kept: {why}").format(why=self.hold_removed),
+                row, message=_("no longer in the file; kept: {why}").format(why=removed.held)
             )
-        written = [p for p in (entry.payload, entry.pending) if p]
+        if prior.condition in (CHANGED, UNSURE) and not self.options.force:
+            return replace(
+                row,
+                status=CONFLICT,
+                message=_(
+                    "changed in onOffice since the import's last write; not cancelled (use --force)"
+                ),
+            )
         try:
-            current = find_appointment(self.client, appointment, written)
-            if current is None:
-                self.journal.undone(appointment, "deleted")
-                return replace(removed, status=REMOVED_GONE, message=_("not in onOffice any more"))
-            if current.cancelled:
-                self.journal.undone(appointment, "deleted")  # not ours to give back later
-                return replace(
-                    removed, status=REMOVED_GONE, message=_("cancelled in onOffice already")
-                )
-            if not self.options.force and not any(holds(current, p) for p in written):
-                return replace(
-                    removed,
-                    status=CONFLICT,
-                    message=_(
-                        "changed in onOffice since the import ({changes}); not cancelled "
-                        "(use --force)"
-                    ).format(changes=", ".join(differences(current, entry.payload, note=True))),
-                )
-            self.client.modify_appointment(appointment, {"data": {"status": "canceled"}})
+            self.client.modify_appointment(appointment, self._cancelling(prior))
             self.journal.undone(appointment, CANCELED_REMOVED)
         except ActionRefused as exc:
-            return replace(removed, status=FAILED, message=exc.server_message or str(exc))
+            return replace(row, status=FAILED, message=exc.server_message or str(exc))
         except (ApiError, JournalError) as exc:  # cancelling again is harmless: run again
-            return replace(
-                removed, status=FAILED, message=_("{error}; run again").format(error=exc)
-            )
-        return replace(removed, status=CANCELED, message=_("no longer in the file; cancelled"))
+            return replace(row, status=FAILED, message=_("{error}; run again").format(error=exc))
+        return replace(row, status=CANCELED, message=_("no longer in the file; cancelled"))
+
+    def _cancelling(self, prior: Prior) -> dict[str, Any]:
+        """The modify that cancels an appointment of the list and stamps it so."""
+        found = prior.found
+        assert found is not None
+        if not self.use_reference:
+            return {"data": {"status": "canceled"}}
+        at = int(self.client.server_now())
+        return {"data": restamped(found, cancelled=True, run=self.signature.run, at=at)}
 
     def _backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1``: doubling, capped, with jitter."""
@@ -488,33 +508,29 @@ class Runner:
             delay = read if timed_out else min(1.0, read)
         return time.monotonic() + delay
 
-    def _journal(self, record: Callable[..., None], key: str, *value: Any) -> None:
+    def _journal(self, record: Callable[..., None], key: Any, *value: Any) -> None:
         """An outcome into the journal; if the disk is full, the run stops (nothing more sent),
-        and what onOffice did is still found later by the row's reference."""
+        and what onOffice did is still found later by the row's stamp."""
         try:
             record(key, *value)
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
 
-    def settle(
-        self,
-        row: int,
-        fingerprint: str,
-        params: dict[str, Any],
-        intent_at: str | None,
-        resend: int = 0,
-    ) -> RowResult:
+    def settle(self, step: Step, params: dict[str, Any], resend: int = 0) -> RowResult:
         """Read back; adopt the row's appointment if it is there; send again only when it is
         proven absent ``resend_after`` seconds after the last attempt, or at once after a 503
         (``resend``: the attempts made so far)."""
+        row, key = step.row, step.key
         # What the earlier attempt sent is looked for (its days: the row may have been edited
         # since); the row's content now is written afterwards.
-        entry = self.journal.entry(fingerprint)
-        sent = entry.payload if entry is not None else self.payload(fingerprint, params)
+        entry = self.journal.entry(key)
+        sent = entry.payload if entry is not None else self.payload(step, params)
+        intent_at = entry.intent_at if entry is not None else None
+        ref = reference(key) if self.use_reference else None
         try:
             # Ids other rows own, and ids undo removed or cancelled: never this row's now.
             taken = self.journal.claimed_ids() | set(self.journal.undone_ids())
-            found = find_created(self.client, sent, intent_at, taken, self.reference(fingerprint))
+            found = find_created(self.client, sent, intent_at, taken, ref)
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
             return RowResult(
@@ -523,18 +539,21 @@ class Runner:
                 error=_("outcome unknown, read-back refused: {error}").format(error=exc),
             )
         except ApiError as exc:
+            if resend:  # a 503 whose read-back failed too: read again later in this run
+                self._later(step, params, False, resend)
             return RowResult(
                 row,
                 UNKNOWN,
-                error=_("outcome unknown, read-back failed: {error}").format(error=exc),
+                error=_("outcome unknown, read-back failed: {error}; {when}").format(
+                    error=exc, when=self.settle_when(intent_at)
+                ),
             )
         if found.appointment_id is not None:
-            self._journal(self.journal.created, fingerprint, found.appointment_id)
-            settled = self.journal.entry(fingerprint)
-            if settled is not None and not identity.same_payload(
-                settled.payload, self.payload(fingerprint, params)
-            ):
-                return self.update(row, fingerprint, params, settled)  # edited meanwhile
+            self._journal(self.journal.created, key, found.appointment_id)
+            if entry is not None and fingerprint_of(params) != (entry.content or ""):
+                settled = self.journal.entry(key)  # edited meanwhile: written now
+                prior = Prior(found.appointment_id, found.appointment, None, settled, INTACT, True)
+                return self.update(replace(step, prior=prior, ref=ref or ""), params)
             return RowResult(row, CREATED, appointment_id=found.appointment_id)
         if found.candidates:
             return RowResult(
@@ -550,35 +569,47 @@ class Runner:
                 row, UNKNOWN, error=_("outcome unknown: too many appointments that day to be sure")
             )
         if resend >= self.options.max_attempts:  # declined every time (503), and not there
-            self._journal(self.journal.failed, fingerprint, "HTTP 503 at every attempt")
+            self._journal(self.journal.failed, key, "HTTP 503 at every attempt")
             return RowResult(
                 row,
                 FAILED,
                 error=_("onOffice declined it {n} times (HTTP 503); run again").format(n=resend),
             )
-        waited = _age_seconds(intent_at)
-        if not resend and waited < self.options.resend_after:
+        if not resend and _age_seconds(intent_at) < self.options.resend_after:
             return RowResult(
                 row,
                 UNKNOWN,
                 error=_(
-                    "outcome unknown: not in onOffice yet, but it may still be on its way; run "
-                    "again after {seconds} s to settle it (it is sent again then only if it is "
-                    "still absent)"
-                ).format(seconds=f"{self.options.resend_after:.0f}"),
+                    "outcome unknown: not in onOffice yet, but it may still be on its way; {when} "
+                    "(it is sent again then only if it is still absent)"
+                ).format(when=self.settle_when(intent_at)),
             )
         if self.stop.is_set():
             return RowResult(
                 row,
                 UNKNOWN,
-                error=_("outcome unknown: the run stopped before it could be settled"),
+                error=_("outcome unknown: the run stopped before it could be settled; run again"),
             )
-        return self.send(row, fingerprint, params, attempts=resend)
+        return self.send(step, params, attempts=resend)
+
+    def settle_when(self, intent_at: str | None) -> str:
+        """When the next run can settle a row sent at ``intent_at``, in the user's words."""
+        if not intent_at:
+            return _("run again to settle it")
+        sent = datetime.strptime(intent_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+        ready = sent + timedelta(seconds=self.options.resend_after)
+        if ready <= datetime.now(UTC):
+            return _("run again to settle it")
+        local = ready.astimezone().replace(tzinfo=None)
+        return _("run again from {time} on to settle it").format(time=when(local))
 
 
-def sent_payload(key: str, params: dict[str, Any], use_reference: bool) -> dict[str, Any]:
-    """What is sent for a row kept under ``key``: its parameters, with the reference line."""
-    return with_reference(params, reference(key)) if use_reference else params
+def _shown(prior: Prior) -> tuple[str, str]:
+    """Subject and start of an appointment, as read (or as this computer last wrote it)."""
+    if prior.found is not None:
+        return prior.found.subject, min(prior.found.starts, default="")
+    data = prior.entry.payload.get("data", {}) if prior.entry is not None else {}
+    return str(data.get("description") or ""), str(data.get("start_dt") or "")
 
 
 def _age_seconds(intent_at: str | None) -> float:
@@ -587,169 +618,3 @@ def _age_seconds(intent_at: str | None) -> float:
         return float("inf")
     moment = datetime.strptime(intent_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     return (datetime.now(UTC) - moment).total_seconds()
-
-
-def recognise_existing(
-    runner: Runner, to_send: ToSend, to_settle: ToSettle, spread: bool = False
-) -> tuple[ToSend, ToSettle]:
-    """onOffice is the final witness: rows whose reference is already there are not sent.
-
-    Rows this journal never sent are ``exists``; rows it sent whose answer was lost are
-    ``created`` (looked for where that attempt put them; a row edited since is then updated).
-    Both are journaled with the appointment's id.
-    """
-    report, journal = runner.report, runner.journal
-    sent: dict[str, dict[str, Any]] = {}
-    for _row, key, params, *_rest in to_settle:
-        entry = journal.entry(key)
-        sent[key] = entry.payload if entry is not None else runner.payload(key, params)
-    for _row, key, params in to_send:
-        sent[key] = runner.payload(key, params)
-    rows = [(row, key, params) for row, key, params in to_send]
-    rows += [(row, key, params) for row, key, params, _ in to_settle]
-    refs = {key: reference(key) for _, key, _ in rows}
-    existing = (find_references if spread else find_existing)(
-        runner.client,
-        [(refs[key], sent[key]) for _, key, _ in rows],
-        ignore=set(journal.undone_ids()),  # removed or cancelled by undo: not the row's
-    )
-    report.existence_reads += existing.reads
-    settled = {row for row, *_ in to_settle}
-    for row, key, params in rows:
-        appointment = existing.found.get(refs[key])
-        if appointment is None and not existing.complete:  # absence not proven: not sent
-            report.results[row] = RowResult(
-                row,
-                UNKNOWN,
-                error=_(
-                    "not sent: onOffice could not be searched completely for this row (too many "
-                    "appointments that day, or no agent or group to look under)"
-                ),
-            )
-            continue
-        if appointment is None:
-            continue
-        payload = runner.payload(key, params)
-        found = existing.appointments.get(appointment)
-        if row in settled:  # our lost create: it holds what was sent
-            entry = journal.entry(key)
-            content = entry.content if entry is not None else fingerprint_of(params)
-            journal.adopt(key, row, sent[key], appointment, content)
-            if identity.same_payload(sent[key], payload):
-                report.results[row] = RowResult(row, CREATED, appointment)
-            else:  # the row was edited since that attempt
-                entry = journal.entry(key)
-                assert entry is not None
-                report.results[row] = runner.update(row, key, params, entry)
-        elif found and not holds(found, payload):
-            # Imported elsewhere, then the row or the appointment changed: which of them is
-            # not known here, so nothing is overwritten without --force.
-            report.results[row] = _unverified(runner, row, key, params, appointment, found)
-        else:
-            journal.adopt(key, row, payload, appointment, fingerprint_of(params))
-            report.results[row] = RowResult(row, EXISTS, appointment)
-    recognise_by_content(runner, to_send, existing.imported)
-    return (
-        [item for item in to_send if item[0] not in report.results],
-        [item for item in to_settle if item[0] not in report.results],
-    )
-
-
-def recognise_by_content(runner: Runner, to_send: ToSend, imported: list[Appointment]) -> None:
-    """Rows not found by their reference that an import's appointment holds exactly (an
-    update on another computer gave it this content; its note keeps its first reference):
-    ``exists``, adopted with the reference it carries. Only one such appointment, owned by no
-    other row, is taken; two that both fit prove nothing."""
-    report = runner.report
-    owned = runner.journal.claimed_ids() | set(runner.journal.undone_ids())
-    for row, key, params in to_send:
-        if row in report.results:
-            continue
-        fits = [
-            a
-            for a in imported
-            if isinstance(a.series, int)
-            and a.series not in owned
-            and same_content(a, params)
-            and note_without_reference(a.note).strip()
-            == str(params.get("data", {}).get("note") or "").strip()
-        ]
-        if len(fits) != 1:
-            continue
-        found = fits[0]
-        assert isinstance(found.series, int)
-        held = with_reference(params, sorted(found_in(found.note))[0])
-        runner.journal.adopt(key, row, held, found.series, fingerprint_of(params))
-        owned.add(found.series)
-        report.results[row] = RowResult(row, EXISTS, found.series)
-
-
-def _unverified(
-    runner: Runner,
-    row: int,
-    key: str,
-    params: dict[str, Any],
-    appointment: int,
-    current: Appointment,
-    named: str = N_("this row's key, imported elsewhere"),
-) -> RowResult:
-    """An import's appointment that is the row's, holding something else, and no journal
-    here that knows what it held: ``conflict``, or with ``force`` the row written over it. It
-    is journaled as holding something unknown until the modify succeeds."""
-    if not runner.options.force:
-        changed = ", ".join(differences(current, runner.payload(key, params), note=True))
-        return RowResult(
-            row,
-            CONFLICT,
-            appointment,
-            _(
-                "appointment {id} ({named}) holds something else ({changes}), and nothing here "
-                "tells whether the row or the appointment changed; not overwritten (use --force "
-                "to write the row over it)"
-            ).format(id=appointment, named=_(named), changes=changed),
-        )
-    runner.journal.adopt(key, row, {}, appointment, None)
-    entry = runner.journal.entry(key)
-    assert entry is not None
-    return runner.update(row, key, params, entry)
-
-
-def recognise_by_workbook(runner: Runner, to_send: ToSend, earlier: Earlier) -> ToSend:
-    """Rows of a results workbook whose Appointment ID this journal does not know (another
-    computer imported them, or the journal was lost) and which are not in onOffice as they are
-    now: edited rows. The appointment the workbook names is the row's only if it carries an
-    import reference and no other row owns it; as nobody here knows whether the row or the
-    appointment changed since, it is overwritten only with ``force`` (else ``conflict``).
-    Rows whose appointment is gone, or is not an import's, are left to be created."""
-    report = runner.report
-    claimed = runner.journal.claimed_ids() | set(runner.journal.undone_ids())
-    left: ToSend = []
-    for row, key, params in to_send:
-        appointment = earlier.get(row, (None, None, row))[1]
-        if appointment is None or appointment in claimed:
-            left.append((row, key, params))
-            continue
-        claimed.add(appointment)  # one appointment, one row: a copied row does not share it
-        payload = runner.payload(key, params)
-        try:
-            current = find_appointment(runner.client, appointment, [payload])
-        except OutcomeUnknown as exc:
-            report.results[row] = RowResult(
-                row,
-                UNKNOWN,
-                appointment,
-                _(
-                    "not sent: the results name appointment {id}, and whether it still exists "
-                    "cannot be told ({error})"
-                ).format(id=appointment, error=exc),
-            )
-            continue
-        if current is None or not found_in(current.note):  # gone, or not an import's
-            left.append((row, key, params))
-        elif same_content(current, payload) and not current.cancelled:
-            runner.journal.adopt(key, row, payload, appointment, fingerprint_of(params))
-            report.results[row] = RowResult(row, EXISTS, appointment)
-        else:
-            named = N_("named in the results")
-            report.results[row] = _unverified(runner, row, key, params, appointment, current, named)
-    return left

@@ -33,7 +33,7 @@ from .readback import (
     resembles,
     same_content,
 )
-from .reference import found_in
+from .reference import PREFIX, found_in
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Settled:
     absent: bool = False
     candidates: tuple[str, ...] = field(default=())  # look-alikes that could not be verified
     reads: int = 0
+    appointment: Appointment | None = None  # the one found, as read
 
 
 def _since(intent_at: str | None) -> str | None:
@@ -65,31 +66,35 @@ def find_created(
     first, last = days_of([params])
     period = read_period(client, first, last, Who.of(params))
     since = _since(intent_at)
-    mine, lookalikes = [], []
+    mine: list[Appointment] = []
+    lookalikes: list[str] = []
     for found in period.appointments:
-        if found.series in claimed:
+        if found.series in claimed or not isinstance(found.series, int):
             continue
         if ref is not None:
             # Every appointment of this import carries its reference: one without it is a
             # person's (or another tool's), provably not this row's, and never blocks it.
-            if ref in found_in(found.note) and isinstance(found.series, int):
-                mine.append(found.series)
+            if ref in found_in(found.note):
+                mine.append(found)
             continue
         if not resembles(found, params):
             continue
         fresh = since is None or found.modified is None or found.modified >= since
-        if fresh and isinstance(found.series, int) and same_content(found, params):
-            mine.append(found.series)
+        if fresh and same_content(found, params):
+            mine.append(found)
         else:
             lookalikes.append(str(found.id))
     if not mine and ref is not None and not period.complete:
         # Too many appointments those days to see them all: ask for the reference itself.
         by_ref = find_references(client, [(ref, params)], claimed)
+        reads = period.reads + by_ref.reads
         if ref in by_ref.found:
-            return Settled(appointment_id=by_ref.found[ref], reads=period.reads + by_ref.reads)
-        return Settled(absent=by_ref.complete, reads=period.reads + by_ref.reads)
+            n = by_ref.found[ref]
+            return Settled(appointment_id=n, reads=reads, appointment=by_ref.appointments.get(n))
+        return Settled(absent=by_ref.complete, reads=reads)
     if mine:
-        return Settled(appointment_id=min(mine), reads=period.reads)
+        first_made = min(mine, key=lambda a: int(a.series))
+        return Settled(int(first_made.series), reads=period.reads, appointment=first_made)
     if lookalikes:
         return Settled(candidates=tuple(sorted(set(lookalikes))), reads=period.reads)
     return Settled(absent=period.complete, reads=period.reads)
@@ -125,7 +130,9 @@ def find_existing(
         frozenset().union(*(w.users for w in everyone)),
         frozenset().union(*(w.groups for w in everyone)),
     )
-    period = read_period(client, first, last, who)
+    # only appointments with an import reference can be one of the rows': the filter keeps the
+    # read under the 500 cap on a busy day (a hint to the server; the note decides)
+    period = read_period(client, first, last, who, note_like=PREFIX)
     wanted = {ref for ref, _ in rows}
     found: dict[str, int] = {}
     seen: dict[int, Appointment] = {}

@@ -1,14 +1,15 @@
-"""Import a file: plan every row, then drive the sending from worker threads.
+"""Import a file: plan every row against what onOffice holds of the list, then send.
 
     report = importer.run_import("viewings.xlsx", "mappings/viewings.yaml", client=client)
 
-A run proves the credentials and the clock (:func:`preflight`), checks the file (the dry run
-of :mod:`importer.check`), plans which rows are created, updated or left alone from the
-account's ledger (:mod:`importer.identity`), asks onOffice which rows are there already, then
-hands the rows to a :class:`~importer.runner.Runner` in worker threads (``workers``, default
-1) and settles lost answers at the end. The caller's thread only waits, so a Ctrl-C there stops
-new requests while in-flight ones finish. The statuses a row can end with are listed in
-:mod:`importer.runner`.
+A run proves the credentials and the clock (:func:`preflight`), checks the file (the dry run of
+:mod:`importer.check`), reads what onOffice holds of the list and the rows' days
+(:mod:`importer.state`), plans each row once (:mod:`importer.identity`) and checks it for double
+bookings against that calendar, then hands the rows to a :class:`~importer.runner.Runner` in
+worker threads (``workers``, default 1), looking for changes made elsewhere before each batch
+(:mod:`importer.watch`), and settles lost answers at the end. The caller's thread only waits, so
+a Ctrl-C there stops new requests while in-flight ones finish. The statuses a row can end with
+are listed in :mod:`importer.runner`; :func:`planned_check` is the same plan without sending.
 """
 
 from __future__ import annotations
@@ -17,40 +18,37 @@ import contextlib
 import hashlib
 import json
 import random
+import secrets
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import contract, identity
 from . import journal as jr
-from .check import CheckReport, RowOutcome, check, prepare
+from .check import CheckReport, RowOutcome, add_problems, check, prepare
 from .client import OnOfficeClient
-from .errors import (
-    ApiError,
-    AuthenticationError,
-    ClockError,
-    ExitCode,
-    JournalError,
-)
+from .conflicts import in_calendar
+from .errors import ApiError, AuthenticationError, ClockError, ExitCode, JournalError
 from .excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, outcome_positions, status_value
-from .i18n import _
-from .identity import Candidate
+from .i18n import N_, _
+from .identity import Candidate, Loose, Step
 from .journal import Entry, Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
-from .problems import joined_problems
-
-if TYPE_CHECKING:
-    pass
-
+from .problems import Level, joined_problems
+from .readback import Appointment
+from .reference import list_name as name_of
+from .reference import list_tag, read_stamp, reference
 from .runner import (
     ALREADY,
+    AMBIGUOUS,
+    CONFLICT,
     IMPORTED,
     INVALID,
     NOT_SENT,
@@ -61,35 +59,34 @@ from .runner import (
     Runner,
     RunOptions,
     RunReport,
-    ToSend,
-    ToSettle,
-    ToUpdate,
-    recognise_by_workbook,
-    recognise_existing,
-    sent_payload,
+    Signature,
 )
+from .settle import find_references
+from .state import Prior, State, Wanted, condition, read_state
+from .watch import Watch
 
 # What a caller of run_import needs, wherever it is defined.
 __all__ = [
-    "Planner",
     "RemovedRow",
     "RowResult",
     "RunOptions",
     "RunReport",
     "earlier_outcomes",
-    "planner",
+    "planned_check",
     "preflight",
-    "preview",
     "run_import",
-    "sent_payload",
     "split_outcomes",
 ]
 
 MAX_WORKERS = 16
-# Rows sent between two existence checks (each check is one read of those rows' days): the
-# window in which two runs that overlap in time can both create a row.
-EXISTENCE_BATCH_PER_WORKER = 4
-EXISTENCE_BATCH_MIN = 4
+# Rows sent between two looks for changes made elsewhere (importer/watch.py): a look before
+# each of the first batches, so that two runs that start together see each other soon (the one
+# that wrote later gives way). A run that starts later sees this one in its first read and
+# gives way from the start, so looks later on would find nothing new: a look returns everything
+# edited since the one before, this run's own creates too, and costs a request per 500.
+FIRST_BATCH = 4
+LARGEST_BATCH = 64
+EARLY_LOOKS = 4
 Progress = Callable[[int, int, Counter[str]], None]
 
 
@@ -130,10 +127,13 @@ def run_import(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     now: datetime | None = None,
+    list_name: str | None = None,
 ) -> RunReport:
     """Import ``source`` (a spreadsheet, or a results workbook of an earlier run).
 
     ``journal_path`` defaults to the account's ledger (:func:`importer.journal.ledger_path`).
+    ``list_name``: the name the list is known by on every computer (default: the file's name,
+    :func:`importer.reference.list_name`; a results workbook keeps its list's).
     Raises :class:`~importer.errors.ImporterError` before anything is sent (unusable input,
     credentials, clock); afterwards every outcome is in the report, also when stopped early.
     """
@@ -149,7 +149,8 @@ def run_import(
         return _not_sent(checked, client, started, refused or ("no account", ExitCode.STOPPED))
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     with Journal(path, account) as journal:
-        report = _run(source, mapping, prepared, client, journal, options, progress, stop, started)
+        run = _Run(source, prepared, client, journal, options, stop, started, list_name)
+        report = run.go(progress)
         report.account = account
     report.finished = contract.local_now()
     return report
@@ -168,372 +169,109 @@ def _not_sent(
     return report
 
 
-def _run(
-    source: str | Path,
-    mapping: str | Path | Mapping,
-    prepared: tuple[Mapping, Table],
-    client: OnOfficeClient,
-    journal: Journal,
-    options: RunOptions,
-    progress: Progress | None,
-    stop: threading.Event,
-    started: datetime,
-) -> RunReport:
-    workers = max(1, min(options.workers, MAX_WORKERS))
-    entries = journal.entries()
-    input_path = str(Path(source).resolve())
-    same = _same_places(journal.get_meta(jr.rows_key(input_path)), len(prepared[1].row_numbers))
-    ledger = Planner(prepared, entries, input_path, options, same)
-
-    try:
-        checked = check(
-            source,
-            mapping,
-            api=client,
-            report=False,
-            now=started,
-            prepared=prepared,
-            strict=options.strict,
-            skip_conflicts_for=ledger.not_new,
-        )
-    except ApiError as exc:  # the look-ups failed: still nothing sent, still results
-        checked = check(
-            source, mapping, report=False, now=started, prepared=prepared, strict=options.strict
-        )
-        return _not_sent(checked, client, started, (f"look-ups failed: {exc}", exc.exit_code))
-    earlier = split_outcomes(checked.table)
-    report = RunReport(checked, {}, client.url, started, journal_path=journal.path, earlier=earlier)
-    journal.input = input_path
-    journal.set_meta("last_input", journal.input)
-    journal.set_meta("last_input_sha256", checked.source_sha256)
-    use_reference = prepared[0].options.reference
-    runner = Runner(client, journal, options, stop, report, use_reference)
-    plan = ledger.plan(checked.outcomes, earlier)
-    journal.set_meta(jr.rows_key(input_path), str(len(checked.table.row_numbers)))
-    journal.derived = bool(earlier)
-    journal.seen(
-        [
-            (step.key, row)
-            for row, step in plan.steps.items()
-            if step.entry is not None
-            and not journal.derived
-            and step.action == identity.UNCHANGED
-            and (step.entry.source_row != row or step.entry.input != input_path)
-        ]
-    )
-    runner.hold_removed, invalid_record = _hold_removed(checked, plan, entries, journal, input_path)
-    work = _sort(checked.outcomes, plan, earlier, journal.undone_ids(), options, report)
-    to_send, to_settle, to_update = work.send, work.settle, work.update
-    if use_reference and (to_send or to_settle):
-        try:
-            to_send, to_settle = recognise_existing(runner, to_send, to_settle)
-            to_send = recognise_by_workbook(runner, to_send, earlier)
-        except (ApiError, JournalError) as exc:  # without it, rows could be doubled
-            for unchecked in (item[0] for item in to_send):
-                report.results[unchecked] = RowResult(
-                    unchecked, NOT_SENT, error=_("not checked: {error}").format(error=exc)
-                )
-            for unsettled in (item[0] for item in to_settle):  # sent earlier: it may exist
-                report.results[unsettled] = RowResult(
-                    unsettled, UNKNOWN, error=_("not settled: {error}").format(error=exc)
-                )
-            report.stopped = _(
-                "onOffice could not be asked which rows exist already ({error})"
-            ).format(error=exc)
-            report.stop_code = exc.exit_code
-            return report
-    work = _Work(to_send, to_settle, to_update)
-    _execute(runner, work, plan, workers, progress, use_reference)
-    with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
-        journal.set_meta(_invalid_key(input_path), invalid_record)
-    for row in (item[0] for item in work.settle):
-        report.results.setdefault(
-            row, RowResult(row, UNKNOWN, error=_("not settled: the run stopped first"))
-        )
-    for row in [*(item[0] for item in work.send), *(item[0] for item in work.update)]:
-        report.results.setdefault(
-            row, RowResult(row, NOT_SENT, error=report.stopped or _("interrupted"))
-        )
-    return report
-
-
+# --- the plan, for a run and for a check ---------------------------------------------------------
 @dataclass
-class _Work:
-    """The rows a run sends, settles and updates, in that order of kind."""
+class Reconciled:
+    """A file checked against what onOffice holds of its list: the state, and the plan."""
 
-    send: ToSend = field(default_factory=list)
-    settle: ToSettle = field(default_factory=list)
-    update: ToUpdate = field(default_factory=list)
-
-
-def _sort(
-    outcomes: list[RowOutcome],
-    plan: identity.Plan,
-    earlier: Earlier,
-    undone: dict[int, str],
-    options: RunOptions,
-    report: RunReport,
-) -> _Work:
-    """Each row to its work, or straight to its result when nothing is to be sent."""
-    work = _Work()
-    for outcome in outcomes:
-        row = outcome.row
-        before = earlier.get(row, (None, None, row))
-        step = plan.steps.get(row)
-        if not outcome.valid:
-            report.results[row] = RowResult(row, INVALID, error=joined_problems(outcome.errors))
-            continue
-        assert outcome.parameters is not None and step is not None
-        entry = step.entry
-        if step.action == identity.DUPLICATE:
-            report.results[row] = RowResult(
-                row,
-                NOT_SENT,
-                error=_(
-                    "the same appointment as row {row} (use --allow-duplicates to send it)"
-                ).format(row=step.same_as),
-            )
-        elif step.action == identity.UNCHANGED:
-            assert entry is not None
-            report.results[row] = RowResult(row, ALREADY, entry.appointment_id)
-        elif (
-            options.only_failed
-            and before[0] in IMPORTED
-            and before[1] not in undone  # undo removed it: the workbook's word is stale
-            and (entry is None or entry.state != jr.UNDONE)
-        ):
-            report.results[row] = RowResult(row, ALREADY, before[1])
-        elif step.action == identity.UPDATE:
-            assert entry is not None
-            work.update.append((row, step.key, outcome.parameters, entry, step.rekey))
-        elif step.action == identity.SETTLE:
-            assert entry is not None
-            work.settle.append((row, step.key, outcome.parameters, entry.intent_at))
-        else:
-            work.send.append((row, step.key, outcome.parameters))
-    return work
+    state: State
+    plan: identity.Plan
+    candidates: dict[int, Candidate]
 
 
-def _execute(
-    runner: Runner,
-    work: _Work,
-    plan: identity.Plan,
-    workers: int,
-    progress: Progress | None,
-    use_reference: bool,
-) -> None:
-    """Settle, update, then send in small batches asked about again; settle lost answers;
-    cancel what left the file. A Ctrl-C stops new requests; in-flight ones are recorded."""
-    report, stop = runner.report, runner.stop
-    total = len(work.send) + len(work.settle) + len(work.update)
-    done = 0
-    counts = report.counts()  # kept up to date per row: counting anew each row is quadratic
-
-    def tick(result: RowResult) -> None:
-        nonlocal done
-        earlier = report.results.get(result.row)
-        if earlier is not None:
-            counts[earlier.status] -= 1
-        counts[result.status] += 1
-        report.results[result.row] = result
-        done += 1
-        if progress:
-            progress(done, total, +counts)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-            # Rows an earlier run left unsettled come first: the server has long finished.
-            _drain(pool, workers, stop, tick, [(runner.settle, args) for args in work.settle])
-            _drain(pool, workers, stop, tick, [(runner.update, args) for args in work.update])
-            batch_size = max(EXISTENCE_BATCH_MIN, EXISTENCE_BATCH_PER_WORKER * workers)
-            to_send = work.send
-            if use_reference:
-                # Each run sends in an order of its own: two runs of one file that overlap in
-                # time then rarely reach the same row at the same moment (results keep the
-                # file's order).
-                to_send = random.Random().sample(to_send, len(to_send))
-            batches = enumerate(_batches(to_send, batch_size))
-
-            def next_batch() -> list[tuple[Any, tuple[Any, ...]]]:
-                """The next rows to send; from the second batch on, asked about again: another
-                run (a colleague's) may have created them meanwhile. Asked while the workers
-                finish the batch before, so no worker waits for it."""
-                for n, batch in batches:
-                    if n and use_reference and not stop.is_set():
-                        known = set(report.results)
-                        try:
-                            batch, _settle = recognise_existing(runner, batch, [], spread=True)
-                        except (ApiError, JournalError) as exc:
-                            runner.halt(f"onOffice could not be asked ({exc})", exc.exit_code)
-                            return []
-                        for row in set(report.results) - known:
-                            tick(report.results[row])
-                    if batch:
-                        return [(runner.send, args) for args in batch]
-                return []
-
-            _drain(pool, workers, stop, tick, next_batch(), next_batch)
-            _settle_pending(runner, pool, workers, runner.client, report, runner.options)
-            report.removed = [runner.cancel_removed(entry) for entry in plan.removed]
-    except KeyboardInterrupt:
-        report.interrupted = True
-        stop.set()
-
-
-def _plan(
-    outcomes: list[RowOutcome],
-    mapping: Mapping,
-    earlier: Earlier,
+def reconcile(
+    client: OnOfficeClient,
+    checked: CheckReport,
     entries: dict[str, Entry],
-    input_path: str,
+    *,
+    list_name: str,
+    run: str,
+    earlier: Earlier,
     options: RunOptions,
-    same_length: bool,
-) -> identity.Plan:
-    """What a run does with each valid row (:func:`importer.identity.plan`). An appointment
-    whose row has its key but is invalid now is not counted as removed from the file."""
-    use_reference = mapping.options.reference
-    candidates = [
+    beside: dict[int, frozenset[int]] | None = None,
+) -> Reconciled:
+    """Read what onOffice holds of the list and the rows' days; add the double bookings against
+    that calendar to the rows (errors with ``strict``); plan every valid row. API errors
+    propagate: nothing may be planned on a partial view. ``beside``: invalid rows that were
+    invalid as they are at this computer's last run of the list, and the appointments whose
+    rows stood beside them then (:func:`invalid_record`)."""
+    beside = beside or {}
+    outcomes = checked.outcomes
+    valid = [o for o in outcomes if o.valid and o.parameters is not None]
+    named = [before[1] for before in earlier.values() if before[1] is not None]
+    wanted = Wanted(list_name, run, [o.parameters for o in valid if o.parameters], entries, named)
+    state = read_state(client, wanted)
+    plan = _plan(outcomes, state, entries, earlier, options, beside)
+    own = {p.appointment_id for p in state.priors if p.ours}
+    own |= {s.prior.appointment_id for s in plan.steps.values() if s.prior is not None}
+    calendar = [a for a in state.calendar if a.series not in own]
+    rows = [(o.row, o.parameters) for o in valid if o.parameters is not None]
+    level = Level.ERROR if options.strict else Level.WARNING
+    found = in_calendar(rows, calendar, checked.sources, level)
+    add_problems(outcomes, found)
+    if not state.complete:
+        checked.notices.append(
+            _(
+                "onOffice could not show every appointment of the rows' days (more than 500 on "
+                "one day, or this server lists only some): double bookings may be missing"
+            )
+        )
+    if options.strict and any(p.is_error for p in found):  # those rows are invalid now
+        plan = _plan(outcomes, state, entries, earlier, options, beside)
+    candidates = {c.row: c for c in _candidates(outcomes, earlier)}
+    return Reconciled(state, plan, candidates)
+
+
+def _candidates(outcomes: Iterable[RowOutcome], earlier: Earlier) -> list[Candidate]:
+    return [
         Candidate(o.row, o.fingerprint, o.identity, before[2], before[1], o.parameters)
         for o in outcomes
         if o.fingerprint is not None and o.parameters is not None
         for before in [earlier.get(o.row, (None, None, o.row))]
     ]
-    plan = identity.plan(
-        candidates,
-        entries,
-        input_path,
-        lambda key, params: sent_payload(key, params, use_reference),
-        allow_duplicates=options.allow_duplicates,
-        same_length=same_length,
-    )
-    invalid = {o.identity for o in outcomes if not o.valid and o.identity}
-    return replace(plan, removed=[e for e in plan.removed if e.fingerprint not in invalid])
 
 
-def _hold_removed(
-    checked: CheckReport,
-    plan: identity.Plan,
+def _plan(
+    outcomes: list[RowOutcome],
+    state: State,
     entries: dict[str, Entry],
-    journal: Journal,
-    input_path: str,
-) -> tuple[str, str]:
-    """Why the appointments of rows that left the file must not be cancelled ("" if they
-    may be), and what the next run needs to tell an invalid row that was invalid already from
-    one that broke (for the journal's meta, written after the run)."""
-    raw = {
-        row: hashlib.sha256(repr(cells).encode()).hexdigest()[:16]
-        for row, cells in checked.table.records()
-    }
-    # invalid rows that cannot be tied to an entry (no key, or a key new to the journal)
-    loose = [o.row for o in checked.outcomes if not o.valid and o.identity not in entries]
-    last = json.loads(
-        journal.get_meta(_invalid_key(input_path)) or '{"invalid": [], "present": []}'
-    )
-    record = json.dumps(
-        {
-            "invalid": sorted({raw[r] for r in loose}),
-            # every valid row's key (its end): after this run, each names an appointment
-            "present": sorted(s.key[-12:] for s in plan.steps.values() if s.key),
-        }
-    )
-    if not plan.removed:
-        return "", record
-    if not plan.recognised:
-        return (
-            "no row of this file was imported before: it looks like another list saved "
-            "under the same name, so nothing is cancelled"
-        ), record
-    # An invalid row is not a removed appointment's row when it was invalid, unchanged, at the
-    # last run, while that appointment's row was still there (and valid).
-    new_invalid = [r for r in loose if raw[r] not in set(last["invalid"])]
-    unproven = [e for e in plan.removed if e.fingerprint[-12:] not in set(last["present"])]
-    if loose and (new_invalid or unproven):
-        return (
-            f"{len(loose)} rows of the file are invalid and one of them may be its row; fix "
-            "them, then run again"
-        ), record
-    return "", record
-
-
-def _invalid_key(input_path: str) -> str:
-    """The meta key of what the last run of this file knew of its invalid rows."""
-    return f"invalid:{input_path}"
-
-
-@dataclass(frozen=True)
-class Planner:
-    """What a run would do with the rows of one file, from one reading of the ledger: the
-    plan (:meth:`plan`, :meth:`fill`) and the rows onOffice is not asked about double bookings
-    for (:meth:`not_new`: an appointment of theirs would conflict with itself)."""
-
-    prepared: tuple[Mapping, Table]
-    entries: dict[str, Entry]
-    input_path: str
-    options: RunOptions
-    same_places: bool  # no row deleted since the last run (:func:`_same_places`)
-
-    def plan(self, outcomes: list[RowOutcome], earlier: Earlier | None = None) -> identity.Plan:
-        """``earlier``: the outcome columns of a results workbook given as input, when they
-        were set aside already (by default read from the table)."""
-        mapping, table = self.prepared
-        if earlier is None:
-            earlier = earlier_outcomes(table)
-        return _plan(
-            outcomes,
-            mapping,
-            earlier,
-            self.entries,
-            self.input_path,
-            self.options,
-            self.same_places,
+    earlier: Earlier,
+    options: RunOptions,
+    beside: dict[int, frozenset[int]],
+) -> identity.Plan:
+    loose = [
+        Loose(
+            o.row,
+            o.identity,
+            o.partial or {},
+            frozenset(p.field for p in o.errors if p.field),
+            beside.get(o.row, frozenset()),
         )
-
-    def not_new(self, outcomes: list[RowOutcome]) -> set[int]:
-        steps = self.plan(outcomes).steps
-        return {row for row, step in steps.items() if step.action != identity.CREATE}
-
-    def fill(self, checked: CheckReport) -> None:
-        """``checked.plan`` and ``checked.plan_removed``, for the check report."""
-        plan = self.plan(checked.outcomes)
-        checked.plan = {row: step.action for row, step in plan.steps.items()}
-        checked.plan_removed = len(plan.removed)
-
-
-def planner(
-    client: OnOfficeClient,
-    source: str | Path,
-    prepared: tuple[Mapping, Table],
-    journal_path: str | Path | None = None,
-    allow_duplicates: bool = False,
-) -> Planner:
-    """A :class:`Planner` from this account's ledger, read only and without its lock (a run
-    may be going on). onOffice itself is not searched, so a row planned as ``create`` may turn
-    out to exist already when the run looks."""
-    account = client.account()
-    path = Path(journal_path) if journal_path is not None else ledger_path(account)
-    entries, meta = jr.snapshot(path, account)
-    input_path = str(Path(source).resolve())
-    same = _same_places(meta.get(jr.rows_key(input_path)), len(prepared[1].row_numbers))
-    return Planner(
-        prepared, entries, input_path, RunOptions(allow_duplicates=allow_duplicates), same
+        for o in outcomes
+        if not o.valid or o.parameters is None
+    ]
+    return identity.plan(
+        _candidates(outcomes, earlier),
+        state.priors,
+        state.by_ref,
+        entries,
+        loose=loose,
+        allow_duplicates=options.allow_duplicates,
+        force=options.force,
+        choices=options.choices,
     )
 
 
-def _same_places(last_rows: str | None, rows: int) -> bool:
-    """Rows are matched by their place only while no row can have been deleted (which would
-    shift the rows below it): the file has at least as many rows as at its last run."""
-    return last_rows is not None and last_rows.isdigit() and rows >= int(last_rows)
-
-
-def preview(
-    checked: CheckReport,
-    client: OnOfficeClient,
-    journal_path: str | Path | None = None,
-    allow_duplicates: bool = False,
-) -> None:
-    """Fill ``checked.plan``: what a run would do with each valid row (see :func:`planner`)."""
-    prepared = (checked.mapping, checked.table)
-    planner(client, checked.source, prepared, journal_path, allow_duplicates).fill(checked)
+PLAN_WORDS = {  # what the check's Plan column says of each action
+    identity.CREATE: "create",
+    identity.UPDATE: "update",
+    identity.UNCHANGED: "unchanged",
+    identity.SETTLE: "settle",
+    identity.DUPLICATE: "duplicate",
+    identity.CONFLICT: "conflict",
+    identity.AMBIGUOUS: "ambiguous",
+    identity.HOLD: "hold",
+}
 
 
 def planned_check(
@@ -545,17 +283,22 @@ def planned_check(
     allow_duplicates: bool = False,
     strict: bool = False,
     load_options: LoadOptions | None = None,
+    list_name: str | None = None,
+    choices: dict[int, int | None] | None = None,
 ) -> CheckReport:
-    """The dry run against this account, with its plan: look-ups and the double-booking check
-    in onOffice (not asked for rows a run would not create: they would double-book
-    themselves), and ``plan`` filled with what a run would do. No report is written. When the
-    plan cannot be made, the check still runs and a notice says so."""
-    plans: Planner | None = None
-    unplanned = ""
+    """The dry run against this account, with its plan: look-ups, what onOffice holds of the
+    list (read only), double bookings against its calendar, and ``plan`` filled with what a run
+    would do per row (with the appointments it would update, and why not where it would not).
+    No report is written. When onOffice cannot be read, the check still runs and a notice says
+    that the plan is not known."""
+    options = RunOptions(allow_duplicates=allow_duplicates, strict=strict, choices=choices or {})
+    unknown = ""
     try:
-        plans = planner(client, source, prepared, journal_path, allow_duplicates)
+        account = client.account()
+        path = Path(journal_path) if journal_path is not None else ledger_path(account)
+        entries, meta = jr.snapshot(path, account)
     except ApiError as exc:
-        unplanned = _("what a run would do is not known ({why})").format(why=exc)
+        unknown = str(exc)
     checked = check(
         source,
         prepared[0],
@@ -564,24 +307,485 @@ def planned_check(
         load_options=load_options,
         strict=strict,
         prepared=prepared,
-        skip_conflicts_for=plans.not_new if plans is not None else None,
     )
-    if plans is not None:
-        plans.fill(checked)
-    if unplanned:
-        checked.notices.append(unplanned)
+    if unknown:
+        checked.notices.append(_("what a run would do is not known ({why})").format(why=unknown))
+        return checked
+    try:
+        earlier = earlier_outcomes(checked.table)
+        name = list_name or _list_name(Path(source), bool(earlier))
+        done = reconcile(
+            client,
+            checked,
+            entries,
+            list_name=name,
+            run=secrets.token_hex(4),
+            earlier=earlier,
+            options=options,
+            beside=_beside(checked, meta.get(invalid_key(name))),
+        )
+    except ApiError as exc:
+        checked.notices.append(_("what a run would do is not known ({why})").format(why=exc))
+        return checked
+    fill_plan(checked, done)
     return checked
 
 
-def _batches(items: ToSend, size: int) -> list[ToSend]:
-    """Batches of ``size``, smaller towards the end (down to one row): two runs that overlap
-    both end up with the few rows neither has sent, where a wide window would collide."""
-    out, i = [], 0
-    while i < len(items):
-        step = max(1, min(size, (len(items) - i) // 8))
-        out.append(items[i : i + step])
-        i += step
-    return out
+def fill_plan(checked: CheckReport, done: Reconciled) -> None:
+    """The check report's Plan column, the notes beside it, and the plan's questions."""
+    plan = done.plan
+    checked.plan = {row: PLAN_WORDS[step.action] for row, step in plan.steps.items()}
+    checked.plan_removed = len(plan.removed)
+    checked.plan_notes = {row: plan_note(step) for row, step in plan.steps.items()}
+    checked.questions = [(q.rows, q.appointments) for q in plan.questions]
+    asked = {a for q in plan.questions for a in q.appointments}
+    checked.asked_about = {
+        p.appointment_id: described(p.found)
+        for p in done.state.priors
+        if p.appointment_id in asked and p.found is not None
+    }
+
+
+def described(found: Appointment) -> str:
+    """An appointment in the words of its row: "Besichtigung AC-1042, 01.03.2027 10:00"."""
+    start = min(found.starts, default="")
+    when = f"{start[8:10]}.{start[5:7]}.{start[:4]} {start[11:16]}" if start else ""
+    return ", ".join(part for part in (found.subject, when) if part)
+
+
+def plan_note(step: Step) -> str:
+    """What the plan says of a row beyond its action, in the user's words."""
+    if step.note:
+        return step.note
+    if step.prior is None:
+        return ""
+    appointment = step.prior.appointment_id
+    if step.action == identity.UPDATE and step.changed:
+        words = ", ".join(_(_ASPECT_WORDS[a]) for a in step.changed if a in _ASPECT_WORDS)
+        return _("appointment {id} (changed: {what})").format(id=appointment, what=words)
+    return _("appointment {id}").format(id=appointment)
+
+
+_ASPECT_WORDS = {  # what changed in a row found by its place or likeness
+    "day": N_("the day"),
+    "time": N_("the time"),
+    "property": N_("the property"),
+    "contacts": N_("the contacts"),
+    "agents": N_("the agents"),
+    "subject": N_("the subject"),
+    "type": N_("the type"),
+    "note": N_("the note"),
+    "resources": N_("the resources"),
+}
+
+
+def _list_name(source: Path, derived: bool) -> str:
+    """The list a file belongs to: a results workbook says its list in its Summary."""
+    if derived:
+        from .results import list_of_results
+
+        named = list_of_results(source)
+        if named:
+            return named
+    return name_of(source)
+
+
+# --- a run ---------------------------------------------------------------------------------------
+class _Run:
+    """One run of one file (see the module's doc)."""
+
+    def __init__(
+        self,
+        source: str | Path,
+        prepared: tuple[Mapping, Table],
+        client: OnOfficeClient,
+        journal: Journal,
+        options: RunOptions,
+        stop: threading.Event,
+        started: datetime,
+        list_name: str | None,
+    ) -> None:
+        self.source, self.prepared, self.client = Path(source), prepared, client
+        self.journal, self.options, self.stop, self.started = journal, options, stop, started
+        self.list_name = list_name
+        self.run = secrets.token_hex(4)
+        self.workers = max(1, min(options.workers, MAX_WORKERS))
+
+    def go(self, progress: Progress | None) -> RunReport:
+        source, prepared, client, options = self.source, self.prepared, self.client, self.options
+        mapping = prepared[0]
+        try:
+            checked = check(
+                source,
+                mapping,
+                api=client,
+                report=False,
+                now=self.started,
+                prepared=prepared,
+                strict=options.strict,
+            )
+        except ApiError as exc:  # the look-ups failed: still nothing sent, still results
+            checked = check(
+                source,
+                mapping,
+                report=False,
+                now=self.started,
+                prepared=prepared,
+                strict=options.strict,
+            )
+            return _not_sent(
+                checked, client, self.started, (f"look-ups failed: {exc}", exc.exit_code)
+            )
+        earlier = split_outcomes(checked.table)
+        report = RunReport(
+            checked, {}, client.url, self.started, journal_path=self.journal.path, earlier=earlier
+        )
+        name = self.list_name or _list_name(source, bool(earlier))
+        report.list_name = name
+        journal = self.journal
+        journal.input, journal.list, journal.derived = str(source.resolve()), name, bool(earlier)
+        journal.set_meta("last_input", journal.input)
+        journal.set_meta("last_input_sha256", checked.source_sha256)
+        try:
+            done = reconcile(
+                client,
+                checked,
+                journal.entries(),
+                list_name=name,
+                run=self.run,
+                earlier=earlier,
+                options=options,
+                beside=_beside(checked, journal.get_meta(invalid_key(name))),
+            )
+        except (ApiError, JournalError) as exc:  # without it, rows could be doubled
+            for o in checked.outcomes:
+                status = NOT_SENT if o.valid else INVALID
+                error = _("not checked: {error}").format(error=exc) if o.valid else None
+                report.results[o.row] = RowResult(
+                    o.row, status, error=error or joined_problems(o.errors)
+                )
+            report.stopped = _(
+                "onOffice could not be asked which rows exist already ({error})"
+            ).format(error=exc)
+            report.stop_code = exc.exit_code
+            return report
+        report.existence_reads = done.state.reads
+        report.questions = done.plan.questions
+        fill_plan(checked, done)
+        self._seen(done.plan)
+        use_reference = mapping.options.reference
+        signature = Signature(list_tag(name), self.run)
+        runner = Runner(client, journal, options, self.stop, report, signature, use_reference)
+        work = _sort(checked.outcomes, done, earlier, journal.undone_ids(), options, runner)
+        earlier_runs = (journal.get_meta("runs") or "").split()
+        with contextlib.suppress(JournalError):  # a hint: the next run need not wait for this
+            journal.set_meta("runs", " ".join([*earlier_runs, self.run][-500:]))
+        ended = set(earlier_runs)
+        watch = Watch.of(client, done.state, self.run, ended) if use_reference else None
+        _Sending(runner, work, done, watch, self.workers, progress).go()
+        for step, _params in work.settle:
+            report.results.setdefault(
+                step.row,
+                RowResult(step.row, UNKNOWN, error=_("not settled: the run stopped first")),
+            )
+        for step, _params in work.send:
+            report.results.setdefault(
+                step.row, RowResult(step.row, NOT_SENT, error=report.stopped or _("interrupted"))
+            )
+        if watch is not None:
+            report.existence_reads += watch.reads
+        with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
+            journal.set_meta(invalid_key(name), invalid_record(report))
+        return report
+
+    def _seen(self, plan: identity.Plan) -> None:
+        """Where this computer's known rows stand now (a re-sorted file): it pairs by place."""
+        if self.journal.derived:
+            return
+        moved = [
+            (step.prior.entry.fingerprint, row)
+            for row, step in plan.steps.items()
+            if step.action == identity.UNCHANGED
+            and step.prior is not None
+            and step.prior.entry is not None
+            and step.prior.entry.source_row != row
+        ]
+        with contextlib.suppress(JournalError):  # a hint for pairing: nothing is lost without it
+            self.journal.seen(moved)
+
+
+def invalid_key(list_name: str) -> str:
+    """The ledger's meta key of what the last run of a list knew of its invalid rows."""
+    return f"invalid-rows:{list_name}"
+
+
+def invalid_record(report: RunReport) -> str:
+    """What the next run needs to tell an invalid row that was invalid already from one that
+    broke since: the invalid rows' cells, and the appointments of the valid rows beside them."""
+    raw = _raw(report.check)
+    invalid = sorted({raw[o.row] for o in report.check.outcomes if not o.valid})
+    present = sorted(
+        {r.appointment_id for r in report.results.values() if r.appointment_id is not None}
+    )
+    return json.dumps({"invalid": invalid, "present": present})
+
+
+def _raw(checked: CheckReport) -> dict[int, str]:
+    return {
+        row: hashlib.sha256(repr(cells).encode()).hexdigest()[:16]
+        for row, cells in checked.table.records()
+    }
+
+
+def _beside(checked: CheckReport, record: str | None) -> dict[int, frozenset[int]]:
+    """Invalid rows that were invalid as they are at the last run (:func:`invalid_record`)."""
+    if not record:
+        return {}
+    try:
+        last = json.loads(record)
+        invalid, present = set(last["invalid"]), frozenset(int(n) for n in last["present"])
+    except (ValueError, KeyError, TypeError):
+        return {}
+    raw = _raw(checked)
+    return {o.row: present for o in checked.outcomes if not o.valid and raw[o.row] in invalid}
+
+
+@dataclass
+class _Work:
+    """The rows a run settles and sends (creates and updates), with their parameters."""
+
+    settle: list[tuple[Step, dict[str, Any]]] = field(default_factory=list)
+    send: list[tuple[Step, dict[str, Any]]] = field(default_factory=list)
+
+
+def _sort(
+    outcomes: list[RowOutcome],
+    done: Reconciled,
+    earlier: Earlier,
+    undone: dict[int, str],
+    options: RunOptions,
+    runner: Runner,
+) -> _Work:
+    """Each row to its work, or straight to its result when nothing is to be sent."""
+    report = runner.report
+    work = _Work()
+    updates: list[tuple[Step, dict[str, Any]]] = []
+    creates: list[tuple[Step, dict[str, Any]]] = []
+    for outcome in outcomes:
+        row = outcome.row
+        step = done.plan.steps.get(row)
+        if not outcome.valid or outcome.parameters is None or step is None:
+            report.results[row] = RowResult(row, INVALID, error=joined_problems(outcome.errors))
+            continue
+        params = outcome.parameters
+        appointment = step.prior.appointment_id if step.prior is not None else None
+        before = earlier.get(row, (None, None, row))
+        if step.action == identity.DUPLICATE:
+            report.results[row] = RowResult(
+                row,
+                NOT_SENT,
+                error=_(
+                    "the same appointment as row {row} (use --allow-duplicates to send it)"
+                ).format(row=step.same_as),
+            )
+        elif step.action == identity.CONFLICT:
+            report.results[row] = RowResult(row, CONFLICT, appointment, step.note)
+        elif step.action == identity.AMBIGUOUS:
+            report.results[row] = RowResult(row, AMBIGUOUS, None, step.note)
+        elif step.action == identity.HOLD:
+            report.results[row] = RowResult(row, NOT_SENT, appointment, step.note)
+        elif step.action == identity.UNCHANGED:
+            report.results[row] = runner.keep(step, params)
+        elif (
+            options.only_failed
+            and before[0] in IMPORTED
+            and before[1] not in undone  # undo removed it: the workbook's word is stale
+            and step.action != identity.SETTLE
+        ):
+            report.results[row] = RowResult(row, ALREADY, before[1])
+        elif step.action == identity.SETTLE:
+            work.settle.append((step, params))
+        elif step.action == identity.UPDATE:
+            updates.append((step, params))
+        else:
+            creates.append((step, params))
+    # Each run creates in an order of its own: two runs of one list that start together rarely
+    # reach the same row at once (results keep the file's order).
+    work.send = updates + random.Random().sample(creates, len(creates))
+    return work
+
+
+class _Sending:
+    """Settle, then send in batches with a look before each; settle lost answers; cancel the
+    appointments of rows that left the file. A Ctrl-C stops new requests; in-flight ones are
+    recorded."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        work: _Work,
+        done: Reconciled,
+        watch: Watch | None,
+        workers: int,
+        progress: Progress | None,
+    ) -> None:
+        self.runner, self.work, self.done, self.watch = runner, work, done, watch
+        self.workers, self.progress = workers, progress
+        self.report = runner.report
+        self.total = len(work.send) + len(work.settle)
+        self.finished = 0
+        self.counts = self.report.counts()  # kept per row: counting anew each row is quadratic
+        self.queue = deque(work.send)
+        self.size = FIRST_BATCH
+        self.batches = 0
+        self.waited = False
+
+    def tick(self, result: RowResult) -> None:
+        earlier = self.report.results.get(result.row)
+        if earlier is not None:
+            self.counts[earlier.status] -= 1
+        self.counts[result.status] += 1
+        self.report.results[result.row] = result
+        self.finished += 1
+        if self.progress:
+            self.progress(self.finished, self.total, +self.counts)
+
+    def go(self) -> None:
+        runner, stop = self.runner, self.runner.stop
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="import") as pool:
+                # Rows an earlier run left unsettled come first: the server has long finished.
+                settle = [(runner.settle, args) for args in self.work.settle]
+                _drain(pool, self.workers, stop, self.tick, settle)
+                _drain(pool, self.workers, stop, self.tick, self.next_batch(), self.next_batch)
+                _settle_pending(runner, pool, self.workers, self.report, runner.options)
+                self.report.removed = [runner.cancel_removed(r) for r in self.done.plan.removed]
+        except KeyboardInterrupt:
+            self.report.interrupted = True
+            stop.set()
+
+    def next_batch(self) -> list[tuple[Any, tuple[Any, ...]]]:
+        """The next rows to send; from the second batch on, after a look at what changed in
+        onOffice meanwhile (asked while the workers finish the batch before)."""
+        while self.queue and not self.runner.stop.is_set():
+            early = 0 < self.batches <= EARLY_LOOKS
+            if early and self.watch is not None and not self._looked():
+                return []
+            if not self.done.state.complete and not self._asked():
+                return []
+            size = min(self.size, len(self.queue))
+            self.size = min(self.size * 2, max(LARGEST_BATCH, 8 * self.workers))
+            self.batches += 1
+            batch = [self.queue.popleft() for _ in range(size)]
+            batch = [item for item in batch if item[0].row not in self.report.results]
+            if batch:
+                return [(self.runner.do, item) for item in batch]
+        return []
+
+    def _looked(self) -> bool:
+        """Look for changes made elsewhere, and wait while another run of the list writes
+        (:mod:`importer.watch`); False when the run must stop."""
+        watch = self.watch
+        assert watch is not None
+        try:
+            self._apply(watch.look())
+            if not watch.supported:
+                self._by_reference()
+            quiet = self.runner.options.quiet_after
+            while (other := watch.waiting_for(quiet)) and self.queue:
+                if not self.waited:
+                    self.waited = True
+                    self.report.notices.append(
+                        _(
+                            "another import of this list was running at the same time (run "
+                            "{run}); this run waited for it, so that no row was sent twice"
+                        ).format(run=other)
+                    )
+                if self.runner.stop.wait(1.0):
+                    return False
+                self._apply(watch.look())
+        except (ApiError, JournalError) as exc:
+            self.runner.halt(
+                _("onOffice could not be asked ({error})").format(error=exc), exc.exit_code
+            )
+            return False
+        return True
+
+    def _apply(self, looked: list[tuple[Any, Any]]) -> None:
+        """Rows another run created or wrote meanwhile are not sent again."""
+        if not looked:
+            return
+        pending = {item[0].row: item for item in self.queue}
+        by_ref = {item[0].ref or reference(item[0].key): row for row, item in pending.items()}
+        by_appointment = {
+            item[0].prior.appointment_id: row
+            for row, item in pending.items()
+            if item[0].prior is not None
+        }
+        state = self.done.state
+        for appointment, stamp in looked:
+            if appointment.series in self.runner.written:
+                continue
+            row = by_appointment.get(appointment.series) or by_ref.get(stamp.ref)
+            if row is None:
+                continue
+            step, params = pending[row]
+            entry = step.prior.entry if step.prior is not None else None
+            ours = stamp.list_tag == state.list_tag
+            prior = Prior(
+                appointment.series, appointment, stamp, entry, condition(appointment, stamp, entry),
+                ours,
+            )  # fmt: skip
+            fresh = identity.decide(
+                self.done.candidates[row], prior, "key", self.runner.options.force
+            )
+            self.queue.remove(pending[row])
+            if fresh.action == identity.UNCHANGED:
+                self.tick(self.runner.keep(fresh, params))
+            elif fresh.action == identity.UPDATE:
+                self.queue.appendleft((fresh, params))
+            else:
+                self.tick(RowResult(row, CONFLICT, appointment.series, fresh.note))
+
+    def _asked(self) -> bool:
+        """Where the read of the rows' days could not show everything (more than 500 on a
+        day), the next rows are looked for by their references themselves."""
+        try:
+            self._by_reference()
+        except (ApiError, JournalError) as exc:
+            self.runner.halt(
+                _("onOffice could not be asked ({error})").format(error=exc), exc.exit_code
+            )
+            return False
+        return True
+
+    def _by_reference(self) -> None:
+        """Without reads by `modified`: ask for the next rows' references themselves (one
+        action per row, 50 to a request)."""
+        runner = self.runner
+        upcoming = [item for item in list(self.queue)[: self.size] if item[0].prior is None]
+        if not upcoming:
+            return
+        rows = [(item[0].ref or reference(item[0].key), item[1]) for item in upcoming]
+        existing = find_references(runner.client, rows, set(runner.journal.undone_ids()))
+        self.report.existence_reads += existing.reads
+        if not existing.complete:  # absence not proven: those rows are not sent
+            why = _(
+                "not sent: onOffice could not be searched completely for this row (too many "
+                "appointments that day, or no agent or group to look under)"
+            )
+            for step, _params in upcoming:
+                if not any(ref == (step.ref or reference(step.key)) for ref in existing.found):
+                    self.queue.remove((step, _params))
+                    self.tick(RowResult(step.row, UNKNOWN, error=why))
+        found = [
+            (existing.appointments[n], stamp)
+            for ref, n in existing.found.items()
+            if n in existing.appointments
+            for stamp in [read_stamp(existing.appointments[n].note)]
+            if stamp is not None and stamp.ref == ref
+        ]
+        self._apply(found)
 
 
 def _drain(
@@ -624,7 +828,6 @@ def _settle_pending(
     runner: Runner,
     pool: ThreadPoolExecutor,
     workers: int,
-    client: OnOfficeClient,
     report: RunReport,
     options: RunOptions,
 ) -> None:
@@ -638,12 +841,12 @@ def _settle_pending(
             pending, runner.pending = dict(runner.pending), {}
         if not pending:
             return
-        ready = max(at for _, _, at in pending.values())
+        ready = max(at for _, _, at, _declined in pending.values())
         time.sleep(max(0.0, ready - time.monotonic()))  # the server may still be busy
-        tasks = []
-        for row, (key, params, _at) in sorted(pending.items()):
-            entry = runner.journal.entry(key)
-            tasks.append((runner.settle, (row, key, params, entry.intent_at if entry else None)))
+        tasks = [
+            (runner.settle, (step, params, declined))
+            for step, params, _at, declined in pending.values()
+        ]
 
         def record(result: RowResult) -> None:
             report.results[result.row] = result

@@ -3,14 +3,16 @@
     report = importer.undo_import("viewings.results.xlsx", client=client, journal_path=...)
 
 The ids come from the journal and from the results workbook; both must agree, and an id only
-one of them knows is reported, never touched. Appointments changed in onOffice after the import
-(their `modified` later than the import) are skipped and listed unless ``force``. Every step is
-journaled: an undo that is interrupted resumes, and a second undo does nothing. Undone rows are
-marked in the journal, so a later `run` creates them again if asked to.
+one of them knows is reported, never touched. Appointments changed in onOffice after the import's
+last write (on any computer: its stamp says what it wrote and when, :mod:`importer.reference`)
+are skipped and listed unless ``force``. Every step is journaled: an undo that is interrupted
+resumes, and a second undo does nothing. Undone rows are marked in the journal, so a later `run`
+sends them again if asked to (an appointment undo cancelled is made active again).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +27,9 @@ from .excel import REMOVED_SHEET, REMOVED_WORDS
 from .i18n import N_, _, every, ngettext
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
-from .readback import Appointment, find_appointment, holds
+from .readback import Appointment, find_appointment, holds, seen_digests
+from .reference import read_stamp
+from .state import restamped
 from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
 
@@ -142,15 +146,56 @@ def plan_undo(
     return agreed, disagreements
 
 
-def _changed_since(current: Appointment, imported_at: str) -> bool:
-    if not current.modified or not imported_at:
+def _changed_since(current: Appointment, written_at: datetime | None) -> bool:
+    """`modified` later than the import's last write (beyond the clocks' margin, and the
+    automation that touches an appointment right after it is written)."""
+    if not current.modified or written_at is None:
         return False
-    limit = datetime.strptime(imported_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     try:
         changed = datetime.strptime(current.modified, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return False
-    return changed > limit + timedelta(seconds=contract.CLOCK_MARGIN_SECONDS)
+    return changed > written_at + timedelta(seconds=contract.CLOCK_MARGIN_SECONDS)
+
+
+def _moment_utc(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def changed_by_someone(current: Appointment, imported: Imported) -> str | None:
+    """Why an import's appointment may have been changed in onOffice since the import's last
+    write (None when it was not). The stamp tells on any computer what was written and when;
+    appointments of versions before it are compared with what this computer's journal sent."""
+    stamp = read_stamp(current.note)
+    if stamp is not None and stamp.complete:
+        digests = seen_digests(current)
+        if digests and stamp.seen not in digests:
+            return _(
+                "it no longer holds what the import wrote (someone edited it); use --force to "
+                "undo it anyway"
+            )
+        written = datetime.fromtimestamp(stamp.at, UTC) if stamp.at else None
+        if _changed_since(current, written or _moment_utc(imported.imported_at)):
+            return _(
+                "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
+            ).format(when=current.modified)
+        return None
+    # a modify of ours whose answer was lost changed it after the import: that is no edit
+    if imported.pending is not None and holds(current, imported.pending):
+        return None
+    if _changed_since(current, _moment_utc(imported.imported_at)):
+        return _(
+            "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
+        ).format(when=current.modified)
+    if not holds(current, imported.payload):
+        return _(
+            "it no longer holds what the import sent (someone edited it); use --force to "
+            "undo it anyway"
+        )
+    return None
 
 
 def undo_import(
@@ -201,18 +246,26 @@ def undo_import(
             report.confirmed = False
             report.items += todo + restore
             return report
+        run = secrets.token_hex(4)
         for item in todo:
             report.items.append(
-                _undo_one(client, journal, item, agreed[item.appointment_id], cancel, force)
+                _undo_one(client, journal, item, agreed[item.appointment_id], cancel, force, run)
             )
-        report.items += [_restore(client, journal, item) for item in restore]
+        report.items += [_restore(client, journal, item, run) for item in restore]
     return report
 
 
-def _restore(client: OnOfficeClient, journal: Journal, item: UndoItem) -> UndoItem:
-    """Give back an appointment the run cancelled: its status active again."""
+def _restore(client: OnOfficeClient, journal: Journal, item: UndoItem, run: str) -> UndoItem:
+    """Give back an appointment the run cancelled: its status active again, stamped so."""
     try:
-        client.modify_appointment(item.appointment_id, {"data": {"status": "active"}})
+        current = find_appointment(client, item.appointment_id, [])
+        if current is None:
+            journal.undone(item.appointment_id, "deleted")
+            return UndoItem(
+                item.appointment_id, item.source_row, GONE, _("not in onOffice any more")
+            )
+        data = restamped(current, cancelled=False, run=run, at=int(client.server_now()))
+        client.modify_appointment(item.appointment_id, {"data": data})
         journal.restored(item.appointment_id)
     except ActionRefused as exc:
         return UndoItem(item.appointment_id, item.source_row, FAILED, exc.server_message)
@@ -335,6 +388,7 @@ def _undo_one(
     imported: Imported,
     cancel: bool,
     force: bool,
+    run: str,
 ) -> UndoItem:
     appointment = item.appointment_id
     try:
@@ -344,30 +398,12 @@ def _undo_one(
         if current is None:
             journal.undone(appointment, "deleted")
             return UndoItem(appointment, item.source_row, GONE, _("not in onOffice any more"))
-        # a modify of ours whose answer was lost changed it after the import: that is no edit
-        ours_later = imported.pending is not None and holds(current, imported.pending)
-        if not force and not ours_later and _changed_since(current, imported.imported_at):
-            return UndoItem(
-                appointment,
-                item.source_row,
-                MODIFIED,
-                _(
-                    "changed in onOffice after the import ({when} UTC); use --force to undo it "
-                    "anyway"
-                ).format(when=current.modified),
-            )
-        if not force and not ours_later and not holds(current, imported.payload):
-            return UndoItem(
-                appointment,
-                item.source_row,
-                MODIFIED,
-                _(
-                    "it no longer holds what the import sent (someone edited it); use --force "
-                    "to undo it anyway"
-                ),
-            )
+        why = None if force else changed_by_someone(current, imported)
+        if why is not None:
+            return UndoItem(appointment, item.source_row, MODIFIED, why)
         if cancel:
-            client.modify_appointment(appointment, {"data": {"status": "canceled"}})
+            data = restamped(current, cancelled=True, run=run, at=int(client.server_now()))
+            client.modify_appointment(appointment, {"data": data})
             journal.undone(appointment, "canceled")
             return UndoItem(appointment, item.source_row, CANCELED)
         client.delete_appointment(appointment)

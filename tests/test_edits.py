@@ -17,7 +17,7 @@ from importer.check import check, prepare
 from importer.errors import ExitCode, MappingError
 from importer.results import write_results
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, planned_check, preview, run_import
+from importer.submit import RunOptions, planned_check, run_import
 from importer.undo import undo_import
 
 from .helpers import CSV_MAPPING, FAST, cli, client_for, edit, edit_results, rows, write
@@ -71,9 +71,11 @@ def test_10_an_edited_results_workbook_row_modifies_its_appointment(
     }
 
 
-def test_10_an_edited_results_workbook_without_its_journal_is_a_conflict_not_a_twin(
+def test_10_an_edited_results_workbook_without_its_journal_updates_not_twins_nor_conflicts(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
+    """The appointment's stamp says it holds what the import wrote last: the row changed, not
+    the appointment, so the row is written (issue 21: no conflict nobody caused)."""
     source, mapping = write(tmp_path, rows(10))
     results = tmp_path / "rows.results.xlsx"
     with client_for(sandbox) as client:
@@ -83,12 +85,13 @@ def test_10_an_edited_results_workbook_without_its_journal_is_a_conflict_not_a_t
         first.journal_path.unlink()  # another computer, or a lost journal
         edit_results(results, {(4, "Betreff"): "Übergabe"})
         again = run_import(results, mapping, client=client, options=FAST)
-        assert again.counts() == {"conflict": 1, "exists": 9}
-        assert again.exit_code == ExitCode.ROWS_FAILED
-        forced = run_import(results, mapping, client=client, options=RunOptions(force=True))
-    assert forced.counts() == {"updated": 1, "already-created": 9}
+        assert again.counts() == {"updated": 1, "exists": 9}
+        assert again.exit_code == ExitCode.OK
+        later = run_import(results, mapping, client=client, options=FAST)
+    assert later.counts() == {"already-created": 10}
     assert sandbox.store.count_appointments() == 10
-    assert forced.results[4].appointment_id == first.results[4].appointment_id
+    assert again.results[4].appointment_id == first.results[4].appointment_id
+    assert "Übergabe" in {a["description"] for a in sandbox.store.all_appointments()}
 
 
 def test_10_a_changed_appointment_is_a_conflict_unless_forced(
@@ -142,6 +145,8 @@ def test_10_a_lost_modify_answer_is_read_back_not_repeated_blindly(
 def test_10_a_keyed_row_edited_and_run_on_another_computer(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
+    """Each computer's run leaves onOffice holding its file, and no run of the import is taken
+    for a change made in onOffice (issue 21): the stamp says which import wrote last."""
     table = rows(12)
     mine, theirs = tmp_path / "me", tmp_path / "colleague"
     for home in (mine, theirs):
@@ -156,19 +161,29 @@ def test_10_a_keyed_row_edited_and_run_on_another_computer(
     edited = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, theirs, theirs / "work")
     assert edited.returncode == 0 and "3 updated" in edited.stdout, edited.stdout
     assert sandbox.store.count_appointments() == 12
-    # My computer knew the old content and my file is the old one: nothing to send, and the
-    # colleague's edits stay.
+    # The same edits reach my copy: my computer knew the old content, onOffice holds the new
+    # one, written by the import: nothing to send, nothing in conflict.
+    write(mine / "work", edit(table), keyed=True)
     mine_again = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, mine, mine / "work")
-    assert mine_again.returncode == 0 and "12 already-created" in mine_again.stdout
-    assert "Besichtigung verschoben" in {a["description"] for a in sandbox.store.all_appointments()}
-    # Now I edit the row the colleague edited too: theirs is not overwritten behind their back.
+    assert mine_again.returncode == 0, mine_again.stdout
+    assert "3 unchanged, 9 already-created" in mine_again.stdout, mine_again.stdout
+    # I edit a row the colleague edited too: the import wrote it last, so it is updated.
+    table = edit(table)
     table[3][2] = "Besichtigung abgesagt"
     write(mine / "work", table, keyed=True)
-    clash = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, mine, mine / "work")
-    assert clash.returncode == ExitCode.ROWS_FAILED, clash.stdout
-    assert "1 conflict" in clash.stdout and "--force" in clash.stdout
-    assert "Besichtigung verschoben" in {a["description"] for a in sandbox.store.all_appointments()}
+    later = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, mine, mine / "work")
+    assert later.returncode == 0 and "1 updated" in later.stdout, later.stdout
+    theirs_again = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, theirs, theirs / "work")
+    assert "conflict" not in theirs_again.stdout  # an older copy writes its row back
     assert sandbox.store.count_appointments() == 12
+    # A person's change in onOffice is a conflict on every computer.
+    victim = next(a for a in sandbox.store.all_appointments() if a["description"] == "Termin 0000")
+    sandbox.store.update_appointment({**victim, "description": "vom Makler"}, victim["modified"])
+    for home in (mine, theirs):
+        clash = cli(["run", "rows.csv", "-m", "rows.yaml"], sandbox, home, home / "work")
+        assert clash.returncode == ExitCode.ROWS_FAILED, clash.stdout
+        assert "1 conflict" in clash.stdout and "--force" in clash.stdout
+    assert "vom Makler" in {a["description"] for a in sandbox.store.all_appointments()}
 
 
 def test_10_a_new_list_under_the_old_name_is_not_taken_for_edits(
@@ -245,8 +260,7 @@ def test_check_shows_what_a_run_would_create_update_and_leave(
         run_import(source, mapping, client=client, options=FAST)
         edited = [*edit(table)[:-1], rows(11)[10]]  # three edited, one gone, one new
         write(tmp_path, edited, keyed=True)
-        report = check(source, mapping, api=client, report=False)
-        preview(report, client)
+        report = planned_check(client, source, prepare(source, mapping))
     assert sorted(report.plan.values()).count("update") == 3
     assert list(report.plan.values()).count("create") == 1
     assert list(report.plan.values()).count("unchanged") == 6
@@ -257,7 +271,7 @@ def test_check_shows_what_a_run_would_create_update_and_leave(
     assert "A run would create" in printed.stdout, printed.stdout + printed.stderr
 
 
-def test_planned_check_plans_as_check_and_preview_and_says_when_it_cannot(
+def test_planned_check_plans_as_a_run_does_and_says_when_it_cannot(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     table = rows(10)
@@ -265,10 +279,11 @@ def test_planned_check_plans_as_check_and_preview_and_says_when_it_cannot(
     with client_for(sandbox) as client:
         run_import(source, mapping, client=client, options=FAST)
         write(tmp_path, [*edit(table)[:-1], rows(11)[10]], keyed=True)
-        apart = check(source, mapping, api=client, report=False)
-        preview(apart, client)
         planned = planned_check(client, source, prepare(source, mapping))
-        assert planned.plan == apart.plan and planned.plan_removed == apart.plan_removed == 1
+        sent = run_import(source, mapping, client=client, options=FAST)
+        done = {"created": "create", "updated": "update", "already-created": "unchanged"}
+        assert planned.plan == {row: done[r.status] for row, r in sent.results.items()}
+        assert planned.plan_removed == len(sent.removed) == 1
         assert planned.notices == []
         # the account cannot be asked (a 503 and its three retries): checked, plan unknown
         sandbox.faults = Faults(plan=["503"] * 4)

@@ -110,13 +110,14 @@ def test_C_another_files_cancel_removed_cancels_this_files_row(
     a_dir.mkdir()
     b_dir.mkdir()
     a_source, mapping = write(a_dir, table)  # the full list
-    b_source, b_mapping = write(b_dir, table[:3])  # a list with three of its rows
+    b_source, b_mapping = write(b_dir, table[:3])  # a list with three of its rows ...
+    b_source = b_source.rename(b_dir / "kurz.csv")  # ... under a name of its own
     with client_for(sandbox) as client:
         first = run_import(a_source, mapping, client=client, options=FAST)
         assert run_import(b_source, b_mapping, client=client, options=FAST).counts() == {
             "already-created": 3
         }
-        write(b_dir, table[:2])  # the short list loses its third row
+        write(b_dir, table[:2])[0].rename(b_source)  # the short list loses its third row
         cut = run_import(
             b_source, b_mapping, client=client, options=RunOptions(cancel_removed=True)
         )
@@ -129,7 +130,9 @@ def test_C_another_files_cancel_removed_cancels_this_files_row(
 
 
 # --- D: unkeyed row on another computer after the row's appointment was updated -----------------
-def test_D_old_version_on_another_computer_is_not_exists(tmp_path: Path, sandbox: Sandbox) -> None:
+def test_D_old_version_on_another_computer_writes_its_row_back(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
     table = rows(6)
     source, mapping = write(tmp_path, table)
     with client_for(sandbox) as client:
@@ -143,11 +146,14 @@ def test_D_old_version_on_another_computer_is_not_exists(tmp_path: Path, sandbox
         write(tmp_path, old)  # with the file as it was before the edit
         other = run_import(source, mapping, client=client, options=FAST)
         later = run_import(source, mapping, client=client, options=FAST)
-    # The appointment holds "Neuer Betreff", the row says "Termin 0001": neither side can tell
-    # which changed here, so it is a conflict, run after run (never "exists").
-    assert other.counts() == {"exists": 5, "conflict": 1}
-    assert later.counts() == {"already-created": 5, "conflict": 1}
-    assert other.results[3].status == "conflict"
+    # The appointment holds "Neuer Betreff" as the import wrote it (its stamp says so), the
+    # row says "Termin 0001": the row is written, never taken for a person's change (issue 21),
+    # never a second appointment.
+    assert other.counts() == {"exists": 5, "updated": 1}
+    assert later.counts() == {"already-created": 6}
+    assert other.results[3].appointment_id == first.results[3].appointment_id
+    assert sandbox.store.count_appointments() == 6
+    assert "Termin 0001" in {a["description"] for a in sandbox.store.all_appointments()}
 
 
 # --- E: an edit that makes a row identical to another row ---------------------------------------
@@ -226,16 +232,15 @@ def test_I_undo_without_read_calendar_after_a_lost_modify_that_moved_it(tmp_path
 
 # --- J: the Plan column of check --resolve against what run does ---------------------------------
 def test_J_plan_with_allowed_duplicates(tmp_path: Path, sandbox: Sandbox) -> None:
-    from importer.check import check
-    from importer.submit import preview
+    from importer.check import prepare
+    from importer.submit import planned_check
 
     table = rows(6)
     table[1] = [*table[0]]
     source, mapping = write(tmp_path, table)
     allowed = RunOptions(allow_duplicates=True, backoff_base=0.01, settle_delay=0.05)
     with client_for(sandbox) as client:
-        checked = check(source, mapping, report=False)
-        preview(checked, client, allow_duplicates=True)
+        checked = planned_check(client, source, prepare(source, mapping), allow_duplicates=True)
         run = run_import(source, mapping, client=client, options=allowed)
     assert checked.plan[3] == "create" or run.results[3].status != "created"
 

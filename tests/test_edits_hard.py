@@ -13,9 +13,10 @@ from pathlib import Path
 import openpyxl
 
 from importer.check import check
+from importer.reference import reference, with_reference
 from importer.results import write_results
 from importer.sandbox import Dialect, Faults, Sandbox
-from importer.submit import RunOptions, run_import, sent_payload
+from importer.submit import RunOptions, run_import
 from importer.undo import undo_import
 
 from .files import write_csv
@@ -84,6 +85,11 @@ def test_force_after_a_conflict_written_into_the_results_makes_no_twin(
         write_results(first, results)
         assert first.journal_path is not None
         first.journal_path.unlink()  # another computer, or a lost journal
+        victim = first.results[4].appointment_id
+        # a person moves it in onOffice
+        edit_in_onoffice(
+            sandbox, victim, start_dt="2027-06-01 08:00:00", end_dt="2027-06-01 09:00:00"
+        )
         edit_results(results, {(4, "Betreff"): "Übergabe"})
         again = run_import(results, mapping, client=client, options=FAST)
         assert again.counts() == {"conflict": 1, "exists": 9}
@@ -125,9 +131,7 @@ def test_a_change_reads_cannot_show_is_still_written(tmp_path: Path, sandbox: Sa
     assert private is not None and private["private"] is True
 
 
-def test_a_refused_forced_update_leaves_the_row_to_be_written(
-    tmp_path: Path, sandbox: Sandbox
-) -> None:
+def test_a_refused_update_leaves_the_row_to_be_written(tmp_path: Path, sandbox: Sandbox) -> None:
     table = rows(6)
     source, mapping = write(tmp_path, table, keyed=True)
     with client_for(sandbox) as client:
@@ -136,18 +140,15 @@ def test_a_refused_forced_update_leaves_the_row_to_be_written(
         first.journal_path.unlink()  # a colleague's computer
         table[1][2] = "Neuer Betreff"
         write(tmp_path, table, keyed=True)
-        assert run_import(source, mapping, client=client, options=FAST).counts() == {
-            "conflict": 1,
-            "exists": 5,
-        }
         sandbox.faults = Faults(refuse_writes=(137, "temporarily refused"))
-        forced = run_import(source, mapping, client=client, options=RunOptions(force=True))
+        refused = run_import(source, mapping, client=client, options=FAST)
         sandbox.faults = Faults()
         later = run_import(source, mapping, client=client, options=FAST)
-        again = run_import(source, mapping, client=client, options=RunOptions(force=True))
-    assert forced.counts() == {"failed": 1, "already-created": 5}
-    assert later.counts() == {"conflict": 1, "already-created": 5}  # still not known to hold it
-    assert again.counts() == {"updated": 1, "already-created": 5}
+        again = run_import(source, mapping, client=client, options=FAST)
+    assert refused.counts() == {"failed": 1, "exists": 5}
+    # the appointment still holds what the import wrote: the row is written, no conflict
+    assert later.counts() == {"updated": 1, "already-created": 5}
+    assert again.counts() == {"already-created": 6}
     assert "Neuer Betreff" in subjects(sandbox) and sandbox.store.count_appointments() == 6
 
 
@@ -163,10 +164,13 @@ def test_an_invalid_row_below_a_deleted_one_is_never_cancelled(
         del table[1]  # and a row above it is deleted
         write(tmp_path, table)
         again = run_import(source, mapping, client=client, options=RunOptions(cancel_removed=True))
-    assert len(again.removed) == 2 and {r.status for r in again.removed} == {"kept"}
+    # The invalid row (now row 5) may be its own appointment's row: kept, naming the row. The
+    # deleted row's appointment is nothing the invalid row could be: cancelled (issue 21).
+    kept = {r.appointment_id: r for r in again.removed if r.status == "kept"}
+    assert set(kept) == {invalid_id} and "row 5" in kept[invalid_id].message
     status = {a["id"]: a.get("status") for a in sandbox.store.all_appointments()}
     assert status[invalid_id] != "canceled"
-    assert "canceled" not in status.values()
+    assert status[first.results[3].appointment_id] == "canceled"
 
 
 def test_a_deleted_row_and_an_edit_below_it_never_cross(tmp_path: Path, sandbox: Sandbox) -> None:
@@ -452,7 +456,7 @@ def test_a_kill_between_journaling_a_modify_and_sending_it(
         row = next(o for o in check(source, mapping, report=False).outcomes if o.row == 3)
         assert row.identity and row.parameters and first.journal_path
         db = sqlite3.connect(first.journal_path)
-        pending = json.dumps(sent_payload(row.identity, row.parameters, True))
+        pending = json.dumps(with_reference(row.parameters, reference(row.identity)))
         db.execute("UPDATE entries SET pending = ? WHERE fingerprint = ?", (pending, row.identity))
         db.commit()
         db.close()

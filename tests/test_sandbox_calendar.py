@@ -130,6 +130,14 @@ def test_read_by_modified_range_in_utc(client: OnOfficeClient) -> None:
         )
     )
     assert [r.id for r in found.records] == [new_id]
+    # §5.2: either bound alone is a read by last edit too
+    for alone in ({"modifiedstart": "2000-01-01 00:00:00"}, {"modifiedend": "2099-01-01 00:00:00"}):
+        only = client.call(Action("read", "calendar", {**alone, "allusers": True}))
+        assert [r.id for r in only.records] == [new_id]
+    later = client.call(
+        Action("read", "calendar", {"modifiedstart": "2099-01-01 00:00:00", "allusers": True})
+    )
+    assert later.records == []
 
 
 def test_appointment_list_iso_dates_and_filters(client: OnOfficeClient) -> None:

@@ -77,7 +77,13 @@ def test_undo_can_cancel_instead_and_a_rerun_creates_the_rows_again(
         again = run_import(
             results.with_name("viewings.xlsx"), MAPPING, client=client, journal_path=journal
         )
-    assert again.counts()["created"] == 8  # undone rows are not "already created" any more
+    # undone rows are not "already created" any more: their appointments are active again
+    # (cancelled by the import, so not a person's change), never created twice; the sample's
+    # cancelled viewing is cancelled as its row says
+    assert again.counts()["updated"] == 7 and again.counts()["unchanged"] == 1
+    assert sandbox.store.count_appointments() == 9
+    statuses = sorted(a.get("status", "active") for a in sandbox.store.all_appointments())
+    assert statuses == ["active"] * 8 + ["canceled"]
 
 
 def test_appointments_changed_after_the_import_are_skipped_unless_forced(

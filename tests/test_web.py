@@ -327,6 +327,48 @@ def test_cancel_stops_like_ctrl_c(
     assert ws._sandbox_server().store.count_appointments() == counts["created"]
 
 
+def test_the_confirmation_asks_which_appointment_a_look_alike_row_is(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    """Two look-alike rows; one deleted, the other's note edited: the plan cannot tell which
+    appointment is the edited row's. The confirmation asks; the answer is what is imported,
+    and the list is recognised by the user's file name, not the app's copy of it."""
+    client, ws, guard = web
+    mapping = (
+        "start: Start\nend: {minutes: 30}\n"
+        "fields: {description: Betreff, note: Notiz, subscribers.users: {column: Makler, "
+        "lookup: user}}\n"
+    )
+
+    def imported(notes: list[str]) -> Any:
+        lines = "01.03.2030 09:00;Übergabe;jschmidt;Schlüssel\n"
+        lines += "".join(f"02.03.2030 10:00;Besichtigung;mmueller;{n}\n" for n in notes)
+        source = write_csv(tmp_path / "twins.csv", "Start;Betreff;Makler;Notiz\n" + lines)
+        upload(client, guard, source)
+        post(client, guard, "/mapping/text", text=mapping)
+        post(client, guard, "/check")
+        finished(ws)
+        return client.get("/import")
+
+    imported(["Frau Krüger", "Herr Yılmaz"])
+    client.post("/import", data={"csrf": guard.csrf})
+    finished(ws)
+    store = ws._sandbox_server().store
+    ids = {a["note"].split("\n")[0]: a["id"] for a in store.all_appointments()}
+    confirm = imported(["Herr Yılmaz, kommt mit Partnerin"])
+    page = text(confirm)
+    assert "Which appointment is which? Rows 3 could each be one of these" in page, page
+    assert f"appointment {ids['Herr Yılmaz']}: Besichtigung, 02.03.2030 10:00" in page
+    assert 'name="pair-3"' in confirm.get_data(as_text=True)
+    client.post("/import", data={"csrf": guard.csrf, "pair-3": str(ids["Herr Yılmaz"])})
+    finished(ws)
+    report = ws.imports[-1].job.result
+    assert report.counts() == {"already-created": 1, "updated": 1}
+    assert report.results[3].appointment_id == ids["Herr Yılmaz"]
+    live = {a["id"] for a in store.all_appointments() if a.get("status") != "canceled"}
+    assert live == {ids["Schlüssel"], ids["Frau Krüger"], ids["Herr Yılmaz"]}  # kept: no flag
+
+
 def test_large_results_page(web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path) -> None:
     client, ws, guard = web
     rows = "\n".join(f"{1 + i % 28:02d}.04.2031;10:00;Zeile {i}" for i in range(120))

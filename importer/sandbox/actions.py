@@ -203,9 +203,11 @@ def read_calendar(ctx: Context, raw: Any) -> Records:
         if ctx.dialect.dateend == "exclusive":  # the period ends where dateend begins
             last -= timedelta(days=1)
         records = _in_period(ctx, first, last) if last >= first else []
-    elif parameters.get("modifiedstart") and parameters.get("modifiedend"):
+    elif parameters.get("modifiedstart") or parameters.get("modifiedend"):
+        # §5.2: "can be used alone or in combination"
         records = ctx.store.appointments_modified(
-            str(parameters["modifiedstart"]), str(parameters["modifiedend"])
+            str(parameters.get("modifiedstart") or "0000-00-00 00:00:00"),
+            str(parameters.get("modifiedend") or "9999-12-31 23:59:59"),
         )
     else:
         raise Refusal(spec.E_PERIOD_MISSING, "Missing date period")

@@ -57,6 +57,9 @@ class Faults:
     drop_after: str = "reset"  # ... the connection reset, or "500" (HTTP 500 after the work)
     clock_skew: float = 0.0  # seconds added to the server's clock
     writes_only: bool = False  # faults hit only requests holding a write action
+    # faults hit nothing before the first write: an API that goes down as an import starts
+    # sending (its reads, look-ups and preflight went through)
+    from_first_write: bool = False
     # Every write action answered with this (code, message): e.g. (156, "no right ...").
     refuse_writes: tuple[int, str] | None = None
     # A script for the next requests the faults hit, one entry each, then the rates again:
@@ -71,6 +74,7 @@ class Faults:
             raise ValueError("drop_after must be '500' or 'reset'")
         self.rng = random.Random(self.seed)
         self.lock = threading.Lock()
+        self.written = False
 
     def next_planned(self) -> str | None:
         with self.lock:
@@ -424,10 +428,14 @@ class _Handler(BaseHTTPRequestHandler):
         faults = engine.faults
         actions = _actions_of(body)
         engine.stats.record(actions)
-        hit = not faults.writes_only or _writes(actions)
+        if _writes(actions):
+            faults.written = True
+        hit = (not faults.writes_only or _writes(actions)) and (
+            faults.written or not faults.from_first_write
+        )
         planned = faults.next_planned() if hit else None
         if hit and (delay := faults.delay()) > 0:
-            time.sleep(delay)
+            time.sleep(delay)  # the way there: the work is done after it
         before = planned in ("503", "reset") or (
             planned is None and hit and faults.roll(faults.fail_before_rate)
         )

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS appointments (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS appointments_period ON appointments (start_dt, end_dt);
+CREATE INDEX IF NOT EXISTS appointments_modified ON appointments (modified);
 """
 
 FIRST_APPOINTMENT_ID = 2700

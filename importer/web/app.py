@@ -316,7 +316,7 @@ def _routes(app: Flask, ws: Workspace) -> None:
 
     @app.post("/import")
     def import_start() -> Response:
-        started = ws.start_import()
+        started = ws.start_import(_choices(request.form))
         return back("import_job", job_id=started.job.id)
 
     @app.get("/import/<job_id>")
@@ -614,6 +614,20 @@ def _paged(rows: list[Any]) -> tuple[int, int, list[Any]]:
     except ValueError:
         number = 1
     return number, pages, rows[(number - 1) * PAGE_ROWS : number * PAGE_ROWS]
+
+
+def _choices(form: Any) -> dict[int, int | None]:
+    """The answers to the plan's questions: ``pair-ROW`` = an appointment id, or "new"; an
+    empty answer leaves the row out (it is asked again)."""
+    out: dict[int, int | None] = {}
+    for name, value in form.items():
+        row = name.removeprefix("pair-")
+        if name.startswith("pair-") and row.isdigit():
+            if value == "new":
+                out[int(row)] = None
+            elif value.isdigit():
+                out[int(row)] = int(value)
+    return out
 
 
 def _imported(ws: Workspace, job_id: str) -> Imported:

@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, ImporterError, MappingError
 from ..i18n import _
+from ..reference import list_name
 from .jobs import Job
 
 if TYPE_CHECKING:
@@ -394,7 +395,11 @@ class Workspace:
             else:
                 with self.client() as client:
                     result = planned_check(
-                        client, upload.path, prepared, journal_path=self.journal_path()
+                        client,
+                        upload.path,
+                        prepared,
+                        journal_path=self.journal_path(),
+                        list_name=list_name(upload.name),  # the user's file, not our copy
                     )
                 write_report(result, target)
             job.done = job.total
@@ -405,8 +410,9 @@ class Workspace:
             self.checked_basis = basis
         return self.check_job
 
-    def start_import(self) -> Imported:
-        """Import the file the last check was made of, as it was checked."""
+    def start_import(self, choices: dict[int, int | None] | None = None) -> Imported:
+        """Import the file the last check was made of, as it was checked (``choices``: the
+        answers to the plan's questions, row -> appointment id or None for a new one)."""
         upload = self.uploaded()
         job = self.check_job
         if job is None or job.running or job.error or self.checked_basis != self._basis():
@@ -423,6 +429,7 @@ class Workspace:
             upload.options(),
             account,
             False,
+            choices or {},
         )
 
     def send_again(
@@ -443,6 +450,7 @@ class Workspace:
             imported.options,
             imported.account,
             True,
+            {},
         )
 
     def _same_account(self, imported: Imported) -> None:
@@ -463,6 +471,7 @@ class Workspace:
         options: LoadOptions,
         account: str,
         only_failed: bool,
+        choices: dict[int, int | None],
     ) -> Imported:
         mapping = self.mapping(mapping_text)
 
@@ -476,10 +485,11 @@ class Workspace:
                     mapping,
                     client=client,
                     journal_path=self.journal_path(),
-                    options=RunOptions(only_failed=only_failed),
+                    options=RunOptions(only_failed=only_failed, choices=choices),
                     load_options=None if only_failed else options,
                     progress=job.progress,
                     stop=job.stop,
+                    list_name=list_name(name),  # the user's file, not our copy of it
                 )
             report.interrupted = report.interrupted or job.stop.is_set()
             written, _failures = save_results(report, results)
