@@ -82,7 +82,7 @@ def sequence(n: int, rounds: int, keyed: bool, seed: int, work: Path) -> list[di
                 for kind in edits:
                     rows = EDITS[kind](rows, rng, numbers)
             where = "B" if r and r % 3 == 0 else "A"
-            folder = work / f"{seed}-{keyed}" / where
+            folder = work / f"{n}-{seed}-{keyed}" / where
             started = time.perf_counter()
             report, cost = run(sb, client, folder, rows, keyed, folder / "ledger.sqlite", ids)
             found = divergence(sb.store.all_appointments(), rows)

@@ -156,6 +156,7 @@ class OnOfficeClient:
         # Room for concurrent workers on one host (requests keeps 10 by default).
         self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
         self.requests_sent = 0
+        self.round_trip = 0.0  # seconds the last answered one-action request took
         self.last_clock_skew: float | None = None  # local minus server time, from `Date`
         # Calls this server answered with "unknown action" ("read calendar"): not asked again.
         self.unsupported: set[str] = set()
@@ -231,6 +232,7 @@ class OnOfficeClient:
         what = ", ".join(a.describe() for a in actions[:3]) + (" ..." if len(actions) > 3 else "")
         where: dict[str, Any] = {"url": self.url, "action": what}  # context for the error
         self.requests_sent += 1
+        began = time.monotonic()
         try:
             http = self._session.post(
                 self._endpoint,
@@ -238,6 +240,8 @@ class OnOfficeClient:
                 headers={"Content-Type": contract.CONTENT_TYPE},
                 timeout=(self.timeouts.connect, self.timeouts.read),
             )
+            if len(actions) == 1:
+                self.round_trip = time.monotonic() - began
         except requests.ConnectTimeout as exc:
             raise NotDelivered(f"{what}: connect timeout to {self.url}", **where) from exc
         except requests.ConnectionError as exc:

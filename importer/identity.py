@@ -288,6 +288,8 @@ def likeness(
         mine = row[name]
         if mine is None:
             continue
+        if failed is not None and mine == "" and theirs[name] == {""}:
+            continue  # of an invalid row, only what it says counts: empty beside empty says nothing
         known += weight
         if mine in theirs[name]:
             score += weight

@@ -114,9 +114,10 @@ class RunOptions:
     cancel_removed: bool = False  # cancel the appointments of rows no longer in the file
     # The user's answers to the plan's questions: row -> appointment id, or None for "new".
     choices: dict[int, int | None] = field(default_factory=dict)
-    # Another run of the same list that writes nothing for this long is taken for ended (a
-    # run writes at least once a read timeout while it sends).
-    quiet_after: float = 30.0
+    # Another run of the same list that writes nothing for this long is taken for ended (a run
+    # that sends writes many times a second; one that pauses longer, to settle or to back off,
+    # finds what was sent meanwhile by its looks).
+    quiet_after: float = 5.0
 
 
 @dataclass

@@ -81,12 +81,13 @@ __all__ = [
 MAX_WORKERS = 16
 # Rows sent between two looks for changes made elsewhere (importer/watch.py): a look before
 # each of the first batches, so that two runs that start together see each other soon (the one
-# that wrote later gives way). A run that starts later sees this one in its first read and
-# gives way from the start, so looks later on would find nothing new: a look returns everything
-# edited since the one before, this run's own creates too, and costs a request per 500.
-FIRST_BATCH = 4
+# that wrote later gives way), and before every batch while another run writes the list. A run
+# that starts later sees this one in its first look and gives way from the start, so looks
+# later on would find nothing new: a look returns everything edited since the one before, this
+# run's own creates too, and costs a request per 500.
+FIRST_BATCH = 1
 LARGEST_BATCH = 64
-EARLY_LOOKS = 4
+EARLY_LOOKS = 5
 Progress = Callable[[int, int, Counter[str]], None]
 
 
@@ -668,8 +669,12 @@ class _Sending:
         """The next rows to send; from the second batch on, after a look at what changed in
         onOffice meanwhile (asked while the workers finish the batch before)."""
         while self.queue and not self.runner.stop.is_set():
-            early = 0 < self.batches <= EARLY_LOOKS
-            if early and self.watch is not None and not self._looked():
+            watch = self.watch
+            quiet = self.runner.options.quiet_after
+            due = self.batches <= EARLY_LOOKS or (watch is not None and watch.others(quiet))
+            if watch is not None and self.batches == 0:
+                watch.settle_first()
+            if due and watch is not None and not self._looked():
                 return []
             if not self.done.state.complete and not self._asked():
                 return []

@@ -7,11 +7,12 @@ not the rows or the size of the calendar): before each of its first batches, the
 seconds. Appointments stamped by another run of the same list mean that run is writing too.
 
 Two runs of one list take turns. The run that wrote the list first (by the server's `modified`
-of its earliest write seen, so both runs reach the same answer; the run id decides a tie)
-writes on; the other waits while that run writes and goes on when it has written nothing for
-a while (it ended, or died). The rows the other run created are then found by their stamps
-and not sent twice. A run that starts while another writes the list sees it in its first read
-and waits from the start.
+of its earliest write, which both runs read alike, so both reach the same answer; the run id
+decides a tie) writes on; the other waits while that run writes, and goes on when it has
+written nothing for a while (it ended, or died). The rows the other run created are then found
+by their stamps and not sent twice. A run that starts while another writes the list sees that
+run's writes in its first look (before its first batch), and waits from the start; a run that
+has seen another write the list goes on looking before every batch while that one writes.
 
 What remains: two runs that start within one batch of each other can both send the rows of
 their first batch (4 rows, in an order of each run's own) before either sees the other; and a
@@ -34,6 +35,9 @@ from .reference import Stamp, read_stamp
 from .state import State, collapse
 
 OVERLAP: Final = timedelta(seconds=2)  # each look reaches this far back into the one before
+# Seconds in which a run still writing surely writes again: a few of the server's round trips.
+GRACE: Final = 0.5
+GRACE_ROUND_TRIPS: Final = 4
 NEVER: Final = "9999-12-31 23:59:59"
 
 
@@ -45,7 +49,6 @@ class Watch:
     list_tag: str
     run: str
     since: datetime  # server time (UTC) from which on changes are new to this run
-    seniors: set[str] = field(default_factory=set)  # runs that wrote the list before this one
     ended: set[str] = field(default_factory=set)  # runs known to be over (this ledger's)
     seen: dict[str, float] = field(default_factory=dict)  # other run -> when last seen writing
     first: dict[str, str] = field(default_factory=dict)  # run -> `modified` of its first write
@@ -53,27 +56,45 @@ class Watch:
     known: set[tuple[int, str]] = field(default_factory=set)
     reads: int = 0
     supported: bool = True  # the server reads by `modified` (it has read calendar)
+    recent: bool = False  # another run had written the list shortly before the first read
+    began: float = 0.0  # time.monotonic() of the first read
+
+    def settle_first(self) -> None:
+        """Before the first batch, where another run wrote the list lately: give it the time
+        to write again (:data:`GRACE`, longer for a slow server), so that the first look tells
+        a run still writing from one that has ended."""
+        if self.recent:
+            grace = max(GRACE, GRACE_ROUND_TRIPS * self.client.round_trip)
+            time.sleep(max(0.0, self.began + grace - time.monotonic()))
+
+    def others(self, quiet_after: float) -> bool:
+        """Another run wrote the list lately (given way to or not): keep looking, so that the
+        rows it created are not sent again."""
+        now = time.monotonic()
+        return any(now - last <= quiet_after for last in self.seen.values())
 
     @classmethod
     def of(
         cls, client: OnOfficeClient, state: State, run: str, ended: set[str] | None = None
     ) -> Watch:
-        """Runs that had written the list shortly before are seniors: if a look shows them
-        still writing, this run gives way to them. ``ended``: runs surely over (earlier runs
-        of this computer's ledger, which one run at a time holds: a killed one's last write
-        may land after this run began)."""
-        known = {
-            (p.appointment_id, p.found.modified or "") for p in state.priors if p.found is not None
-        }
-        return cls(
-            client,
-            state.list_tag,
-            run,
-            state.since - OVERLAP,
-            seniors=set(state.running),
-            ended=set(ended or ()),
-            known=known,
-        )
+        """The list as the run's first read found it: what was written by which run, and the
+        earliest write of each run that wrote it lately. ``ended``: runs surely over (earlier
+        runs of this computer's ledger, which one run at a time holds: a killed one's last
+        write may land after this run began)."""
+        watch = cls(client, state.list_tag, run, state.since - OVERLAP, ended=set(ended or ()))
+        last: dict[str, str] = {}  # run -> its last write seen
+        for p in state.priors:
+            if p.found is None:
+                continue
+            watch.known.add((p.appointment_id, p.found.modified or ""))
+            stamp = p.stamp
+            if p.ours and stamp is not None and stamp.run in state.running:
+                modified = p.found.modified or NEVER
+                watch.first[stamp.run] = min(watch.first.get(stamp.run, NEVER), modified)
+                last[stamp.run] = max(last.get(stamp.run, ""), modified)
+        watch.recent = bool(set(last) - watch.ended)
+        watch.began = time.monotonic()
+        return watch
 
     def look(self) -> list[tuple[Appointment, Stamp]]:
         """Every stamped appointment edited since the last look (none where the server cannot
@@ -109,13 +130,11 @@ class Watch:
         return out
 
     def waiting_for(self, quiet_after: float) -> str | None:
-        """Another run of the list this one gives way to while it writes, if any."""
+        """Another run of the list this one gives way to while it writes, if any: the one that
+        wrote the list first."""
         now = time.monotonic()
         mine = self.first.get(self.run, NEVER)
         for run, last in sorted(self.seen.items()):
-            if now - last > quiet_after:
-                continue
-            theirs = self.first.get(run, NEVER)
-            if run in self.seniors or (theirs, run) < (mine, self.run):
+            if now - last <= quiet_after and (self.first.get(run, NEVER), run) < (mine, self.run):
                 return run
         return None

@@ -243,10 +243,13 @@ def divergence(records: Sequence[dict[str, Any]], rows: Sequence[Viewing]) -> Di
         for r in records
         if r.get("status", "active") != "canceled" and read_stamp(r.get("note", "")) is not None
     ]
+    by_start: dict[str, list[dict[str, Any]]] = {}
+    for r in active:
+        by_start.setdefault(r["start_dt"], []).append(r)
     held = Counter[int]()
     used: set[int] = set()
     for i, row in enumerate(rows):
-        for r in active:
+        for r in by_start.get(row.start.strftime("%Y-%m-%d %H:%M:%S"), []):
             if row.held_by(r):
                 held[i] += 1
                 used.add(r["id"])

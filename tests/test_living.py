@@ -262,13 +262,15 @@ def test_invalid_rows_hold_back_only_what_they_could_be(tmp_path: Path, sandbox:
     """--cancel-removed did nothing for a deleted row of a file that also held 5 invalid rows
     that had nothing to do with it."""
     table = rows(12)
-    for r in table[7:]:
-        r[1] = "kein Datum"  # five rows invalid from the start
+    for r in table[7:]:  # five rows invalid from the start, of another agent and estate
+        r[1], r[3], r[4] = "kein Datum", "tkoch", "K-2201"
     source, mapping = write(tmp_path, table)
     with client_for(sandbox) as client:
         first = run_import(source, mapping, client=client, options=FAST)
         gone = first.results[4].appointment_id
         del table[2]
+        for r in table[6:]:
+            r[1] = "Datum folgt"  # still invalid, typed anew: nothing to do with the deleted row
         write(tmp_path, table)
         again = run_import(source, mapping, client=client, options=LIVE)
     assert again.counts() == {"already-created": 6, "invalid": 5}
