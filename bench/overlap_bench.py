@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from importer.sandbox import Faults, Sandbox  # noqa: E402
+from importer.sandbox.dialects import Dialect  # noqa: E402
 
 MAPPING = """
 start: Start
@@ -46,8 +47,8 @@ def write_list(folder: Path, n: int) -> None:
     (folder / "liste.yaml").write_text(MAPPING, encoding="utf-8")
 
 
-def trial(rows: int, offset: float, workers: int, work: Path) -> dict[str, float]:
-    with Sandbox(faults=Faults(latency=0.02, writes_only=True)) as sb:
+def trial(rows: int, offset: float, workers: int, work: Path, dialect: Dialect) -> dict[str, float]:
+    with Sandbox(faults=Faults(latency=0.02, writes_only=True), dialect=dialect) as sb:
         procs = []
         started = []
         for n in range(2):
@@ -97,8 +98,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--offsets", type=float, nargs="+", default=[0.0, 0.2, 1.0, 3.0])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--dialect", default="", help="sandbox dialect, e.g. calendar_read=removed (default: docs)"
+    )
     args = parser.parse_args()
-    print(f"two runs of one list of {args.rows} rows, --workers {args.workers}")
+    dialect = Dialect.parse(args.dialect)
+    print(f"two runs of one list of {args.rows} rows, --workers {args.workers}, dialect {dialect}")
     print("| second starts after | trials | rows doubled (total) | trials with a double |"
           " a run waited | first run s | second run s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
@@ -106,7 +111,7 @@ def main() -> None:
         results = []
         for _ in range(args.trials):
             with tempfile.TemporaryDirectory() as tmp:
-                results.append(trial(args.rows, offset, args.workers, Path(tmp)))
+                results.append(trial(args.rows, offset, args.workers, Path(tmp), dialect))
         doubled = sum(r["doubled"] for r in results)
         hit = sum(1 for r in results if r["doubled"])
         waited = sum(1 for r in results if r["waited"])

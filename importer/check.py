@@ -81,6 +81,8 @@ class CheckReport:
     questions: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
     asked_about: dict[int, str] = field(default_factory=dict)
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> its columns
+    # the values the account offers per field, in words (named where onOffice refuses a row)
+    allowed: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid_count(self) -> int:
@@ -318,7 +320,9 @@ def _check(
         started,
         file_warnings=list(table.warnings),
         timings=timings,
+        notices=list(converted.notices),
         sources=converted.sources,
+        allowed=converted.allowed,
     )
     if report is not False:
         clock = time.perf_counter()

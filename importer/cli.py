@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import i18n
+from . import contract, i18n
 from .errors import ConfigurationError, ExitCode, ImporterError
 from .i18n import _, ngettext
 
@@ -220,7 +220,9 @@ def _load_options(
 ) -> LoadOptions:
     from .load import LoadOptions
 
-    chosen: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
+    chosen: str | int | None = (
+        int(sheet) if sheet and sheet.isascii() and sheet.isdigit() else sheet
+    )
     if delimiter in ("tab", "\\t"):
         delimiter = "\t"
     return LoadOptions(sheet=chosen, header_row=header_row, encoding=encoding, delimiter=delimiter)
@@ -248,13 +250,18 @@ def _pairs(_ctx: Any, _param: Any, values: tuple[str, ...]) -> dict[int, int | N
     for value in values:
         row, sep, target = value.partition("=")
         target = target.strip().casefold()
-        if not sep or not row.strip().isdigit() or not (target.isdigit() or target in _NEW):
+        number, appointment = contract.record_id(row), contract.record_id(target)
+        if (
+            not sep
+            or not isinstance(number, int)
+            or not (isinstance(appointment, int) or target in _NEW)
+        ):
             raise click.BadParameter(
                 _("write ROW=APPOINTMENT_ID or ROW=new (for example 7=2712), not {value}").format(
                     value=repr(value)
                 )
             )
-        out[int(row)] = int(target) if target.isdigit() else None
+        out[number] = appointment if isinstance(appointment, int) else None
     return out
 
 

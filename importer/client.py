@@ -156,6 +156,7 @@ class OnOfficeClient:
         # Room for concurrent workers on one host (requests keeps 10 by default).
         self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
         self.requests_sent = 0
+        self.user_id: int | None = None  # the API user's, once account() has asked
         self.round_trip = 0.0  # seconds the last answered one-action request took
         self.last_clock_skew: float | None = None  # local minus server time, from `Date`
         # Calls this server answered with "unknown action" ("read calendar"): not asked again.
@@ -315,6 +316,7 @@ class OnOfficeClient:
             records = []
         own = [contract.record_id(r.id) for r in records[:1]]
         if own and own[0] is not None:
+            self.user_id = own[0] if isinstance(own[0], int) else None
             return f"{self.url} user {own[0]}"
         digest = hashlib.sha256(f"onoffice-import account:{self._credentials.token}".encode())
         return f"{self.url} token {digest.hexdigest()[:16]}"
@@ -397,6 +399,24 @@ class OnOfficeClient:
 
     def get_calendar_resources(self) -> list[Record]:
         return self.call(Action("get", "calendarResources", {})).records
+
+    def get_fields(self, module: str) -> list[Record]:
+        """The fields of one module, their types, labels and permitted values (§6.6)."""
+        parameters = {"modules": [module], "labels": True, "language": contract.FIELDS_LANGUAGE}
+        return self.call(Action("get", "fields", parameters)).records
+
+    def rights(self, action: str, module: str, user_id: int, ids: Sequence[int]) -> set[int]:
+        """Of ``ids``, the records ``user_id`` has the right to ``action`` on (§6.7)."""
+        parameters = {
+            "action": action,
+            "module": module,
+            "userid": user_id,
+            "recordIds": [str(i) for i in ids],  # strings, as in the example
+        }
+        records = self.call(Action("get", "checkuserrecordsright", parameters)).records
+        elements = records[0].elements if records else []
+        allowed = contract.id_set(elements if isinstance(elements, list) else [])
+        return {i for i in allowed if isinstance(i, int)}
 
     def read_pages(self, resourcetype: str, parameters: Mapping[str, Any]) -> Iterator[Record]:
         """Every record of a list read, paging with ``listoffset`` by the 500 cap (§6).
@@ -575,7 +595,9 @@ def _read_result(result: Any, action: Action) -> Outcome:
         raise ClockError(
             f"onOffice refused the timestamp (error {errorcode}: {message})", errorcode=errorcode
         )
-    if contract.is_permission_refusal(errorcode, message):
+    # A refused write concerns its row (156: this agent's appointments); a refused read
+    # concerns every row alike.
+    if contract.is_permission_refusal(errorcode, message) and action.kind in ("read", "get"):
         raise PermissionRefused(errorcode, message, action=action.describe())
     return ActionRefused(
         errorcode, message, action=action.describe(), identifier=action.identifier or None

@@ -296,6 +296,22 @@ PERMISSION_WORDS: Final = re.compile(
 ROW_RECORD_CODES: Final = frozenset({80, 184, 251, 252, 272, 292, 293})
 
 
+# --- What the account allows (§6.6, §6.7) --------------------------------------------------
+# The appointment types come from `get fields` for the calendar module: `art`'s permittedvalues
+# (key -> label). UNDOCUMENTED whether they are included for the calendar ("for some modules,
+# information on the permitted values is missing"): where they are not, the types are not
+# checked, and the check says so once. A row may give a type by its key or its label; it is
+# sent as the key.
+CALENDAR_MODULE: Final = "calendar"
+FIELDS_LANGUAGE: Final = "DEU"
+TYPE_FIELD: Final = "art"
+# Rights: `get checkuserrecordsright` tells, of record ids, those a user may act on. UNDOCUMENTED
+# what the record ids of `create` are in the calendar module: read as the ids of the users the
+# appointments are created for (the right that 156 "no right to edit other users' appointments"
+# names). `modify` takes the appointment ids. Where the call is not answered, the rights are not
+# checked before the run, and the check says so once.
+
+
 def is_permission_refusal(code: int, message: str) -> bool:
     if code in PERMISSION_ERROR_CODES:
         return True

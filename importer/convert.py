@@ -89,6 +89,8 @@ class Converted:
     sources: dict[str, tuple[str, ...]]  # API field -> source columns
     problems: list[RowProblem] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)  # look-up kinds that did not run
+    notices: list[str] = field(default_factory=list)  # checks onOffice did not answer
+    allowed: dict[str, str] = field(default_factory=dict)  # field -> the account's values
 
 
 class Conversion:
@@ -111,6 +113,7 @@ class Conversion:
         self.problems: list[RowProblem] = []
         self.failed: set[int] = set()  # row numbers with an error so far
         self.unresolved: list[str] = []
+        self.notices: list[str] = []
         self.sources: dict[str, tuple[str, ...]] = {}
 
     # --- raw values -----------------------------------------------------------------------------
@@ -389,6 +392,8 @@ def convert(
             values = run.values(spec, _as_text, name, as_list=kind == TEXT_LIST)
             if kind not in (TEXT_LIST, USER_NAME):
                 values = [_clean(run, i, spec, name, v) for i, v in enumerate(values)]
+        if name == contract.TYPE_FIELD:
+            values = _account_types(run, spec, values)
         data[name] = values
         run.sources[name] = run.used_columns(spec)
     if any(all_day):
@@ -410,7 +415,46 @@ def convert(
     if mapping.series:
         schedule.series(run, data)
     frame = pd.DataFrame(data, index=pd.Index(run.rows, name="row"), dtype=object)
-    return Converted(frame, run.sources, run.problems, list(dict.fromkeys(run.unresolved)))
+    unresolved = list(dict.fromkeys(run.unresolved))
+    allowed = {}
+    if run.resolver is not None and "art" in mapping.fields and not run.resolver.types().unknown:
+        allowed[contract.TYPE_FIELD] = run.resolver.types().shown()
+    return Converted(frame, run.sources, run.problems, unresolved, run.notices, allowed)
+
+
+def _account_types(run: Conversion, spec: ValueSpec, values: list[Any]) -> list[Any]:
+    """Appointment types as the account has them (§6.6): a row may write a type's key or its
+    label; it is sent as the key. A value that is neither is a row error naming the types.
+    Where onOffice does not list them, they go as written, and the check says so once."""
+    if run.resolver is None:
+        run.unresolved.append("type")
+        return values
+    types = run.resolver.types()
+    if types.unknown:
+        run.notices.append(
+            _("the appointment types were not checked against onOffice: {why}").format(
+                why=types.unknown
+            )
+        )
+        return values
+    keys = {v: types.match(v) for v in dict.fromkeys(v for v in values if isinstance(v, str))}
+    out: list[Any] = []
+    for i, value in enumerate(values):
+        key = keys.get(value) if isinstance(value, str) else None
+        if value is not None and key is None:
+            message = _(
+                "{value} is not an appointment type of this onOffice account; write one of: {types}"
+            )
+            run.fail(
+                i,
+                spec,
+                "type-not-found",
+                message.format(value=shown(value), types=types.shown()),
+                value,
+                target=contract.TYPE_FIELD,
+            )
+        out.append(key)
+    return out
 
 
 def _clean(run: Conversion, i: int, spec: ValueSpec, name: str, value: Any) -> Any:

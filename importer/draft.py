@@ -22,7 +22,7 @@ from .convert import normalise_reminder
 from .errors import SourceFileError
 from .i18n import _, ngettext
 from .load import LoadOptions, Table, header_key, load_table
-from .lookup import Candidate, ReadApi, Resolver, spelled
+from .lookup import Candidate, Choices, ReadApi, Resolver, spelled
 from .mapping import LOOKUP_KINDS
 from .values import FALSE_WORDS, TRUE_WORDS
 
@@ -382,18 +382,81 @@ def draft_mapping(
             ).format(column=_q(found["estate"].name))
         )
     if api is not None:
-        _try_lookups(draft, Resolver(api))
+        resolver = Resolver(api)
+        _try_lookups(draft, resolver)
+        _types(draft, resolver)
+    else:
+        _types(draft, None)
     mapped = {c for e in draft.entries for c in _columns_of(e.value)}
     draft.unmapped = [c.name for c in columns if c.name not in mapped]
     draft.yaml = render(draft)
     return draft
 
 
-def type_key(word: str) -> str:
-    """An appointment type as onOffice keys spell them: "Übergabe" -> "Uebergabe"."""
-    for umlaut, spelt in (("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"), ("ä", "ae"), ("ö", "oe")):
-        word = word.replace(umlaut, spelt)
-    return word.replace("ü", "ue").replace("ß", "ss")
+def _types(draft: Draft, resolver: Resolver | None) -> None:
+    """The file's appointment types against the account's (`get fields`): a value that is a
+    type's key or name goes as it is (the check sends the key); one close to a type gets that
+    type proposed in the map, under "To check"; one that is none stays as written, so the check
+    names the account's types for its rows. No key is invented."""
+    from .errors import ApiError
+
+    entry = next((e for e in draft.entries if e.key == "fields.art"), None)
+    if entry is None or not isinstance(entry.value, dict):
+        return
+    column = str(entry.value["column"])
+    cells: list[Any] = draft.table.frame[column].to_numpy().tolist()
+    values = [str(v) for v in dict.fromkeys(cells) if v is not None and v == v]
+    shown_values = ", ".join(values[:5]) + (" …" if len(values) > 5 else "")
+    if resolver is None:
+        draft.todo.append(
+            _(
+                "fields.art: {values} must be appointment types of your onOffice (their names or "
+                "keys); check --resolve checks them against the account"
+            ).format(values=shown_values)
+        )
+        return
+    try:
+        types = resolver.types()
+    except ApiError as exc:
+        types = Choices({}, str(exc))
+    if types.unknown:
+        draft.todo.append(
+            _(
+                "fields.art: the appointment types could not be compared with onOffice: {why}"
+            ).format(why=types.unknown)
+        )
+        return
+    proposals: dict[str, str] = {}
+    unknown: list[str] = []
+    for value in values:
+        if types.match(value) is not None:
+            continue
+        near = types.closest(value)
+        if near is None:
+            unknown.append(value)
+        else:
+            proposals[value] = near
+    for value, key in proposals.items():
+        label = types.values.get(key, key)
+        draft.todo.append(
+            _(
+                "fields.art: {value} is no appointment type of your onOffice; proposed: {type}"
+            ).format(value=repr(value), type=repr(label if label == key else f"{label} ({key})"))
+        )
+    if proposals:  # every value of the column, so the map passes the others on unchanged
+        entry.value["map"] = {v: proposals.get(v, v) for v in values}
+    if unknown:
+        draft.todo.append(
+            ngettext(
+                "fields.art: {values} is no appointment type of your onOffice ({types}): map it "
+                "to one, or its rows stay invalid",
+                "fields.art: {values} are no appointment types of your onOffice ({types}): map "
+                "them to one, or their rows stay invalid",
+                len(unknown),
+            ).format(values=", ".join(repr(v) for v in unknown), types=types.shown(8))
+        )
+    if not proposals and not unknown:
+        entry.why += _("; every value is one of your onOffice's types")
 
 
 def _try_lookups(draft: Draft, resolver: Resolver) -> None:
@@ -517,20 +580,15 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
         add(
             Entry(
                 "fields.art",
-                {"column": art.name, "map": {v: type_key(v) for v in values}},
+                {"column": art.name},
                 _column(
                     art.name,
                     ngettext(
-                        "{n} appointment type; the map must lead to your onOffice type keys",
-                        "{n} appointment types; the map must lead to your onOffice type keys",
+                        "{n} appointment type, by its name or key in onOffice",
+                        "{n} appointment types, by their names or keys in onOffice",
                         len(values),
                     ).format(n=len(values)),
                 ),
-            )
-        )
-        draft.todo.append(
-            _("fields.art: check that {values} … are your appointment type keys").format(
-                values=", ".join(values[:5])
             )
         )
     if estate:

@@ -154,10 +154,9 @@ class AuthenticationError(ApiError):
 
 
 class PermissionRefused(AuthenticationError):
-    """The API user lacks a right (e.g. 156: editing other users' appointments).
-
-    It would refuse every row alike, so it stops the run like a credential error.
-    """
+    """The API user lacks a right for every row alike: a refused read, or the first writes of
+    a run all refused for a right (156: editing other users' appointments), so it stops the run
+    like a credential error. One row's refused write is that row's failure."""
 
     def __init__(self, errorcode: int, message: str, *, action: str = "") -> None:
         self.server_message = message

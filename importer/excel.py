@@ -26,6 +26,7 @@ STATUS, APPOINTMENT_ID, ERROR, WARNINGS, SOURCE_ROW = (
     N_("Warnings"),
     N_("Source row"),
 )
+ANSWER = N_("onOffice answer")  # a refusal's code and text as the server gave them
 # Where they stand: these four first, Source row last. (Versions before the German workbooks put
 # all five last, in English; their workbooks are still read.)
 OUTCOME_LEAD: Final = (STATUS, APPOINTMENT_ID, ERROR, WARNINGS)
@@ -51,11 +52,14 @@ def is_outcome_header(cell: object, message: str) -> bool:
 def outcome_positions(header: Sequence[object]) -> dict[str, int] | None:
     """Where a results workbook of ours keeps its outcome columns (header message -> index),
     or None when ``header`` is not one of ours. By position: the user's own columns may carry
-    the same names."""
+    the same names. (The onOffice answer stands before the Source row since it exists.)"""
     n = len(header)
     if n >= 5 and is_outcome_header(header[-1], SOURCE_ROW):
         if all(is_outcome_header(header[i], m) for i, m in enumerate(OUTCOME_LEAD)):
-            return {**{m: i for i, m in enumerate(OUTCOME_LEAD)}, SOURCE_ROW: n - 1}
+            found = {**{m: i for i, m in enumerate(OUTCOME_LEAD)}, SOURCE_ROW: n - 1}
+            if n >= 6 and is_outcome_header(header[-2], ANSWER):
+                found[ANSWER] = n - 2
+            return found
         trailing = (*OUTCOME_LEAD, SOURCE_ROW)
         if all(is_outcome_header(header[n - 5 + i], m) for i, m in enumerate(trailing)):
             return {m: n - 5 + i for i, m in enumerate(trailing)}

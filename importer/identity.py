@@ -347,12 +347,14 @@ def plan(
     _by_appointment_id(candidates, everything, pairing)
     _by_content(candidates, priors, by_ref, pairing)
     ours = [p for p in priors if p.ours]
-    # Edited rows are paired only in a list that is recognised: with no row as it was, this
-    # is another list saved under the same name (a new month's), not every row edited.
+    # With no row as it was, the file may be another list saved under the same name (a new
+    # month's): then an edited row takes an appointment only at the same day and time and
+    # clearly like it (every subject rewritten, or the mapping's template changed).
     anchored = any(prior.ours for prior, _how, _c in pairing.found.values())
     blocks = _by_place(candidates, loose, ours, pairing, anchored)
     if anchored:
-        _by_likeness(candidates, ours, pairing)
+        _by_neighbours(candidates, loose, ours, pairing)
+    _by_likeness(candidates, ours, pairing, anchored)
     steps = _steps(candidates, pairing, entries, allow_duplicates, force, notes)
     recognised = sum(1 for prior, _how, _c in pairing.found.values() if prior.ours)
     removed = _removed(ours, pairing, loose, blocks, recognised)
@@ -495,13 +497,52 @@ def _by_place(
             blocks.of_row[r] = n
         news = [valid[r] for r in rows[j1:j2] if r in valid and pairing.open(r)]
         active = [p for p in olds if p.active]
-        if news and active and anchored:
+        if news and active:
             square = len(news) == len(active) and not any(r in invalid for r in rows[j1:j2])
-            _pair_block(news, active, square, pairing)
+            _pair_block(news, active, square, pairing, anchored)
     return blocks
 
 
-def _pair_block(rows: list[Candidate], olds: list[Prior], square: bool, pairing: _Pairing) -> None:
+def _by_neighbours(
+    candidates: Sequence[Candidate],
+    loose: Sequence[Loose],
+    ours: Sequence[Prior],
+    pairing: _Pairing,
+) -> None:
+    """Rows still open whose two nearest recognised rows are the two that stood around an
+    appointment (in either order: the list was re-sorted since) are at its place."""
+    anchor = {row: prior.appointment_id for row, (prior, _h, _c) in pairing.found.items()}
+    if not anchor:
+        return
+    rows = sorted({*(c.row for c in candidates), *(lr.row for lr in loose)})
+    old = sorted(
+        (p for p in ours if p.row is not None), key=lambda p: (p.row or 0, p.appointment_id)
+    )
+    by_place: dict[frozenset[int | None], tuple[list[Candidate], list[Prior]]] = {}
+    valid = {c.row: c for c in candidates}
+    for i, row in enumerate(rows):
+        if row in valid and pairing.open(row):
+            around = _around([anchor.get(r) for r in rows], i)
+            by_place.setdefault(around, ([], []))[0].append(valid[row])
+    held = [None if pairing.free(p) else p.appointment_id for p in old]
+    for i, p in enumerate(old):
+        if pairing.free(p) and p.active:
+            by_place.setdefault(_around(held, i), ([], []))[1].append(p)
+    for news, olds in by_place.values():
+        if news and olds:
+            _pair_block(news, olds, len(news) == len(olds) == 1, pairing, True)
+
+
+def _around(anchors: Sequence[int | None], i: int) -> frozenset[int | None]:
+    """The nearest anchors above and below place ``i`` (None at an end of the list)."""
+    above = next((a for a in reversed(anchors[:i]) if a is not None), None)
+    below = next((a for a in anchors[i + 1 :] if a is not None), None)
+    return frozenset({above, below})
+
+
+def _pair_block(
+    rows: list[Candidate], olds: list[Prior], square: bool, pairing: _Pairing, anchored: bool
+) -> None:
     """The best pairs of one stretch, by likeness; ties broken by place only where the
     stretch has as many rows as appointments (rows edited in place), else asked."""
     scored: dict[tuple[int, int], Likeness] = {}
@@ -509,7 +550,7 @@ def _pair_block(rows: list[Candidate], olds: list[Prior], square: bool, pairing:
         for p in olds:
             if p.found is not None and _fits(c, p):
                 like = likeness(c.params, p.found)
-                if like.score >= AT_PLACE:
+                if like.score >= AT_PLACE if anchored else _same_slot(like):
                     scored[(c.row, p.appointment_id)] = like
     place = {c.row: i for i, c in enumerate(rows)} | {
         p.appointment_id: i for i, p in enumerate(olds)
@@ -576,7 +617,14 @@ def _ask(top: list[tuple[int, int]], pairing: _Pairing) -> None:
     pairing.used.update(appointments)
 
 
-def _by_likeness(candidates: Sequence[Candidate], ours: Sequence[Prior], pairing: _Pairing) -> None:
+def _same_slot(like: Likeness) -> bool:
+    """Clearly the same viewing, at the same day and time."""
+    return like.score >= MOVED and not {"day", "time"} & set(like.differing)
+
+
+def _by_likeness(
+    candidates: Sequence[Candidate], ours: Sequence[Prior], pairing: _Pairing, anchored: bool
+) -> None:
     """A row that moved and changed: the appointment clearly like it and like no other row."""
     rows = [c for c in candidates if pairing.open(c.row)]
     olds = [p for p in ours if pairing.free(p) and p.active and p.found is not None]
@@ -586,7 +634,7 @@ def _by_likeness(candidates: Sequence[Candidate], ours: Sequence[Prior], pairing
         for p in olds
         if p.found is not None and _fits(c, p)
     }
-    strong = {k: v for k, v in scored.items() if v.score >= MOVED}
+    strong = {k: v for k, v in scored.items() if (v.score >= MOVED if anchored else _same_slot(v))}
     by_id = {p.appointment_id: p for p in olds}
     for (row, appointment), like in sorted(strong.items(), key=lambda kv: -kv[1].score):
         rivals = [
@@ -717,8 +765,11 @@ def decide(
             ),
         )
     rekey = c.identity is not None and prior.ref != reference(c.identity)
-    # the row may write over the import's last write: its list's, its key's, or chosen
-    entitled = prior.ours or c.identity is not None or how == "choice"
+    # the row may write over the import's last write: its list's, or chosen; a key of this
+    # list's may also take an appointment imported before stamps named the list (another
+    # list's that shares key values is that list's)
+    said = prior.stamp is not None and prior.stamp.complete
+    entitled = prior.ours or how == "choice" or (c.identity is not None and not said)
     if prior.condition == INTACT and prior.content is not None and entitled:
         if prior.cancelled and not cancels(c.params.get("data", {})):  # the import cancelled it
             return step(UPDATE, _("cancelled earlier by the import: active again"))
@@ -728,11 +779,17 @@ def decide(
         return step(UNCHANGED)  # whatever happened, it holds the row
     if (prior.condition == INTACT and entitled) or force:
         return step(UPDATE)
-    return step(CONFLICT, _conflict(prior))
+    return step(CONFLICT, _conflict(prior, keyed=c.identity is not None))
 
 
-def _conflict(prior: Prior) -> str:
+def _conflict(prior: Prior, keyed: bool = False) -> str:
     appointment = prior.appointment_id
+    if prior.condition == INTACT and keyed:  # another list's, with this row's key
+        return _(
+            "appointment {id} has this row's key but was last written from another list; not "
+            "overwritten: if this file is that list under a new name, run with --force; if "
+            "the lists only share key values, give this list keys of its own"
+        ).format(id=appointment)
     if prior.condition == INTACT:  # another list wrote it last
         return _(
             "appointment {id} was last written from another list; not overwritten (use --force "

@@ -233,18 +233,19 @@ class Journal:
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
         self._durably([(sql, args)])
 
-    def _record(self, sql: str, args: tuple[Any, ...]) -> None:
+    def _record(self, sql: str, args: tuple[Any, ...], *more: Statement) -> None:
         """An outcome: committed with the next durable write (the next row's intent, normally),
         at the latest before the journal is read or closed. It need not wait for the disk: an
         outcome a crash loses is read back from onOffice by the next run (the intent is what
         must be on disk before a request leaves)."""
         with self._commits:
-            self._queue.append(_Ticket([(sql, args)], lazy=True))
+            self._queue.append(_Ticket([(sql, args), *more], lazy=True))
 
     def flush(self) -> None:
-        """Commit the outcomes recorded so far (:meth:`_record`)."""
+        """Commit the outcomes recorded so far (:meth:`_record`), also those a commit of
+        another thread holds (in flight: not in the queue any more, not on disk yet)."""
         with self._commits:
-            waiting = any(not t.done for t in self._queue)
+            waiting = self._committing or any(not t.done for t in self._queue)
         if waiting:
             self._durably([])
 
@@ -450,6 +451,12 @@ class Journal:
             "UPDATE entries SET state = ?, payload = ?, pending = NULL, error = NULL, "
             f"intent_at = ?, outcome_at = ?, content = ?{place} WHERE fingerprint = ?",
             (CREATED, _json(payload), _now(), _now(), content, *args, fingerprint),
+            # written again (made active again, say): no longer undone
+            (
+                "DELETE FROM undo WHERE appointment_id IN "
+                "(SELECT appointment_id FROM entries WHERE fingerprint = ?)",
+                (fingerprint,),
+            ),
         )
 
     def rekey(self, old: str, new: str) -> None:

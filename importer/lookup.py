@@ -8,6 +8,7 @@ first, then ignoring case, then ignoring leading zeros, each only where it is un
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ class ReadApi(Protocol):
     def get_users(self) -> Sequence[RecordLike]: ...
     def get_groups(self) -> Sequence[RecordLike]: ...
     def get_calendar_resources(self) -> Sequence[RecordLike]: ...
+    def get_fields(self, module: str) -> Sequence[RecordLike]: ...
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,42 @@ def _chunks(keys: list[str], size: int = contract.MAX_IDS_PER_ACTION) -> Iterabl
         yield keys[i : i + size]
 
 
+@dataclass(frozen=True)
+class Choices:
+    """The values the account allows for a select field (key -> label), or why they are not
+    known (then nothing is checked against them)."""
+
+    values: dict[str, str]
+    unknown: str = ""
+
+    def shown(self, limit: int = 12) -> str:
+        """ "Besichtigung, Übergabe (Uebergabe), …": labels, with the key where it differs."""
+        words = [
+            lbl if lbl == key or not lbl else f"{lbl} ({key})" for key, lbl in self.values.items()
+        ]
+        return ", ".join(words[:limit]) + (" …" if len(words) > limit else "")
+
+    def match(self, value: str) -> str | None:
+        """The key a value names, by key or by label: exactly, then ignoring case, then with
+        umlauts spelled out (Übergabe = Uebergabe); only where one key fits."""
+        for normal in (lambda t: t, str.casefold, spelled):
+            wanted = normal(value)
+            found = {
+                key for key, label in self.values.items() if wanted in (normal(key), normal(label))
+            }
+            if len(found) == 1:
+                return found.pop()
+            if found:
+                return None
+        return None
+
+    def closest(self, value: str) -> str | None:
+        """The key whose label or key comes closest to a value, if one comes close."""
+        names = {spelled(n): key for key, label in self.values.items() for n in (key, label) if n}
+        near = difflib.get_close_matches(spelled(value), list(names), n=1, cutoff=0.6)
+        return names[near[0]] if near else None
+
+
 class Resolver:
     """Resolves keys per (kind, by), caching every answer for the run."""
 
@@ -131,7 +169,30 @@ class Resolver:
         self.api = api
         self._cache: dict[tuple[str, str, str], Resolution] = {}
         self._lists: dict[str, list[Candidate]] = {}
+        self._types: Choices | None = None
         self.calls = 0
+
+    def types(self) -> Choices:
+        """The account's appointment types (`get fields`, §6.6), fetched once; where onOffice
+        does not list them, why (a refused call, or no `permittedvalues`)."""
+        from .errors import ActionRefused
+
+        if self._types is None:
+            self.calls += 1
+            try:
+                records = self.api.get_fields(contract.CALENDAR_MODULE)
+            except ActionRefused as exc:
+                self._types = Choices({}, _("onOffice does not answer it ({why})").format(why=exc))
+                return self._types
+            fields = next(
+                (contract.as_map(r.elements) for r in records if str(r.id) == "calendar"), {}
+            )
+            art = contract.as_map(fields.get(contract.TYPE_FIELD))
+            permitted = contract.as_map(art.get("permittedvalues"))
+            values = {str(k): str(v or k) for k, v in permitted.items()}
+            why = "" if values else _("onOffice lists no appointment types")
+            self._types = Choices(values, why)
+        return self._types
 
     def candidates(self, kind: str) -> list[Candidate]:
         """Every user, group or resource of the account (fetched once)."""

@@ -157,6 +157,14 @@ CODES: dict[str, str] = {
     "group-ambiguous": N_("several groups match; use a unique name"),
     "resource-not-found": N_("no onOffice resource with this name"),
     "resource-ambiguous": N_("several resources match; use a unique name"),
+    "type-not-found": N_(
+        "not an appointment type of this onOffice account; write its name or key as onOffice "
+        "lists it (or map it in the mapping)"
+    ),
+    "no-right": N_(
+        "the API user may not write this agent's appointments in onOffice (its right is "
+        "missing); ask for the right, or give the row another agent"
+    ),
     "double-booking": N_(
         "someone or something is booked at that time already (an error with --strict)"
     ),

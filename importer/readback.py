@@ -217,6 +217,18 @@ class Who:
             contract.id_set(subscribers.get("users")), contract.id_set(subscribers.get("groups"))
         )
 
+    def __bool__(self) -> bool:
+        return bool(self.users or self.groups)
+
+    @classmethod
+    def of_all(cls, payloads: Iterable[dict[str, Any]]) -> Who:
+        """Everyone any of ``payloads`` is for."""
+        everyone = [cls.of(p) for p in payloads]
+        return cls(
+            frozenset().union(*(w.users for w in everyone)),
+            frozenset().union(*(w.groups for w in everyone)),
+        )
+
 
 def _appointment_list(
     client: OnOfficeClient, first: date, last: date, who: Who, note_like: str | None
@@ -398,11 +410,7 @@ def find_appointment(
     may have moved it), never "gone".
     """
     days: list[date | None] = [*sorted({d for p in payloads if (d := first_day(p)) is not None})]
-    everyone = [Who.of(p) for p in payloads]
-    who = Who(
-        frozenset().union(*(w.users for w in everyone)),
-        frozenset().union(*(w.groups for w in everyone)),
-    )
+    who = Who.of_all(payloads)
     for day in days or [None]:
         found = read_one(client, appointment_id, day, who)
         if found is not None or "read calendar" not in client.unsupported:
@@ -498,14 +506,19 @@ def seen_digest(params: dict[str, Any], before: Appointment | None = None) -> st
     )
 
 
-def seen_digests(found: Appointment) -> frozenset[str]:
+def seen_digests(found: Appointment, *, as_listed: bool = False) -> frozenset[str]:
     """The digests (:func:`seen_digest`) a payload may have had to be read as ``found``: one
-    per reading of its times and of its type (key or label); none when the answer cannot tell
-    its participants (appointmentList with groups)."""
-    if found.users is None:
+    per reading of its times and of its type (key or label).
+
+    None where the answer cannot tell explicit participants from group members
+    (appointmentList with groups, §5.1). ``as_listed`` takes the participants as listed for
+    the explicit ones there: a match then proves the appointment unchanged (right where the
+    server lists only explicit ones); no match proves nothing."""
+    if found.users is None and not as_listed:
         return frozenset()
+    users = found.users if found.users is not None else found.participants
     rest = [
-        _sorted_ids(found.users),
+        _sorted_ids(users),
         sorted(found.resources),
         _sorted_ids(found.addresses),
         _sorted_ids(found.estates),

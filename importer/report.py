@@ -49,6 +49,7 @@ LOOKUP_WORDS = {
     "user": N_("agents (users)"),
     "group": N_("groups"),
     "resource": N_("resources"),
+    "type": N_("appointment types"),
 }
 PLAN_WORDS = {
     "create": N_("create"),

@@ -1,8 +1,9 @@
 """The results workbook: every input row as the user entered it, plus its outcome.
 
-Sheet *Results*: the original columns, then ``Status``, ``Appointment ID``, ``Error``,
-``Warnings`` (double bookings, past dates, …) and ``Source row``; faulty cells of invalid
-rows are red with a comment, as in the check report.
+Sheet *Results*: ``Status``, ``Appointment ID``, ``Error``, ``Warnings`` (double bookings, past
+dates, …), the original columns, ``onOffice answer`` (a refusal's code and text as the server
+gave them, for support) and ``Source row``; faulty cells of invalid rows, and the cells a
+refusal concerns, are red with a comment, as in the check report.
 Sheet *Summary*: counts per status and per warning code, times, the input file and its
 SHA-256, the mapping, the API URL (never a token or secret), the tool version.
 Sheet *Removed* (only when there are some): appointments an earlier run imported from this
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .excel import (
+    ANSWER,
     APPOINTMENT_ID,
     ERROR,
     REMOVED_SHEET,
@@ -138,7 +140,8 @@ def write_results(report: RunReport, target: Path) -> Path:
     table = checked.table
     outcomes = {o.row: o for o in checked.outcomes}
     lead = [outcome_header(h, table.columns) for h in (STATUS, APPOINTMENT_ID, ERROR, WARNINGS)]
-    columns = [*lead, *table.columns, outcome_header(SOURCE_ROW, table.columns)]
+    trail = [outcome_header(h, table.columns) for h in (ANSWER, SOURCE_ROW)]
+    columns = [*lead, *table.columns, *trail]
     index = {name: i + len(lead) for i, name in enumerate(table.columns)}
 
     outcome_cells = OutcomeCells()
@@ -148,7 +151,8 @@ def write_results(report: RunReport, target: Path) -> Path:
             result = report.results[row]
             outcome = outcomes[row]
             invalid = result.status == "invalid"
-            comments = row_comments(index, outcome.problems) if invalid else {}
+            marked = outcome.problems if invalid else list(result.problems)
+            comments = row_comments(index, marked) if marked else {}
             source_row = report.earlier.get(row, (None, None, row))[2]
             warnings = outcome.warnings
             yield (
@@ -158,6 +162,7 @@ def write_results(report: RunReport, target: Path) -> Path:
                     result.error,
                     joined_problems(warnings),
                     *cells,
+                    result.answer,
                     source_row,
                 ],
                 comments,

@@ -41,14 +41,17 @@ from .errors import (
     JournalError,
     NotDelivered,
     OutcomeUnknown,
+    PermissionRefused,
 )
 from .i18n import N_, _, when
 from .identity import Removed, Step
 from .journal import CANCELED_REMOVED, Journal, entry_content
 from .payload import fingerprint as fingerprint_of
 from .payload import modify_parameters
+from .problems import RowProblem
 from .readback import Appointment, cancels, seen_digest
 from .reference import Stamp, reference, with_stamp
+from .refusals import explain
 from .settle import find_created
 from .state import CHANGED, GONE, INTACT, UNSURE, Prior, restamped
 
@@ -126,9 +129,14 @@ class RowResult:
     status: Status
     appointment_id: int | None = None
     error: str | None = None
+    answer: str | None = None  # onOffice's own code and text of a refusal (for support)
+    problems: tuple[RowProblem, ...] = ()  # the cells a refusal concerns
 
 
 _UNKNOWN_OUTCOME = N_("outcome unknown: {error}")
+STOPPED_UNSETTLED = N_("outcome unknown: the run stopped before it could be settled; run again")
+# Writes refused for a missing right before any write succeeded that stop the run.
+DENIED_STOP = 3
 
 
 @dataclass
@@ -213,6 +221,7 @@ class Runner:
         self.rng = random.Random()
         self.use_reference = use_reference
         self.written: set[int] = set()  # appointments this run wrote (a look finds them too)
+        self.denied = 0  # writes refused for a missing right
 
     # --- systemic failures ----------------------------------------------------------------------
     def halt(self, reason: str, code: ExitCode) -> None:
@@ -237,9 +246,15 @@ class Runner:
 
     # --- what is written ------------------------------------------------------------------------
     def payload(
-        self, step: Step, params: dict[str, Any], before: Appointment | None = None
+        self,
+        step: Step,
+        params: dict[str, Any],
+        before: Appointment | None = None,
+        row: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """What is sent for a row: its parameters, stamped (unless the mapping says not to)."""
+        """What is sent for a row: its parameters, stamped (unless the mapping says not to).
+        ``row``: the row's own parameters where more is sent (a status making it active
+        again): the stamp's content is the row's, as a later run computes it."""
         if not self.use_reference:
             return params
         keyed = step.key.startswith(identity.KEY_PREFIX)
@@ -248,7 +263,7 @@ class Runner:
             self.signature.list_tag,
             self._source_row(step),
             keyed,
-            fingerprint_of(params)[:12],
+            fingerprint_of(params if row is None else row)[:12],
             seen_digest(params, before),
             self.signature.run,
             int(self.client.server_now()),
@@ -295,7 +310,7 @@ class Runner:
             except ActionRefused as exc:
                 self._answered()
                 self._journal(self.journal.failed, key, str(exc))
-                return RowResult(row, FAILED, error=exc.server_message or str(exc))
+                return self.refused(row, None, exc)
             except (AuthenticationError, ClockError) as exc:
                 # refused before any work: sent again by a later run
                 self._journal(self.journal.failed, key, str(exc))
@@ -323,6 +338,22 @@ class Runner:
             with self.lock:
                 self.written.add(new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
+
+    def refused(self, row: int, appointment: int | None, exc: ActionRefused) -> RowResult:
+        """A row onOffice refused, in the user's words, its cells marked (:mod:`refusals`).
+        The first writes of a run all refused for a right: the API user may write nothing, and
+        the run stops with one line instead of failing every row alike."""
+        checked = self.report.check
+        code, text = exc.errorcode or 0, exc.server_message or ""
+        told = explain(row, code, text, checked.sources, checked.allowed)
+        if contract.is_permission_refusal(code, text):
+            with self.lock:
+                self.denied += 1
+                nothing = self.denied >= DENIED_STOP and not self.written
+            if nothing:
+                stop = PermissionRefused(code, text, action="calendar create/modify")
+                self.halt(str(stop), ExitCode.CONFIGURATION)
+        return RowResult(row, FAILED, appointment, told.message, told.answer, told.problems)
 
     def _later(
         self, step: Step, params: dict[str, Any], timed_out: bool, declined: int = 0
@@ -367,7 +398,7 @@ class Runner:
         data = params.get("data", {})
         if prior.cancelled and not cancels(data) and not data.get("status"):  # active again
             content = {**params, "data": {**data, "status": "active"}}
-        new = self.payload(step, content, prior.found)
+        new = self.payload(step, content, prior.found, row=params)
         entry = prior.entry
         ledger = entry.fingerprint if entry is not None else None
         try:
@@ -421,7 +452,7 @@ class Runner:
                 self._answered()
                 if ledger is not None:
                     self._journal(self.journal.settled_pending, ledger)
-                return RowResult(row, FAILED, appointment, exc.server_message or str(exc))
+                return self.refused(row, appointment, exc)
             except (AuthenticationError, ClockError) as exc:
                 if ledger is not None:
                     self._journal(self.journal.settled_pending, ledger)
@@ -458,10 +489,13 @@ class Runner:
         appointment = prior.appointment_id
         shown = _shown(prior)
         row = RemovedRow(appointment, prior.row, shown[0], shown[1], KEPT)
-        if prior.condition == GONE or prior.cancelled:
+        if prior.condition == GONE:
             self._journal(self.journal.undone, appointment, "deleted")
-            why = _("not in onOffice any more") if prior.found is None else _("cancelled already")
-            return replace(row, status=REMOVED_GONE, message=why)
+            return replace(row, status=REMOVED_GONE, message=_("not in onOffice any more"))
+        if prior.cancelled:
+            # nothing journaled: whose cancel it was stays what the stamp says (if the row
+            # comes back, the import's own cancel is undone, a person's is a conflict)
+            return replace(row, status=REMOVED_GONE, message=_("cancelled already"))
         if not self.options.cancel_removed or self.stop.is_set():
             return replace(
                 row, message=_("no longer in the file; kept (--cancel-removed cancels it)")
@@ -522,15 +556,19 @@ class Runner:
         proven absent ``resend_after`` seconds after the last attempt, or at once after a 503
         (``resend``: the attempts made so far)."""
         row, key = step.row, step.key
-        # What the earlier attempt sent is looked for (its days: the row may have been edited
-        # since); the row's content now is written afterwards.
-        entry = self.journal.entry(key)
+        try:
+            # What the earlier attempt sent is looked for (its days: the row may have been
+            # edited since); the row's content now is written afterwards.
+            entry = self.journal.entry(key)
+            # Ids other rows own, and ids undo removed or cancelled: never this row's now.
+            taken = self.journal.claimed_ids() | set(self.journal.undone_ids())
+        except JournalError as exc:  # the disk: stop; the next run reads the row back
+            self.halt(str(exc), ExitCode.STOPPED)
+            return RowResult(row, UNKNOWN, error=_(STOPPED_UNSETTLED))
         sent = entry.payload if entry is not None else self.payload(step, params)
         intent_at = entry.intent_at if entry is not None else None
         ref = reference(key) if self.use_reference else None
         try:
-            # Ids other rows own, and ids undo removed or cancelled: never this row's now.
-            taken = self.journal.claimed_ids() | set(self.journal.undone_ids())
             found = find_created(self.client, sent, intent_at, taken, ref)
         except (AuthenticationError, ClockError) as exc:
             self.halt(str(exc), ExitCode.CONFIGURATION)
@@ -552,7 +590,11 @@ class Runner:
         if found.appointment_id is not None:
             self._journal(self.journal.created, key, found.appointment_id)
             if entry is not None and fingerprint_of(params) != (entry.content or ""):
-                settled = self.journal.entry(key)  # edited meanwhile: written now
+                try:
+                    settled = self.journal.entry(key)  # edited meanwhile: written now
+                except JournalError as exc:  # the next run writes the row's new content
+                    self.halt(str(exc), ExitCode.STOPPED)
+                    return RowResult(row, CREATED, appointment_id=found.appointment_id)
                 prior = Prior(found.appointment_id, found.appointment, None, settled, INTACT, True)
                 return self.update(replace(step, prior=prior, ref=ref or ""), params)
             return RowResult(row, CREATED, appointment_id=found.appointment_id)
@@ -589,7 +631,7 @@ class Runner:
             return RowResult(
                 row,
                 UNKNOWN,
-                error=_("outcome unknown: the run stopped before it could be settled; run again"),
+                error=_(STOPPED_UNSETTLED),
             )
         return self.send(step, params, attempts=resend)
 

@@ -125,11 +125,7 @@ def find_existing(
     if not rows:
         return Existing({}, 0, True)
     first, last = days_of([params for _, params in rows])
-    everyone = [Who.of(params) for _, params in rows]
-    who = Who(
-        frozenset().union(*(w.users for w in everyone)),
-        frozenset().union(*(w.groups for w in everyone)),
-    )
+    who = Who.of_all(params for _, params in rows)
     # only appointments with an import reference can be one of the rows': the filter keeps the
     # read under the 500 cap on a busy day (a hint to the server; the note decides)
     period = read_period(client, first, last, who, note_like=PREFIX)
@@ -149,7 +145,7 @@ def find_existing(
     # appointmentList sees only the agents and groups it is asked for: a row with neither
     # cannot be looked for there.
     listed = "read calendar" in client.unsupported
-    complete = period.complete and (not listed or all(w.users or w.groups for w in everyone))
+    complete = period.complete and (not listed or all(Who.of(p) for _, p in rows))
     if complete or listed:
         return Existing(found, period.reads, complete, seen, imported)
     # Too many appointments in the period to see them all: ask for each missing row by its

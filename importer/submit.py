@@ -34,14 +34,21 @@ from . import journal as jr
 from .check import CheckReport, RowOutcome, add_problems, check, prepare
 from .client import OnOfficeClient
 from .conflicts import in_calendar
-from .errors import ApiError, AuthenticationError, ClockError, ExitCode, JournalError
+from .errors import (
+    ActionRefused,
+    ApiError,
+    AuthenticationError,
+    ClockError,
+    ExitCode,
+    JournalError,
+)
 from .excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, outcome_positions, status_value
 from .i18n import N_, _
 from .identity import Candidate, Loose, Step
 from .journal import Entry, Journal, ledger_path
 from .load import LoadOptions, Table
 from .mapping import Mapping
-from .problems import Level, joined_problems
+from .problems import Level, RowProblem, joined_problems
 from .readback import Appointment
 from .reference import list_name as name_of
 from .reference import list_tag, read_stamp, reference
@@ -87,6 +94,7 @@ MAX_WORKERS = 16
 # run's own creates too, and costs a request per 500.
 FIRST_BATCH = 1
 LARGEST_BATCH = 64
+LOOKED_BATCH = 4  # per worker, where each batch's rows are looked for by reference
 EARLY_LOOKS = 5
 Progress = Callable[[int, int, Counter[str]], None]
 
@@ -203,6 +211,13 @@ def reconcile(
     wanted = Wanted(list_name, run, [o.parameters for o in valid if o.parameters], entries, named)
     state = read_state(client, wanted)
     plan = _plan(outcomes, state, entries, earlier, options, beside)
+    refused, unchecked = rights(client, plan, checked)
+    if unchecked:
+        checked.notices.append(unchecked)
+    if refused:
+        add_problems(outcomes, refused)  # those rows are invalid now: planned again
+        plan = _plan(outcomes, state, entries, earlier, options, beside)
+        valid = [o for o in outcomes if o.valid and o.parameters is not None]
     own = {p.appointment_id for p in state.priors if p.ours}
     own |= {s.prior.appointment_id for s in plan.steps.values() if s.prior is not None}
     calendar = [a for a in state.calendar if a.series not in own]
@@ -217,10 +232,86 @@ def reconcile(
                 "one day, or this server lists only some): double bookings may be missing"
             )
         )
+    if not state.list_complete:
+        checked.notices.append(
+            _(
+                "onOffice could not show every appointment of this list (its users cannot be "
+                "listed, or a period holds more than 500): appointments of deleted rows may not "
+                "be listed as removed"
+            )
+        )
     if options.strict and any(p.is_error for p in found):  # those rows are invalid now
         plan = _plan(outcomes, state, entries, earlier, options, beside)
     candidates = {c.row: c for c in _candidates(outcomes, earlier)}
     return Reconciled(state, plan, candidates)
+
+
+def rights(
+    client: OnOfficeClient, plan: identity.Plan, checked: CheckReport
+) -> tuple[list[RowProblem], str]:
+    """Rows the API user has no right to write (§6.7, `contract.py` says how the call is read):
+    a create for agents whose appointments it may not create, an update of an appointment it
+    may not modify; said per row before anything is sent. And, where onOffice does not answer,
+    why the rights were not checked."""
+    by_row = {o.row: o for o in checked.outcomes}
+    creates: dict[int, list[int]] = {}
+    updates: dict[int, int] = {}
+    for row, step in plan.steps.items():
+        params = by_row[row].parameters or {}
+        if step.action == identity.CREATE:
+            agents = (params.get("subscribers") or {}).get("users") or []
+            creates[row] = [a for a in agents if isinstance(a, int)]
+        elif step.action == identity.UPDATE and step.prior is not None:
+            updates[row] = step.prior.appointment_id
+    if not creates and not updates:
+        return [], ""
+    user = client.user_id
+    if user is None:
+        return [], _("the rights were not checked against onOffice: the API user is not known")
+    agents = sorted({a for ids in creates.values() for a in ids})
+    try:
+        may_create = (
+            client.rights("create", contract.CALENDAR_MODULE, user, agents) if agents else set()
+        )
+        ids = sorted(set(updates.values()))
+        may_modify = client.rights("modify", contract.CALENDAR_MODULE, user, ids) if ids else set()
+    except ActionRefused as exc:
+        why = _("the rights were not checked against onOffice: it does not answer ({why})")
+        return [], why.format(why=exc)
+    columns = checked.sources.get("subscribers.users", ())
+    problems = []
+    names = _user_names(client)
+    for row, wanted in creates.items():
+        missing = [a for a in wanted if a not in may_create]
+        if missing:
+            message = _(
+                "the API user may not create appointments for {agents} in onOffice (a right is "
+                "missing); ask for it, or give the row another agent"
+            ).format(agents=", ".join(names.get(a, str(a)) for a in missing))
+            problems.append(RowProblem(row, columns, "no-right", message, None, Level.ERROR))
+    for row, appointment in updates.items():
+        if appointment not in may_modify:
+            message = _(
+                "the API user may not change appointment {id} in onOffice (a right is "
+                "missing); ask for it"
+            ).format(id=appointment)
+            problems.append(RowProblem(row, columns, "no-right", message, None, Level.ERROR))
+    return problems, ""
+
+
+def _user_names(client: OnOfficeClient) -> dict[int, str]:
+    """User ids -> user names, for messages (empty where they cannot be had)."""
+    try:
+        records = client.get_users()
+    except ApiError:
+        return {}
+    out = {}
+    for r in records:
+        e = contract.as_map(r.elements)
+        n = contract.record_id(e.get("id", r.id))
+        if isinstance(n, int):
+            out[n] = str(e.get("username") or n)
+    return out
 
 
 def _candidates(outcomes: Iterable[RowOutcome], earlier: Earlier) -> list[Candidate]:
@@ -640,6 +731,7 @@ class _Sending:
         self.size = FIRST_BATCH
         self.batches = 0
         self.waited = False
+        self.cleared: set[int] | None = None  # rows a look by reference proved absent
 
     def tick(self, result: RowResult) -> None:
         earlier = self.report.results.get(result.row)
@@ -671,17 +763,37 @@ class _Sending:
         while self.queue and not self.runner.stop.is_set():
             watch = self.watch
             quiet = self.runner.options.quiet_after
-            due = self.batches <= EARLY_LOOKS or (watch is not None and watch.others(quiet))
+            # without reads by `modified`, each batch's rows are asked for by reference: a
+            # run of the list elsewhere cannot be seen coming
+            due = self.batches <= EARLY_LOOKS or (
+                watch is not None and (not watch.supported or watch.others(quiet))
+            )
             if watch is not None and self.batches == 0:
                 watch.settle_first()
+            self.cleared = None
             if due and watch is not None and not self._looked():
                 return []
-            if not self.done.state.complete and not self._asked():
+            unwatched = watch is not None and not watch.supported
+            # where the rows' days could not be read completely (more than 500 on a day), or
+            # nothing tells what changed meanwhile, the next rows are asked for themselves
+            by_reference = unwatched or not self.done.state.complete
+            if by_reference and self.cleared is None and not self._asked():
                 return []
             size = min(self.size, len(self.queue))
-            self.size = min(self.size * 2, max(LARGEST_BATCH, 8 * self.workers))
+            largest = LOOKED_BATCH * self.workers if unwatched else LARGEST_BATCH
+            self.size = min(self.size * 2, max(largest, 8 * self.workers))
             self.batches += 1
-            batch = [self.queue.popleft() for _ in range(size)]
+            if by_reference:  # only rows just proven absent (or updates of their own)
+                cleared: set[int] = self.cleared or set()
+                batch = [
+                    item
+                    for item in list(self.queue)[:size]
+                    if item[0].prior is not None or item[0].row in cleared
+                ]
+                for item in batch:
+                    self.queue.remove(item)
+            else:
+                batch = [self.queue.popleft() for _ in range(size)]
             batch = [item for item in batch if item[0].row not in self.report.results]
             if batch:
                 return [(self.runner.do, item) for item in batch]
@@ -709,6 +821,8 @@ class _Sending:
                 if self.runner.stop.wait(1.0):
                     return False
                 self._apply(watch.look())
+                if not watch.supported:
+                    self._by_reference()
         except (ApiError, JournalError) as exc:
             self.runner.halt(
                 _("onOffice could not be asked ({error})").format(error=exc), exc.exit_code
@@ -753,8 +867,8 @@ class _Sending:
                 self.tick(RowResult(row, CONFLICT, appointment.series, fresh.note))
 
     def _asked(self) -> bool:
-        """Where the read of the rows' days could not show everything (more than 500 on a
-        day), the next rows are looked for by their references themselves."""
+        """The next rows, looked for by their references themselves; False when the run must
+        stop."""
         try:
             self._by_reference()
         except (ApiError, JournalError) as exc:
@@ -769,11 +883,14 @@ class _Sending:
         action per row, 50 to a request)."""
         runner = self.runner
         upcoming = [item for item in list(self.queue)[: self.size] if item[0].prior is None]
+        self.cleared = set()  # the rows proven absent: they may be sent
         if not upcoming:
             return
         rows = [(item[0].ref or reference(item[0].key), item[1]) for item in upcoming]
         existing = find_references(runner.client, rows, set(runner.journal.undone_ids()))
         self.report.existence_reads += existing.reads
+        if self.watch is not None and not self.watch.supported:
+            self.watch.saw(existing.imported, runner.options.quiet_after)
         if not existing.complete:  # absence not proven: those rows are not sent
             why = _(
                 "not sent: onOffice could not be searched completely for this row (too many "
@@ -791,6 +908,21 @@ class _Sending:
             if stamp is not None and stamp.ref == ref
         ]
         self._apply(found)
+        left = {item[0].row for item in self.queue}
+        for step, params in upcoming:
+            if step.row not in left:
+                continue
+            if (step.ref or reference(step.key)) not in existing.found:
+                self.cleared.add(step.row)
+            else:  # found, yet not taken (this run wrote it): never sent again
+                self.queue.remove((step, params))
+                self.tick(
+                    RowResult(
+                        step.row,
+                        UNKNOWN,
+                        error=_("already in onOffice; run again to settle it (nothing is sent)"),
+                    )
+                )
 
 
 def _drain(

@@ -15,14 +15,15 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from . import contract
 from .client import OnOfficeClient
-from .errors import ActionRefused, ApiError, ExitCode
+from .errors import ActionRefused, ApiError, ExitCode, JournalError
 from .excel import REMOVED_SHEET, REMOVED_WORDS
 from .i18n import N_, _, every, ngettext
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
@@ -59,6 +60,7 @@ class UndoReport:
     items: list[UndoItem] = field(default_factory=list)
     confirmed: bool = True
     stopped: str | None = None
+    stopped_code: ExitCode = ExitCode.CONFIGURATION
     imported: dict[int, Imported] = field(default_factory=dict)  # what each import wrote
     workbook: WorkbookRows | None = None  # the rows as the user typed them
 
@@ -68,7 +70,7 @@ class UndoReport:
     @property
     def exit_code(self) -> ExitCode:
         if self.stopped:
-            return ExitCode.CONFIGURATION
+            return self.stopped_code
         counts = self.counts()
         if counts[FAILED] or counts[DISAGREE] or counts[MODIFIED]:
             return ExitCode.ROWS_FAILED
@@ -240,6 +242,11 @@ def undo_import(
             for i, row in sorted(_cancelled_by_run(results).items())
             if done.get(i) == CANCELED_REMOVED
         ]
+        written = {
+            e.appointment_id: [p for p in (e.payload, e.pending) if p]
+            for e in journal.entries().values()
+            if e.appointment_id is not None
+        }
         if not todo and not restore:
             return report
         if confirm is not None and not confirm(todo + restore):
@@ -247,18 +254,40 @@ def undo_import(
             report.items += todo + restore
             return report
         run = secrets.token_hex(4)
+        steps: list[tuple[UndoItem, Callable[[], UndoItem]]] = []
         for item in todo:
-            report.items.append(
-                _undo_one(client, journal, item, agreed[item.appointment_id], cancel, force, run)
+            agreed_payload = agreed[item.appointment_id]
+            steps.append(
+                (
+                    item,
+                    partial(_undo_one, client, journal, item, agreed_payload, cancel, force, run),
+                )
             )
-        report.items += [_restore(client, journal, item, run) for item in restore]
+        for item in restore:
+            payloads = written.get(item.appointment_id, [])
+            steps.append((item, partial(_restore, client, journal, item, payloads, run)))
+        for n, (_item, step) in enumerate(steps):
+            try:
+                report.items.append(step())
+            except JournalError as exc:  # the disk: stop; what was done is read back next time
+                report.stopped, report.stopped_code = str(exc), exc.exit_code
+                why = _("{error}; run undo again").format(error=exc)
+                report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
+                break
     return report
 
 
-def _restore(client: OnOfficeClient, journal: Journal, item: UndoItem, run: str) -> UndoItem:
-    """Give back an appointment the run cancelled: its status active again, stamped so."""
+def _restore(
+    client: OnOfficeClient,
+    journal: Journal,
+    item: UndoItem,
+    written: list[dict[str, Any]],
+    run: str,
+) -> UndoItem:
+    """Give back an appointment the run cancelled: its status active again, stamped so
+    (``written``: what the import sent for it, which tells where to look for it)."""
     try:
-        current = find_appointment(client, item.appointment_id, [])
+        current = find_appointment(client, item.appointment_id, written)
         if current is None:
             journal.undone(item.appointment_id, "deleted")
             return UndoItem(

@@ -23,6 +23,7 @@ it from one look. ``README.md`` ("Two runs at once") gives the measured figures.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -129,12 +130,32 @@ class Watch:
             self.known.add(write)
         return out
 
+    def saw(self, appointments: Iterable[Appointment], quiet_after: float) -> None:
+        """Where the server cannot be asked what changed: the list's appointments a look by
+        reference read. One another run wrote within ``quiet_after`` seconds (its stamp's
+        server time), not seen so before, means that run is writing."""
+        now, server = time.monotonic(), self.client.server_now()
+        for appointment in appointments:
+            stamp = read_stamp(appointment.note)
+            if stamp is None or stamp.list_tag != self.list_tag or not stamp.run:
+                continue
+            write = (int(appointment.series), str(stamp.at))
+            if stamp.run in (self.run, *self.ended) or write in self.known:
+                continue
+            self.known.add(write)
+            if server - stamp.at <= quiet_after + OVERLAP.total_seconds():
+                self.seen[stamp.run] = now
+
     def waiting_for(self, quiet_after: float) -> str | None:
         """Another run of the list this one gives way to while it writes, if any: the one that
-        wrote the list first."""
+        wrote the list first (where the server cannot be asked what changed, when each run
+        wrote first cannot be seen alike by both: the lower run id goes on)."""
         now = time.monotonic()
-        mine = self.first.get(self.run, NEVER)
+
+        def order(run: str) -> tuple[str, str]:
+            return (self.first.get(run, NEVER) if self.supported else "", run)
+
         for run, last in sorted(self.seen.items()):
-            if now - last <= quiet_after and (self.first.get(run, NEVER), run) < (mine, self.run):
+            if now - last <= quiet_after and order(run) < order(self.run):
                 return run
         return None

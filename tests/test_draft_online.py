@@ -64,14 +64,53 @@ def test_a_draft_tried_against_the_account_resolves_surnames_and_proposes_the_re
     assert agents == [[17], [17], [19], [17], [18]]
 
 
-def test_a_draft_invents_no_place_and_maps_channels_teams_and_type_keys(tmp_path: Path) -> None:
+def test_a_draft_invents_no_place_no_type_key_and_maps_channels_and_teams(tmp_path: Path) -> None:
     raw, todo, _source = drafted(tmp_path, None)
     assert "location" not in raw
     assert any(t.startswith("location: no place column") for t in todo)
     fields = raw["fields"]
-    assert fields["art"]["map"] == {"Besichtigung": "Besichtigung", "Übergabe": "Uebergabe"}  # type: ignore[index]
+    # offline, the types go as written: no key spelled out of a word (issue 22)
+    assert fields["art"] == {"column": "Terminart"}  # type: ignore[index]
+    assert any(t.startswith("fields.art: Besichtigung, Übergabe must be") for t in todo)
     assert fields["reminderTypes"]["column"] == "Kanäle"  # type: ignore[index]
     assert fields["subscribers.groups"] == {"column": "Team", "lookup": "group"}  # type: ignore[index]
+
+
+TYPES = (
+    "Datum;Uhrzeit;Terminart\n"
+    "02.03.2030;10:00;Besichtigung\n"  # the key (and the name)
+    "02.03.2030;11:00;Übergabe\n"  # the name of the key Uebergabe
+    "02.03.2030;12:00;Beratungstermin\n"  # close to the key "Beratung"
+    "02.03.2030;13:00;Kaffee\n"  # no type at all
+)
+
+
+def test_a_draft_maps_the_files_types_to_the_accounts_and_invents_none(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    source = write_csv(tmp_path / "types.csv", TYPES)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        made = draft_mapping(source, api=client)
+        mapping = tmp_path / "types.yaml"
+        mapping.write_text(made.yaml, encoding="utf-8")
+        result = check(source, mapping, api=client, report=False)
+    art = yaml.safe_load(made.yaml)["fields"]["art"]
+    assert art["map"] == {
+        "Besichtigung": "Besichtigung",
+        "Übergabe": "Übergabe",
+        "Beratungstermin": "Beratung",  # proposed, to be checked
+        "Kaffee": "Kaffee",  # stays as written: the check names the account's types
+    }
+    assert any(
+        "'Beratungstermin' is no appointment type" in t and "'Beratungsgespräch (Beratung)'" in t
+        for t in made.todo
+    )
+    assert any("'Kaffee' is no appointment type of your onOffice" in t for t in made.todo)
+    sent = {o.row: (o.parameters or {}).get("data", {}).get("art") for o in result.outcomes}
+    assert sent == {2: "Besichtigung", 3: "Uebergabe", 4: "Beratung", 5: None}  # keys are sent
+    kaffee = next(o for o in result.outcomes if o.row == 5)
+    assert [p.code for p in kaffee.errors] == ["type-not-found"]
+    assert "Übergabe (Uebergabe)" in kaffee.errors[0].message  # the allowed types are named
 
 
 @pytest.mark.parametrize(
@@ -189,3 +228,29 @@ def test_24_00_is_no_start(tmp_path: Path) -> None:
     outcome = check(source, load_mapping(path), report=False).outcomes[0]
     assert [p.code for p in outcome.errors] == ["bad-datetime"]
     assert "24:00 is allowed for an end only" in outcome.errors[0].message
+
+
+def test_the_sample_drafted_checked_and_run_from_the_cli_is_8_valid_and_8_created(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """As a newcomer on the command line: `mapping init` against the account, `check
+    --resolve`, `run`. The row typed "Kaffee" is no type of the account: invalid in the check
+    and not sent; every row the check calls valid is created."""
+    import shutil
+
+    from .helpers import cli
+
+    sample = tmp_path / "viewings.xlsx"
+    shutil.copy(Path(__file__).parent.parent / "samples" / "viewings.xlsx", sample)
+    home = tmp_path / "pc"
+    init = cli(["mapping", "init", str(sample), "--out", "mine.yaml"], sandbox, home, tmp_path)
+    assert init.returncode in (0, 1), init.stdout + init.stderr
+    assert "Kaffee: Kaffee" not in (tmp_path / "mine.yaml").read_text(encoding="utf-8")
+    checked = cli(["check", str(sample), "-m", "mine.yaml", "--resolve"], sandbox, home, tmp_path)
+    out = checked.stdout + checked.stderr
+    assert "8 valid, 6 invalid" in out and "1 x type-not-found" in out, out
+    run = cli(["run", str(sample), "-m", "mine.yaml"], sandbox, home, tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out  # the invalid rows stay invalid
+    assert "8 created" in out, out
+    assert sandbox.store.count_appointments() == 8

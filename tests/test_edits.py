@@ -358,3 +358,31 @@ def test_check_does_not_count_a_files_own_appointments_as_double_bookings(
     assert printed.returncode == 0, printed.stdout + printed.stderr
     assert "8 valid, 0 invalid" in printed.stdout
     assert "leave 8 appointments unchanged" in printed.stdout
+
+
+def test_every_row_edited_at_once_is_still_the_list_and_a_new_month_is_not(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """No row as it was: every subject rewritten (a changed template) is the list edited, and
+    its appointments are updated; a new month's list saved under the same name (other days) is
+    another list: created beside the old one, and nothing of the old one is cancelled."""
+    table = rows(12)
+    source, mapping = write(tmp_path, table)
+    cancel = RunOptions(cancel_removed=True, backoff_base=0.01, settle_delay=0.05)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=cancel)
+        for r in table:
+            r[2] = f"Besichtigung {r[0]}"
+        write(tmp_path, table)
+        rewritten = run_import(source, mapping, client=client, options=cancel)
+        assert rewritten.counts() == {"updated": 12}
+        assert sandbox.store.count_appointments() == 12
+        for r in table:
+            r[1] = r[1].replace(".2027", ".2028")
+        write(tmp_path, table)
+        month = run_import(source, mapping, client=client, options=cancel)
+    assert month.counts() == {"created": 12}
+    assert [r.status for r in month.removed] == ["kept"] * 12  # held, not cancelled
+    assert all("another list saved under the same name" in r.message for r in month.removed)
+    active = [a for a in sandbox.store.all_appointments() if a.get("status") != "canceled"]
+    assert len(active) == 24

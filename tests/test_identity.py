@@ -433,19 +433,30 @@ def test_undo_leaves_an_edited_appointment_alone_even_when_found_by_another_run(
     assert sandbox.store.appointment(record["id"]) is not None
 
 
-def test_a_cancelled_earlier_copy_is_never_taken_for_the_row(
+def test_an_appointment_undo_cancelled_comes_back_once_whatever_answers_are_lost(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
+    """Import, undo --cancel, import again, twice: the row's one appointment is made active
+    again each time (undo cancels it again each time); a lost answer to that modify leaves it
+    unknown, and the next run finds it active: one appointment, never a copy."""
     source, mapping = generated(tmp_path, 1)
     results = tmp_path / "r.xlsx"
     with client_for(sandbox) as client:
         for _ in range(2):
             write_results(run_import(source, mapping, client=client), results)
             assert undo_import(results, client=client, cancel=True).counts() == {"canceled": 1}
+            assert [a["status"] for a in sandbox.store.all_appointments()] == ["canceled"]
         sandbox.faults = Faults(plan=["lost"], writes_only=True)
-        last = run_import(source, mapping, client=client, options=FAST)
-    newest = max(a["id"] for a in sandbox.store.all_appointments())
-    assert last.counts() == {"created": 1} and last.results[2].appointment_id == newest
+        lost = run_import(source, mapping, client=client, options=FAST)
+        assert lost.counts() == {"unknown": 1}
+        sandbox.faults = Faults()
+        again = run_import(source, mapping, client=client, options=FAST)
+        assert again.counts() == {"unchanged": 1}
+        write_results(again, results)
+        # written again by the import: undo takes it back again (not "undone earlier")
+        assert undo_import(results, client=client, cancel=True).counts() == {"canceled": 1}
+    assert sandbox.stats.actions["create calendar"] == 1
+    assert [a["status"] for a in sandbox.store.all_appointments()] == ["canceled"]
 
 
 def test_a_note_at_the_limit_still_has_room_for_the_reference(

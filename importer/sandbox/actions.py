@@ -67,6 +67,7 @@ def create_calendar(ctx: Context, raw: Any) -> Records:
     record: dict[str, Any] = {"von": ctx.fixtures.api_user}
     _store_fields(record, data)
     record.update(calendar.validate_links(parameters, ctx.fixtures))
+    _may(ctx, "create", record.get("users", []))
     if "location" in parameters:
         record["location"] = calendar.resolve_location(parameters["location"], record, ctx.fixtures)
     calendar.check_consistency(record)
@@ -83,8 +84,10 @@ def modify_calendar(ctx: Context, raw: Any) -> Records:
     data = calendar.validate_data(
         parameters.get("data", {}), ctx.fixtures, creating=False, dialect=ctx.dialect
     )
+    _may(ctx, "modify", record.get("users", []))
     _store_fields(record, data)
     links = calendar.validate_links(parameters, ctx.fixtures)
+    _may(ctx, "modify", links.get("users", []))
     if "address_ids" in links and not parameters.get("replaceAddressIds"):
         links["address_ids"] = list(
             dict.fromkeys(record.get("address_ids", []) + links["address_ids"])
@@ -95,6 +98,12 @@ def modify_calendar(ctx: Context, raw: Any) -> Records:
     calendar.check_consistency(record)
     ctx.store.update_appointment(record, ctx.modified)
     return [{"id": 0, "type": "calendar", "elements": {"success": "success"}}], None
+
+
+def _may(ctx: Context, action: str, users: list[int]) -> None:
+    """An appointment of users whose appointments the API user may not write: refused."""
+    if not all(ctx.fixtures.may(action, u) for u in users):
+        raise Refusal(spec.E_NO_RIGHT_OTHERS, "No right to edit appointments of other users")
 
 
 def delete_calendar(ctx: Context, raw: Any) -> Records:
@@ -529,6 +538,105 @@ def get_calendar_resources(ctx: Context, raw: Any) -> Records:
     ], None
 
 
+# --- settings -------------------------------------------------------------------------------------
+def _calendar_fields(ctx: Context) -> dict[str, Any]:
+    """The calendar module's fields as `get fields` describes them (§6.6, [R:wp] shape)."""
+
+    def field(kind: str, label: str, permitted: Any = None) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "length": None,
+            "permittedvalues": permitted,
+            "default": None,
+            "label": label,
+            "tablename": "termine",
+            "content": "",
+        }
+
+    fx = ctx.fixtures
+    types = dict(fx.appointment_types) if ctx.dialect.fields == "permitted" else None
+    fields: dict[str, Any] = {
+        "start_dt": field("datetime", "Beginn"),
+        "end_dt": field("datetime", "Ende"),
+        "description": field("varchar", "Betreff"),
+        "note": field("text", "Bemerkung"),
+        "art": field("singleselect", "Terminart", types),
+        "ressources": field("multiselect", "Ressourcen", dict(fx.resources) or None),
+        "erinnerung": field("singleselect", "Erinnerung", {r: r for r in spec.REMINDERS}),
+        "status": field("singleselect", "Terminstatus", {s: s for s in spec.STATUSES}),
+        "ganztags": field("boolean", "ganztägig"),
+        "private": field("boolean", "privat"),
+        "abgesagt": field("boolean", "abgesagt"),
+    }
+    return {"label": "Termine", **fields}
+
+
+def get_fields(ctx: Context, raw: Any) -> Records:
+    """`get fields` (§6.6): one record per requested module, the module name as its id; the
+    sandbox describes the calendar module (the one the importer writes)."""
+    if ctx.dialect.fields == "unconfigured":
+        raise Refusal(
+            spec.E_NO_RESOURCE_CONFIG,
+            'Missing configuration for resourceType "fields" with action "get"',
+        )
+    parameters = _params(raw)
+    modules = parameters.get("modules") or ["calendar"]
+    if not isinstance(modules, list):
+        raise Refusal(spec.E_INVALID_VALUE, 'Invalid value for parameter "modules"')
+    wanted = parameters.get("fieldList")
+    labels = _truthy(parameters.get("labels"))
+    records = []
+    for module in modules:
+        if module != "calendar":
+            continue
+        elements = _calendar_fields(ctx)
+        if isinstance(wanted, list) and wanted:
+            elements = {k: v for k, v in elements.items() if k in wanted or k == "label"}
+        if not labels:
+            elements = {
+                k: {n: x for n, x in v.items() if n != "label"} if isinstance(v, dict) else v
+                for k, v in elements.items()
+                if k != "label"
+            }
+        records.append({"id": module, "type": "", "elements": elements})
+    return records, None
+
+
+def check_rights(ctx: Context, raw: Any) -> Records:
+    """`get checkuserrecordsright` (§6.7): of ``recordIds``, those the user has the right to
+    ``action`` on. UNDOCUMENTED what the record ids of `create` are: the sandbox reads them, for
+    the calendar, as the ids of the users the appointments would be created for; for the
+    others, as appointment ids."""
+    if ctx.dialect.rights_check == "unconfigured":
+        raise Refusal(
+            spec.E_NO_RESOURCE_CONFIG,
+            'Missing configuration for resourceType "checkuserrecordsright" with action "get"',
+        )
+    parameters = _params(raw)
+    action, module = parameters.get("action"), parameters.get("module")
+    if action not in ("read", "modify", "delete", "create") or not isinstance(module, str):
+        raise Refusal(spec.E_INVALID_VALUE, 'Invalid value for parameter "action"')
+    ids = parameters.get("recordIds")
+    if not isinstance(ids, list):
+        raise Refusal(spec.E_INVALID_VALUE, 'Invalid value for parameter "recordIds"')
+    allowed = []
+    for raw_id in ids:
+        number = calendar.whole_number(raw_id)
+        if number is None:
+            continue
+        if module != "calendar" or action == "read":
+            permitted = True
+        elif action == "create":
+            permitted = ctx.fixtures.may("create", number)
+        else:
+            record = ctx.store.appointment(number)
+            users = record.get("users", []) if record is not None else []
+            permitted = record is not None and all(ctx.fixtures.may("modify", u) for u in users)
+        if permitted:
+            allowed.append(str(number))
+    return [{"id": 0, "type": "", "elements": allowed}], len(allowed)
+
+
 Handler = Callable[[Context, Any], Records]
 
 HANDLERS: dict[tuple[str, str], Handler] = {
@@ -545,6 +653,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("get", "users"): get_users,
     ("get", "groups"): get_groups,
     ("get", "calendarResources"): get_calendar_resources,
+    ("get", "fields"): get_fields,
+    ("get", "checkuserrecordsright"): check_rights,
 }
 
 WRITE_KINDS = frozenset({"create", "modify", "delete", "do"})

@@ -105,6 +105,15 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("available", "unconfigured"),
         "appointmentConflicts answered, or missing configuration (§5.6)",
     ),
+    "fields": (
+        ("permitted", "bare", "unconfigured"),
+        "get fields for calendar: `art` with its permittedvalues, without them, or missing"
+        " configuration (§6.6)",
+    ),
+    "rights_check": (
+        ("available", "unconfigured"),
+        "checkuserrecordsright answered, or missing configuration (§6.7)",
+    ),
 }
 MODIFIED_LAG_SECONDS = 90
 
@@ -139,6 +148,8 @@ class Dialect:
     list_scope: str = "all"
     list_cancelled: str = "included"
     conflicts: str = "available"
+    fields: str = "permitted"
+    rights_check: str = "available"
 
     def __post_init__(self) -> None:
         for f in fields(self):

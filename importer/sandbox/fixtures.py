@@ -31,6 +31,9 @@ class Fixtures:
     addresses: list[dict[str, Any]] = field(default_factory=list)
     resources: dict[str, str] = field(default_factory=dict)
     appointment_types: dict[str, str] = field(default_factory=dict)
+    # Whose appointments the API user may write: {"create": [user ids], "modify": [user ids]};
+    # absent (or an action absent): everyone's.
+    rights: dict[str, list[int]] | None = None
     # Optional fixed credentials; generated (and kept in the --db file) when absent.
     token: str | None = None
     secret: str | None = None
@@ -67,6 +70,12 @@ class Fixtures:
     def address(self, address_id: int) -> dict[str, Any] | None:
         return next((a for a in self.addresses if int(a["id"]) == address_id), None)
 
+    def may(self, action: str, user_id: int) -> bool:
+        """Whether the API user may ``create`` or ``modify`` an appointment of this user."""
+        if self.rights is None or action not in self.rights:
+            return True
+        return user_id in self.rights[action] or user_id == int(self.api_user_record["id"])
+
 
 _KEYS = {
     "api_user",
@@ -76,6 +85,7 @@ _KEYS = {
     "addresses",
     "resources",
     "appointment_types",
+    "rights",
     "token",
     "secret",
     "dialect",
@@ -111,6 +121,13 @@ def fixtures_from_dict(raw: Any, *, source: str = "fixtures") -> Fixtures:
     for key in ("resources", "appointment_types"):
         if not isinstance(raw.get(key, {}), dict):
             raise FixtureError(f"{source}: {key} must map keys to labels")
+    rights = raw.get("rights")
+    if rights is not None and not (
+        isinstance(rights, dict)
+        and set(rights) <= {"create", "modify"}
+        and all(isinstance(v, list) and all(isinstance(i, int) for i in v) for v in rights.values())
+    ):
+        raise FixtureError(f"{source}: rights must map create/modify to lists of user ids")
     values = {k: v for k, v in raw.items() if k in _KEYS}
     if "dialect" in values:
         try:

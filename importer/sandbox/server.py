@@ -205,6 +205,7 @@ class Engine:
             # §3.1: reads are cacheable, but the examples mark conflicts `false`.
             result["cacheable"] = kind in ("read", "get") and echo["resourcetype"] not in (
                 "appointmentConflicts",
+                "checkuserrecordsright",
             )
             handler = HANDLERS.get((kind, echo["resourcetype"]))
             only = self.dialect.delete_resource

@@ -621,12 +621,13 @@ def _choices(form: Any) -> dict[int, int | None]:
     empty answer leaves the row out (it is asked again)."""
     out: dict[int, int | None] = {}
     for name, value in form.items():
-        row = name.removeprefix("pair-")
-        if name.startswith("pair-") and row.isdigit():
+        row = contract.record_id(name.removeprefix("pair-"))
+        appointment = contract.record_id(value)
+        if name.startswith("pair-") and isinstance(row, int):
             if value == "new":
-                out[int(row)] = None
-            elif value.isdigit():
-                out[int(row)] = int(value)
+                out[row] = None
+            elif isinstance(appointment, int):
+                out[row] = appointment
     return out
 
 
