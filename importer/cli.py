@@ -376,8 +376,12 @@ def render_check(result: Any) -> None:
 
     table = result.table
     where = _("sheet {sheet}").format(sheet=repr(table.sheet)) if table.sheet else table.encoding
+    if table.calendar:
+        line = _("Checked {file} (a calendar: a row per event, the first in row 2) with {mapping}")
+    else:
+        line = _("Checked {file} ({where}, header in row {row}) with {mapping}")
     click.echo(
-        _("Checked {file} ({where}, header in row {row}) with {mapping}").format(
+        line.format(
             file=result.source, where=where, row=table.header_row, mapping=result.mapping.path
         )
     )

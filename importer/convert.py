@@ -136,8 +136,13 @@ class Conversion:
         for (row, column), why in self.table.cell_errors.items():
             if column == header and why:
                 i = self.position[row]
-                self.fail(i, spec, "cell-error", why, values[i])
+                code = self.table.cell_codes.get((row, column), "cell-error")
+                self.fail(i, spec, code, why, values[i])
                 values[i] = _MISSING
+        for (row, column), why in self.table.cell_warnings.items():
+            if column == header:
+                i = self.position[row]
+                self.fail(i, spec, "cell-warning", why, values[i], level=Level.WARNING)
         return values
 
     def _template(self, spec: ValueSpec) -> list[Any]:
@@ -156,7 +161,7 @@ class Conversion:
         n = len(self.rows)
         columns = [p if isinstance(p, list) else [p] * n for p in parts]
         texts = ("".join(t) for t in zip(*columns, strict=True))
-        return [" ".join(text.split()) or None for text in texts]
+        return [_tidy(text) or None for text in texts]
 
     def fail(
         self,
@@ -355,6 +360,13 @@ CONVERTERS: dict[str, Callable[[str], Callable[[Any], Any]]] = {
     ID: lambda name: parse_int,
     ID_LIST: lambda name: parse_int,
 }
+
+
+def _tidy(text: str) -> str:
+    """A filled template: no double spaces where a column was empty, line breaks the template
+    wrote kept (one empty line at most)."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def convert(

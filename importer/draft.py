@@ -321,8 +321,11 @@ def draft_mapping(
         Column(c, [v for v in table.frame[c].tolist() if v is not None][:300])
         for c in table.columns
     ]
-    found = _assign(columns)
     draft = Draft(Path(path), table)
+    if table.calendar:
+        _calendar(draft)
+        return _finish(draft, columns, api)
+    found = _assign(columns)
     add = draft.entries.append
     # The header words decide the role; the values may overrule (a "Termin" column of times).
     start, date_col, time_col = found.get("start"), found.get("date"), found.get("time")
@@ -381,6 +384,11 @@ def draft_mapping(
                 "`location: {{type: estate, column: {column}, lookup: estate}}`"
             ).format(column=_q(found["estate"].name))
         )
+    return _finish(draft, columns, api)
+
+
+def _finish(draft: Draft, columns: list[Column], api: ReadApi | None) -> Draft:
+    """The look-ups and types tried against the account, the unmapped columns, the YAML."""
     if api is not None:
         resolver = Resolver(api)
         _try_lookups(draft, resolver)
@@ -391,6 +399,44 @@ def draft_mapping(
     draft.unmapped = [c.name for c in columns if c.name not in mapped]
     draft.yaml = render(draft)
     return draft
+
+
+def _calendar(draft: Draft) -> None:
+    """A calendar file's columns are always the same (importer.ics): the mapping that reads
+    them, as mappings/ics.yaml."""
+    add = draft.entries.append
+    add(Entry("key", "UID", _("the event's UID: a re-exported calendar updates its appointments")))
+    add(Entry("start", "DTSTART", _("the event's start, in Berlin's wall clock")))
+    add(Entry("end", "DTEND", _("the event's end; an all-day event's last day")))
+    add(Entry("all_day", "ALL-DAY", _("events written as dates are all-day")))
+    add(Entry("fields.description", "SUMMARY", _("the event's title")))
+    add(Entry("fields.note", "DESCRIPTION", _("the event's description")))
+    statuses = {"CONFIRMED": "active", "TENTATIVE": "active", "CANCELLED": "canceled"}
+    add(Entry("fields.status", {"column": "STATUS", "map": statuses}, _("cancelled events")))
+    add(Entry("fields.erinnerung", "VALARM", _("the nearest reminder onOffice offers")))
+    add(Entry("fields.origin", {"value": True}, _('"appointment imported via ICS"')))
+    add(
+        Entry(
+            "fields.subscribers.users",
+            {"column": "ORGANIZER", "lookup": "user"},
+            _("the organiser: an agent, by the e-mail of the onOffice user"),
+        )
+    )
+    add(
+        Entry(
+            "fields.relatedAddressIds",
+            {"column": "ATTENDEE", "split": ",", "lookup": "address"},
+            _("the other attendees: contacts, by e-mail"),
+        )
+    )
+    add(Entry("location", {"type": "sonstiges", "column": "LOCATION"}, _("the event's place")))
+    series = {
+        "repeat": "REPEAT",
+        "interval": "INTERVAL",
+        "until": "UNTIL",
+        "exceptions": {"column": "EXDATE", "split": ","},
+    }
+    add(Entry("series", series, _("an RRULE onOffice's series can express")))
 
 
 def _types(draft: Draft, resolver: Resolver | None) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
+from . import ics
 from .errors import SourceFileError
 from .excel import RESULTS_SHEET, column_letter, outcome_positions
 from .i18n import _, every, number
@@ -66,6 +67,9 @@ class Table:
     delimiter: str | None = None
     column_letters: dict[str, str] = field(default_factory=dict)  # header -> A, B, ... (xlsx)
     cell_errors: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, header) -> why
+    cell_codes: dict[tuple[int, str], str] = field(default_factory=dict)  # their codes if not
+    cell_warnings: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, header) -> why
+    calendar: bool = False  # an .ics file: a row per event (importer.ics)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -161,6 +165,8 @@ def load_table(
         )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _ole2_error(path)
+    if ics.is_calendar(path, head):
+        return _load_calendar(path, options)
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() in EXCEL_SUFFIXES:
         if not head.startswith(b"PK"):
             raise SourceFileError(
@@ -490,6 +496,28 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             code="csv-column-count",
         )
     return table
+
+
+# --- calendar files ---------------------------------------------------------------------------
+def _load_calendar(path: Path, options: LoadOptions) -> Table:
+    """An iCalendar file: one row per event, its properties as columns (:mod:`importer.ics`)."""
+    events = ics.read_events(path, path.read_bytes(), options.limits.max_rows)
+    rows = range(2, len(events.rows) + 2)
+    frame = pd.DataFrame(
+        {c: [r[c] for r in events.rows] for c in ics.COLUMNS},
+        dtype=object,
+        index=pd.Index(list(rows), name="row"),
+    )
+    return Table(
+        path=path,
+        frame=frame,
+        header_row=1,
+        encoding="utf-8",
+        cell_errors={k: why for k, (_code, why) in events.errors.items()},
+        cell_codes={k: code for k, (code, _why) in events.errors.items()},
+        cell_warnings=events.warnings,
+        calendar=True,
+    )
 
 
 # --- both --------------------------------------------------------------------------------------

@@ -248,7 +248,8 @@ class Resolver:
                 continue  # not an id a create could take
             first, last = str(e.get("firstname") or ""), str(e.get("lastname") or "")
             user = str(e.get("username") or "")
-            keys = (user, f"{first} {last}".strip(), f"{last}, {first}".strip(", "))
+            email = str(e.get("email") or "")  # §6.5: a calendar names its people by e-mail
+            keys = (user, f"{first} {last}".strip(), f"{last}, {first}".strip(", "), email)
             label = f"{user} ({first} {last})".strip()
             out.append(Candidate(user_id, keys, label, user, last))
         return out

@@ -188,7 +188,8 @@ class StartSpec:
 @dataclass(frozen=True)
 class EndSpec:
     column: ValueSpec | None = None  # datetime
-    time: ValueSpec | None = None  # time on the start's day
+    date: ValueSpec | None = None  # the end's day, when it has a column of its own
+    time: ValueSpec | None = None  # time on the end's day (else on the start's day)
     duration: ValueSpec | None = None  # minutes, HH:MM, "90 min"
     minutes: float | None = None  # fixed default duration when nothing else is given
 
@@ -269,7 +270,7 @@ class Mapping:
         for spec in self.specs():
             if spec.columns:
                 names.append(spec.columns[0])
-            names.extend(spec.template_columns())
+            names.extend(n.split("|")[0].strip() for n in spec.template_columns())
         return list(dict.fromkeys(names))
 
     def check_columns(self, columns: list[str], source: str) -> dict[str, str]:
@@ -293,12 +294,16 @@ class Mapping:
                 else:
                     for n in names:
                         resolved[n] = found
-            for name in spec.template_columns():
-                if header_key(name) in by_key:
-                    resolved[name] = by_key[header_key(name)]
+            for name in spec.template_columns():  # {Beschreibung|Description}: the first found
+                choices = [n.strip() for n in name.split("|")]
+                found = next(
+                    (by_key[header_key(n)] for n in choices if header_key(n) in by_key), None
+                )
+                if found is not None:
+                    resolved[name] = found
                 else:
                     problems.append(
-                        (f"{spec.path}.template", _missing_column([name], columns, source))
+                        (f"{spec.path}.template", _missing_column(choices, columns, source))
                     )
         if problems:
             raise MappingError(str(self.path), problems)
@@ -473,9 +478,9 @@ def _end(p: _Parser, raw: Any) -> EndSpec:
     """`end: Column`, `end: {column: …}`, or any of `time`, `duration`, `minutes`."""
     if raw is None:
         return EndSpec()
-    if not isinstance(raw, dict) or not {"time", "duration", "minutes"} & set(raw):
+    if not isinstance(raw, dict) or not {"date", "time", "duration", "minutes"} & set(raw):
         return EndSpec(column=p.spec(raw, "end"))
-    parts = p.keys(raw, ("column", "time", "duration", "minutes"), "end")
+    parts = p.keys(raw, ("column", "date", "time", "duration", "minutes"), "end")
     minutes = parts.get("minutes")
     if minutes is not None and (
         not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0

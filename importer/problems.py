@@ -89,6 +89,11 @@ def joined_problems(problems: Sequence[RowProblem]) -> str | None:
 CODES: dict[str, str] = {
     # the cell or the file
     "cell-error": N_("the cell holds a spreadsheet error (#NV, #DIV/0!); fix the formula"),
+    "cell-warning": N_("the file's value was adjusted to one onOffice takes; check it"),
+    "ics-bad-date": N_("a calendar event's date or time cannot be read; fix it in the calendar"),
+    "ics-rule-unsupported": N_(
+        "the event repeats in a way onOffice's series cannot; enter its appointments one by one"
+    ),
     "required-missing": N_("a value the mapping requires is empty; fill in the cell"),
     "value-not-mapped": N_("the value is not in the mapping's map; add it there or fix the cell"),
     "value-not-allowed": N_("the value is not one the mapping allows; fix the cell"),

@@ -160,6 +160,11 @@ def _ends(
             if isinstance(v, datetime) and v.time() == time(0):
                 exclusive.add(i)  # "06.03. 00:00" (or "05.03. 24:00") ends before 06.03.
         cols += run.used_columns(e.column)
+    days: list[Any] = [None] * n  # the end's own day, where the file has a column for it
+    if e.date:
+        dspec = e.date
+        days = run.values(dspec, lambda v: parse_date(v, dspec.formats or m.date_formats), "date")
+        cols += run.used_columns(dspec)
     if e.time:
         tspec = e.time
         times = run.values(
@@ -171,12 +176,18 @@ def _ends(
             s = starts[i]
             if ends[i] is not None or s is None or t is None:
                 continue
+            day = days[i] or s.date()
             if t is _END_OF_DAY:
-                ends[i] = datetime.combine(s.date() + timedelta(days=1), time(0))
+                ends[i] = datetime.combine(day + timedelta(days=1), time(0))
                 exclusive.add(i)
             else:
-                ends[i] = datetime.combine(s.date(), t)
+                ends[i] = datetime.combine(day, t)
+                if t == time(0) and days[i] is not None:
+                    exclusive.add(i)  # Outlook's all-day end: midnight after the last day
         cols += run.used_columns(tspec)
+    for i, day in enumerate(days):
+        if ends[i] is None and day is not None and all_day[i]:
+            ends[i] = datetime.combine(day, time(0))  # a date alone: that day is included
     if e.duration:
         lengths = run.values(e.duration, parse_duration, "duration")
         for i, d in enumerate(lengths):

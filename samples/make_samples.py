@@ -3,6 +3,10 @@
 viewings.xlsx  a German office list of viewings (title above the header, Excel date/time cells)
 termine.csv    a cp1252 semicolon export with dd.mm.yyyy HH:MM, ja/nein, quoted ; and line breaks
 series.csv     UTF-8, ISO datetimes, series appointments with attendees and groups
+outlook.ics, google.ics, apple.ics
+               one office's viewings as each calendar exports them (mappings/ics.yaml)
+outlook-de.csv, outlook-en.csv
+               Outlook's CSV export with German and with English headers (mappings/outlook-csv.yaml)
 
 A few rows in each are deliberately faulty; the comments say which and why.
 """
@@ -573,7 +577,319 @@ def series() -> None:
         writer.writerows(SERIES)
 
 
+# --- calendar exports ------------------------------------------------------------------------
+# The same viewings in each export's own dialect: Outlook (Windows time zone names with their
+# VTIMEZONE, CRLF, folded lines), Google (UTC times with Z, TZID=Europe/Berlin, UNTIL in UTC),
+# Apple (TZID with VTIMEZONE, all-day events as DATE, alarms with X- properties). Each holds a
+# weekly series with a date left out and one occurrence moved, an all-day handover, an alarm
+# onOffice cannot offer exactly (20 minutes: a warning), a cancelled viewing, and one rule no
+# onOffice series can express (the last Friday of each month: an error naming BYSETPOS).
+
+OUTLOOK_TZ = """BEGIN:VTIMEZONE
+TZID:W. Europe Standard Time
+BEGIN:STANDARD
+DTSTART:16011028T030000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010325T020000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+BERLIN_TZ = """BEGIN:VTIMEZONE
+TZID:Europe/Berlin
+BEGIN:DAYLIGHT
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+END:VTIMEZONE
+"""
+
+
+def _fold(text: str) -> str:
+    """RFC 5545 line folding at 75 octets, CRLF line ends."""
+    out = []
+    for line in text.splitlines():
+        data = line.encode("utf-8")
+        while len(data) > 75:
+            cut = 75
+            while (data[cut] & 0xC0) == 0x80:  # never inside a UTF-8 character
+                cut -= 1
+            out.append(data[:cut].decode("utf-8"))
+            data = b" " + data[cut:]
+        out.append(data.decode("utf-8"))
+    return "\r\n".join(out) + "\r\n"
+
+
+def _calendar(prodid: str, zone: str, events: list[str], extra: str = "") -> str:
+    body = "".join(events)
+    return _fold(
+        f"BEGIN:VCALENDAR\nPRODID:{prodid}\nVERSION:2.0\nCALSCALE:GREGORIAN\n"
+        f"METHOD:PUBLISH\n{extra}{zone}{body}END:VCALENDAR"
+    )
+
+
+def _event(uid: str, lines: str) -> str:
+    return f"BEGIN:VEVENT\nUID:{uid}\nDTSTAMP:20261201T090000Z\n{lines.strip()}\nEND:VEVENT\n"
+
+
+def _alarm(trigger: str, extra: str = "") -> str:
+    return (
+        f"BEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:Erinnerung\nTRIGGER:{trigger}\n{extra}"
+        "END:VALARM"
+    )
+
+
+AGENT = "ORGANIZER;CN=Maria Müller:mailto:m.mueller@immo-rheinland.example"
+AGENT2 = "ORGANIZER;CN=Jonas Schmidt:mailto:j.schmidt@immo-rheinland.example"
+
+
+def _viewings(when: dict[str, str], uid: str, alarm_extra: str = "") -> list[str]:
+    """The office's viewings; ``when`` holds each export's way of writing the times."""
+    return [
+        _event(
+            f"{uid}-1",
+            f"""
+SUMMARY:Besichtigung AC-1042 mit Sabine Krüger
+{when["single"]}
+LOCATION:Aachen, Theaterstraße 12
+DESCRIPTION:Schlüssel beim Hausmeister abholen.\\nParkplatz im Hof.
+{AGENT}
+ATTENDEE;CN=Sabine Krüger;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:sabine.krueger@example.de
+{AGENT.replace("ORGANIZER", "ATTENDEE")}
+STATUS:CONFIRMED
+{_alarm("-PT15M", alarm_extra)}
+""",
+        ),
+        _event(
+            f"{uid}-2",
+            f"""
+SUMMARY:Sprechstunde Vermietung
+{when["weekly"]}
+RRULE:FREQ=WEEKLY;{when["until"]};BYDAY=FR
+{when["exdate"]}
+LOCATION:Büro Aachen
+{AGENT2}
+""",
+        ),
+        _event(
+            f"{uid}-2",
+            f"""
+SUMMARY:Sprechstunde Vermietung (verschoben)
+{when["moved_id"]}
+{when["moved"]}
+LOCATION:Büro Aachen
+{AGENT2}
+""",
+        ),
+        _event(
+            f"{uid}-3",
+            f"""
+SUMMARY:Übergabe K-2201 an Ahmet Yılmaz
+{when["allday"]}
+{AGENT}
+ATTENDEE;CN=Ahmet Yılmaz:mailto:ahmet.yilmaz@example.de
+""",
+        ),
+        _event(
+            f"{uid}-4",
+            f"""
+SUMMARY:Besichtigung 0815 mit Julia Hoffmann
+{when["alarmed"]}
+{AGENT2}
+ATTENDEE;CN=Julia Hoffmann:mailto:julia.hoffmann@example.de
+{_alarm("-PT20M", alarm_extra)}
+""",
+        ),
+        _event(
+            f"{uid}-5",
+            f"""
+SUMMARY:Besichtigung AC-1043 (abgesagt)
+{when["cancelled"]}
+STATUS:CANCELLED
+{AGENT}
+""",
+        ),
+        _event(
+            f"{uid}-6",
+            f"""
+SUMMARY:Eigentümerversammlung
+{when["monthly"]}
+RRULE:FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1;COUNT=6
+{AGENT}
+""",
+        ),
+    ]
+
+
+def calendars() -> None:
+    outlook = {
+        "single": 'DTSTART;TZID="W. Europe Standard Time":20270305T100000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270305T104500',
+        "weekly": 'DTSTART;TZID="W. Europe Standard Time":20270305T160000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270305T180000',
+        "until": "UNTIL=20270430T140000Z",
+        "exdate": 'EXDATE;TZID="W. Europe Standard Time":20270326T160000',
+        "moved_id": 'RECURRENCE-ID;TZID="W. Europe Standard Time":20270409T160000',
+        "moved": 'DTSTART;TZID="W. Europe Standard Time":20270408T160000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270408T180000',
+        "allday": "DTSTART;VALUE=DATE:20270310\nDTEND;VALUE=DATE:20270311",
+        "alarmed": 'DTSTART;TZID="W. Europe Standard Time":20270311T143000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270311T151500',
+        "cancelled": 'DTSTART;TZID="W. Europe Standard Time":20270312T090000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270312T093000',
+        "monthly": 'DTSTART;TZID="W. Europe Standard Time":20270326T180000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270326T200000',
+    }
+    google = {  # Google writes UTC (Z) for single events, TZID for series
+        "single": "DTSTART:20270305T090000Z\nDTEND:20270305T094500Z",
+        "weekly": "DTSTART;TZID=Europe/Berlin:20270305T160000\n"
+        "DTEND;TZID=Europe/Berlin:20270305T180000",
+        "until": "UNTIL=20270430T215959Z",
+        "exdate": "EXDATE;TZID=Europe/Berlin:20270326T160000",
+        "moved_id": "RECURRENCE-ID;TZID=Europe/Berlin:20270409T160000",
+        "moved": "DTSTART:20270408T140000Z\nDTEND:20270408T160000Z",
+        "allday": "DTSTART;VALUE=DATE:20270310\nDTEND;VALUE=DATE:20270311",
+        "alarmed": "DTSTART:20270311T133000Z\nDURATION:PT45M",
+        "cancelled": "DTSTART:20270312T080000Z\nDTEND:20270312T083000Z",
+        "monthly": "DTSTART;TZID=Europe/Berlin:20270326T180000\n"
+        "DTEND;TZID=Europe/Berlin:20270326T200000",
+    }
+    apple = {
+        key: value.replace('"W. Europe Standard Time"', "Europe/Berlin")
+        for key, value in outlook.items()
+    } | {"until": "COUNT=8"}
+    outlook_events = _viewings(outlook, "040000008200E00074C5B7101A82E00800000000A0C5")
+    (HERE / "outlook.ics").write_bytes(
+        _calendar(
+            "-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN",
+            OUTLOOK_TZ,
+            outlook_events,
+            "X-MS-OLK-FORCEINSPECTOROPEN:TRUE\n",
+        ).encode("utf-8")
+    )
+    (HERE / "google.ics").write_bytes(
+        _calendar(
+            "-//Google Inc//Google Calendar 70.9054//EN",
+            BERLIN_TZ,
+            _viewings(google, "7kq1m2n3o4p5@google.com"),
+            "X-WR-CALNAME:Besichtigungen\nX-WR-TIMEZONE:Europe/Berlin\n",
+        ).encode("utf-8")
+    )
+    (HERE / "apple.ics").write_bytes(
+        _calendar(
+            "-//Apple Inc.//macOS 15.1//EN",
+            BERLIN_TZ,
+            _viewings(apple, "A1B2C3D4-E5F6-4711-8899-0A0B0C0D0E0F", "X-WR-ALARMUID:A1\n"),
+            "X-WR-CALNAME:Besichtigungen\n",
+        ).encode("utf-8")
+    )
+
+
+OUTLOOK_DE = [
+    "Betreff", "Beginnt am", "Beginnt um", "Endet am", "Endet um", "Ganztägiges Ereignis",
+    "Erinnerung Ein/Aus", "Erinnerung am", "Erinnerung um", "Besprechungsplanung",
+    "Erforderliche Teilnehmer", "Optionale Teilnehmer", "Besprechungsressourcen",
+    "Abrechnungsinformationen", "Beschreibung", "Kategorien", "Ort", "Priorität", "Privat",
+    "Reisekilometer", "Vertraulichkeit", "Zeitspanne zeigen als",
+]  # fmt: skip
+OUTLOOK_EN = [
+    "Subject", "Start Date", "Start Time", "End Date", "End Time", "All day event",
+    "Reminder on/off", "Reminder Date", "Reminder Time", "Meeting Organizer",
+    "Required Attendees", "Optional Attendees", "Meeting Resources", "Billing Information",
+    "Categories", "Description", "Location", "Mileage", "Priority", "Private", "Sensitivity",
+    "Show time as",
+]  # fmt: skip
+# subject, start, end (date, time), all day, organizer, attendees, description, location,
+# private; the last row's end is before its start (a row error naming both columns)
+OUTLOOK_ROWS = [
+    ("Besichtigung AC-1042", (5, 3, 10, 0), (5, 3, 10, 45), False, "Maria Müller",
+     "Sabine Krüger", "Schlüssel beim Hausmeister.\nParkplatz im Hof.", "Aachen", False),
+    ("Übergabe K-2201", (10, 3, 0, 0), (11, 3, 0, 0), True, "Maria Müller",
+     "Ahmet Yılmaz", "", "Köln", False),
+    ("Besichtigung 0815", (11, 3, 14, 30), (11, 3, 15, 15), False, "Jonas Schmidt",
+     "Julia Hoffmann", "", "Aachen", True),
+    ("Rückruf Notar", (12, 3, 16, 0), (12, 3, 15, 30), False, "Anna Weber", "", "", "", False),
+]  # fmt: skip
+
+
+def outlook_csv() -> None:
+    for name, header, english in (
+        ("outlook-de.csv", OUTLOOK_DE, False),
+        ("outlook-en.csv", OUTLOOK_EN, True),
+    ):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow(header)
+        for (
+            subject,
+            start,
+            end,
+            all_day,
+            organizer,
+            attendees,
+            text,
+            place,
+            private,
+        ) in OUTLOOK_ROWS:
+            row = dict.fromkeys(header, "")
+            values = [
+                subject,
+                _outlook_date(start, english),
+                _outlook_time(start, english),
+                _outlook_date(end, english),
+                _outlook_time(end, english),
+                _outlook_flag(all_day, english),
+                _outlook_flag(False, english),
+            ]
+            row.update(zip(header[:7], values, strict=True))
+            row[header[9]] = organizer
+            row[header[10]] = attendees
+            row["Description" if english else "Beschreibung"] = text
+            row["Location" if english else "Ort"] = place
+            row["Private" if english else "Privat"] = _outlook_flag(private, english)
+            row["Priority" if english else "Priorität"] = "Normal"
+            row["Sensitivity" if english else "Vertraulichkeit"] = "Normal"
+            row["Show time as" if english else "Zeitspanne zeigen als"] = "2"
+            writer.writerow([row[h] for h in header])
+        # Outlook writes ANSI (Windows-1252) CSV
+        (HERE / name).write_bytes(buffer.getvalue().encode("cp1252", "replace"))
+
+
+def _outlook_date(moment: tuple[int, int, int, int], english: bool) -> str:
+    day, month = moment[0], moment[1]
+    return f"{month}/{day}/2027" if english else f"{day:02d}.{month:02d}.2027"
+
+
+def _outlook_time(moment: tuple[int, int, int, int], english: bool) -> str:
+    hour, minute = moment[2], moment[3]
+    if english:
+        return f"{(hour % 12) or 12}:{minute:02d}:00 {'AM' if hour < 12 else 'PM'}"
+    return f"{hour:02d}:{minute:02d}:00"
+
+
+def _outlook_flag(value: bool, english: bool) -> str:
+    return ("True" if value else "False") if english else ("Ein" if value else "Aus")
+
+
 if __name__ == "__main__":
     viewings()
     termine()
     series()
+    calendars()
+    outlook_csv()

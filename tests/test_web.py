@@ -297,6 +297,24 @@ def test_check_import_fix_send_again_and_undo(web: tuple[FlaskClient, Workspace,
     assert "viewings" in history and ".results.xlsx" in history
 
 
+def test_a_calendar_file_is_checked_and_imported_like_a_sheet(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    page = text(upload(client, guard, SAMPLES / "outlook.ics"))
+    assert "outlook.ics" in page and "Besichtigung AC-1042 mit Sabine Krüger" in page
+    assert post(client, guard, "/mapping/open", name="ics").status_code == 200
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+    checked = text(client.get("/check"))
+    assert "6 rows valid" in checked and "1 row invalid" in checked
+    started = client.post("/import", data={"csrf": guard.csrf})
+    job_id = started.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws)
+    assert "6 created" in text(client.get(f"/import/{job_id}"))
+    assert ws._sandbox_server().store.count_appointments() == 6
+
+
 def test_cancel_stops_like_ctrl_c(
     web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
 ) -> None:
@@ -414,6 +432,8 @@ def form_of(raw: dict[str, Any]) -> dict[str, str]:
         ("viewings", "viewings.xlsx"),
         ("termine", "termine.csv"),
         ("series", "series.csv"),
+        ("ics", "google.ics"),
+        ("outlook-csv", "outlook-en.csv"),
     ],
 )
 def test_the_editor_round_trips_every_shipped_mapping(

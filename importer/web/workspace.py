@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..undo import UndoReport
 
 # What the file step accepts (the loader reads .xlsx by content whatever the name says).
-FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".ics")
 # A mapping's name as it may be saved in the mappings folder: no path, no dot files.
 MAPPING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 PREVIEW_ROWS = 20
@@ -212,7 +212,8 @@ class Workspace:
         if suffix not in FILE_SUFFIXES:
             raise Refused(
                 _(
-                    "{name}: not a file this tool reads; choose an .xlsx, .xlsm, .csv or .txt file"
+                    "{name}: not a file this tool reads; choose an .xlsx, .xlsm, .csv, .txt or "
+                    ".ics file"
                 ).format(name=name or "?")
             )
         folder = self.folder / "uploads" / os.urandom(8).hex()

@@ -1,0 +1,365 @@
+"""Calendar files as input (.ics; Outlook's CSV): the shipped samples and mappings, times,
+series, overrides, alarms, contacts, re-exports, and hostile calendars."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from importer.check import check
+from importer.errors import ExitCode
+from importer.sandbox import Sandbox
+
+from .helpers import cli
+
+ROOT = Path(__file__).parent.parent
+SAMPLES = ROOT / "samples"
+ICS_MAPPING = ROOT / "mappings" / "ics.yaml"
+OUTLOOK_CSV = ROOT / "mappings" / "outlook-csv.yaml"
+SHOWN = ("start_dt", "end_dt", "description", "ganztags", "status", "erinnerung", "origin")
+SHOWN += ("rp_type", "rp_tage", "rp_ende_datum", "rp_ende_status", "rp_exception")
+
+
+def calendar(tmp_path: Path, *events: str, name: str = "c.ics", zone: str = "") -> Path:
+    body = "".join(f"BEGIN:VEVENT\n{e.strip()}\nEND:VEVENT\n" for e in events)
+    text = f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n{zone}{body}END:VCALENDAR\n"
+    path = tmp_path / name
+    path.write_text(text.replace("\n", "\r\n"), encoding="utf-8")
+    return path
+
+
+def rows(path: Path, mapping: Path = ICS_MAPPING) -> dict[int, Any]:
+    result = check(path, mapping, report=False)
+    return {o.row: o for o in result.outcomes}
+
+
+def data(outcome: Any) -> dict[str, Any]:
+    payload = (outcome.parameters or {}).get("data", {})
+    return {k: v for k, v in payload.items() if k in SHOWN}
+
+
+# --- the shipped samples ---------------------------------------------------------------------
+@pytest.mark.parametrize("export", ["outlook", "google", "apple"])
+def test_each_calendar_export_reads_the_same_viewings(export: str) -> None:
+    got = rows(SAMPLES / f"{export}.ics")
+    assert [r for r, o in got.items() if o.valid] == [2, 3, 4, 5, 6, 7]
+    assert data(got[2]) == {
+        "start_dt": "2027-03-05 10:00:00",
+        "end_dt": "2027-03-05 10:45:00",
+        "description": "Besichtigung AC-1042 mit Sabine Krüger",
+        "status": "active",
+        "erinnerung": "15 minutes",
+        "origin": True,
+    }
+    series = data(got[3])
+    assert series["rp_type"] == "w" and series["rp_tage"] == 1
+    assert series["rp_exception"] == "#2027-03-26#2027-04-09"  # EXDATE and the moved one
+    assert series["rp_ende_datum"] == ("2027-04-23" if export == "apple" else "2027-04-30")
+    moved = data(got[4])
+    assert moved["start_dt"] == "2027-04-08 16:00:00" and "rp_type" not in moved
+    assert data(got[5])["ganztags"] is True
+    assert (data(got[5])["start_dt"], data(got[5])["end_dt"]) == (
+        "2027-03-10 00:00:00",
+        "2027-03-10 23:59:59",
+    )
+    assert data(got[6])["end_dt"] == "2027-03-11 15:15:00"
+    assert [p.code for p in got[6].problems] == ["cell-warning"]
+    assert "20 min" in got[6].problems[0].message and got[6].problems[0].columns == ("VALARM",)
+    assert data(got[7])["status"] == "canceled"
+    refused = got[8].problems[0]
+    assert refused.code == "ics-rule-unsupported" and refused.columns == ("REPEAT",)
+    assert "FREQ=MONTHLY" in refused.message
+
+
+def test_the_calendar_imports_and_a_re_export_updates_instead_of_duplicating(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """As a user runs it: check, run (contacts and agent found by e-mail, origin set), then
+    the calendar exported again with one viewing moved: one update, nothing twice."""
+    source = tmp_path / "google.ics"
+    shutil.copy(SAMPLES / "google.ics", source)
+    home = tmp_path / "pc"
+    checked = cli(
+        ["check", str(source), "-m", str(ICS_MAPPING), "--resolve"], sandbox, home, tmp_path
+    )
+    assert checked.returncode == ExitCode.ROWS_FAILED, checked.stdout + checked.stderr
+    assert "6 valid, 1 invalid" in checked.stdout
+    ran = cli(["run", str(source), "-m", str(ICS_MAPPING)], sandbox, home, tmp_path)
+    assert "6 created" in ran.stdout, ran.stdout + ran.stderr
+    made = {a["description"]: a for a in sandbox.store.all_appointments()}
+    assert len(made) == 6
+    first = made["Besichtigung AC-1042 mit Sabine Krüger"]
+    assert first.get("origin") in (True, 1, "1")
+    assert first["address_ids"] == [5431]  # sabine.krueger@example.de
+    assert first["users"] == [17]  # m.mueller@immo-rheinland.example
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("DTSTART:20270305T090000Z", "DTSTART:20270305T100000Z")
+    source.write_text(text.replace("DTEND:20270305T094500Z", "DTEND:20270305T104500Z"), "utf-8")
+    again = cli(["run", str(source), "-m", str(ICS_MAPPING)], sandbox, tmp_path / "pc2", tmp_path)
+    assert "1 updated" in again.stdout, again.stdout + again.stderr
+    assert sandbox.store.count_appointments() == 6
+    moved = next(
+        a
+        for a in sandbox.store.all_appointments()
+        if a["description"] == "Besichtigung AC-1042 mit Sabine Krüger"
+    )
+    assert moved["start_dt"] == "2027-03-05 11:00:00"
+
+
+def test_mapping_init_on_a_calendar_drafts_the_shipped_mapping(tmp_path: Path) -> None:
+    source = tmp_path / "outlook.ics"
+    shutil.copy(SAMPLES / "outlook.ics", source)
+    from importer.draft import draft_mapping
+
+    drafted = tmp_path / "drafted.yaml"
+    drafted.write_text(draft_mapping(source).yaml, encoding="utf-8")
+    mine, shipped = rows(source, drafted), rows(source)
+    assert {r: (o.valid, o.parameters) for r, o in mine.items()} == {
+        r: (o.valid, o.parameters) for r, o in shipped.items()
+    }
+
+
+# --- times -----------------------------------------------------------------------------------
+OUTLOOK_ZONE = """BEGIN:VTIMEZONE
+TZID:W. Europe Standard Time
+BEGIN:STANDARD
+DTSTART:16011028T030000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010325T020000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+NEW_YORK_ZONE = """BEGIN:VTIMEZONE
+TZID:Eastern
+BEGIN:STANDARD
+DTSTART:19701101T020000
+RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU
+TZOFFSETFROM:-0400
+TZOFFSETTO:-0500
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700308T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU
+TZOFFSETFROM:-0500
+TZOFFSETTO:-0400
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+
+
+@pytest.mark.parametrize(
+    ("lines", "zone", "start", "end"),
+    [
+        # UTC in summer (+2) and in winter (+1)
+        ("DTSTART:20270705T080000Z\nDTEND:20270705T090000Z", "", "10:00", "11:00"),
+        ("DTSTART:20271205T080000Z\nDTEND:20271205T090000Z", "", "09:00", "10:00"),
+        # a Windows zone name with its VTIMEZONE (Outlook)
+        (
+            'DTSTART;TZID="W. Europe Standard Time":20270705T100000\n'
+            'DTEND;TZID="W. Europe Standard Time":20270705T110000',
+            OUTLOOK_ZONE,
+            "10:00",
+            "11:00",
+        ),
+        # another zone, defined only by its VTIMEZONE: converted to Berlin
+        ("DTSTART;TZID=Eastern:20270705T040000\nDURATION:PT90M", NEW_YORK_ZONE, "10:00", "11:30"),
+        # an IANA name; floating time is Berlin's
+        (
+            "DTSTART;TZID=America/New_York:20270705T040000\nDTEND;TZID=America/New_York:20270705T050000",
+            "",
+            "10:00",
+            "11:00",
+        ),
+        ("DTSTART:20270705T100000\nDTEND:20270705T101500", "", "10:00", "10:15"),
+    ],
+)
+def test_times_become_berlin_wall_clock(
+    tmp_path: Path, lines: str, zone: str, start: str, end: str
+) -> None:
+    got = rows(calendar(tmp_path, f"UID:a\nSUMMARY:x\n{lines}", zone=zone))
+    d = data(got[2])
+    assert (d["start_dt"][11:16], d["end_dt"][11:16]) == (start, end), got[2].problems
+
+
+def test_all_day_events_end_on_their_last_day(tmp_path: Path) -> None:
+    got = rows(
+        calendar(
+            tmp_path,
+            "UID:1\nSUMMARY:one day\nDTSTART;VALUE=DATE:20270310\nDTEND;VALUE=DATE:20270311",
+            "UID:2\nSUMMARY:three days\nDTSTART;VALUE=DATE:20270310\nDTEND;VALUE=DATE:20270313",
+            "UID:3\nSUMMARY:no end\nDTSTART;VALUE=DATE:20270310",
+        )
+    )
+    ends = [(data(o)["start_dt"], data(o)["end_dt"], data(o).get("ganztags")) for o in got.values()]
+    assert ends == [
+        ("2027-03-10 00:00:00", "2027-03-10 23:59:59", True),
+        ("2027-03-10 00:00:00", "2027-03-12 23:59:59", True),
+        ("2027-03-10 00:00:00", "2027-03-10 23:59:59", True),
+    ]
+
+
+# --- series ------------------------------------------------------------------------------------
+# 2027-03-01 is a Monday
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            "FREQ=DAILY;INTERVAL=2;COUNT=5",
+            {"rp_type": "t", "rp_tage": 2, "rp_ende_datum": "2027-03-09"},
+        ),
+        (
+            "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270329T235959Z",
+            {"rp_type": "w", "rp_ende_datum": "2027-03-30"},
+        ),
+        ("FREQ=WEEKLY;WKST=MO", {"rp_type": "w", "rp_ende_status": 2}),  # no end: open-ended
+        ("FREQ=MONTHLY;BYMONTHDAY=1;COUNT=3", {"rp_type": "m", "rp_ende_datum": "2027-05-01"}),
+        (
+            "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;COUNT=2",
+            {"rp_type": "j", "rp_ende_datum": "2028-03-01"},
+        ),
+        ("FREQ=WEEKLY;BYDAY=MO,WE", "BYDAY=MO,WE"),
+        ("FREQ=MONTHLY;BYDAY=1MO", "BYDAY=1MO"),
+        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1", "BYDAY=MO"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=1", "BYSETPOS"),
+        ("FREQ=HOURLY;COUNT=3", "only daily, weekly, monthly or yearly"),
+        ("FREQ=DAILY;COUNT=1000000", "more than 10000 occurrences"),
+        ("FREQ=DAILY;BYHOUR=9,17", "BYHOUR"),
+    ],
+)
+def test_rules_onoffice_can_repeat_become_series_the_others_are_named(
+    tmp_path: Path, rule: str, expected: dict[str, Any] | str
+) -> None:
+    event = f"UID:s\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\nRRULE:{rule}"
+    got = rows(calendar(tmp_path, event))[2]
+    if isinstance(expected, str):
+        assert not got.valid
+        assert [p.code for p in got.problems] == ["ics-rule-unsupported"]
+        assert expected in got.problems[0].message and rule.split(";")[0] in got.problems[0].message
+    else:
+        assert got.valid, got.problems
+        d = data(got)
+        assert {k: d.get(k) for k in expected} == expected
+
+
+def test_overrides_are_rows_of_their_own_and_left_out_of_their_series(tmp_path: Path) -> None:
+    series = "UID:s\nSUMMARY:weekly\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
+    series += "RRULE:FREQ=WEEKLY;COUNT=4\nEXDATE:20270308T100000"
+    moved = "UID:s\nRECURRENCE-ID:20270315T100000\nSUMMARY:weekly (moved)\n"
+    moved += "DTSTART:20270316T120000\nDTEND:20270316T130000"
+    cancelled = "UID:s\nRECURRENCE-ID:20270322T100000\nSUMMARY:weekly\nSTATUS:CANCELLED\n"
+    cancelled += "DTSTART:20270322T100000\nDTEND:20270322T110000"
+    lone = "UID:other\nRECURRENCE-ID:20270401T100000\nSUMMARY:an occurrence alone\n"
+    lone += "DTSTART:20270402T100000\nDTEND:20270402T110000"
+    got = rows(calendar(tmp_path, moved, series, cancelled, lone))
+    assert [(r, data(o)["description"]) for r, o in got.items()] == [
+        (2, "weekly"),
+        (3, "weekly (moved)"),
+        (4, "an occurrence alone"),
+    ]
+    assert data(got[2])["rp_exception"] == "#2027-03-08#2027-03-15#2027-03-22"
+    assert data(got[3])["start_dt"] == "2027-03-16 12:00:00" and "rp_type" not in data(got[3])
+    assert all(o.valid for o in got.values())
+
+
+def test_alarms_become_the_nearest_reminder_with_a_warning_when_it_differs(tmp_path: Path) -> None:
+    def alarm(trigger: str) -> str:
+        return f"BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER{trigger}\nEND:VALARM"
+
+    base = "SUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
+    got = rows(
+        calendar(
+            tmp_path,
+            f"UID:1\n{base}{alarm(':-PT15M')}",
+            f"UID:2\n{base}{alarm(':-PT50M')}",
+            f"UID:3\n{base}{alarm(':-P1D')}",
+            f"UID:4\n{base}{alarm(';VALUE=DATE-TIME:20270301T080000Z')}",  # 09:00 in Berlin
+            f"UID:5\n{base}{alarm(';RELATED=END:-PT90M')}",  # 09:30: 30 minutes before start
+        )
+    )
+    reminders = [(data(o)["erinnerung"], [p.code for p in o.problems]) for o in got.values()]
+    assert reminders == [
+        ("15 minutes", []),
+        ("1 hours", ["cell-warning"]),
+        ("1 days", []),
+        ("1 hours", []),
+        ("30 minutes", []),
+    ]
+
+
+# --- Outlook's CSV ---------------------------------------------------------------------------
+def test_outlook_csv_with_german_and_english_headers_reads_the_same() -> None:
+    german = rows(SAMPLES / "outlook-de.csv", OUTLOOK_CSV)
+    english = rows(SAMPLES / "outlook-en.csv", OUTLOOK_CSV)
+    assert {r: data(o) for r, o in german.items()} == {r: data(o) for r, o in english.items()}
+    assert [r for r, o in german.items() if not o.valid] == [5]
+    assert german[5].problems[0].code == "end-before-start"
+    assert data(german[3]) == {
+        "start_dt": "2027-03-10 00:00:00",
+        "end_dt": "2027-03-10 23:59:59",  # Outlook's end: midnight after the day
+        "description": "Übergabe K-2201",
+        "ganztags": True,
+        "origin": True,
+    }
+    assert german[2].parameters["data"]["note"] == (  # type: ignore[index]
+        "Schlüssel beim Hausmeister.\nParkplatz im Hof.\n\nTeilnehmer: Sabine Krüger"
+    )
+
+
+# --- hostile calendars -----------------------------------------------------------------------
+HOSTILE = [
+    ("cut", lambda: b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\n", "END:VEVENT is missing"),
+    ("no-calendar", lambda: b"hello\r\nworld\r\n", "not a calendar"),
+    (
+        "nested",
+        lambda: b"BEGIN:VCALENDAR\r\n" + b"BEGIN:X\r\n" * 5000 + b"END:X\r\n" * 5000,
+        "nested more than 8 deep",
+    ),
+    ("stray-end", lambda: b"BEGIN:VCALENDAR\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "END:VEVENT"),
+    ("empty-calendar", lambda: b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "no events"),
+    (
+        "too-large",
+        lambda: b"BEGIN:VCALENDAR\r\n" + b"X-PAD:" + b"a" * (60 * 1024 * 1024) + b"\r\n",
+        "more than the limit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "says"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_a_hostile_calendar_gets_one_line_and_exit_2(
+    tmp_path: Path, sandbox: Sandbox, name: str, make: Any, says: str
+) -> None:
+    path = tmp_path / f"{name}.ics"
+    path.write_bytes(make())
+    done = cli(["check", str(path), "-m", str(ICS_MAPPING)], sandbox, tmp_path / "pc", tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == ExitCode.INPUT_REJECTED, out
+    assert "Traceback" not in out and says in out and path.name in out
+    assert len(out.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("*.check.xlsx"))
+
+
+def test_a_bad_date_is_a_row_error_and_the_other_events_go_on(tmp_path: Path) -> None:
+    got = rows(
+        calendar(
+            tmp_path,
+            "UID:1\nSUMMARY:ok\nDTSTART:20270301T100000\nDTEND:20270301T110000",
+            "UID:2\nSUMMARY:bad\nDTSTART:20271345T100000Z\nDTEND:20271345T110000Z",
+            "UID:3\nSUMMARY:no start",
+        )
+    )
+    assert [o.valid for o in got.values()] == [True, False, False]
+    assert (
+        got[3].problems[0].code == "ics-bad-date"
+        and "20271345T100000Z" in got[3].problems[0].message
+    )
+    assert got[4].problems[0].code == "ics-bad-date" and "DTSTART" in got[4].problems[0].message
