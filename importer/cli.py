@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import contract, i18n
-from .errors import ConfigurationError, ExitCode, ImporterError
+from .errors import ConfigurationError, ExitCode, HideUrlSecrets, ImporterError
 from .i18n import _, ngettext
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
@@ -90,6 +90,8 @@ def cli(ctx: click.Context, debug: bool, lang: str | None) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(HideUrlSecrets())
     if lang:
         ctx.with_resource(i18n.use(lang))
 

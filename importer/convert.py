@@ -352,6 +352,12 @@ def _duration(value: Any) -> str:
     return format_duration(parse_duration(value))
 
 
+def normalised(name: str, value: Any) -> Any:
+    """A cell as the field ``name`` (status, erinnerung, reminderTypes) reads it: "1 Std" is
+    "1 hours" (the form shows which values onOffice will take as they are written)."""
+    return _enum_converter(name)(value)
+
+
 CONVERTERS: dict[str, Callable[[str], Callable[[Any], Any]]] = {
     BOOL: lambda name: parse_bool,
     DURATION: lambda name: _duration,

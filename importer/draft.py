@@ -20,7 +20,7 @@ from typing import Any
 from . import contract
 from .convert import normalise_reminder
 from .errors import SourceFileError
-from .i18n import _, ngettext
+from .i18n import _, ngettext, reminder
 from .load import LoadOptions, Table, header_key, load_table
 from .lookup import Candidate, Choices, ReadApi, Resolver, spelled
 from .mapping import LOOKUP_KINDS
@@ -703,7 +703,10 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
             draft.todo.append(
                 _(
                     "fields.erinnerung: no onOffice reminder for {values} (allowed: {allowed})"
-                ).format(values=", ".join(unknown), allowed=", ".join(contract.ERINNERUNG_VALUES))
+                ).format(
+                    values=", ".join(unknown),
+                    allowed=", ".join(map(reminder, contract.ERINNERUNG_VALUES)),
+                )
             )
     if "reminder_types" in found:
         col = found["reminder_types"]

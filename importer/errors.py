@@ -23,6 +23,8 @@ Messages never contain the API token or secret: the client never puts them in, a
 
 from __future__ import annotations
 
+import logging
+import re
 from enum import IntEnum
 
 from .i18n import _
@@ -240,3 +242,19 @@ def redact(text: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+# A URL's user info and query: where credentials ride when someone puts them into the API URL.
+_URL_SECRETS = re.compile(r"(//)[^/\s\"'@]+@|(\?)[^\s\"']+")
+
+
+class HideUrlSecrets(logging.Filter):
+    """Every log line with a URL's user info and query replaced by ``***`` (urllib3 logs each
+    request line as "POST /api.php?token=... HTTP/1.1" at debug level)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = _URL_SECRETS.sub(lambda m: f"{m.group(1) or m.group(2)}***", message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True

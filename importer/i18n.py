@@ -9,17 +9,21 @@ compiled catalogue ships in the package, read by the standard library at run tim
 The language is chosen by ``--lang``, then the config file's ``[onoffice] lang``, then the
 locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``de_*`` gives German, read once
 per process); the default is English. :func:`use` sets it for a block and restores it
-afterwards; inside, the worker threads of a run see it too.
+afterwards. The choice is a context variable, so each web request (and each browser's jobs)
+speaks its own language while another thread speaks another; threads a run starts are given
+their starter's context (``contextvars.copy_context``), so a run's worker threads speak it too.
 """
 
 from __future__ import annotations
 
 import functools
 import gettext
+import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from contextvars import ContextVar
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -27,7 +31,8 @@ LANGUAGES: Final = ("de", "en")
 DOMAIN: Final = "onoffice_import"
 LOCALE_DIR: Final = Path(__file__).with_name("locale")
 
-_chosen: str | None = None  # set by use(); None: from the environment
+_chosen: ContextVar[str | None] = ContextVar("onoffice_import_language", default=None)
+_default: str | None = None  # set_language(): for every context that chose none
 
 
 def from_environment(env: Mapping[str, str] | None = None) -> str:
@@ -42,7 +47,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> str:
 
 
 def language() -> str:
-    return _chosen or _locale()
+    return _chosen.get() or _default or _locale()
 
 
 @functools.cache
@@ -64,20 +69,18 @@ def choose(requested: str | None) -> str:
 
 @contextmanager
 def use(lang: str) -> Iterator[None]:
-    """Speak ``lang`` inside the block (the process's setting, restored afterwards)."""
-    global _chosen
-    previous, _chosen = _chosen, choose(lang)
+    """Speak ``lang`` inside the block, in this context only (restored afterwards)."""
+    token = _chosen.set(choose(lang))
     try:
         yield
     finally:
-        _chosen = previous
+        _chosen.reset(token)
 
 
 def set_language(lang: str | None) -> None:
-    """Speak ``lang`` from now on, in every thread (None: the locale's again). For a program
-    with one user and many threads, such as the local web app; a library caller uses :func:`use`."""
-    global _chosen
-    _chosen = None if lang is None else choose(lang)
+    """The language of every context that chose none with :func:`use` (None: the locale's)."""
+    global _default
+    _default = None if lang is None else choose(lang)
 
 
 @functools.cache
@@ -149,3 +152,48 @@ def duration(length: timedelta) -> str:
     if minutes or not parts:
         parts.append(ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes))
     return " ".join(parts)
+
+
+def reminder(value: str) -> str:
+    """An onOffice reminder lead ("1 hours", the API's value) in words: "1 hour", "1 Stunde"."""
+    amount, _sep, unit = value.partition(" ")
+    if not amount.isdecimal():
+        return value
+    n = int(amount)
+    words = {
+        "minutes": ngettext("{n} minute", "{n} minutes", n),
+        "hours": ngettext("{n} hour", "{n} hours", n),
+        "days": ngettext("{n} day", "{n} days", n),
+        "weeks": ngettext("{n} week", "{n} weeks", n),
+    }
+    return words[unit].format(n=n) if unit in words else value
+
+
+def took(seconds: float) -> str:
+    """How long something took, as a person says it: "under a second", "42 seconds",
+    "3 minutes 5 seconds"."""
+    if seconds < 1:
+        return _("under a second")
+    whole = round(seconds)
+    minutes, rest = divmod(whole, 60)
+    if not minutes:
+        return ngettext("{n} second", "{n} seconds", rest).format(n=rest)
+    text = ngettext("{n} minute", "{n} minutes", minutes).format(n=number(minutes))
+    if rest:
+        text += " " + ngettext("{n} second", "{n} seconds", rest).format(n=rest)
+    return text
+
+
+def as_typed(value: object) -> str:
+    """A cell as the user typed it: dates as 05.03.2027, times as 09:15, 1001 not 1001.0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, datetime):
+        return when(value) if value.time() != time() else when(value.date())
+    if isinstance(value, date):
+        return when(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -121,7 +121,7 @@ CODES: dict[str, str] = {
     "end-before-start": N_("the end is before the start; swap or fix the times"),
     "time-does-not-exist": N_("the clock skips this time when summer time begins; fix the time"),
     "time-ambiguous": N_("the time occurs twice when summer time ends; it is taken as written"),
-    "in-the-past": N_("the appointment is in the past (an error with options.past: error)"),
+    "in-the-past": N_("the appointment is in the past; check the date"),
     "zero-length": N_("the appointment ends when it starts"),
     "long-appointment": N_("the appointment lasts longer than options.max_duration_hours"),
     "bad-duration": N_("not a duration; write it like 90, 1:30 or 90 min"),

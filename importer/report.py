@@ -31,7 +31,7 @@ from .excel import (
     outcome_header,
     status_word,
 )
-from .i18n import N_, _, ngettext, number, when
+from .i18n import N_, _, as_typed, ngettext, number, when
 from .load import TypedCells
 from .problems import CODES, Level, RowProblem, joined_problems, sentence, where
 from .workbook import RowsSheet, TableSheet, write_workbook
@@ -104,13 +104,29 @@ class OutcomeCells(dict[tuple[str, bool], Filled]):
         return self[key]
 
 
+def summary_sheet(rows: list[list[Any]]) -> TableSheet:
+    """A Summary as it prints on one readable page: labels, then sentences, then codes, each
+    column as wide as a page allows and wrapped (a long value never widens the page)."""
+    return TableSheet(
+        _(SUMMARY_SHEET),
+        rows,
+        header=False,  # its first line is a title, not column names to repeat on every page
+        wrap=frozenset({0, 1, 2}),
+        widths={0: 30.0, 1: 70.0, 2: 26.0},
+        left=True,
+    )
+
+
 def code_rows(counts: Counter[str], level: Level) -> list[list[Any]]:
     """A Summary block: the codes with their row counts and what each means."""
     if not counts:
         return []
-    title = _("Error code") if level is Level.ERROR else _("Warning code")
-    rows: list[list[Any]] = [[], [title, _("Rows"), _("What it means, what to do")]]
-    rows += [[code, n, _(CODES[code]) if code in CODES else ""] for code, n in counts.most_common()]
+    title = _("Errors") if level is Level.ERROR else _("Warnings")
+    rows: list[list[Any]] = [[], [title, _("What it means, what to do"), _("Code (for scripts)")]]
+    rows += [
+        [ngettext("{n} row", "{n} rows", n).format(n=number(n)), _(CODES.get(code, "")), code]
+        for code, n in counts.most_common()
+    ]
     return rows
 
 
@@ -175,9 +191,7 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     )
     return [
         sheet,
-        TableSheet(
-            _(SUMMARY_SHEET), summary(report), wrap=frozenset({1, 2}), widths={1: 70.0}, left=True
-        ),
+        summary_sheet(summary(report)),
         problems_sheet(report, index, place, sheet.name, message),
     ]
 
@@ -224,7 +238,7 @@ def problems_sheet(
                 level[p.is_error],
                 places[p.columns] if p.columns else where(p),
                 sentence(p.message),
-                None if value is None else str(value),
+                None if value is None else as_typed(value),  # 05.03.2027, as typed
                 p.code,
             ]
         )
@@ -234,7 +248,9 @@ def problems_sheet(
         rows,
         links=links,
         autofilter=True,
-        widths={4: 100.0},
+        wrap=frozenset({4}),
+        widths={4: 70.0},
+        left=True,  # row numbers beside the words they belong to, not into the next column
     )
 
 

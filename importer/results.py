@@ -33,9 +33,9 @@ from .excel import (
     outcome_header,
     status_word,
 )
-from .i18n import N_, _, ngettext, number, when
+from .i18n import N_, _, ngettext, number, took, when
 from .problems import Level
-from .report import OutcomeCells, code_rows, joined_problems, row_comments
+from .report import OutcomeCells, code_rows, joined_problems, row_comments, summary_sheet
 from .runner import STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
@@ -50,11 +50,12 @@ MEANINGS = {
     "exists": N_("found in onOffice by its import reference (imported earlier, on any computer)"),
     "conflict": N_(
         "its appointment was changed or deleted in onOffice since the import's last write, or "
-        "another list wrote it last: not overwritten (run with --force to write the row over it)"
+        "another list wrote it last: not overwritten. Check the appointment in onOffice; to "
+        "write the row over it all the same, import with the option “force” (--force)"
     ),
     "ambiguous": N_(
         "two rows could each be this appointment and nothing tells which: not sent; say which "
-        "(in the web app, or run --pair ROW=ID), or give the mapping a key"
+        "in the web app (or with --pair ROW=ID), or give the mapping a key"
     ),
     "invalid": N_("not sent: the row has errors (see the column “Error”)"),
     "failed": N_("onOffice refused it (see the column “Error”); run again after fixing it"),
@@ -177,9 +178,7 @@ def write_results(report: RunReport, target: Path) -> Path:
             wrap=frozenset({2, 3}),
             frozen=3,
         ),
-        TableSheet(
-            _(SUMMARY_SHEET), summary(report), wrap=frozenset({1}), widths={1: 70.0}, left=True
-        ),
+        summary_sheet(summary(report)),
     ]
     if report.removed:
         removed: list[list[Any]] = [
@@ -229,7 +228,10 @@ def summary(report: RunReport) -> list[list[Any]]:
             open_rows,
         ).format(n=number(open_rows), sheet=_(RESULTS_SHEET))
     if report.stopped or report.interrupted:
-        step = _("The run stopped early. Run the same command again: it goes on where it stopped.")
+        step = _(
+            "The import stopped early. Start it again (in the web app, or the same command): "
+            "it goes on where it stopped."
+        )
     elif counts.get("ambiguous"):
         step = _(
             "Say which appointment each row marked “{status}” is: in the web app, or run the file "
@@ -237,18 +239,26 @@ def summary(report: RunReport) -> list[list[Any]]:
         ).format(status=status_word("ambiguous"), error=_(ERROR))
     elif open_rows:
         step = _(
-            "Fix the red cells of those rows in this workbook (the column “{error}” says why), "
-            "save it and import this workbook again: only those rows are sent "
-            '(onoffice-import run "{file}" -m "{mapping}" --only-failed).'
-        ).format(error=_(ERROR), file=results_name(checked.source), mapping=checked.mapping.path)
+            "Fix the red cells of those rows (the column “{error}” says why), then send the "
+            "failed rows again: in the web app, type the fixes into the marked cells of the "
+            "import's page and press “Send the failed rows again”; or fix them in this "
+            "workbook, save it and import the workbook again. Only those rows are sent."
+        ).format(error=_(ERROR))
     else:
         step = _("Nothing left to do.")
+    command = (  # the options first: a printed line breaks between words, not in "--only-failed"
+        f'onoffice-import run --only-failed -m "{checked.mapping.path}" '
+        f'"{results_name(checked.source)}"'
+        if open_rows and not (report.stopped or report.interrupted)
+        else None
+    )
     rows: list[list[Any]] = [
         [_("Import of {file}").format(file=checked.source.name), ""],
         [_("Result"), result],
         [_("Next step"), step],
+        *([[_("On the command line"), command]] if command else []),
         *[[_("Not checked"), notice] for notice in checked.notices],
-        *[[_("Note"), notice] for notice in report.notices],
+        *[[_("Good to know"), notice] for notice in report.notices],
         [],
         [_("Status"), _("Rows")],
         *[[status_word(status), counts[status]] for status in STATUS_ORDER if counts.get(status)],
@@ -263,7 +273,7 @@ def summary(report: RunReport) -> list[list[Any]]:
         [_("Technical details"), ""],
         [_("Started"), when(report.started)],
         [_("Finished"), when(finished)],
-        [_("Duration (s)"), round((finished - report.started).total_seconds(), 1)],
+        [_("Took"), took((finished - report.started).total_seconds())],
         [_("Stopped early"), stopped],
         [_("Exit code"), int(report.exit_code)],
         [_("Input file"), str(checked.source)],

@@ -15,6 +15,7 @@ are listed in :mod:`importer.runner`; :func:`planned_check` is the same plan wit
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import random
@@ -157,7 +158,9 @@ def run_import(
         )
         return _not_sent(checked, client, started, refused or ("no account", ExitCode.STOPPED))
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
-    with Journal(path, account) as journal:
+    # with stamps in onOffice, what a power cut takes from the ledger is read back from there
+    power_safe = not prepared[0].options.reference
+    with Journal(path, account, power_safe=power_safe) as journal:
         run = _Run(source, prepared, client, journal, options, stop, started, list_name)
         report = run.go(progress)
         report.account = account
@@ -948,7 +951,8 @@ def _drain(
                 more = None
             while queue and len(running) < workers and not stop.is_set():
                 fn, args = queue.pop()
-                running.add(pool.submit(fn, *args))
+                # the worker runs in this thread's context: the language (i18n) goes along
+                running.add(pool.submit(contextvars.copy_context().run, fn, *args))
             if not running:
                 break
             finished, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)

@@ -25,11 +25,12 @@ from . import contract
 from .client import OnOfficeClient
 from .errors import ActionRefused, ApiError, ExitCode, JournalError
 from .excel import REMOVED_SHEET, REMOVED_WORDS
-from .i18n import N_, _, every, ngettext
+from .i18n import N_, _, every, number, when
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
 from .load import load_table
 from .readback import Appointment, find_appointment, holds, seen_digests
 from .reference import read_stamp
+from .report import summary_sheet
 from .state import restamped
 from .submit import preflight, split_outcomes
 from .workbook import TableSheet, write_workbook
@@ -342,48 +343,44 @@ def write_undo_results(report: UndoReport) -> Path:
         _("Appointment time"),
         _("Appointment subject"),
     ]
-    rows: list[list[Any]] = [[*lead, _("Appointment ID"), _("Source row"), *workbook.columns]]
+    # the row first: it is what identifies an appointment to the office, on every page
+    rows: list[list[Any]] = [[_("Source row"), *lead, _("Appointment ID"), *workbook.columns]]
     blank = (None,) * len(workbook.columns)
     for item in sorted(report.items, key=lambda i: (i.source_row or 0, i.appointment_id)):
         imported = report.imported.get(item.appointment_id)
         rows.append(
             [
+                item.source_row,
                 undo_word(item.status),
                 item.message or None,
                 *described(imported.payload if imported else {}),
                 item.appointment_id,
-                item.source_row,
                 *workbook.cells.get(item.appointment_id, blank),
             ]
         )
     counts = report.counts()
+    done = ", ".join(
+        f"{number(n)} {undo_word(status)}" for status, n in sorted(counts.items()) if n
+    )
     summary: list[list[Any]] = [
         [_("Undo of {file}").format(file=report.results_path.name), ""],
+        [_("Result"), done or _("nothing to undo")],
         [
-            _("Result"),
-            ngettext(
-                "{n} appointment of this import is no longer in onOffice as imported",
-                "{n} appointments of this import are no longer in onOffice as imported",
-                counts[DELETED] + counts[CANCELED] + counts[GONE],
-            ).format(n=counts[DELETED] + counts[CANCELED] + counts[GONE]),
-        ],
-        [
-            _("Note"),
+            _("Good to know"),
             _(
                 "The results workbook still says the rows were created: importing it again "
                 "creates them again."
             ),
         ],
         [],
-        *[[undo_word(status), n] for status, n in sorted(counts.items())],
-        [],
+        [_("Undone at"), when(contract.local_now())],
         [_("Results workbook"), str(report.results_path)],
     ]
     return write_workbook(
         target,
         [
-            TableSheet(_("Undo"), rows, wrap=frozenset({1})),
-            TableSheet(_("Summary"), summary, widths={1: 60.0}, left=True),
+            TableSheet(_("Undo"), rows, wrap=frozenset({2}), autofilter=True, left=True),
+            summary_sheet(summary),
         ],
     )
 

@@ -37,6 +37,9 @@ FALSE_WORDS = frozenset({"nein", "n", "no", "false", "falsch", "0", "-"})
 
 _ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 _UHR = re.compile(r"\s*(uhr|h)\.?$", re.IGNORECASE)
+# "14.30" (and "05.03.2027 14.30"): a German way to write a time; two digits of minutes, so
+# a number such as 14.3 is never read as a time
+_DOTTED_TIME = re.compile(r"(^|\s)(\d{1,2})\.(\d{2})(\s*uhr)?$", re.IGNORECASE)
 _DURATION_TEXT = re.compile(
     r"^(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>min|minuten|minutes|m|std|stunden|h|hours|stunde)?\.?$",
     re.IGNORECASE,
@@ -135,6 +138,11 @@ def _not_a_date_cell() -> ValueProblem:
 _END_OF_DAY_TEXT = re.compile(r"^(.*?\d)([ T,]+)24:00(?::00)?$")
 
 
+def _colon_time(text: str) -> str:
+    """ "14.30" (at the end of the text) as "14:30"."""
+    return _DOTTED_TIME.sub(lambda m: f"{m.group(1)}{m.group(2)}:{m.group(3)}", text)
+
+
 def parse_datetime(
     cell: Any, formats: tuple[str, ...], tz: ZoneInfo, *, allow_24: bool = False
 ) -> datetime:
@@ -154,7 +162,7 @@ def parse_datetime(
             aware = datetime.fromisoformat(text.replace("Z", "+00:00"))
             value = aware.astimezone(tz).replace(tzinfo=None)
         else:
-            parsed = _strptime(text, formats)
+            parsed = _strptime(text, formats) or _strptime(_colon_time(text), formats)
             if parsed is None and (midnight := _END_OF_DAY_TEXT.match(text)):
                 if not allow_24:
                     raise ValueProblem("bad-datetime", _("24:00 is allowed for an end only"))
@@ -209,7 +217,7 @@ def parse_time(cell: Any, formats: tuple[str, ...], *, allow_24: bool = False) -
     if isinstance(cell, timedelta) and timedelta(0) <= cell < timedelta(days=1):
         return (datetime(2000, 1, 1) + cell).time()
     if isinstance(cell, str):
-        text = _UHR.sub("", cell.strip())
+        text = _UHR.sub("", _colon_time(cell.strip()))
         if text in ("24:00", "24:00:00"):
             if allow_24:
                 return None

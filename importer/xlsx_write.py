@@ -255,11 +255,6 @@ class _Body:
     def filtered(self) -> bool:
         return self.sheet.autofilter and bool(self.sheet.header)
 
-    @property
-    def fits(self) -> bool:
-        """Narrow enough to print as wide as one A4 landscape page, still readable."""
-        return sum(self.widths.values()) <= 180
-
     def corner(self, absolute: bool = False) -> str:
         """The bottom right cell of the used range (A1 for an empty sheet)."""
         dollar = "$" if absolute else ""
@@ -274,6 +269,7 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
     styles = [wrapped if c in sheet.wrap else "" for c in range(len(letters))]
     wrap_widths = [(c, sheet.widths.get(c, _WRAP_WIDTH)) for c in sorted(sheet.wrap)]
     sizes = _Sizes(sheet)
+    limits = _line_limits(sheet, len(letters))
     chunk: list[str] = []
     if sheet.header:
         body.rows = 1
@@ -298,7 +294,10 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
             sizes.measure(values)
         if bad:
             padded = [*values, *[None] * (width - len(values))]
-            cells = [cell(letters[c] + r, v, c in bad, styles[c]) for c, v in enumerate(padded)]
+            cells = [
+                cell(letters[c] + r, v, c in bad, styles[c] or _lines_style(v, wrapped))
+                for c, v in enumerate(padded)
+            ]
             body.notes += [(body.rows - 1, c, fit_text(bad[c], COMMENT_LIMIT)) for c in sorted(bad)]
         else:  # the common case, inlined: plain text that needs no escaping
             cells = [
@@ -309,35 +308,81 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
                 and not v[0].isspace()
                 and not v[-1].isspace()
                 and len(v) <= limit
+                and "\n" not in v
                 else ""
                 if v is None
                 else f'<c r="{letter}{r}"><v>{v}</v></c>'
                 if v.__class__ is int
                 else f'<c r="{letter}{r}"{v.xml}'
                 if v.__class__ is Filled
-                else cell(letter + r, v, False, style)
+                else cell(letter + r, v, False, style or _lines_style(v, wrapped))
                 for letter, style, v in zip(letters, styles, values, strict=False)
             ]
-        height = ""
+        if len(limits) < len(values):
+            limits = _line_limits(sheet, len(values))
+        lines = _line_count(values, limits)  # a note of several lines shows them all
         for c, wide in wrap_widths:  # a wrapped message: the row grows to show its lines
             text = values[c] if c < len(values) else None
             if text.__class__ is str and (len(text) > wide or "\n" in text):
-                height = _height(values, wrap_widths)
+                lines = max(lines, _wrapped_lines(values, wrap_widths))
                 sizes.wrapped.add(c)  # the column gets the width the height assumed
                 break
+        height = f' ht="{min(lines, 20) * 15}" customHeight="1"' if lines > 1 else ""
         chunk.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
         if len(chunk) >= _CHUNK_ROWS:
-            body.size += data.write("".join(chunk).encode())
+            body.size += data.write("".join(_header_grown(chunk, sheet, sizes)).encode())
             chunk.clear()
-    body.size += data.write("".join(chunk).encode())
+    body.size += data.write("".join(_header_grown(chunk, sheet, sizes)).encode())
     body.widths = sizes.widths()
     data.seek(0)
     return body
 
 
-def _height(values: Sequence[Any], widths: Sequence[tuple[int, float]]) -> str:
-    """The row height that shows every line of its wrapped cells (spreadsheet programs do not
-    all grow a row for wrapped text on their own): the row attribute, or "" for one line."""
+def _lines_style(value: Any, wrapped: str) -> str:
+    """Text with line breaks wraps wherever it stands: otherwise only its first line shows."""
+    return wrapped if value.__class__ is str and "\n" in value else ""
+
+
+def _header_grown(chunk: list[str], sheet: Sheet, sizes: _Sizes) -> list[str]:
+    """The first chunk with the header row as tall as its wrapped titles (known once the
+    first rows have sized the columns; they are sampled before the first chunk is written)."""
+    if not sheet.header or not chunk or not chunk[0].startswith('<row r="1">'):
+        return chunk
+    widths = sizes.widths()
+    lines = max(
+        (
+            math.ceil(len(str(t)) / (widths.get(c, _MIN_WIDTH) * 1.1))
+            for c, t in enumerate(sheet.header)
+        ),
+        default=1,
+    )
+    if lines > 1:
+        chunk[0] = f'<row r="1" ht="{min(lines, 4) * 15}" customHeight="1">' + chunk[0][11:]
+    return chunk
+
+
+def _line_limits(sheet: Sheet, columns: int) -> list[float]:
+    """Per column, the characters a line of wrapped text holds (proportional text: more
+    than the width counts in "0"-widths)."""
+    return [
+        sheet.widths.get(c, _WRAP_WIDTH if c in sheet.wrap else _MAX_WIDTH) * 1.2
+        for c in range(columns)
+    ]
+
+
+def _line_count(values: Sequence[Any], limits: Sequence[float]) -> int:
+    """The lines of a row's text with line breaks, or longer than its column is wide (it
+    wraps; spreadsheet programs do not all grow a row for it on their own)."""
+    lines = 1
+    for v, limit in zip(values, limits, strict=False):
+        if v.__class__ is str and (len(v) > limit or "\n" in v):
+            count = sum(max(1, math.ceil(len(part) / limit)) for part in v.split("\n"))
+            lines = max(lines, count)
+    return lines
+
+
+def _wrapped_lines(values: Sequence[Any], widths: Sequence[tuple[int, float]]) -> int:
+    """The lines that show every line of a row's wrapped cells."""
     lines = 1
     for c, width in widths:
         text = values[c] if c < len(values) else None
@@ -345,13 +390,13 @@ def _height(values: Sequence[Any], widths: Sequence[tuple[int, float]]) -> str:
             per_line = width * 1.2  # proportional text: more characters than "0"-widths
             count = sum(max(1, math.ceil(len(line) / per_line)) for line in text.split("\n"))
             lines = max(lines, count)
-    if lines == 1:
-        return ""
-    return f' ht="{min(lines, 20) * 15}" customHeight="1"'
+    return lines
 
 
 _SIZE_SAMPLE = 1_000  # rows measured to size the columns: enough, and big files stay fast
-_MIN_WIDTH, _MAX_WIDTH, _WRAP_WIDTH = 8.0, 45.0, 55.0
+# A column is at most _MAX_WIDTH characters wide (a message column _WRAP_WIDTH): a list of
+# twenty columns still prints across one page readably; longer text wraps in its cell.
+_MIN_WIDTH, _MAX_WIDTH, _WRAP_WIDTH = 8.0, 30.0, 40.0
 _KIND_WIDTH = {"datetime": 16.0, "date": 10.0, "time": 6.0, "duration": 6.0}
 
 
@@ -360,7 +405,9 @@ class _Sizes:
 
     def __init__(self, sheet: Sheet) -> None:
         self.sheet = sheet
-        self.longest = [len(str(title)) for title in sheet.header]
+        # a header wraps in its cell: only its longest word sets a floor to the width, so an
+        # empty column with a long title ("onOffice answer") takes little of a printed page
+        self.longest = [max(map(len, str(title).split()), default=0) for title in sheet.header]
         self.wrapped: set[int] = set()  # wrap columns with a row grown for its text
 
     def measure(self, values: Sequence[Any]) -> None:
@@ -415,8 +462,9 @@ def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
     )
     head = (
         f'{_XML}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
-        # printed on A4 landscape: a narrow sheet as wide as the page, a wide one over pages
-        # at full size, its header row and frozen columns repeated (_workbook_part)
+        # printed on A4 landscape, every column on the page's width (a row is read across:
+        # split over pages it is not), as many pages down as it takes, the header row
+        # repeated on each (_workbook_part); long text wraps in its column
         f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:{last}"/>'
         f'<sheetViews><sheetView{selected} workbookViewId="0">{_pane(sheet)}</sheetView>'
         f'</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
@@ -432,7 +480,7 @@ def _sheet_parts(body: _Body, index: int) -> tuple[str, str]:
         + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
         + '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" '
         'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" '
-        f'fitToWidth="{1 if body.fits else 0}" fitToHeight="0"/>'
+        'fitToWidth="1" fitToHeight="0"/>'
         # the sheet's name and the page on every printed page
         "<headerFooter><oddFooter>&amp;L&amp;A&amp;R&amp;P / &amp;N</oddFooter></headerFooter>"
         # Our text cells hold text on purpose ("0815"): no "number stored as text" flags.
@@ -533,11 +581,12 @@ def _styles_part() -> str:
         for i, code in enumerate(_NUMBER_FORMATS.values())
     )
     thin = '<color auto="1"/>'
-    xfs = [
+    xfs = [  # plain cells wrap text longer than their column (it is never cut off)
         '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
-        f"{_TOP}</xf>",
+        '<alignment vertical="top" wrapText="1"/></xf>',
         '<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" '
-        'applyFill="1" applyBorder="1"/>',
+        'applyFill="1" applyBorder="1" applyAlignment="1">'
+        '<alignment vertical="top" wrapText="1"/></xf>',
         '<xf numFmtId="0" fontId="2" fillId="3" borderId="0" xfId="0" applyFont="1" '
         f'applyFill="1" applyAlignment="1">{_TOP}</xf>',
     ]
@@ -611,10 +660,8 @@ def _workbook_part(bodies: Sequence[_Body]) -> str:
                 f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
                 f"{_attribute(reference)}</definedName>"
             )
-        if body.sheet.header and not body.fits:  # printed over pages: repeat what is frozen
+        if body.sheet.header:  # printed over pages: the header row on each
             titles = f"{quoted}!$1:$1"
-            if body.sheet.frozen:
-                titles = f"{quoted}!$A:${column_letter(body.sheet.frozen - 1)},{titles}"
             names.append(
                 f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
                 f"{_attribute(titles)}</definedName>"

@@ -86,11 +86,19 @@ def test_german_report_first_screen(viewings: Path) -> None:
         "Objektnummern, Kontakte, Makler (Benutzer) wurden nicht mit onOffice abgeglichen"
         in (summary["Nicht geprüft"])
     )
-    codes = [r for r in book["Übersicht"].iter_rows(values_only=True) if r[0] == "bad-reminder"]
+    # words first, the code last (for scripts)
+    codes = [r for r in book["Übersicht"].iter_rows(values_only=True) if r[2] == "bad-reminder"]
     assert codes == [
-        ("bad-reminder", 1, "keine Erinnerung, die onOffice anbietet (5 Minuten … 3 Wochen)")
+        (
+            "1 Zeile",
+            "keine Erinnerung, die onOffice anbietet (5 Minuten … 3 Wochen)",
+            "bad-reminder",
+        )
     ]
     assert summary["Geprüft am"].count(".") == 2  # 30.11.2026 14:50, not ISO
+    # the Problems sheet shows a value as it was typed: a date cell as 05.03.2027, not ISO
+    values = {(p["Zeile im Original"], p["Code"]): p["Wert"] for p in sheet_rows(book, "Probleme")}
+    assert values[(11, "end-before-start")] == "05.03.2027"
 
 
 def test_report_layout_colours_wrap_widths_links_and_no_text_flags(viewings: Path) -> None:
@@ -109,8 +117,13 @@ def test_report_layout_colours_wrap_widths_links_and_no_text_flags(viewings: Pat
         for i, h in enumerate(header)
     }
     longest_mail = max(len(r["E-Mail"] or "") for r in sheet_rows(book, "Rows"))
-    assert widths["E-Mail"] >= longest_mail  # no e-mail cut off
-    assert widths["Datum"] >= 10 and widths["Warnings"] < 15  # dates never ###; empty is narrow
+    # no e-mail cut off: as wide as the longest, or (printable widths stop at 30) wrapped
+    column = header.index("E-Mail") + 1
+    mails = [r[column - 1] for r in rows.iter_rows(min_row=2) if r[column - 1].value]
+    assert widths["E-Mail"] >= min(longest_mail, 30)
+    assert all(c.alignment.wrap_text for c in mails if len(c.value) > widths["E-Mail"])
+    assert widths["Datum"] >= 10 and sum(widths.values()) < 300  # prints across one page
+    assert widths["Warnings"] < 15  # dates never ###; an empty column is narrow
     assert widths["Errors"] <= 60
     # the Problems sheet: a filter, and each problem a link to its cell in the Rows sheet
     problems = book["Problems"]

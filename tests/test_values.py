@@ -69,7 +69,11 @@ def test_dates_and_times() -> None:
     assert parse_time("9:05", DEFAULT_TIME_FORMATS) == time(9, 5)
     assert parse_time(timedelta(hours=8, minutes=15), DEFAULT_TIME_FORMATS) == time(8, 15)
     assert parse_time("24:00", DEFAULT_TIME_FORMATS, allow_24=True) is None
-    for bad in ("25:61", "9.30", "14h30", "24:00", "halb zehn"):
+    # "14.30" is how many German offices write a time (issue: the office's own tool); "9.3"
+    # or "14.300" are not times
+    assert parse_time("14.30", DEFAULT_TIME_FORMATS) == time(14, 30)
+    assert parse_time("9.05 Uhr", DEFAULT_TIME_FORMATS) == time(9, 5)
+    for bad in ("25:61", "9.3", "14.300", "14h30", "24:00", "halb zehn"):
         with pytest.raises(ValueProblem):
             parse_time(bad, DEFAULT_TIME_FORMATS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import re
 import stat
 import time
@@ -140,6 +141,119 @@ def test_cross_site_and_tokenless_posts_are_refused(
     headers = client.get("/").headers
     assert "Access-Control-Allow-Origin" not in headers
     assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_refused_pages_carry_no_form_token(web: tuple[FlaskClient, Workspace, Guard]) -> None:
+    """A 403 (no token) or 400 (foreign Host) page shows nothing of the session: no CSRF."""
+    client, _ws, guard = web
+    stranger = client.application.test_client()
+    refused = stranger.get("/file")
+    assert refused.status_code == 403 and guard.csrf not in refused.get_data(as_text=True)
+    foreign = client.get("/", headers={"Host": "evil.example"})
+    assert foreign.status_code == 400 and guard.csrf not in foreign.get_data(as_text=True)
+    assert guard.csrf in client.get("/").get_data(as_text=True)  # a signed-in page has it
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\n/evil.example",
+    ],
+)
+def test_the_language_switch_never_sends_the_browser_elsewhere(
+    web: tuple[FlaskClient, Workspace, Guard], target: str
+) -> None:
+    client, _ws, guard = web
+    answer = client.post("/language", data={"csrf": guard.csrf, "lang": "de", "next": target})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/"
+    back = client.post("/language", data={"csrf": guard.csrf, "lang": "en", "next": "/check"})
+    assert back.headers["Location"] == "/check"
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://127.0.0.1", "https://localhost", "http://localhost.evil.example", "null"]
+)
+def test_only_this_servers_own_origin_may_post(
+    web: tuple[FlaskClient, Workspace, Guard], origin: str
+) -> None:
+    """The app serves http only: an https Origin (or another host) is another site."""
+    client, ws, guard = web
+    answer = client.post(
+        "/connection", data={"csrf": guard.csrf, "sandbox": "off"}, headers={"Origin": origin}
+    )
+    assert answer.status_code == 403 and ws.sandbox_wanted
+
+
+def test_two_browsers_never_share_a_file_a_check_or_a_language(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    """Browser A checks the sample, browser B uploads and checks another file and speaks
+    German; A's import imports what A's page showed, in English."""
+    a, ws_a, guard = web
+    b = a.application.test_client()
+    assert b.get(f"/?token={guard.token}").status_code == 303
+    imported_to_check(a, guard, ws_a, "viewings")
+    other = write_csv(tmp_path / "beta.csv", "Datum;Beginn;Betreff\n02.03.2030;10:00;Beta\n")
+    upload(b, guard, other)
+    post(b, guard, "/mapping/text", text=PLAIN)
+    post(b, guard, "/language", lang="de", next="/")
+    assert post(b, guard, "/check").status_code == 200
+    sessions, _guard = a.application.extensions["onoffice"]
+    ws_b = next(w for w in sessions.by_id.values() if w is not ws_a)
+    for job in ws_b.jobs.values():
+        assert job.wait(30)
+    assert ws_a.uploaded().name == "viewings.xlsx" and ws_b.uploaded().name == "beta.csv"
+    assert "8 rows valid" in text(a.get("/check"))  # A's page, A's file, in English
+    assert "1 Zeile gültig" in text(b.get("/check"))
+    page_a = a.get("/import").get_data(as_text=True)
+    shown = re.search(r'name="check" value="([^"]+)"', page_a)
+    assert shown is not None
+    started = a.post("/import", data={"csrf": guard.csrf, "check": shown.group(1)})
+    job_id = started.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws_a)
+    assert "8 created" in text(a.get(f"/import/{job_id}"))
+    made = [x["description"] for x in ws_a._sandbox_server().store.all_appointments()]
+    assert len(made) == 8 and "Beta" not in made
+    # a tab of A that still shows an older check cannot import what it did not show
+    upload(a, guard, other)
+    post(a, guard, "/mapping/text", text=PLAIN)
+    post(a, guard, "/check")
+    finished(ws_a)
+    stale = a.post("/import", data={"csrf": guard.csrf, "check": shown.group(1)})
+    assert stale.status_code == 400
+    assert "another page of this browser checked a file" in text(stale)
+
+
+def test_debug_logs_never_show_credentials_in_the_api_url(tmp_path: Path) -> None:
+    """urllib3 logs every request line at debug level: a token in the API URL's query (or
+    user info) is hidden."""
+    import subprocess
+    import sys
+
+    from importer.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        url = sb.url.replace("http://", "http://user:pa55word@") + "?token=s3cretquery"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")},
+            "ONOFFICE_API_URL": url,
+            "ONOFFICE_TOKEN": sb.credentials.token,
+            "ONOFFICE_SECRET": sb.credentials.secret,
+            "HOME": str(tmp_path),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "importer", "--debug", "check", str(VIEWINGS), "-m",
+             str(ROOT / "mappings" / "viewings.yaml"), "--resolve", "--report",
+             str(tmp_path / "r.xlsx")],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    log = done.stdout + done.stderr
+    assert "POST /api/stable/api.php?*** HTTP/1.1" in log, log[-2000:]
+    assert "s3cretquery" not in log and "pa55word" not in log
 
 
 def test_a_60_mb_upload_is_refused_and_nothing_is_stored(
@@ -282,7 +396,10 @@ def test_check_import_fix_send_again_and_undo(web: tuple[FlaskClient, Workspace,
     second = again.headers["Location"].rsplit("/", 1)[-1]
     finished(ws)
     result = text(client.get(f"/import/{second}"))
-    assert "1 created" in result and "8 already created" in result and "5 invalid" in result
+    # what this send did, then the whole import (the 8 created earlier are not this send's)
+    assert (
+        "This send: 1 created 5 invalid The whole import: 9 rows in onOffice 5 rows not" in result
+    )
     assert sandbox.store.count_appointments() == 9  # nothing twice
 
     undo = text(client.get(f"/import/{second}/undo"))
@@ -293,8 +410,10 @@ def test_check_import_fix_send_again_and_undo(web: tuple[FlaskClient, Workspace,
     assert "9 appointments removed" in text(client.get(removed.headers["Location"]))
     assert sandbox.store.count_appointments() == 0
 
+    page = client.get("/history").get_data(as_text=True)
     history = text(client.get("/history"))
-    assert "viewings" in history and ".results.xlsx" in history
+    assert "viewings" in history and "results of " in history and "undo of " in history
+    assert ".results.xlsx" in page and "Other results workbooks" not in history  # one import
 
 
 def test_a_calendar_file_is_checked_and_imported_like_a_sheet(
@@ -627,3 +746,37 @@ def test_bad_numbers_from_the_browser_are_ignored_not_a_crash(
     assert post(client, guard, "/file/options", header_row="²").status_code == 200
     assert ws.uploaded().header_row is None
     assert client.get("/check?page=²").status_code == 200
+
+
+def test_the_mapping_form_offers_the_files_columns_and_its_values(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    """Columns are picked, not typed; look-ups are said in words; each type and reminder of
+    the file is matched against what onOffice takes; the fitting saved mapping comes first."""
+    client, ws, guard = web
+    upload(client, guard, VIEWINGS)
+    page = client.get("/mapping").get_data(as_text=True)
+    assert '<option value="viewings" selected>viewings (fits this file)' in page
+    post(client, guard, "/mapping/draft")
+    page = client.get("/mapping").get_data(as_text=True)
+    assert '<select class="k-column" id="start-date-column"' in page
+    assert "<option selected>Datum</option>" in page
+    assert "onOffice users, by user name, name or e-mail" in page
+    match = page[page.index('id="fields-art-match"') :]
+    match = match[: match.index("</table>")]
+    assert "Kaffee" in match and "as written (onOffice does not know it)" in match
+    assert "Beratungsgespräch (Beratung)" in match  # the account's types, in words
+    reminders = page[page.index('id="fields-erinnerung-match"') :]
+    assert "1 hour</option>" in reminders[: reminders.index("</table>")]
+    # "Kaffee" matched to "Sonstiges" in the form: the mapping maps it, the others as written
+    form = {k: v for k, v in form_of(editor.parse(ws.mapping_text)).items()}
+    index = re.search(r'name="fields.art:from:(\d+)" value="Kaffee"', page)
+    assert index is not None
+    form[f"fields.art:from:{index.group(1)}"] = "Kaffee"
+    form[f"fields.art:match:{index.group(1)}"] = "Sonstiges"
+    post(client, guard, "/mapping/form", **form)
+    art = editor.parse(ws.mapping_text)["fields"]["art"]
+    assert art["map"]["Kaffee"] == "Sonstiges"
+    assert ws.preview().valid_count >= 1
+    german = text(post(client, guard, "/language", lang="de", next="/mapping"))
+    assert "1 Stunde" in german and "onOffice-Benutzer" in german

@@ -206,3 +206,41 @@ def test_column_letters() -> None:
         "AAA",
         "XFD",
     ]
+
+
+def test_a_long_note_with_line_breaks_shows_every_line(tmp_path: Path) -> None:
+    """A 980-character note of several lines wraps in its cell, and its row is as tall as
+    its lines (up to 20), in a column that is not a message column."""
+    note = "\n".join(f"Zeile {n}: " + "Schlüssel beim Hausmeister abholen. " * 3 for n in range(8))
+    assert len(note) > 900
+    path = tmp_path / "note.xlsx"
+    write_workbook(path, [RowsSheet("Rows", ["Status", "Bemerkung"], [(["ok", note], {})])])
+    sheet = openpyxl.load_workbook(path)["Rows"]
+    assert sheet["B2"].value == note and sheet["B2"].alignment.wrap_text
+    assert (sheet.row_dimensions[2].height or 0) >= 8 * 15
+
+
+def test_every_sheet_prints_landscape_across_one_page_with_its_header_on_each(
+    tmp_path: Path,
+) -> None:
+    """A wide list prints every column on the page's width (a row is read across), the
+    header row repeated on every page; a summary (no header) repeats nothing."""
+    wide = [f"Spalte {c}" for c in range(30)]
+    rows = [([f"Wert {r}-{c}" for c in range(30)], {}) for r in range(200)]
+    path = tmp_path / "wide.xlsx"
+    write_workbook(
+        path,
+        [
+            RowsSheet("Rows", wide, rows, frozen=2),
+            TableSheet("Summary", [["Import of x.xlsx", None], ["Result", "ok"]], header=False),
+        ],
+    )
+    with zipfile.ZipFile(path) as z:
+        first = z.read("xl/worksheets/sheet1.xml").decode()
+        second = z.read("xl/worksheets/sheet2.xml").decode()
+        book = z.read("xl/workbook.xml").decode()
+    for sheet in (first, second):
+        assert 'orientation="landscape"' in sheet and 'fitToWidth="1"' in sheet
+    assert "'Rows'!$1:$1</definedName>" in book and "'Summary'" not in book
+    header = openpyxl.load_workbook(path)["Rows"]["A1"]
+    assert header.alignment.wrap_text  # a long title wraps instead of widening the column

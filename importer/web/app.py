@@ -11,15 +11,30 @@ mapping preview.
 from __future__ import annotations
 
 import math
+import re
+import secrets
+import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from contextlib import ExitStack
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Flask,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response
 
 from .. import contract, i18n
@@ -34,6 +49,9 @@ from .guard import Guard
 from .workspace import Imported, Workspace
 
 PAGE_ROWS = 50
+# Where the language switch may send the browser back to: a path of this app, nothing that a
+# browser could read as another site ("//evil", "/\t/evil", "/\\evil").
+SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%=&?+-]*")
 STEPS = (
     ("start", "index"),
     ("file", "file_page"),
@@ -46,24 +64,86 @@ GOOD = {"created", "updated", "unchanged", "already-created", "exists", "valid"}
 BAD = {"invalid", "failed"}
 
 
+class Sessions:
+    """Each browser's workspace, by the random id in its cookie: what one browser uploads,
+    maps, checks and imports is never another's, nor is its language. The first browser gets
+    the workspace the app was made with; at most MAX_SESSIONS are kept (the oldest idle one
+    goes first)."""
+
+    MAX_SESSIONS = 64
+
+    def __init__(self, first: Workspace) -> None:
+        self.first = first
+        self.by_id: dict[str, Workspace] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> Workspace | None:
+        with self.lock:
+            return self.by_id.get(key) if key else None
+
+    def new(self) -> tuple[str, Workspace]:
+        key = secrets.token_urlsafe(24)
+        with self.lock:
+            workspace = self.first if not self.by_id else self.first.session()
+            if len(self.by_id) >= self.MAX_SESSIONS:
+                idle = [
+                    k for k, w in self.by_id.items() if not any(j.running for j in w.jobs.values())
+                ]
+                for old in idle[: len(self.by_id) - self.MAX_SESSIONS + 1]:
+                    del self.by_id[old]
+            self.by_id[key] = workspace
+        return key, workspace
+
+
 def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     app = Flask(__name__)
     # A little more than the loader's own limit, for the form around the file.
     app.config["MAX_CONTENT_LENGTH"] = Limits().max_bytes + 64 * 1024
     guard = guard or Guard()
     guard.install(app)
-    app.extensions["onoffice"] = (workspace, guard)
+    sessions = Sessions(workspace)
+    app.extensions["onoffice"] = (sessions, guard)
+
+    @app.before_request
+    def browser() -> None:
+        """This browser's workspace (after the guard let the request in), and its language."""
+        key = request.cookies.get(guard.browser_cookie, "")
+        found = sessions.get(key)
+        if found is None:
+            key, found = sessions.new()
+            g.new_browser = key
+        g.workspace = found
+        g.speaking = ExitStack()
+        if found.language is not None:
+            g.speaking.enter_context(i18n.use(found.language))
+
+    @app.after_request
+    def remember(response: Response) -> Response:
+        if "new_browser" in g:
+            response.set_cookie(
+                guard.browser_cookie, g.new_browser, httponly=True, samesite="Strict", path="/"
+            )
+        return response
+
+    @app.teardown_request
+    def done(_exc: BaseException | None) -> None:
+        if "speaking" in g:
+            g.speaking.close()
+
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_, ngettext=ngettext, newstyle=True
     )
     app.jinja_env.globals.update(
         steps=STEPS,
-        csrf=lambda: guard.csrf,
+        # only pages of a signed-in browser carry the token (never a 403 or 400 page)
+        csrf=lambda: guard.csrf if "workspace" in g else "",
         language=i18n.language,
         number=i18n.number,
         decimal=i18n.decimal,
         tone=tone,
+        send_counts=send_counts,
+        list_of=_list_of,
         status_word=_status_word,
         plan_word=_plan_word,
         problem_text=problem_text,
@@ -74,7 +154,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     )
     app.jinja_env.filters["cell"] = cell
     app.jinja_env.filters["utc_local"] = utc_local
-    _routes(app, workspace)
+    _routes(app, cast(Workspace, LocalProxy(lambda: g.workspace)))
     return app
 
 
@@ -86,18 +166,8 @@ def tone(status: str) -> str:
 
 
 def cell(value: Any) -> str:
-    """A cell as the user typed it: dates as 05.03.2027, times as 09:15, 1001 not 1001.0."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, datetime):
-        return i18n.when(value) if value.time() != time() else i18n.when(value.date())
-    if isinstance(value, date):
-        return i18n.when(value)
-    if isinstance(value, time):
-        return value.strftime("%H:%M")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    """A cell as the user typed it (:func:`importer.i18n.as_typed`)."""
+    return i18n.as_typed(value)
 
 
 def utc_local(text: str) -> str:
@@ -125,8 +195,11 @@ def _plan_word(action: str | None) -> str:
 
 
 def _routes(app: Flask, ws: Workspace) -> None:
+    """The pages; ``ws`` is the requesting browser's workspace."""
+
     def page(template: str, **context: Any) -> str:
-        return render_template(template, ws=ws, **context)
+        # a page the guard refused has no workspace: it shows nothing of anyone's work
+        return render_template(template, ws=ws if "workspace" in g else None, **context)
 
     def back(endpoint: str, **values: Any) -> Response:
         return redirect(url_for(endpoint, **values), code=303)
@@ -177,9 +250,13 @@ def _routes(app: Flask, ws: Workspace) -> None:
 
     @app.post("/language")
     def language() -> Response:
-        i18n.set_language(request.form.get("lang", "en"))
+        """This browser's language (the others keep theirs); back to the page it came from."""
+        try:
+            ws.language = i18n.choose(request.form.get("lang", "en"))
+        except ValueError:
+            abort(400)
         target = request.form.get("next", "")
-        return redirect(target if target.startswith("/") and "//" not in target else "/", 303)
+        return redirect(target if SAFE_NEXT.fullmatch(target) else "/", 303)
 
     @app.post("/connection")
     def connection() -> Response:
@@ -239,6 +316,11 @@ def _routes(app: Flask, ws: Workspace) -> None:
             lookups=editor.lookups,
             location_types=editor.location_types(),
             columns=columns,
+            matchings=ws.matchings(raw) if ws.upload is not None else {},
+            fitting=ws.mapping_name
+            if ws.mapping_name in ws.mapping_files()
+            else (ws.fitting_mapping() if ws.upload is not None else None),
+            lookup_words=editor.LOOKUP_WORDS,
             preview=_preview(ws) if ws.mapping_text and ws.upload else None,
         )
 
@@ -316,7 +398,8 @@ def _routes(app: Flask, ws: Workspace) -> None:
 
     @app.post("/import")
     def import_start() -> Response:
-        started = ws.start_import(_choices(request.form))
+        # the check this page showed, not one another tab of this browser made since
+        started = ws.start_import(_choices(request.form), shown=request.form.get("check"))
         return back("import_job", job_id=started.job.id)
 
     @app.get("/import/<job_id>")
@@ -408,7 +491,12 @@ def _routes(app: Flask, ws: Workspace) -> None:
     # --- history ------------------------------------------------------------------------------
     @app.get("/history")
     def history_page() -> str:
-        return page("history.html", files=ws.history(), results=ws.results_files())
+        files = ws.history()
+        results = ws.results_files()
+        by_list = _results_by_list(results)
+        known = {f.input for f in files}
+        others = [p for p in results if _list_of(p)[0] not in known]
+        return page("history.html", files=files, by_list=by_list, others=others)
 
     @app.get("/history/<name>")
     def history_file(name: str) -> Response:
@@ -419,6 +507,44 @@ def _routes(app: Flask, ws: Workspace) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+RESULTS_NAME = re.compile(r"(\d{4})-(\d\d)-(\d\d)_(\d\d)(\d\d)(\d\d)_(.+)\.(results|undo)\.xlsx")
+
+
+def _list_of(path: Path) -> tuple[str, str]:
+    """A results (or undo) workbook of the app (``2026-12-05_153155_viewings.results.xlsx``):
+    its list and what it is, as a person reads it ("results of 05.12.2026 15:31")."""
+    m = RESULTS_NAME.fullmatch(path.name)
+    if m is None:
+        return path.name.split(".", 1)[0], ""
+    year, month, day, hour, minute, _second, name, kind = m.groups()
+    when = f"{day}.{month}.{year} {hour}:{minute}"
+    word = _("results of {when}") if kind == "results" else _("undo of {when}")
+    return name, word.format(when=when)
+
+
+def _results_by_list(results: list[Path]) -> dict[str, list[tuple[Path, str]]]:
+    out: dict[str, list[tuple[Path, str]]] = {}
+    for path in results:
+        name, when = _list_of(path)
+        out.setdefault(name, []).append((path, when))
+    return out
+
+
+def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    """A send of the failed rows again: what this send did, good news first (rows created
+    earlier are not its work), and the import's totals by tone (in onOffice, to look at, not
+    imported)."""
+    rank = {"good": 0, "warn": 1, "bad": 2}
+    this = sorted(
+        ((k, n) for k, n in counts.items() if k not in ("already-created", "exists") and n),
+        key=lambda kn: (rank[tone(kn[0])], -kn[1]),
+    )
+    totals = {"good": 0, "warn": 0, "bad": 0}
+    for status, n in counts.items():
+        totals[tone(status)] += n
+    return this, totals
+
+
 def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
     """What an undo would remove, in the file's order: (source row, item, date, time, subject)
     as the import wrote them."""

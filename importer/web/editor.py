@@ -36,7 +36,8 @@ GROUPS: tuple[tuple[str, tuple[Slot, ...]], ...] = (
             Slot("start.date", N_("or the date …"), N_("a date column")),
             Slot("start.time", N_("… and the start time"), N_("a time column")),
             Slot("end", N_("End: date and time in one column")),
-            Slot("end.time", N_("or the end time on the start's day")),
+            Slot("end.date", N_("or the end date …"), N_("when the end has a date column")),
+            Slot("end.time", N_("or the end time (on the start's day without an end date)")),
             Slot("end.duration", N_("or the duration"), N_("minutes, 1:30 or 90 min")),
             Slot("all_day", N_("All day"), N_("yes/no, x or empty")),
         ),
@@ -98,6 +99,27 @@ KINDS = ("", "column", "value", "template")
 MANAGED = ("column", "value", "template", "map", "lookup", "split")
 
 
+# What a look-up does, in the office's words (the option's value stays the mapping's key).
+LOOKUP_WORDS: Mapping[str, str] = {
+    "user": N_("onOffice users, by user name, name or e-mail"),
+    "group": N_("onOffice groups and teams, by name"),
+    "resource": N_("onOffice resources, by name"),
+    "address": N_("onOffice contacts, by e-mail or customer number"),
+    "estate": N_("onOffice estates, by their number"),
+}
+# Slots whose values the form offers to match, one by one, against what onOffice takes.
+MATCHED: Mapping[str, str] = {
+    "fields.art": "types",
+    "fields.erinnerung": "reminders",
+    "fields.subscribers.users": "users",
+    "fields.ressources": "resources",
+    "fields.status": "statuses",
+    "fields.reminderTypes": "channels",
+    "series.repeat": "repeats",
+}
+MAX_MATCHED = 40  # distinct values offered per column; more are left to the map's text
+
+
 def lookups(path: str) -> list[str]:
     """The look-ups a slot can take ("estate", "user", ...)."""
     if path == "location":  # at an estate or a contact's address: found by its number or e-mail
@@ -136,7 +158,7 @@ def _get(raw: dict[str, Any], path: str) -> Any:
             return None if rest else value
         return value.get(rest) if rest else None
     if head == "end":
-        if not (isinstance(value, dict) and {"time", "duration", "minutes"} & set(value)):
+        if not (isinstance(value, dict) and {"date", "time", "duration", "minutes"} & set(value)):
             return None if rest else value
         return value.get(rest or "column")
     if head == "location":
@@ -219,7 +241,8 @@ def _spec(form: Mapping[str, str], path: str, old: Any) -> Any:
         kept.pop("default", None)
         spec["value"] = _scalar(form.get(f"{path}:value", ""))
     named = old.get("map") if isinstance(old, dict) and isinstance(old.get("map"), str) else None
-    pairs = _pairs(form.get(f"{path}:map", ""))
+    pairs = pairs_of(form.get(f"{path}:map", ""))
+    pairs.update(_matched(form, path, pairs))
     if pairs:
         spec["map"] = pairs
     elif named:
@@ -251,7 +274,21 @@ def _scalar(text: str) -> Any:
     return text
 
 
-def _pairs(text: str) -> dict[str, Any]:
+def _matched(form: Mapping[str, str], path: str, pairs: Mapping[str, Any]) -> dict[str, Any]:
+    """The values matched one by one in the form. A map passes on no value it lacks, so once
+    one value is matched, every value offered goes into it (as written, where not matched)."""
+    offered = {
+        written: form.get(f"{path}:match:{key.rsplit(':', 1)[1]}", "").strip()
+        for key, written in form.items()
+        if key.startswith(f"{path}:from:")
+    }
+    if not any(offered.values()) and not pairs:
+        return {}
+    return {written: _scalar(chosen) if chosen else written for written, chosen in offered.items()}
+
+
+def pairs_of(text: str) -> dict[str, Any]:
+    """The map's text (``in the file = in onOffice`` per line) as pairs."""
     pairs: dict[str, Any] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
@@ -274,7 +311,7 @@ def apply_form(raw: dict[str, Any], form: Mapping[str, str]) -> dict[str, Any]:
     else:
         doc.pop("start", None)
     end: dict[str, Any] = {
-        k: specs[f"end.{k}"] for k in ("time", "duration") if specs[f"end.{k}"] is not None
+        k: specs[f"end.{k}"] for k in ("date", "time", "duration") if specs[f"end.{k}"] is not None
     }
     minutes = _scalar(form.get("end:minutes", ""))
     if isinstance(minutes, int | float) and not isinstance(minutes, bool):

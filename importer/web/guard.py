@@ -39,6 +39,11 @@ class Guard:
         token (browsers keep cookies per host, not per port)."""
         return f"{COOKIE}_{self.port}"
 
+    @property
+    def browser_cookie(self) -> str:
+        """Which browser this is (its own workspace, :class:`importer.web.app.Sessions`)."""
+        return f"{COOKIE}_{self.port}_browser"
+
     def hosts(self) -> set[str]:
         names = ("127.0.0.1", "localhost")
         if self.port:
@@ -62,12 +67,17 @@ class Guard:
             return response
         if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")
-            if origin is not None and urlsplit(origin).netloc not in self.hosts():
+            if origin is not None and not self.own(origin):
                 abort(403, _("refused: the request came from another web site"))
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
             if not hmac.compare_digest(sent.encode(), self.csrf.encode()):
                 abort(403, _("the form has expired; reload the page and try again"))
         return None
+
+    def own(self, origin: str) -> bool:
+        """An Origin of this server: its scheme (http, it serves no https) and its host."""
+        parts = urlsplit(origin)
+        return parts.scheme == "http" and parts.netloc in self.hosts() and not parts.path
 
     def after(self, response: Response) -> Response:
         response.headers["X-Frame-Options"] = "DENY"

@@ -8,11 +8,12 @@ ones in flight are recorded.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from ..errors import ImporterError
 from ..i18n import _
 
 log = logging.getLogger(__name__)
+RECENT = 15.0  # seconds of progress the rate (and so the time left) is taken from
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Job:
     result: Any = None
     error: str | None = None  # why it could not run (a one-line message, never a secret)
     thread: threading.Thread | None = None
+    stage: str = ""  # what it does now, in the user's words ("reading the file")
+    samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
 
     @property
     def running(self) -> bool:
@@ -44,6 +48,25 @@ class Job:
     def progress(self, done: int, total: int, counts: Counter[str]) -> None:
         """The library's progress callback (called from its worker threads)."""
         self.done, self.total, self.counts = done, total, Counter(counts)
+        self.stage = ""
+        now = time.monotonic()
+        if not self.samples or now - self.samples[-1][0] >= 0.25:
+            self.samples.append((now, done))
+
+    def at(self, stage: str) -> None:
+        """The job now does ``stage`` (a text already in the user's language)."""
+        self.stage = stage
+
+    def rate(self) -> float:
+        """Rows a second over the last RECENT seconds: the time left follows what the run
+        does now (a first stretch of looks and reads says little about the rest)."""
+        now = time.monotonic()
+        recent = [(t, d) for t, d in self.samples if now - t <= RECENT]
+        if len(recent) >= 2 and recent[-1][0] > recent[0][0]:
+            (t0, d0), (t1, d1) = recent[0], recent[-1]
+            return (d1 - d0) / (t1 - t0)
+        elapsed = (self.finished or now) - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
 
     def cancel(self) -> None:
         self.stop.set()
@@ -51,7 +74,7 @@ class Job:
     def snapshot(self) -> dict[str, Any]:
         """What the progress display needs, as JSON."""
         elapsed = (self.finished or time.monotonic()) - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = self.rate()
         left = (self.total - self.done) / rate if rate > 0 and self.total else None
         return {
             "id": self.id,
@@ -65,6 +88,7 @@ class Job:
             "left": None if left is None else round(left),
             "counts": dict(self.counts),
             "error": self.error,
+            "stage": self.stage,
         }
 
     def start(self, work: Callable[[Job], Any], say: Callable[[BaseException], str] = str) -> Job:
@@ -81,7 +105,11 @@ class Job:
             finally:
                 self.finished = time.monotonic()
 
-        self.thread = threading.Thread(target=body, name=f"ui-{self.kind}", daemon=True)
+        # in the starting request's context: the job speaks the language of its browser
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(
+            target=context.run, args=(body,), name=f"ui-{self.kind}", daemon=True
+        )
         self.thread.start()
         return self
 

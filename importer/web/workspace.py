@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, ImporterError, MappingError
-from ..i18n import _
+from ..i18n import N_, _
 from ..reference import list_name
+from .editor import pairs_of as editor_pairs
 from .jobs import Job
 
 if TYPE_CHECKING:
@@ -88,7 +89,19 @@ class Imported:
     only_failed: bool = False
 
 
-class Workspace:
+@dataclass
+class Matching:
+    """A mapped column's values against what onOffice takes, for the form to match one by one."""
+
+    values: list[tuple[str, str, bool]]  # in the file, matched to ("" as written), taken as is
+    choices: list[tuple[str, str]]  # what onOffice takes, in words
+    more: int = 0  # distinct values beyond those offered
+
+
+class Office:
+    """What every browser of this computer shares: the connection (the practice sandbox or the
+    account's credentials), the folders, and the browsers' workspaces (to end their jobs)."""
+
     def __init__(
         self,
         *,
@@ -109,23 +122,19 @@ class Workspace:
         self.sandbox_wanted = sandbox
         self._sandbox: Sandbox | None = None
         self._connection: Connection | None = None
-        self.upload: Upload | None = None
-        self._table: tuple[tuple[Any, ...], Table] | None = None
         self._names: tuple[str, dict[str, dict[Any, str]]] | None = None  # account, names
-        self.mapping_name = ""  # what the mapping is called (file name without .yaml)
-        self.mapping_text = ""  # the mapping being worked on, as YAML
-        self.jobs: dict[str, Job] = {}
-        self.check_job: Job | None = None
-        self.checked_basis: tuple[Any, ...] = ()
-        self.imports: list[Imported] = []
+        self.workspaces: list[Workspace] = []
         self.lock = threading.RLock()
 
-    # --- connection ---------------------------------------------------------------------------
     def set_sandbox(self, wanted: bool) -> None:
         with self.lock:
             self.sandbox_wanted = wanted
             self._connection = None
-            self.check_job = None  # its look-ups and plan were another account's
+            self._forget_checks()
+
+    def _forget_checks(self) -> None:
+        for workspace in self.workspaces:  # their look-ups and plans were another account's
+            workspace.check_job = None
 
     def _sandbox_server(self) -> Sandbox:
         if self._sandbox is None:
@@ -197,12 +206,178 @@ class Workspace:
         with self.lock:
             self.sandbox_wanted = False
             self._connection = None
-            self.check_job = None
+            self._forget_checks()
         return path
 
     def journal_path(self) -> Path | None:
         """The sandbox's ledger lives and dies with it; an account's is its own (default)."""
         return self.folder / "sandbox-ledger.sqlite" if self.sandbox_wanted else None
+
+    def mapping_files(self) -> list[str]:
+        if not self.mappings.is_dir():
+            return []
+        return sorted(
+            p.stem for p in self.mappings.glob("*.yaml") if MAPPING_NAME.fullmatch(p.stem)
+        )
+
+    def names(self) -> dict[str, dict[Any, str]]:
+        """The account's users and groups by id ({"users": {17: "mmueller (Maria Müller)"}}),
+        for showing who a row names; {} when not connected. Asked once per account, not at
+        every key the preview follows."""
+        from ..errors import ApiError
+        from ..lookup import Resolver
+
+        account = self.connection().account
+        if account is None:
+            return {}
+        with self.lock:
+            if self._names is not None and self._names[0] == account:
+                return self._names[1]
+        try:
+            with self.client() as client:
+                resolver = Resolver(client)
+                names = {
+                    plural: {c.id: c.label for c in resolver.candidates(kind)}
+                    for kind, plural in (("user", "users"), ("group", "groups"))
+                }
+        except ApiError:
+            return {}
+        with self.lock:
+            self._names = (account, names)
+        return names
+
+    def history(self) -> list[Any]:
+        """The files imported into this account, from its ledger (newest first)."""
+        from ..journal import history, ledger_path
+
+        connection = self.connection()
+        if connection.account is None:
+            return []
+        path = self.journal_path() or ledger_path(connection.account)
+        return history(path, connection.account)
+
+    def results_files(self) -> list[Path]:
+        if not self.results.is_dir():
+            return []
+        found = [p for p in self.results.glob("*.xlsx") if p.is_file()]
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def close(self) -> None:
+        jobs = [job for w in self.workspaces for job in list(w.jobs.values())]
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            job.wait(30)
+        if self._sandbox is not None:
+            self._sandbox.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Workspace:
+    """One browser's work: its file, its mapping, its check and its imports, and its language.
+    The connection and the folders are the computer's (:class:`Office`), shared by every
+    browser; :meth:`session` gives another browser a workspace of its own."""
+
+    def __init__(
+        self,
+        *,
+        folder: Path | None = None,
+        mappings: Path | None = None,
+        results: Path | None = None,
+        sandbox: bool = False,
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        office: Office | None = None,
+    ) -> None:
+        if office is None:
+            assert folder is not None and mappings is not None and results is not None
+            office = Office(
+                folder=folder,
+                mappings=mappings,
+                results=results,
+                sandbox=sandbox,
+                config=config,
+                env=env,
+            )
+        self.office = office
+        self.language: str | None = None  # this browser's choice; None: the program's
+        self.upload: Upload | None = None
+        self._table: tuple[tuple[Any, ...], Table] | None = None
+        self.mapping_name = ""  # what the mapping is called (file name without .yaml)
+        self.mapping_text = ""  # the mapping being worked on, as YAML
+        self.jobs: dict[str, Job] = {}
+        self.check_job: Job | None = None
+        self.checked_basis: tuple[Any, ...] = ()
+        self.imports: list[Imported] = []
+        self.lock = threading.RLock()
+        with office.lock:
+            office.workspaces.append(self)
+
+    def session(self) -> Workspace:
+        """A workspace of its own for another browser, on the same connection."""
+        return Workspace(office=self.office)
+
+    # --- the computer's (shared by every browser) ------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        return self.office.folder
+
+    @property
+    def mappings(self) -> Path:
+        return self.office.mappings
+
+    @property
+    def results(self) -> Path:
+        return self.office.results
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.office.env
+
+    @property
+    def config(self) -> Path | None:
+        return self.office.config
+
+    @property
+    def sandbox_wanted(self) -> bool:
+        return self.office.sandbox_wanted
+
+    def set_sandbox(self, wanted: bool) -> None:
+        self.office.set_sandbox(wanted)
+
+    def _sandbox_server(self) -> Sandbox:
+        return self.office._sandbox_server()
+
+    def client(self) -> Any:
+        return self.office.client()
+
+    def lookups(self) -> Any:
+        return self.office.lookups()
+
+    def connection(self, fresh: bool = False) -> Connection:
+        return self.office.connection(fresh)
+
+    def save_credentials(self, url: str, token: str, secret: str) -> Path:
+        return self.office.save_credentials(url, token, secret)
+
+    def journal_path(self) -> Path | None:
+        return self.office.journal_path()
+
+    def mapping_files(self) -> list[str]:
+        return self.office.mapping_files()
+
+    def names(self) -> dict[str, dict[Any, str]]:
+        return self.office.names()
+
+    def history(self) -> list[Any]:
+        return self.office.history()
+
+    def results_files(self) -> list[Path]:
+        return self.office.results_files()
+
+    def close(self) -> None:
+        """The app ends: every browser's jobs, the sandbox and the private folder."""
+        self.office.close()
 
     # --- file ---------------------------------------------------------------------------------
     def add_upload(self, name: str, stream: IO[bytes]) -> Upload:
@@ -275,13 +450,6 @@ class Workspace:
         return text.replace(str(self.folder) + os.sep, "").replace(str(self.folder), "")
 
     # --- mapping ------------------------------------------------------------------------------
-    def mapping_files(self) -> list[str]:
-        if not self.mappings.is_dir():
-            return []
-        return sorted(
-            p.stem for p in self.mappings.glob("*.yaml") if MAPPING_NAME.fullmatch(p.stem)
-        )
-
     def open_mapping(self, name: str) -> None:
         path = self._mapping_file(name)
         if not path.is_file():
@@ -304,6 +472,102 @@ class Workspace:
         with self.lock:
             self.mapping_name, self.mapping_text = name, text
             self.check_job = None
+
+    def fitting_mapping(self) -> str | None:
+        """The saved mapping that fits the file: every column it names is in the file, and of
+        those, the one that reads the most of the file's columns."""
+        from ..load import header_key
+        from ..mapping import load_mapping
+
+        try:
+            columns = {header_key(c) for c in self.table().columns}
+        except ImporterError:
+            return None
+        best: tuple[int, str] | None = None
+        for name in self.mapping_files():
+            try:
+                mapping = load_mapping(self._mapping_file(name))
+                mapping.check_columns(list(self.table().columns), name)
+            except ImporterError:
+                continue
+            used = len({header_key(c) for c in mapping.required_columns()} & columns)
+            if best is None or used > best[0]:
+                best = (used, name)
+        return best[1] if best else None
+
+    def matchings(self, raw: dict[str, Any]) -> dict[str, Matching]:
+        """For each slot of :data:`editor.MATCHED` fed by a column of the file: its distinct
+        values, what each is matched to, and what onOffice offers (the account's types,
+        users and resources when connected; reminders, statuses, channels and repeats always)."""
+        from ..errors import ApiError
+        from ..load import header_key
+        from .editor import MATCHED, MAX_MATCHED, form_values
+
+        try:
+            frame = self.table().frame
+        except ImporterError:
+            return {}
+        headers = {header_key(c): c for c in frame.columns}
+        out: dict[str, Matching] = {}
+        values = form_values(raw)
+        for path, kind in MATCHED.items():
+            v = values[path]
+            column = headers.get(header_key(v["column"])) if v["kind"] == "column" else None
+            if column is None:
+                continue
+            seen = _distinct(frame[column].tolist(), v["split"])
+            try:
+                known, choices = self._choices(kind, v["lookup"], seen[:MAX_MATCHED])
+            except ApiError:
+                continue
+            if not choices:
+                continue
+            mapped = editor_pairs(v["map"])
+            offered = [
+                (value, "" if mapped.get(value, value) == value else str(mapped[value]), ok)
+                for value, ok in zip(seen[:MAX_MATCHED], known, strict=True)
+            ]
+            out[path] = Matching(offered, choices, max(0, len(seen) - MAX_MATCHED))
+        return out
+
+    def _choices(
+        self, kind: str, lookup: str, seen: list[str]
+    ) -> tuple[list[bool], list[tuple[str, str]]]:
+        """Whether each value is taken as written, and what onOffice takes instead."""
+        from .. import contract, i18n
+        from ..convert import normalised
+        from ..lookup import Resolver
+        from ..mapping import LOOKUP_KINDS, REPEAT_WORDS
+
+        if kind in ("types", "users", "resources"):
+            wanted = {"users": "user", "resources": "resource"}.get(kind)
+            if (wanted is not None and lookup != wanted) or not self.connection().ok:
+                return [], []
+            with self.client() as client:
+                resolver = Resolver(client)
+                if kind == "types":
+                    types = resolver.types()
+                    pairs = [
+                        (k, f"{label} ({k})" if label != k else k)
+                        for k, label in types.values.items()
+                    ]
+                    return [types.match(v) is not None for v in seen], pairs
+                assert wanted is not None
+                found = resolver.resolve(wanted, LOOKUP_KINDS[wanted][0], seen)
+                people = resolver.candidates(wanted)
+                pairs = [(str(c.name or c.id), c.label) for c in people]
+                return [found[v].candidate is not None for v in seen], pairs
+        if kind == "reminders":
+            pairs = [(r, i18n.reminder(r)) for r in contract.ERINNERUNG_VALUES]
+            return [normalised("erinnerung", v) in contract.ERINNERUNG_VALUES for v in seen], pairs
+        if kind == "statuses":
+            pairs = [(st, _(STATUS_WORDS[st])) for st in contract.STATUS_VALUES]
+            return [normalised("status", v) in contract.STATUS_VALUES for v in seen], pairs
+        if kind == "channels":
+            pairs = [(c, c) for c in contract.REMINDER_TYPES]
+            return [normalised("reminderTypes", v) in contract.REMINDER_TYPES for v in seen], pairs
+        pairs = [(r, _(REPEAT_NAMES[r])) for r in contract.RP_TYPES]
+        return [v.strip().casefold() in REPEAT_WORDS for v in seen], pairs
 
     def mapping(self, text: str | None = None) -> ImportMapping:
         """The mapping being worked on (or ``text``), read from memory: no file is shared
@@ -338,32 +602,6 @@ class Workspace:
         with self.lookups() as api:
             return first_rows(upload.path, mapping, PREVIEW_ROWS, api=api, table=table)
 
-    def names(self) -> dict[str, dict[Any, str]]:
-        """The account's users and groups by id ({"users": {17: "mmueller (Maria Müller)"}}),
-        for showing who a row names; {} when not connected. Asked once per account, not at
-        every key the preview follows."""
-        from ..errors import ApiError
-        from ..lookup import Resolver
-
-        account = self.connection().account
-        if account is None:
-            return {}
-        with self.lock:
-            if self._names is not None and self._names[0] == account:
-                return self._names[1]
-        try:
-            with self.client() as client:
-                resolver = Resolver(client)
-                names = {
-                    plural: {c.id: c.label for c in resolver.candidates(kind)}
-                    for kind, plural in (("user", "users"), ("group", "groups"))
-                }
-        except ApiError:
-            return {}
-        with self.lock:
-            self._names = (account, names)
-        return names
-
     # --- check, import, undo ------------------------------------------------------------------
     def _job(self, kind: str, work: Any) -> Job:
         job = Job(kind)
@@ -387,8 +625,12 @@ class Workspace:
             from ..report import write_report
             from ..submit import planned_check
 
+            job.at(_("reading the file"))
             prepared = prepare(upload.path, mapping, options)
             job.total = len(prepared[1].row_numbers)
+            job.at(
+                _("checking every row and asking onOffice") if online else _("checking every row")
+            )
             target = self.folder / "reports" / f"{job.id}.check.xlsx"
             target.parent.mkdir(mode=0o700, exist_ok=True)
             if not online:
@@ -402,6 +644,7 @@ class Workspace:
                         journal_path=self.journal_path(),
                         list_name=list_name(upload.name),  # the user's file, not our copy
                     )
+                job.at(_("writing the check report"))
                 write_report(result, target)
             job.done = job.total
             return result
@@ -411,14 +654,24 @@ class Workspace:
             self.checked_basis = basis
         return self.check_job
 
-    def start_import(self, choices: dict[int, int | None] | None = None) -> Imported:
+    def start_import(
+        self, choices: dict[int, int | None] | None = None, shown: str | None = None
+    ) -> Imported:
         """Import the file the last check was made of, as it was checked (``choices``: the
-        answers to the plan's questions, row -> appointment id or None for a new one)."""
+        answers to the plan's questions, row -> appointment id or None for a new one;
+        ``shown``: the check the page showed, which must still be the last one)."""
         upload = self.uploaded()
         job = self.check_job
         if job is None or job.running or job.error or self.checked_basis != self._basis():
             raise Refused(
                 _("the file, the mapping or the connection changed since the check; check again")
+            )
+        if shown is not None and shown != job.id:
+            raise Refused(
+                _(
+                    "another page of this browser checked a file since this page was shown; "
+                    "look at its check first (step 4)"
+                )
             )
         account = self.connection().account
         assert account is not None  # the basis holds it
@@ -480,6 +733,7 @@ class Workspace:
             from ..results import save_results
             from ..submit import RunOptions, run_import
 
+            job.at(_("checking the file and reading what onOffice holds"))
             with self.client() as client:
                 report = run_import(
                     source,
@@ -493,6 +747,7 @@ class Workspace:
                     list_name=list_name(name),  # the user's file, not our copy of it
                 )
             report.interrupted = report.interrupted or job.stop.is_set()
+            job.at(_("writing the results workbook"))
             written, _failures = save_results(report, results)
             report.results_path = written
             return report
@@ -535,30 +790,28 @@ class Workspace:
 
         return self._job("undo", work)
 
-    def history(self) -> list[Any]:
-        """The files imported into this account, from its ledger (newest first)."""
-        from ..journal import history, ledger_path
 
-        connection = self.connection()
-        if connection.account is None:
-            return []
-        path = self.journal_path() or ledger_path(connection.account)
-        return history(path, connection.account)
+STATUS_WORDS = {
+    "active": N_("active"),
+    "completed": N_("completed"),
+    "canceled": N_("cancelled"),
+    "participantsAvailable": N_("participants available"),
+}
+REPEAT_NAMES = {"t": N_("daily"), "w": N_("weekly"), "m": N_("monthly"), "j": N_("yearly")}
 
-    def results_files(self) -> list[Path]:
-        if not self.results.is_dir():
-            return []
-        found = [p for p in self.results.glob("*.xlsx") if p.is_file()]
-        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
-    def close(self) -> None:
-        for job in list(self.jobs.values()):
-            job.cancel()
-        for job in list(self.jobs.values()):
-            job.wait(30)
-        if self._sandbox is not None:
-            self._sandbox.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+def _distinct(cells: list[Any], split: str) -> list[str]:
+    """A column's distinct values as text, in the order they first appear (split into items
+    where the slot splits them)."""
+    out: dict[str, None] = {}
+    for cell in cells:
+        if cell is None or cell != cell or not str(cell).strip():
+            continue
+        items = str(cell).split(split) if split else [str(cell)]
+        for item in items:
+            if item.strip():
+                out.setdefault(item.strip(), None)
+    return list(out)
 
 
 def _mapping_name(name: str) -> str:

@@ -11,6 +11,11 @@ function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
 }
 
+// numbers as the page's language writes them: 6.446 and 106,7 in German
+const lang = document.documentElement.lang || "en";
+const count = new Intl.NumberFormat(lang);
+const rate = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
 function watchJob(box) {
   const words = document.getElementById("progress-words");
   const bar = box.querySelector("progress");
@@ -28,13 +33,25 @@ function watchJob(box) {
       window.location.reload();
       return;
     }
-    if (bar && state.total) {
+    if (bar && state.total && state.done) {
       bar.max = state.total;
       bar.value = state.done;
     }
-    if (words && state.total) {
-      const parts = [fill(words.dataset.rows, state), fill(words.dataset.rate, state)];
-      if (state.left !== null) parts.push(fill(words.dataset.left, state));
+    if (words && state.stage) {
+      text.textContent = state.stage;
+    } else if (words && state.total && state.done) {
+      const shown = {
+        done: count.format(state.done),
+        total: count.format(state.total),
+        rate: rate.format(state.rate),
+      };
+      const parts = [fill(words.dataset.rows, shown), fill(words.dataset.rate, shown)];
+      if (state.left !== null) {
+        const left = state.left >= 120
+          ? fill(words.dataset.minutes, { n: count.format(Math.round(state.left / 60)) })
+          : fill(words.dataset.seconds, { n: count.format(state.left) });
+        parts.push(fill(words.dataset.left, { left: left }));
+      }
       text.textContent = parts.join(" · ");
     }
     setTimeout(poll, 400);
