@@ -92,6 +92,11 @@ OUTCOME_FILLS: Final = {
     "invalid": "bad",
     "failed": "bad",
 }
+# The one vocabulary of what a status means: good (in onOffice as the file has it), needs a
+# look, not imported. Everything that sorts rows by it (exit codes, counts, colours) reads it.
+IN_ONOFFICE: Final = frozenset(s for s, fill in OUTCOME_FILLS.items() if fill == "good") - {"valid"}
+NEEDS_A_LOOK: Final = frozenset(s for s, fill in OUTCOME_FILLS.items() if fill == "neutral")
+NOT_IMPORTED: Final = frozenset(s for s, fill in OUTCOME_FILLS.items() if fill == "bad")
 # Marked here so the catalogue has them; shown with pgettext(STATUS_CONTEXT, status).
 _STATUS_WORDS = (
     NP_("status", "valid"),

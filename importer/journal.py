@@ -41,6 +41,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+import filelock
+import platformdirs
+
 from .errors import ConfigurationError, JournalError
 from .reference import list_name
 
@@ -107,47 +110,43 @@ def _now() -> str:
 
 
 class _Lock:
-    """An exclusive lock on ``path`` that dies with the process."""
+    """An exclusive lock on ``path`` that dies with the process (filelock: flock on POSIX,
+    msvcrt on Windows, tested there by its maintainers); the holder's pid beside it, to name."""
 
     def __init__(self, path: Path, journal: Path) -> None:
         self.path = path
-        self._file = path.open("a+")
+        self._lock = filelock.FileLock(path, blocking=False)
+        holder = path.with_name(path.name + ".pid")
         try:
-            if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-                import msvcrt
-
-                msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._file.seek(0)
-            holder = self._file.read().strip() or "?"
-            self._file.close()
+            self._lock.acquire()
+        except filelock.Timeout:
+            try:
+                pid = holder.read_text(encoding="ascii").strip() or "?"
+            except OSError:
+                pid = "?"
             raise ConfigurationError(
                 f"another import is running on the journal {journal} "
-                f"(pid {holder}); wait for it to finish",
+                f"(pid {pid}); wait for it to finish",
                 path=journal,
             ) from None
-        self._file.seek(0)
-        self._file.truncate()
-        self._file.write(str(os.getpid()))
-        self._file.flush()
+        holder.write_text(str(os.getpid()), encoding="ascii")
 
     def release(self) -> None:
-        self._file.close()  # closing releases flock
+        self._lock.release()
 
 
 def data_dir() -> Path:
-    """Where ledgers live: $ONOFFICE_IMPORT_DATA, else the platform's per-user data folder."""
+    """Where ledgers live: $ONOFFICE_IMPORT_DATA, else the platform's per-user data folder
+    (platformdirs: $XDG_DATA_HOME or ~/.local/share on Linux, %LOCALAPPDATA% on Windows,
+    ~/Library/Application Support on macOS). A macOS folder of earlier versions
+    (~/.local/share/onoffice-import) is kept in use: its ledgers are the account's memory."""
     if explicit := os.environ.get("ONOFFICE_IMPORT_DATA"):
         return Path(explicit)
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "onoffice-import"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "onoffice-import"
+    found = Path(platformdirs.user_data_dir("onoffice-import", appauthor=False))
+    earlier = Path.home() / ".local" / "share" / "onoffice-import"
+    if sys.platform == "darwin" and earlier.is_dir() and not found.is_dir():  # pragma: no cover
+        return earlier
+    return found
 
 
 def ledger_path(account: str) -> Path:

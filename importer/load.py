@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -405,7 +406,29 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        pass
+    # neither UTF-8 nor Windows-1252 (a DOS export in cp850, a Mac one, ...): the readings
+    # charset-normalizer finds plausible, the one with the most German letters first (a short
+    # file leaves its own ranking a coin toss between cp850 and Mac Roman); said as a guess
+    readings = charset_normalizer.from_bytes(data[:200_000], cp_isolation=list(GUESSED))
+    best = max(readings, key=lambda r: _german(str(r)), default=None)
+    if best is not None:
+        try:
+            return data.decode(best.encoding), best.encoding
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return data.decode("latin-1"), "latin-1"
+
+
+# What German offices' older programs write, beside UTF-8 and Windows-1252.
+GUESSED = ("cp850", "cp437", "mac_roman", "iso8859_15")
+
+
+def _german(text: str) -> int:
+    """How German a reading looks: its umlauts and ß, less the other non-ASCII letters."""
+    german = sum(text.count(c) for c in "äöüÄÖÜß")
+    other = sum(1 for c in text if ord(c) > 127 and c not in "äöüÄÖÜß€§°–„“”’")
+    return german - other
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -477,6 +500,11 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
         table.warnings.append(
             f"the file is not UTF-8; it was read as {encoding} (Windows "
             "Western European). Set `source.encoding` if that is wrong"
+        )
+    elif not options.encoding and encoding not in ("utf-8", "utf-8-sig", "utf-16"):
+        table.warnings.append(
+            f"the file is neither UTF-8 nor Windows-1252; it was read as {encoding} (a guess "
+            "from its bytes). Set `source.encoding` if that is wrong"
         )
     header_width = len(table.frame.columns)
     bad = [

@@ -23,6 +23,7 @@ from .excel import (
     ANSWER,
     APPOINTMENT_ID,
     ERROR,
+    IN_ONOFFICE,
     REMOVED_SHEET,
     REMOVED_WORDS,
     RESULTS_SHEET,
@@ -34,8 +35,8 @@ from .excel import (
     status_word,
 )
 from .i18n import N_, _, ngettext, number, took, when
-from .problems import Level
-from .report import OutcomeCells, code_rows, joined_problems, row_comments, summary_sheet
+from .problems import Level, joined_problems
+from .report import OutcomeCells, code_rows, row_comments, summary_sheet
 from .runner import STATUSES, RunReport
 from .workbook import RowsSheet, TableSheet, write_workbook
 
@@ -215,8 +216,7 @@ def summary(report: RunReport) -> list[list[Any]]:
     counts = report.counts()
     finished = report.finished or report.started
     total = len(report.results)
-    done = sum(counts.get(s, 0) for s in ("created", "updated", "unchanged", "already-created"))
-    done += counts.get("exists", 0)
+    done = sum(counts.get(s, 0) for s in IN_ONOFFICE)
     result = ngettext(  # the verb agrees with the first number
         "{done} of {total} rows is in onOffice", "{done} of {total} rows are in onOffice", done
     ).format(done=number(done), total=number(total))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import contract, identity
+from . import journal as jr
 from .check import CheckReport
 from .client import OnOfficeClient
 from .errors import (
@@ -43,6 +44,7 @@ from .errors import (
     OutcomeUnknown,
     PermissionRefused,
 )
+from .excel import IN_ONOFFICE
 from .i18n import N_, _, when
 from .identity import Removed, Step
 from .journal import CANCELED_REMOVED, Journal, entry_content
@@ -53,7 +55,7 @@ from .readback import Appointment, cancels, seen_digest
 from .reference import Stamp, reference, with_stamp
 from .refusals import explain
 from .settle import find_created
-from .state import CHANGED, GONE, INTACT, UNSURE, Prior, restamped
+from .state import CHANGED, GONE, INTACT, KEY_PREFIX, UNSURE, Prior, restamped
 
 
 class Status(StrEnum):
@@ -90,7 +92,7 @@ CONFLICT, AMBIGUOUS, INVALID, FAILED, UNKNOWN, NOT_SENT = (
     Status.NOT_SENT,
 )
 # Statuses of rows whose appointment is in onOffice and this import's (undo removes them).
-IMPORTED = (CREATED, UPDATED, UNCHANGED, ALREADY, EXISTS)
+IMPORTED = tuple(s for s in STATUSES if s in IN_ONOFFICE)
 # What became of the appointment of a row that is no longer in the file.
 KEPT, CANCELED, REMOVED_GONE = "kept", "canceled", "already-gone"
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
@@ -257,7 +259,7 @@ class Runner:
         again): the stamp's content is the row's, as a later run computes it."""
         if not self.use_reference:
             return params
-        keyed = step.key.startswith(identity.KEY_PREFIX)
+        keyed = step.key.startswith(KEY_PREFIX)
         stamp = Stamp(
             step.ref or reference(step.key),
             self.signature.list_tag,
@@ -369,7 +371,7 @@ class Runner:
         appointment = prior.appointment_id
         entry = prior.entry
         content = fingerprint_of(params)
-        if entry is not None and entry.state in (identity.jr.SENDING, identity.jr.UNKNOWN):
+        if entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
             self._journal(self.journal.created, entry.fingerprint, appointment)  # our lost create
             return RowResult(step.row, CREATED, appointment)
         if entry is None or entry.appointment_id != appointment:
@@ -378,7 +380,7 @@ class Runner:
                 self.journal.adopt, step.key, self._source_row(step), held, appointment, content
             )
             return RowResult(step.row, EXISTS, appointment)
-        if (entry_content(entry) or "")[:12] == content[:12] and entry.state == identity.jr.CREATED:
+        if (entry_content(entry) or "")[:12] == content[:12] and entry.state == jr.CREATED:
             return RowResult(step.row, ALREADY, appointment)
         held = self.payload(step, params, prior.found)
         self._journal_updated(entry.fingerprint, step, held, params)
@@ -402,7 +404,7 @@ class Runner:
         entry = prior.entry
         ledger = entry.fingerprint if entry is not None else None
         try:
-            if entry is not None and entry.state in (identity.jr.SENDING, identity.jr.UNKNOWN):
+            if entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
                 self.journal.created(entry.fingerprint, appointment)  # our lost create, found
             if ledger is not None:
                 self.journal.pending(ledger, new)

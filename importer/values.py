@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from .i18n import _, when
@@ -118,7 +118,10 @@ def _strptime(text: str, formats: tuple[str, ...]) -> datetime | None:
     return None
 
 
-def _round_to_second(value: datetime | time) -> Any:
+_Moment = TypeVar("_Moment", datetime, time)
+
+
+def _round_to_second(value: _Moment) -> _Moment:
     """Excel keeps times as fractions of a day; 0.4999999 means 12:00:00 (bad input 35)."""
     if not value.microsecond:
         return value
@@ -148,6 +151,7 @@ def parse_datetime(
 ) -> datetime:
     """A naive local datetime from a datetime cell or text; offsets are converted to ``tz``.
     With ``allow_24`` (an end) "05.03.2027 24:00" is the end of that day."""
+    value: datetime
     if isinstance(cell, datetime):
         if cell.tzinfo is not None:  # e.g. a YAML constant with an offset
             cell = cell.astimezone(tz).replace(tzinfo=None)

@@ -369,3 +369,20 @@ def test_dtd_in_the_workbook_index_itself_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SourceFileError) as caught:
         load_table(path)
     assert caught.value.code == "file-forbidden-xml"
+
+
+def test_a_dos_export_is_read_in_its_own_encoding_and_said(tmp_path: Path) -> None:
+    """Neither UTF-8 nor Windows-1252 (a DOS program's cp850 export): charset-normalizer's guess
+    reads the umlauts right, and the file's warning says it was a guess."""
+    from importer.load import load_table
+
+    path = tmp_path / "dos.csv"
+    text = "Start;Betreff;Makler\n01.03.2027 10:00;Besichtigung Müller Straße;Jürgen Größe\n"
+    path.write_bytes(text.encode("cp850"))
+    table = load_table(path)
+    assert table.frame.iloc[0].tolist() == [
+        "01.03.2027 10:00",
+        "Besichtigung Müller Straße",
+        "Jürgen Größe",
+    ]
+    assert any("a guess from its bytes" in w for w in table.warnings)

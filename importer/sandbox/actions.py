@@ -285,7 +285,7 @@ def appointment_list(ctx: Context, raw: Any) -> Records:
     text_fields = {"notes": "note", "createdBy": "von", "type": "art", "subject": "description"}
     text_conditions = {text_fields[k]: v for k, v in conditions.items() if k in text_fields}
     keep = compile_filter(text_conditions, text_fields.values())
-    flags = {
+    flags: dict[str, tuple[bool | None, Callable[[str], bool]]] = {
         "isCancelled": (_list_flag(conditions, "isCancelled"), lambda r: r == "canceled"),
         "isDone": (_list_flag(conditions, "isDone"), lambda r: r == "completed"),
     }

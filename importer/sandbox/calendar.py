@@ -277,7 +277,7 @@ def display_text(kind: str, target: dict[str, Any]) -> str:
 def effective_status(record: dict[str, Any]) -> str:
     """`status` overrides `abgesagt` (§4.1); neither means active."""
     if record.get("status"):
-        return record["status"]
+        return str(record["status"])
     return "canceled" if record.get("abgesagt") else "active"
 
 

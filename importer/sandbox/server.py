@@ -139,7 +139,7 @@ class Engine:
         self.dialect = dialect or Dialect()
 
     def now(self) -> float:
-        return self.clock() + self.faults.clock_skew
+        return float(self.clock()) + self.faults.clock_skew
 
     def answer(self, body: bytes) -> dict[str, Any]:
         if not body.strip():

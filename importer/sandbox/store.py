@@ -132,6 +132,8 @@ class Store:
 
     def count_appointments(self) -> int:
         with self._lock:
-            return self._db.execute(
-                "SELECT COUNT(*) FROM appointments WHERE deleted = 0"
-            ).fetchone()[0]
+            return int(
+                self._db.execute("SELECT COUNT(*) FROM appointments WHERE deleted = 0").fetchone()[
+                    0
+                ]
+            )

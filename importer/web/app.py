@@ -39,6 +39,7 @@ from werkzeug.wrappers import Response
 
 from .. import contract, i18n
 from ..errors import ImporterError
+from ..excel import OUTCOME_FILLS
 from ..i18n import N_, _, ngettext
 from ..load import Limits
 from ..problems import problem_text
@@ -60,8 +61,7 @@ STEPS = (
     ("import", "import_page"),
     ("history", "history_page"),
 )
-GOOD = {"created", "updated", "unchanged", "already-created", "exists", "valid"}
-BAD = {"invalid", "failed"}
+TONES = {"good": "good", "neutral": "warn", "bad": "bad"}  # excel.OUTCOME_FILLS, as CSS says
 
 
 class Sessions:
@@ -159,10 +159,8 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
 
 
 def tone(status: str) -> str:
-    """The colour class of a status: good, warn or bad."""
-    if status in GOOD:
-        return "good"
-    return "bad" if status in BAD else "warn"
+    """The colour class of a status: good, warn or bad (its meaning, excel.OUTCOME_FILLS)."""
+    return TONES[OUTCOME_FILLS.get(status, "neutral")]
 
 
 def cell(value: Any) -> str:
@@ -656,7 +654,7 @@ def _cells(table: Any, row: int) -> list[Any]:
 def _check_rows(result: Any, shown: str) -> list[Any]:
     """The outcomes the filter shows (cheap: a 100,000-row check pages without delay)."""
     plan = result.plan
-    keep = {
+    keep: Callable[[Any], bool] | None = {
         "invalid": lambda o: not o.valid,
         "warnings": lambda o: bool(o.warnings),
         "update": lambda o: plan.get(o.row) == "update",
