@@ -21,6 +21,8 @@ module only decides what a row holds:
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +60,8 @@ COLUMNS: Final = (
 SUFFIXES: Final = (".ics", ".ical", ".ifb", ".icalendar")
 MAX_DEPTH: Final = 8  # VCALENDAR > VEVENT > VALARM is 3; a VTIMEZONE's rules 3
 MAX_COUNT: Final = 10_000  # a COUNT beyond this is no office's series
+MAX_INTERVAL: Final = 999  # contract.RP_TAGE_RANGE
+BUDGET: Final = 200_000  # occurrences counted per file: a small hostile file stays fast
 DATE_FORMAT: Final = "%d.%m.%Y"
 TIME_FORMAT: Final = "%d.%m.%Y %H:%M"
 FREQUENCIES: Final = {
@@ -89,6 +93,7 @@ class Events:
     errors: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)  # code, why
     warnings: dict[tuple[int, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # said once about the file
+    budget: int = BUDGET  # occurrences the file's rules may still be counted to
 
 
 def read_events(path: Path, data: bytes, max_rows: int) -> Events:
@@ -174,24 +179,42 @@ def _uid(event: Any) -> str:
 
 
 def _masters(events: Sequence[Any]) -> set[str]:
-    return {_uid(e) for e in events if e.get("RECURRENCE-ID") is None and e.get("RRULE")}
+    """The UIDs of series (an event without UID pairs with nothing)."""
+    return {
+        _uid(e) for e in events if _uid(e) and e.get("RECURRENCE-ID") is None and e.get("RRULE")
+    }
 
 
 def _overrides(events: Sequence[Any]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for e in events:
-        if e.get("RECURRENCE-ID") is not None:
+        if _uid(e) and e.get("RECURRENCE-ID") is not None:
             out.setdefault(_uid(e), []).append(e)
     return out
 
 
 def _add(out: Events, event: Any, moved: Sequence[Any]) -> None:
+    """One event as a row; what cannot be read of it is an error of its row, never more."""
     row = len(out.rows) + 2
     cells: dict[str, str | None] = dict.fromkeys(COLUMNS)
     out.rows.append(cells)
+    try:
+        _fill(out, row, cells, event, moved)
+    except (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError) as exc:
+        out.errors[(row, "DTSTART")] = (
+            "ics-unreadable",
+            _("the event cannot be read ({why})").format(why=_short(exc)),
+        )
 
+
+def _fill(
+    out: Events, row: int, cells: dict[str, str | None], event: Any, moved: Sequence[Any]
+) -> None:
     def fail(column: str, code: str, why: str) -> None:
         out.errors[(row, column)] = (code, why)
+
+    def warn(column: str, why: str) -> None:
+        out.warnings.setdefault((row, column), why)
 
     cells["UID"] = _uid(event) or None
     cells["SUMMARY"] = _text(event.get("SUMMARY")) or None
@@ -207,13 +230,22 @@ def _add(out: Events, event: Any, moved: Sequence[Any]) -> None:
     if recurrence is not None:
         occurrence = _moment(recurrence)
         day = occurrence.date() if isinstance(occurrence, datetime) else occurrence
-        if day is not None:
-            cells["UID"] = f"{cells['UID'] or ''} ({day.strftime(DATE_FORMAT)})".strip()
+        if day is not None and cells["UID"]:
+            cells["UID"] = f"{cells['UID']} ({day.strftime(DATE_FORMAT)})"
     start = _moment(event.get("DTSTART"), lambda why: fail("DTSTART", "ics-bad-date", why))
     if start is None:
         if event.get("DTSTART") is None:
             fail("DTSTART", "ics-bad-date", _("the event has no DTSTART"))
         return
+    zone = event.get("DTSTART").params.get("TZID")
+    original = event.get("DTSTART").dt
+    if zone and isinstance(original, datetime) and original.tzinfo is None:
+        warn(
+            "DTSTART",
+            _("the time zone {zone} is unknown; the time is read as Berlin's").format(
+                zone=repr(str(zone))
+            ),
+        )
     all_day = not isinstance(start, datetime)
     cells["ALL-DAY"] = "yes" if all_day else "no"
     cells["DTSTART"] = _shown(start)
@@ -222,9 +254,23 @@ def _add(out: Events, event: Any, moved: Sequence[Any]) -> None:
         cells["DTEND"] = _shown(end)
     _alarm(out, row, cells, event, start, end)
     rule = event.get("RRULE")
-    if rule is not None:
-        cells["RRULE"] = rule.to_ical().decode("utf-8", "replace")
-        _series(cells, rule, event, start, lambda why: fail("REPEAT", "ics-rule-unsupported", why))
+    refuse = functools.partial(fail, "REPEAT", "ics-rule-unsupported")
+    if isinstance(rule, list):
+        refuse(_("the event has {n} RRULEs; an onOffice series has one").format(n=len(rule)))
+    elif rule is not None and event.get("RDATE") is not None:
+        refuse(_("RDATE: extra dates of a series cannot be an onOffice series"))
+    elif rule is not None:
+        cells["RRULE"] = str(rule.to_ical().decode("utf-8", "replace"))
+        _series(cells, rule, original, out, refuse)
+        if _foreign(original):
+            warn(
+                "REPEAT",
+                _(
+                    "the series is in the time zone {zone}: onOffice repeats it at Berlin's "
+                    "{time}, so after a clock change in only one of the two zones its "
+                    "appointments are an hour off"
+                ).format(zone=str(original.tzinfo), time=_shown(start)[11:]),
+            )
         exceptions = [_day_of(d) for d in _exdates(event)]
         exceptions += [_day_of(_moment(m.get("RECURRENCE-ID"))) for m in moved]
         days = sorted({d for d in exceptions if d is not None})
@@ -233,12 +279,18 @@ def _add(out: Events, event: Any, moved: Sequence[Any]) -> None:
         fail("EXDATE", "ics-rule-unsupported", _("EXDATE without an RRULE: nothing to leave out"))
 
 
-def _series(cells: dict[str, str | None], rule: Any, event: Any, start: date, fail: Any) -> None:
+def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, fail: Any) -> None:
     """REPEAT, INTERVAL and UNTIL from an RRULE onOffice's series fields can express
     (``rp_type``, ``rp_tage``, ``rp_ende_datum``): every N days, weeks, months or years on the
-    start's weekday or day; anything else fails naming the part."""
-    parts = {str(k).upper(): list(v) for k, v in rule.items()}
-    text = rule.to_ical().decode("utf-8", "replace")
+    start's weekday or day (in the event's own time zone); anything else fails naming the
+    part. The last day is the last occurrence's (dateutil), in Berlin."""
+    text = str(rule.to_ical().decode("utf-8", "replace"))
+    try:
+        parts = {str(k).upper(): list(v) for k, v in rule.items()}
+        interval = int((parts.pop("INTERVAL", [1]) or [1])[0])
+    except (ValueError, TypeError, AttributeError):
+        fail(_("RRULE {rule} cannot be read").format(rule=text))
+        return
     frequency = str((parts.pop("FREQ", [""]) or [""])[0]).upper()
     if frequency not in FREQUENCIES:
         fail(
@@ -247,7 +299,9 @@ def _series(cells: dict[str, str | None], rule: Any, event: Any, start: date, fa
             )
         )
         return
-    interval = int((parts.pop("INTERVAL", [1]) or [1])[0])
+    if not 1 <= interval <= MAX_INTERVAL:
+        fail(_("RRULE {rule}: an interval from 1 to 999").format(rule=text))
+        return
     parts.pop("WKST", None)
     day = start.date() if isinstance(start, datetime) else start
     # the parts that only repeat what the start says (Outlook writes BYDAY on weekly rules)
@@ -281,21 +335,50 @@ def _series(cells: dict[str, str | None], rule: Any, event: Any, start: date, fa
             ).format(rule=text, part=part)
         )
         return
+    if count and not 1 <= int(count[0]) <= MAX_COUNT:
+        fail(_("RRULE {rule}: a series of 1 to {n} occurrences").format(rule=text, n=MAX_COUNT))
+        return
     cells["REPEAT"] = FREQUENCIES[frequency]
     cells["INTERVAL"] = str(interval)
-    if until:
-        last = _day_of(_berlin(until[0]) if isinstance(until[0], datetime) else until[0])
-        cells["UNTIL"] = last.strftime(DATE_FORMAT) if last else None
-    elif count:
-        n = int(count[0])
-        if n > MAX_COUNT:
-            fail(_("RRULE {rule}: more than {n} occurrences").format(rule=text, n=MAX_COUNT))
-            return
-        dtstart = (
-            start if isinstance(start, datetime) else datetime.combine(start, datetime.min.time())
-        )
-        occurrences = list(rrulestr(text, dtstart=dtstart.replace(tzinfo=None)))
-        cells["UNTIL"] = occurrences[-1].strftime(DATE_FORMAT) if occurrences else None
+    if until or count:
+        last = _last_occurrence(text, start, until[0] if until else None, out)
+        cells["UNTIL"] = last.strftime(DATE_FORMAT) if last is not None else None
+        if last is None:
+            fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
+
+
+def _last_occurrence(text: str, start: date, until: Any, out: Events) -> date | None:
+    """The day (in Berlin) of a rule's last occurrence: counted by dateutil, up to the
+    file's budget of occurrences; past it, an UNTIL's own day (a COUNT has been refused
+    beyond MAX_COUNT)."""
+    begin = start if isinstance(start, datetime) else datetime.combine(start, datetime.min.time())
+    try:
+        try:
+            rule = rrulestr(text, dtstart=begin)
+        except ValueError:  # an UNTIL in UTC for a floating start: the start is Berlin's
+            rule = rrulestr(text, dtstart=begin.replace(tzinfo=ZoneInfo(contract.LOCAL_TIMEZONE)))
+        allowed = max(0, out.budget)
+        occurrences = list(itertools.islice(iter(rule), allowed + 1))
+    except (ValueError, TypeError, OverflowError):
+        occurrences, allowed = [], -1
+    out.budget -= len(occurrences)
+    if occurrences and len(occurrences) <= allowed:
+        return _day_of(_berlin(occurrences[-1]))
+    if until is not None:  # past the budget: the UNTIL's own day
+        return _day_of(_berlin(until) if isinstance(until, datetime) else until)
+    return _day_of(_berlin(occurrences[-1])) if occurrences else None
+
+
+def _foreign(start: date) -> bool:
+    """A time in a zone whose offset differs from Berlin's at some time of its year."""
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return False
+    berlin = ZoneInfo(contract.LOCAL_TIMEZONE)
+    for month in (1, 7):
+        moment = start.replace(month=month, day=15)
+        if moment.utcoffset() != moment.astimezone(berlin).utcoffset():
+            return True
+    return False
 
 
 def _alarm(
@@ -323,9 +406,13 @@ def _alarm(
     else:
         lead = begin - _as_datetime(_berlin(value))
     seconds = max(0, int(lead.total_seconds()))
+    if lead.total_seconds() < 0:
+        out.warnings[(row, "VALARM")] = _(
+            "the alarm is after the start; onOffice reminds before it: at the start"
+        )
     nearest = min(REMINDER_SECONDS, key=lambda v: (abs(REMINDER_SECONDS[v] - seconds), v))
     cells["VALARM"] = nearest
-    if REMINDER_SECONDS[nearest] != seconds:
+    if REMINDER_SECONDS[nearest] != seconds and (row, "VALARM") not in out.warnings:
         out.warnings[(row, "VALARM")] = _(
             "the alarm {lead} before is not a reminder onOffice offers; {nearest} before is the "
             "nearest"

@@ -91,6 +91,7 @@ CODES: dict[str, str] = {
     "cell-error": N_("the cell holds a spreadsheet error (#NV, #DIV/0!); fix the formula"),
     "cell-warning": N_("the file's value was adjusted to one onOffice takes; check it"),
     "ics-bad-date": N_("a calendar event's date or time cannot be read; fix it in the calendar"),
+    "ics-unreadable": N_("a calendar event cannot be read; fix it in the calendar"),
     "ics-rule-unsupported": N_(
         "the event repeats in a way onOffice's series cannot; enter its appointments one by one"
     ),

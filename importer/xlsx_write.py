@@ -292,6 +292,9 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
         body.columns = max(body.columns, width)
         if body.rows <= _SIZE_SAMPLE:
             sizes.measure(values)
+        elif body.rows == _SIZE_SAMPLE + 1:  # the widths are settled: lines by them from now
+            widths = sizes.widths()
+            limits = [widths.get(c, _MIN_WIDTH) * 1.2 for c in range(len(letters))]
         if bad:
             padded = [*values, *[None] * (width - len(values))]
             cells = [
@@ -319,7 +322,7 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
                 for letter, style, v in zip(letters, styles, values, strict=False)
             ]
         if len(limits) < len(values):
-            limits = _line_limits(sheet, len(values))
+            limits += _line_limits(sheet, len(values))[len(limits) :]
         lines = _line_count(values, limits)  # a note of several lines shows them all
         for c, wide in wrap_widths:  # a wrapped message: the row grows to show its lines
             text = values[c] if c < len(values) else None

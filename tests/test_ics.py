@@ -219,9 +219,11 @@ def test_all_day_events_end_on_their_last_day(tmp_path: Path) -> None:
         ),
         (
             "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270329T235959Z",
-            {"rp_type": "w", "rp_ende_datum": "2027-03-30"},
+            {"rp_type": "w", "rp_ende_datum": "2027-03-29"},
         ),
         ("FREQ=WEEKLY;WKST=MO", {"rp_type": "w", "rp_ende_status": 2}),  # no end: open-ended
+        # an UNTIL with a time ends on the last occurrence, not on the UNTIL's own day
+        ("FREQ=WEEKLY;UNTIL=20270329T000000Z", {"rp_type": "w", "rp_ende_datum": "2027-03-22"}),
         ("FREQ=MONTHLY;BYMONTHDAY=1;COUNT=3", {"rp_type": "m", "rp_ende_datum": "2027-05-01"}),
         (
             "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;COUNT=2",
@@ -232,7 +234,10 @@ def test_all_day_events_end_on_their_last_day(tmp_path: Path) -> None:
         ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1", "BYDAY=MO"),
         ("FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=1", "BYSETPOS"),
         ("FREQ=HOURLY;COUNT=3", "only daily, weekly, monthly or yearly"),
-        ("FREQ=DAILY;COUNT=1000000", "more than 10000 occurrences"),
+        ("FREQ=DAILY;COUNT=1000000", "a series of 1 to 10000 occurrences"),
+        ("FREQ=DAILY;COUNT=0", "a series of 1 to 10000 occurrences"),
+        ("FREQ=DAILY;INTERVAL=x", "cannot be read"),
+        ("FREQ=DAILY;INTERVAL=1000", "an interval from 1 to 999"),
         ("FREQ=DAILY;BYHOUR=9,17", "BYHOUR"),
     ],
 )
@@ -363,3 +368,62 @@ def test_a_bad_date_is_a_row_error_and_the_other_events_go_on(tmp_path: Path) ->
         and "20271345T100000Z" in got[3].problems[0].message
     )
     assert got[4].problems[0].code == "ics-bad-date" and "DTSTART" in got[4].problems[0].message
+
+
+def test_what_a_series_cannot_hold_is_said_never_dropped(tmp_path: Path) -> None:
+    """Two RRULEs, RDATE, an unknown zone, a series in another zone: an error or a warning
+    naming it; a rule written for a weekday in its own zone is that weekday there."""
+    base = "SUMMARY:x\nDTEND:20270301T110000\n"
+    got = rows(
+        calendar(
+            tmp_path,
+            f"UID:1\n{base}DTSTART:20270301T100000\nRRULE:FREQ=DAILY;COUNT=2\nRRULE:FREQ=WEEKLY",
+            f"UID:2\n{base}DTSTART:20270301T100000\nRRULE:FREQ=DAILY;COUNT=2\nRDATE:20270310T100000",
+            "UID:3\nSUMMARY:x\nDTSTART;TZID=Mars/Olympus:20270301T100000\nDURATION:PT1H",
+            # Friday 20:00 in Los Angeles is Saturday 04:00 in Berlin: weekly on that Saturday
+            "UID:4\nSUMMARY:x\nDTSTART;TZID=America/Los_Angeles:20270305T200000\n"
+            "DURATION:PT1H\nRRULE:FREQ=WEEKLY;BYDAY=FR;COUNT=3",
+        )
+    )
+    assert "2 RRULEs" in got[2].problems[0].message and not got[2].valid
+    assert "RDATE" in got[3].problems[0].message and not got[3].valid
+    assert got[4].valid and "'Mars/Olympus' is unknown" in got[4].problems[0].message
+    series = data(got[5])
+    assert got[5].valid and series["start_dt"] == "2027-03-06 05:00:00"
+    assert series["rp_type"] == "w" and series["rp_ende_datum"] == "2027-03-20"
+    assert "America/Los_Angeles" in got[5].problems[0].message  # an hour off after a change
+
+
+def test_events_without_uid_are_rows_of_their_own(tmp_path: Path) -> None:
+    """Without UIDs nothing pairs: two series stay apart, an override is a single row."""
+    path = calendar(
+        tmp_path,
+        "SUMMARY:A\nDTSTART:20270301T100000\nDTEND:20270301T110000\nRRULE:FREQ=WEEKLY;COUNT=3",
+        "SUMMARY:B\nDTSTART:20270301T150000\nDTEND:20270301T160000\nRRULE:FREQ=WEEKLY;COUNT=3",
+        "SUMMARY:A moved\nRECURRENCE-ID:20270308T100000\nDTSTART:20270309T100000\n"
+        "DTEND:20270309T110000",
+    )
+    from importer import ics
+
+    events = ics.read_events(path, path.read_bytes(), 100)
+    assert [r["SUMMARY"] for r in events.rows] == ["A", "B", "A moved"]
+    assert [r["EXDATE"] for r in events.rows] == [None, None, None]
+
+
+def test_a_small_file_of_long_rules_is_counted_within_a_budget(tmp_path: Path) -> None:
+    """500 events of 10,000 occurrences each: counted up to the file's budget, then each
+    rule's own UNTIL day; the file is read in seconds, not minutes."""
+    import time as clock
+
+    from importer import ics
+
+    events = [
+        f"UID:{n}\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
+        "RRULE:FREQ=DAILY;UNTIL=20500101T000000Z"
+        for n in range(500)
+    ]
+    path = calendar(tmp_path, *events)
+    began = clock.monotonic()
+    read = ics.read_events(path, path.read_bytes(), 1000)
+    assert clock.monotonic() - began < 30
+    assert {r["UNTIL"] for r in read.rows} == {"31.12.2049", "01.01.2050"}

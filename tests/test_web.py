@@ -780,3 +780,63 @@ def test_the_mapping_form_offers_the_files_columns_and_its_values(
     assert ws.preview().valid_count >= 1
     german = text(post(client, guard, "/language", lang="de", next="/mapping"))
     assert "1 Stunde" in german and "onOffice-Benutzer" in german
+
+
+def test_browsers_beyond_the_limit_evict_the_longest_unused_one(
+    web: tuple[FlaskClient, Workspace, Guard], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importer.web.app import Sessions
+
+    monkeypatch.setattr(Sessions, "MAX_SESSIONS", 3)
+    a, ws_a, guard = web
+    sessions, _guard = a.application.extensions["onoffice"]
+    assert a.get("/").status_code == 200  # A is the first browser: the workspace ws_a
+    others = []
+    for _n in range(3):
+        other = a.application.test_client()
+        other.get(f"/?token={guard.token}")
+        assert other.get("/").status_code == 200
+        others.append(other)
+        assert a.get("/").status_code == 200  # A keeps working: it is never the longest unused
+    assert len(sessions.by_id) == 3 and ws_a in sessions.by_id.values()
+    assert len(ws_a.office.workspaces) == 3  # the evicted browser's work is not kept
+    evicted = others[0]
+    upload(evicted, guard, VIEWINGS)  # a browser gone for long starts afresh, nothing lost of A
+    assert ws_a.upload is None
+
+
+def test_a_browser_that_chose_no_language_speaks_the_programs(tmp_path: Path) -> None:
+    """`onoffice-import --lang de ui`: the request threads start with an empty context, so
+    the program's language is taken when the app is made."""
+    workspace = Workspace(folder=tmp_path / "w", mappings=tmp_path, results=tmp_path / "r")
+    guard = Guard()
+    with i18n.use("de"):
+        app = create_app(workspace, guard)
+    client = app.test_client()
+    try:
+        client.get(f"/?token={guard.token}")
+        page = client.get("/").get_data(as_text=True)
+        assert '<html lang="de">' in page and "Verbindung" in page
+    finally:
+        workspace.close()
+
+
+def test_a_value_typed_into_the_map_stays_when_its_choice_is_left_as_shown(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    client, ws, guard = web
+    upload(client, guard, VIEWINGS)
+    post(client, guard, "/mapping/draft")
+    page = client.get("/mapping").get_data(as_text=True)
+    index = re.search(r'name="fields.art:from:(\d+)" value="Kaffee"', page)
+    assert index is not None
+    form = dict(form_of(editor.parse(ws.mapping_text)))
+    n = index.group(1)
+    form |= {
+        f"fields.art:from:{n}": "Kaffee",
+        f"fields.art:shown:{n}": "",
+        f"fields.art:match:{n}": "",
+    }
+    form["fields.art:map"] = "Kaffee = Intern"  # typed in the text, the choice left as shown
+    post(client, guard, "/mapping/form", **form)
+    assert editor.parse(ws.mapping_text)["fields"]["art"]["map"]["Kaffee"] == "Intern"

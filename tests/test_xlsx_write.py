@@ -244,3 +244,16 @@ def test_every_sheet_prints_landscape_across_one_page_with_its_header_on_each(
     assert "'Rows'!$1:$1</definedName>" in book and "'Summary'" not in book
     header = openpyxl.load_workbook(path)["Rows"]["A1"]
     assert header.alignment.wrap_text  # a long title wraps instead of widening the column
+
+
+def test_rows_past_the_sized_ones_grow_for_text_longer_than_their_column(tmp_path: Path) -> None:
+    """Columns are sized from the first 1,000 rows; a longer text later wraps in the narrow
+    column and its row grows to show every line."""
+    rows = [(["ok", "kurz"], {}) for _ in range(1_100)]
+    rows[1_050] = (["ok", "Sabine Krüger, Theaterstraße 12, 52062 Aachen"], {})
+    path = tmp_path / "late.xlsx"
+    write_workbook(path, [RowsSheet("Rows", ["Status", "Adresse"], rows)])
+    sheet = openpyxl.load_workbook(path)["Rows"]
+    width = sheet.column_dimensions["B"].width
+    assert width < 15
+    assert (sheet.row_dimensions[1_052].height or 15) >= 15 * math.ceil(45 / (width * 1.2))

@@ -14,6 +14,7 @@ import math
 import re
 import secrets
 import threading
+import time as clock
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -67,31 +68,37 @@ TONES = {"good": "good", "neutral": "warn", "bad": "bad"}  # excel.OUTCOME_FILLS
 class Sessions:
     """Each browser's workspace, by the random id in its cookie: what one browser uploads,
     maps, checks and imports is never another's, nor is its language. The first browser gets
-    the workspace the app was made with; at most MAX_SESSIONS are kept (the oldest idle one
-    goes first)."""
+    the workspace the app was made with; at most MAX_SESSIONS are kept (the one longest unused
+    and without a running job goes first)."""
 
     MAX_SESSIONS = 64
 
     def __init__(self, first: Workspace) -> None:
         self.first = first
         self.by_id: dict[str, Workspace] = {}
+        self.used: dict[str, float] = {}  # when each browser was last seen
         self.lock = threading.Lock()
 
     def get(self, key: str) -> Workspace | None:
         with self.lock:
-            return self.by_id.get(key) if key else None
+            found = self.by_id.get(key) if key else None
+            if found is not None:
+                self.used[key] = clock.monotonic()
+            return found
 
     def new(self) -> tuple[str, Workspace]:
         key = secrets.token_urlsafe(24)
         with self.lock:
             workspace = self.first if not self.by_id else self.first.session()
-            if len(self.by_id) >= self.MAX_SESSIONS:
-                idle = [
-                    k for k, w in self.by_id.items() if not any(j.running for j in w.jobs.values())
-                ]
+            if len(self.by_id) >= self.MAX_SESSIONS:  # the longest unused without a running job
+                idle = sorted(
+                    (k for k, w in self.by_id.items() if not w.busy()), key=self.used.__getitem__
+                )
                 for old in idle[: len(self.by_id) - self.MAX_SESSIONS + 1]:
-                    del self.by_id[old]
+                    self.by_id.pop(old).forget()
+                    del self.used[old]
             self.by_id[key] = workspace
+            self.used[key] = clock.monotonic()
         return key, workspace
 
 
@@ -103,6 +110,9 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     guard.install(app)
     sessions = Sessions(workspace)
     app.extensions["onoffice"] = (sessions, guard)
+    # a browser that chose none speaks the program's language (--lang, config, locale): the
+    # request threads start with an empty context, so it is taken here, once
+    program = i18n.language()
 
     @app.before_request
     def browser() -> None:
@@ -114,8 +124,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
             g.new_browser = key
         g.workspace = found
         g.speaking = ExitStack()
-        if found.language is not None:
-            g.speaking.enter_context(i18n.use(found.language))
+        g.speaking.enter_context(i18n.use(found.language or program))
 
     @app.after_request
     def remember(response: Response) -> Response:

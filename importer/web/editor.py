@@ -275,16 +275,23 @@ def _scalar(text: str) -> Any:
 
 
 def _matched(form: Mapping[str, str], path: str, pairs: Mapping[str, Any]) -> dict[str, Any]:
-    """The values matched one by one in the form. A map passes on no value it lacks, so once
-    one value is matched, every value offered goes into it (as written, where not matched)."""
-    offered = {
-        written: form.get(f"{path}:match:{key.rsplit(':', 1)[1]}", "").strip()
-        for key, written in form.items()
-        if key.startswith(f"{path}:from:")
-    }
-    if not any(offered.values()) and not pairs:
+    """The values matched one by one in the form. A select the user changed wins over the
+    map's text; one left as shown keeps what the text says. A map passes on no value it lacks,
+    so once one value is matched, every value offered goes into it (as written, where not)."""
+    out: dict[str, Any] = {}
+    for key, written in form.items():
+        if not key.startswith(f"{path}:from:"):
+            continue
+        n = key.rsplit(":", 1)[1]
+        chosen = form.get(f"{path}:match:{n}", "").strip()
+        changed = chosen != form.get(f"{path}:shown:{n}", "").strip()
+        if changed:
+            out[written] = _scalar(chosen) if chosen else written
+        else:
+            out[written] = pairs.get(written, _scalar(chosen) if chosen else written)
+    if not pairs and all(v == k for k, v in out.items()):
         return {}
-    return {written: _scalar(chosen) if chosen else written for written, chosen in offered.items()}
+    return out
 
 
 def pairs_of(text: str) -> dict[str, Any]:

@@ -153,12 +153,18 @@ class Office:
         return settings.url, settings.credentials
 
     @contextmanager
-    def client(self) -> Iterator[OnOfficeClient]:
+    def client(self, settings: tuple[str, Any] | None = None) -> Iterator[OnOfficeClient]:
+        """A client of the connection; ``settings`` (from :meth:`pinned`): of the connection as
+        it was then, whatever another browser switched since."""
         from ..client import OnOfficeClient
 
-        url, credentials = self._settings()
+        url, credentials = settings or self._settings()
         with OnOfficeClient(url, credentials) as client:
             yield client
+
+    def pinned(self) -> tuple[str, Any]:
+        """The connection's URL and credentials now, for a job to keep to."""
+        return self._settings()
 
     @contextmanager
     def lookups(self) -> Iterator[OnOfficeClient | None]:
@@ -316,6 +322,16 @@ class Workspace:
     def session(self) -> Workspace:
         """A workspace of its own for another browser, on the same connection."""
         return Workspace(office=self.office)
+
+    def busy(self) -> bool:
+        with self.lock:
+            return any(job.running for job in self.jobs.values())
+
+    def forget(self) -> None:
+        """This browser is gone (evicted): the computer keeps nothing of its work."""
+        with self.office.lock:
+            if self in self.office.workspaces:
+                self.office.workspaces.remove(self)
 
     # --- the computer's (shared by every browser) ------------------------------------------------
     @property
@@ -619,6 +635,8 @@ class Workspace:
         upload, mapping = self.uploaded(), self.mapping()
         online = self.connection().ok
         basis, options = self._basis(), upload.options()  # not the page's later changes
+        settings = self.office.pinned() if online else None
+        journal = self.journal_path()
 
         def work(job: Job) -> CheckReport:
             from ..check import check, prepare
@@ -636,12 +654,12 @@ class Workspace:
             if not online:
                 result = check(upload.path, mapping, report=target, prepared=prepared)
             else:
-                with self.client() as client:
+                with self.office.client(settings) as client:
                     result = planned_check(
                         client,
                         upload.path,
                         prepared,
-                        journal_path=self.journal_path(),
+                        journal_path=journal,
                         list_name=list_name(upload.name),  # the user's file, not our copy
                     )
                 job.at(_("writing the check report"))
@@ -728,18 +746,20 @@ class Workspace:
         choices: dict[int, int | None],
     ) -> Imported:
         mapping = self.mapping(mapping_text)
+        settings = self.office.pinned()  # the account the page showed, not one switched since
+        journal = self.journal_path()
 
         def work(job: Job) -> RunReport:
             from ..results import save_results
             from ..submit import RunOptions, run_import
 
             job.at(_("checking the file and reading what onOffice holds"))
-            with self.client() as client:
+            with self.office.client(settings) as client:
                 report = run_import(
                     source,
                     mapping,
                     client=client,
-                    journal_path=self.journal_path(),
+                    journal_path=journal,
                     options=RunOptions(only_failed=only_failed, choices=choices),
                     load_options=None if only_failed else options,
                     progress=job.progress,
@@ -778,12 +798,13 @@ class Workspace:
 
     def start_undo(self, imported: Imported, results: Path) -> Job:
         self._same_account(imported)
+        settings, journal = self.office.pinned(), self.journal_path()
 
         def work(job: Job) -> UndoReport:
             from ..undo import undo_import, write_undo_results
 
-            with self.client() as client:
-                report = undo_import(results, client=client, journal_path=self.journal_path())
+            with self.office.client(settings) as client:
+                report = undo_import(results, client=client, journal_path=journal)
             job.done = job.total = len(report.items)
             write_undo_results(report)
             return report
