@@ -431,6 +431,15 @@ def render_check(result: Any) -> None:
                 warned,
             ).format(n=warned)
         )
+    _render_plan(result)
+    if result.unresolved:
+        click.echo("  " + lookups_not_checked(result.unresolved))
+    if result.report_path:
+        click.echo("  " + _("Report: {path}").format(path=result.report_path))
+
+
+def _render_plan(result: Any) -> None:
+    """What a run would do with the checked rows (check --resolve)."""
     if result.plan:
         planned = Counter(result.plan.values())
         line = _(
@@ -459,10 +468,6 @@ def render_check(result: Any) -> None:
                 result.plan_removed,
             ).format(n=result.plan_removed)
         )
-    if result.unresolved:
-        click.echo("  " + lookups_not_checked(result.unresolved))
-    if result.report_path:
-        click.echo("  " + _("Report: {path}").format(path=result.report_path))
 
 
 @cli.command()
@@ -694,6 +699,28 @@ def render_run(report: Any, written: Path | None) -> None:
     )
     if report.removed:
         _render_removed(report.removed)
+    _render_what_next(report, counts)
+    if written is not None:
+        click.echo("  " + _("Results: {path}").format(path=written))
+    elif report.stopped and "journal" in report.stopped:  # journal errors speak of it
+        click.echo(
+            "  "
+            + _(
+                "Results could not be written anywhere either; the next run finds the rows "
+                "created so far in onOffice by their import reference"
+            )
+        )
+    else:
+        click.echo(
+            "  "
+            + _(
+                "Results could not be written anywhere; the journal {path} keeps every outcome"
+            ).format(path=report.journal_path)
+        )
+
+
+def _render_what_next(report: Any, counts: Counter[str]) -> None:
+    """What the rows that are not in onOffice ask of the user, and why a run stopped."""
     if counts.get("conflict"):
         click.echo(
             "  "
@@ -725,23 +752,6 @@ def render_run(report: Any, written: Path | None) -> None:
                 "when their Error says to settle them (they are read back first, never sent "
                 "blindly)"
             )
-        )
-    if written is not None:
-        click.echo("  " + _("Results: {path}").format(path=written))
-    elif report.stopped and "journal" in report.stopped:  # journal errors speak of it
-        click.echo(
-            "  "
-            + _(
-                "Results could not be written anywhere either; the next run finds the rows "
-                "created so far in onOffice by their import reference"
-            )
-        )
-    else:
-        click.echo(
-            "  "
-            + _(
-                "Results could not be written anywhere; the journal {path} keeps every outcome"
-            ).format(path=report.journal_path)
         )
 
 

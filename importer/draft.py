@@ -604,6 +604,13 @@ def load_largest_sheet(path: Path, options: LoadOptions) -> Table:
 
 
 def _fields(found: dict[str, Column], draft: Draft) -> None:
+    """The appointment's fields the file has columns for."""
+    for part in (_what_fields, _people_fields, _reminder_fields, _flag_fields):
+        part(found, draft)
+
+
+def _what_fields(found: dict[str, Column], draft: Draft) -> None:
+    """Subject, note, type and estate."""
     add = draft.entries.append
     subject, art, estate = found.get("description"), found.get("art"), found.get("estate")
     contact = found.get("contact")
@@ -650,6 +657,12 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
                 ),
             )
         )
+
+
+def _people_fields(found: dict[str, Column], draft: Draft) -> None:
+    """Contacts, agents and groups, each by its look-up."""
+    add = draft.entries.append
+    contact = found.get("contact")
     emails = found.get("email") or next((c for c in (contact,) if c and c.kind == "email"), None)
     kdnr = found.get("kdnr") or (contact if contact and contact.kind == "number" else None)
     if emails:
@@ -683,6 +696,11 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
                 spec["split"] = sep
                 why += _(", several per cell separated by {sep}").format(sep=repr(sep))
             add(Entry(key, spec, why))
+
+
+def _reminder_fields(found: dict[str, Column], draft: Draft) -> None:
+    """Reminders, their channels, and resources."""
+    add = draft.entries.append
     if "erinnerung" in found:
         col = found["erinnerung"]
         mapping, unknown = {}, []
@@ -723,6 +741,11 @@ def _fields(found: dict[str, Column], draft: Draft) -> None:
                 _column(col.name, _("resource names -> resource keys")),
             )
         )
+
+
+def _flag_fields(found: dict[str, Column], draft: Draft) -> None:
+    """Yes/no columns and the status."""
+    add = draft.entries.append
     for target in ("private", "abgesagt"):
         if target in found:
             col = found[target]

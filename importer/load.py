@@ -597,40 +597,7 @@ def _table_from_rows(
     text_only: bool = False,
 ) -> Table:
     name = str(path)
-    if options.header_row is not None:
-        at = [i for i, n in enumerate(numbers) if n == options.header_row]
-        if not at:
-            raise SourceFileError(
-                _("there is no row {row}").format(row=options.header_row),
-                file=name,
-                sheet=sheet,
-                code="header-not-found",
-            )
-        index = at[0]
-    else:
-        found = _find_header(rows, expected) if expected else []
-        if len(found) > 1:
-            raise SourceFileError(
-                _(
-                    "rows {rows} all look like the header; set `source.header_row` in the mapping "
-                    "or use --header-row"
-                ).format(rows=", ".join(str(numbers[i]) for i in found)),
-                file=name,
-                sheet=sheet,
-                code="header-ambiguous",
-            )
-        guessed = found[0] if found else _guess_header(rows)
-        if guessed is None:
-            raise SourceFileError(
-                _(
-                    "no header row found in the first rows; set `source.header_row` in the "
-                    "mapping or use --header-row"
-                ),
-                file=name,
-                sheet=sheet,
-                code="header-not-found",
-            )
-        index = guessed
+    index = _header_index(name, rows, numbers, options, expected, sheet)
     header = [normalise_header(c) for c in rows[index]]
     body = [r for r in rows[index + 1 :]]
     body_numbers = numbers[index + 1 :]
@@ -647,36 +614,7 @@ def _table_from_rows(
             code="file-too-many-columns",
         )
     header += [""] * (width - len(header))
-    seen: dict[str, int] = {}
-    for col, title in enumerate(header):
-        where = column_letter(col) if letters else f"column {col + 1}"
-        if not title:
-            has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
-            if has_data:
-                raise SourceFileError(
-                    _(
-                        "header cell {cell} is empty but the column below holds data (a merged "
-                        "header cell?); give it a name"
-                    ).format(cell=f"{where}{numbers[index] if letters else ''}"),
-                    file=name,
-                    sheet=sheet,
-                    row=numbers[index],
-                    code="header-empty",
-                )
-            continue
-        key = header_key(title)
-        if key in seen:
-            first = column_letter(seen[key]) if letters else f"column {seen[key] + 1}"
-            raise SourceFileError(
-                _("column {title} appears twice ({first} and {second})").format(
-                    title=repr(title), first=first, second=where
-                ),
-                file=name,
-                sheet=sheet,
-                row=numbers[index],
-                code="header-duplicate",
-            )
-        seen[key] = col
+    seen = _named_columns(name, header, body, keep, numbers[index], sheet, letters)
     if not keep:
         raise SourceFileError(
             _("no data rows found below the header"),
@@ -700,6 +638,94 @@ def _table_from_rows(
         sheet=sheet,
         column_letters={header[c]: column_letter(c) for c in used} if letters else {},
     )
+
+
+def _header_index(
+    name: str,
+    rows: list[list[Any]],
+    numbers: list[int],
+    options: LoadOptions,
+    expected: Sequence[str],
+    sheet: str | None,
+) -> int:
+    """Where the header row is: the one asked for, else the one naming the mapping's
+    columns, else the first that looks like a header."""
+    if options.header_row is not None:
+        at = [i for i, n in enumerate(numbers) if n == options.header_row]
+        if not at:
+            raise SourceFileError(
+                _("there is no row {row}").format(row=options.header_row),
+                file=name,
+                sheet=sheet,
+                code="header-not-found",
+            )
+        return at[0]
+    found = _find_header(rows, expected) if expected else []
+    if len(found) > 1:
+        raise SourceFileError(
+            _(
+                "rows {rows} all look like the header; set `source.header_row` in the mapping "
+                "or use --header-row"
+            ).format(rows=", ".join(str(numbers[i]) for i in found)),
+            file=name,
+            sheet=sheet,
+            code="header-ambiguous",
+        )
+    guessed = found[0] if found else _guess_header(rows)
+    if guessed is None:
+        raise SourceFileError(
+            _(
+                "no header row found in the first rows; set `source.header_row` in the "
+                "mapping or use --header-row"
+            ),
+            file=name,
+            sheet=sheet,
+            code="header-not-found",
+        )
+    return guessed
+
+
+def _named_columns(
+    name: str,
+    header: list[str],
+    body: list[list[Any]],
+    keep: list[int],
+    header_number: int,
+    sheet: str | None,
+    letters: bool,
+) -> dict[str, int]:
+    """Every column with data has a name, and no name twice: header key -> column."""
+    seen: dict[str, int] = {}
+    for col, title in enumerate(header):
+        where = column_letter(col) if letters else f"column {col + 1}"
+        if not title:
+            has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
+            if has_data:
+                raise SourceFileError(
+                    _(
+                        "header cell {cell} is empty but the column below holds data (a merged "
+                        "header cell?); give it a name"
+                    ).format(cell=f"{where}{header_number if letters else ''}"),
+                    file=name,
+                    sheet=sheet,
+                    row=header_number,
+                    code="header-empty",
+                )
+            continue
+        key = header_key(title)
+        if key in seen:
+            first = column_letter(seen[key]) if letters else f"column {seen[key] + 1}"
+            raise SourceFileError(
+                _("column {title} appears twice ({first} and {second})").format(
+                    title=repr(title), first=first, second=where
+                ),
+                file=name,
+                sheet=sheet,
+                row=header_number,
+                code="header-duplicate",
+            )
+        seen[key] = col
+    return seen
 
 
 def _without_blanks(column: Sequence[Any], text_only: bool) -> list[Any]:

@@ -491,6 +491,90 @@ def _end(p: _Parser, raw: Any) -> EndSpec:
     return EndSpec(**specs, minutes=minutes)
 
 
+def _fields(p: _Parser, raw: dict[str, Any]) -> dict[str, ValueSpec]:
+    fields: dict[str, ValueSpec] = {}
+    for name, value in p.keys(raw.get("fields") or {}, tuple(FIELD_KINDS), "fields").items():
+        spec = p.spec(value, f"fields.{name}")
+        if spec is None:
+            continue
+        if spec.lookup and spec.lookup.kind not in LOOKUP_TARGETS.get(name, set()):
+            p.fail(f"fields.{name}.lookup", f"{name} cannot take a {spec.lookup.kind} look-up")
+        if spec.split and FIELD_KINDS[name] not in (ID_LIST, TEXT_LIST, ENUM_LIST):
+            p.fail(f"fields.{name}.split", f"{name} takes one value, not a list")
+        fields[name] = spec
+    return fields
+
+
+def _location(p: _Parser, raw: dict[str, Any]) -> LocationSpec | None:
+    location = None
+    if "location" in raw:
+        loc = raw["location"]
+        kind = loc.get("type") if isinstance(loc, dict) else None
+        if kind not in contract.LOCATION_KEYS:
+            p.fail("location.type", f"one of {', '.join(contract.LOCATION_KEYS)}")
+        rest = {k: v for k, v in loc.items() if k != "type"} if isinstance(loc, dict) else {}
+        location = LocationSpec(str(kind), p.spec(rest, "location") if rest else None)
+    return location
+
+
+def _series(p: _Parser, raw: dict[str, Any]) -> SeriesSpec | None:
+    series = None
+    if "series" in raw:
+        sraw = p.keys(raw["series"], ("repeat", "interval", "until", "exceptions"), "series")
+        if "repeat" not in sraw:
+            p.fail("series.repeat", "a series needs `repeat` (daily/weekly/monthly/yearly)")
+        else:
+            parts = {k: p.spec(v, f"series.{k}") for k, v in sraw.items()}
+            repeat = parts.pop("repeat")
+            if repeat is not None:
+                series = SeriesSpec(repeat, **parts)
+    return series
+
+
+def _source(p: _Parser, raw: dict[str, Any]) -> dict[str, Any]:
+    source = p.keys(
+        raw.get("source") or {}, ("sheet", "header_row", "encoding", "delimiter"), "source"
+    )
+    if "header_row" in source and (
+        not isinstance(source["header_row"], int) or source["header_row"] < 1
+    ):
+        p.fail("source.header_row", "a row number, 1 or more")
+    if "sheet" in source and not isinstance(source["sheet"], str | int):
+        p.fail("source.sheet", "a sheet name or a position (1 = first)")
+    for key in ("encoding", "delimiter"):
+        if key in source and not (isinstance(source[key], str) and source[key]):
+            p.fail(f"source.{key}", "a text such as 'cp1252' or ';'")
+    return source
+
+
+def _row_key(p: _Parser, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
+    row_key: tuple[ValueSpec, ...] = ()
+    if "key" in raw:
+        names = [raw["key"]] if isinstance(raw["key"], str) else raw["key"]
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            p.fail("key", "a column name, or a list of column names that together identify a row")
+        else:
+            row_key = tuple(ValueSpec("key", columns=(n,)) for n in names)
+    return row_key
+
+
+def _options(p: _Parser, raw: dict[str, Any]) -> dict[str, Any]:
+    opts = p.keys(raw.get("options") or {}, OPTION_KEYS, "options")
+    if not isinstance(opts.get("reference", True), bool):
+        p.fail("options.reference", "true or false")
+    for key, allowed in OPTION_CHOICES.items():
+        if opts.get(key, allowed[0]) not in allowed:
+            p.fail(f"options.{key}", f"one of {', '.join(allowed)}")
+    hours = opts.get("max_duration_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
+        p.fail("options.max_duration_hours", "a positive number of hours")
+    return opts
+
+
 def load_mapping(path: str | Path) -> Mapping:
     path = Path(path)
     try:
@@ -540,36 +624,9 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
             "(or mark appointments all-day)",
         )
 
-    fields: dict[str, ValueSpec] = {}
-    for name, value in p.keys(raw.get("fields") or {}, tuple(FIELD_KINDS), "fields").items():
-        spec = p.spec(value, f"fields.{name}")
-        if spec is None:
-            continue
-        if spec.lookup and spec.lookup.kind not in LOOKUP_TARGETS.get(name, set()):
-            p.fail(f"fields.{name}.lookup", f"{name} cannot take a {spec.lookup.kind} look-up")
-        if spec.split and FIELD_KINDS[name] not in (ID_LIST, TEXT_LIST, ENUM_LIST):
-            p.fail(f"fields.{name}.split", f"{name} takes one value, not a list")
-        fields[name] = spec
+    fields = _fields(p, raw)
 
-    location = None
-    if "location" in raw:
-        loc = raw["location"]
-        kind = loc.get("type") if isinstance(loc, dict) else None
-        if kind not in contract.LOCATION_KEYS:
-            p.fail("location.type", f"one of {', '.join(contract.LOCATION_KEYS)}")
-        rest = {k: v for k, v in loc.items() if k != "type"} if isinstance(loc, dict) else {}
-        location = LocationSpec(str(kind), p.spec(rest, "location") if rest else None)
-
-    series = None
-    if "series" in raw:
-        sraw = p.keys(raw["series"], ("repeat", "interval", "until", "exceptions"), "series")
-        if "repeat" not in sraw:
-            p.fail("series.repeat", "a series needs `repeat` (daily/weekly/monthly/yearly)")
-        else:
-            parts = {k: p.spec(v, f"series.{k}") for k, v in sraw.items()}
-            repeat = parts.pop("repeat")
-            if repeat is not None:
-                series = SeriesSpec(repeat, **parts)
+    location, series = _location(p, raw), _series(p, raw)
 
     timezone = ZoneInfo(contract.LOCAL_TIMEZONE)
     if "timezone" in raw:
@@ -583,38 +640,8 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
             raw.get("formats") or {}, ("datetime", "date", "time"), "formats"
         ).items()
     }
-    source = p.keys(
-        raw.get("source") or {}, ("sheet", "header_row", "encoding", "delimiter"), "source"
-    )
-    if "header_row" in source and (
-        not isinstance(source["header_row"], int) or source["header_row"] < 1
-    ):
-        p.fail("source.header_row", "a row number, 1 or more")
-    if "sheet" in source and not isinstance(source["sheet"], str | int):
-        p.fail("source.sheet", "a sheet name or a position (1 = first)")
-    for key in ("encoding", "delimiter"):
-        if key in source and not (isinstance(source[key], str) and source[key]):
-            p.fail(f"source.{key}", "a text such as 'cp1252' or ';'")
-    row_key: tuple[ValueSpec, ...] = ()
-    if "key" in raw:
-        names = [raw["key"]] if isinstance(raw["key"], str) else raw["key"]
-        if (
-            not isinstance(names, list)
-            or not names
-            or not all(isinstance(n, str) and n.strip() for n in names)
-        ):
-            p.fail("key", "a column name, or a list of column names that together identify a row")
-        else:
-            row_key = tuple(ValueSpec("key", columns=(n,)) for n in names)
-    opts = p.keys(raw.get("options") or {}, OPTION_KEYS, "options")
-    if not isinstance(opts.get("reference", True), bool):
-        p.fail("options.reference", "true or false")
-    for key, allowed in OPTION_CHOICES.items():
-        if opts.get(key, allowed[0]) not in allowed:
-            p.fail(f"options.{key}", f"one of {', '.join(allowed)}")
-    hours = opts.get("max_duration_hours", 24)
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
-        p.fail("options.max_duration_hours", "a positive number of hours")
+    source = _source(p, raw)
+    row_key, opts = _row_key(p, raw), _options(p, raw)
     if p.problems:
         raise MappingError(str(path), p.problems)
     return Mapping(

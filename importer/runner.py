@@ -600,6 +600,19 @@ class Runner:
                 prior = Prior(found.appointment_id, found.appointment, None, settled, INTACT, True)
                 return self.update(replace(step, prior=prior, ref=ref or ""), params)
             return RowResult(row, CREATED, appointment_id=found.appointment_id)
+        return self._not_found(step, params, found, intent_at, resend)
+
+    def _not_found(
+        self,
+        step: Step,
+        params: dict[str, Any],
+        found: Any,
+        intent_at: str | None,
+        resend: int,
+    ) -> RowResult:
+        """A row whose appointment the read-back did not find: sent again only when it is
+        proven absent and may no longer be on its way."""
+        row = step.row
         if found.candidates:
             return RowResult(
                 row,
@@ -614,7 +627,7 @@ class Runner:
                 row, UNKNOWN, error=_("outcome unknown: too many appointments that day to be sure")
             )
         if resend >= self.options.max_attempts:  # declined every time (503), and not there
-            self._journal(self.journal.failed, key, "HTTP 503 at every attempt")
+            self._journal(self.journal.failed, step.key, "HTTP 503 at every attempt")
             return RowResult(
                 row,
                 FAILED,
@@ -630,11 +643,7 @@ class Runner:
                 ).format(when=self.settle_when(intent_at)),
             )
         if self.stop.is_set():
-            return RowResult(
-                row,
-                UNKNOWN,
-                error=_(STOPPED_UNSETTLED),
-            )
+            return RowResult(row, UNKNOWN, error=_(STOPPED_UNSETTLED))
         return self.send(step, params, attempts=resend)
 
     def settle_when(self, intent_at: str | None) -> str:

@@ -166,25 +166,8 @@ def _ends(
         days = run.values(dspec, lambda v: parse_date(v, dspec.formats or m.date_formats), "date")
         cols += run.used_columns(dspec)
     if e.time:
-        tspec = e.time
-        times = run.values(
-            tspec,  # parse_time gives None for 24:00 (only an end may be that)
-            lambda v: parse_time(v, tspec.formats or m.time_formats, allow_24=True) or _END_OF_DAY,
-            "end time",
-        )
-        for i, t in enumerate(times):
-            s = starts[i]
-            if ends[i] is not None or s is None or t is None:
-                continue
-            day = days[i] or s.date()
-            if t is _END_OF_DAY:
-                ends[i] = datetime.combine(day + timedelta(days=1), time(0))
-                exclusive.add(i)
-            else:
-                ends[i] = datetime.combine(day, t)
-                if t == time(0) and days[i] is not None:
-                    exclusive.add(i)  # Outlook's all-day end: midnight after the last day
-        cols += run.used_columns(tspec)
+        _end_times(run, e.time, starts, days, ends, exclusive)
+        cols += run.used_columns(e.time)
     for i, day in enumerate(days):
         if ends[i] is None and day is not None and all_day[i]:
             ends[i] = datetime.combine(day, time(0))  # a date alone: that day is included
@@ -207,6 +190,36 @@ def _ends(
                     _("the end is empty; fill it in (or give the mapping a default duration)"),
                 )
     return ends, cols, exclusive
+
+
+def _end_times(
+    run: Conversion,
+    tspec: ValueSpec,
+    starts: list[datetime | None],
+    days: list[Any],
+    ends: list[Any],
+    exclusive: set[int],
+) -> None:
+    """End times on the end's own day (else the start's); 24:00 ends the day, and an end at
+    midnight of an end date is where an all-day appointment stops (Outlook's)."""
+    m = run.mapping
+    times = run.values(
+        tspec,  # parse_time gives None for 24:00 (only an end may be that)
+        lambda v: parse_time(v, tspec.formats or m.time_formats, allow_24=True) or _END_OF_DAY,
+        "end time",
+    )
+    for i, t in enumerate(times):
+        s = starts[i]
+        if ends[i] is not None or s is None or t is None:
+            continue
+        day = days[i] or s.date()
+        if t is _END_OF_DAY:
+            ends[i] = datetime.combine(day + timedelta(days=1), time(0))
+            exclusive.add(i)
+        else:
+            ends[i] = datetime.combine(day, t)
+            if t == time(0) and days[i] is not None:
+                exclusive.add(i)  # Outlook's all-day end: midnight after the last day
 
 
 def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None) -> None:

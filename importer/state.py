@@ -236,6 +236,32 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
         for e in wanted.entries.values()
         if e.appointment_id is None and e.state in (SENDING, UNKNOWN)
     }
+    priors, by_ref, running = _priors(wanted, seen, by_id, lost, tag, since)
+    priors += _missing_priors(wanted, missing, seen, by_id, unsure)
+    return State(
+        wanted.list_name,
+        tag,
+        priors,
+        by_ref,
+        calendar,
+        span.complete,
+        list_complete,
+        reads,
+        since,
+        running,
+    )
+
+
+def _priors(
+    wanted: Wanted,
+    seen: Mapping[int, Appointment],
+    by_id: Mapping[int, Entry],
+    lost: Mapping[str, Entry],
+    tag: str,
+    since: datetime,
+) -> tuple[list[Prior], dict[str, list[Prior]], dict[str, str]]:
+    """The import's appointments among those read (the list's, and any named), by stamp
+    reference, and the other runs of the list that wrote lately (run -> when)."""
     priors: list[Prior] = []
     by_ref: dict[str, list[Prior]] = {}
     running: dict[str, str] = {}
@@ -252,6 +278,19 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
                 running[stamp.run] = found.modified or ""
         if ours or n in wanted.named:
             priors.append(prior)
+    return priors, by_ref, running
+
+
+def _missing_priors(
+    wanted: Wanted,
+    missing: Sequence[int],
+    seen: Mapping[int, Appointment],
+    by_id: Mapping[int, Entry],
+    unsure: set[int],
+) -> list[Prior]:
+    """The import's appointments no read showed: gone (or unsure where a read could not
+    tell)."""
+    priors: list[Prior] = []
     for n in missing:
         if n in seen:
             continue
@@ -263,18 +302,7 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
         if entry.state == UNDONE and gone == GONE:
             continue  # deleted by undo: its row is sent anew
         priors.append(Prior(n, None, None, entry, gone, entry_list(entry) == wanted.list_name))
-    return State(
-        wanted.list_name,
-        tag,
-        priors,
-        by_ref,
-        calendar,
-        span.complete,
-        list_complete,
-        reads,
-        since,
-        running,
-    )
+    return priors
 
 
 def _with_every_user(client: OnOfficeClient, who: Who) -> Who | None:

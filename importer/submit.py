@@ -509,28 +509,9 @@ class _Run:
     def go(self, progress: Progress | None) -> RunReport:
         source, prepared, client, options = self.source, self.prepared, self.client, self.options
         mapping = prepared[0]
-        try:
-            checked = check(
-                source,
-                mapping,
-                api=client,
-                report=False,
-                now=self.started,
-                prepared=prepared,
-                strict=options.strict,
-            )
-        except ApiError as exc:  # the look-ups failed: still nothing sent, still results
-            checked = check(
-                source,
-                mapping,
-                report=False,
-                now=self.started,
-                prepared=prepared,
-                strict=options.strict,
-            )
-            return _not_sent(
-                checked, client, self.started, (f"look-ups failed: {exc}", exc.exit_code)
-            )
+        checked = self._checked()
+        if isinstance(checked, RunReport):  # the look-ups failed: nothing sent, still results
+            return checked
         earlier = split_outcomes(checked.table)
         report = RunReport(
             checked, {}, client.url, self.started, journal_path=self.journal.path, earlier=earlier
@@ -578,20 +559,38 @@ class _Run:
         ended = set(earlier_runs)
         watch = Watch.of(client, done.state, self.run, ended) if use_reference else None
         _Sending(runner, work, done, watch, self.workers, progress).go()
-        for step, _params in work.settle:
-            report.results.setdefault(
-                step.row,
-                RowResult(step.row, UNKNOWN, error=_("not settled: the run stopped first")),
-            )
-        for step, _params in work.send:
-            report.results.setdefault(
-                step.row, RowResult(step.row, NOT_SENT, error=report.stopped or _("interrupted"))
-            )
+        _unfinished(report, work)
         if watch is not None:
             report.existence_reads += watch.reads
         with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
             journal.set_meta(invalid_key(name), invalid_record(report))
         return report
+
+    def _checked(self) -> CheckReport | RunReport:
+        """The file checked with the account's look-ups; where they fail, the report of a run
+        that sent nothing."""
+        source, prepared, options = self.source, self.prepared, self.options
+        try:
+            return check(
+                source,
+                prepared[0],
+                api=self.client,
+                report=False,
+                now=self.started,
+                prepared=prepared,
+                strict=options.strict,
+            )
+        except ApiError as exc:
+            checked = check(
+                source,
+                prepared[0],
+                report=False,
+                now=self.started,
+                prepared=prepared,
+                strict=options.strict,
+            )
+            why = (f"look-ups failed: {exc}", exc.exit_code)
+            return _not_sent(checked, self.client, self.started, why)
 
     def _seen(self, plan: identity.Plan) -> None:
         """Where this computer's known rows stand now (a re-sorted file): it pairs by place."""
@@ -607,6 +606,18 @@ class _Run:
         ]
         with contextlib.suppress(JournalError):  # a hint for pairing: nothing is lost without it
             self.journal.seen(moved)
+
+
+def _unfinished(report: RunReport, work: _Work) -> None:
+    """Rows the run did not get to (stopped, interrupted): said so, never left out."""
+    for step, _params in work.settle:
+        report.results.setdefault(
+            step.row, RowResult(step.row, UNKNOWN, error=_("not settled: the run stopped first"))
+        )
+    for step, _params in work.send:
+        report.results.setdefault(
+            step.row, RowResult(step.row, NOT_SENT, error=report.stopped or _("interrupted"))
+        )
 
 
 def invalid_key(list_name: str) -> str:

@@ -107,65 +107,68 @@ def validate_data(
             raise Refusal(91, 'Start date missing: missing mandatory field "start_dt"')
         if data.get("end_dt") in (None, ""):
             raise Refusal(92, 'End date missing: missing mandatory field "end_dt"')
-    out: dict[str, Any] = {}
-    for name, value in data.items():
-        if name in ("start_dt", "end_dt"):
-            out[name] = parse_datetime(value, name).strftime(spec.STAMP)
-        elif name in spec.TEXT_FIELDS:
-            if not isinstance(value, str):
-                raise _invalid(name)
-            if len(value) > spec.TEXT_LIMITS[name]:
-                raise Refusal(
-                    255,
-                    f'Invalid value for parameter "{name}": longer than '
-                    f"{spec.TEXT_LIMITS[name]} characters",
-                )
-            out[name] = value
-        elif name in spec.BOOLEAN_FIELDS:
-            out[name] = _bool(value, name)
-        elif name in spec.DURATION_FIELDS:
-            if not isinstance(value, str) or not spec.DURATION_RE.match(value):
-                raise _invalid(name)
-            out[name] = value
-        elif name == "status":
-            if not isinstance(value, str) or value not in spec.STATUSES:
-                raise _invalid(name)
-            out[name] = value
-        elif name == "erinnerung":
-            if not isinstance(value, str) or value not in spec.REMINDERS:
-                raise _invalid(name)
-            out[name] = value
-        elif name == "ressources":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _invalid(name)
-            out[name] = [
-                _select_key(v, fixtures.resources, dialect.resource_values, name) for v in value
-            ]
-        elif name == "rp_type":
-            if not isinstance(value, str) or value not in spec.SERIES_KINDS:
-                raise _invalid(name)
-            out[name] = value
-        elif name == "rp_tage":
-            tage = _int(value, name)
-            if tage not in spec.SERIES_INTERVAL:
-                raise _invalid(name)
-            out[name] = tage
-        elif name in ("rp_beginn_datum", "rp_ende_datum"):
-            out[name] = _date(value, name).isoformat()
-        elif name == "rp_ende_status":
-            status = _int(value, name)
-            if status not in spec.SERIES_END:
-                raise _invalid(name)
-            out[name] = status
-        elif name == "rp_exception":
-            if not isinstance(value, str) or not spec.EXCEPTIONS_RE.match(value):
-                raise _invalid(name)
-            out[name] = [_date(d, name).isoformat() for d in value.split("#")[1:]]
+    out = {
+        name: _field_value(name, value, fixtures, dialect)
+        for name, value in data.items()
+        if name in spec.CALENDAR_FIELDS
+    }
+    out = {name: value for name, value in out.items() if value is not _UNCHECKED}
     if "art" in out:
         out["art"] = _select_key(out["art"], fixtures.appointment_types, dialect.art_values, "art")
     if "von" in out and not any(u["username"] == out["von"] for u in fixtures.users):
         raise Refusal(251, f'Unknown user "{out["von"]}"')
     return out
+
+
+_UNCHECKED = object()  # a field sent as it came (its checks are elsewhere, or none)
+
+
+def _field_value(name: str, value: Any, fixtures: Fixtures, dialect: Dialect) -> Any:
+    """One field of ``data``, checked as §4.1 describes it, normalised."""
+    if name in ("start_dt", "end_dt"):
+        return parse_datetime(value, name).strftime(spec.STAMP)
+    if name in spec.TEXT_FIELDS:
+        if not isinstance(value, str):
+            raise _invalid(name)
+        if len(value) > spec.TEXT_LIMITS[name]:
+            raise Refusal(
+                255,
+                f'Invalid value for parameter "{name}": longer than '
+                f"{spec.TEXT_LIMITS[name]} characters",
+            )
+        return value
+    if name in spec.BOOLEAN_FIELDS:
+        return _bool(value, name)
+    if name in spec.DURATION_FIELDS:
+        if not isinstance(value, str) or not spec.DURATION_RE.match(value):
+            raise _invalid(name)
+        return value
+    choices = {"status": spec.STATUSES, "erinnerung": spec.REMINDERS, "rp_type": spec.SERIES_KINDS}
+    if name in choices:
+        if not isinstance(value, str) or value not in choices[name]:
+            raise _invalid(name)
+        return value
+    if name == "ressources":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _invalid(name)
+        return [_select_key(v, fixtures.resources, dialect.resource_values, name) for v in value]
+    return _series_value(name, value)
+
+
+def _series_value(name: str, value: Any) -> Any:
+    """A series field (rp_*), checked and normalised."""
+    if name in ("rp_tage", "rp_ende_status"):
+        number = _int(value, name)
+        if number not in (spec.SERIES_INTERVAL if name == "rp_tage" else spec.SERIES_END):
+            raise _invalid(name)
+        return number
+    if name in ("rp_beginn_datum", "rp_ende_datum"):
+        return _date(value, name).isoformat()
+    if name == "rp_exception":
+        if not isinstance(value, str) or not spec.EXCEPTIONS_RE.match(value):
+            raise _invalid(name)
+        return [_date(d, name).isoformat() for d in value.split("#")[1:]]
+    return _UNCHECKED
 
 
 def check_consistency(record: dict[str, Any]) -> None:

@@ -163,7 +163,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     )
     app.jinja_env.filters["cell"] = cell
     app.jinja_env.filters["utc_local"] = utc_local
-    _routes(app, cast(Workspace, LocalProxy(lambda: g.workspace)))
+    _routes(app, WS)
     return app
 
 
@@ -201,35 +201,57 @@ def _plan_word(action: str | None) -> str:
     return _(PLAN_WORDS[action]) if action in PLAN_WORDS else ""
 
 
+# The requesting browser's workspace (create_app sets g.workspace before every page).
+WS = cast(Workspace, LocalProxy(lambda: g.workspace))
+
+
 def _routes(app: Flask, ws: Workspace) -> None:
-    """The pages; ``ws`` is the requesting browser's workspace."""
+    """The pages, step by step; ``ws`` is the requesting browser's workspace."""
+    for add in (
+        _error_pages,
+        _start_routes,
+        _file_routes,
+        _mapping_routes,
+        _check_routes,
+        _import_routes,
+        _undo_routes,
+        _history_routes,
+    ):
+        add(app, ws)
 
-    def page(template: str, **context: Any) -> str:
-        # a page the guard refused has no workspace: it shows nothing of anyone's work
-        return render_template(template, ws=ws if "workspace" in g else None, **context)
 
-    def back(endpoint: str, **values: Any) -> Response:
-        return redirect(url_for(endpoint, **values), code=303)
+def page(template: str, **context: Any) -> str:
+    # a page the guard refused has no workspace: it shows nothing of anyone's work
+    return render_template(template, ws=WS if "workspace" in g else None, **context)
 
-    def table_page(
-        template: str,
-        columns: list[str],
-        filtered: Callable[[str], list[Any]],
-        build: Callable[[list[Any]], list[dict[str, Any]]],
-        **context: Any,
-    ) -> str:
-        """A table's page: the rows its filter shows, PAGE_ROWS of them, built for the page."""
-        shown = request.args.get("filter", "all")
-        number, pages, shown_rows = _paged(filtered(shown))
-        return page(
-            template,
-            rows=build(shown_rows),
-            columns=columns,
-            shown=shown,
-            page_number=number,
-            pages=pages,
-            **context,
-        )
+
+def back(endpoint: str, **values: Any) -> Response:
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def table_page(
+    template: str,
+    columns: list[str],
+    filtered: Callable[[str], list[Any]],
+    build: Callable[[list[Any]], list[dict[str, Any]]],
+    **context: Any,
+) -> str:
+    """A table's page: the rows its filter shows, PAGE_ROWS of them, built for the page."""
+    shown = request.args.get("filter", "all")
+    number, pages, shown_rows = _paged(filtered(shown))
+    return page(
+        template,
+        rows=build(shown_rows),
+        columns=columns,
+        shown=shown,
+        page_number=number,
+        pages=pages,
+        **context,
+    )
+
+
+def _error_pages(app: Flask, ws: Workspace) -> None:
+    """Errors as pages in the user's words."""
 
     @app.errorhandler(ImporterError)
     def importer_error(exc: ImporterError) -> tuple[str, int]:
@@ -244,6 +266,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
         return page("error.html", message=exc.description or exc.name), exc.code or 500
+
+
+def _start_routes(app: Flask, ws: Workspace) -> None:
+    """Step 1: the language and the connection."""
 
     # --- start: language and connection -------------------------------------------------------
     @app.get("/")
@@ -276,6 +302,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
         ws.connection(fresh=True)
         return back("index")
 
+
+def _file_routes(app: Flask, ws: Workspace) -> None:
+    """Step 2: the file, its sheet and header row."""
+
     # --- file ---------------------------------------------------------------------------------
     @app.get("/file")
     def file_page() -> str:
@@ -304,6 +334,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
         upload.header_row = int(header) if header.isdecimal() and int(header) > 0 else None
         ws.check_job = None
         return back("file_page")
+
+
+def _mapping_routes(app: Flask, ws: Workspace) -> None:
+    """Step 3: the mapping, its form, text and preview."""
 
     # --- mapping ------------------------------------------------------------------------------
     @app.get("/mapping")
@@ -363,6 +397,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
         ws.save_mapping(request.form.get("name", "").strip())
         return back("mapping_page", saved=1)
 
+
+def _check_routes(app: Flask, ws: Workspace) -> None:
+    """Step 4: the check of every row, and its report."""
+
     # --- check --------------------------------------------------------------------------------
     @app.post("/check")
     def check_start() -> Response:
@@ -392,6 +430,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
             abort(404)
         name = Path(ws.uploaded().name).stem + ".check.xlsx"
         return send_file(job.result.report_path, as_attachment=True, download_name=name)
+
+
+def _import_routes(app: Flask, ws: Workspace) -> None:
+    """Step 5: the import, its progress and results, sending failed rows again."""
 
     # --- import -------------------------------------------------------------------------------
     @app.get("/import")
@@ -463,6 +505,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
         started = ws.send_again(imported, report.results_path, cells)
         return back("import_job", job_id=started.job.id)
 
+
+def _undo_routes(app: Flask, ws: Workspace) -> None:
+    """Undo of an import, and the progress of any job."""
+
     @app.get("/import/<job_id>/undo")
     def undo_page(job_id: str) -> str:
         imported = _imported(ws, job_id)
@@ -494,6 +540,10 @@ def _routes(app: Flask, ws: Workspace) -> None:
         if job is None:
             abort(404)
         return jsonify(job.snapshot())
+
+
+def _history_routes(app: Flask, ws: Workspace) -> None:
+    """Step 6: the history of this account."""
 
     # --- history ------------------------------------------------------------------------------
     @app.get("/history")
