@@ -112,7 +112,7 @@ def cli(ctx: click.Context, debug: bool, lang: str | None) -> None:
 @click.option("--fail-before-rate", type=float, default=0.0, help="Share refused unprocessed.")
 @click.option(
     "--fail-before",
-    type=click.Choice(["503", "reset"]),
+    type=click.Choice(["503", "429", "reset"]),
     default="503",
     show_default=True,
     help="How a refused request fails: HTTP 503 or connection reset.",

@@ -285,3 +285,15 @@ def test_secret_and_token_never_appear_in_errors_reprs_or_logs(
     joined = "\n".join(texts)
     assert token not in joined
     assert secret not in joined
+
+
+def test_a_429_is_never_delivered_so_it_may_be_sent_again(sandbox: Sandbox) -> None:
+    """HTTP 429 (rate limited) comes before any work: the create was not delivered (sent
+    again after a backoff), never a maybe that needs a read-back; nothing was created."""
+    sandbox.faults = Faults(plan=["429"], writes_only=True)
+    with OnOfficeClient(sandbox.url, sandbox.credentials, timeouts=Timeouts(2, 5)) as client:
+        with pytest.raises(NotDelivered, match="429"):
+            client.create_appointment(APPOINTMENT)
+        assert sandbox.store.count_appointments() == 0
+        assert isinstance(client.create_appointment(APPOINTMENT), int)
+    assert sandbox.store.count_appointments() == 1

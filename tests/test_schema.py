@@ -97,3 +97,17 @@ def test_one_pass_reports_every_problem_of_every_row_with_source_columns() -> No
     assert found[(4, "end-before-start")].columns == ("Datum", "Beginn", "Ende")
     assert found[(4, "bad-reminder")].columns == ("Erinnerung",)
     assert "300 characters; onOffice takes at most 255" in found[(9, "text-too-long")].message
+
+
+def test_a_subject_of_255_characters_is_taken_and_one_of_256_is_not() -> None:
+    """The limit itself: onOffice takes 255 characters (§4.1)."""
+    rows = pd.DataFrame(
+        [
+            {"start_dt": "2027-03-01 10:00:00", "end_dt": "2027-03-01 11:00:00", "description": d}
+            for d in ("x" * 255, "x" * 256)
+        ],
+        index=pd.Index([2, 3], name="row"),
+        dtype=object,
+    )
+    found = {(p.row, p.code) for p in schema.validate(rows, {"description": ("Betreff",)})}
+    assert found == {(3, "text-too-long")}

@@ -156,3 +156,37 @@ def test_python_gettext_is_what_reads_the_catalogue() -> None:
     probe = "import sys, importer.i18n as i; i.catalogue('de'); print('babel' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("asked", "chosen"), [("de_DE", "de"), ("de-AT", "de"), ("EN_gb", "en"), (" de ", "de")]
+)
+def test_a_language_with_its_region_is_the_language(asked: str, chosen: str) -> None:
+    """`--lang de_DE` (as a locale is written) is German, not refused."""
+    from importer import i18n
+
+    assert i18n.choose(asked) == chosen
+    with pytest.raises(ValueError, match="use one of: de, en"):
+        i18n.choose("fr_FR")
+
+
+def test_each_context_speaks_its_own_language_at_the_same_time() -> None:
+    """The language is a context's, not the process's: two threads, two languages."""
+    import threading
+
+    from importer import i18n
+
+    said: dict[str, str] = {}
+    ready = threading.Barrier(2)
+
+    def speak(lang: str) -> None:
+        with i18n.use(lang):
+            ready.wait(5)  # both inside their `use` at once
+            said[lang] = i18n._("Result")
+
+    threads = [threading.Thread(target=speak, args=(lang,)) for lang in ("de", "en")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert said == {"de": "Ergebnis", "en": "Result"}

@@ -147,3 +147,16 @@ def test_cli_undo_lists_and_asks_unless_yes(imported: tuple[Path, Path], sandbox
     again = forkserver.run([*command, "--yes"], env=env, timeout=60)
     assert again.returncode == 0 and "8 deleted" not in again.stdout
     assert "8 undone earlier (nothing sent for them)" in again.stdout
+
+
+def test_a_change_reads_do_not_show_is_still_seen_by_its_modified_time(
+    imported: tuple[Path, Path], sandbox: Sandbox
+) -> None:
+    """Only the reminder changed (no read shows it, so the stamp's digest still matches): the
+    appointment's `modified` after the import's write says someone touched it; not undone."""
+    results, journal = imported
+    record = sandbox.store.all_appointments()[1]
+    sandbox.store.update_appointment({**record, "erinnerung": "3 weeks"}, "2099-01-01 00:00:00")
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        report = undo_import(results, client=client, journal_path=journal)
+    assert report.counts() == {"deleted": 7, "skipped-modified": 1}

@@ -52,7 +52,7 @@ class Faults:
 
     latency: float | tuple[float, float] = 0.0  # seconds, fixed or a random range
     fail_before_rate: float = 0.0  # refused before processing ...
-    fail_before: str = "503"  # ... with HTTP 503, or "reset" (connection reset)
+    fail_before: str = "503"  # ... with HTTP 503, "429" (rate limited), or "reset"
     drop_after_rate: float = 0.0  # processed, then no usable answer ...
     drop_after: str = "reset"  # ... the connection reset, or "500" (HTTP 500 after the work)
     clock_skew: float = 0.0  # seconds added to the server's clock
@@ -63,13 +63,14 @@ class Faults:
     # Every write action answered with this (code, message): e.g. (156, "no right ...").
     refuse_writes: tuple[int, str] | None = None
     # A script for the next requests the faults hit, one entry each, then the rates again:
-    # "ok", "503" or "reset" (refused before processing), "500" or "lost" (processed, no answer).
+    # "ok", "503", "429" or "reset" (refused before processing), "500" or "lost" (processed, no
+    # answer).
     plan: list[str] = field(default_factory=list)
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.fail_before not in ("503", "reset"):
-            raise ValueError("fail_before must be '503' or 'reset'")
+        if self.fail_before not in ("503", "429", "reset"):
+            raise ValueError("fail_before must be '503', '429' or 'reset'")
         if self.drop_after not in ("500", "reset"):
             raise ValueError("drop_after must be '500' or 'reset'")
         self.rng = random.Random(self.seed)
@@ -437,12 +438,15 @@ class _Handler(BaseHTTPRequestHandler):
         planned = faults.next_planned() if hit else None
         if hit and (delay := faults.delay()) > 0:
             time.sleep(delay)  # the way there: the work is done after it
-        before = planned in ("503", "reset") or (
+        before = planned in ("503", "429", "reset") or (
             planned is None and hit and faults.roll(faults.fail_before_rate)
         )
         if before:
-            if (planned or faults.fail_before) == "503":
+            kind = planned or faults.fail_before
+            if kind == "503":
                 self._send(503, _top(503, 0, "injected: service unavailable"))
+            elif kind == "429":
+                self._send(429, _top(429, 0, "injected: too many requests"))
             else:
                 self._reset()
             return
