@@ -92,7 +92,6 @@ class Events:
     rows: list[dict[str, str | None]] = field(default_factory=list)
     errors: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)  # code, why
     warnings: dict[tuple[int, str], str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # said once about the file
     budget: int = BUDGET  # occurrences the file's rules may still be counted to
 
 
