@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import contract, identity
 from . import journal as jr
@@ -96,6 +96,15 @@ IMPORTED = tuple(s for s in STATUSES if s in IN_ONOFFICE)
 # What became of the appointment of a row that is no longer in the file.
 KEPT, CANCELED, REMOVED_GONE = "kept", "canceled", "already-gone"
 Earlier = dict[int, tuple[str | None, int | None, int]]  # row -> (status, id, source row)
+
+
+class Pending(NamedTuple):
+    """A row whose answer was lost in this run: settled again once ``ready_at`` has come."""
+
+    step: Step
+    params: dict[str, Any]
+    ready_at: float  # time.monotonic() from when a read-back can tell
+    declined: int  # attempts onOffice declined (HTTP 503) so far
 
 
 @dataclass(frozen=True)
@@ -219,7 +228,7 @@ class Runner:
         self.unreachable_streak = 0
         # row -> (step, params, when to read it back: time.monotonic(), attempts declined
         # with a 503 so far: such a row is sent again once it is proven absent)
-        self.pending: dict[int, tuple[Step, dict[str, Any], float, int]] = {}
+        self.pending: dict[int, Pending] = {}
         self.rng = random.Random()
         self.use_reference = use_reference
         self.written: set[int] = set()  # appointments this run wrote (a look finds them too)
@@ -362,7 +371,7 @@ class Runner:
     ) -> None:
         """Read this row back later in the run (:func:`importer.submit` settles them)."""
         with self.lock:
-            self.pending[step.row] = (step, params, self._ready_at(timed_out), declined)
+            self.pending[step.row] = Pending(step, params, self._ready_at(timed_out), declined)
 
     def keep(self, step: Step, params: dict[str, Any]) -> RowResult:
         """A row whose appointment already holds it: journaled, nothing sent."""

@@ -23,12 +23,12 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import contract, identity
 from . import journal as jr
@@ -656,12 +656,19 @@ def _beside(checked: CheckReport, record: str | None) -> dict[int, frozenset[int
     return {o.row: present for o in checked.outcomes if not o.valid and raw[o.row] in invalid}
 
 
+class RowWork(NamedTuple):
+    """A row a run settles or sends: its step of the plan, and the parameters it sends."""
+
+    step: Step
+    params: dict[str, Any]
+
+
 @dataclass
 class _Work:
-    """The rows a run settles and sends (creates and updates), with their parameters."""
+    """The rows a run settles and sends (creates and updates)."""
 
-    settle: list[tuple[Step, dict[str, Any]]] = field(default_factory=list)
-    send: list[tuple[Step, dict[str, Any]]] = field(default_factory=list)
+    settle: list[RowWork] = field(default_factory=list)
+    send: list[RowWork] = field(default_factory=list)
 
 
 def _sort(
@@ -675,8 +682,8 @@ def _sort(
     """Each row to its work, or straight to its result when nothing is to be sent."""
     report = runner.report
     work = _Work()
-    updates: list[tuple[Step, dict[str, Any]]] = []
-    creates: list[tuple[Step, dict[str, Any]]] = []
+    updates: list[RowWork] = []
+    creates: list[RowWork] = []
     for outcome in outcomes:
         row = outcome.row
         step = done.plan.steps.get(row)
@@ -710,11 +717,11 @@ def _sort(
         ):
             report.results[row] = RowResult(row, ALREADY, before[1])
         elif step.action == identity.SETTLE:
-            work.settle.append((step, params))
+            work.settle.append(RowWork(step, params))
         elif step.action == identity.UPDATE:
-            updates.append((step, params))
+            updates.append(RowWork(step, params))
         else:
-            creates.append((step, params))
+            creates.append(RowWork(step, params))
     # Each run creates in an order of its own: two runs of one list that start together rarely
     # reach the same row at once (results keep the file's order).
     work.send = updates + random.Random().sample(creates, len(creates))
@@ -802,13 +809,13 @@ class _Sending:
                 batch = [
                     item
                     for item in list(self.queue)[:size]
-                    if item[0].prior is not None or item[0].row in cleared
+                    if item.step.prior is not None or item.step.row in cleared
                 ]
                 for item in batch:
                     self.queue.remove(item)
             else:
                 batch = [self.queue.popleft() for _ in range(size)]
-            batch = [item for item in batch if item[0].row not in self.report.results]
+            batch = [item for item in batch if item.step.row not in self.report.results]
             if batch:
                 return [(self.runner.do, item) for item in batch]
         return []
@@ -848,12 +855,12 @@ class _Sending:
         """Rows another run created or wrote meanwhile are not sent again."""
         if not looked:
             return
-        pending = {item[0].row: item for item in self.queue}
-        by_ref = {item[0].ref or reference(item[0].key): row for row, item in pending.items()}
+        pending = {item.step.row: item for item in self.queue}
+        by_ref = {item.step.ref or reference(item.step.key): row for row, item in pending.items()}
         by_appointment = {
-            item[0].prior.appointment_id: row
+            item.step.prior.appointment_id: row
             for row, item in pending.items()
-            if item[0].prior is not None
+            if item.step.prior is not None
         }
         state = self.done.state
         for appointment, stamp in looked:
@@ -876,7 +883,7 @@ class _Sending:
             if fresh.action == identity.UNCHANGED:
                 self.tick(self.runner.keep(fresh, params))
             elif fresh.action == identity.UPDATE:
-                self.queue.appendleft((fresh, params))
+                self.queue.appendleft(RowWork(fresh, params))
             else:
                 self.tick(RowResult(row, CONFLICT, appointment.series, fresh.note))
 
@@ -896,11 +903,11 @@ class _Sending:
         """Without reads by `modified`: ask for the next rows' references themselves (one
         action per row, 50 to a request)."""
         runner = self.runner
-        upcoming = [item for item in list(self.queue)[: self.size] if item[0].prior is None]
+        upcoming = [item for item in list(self.queue)[: self.size] if item.step.prior is None]
         self.cleared = set()  # the rows proven absent: they may be sent
         if not upcoming:
             return
-        rows = [(item[0].ref or reference(item[0].key), item[1]) for item in upcoming]
+        rows = [(item.step.ref or reference(item.step.key), item.params) for item in upcoming]
         existing = find_references(runner.client, rows, set(runner.journal.undone_ids()))
         self.report.existence_reads += existing.reads
         if self.watch is not None and not self.watch.supported:
@@ -912,7 +919,7 @@ class _Sending:
             )
             for step, _params in upcoming:
                 if not any(ref == (step.ref or reference(step.key)) for ref in existing.found):
-                    self.queue.remove((step, _params))
+                    self.queue.remove(RowWork(step, _params))
                     self.tick(RowResult(step.row, UNKNOWN, error=why))
         found = [
             (existing.appointments[n], stamp)
@@ -922,14 +929,14 @@ class _Sending:
             if stamp is not None and stamp.ref == ref
         ]
         self._apply(found)
-        left = {item[0].row for item in self.queue}
+        left = {item.step.row for item in self.queue}
         for step, params in upcoming:
             if step.row not in left:
                 continue
             if (step.ref or reference(step.key)) not in existing.found:
                 self.cleared.add(step.row)
             else:  # found, yet not taken (this run wrote it): never sent again
-                self.queue.remove((step, params))
+                self.queue.remove(RowWork(step, params))
                 self.tick(
                     RowResult(
                         step.row,
@@ -944,7 +951,7 @@ def _drain(
     workers: int,
     stop: threading.Event,
     tick: Callable[[RowResult], None],
-    tasks: list[tuple[Any, tuple[Any, ...]]],
+    tasks: Sequence[tuple[Callable[..., RowResult], tuple[Any, ...]]],
     more: Callable[[], list[tuple[Any, tuple[Any, ...]]]] | None = None,
 ) -> None:
     """Run tasks with at most ``workers`` in flight; stop submitting once ``stop`` is set.
@@ -993,11 +1000,11 @@ def _settle_pending(
             pending, runner.pending = dict(runner.pending), {}
         if not pending:
             return
-        ready = max(at for _, _, at, _declined in pending.values())
+        ready = max(p.ready_at for p in pending.values())
         time.sleep(max(0.0, ready - time.monotonic()))  # the server may still be busy
         tasks = [
             (runner.settle, (step, params, declined))
-            for step, params, _at, declined in pending.values()
+            for step, params, _at, declined in pending.values()  # runner.Pending
         ]
 
         def record(result: RowResult) -> None:
