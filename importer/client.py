@@ -155,14 +155,11 @@ class OnOfficeClient:
         self._session.trust_env = False
         # Room for concurrent workers on one host (requests keeps 10 by default).
         self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
-        # Every request goes to one URL with one header: prepared once and copied per request
-        # (Session.post prepares and merges settings anew each time: 0.3-0.5 ms of CPU a row,
-        # measured in bench/import_bench.py)
-        self._template = self._session.prepare_request(
-            requests.Request(
-                "POST", self._endpoint, headers={"Content-Type": contract.CONTENT_TYPE}
-            )
-        )
+        # Every request goes to one URL with one header: prepared once (at the first request,
+        # where a malformed URL is an error like any other) and copied per request; Session.post
+        # prepares and merges settings anew each time: 0.3-0.5 ms of CPU a row
+        # (bench/import_bench.py)
+        self._template: requests.PreparedRequest | None = None
         self.requests_sent = 0
         self.user_id: int | None = None  # the API user's, once account() has asked
         self.round_trip = 0.0  # seconds the last answered one-action request took
@@ -243,8 +240,17 @@ class OnOfficeClient:
         self.requests_sent += 1
         began = time.monotonic()
         try:
+            if self._template is None:
+                self._template = self._session.prepare_request(
+                    requests.Request(
+                        "POST", self._endpoint, headers={"Content-Type": contract.CONTENT_TYPE}
+                    )
+                )
             prepared = self._template.copy()
             prepared.prepare_body(data=body, files=None)
+            # the session's cookies as they are now (a load balancer's sticky cookie)
+            prepared.headers.pop("Cookie", None)
+            prepared.prepare_cookies(self._session.cookies)
             http = self._session.send(prepared, timeout=(self.timeouts.connect, self.timeouts.read))
             if len(actions) == 1:
                 self.round_trip = time.monotonic() - began

@@ -297,3 +297,52 @@ def test_a_429_is_never_delivered_so_it_may_be_sent_again(sandbox: Sandbox) -> N
         assert sandbox.store.count_appointments() == 0
         assert isinstance(client.create_appointment(APPOINTMENT), int)
     assert sandbox.store.count_appointments() == 1
+
+
+def test_a_cookie_the_server_sets_goes_back_with_the_next_requests() -> None:
+    """A load balancer's sticky cookie: each request carries the session's cookies as they
+    are then (the request is prepared once and copied)."""
+    seen: list[str | None] = []
+
+    class Sticky(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = json.dumps(
+                {"status": {"code": 200, "errorcode": 0, "message": "OK"},
+                 "response": {"results": []}}
+            ).encode()  # fmt: skip
+            self.send_response(200)
+            self.send_header("Set-Cookie", "AWSALB=sticky1; Path=/")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Sticky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/api.php"
+        with OnOfficeClient(url, Credentials("t", "s"), read_retries=0) as client:
+            for _ in range(3):  # the answer holds no result: only the cookies count here
+                with pytest.raises(MalformedResponse):
+                    client.send([Action("get", "users", {})])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert seen == [None, "AWSALB=sticky1", "AWSALB=sticky1"]
+
+
+@pytest.mark.parametrize(
+    "url", ["api.onoffice.de/api.php?apitoken=S3CRETQ", "http://user:hunt3r2@/api.php"]
+)
+def test_a_malformed_api_url_is_an_error_of_the_call_and_keeps_its_secrets(url: str) -> None:
+    client = OnOfficeClient(url, Credentials("t", "s"), timeouts=Timeouts(1, 1), read_retries=0)
+    with pytest.raises(OutcomeUnknown) as caught:
+        client.send([Action("get", "users", {})])
+    assert "S3CRETQ" not in str(caught.value) and "hunt3r2" not in str(caught.value)
