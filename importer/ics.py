@@ -36,7 +36,7 @@ from dateutil.rrule import rrulestr
 
 from . import contract
 from .errors import SourceFileError
-from .i18n import _
+from .i18n import _, when
 
 COLUMNS: Final = (
     "UID",
@@ -62,8 +62,6 @@ MAX_DEPTH: Final = 8  # VCALENDAR > VEVENT > VALARM is 3; a VTIMEZONE's rules 3
 MAX_COUNT: Final = 10_000  # a COUNT beyond this is no office's series
 MAX_INTERVAL: Final = 999  # contract.RP_TAGE_RANGE
 BUDGET: Final = 200_000  # occurrences counted per file: a small hostile file stays fast
-DATE_FORMAT: Final = "%d.%m.%Y"
-TIME_FORMAT: Final = "%d.%m.%Y %H:%M"
 FREQUENCIES: Final = {
     "DAILY": "daily",
     "WEEKLY": "weekly",
@@ -230,7 +228,7 @@ def _fill(
         occurrence = _moment(recurrence)
         day = occurrence.date() if isinstance(occurrence, datetime) else occurrence
         if day is not None and cells["UID"]:
-            cells["UID"] = f"{cells['UID']} ({day.strftime(DATE_FORMAT)})"
+            cells["UID"] = f"{cells['UID']} ({when(day)})"
     start = _moment(event.get("DTSTART"), lambda why: fail("DTSTART", "ics-bad-date", why))
     if start is None:
         if event.get("DTSTART") is None:
@@ -273,7 +271,7 @@ def _fill(
         exceptions = [_day_of(d) for d in _exdates(event)]
         exceptions += [_day_of(_moment(m.get("RECURRENCE-ID"))) for m in moved]
         days = sorted({d for d in exceptions if d is not None})
-        cells["EXDATE"] = ", ".join(d.strftime(DATE_FORMAT) for d in days) or None
+        cells["EXDATE"] = ", ".join(map(when, days)) or None
     elif event.get("EXDATE") is not None:
         fail("EXDATE", "ics-rule-unsupported", _("EXDATE without an RRULE: nothing to leave out"))
 
@@ -341,7 +339,7 @@ def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, f
     cells["INTERVAL"] = str(interval)
     if until or count:
         last = _last_occurrence(text, start, until[0] if until else None, out)
-        cells["UNTIL"] = last.strftime(DATE_FORMAT) if last is not None else None
+        cells["UNTIL"] = when(last) if last is not None else None
         if last is None:
             fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
 
@@ -483,9 +481,10 @@ def _day_of(value: date | None) -> date | None:
 
 
 def _shown(value: date) -> str:
-    if isinstance(value, datetime):
-        return value.strftime(TIME_FORMAT if not value.second else TIME_FORMAT + ":%S")
-    return value.strftime(DATE_FORMAT)
+    """As the office writes it (i18n.when: 05.03.2027 10:00), seconds only where there are."""
+    return when(value) + (
+        value.strftime(":%S") if isinstance(value, datetime) and value.second else ""
+    )
 
 
 def _exdates(event: Any) -> Iterable[date | None]:

@@ -33,7 +33,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any, Final
 
@@ -686,18 +686,7 @@ def _steps(
         if not step.key and step.action != AMBIGUOUS:
             key = _free_key(c.content, used_keys)
             used_keys.add(key)
-            step = Step(
-                c.row,
-                step.action,
-                key,
-                step.ref,
-                step.prior,
-                step.entry,
-                step.how,
-                step.changed,
-                step.note,
-                step.same_as,
-            )
+            step = replace(step, key=key)
         steps[c.row] = _settled_first(step, entries)
     return steps
 
@@ -711,20 +700,7 @@ def _settled_first(step: Step, entries: Mapping[str, Entry]) -> Step:
         if entry.state in (jr.SENDING, jr.UNKNOWN):
             return Step(step.row, SETTLE, step.key, reference(step.key), entry=entry)
         return Step(step.row, CREATE, step.key, reference(step.key), entry=entry)
-    if ref == step.ref:
-        return step
-    return Step(
-        step.row,
-        step.action,
-        step.key,
-        ref,
-        step.prior,
-        step.entry,
-        step.how,
-        step.changed,
-        step.note,
-        step.same_as,
-    )
+    return step if ref == step.ref else replace(step, ref=ref)
 
 
 def _free_key(content: str, used: set[str]) -> str:

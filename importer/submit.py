@@ -823,33 +823,44 @@ class _Sending:
     def _looked(self) -> bool:
         """Look for changes made elsewhere, and wait while another run of the list writes
         (:mod:`importer.watch`); False when the run must stop."""
+        return self._safely(self._look_and_wait)
+
+    def _look_and_wait(self) -> bool:
         watch = self.watch
         assert watch is not None
+        self._look(watch)
+        quiet = self.runner.options.quiet_after
+        while (other := watch.waiting_for(quiet)) and self.queue:
+            if not self.waited:
+                self.waited = True
+                self.report.notices.append(
+                    _(
+                        "another import of this list was running at the same time (run "
+                        "{run}); this run waited for it, so that no row was sent twice"
+                    ).format(run=other)
+                )
+            if self.runner.stop.wait(1.0):
+                return False
+            self._look(watch)
+        return True
+
+    def _look(self, watch: Watch) -> None:
+        """What changed in onOffice since the last look (and, where the server cannot say,
+        the next rows by their references)."""
+        self._apply(watch.look())
+        if not watch.supported:
+            self._by_reference()
+
+    def _safely(self, ask: Callable[[], bool | None]) -> bool:
+        """``ask`` onOffice; False when the run must stop (it could not be asked, or ``ask``
+        says so)."""
         try:
-            self._apply(watch.look())
-            if not watch.supported:
-                self._by_reference()
-            quiet = self.runner.options.quiet_after
-            while (other := watch.waiting_for(quiet)) and self.queue:
-                if not self.waited:
-                    self.waited = True
-                    self.report.notices.append(
-                        _(
-                            "another import of this list was running at the same time (run "
-                            "{run}); this run waited for it, so that no row was sent twice"
-                        ).format(run=other)
-                    )
-                if self.runner.stop.wait(1.0):
-                    return False
-                self._apply(watch.look())
-                if not watch.supported:
-                    self._by_reference()
+            return ask() is not False
         except (ApiError, JournalError) as exc:
             self.runner.halt(
                 _("onOffice could not be asked ({error})").format(error=exc), exc.exit_code
             )
             return False
-        return True
 
     def _apply(self, looked: list[tuple[Any, Any]]) -> None:
         """Rows another run created or wrote meanwhile are not sent again."""
@@ -890,14 +901,7 @@ class _Sending:
     def _asked(self) -> bool:
         """The next rows, looked for by their references themselves; False when the run must
         stop."""
-        try:
-            self._by_reference()
-        except (ApiError, JournalError) as exc:
-            self.runner.halt(
-                _("onOffice could not be asked ({error})").format(error=exc), exc.exit_code
-            )
-            return False
-        return True
+        return self._safely(self._by_reference)
 
     def _by_reference(self) -> None:
         """Without reads by `modified`: ask for the next rows' references themselves (one

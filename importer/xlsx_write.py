@@ -323,11 +323,11 @@ def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
             ]
         if len(limits) < len(values):
             limits += _line_limits(sheet, len(values))[len(limits) :]
-        lines = _line_count(values, limits)  # a note of several lines shows them all
-        for c, wide in wrap_widths:  # a wrapped message: the row grows to show its lines
+        # every line of the row's text shows (a wrapped message, a note of several lines)
+        lines = _line_count(values, limits)
+        for c, wide in wrap_widths:
             text = values[c] if c < len(values) else None
             if text.__class__ is str and (len(text) > wide or "\n" in text):
-                lines = max(lines, _wrapped_lines(values, wrap_widths))
                 sizes.wrapped.add(c)  # the column gets the width the height assumed
                 break
         height = f' ht="{min(lines, 20) * 15}" customHeight="1"' if lines > 1 else ""
@@ -380,18 +380,6 @@ def _line_count(values: Sequence[Any], limits: Sequence[float]) -> int:
     for v, limit in zip(values, limits, strict=False):
         if v.__class__ is str and (len(v) > limit or "\n" in v):
             count = sum(max(1, math.ceil(len(part) / limit)) for part in v.split("\n"))
-            lines = max(lines, count)
-    return lines
-
-
-def _wrapped_lines(values: Sequence[Any], widths: Sequence[tuple[int, float]]) -> int:
-    """The lines that show every line of a row's wrapped cells."""
-    lines = 1
-    for c, width in widths:
-        text = values[c] if c < len(values) else None
-        if text.__class__ is str and (len(text) > width or "\n" in text):
-            per_line = width * 1.2  # proportional text: more characters than "0"-widths
-            count = sum(max(1, math.ceil(len(line) / per_line)) for line in text.split("\n"))
             lines = max(lines, count)
     return lines
 

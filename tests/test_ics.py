@@ -12,6 +12,7 @@ import pytest
 from importer.check import check
 from importer.errors import ExitCode
 from importer.sandbox import Sandbox
+from samples.make_samples import OUTLOOK_TZ
 
 from .helpers import cli
 
@@ -123,22 +124,7 @@ def test_mapping_init_on_a_calendar_drafts_the_shipped_mapping(tmp_path: Path) -
 
 
 # --- times -----------------------------------------------------------------------------------
-OUTLOOK_ZONE = """BEGIN:VTIMEZONE
-TZID:W. Europe Standard Time
-BEGIN:STANDARD
-DTSTART:16011028T030000
-RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:16010325T020000
-RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-END:DAYLIGHT
-END:VTIMEZONE
-"""
+OUTLOOK_ZONE = OUTLOOK_TZ  # the shipped samples' Windows zone, with its VTIMEZONE
 NEW_YORK_ZONE = """BEGIN:VTIMEZONE
 TZID:Eastern
 BEGIN:STANDARD

@@ -48,7 +48,7 @@ from ..results import sheet_rows
 from ..undo import undo_word
 from . import editor
 from .guard import Guard
-from .workspace import Imported, Workspace
+from .workspace import Imported, Workspace, list_of
 
 PAGE_ROWS = 50
 # Where the language switch may send the browser back to: a path of this app, nothing that a
@@ -152,7 +152,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         decimal=i18n.decimal,
         tone=tone,
         send_counts=send_counts,
-        list_of=_list_of,
+        list_of=list_of,
         status_word=_status_word,
         plan_word=_plan_word,
         problem_text=problem_text,
@@ -552,7 +552,7 @@ def _history_routes(app: Flask, ws: Workspace) -> None:
         results = ws.results_files()
         by_list = _results_by_list(results)
         known = {f.input for f in files}
-        others = [p for p in results if _list_of(p)[0] not in known]
+        others = [p for p in results if list_of(p)[0] not in known]
         return page("history.html", files=files, by_list=by_list, others=others)
 
     @app.get("/history/<name>")
@@ -564,25 +564,10 @@ def _history_routes(app: Flask, ws: Workspace) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-RESULTS_NAME = re.compile(r"(\d{4})-(\d\d)-(\d\d)_(\d\d)(\d\d)(\d\d)_(.+)\.(results|undo)\.xlsx")
-
-
-def _list_of(path: Path) -> tuple[str, str]:
-    """A results (or undo) workbook of the app (``2026-12-05_153155_viewings.results.xlsx``):
-    its list and what it is, as a person reads it ("results of 05.12.2026 15:31")."""
-    m = RESULTS_NAME.fullmatch(path.name)
-    if m is None:
-        return path.name.split(".", 1)[0], ""
-    year, month, day, hour, minute, _second, name, kind = m.groups()
-    when = f"{day}.{month}.{year} {hour}:{minute}"
-    word = _("results of {when}") if kind == "results" else _("undo of {when}")
-    return name, word.format(when=when)
-
-
 def _results_by_list(results: list[Path]) -> dict[str, list[tuple[Path, str]]]:
     out: dict[str, list[tuple[Path, str]]] = {}
     for path in results:
-        name, when = _list_of(path)
+        name, when = list_of(path)
         out.setdefault(name, []).append((path, when))
     return out
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, ImporterError, MappingError
-from ..i18n import N_, _
+from ..i18n import N_, _, when
 from ..reference import list_name
 from .editor import pairs_of as editor_pairs
 from .jobs import Job
@@ -41,6 +41,8 @@ FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".ics")
 # A mapping's name as it may be saved in the mappings folder: no path, no dot files.
 MAPPING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 PREVIEW_ROWS = 20
+# An import's results workbook in the results folder: STAMP_list.results.xlsx (list_of reads it)
+RESULTS_STAMP = "%Y-%m-%d_%H%M%S"
 
 
 class Refused(ImporterError):
@@ -780,7 +782,7 @@ class Workspace:
 
     def _results_path(self, name: str) -> Path:
         self.results.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+        stamp = datetime.now().strftime(RESULTS_STAMP)
         return self.results / f"{stamp}_{_safe_name(Path(name).stem)}.results.xlsx"
 
     def undo_plan(self, imported: Imported, results: Path) -> UndoReport:
@@ -819,6 +821,21 @@ STATUS_WORDS = {
     "participantsAvailable": N_("participants available"),
 }
 REPEAT_NAMES = {"t": N_("daily"), "w": N_("weekly"), "m": N_("monthly"), "j": N_("yearly")}
+
+
+def list_of(path: Path) -> tuple[str, str]:
+    """A results (or undo) workbook of the app (``2026-12-05_153155_viewings.results.xlsx``):
+    its list and what it is, as a person reads it ("results of 05.12.2026 15:31")."""
+    stamp, name = path.name[:17], path.name[18:]
+    kind = next((k for k in ("results", "undo") if name.endswith(f".{k}.xlsx")), None)
+    try:
+        written = datetime.strptime(stamp, RESULTS_STAMP)
+    except ValueError:
+        written = None
+    if written is None or kind is None or path.name[17:18] != "_":
+        return path.name.split(".", 1)[0], ""
+    word = _("results of {when}") if kind == "results" else _("undo of {when}")
+    return name.removesuffix(f".{kind}.xlsx"), word.format(when=when(written))
 
 
 def _distinct(cells: list[Any], split: str) -> list[str]:
