@@ -24,9 +24,9 @@ from typing import Any
 
 from import_bench import start_sandbox, write_rows
 
-from importer.client import Action, Credentials, OnOfficeClient
-from importer.readback import read_period
-from importer.submit import RunOptions, run_import
+from importer.onoffice.client import Action, Credentials, OnOfficeClient
+from importer.onoffice.readback import read_period
+from importer.run.submit import RunOptions, run_import
 
 
 class CountingClient(OnOfficeClient):

@@ -74,7 +74,7 @@ def write_rows(folder: Path, n: int) -> tuple[Path, Path]:
 
 def bare_request(latency: float, n: int = 200) -> float:
     """Seconds one create takes against this sandbox, sent by the client alone."""
-    from importer.client import Credentials, OnOfficeClient
+    from importer.onoffice.client import Credentials, OnOfficeClient
 
     proc, env = start_sandbox(latency)
     try:
@@ -92,8 +92,8 @@ def bare_request(latency: float, n: int = 200) -> float:
 
 
 def measure(rows: int, latency: float, workers: int) -> dict[str, float]:
-    from importer.client import Credentials, OnOfficeClient
-    from importer.submit import RunOptions, run_import
+    from importer.onoffice.client import Credentials, OnOfficeClient
+    from importer.run.submit import RunOptions, run_import
 
     proc, env = start_sandbox(latency)
     try:

@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from importer.client import OnOfficeClient, Timeouts  # noqa: E402
-from importer.runner import RunReport  # noqa: E402
+from importer.onoffice.client import OnOfficeClient, Timeouts  # noqa: E402
+from importer.run.runner import RunReport  # noqa: E402
+from importer.run.submit import RunOptions, run_import  # noqa: E402
 from importer.sandbox import Sandbox  # noqa: E402
-from importer.submit import RunOptions, run_import  # noqa: E402
 from tests.living import EDITS, Numbers, Viewing, divergence, first_list, write_list  # noqa: E402
 
 OPTIONS = RunOptions(cancel_removed=True, backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)

@@ -139,13 +139,13 @@ def flow(source: Path, mapping: str | None) -> dict[str, float]:
 def library(source: Path, mapping: str) -> dict[str, float]:
     """The same check, import and undo as library calls (what the CLI does), in the same kind
     of in-process sandbox: what the web app adds is the difference."""
-    from importer.check import check
-    from importer.client import OnOfficeClient
-    from importer.mapping import mapping_from_text
-    from importer.results import save_results
+    from importer.mapping.spec import mapping_from_text
+    from importer.onoffice.client import OnOfficeClient
+    from importer.output.results import save_results
+    from importer.rules.check import check
+    from importer.run.submit import run_import
+    from importer.run.undo import undo_import
     from importer.sandbox import Sandbox
-    from importer.submit import run_import
-    from importer.undo import undo_import
 
     times: dict[str, float] = {}
     parsed = mapping_from_text(mapping, "bench.yaml")

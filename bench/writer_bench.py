@@ -20,7 +20,7 @@ from pathlib import Path
 OURS = """
 import sys, time
 from datetime import datetime, timedelta
-from importer.workbook import RowsSheet, write_workbook
+from importer.output.workbook import RowsSheet, write_workbook
 rows, columns, target = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 start = datetime(2027, 3, 1, 9)
 def body():
@@ -82,7 +82,7 @@ def main() -> None:
         import xlsxwriter  # noqa: F401
     except ImportError:
         sys.exit("pip install xlsxwriter first: it is only needed for this comparison")
-    sides = {"ours (importer/xlsx_write.py)": OURS, "XlsxWriter constant_memory": XLSXWRITER}
+    sides = {"ours (importer/output/xlsx_write.py)": OURS, "XlsxWriter constant_memory": XLSXWRITER}
     times: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.repeat):
         for name, script in sides.items():

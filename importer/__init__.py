@@ -16,31 +16,31 @@ from typing import TYPE_CHECKING, Any
 
 # public name -> the module that defines it
 _WHERE = {
-    "check": "check",
-    "CheckReport": "check",
-    "RowOutcome": "check",
-    "OnOfficeClient": "client",
-    "Credentials": "client",
-    "Timeouts": "client",
-    "draft_mapping": "draft",
-    "Draft": "draft",
-    "load_table": "load",
-    "Table": "load",
-    "LoadOptions": "load",
-    "Limits": "load",
-    "load_mapping": "mapping",
-    "Mapping": "mapping",
-    "Level": "problems",
-    "RowProblem": "problems",
-    "run_import": "submit",
-    "RunOptions": "runner",
-    "RunReport": "runner",
-    "RowResult": "runner",
-    "Status": "runner",
-    "undo_import": "undo",
-    "UndoReport": "undo",
+    "check": "rules.check",
+    "CheckReport": "rules.check",
+    "RowOutcome": "rules.check",
+    "OnOfficeClient": "onoffice.client",
+    "Credentials": "onoffice.client",
+    "Timeouts": "onoffice.client",
+    "draft_mapping": "mapping.draft",
+    "Draft": "mapping.draft",
+    "load_table": "source.load",
+    "Table": "source.load",
+    "LoadOptions": "source.load",
+    "Limits": "source.load",
+    "load_mapping": "mapping.spec",
+    "Mapping": "mapping.spec",
+    "Level": "core.problems",
+    "RowProblem": "core.problems",
+    "run_import": "run.submit",
+    "RunOptions": "run.runner",
+    "RunReport": "run.runner",
+    "RowResult": "run.runner",
+    "Status": "run.runner",
+    "undo_import": "run.undo",
+    "UndoReport": "run.undo",
     **{
-        name: "errors"
+        name: "core.errors"
         for name in (
             "ActionRefused",
             "ApiError",
@@ -118,10 +118,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
-    from .check import CheckReport, RowOutcome, check
-    from .client import Credentials, OnOfficeClient, Timeouts
-    from .draft import Draft, draft_mapping
-    from .errors import (
+    from .core.errors import (
         ActionRefused,
         ApiError,
         AuthenticationError,
@@ -139,9 +136,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         SourceFileError,
         TransportError,
     )
-    from .load import Limits, LoadOptions, Table, load_table
-    from .mapping import Mapping, load_mapping
-    from .problems import Level, RowProblem
-    from .runner import RowResult, RunOptions, RunReport, Status
-    from .submit import run_import
-    from .undo import UndoReport, undo_import
+    from .core.problems import Level, RowProblem
+    from .mapping.draft import Draft, draft_mapping
+    from .mapping.spec import Mapping, load_mapping
+    from .onoffice.client import Credentials, OnOfficeClient, Timeouts
+    from .rules.check import CheckReport, RowOutcome, check
+    from .run.runner import RowResult, RunOptions, RunReport, Status
+    from .run.submit import run_import
+    from .run.undo import UndoReport, undo_import
+    from .source.load import Limits, LoadOptions, Table, load_table

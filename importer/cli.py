@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import contract, i18n
-from .errors import ConfigurationError, ExitCode, HideUrlSecrets, ImporterError
-from .i18n import _, ngettext
+from .core import contract, i18n
+from .core.errors import ConfigurationError, ExitCode, HideUrlSecrets, ImporterError
+from .core.i18n import _, ngettext
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
-    from .client import OnOfficeClient
-    from .load import LoadOptions
+    from .onoffice.client import OnOfficeClient
+    from .source.load import LoadOptions
 
 log = logging.getLogger("importer")
 
@@ -51,7 +51,7 @@ def _debug(argv: list[str] | None) -> bool:
 
 def _language(argv: list[str] | None) -> str:
     """--lang, else the config file's ``lang``, else the locale (German where it is German)."""
-    from .config import configured_language
+    from .onoffice.config import configured_language
 
     args = _options(argv)
     config = None
@@ -196,8 +196,8 @@ def sandbox(
 @contextmanager
 def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOfficeClient]:
     """A client from ONOFFICE_* variables or the config file, or an embedded sandbox."""
-    from .client import OnOfficeClient
-    from .config import api_settings
+    from .onoffice.client import OnOfficeClient
+    from .onoffice.config import api_settings
 
     if use_sandbox:
         from .sandbox import Sandbox
@@ -220,7 +220,7 @@ def lookup_client(
 def _load_options(
     sheet: str | None, header_row: int | None, encoding: str | None, delimiter: str | None
 ) -> LoadOptions:
-    from .load import LoadOptions
+    from .source.load import LoadOptions
 
     chosen: str | int | None = (
         int(sheet) if sheet and sheet.isascii() and sheet.isdigit() else sheet
@@ -342,9 +342,9 @@ def check(
     With --resolve it also says what `run` would do with each row for this account: create,
     update or leave it unchanged (the report's Plan column).
     """
-    from .check import check as run_check
-    from .check import prepare
-    from .mapping import load_mapping
+    from .mapping.spec import load_mapping
+    from .rules.check import check as run_check
+    from .rules.check import prepare
 
     mapping = load_mapping(mapping_path)
     options = _load_options(sheet, header_row, encoding, delimiter)
@@ -355,8 +355,8 @@ def check(
                 file, mapping, report=report, load_options=options, strict=strict, prepared=prepared
             )
         else:
-            from .report import write_report
-            from .submit import planned_check
+            from .output.report import write_report
+            from .run.submit import planned_check
 
             result = planned_check(
                 api,
@@ -373,8 +373,8 @@ def check(
 
 
 def render_check(result: Any) -> None:
-    from .problems import problem_text
-    from .report import lookups_not_checked
+    from .core.problems import problem_text
+    from .output.report import lookups_not_checked
 
     table = result.table
     where = _("sheet {sheet}").format(sheet=repr(table.sheet)) if table.sheet else table.encoding
@@ -554,9 +554,9 @@ def run(
 ) -> None:
     """Create the valid rows as appointments, one by one (update those that changed since an
     earlier run); write the results workbook."""
-    from .mapping import load_mapping
-    from .results import default_results_path
-    from .submit import RunOptions, run_import
+    from .mapping.spec import load_mapping
+    from .output.results import default_results_path
+    from .run.submit import RunOptions, run_import
 
     mapping = load_mapping(mapping_path)
     results = results or default_results_path(file)
@@ -589,7 +589,7 @@ def run(
 def _legacy_journal(results: Path) -> Path | None:
     """A journal an earlier version kept beside the results workbook: still used for that
     file (its appointments carry no import reference, so only it knows them)."""
-    from .journal import default_journal_path
+    from .run.journal import default_journal_path
 
     legacy = default_journal_path(results)
     if not legacy.exists():
@@ -638,8 +638,9 @@ def _progress() -> Any:
 
 
 def _write_results(report: Any, target: Path) -> Path | None:
-    """The results workbook (:func:`importer.results.save_results`), saying where it failed."""
-    from .results import save_results
+    """The results workbook (:func:`importer.output.results.save_results`), saying where it
+    failed."""
+    from .output.results import save_results
 
     written, failures = save_results(report, target)
     for failure in failures:
@@ -649,13 +650,13 @@ def _write_results(report: Any, target: Path) -> Path | None:
 
 def _statuses(counts: Any, order: Any) -> str:
     """ "3 angelegt, 1 ungültig": counts in the user's words, in the reports' order."""
-    from .excel import status_word
+    from .core.excel import status_word
 
     return ", ".join(f"{counts[s]} {status_word(s)}" for s in order if counts.get(s))
 
 
 def render_run(report: Any, written: Path | None) -> None:
-    from .results import STATUS_ORDER
+    from .output.results import STATUS_ORDER
 
     counts = report.counts()
     total = len(report.results)
@@ -757,7 +758,7 @@ def _render_what_next(report: Any, counts: Counter[str]) -> None:
 
 def _render_removed(removed: list[Any]) -> None:
     """Appointments whose rows left the file: a few named, the rest counted."""
-    from .excel import REMOVED_WORDS
+    from .core.excel import REMOVED_WORDS
 
     counts = Counter(r.status for r in removed)
     what = ", ".join(
@@ -829,9 +830,9 @@ def mapping_init(
     delimiter: str | None,
 ) -> None:
     """Draft a commented mapping from FILE, then check FILE with it."""
-    from .check import check as run_check
-    from .draft import draft_mapping
-    from .errors import MappingError
+    from .core.errors import MappingError
+    from .mapping.draft import draft_mapping
+    from .rules.check import check as run_check
 
     out = out or Path("mappings") / f"{file.stem}.yaml"
     if out.exists() and not force:
@@ -873,7 +874,7 @@ def undo(
     results: Path, cancel: bool, yes: bool, force: bool, journal: Path | None, config: Path | None
 ) -> None:
     """Remove exactly the appointments an import created (RESULTS = its results workbook)."""
-    from .undo import undo_import, undo_word
+    from .run.undo import undo_import, undo_word
 
     if journal is not None and not journal.exists():
         raise click.ClickException(f"no journal {journal}")
@@ -959,7 +960,7 @@ def _list_appointments(items: list[Any]) -> None:
 
 
 def _undo_counts(report: Any) -> str:
-    from .undo import UNDONE_EARLIER, undo_word
+    from .run.undo import UNDONE_EARLIER, undo_word
 
     earlier = sum(1 for i in report.items if i.message == _(UNDONE_EARLIER))
     counts = report.counts() - Counter({"deleted": earlier, "canceled": earlier})
@@ -970,7 +971,7 @@ def _undo_counts(report: Any) -> str:
 
 
 def _write_undo(report: Any) -> Path | None:
-    from .undo import write_undo_results
+    from .run.undo import write_undo_results
 
     try:
         return write_undo_results(report)
@@ -994,11 +995,11 @@ def demo(out: Path) -> None:
     """Import samples/viewings.xlsx into a built-in sandbox, twice: nothing is created twice."""
     import shutil
 
-    from .client import OnOfficeClient
-    from .journal import default_journal_path
-    from .results import default_results_path
+    from .onoffice.client import OnOfficeClient
+    from .output.results import default_results_path
+    from .run.journal import default_journal_path
+    from .run.submit import run_import
     from .sandbox import Sandbox
-    from .submit import run_import
 
     samples = Path(__file__).resolve().parent.parent / "samples"
     mapping = samples.parent / "mappings" / "viewings.yaml"

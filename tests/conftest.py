@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from importer import i18n
-from importer.client import OnOfficeClient, Timeouts
+from importer.core import i18n
+from importer.onoffice.client import OnOfficeClient, Timeouts
 from importer.sandbox import Dialect, Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # import hypothesis when it is installed, as in the test extras: 0.36 s of every run.)
 PRELOAD = (
     "import pandas, pandera.pandas, pandera.backends.pandas.builtin_checks, openpyxl, requests;"
-    "import importer.cli, importer.check, importer.submit, importer.undo, importer.results"
+    "import importer.cli, importer.rules.check, importer.run.submit, importer.run.undo,"
+    " importer.output.results"
 )
 _STREAMS = 3
 

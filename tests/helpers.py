@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from importer.client import OnOfficeClient, Timeouts
+from importer.onoffice.client import OnOfficeClient, Timeouts
+from importer.run.submit import RunOptions
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions
 
 from . import forkserver
 from .files import write_csv

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from importer.reference import note_without_reference, read_stamp
+from importer.onoffice.reference import note_without_reference, read_stamp
 
 AGENTS = {"mmueller": 17, "jschmidt": 18, "aweber": 19, "tkoch": 21, "lbecker": 22}
 ESTATES = {"AC-1042": 608, "0815": 609, "AC-1043": 610, "K-2201": 611, "AC-1050": 613}

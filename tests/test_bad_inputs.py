@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from importer.cli import main
-from importer.problems import CODES
+from importer.core.problems import CODES
 
 from .files import rewrite_member, set_cell_xml, with_member, write_xlsx
 from .helpers import sheet_rows

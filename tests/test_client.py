@@ -14,9 +14,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from importer import contract
-from importer.client import Action, Credentials, OnOfficeClient, Timeouts, sign
-from importer.errors import (
+from importer.core import contract
+from importer.core.errors import (
     ActionRefused,
     AuthenticationError,
     ClockError,
@@ -24,6 +23,7 @@ from importer.errors import (
     NotDelivered,
     OutcomeUnknown,
 )
+from importer.onoffice.client import Action, Credentials, OnOfficeClient, Timeouts, sign
 from importer.sandbox import Faults, Sandbox
 
 APPOINTMENT = {

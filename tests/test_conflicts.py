@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from importer.check import check
 from importer.cli import main
-from importer.client import OnOfficeClient
+from importer.onoffice.client import OnOfficeClient
+from importer.rules.check import check
 from importer.sandbox import Sandbox
 
 from .files import write_csv
@@ -74,8 +74,8 @@ def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from importer.check import prepare
-    from importer.submit import planned_check
+    from importer.rules.check import prepare
+    from importer.run.submit import planned_check
 
     source, mapping = files(tmp_path)
     with OnOfficeClient(sandbox.url, sandbox.credentials) as api:
@@ -113,7 +113,7 @@ def test_appointments_already_in_onoffice_are_warned_and_strict_refuses(
 def test_run_warns_or_refuses_double_bookings_but_never_its_own_rows(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    from importer.submit import RunOptions, run_import
+    from importer.run.submit import RunOptions, run_import
 
     source = write_csv(
         tmp_path / "in.csv",
@@ -151,8 +151,8 @@ def test_run_warns_or_refuses_double_bookings_but_never_its_own_rows(
 def test_run_results_show_the_warnings(tmp_path: Path, sandbox: Sandbox) -> None:
     import openpyxl
 
-    from importer.results import write_results
-    from importer.submit import run_import
+    from importer.output.results import write_results
+    from importer.run.submit import run_import
 
     source, mapping = files(tmp_path)
     with OnOfficeClient(sandbox.url, sandbox.credentials) as api:
@@ -177,8 +177,8 @@ def test_a_calendar_that_cannot_be_read_completely_is_said_once_not_silently_ski
     so double bookings there may be missing; check --resolve and run say so once."""
     import openpyxl
 
-    from importer.results import write_results
-    from importer.submit import run_import
+    from importer.output.results import write_results
+    from importer.run.submit import run_import
 
     source, mapping = files(tmp_path)
     with Sandbox() as sb:

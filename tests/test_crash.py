@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from importer.errors import ExitCode
+from importer.core.errors import ExitCode
 from importer.sandbox import Faults, Sandbox
 
 from . import forkserver

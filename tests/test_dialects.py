@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from importer.check import check
-from importer.client import Credentials, OnOfficeClient, Timeouts
-from importer.errors import AuthenticationError, ExitCode, PermissionRefused
-from importer.journal import Journal
-from importer.results import write_results
+from importer.core.errors import AuthenticationError, ExitCode, PermissionRefused
+from importer.onoffice.client import Credentials, OnOfficeClient, Timeouts
+from importer.output.results import write_results
+from importer.rules.check import check
+from importer.run.journal import Journal
+from importer.run.submit import RunOptions, RunReport, preflight, run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox
-from importer.submit import RunOptions, RunReport, preflight, run_import
-from importer.undo import undo_import
 
 from .conftest import ROOT, dialect_seed
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from importer.cli import main
-from importer.draft import draft_mapping
-from importer.mapping import load_mapping
+from importer.mapping.draft import draft_mapping
+from importer.mapping.spec import load_mapping
 
 from .conftest import ROOT
 

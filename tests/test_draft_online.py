@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from importer.check import check
-from importer.client import OnOfficeClient
-from importer.draft import draft_mapping
-from importer.mapping import load_mapping
+from importer.mapping.draft import draft_mapping
+from importer.mapping.spec import load_mapping
+from importer.onoffice.client import OnOfficeClient
+from importer.rules.check import check
 from importer.sandbox import Sandbox
 
 from .files import write_csv
@@ -133,7 +133,7 @@ def test_a_unique_last_name_finds_its_user(
 
 
 def test_a_last_name_two_users_share_is_not_guessed(tmp_path: Path) -> None:
-    from importer.lookup import Candidate, match
+    from importer.mapping.lookup import Candidate, match
 
     pool = [
         Candidate(1, ("mmueller", "Maria Müller"), "mmueller (Maria Müller)", "mmueller", "Müller"),
@@ -193,7 +193,7 @@ def test_reminder_channels_only_where_the_row_has_a_reminder(tmp_path: Path) -> 
 
 
 def test_unknown_option_values_are_refused(tmp_path: Path) -> None:
-    from importer.errors import MappingError
+    from importer.core.errors import MappingError
 
     path = tmp_path / "m.yaml"
     path.write_text(

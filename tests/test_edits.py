@@ -13,12 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.check import check, prepare
-from importer.errors import ExitCode, MappingError
-from importer.results import write_results
+from importer.core.errors import ExitCode, MappingError
+from importer.output.results import write_results
+from importer.rules.check import check, prepare
+from importer.run.submit import RunOptions, planned_check, run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, planned_check, run_import
-from importer.undo import undo_import
 
 from .helpers import CSV_MAPPING, FAST, cli, client_for, edit, edit_results, rows, write
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from importer.results import write_results
+from importer.output.results import write_results
+from importer.run.submit import RunOptions, run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, run_import
-from importer.undo import undo_import
 
 from .helpers import FAST, client_for, edit_results, lost_write, rows, write
 
@@ -232,8 +232,8 @@ def test_I_undo_without_read_calendar_after_a_lost_modify_that_moved_it(tmp_path
 
 # --- J: the Plan column of check --resolve against what run does ---------------------------------
 def test_J_plan_with_allowed_duplicates(tmp_path: Path, sandbox: Sandbox) -> None:
-    from importer.check import prepare
-    from importer.submit import planned_check
+    from importer.rules.check import prepare
+    from importer.run.submit import planned_check
 
     table = rows(6)
     table[1] = [*table[0]]

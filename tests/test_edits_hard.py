@@ -12,12 +12,12 @@ from pathlib import Path
 
 import openpyxl
 
-from importer.check import check
-from importer.reference import reference, with_reference
-from importer.results import write_results
+from importer.onoffice.reference import reference, with_reference
+from importer.output.results import write_results
+from importer.rules.check import check
+from importer.run.submit import RunOptions, run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox
-from importer.submit import RunOptions, run_import
-from importer.undo import undo_import
 
 from .files import write_csv
 from .helpers import (

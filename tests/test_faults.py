@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from importer.client import OnOfficeClient, Timeouts
-from importer.errors import ExitCode
-from importer.results import write_results
+from importer.core.errors import ExitCode
+from importer.onoffice.client import OnOfficeClient, Timeouts
+from importer.output.results import write_results
+from importer.run.submit import RunOptions, RunReport, run_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, RunReport, run_import
 
 from .helpers import generated
 

@@ -15,8 +15,8 @@ from .files import with_member
 PROBE = """
 import json, resource, sys, time
 started = time.monotonic()
-from importer.errors import SourceFileError
-from importer.load import load_table
+from importer.core.errors import SourceFileError
+from importer.source.load import load_table
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 clock = time.monotonic()
 try:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import openpyxl
 
-from importer.check import check
-from importer.client import OnOfficeClient
-from importer.results import write_results
+from importer.onoffice.client import OnOfficeClient
+from importer.output.results import write_results
+from importer.rules.check import check
+from importer.run.submit import run_import
 from importer.sandbox import Sandbox
-from importer.submit import run_import
 
 PREFIXES = ["=", "+", "-", "@", "\t", "\r", "\t=", " =", "\n=", "0x=", "'=", '"=']
 PAYLOADS = [

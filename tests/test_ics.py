@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from importer.check import check
-from importer.errors import ExitCode
+from importer.core.errors import ExitCode
+from importer.rules.check import check
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 
@@ -113,7 +113,7 @@ def test_the_calendar_imports_and_a_re_export_updates_instead_of_duplicating(
 def test_mapping_init_on_a_calendar_drafts_the_shipped_mapping(tmp_path: Path) -> None:
     source = tmp_path / "outlook.ics"
     shutil.copy(SAMPLES / "outlook.ics", source)
-    from importer.draft import draft_mapping
+    from importer.mapping.draft import draft_mapping
 
     drafted = tmp_path / "drafted.yaml"
     drafted.write_text(draft_mapping(source).yaml, encoding="utf-8")
@@ -389,7 +389,7 @@ def test_events_without_uid_are_rows_of_their_own(tmp_path: Path) -> None:
         "SUMMARY:A moved\nRECURRENCE-ID:20270308T100000\nDTSTART:20270309T100000\n"
         "DTEND:20270309T110000",
     )
-    from importer import ics
+    from importer.source import ics
 
     events = ics.read_events(path, path.read_bytes(), 100)
     assert [r["SUMMARY"] for r in events.rows] == ["A", "B", "A moved"]
@@ -401,7 +401,7 @@ def test_a_small_file_of_long_rules_is_counted_within_a_budget(tmp_path: Path) -
     rule's own UNTIL day; the file is read in seconds, not minutes."""
     import time as clock
 
-    from importer import ics
+    from importer.source import ics
 
     events = [
         f"UID:{n}\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"

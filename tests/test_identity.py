@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from importer.client import OnOfficeClient
-from importer.errors import ConfigurationError, ExitCode
-from importer.journal import ledger_path
-from importer.reference import found_in
-from importer.results import write_results
+from importer.core.errors import ConfigurationError, ExitCode
+from importer.onoffice.client import OnOfficeClient
+from importer.onoffice.reference import found_in
+from importer.output.results import write_results
+from importer.run.journal import ledger_path
+from importer.run.submit import RunOptions, run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, run_import
-from importer.undo import undo_import
 
 from . import forkserver
 from .files import write_csv
@@ -323,13 +323,13 @@ def test_past_dates_are_judged_in_berlin() -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from importer import contract
+    from importer.core import contract
 
     berlin = datetime.now(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
     assert abs((contract.local_now() - berlin).total_seconds()) < 5
     code = (
         "import time, os; os.environ['TZ'] = 'Pacific/Kiritimati'; time.tzset();"
-        "from datetime import datetime; from importer import contract;"
+        "from datetime import datetime; from importer.core import contract;"
         "print(round((datetime.now() - contract.local_now()).total_seconds() / 3600))"
     )
     ahead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -337,7 +337,7 @@ def test_past_dates_are_judged_in_berlin() -> None:
 
 
 def test_a_killed_results_write_leaves_no_temp_file_for_good(tmp_path: Path) -> None:
-    from importer.workbook import TableSheet, write_workbook
+    from importer.output.workbook import TableSheet, write_workbook
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait(timeout=30)
@@ -462,7 +462,7 @@ def test_an_appointment_undo_cancelled_comes_back_once_whatever_answers_are_lost
 def test_a_note_at_the_limit_still_has_room_for_the_reference(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    from importer import contract
+    from importer.core import contract
 
     longest = contract.MAX_TEXT_LENGTH["note"]
     source = write_csv(

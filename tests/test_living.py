@@ -38,10 +38,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from importer.results import write_results
-from importer.runner import RunReport
+from importer.output.results import write_results
+from importer.run.runner import RunReport
+from importer.run.submit import RunOptions, run_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import RunOptions, run_import
 
 from .forkserver import run as forked
 from .helpers import FAST, client_for, computer, rows, sheet_rows, write
@@ -152,8 +152,8 @@ class LivingList(RuleBasedStateMachine):
         """Say which appointment each asked row is (the booking numbers know), run again."""
         source, mapping = write_list(self.folder / "a", self.rows, self.keyed)
         if report is None:
-            from importer.check import prepare
-            from importer.submit import planned_check
+            from importer.rules.check import prepare
+            from importer.run.submit import planned_check
 
             planned = planned_check(self.client, source, prepare(source, mapping))
             asked = [row for row, action in planned.plan.items() if action == "ambiguous"]
@@ -405,8 +405,8 @@ def test_two_look_alike_rows_changed_at_once_are_asked_never_guessed(
     """Two look-alike rows; one is deleted and the other's note edited in the same run: either
     appointment could be the edited row's. The plan asks (check's Plan column), the run sends
     nothing for it and cancels neither; `--pair` answers, and onOffice holds the file."""
-    from importer.check import prepare
-    from importer.submit import planned_check
+    from importer.rules.check import prepare
+    from importer.run.submit import planned_check
 
     source, mapping = twins(tmp_path, ["Frau Krüger", "Herr Yılmaz"])
     with client_for(sandbox) as client:

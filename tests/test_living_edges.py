@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from importer.errors import ExitCode
-from importer.results import write_results
+from importer.core.errors import ExitCode
+from importer.output.results import write_results
+from importer.run.submit import run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import run_import
-from importer.undo import undo_import
 from tests.files import write_csv
 from tests.helpers import (
     FAST,

@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.errors import SourceFileError
-from importer.load import Limits, LoadOptions, load_table
+from importer.core.errors import SourceFileError
+from importer.source.load import Limits, LoadOptions, load_table
 
 from .conftest import SAMPLES
 from .files import rewrite_member, set_cell_xml, with_member, write_csv, write_xlsx
@@ -374,7 +374,7 @@ def test_dtd_in_the_workbook_index_itself_is_refused(tmp_path: Path) -> None:
 def test_a_dos_export_is_read_in_its_own_encoding_and_said(tmp_path: Path) -> None:
     """Neither UTF-8 nor Windows-1252 (a DOS program's cp850 export): charset-normalizer's guess
     reads the umlauts right, and the file's warning says it was a guess."""
-    from importer.load import load_table
+    from importer.source.load import load_table
 
     path = tmp_path / "dos.csv"
     text = "Start;Betreff;Makler\n01.03.2027 10:00;Besichtigung Müller Straße;Jürgen Größe\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from importer.errors import MappingError
-from importer.mapping import load_mapping
+from importer.core.errors import MappingError
+from importer.mapping.spec import load_mapping
 
 from .conftest import ROOT
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from importer.payload import canonical, fingerprint, modify_parameters
+from importer.rules.payload import canonical, fingerprint, modify_parameters
+from importer.run.submit import run_import
 from importer.sandbox import Sandbox
-from importer.submit import run_import
 from tests.files import write_csv
 from tests.helpers import FAST, client_for
 

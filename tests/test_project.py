@@ -98,9 +98,9 @@ def test_every_command_in_a_fresh_interpreter(tmp_path: Path, sandbox: Sandbox) 
 
 
 def test_every_problem_code_is_registered_and_documented() -> None:
-    """The registry (importer.problems.CODES) and mappings/README.md name the same codes, and
+    """The registry (importer.core.problems.CODES) and mappings/README.md name the same codes, and
     every code the code base can raise is in it."""
-    from importer.problems import CODES
+    from importer.core.problems import CODES
 
     readme = (ROOT / "mappings" / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Problem codes", 1)[1].split("\n## ", 1)[0]
@@ -109,14 +109,14 @@ def test_every_problem_code_is_registered_and_documented() -> None:
     source = "\n".join(
         (ROOT / "importer" / name).read_text(encoding="utf-8")
         for name in (
-            "convert.py",
-            "schedule.py",
-            "values.py",
-            "schema.py",
-            "check.py",
-            "conflicts.py",
-            "identity.py",
-            "lookup.py",
+            "mapping/convert.py",
+            "mapping/schedule.py",
+            "mapping/values.py",
+            "mapping/lookup.py",
+            "rules/schema.py",
+            "rules/check.py",
+            "rules/conflicts.py",
+            "run/identity.py",
         )
     )
     raised = set(re.findall(r'"([a-z]+(?:-[a-z0-9]+)+)"', source))

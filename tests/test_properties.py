@@ -20,11 +20,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importer.check import check
-from importer.errors import ImporterError, MappingError, SourceFileError
-from importer.load import load_table
-from importer.mapping import parse_mapping
-from importer.values import (
+from importer.core.errors import ImporterError, MappingError, SourceFileError
+from importer.mapping.spec import parse_mapping
+from importer.mapping.values import (
     DEFAULT_DATE_FORMATS,
     DEFAULT_DATETIME_FORMATS,
     DEFAULT_TIME_FORMATS,
@@ -35,6 +33,8 @@ from importer.values import (
     parse_duration,
     parse_time,
 )
+from importer.rules.check import check
+from importer.source.load import load_table
 
 SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
 pytestmark = pytest.mark.fuzz

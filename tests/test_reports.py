@@ -15,14 +15,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer import i18n
-from importer.check import check
-from importer.client import OnOfficeClient
-from importer.results import write_results
+from importer.core import i18n
+from importer.onoffice.client import OnOfficeClient
+from importer.output.results import write_results
+from importer.output.xlsx_write import EXCEL_CELL_LIMIT, excel_length
+from importer.rules.check import check
+from importer.run.submit import run_import
+from importer.run.undo import undo_import, write_undo_results
 from importer.sandbox import Sandbox
-from importer.submit import run_import
-from importer.undo import undo_import, write_undo_results
-from importer.xlsx_write import EXCEL_CELL_LIMIT, excel_length
 
 from . import forkserver
 from .conftest import ROOT
@@ -186,7 +186,7 @@ def test_sheet_rows_say_where_each_row_stands_in_the_results(
 ) -> None:
     """For the file's rows and for a run of a results workbook: the named sheet row holds
     that row (its Source row, the original file's row, and its content)."""
-    from importer.results import sheet_rows
+    from importer.output.results import sheet_rows
 
     with Sandbox() as sb, OnOfficeClient(sb.url, sb.credentials) as client:
         first = run_import(viewings, MAPPING, client=client, journal_path=tmp_path / "j.sqlite")
@@ -256,7 +256,7 @@ def test_csv_rows_are_numbered_as_excel_shows_them(tmp_path: Path) -> None:
 
 def test_the_cell_limit_is_counted_as_excel_counts(tmp_path: Path) -> None:
     """20,000 emoji are 40,000 UTF-16 units: cut to Excel's limit with a marker."""
-    from importer.xlsx_write import fit_text
+    from importer.output.xlsx_write import fit_text
 
     text = "😀" * 20_000
     cut = fit_text(text)
@@ -315,7 +315,7 @@ def test_an_xlsx_saved_with_the_xls_ending_is_read_by_its_content(
 
 
 def test_a_csv_read_with_the_wrong_delimiter_says_so_once(tmp_path: Path) -> None:
-    from importer.errors import SourceFileError
+    from importer.core.errors import SourceFileError
 
     source = write_csv(tmp_path / "k.csv", "Start,Betreff,Makler\n01.12.2027 10:00,A,x\n")
     mapping = tmp_path / "m.yaml"
@@ -330,7 +330,7 @@ def test_a_csv_read_with_the_wrong_delimiter_says_so_once(tmp_path: Path) -> Non
 
 
 def test_characters_beyond_the_bmp_are_cut_at_excels_limit_not_before() -> None:
-    from importer.xlsx_write import fit_text
+    from importer.output.xlsx_write import fit_text
 
     for n in (16_383, 16_384, 20_000, 32_709, 40_000):
         cut = fit_text("😀" * n)

@@ -12,12 +12,12 @@ import openpyxl
 import pytest
 
 from importer.cli import main
-from importer.client import OnOfficeClient, Timeouts
-from importer.errors import ConfigurationError, ExitCode
-from importer.journal import Journal, default_journal_path
-from importer.results import default_results_path, write_results
+from importer.core.errors import ConfigurationError, ExitCode
+from importer.onoffice.client import OnOfficeClient, Timeouts
+from importer.output.results import default_results_path, write_results
+from importer.run.journal import Journal, default_journal_path
+from importer.run.submit import RunOptions, run_import
 from importer.sandbox import Dialect, Faults, Sandbox
-from importer.submit import RunOptions, run_import
 
 from .conftest import ROOT
 from .files import write_csv
@@ -167,7 +167,7 @@ def test_preflight_failures_create_nothing_and_still_write_results(
     source, mapping = generated(tmp_path, 5)
     url, creds = sandbox.url, sandbox.credentials
     if case == "wrong-secret":
-        from importer.client import Credentials
+        from importer.onoffice.client import Credentials
 
         creds = Credentials(creds.token, "w" * 64)
     elif case == "clock-skew":
@@ -353,7 +353,7 @@ def test_results_unwritable_are_written_elsewhere_and_said(
 
 
 def test_a_refused_file_costs_no_api_call(tmp_path: Path, sandbox: Sandbox) -> None:
-    from importer.errors import SourceFileError
+    from importer.core.errors import SourceFileError
 
     source = write_csv(tmp_path / "bad.csv", "Start;Betreff\n")  # header only
     mapping = tmp_path / "m.yaml"

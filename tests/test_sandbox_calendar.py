@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from importer.client import Action, OnOfficeClient
-from importer.errors import ActionRefused
+from importer.core.errors import ActionRefused
+from importer.onoffice.client import Action, OnOfficeClient
 from importer.sandbox import Sandbox
 
 from .create_cases import ACCEPTED, REFUSED, params

@@ -32,7 +32,8 @@ def php_json(value: Any) -> bytes:
 
 
 def signed(sb: Sandbox, kind: str, rtype: str, parameters: Any, **extra: Any) -> dict[str, Any]:
-    """One action signed as the reference describes it (§2.1), independently of importer.client."""
+    """One action signed as the reference describes it (§2.1), independently of
+    importer.onoffice.client."""
     ts = int(time.time())
     message = f"{ts}{sb.credentials.token}{rtype}{URN}{kind}".encode()
     mac = hmac.new(sb.credentials.secret.encode(), message, hashlib.sha256).digest()

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from importer.client import Action, OnOfficeClient
-from importer.errors import ActionRefused
+from importer.core.errors import ActionRefused
+from importer.onoffice.client import Action, OnOfficeClient
 from importer.sandbox import FixtureError, Sandbox, fixtures_from_dict, load_fixtures
 
 pytestmark = pytest.mark.documented  # pins the default answer shapes

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from importer import contract
-from importer.client import Action, OnOfficeClient, sign
+from importer.core import contract
+from importer.onoffice.client import Action, OnOfficeClient, sign
 from importer.sandbox import Sandbox
 
 from .conftest import ROOT
@@ -157,7 +157,7 @@ def test_cli_sandbox_prints_credentials_serves_and_stops_on_ctrl_c(tmp_path: Pat
         env = dict(
             line.split("export ", 1)[1].strip().split("=", 1) for line in lines if "export " in line
         )
-        from importer.client import Credentials
+        from importer.onoffice.client import Credentials
 
         creds = Credentials(env["ONOFFICE_TOKEN"], env["ONOFFICE_SECRET"])
         with OnOfficeClient(env["ONOFFICE_API_URL"], creds) as client:

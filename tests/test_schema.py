@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from importer import schema
+from importer.rules import schema
 
 from .create_cases import ACCEPTED, REFUSED
 

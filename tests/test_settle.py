@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from importer.run.submit import run_import
 from importer.sandbox import Faults, Sandbox
-from importer.submit import run_import
 from tests.files import write_csv
 from tests.helpers import FAST, client_for
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from importer import i18n
-from importer.excel import OUTCOME_FILLS, status_value, status_word
+from importer.core import i18n
+from importer.core.excel import OUTCOME_FILLS, status_value, status_word
+from importer.core.problems import CODES
 from importer.locale.catalogue import extracted, po_path, read
-from importer.problems import CODES
-from importer.runner import STATUSES
+from importer.run.runner import STATUSES
 
 from . import forkserver
 
@@ -153,7 +153,7 @@ def test_lang_option_config_file_and_locale_pick_the_language(tmp_path: Path) ->
 
 def test_python_gettext_is_what_reads_the_catalogue() -> None:
     """No Babel at run time: the installed program reads the .mo with the standard library."""
-    probe = "import sys, importer.i18n as i; i.catalogue('de'); print('babel' in sys.modules)"
+    probe = "import sys, importer.core.i18n as i; i.catalogue('de'); print('babel' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False"
 
@@ -163,7 +163,7 @@ def test_python_gettext_is_what_reads_the_catalogue() -> None:
 )
 def test_a_language_with_its_region_is_the_language(asked: str, chosen: str) -> None:
     """`--lang de_DE` (as a locale is written) is German, not refused."""
-    from importer import i18n
+    from importer.core import i18n
 
     assert i18n.choose(asked) == chosen
     with pytest.raises(ValueError, match="use one of: de, en"):
@@ -174,7 +174,7 @@ def test_each_context_speaks_its_own_language_at_the_same_time() -> None:
     """The language is a context's, not the process's: two threads, two languages."""
     import threading
 
-    from importer import i18n
+    from importer.core import i18n
 
     said: dict[str, str] = {}
     ready = threading.Barrier(2)

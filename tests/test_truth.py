@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from importer.check import prepare
-from importer.client import OnOfficeClient
-from importer.i18n import use
-from importer.refusals import explain
-from importer.runner import Status
+from importer.core.i18n import use
+from importer.onoffice.client import OnOfficeClient
+from importer.rules.check import prepare
+from importer.rules.refusals import explain
+from importer.run.runner import Status
+from importer.run.submit import RunOptions, planned_check, run_import
 from importer.sandbox import Sandbox, load_fixtures
-from importer.submit import RunOptions, planned_check, run_import
 
 from .files import write_csv
 

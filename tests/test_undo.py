@@ -9,12 +9,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.client import OnOfficeClient
-from importer.journal import default_journal_path
-from importer.results import default_results_path, write_results
+from importer.onoffice.client import OnOfficeClient
+from importer.output.results import default_results_path, write_results
+from importer.run.journal import default_journal_path
+from importer.run.submit import run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Sandbox
-from importer.submit import run_import
-from importer.undo import undo_import
 
 from . import forkserver
 from .conftest import ROOT

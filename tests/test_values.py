@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from importer.convert import normalise_reminder
-from importer.values import (
+from importer.mapping.convert import normalise_reminder
+from importer.mapping.values import (
     DEFAULT_DATE_FORMATS,
     DEFAULT_DATETIME_FORMATS,
     DEFAULT_TIME_FORMATS,

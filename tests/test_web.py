@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from importer import i18n
-from importer.draft import load_largest_sheet
-from importer.errors import ImporterError
-from importer.mapping import load_mapping
+from importer.core import i18n
+from importer.core.errors import ImporterError
+from importer.mapping.draft import load_largest_sheet
+from importer.mapping.spec import load_mapping
 from importer.web import editor
 from importer.web.app import create_app
 from importer.web.guard import COOKIE, Guard
@@ -559,7 +559,7 @@ def test_the_editor_round_trips_every_shipped_mapping(
     mapping: str, source: str, tmp_path: Path
 ) -> None:
     """Shown and sent back unchanged, a mapping means the same: every row converts the same."""
-    from importer.check import check
+    from importer.rules.check import check
 
     original = (ROOT / "mappings" / f"{mapping}.yaml").read_text(encoding="utf-8")
     raw = editor.parse(original)
@@ -700,7 +700,7 @@ def test_send_again_and_undo_stay_in_the_account_of_their_import(
 def test_a_correction_is_typed_as_text_never_as_a_formula(tmp_path: Path) -> None:
     from openpyxl import Workbook, load_workbook
 
-    from importer.corrections import correct_cells
+    from importer.output.corrections import correct_cells
 
     path = tmp_path / "r.xlsx"
     book = Workbook()

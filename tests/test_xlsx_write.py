@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from importer.excel import column_letter
-from importer.load import LoadOptions, load_table
-from importer.workbook import RowsSheet, TableSheet, write_workbook
-from importer.xlsx_write import EXCEL_CELL_LIMIT, Sheet, write_xlsx
+from importer.core.excel import column_letter
+from importer.output.workbook import RowsSheet, TableSheet, write_workbook
+from importer.output.xlsx_write import EXCEL_CELL_LIMIT, Sheet, write_xlsx
+from importer.source.load import LoadOptions, load_table
 
 RED = "FFFFC7CE"
 AWKWARD_TEXT = [

@@ -20,7 +20,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from ..i18n import DOMAIN, LANGUAGES, LOCALE_DIR
+from ..core.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 
 PACKAGE = LOCALE_DIR.parent
 KEYWORDS: dict[str, Any] = {

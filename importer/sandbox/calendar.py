@@ -1,8 +1,8 @@
 """calendar create/modify validation and the shapes the sandbox answers reads with (§4, §5).
 
 This is an independent, per-request implementation of the server rules; the importer's
-vectorised Pandera schema (``importer/schema.py``) checks the same rules before sending, and the
-tests hold the two against each other.
+vectorised Pandera schema (``importer/rules/schema.py``) checks the same rules before sending, and
+the tests hold the two against each other.
 """
 
 from __future__ import annotations

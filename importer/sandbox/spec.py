@@ -1,7 +1,7 @@
 """The sandbox's own reading of the onOffice documentation: names, values, codes and limits.
 
 Written from ``shared/onoffice-api.md`` (section numbers below) and deliberately *not* shared with
-the importer's ``importer/contract.py``: two independent readings of the same pages that the
+the importer's ``importer/core/contract.py``: two independent readings of the same pages that the
 tests hold against each other. Where the documentation is silent the sandbox's choice is made
 switchable in :mod:`importer.sandbox.dialects`; the values here are the documented ones.
 """

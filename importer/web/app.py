@@ -38,14 +38,14 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response
 
-from .. import contract, i18n
-from ..errors import ImporterError
-from ..excel import OUTCOME_FILLS
-from ..i18n import N_, _, ngettext
-from ..load import Limits
-from ..problems import problem_text
-from ..results import sheet_rows
-from ..undo import undo_word
+from ..core import contract, i18n
+from ..core.errors import ImporterError
+from ..core.excel import OUTCOME_FILLS
+from ..core.i18n import N_, _, ngettext
+from ..core.problems import problem_text
+from ..output.results import sheet_rows
+from ..run.undo import undo_word
+from ..source.load import Limits
 from . import editor
 from .guard import Guard
 from .workspace import Imported, Workspace, list_of
@@ -173,7 +173,7 @@ def tone(status: str) -> str:
 
 
 def cell(value: Any) -> str:
-    """A cell as the user typed it (:func:`importer.i18n.as_typed`)."""
+    """A cell as the user typed it (:func:`importer.core.i18n.as_typed`)."""
     return i18n.as_typed(value)
 
 
@@ -187,7 +187,7 @@ def utc_local(text: str) -> str:
 
 
 def _status_word(status: str) -> str:
-    from ..excel import status_word
+    from ..core.excel import status_word
 
     if status == "valid":
         return _("valid")
@@ -196,7 +196,7 @@ def _status_word(status: str) -> str:
 
 
 def _plan_word(action: str | None) -> str:
-    from ..report import PLAN_WORDS
+    from ..output.report import PLAN_WORDS
 
     return _(PLAN_WORDS[action]) if action in PLAN_WORDS else ""
 
@@ -590,7 +590,7 @@ def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, 
 def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
     """What an undo would remove, in the file's order: (source row, item, date, time, subject)
     as the import wrote them."""
-    from ..undo import described
+    from ..run.undo import described
 
     rows = plan.workbook.ids if plan.workbook is not None else {}
     out = []
@@ -615,7 +615,7 @@ def step_of(endpoint: str | None) -> str:
 
 
 def _config_name(ws: Workspace) -> str:
-    from ..config import config_path
+    from ..onoffice.config import config_path
 
     return str(config_path(ws.env, ws.config))
 

@@ -3,7 +3,7 @@
 The mapping stays a YAML document (``mappings/README.md``): :func:`form_values` reads the
 slots of a parsed document into what the form shows, :func:`apply_form` writes the form back
 into the document, keeping every key the form does not show (formats, ``required``, named
-maps, options, key columns). The result is checked by :func:`importer.mapping.load_mapping`
+maps, options, key columns). The result is checked by :func:`importer.mapping.spec.load_mapping`
 like any file the CLI reads.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from .. import contract
-from ..i18n import N_
-from ..mapping import LOOKUP_KINDS, LOOKUP_TARGETS
+from ..core import contract
+from ..core.i18n import N_
+from ..mapping.spec import LOOKUP_KINDS, LOOKUP_TARGETS
 
 
 @dataclass(frozen=True)

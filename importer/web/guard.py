@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, redirect, request
 from werkzeug.wrappers import Response
 
-from ..i18n import _
+from ..core.i18n import _
 
 COOKIE = "onoffice_import_session"  # and the port: browsers share cookies across ports
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

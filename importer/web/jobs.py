@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ImporterError
-from ..i18n import _
+from ..core.errors import ImporterError
+from ..core.i18n import _
 
 log = logging.getLogger(__name__)
 RECENT = 15.0  # seconds of progress the rate (and so the time left) is taken from

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ..journal import data_dir
+from ..run.journal import data_dir
 from .app import create_app
 from .guard import Guard
 from .workspace import Workspace

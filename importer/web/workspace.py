@@ -1,7 +1,7 @@
 """What the web app holds for its one user: the connection, the file, the mapping, the jobs.
 
-Every step calls the library as the CLI does (:func:`importer.check.check`,
-:func:`importer.submit.run_import`, :func:`importer.undo.undo_import`, ...); nothing here
+Every step calls the library as the CLI does (:func:`importer.rules.check.check`,
+:func:`importer.run.submit.run_import`, :func:`importer.run.undo.undo_import`, ...); nothing here
 decides anything about rows. Uploads, check reports and the practice sandbox live in a
 private folder (mode 700) that is removed at shutdown; results workbooks go to a folder that
 stays (``results``), so the history can offer them later.
@@ -21,20 +21,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, ImporterError, MappingError
-from ..i18n import N_, _, when
-from ..reference import list_name
+from ..core.errors import ConfigurationError, ImporterError, MappingError
+from ..core.i18n import N_, _, when
+from ..onoffice.reference import list_name
 from .editor import pairs_of as editor_pairs
 from .jobs import Job
 
 if TYPE_CHECKING:
-    from ..check import CheckReport
-    from ..client import OnOfficeClient
-    from ..load import LoadOptions, Table
-    from ..mapping import Mapping as ImportMapping
-    from ..runner import RunReport
+    from ..mapping.spec import Mapping as ImportMapping
+    from ..onoffice.client import OnOfficeClient
+    from ..rules.check import CheckReport
+    from ..run.runner import RunReport
+    from ..run.undo import UndoReport
     from ..sandbox import Sandbox
-    from ..undo import UndoReport
+    from ..source.load import LoadOptions, Table
 
 # What the file step accepts (the loader reads .xlsx by content whatever the name says).
 FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".ics")
@@ -57,7 +57,7 @@ class Upload:
     header_row: int | None = None
 
     def options(self) -> LoadOptions:
-        from ..load import LoadOptions
+        from ..source.load import LoadOptions
 
         return LoadOptions(sheet=self.sheet, header_row=self.header_row)
 
@@ -146,7 +146,7 @@ class Office:
         return self._sandbox
 
     def _settings(self) -> tuple[str, Any]:
-        from ..config import api_settings
+        from ..onoffice.config import api_settings
 
         if self.sandbox_wanted:
             server = self._sandbox_server()
@@ -158,7 +158,7 @@ class Office:
     def client(self, settings: tuple[str, Any] | None = None) -> Iterator[OnOfficeClient]:
         """A client of the connection; ``settings`` (from :meth:`pinned`): of the connection as
         it was then, whatever another browser switched since."""
-        from ..client import OnOfficeClient
+        from ..onoffice.client import OnOfficeClient
 
         url, credentials = settings or self._settings()
         with OnOfficeClient(url, credentials) as client:
@@ -179,9 +179,9 @@ class Office:
 
     def connection(self, fresh: bool = False) -> Connection:
         """The connection, proven by the read-only preflight (asked again after a minute)."""
-        from ..client import display_url
-        from ..errors import ApiError
-        from ..submit import preflight
+        from ..core.errors import ApiError
+        from ..onoffice.client import display_url
+        from ..run.submit import preflight
 
         with self.lock:
             known = self._connection
@@ -205,7 +205,7 @@ class Office:
 
     def save_credentials(self, url: str, token: str, secret: str) -> Path:
         """Store the credentials in the owner-only config file; they are never shown again."""
-        from ..config import config_path, save_credentials
+        from ..onoffice.config import config_path, save_credentials
 
         if not token.strip() or not secret.strip():
             raise Refused(_("enter both the token and the secret"))
@@ -232,8 +232,8 @@ class Office:
         """The account's users and groups by id ({"users": {17: "mmueller (Maria Müller)"}}),
         for showing who a row names; {} when not connected. Asked once per account, not at
         every key the preview follows."""
-        from ..errors import ApiError
-        from ..lookup import Resolver
+        from ..core.errors import ApiError
+        from ..mapping.lookup import Resolver
 
         account = self.connection().account
         if account is None:
@@ -256,7 +256,7 @@ class Office:
 
     def history(self) -> list[Any]:
         """The files imported into this account, from its ledger (newest first)."""
-        from ..journal import history, ledger_path
+        from ..run.journal import history, ledger_path
 
         connection = self.connection()
         if connection.account is None:
@@ -427,8 +427,8 @@ class Workspace:
     def table(self) -> Table:
         """The file as the loader reads it with the chosen sheet and header row (kept while
         neither changes: the mapping's preview must not read a large file at every key)."""
-        from ..check import load_source
-        from ..draft import load_largest_sheet
+        from ..mapping.draft import load_largest_sheet
+        from ..rules.check import load_source
 
         upload = self.uploaded()
         options = upload.options()
@@ -456,7 +456,7 @@ class Workspace:
             return None
 
     def sheets(self) -> list[str]:
-        from ..load import sheet_names
+        from ..source.load import sheet_names
 
         return sheet_names(self.uploaded().path)
 
@@ -476,7 +476,7 @@ class Workspace:
 
     def draft(self) -> str:
         """A first mapping drafted from the file (`mapping init`), with its evidence."""
-        from ..draft import draft_mapping
+        from ..mapping.draft import draft_mapping
 
         upload = self.uploaded()
         with self.lookups() as api:  # tried against the account: agents by last name
@@ -494,8 +494,8 @@ class Workspace:
     def fitting_mapping(self) -> str | None:
         """The saved mapping that fits the file: every column it names is in the file, and of
         those, the one that reads the most of the file's columns."""
-        from ..load import header_key
-        from ..mapping import load_mapping
+        from ..mapping.spec import load_mapping
+        from ..source.load import header_key
 
         try:
             columns = {header_key(c) for c in self.table().columns}
@@ -517,8 +517,8 @@ class Workspace:
         """For each slot of :data:`editor.MATCHED` fed by a column of the file: its distinct
         values, what each is matched to, and what onOffice offers (the account's types,
         users and resources when connected; reminders, statuses, channels and repeats always)."""
-        from ..errors import ApiError
-        from ..load import header_key
+        from ..core.errors import ApiError
+        from ..source.load import header_key
         from .editor import MATCHED, MAX_MATCHED, form_values
 
         try:
@@ -552,10 +552,10 @@ class Workspace:
         self, kind: str, lookup: str, seen: list[str]
     ) -> tuple[list[bool], list[tuple[str, str]]]:
         """Whether each value is taken as written, and what onOffice takes instead."""
-        from .. import contract, i18n
-        from ..convert import normalised
-        from ..lookup import Resolver
-        from ..mapping import LOOKUP_KINDS, REPEAT_WORDS
+        from ..core import contract, i18n
+        from ..mapping.convert import normalised
+        from ..mapping.lookup import Resolver
+        from ..mapping.spec import LOOKUP_KINDS, REPEAT_WORDS
 
         if kind in ("types", "users", "resources"):
             wanted = {"users": "user", "resources": "resource"}.get(kind)
@@ -590,7 +590,7 @@ class Workspace:
     def mapping(self, text: str | None = None) -> ImportMapping:
         """The mapping being worked on (or ``text``), read from memory: no file is shared
         between the page's requests and the jobs."""
-        from ..mapping import mapping_from_text
+        from ..mapping.spec import mapping_from_text
 
         text = self.mapping_text if text is None else text
         if not text:
@@ -613,7 +613,7 @@ class Workspace:
 
     def preview(self) -> CheckReport:
         """The first rows through the mapping, with look-ups when the connection works."""
-        from ..check import first_rows
+        from ..rules.check import first_rows
 
         upload, mapping = self.uploaded(), self.mapping()
         table = self.table()
@@ -641,9 +641,9 @@ class Workspace:
         journal = self.journal_path()
 
         def work(job: Job) -> CheckReport:
-            from ..check import check, prepare
-            from ..report import write_report
-            from ..submit import planned_check
+            from ..output.report import write_report
+            from ..rules.check import check, prepare
+            from ..run.submit import planned_check
 
             job.at(_("reading the file"))
             prepared = prepare(upload.path, mapping, options)
@@ -711,7 +711,7 @@ class Workspace:
     ) -> Imported:
         """Type the corrections into the import's results workbook, then send its failed rows
         (``run results.xlsx --only-failed``) with the mapping and account of that import."""
-        from ..corrections import correct_cells
+        from ..output.corrections import correct_cells
 
         self._same_account(imported)
         if cells:
@@ -752,8 +752,8 @@ class Workspace:
         journal = self.journal_path()
 
         def work(job: Job) -> RunReport:
-            from ..results import save_results
-            from ..submit import RunOptions, run_import
+            from ..output.results import save_results
+            from ..run.submit import RunOptions, run_import
 
             job.at(_("checking the file and reading what onOffice holds"))
             with self.office.client(settings) as client:
@@ -787,7 +787,7 @@ class Workspace:
 
     def undo_plan(self, imported: Imported, results: Path) -> UndoReport:
         """What an undo would remove, asking nothing of onOffice but the preflight."""
-        from ..undo import undo_import
+        from ..run.undo import undo_import
 
         self._same_account(imported)
         with self.client() as client:
@@ -803,7 +803,7 @@ class Workspace:
         settings, journal = self.office.pinned(), self.journal_path()
 
         def work(job: Job) -> UndoReport:
-            from ..undo import undo_import, write_undo_results
+            from ..run.undo import undo_import, write_undo_results
 
             with self.office.client(settings) as client:
                 report = undo_import(results, client=client, journal_path=journal)

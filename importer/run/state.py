@@ -1,0 +1,372 @@
+"""What onOffice holds of a list: the previous version of the list, rebuilt before a run.
+
+The state that decides lives in onOffice, where every computer sees it: each appointment an
+import wrote carries its stamp (:mod:`importer.onoffice.reference`: the row's identity, the list
+and row it was written from, what was written, and by which run). :func:`read_state` reads
+
+- every appointment on the days of the file's rows (one period read, split by the 500 cap):
+  the list's appointments there, any import's appointment a row's reference names, and the
+  calendar the double-booking check compares with;
+- the list's appointments on other days (a read filtered on the list's stamp, a year either
+  side): rows deleted from the file whose appointments lie outside the rows' days;
+- the appointments this computer's ledger knows of the list and neither read showed, by id.
+
+Each of the list's appointments becomes a :class:`Prior`: where it stands now, whether it still
+holds the import's last write (``intact``: its read gives the stamp's digest, on any computer)
+or was changed in onOffice (``changed``), was deleted (``gone``), or cannot be told (``unsure``).
+The ledger adds what only this computer knows: writes in flight, and the payload last written
+where the stamp is of an earlier version (or ``options.reference`` is off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from ..core import contract
+from ..core.errors import ActionRefused, ApiError, OutcomeUnknown
+from ..onoffice.client import OnOfficeClient
+from ..onoffice.readback import (
+    Appointment,
+    Who,
+    days_of,
+    find_appointment,
+    holds,
+    read_ids,
+    read_period,
+    seen_digests,
+)
+from ..onoffice.reference import (
+    Stamp,
+    list_filter,
+    list_tag,
+    note_without_reference,
+    read_stamp,
+    reference,
+)
+from .journal import CREATED, SENDING, UNDONE, UNKNOWN, Entry, entry_content, entry_list
+
+INTACT, CHANGED, GONE, UNSURE = "intact", "changed", "gone", "unsure"
+KEY_PREFIX: Final = "key:"  # journal keys from the mapping's key columns
+# How far either side of the rows' days the list's other appointments are looked for.
+LIST_WINDOW_DAYS: Final = 400
+# Another run of the list counts as running while it wrote within this many seconds.
+RUNNING_WITHIN_SECONDS: Final = 120
+
+
+@dataclass(frozen=True)
+class Prior:
+    """An appointment an import wrote for a row, as it stands now."""
+
+    appointment_id: int
+    found: Appointment | None  # as read now; None when it is gone (or could not be read)
+    stamp: Stamp | None  # the import's stamp in its note
+    entry: Entry | None  # this computer's ledger entry for it, when there is one
+    condition: str  # INTACT, CHANGED, GONE or UNSURE
+    ours: bool  # written from this list (else another list's, named by a row's reference)
+
+    @property
+    def ref(self) -> str | None:
+        if self.stamp is not None:
+            return self.stamp.ref
+        return reference(self.entry.fingerprint) if self.entry is not None else None
+
+    @property
+    def keyed(self) -> bool:
+        """Its reference comes from a mapping's key columns."""
+        if self.stamp is not None and self.stamp.complete:
+            return self.stamp.keyed
+        return self.entry is not None and self.entry.fingerprint.startswith(KEY_PREFIX)
+
+    @property
+    def content(self) -> str | None:
+        """The fingerprint (12 hex) of the row content the import last wrote, when known."""
+        if self.stamp is not None and self.stamp.complete:
+            return self.stamp.content
+        content = entry_content(self.entry) if self.entry is not None else None
+        return content[:12] if content else None
+
+    @property
+    def row(self) -> int | None:
+        """Where its row stood when it was last written (or seen, by this computer)."""
+        entry, stamp = self.entry, self.stamp
+        if entry is not None and (
+            stamp is None
+            or not stamp.complete
+            or (entry_content(entry) or "")[:12] == stamp.content
+        ):
+            return entry.source_row
+        return stamp.row if stamp is not None else None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.found is not None and self.found.cancelled
+
+    @property
+    def active(self) -> bool:
+        return self.found is not None and not self.found.cancelled
+
+
+@dataclass
+class State:
+    """The previous version of a list, and what else the rows' days hold."""
+
+    list_name: str
+    list_tag: str
+    priors: list[Prior]  # the list's appointments, and other imports' a row's reference names
+    by_ref: dict[str, list[Prior]]  # every import appointment read, by its reference
+    calendar: list[Appointment]  # every appointment of the rows' days (double bookings)
+    complete: bool  # the rows' days were read completely: a reference not seen is absent
+    list_complete: bool  # every appointment of the list was seen
+    reads: int
+    since: datetime  # the server's time (UTC) when the reads began: later changes are new
+    running: dict[str, str] = field(default_factory=dict)  # other runs writing it: run -> when
+
+    def prior(self, appointment_id: int) -> Prior | None:
+        return next((p for p in self.priors if p.appointment_id == appointment_id), None)
+
+
+def condition(found: Appointment | None, stamp: Stamp | None, entry: Entry | None) -> str:
+    """Whether an import's appointment still holds the import's last write (see the module)."""
+    if found is None:
+        return GONE
+    if entry is not None and entry.state == UNDONE and found.cancelled:
+        return INTACT  # cancelled by an undo or by a run (its row had left the file)
+    if stamp is not None and stamp.complete:
+        digests = seen_digests(found)
+        if digests:
+            return INTACT if stamp.seen in digests else CHANGED
+        if stamp.seen in seen_digests(found, as_listed=True):
+            return INTACT
+    if entry is not None and entry.payload:
+        written = [p for p in (entry.payload, entry.pending) if p]
+        return INTACT if any(holds(found, p) for p in written) else CHANGED
+    return UNSURE
+
+
+def restamped(found: Appointment, *, cancelled: bool, run: str, at: int) -> dict[str, Any]:
+    """The `data` of a modify that cancels (or makes active again) an import's appointment,
+    with its stamp saying that the import did: no computer takes it for a person's change."""
+    data: dict[str, Any] = {"status": "canceled" if cancelled else "active"}
+    stamp = read_stamp(found.note)
+    if stamp is not None and stamp.complete:
+        seen = min(seen_digests(replace(found, cancelled=cancelled)), default=stamp.seen)
+        text = replace(stamp, seen=seen, run=run, at=at).text()
+        note = note_without_reference(found.note)
+        data["note"] = f"{note}\n\n{text}" if note else text
+    return data
+
+
+def collapse(appointments: Iterable[Appointment]) -> dict[int, Appointment]:
+    """One appointment per id: a series read once per occurrence is its first occurrence."""
+    out: dict[int, Appointment] = {}
+    for a in appointments:
+        if not isinstance(a.series, int):
+            continue
+        kept = out.get(a.series)
+        if kept is None or min(a.starts, default="") < min(kept.starts, default=""):
+            out[a.series] = a
+    return out
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a state read is asked about: the list, and the rows of the file."""
+
+    list_name: str
+    run: str  # this run's id (8 hex)
+    payloads: Sequence[dict[str, Any]]  # the valid rows' parameters (their days, agents)
+    entries: Mapping[str, Entry]  # this computer's ledger of the account
+    named: Sequence[int] = ()  # appointment ids a results workbook names
+    today: date | None = None
+
+
+def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
+    """Read what onOffice holds of the list and of the rows' days (see the module's doc).
+
+    Transport and API errors propagate: without this state a run could double rows.
+    """
+    since = datetime.fromtimestamp(client.server_now(), UTC).replace(tzinfo=None)
+    tag = list_tag(wanted.list_name)
+    today = wanted.today or contract.local_now().date()
+    first, last = days_of(wanted.payloads) if wanted.payloads else (today, today)
+    who = Who.of_all(wanted.payloads)  # whose appointments the reads must see (§5.1)
+    span = read_period(client, first, last, who)
+    reads, list_complete = span.reads, True
+    if "read calendar" in client.unsupported:
+        # appointmentList shows only the users it is asked for (§5.1): the list's
+        # appointments of an agent no row names any more are read too
+        wider = _with_every_user(client, who)
+        list_complete = wider is not None
+        if wider is not None and wider != who:
+            who = wider
+            span = read_period(client, first, last, who)
+            reads += span.reads
+    seen = collapse(span.appointments)
+    calendar = list(seen.values())
+    window = timedelta(days=LIST_WINDOW_DAYS)
+    for a, b in (
+        (first - window, first - timedelta(days=2)),
+        (last + timedelta(days=2), last + window),
+    ):
+        part = read_period(client, a, b, who, note_like=list_filter(tag), margin=False)
+        reads += part.reads
+        list_complete = list_complete and part.complete
+        for n, appointment in collapse(part.appointments).items():
+            stamp = read_stamp(appointment.note)
+            if stamp is not None and stamp.list_tag == tag:
+                seen.setdefault(n, appointment)
+    by_id = _entries_by_appointment(wanted.entries.values())
+    missing = sorted(
+        {
+            n
+            for n, e in by_id.items()
+            if n not in seen and entry_list(e) == wanted.list_name and e.state in (CREATED, UNDONE)
+        }
+        | {n for n in wanted.named if n not in seen}
+    )
+    extra, unsure, more = _read_missing(client, missing, by_id)
+    reads += more
+    seen.update(extra)
+    # creates this computer sent whose answer never came: their appointment carries the ref
+    lost = {
+        reference(e.fingerprint): e
+        for e in wanted.entries.values()
+        if e.appointment_id is None and e.state in (SENDING, UNKNOWN)
+    }
+    priors, by_ref, running = _priors(wanted, seen, by_id, lost, tag, since)
+    priors += _missing_priors(wanted, missing, seen, by_id, unsure)
+    return State(
+        wanted.list_name,
+        tag,
+        priors,
+        by_ref,
+        calendar,
+        span.complete,
+        list_complete,
+        reads,
+        since,
+        running,
+    )
+
+
+def _priors(
+    wanted: Wanted,
+    seen: Mapping[int, Appointment],
+    by_id: Mapping[int, Entry],
+    lost: Mapping[str, Entry],
+    tag: str,
+    since: datetime,
+) -> tuple[list[Prior], dict[str, list[Prior]], dict[str, str]]:
+    """The import's appointments among those read (the list's, and any named), by stamp
+    reference, and the other runs of the list that wrote lately (run -> when)."""
+    priors: list[Prior] = []
+    by_ref: dict[str, list[Prior]] = {}
+    running: dict[str, str] = {}
+    for n, found in sorted(seen.items()):
+        stamp = read_stamp(found.note)
+        entry = by_id.get(n) or (lost.get(stamp.ref) if stamp is not None else None)
+        if stamp is None and entry is None:
+            continue  # not an import's
+        ours = _ours(stamp, entry, tag, wanted.list_name)
+        prior = Prior(n, found, stamp, entry, condition(found, stamp, entry), ours)
+        if stamp is not None:
+            by_ref.setdefault(stamp.ref, []).append(prior)
+            if ours and stamp.run and stamp.run != wanted.run and _recent(found, since):
+                running[stamp.run] = found.modified or ""
+        if ours or n in wanted.named:
+            priors.append(prior)
+    return priors, by_ref, running
+
+
+def _missing_priors(
+    wanted: Wanted,
+    missing: Sequence[int],
+    seen: Mapping[int, Appointment],
+    by_id: Mapping[int, Entry],
+    unsure: set[int],
+) -> list[Prior]:
+    """The import's appointments no read showed: gone (or unsure where a read could not
+    tell)."""
+    priors: list[Prior] = []
+    for n in missing:
+        if n in seen:
+            continue
+        entry = by_id.get(n)
+        gone = UNSURE if n in unsure else GONE
+        if entry is None:  # a results workbook's, that this ledger never knew: it was there
+            priors.append(Prior(n, None, None, None, gone, True))
+            continue
+        if entry.state == UNDONE and gone == GONE:
+            continue  # deleted by undo: its row is sent anew
+        priors.append(Prior(n, None, None, entry, gone, entry_list(entry) == wanted.list_name))
+    return priors
+
+
+def _with_every_user(client: OnOfficeClient, who: Who) -> Who | None:
+    """``who`` and every user of the account; None when the users cannot be listed."""
+    try:
+        users = client.get_users()
+    except ApiError:
+        return None
+    ids = {contract.record_id(contract.as_map(u.elements).get("id", u.id)) for u in users}
+    return Who(who.users | {n for n in ids if isinstance(n, int)}, who.groups)
+
+
+def _entries_by_appointment(entries: Iterable[Entry]) -> dict[int, Entry]:
+    """The ledger's entry for each appointment id (the one written last, should two name it)."""
+    out: dict[int, Entry] = {}
+    for e in sorted(entries, key=lambda e: e.intent_at or ""):
+        if e.appointment_id is not None:
+            out[e.appointment_id] = e
+    return out
+
+
+def _read_missing(
+    client: OnOfficeClient, ids: list[int], entries: Mapping[int, Entry]
+) -> tuple[dict[int, Appointment], set[int], int]:
+    """The appointments of ``ids`` that still exist; the ids whose fate cannot be told (no
+    read calendar, and not where they were written); the reads it took."""
+    if not ids:
+        return {}, set(), 0
+    if "read calendar" not in client.unsupported:
+        try:
+            by_id = read_ids(client, ids)
+            reads = -(-len(ids) // contract.LOOKUP_ACTIONS_PER_REQUEST)
+            return {n: a for n, a in by_id.items() if a is not None}, set(), reads
+        except ActionRefused as exc:
+            if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
+                raise
+    out: dict[int, Appointment] = {}
+    unsure: set[int] = set()
+    for n in ids:
+        entry = entries.get(n)
+        written = [p for p in (entry.payload, entry.pending) if p] if entry is not None else []
+        try:
+            appointment = find_appointment(client, n, written)
+        except OutcomeUnknown:
+            unsure.add(n)
+            continue
+        if appointment is not None:
+            out[n] = appointment
+    return out, unsure, len(ids)
+
+
+def _ours(stamp: Stamp | None, entry: Entry | None, tag: str, name: str) -> bool:
+    """Written from this list: its stamp says so, or (stamps of earlier versions, or none) this
+    computer's ledger does."""
+    if stamp is not None and stamp.complete:
+        return stamp.list_tag == tag
+    return entry is not None and entry_list(entry) == name
+
+
+def _recent(found: Appointment, now: datetime) -> bool:
+    if not found.modified:
+        return False
+    try:
+        moment = datetime.strptime(found.modified, contract.DATETIME_FORMAT)
+    except ValueError:
+        return False
+    return abs((now - moment).total_seconds()) <= RUNNING_WITHIN_SECONDS

@@ -1,0 +1,444 @@
+"""Undo an import: remove (or cancel) exactly the appointments a run created, nothing else.
+
+    report = importer.undo_import("viewings.results.xlsx", client=client, journal_path=...)
+
+The ids come from the journal and from the results workbook; both must agree, and an id only
+one of them knows is reported, never touched. Appointments changed in onOffice after the import's
+last write (on any computer: its stamp says what it wrote and when,
+:mod:`importer.onoffice.reference`)
+are skipped and listed unless ``force``. Every step is journaled: an undo that is interrupted
+resumes, and a second undo does nothing. Undone rows are marked in the journal, so a later `run`
+sends them again if asked to (an appointment undo cancelled is made active again).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ..core import contract
+from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
+from ..core.excel import REMOVED_SHEET, REMOVED_WORDS
+from ..core.i18n import N_, _, every, number, when
+from ..onoffice.client import OnOfficeClient
+from ..onoffice.readback import Appointment, find_appointment, holds, seen_digests
+from ..onoffice.reference import read_stamp
+from ..output.report import summary_sheet
+from ..output.workbook import TableSheet, write_workbook
+from ..source.load import load_table
+from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
+from .state import restamped
+from .submit import preflight, split_outcomes
+
+DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT, RESTORED = (
+    "deleted",
+    "canceled",
+    "skipped-modified",
+    "already-gone",
+    "disagreement",
+    "failed",
+    "kept",
+    "restored",  # a run cancelled it (--cancel-removed): set back to active
+)
+
+
+@dataclass
+class UndoItem:
+    appointment_id: int
+    source_row: int | None
+    status: str
+    message: str = ""
+
+
+@dataclass
+class UndoReport:
+    results_path: Path
+    items: list[UndoItem] = field(default_factory=list)
+    confirmed: bool = True
+    stopped: str | None = None
+    stopped_code: ExitCode = ExitCode.CONFIGURATION
+    imported: dict[int, Imported] = field(default_factory=dict)  # what each import wrote
+    workbook: WorkbookRows | None = None  # the rows as the user typed them
+
+    def counts(self) -> Counter[str]:
+        return Counter(i.status for i in self.items)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.stopped:
+            return self.stopped_code
+        counts = self.counts()
+        if counts[FAILED] or counts[DISAGREE] or counts[MODIFIED]:
+            return ExitCode.ROWS_FAILED
+        return ExitCode.OK
+
+
+@dataclass(frozen=True)
+class WorkbookRows:
+    """The results workbook's rows that name an appointment, as the user typed them."""
+
+    ids: dict[int, int]  # appointment id -> source row
+    columns: list[str]  # the user's own columns
+    cells: dict[int, tuple[Any, ...]]  # appointment id -> the row's cells in those columns
+
+
+def _workbook_rows(results: Path) -> WorkbookRows:
+    """The rows the results workbook marks with an appointment (created, updated, …)."""
+    table = load_table(results)
+    earlier = split_outcomes(table)
+    ids: dict[int, int] = {}
+    cells: dict[int, tuple[Any, ...]] = {}
+    for row, values in table.records():
+        status, appointment, source = earlier.get(row, (None, None, row))
+        if appointment and status != "invalid":  # a failed update names its appointment too
+            ids[appointment], cells[appointment] = source, values
+    return WorkbookRows(ids, table.columns, cells)
+
+
+def _cancelled_by_run(results: Path) -> dict[int, int | None]:
+    """Appointment id -> source row, for those the run cancelled because their rows had left
+    the file (the results workbook's Removed sheet)."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(results))
+    names = every(REMOVED_SHEET)
+    sheet = next((name for name in book.sheet_names if name in names), None)
+    if sheet is None:
+        return {}
+    rows = book.get_sheet_by_name(sheet).to_python()[1:]
+    canceled = every(REMOVED_WORDS[CANCELED]) | {CANCELED}
+    return {
+        int(r[0]): int(r[1]) if isinstance(r[1], int | float) else None
+        for r in rows
+        if len(r) > 4 and isinstance(r[0], int | float) and r[4] in canceled
+    }
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What the journal knows of an appointment an import created."""
+
+    source_row: int | None
+    imported_at: str  # UTC, when the row's create (or last update) was recorded
+    payload: dict[str, Any]  # what was sent: an appointment that no longer matches was edited
+    pending: dict[str, Any] | None = None  # a modify whose answer was lost: it may hold this
+
+
+def plan_undo(
+    results: Path, journal: Journal, workbook: WorkbookRows | None = None
+) -> tuple[dict[int, Imported], list[UndoItem]]:
+    """The ids both sources agree on, and the disagreements."""
+    in_workbook = (workbook or _workbook_rows(results)).ids
+    in_journal = {
+        e.appointment_id: Imported(e.source_row, e.intent_at or "", e.payload, e.pending)
+        for e in journal.entries().values()
+        if e.state in (CREATED, UNDONE) and e.appointment_id is not None
+    }
+    agreed = {i: in_journal[i] for i in in_workbook if i in in_journal}
+    # The journal holds every import of the account; only the workbook's ids are in question.
+    disagreements = [
+        UndoItem(i, row, DISAGREE, _("in the results workbook, but not in the journal as created"))
+        for i, row in sorted(in_workbook.items())
+        if i not in in_journal
+    ]
+    return agreed, disagreements
+
+
+def _changed_since(current: Appointment, written_at: datetime | None) -> bool:
+    """`modified` later than the import's last write (beyond the clocks' margin, and the
+    automation that touches an appointment right after it is written)."""
+    if not current.modified or written_at is None:
+        return False
+    try:
+        changed = datetime.strptime(current.modified, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return changed > written_at + timedelta(seconds=contract.CLOCK_MARGIN_SECONDS)
+
+
+def _moment_utc(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def changed_by_someone(current: Appointment, imported: Imported) -> str | None:
+    """Why an import's appointment may have been changed in onOffice since the import's last
+    write (None when it was not). The stamp tells on any computer what was written and when;
+    appointments of versions before it are compared with what this computer's journal sent."""
+    stamp = read_stamp(current.note)
+    if stamp is not None and stamp.complete:
+        digests = seen_digests(current)
+        if digests and stamp.seen not in digests:
+            return _(
+                "it no longer holds what the import wrote (someone edited it); use --force to "
+                "undo it anyway"
+            )
+        written = datetime.fromtimestamp(stamp.at, UTC) if stamp.at else None
+        if _changed_since(current, written or _moment_utc(imported.imported_at)):
+            return _(
+                "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
+            ).format(when=current.modified)
+        return None
+    # a modify of ours whose answer was lost changed it after the import: that is no edit
+    if imported.pending is not None and holds(current, imported.pending):
+        return None
+    if _changed_since(current, _moment_utc(imported.imported_at)):
+        return _(
+            "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
+        ).format(when=current.modified)
+    if not holds(current, imported.payload):
+        return _(
+            "it no longer holds what the import sent (someone edited it); use --force to "
+            "undo it anyway"
+        )
+    return None
+
+
+def undo_import(
+    results: str | Path,
+    *,
+    client: OnOfficeClient,
+    journal_path: str | Path | None = None,
+    cancel: bool = False,
+    force: bool = False,
+    confirm: Callable[[list[UndoItem]], bool] | None = None,
+) -> UndoReport:
+    """Remove (``cancel``: set to canceled) the appointments an import created.
+
+    ``journal_path`` defaults to the account's ledger, as for :func:`run_import`.
+    """
+    results = Path(results)
+    report = UndoReport(results)
+    try:
+        account = preflight(client)
+    except ApiError as exc:  # credentials, clock, unreachable: nothing is touched
+        report.stopped = str(exc)
+        return report
+    path = Path(journal_path) if journal_path is not None else ledger_path(account)
+    with Journal(path, account) as journal:
+        report.workbook = _workbook_rows(results)
+        agreed, report.items = plan_undo(results, journal, report.workbook)
+        report.imported = agreed
+        done = journal.undone_ids()
+        todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
+        report.items += [
+            UndoItem(
+                i,
+                a.source_row,
+                DELETED if done[i] == "deleted" else CANCELED,
+                _(UNDONE_EARLIER),
+            )
+            for i, a in sorted(agreed.items())
+            if i in done
+        ]
+        restore = [
+            UndoItem(i, row, KEPT, _("cancelled by the run: its row had left the file"))
+            for i, row in sorted(_cancelled_by_run(results).items())
+            if done.get(i) == CANCELED_REMOVED
+        ]
+        written = {
+            e.appointment_id: [p for p in (e.payload, e.pending) if p]
+            for e in journal.entries().values()
+            if e.appointment_id is not None
+        }
+        if not todo and not restore:
+            return report
+        if confirm is not None and not confirm(todo + restore):
+            report.confirmed = False
+            report.items += todo + restore
+            return report
+        run = secrets.token_hex(4)
+        steps: list[tuple[UndoItem, Callable[[], UndoItem]]] = []
+        for item in todo:
+            agreed_payload = agreed[item.appointment_id]
+            steps.append(
+                (
+                    item,
+                    partial(_undo_one, client, journal, item, agreed_payload, cancel, force, run),
+                )
+            )
+        for item in restore:
+            payloads = written.get(item.appointment_id, [])
+            steps.append((item, partial(_restore, client, journal, item, payloads, run)))
+        for n, (_item, step) in enumerate(steps):
+            try:
+                report.items.append(step())
+            except JournalError as exc:  # the disk: stop; what was done is read back next time
+                report.stopped, report.stopped_code = str(exc), exc.exit_code
+                why = _("{error}; run undo again").format(error=exc)
+                report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
+                break
+    return report
+
+
+def _restore(
+    client: OnOfficeClient,
+    journal: Journal,
+    item: UndoItem,
+    written: list[dict[str, Any]],
+    run: str,
+) -> UndoItem:
+    """Give back an appointment the run cancelled: its status active again, stamped so
+    (``written``: what the import sent for it, which tells where to look for it)."""
+    try:
+        current = find_appointment(client, item.appointment_id, written)
+        if current is None:
+            journal.undone(item.appointment_id, "deleted")
+            return UndoItem(
+                item.appointment_id, item.source_row, GONE, _("not in onOffice any more")
+            )
+        data = restamped(current, cancelled=False, run=run, at=int(client.server_now()))
+        client.modify_appointment(item.appointment_id, {"data": data})
+        journal.restored(item.appointment_id)
+    except ActionRefused as exc:
+        return UndoItem(item.appointment_id, item.source_row, FAILED, exc.server_message)
+    except ApiError as exc:
+        return UndoItem(
+            item.appointment_id,
+            item.source_row,
+            FAILED,
+            _("{error}; run undo again").format(error=exc),
+        )
+    return UndoItem(item.appointment_id, item.source_row, RESTORED, _("active again"))
+
+
+UNDONE_EARLIER = N_("undone earlier")
+UNDO_WORDS = {
+    DELETED: N_("deleted"),
+    CANCELED: N_("canceled"),
+    MODIFIED: N_("changed in onOffice: left alone"),
+    GONE: N_("not in onOffice any more"),
+    DISAGREE: N_("not in the journal: left alone"),
+    FAILED: N_("failed"),
+    KEPT: N_("kept"),
+    RESTORED: N_("active again"),
+}
+
+
+def undo_word(status: str) -> str:
+    """What undo did with an appointment, in the user's words ("gelöscht")."""
+    return _(UNDO_WORDS[status]) if status in UNDO_WORDS else status
+
+
+def write_undo_results(report: UndoReport) -> Path:
+    """RESULTS.undo.xlsx beside the results workbook: per appointment what undo did, its date,
+    time and subject (as the import wrote them), then its row as the user typed it (estate,
+    contacts, agents in the user's own words)."""
+    target = report.results_path.with_name(
+        report.results_path.name.replace(".results.xlsx", "") + ".undo.xlsx"
+    )
+    workbook = report.workbook or WorkbookRows({}, [], {})
+    # Named apart from the user's own columns that follow ("Datum", "Betreff" are common).
+    lead = [
+        _("What undo did"),
+        _("Message"),
+        _("Appointment date"),
+        _("Appointment time"),
+        _("Appointment subject"),
+    ]
+    # the row first: it is what identifies an appointment to the office, on every page
+    rows: list[list[Any]] = [[_("Source row"), *lead, _("Appointment ID"), *workbook.columns]]
+    blank = (None,) * len(workbook.columns)
+    for item in sorted(report.items, key=lambda i: (i.source_row or 0, i.appointment_id)):
+        imported = report.imported.get(item.appointment_id)
+        rows.append(
+            [
+                item.source_row,
+                undo_word(item.status),
+                item.message or None,
+                *described(imported.payload if imported else {}),
+                item.appointment_id,
+                *workbook.cells.get(item.appointment_id, blank),
+            ]
+        )
+    counts = report.counts()
+    done = ", ".join(
+        f"{number(n)} {undo_word(status)}" for status, n in sorted(counts.items()) if n
+    )
+    summary: list[list[Any]] = [
+        [_("Undo of {file}").format(file=report.results_path.name), ""],
+        [_("Result"), done or _("nothing to undo")],
+        [
+            _("Good to know"),
+            _(
+                "The results workbook still says the rows were created: importing it again "
+                "creates them again."
+            ),
+        ],
+        [],
+        [_("Undone at"), when(contract.local_now())],
+        [_("Results workbook"), str(report.results_path)],
+    ]
+    return write_workbook(
+        target,
+        [
+            TableSheet(_("Undo"), rows, wrap=frozenset({2}), autofilter=True, left=True),
+            summary_sheet(summary),
+        ],
+    )
+
+
+def described(payload: dict[str, Any]) -> list[Any]:
+    """Date, time and subject of what an import sent."""
+    data = payload.get("data", {})
+    start = _moment(data.get("start_dt"))
+    end = _moment(data.get("end_dt"))
+    if start is None:
+        day = clock = None
+    elif data.get("allDay"):
+        day, clock = start.strftime("%d.%m.%Y"), _("all day")
+    else:
+        day = start.strftime("%d.%m.%Y")
+        clock = start.strftime("%H:%M") + (f"–{end:%H:%M}" if end else "")
+    return [day, clock, data.get("description")]
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), contract.DATETIME_FORMAT)
+    except ValueError:
+        return None
+
+
+def _undo_one(
+    client: OnOfficeClient,
+    journal: Journal,
+    item: UndoItem,
+    imported: Imported,
+    cancel: bool,
+    force: bool,
+    run: str,
+) -> UndoItem:
+    appointment = item.appointment_id
+    try:
+        # found wherever a write of ours put it; "gone" only when the server surely says so
+        written = [p for p in (imported.payload, imported.pending) if p]
+        current = find_appointment(client, appointment, written)
+        if current is None:
+            journal.undone(appointment, "deleted")
+            return UndoItem(appointment, item.source_row, GONE, _("not in onOffice any more"))
+        why = None if force else changed_by_someone(current, imported)
+        if why is not None:
+            return UndoItem(appointment, item.source_row, MODIFIED, why)
+        if cancel:
+            data = restamped(current, cancelled=True, run=run, at=int(client.server_now()))
+            client.modify_appointment(appointment, {"data": data})
+            journal.undone(appointment, "canceled")
+            return UndoItem(appointment, item.source_row, CANCELED)
+        client.delete_appointment(appointment)
+        journal.undone(appointment, "deleted")
+        return UndoItem(appointment, item.source_row, DELETED)
+    except ActionRefused as exc:
+        return UndoItem(appointment, item.source_row, FAILED, exc.server_message)
+    except ApiError as exc:  # transport: delete and cancel are safe to repeat, run undo again
+        return UndoItem(
+            appointment, item.source_row, FAILED, _("{error}; run undo again").format(error=exc)
+        )

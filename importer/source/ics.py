@@ -1,0 +1,525 @@
+"""Calendar files (iCalendar, .ics) as a source: each event is a row.
+
+A VEVENT becomes a row whose columns are its properties as a person reads them (times as
+Berlin wall clock, ``05.03.2027 10:00``; e-mails without ``mailto:``), so that one mapping
+(``mappings/ics.yaml``) serves the exports of Outlook, Google Calendar and Apple Calendar.
+Parsing is the ``icalendar`` library's (RFC 5545, Windows time zone names, VTIMEZONE); this
+module only decides what a row holds:
+
+- Times: a TZID (or the VTIMEZONE it names) and UTC (``Z``) are converted to Berlin; a floating
+  time is read as Berlin. An all-day event (DATE values) is a row with ``ALL-DAY`` yes whose
+  ``DTEND`` is its last day (iCalendar's DTEND is the day after).
+- Series: an RRULE that onOffice's series fields can express becomes ``REPEAT``, ``INTERVAL``
+  and ``UNTIL`` (a COUNT becomes the date of the last occurrence); ``EXDATE`` the dates left
+  out. Any other rule is an error of the row's ``REPEAT`` cell naming the part onOffice has no
+  field for. An occurrence moved or changed on its own (``RECURRENCE-ID``) is a row of its own
+  (its UID followed by the occurrence's date), and its date is left out of its series; a
+  cancelled occurrence is only left out.
+- ``VALARM``: the nearest reminder onOffice offers (``15 minutes``); a cell warning says so when
+  the alarm's lead differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import icalendar
+from dateutil.rrule import rrulestr
+
+from ..core import contract
+from ..core.errors import SourceFileError
+from ..core.i18n import _, when
+
+COLUMNS: Final = (
+    "UID",
+    "SUMMARY",
+    "DTSTART",
+    "DTEND",
+    "ALL-DAY",
+    "LOCATION",
+    "DESCRIPTION",
+    "ORGANIZER",
+    "ATTENDEE",
+    "CATEGORIES",
+    "STATUS",
+    "REPEAT",
+    "INTERVAL",
+    "UNTIL",
+    "EXDATE",
+    "VALARM",
+    "RRULE",
+)
+SUFFIXES: Final = (".ics", ".ical", ".ifb", ".icalendar")
+MAX_DEPTH: Final = 8  # VCALENDAR > VEVENT > VALARM is 3; a VTIMEZONE's rules 3
+MAX_COUNT: Final = 10_000  # a COUNT beyond this is no office's series
+MAX_INTERVAL: Final = 999  # contract.RP_TAGE_RANGE
+BUDGET: Final = 200_000  # occurrences counted per file: a small hostile file stays fast
+FREQUENCIES: Final = {
+    "DAILY": "daily",
+    "WEEKLY": "weekly",
+    "MONTHLY": "monthly",
+    "YEARLY": "yearly",
+}
+REMINDER_SECONDS: Final = {
+    v: int(n) * {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}[unit]
+    for v in contract.ERINNERUNG_VALUES
+    for n, unit in [v.split()]
+}
+_BEGIN_END: Final = re.compile(rb"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.MULTILINE)
+
+
+def is_calendar(path: Path, head: bytes) -> bool:
+    """An iCalendar file by its name or its first line."""
+    return path.suffix.lower() in SUFFIXES or head.lstrip(b"\xef\xbb\xbf \r\n").upper().startswith(
+        b"BEGIN:VCALENDAR"
+    )
+
+
+@dataclass
+class Events:
+    """The rows of a calendar file: cells by column, and per-cell errors and warnings."""
+
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    errors: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)  # code, why
+    warnings: dict[tuple[int, str], str] = field(default_factory=dict)
+    budget: int = BUDGET  # occurrences the file's rules may still be counted to
+
+
+def read_events(path: Path, data: bytes, max_rows: int) -> Events:
+    """The events of ``data`` (the file's bytes), in file order; row 2 is the first (the
+    column names are row 1, as in the report)."""
+    name = str(path)
+    _check_structure(name, data)
+    try:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise SourceFileError(
+            _("not a readable calendar file ({why})").format(why=_short(exc)),
+            file=name,
+            code="ics-malformed",
+        ) from None
+    events = [e for c in calendars for e in c.walk("VEVENT")]
+    if not events:
+        raise SourceFileError(_("the calendar holds no events"), file=name, code="no-data-rows")
+    if len(events) > max_rows:
+        raise SourceFileError(
+            _("more than {limit} rows, the limit; split the file").format(limit=max_rows),
+            file=name,
+            code="file-too-many-rows",
+        )
+    out = Events()
+    overrides = _overrides(events)
+    masters = _masters(events)
+    for event in events:
+        uid, own = _uid(event), event.get("RECURRENCE-ID") is not None
+        if own and uid in masters:
+            continue  # a row right after its series (below), whatever the file's order
+        moved = overrides.get(uid, []) if not own and uid in masters else []
+        _add(out, event, moved)
+        for occurrence in moved:
+            if _text(occurrence.get("STATUS")).upper() != "CANCELLED":
+                _add(out, occurrence, [])
+    return out
+
+
+def _check_structure(name: str, data: bytes) -> None:
+    """One clear line for what is not a calendar, before the parser sees it: BEGIN without
+    END, components nested deeper than any calendar nests them."""
+    depth, stack = 0, []
+    for m in _BEGIN_END.finditer(data):
+        kind, what = m.group(1).upper(), m.group(2).upper()
+        if kind == b"BEGIN":
+            stack.append(what)
+            depth = max(depth, len(stack))
+            if depth > MAX_DEPTH:
+                raise SourceFileError(
+                    _(
+                        "components are nested more than {n} deep; this is no calendar export"
+                    ).format(n=MAX_DEPTH),
+                    file=name,
+                    code="ics-malformed",
+                )
+        elif stack and stack[-1] == what:
+            stack.pop()
+        else:
+            raise SourceFileError(
+                _("END:{what} without its BEGIN").format(what=what.decode("ascii", "replace")),
+                file=name,
+                code="ics-malformed",
+            )
+    if not stack and depth == 0:
+        raise SourceFileError(
+            _("no BEGIN:VCALENDAR: this is not a calendar (.ics) file"),
+            file=name,
+            code="ics-malformed",
+        )
+    if stack:
+        raise SourceFileError(
+            _("the file ends inside {what} (END:{what} is missing: cut off?)").format(
+                what=stack[-1].decode("ascii", "replace")
+            ),
+            file=name,
+            code="ics-malformed",
+        )
+
+
+def _uid(event: Any) -> str:
+    return _text(event.get("UID"))
+
+
+def _masters(events: Sequence[Any]) -> set[str]:
+    """The UIDs of series (an event without UID pairs with nothing)."""
+    return {
+        _uid(e) for e in events if _uid(e) and e.get("RECURRENCE-ID") is None and e.get("RRULE")
+    }
+
+
+def _overrides(events: Sequence[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for e in events:
+        if _uid(e) and e.get("RECURRENCE-ID") is not None:
+            out.setdefault(_uid(e), []).append(e)
+    return out
+
+
+def _add(out: Events, event: Any, moved: Sequence[Any]) -> None:
+    """One event as a row; what cannot be read of it is an error of its row, never more."""
+    row = len(out.rows) + 2
+    cells: dict[str, str | None] = dict.fromkeys(COLUMNS)
+    out.rows.append(cells)
+    try:
+        _fill(out, row, cells, event, moved)
+    except (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError) as exc:
+        out.errors[(row, "DTSTART")] = (
+            "ics-unreadable",
+            _("the event cannot be read ({why})").format(why=_short(exc)),
+        )
+
+
+def _fill(
+    out: Events, row: int, cells: dict[str, str | None], event: Any, moved: Sequence[Any]
+) -> None:
+    def fail(column: str, code: str, why: str) -> None:
+        out.errors[(row, column)] = (code, why)
+
+    def warn(column: str, why: str) -> None:
+        out.warnings.setdefault((row, column), why)
+
+    cells["UID"] = _uid(event) or None
+    cells["SUMMARY"] = _text(event.get("SUMMARY")) or None
+    cells["LOCATION"] = _text(event.get("LOCATION")) or None
+    cells["DESCRIPTION"] = _text(event.get("DESCRIPTION"), lines=True) or None
+    cells["STATUS"] = _text(event.get("STATUS")).upper() or None
+    cells["CATEGORIES"] = ", ".join(_categories(event.get("CATEGORIES"))) or None
+    organizer = _email(event.get("ORGANIZER"))
+    cells["ORGANIZER"] = organizer or None
+    attendees = [a for a in map(_email, _listed(event.get("ATTENDEE"))) if a and a != organizer]
+    cells["ATTENDEE"] = ", ".join(dict.fromkeys(attendees)) or None
+    recurrence = event.get("RECURRENCE-ID")
+    if recurrence is not None:
+        occurrence = _moment(recurrence)
+        day = occurrence.date() if isinstance(occurrence, datetime) else occurrence
+        if day is not None and cells["UID"]:
+            cells["UID"] = f"{cells['UID']} ({when(day)})"
+    start = _moment(event.get("DTSTART"), lambda why: fail("DTSTART", "ics-bad-date", why))
+    if start is None:
+        if event.get("DTSTART") is None:
+            fail("DTSTART", "ics-bad-date", _("the event has no DTSTART"))
+        return
+    zone = event.get("DTSTART").params.get("TZID")
+    original = event.get("DTSTART").dt
+    if zone and isinstance(original, datetime) and original.tzinfo is None:
+        warn(
+            "DTSTART",
+            _("the time zone {zone} is unknown; the time is read as Berlin's").format(
+                zone=repr(str(zone))
+            ),
+        )
+    all_day = not isinstance(start, datetime)
+    cells["ALL-DAY"] = "yes" if all_day else "no"
+    cells["DTSTART"] = _shown(start)
+    end = _end(event, start, lambda why: fail("DTEND", "ics-bad-date", why))
+    if end is not None:
+        cells["DTEND"] = _shown(end)
+    _alarm(out, row, cells, event, start, end)
+    rule = event.get("RRULE")
+    refuse = functools.partial(fail, "REPEAT", "ics-rule-unsupported")
+    if isinstance(rule, list):
+        refuse(_("the event has {n} RRULEs; an onOffice series has one").format(n=len(rule)))
+    elif rule is not None and event.get("RDATE") is not None:
+        refuse(_("RDATE: extra dates of a series cannot be an onOffice series"))
+    elif rule is not None:
+        cells["RRULE"] = str(rule.to_ical().decode("utf-8", "replace"))
+        _series(cells, rule, original, out, refuse)
+        if _foreign(original):
+            warn(
+                "REPEAT",
+                _(
+                    "the series is in the time zone {zone}: onOffice repeats it at Berlin's "
+                    "{time}, so after a clock change in only one of the two zones its "
+                    "appointments are an hour off"
+                ).format(zone=str(original.tzinfo), time=_shown(start)[11:]),
+            )
+        exceptions = [_day_of(d) for d in _exdates(event)]
+        exceptions += [_day_of(_moment(m.get("RECURRENCE-ID"))) for m in moved]
+        days = sorted({d for d in exceptions if d is not None})
+        cells["EXDATE"] = ", ".join(map(when, days)) or None
+    elif event.get("EXDATE") is not None:
+        fail("EXDATE", "ics-rule-unsupported", _("EXDATE without an RRULE: nothing to leave out"))
+
+
+def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, fail: Any) -> None:
+    """REPEAT, INTERVAL and UNTIL from an RRULE onOffice's series fields can express
+    (``rp_type``, ``rp_tage``, ``rp_ende_datum``): every N days, weeks, months or years on the
+    start's weekday or day (in the event's own time zone); anything else fails naming the
+    part. The last day is the last occurrence's (dateutil), in Berlin."""
+    text = str(rule.to_ical().decode("utf-8", "replace"))
+    try:
+        parts = {str(k).upper(): list(v) for k, v in rule.items()}
+        interval = int((parts.pop("INTERVAL", [1]) or [1])[0])
+    except (ValueError, TypeError, AttributeError):
+        fail(_("RRULE {rule} cannot be read").format(rule=text))
+        return
+    frequency = str((parts.pop("FREQ", [""]) or [""])[0]).upper()
+    if frequency not in FREQUENCIES:
+        fail(
+            _("RRULE {rule}: onOffice repeats only daily, weekly, monthly or yearly").format(
+                rule=text
+            )
+        )
+        return
+    if not 1 <= interval <= MAX_INTERVAL:
+        fail(_("RRULE {rule}: an interval from 1 to 999").format(rule=text))
+        return
+    parts.pop("WKST", None)
+    day = start.date() if isinstance(start, datetime) else start
+    # the parts that only repeat what the start says (Outlook writes BYDAY on weekly rules)
+    implied: dict[str, list[Any]] = {}
+    if frequency == "WEEKLY":
+        implied["BYDAY"] = [["MO", "TU", "WE", "TH", "FR", "SA", "SU"][day.weekday()]]
+    if frequency in ("MONTHLY", "YEARLY"):
+        implied["BYMONTHDAY"] = [day.day]
+    if frequency == "YEARLY":
+        implied["BYMONTH"] = [day.month]
+    for part in ("BYDAY", "BYMONTHDAY", "BYMONTH"):
+        values = parts.pop(part, None)
+        if values is None:
+            continue
+        written = [str(v).upper() if part == "BYDAY" else int(v) for v in values]
+        if written != implied.get(part):
+            fail(
+                _(
+                    "RRULE {rule}: onOffice repeats on the start's own weekday and day only; "
+                    "{part}={value} cannot be a series (write its appointments one by one)"
+                ).format(rule=text, part=part, value=",".join(map(str, values)))
+            )
+            return
+    count = parts.pop("COUNT", None)
+    until = parts.pop("UNTIL", None)
+    if parts:
+        part = sorted(parts)[0]
+        fail(
+            _(
+                "RRULE {rule}: onOffice series have no {part} (write its appointments one by one)"
+            ).format(rule=text, part=part)
+        )
+        return
+    if count and not 1 <= int(count[0]) <= MAX_COUNT:
+        fail(_("RRULE {rule}: a series of 1 to {n} occurrences").format(rule=text, n=MAX_COUNT))
+        return
+    cells["REPEAT"] = FREQUENCIES[frequency]
+    cells["INTERVAL"] = str(interval)
+    if until or count:
+        last = _last_occurrence(text, start, until[0] if until else None, out)
+        cells["UNTIL"] = when(last) if last is not None else None
+        if last is None:
+            fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
+
+
+def _last_occurrence(text: str, start: date, until: Any, out: Events) -> date | None:
+    """The day (in Berlin) of a rule's last occurrence: counted by dateutil, up to the
+    file's budget of occurrences; past it, an UNTIL's own day (a COUNT has been refused
+    beyond MAX_COUNT)."""
+    begin = start if isinstance(start, datetime) else datetime.combine(start, datetime.min.time())
+    try:
+        try:
+            rule = rrulestr(text, dtstart=begin)
+        except ValueError:  # an UNTIL in UTC for a floating start: the start is Berlin's
+            rule = rrulestr(text, dtstart=begin.replace(tzinfo=ZoneInfo(contract.LOCAL_TIMEZONE)))
+        allowed = max(0, out.budget)
+        occurrences = list(itertools.islice(iter(rule), allowed + 1))
+    except (ValueError, TypeError, OverflowError):
+        occurrences, allowed = [], -1
+    out.budget -= len(occurrences)
+    if occurrences and len(occurrences) <= allowed:
+        return _day_of(_berlin(occurrences[-1]))
+    if until is not None:  # past the budget: the UNTIL's own day
+        return _day_of(_berlin(until) if isinstance(until, datetime) else until)
+    return _day_of(_berlin(occurrences[-1])) if occurrences else None
+
+
+def _foreign(start: date) -> bool:
+    """A time in a zone whose offset differs from Berlin's at some time of its year."""
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return False
+    berlin = ZoneInfo(contract.LOCAL_TIMEZONE)
+    for month in (1, 7):
+        moment = start.replace(month=month, day=15)
+        if moment.utcoffset() != moment.astimezone(berlin).utcoffset():
+            return True
+    return False
+
+
+def _alarm(
+    out: Events,
+    row: int,
+    cells: dict[str, str | None],
+    event: Any,
+    start: date,
+    end: date | None,
+) -> None:
+    alarms = [a for a in event.walk("VALARM") if a.get("TRIGGER") is not None]
+    if not alarms:
+        return
+    trigger = alarms[0].get("TRIGGER")
+    try:
+        value = trigger.dt
+    except (ValueError, AttributeError):
+        out.errors[(row, "VALARM")] = ("ics-bad-date", _("the alarm's TRIGGER is not readable"))
+        return
+    begin = _as_datetime(start)
+    if isinstance(value, timedelta):
+        related = str(trigger.params.get("RELATED", "START")).upper()
+        anchor = _as_datetime(end) if related == "END" and end is not None else begin
+        lead = begin - (anchor + value)
+    else:
+        lead = begin - _as_datetime(_berlin(value))
+    seconds = max(0, int(lead.total_seconds()))
+    if lead.total_seconds() < 0:
+        out.warnings[(row, "VALARM")] = _(
+            "the alarm is after the start; onOffice reminds before it: at the start"
+        )
+    nearest = min(REMINDER_SECONDS, key=lambda v: (abs(REMINDER_SECONDS[v] - seconds), v))
+    cells["VALARM"] = nearest
+    if REMINDER_SECONDS[nearest] != seconds and (row, "VALARM") not in out.warnings:
+        out.warnings[(row, "VALARM")] = _(
+            "the alarm {lead} before is not a reminder onOffice offers; {nearest} before is the "
+            "nearest"
+        ).format(lead=_lead(seconds), nearest=nearest)
+    if len(alarms) > 1:
+        out.warnings.setdefault(
+            (row, "VALARM"), _("{n} alarms: onOffice keeps one, the first").format(n=len(alarms))
+        )
+
+
+def _lead(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d} h" if hours else f"{rest // 60} min"
+
+
+def _end(event: Any, start: date, fail: Any) -> date | None:
+    """The end as the mapping reads it: a moment, or an all-day event's last day."""
+    if event.get("DTEND") is not None:
+        end = _moment(event.get("DTEND"), fail)
+    elif event.get("DURATION") is not None:
+        try:
+            end = start + event.get("DURATION").dt
+        except (ValueError, TypeError, AttributeError):
+            fail(_("DURATION is not readable"))
+            return None
+    else:
+        end = start  # RFC 5545: a day's event lasts the day, a moment's takes no time
+        return end
+    if end is not None and not isinstance(start, datetime) and not isinstance(end, datetime):
+        end = max(start, end - timedelta(days=1))  # DTEND of a DATE is exclusive
+    return end
+
+
+def _moment(prop: Any, fail: Any = None) -> date | None:
+    """A DATE, or a DATE-TIME as Berlin wall clock; None (and ``fail``) when unreadable."""
+    if prop is None:
+        return None
+    try:
+        value = prop.dt
+    except (ValueError, AttributeError):
+        if fail is not None:
+            fail(_("{value} is not a date or time").format(value=repr(_short(str(prop)))))
+        return None
+    if isinstance(value, datetime):
+        return _berlin(value)
+    if isinstance(value, date):
+        return value
+    if fail is not None:
+        fail(_("not a date or time"))
+    return None
+
+
+def _berlin(value: datetime) -> datetime:
+    """UTC and zoned times converted; a floating one is already Berlin's wall clock."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None)
+
+
+def _as_datetime(value: date | None) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    assert value is not None
+    return datetime.combine(value, datetime.min.time())
+
+
+def _day_of(value: date | None) -> date | None:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _shown(value: date) -> str:
+    """As the office writes it (i18n.when: 05.03.2027 10:00), seconds only where there are."""
+    return when(value) + (
+        value.strftime(":%S") if isinstance(value, datetime) and value.second else ""
+    )
+
+
+def _exdates(event: Any) -> Iterable[date | None]:
+    for prop in _listed(event.get("EXDATE")):
+        for d in getattr(prop, "dts", []):
+            yield _moment(d)
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _categories(value: Any) -> list[str]:
+    out: list[str] = []
+    for prop in _listed(value):
+        out += [str(c) for c in getattr(prop, "cats", [prop])]
+    return [c.strip() for c in out if str(c).strip()]
+
+
+def _email(value: Any) -> str:
+    text = _text(value)
+    return text[7:] if text.lower().startswith("mailto:") else text
+
+
+def _text(value: Any, lines: bool = False) -> str:
+    """A property's text: spaces collapsed; line breaks kept where ``lines`` (a description)."""
+    if value is None:
+        return ""
+    if lines:
+        return "\n".join(" ".join(line.split()) for line in str(value).splitlines()).strip()
+    return " ".join(str(value).split())
+
+
+def _short(what: object) -> str:
+    text = " ".join(str(what).split())
+    return text[:120] + ("…" if len(text) > 120 else "")
