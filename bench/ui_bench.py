@@ -139,10 +139,10 @@ def flow(source: Path, mapping: str | None) -> dict[str, float]:
 def library(source: Path, mapping: str) -> dict[str, float]:
     """The same check, import and undo as library calls (what the CLI does), in the same kind
     of in-process sandbox: what the web app adds is the difference."""
+    from importer import check
     from importer.mapping.spec import mapping_from_text
     from importer.onoffice.client import OnOfficeClient
     from importer.output.results import save_results
-    from importer.rules.check import check
     from importer.run.submit import run_import
     from importer.run.undo import undo_import
     from importer.sandbox import Sandbox

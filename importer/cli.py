@@ -343,6 +343,7 @@ def check(
     update or leave it unchanged (the report's Plan column).
     """
     from .mapping.spec import load_mapping
+    from .output.report import write_report
     from .rules.check import check as run_check
     from .rules.check import prepare
 
@@ -352,10 +353,9 @@ def check(
         prepared = prepare(file, mapping, options)
         if api is None:
             result = run_check(
-                file, mapping, report=report, load_options=options, strict=strict, prepared=prepared
+                file, mapping, load_options=options, strict=strict, prepared=prepared
             )
         else:
-            from .output.report import write_report
             from .run.submit import planned_check
 
             result = planned_check(
@@ -367,7 +367,7 @@ def check(
                 load_options=options,
                 choices=pairs,
             )
-            write_report(result, report)
+        write_report(result, report)
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
 
@@ -971,7 +971,7 @@ def _undo_counts(report: Any) -> str:
 
 
 def _write_undo(report: Any) -> Path | None:
-    from .run.undo import write_undo_results
+    from .output.undo_book import write_undo_results
 
     try:
         return write_undo_results(report)

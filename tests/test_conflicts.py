@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from importer import check
 from importer.cli import main
 from importer.onoffice.client import OnOfficeClient
-from importer.rules.check import check
 from importer.sandbox import Sandbox
 
 from .files import write_csv

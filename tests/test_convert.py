@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from importer import CheckReport, check
 from importer.onoffice.client import OnOfficeClient
-from importer.rules.check import CheckReport, check
 from importer.sandbox import Sandbox, load_fixtures
 
 from .files import rewrite_member, set_cell_xml, write_csv, write_xlsx

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from importer import check
 from importer.core.errors import AuthenticationError, ExitCode, PermissionRefused
 from importer.onoffice.client import Credentials, OnOfficeClient, Timeouts
 from importer.output.results import write_results
-from importer.rules.check import check
 from importer.run.journal import Journal
 from importer.run.submit import RunOptions, RunReport, preflight, run_import
 from importer.run.undo import undo_import

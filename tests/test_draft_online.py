@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from importer import check
 from importer.mapping.draft import draft_mapping
 from importer.mapping.spec import load_mapping
 from importer.onoffice.client import OnOfficeClient
-from importer.rules.check import check
 from importer.sandbox import Sandbox
 
 from .files import write_csv

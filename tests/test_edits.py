@@ -13,9 +13,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from importer import check
 from importer.core.errors import ExitCode, MappingError
 from importer.output.results import write_results
-from importer.rules.check import check, prepare
+from importer.rules.check import prepare
 from importer.run.submit import RunOptions, planned_check, run_import
 from importer.run.undo import undo_import
 from importer.sandbox import Faults, Sandbox

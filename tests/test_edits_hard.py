@@ -12,9 +12,9 @@ from pathlib import Path
 
 import openpyxl
 
+from importer import check
 from importer.onoffice.reference import reference, with_reference
 from importer.output.results import write_results
-from importer.rules.check import check
 from importer.run.submit import RunOptions, run_import
 from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import openpyxl
 
+from importer import check
 from importer.onoffice.client import OnOfficeClient
 from importer.output.results import write_results
-from importer.rules.check import check
 from importer.run.submit import run_import
 from importer.sandbox import Sandbox
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from importer import check
 from importer.core.errors import ExitCode
-from importer.rules.check import check
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 

@@ -20,6 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importer import check
 from importer.core.errors import ImporterError, MappingError, SourceFileError
 from importer.mapping.spec import parse_mapping
 from importer.mapping.values import (
@@ -33,7 +34,6 @@ from importer.mapping.values import (
     parse_duration,
     parse_time,
 )
-from importer.rules.check import check
 from importer.source.load import load_table
 
 SCALE = int(os.environ.get("FUZZ_SCALE", "1"))

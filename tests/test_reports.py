@@ -15,13 +15,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from importer import check
 from importer.core import i18n
 from importer.onoffice.client import OnOfficeClient
 from importer.output.results import write_results
+from importer.output.undo_book import write_undo_results
 from importer.output.xlsx_write import EXCEL_CELL_LIMIT, excel_length
-from importer.rules.check import check
 from importer.run.submit import run_import
-from importer.run.undo import undo_import, write_undo_results
+from importer.run.undo import undo_import
 from importer.sandbox import Sandbox
 
 from . import forkserver

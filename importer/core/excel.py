@@ -19,6 +19,8 @@ RESULTS_SHEET: Final = N_("Results")
 REMOVED_SHEET: Final = N_("Removed")  # appointments of rows no longer in the file
 ROWS_SHEET: Final = N_("Rows")  # the check report's rows
 SUMMARY_SHEET: Final = N_("Summary")
+# the Summary line naming the list a results workbook belongs to (written and read)
+LIST_LABEL: Final = N_("List (the same on every computer)")
 PROBLEMS_SHEET: Final = N_("Problems")
 STATUS, APPOINTMENT_ID, ERROR, WARNINGS, SOURCE_ROW = (
     N_("Status"),

@@ -24,12 +24,12 @@ from ..core.excel import (
     APPOINTMENT_ID,
     ERROR,
     IN_ONOFFICE,
+    LIST_LABEL,
     REMOVED_SHEET,
     REMOVED_WORDS,
     RESULTS_SHEET,
     SOURCE_ROW,
     STATUS,
-    SUMMARY_SHEET,
     WARNINGS,
     outcome_header,
     status_word,
@@ -41,7 +41,6 @@ from .report import OutcomeCells, code_rows, row_comments, summary_sheet
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 STATUSES_SHEET = N_("Statuses")
-LIST_LABEL = N_("List (the same on every computer)")
 STATUS_ORDER = STATUSES
 MEANINGS = {
     "created": N_("created by this run"),
@@ -104,29 +103,6 @@ def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str
                 _("cannot write {path} ({why})").format(path=place, why=exc.strerror or exc)
             )
     return None, failures
-
-
-def list_of_results(path: Path) -> str | None:
-    """The list a results workbook belongs to, as its Summary names it (None when it does
-    not: a workbook of an earlier version, or not ours)."""
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    from ..core.i18n import every
-
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        names = every(SUMMARY_SHEET)
-        sheet = next((name for name in book.sheet_names if name in names), None)
-        if sheet is None:
-            return None
-        rows = book.get_sheet_by_name(sheet).to_python()
-    except (CalamineError, OSError, ValueError):
-        return None
-    labels = every(LIST_LABEL)
-    for row in rows:
-        if len(row) > 1 and row[0] in labels and isinstance(row[1], str) and row[1].strip():
-            return row[1].strip()
-    return None
 
 
 def sheet_rows(report: RunReport) -> dict[int, int]:

@@ -1,10 +1,12 @@
-"""The dry run: load, map, validate every row, write the report workbook; nothing is created.
+"""The dry run: load, map and validate every row; nothing is created, nothing written.
 
-    report = importer.check("viewings.xlsx", "mappings/viewings.yaml")
+    report = check("viewings.xlsx", "mappings/viewings.yaml")
     report.valid_count, report.invalid_count, report.report_path
 
 With ``api`` (an :class:`~importer.onoffice.client.OnOfficeClient`) the look-ups run through read
-calls; without it no network is touched and look-up fields are listed as not checked.
+calls; without it no network is touched and look-up fields are listed as not checked. The
+report workbook is the output stage's (:func:`importer.output.report.write_report`);
+:func:`importer.check` does both.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from ..core.problems import Level, RowProblem
 from ..mapping.convert import Converted, convert
 from ..mapping.lookup import ReadApi, Resolver
 from ..mapping.spec import Mapping, load_mapping
-from ..run.identity import key_identities
 from ..source.load import LoadOptions, Table, TypedCells, layout_cause, load_table
 from . import conflicts, schema
+from .keys import key_identities
 from .payload import fingerprint, parameters
 
 
@@ -256,20 +258,19 @@ def check(
     mapping: str | Path | Mapping,
     *,
     api: Api | None = None,
-    report: str | Path | bool | None = None,
     load_options: LoadOptions | None = None,
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
 ) -> CheckReport:
-    """Dry-run ``source`` through ``mapping``; write the report unless ``report`` is False.
+    """Dry-run ``source`` through ``mapping``.
 
     With ``api``, look-ups run against onOffice (read calls only; what a run would do, and
     double bookings against onOffice's calendar, are :func:`importer.run.submit.planned_check`'s).
     ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
     """
     with collector_paused():
-        return _check(source, mapping, api, report, load_options, now, prepared, strict)
+        return _check(source, mapping, api, load_options, now, prepared, strict)
 
 
 def first_rows(
@@ -290,14 +291,13 @@ def first_rows(
         mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
         match_columns(mapping, table, source)
     head = replace(table, frame=table.frame.iloc[:rows])
-    return _check(source, mapping, api, False, load_options, None, (mapping, head), False)
+    return _check(source, mapping, api, load_options, None, (mapping, head), False)
 
 
 def _check(
     source: str | Path,
     mapping: str | Path | Mapping,
     api: ReadApi | None,
-    report: str | Path | bool | None,
     load_options: LoadOptions | None,
     now: datetime | None,
     prepared: tuple[Mapping, Table] | None,
@@ -311,7 +311,7 @@ def _check(
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api) if api is not None else None
     outcomes, converted = evaluate(table, mapping, resolver, started, timings, strict)
-    result = CheckReport(
+    return CheckReport(
         source,
         mapping,
         table,
@@ -325,10 +325,3 @@ def _check(
         sources=converted.sources,
         allowed=converted.allowed,
     )
-    if report is not False:
-        clock = time.perf_counter()
-        from ..output.report import write_report
-
-        write_report(result, report if isinstance(report, str | Path) else None)
-        timings["report"] = time.perf_counter() - clock
-    return result

@@ -29,8 +29,6 @@ on request, unless an invalid row could be one of them (then kept, naming the ro
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,15 +36,12 @@ from difflib import SequenceMatcher
 from typing import Any, Final
 
 from ..core.i18n import _
-from ..core.problems import RowProblem, shown
-from ..mapping.spec import Mapping as ImportMapping
 from ..onoffice.readback import Appointment, cancels, differences, holds, text
 from ..onoffice.reference import reference, without_reference
 from ..rules.payload import canonical
-from ..source.load import Table, header_key
 from . import journal as jr
 from .journal import Entry
-from .state import CHANGED, GONE, INTACT, KEY_PREFIX, UNSURE, Prior
+from .state import CHANGED, GONE, INTACT, UNSURE, Prior
 
 CREATE, UPDATE, UNCHANGED, SETTLE, DUPLICATE = (
     "create",
@@ -142,59 +137,6 @@ class Plan:
 
 
 # --- keys ----------------------------------------------------------------------------------------
-def key_identities(table: Table, mapping: ImportMapping) -> tuple[dict[int, str], list[RowProblem]]:
-    """Row -> identity from the mapping's key columns; an empty or repeated key is an error
-    (two rows cannot be one appointment)."""
-    if not mapping.key:
-        return {}, []
-    by_header = {header_key(c): c for c in table.columns}
-    columns = [by_header[header_key(spec.columns[0])] for spec in mapping.key]
-    values = [table.frame[c].to_numpy() for c in columns]
-    identities: dict[int, str] = {}
-    problems: list[RowProblem] = []
-    first: dict[str, int] = {}
-    for i, row in enumerate(table.row_numbers):
-        cells = [_key_text(v[i]) for v in values]
-        empty = tuple(c for c, cell in zip(columns, cells, strict=True) if not cell)
-        if empty:
-            problems.append(
-                RowProblem(
-                    row,
-                    empty,
-                    "key-missing",
-                    _("the key is empty: every row needs its own key (its booking number)"),
-                )
-            )
-            continue
-        joined = json.dumps(list(zip(columns, cells, strict=True)), ensure_ascii=False)
-        identity = KEY_PREFIX + hashlib.sha256(joined.encode()).hexdigest()[:32]
-        if identity in first:
-            problems.append(
-                RowProblem(
-                    row,
-                    tuple(columns),
-                    "key-duplicate",
-                    _("the same key as row {row} of the file: one key, one appointment").format(
-                        row=first[identity]
-                    ),
-                    shown(" / ".join(cells)),
-                )
-            )
-            continue
-        first[identity] = row
-        identities[row] = identity
-    return identities, problems
-
-
-def _key_text(value: Any) -> str:
-    """A key cell as text: 1234.0 from Excel is "1234", surrounding blanks do not count."""
-    if value is None or value != value:  # None or NaN
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def same_payload(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
     """The same content; the stamp the note ends with does not count."""
     return a is not None and canonical(without_reference(a)) == canonical(without_reference(b))

@@ -48,6 +48,7 @@ from ..onoffice.client import OnOfficeClient
 from ..onoffice.readback import Appointment, cancels, seen_digest
 from ..onoffice.reference import Stamp, reference, with_stamp
 from ..rules.check import CheckReport
+from ..rules.keys import KEY_PREFIX
 from ..rules.payload import fingerprint as fingerprint_of
 from ..rules.payload import modify_parameters
 from ..rules.refusals import explain
@@ -56,7 +57,7 @@ from . import journal as jr
 from .identity import Removed, Step
 from .journal import CANCELED_REMOVED, Journal, entry_content
 from .settle import find_created
-from .state import CHANGED, GONE, INTACT, KEY_PREFIX, UNSURE, Prior, restamped
+from .state import CHANGED, GONE, INTACT, UNSURE, Prior, restamped
 
 
 class Status(StrEnum):

@@ -1,6 +1,6 @@
-"""Settling a create whose outcome is unknown, and recognising rows already in onOffice.
+"""Settling what a lost answer left open: the appointment a create made, found by its stamp.
 
-Both read the calendar back (:mod:`importer.onoffice.readback` reads whichever call the server
+It reads the calendar back (:mod:`importer.onoffice.readback` reads whichever call the server
 offers). With the import reference on (the default, :mod:`importer.onoffice.reference`):
 
 - an appointment whose note carries the row's reference, owned by no other row, is the row's;

@@ -46,10 +46,10 @@ from ..onoffice.reference import (
     read_stamp,
     reference,
 )
+from ..rules.keys import KEY_PREFIX
 from .journal import CREATED, SENDING, UNDONE, UNKNOWN, Entry, entry_content, entry_list
 
 INTACT, CHANGED, GONE, UNSURE = "intact", "changed", "gone", "unsure"
-KEY_PREFIX: Final = "key:"  # journal keys from the mapping's key columns
 # How far either side of the rows' days the list's other appointments are looked for.
 LIST_WINDOW_DAYS: Final = 400
 # Another run of the list counts as running while it wrote within this many seconds.

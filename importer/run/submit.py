@@ -50,7 +50,7 @@ from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
 from ..rules.check import CheckReport, RowOutcome, add_problems, check, prepare
 from ..rules.conflicts import in_calendar
-from ..source.load import LoadOptions, Table
+from ..source.load import LoadOptions, Table, list_of_results
 from . import identity
 from . import journal as jr
 from .identity import Candidate, Loose, Step
@@ -155,9 +155,7 @@ def run_import(
     prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
     refused, account = _preflight_failure(client)
     if refused or account is None:
-        checked = check(
-            source, mapping, report=False, now=started, prepared=prepared, strict=options.strict
-        )
+        checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
         return _not_sent(checked, client, started, refused or ("no account", ExitCode.STOPPED))
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     # with stamps in onOffice, what a power cut takes from the ledger is read back from there
@@ -400,7 +398,6 @@ def planned_check(
         source,
         prepared[0],
         api=client,
-        report=False,
         load_options=load_options,
         strict=strict,
         prepared=prepared,
@@ -479,8 +476,6 @@ _ASPECT_WORDS = {  # what changed in a row found by its place or likeness
 def _list_name(source: Path, derived: bool) -> str:
     """The list a file belongs to: a results workbook says its list in its Summary."""
     if derived:
-        from ..output.results import list_of_results
-
         named = list_of_results(source)
         if named:
             return named
@@ -577,7 +572,6 @@ class _Run:
                 source,
                 prepared[0],
                 api=self.client,
-                report=False,
                 now=self.started,
                 prepared=prepared,
                 strict=options.strict,
@@ -586,7 +580,6 @@ class _Run:
             checked = check(
                 source,
                 prepared[0],
-                report=False,
                 now=self.started,
                 prepared=prepared,
                 strict=options.strict,

@@ -25,7 +25,13 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
 from ..core.errors import SourceFileError
-from ..core.excel import RESULTS_SHEET, column_letter, outcome_positions
+from ..core.excel import (
+    LIST_LABEL,
+    RESULTS_SHEET,
+    SUMMARY_SHEET,
+    column_letter,
+    outcome_positions,
+)
 from ..core.i18n import _, every, number
 from . import ics
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
@@ -736,3 +742,22 @@ def _without_blanks(column: Sequence[Any], text_only: bool) -> list[Any]:
     return [
         None if v is None or (v.__class__ is str and (not v or v.isspace())) else v for v in column
     ]
+
+
+def list_of_results(path: Path) -> str | None:
+    """The list a results workbook belongs to, as its Summary names it (None when it does
+    not: a workbook of an earlier version, or not ours)."""
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        names = every(SUMMARY_SHEET)
+        sheet = next((name for name in book.sheet_names if name in names), None)
+        if sheet is None:
+            return None
+        rows = book.get_sheet_by_name(sheet).to_python()
+    except (CalamineError, OSError, ValueError):
+        return None
+    labels = every(LIST_LABEL)
+    for row in rows:
+        if len(row) > 1 and row[0] in labels and isinstance(row[1], str) and row[1].strip():
+            return row[1].strip()
+    return None

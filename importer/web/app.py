@@ -590,7 +590,7 @@ def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, 
 def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
     """What an undo would remove, in the file's order: (source row, item, date, time, subject)
     as the import wrote them."""
-    from ..run.undo import described
+    from ..output.undo_book import described
 
     rows = plan.workbook.ids if plan.workbook is not None else {}
     out = []

@@ -654,7 +654,7 @@ class Workspace:
             target = self.folder / "reports" / f"{job.id}.check.xlsx"
             target.parent.mkdir(mode=0o700, exist_ok=True)
             if not online:
-                result = check(upload.path, mapping, report=target, prepared=prepared)
+                result = check(upload.path, mapping, prepared=prepared)
             else:
                 with self.office.client(settings) as client:
                     result = planned_check(
@@ -664,8 +664,8 @@ class Workspace:
                         journal_path=journal,
                         list_name=list_name(upload.name),  # the user's file, not our copy
                     )
-                job.at(_("writing the check report"))
-                write_report(result, target)
+            job.at(_("writing the check report"))
+            write_report(result, target)
             job.done = job.total
             return result
 
@@ -803,7 +803,8 @@ class Workspace:
         settings, journal = self.office.pinned(), self.journal_path()
 
         def work(job: Job) -> UndoReport:
-            from ..run.undo import undo_import, write_undo_results
+            from ..output.undo_book import write_undo_results
+            from ..run.undo import undo_import
 
             with self.office.client(settings) as client:
                 report = undo_import(results, client=client, journal_path=journal)
