@@ -414,3 +414,36 @@ def test_this_module_meets_the_sessions_random_dialect_too(swept_dialect: str) -
         assert sb.engine.dialect == (Dialect.parse(swept_dialect) if swept_dialect else Dialect())
     if swept_dialect:
         assert Dialect.parse(swept_dialect) != Dialect()  # all 24 drawn as documented: ~1e-7
+
+
+def test_a_run_takes_each_rows_fingerprint_from_the_check(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Computed once, handed on (issue 24): the check fingerprints each valid row, the plan
+    carries it in the row's step, and the run stamps and journals it without hashing again;
+    an edit run (an update) and a re-run (unchanged) as well as the first (creates)."""
+    from importer.rules import check, payload
+    from importer.run import runner
+
+    made: list[int] = []
+    real = payload.fingerprint
+
+    def counted(params: dict[str, object]) -> str:
+        made.append(1)
+        return real(params)
+
+    monkeypatch.setattr(check, "fingerprint", counted)  # what the check calls
+    monkeypatch.setattr(runner, "fingerprint", counted)  # what the run would call
+    source = tmp_path / "viewings.xlsx"
+    shutil.copy(ROOT / "samples" / "viewings.xlsx", source)
+    journal = tmp_path / "ledger.sqlite"
+    book = openpyxl.load_workbook(source)
+    with client_for(sandbox) as client:
+        first = run_import(source, MAPPING, client=client, journal_path=journal)
+        assert first.counts()["created"] == 8 and len(made) == 8  # the check's, one a row
+        book.active["L4"] = "Neuer Text"  # a row's note edited: an update
+        book.save(source)
+        made.clear()
+        edited = run_import(source, MAPPING, client=client, journal_path=journal)
+    assert edited.counts() == {"updated": 1, "already-created": 7, "invalid": 6}
+    assert len(made) == 8  # the check's again, none of the run's

@@ -107,6 +107,7 @@ class Step:
     changed: tuple[str, ...] = ()  # what differs from its appointment (found by likeness)
     note: str = ""  # why: conflict, ambiguous, hold
     same_as: int | None = None  # DUPLICATE: the row it repeats
+    content: str = ""  # the fingerprint of the row's parameters, as the check computed it
 
 
 @dataclass(frozen=True)
@@ -611,7 +612,7 @@ def _steps(
         elif c.row in notes:
             step = Step(c.row, AMBIGUOUS, "", "", note=notes[c.row])
         else:
-            step = Step(c.row, CREATE, c.identity or "", "")
+            step = Step(c.row, CREATE, c.identity or "", "", content=c.content)
         steps[c.row] = step
         if step.key:
             used_keys.add(step.key)
@@ -639,9 +640,10 @@ def _settled_first(step: Step, entries: Mapping[str, Entry]) -> Step:
     entry = entries.get(step.key) if step.key else None
     ref = step.ref or (reference(step.key) if step.key else "")
     if step.action == CREATE and step.prior is None and entry is not None:
-        if entry.state in (jr.SENDING, jr.UNKNOWN):
-            return Step(step.row, SETTLE, step.key, reference(step.key), entry=entry)
-        return Step(step.row, CREATE, step.key, reference(step.key), entry=entry)
+        action = SETTLE if entry.state in (jr.SENDING, jr.UNKNOWN) else CREATE
+        return Step(
+            step.row, action, step.key, reference(step.key), entry=entry, content=step.content
+        )
     return step if ref == step.ref else replace(step, ref=ref)
 
 
@@ -662,12 +664,12 @@ def decide(
     ref = reference(c.identity) if c.identity else (prior.ref or "")
 
     def step(action: str, note: str = "") -> Step:
-        return Step(c.row, action, key, ref, prior, entry, how, changed, note)
+        return Step(c.row, action, key, ref, prior, entry, how, changed, note, content=c.content)
 
     appointment = prior.appointment_id
     if prior.condition == GONE:
         if (entry is not None and entry.state == jr.UNDONE) or force:
-            return Step(c.row, CREATE, key, "", None, entry, how)  # sent anew
+            return Step(c.row, CREATE, key, "", None, entry, how, content=c.content)  # sent anew
         return step(
             CONFLICT,
             _(

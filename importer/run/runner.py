@@ -49,8 +49,7 @@ from ..onoffice.readback import Appointment, cancels, seen_digest
 from ..onoffice.reference import Stamp, reference, with_stamp
 from ..rules.check import CheckReport
 from ..rules.keys import KEY_PREFIX
-from ..rules.payload import fingerprint as fingerprint_of
-from ..rules.payload import modify_parameters
+from ..rules.payload import fingerprint, modify_parameters
 from ..rules.refusals import explain
 from . import identity
 from . import journal as jr
@@ -276,7 +275,7 @@ class Runner:
             self.signature.list_tag,
             self._source_row(step),
             keyed,
-            fingerprint_of(params if row is None else row)[:12],
+            _content(step, params if row is None else row)[:12],
             seen_digest(params, before),
             self.signature.run,
             int(self.client.server_now()),
@@ -305,7 +304,7 @@ class Runner:
                 return RowResult(row, NOT_SENT, error=self.report.stopped or _("the run stopped"))
             attempt += 1
             try:
-                self.journal.intent(key, self._source_row(step), sent, fingerprint_of(params))
+                self.journal.intent(key, self._source_row(step), sent, _content(step, params))
             except JournalError as exc:  # nothing is sent that is not journaled
                 self.halt(str(exc), ExitCode.STOPPED)
                 return RowResult(row, NOT_SENT, error=str(exc))
@@ -381,7 +380,7 @@ class Runner:
         assert prior is not None
         appointment = prior.appointment_id
         entry = prior.entry
-        content = fingerprint_of(params)
+        content = _content(step, params)
         if entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
             self._journal(self.journal.created, entry.fingerprint, appointment)  # our lost create
             return RowResult(step.row, CREATED, appointment)
@@ -434,7 +433,7 @@ class Runner:
                 self._source_row(step),
                 new,
                 appointment,
-                fingerprint_of(params),
+                _content(step, params),
             )
         else:
             self._journal_updated(prior.entry.fingerprint, step, new, params)
@@ -491,7 +490,7 @@ class Runner:
         try:
             if old_key != step.key:  # the row's identity changed (its mapping gained a key)
                 self.journal.rekey(old_key, step.key)
-            self.journal.updated(step.key, self._source_row(step), payload, fingerprint_of(params))
+            self.journal.updated(step.key, self._source_row(step), payload, _content(step, params))
         except JournalError as exc:
             self.halt(str(exc), ExitCode.STOPPED)
 
@@ -602,7 +601,7 @@ class Runner:
             )
         if found.appointment_id is not None:
             self._journal(self.journal.created, key, found.appointment_id)
-            if entry is not None and fingerprint_of(params) != (entry.content or ""):
+            if entry is not None and _content(step, params) != (entry.content or ""):
                 try:
                     settled = self.journal.entry(key)  # edited meanwhile: written now
                 except JournalError as exc:  # the next run writes the row's new content
@@ -683,3 +682,9 @@ def _age_seconds(intent_at: str | None) -> float:
         return float("inf")
     moment = datetime.strptime(intent_at, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     return (datetime.now(UTC) - moment).total_seconds()
+
+
+def _content(step: Step, params: dict[str, Any]) -> str:
+    """The fingerprint of the row's parameters: the check computed it and the plan hands it on
+    in its step; only a step made outside a plan (a test's) has it computed here."""
+    return step.content or fingerprint(params)
