@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,7 +25,10 @@ from importer.core.errors import (
     OutcomeUnknown,
 )
 from importer.onoffice.client import Action, Credentials, OnOfficeClient, Timeouts, sign
+from importer.run.submit import run_import
 from importer.sandbox import Faults, Sandbox
+
+from .helpers import FAST, client_for, generated
 
 APPOINTMENT = {
     "data": {
@@ -346,3 +350,13 @@ def test_a_malformed_api_url_is_an_error_of_the_call_and_keeps_its_secrets(url: 
     with pytest.raises(OutcomeUnknown) as caught:
         client.send([Action("get", "users", {})])
     assert "S3CRETQ" not in str(caught.value) and "hunt3r2" not in str(caught.value)
+
+
+def test_a_503_or_reset_on_a_read_is_retried_not_fatal(tmp_path: Path, sandbox: Sandbox) -> None:
+    source, mapping = generated(tmp_path, 8)
+    # preflight answered; the first look-up gets a 503, its retry a reset, the next one passes
+    sandbox.faults = Faults(plan=["ok", "503", "reset"])
+    with client_for(sandbox) as client:
+        report = run_import(source, mapping, client=client, options=FAST)
+    assert report.counts() == {"created": 8}, report.stopped
+    assert sandbox.stats.posts >= 3 + 8

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from importer import CheckReport, check
+from importer.mapping.spec import load_mapping
 from importer.onoffice.client import OnOfficeClient
 from importer.sandbox import Sandbox, load_fixtures
 
@@ -324,3 +325,21 @@ def test_valid_sample_rows_are_accepted_by_the_sandbox(
                 api.create_appointment(outcome.parameters)
                 sent += 1
     assert sent == sandbox.store.count_appointments() == 20
+
+
+def test_reminder_channels_only_where_the_row_has_a_reminder(tmp_path: Path) -> None:
+    text = "Start;Erinnerung\n02.03.2030 10:00;15 Min\n02.03.2030 11:00;\n"
+    mapping = (
+        "start: Start\nend: {minutes: 30}\n"
+        "fields: {erinnerung: Erinnerung, reminderTypes: {value: email}}\n"
+    )
+    source = write_csv(tmp_path / "in.csv", text)
+    path = tmp_path / "m.yaml"
+    path.write_text(mapping, encoding="utf-8")
+    strict = check(source, load_mapping(path), report=False).outcomes
+    assert [p.code for p in strict[1].errors] == ["reminder-types-need-reminder"]
+    path.write_text(mapping + "options: {channels_without_reminder: leave-out}\n", "utf-8")
+    left_out = check(source, load_mapping(path), report=False).outcomes
+    assert all(o.valid for o in left_out)
+    assert left_out[0].parameters["reminderTypes"] == ["email"]  # type: ignore[index]
+    assert "reminderTypes" not in left_out[1].parameters  # type: ignore[operator]

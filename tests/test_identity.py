@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -307,47 +306,6 @@ def test_a_full_disk_while_journaling_stops_with_one_line(tmp_path: Path, sandbo
     assert again.returncode == 0, again.stdout + again.stderr
     assert sandbox.store.count_appointments() == 400
     assert len(subjects(sandbox)) == 400 and set(subjects(sandbox).values()) == {1}
-
-
-def test_a_503_or_reset_on_a_read_is_retried_not_fatal(tmp_path: Path, sandbox: Sandbox) -> None:
-    source, mapping = generated(tmp_path, 8)
-    # preflight answered; the first look-up gets a 503, its retry a reset, the next one passes
-    sandbox.faults = Faults(plan=["ok", "503", "reset"])
-    with client_for(sandbox) as client:
-        report = run_import(source, mapping, client=client, options=FAST)
-    assert report.counts() == {"created": 8}, report.stopped
-    assert sandbox.stats.posts >= 3 + 8
-
-
-def test_past_dates_are_judged_in_berlin() -> None:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from importer.core import contract
-
-    berlin = datetime.now(ZoneInfo("Europe/Berlin")).replace(tzinfo=None)
-    assert abs((contract.local_now() - berlin).total_seconds()) < 5
-    code = (
-        "import time, os; os.environ['TZ'] = 'Pacific/Kiritimati'; time.tzset();"
-        "from datetime import datetime; from importer.core import contract;"
-        "print(round((datetime.now() - contract.local_now()).total_seconds() / 3600))"
-    )
-    ahead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert int(ahead.stdout) >= 12  # a machine 13-14 h ahead still sees Berlin's now
-
-
-def test_a_killed_results_write_leaves_no_temp_file_for_good(tmp_path: Path) -> None:
-    from importer.output.workbook import TableSheet, write_workbook
-
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait(timeout=30)
-    target = tmp_path / "rows.results.xlsx"
-    stale = tmp_path / f".rows.results.xlsx.{dead.pid}.tmp"
-    stale.write_bytes(b"half a workbook")
-    alive = tmp_path / f".rows.results.xlsx.{os.getppid()}.tmp"  # a living writer's: kept
-    alive.write_bytes(b"being written")
-    write_workbook(target, [TableSheet("Results", [["a"], [1]])])
-    assert target.exists() and not stale.exists() and alive.exists()
 
 
 def test_5b_two_runs_started_together_double_few_rows(tmp_path: Path, sandbox: Sandbox) -> None:

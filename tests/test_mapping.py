@@ -167,3 +167,17 @@ def test_columns_match_ignoring_case_and_spaces(tmp_path: Path) -> None:
 def test_missing_mapping_file(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="mapping file not found"):
         load_mapping(tmp_path / "nope.yaml")
+
+
+def test_unknown_option_values_are_refused(tmp_path: Path) -> None:
+    from importer.core.errors import MappingError
+
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "start: S\nend: E\noptions: {all_day_end: soon, channels_without_reminder: drop}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError) as refused:
+        load_mapping(path)
+    assert "options.all_day_end: one of end-of-day, as-written" in str(refused.value)
+    assert "options.channels_without_reminder: one of error, leave-out" in str(refused.value)

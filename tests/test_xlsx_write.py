@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -257,3 +260,17 @@ def test_rows_past_the_sized_ones_grow_for_text_longer_than_their_column(tmp_pat
     width = sheet.column_dimensions["B"].width
     assert width < 15
     assert (sheet.row_dimensions[1_052].height or 15) >= 15 * math.ceil(45 / (width * 1.2))
+
+
+def test_a_killed_results_write_leaves_no_temp_file_for_good(tmp_path: Path) -> None:
+    from importer.output.workbook import TableSheet, write_workbook
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=30)
+    target = tmp_path / "rows.results.xlsx"
+    stale = tmp_path / f".rows.results.xlsx.{dead.pid}.tmp"
+    stale.write_bytes(b"half a workbook")
+    alive = tmp_path / f".rows.results.xlsx.{os.getppid()}.tmp"  # a living writer's: kept
+    alive.write_bytes(b"being written")
+    write_workbook(target, [TableSheet("Results", [["a"], [1]])])
+    assert target.exists() and not stale.exists() and alive.exists()
