@@ -97,8 +97,8 @@ class Converted:
 class Conversion:
     """The conversion of one table through one mapping: what the stage helpers
     (:mod:`importer.mapping.schedule`) work with. ``values`` reads and converts a value spec for
-    every
-    row; ``fail``/``add`` record a row's problem; ``sources`` says which columns fed a field."""
+    every row; ``fail``/``add`` record a row's problem; ``sources`` says which columns fed a
+    field."""
 
     def __init__(
         self,

@@ -17,9 +17,8 @@ Every appointment the importer writes ends its note with::
 - ``v``: the fingerprint of the row content written (:func:`importer.rules.payload.fingerprint`) and
   the digest of what a read of the appointment shows after that write
   (:func:`importer.onoffice.readback.seen_digest`). Any computer can so tell an appointment that
-  still
-  holds the import's last write (its read gives the same digest) from one a person changed, and
-  which rows of the file are as they were imported, without this computer's ledger.
+  still holds the import's last write (its read gives the same digest) from one a person
+  changed, and which rows of the file are as they were imported, without this computer's ledger.
 - ``by``: the run that wrote it (two runs of one list at the same moment see each other);
   ``at``: when, on the server's clock (Unix seconds): a change made in onOffice later shows in
   `modified` even where a read cannot show the field (undo leaves such an appointment alone).

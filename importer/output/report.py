@@ -1,10 +1,9 @@
 """The check report workbook, in the user's language: which rows fail, why, in which cell.
 
-Sheet *Rows*: ``Status`` (filled: green valid, red invalid, amber with warnings), ``Plan`` (when
-:func:`importer.run.submit.preview` filled it), ``Errors`` and ``Warnings`` first, frozen so they
-stay
-in view; then the row as the user entered it, with its faulty cells red and a note on each; then
-``Source row`` (the row in the user's file).
+Sheet *Rows*: ``Status`` (filled: green valid, red invalid, amber with warnings), ``Plan``
+(when :func:`importer.run.submit.planned_check` filled it), ``Errors`` and ``Warnings`` first,
+frozen so they stay in view; then the row as the user entered it, with its faulty cells red and
+a note on each; then ``Source row`` (the row in the user's file).
 Sheet *Summary*: the counts and the next step in words first, then what was not checked, the
 plan, the technical details, and each problem code with what it means.
 Sheet *Problems*: one line per problem with its stable code, each linked to its cell.

@@ -5,12 +5,12 @@
 A run proves the credentials and the clock (:func:`preflight`), checks the file (the dry run of
 :mod:`importer.rules.check`), reads what onOffice holds of the list and the rows' days
 (:mod:`importer.run.state`), plans each row once (:mod:`importer.run.identity`) and checks it for
-double
-bookings against that calendar, then hands the rows to a :class:`~importer.run.runner.Runner` in
-worker threads (``workers``, default 1), looking for changes made elsewhere before each batch
-(:mod:`importer.run.watch`), and settles lost answers at the end. The caller's thread only waits, so
-a Ctrl-C there stops new requests while in-flight ones finish. The statuses a row can end with
-are listed in :mod:`importer.run.runner`; :func:`planned_check` is the same plan without sending.
+double bookings against that calendar, then hands the rows to a
+:class:`~importer.run.runner.Runner` in worker threads (``workers``, default 1), looking for
+changes made elsewhere before each batch (:mod:`importer.run.watch`), and settles lost answers at
+the end. The caller's thread only waits, so a Ctrl-C there stops new requests while in-flight
+ones finish. The statuses a row can end with are listed in :mod:`importer.run.runner`;
+:func:`planned_check` is the same plan without sending.
 """
 
 from __future__ import annotations
