@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "importer"
-STAGES = ["core", "source", "mapping", "onoffice", "rules", "run", "output"]
+STAGES = ["core", "onoffice", "source", "mapping", "rules", "run", "output"]
 FRONT = {"api", "cli", "__init__", "__main__", "web"}
 APART = {"sandbox"}  # the sandbox stands alone: it is onOffice, not the importer
 

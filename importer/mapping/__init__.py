@@ -1,4 +1,4 @@
-"""Stage 2, the mapping: columns become the fields of an onOffice calendar create.
+"""Stage 3, the mapping: columns become the fields of an onOffice calendar create.
 
 - ``spec``: the mapping file (``mappings/*.yaml``): its language, parsed and checked.
 - ``values``: pure conversions of one cell (dates, times, durations, booleans, ids, text).

@@ -1,4 +1,4 @@
-"""Stage 1, the source: a file becomes a table of cells exactly as the user typed them.
+"""Stage 2, the source: a file becomes a table of cells exactly as the user typed them.
 
 - ``load``: .xlsx/.xlsm, .csv/.txt and .ics into a :class:`~importer.source.load.Table`; the file's
   own problems (encoding, header, size) as :class:`~importer.core.errors.SourceFileError`.
