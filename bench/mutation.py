@@ -1,0 +1,185 @@
+"""Mutation testing of the rules' modules, each against its own tests (issue 24, point 6).
+
+    pip install -e ".[test,mutation]"
+    python bench/mutation.py [MODULE ...] [--max-children 2]
+
+MODULE is a short name from ``MODULES`` below (default: all eight). For each module the tree
+(the files git knows, committed or not, minus the ignored ones) is copied to
+``bench/out/mutation/<name>/``, whose ``[tool.mutmut]`` is the project's plus that module's two
+keys: ``only_mutate`` (the module's file) and ``pytest_add_cli_args_test_selection`` (its own test
+files). ``mutmut run`` there copies the tree again to ``mutants/`` with every function of the
+module in its mutated variants behind a trampoline, and runs each mutant with the tests that
+called the function (mutmut records that in a first pass). The table at the end: mutants,
+killed, survived, the others (timeout, suspicious, no tests), and the score, killed / all.
+
+Where a mutant is active: mutmut forks a child per mutant and names the mutant in the child's
+``MUTANT_UNDER_TEST``; the tests run in that child, the sandbox in its threads. The CLI the tests
+start in processes of their own (tests/forkserver.py's server, ``python -c``) imports the
+``mutants/`` copy (the server starts in ``mutants/``, and PYTHONPATH names it for the others)
+and inherits the variable, so the mutant is active there too. A function only ever called in
+such a process is not seen by mutmut's first pass: its mutants count as "no tests", which the
+score counts as not killed.
+
+Each run starts from a fresh copy, so nothing is cached between runs; the sandbox's random
+dialects are fixed (DIALECT_SEED) so that two runs test the same things. ``mutmut browse``,
+``mutmut show NAME`` and ``mutmut apply NAME`` work inside a module's folder afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "mutation"
+MUTMUT = Path(sys.executable).parent / "mutmut"
+COMMAND = 'pip install -e ".[test,mutation]" && python bench/mutation.py'
+
+# name: (module, its own test files)
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "payload": ("importer/rules/payload.py", ["tests/test_payload.py"]),
+    "schema": ("importer/rules/schema.py", ["tests/test_schema.py"]),
+    "identity": ("importer/run/identity.py", ["tests/test_identity.py"]),
+    "settle": ("importer/run/settle.py", ["tests/test_settle.py"]),
+    "undo": ("importer/run/undo.py", ["tests/test_undo.py"]),
+    "client": ("importer/onoffice/client.py", ["tests/test_client.py"]),
+    "i18n": ("importer/core/i18n.py", ["tests/test_translations.py"]),
+    "guard": ("importer/web/guard.py", ["tests/test_web.py"]),
+}
+
+# mutmut's exit codes of a mutant's test run (mutmut/stats.py), in the table's words
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout"}
+STATUS |= {-24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout"}
+
+
+@dataclass
+class Result:
+    name: str
+    counts: Counter[str]
+    survivors: list[str]
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.counts["killed"] / self.total if self.total else 0.0
+
+
+def tracked_files() -> list[str]:
+    """The tree as a fresh clone has it, with this worktree's edits and new (unignored) files."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [p for p in listed.split("\0") if p and (ROOT / p).is_file()]
+
+
+def toml_value(value: object) -> str:
+    return json.dumps(value)  # strings, numbers, booleans and lists of them read the same
+
+
+def configure(folder: Path, module: str, tests: list[str]) -> None:
+    """The project's [tool.mutmut] with this module's file and tests, in the copy's pyproject."""
+    pyproject = folder / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    settings = tomllib.loads(text)["tool"]["mutmut"]
+    top = sorted({p.split("/")[0] for p in tracked_files()} - {"importer"})
+    settings |= {
+        "only_mutate": [module],
+        "pytest_add_cli_args_test_selection": tests,
+        "also_copy": top,
+    }
+    section = "[tool.mutmut]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in settings.items())
+    start = text.index("[tool.mutmut]\n")
+    end = text.find("\n[", start + 1)
+    rest = text[end + 1 :] if end != -1 else ""
+    pyproject.write_text(text[:start] + section + "\n" + rest, encoding="utf-8")
+
+
+def run_module(name: str, max_children: int) -> Result:
+    module, tests = MODULES[name]
+    folder = OUT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    for path in tracked_files():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, target)
+    configure(folder, module, tests)
+    # made before mutmut starts: a PYTHONPATH folder missing at start-up stays unimportable
+    (folder / "mutants").mkdir()
+    site = ROOT / "bench" / "mutation_site"  # its sitecustomize.py: see there
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(folder / "mutants"), str(site)]),
+        "MUTATION_BENCH_FOLDER": str(folder),
+        "DIALECT_SEED": os.environ.get("DIALECT_SEED", "1"),
+    }
+    start = time.monotonic()
+    log = folder / "mutmut.log"
+    with log.open("wb") as out:
+        done = subprocess.run(
+            [str(MUTMUT), "run", "--max-children", str(max_children)],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    seconds = time.monotonic() - start
+    if done.returncode != 0:
+        sys.exit(f"mutmut failed for {name} (exit {done.returncode}); see {log}")
+    meta = json.loads((folder / "mutants" / (module + ".meta")).read_text(encoding="utf-8"))
+    codes: dict[str, int | None] = meta["exit_code_by_key"]
+    counts = Counter(
+        STATUS.get(c, "suspicious") if c is not None else "not run" for c in codes.values()
+    )
+    survivors = sorted(k for k, c in codes.items() if STATUS.get(c) != "killed")
+    return Result(name, counts, survivors, seconds)
+
+
+def table(results: list[Result]) -> str:
+    head = "module     mutants killed survived other  score  time"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        other = r.total - r.counts["killed"] - r.counts["survived"]
+        lines.append(
+            f"{r.name:<10} {r.total:>7} {r.counts['killed']:>6} {r.counts['survived']:>8} "
+            f"{other:>5} {r.score:>5.1f}%  {r.seconds:.0f} s"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("modules", nargs="*", choices=[*MODULES, []], metavar="MODULE")
+    parser.add_argument("--max-children", type=int, default=2)
+    args = parser.parse_args()
+    names = args.modules or list(MODULES)
+    print(f"reproduce: {COMMAND} {' '.join(args.modules)}".rstrip())
+    print(f"mutmut in {OUT}/<module>, {args.max_children} workers; modules: {', '.join(names)}")
+    results = []
+    for name in names:
+        result = run_module(name, args.max_children)
+        results.append(result)
+        print(f"{name}: {dict(result.counts)} in {result.seconds:.0f} s", flush=True)
+        for survivor in result.survivors:
+            print(f"    not killed: {survivor}")
+    print()
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
