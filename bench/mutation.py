@@ -53,7 +53,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "undo": ("importer/run/undo.py", ["tests/test_undo.py"]),
     "client": ("importer/onoffice/client.py", ["tests/test_client.py"]),
     "i18n": ("importer/core/i18n.py", ["tests/test_translations.py"]),
-    "guard": ("importer/web/guard.py", ["tests/test_web.py"]),
+    "guard": ("importer/web/guard.py", ["tests/test_guard.py"]),
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), in the table's words

@@ -22,8 +22,28 @@ from importer.core.errors import (
     MalformedResponse,
     NotDelivered,
     OutcomeUnknown,
+    PermissionRefused,
 )
-from importer.onoffice.client import Action, Credentials, OnOfficeClient, Timeouts, sign
+from importer.onoffice.client import (
+    Action,
+    ActionResult,
+    Credentials,
+    OnOfficeClient,
+    Record,
+    Timeouts,
+    _code,
+    _credentials_refused,
+    _in_request_order,
+    _is_protocol_error,
+    _json_object,
+    _never_connected,
+    _read_results,
+    _reason,
+    _sorted_first_level,
+    _with_identifiers,
+    display_url,
+    sign,
+)
 from importer.sandbox import Faults, Sandbox
 
 APPOINTMENT = {
@@ -346,3 +366,203 @@ def test_a_malformed_api_url_is_an_error_of_the_call_and_keeps_its_secrets(url: 
     with pytest.raises(OutcomeUnknown) as caught:
         client.send([Action("get", "users", {})])
     assert "S3CRETQ" not in str(caught.value) and "hunt3r2" not in str(caught.value)
+
+
+# --- reading an answer (§3.5), without a server: the rules are pure ----------------------------
+GET = Action("get", "users", {}, identifier="u")
+
+
+def answer(*results: dict[str, object], code: object = 200, errorcode: object = 0) -> dict:
+    """A top-level answer holding ``results``."""
+    return {
+        "status": {"code": code, "errorcode": errorcode, "message": "OK"},
+        "response": {"results": list(results)},
+    }
+
+
+def result(identifier: object = "u", errorcode: object = 0, **more: object) -> dict:
+    out = {"identifier": identifier, "status": {"errorcode": errorcode, "message": "nein"}}
+    return {**out, **more}
+
+
+def test_a_result_becomes_records_or_a_refusal_in_its_place() -> None:
+    """Records with id, type and elements (non-objects skipped), cntabsolute when an int; a
+    non-zero errorcode (also as text) is an ActionRefused naming code, message, action and
+    identifier."""
+    data = {
+        "records": [{"id": 7, "type": "user", "elements": {"a": 1}}, "junk"],
+        "meta": {"cntabsolute": 12},
+    }
+    (ok,) = _read_results(answer(result(data=data)), [GET])
+    assert isinstance(ok, ActionResult)
+    assert ok.records == [Record(7, "user", {"a": 1})]
+    assert (ok.cntabsolute, ok.action, ok.raw) == (12, GET, result(data=data))
+    (empty,) = _read_results(answer(result(data={"meta": {"cntabsolute": "3"}})), [GET])
+    assert isinstance(empty, ActionResult) and (empty.records, empty.cntabsolute) == ([], None)
+    (code_zero,) = _read_results(answer({"status": {"code": "0"}, "data": {}}), [GET])
+    assert isinstance(code_zero, ActionResult)
+    for refused_code in (180, "180"):
+        (refused,) = _read_results(answer(result(errorcode=refused_code), errorcode=97), [GET])
+        assert isinstance(refused, ActionRefused)
+        assert (refused.errorcode, refused.server_message) == (180, "nein")
+        assert (refused.action, refused.identifier) == ("get users", "u")
+    bare = Action("get", "users", {})
+    (refused,) = _read_results(answer(result(None, 180)), [bare])
+    assert isinstance(refused, ActionRefused) and refused.identifier is None
+
+
+def test_a_refused_read_for_want_of_rights_concerns_every_row() -> None:
+    """156 (or words of missing rights) on a read or get: PermissionRefused raised; on a write
+    it is the row's refusal."""
+    with pytest.raises(PermissionRefused) as caught:
+        _read_results(answer(result(errorcode=156)), [GET])
+    assert caught.value.action == "get users"
+    write = Action("create", "calendar", {}, identifier="u")
+    (refused,) = _read_results(answer(result(errorcode=156)), [write])
+    assert isinstance(refused, ActionRefused)
+    read = Action("read", "calendar", {}, identifier="u")
+    worded = {"identifier": "u", "status": {"errorcode": 33, "message": "No rights for it"}}
+    with pytest.raises(PermissionRefused):
+        _read_results(answer(worded), [read])
+
+
+def test_credentials_and_clock_refusals_raise_wherever_they_are_reported() -> None:
+    """Top level or per action: a credential code is an AuthenticationError with one wording,
+    136 a ClockError; 400 is not authenticated unless it only pairs with 97."""
+    for top in (
+        answer(code=400, errorcode=0),
+        answer(code="400", errorcode=None),
+        answer(errorcode=13),
+        answer(errorcode=22),
+        answer(errorcode=137),
+    ):
+        with pytest.raises(AuthenticationError):
+            _read_results(top, [GET])
+    with pytest.raises(AuthenticationError) as caught:
+        _read_results(answer(errorcode=137), [GET])
+    assert str(caught.value) == (
+        "onOffice refused the credentials (error 137: OK); check ONOFFICE_TOKEN and ONOFFICE_SECRET"
+    )
+    assert caught.value.errorcode == 137
+    (fine,) = _read_results(answer(result(errorcode=180), code=400, errorcode=97), [GET])
+    assert isinstance(fine, ActionRefused)
+    with pytest.raises(AuthenticationError) as per_action:
+        _read_results(answer({"identifier": "u", "status": {"errorcode": 22}}), [GET])
+    assert str(per_action.value) == (
+        "onOffice refused the credentials (error 22: not authenticated); check ONOFFICE_TOKEN "
+        "and ONOFFICE_SECRET"
+    )
+    with pytest.raises(ClockError) as clock:
+        _read_results(answer(errorcode=136), [GET])
+    assert str(clock.value).startswith("onOffice refused the timestamp (OK) - ")
+    assert clock.value.errorcode == 136
+    with pytest.raises(ClockError) as clock:
+        _read_results(answer(result(errorcode="136")), [GET])
+    assert str(clock.value).startswith("onOffice refused the timestamp (error 136: nein) - ")
+    assert clock.value.errorcode == 136
+    refused = _credentials_refused("x", "")
+    assert (str(refused), refused.errorcode) == (
+        "onOffice refused the credentials (); check ONOFFICE_TOKEN and ONOFFICE_SECRET",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "the answer has no status object"),
+        ({"status": "ok"}, "the answer has no status object"),
+        ({"status": {"code": 200, "errorcode": 0}}, "the answer has no response.results list"),
+        ({"status": {"errorcode": 0}, "response": []}, "the answer has no response.results list"),
+        (answer(), "1 actions sent but 0 results received"),
+        (answer("x"), "get users: result without status"),
+        (answer({"identifier": "u", "status": 0}), "get users: result without status"),
+        (answer(result(data=[])), "get users: result without data.records"),
+        (answer(result(data={"records": {}})), "get users: result without data.records"),
+        (answer(result("v")), "get users: result for 'v' came back where 'u' was expected"),
+        (answer(result(errorcode="x")), "get users: errorcode 'x'"),
+    ],
+)
+def test_an_answer_off_the_documented_shape_is_malformed(body: dict, message: str) -> None:
+    """Every shape the contract does not allow is a MalformedResponse that says what is off."""
+    with pytest.raises(MalformedResponse) as caught:
+        _read_results(body, [GET])
+    assert str(caught.value) == message
+
+
+def test_a_request_refused_as_a_whole_refuses_each_action() -> None:
+    """A non-zero top-level errorcode other than 97: ActionRefused for the request."""
+    with pytest.raises(ActionRefused) as caught:
+        _read_results({"status": {"errorcode": "500", "message": "busy"}}, [GET])
+    assert (caught.value.errorcode, caught.value.server_message) == (500, "request refused: busy")
+
+
+def test_results_are_matched_by_their_identifiers_when_all_echo() -> None:
+    """Reordered results with every identifier echoed are put back in request order; without
+    complete echoes, by position."""
+    a, b = Action("get", "users", {}, identifier="a"), Action("get", "groups", {}, identifier="b")
+    ra, rb = {"identifier": "a"}, {"identifier": "b"}
+    assert _in_request_order([rb, ra], [a, b]) == [ra, rb]
+    assert _in_request_order([ra, rb], [a, b]) == [ra, rb]
+    assert _in_request_order([rb, {}], [a, b]) == [rb, {}]
+    assert _in_request_order(["x", ra], [a, b]) == ["x", ra]
+
+
+def test_identifiers_are_given_and_must_be_unique() -> None:
+    """Actions without an identifier get action-<position>; two alike are refused."""
+    given = _with_identifiers([Action("get", "users"), GET, Action("read", "calendar", [], "7")])
+    assert [a.identifier for a in given] == ["action-0", "u", "action-2"]
+    assert given[2] == Action("read", "calendar", [], "7", "action-2")
+    assert given[1] is GET
+    with pytest.raises(ValueError) as caught:
+        _with_identifiers([GET, Action("get", "groups", {}, identifier="u")])
+    assert str(caught.value) == "two actions share the identifier 'u'"
+
+
+def test_small_rules_of_the_protocol() -> None:
+    """Codes as text are numbers; a JSON object or None; a protocol error is a JSON status
+    with a non-zero errorcode; parameters sorted at the first level only; URLs shown without
+    what could hide credentials; actions described as the user reads them."""
+    assert _code("97") == 97 and _code(" 13 ") == 13 and _code("x1") == "x1" and _code(5) == 5
+    assert _json_object(b'{"a": 1}') == {"a": 1}
+    for bad in (b"[1]", b"", b"\xff", b"<html>", b"[" * 100_000):
+        assert _json_object(bad) is None
+    assert _is_protocol_error({"status": {"errorcode": "22"}})
+    for not_one in (
+        None,
+        {},
+        {"status": "x"},
+        {"status": {"errorcode": 0}},
+        {"status": {"errorcode": ""}},
+        {"status": {"errorcode": "0"}},
+    ):
+        assert not _is_protocol_error(not_one)
+    assert list(_sorted_first_level({"b": {"z": 1, "a": 2}, "a": 1})) == ["a", "b"]
+    assert _sorted_first_level({"b": {"z": 1, "a": 2}})["b"] == {"z": 1, "a": 2}
+    assert _sorted_first_level([3, 1]) == [3, 1]
+    assert display_url("https://u:p@api.example:8443/api/stable/api.php?token=x#f") == (
+        "https://api.example:8443/api/stable/api.php"
+    )
+    assert display_url("http://[::1]:80/a") == "http://[::1]:80/a"
+    assert display_url("http://host:99999/a") == "http://host/a"
+    assert display_url("http://host/a") == "http://host/a"
+    assert Action("delete", "calendar", {}, "7").describe() == "delete calendar 7"
+    assert GET.describe() == "get users" and GET.actionid == contract.action_id("get")
+
+
+def test_network_failures_are_told_apart_by_their_cause() -> None:
+    """Never connected (urllib3's connect errors, wrapped or not) vs lost after sending; a
+    failure's reason is its type and last argument."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+    refused = NewConnectionError(None, "Connection refused")
+    assert _never_connected(requests.ConnectionError(MaxRetryError(None, "/", refused)))
+    assert _never_connected(requests.ConnectionError(refused))
+    assert not _never_connected(requests.ConnectionError(ProtocolError("reset", OSError(104))))
+    assert not _never_connected(requests.ConnectionError())
+    assert _reason(requests.ConnectionError(MaxRetryError(None, "/", refused))) == (
+        "NewConnectionError: None: Connection refused"
+    )
+    assert _reason(requests.ConnectionError("plain")) == "str"
+    assert _reason(requests.ConnectionError()) == "ConnectionError"
+    assert _reason(ValueError(OSError())) == "OSError"
