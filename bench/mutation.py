@@ -52,7 +52,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "settle": ("importer/run/settle.py", ["tests/test_settle.py"]),
     "undo": ("importer/run/undo.py", ["tests/test_undo.py"]),
     "client": ("importer/onoffice/client.py", ["tests/test_client.py"]),
-    "i18n": ("importer/core/i18n.py", ["tests/test_translations.py"]),
+    "i18n": ("importer/core/i18n.py", ["tests/test_i18n.py"]),
     "guard": ("importer/web/guard.py", ["tests/test_guard.py"]),
 }
 
