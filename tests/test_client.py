@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
@@ -566,3 +567,271 @@ def test_network_failures_are_told_apart_by_their_cause() -> None:
     assert _reason(requests.ConnectionError("plain")) == "str"
     assert _reason(requests.ConnectionError()) == "ConnectionError"
     assert _reason(ValueError(OSError())) == "OSError"
+
+
+# --- the calls, against a server that answers what a test tells it -----------------------------
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each POST with the next (HTTP status, body) of ``answers`` and keeps what was
+    asked (the decoded request) in ``asked``."""
+
+    answers: list[tuple[int, bytes]]
+    asked: list[dict]
+
+    def do_POST(self) -> None:
+        self.asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        status, body = self.answers.pop(0)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
+    handler = type("Handler", (_Scripted,), {"answers": [], "asked": []})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/stable/api.php", handler
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def ok(*records: dict, identifier: str = "action-0", errorcode: int = 0) -> tuple[int, bytes]:
+    """An answer of one action with ``records`` (``errorcode``: refused instead)."""
+    single = {
+        "identifier": identifier,
+        "status": {"errorcode": errorcode, "message": "unknown action" if errorcode else ""},
+        "data": {"records": list(records)},
+    }
+    top = 97 if errorcode else 0
+    return 200, json.dumps(answer(single, errorcode=top)).encode()
+
+
+def parameters(handler: type[_Scripted], n: int = -1) -> object:
+    (action,) = handler.asked[n]["request"]["actions"]
+    return action["parameters"]
+
+
+def test_each_call_asks_with_the_documented_parameters(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    """read calendar with its period, flags and filters; get fields in German with labels;
+    checkuserrecordsright with the ids as text; the answers read as records or ids."""
+    url, handler = scripted
+    handler.answers += [ok({"id": 1, "type": "calendar", "elements": {}})] * 2
+    handler.answers += [ok({"id": 0, "elements": [5, "6", "x"]}), ok(), ok(), ok(), ok()]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        records = c.read_appointments(
+            "2027-03-01 00:00:00",
+            "2027-03-02 00:00:00",
+            filter={"note": [{"op": "like", "val": "%x%"}]},
+            allusers=False,
+            users=[17],
+            groups=[3],
+            showcancelled=True,
+        )
+        assert records == [Record(1, "calendar", {})]
+        assert parameters(handler) == {
+            "allusers": False,
+            "dateend": "2027-03-02 00:00:00",
+            "datestart": "2027-03-01 00:00:00",
+            "filter": {"note": [{"op": "like", "val": "%x%"}]},
+            "groups": [3],
+            "showcancelled": True,
+            "users": [17],
+        }
+        c.read_appointments("2027-03-01 00:00:00", "2027-03-02 00:00:00")
+        assert parameters(handler) == {
+            "allusers": True,
+            "dateend": "2027-03-02 00:00:00",
+            "datestart": "2027-03-01 00:00:00",
+            "showcancelled": False,
+        }
+        assert c.rights("modify", "calendar", 17, [5, 6, 7]) == {5, 6}
+        assert parameters(handler) == {
+            "action": "modify",
+            "module": "calendar",
+            "recordIds": ["5", "6", "7"],
+            "userid": 17,
+        }
+        assert c.rights("modify", "calendar", 17, [5]) == set()
+        c.get_fields("calendar")
+        assert parameters(handler) == {
+            "labels": True,
+            "language": contract.FIELDS_LANGUAGE,
+            "modules": ["calendar"],
+        }
+        for call, resourcetype in (
+            (c.get_users, "users"),
+            (c.get_groups, "groups"),
+        ):
+            call()
+            (action,) = handler.asked[-1]["request"]["actions"]
+            assert (action["resourcetype"], action["parameters"]) == (resourcetype, {})
+        assert c.requests_sent == len(handler.asked) == 7
+
+
+def test_list_reads_page_by_the_cap_until_a_short_page(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    """listlimit 500 and listoffset moving by what came back; a short page ends it."""
+    url, handler = scripted
+    full = [{"id": n, "elements": {}} for n in range(contract.LISTLIMIT_MAX)]
+    handler.answers += [ok(*full), ok({"id": "last", "elements": {}})]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        found = c.read_estates(filter={"status": [{"op": "=", "val": 1}]}, data=["Id"])
+    assert len(found) == contract.LISTLIMIT_MAX + 1 and found[-1].id == "last"
+    assert [parameters(handler, n)["listoffset"] for n in (0, 1)] == [0, contract.LISTLIMIT_MAX]
+    assert parameters(handler, 0) == {
+        "data": ["Id"],
+        "filter": {"status": [{"op": "=", "val": 1}]},
+        "listlimit": contract.LISTLIMIT_MAX,
+        "listoffset": 0,
+    }
+    handler.answers += [ok()]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        assert c.read_addresses(filter={}, data=["Name"]) == []
+    (action,) = handler.asked[-1]["request"]["actions"]
+    assert action["resourcetype"] == "address"
+
+
+def test_a_delete_tries_the_other_resource_type_once_and_remembers(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    """§5.5 names `appointments`, its example `calendar`: an unknown action on the first is
+    tried as the other, and the one the server does not know is not asked again."""
+    url, handler = scripted
+    handler.answers += [ok(errorcode=25), ok(), ok()]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        c.delete_appointment(7)
+        assert c.unsupported == {"delete calendar"}
+        c.delete_appointment(8)
+    kinds = [
+        (a["resourcetype"], a["resourceid"]) for r in handler.asked for a in r["request"]["actions"]
+    ]
+    assert kinds == [("calendar", "7"), ("appointments", "7"), ("appointments", "8")]
+    handler.answers += [ok(errorcode=25), ok(errorcode=25)]
+    with OnOfficeClient(url, Credentials("t", "s")) as c, pytest.raises(ActionRefused):
+        c.delete_appointment(9)
+    handler.answers += [ok(errorcode=180)]
+    with OnOfficeClient(url, Credentials("t", "s")) as c, pytest.raises(ActionRefused):
+        c.delete_appointment(9)
+    assert len(handler.asked) == 6
+
+
+def test_a_read_of_an_unknown_appointment_is_none(scripted: tuple[str, type[_Scripted]]) -> None:
+    """Refused or empty: None; else its elements. A modify names its appointment."""
+    url, handler = scripted
+    handler.answers += [ok(errorcode=180), ok(), ok({"id": 7, "elements": {"a": 1}})]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        assert c.read_appointment(7) is None
+        assert c.read_appointment(7) is None
+        assert c.read_appointment(7) == {"a": 1}
+        handler.answers.append(ok())
+        c.modify_appointment(7, {"data": {"note": "x"}})
+    (action,) = handler.asked[-1]["request"]["actions"]
+    assert (action["resourceid"], action["parameters"]) == ("7", {"data": {"note": "x"}})
+
+
+def test_the_account_is_the_api_users_id_or_a_hash_of_the_token(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    """get users onlyOwn names the API user; where it names none, a keyed hash of the token,
+    never the token."""
+    url, handler = scripted
+    handler.answers += [ok({"id": 17, "elements": {}}), ok(), ok(errorcode=180)]
+    shown = url  # nothing in it to hide
+    with OnOfficeClient(url, Credentials("the-token", "s")) as c:
+        assert c.account() == f"{shown} user 17" and c.user_id == 17
+        assert parameters(handler) == {"userfilter": "onlyOwn"}
+    digest = hashlib.sha256(b"onoffice-import account:the-token").hexdigest()[:16]
+    for _ in range(2):
+        with OnOfficeClient(url, Credentials("the-token", "s")) as c:
+            assert c.account() == f"{shown} token {digest}" and c.user_id is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message"),
+    [
+        (500, b"<html>oops</html>", OutcomeUnknown, "get users: HTTP 500 from {url}"),
+        (503, b"", OutcomeUnknown, "get users: HTTP 503 from {url}"),
+        (429, b"", NotDelivered, "get users: HTTP 429 (rate limited) from {url}"),
+        (
+            404,
+            b"<html>no</html>",
+            MalformedResponse,
+            "get users: HTTP 404 from {url} - is the API URL right?",
+        ),
+        (
+            200,
+            b"<html>",
+            MalformedResponse,
+            "get users: the answer from {url} is not a JSON object",
+        ),
+    ],
+)
+def test_an_http_status_is_read_by_what_it_says_about_the_request(
+    scripted: tuple[str, type[_Scripted]],
+    status: int,
+    body: bytes,
+    error: type[Exception],
+    message: str,
+) -> None:
+    """5xx: the server may have acted; 429: it did not; another 4xx: a wrong URL; a body that
+    is no JSON object: malformed. Each names the call, the URL and the status."""
+    url, handler = scripted
+    handler.answers.append((status, body))
+    with (
+        OnOfficeClient(url, Credentials("t", "s"), read_retries=0) as c,
+        pytest.raises(error) as caught,
+    ):
+        c.send([Action("get", "users", {})])
+    assert str(caught.value) == message.format(url=url)
+    assert caught.value.status == status and caught.value.action == "get users"
+
+
+def test_an_http_error_with_a_json_status_is_read_as_the_json(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    """UNDOCUMENTED HTTP status (§1.1): a 400 whose JSON names an errorcode is that error."""
+    url, handler = scripted
+    handler.answers.append((400, json.dumps(answer(errorcode=22)).encode()))
+    with OnOfficeClient(url, Credentials("t", "s")) as c, pytest.raises(AuthenticationError):
+        c.send([Action("get", "users", {})])
+
+
+def test_reads_are_asked_again_writes_never(scripted: tuple[str, type[_Scripted]]) -> None:
+    """A read whose answer got lost is asked again (re-signed), up to read_retries times; a
+    write is not: its outcome is unknown."""
+    url, handler = scripted
+    handler.answers += [(503, b""), (503, b""), ok()]
+    with OnOfficeClient(url, Credentials("t", "s"), read_retries=2) as c:
+        assert c.get_users() == []
+        assert c.requests_sent == 3
+        handler.answers += [(503, b""), (503, b"")]
+        with pytest.raises(OutcomeUnknown):
+            OnOfficeClient(url, Credentials("t", "s"), read_retries=1).get_users()
+        handler.answers += [(503, b""), ok()]
+        with pytest.raises(OutcomeUnknown):
+            c.call(Action("create", "calendar", {}))
+        assert c.requests_sent == 4
+        assert c.get_users() == []
+    assert handler.answers == []
+
+
+def test_the_servers_clock_is_read_from_its_date_header(sandbox: Sandbox) -> None:
+    """Our signed timestamp minus the server's `Date`: the skew; the server's time is ours
+    less it (ours before any answer)."""
+    sandbox.faults = Faults(clock_skew=100)
+    with OnOfficeClient(sandbox.url, sandbox.credentials, clock=lambda: 1_800_000_000.0) as c:
+        assert c.last_clock_skew is None and c.server_now() == 1_800_000_000.0
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as c:
+        c.get_users()
+        assert c.last_clock_skew is not None and -102 <= c.last_clock_skew <= -98
+        assert abs(c.server_now() - (time.time() + 100)) < 3
+        assert c.round_trip > 0
