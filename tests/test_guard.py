@@ -81,7 +81,10 @@ def test_without_the_token_every_page_is_forbidden(guard: Guard, browser: FlaskC
     for url in ("/page", "/page?token=wrong", f"/page?token={guard.token[:-1]}"):
         answer = stranger.get(url, headers={"Host": HOST})
         assert answer.status_code == 403
-        assert b"this page needs the address the program printed (with its token)" in answer.data
+        assert (
+            b"<p>this page needs the address the program printed (with its token)</p>"
+            in answer.data
+        )
     stranger.set_cookie(guard.cookie, "wrong", domain="127.0.0.1")
     assert stranger.get("/page", headers={"Host": HOST}).status_code == 403
     assert browser.get("/page", headers={"Host": HOST}).data == b"ok"
@@ -92,7 +95,7 @@ def test_another_host_name_is_refused(browser: FlaskClient) -> None:
     for host in ("evil.example:8765", "127.0.0.1:8766", "127.0.0.1"):
         answer = browser.get("/page", headers={"Host": host})
         assert answer.status_code == 400
-        assert b"unknown address: open the one the program printed" in answer.data
+        assert b"<p>unknown address: open the one the program printed</p>" in answer.data
     assert browser.get("/page", headers={"Host": HOST}).status_code == 200
 
 
@@ -115,12 +118,12 @@ def test_a_post_needs_the_csrf_token_and_this_sites_origin(
     for sent in ({}, {"X-CSRF-Token": "wrong"}, {"X-CSRF-Token": guard.token}):
         answer = browser.post("/page", headers={**headers, **sent}, data={"csrf": "wrong"})
         assert answer.status_code == 403
-        assert b"the form has expired; reload the page and try again" in answer.data
+        assert b"<p>the form has expired; reload the page and try again</p>" in answer.data
     assert browser.put("/page", headers=headers).status_code == 403
     foreign = {**headers, "Origin": "http://evil.example", "X-CSRF-Token": guard.csrf}
     answer = browser.post("/page", headers=foreign)
     assert answer.status_code == 403
-    assert b"refused: the request came from another web site" in answer.data
+    assert b"<p>refused: the request came from another web site</p>" in answer.data
     for method in ("HEAD", "OPTIONS"):
         assert browser.open("/page", method=method, headers=headers).status_code == 200
 

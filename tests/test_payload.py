@@ -103,6 +103,7 @@ def test_canonical_is_one_exact_spelling() -> None:
     assert params["data"]["ressources"] == [9, 10, 1]
     assert canonical({"data": {"ressources": "R1"}}) == '{"data":{"ressources":"R1"}}'
     assert canonical({"data": {}}) == '{"data":{}}'
+    assert canonical({"relatedEstateId": 3}) == '{"relatedEstateId":3}'  # no data: no resources
 
 
 def test_the_fingerprint_is_the_first_half_of_the_canonical_sha256() -> None:

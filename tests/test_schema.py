@@ -317,3 +317,55 @@ def test_a_status_that_disagrees_with_the_cancelled_mark_is_a_warning() -> None:
     assert warnings[0].message == "the status 'canceled' overrides the cancelled mark"
     assert warnings[0].value is None
     assert schema.status_warnings(pd.DataFrame([{"x": 1}], index=pd.Index([2])), {}) == []
+
+
+def test_only_text_of_the_exact_shape_is_a_date() -> None:
+    """A start of the format's digits but not its shape (a one-digit month) is refused, as is
+    a start that is no text at all."""
+    rows = pd.DataFrame(
+        [
+            {"start_dt": "2027-3-01 10:00:00", "end_dt": END},
+            {"start_dt": 20270301, "end_dt": END},
+            {"start_dt": START, "end_dt": END, "rp_beginn_datum": "2027-3-01"},
+        ],
+        index=pd.Index([2, 3, 4]),
+        dtype=object,
+    )
+    found = [(p.row, p.code) for p in schema.validate(rows, {})]
+    assert found == [(2, "bad-start"), (3, "bad-start"), (4, "bad-series-date")]
+
+
+def test_two_fields_failing_one_check_are_two_problems() -> None:
+    """One problem per row, check and field: two flags that are not yes or no are two; a
+    series end without its beginning is not before it."""
+    rows = pd.DataFrame(
+        [
+            {
+                "start_dt": START,
+                "end_dt": END,
+                "ganztags": "ja",
+                "private": "nein",
+                "rp_beginn_datum": None,
+                "rp_ende_datum": "2027-03-01",
+            }
+        ],
+        index=pd.Index([2]),
+        dtype=object,
+    )
+    found = [(p.code, p.field) for p in schema.validate(rows, {})]
+    assert sorted(found) == [("not-boolean", "ganztags"), ("not-boolean", "private")]
+
+
+def test_the_schema_has_a_start_and_an_end_whatever_the_columns() -> None:
+    """start_dt and end_dt required and not nullable, every other column optional and
+    nullable; values kept as objects, never coerced."""
+    built = schema.build_schema(["note"])
+    assert set(built.columns) == {"note", "start_dt", "end_dt"}
+    required = {name: (c.required, c.nullable) for name, c in built.columns.items()}
+    assert required == {
+        "start_dt": (True, False),
+        "end_dt": (True, False),
+        "note": (False, True),
+    }
+    assert all(str(c.dtype) == "object" for c in built.columns.values())
+    assert built.coerce is False
