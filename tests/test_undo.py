@@ -17,7 +17,7 @@ from importer.onoffice.readback import Appointment, seen_digest
 from importer.onoffice.reference import Stamp, with_stamp
 from importer.output.results import default_results_path, write_results
 from importer.run.journal import default_journal_path
-from importer.run.submit import run_import
+from importer.run.submit import RunOptions, run_import
 from importer.run.undo import (
     CANCELED,
     DELETED,
@@ -40,6 +40,7 @@ from importer.sandbox import Faults, Sandbox
 
 from . import forkserver
 from .conftest import ROOT
+from .helpers import FAST, client_for, rows, write
 
 MAPPING = ROOT / "mappings" / "viewings.yaml"
 
@@ -375,3 +376,47 @@ def test_gone_refused_and_lost_deletes_are_reported_per_appointment(
         done = undo_import(results, client=client, journal_path=journal, cancel=True)
     assert done.counts() == {"canceled": 7, "deleted": 1}
     assert sandbox.store.count_appointments() == 8
+
+
+@pytest.mark.documented  # where read calendar is gone, a deleted one is not proven gone
+def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A row left the file and the run cancelled its appointment (--cancel-removed): undo
+    makes it active again (restored), listed first as kept with the reason; one deleted in
+    onOffice meanwhile is gone; refused, it fails with the server's words."""
+    table = rows(4)
+    source, mapping = write(tmp_path, table, keyed=True)
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+        left = [first.results[r].appointment_id for r in (3, 4)]
+        write(tmp_path, [table[0], table[3]], keyed=True)
+        cancelled = run_import(
+            source, mapping, client=client, options=RunOptions(cancel_removed=True)
+        )
+        assert {r.status for r in cancelled.removed} == {"canceled"}
+        write_results(cancelled, results)
+        shown: list[list[UndoItem]] = []
+
+        def no(items: list[UndoItem]) -> bool:
+            shown.append(items)
+            return False
+
+        undo_import(results, client=client, confirm=no)
+        restoring = [i for i in shown[0] if i.appointment_id in left]
+        assert [(i.status, i.message) for i in restoring] == [
+            (KEPT, "cancelled by the run: its row had left the file")
+        ] * 2
+        sandbox.store.delete_appointment(left[1])
+        sandbox.faults = Faults(refuse_writes=(156, "no right to change it"))
+        refused = undo_import(results, client=client)
+        back = {i.appointment_id: (i.status, i.message) for i in refused.items}
+        assert back[left[0]] == (FAILED, "no right to change it")
+        assert back[left[1]] == (GONE, "not in onOffice any more")
+        sandbox.faults = Faults()
+        undone = undo_import(results, client=client)
+        back = {i.appointment_id: (i.status, i.message) for i in undone.items}
+        assert back[left[0]] == (RESTORED, "active again")
+        assert undone.counts()[RESTORED] == 1
+    assert sandbox.store.appointment(left[0])["status"] == "active"  # type: ignore[index]
