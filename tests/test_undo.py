@@ -16,7 +16,7 @@ from importer.onoffice.client import Credentials, OnOfficeClient, Timeouts
 from importer.onoffice.readback import Appointment, seen_digest
 from importer.onoffice.reference import Stamp, with_stamp
 from importer.output.results import default_results_path, write_results
-from importer.run.journal import default_journal_path
+from importer.run.journal import Journal, default_journal_path
 from importer.run.submit import RunOptions, run_import
 from importer.run.undo import (
     CANCELED,
@@ -33,6 +33,7 @@ from importer.run.undo import (
     _changed_since,
     _moment_utc,
     changed_by_someone,
+    plan_undo,
     undo_import,
     undo_word,
 )
@@ -141,9 +142,19 @@ def test_disagreement_between_journal_and_workbook_is_reported_not_guessed(
     book.save(results)
     with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
         report = undo_import(results, client=client, journal_path=journal)
-    disagreements = {i.appointment_id for i in report.items if i.status == "disagreement"}
+    disagreements = [i for i in report.items if i.status == "disagreement"]
     # the journal holds every import of the account, so only the workbook's ids are in question
-    assert disagreements == {9999}
+    assert [(i.appointment_id, i.message) for i in disagreements] == [
+        (9999, "in the results workbook, but not in the journal as created")
+    ]
+    assert disagreements[0].source_row == report.workbook.ids[9999]  # type: ignore[union-attr]
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        account = client.account()
+    with Journal(journal, account) as opened:
+        agreed, again = plan_undo(results, opened)  # the workbook read here
+    assert again == disagreements
+    assert set(agreed) == set(report.imported) and len(agreed) == 7
+    assert all(a.imported_at and a.payload for a in agreed.values())
     assert report.counts()["deleted"] == 7
     assert sandbox.store.appointment(changed_from) is not None  # neither is touched
 
@@ -333,6 +344,13 @@ def test_an_undo_not_confirmed_touches_nothing(
     assert report.counts() == {"kept": 8} and len(shown[0]) == 8
     ids = [i.appointment_id for i in report.items]
     assert ids == sorted(ids) and [i.appointment_id for i in shown[0]] == ids
+    assert report.workbook is not None and set(report.workbook.ids) == set(ids)
+    assert [report.workbook.ids[i.appointment_id] for i in report.items] == [
+        i.source_row for i in report.items
+    ]
+    assert set(report.imported) == set(ids)
+    assert all(len(c) == len(report.workbook.columns) for c in report.workbook.cells.values())
+    assert set(report.workbook.cells) == set(ids) and "Objekt-Nr." in report.workbook.columns
     assert sandbox.store.count_appointments() == 9
 
 
