@@ -121,6 +121,13 @@ def test_appointments_changed_after_the_import_are_skipped_unless_forced(
     with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
         first = undo_import(results, client=client, journal_path=journal)
         assert first.counts() == {"deleted": 7, "skipped-modified": 1}
+        (skipped,) = [i for i in first.items if i.status == MODIFIED]
+        assert first.workbook is not None
+        assert (skipped.appointment_id, skipped.source_row) == (
+            record["id"],
+            first.workbook.ids[record["id"]],
+        )
+        assert skipped.message.endswith("; use --force to undo it anyway")
         forced = undo_import(results, client=client, journal_path=journal, force=True)
     assert forced.counts() == {"deleted": 8}
     assert sandbox.store.count_appointments() == 1
@@ -381,6 +388,8 @@ def test_gone_refused_and_lost_deletes_are_reported_per_appointment(
         assert [(i.appointment_id, i.message) for i in gone] == [
             (first, "not in onOffice any more")
         ]
+        assert refused.workbook is not None
+        assert gone[0].source_row == refused.workbook.ids[first]
         failed = [i for i in refused.items if i.status == FAILED]
         assert len(failed) == 7 and {i.message for i in failed} == {"no right to delete it"}
         assert refused.exit_code == ExitCode.ROWS_FAILED
