@@ -16,9 +16,18 @@ Where a mutant is active: mutmut forks a child per mutant and names the mutant i
 ``MUTANT_UNDER_TEST``; the tests run in that child, the sandbox in its threads. The CLI the tests
 start in processes of their own (tests/forkserver.py's server, ``python -c``) imports the
 ``mutants/`` copy (the server starts in ``mutants/``, and PYTHONPATH names it for the others)
-and inherits the variable, so the mutant is active there too. A function only ever called in
-such a process is not seen by mutmut's first pass: its mutants count as "no tests", which the
-score counts as not killed.
+and inherits the variable, so the mutant is active there too (bench/mutation_site/
+sitecustomize.py lets those processes run in mutmut's first pass). A function only ever called
+in such a process is not seen by that pass: its mutants count as "no tests", which the score
+counts as not killed. Only code inside functions is mutated (mutmut 3); a line marked
+``# pragma: no mutate`` is not, each with its reason beside it.
+
+i18n is tested with tests/test_i18n.py, not test_translations.py: that one extracts the texts
+from the source, which a mutated copy fills with every mutant's texts. The guard has its own
+tests/test_guard.py (test_web.py drives the whole app through it too).
+
+Time: about 25-35 minutes for the eight on two cores (identity and client are the longest: a
+mutant that survives runs every test that called its function, sandbox runs included).
 
 Each run starts from a fresh copy, so nothing is cached between runs; the sandbox's random
 dialects are fixed (DIALECT_SEED) so that two runs test the same things. ``mutmut browse``,
