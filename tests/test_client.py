@@ -682,11 +682,12 @@ def test_list_reads_page_by_the_cap_until_a_short_page(
     """listlimit 500 and listoffset moving by what came back; a short page ends it."""
     url, handler = scripted
     full = [{"id": n, "elements": {}} for n in range(contract.LISTLIMIT_MAX)]
-    handler.answers += [ok(*full), ok({"id": "last", "elements": {}})]
+    handler.answers += [ok(*full), ok(*full), ok({"id": "last", "elements": {}})]
     with OnOfficeClient(url, Credentials("t", "s")) as c:
         found = c.read_estates(filter={"status": [{"op": "=", "val": 1}]}, data=["Id"])
-    assert len(found) == contract.LISTLIMIT_MAX + 1 and found[-1].id == "last"
-    assert [parameters(handler, n)["listoffset"] for n in (0, 1)] == [0, contract.LISTLIMIT_MAX]
+    assert len(found) == 2 * contract.LISTLIMIT_MAX + 1 and found[-1].id == "last"
+    offsets = [parameters(handler, n)["listoffset"] for n in (0, 1, 2)]
+    assert offsets == [0, contract.LISTLIMIT_MAX, 2 * contract.LISTLIMIT_MAX]
     assert parameters(handler, 0) == {
         "data": ["Id"],
         "filter": {"status": [{"op": "=", "val": 1}]},
@@ -835,3 +836,88 @@ def test_the_servers_clock_is_read_from_its_date_header(sandbox: Sandbox) -> Non
         assert c.last_clock_skew is not None and -102 <= c.last_clock_skew <= -98
         assert abs(c.server_now() - (time.time() + 100)) < 3
         assert c.round_trip > 0
+
+
+def test_each_call_names_its_resource_type(scripted: tuple[str, type[_Scripted]]) -> None:
+    """Every convenience call sends the action and resource type of the documentation."""
+    url, handler = scripted
+    handler.answers += [ok({"id": 7, "elements": {}})] + [ok() for _ in range(10)]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        assert c.create_appointment({"data": {}}) == 7
+        c.read_appointment(7)
+        c.read_appointments("2027-03-01 00:00:00", "2027-03-02 00:00:00")
+        c.modify_appointment(7, {"data": {}})
+        c.delete_appointment(7)
+        c.read_estates(filter={"a": 1}, data=["Id"])
+        c.read_addresses(filter={"b": 2}, data=["Name"])
+        c.get_users()
+        c.get_groups()
+        c.get_calendar_resources()
+        c.get_fields("calendar")
+    sent = [r["request"]["actions"][0] for r in handler.asked]
+    assert [
+        (a["actionid"].rsplit(":", 1)[1], a["resourcetype"], a["resourceid"]) for a in sent
+    ] == [
+        ("create", "calendar", ""),
+        ("read", "calendar", "7"),
+        ("read", "calendar", ""),
+        ("modify", "calendar", "7"),
+        ("delete", "calendar", "7"),
+        ("read", "estate", ""),
+        ("read", "address", ""),
+        ("get", "users", ""),
+        ("get", "groups", ""),
+        ("get", "calendarResources", ""),
+        ("get", "fields", ""),
+    ]
+    assert [a["parameters"] for a in sent[1:2] + sent[4:5] + sent[7:10]] == [[], {}, {}, {}, {}]
+    assert sent[6]["parameters"] == {
+        "data": ["Name"],
+        "filter": {"b": 2},
+        "listlimit": contract.LISTLIMIT_MAX,
+        "listoffset": 0,
+    }
+
+
+def test_a_create_answered_without_an_id_is_malformed(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    url, handler = scripted
+    handler.answers += [ok(), ok({"id": "x", "elements": {}})]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        for _ in range(2):
+            with pytest.raises(MalformedResponse) as caught:
+                c.create_appointment({"data": {}})
+            assert str(caught.value) == "calendar create: the answer holds no appointment id"
+
+
+def test_the_account_reads_the_first_user_only(scripted: tuple[str, type[_Scripted]]) -> None:
+    """The first record is the API user; an id that is no number names the account but is no
+    user id; rights are the numbers the answer lists."""
+    url, handler = scripted
+    handler.answers += [
+        ok({"id": 17}, {"id": 18}),
+        ok({"id": "anna"}),
+        ok({"id": 0, "elements": 5}),
+    ]
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        assert c.account().endswith(" user 17") and c.user_id == 17
+    with OnOfficeClient(url, Credentials("t", "s")) as c:
+        assert c.account().endswith(" user anna") and c.user_id is None
+        assert c.rights("read", "calendar", 1, [5]) == set()
+    assert handler.asked[-1]["request"]["actions"][0]["resourcetype"] == "checkuserrecordsright"
+
+
+def test_credentials_show_as_stars() -> None:
+    creds = Credentials("token-value", "secret-value")
+    assert repr(creds) == str(creds) == "Credentials(token=***, secret=***)"
+
+
+def test_a_refusal_without_a_message_is_not_authenticated() -> None:
+    """No message at the top level: the credentials' refusal says "not authenticated"."""
+    with pytest.raises(AuthenticationError) as caught:
+        _read_results({"status": {"code": 400, "errorcode": 22}}, [GET])
+    assert "(error 22: not authenticated)" in str(caught.value)
+    with pytest.raises(PermissionRefused) as refused:
+        _read_results(answer(result(errorcode=156)), [GET])
+    assert (refused.value.errorcode, refused.value.server_message) == (156, "nein")
