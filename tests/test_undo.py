@@ -11,6 +11,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from importer.core import i18n
 from importer.core.errors import ExitCode
 from importer.onoffice.client import Credentials, OnOfficeClient, Timeouts
 from importer.onoffice.readback import Appointment, seen_digest
@@ -46,6 +47,16 @@ from .helpers import FAST, client_for, rows, write
 MAPPING = ROOT / "mappings" / "viewings.yaml"
 
 
+def in_its_rows(report: UndoReport, rows: dict[int, int] | None = None) -> None:
+    """Each item names its appointment and the row it came from (the workbook's, or
+    ``rows``'s for those the run cancelled)."""
+    assert report.workbook is not None
+    known = {**report.workbook.ids, **(rows or {})}
+    for item in report.items:
+        if item.appointment_id in known:
+            assert item.source_row == known[item.appointment_id], item
+
+
 @pytest.fixture
 def imported(tmp_path: Path, sandbox: Sandbox) -> tuple[Path, Path]:
     source = tmp_path / "viewings.xlsx"
@@ -78,8 +89,12 @@ def test_undo_removes_exactly_the_imported_and_a_second_undo_does_nothing(
     with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
         first = undo_import(results, client=client, journal_path=journal, confirm=lambda p: True)
         after_first = deletes()
-        second = undo_import(results, client=client, journal_path=journal, confirm=lambda p: True)
+        asked: list[list[UndoItem]] = []
+        second = undo_import(results, client=client, journal_path=journal, confirm=asked.append)
     assert first.counts() == {"deleted": 8}
+    assert asked == []  # nothing left to undo: nothing to confirm
+    in_its_rows(first)
+    in_its_rows(second)
     assert [a["description"] for a in sandbox.store.all_appointments()] == ["not from the import"]
     assert second.counts() == {"deleted": 8}  # reported as undone earlier
     assert all(i.message == "undone earlier" for i in second.items)
@@ -96,6 +111,10 @@ def test_undo_can_cancel_instead_and_a_rerun_creates_the_rows_again(
     with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
         report = undo_import(results, client=client, journal_path=journal, cancel=True)
         assert report.counts() == {"canceled": 8}
+        in_its_rows(report)
+        earlier = undo_import(results, client=client, journal_path=journal, cancel=True)
+        assert earlier.counts() == {"canceled": 8}
+        assert {i.message for i in earlier.items} == {"undone earlier"}
         statuses = sorted(a.get("status", "active") for a in sandbox.store.all_appointments())
         assert statuses == ["active"] + ["canceled"] * 8
         again = run_import(
@@ -423,7 +442,8 @@ def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
             source, mapping, client=client, options=RunOptions(cancel_removed=True)
         )
         assert {r.status for r in cancelled.removed} == {"canceled"}
-        write_results(cancelled, results)
+        with i18n.use("de"):  # its Removed sheet in German: read in any language
+            write_results(cancelled, results)
         shown: list[list[UndoItem]] = []
 
         def no(items: list[UndoItem]) -> bool:
@@ -435,15 +455,26 @@ def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
         assert [(i.status, i.message) for i in restoring] == [
             (KEPT, "cancelled by the run: its row had left the file")
         ] * 2
+        assert sorted((i.appointment_id, i.source_row) for i in restoring) == sorted(
+            zip(left, (3, 4), strict=True)
+        )
         sandbox.store.delete_appointment(left[1])
         sandbox.faults = Faults(refuse_writes=(156, "no right to change it"))
         refused = undo_import(results, client=client)
         back = {i.appointment_id: (i.status, i.message) for i in refused.items}
         assert back[left[0]] == (FAILED, "no right to change it")
         assert back[left[1]] == (GONE, "not in onOffice any more")
+        in_its_rows(refused, {left[0]: 3, left[1]: 4})
+        sandbox.faults = Faults(fail_before_rate=1.0, writes_only=True)
+        lost = undo_import(results, client=client)
+        (failed,) = [i for i in lost.items if i.appointment_id == left[0]]
+        assert (failed.status, failed.source_row) == (FAILED, 3)
+        assert failed.message.endswith("; run undo again") and "503" in failed.message
         sandbox.faults = Faults()
         undone = undo_import(results, client=client)
         back = {i.appointment_id: (i.status, i.message) for i in undone.items}
         assert back[left[0]] == (RESTORED, "active again")
         assert undone.counts()[RESTORED] == 1
+        in_its_rows(undone, {left[0]: 3})
+        assert RESTORED not in undo_import(results, client=client).counts()  # given back once
     assert sandbox.store.appointment(left[0])["status"] == "active"  # type: ignore[index]
