@@ -2,6 +2,7 @@
 
     pip install -e ".[test,mutation]"
     python bench/mutation.py [MODULE ...] [--max-children 2]
+    python bench/mutation.py --table [MODULE ...]   # the table of the last runs, nothing run
 
 MODULE is a short name from ``MODULES`` below (default: all eight). For each module the tree
 (the files git knows, committed or not, minus the ignored ones) is copied to
@@ -10,7 +11,8 @@ keys: ``only_mutate`` (the module's file) and ``pytest_add_cli_args_test_selecti
 files). ``mutmut run`` there copies the tree again to ``mutants/`` with every function of the
 module in its mutated variants behind a trampoline, and runs each mutant with the tests that
 called the function (mutmut records that in a first pass). The table at the end: mutants,
-killed, survived, the others (timeout, suspicious, no tests), and the score, killed / all.
+killed, survived, timeout, the others (suspicious, no tests), and the score: (killed +
+timeout) / all.
 
 Where a mutant is active: mutmut forks a child per mutant and names the mutant in the child's
 ``MUTANT_UNDER_TEST``; the tests run in that child, the sandbox in its threads. The CLI the tests
@@ -83,7 +85,10 @@ class Result:
 
     @property
     def score(self) -> float:
-        return 100.0 * self.counts["killed"] / self.total if self.total else 0.0
+        """Detected / all: a mutant the tests kill, or one that makes them run past mutmut's
+        time limit (an endless loop: the suite's own timeout would stop it)."""
+        detected = self.counts["killed"] + self.counts["timeout"]
+        return 100.0 * detected / self.total if self.total else 0.0
 
 
 def tracked_files() -> list[str]:
@@ -150,24 +155,32 @@ def run_module(name: str, max_children: int) -> Result:
     seconds = time.monotonic() - start
     if done.returncode != 0:
         sys.exit(f"mutmut failed for {name} (exit {done.returncode}); see {log}")
-    meta = json.loads((folder / "mutants" / (module + ".meta")).read_text(encoding="utf-8"))
+    return read_result(name, seconds)
+
+
+def read_result(name: str, seconds: float = 0.0) -> Result:
+    """A module's result as its last run in bench/out/mutation/<name> left it."""
+    module = MODULES[name][0]
+    meta_path = OUT / name / "mutants" / (module + ".meta")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     codes: dict[str, int | None] = meta["exit_code_by_key"]
     counts = Counter(
         STATUS.get(c, "suspicious") if c is not None else "not run" for c in codes.values()
     )
-    survivors = sorted(k for k, c in codes.items() if STATUS.get(c) != "killed")
+    survivors = sorted(k for k, c in codes.items() if STATUS.get(c) not in ("killed", "timeout"))
     return Result(name, counts, survivors, seconds)
 
 
 def table(results: list[Result]) -> str:
-    head = "module     mutants killed survived other  score  time"
+    head = "module     mutants killed survived timeout other  score  time"
     lines = [head, "-" * len(head)]
     for r in results:
-        other = r.total - r.counts["killed"] - r.counts["survived"]
+        other = r.total - r.counts["killed"] - r.counts["survived"] - r.counts["timeout"]
         lines.append(
             f"{r.name:<10} {r.total:>7} {r.counts['killed']:>6} {r.counts['survived']:>8} "
-            f"{other:>5} {r.score:>5.1f}%  {r.seconds:.0f} s"
+            f"{r.counts['timeout']:>7} {other:>5} {r.score:>5.1f}%  {r.seconds:.0f} s"
         )
+    lines.append("score: (killed + timeout) / mutants; other: no tests, suspicious, not run")
     return "\n".join(lines)
 
 
@@ -175,8 +188,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", choices=[*MODULES, []], metavar="MODULE")
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument(
+        "--table", action="store_true", help="only print the table of the last runs' results"
+    )
     args = parser.parse_args()
     names = args.modules or list(MODULES)
+    if args.table:
+        print(table([read_result(name) for name in names if (OUT / name).exists()]))
+        return
     print(f"reproduce: {COMMAND} {' '.join(args.modules)}".rstrip())
     print(f"mutmut in {OUT}/<module>, {args.max_children} workers; modules: {', '.join(names)}")
     results = []
