@@ -1004,3 +1004,23 @@ def test_an_invalid_row_may_be_the_row_of_an_appointment_whose_row_seems_gone() 
     # the same viewing, had any of it converted: too little reads to tell
     unread = Loose(1, None, e, frozenset(f for fs in _ASPECT_FIELDS.values() for f in fs))
     assert [r.held for r in plan(valid, gone, {}, {}, loose=[unread]).removed] == [""]
+
+
+def test_two_rows_edited_in_place_alike_take_their_places_appointments() -> None:
+    """As many rows as appointments between two anchors, each row as like either appointment:
+    the tie is broken by place (the rows were edited where they stand); row 3 takes the
+    appointment of row 3, row 4 that of row 4."""
+    anchor = viewing(1, subject="Anker", estate=1)
+    a, b = viewing(2, subject="A"), viewing(2, subject="B")
+    x, y = viewing(2, subject="X"), viewing(2, subject="Y")
+    tail = viewing(3, subject="Ende", estate=2)
+    priors = [prior(2700, anchor, 2), prior(2701, a, 3), prior(2702, b, 4), prior(2703, tail, 5)]
+    p = plan([row(2, anchor), row(3, x), row(4, y), row(5, tail)], priors, {}, {})
+    assert steps(p) == {
+        2: ("unchanged", 2700, "content"),
+        3: ("update", 2701, "place"),
+        4: ("update", 2702, "place"),
+        5: ("unchanged", 2703, "content"),
+    }
+    assert p.steps[3].changed == p.steps[4].changed == ("subject",)
+    assert p.questions == []
