@@ -15,7 +15,7 @@ from importer.core import i18n
 from importer.core.errors import ExitCode
 from importer.onoffice.client import Credentials, OnOfficeClient, Timeouts
 from importer.onoffice.readback import Appointment, seen_digest
-from importer.onoffice.reference import Stamp, with_stamp
+from importer.onoffice.reference import Stamp, read_stamp, with_stamp
 from importer.output.results import default_results_path, write_results
 from importer.run.journal import Journal, default_journal_path
 from importer.run.submit import RunOptions, run_import
@@ -53,8 +53,8 @@ def in_its_rows(report: UndoReport, rows: dict[int, int] | None = None) -> None:
     assert report.workbook is not None
     known = {**report.workbook.ids, **(rows or {})}
     for item in report.items:
-        if item.appointment_id in known:
-            assert item.source_row == known[item.appointment_id], item
+        assert item.appointment_id in known, item
+        assert item.source_row == known[item.appointment_id], item
 
 
 @pytest.fixture
@@ -112,6 +112,9 @@ def test_undo_can_cancel_instead_and_a_rerun_creates_the_rows_again(
         report = undo_import(results, client=client, journal_path=journal, cancel=True)
         assert report.counts() == {"canceled": 8}
         in_its_rows(report)
+        for item in report.items:  # the import's own cancellation, said in its stamp
+            stamp = read_stamp(sandbox.store.appointment(item.appointment_id)["note"])  # type: ignore[index]
+            assert stamp is not None and stamp.complete and stamp.at > 0
         earlier = undo_import(results, client=client, journal_path=journal, cancel=True)
         assert earlier.counts() == {"canceled": 8}
         assert {i.message for i in earlier.items} == {"undone earlier"}
@@ -183,6 +186,11 @@ def test_disagreement_between_journal_and_workbook_is_reported_not_guessed(
     assert all(a.imported_at and a.payload for a in agreed.values())
     assert report.counts()["deleted"] == 7
     assert sandbox.store.appointment(changed_from) is not None  # neither is touched
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        declined = undo_import(
+            results, client=client, journal_path=journal, confirm=lambda i: False
+        )
+    assert [i.appointment_id for i in declined.items if i.status == DISAGREE] == [9999]
 
 
 def test_cli_undo_lists_and_asks_unless_yes(imported: tuple[Path, Path], sandbox: Sandbox) -> None:
@@ -416,7 +424,8 @@ def test_gone_refused_and_lost_deletes_are_reported_per_appointment(
         lost = undo_import(results, client=client, journal_path=journal, cancel=True)
         failed = [i for i in lost.items if i.status == FAILED]
         assert len(failed) == 7
-        assert all(i.message.endswith("; run undo again") for i in failed)
+        assert all(i.message.endswith("; run undo again") and "503" in i.message for i in failed)
+        in_its_rows(lost)
         assert [i.status for i in lost.items if i.appointment_id == first] == [DELETED]
         sandbox.faults = Faults()
         done = undo_import(results, client=client, journal_path=journal, cancel=True)
@@ -476,5 +485,7 @@ def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
         assert back[left[0]] == (RESTORED, "active again")
         assert undone.counts()[RESTORED] == 1
         in_its_rows(undone, {left[0]: 3})
+        stamp = read_stamp(sandbox.store.appointment(left[0])["note"])  # type: ignore[index]
+        assert stamp is not None and stamp.complete and stamp.at > 0
         assert RESTORED not in undo_import(results, client=client).counts()  # given back once
     assert sandbox.store.appointment(left[0])["status"] == "active"  # type: ignore[index]
