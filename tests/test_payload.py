@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from importer.rules.payload import canonical, fingerprint, modify_parameters
+from importer.core import contract
+from importer.rules.payload import canonical, fingerprint, modify_parameters, parameters
 from importer.run.submit import run_import
 from importer.sandbox import Sandbox
 from tests.files import write_csv
@@ -49,3 +51,99 @@ def test_a_changed_contact_replaces_the_old_one_in_onoffice(tmp_path: Path) -> N
         assert (first.counts(), again.counts()) == ({"created": 1}, {"updated": 1})
         (record,) = sb.store.all_appointments()
         assert record["address_ids"] == [5432]
+
+
+def test_parameters_send_only_what_is_set_in_the_apis_shape() -> None:
+    """A create's parameters: the set data fields under `data`, the set top-level parameters
+    beside it, the participants grouped by kind; nothing that is None."""
+    fields = {
+        "start_dt": "2027-03-01 10:00:00",
+        "description": "Besichtigung",
+        "note": None,
+        "relatedAddressIds": [5432],
+        "relatedEstateId": 17,
+        "reminderTypes": ["email"],
+        "location": "Büro",
+        "subscribers.users": [18],
+        "subscribers.groups": None,
+        "unknown": "not an API field",
+    }
+    assert parameters(fields) == {
+        "data": {"start_dt": "2027-03-01 10:00:00", "description": "Besichtigung"},
+        "relatedAddressIds": [5432],
+        "relatedEstateId": 17,
+        "reminderTypes": ["email"],
+        "location": "Büro",
+        "subscribers": {"users": [18]},
+    }
+    assert parameters({"subscribers.groups": [3], "end_dt": "x"}) == {
+        "data": {"end_dt": "x"},
+        "subscribers": {"groups": [3]},
+    }
+    assert parameters({"start_dt": None, "relatedEstateId": None}) == {"data": {}}
+
+
+def test_canonical_is_one_exact_spelling() -> None:
+    """Sorted keys, no spaces, non-ASCII as itself, and the unordered lists (contacts, reminder
+    types, participants, resources) sorted by their text: the fingerprint of every row already
+    in a journal depends on this exact spelling."""
+    params = {
+        "relatedEstateId": 3,
+        "data": {"ressources": [9, 10, 1], "description": "Übergabe", "end_dt": "e"},
+        "reminderTypes": ["sms", "email"],
+        "relatedAddressIds": [9, 10, 1],
+        "subscribers": {"users": [9, 10, 1], "groups": [2, 1]},
+    }
+    assert canonical(params) == (  # by text: 10 before 9
+        '{"data":{"description":"Übergabe","end_dt":"e","ressources":[1,10,9]},'
+        '"relatedAddressIds":[1,10,9],"relatedEstateId":3,"reminderTypes":["email","sms"],'
+        '"subscribers":{"groups":[1,2],"users":[1,10,9]}}'
+    )
+    assert params["relatedAddressIds"] == [9, 10, 1]  # the caller's payload is left as it was
+    assert params["data"]["ressources"] == [9, 10, 1]
+    assert canonical({"data": {"ressources": "R1"}}) == '{"data":{"ressources":"R1"}}'
+    assert canonical({"data": {}}) == '{"data":{}}'
+    assert canonical({"relatedEstateId": 3}) == '{"relatedEstateId":3}'  # no data: no resources
+
+
+def test_the_fingerprint_is_the_first_half_of_the_canonical_sha256() -> None:
+    """32 hex digits of SHA-256 over the canonical UTF-8 text (journals hold these ids)."""
+    params = {"data": {"description": "Übergabe"}}
+    digest = hashlib.sha256(canonical(params).encode("utf-8")).hexdigest()
+    assert fingerprint(params) == digest[:32]
+
+
+def test_a_modify_clears_every_field_the_row_no_longer_sets() -> None:
+    """Every clearable field gets its empty value unless the row sets it; what the row sets,
+    and its participants, are sent as they are; the estate is kept when the row names one."""
+    new = {
+        "data": {"description": "Neu", "start_dt": "s"},
+        "relatedEstateId": 17,
+        "location": "Büro",
+        "subscribers": {"users": [18]},
+    }
+    sent = modify_parameters(new)
+    assert sent == {
+        "data": {
+            "description": "Neu",
+            "start_dt": "s",
+            "note": "",
+            "ressources": [],
+            "private": False,
+            "ganztags": False,
+            "allowTransitTime": False,
+            "abgesagt": False,
+            "transitTime": "00:00:00",
+            "transitTimePre": "00:00:00",
+            "transitTimePost": "00:00:00",
+        },
+        "relatedEstateId": 17,
+        "location": "Büro",
+        "relatedAddressIds": [],
+        "replaceAddressIds": True,
+        "subscribers": {"users": [18], "groups": []},
+    }
+    assert new["data"] == {"description": "Neu", "start_dt": "s"}  # the row's own left alone
+    assert modify_parameters({"relatedAddressIds": None, "subscribers": None})["data"] == {
+        **contract.CLEARED_VALUES
+    }

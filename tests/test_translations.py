@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from importer.core import i18n
 from importer.core.excel import OUTCOME_FILLS, status_value, status_word
 from importer.core.problems import CODES
@@ -100,22 +98,6 @@ def test_every_code_and_status_has_words_in_both_languages() -> None:
     assert all(status_value(status) == status for status in OUTCOME_FILLS)
 
 
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        ({"LANG": "de_DE.UTF-8"}, "de"),
-        ({"LANG": "de_AT.UTF-8"}, "de"),
-        ({"LANG": "en_GB.UTF-8"}, "en"),
-        ({"LANG": "C.UTF-8"}, "en"),
-        ({}, "en"),
-        ({"LANG": "en_US.UTF-8", "LC_ALL": "de_CH.UTF-8"}, "de"),
-        ({"LANG": "de_DE.UTF-8", "LANGUAGE": "en:de"}, "en"),
-    ],
-)
-def test_the_locale_chooses_the_language(env: dict[str, str], expected: str) -> None:
-    assert i18n.from_environment(env) == expected
-
-
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LANGUAGE")}
     clean.update(env)
@@ -156,37 +138,3 @@ def test_python_gettext_is_what_reads_the_catalogue() -> None:
     probe = "import sys, importer.core.i18n as i; i.catalogue('de'); print('babel' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False"
-
-
-@pytest.mark.parametrize(
-    ("asked", "chosen"), [("de_DE", "de"), ("de-AT", "de"), ("EN_gb", "en"), (" de ", "de")]
-)
-def test_a_language_with_its_region_is_the_language(asked: str, chosen: str) -> None:
-    """`--lang de_DE` (as a locale is written) is German, not refused."""
-    from importer.core import i18n
-
-    assert i18n.choose(asked) == chosen
-    with pytest.raises(ValueError, match="use one of: de, en"):
-        i18n.choose("fr_FR")
-
-
-def test_each_context_speaks_its_own_language_at_the_same_time() -> None:
-    """The language is a context's, not the process's: two threads, two languages."""
-    import threading
-
-    from importer.core import i18n
-
-    said: dict[str, str] = {}
-    ready = threading.Barrier(2)
-
-    def speak(lang: str) -> None:
-        with i18n.use(lang):
-            ready.wait(5)  # both inside their `use` at once
-            said[lang] = i18n._("Result")
-
-    threads = [threading.Thread(target=speak, args=(lang,)) for lang in ("de", "en")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert said == {"de": "Ergebnis", "en": "Result"}

@@ -80,11 +80,14 @@ class Guard:
         return parts.scheme == "http" and parts.netloc in self.hosts() and not parts.path
 
     def after(self, response: Response) -> Response:
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes Origin "null"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = (
+        # Not mutated (bench/mutation.py): a header name's case mutants are equivalent (names
+        # are case-insensitive, RFC 9110 §5.1); tests/test_guard.py pins every value.
+        response.headers["X-Frame-Options"] = "DENY"  # pragma: no mutate
+        response.headers["X-Content-Type-Options"] = "nosniff"  # pragma: no mutate
+        # "no-referrer" makes Origin "null"
+        response.headers["Referrer-Policy"] = "same-origin"  # pragma: no mutate
+        response.headers["Cache-Control"] = "no-store"  # pragma: no mutate
+        response.headers["Content-Security-Policy"] = (  # pragma: no mutate
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'"
         )
