@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.bulk import collector_paused
 from ..core.errors import SourceFileError
 from ..core.excel import (
     OUTCOME_FILLS,
@@ -67,7 +68,8 @@ def write_report(result: CheckReport, target: str | Path | None = None) -> Path:
     """Write the report workbook (default: <input>.check.xlsx beside the input)."""
     path = Path(target) if target is not None else default_report_path(result.source)
     try:
-        result.report_path = write_workbook(path, report_sheets(result))
+        with collector_paused():  # the sheets' rows are built here: millions of objects
+            result.report_path = write_workbook(path, report_sheets(result))
     except OSError as exc:
         raise SourceFileError(
             f"cannot write the report {path} ({exc.strerror or exc})",
