@@ -982,3 +982,67 @@ def test_two_rows_edited_in_place_alike_take_their_places_appointments() -> None
     }
     assert p.steps[3].changed == p.steps[4].changed == ("subject",)
     assert p.questions == []
+
+
+def test_a_row_edited_between_two_neighbours_that_swapped_keeps_its_appointment() -> None:
+    """The list was re-sorted (rows 2 and 4 swapped) and the row between them edited: the two
+    rows that stood around its appointment still stand around it, in the other order, so it is
+    at its place and updates that appointment; the rest keep theirs, nothing is removed."""
+    rows = [viewing(day) for day in range(1, 7)]
+    priors = [prior(2700 + i, params, i + 2) for i, params in enumerate(rows)]
+    edited = viewing(2, hour=15, subject="Verschoben")  # the second row's time and subject
+    order = [rows[2], edited, rows[0], rows[3], rows[4], rows[5]]
+    p = plan([row(i + 2, params) for i, params in enumerate(order)], priors, {}, {})
+    assert steps(p) == {
+        2: ("unchanged", 2702, "content"),
+        3: ("update", 2701, "place"),
+        4: ("unchanged", 2700, "content"),
+        5: ("unchanged", 2703, "content"),
+        6: ("unchanged", 2704, "content"),
+        7: ("unchanged", 2705, "content"),
+    }
+    assert p.steps[3].changed == ("time", "subject")
+    assert (p.removed, p.questions, p.recognised) == ([], [], 6)
+
+
+def test_two_rows_between_swapped_neighbours_each_keep_their_appointment() -> None:
+    """Two rows edited in place between two neighbours that swapped (re-sorted): the stretch
+    between the same two neighbours held two appointments, and each row takes the one it is
+    most like, found by its place (not only by likeness afterwards)."""
+    rows = [viewing(day) for day in range(1, 7)]
+    priors = [prior(2700 + i, params, i + 2) for i, params in enumerate(rows)]
+    first, second = viewing(2, subject="Neu A"), viewing(3, subject="Neu B")
+    order = [rows[3], first, second, rows[0], rows[4], rows[5]]
+    p = plan([row(i + 2, params) for i, params in enumerate(order)], priors, {}, {})
+    assert steps(p) == {
+        2: ("unchanged", 2703, "content"),
+        3: ("update", 2701, "place"),
+        4: ("update", 2702, "place"),
+        5: ("unchanged", 2700, "content"),
+        6: ("unchanged", 2704, "content"),
+        7: ("unchanged", 2705, "content"),
+    }
+    assert (p.removed, p.questions) == ([], [])
+
+
+def test_twin_rows_find_their_appointments_by_reference_each_its_own() -> None:
+    """Rows of one content sent with allow_duplicates, whose appointments only their stamps'
+    references name (imports of an older version): the first row takes the content's own
+    reference, the second the one of its second occurrence, whichever order the file has now; a
+    third twin finds an appointment under its reference that holds another content, and is
+    new."""
+    from importer.run.identity import OCCURRENCE
+
+    a, b = viewing(1), viewing(2)
+    content = fingerprint(a)
+    twice = f"{content}{OCCURRENCE}2"
+    by_ref = {
+        reference(content): [prior(2700, a, 2, ours=False)],
+        reference(twice): [prior(2701, a, 3, ours=False, key=twice)],
+        reference(f"{content}{OCCURRENCE}3"): [prior(2702, b, 4, ours=False)],
+    }
+    both = {2: ("unchanged", 2700, "content"), 3: ("unchanged", 2701, "content")}
+    assert steps(plan([row(2, a), row(3, a)], [], by_ref, {}, allow_duplicates=True)) == both
+    assert steps(plan([row(3, a), row(2, a)], [], by_ref, {}, allow_duplicates=True)) == both
+    three = plan([row(2, a), row(3, a), row(4, a)], [], by_ref, {}, allow_duplicates=True)
+    assert steps(three) == {**both, 4: ("create", None, "")}
