@@ -23,9 +23,9 @@ import atheris
 with atheris.instrument_imports():
     import yaml
 
-    from importer.check import check
-    from importer.errors import ImporterError
-    from importer.mapping import parse_mapping
+    from importer import check
+    from importer.core.errors import ImporterError
+    from importer.mapping.spec import parse_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = Path(tempfile.mkdtemp(prefix="fuzz-load-"))
