@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -241,16 +242,25 @@ class _Canned(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def canned_server() -> Iterator[tuple[str, type[_Canned]]]:
-    handler = type("Handler", (_Canned,), {})
+@contextlib.contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on a free port of 127.0.0.1 answering with ``handler``; its API URL."""
     server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/stable/api.php", handler
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/stable/api.php"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def canned_server() -> Iterator[tuple[str, type[_Canned]]]:
+    handler = type("Handler", (_Canned,), {})
+    with _serving(handler) as url:
+        yield url, handler
 
 
 @pytest.mark.parametrize(
@@ -606,13 +616,8 @@ class _Scripted(BaseHTTPRequestHandler):
 @pytest.fixture
 def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
     handler = type("Handler", (_Scripted,), {"answers": [], "asked": []})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/stable/api.php", handler
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with _serving(handler) as url:
+        yield url, handler
 
 
 def ok(*records: dict, identifier: str = "action-0", errorcode: int = 0) -> tuple[int, bytes]:
