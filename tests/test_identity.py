@@ -1046,3 +1046,37 @@ def test_twin_rows_find_their_appointments_by_reference_each_its_own() -> None:
     assert steps(plan([row(3, a), row(2, a)], [], by_ref, {}, allow_duplicates=True)) == both
     three = plan([row(2, a), row(3, a), row(4, a)], [], by_ref, {}, allow_duplicates=True)
     assert steps(three) == {**both, 4: ("create", None, "")}
+
+
+def test_each_kind_of_step_is_whole_row_key_reference_and_content() -> None:
+    """Every field of the plan's steps, not only their action: a new row is kept under its
+    content and stamped with its reference, and carries its fingerprint for the run; its twin
+    (not allowed) is a duplicate naming the first row, with no key; a keyed row is kept under
+    its key; a new row whose create was sent and never answered is settled first; ambiguous
+    rows have neither key nor reference."""
+    from importer.run.identity import AMBIGUOUS, CREATE, DUPLICATE, SETTLE, Step
+
+    a, b, c = viewing(1), viewing(2), viewing(3)
+    fa, fb, fc = fingerprint(a), fingerprint(b), fingerprint(c)
+    lost = entry(fc, SENDING)
+    keyed = Candidate(5, fb, "key:B-7", 5, None, b)
+    p = plan([row(2, a), row(3, a), keyed, row(6, c)], [], {}, {fc: lost})
+    assert p.steps == {
+        2: Step(2, CREATE, fa, reference(fa), content=fa),
+        3: Step(3, DUPLICATE, "", "", same_as=2),
+        5: Step(5, CREATE, "key:B-7", reference("key:B-7"), content=fb),
+        6: Step(6, SETTLE, fc, reference(fc), entry=lost, content=fc),
+    }
+    anchor = viewing(1, subject="Anker", estate=1)
+    x, y, z = viewing(2, subject="X"), viewing(2, subject="Y"), viewing(2, subject="Z")
+    tail = viewing(3, subject="Ende", estate=2)
+    olds = [viewing(2, subject="A"), viewing(2, subject="B")]
+    priors = [prior(2700, anchor, 2), prior(2701, olds[0], 3), prior(2702, olds[1], 4)]
+    priors.append(prior(2703, tail, 5))
+    rows = [row(2, anchor), row(3, x), row(4, y), row(5, z), row(6, tail)]
+    asked = plan(rows, priors, {}, {})
+    for n in (3, 4, 5):
+        step = asked.steps[n]
+        assert (step.row, step.action, step.key, step.ref) == (n, AMBIGUOUS, "", "")
+    refused = plan([row(3, viewing(2))], [], {}, {}, choices={3: 4711}).steps[3]
+    assert (refused.row, refused.action, refused.key, refused.ref) == (3, AMBIGUOUS, "", "")
