@@ -17,6 +17,7 @@ each module moved to.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -27,8 +28,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-STAGES = ["core", "onoffice", "source", "mapping", "rules", "run", "output"]
-FRONT = {"api", "cli", "web", "__main__"}
+# The house's one rule in one place: the stage order and the import walk of tests/test_layers.py,
+# loaded by its path (a child measuring another checkout has that checkout's tests on its path).
+_spec = importlib.util.spec_from_file_location(
+    "layers", Path(__file__).resolve().parents[1] / "tests" / "test_layers.py"
+)
+assert _spec is not None and _spec.loader is not None
+layers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(layers)
+STAGES, FRONT = layers.STAGES, layers.FRONT
+
 # where each module of the flat layout went (issue 24)
 MOVED = {
     **dict.fromkeys(["errors", "i18n", "problems", "contract", "excel", "bulk"], "core"),
@@ -113,24 +122,14 @@ def trace() -> dict[str, Any]:
 
 
 def backward_imports(tree: Path) -> list[str]:
-    """Imports (anywhere in a module: top, function, TYPE_CHECKING) into a later stage."""
-    import ast
-
-    package = tree / "importer"
+    """Imports (anywhere in a module: top, function, TYPE_CHECKING) into a later stage, found
+    as tests/test_layers.py finds them."""
     found = []
-    for path in sorted(package.rglob("*.py")):
-        parts = path.relative_to(tree).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        here = list(parts[:-1])
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.ImportFrom) or not node.level:
-                continue
-            base = here[: len(here) - (node.level - 1)] + (node.module or "").split(".")
-            for alias in node.names:
-                target = ".".join(p for p in [*base, alias.name] if p)
-                a, b = stage(name), stage(target)
-                if a and b and STAGES.index(b) > STAGES.index(a):
-                    found.append(f"{name} -> {target}")
+    for name, path in layers.modules(tree / "importer"):
+        for target in layers.imported(name, path):
+            a, b = stage(f"importer.{name}"), stage(f"importer.{target}")
+            if a and b and STAGES.index(b) > STAGES.index(a):
+                found.append(f"importer.{name.removesuffix('.__init__')} -> importer.{target}")
     return sorted(set(found))
 
 

@@ -20,15 +20,16 @@ FRONT = {"api", "cli", "__init__", "__main__", "web"}
 APART = {"sandbox"}  # the sandbox stands alone: it is onOffice, not the importer
 
 
-def _modules() -> list[tuple[str, Path]]:
+def modules(package: Path = PACKAGE) -> list[tuple[str, Path]]:
+    """Every module of ``package`` as (dotted name under it, path)."""
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(PACKAGE).with_suffix("").parts
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).with_suffix("").parts
         found.append((".".join(parts), path))
     return found
 
 
-def _imported(name: str, path: Path) -> set[str]:
+def imported(name: str, path: Path) -> set[str]:
     """The importer modules ``path`` imports, as dotted names under ``importer``."""
     here = name.split(".")[:-1]  # the package the module is in
     out = set()
@@ -54,12 +55,12 @@ def _stage(dotted: str) -> str:
     return dotted.split(".")[0] if dotted else "__init__"
 
 
-@pytest.mark.parametrize(("name", "path"), _modules(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("name", "path"), modules(), ids=lambda v: str(v))
 def test_no_stage_imports_a_later_one(name: str, path: Path) -> None:
     own = _stage(name)
     if own in FRONT or own == "locale":
         return
-    for target in _imported(name, path):
+    for target in imported(name, path):
         other = _stage(target)
         if own in APART:
             assert other in APART, f"{name} imports {target}: the sandbox stands alone"
@@ -74,18 +75,16 @@ def test_no_stage_imports_a_later_one(name: str, path: Path) -> None:
 def test_every_module_is_in_a_stage() -> None:
     """No module lies about loose beside the stages: each is in one, or is the front."""
     loose = {
-        name
-        for name, _path in _modules()
-        if _stage(name) not in {*STAGES, *FRONT, *APART, "locale"}
+        name for name, _path in modules() if _stage(name) not in {*STAGES, *FRONT, *APART, "locale"}
     }
     assert not loose, sorted(loose)
 
 
 def test_the_rule_is_not_vacuous() -> None:
     """The walk finds the imports it judges: the run imports the rules, the output the run."""
-    modules = dict(_modules())
-    assert "rules.check.CheckReport" in _imported("run.runner", modules["run.runner"])
-    assert "run.runner.STATUSES" in _imported("output.results", modules["output.results"])
+    found = dict(modules())
+    assert "rules.check.CheckReport" in imported("run.runner", found["run.runner"])
+    assert "run.runner.STATUSES" in imported("output.results", found["output.results"])
 
 
 def test_the_old_module_names_still_work_with_a_warning() -> None:
