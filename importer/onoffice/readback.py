@@ -51,7 +51,43 @@ class Appointment:
     # reading the contract recommends first)
     readings: tuple[tuple[str, str], ...] = ()
     all_day: bool = False
-    type_key: str = ""  # the key of `art` ("" when none)
+    type_key: str = ""  # the key of `art` ("" when none, or when the read shows only a text)
+    # What this read does not show (of FIELDS): a change there cannot be seen in it. The
+    # documentation shows every one; a real account may leave some out (issue 30).
+    unseen: frozenset[str] = frozenset()
+    type_text: str = ""  # `art` as a plain string (its label or key: the account's form)
+
+
+# The fields a create sets and a read shows, as compared (and digested, one by one, into the
+# import's stamp): the order is part of the stamp's format.
+FIELDS: tuple[str, ...] = (
+    "start",
+    "end",
+    "subject",
+    "type",
+    "participants",
+    "resources",
+    "contacts",
+    "property",
+    "note",
+    "cancelled",
+)
+
+
+def _kind(value: Any) -> tuple[frozenset[str], str, str]:
+    """`art`/`type` as read: its keys and labels, its key, and the plain text it may be."""
+    if isinstance(value, str):
+        return (frozenset({value}) if value else frozenset()), "", value
+    kind = contract.as_map(value)
+    if "value" in kind or "label" in kind:  # appointmentList's {value, label}
+        pair = (kind.get("value"), kind.get("label"))
+        return frozenset(str(v) for v in pair if v), str(kind.get("value") or ""), ""
+    return frozenset({*kind, *(str(v) for v in kind.values())}), next(iter(kind), ""), ""
+
+
+def _absent(e: dict[str, Any], **fields: tuple[str, ...]) -> frozenset[str]:
+    """The fields none of whose elements the record has."""
+    return frozenset(f for f, names in fields.items() if not any(n in e for n in names))
 
 
 def _texts(items: Any, key: str | None) -> frozenset[str]:
@@ -66,11 +102,21 @@ def _texts(items: Any, key: str | None) -> frozenset[str]:
 def from_read(record: Record) -> Appointment:
     """A `read`/`calendar` record (§5.2)."""
     e = contract.as_map(record.elements)
-    art = contract.as_map(e.get("art"))
+    types, type_key, type_text = _kind(e.get("art"))
     resources = contract.as_map(e.get("ressourcesWithKeys"))
+    labels = _texts(e.get("ressources"), None)
     status = str(e.get("status") or "")
     rid = contract.record_id(record.id) or ""
     start, end = str(e.get("start_dt", "")), str(e.get("end_dt", ""))
+    unseen = _absent(
+        e,
+        type=("art",),
+        participants=("users", "user_ids"),
+        contacts=("assignedaddressids",),
+        property=("assignedobjectids",),
+    )
+    if "ressourcesWithKeys" not in e and labels:
+        unseen |= {"resources"}  # labels only: keys once the account's list names them
     return Appointment(
         id=rid,
         series=contract.series_id(rid) or rid,
@@ -78,11 +124,11 @@ def from_read(record: Record) -> Appointment:
         ends=frozenset({end}),
         subject=str(e.get("description") or ""),
         note=str(e.get("note") or ""),
-        types=frozenset({*art, *(str(v) for v in art.values())}),
-        users=contract.id_set(e.get("users")),
+        types=types,
+        users=contract.id_set(e.get("users")) if "users" in e else None,
         participants=contract.id_set(e.get("user_ids")) | contract.id_set(e.get("users")),
         resources=frozenset(resources),
-        resource_names=_texts(e.get("ressources"), None),
+        resource_names=labels,
         addresses=contract.id_set(e.get("assignedaddressids")),
         estates=contract.id_set(e.get("assignedobjectids")),
         modified=str(e["modified"]) if e.get("modified") else None,
@@ -90,7 +136,9 @@ def from_read(record: Record) -> Appointment:
         via="read calendar",
         readings=((start, end),),
         all_day=contract.as_bool(e.get("ganztags")),
-        type_key=next(iter(art), ""),
+        type_key=type_key,
+        unseen=unseen,
+        type_text=type_text,
     )
 
 
@@ -126,7 +174,7 @@ def from_list(record: Record) -> Appointment:
     """A `get`/`appointmentList` record (§5.1)."""
     e = contract.as_map(record.elements)
     when = contract.as_map(e.get("date"))
-    kind = contract.as_map(e.get("type"))
+    types, type_key, type_text = _kind(e.get("type"))
     status = contract.as_map(e.get("status"))
     groups = contract.id_set(e.get("groups"))
     users = contract.id_set(e.get("users"))
@@ -140,9 +188,9 @@ def from_list(record: Record) -> Appointment:
         ends=frozenset(ends),
         subject=str(e.get("subject") or ""),
         note=str(e.get("notes") or ""),
-        types=frozenset(str(v) for v in (kind.get("value"), kind.get("label")) if v),
+        types=types,
         # UNDOCUMENTED whether `users` holds group members: with groups it cannot tell.
-        users=None if groups else users,
+        users=None if groups or "users" not in e or "groups" not in e else users,
         participants=users,
         resources=_texts(e.get("resources"), "id"),
         resource_names=_texts(e.get("resources"), "name"),
@@ -154,7 +202,16 @@ def from_list(record: Record) -> Appointment:
         # one reading takes both times the same way
         readings=tuple(zip(starts, ends, strict=False)),
         all_day=contract.as_bool(when.get("allDay")),
-        type_key=str(kind.get("value") or ""),
+        type_key=type_key,
+        unseen=_absent(
+            e,
+            type=("type",),
+            participants=("users",),
+            resources=("resources",),
+            contacts=("contacts",),
+            property=("estate",),
+        ),
+        type_text=type_text,
     )
 
 
@@ -431,7 +488,8 @@ def resembles(found: Appointment, params: dict[str, Any]) -> bool:
 
 def differences(found: Appointment, params: dict[str, Any], note: bool = False) -> list[str]:
     """What of the payload the appointment does not hold, among the fields a create sets and a
-    read shows (``note``: the note too), named as on the onOffice appointment form."""
+    read shows (``note``: the note too), named as on the onOffice appointment form. A field
+    this read does not show (``found.unseen``) is never named: nothing can be told of it."""
     data, users = _sent(params)
     resources = set(data.get("ressources") or [])
     named = {
@@ -449,7 +507,7 @@ def differences(found: Appointment, params: dict[str, Any], note: bool = False) 
         "note": note and plain(found.note) != plain(str(data.get("note") or "")),
         "cancelled": found.cancelled != cancels(data),
     }
-    return [name for name, differs in named.items() if differs]
+    return [name for name, differs in named.items() if differs and name not in found.unseen]
 
 
 def cancels(data: dict[str, Any]) -> bool:
@@ -471,66 +529,141 @@ def text(value: Any) -> str:
     return "\n".join(line.rstrip() for line in normal.replace("\r", "\n").split("\n")).strip()
 
 
-def _digest(parts: list[Any]) -> str:
+def _digest(parts: list[Any], size: int = 12) -> str:
     encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode()).hexdigest()[:12]
+    return hashlib.sha256(encoded.encode()).hexdigest()[:size]
 
 
 def _sorted_ids(ids: Iterable[Id]) -> list[str]:
     return sorted(str(i) for i in ids)
 
 
+# Each field's digest in the stamp: 6 hex digits (a person's change to one field goes unseen
+# with odds of 1 in 16.7 million).
+FIELD_DIGEST_SIZE = 6
+
+
+def _written(params: dict[str, Any], before: Appointment | None) -> list[Any]:
+    """The values of FIELDS a payload writes, as compared."""
+    data, users = _sent(params)
+    kind = str(data.get("art") or (before.type_key if before is not None else ""))
+    return [
+        str(data.get("start_dt") or ""),
+        str(data.get("end_dt") or ""),
+        text(data.get("description")),
+        kind,
+        _sorted_ids(users),
+        sorted(str(r) for r in data.get("ressources") or []),
+        _sorted_ids(contract.id_set(params.get("relatedAddressIds"))),
+        _sorted_ids(contract.id_set(params.get("relatedEstateId"))),
+        plain(str(data.get("note") or "")),
+        cancels(data),
+    ]
+
+
 def seen_digest(params: dict[str, Any], before: Appointment | None = None) -> str:
-    """What a read of an appointment written with ``params`` shows, as 12 hex digits: start,
-    end, subject, type, participants, resources, contacts, property, note (without the stamp)
-    and whether it is cancelled. The import stamps it into the note
-    (:mod:`importer.onoffice.reference`)
-    so that any computer tells the import's last write from a change made in onOffice.
+    """What a read of an appointment written with ``params`` shows in the documented shape, as
+    12 hex digits: start, end, subject, type, participants, resources, contacts, property, note
+    (without the stamp) and whether it is cancelled. The import stamps it into the note
+    (:mod:`importer.onoffice.reference`) with :func:`field_digests`.
 
     ``before``: the appointment a modify writes over; a type it has and ``params`` does not set
     stays (the documentation names no empty type, ``contract.CLEARED_VALUES``)."""
-    data, users = _sent(params)
-    kind = str(data.get("art") or (before.type_key if before is not None else ""))
-    return _digest(
-        [
-            str(data.get("start_dt") or ""),
-            str(data.get("end_dt") or ""),
-            text(data.get("description")),
-            kind,
-            _sorted_ids(users),
-            sorted(str(r) for r in data.get("ressources") or []),
-            _sorted_ids(contract.id_set(params.get("relatedAddressIds"))),
-            _sorted_ids(contract.id_set(params.get("relatedEstateId"))),
-            plain(str(data.get("note") or "")),
-            cancels(data),
-        ]
+    return _digest(_written(params, before))
+
+
+def field_digests(params: dict[str, Any], before: Appointment | None = None) -> str:
+    """:data:`FIELDS` as written by ``params``, each digested on its own (6 hex digits each, in
+    that order): a read is compared field by field, so a field an account shows in a form of
+    its own, or not at all, leaves the others comparable (issue 30)."""
+    return "".join(
+        _digest([name, value], FIELD_DIGEST_SIZE)
+        for name, value in zip(FIELDS, _written(params, before), strict=True)
     )
+
+
+def _shown(found: Appointment, *, as_listed: bool = False) -> dict[str, list[Any]]:
+    """Every value of each field a payload may have written to be read as ``found`` (times and
+    type may be read more than one way); no entry for a field that cannot be told."""
+    users = found.users if found.users is not None else found.participants
+    values: dict[str, list[Any]] = {
+        "start": sorted({start for start, _ in found.readings}),
+        "end": sorted({end for _, end in found.readings}),
+        "subject": [text(found.subject)],
+        "type": sorted(found.types) or [""],
+        "participants": [_sorted_ids(users)],
+        "resources": [sorted(found.resources)],
+        "contacts": [_sorted_ids(found.addresses)],
+        "property": [_sorted_ids(found.estates)],
+        "note": [plain(found.note)],
+        "cancelled": [found.cancelled],
+    }
+    if found.users is None and not as_listed:
+        del values["participants"]
+    return {name: v for name, v in values.items() if name not in found.unseen}
+
+
+def changed_fields(found: Appointment, digests: str) -> list[str] | None:
+    """The fields whose stamped digest (:func:`field_digests`) a read of ``found`` does not
+    show: what a person changed. Fields the read does not show are not named. None when it
+    cannot tell: participants listed with group members (appointmentList with groups, §5.1)
+    that differ from those written."""
+    shown = _shown(found, as_listed=True)
+    size = FIELD_DIGEST_SIZE
+    out = []
+    for i, name in enumerate(FIELDS):
+        if name not in shown:
+            continue
+        stamped = digests[i * size : (i + 1) * size]
+        if stamped not in {_digest([name, v], size) for v in shown[name]}:
+            out.append(name)
+    if "participants" in out and found.users is None:
+        return None  # group members may stand beside the explicit ones
+    return out
+
+
+def with_field(digests: str, name: str, value: Any) -> str:
+    """Stamped field digests with one field as now written (a cancel, a restore)."""
+    if not digests:
+        return ""
+    size, i = FIELD_DIGEST_SIZE, FIELDS.index(name)
+    return digests[: i * size] + _digest([name, value], size) + digests[(i + 1) * size :]
 
 
 def seen_digests(found: Appointment, *, as_listed: bool = False) -> frozenset[str]:
     """The digests (:func:`seen_digest`) a payload may have had to be read as ``found``: one
-    per reading of its times and of its type (key or label).
+    per reading of its times and of its type (key or label); none where the read does not
+    show a field (compare field by field then, :func:`changed_fields`).
 
     None where the answer cannot tell explicit participants from group members
     (appointmentList with groups, §5.1). ``as_listed`` takes the participants as listed for
     the explicit ones there: a match then proves the appointment unchanged (right where the
     server lists only explicit ones); no match proves nothing."""
-    if found.users is None and not as_listed:
+    shown = _shown(found, as_listed=as_listed)
+    if len(shown) < len(FIELDS):
         return frozenset()
-    users = found.users if found.users is not None else found.participants
-    rest = [
-        _sorted_ids(users),
-        sorted(found.resources),
-        _sorted_ids(found.addresses),
-        _sorted_ids(found.estates),
-        plain(found.note),
-        found.cancelled,
-    ]
+    rest = [shown[name][0] for name in FIELDS[4:]]
     return frozenset(
         _digest([start, end, text(found.subject), kind, *rest])
         for start, end in found.readings
-        for kind in sorted(found.types) or [""]
+        for kind in shown["type"]
     )
+
+
+def stamp_holds(found: Appointment, fields: str, seen: str) -> bool | None:
+    """Whether ``found`` still holds the import's last write, by its stamp's field digests
+    (``fields``) or, in stamps before them, its whole digest (``seen``); None where the read
+    cannot tell."""
+    if fields:
+        changed = changed_fields(found, fields)
+        if changed is not None:
+            return not changed
+    digests = seen_digests(found)
+    if digests:
+        return seen in digests
+    if seen in seen_digests(found, as_listed=True):
+        return True
+    return None
 
 
 def same_content(found: Appointment, params: dict[str, Any]) -> bool:

@@ -5,6 +5,7 @@ Every appointment the importer writes ends its note with::
 
     onoffice-import ref 3f9a1c07d2e4b856
     onoffice-import list 9c1e55aa row 12 v 5d2c9a0e1b7f 8e1f0a2b3c4d by 7f3a09c2 at 1796400000
+      f 3c0e… (on the same line: 60 hex digits)
 
 - ``ref``: the row's identity (:mod:`importer.run.identity`: the values of the mapping's key
   columns, else the fingerprint of the content the row was first created with, with the
@@ -19,6 +20,10 @@ Every appointment the importer writes ends its note with::
   (:func:`importer.onoffice.readback.seen_digest`). Any computer can so tell an appointment that
   still holds the import's last write (its read gives the same digest) from one a person
   changed, and which rows of the file are as they were imported, without this computer's ledger.
+- ``f``: each field written, digested on its own (:func:`importer.onoffice.readback.field_digests`,
+  60 hex digits): where an account shows a field in a form of its own or not at all, the
+  others are still compared one by one, so a re-run never calls the import's own writes a
+  person's change (issue 30). Stamps without it are compared through ``v``.
 - ``by``: the run that wrote it (two runs of one list at the same moment see each other);
   ``at``: when, on the server's clock (Unix seconds): a change made in onOffice later shows in
   `modified` even where a read cannot show the field (undo leaves such an appointment alone).
@@ -44,7 +49,7 @@ PREFIX: Final = "onoffice-import ref "
 _REF: Final = r"onoffice-import ref ([0-9a-f]{16})"
 _STATE: Final = (
     r"onoffice-import list ([0-9a-f]{8}) row (\d{1,7})( key)? v ([0-9a-f]{12}) ([0-9a-f]{12})"
-    r" by ([0-9a-f]{8})(?: at (\d{1,12}))?"
+    r" by ([0-9a-f]{8})(?: at (\d{1,12}))?(?: f ([0-9a-f]{60}))?"
 )
 _LINE: Final = re.compile(rf"(?m)^{_REF}[ \t\r]*$")
 # The stamp as appended: the ref line, then (since the stamp has two lines) the state line. A
@@ -65,6 +70,7 @@ class Stamp:
     seen: str = ""  # 12 hex: what a read of it shows after that write
     run: str = ""  # 8 hex
     at: int = 0  # when it was written: Unix seconds on the server's clock (0: not known)
+    fields: str = ""  # 60 hex: each field written, digested on its own ("" in earlier stamps)
 
     @property
     def complete(self) -> bool:
@@ -76,9 +82,10 @@ class Stamp:
             return f"{PREFIX}{self.ref}"
         key = " key" if self.keyed else ""
         at = f" at {self.at}" if self.at else ""
+        each = f" f {self.fields}" if self.fields else ""
         return (
             f"{PREFIX}{self.ref}\nonoffice-import list {self.list_tag} row {self.row or 0}{key} "
-            f"v {self.content} {self.seen} by {self.run}{at}"
+            f"v {self.content} {self.seen} by {self.run}{at}{each}"
         )
 
 
@@ -153,7 +160,7 @@ def read_stamp(note: str) -> Stamp | None:
         found = match
     if found is None:
         return None
-    ref, tag, row, key, content, seen, run, at = found.groups()
+    ref, tag, row, key, content, seen, run, at, each = found.groups()
     if tag is None:
         return Stamp(ref)
-    return Stamp(ref, tag, int(row), bool(key), content, seen, run, int(at or 0))
+    return Stamp(ref, tag, int(row), bool(key), content, seen, run, int(at or 0), each or "")

@@ -45,7 +45,7 @@ from ..core.excel import IN_ONOFFICE
 from ..core.i18n import N_, _, when
 from ..core.problems import RowProblem
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.readback import Appointment, cancels, seen_digest
+from ..onoffice.readback import Appointment, cancels, field_digests, seen_digest
 from ..onoffice.reference import Stamp, reference, with_stamp
 from ..rules.check import CheckReport
 from ..rules.keys import KEY_PREFIX
@@ -279,6 +279,7 @@ class Runner:
             seen_digest(params, before),
             self.signature.run,
             int(self.client.server_now()),
+            field_digests(params, before),
         )
         return with_stamp(params, stamp)
 

@@ -23,6 +23,7 @@ from typing import Any
 from ..core import contract
 from ..core.errors import ActionRefused
 from ..onoffice.client import OnOfficeClient
+from ..onoffice.form import normalised
 from ..onoffice.readback import (
     Appointment,
     Who,
@@ -80,7 +81,7 @@ def find_created(
         if not resembles(found, params):
             continue
         fresh = since is None or found.modified is None or found.modified >= since
-        if fresh and same_content(found, params):
+        if fresh and same_content(normalised(client, found), params):
             mine.append(found)
         else:
             lookalikes.append(str(found.id))

@@ -28,6 +28,7 @@ from typing import Any, Final
 from ..core import contract
 from ..core.errors import ActionRefused, ApiError, OutcomeUnknown
 from ..onoffice.client import OnOfficeClient
+from ..onoffice.form import form_of, normalised, unseen_notice
 from ..onoffice.readback import (
     Appointment,
     Who,
@@ -37,6 +38,8 @@ from ..onoffice.readback import (
     read_ids,
     read_period,
     seen_digests,
+    stamp_holds,
+    with_field,
 )
 from ..onoffice.reference import (
     Stamp,
@@ -123,6 +126,7 @@ class State:
     reads: int
     since: datetime  # the server's time (UTC) when the reads began: later changes are new
     running: dict[str, str] = field(default_factory=dict)  # other runs writing it: run -> when
+    unseen: str | None = None  # which kinds of change this account's reads cannot show
 
     def prior(self, appointment_id: int) -> Prior | None:
         return next((p for p in self.priors if p.appointment_id == appointment_id), None)
@@ -135,11 +139,9 @@ def condition(found: Appointment | None, stamp: Stamp | None, entry: Entry | Non
     if entry is not None and entry.state == UNDONE and found.cancelled:
         return INTACT  # cancelled by an undo or by a run (its row had left the file)
     if stamp is not None and stamp.complete:
-        digests = seen_digests(found)
-        if digests:
-            return INTACT if stamp.seen in digests else CHANGED
-        if stamp.seen in seen_digests(found, as_listed=True):
-            return INTACT
+        held = stamp_holds(found, stamp.fields, stamp.seen)
+        if held is not None:
+            return INTACT if held else CHANGED
     if entry is not None and entry.payload:
         written = [p for p in (entry.payload, entry.pending) if p]
         return INTACT if any(holds(found, p) for p in written) else CHANGED
@@ -153,7 +155,8 @@ def restamped(found: Appointment, *, cancelled: bool, run: str, at: int) -> dict
     stamp = read_stamp(found.note)
     if stamp is not None and stamp.complete:
         seen = min(seen_digests(replace(found, cancelled=cancelled)), default=stamp.seen)
-        text = replace(stamp, seen=seen, run=run, at=at).text()
+        each = with_field(stamp.fields, "cancelled", cancelled)
+        text = replace(stamp, seen=seen, run=run, at=at, fields=each).text()
         note = note_without_reference(found.note)
         data["note"] = f"{note}\n\n{text}" if note else text
     return data
@@ -181,6 +184,9 @@ class Wanted:
     entries: Mapping[str, Entry]  # this computer's ledger of the account
     named: Sequence[int] = ()  # appointment ids a results workbook names
     today: date | None = None
+    # the valid rows' parameters by their fingerprint (12 hex, as stamped): what was written
+    # to an appointment whose row is unchanged, to learn the account's form from
+    written: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
@@ -230,6 +236,7 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
     extra, unsure, more = _read_missing(client, missing, by_id)
     reads += more
     seen.update(extra)
+    seen = _calibrated(client, seen, wanted)
     # creates this computer sent whose answer never came: their appointment carries the ref
     lost = {
         reference(e.fingerprint): e
@@ -249,7 +256,37 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
         reads,
         since,
         running,
+        unseen_notice(p.found for p in priors if p.found is not None and p.ours),
     )
+
+
+def _calibrated(
+    client: OnOfficeClient, seen: Mapping[int, Appointment], wanted: Wanted
+) -> dict[int, Appointment]:
+    """The appointments read, with what the account's own lists say (:mod:`..onoffice.form`).
+
+    Where the account shows a type as a text its type list does not explain (no list, §6.6),
+    the import's own appointments teach it: each whose stamp says it holds a row of the file
+    as the row is now was written with that row's type. A type learned so is one every such
+    appointment of it shows alike, and not another type the file writes (a person's edit)."""
+    form = form_of(client)
+    shown: dict[str, set[str]] = {}
+    for found in seen.values():
+        stamp = read_stamp(found.note)
+        if not found.type_text or stamp is None or not stamp.complete:
+            continue
+        params = wanted.written.get(stamp.content) or {}
+        art = str(params.get("data", {}).get("art") or "")
+        if art and art != found.type_text:
+            shown.setdefault(art, set()).add(found.type_text)
+    if shown:
+        written = {str(p.get("data", {}).get("art") or "") for p in wanted.payloads}
+        normalised(client, next(iter(seen.values())))  # the type list, when there is one
+        for art, texts in shown.items():
+            (text,) = texts if len(texts) == 1 else ("",)
+            if text and text not in written and not form.type_keys(text):
+                form.learn_type(art, text)
+    return {n: normalised(client, found) for n, found in seen.items()}
 
 
 def _priors(

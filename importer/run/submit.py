@@ -211,8 +211,11 @@ def reconcile(
     outcomes = checked.outcomes
     valid = [o for o in outcomes if o.valid and o.parameters is not None]
     named = [before[1] for before in earlier.values() if before[1] is not None]
-    wanted = Wanted(list_name, run, [o.parameters for o in valid if o.parameters], entries, named)
-    state = read_state(client, wanted)
+    written = {o.fingerprint[:12]: o.parameters for o in valid if o.fingerprint and o.parameters}
+    payloads = [o.parameters for o in valid if o.parameters]
+    state = read_state(client, Wanted(list_name, run, payloads, entries, named, written=written))
+    if state.unseen:
+        checked.notices.append(state.unseen)
     plan = _plan(outcomes, state, entries, earlier, options, beside)
     refused, unchecked = rights(client, plan, checked)
     if unchecked:

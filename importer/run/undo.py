@@ -27,7 +27,8 @@ from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
 from ..core.excel import REMOVED_SHEET, REMOVED_WORDS
 from ..core.i18n import N_, _, every
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.readback import Appointment, find_appointment, holds, seen_digests
+from ..onoffice.form import normalised
+from ..onoffice.readback import Appointment, find_appointment, holds, stamp_holds
 from ..onoffice.reference import read_stamp
 from ..source.load import load_table
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
@@ -173,8 +174,7 @@ def changed_by_someone(current: Appointment, imported: Imported) -> str | None:
     appointments of versions before it are compared with what this computer's journal sent."""
     stamp = read_stamp(current.note)
     if stamp is not None and stamp.complete:
-        digests = seen_digests(current)
-        if digests and stamp.seen not in digests:
+        if stamp_holds(current, stamp.fields, stamp.seen) is False:
             return _(
                 "it no longer holds what the import wrote (someone edited it); use --force to "
                 "undo it anyway"
@@ -288,6 +288,7 @@ def _restore(
     (``written``: what the import sent for it, which tells where to look for it)."""
     try:
         current = find_appointment(client, item.appointment_id, written)
+        current = current and normalised(client, current)
         if current is None:
             journal.undone(item.appointment_id, "deleted")
             return UndoItem(
@@ -340,6 +341,7 @@ def _undo_one(
         # found wherever a write of ours put it; "gone" only when the server surely says so
         written = [p for p in (imported.payload, imported.pending) if p]
         current = find_appointment(client, appointment, written)
+        current = current and normalised(client, current)
         if current is None:
             journal.undone(appointment, "deleted")
             return UndoItem(appointment, item.source_row, GONE, _("not in onOffice any more"))

@@ -92,6 +92,10 @@ def modify_calendar(ctx: Context, raw: Any) -> Records:
         links["address_ids"] = list(
             dict.fromkeys(record.get("address_ids", []) + links["address_ids"])
         )
+    if ctx.dialect.modify_subscribers == "merge":  # UNDOCUMENTED (§5.4): added, not replaced
+        for kind in ("users", "groups"):
+            if kind in links:
+                links[kind] = list(dict.fromkeys(record.get(kind, []) + links[kind]))
     record.update(links)
     if "location" in parameters:
         record["location"] = calendar.resolve_location(parameters["location"], record, ctx.fixtures)

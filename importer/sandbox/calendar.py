@@ -365,7 +365,20 @@ def read_elements(record: dict[str, Any], fixtures: Fixtures, dialect: Dialect) 
     }
     if dialect.read_status == "absent":
         del elements["status"]
-    return elements
+    if art and dialect.read_art != "object":
+        elements["art"] = art if dialect.read_art == "key" else fixtures.appointment_types[art]
+    return _omitted(elements, dialect, users="users", groups="groups")
+
+
+def _omitted(elements: dict[str, Any], dialect: Dialect, **names: str) -> dict[str, Any]:
+    """The elements this dialect's reads leave out (users, groups, resource keys, modified)."""
+    gone = {
+        names["users"]: dialect.read_users == "omitted",
+        names["groups"]: dialect.read_groups == "omitted",
+        "ressourcesWithKeys": dialect.resource_keys == "omitted",
+        "modified": dialect.read_modified == "missing",
+    }
+    return {k: v for k, v in elements.items() if not gone.get(k)}
 
 
 def occurrences(record: dict[str, Any], first: date, last: date) -> list[dict[str, Any]]:
@@ -424,7 +437,10 @@ def list_elements(record: dict[str, Any], fixtures: Fixtures, dialect: Dialect) 
         if dialect.list_users == "members"
         else record.get("users", [])
     )
-    return {
+    kind: Any = {"value": art or "", "label": fixtures.appointment_types.get(art or "", "")}
+    if art and dialect.read_art != "object":
+        kind = kind["value" if dialect.read_art == "key" else "label"]
+    elements = {
         "id": str(record["id"]),
         "createdBy": record.get("von", ""),
         "modified": modified.isoformat()
@@ -432,7 +448,7 @@ def list_elements(record: dict[str, Any], fixtures: Fixtures, dialect: Dialect) 
         else modified.astimezone(tz).isoformat(),
         "subject": record.get("description", ""),
         "notes": record.get("note", ""),
-        "type": {"value": art or "", "label": fixtures.appointment_types.get(art or "", "")},
+        "type": kind,
         "status": {"value": status, "label": status},
         "confirmationStatus": "not-set",
         "private": bool(record.get("private")),
@@ -480,6 +496,7 @@ def list_elements(record: dict[str, Any], fixtures: Fixtures, dialect: Dialect) 
         "estate": {"id": str(record["estate_id"])} if record.get("estate_id") else None,
         "project": None,
     }
+    return _omitted(elements, dialect, users="users", groups="groups")
 
 
 def _list_location(location: dict[str, Any], fixtures: Fixtures) -> dict[str, Any] | None:

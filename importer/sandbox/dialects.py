@@ -114,6 +114,30 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("available", "unconfigured"),
         "checkuserrecordsright answered, or missing configuration (§6.7)",
     ),
+    # How an account shows its own appointments: the documentation gives examples only.
+    "read_art": (
+        ("object", "label", "key"),
+        "read calendar `art` as {key: label}, or a plain string: its label, or its key;"
+        " appointmentList `type` as {value, label}, or that plain string (§5.1, §5.2)",
+    ),
+    "read_users": (
+        ("present", "omitted"),
+        "`users` (explicit participants) in reads, or left out (§5.1, §5.2)",
+    ),
+    "read_groups": (("present", "omitted"), "`groups` in reads, or left out (§5.1, §5.2)"),
+    "resource_keys": (
+        ("present", "omitted"),
+        "read calendar `ressourcesWithKeys` beside the labels, or only the labels (§5.2)",
+    ),
+    "read_modified": (
+        ("present", "missing"),
+        "`modified` in reads, or left out (§5.1, §5.2)",
+    ),
+    "modify_subscribers": (
+        ("replace", "merge"),
+        "modify `subscribers`: the set sent replaces the participants, or is added to them"
+        " (§5.4)",
+    ),
 }
 MODIFIED_LAG_SECONDS = 90
 
@@ -150,6 +174,12 @@ class Dialect:
     conflicts: str = "available"
     fields: str = "permitted"
     rights_check: str = "available"
+    read_art: str = "object"
+    read_users: str = "present"
+    read_groups: str = "present"
+    resource_keys: str = "present"
+    read_modified: str = "present"
+    modify_subscribers: str = "replace"
 
     def __post_init__(self) -> None:
         for f in fields(self):

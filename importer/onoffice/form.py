@@ -1,0 +1,132 @@
+"""How this account shows the import's own appointments: learned from what it shows.
+
+The documentation shows every read element in one shape, by example (§5.1, §5.2); a real
+account may show `art` as a plain string (its label, or its key), leave out `users`, `groups` or
+`ressourcesWithKeys`, or show no `modified`. The import never predicts which: an appointment is
+read as it comes (:mod:`importer.onoffice.readback` names what a read does not show), and here
+the account's own lists turn what it does show back into what was written:
+
+- a type shown as text is each type key the account lists with that label (`get fields`, §6.6),
+  or that this run saw written and read back as that text (:meth:`AccountForm.learn_type`);
+- resources shown only by their labels are the keys the account lists with those labels
+  (`get calendarResources`, §6.6).
+
+Each list is asked once per client, and only when a read needs it. What stays unseen is said
+once per run (:func:`unseen_notice`): a change made there in onOffice cannot be seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from weakref import WeakKeyDictionary
+
+from ..core import contract
+from ..core.errors import ApiError
+from ..core.i18n import _
+from .client import OnOfficeClient
+from .readback import Appointment
+
+
+@dataclass
+class AccountForm:
+    """What this run learned of one account's reads."""
+
+    types: dict[str, str] | None = None  # key -> label as the account lists them (None: not asked)
+    resources: dict[str, str] | None = None  # key -> label (None: not asked)
+    shown_as: dict[str, str] = field(default_factory=dict)  # type key -> the text reads show
+
+    def type_keys(self, shown: str) -> set[str]:
+        """The type keys a read that shows ``shown`` may hold."""
+        listed = {k for k, label in (self.types or {}).items() if shown in (k, label)}
+        return listed | {k for k, text in self.shown_as.items() if text == shown}
+
+    def learn_type(self, key: str, shown: str) -> None:
+        """The account read a type written as ``key`` back as ``shown`` (its own form)."""
+        self.shown_as.setdefault(key, shown)
+
+
+_FORMS: WeakKeyDictionary[OnOfficeClient, AccountForm] = WeakKeyDictionary()
+
+
+def form_of(client: OnOfficeClient) -> AccountForm:
+    """The form learned so far of the account ``client`` talks to."""
+    form = _FORMS.get(client)
+    if form is None:
+        form = _FORMS[client] = AccountForm()
+    return form
+
+
+def _types(client: OnOfficeClient, form: AccountForm) -> dict[str, str]:
+    if form.types is None:
+        try:
+            records = client.get_fields(contract.CALENDAR_MODULE)
+        except ApiError:
+            records = []
+        fields = next((contract.as_map(r.elements) for r in records if str(r.id) == "calendar"), {})
+        art = contract.as_map(fields.get(contract.TYPE_FIELD))
+        permitted = contract.as_map(art.get("permittedvalues"))
+        form.types = {str(k): str(v or k) for k, v in permitted.items()}
+    return form.types
+
+
+def _resources(client: OnOfficeClient, form: AccountForm) -> dict[str, str]:
+    if form.resources is None:
+        try:
+            records = client.get_calendar_resources()
+        except ApiError:
+            records = []
+        form.resources = {
+            str(k): str(v) for r in records for k, v in contract.as_map(r.elements).items()
+        }
+    return form.resources
+
+
+def normalised(client: OnOfficeClient, found: Appointment) -> Appointment:
+    """``found`` with what the account's lists tell: the type keys behind a type shown as text,
+    the resource keys behind resources shown by label."""
+    form = form_of(client)
+    if found.type_text:
+        if form.types is None and not form.type_keys(found.type_text):
+            _types(client, form)
+        keys = form.type_keys(found.type_text)
+        found = replace(
+            found,
+            types=found.types | keys,
+            type_key=next(iter(keys)) if len(keys) == 1 else found.type_key,
+        )
+    if "resources" in found.unseen and found.resource_names:
+        by_label: dict[str, set[str]] = {}
+        for key, label in _resources(client, form).items():
+            by_label.setdefault(label, set()).add(key)
+        keys = [by_label.get(label, set()) for label in found.resource_names]
+        if all(len(k) == 1 for k in keys):
+            found = replace(
+                found,
+                resources=frozenset().union(*keys),
+                unseen=found.unseen - {"resources"},
+            )
+    return found
+
+
+# The fields as the onOffice appointment form names them, for the notice.
+_FIELD_WORDS = {
+    "type": lambda: _("type"),
+    "participants": lambda: _("participants"),
+    "resources": lambda: _("resources"),
+    "contacts": lambda: _("contacts"),
+    "property": lambda: _("property"),
+}
+
+
+def unseen_notice(appointments: Iterable[Appointment]) -> str | None:
+    """One line saying which kinds of change cannot be seen on this account (its reads do not
+    show them), or None when every read showed every field."""
+    unseen = set().union(*(a.unseen for a in appointments))
+    words = [_FIELD_WORDS[name]() for name in _FIELD_WORDS if name in unseen]
+    if not words:
+        return None
+    return _(
+        "This onOffice account's reads do not show an appointment's {fields}: a change made"
+        " there in onOffice cannot be seen, and is not reported as a conflict."
+    ).format(fields=", ".join(words))
