@@ -217,6 +217,8 @@ def test_cli_undo_lists_and_asks_unless_yes(imported: tuple[Path, Path], sandbox
     assert "8 undone earlier (nothing sent for them)" in again.stdout
 
 
+# an account whose reads show no `modified` cannot show this change at all (test_form.py)
+@pytest.mark.documented("read_modified")
 def test_a_change_reads_do_not_show_is_still_seen_by_its_modified_time(
     imported: tuple[Path, Path], sandbox: Sandbox
 ) -> None:

@@ -17,6 +17,8 @@ once per run (:func:`unseen_notice`): a change made there in onOffice cannot be 
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from weakref import WeakKeyDictionary
@@ -42,8 +44,9 @@ class AccountForm:
         return listed | {k for k, text in self.shown_as.items() if text == shown}
 
     def learn_type(self, key: str, shown: str) -> None:
-        """The account read a type written as ``key`` back as ``shown`` (its own form)."""
-        self.shown_as.setdefault(key, shown)
+        """The account reads a type written as ``key`` back as ``shown`` (its own form): what
+        the import's appointments show now replaces what was remembered."""
+        self.shown_as[key] = shown
 
 
 _FORMS: WeakKeyDictionary[OnOfficeClient, AccountForm] = WeakKeyDictionary()
@@ -55,6 +58,58 @@ def form_of(client: OnOfficeClient) -> AccountForm:
     if form is None:
         form = _FORMS[client] = AccountForm()
     return form
+
+
+def learn_types(
+    client: OnOfficeClient,
+    written: Iterable[tuple[Appointment, str]],
+    known: Iterable[str] = (),
+) -> None:
+    """Learn how the account shows types the import wrote, from its own appointments (each with
+    the type key written to it) where the reads show a type as a text the account's type list
+    does not explain (no list, §6.6). A text most of a type's appointments show is that type's
+    form; one only some show is a person's edit; a text two types would share is the form of
+    the type most appointments show it for. ``known``: type keys written elsewhere (a text that
+    is one of them is that type, never another's form)."""
+    shown: dict[str, Counter[str]] = {}
+    for found, art in written:
+        if found.type_text and art and art != found.type_text:
+            shown.setdefault(art, Counter())[found.type_text] += 1
+    if not shown:
+        return
+    form = form_of(client)
+    _types(client, form)
+    best: dict[str, tuple[int, str]] = {}  # text -> (appointments, type)
+    for art, texts in shown.items():
+        text, count = texts.most_common(1)[0]
+        if count * 2 > sum(texts.values()) and count > best.get(text, (0, ""))[0]:
+            best[text] = (count, art)
+    keys = {*known, *shown}
+    for text, (_count, art) in best.items():
+        if text not in keys and not form.type_keys(text):
+            form.learn_type(art, text)
+
+
+# The ledger's meta key under which what was learned of an account's form is kept.
+MEMO_KEY = "account form"
+
+
+def recall(client: OnOfficeClient, memo: str | None) -> None:
+    """What an earlier run on this computer learned of the account (:func:`memo`'s text)."""
+    try:
+        learned = json.loads(memo or "{}")
+    except ValueError:
+        return  # a damaged memo is learned anew
+    if isinstance(learned, dict):
+        shown = learned.get("type shown as")
+        if isinstance(shown, dict):
+            form_of(client).shown_as.update({str(k): str(v) for k, v in shown.items()})
+
+
+def memo(client: OnOfficeClient) -> str | None:
+    """What was learned of the account, to keep in the ledger (None: nothing learned)."""
+    shown = form_of(client).shown_as
+    return json.dumps({"type shown as": dict(sorted(shown.items()))}) if shown else None
 
 
 def _types(client: OnOfficeClient, form: AccountForm) -> dict[str, str]:

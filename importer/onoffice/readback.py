@@ -117,6 +117,9 @@ def from_read(record: Record) -> Appointment:
     )
     if "ressourcesWithKeys" not in e and labels:
         unseen |= {"resources"}  # labels only: keys once the account's list names them
+    users = contract.id_set(e.get("users")) if "users" in e else None
+    if users is None and e.get("groups") == []:  # no group: `user_ids` are the explicit ones
+        users = contract.id_set(e.get("user_ids"))
     return Appointment(
         id=rid,
         series=contract.series_id(rid) or rid,
@@ -125,7 +128,7 @@ def from_read(record: Record) -> Appointment:
         subject=str(e.get("description") or ""),
         note=str(e.get("note") or ""),
         types=types,
-        users=contract.id_set(e.get("users")) if "users" in e else None,
+        users=users,
         participants=contract.id_set(e.get("user_ids")) | contract.id_set(e.get("users")),
         resources=frozenset(resources),
         resource_names=labels,

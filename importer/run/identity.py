@@ -722,7 +722,10 @@ def _conflict(prior: Prior, keyed: bool = False) -> str:
         ).format(id=appointment)
     if prior.condition == CHANGED:
         written = prior.entry.payload if prior.entry is not None else None
-        if written and prior.found is not None and (changes := differences(prior.found, written)):
+        changes = prior.changes
+        if not changes and written and prior.found is not None:
+            changes = differences(prior.found, written)
+        if changes:
             return _(
                 "appointment {id} was changed in onOffice since the import's last write "
                 "({changes}); not overwritten (use --force to write the row over it)"

@@ -28,10 +28,11 @@ from typing import Any, Final
 from ..core import contract
 from ..core.errors import ActionRefused, ApiError, OutcomeUnknown
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.form import form_of, normalised, unseen_notice
+from ..onoffice.form import learn_types, normalised, unseen_notice
 from ..onoffice.readback import (
     Appointment,
     Who,
+    changed_fields,
     days_of,
     find_appointment,
     holds,
@@ -102,6 +103,13 @@ class Prior:
         ):
             return entry.source_row
         return stamp.row if stamp is not None else None
+
+    @property
+    def changes(self) -> list[str]:
+        """The fields a person changed, as the stamp's field digests tell ([] when unknown)."""
+        if self.found is None or self.stamp is None or not self.stamp.fields:
+            return []
+        return changed_fields(self.found, self.stamp.fields) or []
 
     @property
     def cancelled(self) -> bool:
@@ -263,29 +271,18 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
 def _calibrated(
     client: OnOfficeClient, seen: Mapping[int, Appointment], wanted: Wanted
 ) -> dict[int, Appointment]:
-    """The appointments read, with what the account's own lists say (:mod:`..onoffice.form`).
-
-    Where the account shows a type as a text its type list does not explain (no list, §6.6),
-    the import's own appointments teach it: each whose stamp says it holds a row of the file
-    as the row is now was written with that row's type. A type learned so is one every such
-    appointment of it shows alike, and not another type the file writes (a person's edit)."""
-    form = form_of(client)
-    shown: dict[str, set[str]] = {}
+    """The appointments read, with what the account's own lists say (:mod:`..onoffice.form`);
+    types the account shows as texts of its own are learned first from the import's
+    appointments whose stamp says they hold a row of the file as the row is now (so were
+    written with that row's type)."""
+    written = []
     for found in seen.values():
         stamp = read_stamp(found.note)
-        if not found.type_text or stamp is None or not stamp.complete:
-            continue
-        params = wanted.written.get(stamp.content) or {}
-        art = str(params.get("data", {}).get("art") or "")
-        if art and art != found.type_text:
-            shown.setdefault(art, set()).add(found.type_text)
-    if shown:
-        written = {str(p.get("data", {}).get("art") or "") for p in wanted.payloads}
-        normalised(client, next(iter(seen.values())))  # the type list, when there is one
-        for art, texts in shown.items():
-            (text,) = texts if len(texts) == 1 else ("",)
-            if text and text not in written and not form.type_keys(text):
-                form.learn_type(art, text)
+        if found.type_text and stamp is not None and stamp.complete:
+            params = wanted.written.get(stamp.content) or {}
+            written.append((found, str(params.get("data", {}).get("art") or "")))
+    arts = {str(p.get("data", {}).get("art") or "") for p in wanted.payloads}
+    learn_types(client, written, arts)
     return {n: normalised(client, found) for n, found in seen.items()}
 
 

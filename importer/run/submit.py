@@ -45,6 +45,7 @@ from ..core.i18n import N_, _
 from ..core.problems import Level, RowProblem, joined_problems
 from ..mapping.spec import Mapping
 from ..onoffice.client import OnOfficeClient
+from ..onoffice.form import MEMO_KEY, memo, recall
 from ..onoffice.readback import Appointment
 from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
@@ -411,6 +412,7 @@ def planned_check(
     try:
         earlier = earlier_outcomes(checked.table)
         name = list_name or _list_name(Path(source), bool(earlier))
+        recall(client, meta.get(MEMO_KEY))
         done = reconcile(
             client,
             checked,
@@ -522,6 +524,7 @@ class _Run:
         journal.input, journal.list, journal.derived = str(source.resolve()), name, bool(earlier)
         journal.set_meta("last_input", journal.input)
         journal.set_meta("last_input_sha256", checked.source_sha256)
+        recall(client, journal.get_meta(MEMO_KEY))
         try:
             done = reconcile(
                 client,
@@ -533,6 +536,8 @@ class _Run:
                 options=options,
                 beside=_beside(checked, journal.get_meta(invalid_key(name))),
             )
+            if learned := memo(client):
+                journal.set_meta(MEMO_KEY, learned)
         except (ApiError, JournalError) as exc:  # without it, rows could be doubled
             for o in checked.outcomes:
                 status = NOT_SENT if o.valid else INVALID

@@ -27,8 +27,14 @@ from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
 from ..core.excel import REMOVED_SHEET, REMOVED_WORDS
 from ..core.i18n import N_, _, every
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.form import normalised
-from ..onoffice.readback import Appointment, find_appointment, holds, stamp_holds
+from ..onoffice.form import MEMO_KEY, learn_types, normalised, recall
+from ..onoffice.readback import (
+    Appointment,
+    find_appointment,
+    holds,
+    read_ids,
+    stamp_holds,
+)
 from ..onoffice.reference import read_stamp
 from ..source.load import load_table
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
@@ -222,6 +228,7 @@ def undo_import(
         return report
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     with Journal(path, account) as journal:
+        recall(client, journal.get_meta(MEMO_KEY))  # how the account shows its types
         report.workbook = _workbook_rows(results)
         agreed, report.items = plan_undo(results, journal, report.workbook)
         report.imported = agreed
@@ -253,6 +260,7 @@ def undo_import(
             report.confirmed = False
             report.items += todo + restore
             return report
+        _calibrate(client, {i.appointment_id: agreed[i.appointment_id] for i in todo})
         run = secrets.token_hex(4)
         steps: list[tuple[UndoItem, Callable[[], UndoItem]]] = []
         for item in todo:
@@ -275,6 +283,25 @@ def undo_import(
                 report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
                 break
     return report
+
+
+def _calibrate(client: OnOfficeClient, imported: dict[int, Imported]) -> None:
+    """How the account shows the types the import wrote, learned from these appointments
+    before any is judged (:func:`importer.onoffice.form.learn_types`): a type shown as a text
+    no type list explains is not taken for a person's edit. One read per 50 appointments,
+    where the account has read calendar."""
+    if not imported or "read calendar" in client.unsupported:
+        return
+    try:
+        found = read_ids(client, sorted(imported))
+    except ApiError:
+        return  # judged one by one as before
+    written = [
+        (a, str(imported[n].payload.get("data", {}).get("art") or ""))
+        for n, a in found.items()
+        if a is not None
+    ]
+    learn_types(client, written)
 
 
 def _restore(

@@ -135,8 +135,7 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "modify_subscribers": (
         ("replace", "merge"),
-        "modify `subscribers`: the set sent replaces the participants, or is added to them"
-        " (§5.4)",
+        "modify `subscribers`: the set sent replaces the participants, or is added to them (§5.4)",
     ),
 }
 MODIFIED_LAG_SECONDS = 90
