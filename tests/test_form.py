@@ -8,6 +8,8 @@ example (``importer/sandbox/dialects.py``); the last ones combine several."""
 from __future__ import annotations
 
 import random
+from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -177,3 +179,54 @@ def test_the_stamp_carries_each_fields_digest() -> None:
     assert read_stamp("Notiz\n\n" + stamp.text()) == stamp
     earlier = Stamp(*ids, 1796400000)
     assert read_stamp(earlier.text()) == earlier  # a stamp of the version before
+
+
+def _agent_changed(rows: list[living.Viewing], i: int) -> list[living.Viewing]:
+    edited = list(rows)
+    agent = next(a for a in living.AGENTS if a != rows[i].agent)
+    edited[i] = replace(rows[i], agent=agent)
+    return edited
+
+
+@pytest.mark.parametrize("semantics", ["merge", "replace"])
+def test_an_agent_change_leaves_onoffice_holding_the_file_whatever_a_modify_does(
+    tmp_path: Path, semantics: str
+) -> None:
+    """Whether a modify's `subscribers` replaces or adds is UNDOCUMENTED (§5.4). The first
+    modify that takes a participant off is read back once; on an account that adds, the row
+    gets a new appointment (the old one cancelled, its stamp retired) and every later run is
+    quiet, on both computers; the answer is kept in the ledger, so the next change is not read
+    back again."""
+    rows, source, mapping = _list(tmp_path)
+    with Sandbox(dialect=Dialect.parse(f"modify_subscribers={semantics}")) as sb:
+
+        def run(journal: str = "a.sqlite") -> tuple[RunReport, int, int]:
+            reads, modifies = (sb.stats.actions[f"{a} calendar"] for a in ("read", "modify"))
+            report = _run(source, mapping, sb, tmp_path / journal)
+            return (
+                report,
+                sb.stats.actions["read calendar"] - reads,
+                sb.stats.actions["modify calendar"] - modifies,
+            )
+
+        run()
+        rows = _agent_changed(rows, 3)
+        living.write_list(tmp_path / "list", rows, keyed=False)
+        changed, first_reads, modifies = run()
+        assert living.divergence(sb.store.all_appointments(), rows).total == 0
+        assert modifies == 2 if semantics == "merge" else 1  # the update (and the cancel)
+        kinds = Counter(r.status for r in changed.results.values())
+        assert kinds["created" if semantics == "merge" else "updated"] == 1
+        if semantics == "merge":
+            assert "created anew" in str(changed.results[5].error)
+        for journal in ("a.sqlite", "b.sqlite"):
+            assert _there(run(journal)[0]) == ROWS
+        # the next agent change: the answer is in the ledger, nothing is read back
+        rows = _agent_changed(rows, 7)
+        living.write_list(tmp_path / "list", rows, keyed=False)
+        _, reads, modifies = run()
+        assert living.divergence(sb.store.all_appointments(), rows).total == 0
+        assert reads == first_reads - 1  # the first change was read back once, this one not
+        assert modifies == 1  # the cancel (merge), or the update (replace)
+        active = [a for a in sb.store.all_appointments() if a.get("status") != "canceled"]
+    assert len(active) == ROWS

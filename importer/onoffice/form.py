@@ -37,6 +37,8 @@ class AccountForm:
     types: dict[str, str] | None = None  # key -> label as the account lists them (None: not asked)
     resources: dict[str, str] | None = None  # key -> label (None: not asked)
     shown_as: dict[str, str] = field(default_factory=dict)  # type key -> the text reads show
+    # what a modify does to `subscribers` (UNDOCUMENTED, §5.4): "replace", "merge", "" not known
+    subscribers: str = ""
 
     def type_keys(self, shown: str) -> set[str]:
         """The type keys a read that shows ``shown`` may hold."""
@@ -101,15 +103,23 @@ def recall(client: OnOfficeClient, memo: str | None) -> None:
     except ValueError:
         return  # a damaged memo is learned anew
     if isinstance(learned, dict):
+        form = form_of(client)
         shown = learned.get("type shown as")
         if isinstance(shown, dict):
-            form_of(client).shown_as.update({str(k): str(v) for k, v in shown.items()})
+            form.shown_as.update({str(k): str(v) for k, v in shown.items()})
+        if learned.get("subscribers on modify") in ("replace", "merge"):
+            form.subscribers = str(learned["subscribers on modify"])
 
 
 def memo(client: OnOfficeClient) -> str | None:
     """What was learned of the account, to keep in the ledger (None: nothing learned)."""
-    shown = form_of(client).shown_as
-    return json.dumps({"type shown as": dict(sorted(shown.items()))}) if shown else None
+    form = form_of(client)
+    learned: dict[str, object] = {}
+    if form.shown_as:
+        learned["type shown as"] = dict(sorted(form.shown_as.items()))
+    if form.subscribers:
+        learned["subscribers on modify"] = form.subscribers
+    return json.dumps(learned) if learned else None
 
 
 def _types(client: OnOfficeClient, form: AccountForm) -> dict[str, str]:
@@ -154,11 +164,11 @@ def normalised(client: OnOfficeClient, found: Appointment) -> Appointment:
         by_label: dict[str, set[str]] = {}
         for key, label in _resources(client, form).items():
             by_label.setdefault(label, set()).add(key)
-        keys = [by_label.get(label, set()) for label in found.resource_names]
-        if all(len(k) == 1 for k in keys):
+        each = [by_label.get(label, set()) for label in found.resource_names]
+        if all(len(k) == 1 for k in each):
             found = replace(
                 found,
-                resources=frozenset().union(*keys),
+                resources=frozenset().union(*each),
                 unseen=found.unseen - {"resources"},
             )
     return found

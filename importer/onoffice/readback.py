@@ -625,6 +625,16 @@ def changed_fields(found: Appointment, digests: str) -> list[str] | None:
     return out
 
 
+def shown_field_digests(found: Appointment) -> str:
+    """:func:`field_digests` of what a read shows (the first reading of each field): the stamp
+    of an appointment the import leaves as it is now."""
+    shown = _shown(found, as_listed=True)
+    size = FIELD_DIGEST_SIZE
+    return "".join(
+        _digest([name, shown[name][0]], size) if name in shown else "0" * size for name in FIELDS
+    )
+
+
 def with_field(digests: str, name: str, value: Any) -> str:
     """Stamped field digests with one field as now written (a cancel, a restore)."""
     if not digests:

@@ -45,7 +45,15 @@ from ..core.excel import IN_ONOFFICE
 from ..core.i18n import N_, _, when
 from ..core.problems import RowProblem
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.readback import Appointment, cancels, field_digests, seen_digest
+from ..onoffice.form import form_of
+from ..onoffice.readback import (
+    Appointment,
+    Who,
+    cancels,
+    field_digests,
+    find_appointment,
+    seen_digest,
+)
 from ..onoffice.reference import Stamp, reference, with_stamp
 from ..rules.check import CheckReport
 from ..rules.keys import KEY_PREFIX
@@ -56,7 +64,7 @@ from . import journal as jr
 from .identity import Removed, Step
 from .journal import CANCELED_REMOVED, Journal, entry_content
 from .settle import find_created
-from .state import CHANGED, GONE, INTACT, UNSURE, Prior, restamped
+from .state import CHANGED, GONE, INTACT, UNSURE, Prior, restamped, retired
 
 
 class Status(StrEnum):
@@ -412,6 +420,8 @@ class Runner:
         if prior.cancelled and not cancels(data) and not data.get("status"):  # active again
             content = {**params, "data": {**data, "status": "active"}}
         new = self.payload(step, content, prior.found, row=params)
+        if self._taken_off(prior, new) and form_of(self.client).subscribers == "merge":
+            return self._anew(step, prior, params, prior.found)
         entry = prior.entry
         ledger = entry.fingerprint if entry is not None else None
         try:
@@ -425,6 +435,10 @@ class Runner:
         failed = self._modify(step.row, ledger, appointment, modify_parameters(new))
         if failed is not None:
             return failed
+        if self._taken_off(prior, new) and not form_of(self.client).subscribers:
+            kept = self._participants_kept(prior, new)
+            if kept is not None:
+                return self._anew(step, prior, params, kept)
         with self.lock:
             self.written.add(appointment)
         if prior.entry is None:  # an appointment this computer did not know: now it does
@@ -439,6 +453,61 @@ class Runner:
         else:
             self._journal_updated(prior.entry.fingerprint, step, new, params)
         return RowResult(step.row, UPDATED, appointment)
+
+    @staticmethod
+    def _taken_off(prior: Prior, sent: dict[str, Any]) -> bool:
+        """Whether a modify with ``sent`` takes a participant off the appointment."""
+        found = prior.found
+        if found is None or "participants" in found.unseen:
+            return False
+        before = found.users if found.users is not None else found.participants
+        return bool(before - Who.of(sent).users)
+
+    def _participants_kept(self, prior: Prior, sent: dict[str, Any]) -> Appointment | None:
+        """Read back the first modify that takes a participant off, as the documentation
+        recommends where it leaves open whether `subscribers` replaces or adds (§5.4): the
+        appointment as it is now where the account kept a participant taken off (it adds),
+        else None (it replaces, or the read cannot tell). Learned once per account."""
+        found = prior.found
+        assert found is not None
+        try:
+            now = find_appointment(self.client, prior.appointment_id, [sent])
+        except (ApiError, OutcomeUnknown):
+            return None
+        if now is None or "participants" in now.unseen:
+            return None
+        shown = now.users if now.users is not None else now.participants
+        before = found.users if found.users is not None else found.participants
+        kept = bool((before - Who.of(sent).users) & shown)
+        form_of(self.client).subscribers = "merge" if kept else "replace"
+        return now if kept else None
+
+    def _anew(
+        self, step: Step, prior: Prior, params: dict[str, Any], found: Appointment | None
+    ) -> RowResult:
+        """The row's participants changed on an account that adds participants on a modify
+        instead of replacing them: the old appointment is cancelled (its stamp retired, so no
+        row takes it again) and the row is created anew, so that onOffice holds the file."""
+        appointment = prior.appointment_id
+        assert found is not None
+        at = int(self.client.server_now())
+        try:
+            data = retired(found, run=self.signature.run, at=at)
+            self.client.modify_appointment(appointment, {"data": data})
+        except ActionRefused as exc:
+            return self.refused(step.row, appointment, exc)
+        except ApiError as exc:
+            return RowResult(
+                step.row, FAILED, appointment, _("not updated: {error}").format(error=exc)
+            )
+        with self.lock:
+            self.written.add(appointment)
+        result = self.send(replace(step, action=identity.CREATE, prior=None), params)
+        why = _(
+            "onOffice keeps the earlier participants when an appointment is changed: appointment"
+            " {old} was cancelled and this row's appointment created anew"
+        ).format(old=appointment)
+        return replace(result, error=f"{result.error}; {why}" if result.error else why)
 
     def _modify(
         self, row: int, ledger: str | None, appointment: int, parameters: dict[str, Any]

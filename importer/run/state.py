@@ -39,6 +39,7 @@ from ..onoffice.readback import (
     read_ids,
     read_period,
     seen_digests,
+    shown_field_digests,
     stamp_holds,
     with_field,
 )
@@ -168,6 +169,31 @@ def restamped(found: Appointment, *, cancelled: bool, run: str, at: int) -> dict
         note = note_without_reference(found.note)
         data["note"] = f"{note}\n\n{text}" if note else text
     return data
+
+
+RETIRED_CONTENT: Final = "0" * 12  # the content of a stamp no row's content ever equals
+
+
+def retired(found: Appointment, *, run: str, at: int) -> dict[str, Any]:
+    """The `data` of a modify that cancels an import's appointment that no row is to take
+    again (its row was given a new one): its stamp keeps the list, with a reference and a
+    content of its own, and says what it holds now, so that no computer takes it for a row's
+    or for a person's change (and undo still finds it by the list)."""
+    stamp = read_stamp(found.note)
+    if stamp is None or not stamp.complete:
+        return {"status": "canceled"}
+    cancelled = replace(found, cancelled=True)
+    text = replace(
+        stamp,
+        ref=reference(f"retired:{found.series}"),
+        content=RETIRED_CONTENT,
+        seen=min(seen_digests(cancelled), default=stamp.seen),
+        run=run,
+        at=at,
+        fields=shown_field_digests(cancelled),
+    ).text()
+    note = note_without_reference(found.note)
+    return {"status": "canceled", "note": f"{note}\n\n{text}" if note else text}
 
 
 def collapse(appointments: Iterable[Appointment]) -> dict[int, Appointment]:

@@ -536,8 +536,6 @@ class _Run:
                 options=options,
                 beside=_beside(checked, journal.get_meta(invalid_key(name))),
             )
-            if learned := memo(client):
-                journal.set_meta(MEMO_KEY, learned)
         except (ApiError, JournalError) as exc:  # without it, rows could be doubled
             for o in checked.outcomes:
                 status = NOT_SENT if o.valid else INVALID
@@ -569,6 +567,9 @@ class _Run:
             report.existence_reads += watch.reads
         with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
             journal.set_meta(invalid_key(name), invalid_record(report))
+        if learned := memo(client):  # how the account shows and takes its writes
+            with contextlib.suppress(JournalError):  # learned again next time
+                journal.set_meta(MEMO_KEY, learned)
         return report
 
     def _checked(self) -> CheckReport | RunReport:
