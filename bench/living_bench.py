@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from importer.onoffice.client import OnOfficeClient, Timeouts  # noqa: E402
 from importer.run.runner import RunReport  # noqa: E402
 from importer.run.submit import RunOptions, run_import  # noqa: E402
-from importer.sandbox import Sandbox  # noqa: E402
+from importer.sandbox import Dialect, Sandbox  # noqa: E402
 from tests.living import EDITS, Numbers, Viewing, divergence, first_list, write_list  # noqa: E402
 
 OPTIONS = RunOptions(cancel_removed=True, backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
@@ -65,14 +65,16 @@ def run(
     return report, actions(sb) - before
 
 
-def sequence(n: int, rounds: int, keyed: bool, seed: int, work: Path) -> list[dict[str, object]]:
+def sequence(
+    n: int, rounds: int, keyed: bool, seed: int, work: Path, dialect: str = ""
+) -> list[dict[str, object]]:
     rng = random.Random(seed)
     numbers = Numbers()
     rows = first_list(n, rng, numbers)
     out = []
     ids: dict[str, int] = {}
     with (
-        Sandbox() as sb,
+        Sandbox(dialect=Dialect.parse(dialect)) as sb,
         OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(5, 30)) as client,
     ):
         for r in range(rounds + 2):  # the first import, the rounds, then a run of nothing new
@@ -95,6 +97,7 @@ def sequence(n: int, rounds: int, keyed: bool, seed: int, work: Path) -> list[di
                     "missing": found.missing,
                     "doubled": found.doubled,
                     "surplus": found.surplus,
+                    "conflicts": report.counts()["conflict"],  # nobody edited onOffice
                     "actions/row": cost / max(1, len(rows)),
                     "seconds": time.perf_counter() - started,
                     "statuses": dict(
@@ -113,21 +116,26 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keyed", choices=["both", "yes", "no"], default="both")
+    parser.add_argument(
+        "--dialect", default="", help="the sandbox's dialect (importer/sandbox/dialects.py)"
+    )
     args = parser.parse_args()
     keys = {"both": (False, True), "yes": (True,), "no": (False,)}[args.keyed]
     os.environ.setdefault("ONOFFICE_IMPORT_DATA", tempfile.mkdtemp())
     total = Counter[str]()
     cost: dict[str, list[float]] = {"first": [], "edit": [], "nothing new": []}
-    head = "rows | key | seq | round | computer | edits | missing | doubled | surplus | actions/row"
+    head = "rows | key | seq | round | computer | edits | missing | doubled | surplus | conflicts"
+    head += " | actions/row"
     print(f"| {head} | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.rows:
             for keyed in keys:
                 for s in range(args.sequences):
-                    for line in sequence(n, args.rounds, keyed, args.seed + s, Path(tmp)):
+                    lines = sequence(n, args.rounds, keyed, args.seed + s, Path(tmp), args.dialect)
+                    for line in lines:
                         total["runs"] += 1
-                        for k in ("missing", "doubled", "surplus"):
+                        for k in ("missing", "doubled", "surplus", "conflicts"):
                             total[k] += int(line[k])  # type: ignore[call-overload]
                         kind = {"first import": "first", "none": "nothing new"}.get(
                             str(line["edits"]), "edit"
@@ -136,19 +144,19 @@ def main() -> None:
                         print(
                             f"| {n} | {'yes' if keyed else 'no'} | {s + 1} | {line['round']} "
                             f"| {line['computer']} | {line['edits']} | {line['missing']} "
-                            f"| {line['doubled']} | {line['surplus']} "
+                            f"| {line['doubled']} | {line['surplus']} | {line['conflicts']} "
                             f"| {line['actions/row']:.3f} | {line['seconds']:.1f} |"
                         )
     print()
     print(
         f"{total['runs']} runs: {total['missing']} rows missing, {total['doubled']} rows doubled, "
-        f"{total['surplus']} surplus appointments (all must be 0)"
+        f"{total['surplus']} surplus appointments, {total['conflicts']} conflicts (all must be 0)"
     )
     for kind, values in cost.items():
         if values:
             mean = sum(values) / len(values)
             print(f"actions per row, {kind} runs: max {max(values):.3f}, mean {mean:.3f}")
-    if total["missing"] or total["doubled"] or total["surplus"]:
+    if total["missing"] or total["doubled"] or total["surplus"] or total["conflicts"]:
         raise SystemExit(1)
 
 

@@ -12,15 +12,19 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from importer.core import contract
 from importer.onoffice.readback import FIELDS, field_digests
 from importer.onoffice.reference import Stamp, read_stamp
 from importer.run.submit import RunReport, run_import
 from importer.sandbox import Dialect, Sandbox
 from tests import living
 from tests.helpers import FAST, client_for, edit_in_onoffice
+from tests.test_living import SEED, LivingList
+from tests.test_living import _run as run_machine
 
 SHAPES = [
     "read_art=label",
@@ -179,6 +183,8 @@ def test_the_stamp_carries_each_fields_digest() -> None:
     assert read_stamp("Notiz\n\n" + stamp.text()) == stamp
     earlier = Stamp(*ids, 1796400000)
     assert read_stamp(earlier.text()) == earlier  # a stamp of the version before
+    longest = Stamp(*ids[:2], 9_999_999, True, *ids[4:], 999_999_999_999, digests)
+    assert len("\n\n" + longest.text()) <= contract.REFERENCE_RESERVE  # a note never too long
 
 
 def _agent_changed(rows: list[living.Viewing], i: int) -> list[living.Viewing]:
@@ -230,3 +236,44 @@ def test_an_agent_change_leaves_onoffice_holding_the_file_whatever_a_modify_does
         assert modifies == 1  # the cancel (merge), or the update (replace)
         active = [a for a in sb.store.all_appointments() if a.get("status") != "canceled"]
     assert len(active) == ROWS
+
+
+# Every point of a read shape or a modify the documentation leaves open (issue 30), and all of
+# them at once: the living list's property holds under each.
+POINTS = [
+    "read_art=label",
+    "read_art=key",
+    "read_users=omitted",
+    "read_groups=omitted",
+    "resource_keys=omitted",
+    "read_modified=missing",
+    "modify_subscribers=merge",
+    "read_art=label,fields=bare",
+]
+EVERYTHING = (
+    "read_art=label,read_users=omitted,read_groups=omitted,resource_keys=omitted,"
+    "read_modified=missing,modify_subscribers=merge,fields=bare"
+)
+
+
+@pytest.mark.fuzz
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize(
+    "dialect", [POINTS[SEED % len(POINTS)], EVERYTHING], ids=["seeded-point", "every-point"]
+)
+def test_onoffice_holds_the_living_list_under_a_read_shape(
+    dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The living list's property (tests/test_living.py: after every edit and run, on either
+    computer, onOffice holds the file and no row is a conflict) under one of the points, drawn
+    by the session's seed (DIALECT_SEED), and under all of them at once. `python
+    bench/living_bench.py --dialect POINT` runs every point longer."""
+    chosen = Dialect.parse(dialect)
+    original = Sandbox.__init__
+
+    def init(self: Sandbox, *args: Any, dialect: Any = None, **kwargs: Any) -> None:
+        original(self, *args, dialect=chosen if dialect is None else dialect, **kwargs)
+
+    monkeypatch.setattr(Sandbox, "__init__", init)
+    print(f"living list under the dialect {dialect}")
+    run_machine(LivingList, 1)

@@ -195,3 +195,45 @@ def unseen_notice(appointments: Iterable[Appointment]) -> str | None:
         "This onOffice account's reads do not show an appointment's {fields}: a change made"
         " there in onOffice cannot be seen, and is not reported as a conflict."
     ).format(fields=", ".join(words))
+
+
+def read_shape(client: OnOfficeClient, appointments: Iterable[Appointment]) -> list[str]:
+    """What the account's reads of ``appointments`` show, in words, for the account report:
+    the fields they leave out, the form of the type, and what a modify does to participants
+    (where a run learned it)."""
+    seen = [normalised(client, a) for a in appointments]
+    form = form_of(client)
+    if not seen:
+        lines = [_("No appointment could be read to see the shape of this account's reads.")]
+    else:
+        via = sorted({a.via for a in seen})
+        lines = [
+            _("{count} appointments read ({via}).").format(count=len(seen), via=", ".join(via))
+        ]
+        texts = [a for a in seen if a.type_text]
+        if texts:
+            lines.append(
+                _("The type is shown as a plain text; it is matched through {how}.").format(
+                    how=_("the account's type list")
+                    if form.types
+                    else _("the import's own appointments")
+                )
+            )
+        unseen = unseen_notice(seen)
+        lines.append(unseen or _("Every field the import compares is shown."))
+    lines.append(
+        {
+            "replace": _("A change of participants replaces them (learned by reading back)."),
+            "merge": _(
+                "A change of participants adds to them (learned by reading back): a row whose"
+                " agent changes gets a new appointment, the old one is cancelled."
+            ),
+        }.get(
+            form.subscribers,
+            _(
+                "Whether a change of participants replaces or adds to them is not known yet: the"
+                " first run that takes a participant off reads it back once."
+            ),
+        )
+    )
+    return lines
