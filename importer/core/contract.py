@@ -183,9 +183,9 @@ CREATE_PARAMETERS: Final = (
 # UNDOCUMENTED: the server's maximum text lengths are not documented. Excel's cell limit is the
 # hard ceiling for anything we write back; these are the lengths we accept for the API.
 # The note keeps room for the import stamp the run appends ("\n\n" and two lines of at most 36
-# and 163 characters, importer/onoffice/reference.py), so a note that passes `check` is never
+# and 165 characters, importer/onoffice/reference.py), so a note that passes `check` is never
 # refused for its length.
-REFERENCE_RESERVE: Final = 201
+REFERENCE_RESERVE: Final = 203
 MAX_TEXT_LENGTH: Final = {
     "description": 255,
     "note": 32_767 - REFERENCE_RESERVE,

@@ -590,8 +590,9 @@ def _shown(found: Appointment, *, as_listed: bool = False) -> dict[str, list[Any
     type may be read more than one way); no entry for a field that cannot be told."""
     users = found.users if found.users is not None else found.participants
     values: dict[str, list[Any]] = {
-        "start": sorted({start for start, _ in found.readings}),
-        "end": sorted({end for _, end in found.readings}),
+        # the recommended reading first (contract: appointmentList's times as UTC)
+        "start": list(dict.fromkeys(start for start, _ in found.readings)),
+        "end": list(dict.fromkeys(end for _, end in found.readings)),
         "subject": [text(found.subject)],
         "type": sorted(found.types) or [""],
         "participants": [_sorted_ids(users)],
