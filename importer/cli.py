@@ -790,6 +790,26 @@ def _render_removed(removed: list[Any]) -> None:
         )
 
 
+@cli.command()
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Ask the built-in sandbox (sample agency) instead of onOffice.",
+)
+@config_option
+def account(use_sandbox: bool, config: Path | None) -> None:
+    """What the onOffice account answers (read calls only): the API user, the rights, how its
+    calendar is read, its types and resources, and what a check and a run will not check or not
+    see because of it."""
+    from .onoffice.account import account_lines, survey
+
+    with api_client(use_sandbox, config) as client:
+        found = survey(client)
+    for label, text in account_lines(found):
+        click.echo(f"{label}: {text}")
+
+
 @cli.group()
 def mapping() -> None:
     """Work with mapping files."""
