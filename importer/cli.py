@@ -790,6 +790,26 @@ def _render_removed(removed: list[Any]) -> None:
         )
 
 
+@cli.command()
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Ask the built-in sandbox (sample agency) instead of onOffice.",
+)
+@config_option
+def account(use_sandbox: bool, config: Path | None) -> None:
+    """What the onOffice account answers (read calls only): the API user, the rights, how its
+    calendar is read, its types and resources, and what a check and a run will not check or not
+    see because of it."""
+    from .onoffice.account import account_lines, survey
+
+    with api_client(use_sandbox, config) as client:
+        found = survey(client)
+    for label, text in account_lines(found):
+        click.echo(f"{label}: {text}")
+
+
 @cli.group()
 def mapping() -> None:
     """Work with mapping files."""
@@ -840,21 +860,21 @@ def mapping_init(
     options = _load_options(sheet, header_row, encoding, delimiter)
     with lookup_client(resolve, use_sandbox, config) as api:
         draft = draft_mapping(file, options, api=api)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(draft.yaml, encoding="utf-8")
-    line = _("Drafted {out} from {file}: {n} entries").format(
-        out=out, file=file, n=len(draft.entries)
-    )
-    if draft.unmapped:
-        line += _("; unmapped columns: {columns}").format(columns=", ".join(draft.unmapped))
-    click.echo(line)
-    for todo in draft.todo:
-        click.echo("  " + _("To check: {item}").format(item=todo))
-    try:
-        result = run_check(file, out)
-    except MappingError as exc:
-        click.echo(_("The draft needs edits before a check can run:") + f"\n{exc}")
-        raise SystemExit(ExitCode.INPUT_REJECTED) from None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(draft.yaml, encoding="utf-8")
+        line = _("Drafted {out} from {file}: {n} entries").format(
+            out=out, file=file, n=len(draft.entries)
+        )
+        if draft.unmapped:
+            line += _("; unmapped columns: {columns}").format(columns=", ".join(draft.unmapped))
+        click.echo(line)
+        for todo in draft.todo:
+            click.echo("  " + _("To check: {item}").format(item=todo))
+        try:  # with --resolve against the account, as `check --resolve` checks
+            result = run_check(file, out, api=api, load_options=options)
+        except MappingError as exc:
+            click.echo(_("The draft needs edits before a check can run:") + f"\n{exc}")
+            raise SystemExit(ExitCode.INPUT_REJECTED) from None
     render_check(result)
     raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
 

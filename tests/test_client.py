@@ -840,8 +840,21 @@ def test_reads_are_asked_again_writes_never(scripted: tuple[str, type[_Scripted]
         with pytest.raises(OutcomeUnknown):
             c.call(Action("create", "calendar", {}))
         assert c.requests_sent == 4
-        assert c.get_users() == []
+        assert c.call(Action("get", "users", {})).records == []  # get_users() keeps its answer
     assert handler.answers == []
+
+
+def test_the_accounts_lists_are_asked_once_per_client(sandbox: Sandbox) -> None:
+    """Users, groups, resources and fields are the account's setup: the look-ups, the rights'
+    messages and the account report share one answer per client; a new client asks again."""
+    for _ in range(2):
+        with OnOfficeClient(sandbox.url, sandbox.credentials) as c:
+            for _ in range(3):
+                assert len(c.get_users()) == 7 and c.get_groups() and c.get_calendar_resources()
+                assert c.get_fields("calendar") and c.get_fields("address") == []
+    kinds = ("get users", "get groups", "get calendarResources")
+    assert [sandbox.stats.actions[k] for k in kinds] == [2, 2, 2]
+    assert sandbox.stats.actions["get fields"] == 4  # per module
 
 
 def test_the_servers_clock_is_read_from_its_date_header(sandbox: Sandbox) -> None:

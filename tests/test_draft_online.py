@@ -96,7 +96,7 @@ def test_a_draft_maps_the_files_types_to_the_accounts_and_invents_none(
     art = yaml.safe_load(made.yaml)["fields"]["art"]
     assert art["map"] == {
         "Besichtigung": "Besichtigung",
-        "Übergabe": "Übergabe",
+        "Übergabe": "Uebergabe",  # the name, mapped to the key the account lists for it
         "Beratungstermin": "Beratung",  # proposed, to be checked
         "Kaffee": "Kaffee",  # stays as written: the check names the account's types
     }
@@ -110,6 +110,65 @@ def test_a_draft_maps_the_files_types_to_the_accounts_and_invents_none(
     kaffee = next(o for o in result.outcomes if o.row == 5)
     assert [p.code for p in kaffee.errors] == ["type-not-found"]
     assert "Übergabe (Uebergabe)" in kaffee.errors[0].message  # the allowed types are named
+
+
+# One word in two spellings of case, beside a value that needs a map (issue 30, point 6).
+SPELLINGS = (
+    "Datum;Uhrzeit;Terminart;Makler;Erinnerung\n"
+    "02.03.2030;10:00;Besichtigung;Weber;15 Min\n"
+    "02.03.2030;11:00;besichtigung;weber;15 min\n"
+    "02.03.2030;12:00;Übergabe;Schmitt;1 Std\n"
+    "02.03.2030;13:00;Beratungstermin;WEBER ;\n"
+    "02.03.2030;14:00;Kaffee;Weber;\n"
+)
+
+
+def test_a_draft_with_one_word_in_two_spellings_loads_and_maps_names_to_keys(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Values that differ only in case or spaces are one entry of a map (the loader's keys
+    ignore both); a type's name goes to the key the account lists for it, and the comment says
+    so."""
+    from importer.mapping.spec import load_mapping
+
+    source = write_csv(tmp_path / "spellings.csv", SPELLINGS)
+    with OnOfficeClient(sandbox.url, sandbox.credentials) as client:
+        made = draft_mapping(source, api=client)
+        mapping = tmp_path / "spellings.yaml"
+        mapping.write_text(made.yaml, encoding="utf-8")
+        load_mapping(mapping)  # before the fix: "'besichtigung' appears twice"
+        result = check(source, mapping, api=client, report=False)
+    fields = yaml.safe_load(made.yaml)["fields"]
+    assert fields["art"]["map"] == {
+        "Besichtigung": "Besichtigung",
+        "Übergabe": "Uebergabe",
+        "Beratungstermin": "Beratung",
+        "Kaffee": "Kaffee",
+    }
+    assert fields["subscribers.users"]["map"] == {"Weber": "Weber", "Schmitt": "jschmidt"}
+    assert list(fields["erinnerung"]["map"]) == ["15 Min", "1 Std"]
+    art_line = next(line for line in made.yaml.splitlines() if line.startswith("  art:"))
+    assert "mapped to the keys your onOffice lists" in art_line
+    sent = {o.row: (o.parameters or {}).get("data", {}).get("art") for o in result.outcomes}
+    assert sent == {2: "Besichtigung", 3: "Besichtigung", 4: "Uebergabe", 5: "Beratung", 6: None}
+    assert [o.row for o in result.outcomes if not o.valid] == [6]
+
+
+def test_mapping_init_resolve_writes_a_loadable_draft_and_ends_with_an_online_check(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """The check that ends `mapping init --resolve` asks the account: "Kaffee" is no type of
+    it (invalid, exit 1), and it does not say "add --resolve"."""
+    from .helpers import cli
+
+    source = write_csv(tmp_path / "spellings.csv", SPELLINGS)
+    args = ["mapping", "init", str(source), "--out", "mine.yaml", "--resolve"]
+    done = cli(args, sandbox, tmp_path / "pc", tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "5 rows read: 4 valid, 1 invalid" in out, out
+    assert "1 x type-not-found" in out and "row 6:" in out, out
+    assert "--resolve" not in out and "needs edits" not in out, out
 
 
 @pytest.mark.parametrize(

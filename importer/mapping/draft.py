@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..core.i18n import _, ngettext, reminder
 from ..source.load import LoadOptions, Table, header_key, load_table
 from .convert import normalise_reminder
 from .lookup import Candidate, Choices, ReadApi, Resolver, spelled
-from .spec import LOOKUP_KINDS
+from .spec import LOOKUP_KINDS, map_key
 from .values import FALSE_WORDS, TRUE_WORDS
 
 # Header words per target, normalised (lower case, umlauts spelled out, no punctuation).
@@ -474,8 +475,10 @@ def _types(draft: Draft, resolver: Resolver | None) -> None:
         return
     proposals: dict[str, str] = {}
     unknown: list[str] = []
+    keys: dict[str, str] = {}  # a value that names a type -> its key, which the run sends
     for value in values:
-        if types.match(value) is not None:
+        if (key := types.match(value)) is not None:
+            keys[value] = key
             continue
         near = types.closest(value)
         if near is None:
@@ -489,8 +492,11 @@ def _types(draft: Draft, resolver: Resolver | None) -> None:
                 "fields.art: {value} is no appointment type of your onOffice; proposed: {type}"
             ).format(value=repr(value), type=repr(label if label == key else f"{label} ({key})"))
         )
-    if proposals:  # every value of the column, so the map passes the others on unchanged
-        entry.value["map"] = {v: proposals.get(v, v) for v in values}
+    if proposals or any(k != v for v, k in keys.items()):
+        # every value of the column, so the map passes the others on unchanged
+        entry.value["map"] = value_map((v, keys.get(v) or proposals.get(v, v)) for v in values)
+        if any(k != v for v, k in keys.items()):
+            entry.why += _("; names of types mapped to the keys your onOffice lists for them")
     if unknown:
         draft.todo.append(
             ngettext(
@@ -503,6 +509,15 @@ def _types(draft: Draft, resolver: Resolver | None) -> None:
         )
     if not proposals and not unknown:
         entry.why += _("; every value is one of your onOffice's types")
+
+
+def value_map(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """A value map its loader takes: values that differ only in case or spaces (which its keys
+    ignore, :func:`importer.mapping.spec.map_key`) are one entry, the first spelling's."""
+    out: dict[str, Any] = {}
+    for value, target in pairs:
+        out.setdefault(map_key(value), (value, target))
+    return dict(out.values())
 
 
 def _try_lookups(draft: Draft, resolver: Resolver) -> None:
@@ -540,7 +555,7 @@ def _try_lookups(draft: Draft, resolver: Resolver) -> None:
         proposals = _closest(missing, pool)
         if proposals:
             # every value of the column, so the map passes the others on unchanged
-            spec["map"] = {k: proposals.get(k, k) for k in keys}
+            spec["map"] = value_map((k, proposals.get(k, k)) for k in keys)
             for value, user in proposals.items():
                 draft.todo.append(
                     _("{key}: {value} is no onOffice user; proposed: {user}").format(
@@ -704,7 +719,7 @@ def _reminder_fields(found: dict[str, Column], draft: Draft) -> None:
     if "erinnerung" in found:
         col = found["erinnerung"]
         mapping, unknown = {}, []
-        for value in col.distinct()[:30]:
+        for value in value_map((v, v) for v in col.distinct()[:30]):
             api = normalise_reminder(value)
             if api in contract.ERINNERUNG_VALUES:
                 mapping[value] = api

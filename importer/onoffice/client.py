@@ -166,6 +166,9 @@ class OnOfficeClient:
         self.last_clock_skew: float | None = None  # local minus server time, from `Date`
         # Calls this server answered with "unknown action" ("read calendar"): not asked again.
         self.unsupported: set[str] = set()
+        # The account's lists (users, groups, resources, fields), asked once per client: the
+        # look-ups, the rights' messages and the account report share one answer.
+        self._lists: dict[tuple[str, str], list[Record]] = {}
 
     def __repr__(self) -> str:
         return f"OnOfficeClient(url={self.url!r})"
@@ -403,18 +406,26 @@ class OnOfficeClient:
 
     def get_users(self) -> list[Record]:
         # UNDOCUMENTED (§6.5): paging of users/groups; one page is assumed to hold all.
-        return self.call(Action("get", "users", {})).records
+        return self._listed(Action("get", "users", {}))
 
     def get_groups(self) -> list[Record]:
-        return self.call(Action("get", "groups", {})).records
+        return self._listed(Action("get", "groups", {}))
 
     def get_calendar_resources(self) -> list[Record]:
-        return self.call(Action("get", "calendarResources", {})).records
+        return self._listed(Action("get", "calendarResources", {}))
 
     def get_fields(self, module: str) -> list[Record]:
-        """The fields of one module, their types, labels and permitted values (§6.6)."""
+        """The fields of one module, their types, labels and permitted values (§6.6; the
+        documentation says the call can take seconds, and to cache it)."""
         parameters = {"modules": [module], "labels": True, "language": contract.FIELDS_LANGUAGE}
-        return self.call(Action("get", "fields", parameters)).records
+        return self._listed(Action("get", "fields", parameters), module)
+
+    def _listed(self, action: Action, part: str = "") -> list[Record]:
+        """An account-wide list, asked once per client (a refusal is asked again)."""
+        key = (action.resourcetype, part)
+        if key not in self._lists:
+            self._lists[key] = self.call(action).records
+        return list(self._lists[key])
 
     def rights(self, action: str, module: str, user_id: int, ids: Sequence[int]) -> set[int]:
         """Of ``ids``, the records ``user_id`` has the right to ``action`` on (§6.7)."""

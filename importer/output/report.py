@@ -34,6 +34,7 @@ from ..core.excel import (
 )
 from ..core.i18n import N_, _, as_typed, ngettext, number, when
 from ..core.problems import CODES, Level, RowProblem, joined_problems, sentence, where
+from ..onoffice.account import account_lines
 from ..source.load import TypedCells
 from .workbook import RowsSheet, TableSheet, write_workbook
 from .xlsx_write import Filled
@@ -137,6 +138,14 @@ def lookups_not_checked(kinds: Sequence[str]) -> str:
     return _("{things} were not checked against onOffice; add --resolve to check them").format(
         things=", ".join(words)
     )
+
+
+def account_rows(report: CheckReport) -> list[list[Any]]:
+    """A Summary block: what the account answered (the lines of `onoffice-import account`),
+    when the check or run asked it."""
+    if report.account is None:
+        return []
+    return [[], [_("The onOffice account"), ""], *map(list, account_lines(report.account))]
 
 
 def _planned(action: str | None, note: str) -> str | None:
@@ -307,6 +316,7 @@ def summary(report: CheckReport) -> list[list[Any]]:
             if counts[a] or a in ("create", "update", "unchanged")
         ]
         rows.append([_("Plan: appointments of rows no longer in the file"), report.plan_removed])
+    rows += account_rows(report)
     encoding = (
         f"{table.encoding} / {table.delimiter!r}" if table.encoding else _("(Excel workbook)")
     )

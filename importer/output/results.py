@@ -37,7 +37,7 @@ from ..core.excel import (
 from ..core.i18n import N_, _, ngettext, number, took, when
 from ..core.problems import Level, joined_problems
 from ..run.runner import STATUSES, RunReport
-from .report import OutcomeCells, code_rows, row_comments, summary_sheet
+from .report import OutcomeCells, account_rows, code_rows, row_comments, summary_sheet
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 STATUSES_SHEET = N_("Statuses")
@@ -243,6 +243,7 @@ def summary(report: RunReport) -> list[list[Any]]:
     ]
     if report.removed:
         rows.append([_("Appointments of rows no longer in the file"), len(report.removed)])
+    rows += account_rows(checked)
     stopped = report.stopped or (_("interrupted (Ctrl-C)") if report.interrupted else _("no"))
     rows += [
         [],

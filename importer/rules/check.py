@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import contract
 from ..core.bulk import collector_paused
@@ -31,6 +31,9 @@ from ..source.load import LoadOptions, Table, TypedCells, layout_cause, load_tab
 from . import conflicts, schema
 from .keys import key_identities
 from .payload import fingerprint, parameters
+
+if TYPE_CHECKING:
+    from ..onoffice.account import AccountSurvey
 
 
 @dataclass
@@ -86,6 +89,8 @@ class CheckReport:
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> its columns
     # the values the account offers per field, in words (named where onOffice refuses a row)
     allowed: dict[str, str] = field(default_factory=dict)
+    # what the account answered (the account report), when the check asked it
+    account: AccountSurvey | None = None
 
     @property
     def valid_count(self) -> int:

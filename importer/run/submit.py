@@ -44,6 +44,7 @@ from ..core.excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, outcome_positions, 
 from ..core.i18n import N_, _
 from ..core.problems import Level, RowProblem, joined_problems
 from ..mapping.spec import Mapping
+from ..onoffice.account import survey
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, memo, recall
 from ..onoffice.readback import Appointment
@@ -250,6 +251,7 @@ def reconcile(
     if options.strict and any(p.is_error for p in found):  # those rows are invalid now
         plan = _plan(outcomes, state, entries, earlier, options, beside)
     candidates = {c.row: c for c in _candidates(outcomes, earlier)}
+    checked.account = survey(client, seen=state.calendar)  # the Summary's account report
     return Reconciled(state, plan, candidates)
 
 

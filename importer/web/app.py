@@ -274,9 +274,11 @@ def _start_routes(app: Flask, ws: Workspace) -> None:
     # --- start: language and connection -------------------------------------------------------
     @app.get("/")
     def index() -> str:
+        connection = ws.connection()
         return page(
             "start.html",
-            connection=ws.connection(),
+            connection=connection,
+            account=_account_report(ws, connection),
             config=_config_name(ws),
             env_credentials=bool(ws.env.get("ONOFFICE_TOKEN") and ws.env.get("ONOFFICE_SECRET")),
         )
@@ -301,6 +303,22 @@ def _start_routes(app: Flask, ws: Workspace) -> None:
             )
         ws.connection(fresh=True)
         return back("index")
+
+
+def _account_report(ws: Workspace, connection: Any) -> list[tuple[str, str]]:
+    """What the account answered, asked once per proven connection (read calls only)."""
+    from ..core.errors import ApiError
+    from ..onoffice.account import account_lines, survey
+
+    if not connection.ok:
+        return []
+    if connection.survey is None:
+        try:
+            with ws.client() as client:
+                connection.survey = survey(client)
+        except ApiError as exc:
+            return [(_("onOffice"), str(exc))]
+    return account_lines(connection.survey)
 
 
 def _file_routes(app: Flask, ws: Workspace) -> None:

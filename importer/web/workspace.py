@@ -71,6 +71,7 @@ class Connection:
     account: str | None = None  # from the read-only preflight
     problem: str | None = None  # why it does not work (never a secret)
     checked_at: float = field(default_factory=time.monotonic)
+    survey: Any = None  # what the account answered (the start page's account report)
 
     @property
     def ok(self) -> bool:
