@@ -91,6 +91,13 @@ def report(sb: Sandbox, home: Path, cwd: Path, *extra: str) -> tuple[int, dict[s
     return done.returncode, lines, out
 
 
+UNKNOWN_SUBSCRIBERS = (
+    "Whether a change of participants replaces or adds to them is not known yet: the first run"
+    " that takes a participant off reads it back once."
+)
+SHAPE = f"Every field the import compares is shown. {UNKNOWN_SUBSCRIBERS}"
+
+
 def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resources(
     office: Sandbox, tmp_path: Path
 ) -> None:
@@ -104,6 +111,7 @@ def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resou
         "Reading the calendar",
         "Appointment types",
         "Resources",
+        "Read shape",
     ], out
     assert lines["onOffice"] == office.url
     assert lines["API user"] == "api (API Schnittstelle), user id 1"
@@ -112,6 +120,7 @@ def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resou
     assert lines["Reading the calendar"] == THROUGH_READ
     assert lines["Appointment types"] == f"8 listed by onOffice: {TYPES}"
     assert lines["Resources"] == f"4 listed: {RESOURCES}"
+    assert lines["Read shape"] == SHAPE
     assert office.credentials.secret not in out and office.credentials.token not in out
 
 
@@ -119,6 +128,19 @@ def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resou
     ("dialect", "changed"),
     [
         ("calendar_read=removed", {"Reading the calendar": THROUGH_LIST}),
+        (
+            "read_art=label,read_users=omitted,calendar_read=removed",
+            {
+                "Reading the calendar": THROUGH_LIST,
+                # whose an appointment is cannot be read: nothing to try a change on
+                "Changing appointments": "not known: no appointment of a user was read; a run"
+                " checks each appointment before it changes it",
+                "Read shape": "The type is shown as a plain text; it is matched through the"
+                " account's type list. This onOffice account's reads do not show an"
+                " appointment's participants: a change made there in onOffice cannot be seen,"
+                f" and is not reported as a conflict. {UNKNOWN_SUBSCRIBERS}",
+            },
+        ),
         (
             "fields=bare",
             {
@@ -158,6 +180,7 @@ def test_an_account_that_answers_otherwise_is_reported_as_it_answers(
         "Reading the calendar": THROUGH_READ,
         "Appointment types": f"8 listed by onOffice: {TYPES}",
         "Resources": f"4 listed: {RESOURCES}",
+        "Read shape": SHAPE,
     }
     assert lines == {**expected, **changed}, out
 

@@ -22,6 +22,7 @@ from ..core import contract
 from ..core.errors import ApiError, AuthenticationError, PermissionRefused
 from ..core.i18n import _, ngettext
 from .client import OnOfficeClient, display_url
+from .form import read_shape
 from .readback import Appointment, Who, read_period
 
 T = TypeVar("T")
@@ -88,8 +89,8 @@ def survey(
 
 def read_shape_lines(client: OnOfficeClient, seen: Sequence[Appointment]) -> list[str]:
     """The read shape observed (how `art`, participants, resources and `modified` come back),
-    in words. To be filled from :mod:`importer.onoffice.form` (issue 30, point 1)."""
-    return []
+    in words (:func:`importer.onoffice.form.read_shape`)."""
+    return [" ".join(read_shape(client, seen))]
 
 
 def _asked(ask: Callable[[], T]) -> tuple[T | None, str]:

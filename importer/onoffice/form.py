@@ -203,15 +203,11 @@ def read_shape(client: OnOfficeClient, appointments: Iterable[Appointment]) -> l
     (where a run learned it)."""
     seen = [normalised(client, a) for a in appointments]
     form = form_of(client)
+    lines = []
     if not seen:
-        lines = [_("No appointment could be read to see the shape of this account's reads.")]
+        lines.append(_("No appointment was read to see the shape of this account's reads."))
     else:
-        via = sorted({a.via for a in seen})
-        lines = [
-            _("{count} appointments read ({via}).").format(count=len(seen), via=", ".join(via))
-        ]
-        texts = [a for a in seen if a.type_text]
-        if texts:
+        if any(a.type_text for a in seen):
             lines.append(
                 _("The type is shown as a plain text; it is matched through {how}.").format(
                     how=_("the account's type list")
@@ -219,8 +215,7 @@ def read_shape(client: OnOfficeClient, appointments: Iterable[Appointment]) -> l
                     else _("the import's own appointments")
                 )
             )
-        unseen = unseen_notice(seen)
-        lines.append(unseen or _("Every field the import compares is shown."))
+        lines.append(unseen_notice(seen) or _("Every field the import compares is shown."))
     lines.append(
         {
             "replace": _("A change of participants replaces them (learned by reading back)."),
