@@ -98,19 +98,20 @@ def test_an_unchanged_list_run_again_is_already_there(tmp_path: Path, dialect: s
         assert living.divergence(sb.store.all_appointments(), rows).missing == 1  # the moved
 
 
+@pytest.mark.parametrize("other", ["Beratung", "Telefonat"])  # one the file writes, one not
 @pytest.mark.parametrize(
     "dialect", ["read_art=label", "read_art=label,fields=bare", "read_art=key"]
 )
 def test_a_type_changed_in_onoffice_is_a_conflict_whatever_form_the_type_is_read_in(
-    tmp_path: Path, dialect: str
+    tmp_path: Path, dialect: str, other: str
 ) -> None:
     """The type is read as a plain text (its label, or its key), with or without the account's
     type list: the import's own types are recognised, a person's other type is a conflict."""
     rows, source, mapping = _list(tmp_path)
     with Sandbox(dialect=Dialect.parse(dialect)) as sb:
         first = _run(source, mapping, sb, tmp_path / "a.sqlite")
-        target = next(r for r in first.results.values() if rows[r.row - 2].kind != "Beratung")
-        edit_in_onoffice(sb, target.appointment_id, art="Beratung")
+        target = next(r for r in first.results.values() if rows[r.row - 2].kind != other)
+        edit_in_onoffice(sb, target.appointment_id, art=other)
         again = _run(source, mapping, sb, tmp_path / "b.sqlite")
     assert _there(again) == ROWS - 1
     assert again.counts()["conflict"] == 1

@@ -69,26 +69,28 @@ def learn_types(
 ) -> None:
     """Learn how the account shows types the import wrote, from its own appointments (each with
     the type key written to it) where the reads show a type as a text the account's type list
-    does not explain (no list, §6.6). A text most of a type's appointments show is that type's
-    form; one only some show is a person's edit; a text two types would share is the form of
-    the type most appointments show it for. ``known``: type keys written elsewhere (a text that
-    is one of them is that type, never another's form)."""
+    does not explain (no list, §6.6). A text most of a type's appointments show, and at least
+    two of them, is that type's form; one only some show is a person's edit; a text two types
+    would share is the form of the type most appointments show it for. A type with a single
+    appointment is not learned from it (a person's edit of it would be taken for the form):
+    its row is a conflict until more show it, or a type list names it. ``known``: type keys
+    written elsewhere (a text that is one of them is that type, never another's form)."""
     shown: dict[str, Counter[str]] = {}
     for found, art in written:
-        if found.type_text and art and art != found.type_text:
+        if found.type_text and art:
             shown.setdefault(art, Counter())[found.type_text] += 1
-    if not shown:
+    if not any(text != art for art, texts in shown.items() for text in texts):
         return
     form = form_of(client)
     _types(client, form)
     best: dict[str, tuple[int, str]] = {}  # text -> (appointments, type)
     for art, texts in shown.items():
         text, count = texts.most_common(1)[0]
-        if count * 2 > sum(texts.values()) and count > best.get(text, (0, ""))[0]:
+        if count >= 2 and count * 2 > sum(texts.values()) and count > best.get(text, (0, ""))[0]:
             best[text] = (count, art)
     keys = {*known, *shown}
     for text, (_count, art) in best.items():
-        if text not in keys and not form.type_keys(text):
+        if text != art and text not in keys and not form.type_keys(text):
             form.learn_type(art, text)
 
 
