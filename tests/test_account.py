@@ -137,7 +137,7 @@ def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resou
                 " checks each appointment before it changes it",
                 "Read shape": "The type is shown as a plain text; it is matched through the"
                 " account's type list. This onOffice account's reads do not show an"
-                " appointment's participants: a change made there in onOffice cannot be seen,"
+                " appointment's participants: a change made there by a person cannot be seen,"
                 f" and is not reported as a conflict. {UNKNOWN_SUBSCRIBERS}",
             },
         ),

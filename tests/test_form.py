@@ -24,7 +24,6 @@ from importer.sandbox import Dialect, Sandbox
 from tests import living
 from tests.helpers import FAST, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
-from tests.test_living import _run as run_machine
 
 SHAPES = [
     "read_art=label",
@@ -265,10 +264,11 @@ EVERYTHING = (
 def test_onoffice_holds_the_living_list_under_a_read_shape(
     dialect: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The living list's property (tests/test_living.py: after every edit and run, on either
-    computer, onOffice holds the file and no row is a conflict) under one of the points, drawn
-    by the session's seed (DIALECT_SEED), and under all of them at once. `python
-    bench/living_bench.py --dialect POINT` runs every point longer."""
+    """The living list's machine (tests/test_living.py: after every edit and run, on either
+    computer, onOffice holds the file and no row is a conflict) driven through six seeded
+    rounds of edits, on computer A or B (a second process), and a run of nothing new, under
+    one of the points drawn by the session's seed (DIALECT_SEED) and under all of them at
+    once. `python bench/living_bench.py --dialect POINT` runs every point longer."""
     chosen = Dialect.parse(dialect)
     original = Sandbox.__init__
 
@@ -276,5 +276,16 @@ def test_onoffice_holds_the_living_list_under_a_read_shape(
         original(self, *args, dialect=chosen if dialect is None else dialect, **kwargs)
 
     monkeypatch.setattr(Sandbox, "__init__", init)
-    print(f"living list under the dialect {dialect}")
-    run_machine(LivingList, 1)
+    rng = random.Random(SEED)
+    print(f"living list under the dialect {dialect}, seed {SEED}")
+    machine = LivingList()
+    try:
+        machine.first_import(rng.randrange(2**32), 20)
+        for where in ("A", "A", "B", "A", "B", "A"):
+            machine.edit_and_run(rng.randrange(2**32), where)
+            machine.compare()
+        machine.run_again_unchanged()
+    finally:
+        machine.teardown()
+    assert machine.runs >= 8
+    assert sum(machine.edits.values()) >= 6

@@ -21,6 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from weakref import WeakKeyDictionary
 
 from ..core import contract
@@ -28,6 +29,7 @@ from ..core.errors import ApiError
 from ..core.i18n import _
 from .client import OnOfficeClient
 from .readback import Appointment
+from .reference import read_stamp
 
 
 @dataclass
@@ -69,16 +71,20 @@ def learn_types(
 ) -> None:
     """Learn how the account shows types the import wrote, from its own appointments (each with
     the type key written to it) where the reads show a type as a text the account's type list
-    does not explain (no list, §6.6). A text most of a type's appointments show, and at least
-    two of them, is that type's form; one only some show is a person's edit; a text two types
-    would share is the form of the type most appointments show it for. A type with a single
-    appointment is not learned from it (a person's edit of it would be taken for the form):
-    its row is a conflict until more show it, or a type list names it. ``known``: type keys
-    written elsewhere (a text that is one of them is that type, never another's form)."""
+    does not explain (no list, §6.6). A text most of a type's appointments show is that type's
+    form, one only some show is a person's edit, and a text two types would share is the form
+    of the type most appointments show it for. One appointment alone teaches a type's form
+    only where nobody changed it since the import's write (its `modified`), or where the
+    account shows no `modified` at all: there a person's change of that one appointment to a
+    type the file does not use cannot be told from the form (README, Limits). ``known``: type
+    keys written elsewhere (a text that is one of them is that type, never another's form)."""
     shown: dict[str, Counter[str]] = {}
+    untouched: set[tuple[str, str]] = set()
     for found, art in written:
         if found.type_text and art:
             shown.setdefault(art, Counter())[found.type_text] += 1
+            if _untouched(found):
+                untouched.add((art, found.type_text))
     if not any(text != art for art, texts in shown.items() for text in texts):
         return
     form = form_of(client)
@@ -86,12 +92,28 @@ def learn_types(
     best: dict[str, tuple[int, str]] = {}  # text -> (appointments, type)
     for art, texts in shown.items():
         text, count = texts.most_common(1)[0]
-        if count >= 2 and count * 2 > sum(texts.values()) and count > best.get(text, (0, ""))[0]:
+        sure = count >= 2 or (art, text) in untouched
+        if sure and count * 2 > sum(texts.values()) and count > best.get(text, (0, ""))[0]:
             best[text] = (count, art)
     keys = {*known, *shown}
     for text, (_count, art) in best.items():
         if text != art and text not in keys and not form.type_keys(text):
             form.learn_type(art, text)
+
+
+def _untouched(found: Appointment) -> bool:
+    """Nobody changed the appointment since the import's last write, as far as `modified`
+    tells (True where the account shows no `modified`: nothing tells otherwise)."""
+    stamp = read_stamp(found.note)
+    if found.modified is None:
+        return "modified" in found.unseen or stamp is None
+    if stamp is None or not stamp.at:
+        return False
+    try:
+        changed = datetime.strptime(found.modified, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return changed.timestamp() <= stamp.at + contract.CLOCK_MARGIN_SECONDS
 
 
 # The ledger's meta key under which what was learned of an account's form is kept.
@@ -183,6 +205,7 @@ _FIELD_WORDS = {
     "resources": lambda: _("resources"),
     "contacts": lambda: _("contacts"),
     "property": lambda: _("property"),
+    "modified": lambda: _("time of the last change"),
 }
 
 
@@ -195,7 +218,7 @@ def unseen_notice(appointments: Iterable[Appointment]) -> str | None:
         return None
     return _(
         "This onOffice account's reads do not show an appointment's {fields}: a change made"
-        " there in onOffice cannot be seen, and is not reported as a conflict."
+        " there by a person cannot be seen, and is not reported as a conflict."
     ).format(fields=", ".join(words))
 
 

@@ -52,8 +52,8 @@ class Appointment:
     readings: tuple[tuple[str, str], ...] = ()
     all_day: bool = False
     type_key: str = ""  # the key of `art` ("" when none, or when the read shows only a text)
-    # What this read does not show (of FIELDS): a change there cannot be seen in it. The
-    # documentation shows every one; a real account may leave some out (issue 30).
+    # What this read does not show (of FIELDS, and `modified`): a change there cannot be seen
+    # in it. The documentation shows every one; a real account may leave some out (issue 30).
     unseen: frozenset[str] = frozenset()
     type_text: str = ""  # `art` as a plain string (its label or key: the account's form)
 
@@ -114,6 +114,7 @@ def from_read(record: Record) -> Appointment:
         participants=("users", "user_ids"),
         contacts=("assignedaddressids",),
         property=("assignedobjectids",),
+        modified=("modified",),
     )
     if "ressourcesWithKeys" not in e and labels:
         unseen |= {"resources"}  # labels only: keys once the account's list names them
@@ -213,6 +214,7 @@ def from_list(record: Record) -> Appointment:
             resources=("resources",),
             contacts=("contacts",),
             property=("estate",),
+            modified=("modified",),
         ),
         type_text=type_text,
     )

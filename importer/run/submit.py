@@ -46,7 +46,7 @@ from ..core.problems import Level, RowProblem, joined_problems
 from ..mapping.spec import Mapping
 from ..onoffice.account import survey
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.form import MEMO_KEY, memo, recall
+from ..onoffice.form import MEMO_KEY, memo, normalised, recall
 from ..onoffice.readback import Appointment
 from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
@@ -889,10 +889,10 @@ class _Sending:
             step, params = pending[row]
             entry = step.prior.entry if step.prior is not None else None
             ours = stamp.list_tag == state.list_tag
+            shown = normalised(self.runner.client, appointment)  # as the account shows its types
             prior = Prior(
-                appointment.series, appointment, stamp, entry, condition(appointment, stamp, entry),
-                ours,
-            )  # fmt: skip
+                appointment.series, shown, stamp, entry, condition(shown, stamp, entry), ours
+            )
             fresh = identity.decide(
                 self.done.candidates[row], prior, "key", self.runner.options.force
             )
