@@ -501,8 +501,9 @@ def test_a_utf16_calendar_is_read_by_its_byte_order_mark(tmp_path: Path) -> None
         ("\ufffd".encode(), "line 6 holds the replacement character"),  # lost before the export
         (b"\x81", "line 6: the byte 0x81 is not CP1252"),  # no UTF-8, and no cp1252 either
         (b"\xc3\xbc\xfc", "line 6: the byte 0xFC is not UTF-8"),  # UTF-8 and one byte of cp1252
+        (b"\r\nX-NAME;CHARSET=klingon:x", "declares the character set 'klingon', which is unknown"),
     ],
-    ids=["replacement-character", "no-character-set", "mixed"],
+    ids=["replacement-character", "no-character-set", "mixed", "unknown-charset"],
 )
 def test_bytes_of_no_character_set_are_refused_naming_the_line(
     tmp_path: Path, data: bytes, says: str

@@ -85,7 +85,7 @@ REMINDER_SECONDS: Final = {
     for n, unit in [v.split()]
 }
 _BEGIN_END: Final = re.compile(rb"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.MULTILINE)
-_CHARSET: Final = re.compile(rb";CHARSET=\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_CHARSET: Final = re.compile(rb";CHARSET=\"?([A-Za-z0-9_.-]+)", re.IGNORECASE)
 _UTF8_SEQUENCE: Final = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 # Apple Calendar's placeholder alarm (X-APPLE-DEFAULT-ALARM, ACTION:NONE): it never rings
 APPLE_PLACEHOLDER: Final = datetime(1976, 4, 1, 0, 55, 45, tzinfo=UTC)
@@ -139,7 +139,7 @@ def read_events(path: Path, data: bytes, max_rows: int) -> Events:
         )
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
-    except (ValueError, IndexError, KeyError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise SourceFileError(
             _("not a readable calendar file ({why})").format(why=_short(exc)),
             file=name,
