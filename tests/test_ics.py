@@ -591,6 +591,23 @@ def test_a_time_the_clock_skips_is_refused_the_same_way_in_every_form(
     ]
 
 
+@pytest.mark.parametrize(("form", "lines", "zone"), GAP_FORMS, ids=[g[0] for g in GAP_FORMS])
+def test_a_time_the_clock_repeats_is_sent_as_written_with_the_same_warning_in_every_form(
+    tmp_path: Path, form: str, lines: str, zone: str
+) -> None:
+    autumn = lines.replace("20270328T023000", "20271031T023000").replace(
+        "20270328T033000", "20271031T033000"
+    )
+    got = rows(calendar(tmp_path, f"UID:f\nSUMMARY:x\n{autumn}", zone=zone))[2]
+    assert got.valid and data(got)["start_dt"] == "2027-10-31 02:30:00"
+    assert [(p.code, p.message) for p in got.problems] == [
+        (
+            "time-ambiguous",
+            "31.10.2027 02:30 happens twice: the clocks go back; it is sent as written",
+        )
+    ]
+
+
 @pytest.mark.parametrize(
     ("start", "zone"),
     [

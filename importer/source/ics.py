@@ -119,7 +119,7 @@ class Events:
         had = self.warnings.get((row, column))
         if had is None:
             self.warnings[(row, column)] = why
-        elif why not in had.split("; "):
+        elif why not in had:
             self.warnings[(row, column)] = f"{had}; {why}"
 
 
