@@ -783,3 +783,22 @@ def test_a_re_export_that_drops_series_place_privacy_and_alarm_clears_what_it_ca
     sheet = openpyxl.load_workbook(tmp_path / "c.results.xlsx").worksheets[0]
     said = [str(c.value) for row in sheet.iter_rows() for c in row if c.value]
     assert any("the reminder stays in onOffice" in s for s in said), said
+
+
+def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(
+    tmp_path: Path,
+) -> None:
+    """One event with a property the parser refuses (a date parameter on a text) does not
+    refuse the calendar: its row names the property; the events around it are read."""
+    got = rows(
+        calendar(
+            tmp_path,
+            "UID:1\nSUMMARY:ok\nDTSTART:20270301T100000\nDURATION:PT1H",
+            "UID:2\nSUMMARY:kaputt\nDTSTART:20270301T100000\nDURATION:PT1H\n"
+            "CATEGORIES;VALUE=DATE:20270301T100000",
+            "UID:3\nSUMMARY:ok too\nDTSTART:20270302T100000\nDURATION:PT1H",
+        )
+    )
+    assert [o.valid for o in got.values()] == [True, False, True]
+    (error,) = got[3].errors
+    assert error.code == "ics-unreadable" and error.message.startswith("CATEGORIES: ")

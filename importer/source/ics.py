@@ -143,19 +143,19 @@ def read_events(path: Path, data: bytes, max_rows: int) -> Events:
         )
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
-    except (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError) as exc:
-        raise SourceFileError(
-            _("not a readable calendar file ({why})").format(why=_short(exc)),
-            file=name,
-            code="ics-malformed",
-        ) from None
-    events = [e for c in calendars for e in c.walk("VEVENT")]
-    if not events:
+        found: list[Any] = [e for c in calendars for e in c.walk("VEVENT")]
+    except _PARSE_ERRORS:  # one event's property the parser refuses: the others still go
+        found = _one_by_one(text)
+    if not found:
         raise SourceFileError(_("the calendar holds no events"), file=name, code="no-data-rows")
     out = Events(encoding=encoding)
+    events = [e for e in found if not isinstance(e, Broken)]
     overrides = _overrides(events)
     masters = _masters(events)
-    for event in events:
+    for event in found:
+        if isinstance(event, Broken):
+            _add_broken(out, event)
+            continue
         uid, own = _uid(event), event.get("RECURRENCE-ID") is not None
         if own and uid in masters:
             continue  # a row right after its series (below), whatever the file's order
@@ -165,6 +165,73 @@ def read_events(path: Path, data: bytes, max_rows: int) -> Events:
             if _text(occurrence.get("STATUS")).upper() != "CANCELLED":
                 _add(out, occurrence, [])
     return out
+
+
+_PARSE_ERRORS: Final = (ValueError, IndexError, KeyError, TypeError, AttributeError, OverflowError)
+_BLOCK: Final = re.compile(r"^BEGIN:VEVENT[ \t]*\r?\n.*?^END:VEVENT[ \t]*\r?$", re.M | re.S | re.I)
+_ZONE: Final = re.compile(
+    r"^BEGIN:VTIMEZONE[ \t]*\r?\n.*?^END:VTIMEZONE[ \t]*\r?$", re.M | re.S | re.I
+)
+
+
+@dataclass(frozen=True)
+class Broken:
+    """An event the parser refuses: its row says which property, and why."""
+
+    uid: str
+    summary: str
+    property: str
+    why: str
+
+
+def _one_by_one(text: str) -> list[Any]:
+    """Each event parsed on its own (with the file's time zones), in file order: the readable
+    ones as events, the others as :class:`Broken`."""
+    zones = "".join(m.group(0) + "\r\n" for m in _ZONE.finditer(text))
+    out: list[Any] = []
+    for m in _BLOCK.finditer(text):
+        try:
+            calendar = icalendar.Calendar.from_ical(_wrapped(zones, m.group(0)))
+            out += calendar.walk("VEVENT")
+        except _PARSE_ERRORS as exc:
+            out.append(_broken(zones, m.group(0), exc))
+    return out
+
+
+def _wrapped(zones: str, block: str) -> str:
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{zones}{block}\r\nEND:VCALENDAR\r\n"
+
+
+def _broken(zones: str, block: str, exc: Exception) -> Broken:
+    """The property that makes an event unreadable: the first of its lines that is refused
+    on its own."""
+    lines = re.sub(r"\r?\n[ \t]", "", block).splitlines()
+    named = {ln.split(":", 1)[0].split(";", 1)[0].upper(): ln.split(":", 1)[-1] for ln in lines}
+    culprit = "VEVENT"
+    for line in lines[1:-1]:
+        if line.upper().startswith(("BEGIN:", "END:")):
+            continue
+        try:
+            icalendar.Calendar.from_ical(_wrapped(zones, f"BEGIN:VEVENT\r\n{line}\r\nEND:VEVENT"))
+        except _PARSE_ERRORS:
+            culprit = line.split(":", 1)[0].split(";", 1)[0].upper()
+            break
+    return Broken(named.get("UID", ""), named.get("SUMMARY", ""), culprit, _short(exc))
+
+
+def _add_broken(out: Events, event: Broken) -> None:
+    """An unreadable event as a row of its own: its error on the start (nothing of it can be
+    trusted), naming the property."""
+    row = len(out.rows) + 2
+    cells: dict[str, str | None] = dict.fromkeys(COLUMNS)
+    cells["UID"], cells["SUMMARY"] = event.uid or None, _text(event.summary) or None
+    out.rows.append(cells)
+    out.errors[(row, "DTSTART")] = (
+        "ics-unreadable",
+        _("{property}: the event cannot be read ({why})").format(
+            property=event.property, why=event.why
+        ),
+    )
 
 
 def decode(name: str, data: bytes) -> tuple[str, str]:
