@@ -217,7 +217,7 @@ def test_all_day_events_end_on_their_last_day(tmp_path: Path) -> None:
         ),
         ("FREQ=WEEKLY;BYDAY=MO,WE", "BYDAY=MO,WE"),
         ("FREQ=MONTHLY;BYDAY=1MO", "BYDAY=1MO"),
-        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1", "BYDAY=MO"),
+        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1", "have no BYSETPOS"),
         ("FREQ=MONTHLY;BYMONTHDAY=1;BYSETPOS=1", "BYSETPOS"),
         ("FREQ=HOURLY;COUNT=3", "only daily, weekly, monthly or yearly"),
         ("FREQ=DAILY;COUNT=1000000", "a series of 1 to 10000 occurrences"),
@@ -413,3 +413,392 @@ def test_a_small_file_of_long_rules_is_counted_within_a_budget(tmp_path: Path) -
     read = ics.read_events(path, path.read_bytes(), 1000)
     assert clock.monotonic() - began < 30
     assert {r["UNTIL"] for r in read.rows} == {"31.12.2049", "01.01.2050"}
+
+
+# --- issue 32: calendars as people's programs write them ---------------------------------------
+def resolved(path: Path, sandbox: Sandbox, mapping: Path = ICS_MAPPING) -> dict[int, Any]:
+    from importer.onoffice.client import OnOfficeClient, Timeouts
+
+    with OnOfficeClient(sandbox.url, sandbox.credentials, timeouts=Timeouts(2, 5)) as client:
+        result = check(path, mapping, api=client, report=False)
+    return {o.row: o for o in result.outcomes}
+
+
+MEETING = (
+    "UID:m\nSUMMARY:Notartermin\nDTSTART:20270305T100000\nDTEND:20270305T110000\n"
+    "ORGANIZER;CN=Notar:mailto:termine@notariat.example\n"
+    "ATTENDEE;CN=Maria:mailto:M.Mueller@Immo-Rheinland.example\n"
+    "ATTENDEE;CN=Sabine:mailto:sabine.krueger@example.de\n"
+    "ATTENDEE;CN=Hausmeister:invalid:nomail\n"
+    "ATTENDEE;CUTYPE=ROOM;CN=Konferenzraum:mailto:raum@immo-rheinland.example\n"
+    "ATTENDEE:mailto:TERMINE@notariat.example"
+)
+
+
+def test_an_unknown_attendee_is_the_rows_error_where_the_mapping_says_so(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """`missing: error` on the attendee look-up: the notary (neither user nor contact) fails
+    the row, naming the e-mail; the shipped mapping imports the row without them."""
+    path = calendar(tmp_path, MEETING)
+    strict = tmp_path / "strict.yaml"
+    text = ICS_MAPPING.read_text(encoding="utf-8")
+    strict.write_text(text.replace("by: email, missing: leave-out", "by: email, missing: error"))
+    got = resolved(path, sandbox, strict)[2]
+    assert not got.valid
+    assert [p.code for p in got.errors] == ["attendee-not-found"]
+    assert "termine@notariat.example" in got.errors[0].message
+    shipped = resolved(path, sandbox)[2]
+    assert shipped.valid and shipped.parameters is not None
+    assert shipped.parameters["subscribers"] == {"users": [17]}
+    assert shipped.parameters["relatedAddressIds"] == [5431]
+    assert shipped.parameters["data"]["ressources"] == ["ind_Schl_3153"]
+    assert sorted(p.code for p in shipped.warnings) == ["cell-warning", "left-out"]
+
+
+def test_the_organiser_is_one_person_whatever_the_letter_case(tmp_path: Path) -> None:
+    """The organiser listed again as an attendee in other letter case is not a second
+    attendee; Outlook's invalid:nomail is left out with a warning naming the person."""
+    from importer.source import ics
+
+    path = calendar(tmp_path, MEETING)
+    events = ics.read_events(path, path.read_bytes(), 10)
+    row = events.rows[0]
+    assert row["ORGANIZER"] == "termine@notariat.example"
+    assert row["ATTENDEE"] == "M.Mueller@Immo-Rheinland.example, sabine.krueger@example.de"
+    assert row["RESOURCES"] == "Konferenzraum"
+    assert "'Hausmeister' has no e-mail ('invalid:nomail')" in events.warnings[(2, "ATTENDEE")]
+
+
+def test_a_room_is_left_out_where_the_account_has_no_resources(tmp_path: Path) -> None:
+    import json
+
+    from importer.sandbox import fixtures_from_dict
+
+    raw = json.loads((SAMPLES / "sandbox-fixtures.json").read_text(encoding="utf-8"))
+    with Sandbox(fixtures_from_dict({**raw, "resources": {}})) as bare:
+        got = resolved(calendar(tmp_path, MEETING), bare)[2]
+    assert got.valid and got.parameters is not None
+    assert "ressources" not in got.parameters["data"]
+    left = [p.message for p in got.warnings if p.code == "left-out"]
+    assert any("Konferenzraum" in m for m in left), left
+
+
+def test_a_utf16_calendar_is_read_by_its_byte_order_mark(tmp_path: Path) -> None:
+    from importer.source import ics
+
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\n"
+        "DTSTART:20270301T100000\r\nSUMMARY:Übergabe\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    events = ics.read_events(tmp_path / "c.ics", text.encode("utf-16"), 10)
+    assert events.rows[0]["SUMMARY"] == "Übergabe" and events.encoding == "utf-16"
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ("\ufffd".encode(), "line 6 holds the replacement character"),  # lost before the export
+        (b"\x81", "line 6: the byte 0x81 is not CP1252"),  # no UTF-8, and no cp1252 either
+        (b"\xc3\xbc\xfc", "line 6: the byte 0xFC is not UTF-8"),  # UTF-8 and one byte of cp1252
+        (b"\r\nX-NAME;CHARSET=klingon:x", "declares the character set 'klingon', which is unknown"),
+    ],
+    ids=["replacement-character", "no-character-set", "mixed", "unknown-charset"],
+)
+def test_bytes_of_no_character_set_are_refused_naming_the_line(
+    tmp_path: Path, data: bytes, says: str
+) -> None:
+    from importer.core.errors import SourceFileError
+    from importer.source import ics
+
+    raw = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTART:20270301T100000\r\n"
+        b"SUMMARY:x" + data + b"\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    with pytest.raises(SourceFileError) as refused:
+        ics.read_events(tmp_path / "c.ics", raw, 10)
+    assert refused.value.code == "ics-encoding" and says in str(refused.value)
+
+
+def test_alarms_that_never_ring_set_no_reminder_and_every_warning_is_kept(
+    tmp_path: Path,
+) -> None:
+    def alarm(action: str, trigger: str, extra: str = "") -> str:
+        return f"BEGIN:VALARM\nACTION:{action}\nTRIGGER{trigger}\n{extra}END:VALARM"
+
+    base = "SUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
+    placeholder = alarm("NONE", ";VALUE=DATE-TIME:19760401T005545Z", "X-APPLE-DEFAULT-ALARM:TRUE\n")
+    at_start = alarm("DISPLAY", ":PT0S")
+    got = rows(
+        calendar(
+            tmp_path,
+            f"UID:1\n{base}{placeholder}",
+            f"UID:2\n{base}{alarm('NONE', ':-PT1H')}",
+            f"UID:3\n{base}{at_start}",
+            f"UID:4\n{base}{alarm('DISPLAY', ';RELATED=START:-PT0M')}",
+            f"UID:5\n{base}{placeholder}\n{at_start}",
+            # after the start, and two alarms: both said on the one cell
+            f"UID:6\n{base}{alarm('DISPLAY', ':PT20M')}\n{alarm('DISPLAY', ':-PT50M')}",
+        )
+    )
+    reminders = [(data(o).get("erinnerung"), [p.code for p in o.problems]) for o in got.values()]
+    assert reminders == [
+        (None, []),
+        (None, []),
+        ("0 minutes", []),
+        ("0 minutes", []),
+        ("0 minutes", []),
+        ("0 minutes", ["cell-warning"]),
+    ]
+    said = got[7].problems[0].message
+    assert "after the start" in said and "2 alarms" in said
+
+
+GAP_FORMS = [
+    ("floating", "DTSTART:20270328T023000\nDTEND:20270328T033000", ""),
+    (
+        "Berlin",
+        "DTSTART;TZID=Europe/Berlin:20270328T023000\nDTEND;TZID=Europe/Berlin:20270328T033000",
+        "",
+    ),
+    (
+        "Outlook with VTIMEZONE",
+        'DTSTART;TZID="W. Europe Standard Time":20270328T023000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270328T033000',
+        OUTLOOK_ZONE,
+    ),
+    (
+        "Windows name alone",
+        'DTSTART;TZID="W. Europe Standard Time":20270328T023000\n'
+        'DTEND;TZID="W. Europe Standard Time":20270328T033000',
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(("form", "lines", "zone"), GAP_FORMS, ids=[g[0] for g in GAP_FORMS])
+def test_a_time_the_clock_skips_is_refused_the_same_way_in_every_form(
+    tmp_path: Path, form: str, lines: str, zone: str
+) -> None:
+    got = rows(calendar(tmp_path, f"UID:g\nSUMMARY:x\n{lines}", zone=zone))[2]
+    assert not got.valid
+    assert [(p.code, p.columns, p.message) for p in got.errors] == [
+        (
+            "time-does-not-exist",
+            ("DTSTART",),
+            "28.03.2027 02:30 does not exist: the clocks jump forward to summer time",
+        )
+    ]
+
+
+@pytest.mark.parametrize(("form", "lines", "zone"), GAP_FORMS, ids=[g[0] for g in GAP_FORMS])
+def test_a_time_the_clock_repeats_is_sent_as_written_with_the_same_warning_in_every_form(
+    tmp_path: Path, form: str, lines: str, zone: str
+) -> None:
+    autumn = lines.replace("20270328T023000", "20271031T023000").replace(
+        "20270328T033000", "20271031T033000"
+    )
+    got = rows(calendar(tmp_path, f"UID:f\nSUMMARY:x\n{autumn}", zone=zone))[2]
+    assert got.valid and data(got)["start_dt"] == "2027-10-31 02:30:00"
+    assert [(p.code, p.message) for p in got.problems] == [
+        (
+            "time-ambiguous",
+            "31.10.2027 02:30 happens twice: the clocks go back; it is sent as written",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "zone"),
+    [
+        ("DTSTART:20270301T100000", ""),
+        ("DTSTART;TZID=Europe/Berlin:20270301T100000", ""),
+        ('DTSTART;TZID="W. Europe Standard Time":20270301T100000', OUTLOOK_ZONE),
+        ("DTSTART:20270301T090000Z", ""),
+    ],
+    ids=["floating", "Berlin", "Outlook", "UTC"],
+)
+def test_a_date_only_until_ends_on_that_day_for_any_start(
+    tmp_path: Path, start: str, zone: str
+) -> None:
+    event = f"UID:u\nSUMMARY:x\n{start}\nDURATION:PT1H\nRRULE:FREQ=WEEKLY;UNTIL=20270329"
+    got = rows(calendar(tmp_path, event, zone=zone))[2]
+    assert got.valid, got.problems
+    assert data(got)["rp_ende_datum"] == "2027-03-29"
+
+
+def test_exchange_all_day_flags_make_all_day_appointments(tmp_path: Path) -> None:
+    zone = 'TZID="W. Europe Standard Time"'
+    got = rows(
+        calendar(
+            tmp_path,
+            f"UID:1\nSUMMARY:a\nDTSTART;{zone}:20270310T000000\nDTEND;{zone}:20270311T000000\n"
+            "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE",
+            f"UID:2\nSUMMARY:b\nDTSTART;{zone}:20270310T000000\nDTEND;{zone}:20270313T000000\n"
+            "X-MICROSOFT-MSNCALENDAR-ALLDAYEVENT:TRUE",
+            # the flag false, or times that are not midnight: a timed appointment as written
+            f"UID:3\nSUMMARY:c\nDTSTART;{zone}:20270310T000000\nDTEND;{zone}:20270311T000000\n"
+            "X-MICROSOFT-CDO-ALLDAYEVENT:FALSE",
+            f"UID:4\nSUMMARY:d\nDTSTART;{zone}:20270310T090000\nDTEND;{zone}:20270310T100000\n"
+            "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE",
+            zone=OUTLOOK_ZONE,
+        )
+    )
+    shown = [
+        (data(o)["start_dt"], data(o)["end_dt"], data(o).get("ganztags")) for o in got.values()
+    ]
+    assert shown == [
+        ("2027-03-10 00:00:00", "2027-03-10 23:59:59", True),
+        ("2027-03-10 00:00:00", "2027-03-12 23:59:59", True),
+        ("2027-03-10 00:00:00", "2027-03-11 00:00:00", None),
+        ("2027-03-10 09:00:00", "2027-03-10 10:00:00", None),
+    ]
+
+
+def test_an_endless_until_is_a_series_without_end_and_errors_name_their_property(
+    tmp_path: Path,
+) -> None:
+    got = rows(
+        calendar(
+            tmp_path,
+            "UID:1\nSUMMARY:x\nDTSTART:20270301T100000\nDURATION:PT1H\n"
+            "RRULE:FREQ=WEEKLY;UNTIL=99991231T235959Z",
+            "UID:2\nSUMMARY:x\nDTSTART:20270301T100000\nDURATION:P99999999D",
+        )
+    )
+    assert got[2].valid and data(got[2])["rp_ende_status"] == 2
+    assert "rp_ende_datum" not in data(got[2])
+    bad = got[3].errors[0]
+    assert bad.code == "ics-unreadable" and bad.columns == ("DTEND",)
+    assert bad.message.startswith("DTEND: ")
+
+
+@pytest.mark.parametrize(
+    ("rule", "valid"),
+    [
+        ("FREQ=DAILY;INTERVAL=999;COUNT=2", True),
+        ("FREQ=DAILY;INTERVAL=1000;COUNT=2", False),
+        ("FREQ=DAILY;COUNT=10000", True),
+        ("FREQ=DAILY;COUNT=10001", False),
+    ],
+)
+def test_the_series_limits_hold_exactly_at_their_edges(
+    tmp_path: Path, rule: str, valid: bool
+) -> None:
+    event = f"UID:e\nSUMMARY:x\nDTSTART:20270301T100000\nDURATION:PT1H\nRRULE:{rule}"
+    got = rows(calendar(tmp_path, event))[2]
+    assert got.valid is valid, got.problems
+    if not valid:
+        assert [p.code for p in got.errors] == ["ics-rule-unsupported"]
+
+
+@pytest.mark.parametrize(("depth", "valid"), [(8, True), (9, False)])
+def test_components_nested_exactly_8_deep_are_read_9_are_refused(
+    tmp_path: Path, depth: int, valid: bool
+) -> None:
+    from importer.core.errors import SourceFileError
+    from importer.source import ics
+
+    inner = depth - 3  # VCALENDAR > VEVENT > VALARM, then X- components
+    nest = "".join(f"BEGIN:X-N{i}\r\n" for i in range(inner))
+    nest += "".join(f"END:X-N{i}\r\n" for i in reversed(range(inner)))
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTART:20270301T100000\r\n"
+        f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\n{nest}END:VALARM\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    if valid:
+        assert ics.read_events(tmp_path / "n.ics", text.encode(), 10).rows[0]["VALARM"]
+    else:
+        with pytest.raises(SourceFileError, match="nested more than 8 deep"):
+            ics.read_events(tmp_path / "n.ics", text.encode(), 10)
+
+
+def test_a_calendar_over_the_row_limit_is_refused_in_seconds_and_little_memory(
+    tmp_path: Path,
+) -> None:
+    """200,001 events (15 MB): counted before any is parsed; refused within 10 s and 512 MiB,
+    measured in a process of its own (the check as a user runs it)."""
+    import subprocess
+    import sys
+
+    event = (
+        "BEGIN:VEVENT\r\nUID:{n}\r\nSUMMARY:Termin {n}\r\nDTSTART:20270301T100000\r\nEND:VEVENT\r\n"
+    )
+    path = tmp_path / "big.ics"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+        f.writelines(event.format(n=n) for n in range(200_001))
+        f.write("END:VCALENDAR\r\n")
+    script = (
+        "import resource, sys, time\n"
+        "from importer.cli import main\n"
+        "began = time.monotonic()\n"
+        "try:\n    main(['check', sys.argv[1], '-m', sys.argv[2]])\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "print('exit', code, 'seconds', time.monotonic() - began,\n"
+        "      'kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(ICS_MAPPING)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    words = done.stdout.split()
+    assert "more than 200000 rows" in done.stdout + done.stderr, done.stdout + done.stderr
+    _, code, _, seconds, _, kib = words[-6:]
+    assert int(code) == ExitCode.INPUT_REJECTED
+    assert float(seconds) < 10 and int(kib) < 512 * 1024, (seconds, kib)
+
+
+def test_a_re_export_that_drops_series_place_privacy_and_alarm_clears_what_it_can(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Issue 32: the series ends (rp_flag false), the place becomes "keine Angaben", private
+    goes; the reminder, which the API cannot remove, is said on the row, never silently."""
+    full = (
+        "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
+        "RRULE:FREQ=WEEKLY;COUNT=4\nLOCATION:Büro Aachen\nCLASS:PRIVATE\n"
+        "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM"
+    )
+    source = calendar(tmp_path, full)
+    home = tmp_path / "pc"
+    first = cli(["run", str(source), "-m", str(ICS_MAPPING)], sandbox, home, tmp_path)
+    assert "1 created" in first.stdout, first.stdout + first.stderr
+    (made,) = sandbox.store.all_appointments()
+    assert made.get("rp_flag") and made.get("private") and made.get("erinnerung")
+    calendar(
+        tmp_path, "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000"
+    )
+    again = cli(["run", str(source), "-m", str(ICS_MAPPING)], sandbox, home, tmp_path)
+    assert "1 updated" in again.stdout, again.stdout + again.stderr
+    (now,) = sandbox.store.all_appointments()
+    assert not now.get("rp_flag") and not now.get("private")
+    assert now.get("location") == {"keine Angaben": ""}
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(tmp_path / "c.results.xlsx").worksheets[0]
+    said = [str(c.value) for row in sheet.iter_rows() for c in row if c.value]
+    assert any("the reminder stays in onOffice" in s for s in said), said
+
+
+def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(
+    tmp_path: Path,
+) -> None:
+    """One event with a property the parser refuses (a date parameter on a text) does not
+    refuse the calendar: its row names the property; the events around it are read."""
+    got = rows(
+        calendar(
+            tmp_path,
+            "UID:1\nSUMMARY:ok\nDTSTART:20270301T100000\nDURATION:PT1H",
+            "UID:2\nSUMMARY:kaputt\nDTSTART:20270301T100000\nDURATION:PT1H\n"
+            "CATEGORIES;VALUE=DATE:20270301T100000",
+            "UID:3\nSUMMARY:ok too\nDTSTART:20270302T100000\nDURATION:PT1H",
+        )
+    )
+    assert [o.valid for o in got.values()] == [True, False, True]
+    (error,) = got[3].errors
+    assert error.code == "ics-unreadable" and error.message.startswith("CATEGORIES: ")

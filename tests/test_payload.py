@@ -6,7 +6,13 @@ import hashlib
 from pathlib import Path
 
 from importer.core import contract
-from importer.rules.payload import canonical, fingerprint, modify_parameters, parameters
+from importer.rules.payload import (
+    canonical,
+    fingerprint,
+    kept_on_modify,
+    modify_parameters,
+    parameters,
+)
 from importer.run.submit import run_import
 from importer.sandbox import Sandbox
 from tests.files import write_csv
@@ -136,6 +142,7 @@ def test_a_modify_clears_every_field_the_row_no_longer_sets() -> None:
             "transitTime": "00:00:00",
             "transitTimePre": "00:00:00",
             "transitTimePost": "00:00:00",
+            "rp_flag": False,
         },
         "relatedEstateId": 17,
         "location": "Büro",
@@ -147,3 +154,29 @@ def test_a_modify_clears_every_field_the_row_no_longer_sets() -> None:
     assert modify_parameters({"relatedAddressIds": None, "subscribers": None})["data"] == {
         **contract.CLEARED_VALUES
     }
+
+
+def test_a_re_export_without_series_place_or_privacy_clears_them_and_names_what_stays() -> None:
+    """Issue 32: a re-export that no longer sets the series, the place, the private mark or the
+    reminder. The series ends (rp_flag false), the place becomes "keine Angaben", private goes
+    false; the reminder (no documented empty value) is named as staying, never silently."""
+    before = {
+        "data": {
+            "description": "Besichtigung",
+            "rp_flag": True,
+            "rp_type": "w",
+            "private": True,
+            "erinnerung": "15 minutes",
+        },
+        "location": {"sonstiges": "Theaterstraße 12"},
+        "reminderTypes": ["popup"],
+    }
+    new = {"data": {"description": "Besichtigung"}}
+    sent = modify_parameters(new)
+    assert sent["data"]["rp_flag"] is False and sent["data"]["private"] is False
+    assert sent["location"] == {"keine Angaben": ""}
+    assert "erinnerung" not in sent["data"] and "reminderTypes" not in sent
+    assert kept_on_modify(before, new) == ["erinnerung", "reminderTypes"]
+    assert kept_on_modify(before, before) == [] and kept_on_modify(None, new) == []
+    series = modify_parameters({"data": {"rp_flag": True}, "location": {"sonstiges": "Büro"}})
+    assert series["data"]["rp_flag"] is True and series["location"] == {"sonstiges": "Büro"}

@@ -155,9 +155,12 @@ DATA_FIELDS: Final = (
 )
 # UNDOCUMENTED (§5.4): how modify clears a field is not documented. A field an earlier version
 # of a row set and the new version leaves empty is sent as the empty value of its kind (§4.1:
-# durations are "HH:MM:SS"). Fields without a documented empty value are left as they are: the
-# type (`art` is a select field: "" is not one of its values), the reminder lead (`erinnerung`
-# lists no "none"), series, location and reminder channels.
+# durations are "HH:MM:SS"). The series goes with `rp_flag` false (the create page: "set to
+# TRUE if the appointment is recurring"), the place with the location option `keine Angaben`
+# ("not specified", §4.3). Fields without a documented empty value are left as they are
+# (NOT_CLEARABLE): the type (`art` is a select field: "" is not one of its values), the reminder
+# lead (`erinnerung` lists no "none"; "0 minutes" is a reminder at the start) and the reminder
+# channels (they need `erinnerung`).
 CLEARED_VALUES: Final[dict[str, Any]] = {
     "description": "",
     "note": "",
@@ -169,7 +172,13 @@ CLEARED_VALUES: Final[dict[str, Any]] = {
     "transitTime": "00:00:00",
     "transitTimePre": "00:00:00",
     "transitTimePost": "00:00:00",
+    "rp_flag": False,
 }
+CLEARED_LOCATION: Final[dict[str, Any]] = {"keine Angaben": ""}
+NOT_CLEARABLE: Final = ("art", "erinnerung", "reminderTypes")
+# UNDOCUMENTED (§4.1): whether a monthly series on the 29th-31st (a yearly one on 29 February)
+# skips the months without that day (RFC 5545) or moves it to the month's last day. Such a
+# series is imported as written, with a warning naming the months (importer/source/ics.py).
 # Parameters of calendar create beside `data` (§4.2).
 CREATE_PARAMETERS: Final = (
     "data",

@@ -163,6 +163,13 @@ CODES: dict[str, str] = {
     "group-ambiguous": N_("several groups match; use a unique name"),
     "resource-not-found": N_("no onOffice resource with this name"),
     "resource-ambiguous": N_("several resources match; use a unique name"),
+    "attendee-not-found": N_(
+        "neither an onOffice user nor a contact has this e-mail (the mapping makes it an error)"
+    ),
+    "left-out": N_(
+        "not in onOffice, so left out of the appointment (missing: leave-out in the mapping); "
+        "the row is imported"
+    ),
     "type-not-found": N_(
         "not an appointment type of this onOffice account; write its name or key as onOffice "
         "lists it (or map it in the mapping)"

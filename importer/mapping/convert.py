@@ -130,19 +130,24 @@ class Conversion:
         if spec.value is not None:
             return [spec.value] * n
         if spec.template is not None:
-            return self._template(spec)
+            return self._cell_problems(spec, self._template(spec))
         if not spec.columns:
             return [None] * n
         header = self.columns[spec.columns[0]]
-        values = self.table.frame[header].to_numpy().tolist()
+        return self._cell_problems(spec, self.table.frame[header].to_numpy().tolist())
+
+    def _cell_problems(self, spec: ValueSpec, values: list[Any]) -> list[Any]:
+        """The file's own errors and warnings of the cells a value is read from (a template
+        reads several): reported on the row; a cell with an error gives no value."""
+        used = set(self.used_columns(spec))
         for (row, column), why in self.table.cell_errors.items():
-            if column == header and why:
+            if column in used and why and values[self.position[row]] is not _MISSING:
                 i = self.position[row]
                 code = self.table.cell_codes.get((row, column), "cell-error")
                 self.fail(i, spec, code, why, values[i])
                 values[i] = _MISSING
         for (row, column), why in self.table.cell_warnings.items():
-            if column == header:
+            if column in used:
                 i = self.position[row]
                 self.fail(i, spec, "cell-warning", why, values[i], level=Level.WARNING)
         return values
@@ -265,7 +270,8 @@ class Conversion:
 
     # --- look-ups ---------------------------------------------------------------------------
     def resolve(self, spec: ValueSpec, keys: list[Any], target: str) -> list[Any]:
-        """Replace look-up keys by ids (or user names for `von`)."""
+        """Replace look-up keys by ids (or user names for `von`). A key onOffice does not
+        know fails its row, or (``missing: leave-out``) is left out of it with a warning."""
         assert spec.lookup is not None
         if self.resolver is None:
             self.unresolved.append(spec.lookup.kind)
@@ -280,16 +286,31 @@ class Conversion:
             ids: list[Any] = []
             for key in value if isinstance(value, list) else [value]:
                 resolution = found[key]
+                if (
+                    resolution.candidate is None
+                    and spec.lookup.leaves_out
+                    and (resolution.code.endswith("-not-found"))
+                ):
+                    self.fail(
+                        i, spec, "left-out", _left_out(resolution), key, Level.WARNING, target
+                    )
+                    continue
                 if resolution.candidate is None:
                     self.fail(i, spec, resolution.code, resolution.message, key, target=target)
                     break
                 c = resolution.candidate
-                ids.append(c.name if target == "von" else c.id)
-            else:  # every key resolved
-                out.append(ids if isinstance(value, list) else ids[0])
+                ids.append(c if target == "attendees" else c.name if target == "von" else c.id)
+            else:  # every key resolved (or left out)
+                out.append((ids or None) if isinstance(value, list) else (ids or [None])[0])
                 continue
             out.append(None)
         return out
+
+
+def _left_out(resolution: Any) -> str:
+    return _("{why}; left out of the appointment (the row is imported)").format(
+        why=resolution.message
+    )
 
 
 _NONE = (type(None), None)
@@ -416,6 +437,8 @@ def convert(
             values = _account_types(run, spec, values)
         data[name] = values
         run.sources[name] = run.used_columns(spec)
+    if "attendees" in data:
+        _attendees(run, data)
     if any(all_day):
         data["ganztags"] = [True if a else None for a in all_day]
         run.sources["ganztags"] = tuple(
@@ -440,6 +463,23 @@ def convert(
     if run.resolver is not None and "art" in mapping.fields and not run.resolver.types().unknown:
         allowed[contract.TYPE_FIELD] = run.resolver.types().shown()
     return Converted(frame, run.sources, run.problems, unresolved, run.notices, allowed)
+
+
+def _attendees(run: Conversion, data: dict[str, list[Any]]) -> None:
+    """A calendar's people (``attendees``, look-up ``attendee``): the onOffice users among them
+    become participants, the contacts are linked, beside what other fields give."""
+    people = data.pop("attendees")
+    columns = run.sources.pop("attendees")
+    n = len(run.rows)
+    for target, kind in (("subscribers.users", "user"), ("relatedAddressIds", "address")):
+        have = data.get(target) or [None] * n
+        merged = []
+        for i, found in enumerate(people):
+            ids = list(have[i] or [])
+            ids += [c.id for c in found or [] if c.kind == kind and c.id not in ids]
+            merged.append(ids or None)
+        data[target] = merged
+        run.sources[target] = tuple(dict.fromkeys(run.sources.get(target, ()) + columns))
 
 
 def _account_types(run: Conversion, spec: ValueSpec, values: list[Any]) -> list[Any]:

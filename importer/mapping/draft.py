@@ -416,20 +416,26 @@ def _calendar(draft: Draft) -> None:
     add(Entry("fields.status", {"column": "STATUS", "map": statuses}, _("cancelled events")))
     add(Entry("fields.erinnerung", "VALARM", _("the nearest reminder onOffice offers")))
     add(Entry("fields.origin", {"value": True}, _('"appointment imported via ICS"')))
+    private = {"column": "CLASS", "map": {"PRIVATE": True, "CONFIDENTIAL": True, "*": False}}
+    add(Entry("fields.private", private, _("private and confidential events")))
+    people = {
+        "template": "{ORGANIZER}, {ATTENDEE}",
+        "split": ",",
+        "lookup": {"kind": "attendee", "by": "email", "missing": "leave-out"},
+    }
     add(
         Entry(
-            "fields.subscribers.users",
-            {"column": "ORGANIZER", "lookup": "user"},
-            _("the organiser: an agent, by the e-mail of the onOffice user"),
+            "fields.attendees",
+            people,
+            _("users take part, contacts are linked, anyone else is left out with a warning"),
         )
     )
-    add(
-        Entry(
-            "fields.relatedAddressIds",
-            {"column": "ATTENDEE", "split": ",", "lookup": "address"},
-            _("the other attendees: contacts, by e-mail"),
-        )
-    )
+    rooms = {
+        "column": "RESOURCES",
+        "split": ";",
+        "lookup": {"kind": "resource", "by": "label", "missing": "leave-out"},
+    }
+    add(Entry("fields.ressources", rooms, _("rooms: the account's resources by name")))
     add(Entry("location", {"type": "sonstiges", "column": "LOCATION"}, _("the event's place")))
     series = {
         "repeat": "REPEAT",
@@ -527,8 +533,8 @@ def _try_lookups(draft: Draft, resolver: Resolver) -> None:
 
     for entry in draft.entries:
         spec = entry.value
-        if not isinstance(spec, dict) or "lookup" not in spec:
-            continue
+        if not isinstance(spec, dict) or "lookup" not in spec or "column" not in spec:
+            continue  # a template's look-up (a calendar's people) is tried by the check
         lookup = spec["lookup"]
         kind, by = (lookup, None) if isinstance(lookup, str) else (lookup["kind"], lookup["by"])
         by = by or LOOKUP_KINDS[kind][0]

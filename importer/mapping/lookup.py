@@ -43,6 +43,8 @@ class Candidate:
     label: str  # for messages: "5436 (Markus Wagner)"
     name: str = ""  # a user's user name (what `von` takes)
     surname: str = ""  # a user's last name: matched when nothing else is, if only one has it
+    kind: str = ""  # "user" or "address" where a look-up may find either (an attendee)
+    email: str = ""  # a user's e-mail (an attendee is matched by it alone)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ _NOT_FOUND = {
     ("user", "name"): N_("no onOffice user is called {key}"),
     ("group", "name"): N_("no onOffice group is called {key}"),
     ("resource", "label"): N_("no onOffice resource is called {key}"),
+    ("attendee", "email"): N_("{key} is neither an onOffice user nor a contact in onOffice"),
 }
 
 
@@ -200,12 +203,37 @@ class Resolver:
 
     def resolve(self, kind: str, by: str, keys: Iterable[str]) -> dict[str, Resolution]:
         keys = list(dict.fromkeys(k for k in keys if k))
+        if kind == "attendee":
+            return self._attendees(keys)
         todo = [k for k in keys if (kind, by, k) not in self._cache]
         if todo:
             candidates = self._fetch(kind, by, todo)
             for key in todo:
                 self._cache[(kind, by, key)] = match(key, candidates, kind, by)
         return {k: self._cache[(kind, by, k)] for k in keys}
+
+    def _attendees(self, keys: list[str]) -> dict[str, Resolution]:
+        """A calendar's people by e-mail (§6.5: a calendar names them so): an onOffice user by
+        the e-mail of the user (any letter case), else a contact by any of its e-mails."""
+        users = [
+            Candidate(c.id, (c.email,), c.label, c.name, kind="user")
+            for c in self.candidates("user")
+            if c.email
+        ]
+        out: dict[str, Resolution] = {}
+        for key in keys:
+            found = match(key, users, "user", "email")
+            if found.candidate is not None or found.code == "user-ambiguous":
+                out[key] = found
+        contacts = self.resolve("address", "email", [k for k in keys if k not in out])
+        for key, found in contacts.items():
+            if found.code == "address-not-found":
+                found = Resolution(
+                    code="attendee-not-found",
+                    message=_(_NOT_FOUND[("attendee", "email")]).format(key=shown(key)),
+                )
+            out[key] = found
+        return {k: out[k] for k in keys}
 
     def _fetch(self, kind: str, by: str, keys: list[str]) -> list[Candidate]:
         if kind in ("user", "group", "resource"):
@@ -251,7 +279,7 @@ class Resolver:
             email = str(e.get("email") or "")  # §6.5: a calendar names its people by e-mail
             keys = (user, f"{first} {last}".strip(), f"{last}, {first}".strip(", "), email)
             label = f"{user} ({first} {last})".strip()
-            out.append(Candidate(user_id, keys, label, user, last))
+            out.append(Candidate(user_id, keys, label, user, last, "user", email))
         return out
 
     def _groups(self) -> list[Candidate]:
@@ -283,4 +311,5 @@ def _address(record_id: int, elements: Any, by: str) -> Candidate:
         keys = (str(e.get("Email", "")),)
     else:
         keys = tuple(str(v) for k, v in e.items() if k == "Email" or k.startswith("email"))
-    return Candidate(record_id, keys, f"{record_id} ({name})" if name else str(record_id))
+    label = f"{record_id} ({name})" if name else str(record_id)
+    return Candidate(record_id, keys, label, kind="address")

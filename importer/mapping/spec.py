@@ -59,6 +59,8 @@ FIELD_KINDS: dict[str, str] = {
     "relatedAddressIds": ID_LIST,
     "subscribers.users": ID_LIST,
     "subscribers.groups": ID_LIST,
+    # a calendar's people by e-mail: users become participants, contacts are linked
+    "attendees": ID_LIST,
 }
 ENUMS: dict[str, tuple[str, ...]] = {
     "status": contract.STATUS_VALUES,
@@ -71,6 +73,7 @@ LOOKUP_KINDS: dict[str, tuple[str, ...]] = {
     "user": ("auto", "username", "name"),
     "group": ("name",),
     "resource": ("label",),
+    "attendee": ("email",),  # a user's e-mail first, else a contact's
 }
 LOOKUP_TARGETS = {
     "relatedEstateId": {"estate"},
@@ -79,7 +82,11 @@ LOOKUP_TARGETS = {
     "subscribers.groups": {"group"},
     "von": {"user"},
     "ressources": {"resource"},
+    "attendees": {"attendee"},
 }
+# What a look-up does with a key onOffice does not know: the row's error (the default), or
+# leave it out of the appointment with a warning (a calendar's guests who are in no list).
+LOOKUP_MISSING = ("error", "leave-out")
 REPEAT_WORDS = {
     "t": "t",
     "täglich": "t",
@@ -153,6 +160,11 @@ TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 class Lookup:
     kind: str
     by: str
+    missing: str = "error"  # LOOKUP_MISSING
+
+    @property
+    def leaves_out(self) -> bool:
+        return self.missing == "leave-out"
 
 
 @dataclass(frozen=True)
@@ -438,9 +450,14 @@ class _Parser:
             return None
         kind: Any = raw if isinstance(raw, str) else None
         by: Any = None
+        missing: Any = LOOKUP_MISSING[0]
         if isinstance(raw, dict):
-            raw = self.keys(raw, ("kind", "by"), path)
+            raw = self.keys(raw, ("kind", "by", "missing"), path)
             kind, by = raw.get("kind"), raw.get("by")
+            missing = raw.get("missing", missing)
+            if missing not in LOOKUP_MISSING:
+                self.fail(f"{path}.missing", f"one of {', '.join(LOOKUP_MISSING)}")
+                return None
         if kind not in LOOKUP_KINDS:
             self.fail(path, f"unknown look-up {kind!r}; one of {', '.join(LOOKUP_KINDS)}")
             return None
@@ -448,7 +465,7 @@ class _Parser:
         if by not in LOOKUP_KINDS[kind]:
             self.fail(f"{path}.by", f"{kind} look-ups go by {', '.join(LOOKUP_KINDS[kind])}")
             return None
-        return Lookup(kind, by)
+        return Lookup(kind, by, missing)
 
 
 def map_key(key: Any) -> str:

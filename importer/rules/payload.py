@@ -62,12 +62,15 @@ def modify_parameters(new: dict[str, Any]) -> dict[str, Any]:
     """The `modify` parameters that leave an appointment holding exactly ``new`` whatever it
     held before (§5.4), so that no computer needs to know what was written earlier: fields
     ``new`` does not set are cleared where the API has an empty value
-    (``contract.CLEARED_VALUES``), the contacts replaced as a whole, the estate unlinked and
+    (``contract.CLEARED_VALUES``: a series ends being one with ``rp_flag`` false), the place
+    becomes "not specified", the contacts are replaced as a whole, the estate unlinked and
     the participants emptied where ``new`` has none."""
     data = dict(new.get("data", {}))
     for name, empty in contract.CLEARED_VALUES.items():
         data.setdefault(name, empty)
     out = {**new, "data": data}
+    if "location" not in new:
+        out["location"] = dict(contract.CLEARED_LOCATION)
     out["relatedAddressIds"] = list(new.get("relatedAddressIds") or [])
     out["replaceAddressIds"] = True  # without it, modify adds contacts to the old ones
     if "relatedEstateId" not in new:
@@ -75,3 +78,16 @@ def modify_parameters(new: dict[str, Any]) -> dict[str, Any]:
     subscribers = new.get("subscribers") or {}
     out["subscribers"] = {kind: list(subscribers.get(kind) or []) for kind in ("users", "groups")}
     return out
+
+
+def kept_on_modify(before: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """The fields ``before`` (the parameters last written) set and ``new`` does not, which a
+    modify cannot clear (``contract.NOT_CLEARABLE``): they stay in onOffice, and are said."""
+    if not before:
+        return []
+    old, now = before.get("data") or {}, new.get("data") or {}
+    return [
+        name
+        for name in contract.NOT_CLEARABLE
+        if (old.get(name) or before.get(name)) and not (now.get(name) or new.get(name))
+    ]

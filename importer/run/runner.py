@@ -57,7 +57,7 @@ from ..onoffice.readback import (
 from ..onoffice.reference import Stamp, reference, with_stamp
 from ..rules.check import CheckReport
 from ..rules.keys import KEY_PREFIX
-from ..rules.payload import fingerprint, modify_parameters
+from ..rules.payload import fingerprint, kept_on_modify, modify_parameters
 from ..rules.refusals import explain
 from . import identity
 from . import journal as jr
@@ -153,6 +153,23 @@ class RowResult:
     problems: tuple[RowProblem, ...] = ()  # the cells a refusal concerns
 
 
+def _kept(entry: jr.Entry | None, new: dict[str, Any]) -> str | None:
+    """Said on an updated row: what the file no longer sets but onOffice keeps (the API has no
+    way to clear it, contract.NOT_CLEARABLE)."""
+    kept = kept_on_modify(entry.payload if entry is not None else None, new)
+    if not kept:
+        return None
+    return _(
+        "updated, but {fields} stays in onOffice as it was: the file no longer sets it, and "
+        "the onOffice API has no way to remove it; remove it in onOffice by hand"
+    ).format(fields=", ".join(_(_KEPT_WORDS[k]) for k in kept))
+
+
+_KEPT_WORDS = {
+    "erinnerung": N_("the reminder"),
+    "art": N_("the appointment type"),
+    "reminderTypes": N_("the reminder channels"),
+}
 _UNKNOWN_OUTCOME = N_("outcome unknown: {error}")
 STOPPED_UNSETTLED = N_("outcome unknown: the run stopped before it could be settled; run again")
 # Writes refused for a missing right before any write succeeded that stop the run.
@@ -452,7 +469,7 @@ class Runner:
             )
         else:
             self._journal_updated(prior.entry.fingerprint, step, new, params)
-        return RowResult(step.row, UPDATED, appointment)
+        return RowResult(step.row, UPDATED, appointment, _kept(entry, new))
 
     @staticmethod
     def _taken_off(prior: Prior, sent: dict[str, Any]) -> bool:

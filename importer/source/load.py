@@ -547,7 +547,7 @@ def _load_calendar(path: Path, options: LoadOptions) -> Table:
         path=path,
         frame=frame,
         header_row=1,
-        encoding="utf-8",
+        encoding=events.encoding,
         cell_errors={k: why for k, (_code, why) in events.errors.items()},
         cell_codes={k: code for k, (code, _why) in events.errors.items()},
         cell_warnings=events.warnings,
