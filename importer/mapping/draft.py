@@ -20,6 +20,7 @@ from typing import Any
 from ..core import contract
 from ..core.errors import SourceFileError
 from ..core.i18n import _, ngettext, reminder
+from ..source import ics
 from ..source.load import LoadOptions, Table, header_key, load_table
 from .convert import normalise_reminder
 from .lookup import Candidate, Choices, ReadApi, Resolver, spelled
@@ -322,7 +323,7 @@ def draft_mapping(
         for c in table.columns
     ]
     draft = Draft(Path(path), table)
-    if table.calendar:
+    if table.calendar or set(ics.COLUMNS) <= set(table.columns):  # a calendar's results too
         _calendar(draft)
         return _finish(draft, columns, api)
     found = _assign(columns)
@@ -818,7 +819,7 @@ def render(draft: Draft) -> str:
     ]
     table = draft.table
     source: list[str] = []
-    if table.sheet:
+    if table.sheet and not table.own:  # our own workbook is read by its sheet whatever it says
         source.append(f"  sheet: {_q(table.sheet)}")
     if table.header_row != 1:
         source.append(f"  header_row: {table.header_row}")

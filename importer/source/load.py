@@ -28,9 +28,11 @@ from ..core.errors import SourceFileError
 from ..core.excel import (
     LIST_LABEL,
     RESULTS_SHEET,
+    ROWS_SHEET,
     SUMMARY_SHEET,
     column_letter,
     outcome_positions,
+    report_positions,
 )
 from ..core.i18n import _, every, number
 from . import ics
@@ -38,7 +40,6 @@ from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 30
-# Our own results workbooks are valid inputs: their data sits on this sheet, header in row 1.
 DELIMITERS = (";", ",", "\t", "|")
 
 
@@ -78,6 +79,11 @@ class Table:
     cell_warnings: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, header) -> why
     calendar: bool = False  # an .ics file: a row per event (importer.source.ics)
     warnings: list[str] = field(default_factory=list)
+    # Our own workbook given as input ("results" or "report", see OWN_SHEETS): its data columns
+    # are the frame, its own columns (Status, Appointment ID …) are set aside here, by their
+    # message id (core.excel.STATUS …) and indexed by row as the frame is.
+    own: str | None = None
+    outcomes: pd.DataFrame | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -254,9 +260,9 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             file=name,
             code="file-damaged",
         ) from None
-    results_sheet = _results_sheet(workbook, facts)
-    if results_sheet and options.sheet not in (results_sheet, 1):
-        options = replace(options, sheet=results_sheet, header_row=1)
+    own, own_sheet = _own_sheet(workbook, facts)
+    if own_sheet is not None:
+        options = replace(options, sheet=own_sheet, header_row=1)
     sheet = _choose_sheet(workbook, facts, options, expected, name)
     try:
         rows = _calamine(
@@ -270,7 +276,14 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             code="file-damaged",
         ) from None
     table = _table_from_rows(
-        path, rows, list(range(1, len(rows) + 1)), options, expected, sheet=sheet.name, letters=True
+        path,
+        rows,
+        list(range(1, len(rows) + 1)),
+        options,
+        expected,
+        sheet=sheet.name,
+        letters=True,
+        own=own,
     )
     _apply_sheet_facts(table, sheet, facts)
     return table
@@ -330,15 +343,26 @@ def _open_workbook(path: Path) -> CalamineWorkbook:
     return CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
 
 
-def _results_sheet(workbook: CalamineWorkbook, facts: WorkbookFacts) -> str | None:
-    """The Results sheet of our own results workbook (in any language), if this is one."""
-    names = every(RESULTS_SHEET)
-    for sheet in facts.sheets:
-        if sheet.name in names:
-            top = _top_rows(workbook, sheet.name)
-            if top and outcome_positions([normalise_header(c) for c in top[0]]) is not None:
-                return sheet.name
-    return None
+# Our own workbooks are valid inputs: a results workbook (its sheet "Results") and a check report
+# (its sheet "Rows"), in either language; the data sits on that sheet, header in row 1, between
+# our columns, which these find.
+OWN_SHEETS: dict[str, tuple[str, Callable[[Sequence[object]], dict[str, int] | None]]] = {
+    "results": (RESULTS_SHEET, outcome_positions),
+    "report": (ROWS_SHEET, report_positions),
+}
+
+
+def _own_sheet(workbook: CalamineWorkbook, facts: WorkbookFacts) -> tuple[str | None, str | None]:
+    """(kind, sheet) of our own workbook, if this is one, else (None, None). It is read whatever
+    sheet the mapping names (the one of the file it came from)."""
+    for kind, (message, positions) in OWN_SHEETS.items():
+        names = every(message)
+        for sheet in facts.sheets:
+            if sheet.name in names:
+                top = _top_rows(workbook, sheet.name)
+                if top and positions([normalise_header(c) for c in top[0]]) is not None:
+                    return kind, sheet.name
+    return None, None
 
 
 def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:
@@ -602,10 +626,12 @@ def _table_from_rows(
     sheet: str | None = None,
     letters: bool = False,
     text_only: bool = False,
+    own: str | None = None,
 ) -> Table:
     name = str(path)
     index = _header_index(name, rows, numbers, options, expected, sheet)
     header = [normalise_header(c) for c in rows[index]]
+    ours = (OWN_SHEETS[own][1](header) or {}) if own else {}
     body = [r for r in rows[index + 1 :]]
     body_numbers = numbers[index + 1 :]
     keep = [i for i, r in enumerate(body) if not all(_is_blank(c) for c in r)]
@@ -621,7 +647,7 @@ def _table_from_rows(
             code="file-too-many-columns",
         )
     header += [""] * (width - len(header))
-    seen = _named_columns(name, header, body, keep, numbers[index], sheet, letters)
+    seen = _named_columns(name, header, body, keep, numbers[index], sheet, letters, ours)
     if not keep:
         raise SourceFileError(
             _("no data rows found below the header"),
@@ -638,12 +664,21 @@ def _table_from_rows(
         dtype=object,
         index=pd.Index([body_numbers[i] for i in keep], name="row"),
     )
+    outcomes = None
+    if ours:  # our own columns, set aside by their message ids
+        outcomes = pd.DataFrame(
+            {m: _without_blanks(cells[c], text_only) for m, c in ours.items()},
+            dtype=object,
+            index=frame.index,
+        )
     return Table(
         path=path,
         frame=frame,
         header_row=numbers[index],
         sheet=sheet,
         column_letters={header[c]: column_letter(c) for c in used} if letters else {},
+        own=own if ours else None,
+        outcomes=outcomes,
     )
 
 
@@ -700,10 +735,15 @@ def _named_columns(
     header_number: int,
     sheet: str | None,
     letters: bool,
+    ours: dict[str, int],
 ) -> dict[str, int]:
-    """Every column with data has a name, and no name twice: header key -> column."""
+    """Every column with data has a name, and no name twice: header key -> column. Our own
+    columns (``ours``) are left out: a calendar's STATUS beside our Status is no clash."""
     seen: dict[str, int] = {}
+    skip = set(ours.values())
     for col, title in enumerate(header):
+        if col in skip:
+            continue
         where = column_letter(col) if letters else f"column {col + 1}"
         if not title:
             has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
