@@ -319,7 +319,7 @@ def _check(
         converted.unresolved,
         file_sha256(source),
         started,
-        file_warnings=list(table.warnings),
+        file_warnings=[*table.warnings, *converted.warnings],
         timings=timings,
         notices=list(converted.notices),
         sources=converted.sources,
