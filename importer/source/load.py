@@ -401,15 +401,74 @@ def _apply_sheet_facts(table: Table, sheet: SheetFacts, facts: WorkbookFacts) ->
 
 
 # --- text files --------------------------------------------------------------------------------
+def _forced(name: str, data: bytes, encoding: str) -> tuple[str, str]:
+    """The file read in the encoding the mapping (or --encoding) names; where its bytes say
+    otherwise (a UTF-16 byte-order mark, bytes that encoding has not), said in our words."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise SourceFileError(
+            _("{encoding} is not an encoding known here (utf-8, cp1252, utf-16, latin-1 …)").format(
+                encoding=repr(encoding)
+            ),
+            file=name,
+            code="file-encoding",
+        ) from None
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        b"\x00" in data[:64] and data[:64].count(b"\x00") * 3 >= len(data[:64])
+    )
+    if utf16 and "16" not in encoding and "32" not in encoding:
+        raise SourceFileError(
+            _(
+                "the file is UTF-16 (as Excel's “Unicode text” writes it), but it was to be read "
+                "as {encoding}; set `source.encoding: utf-16` in the mapping, or remove the line "
+                "(the encoding is detected)"
+            ).format(encoding=encoding),
+            file=name,
+            code="file-encoding",
+        )
+    if "16" not in encoding and "32" not in encoding and (binary := _binary(name, data)):
+        raise binary
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceFileError(
+            _(
+                "line {line}: the byte {byte} is not a character in {encoding}; the file is in "
+                "another encoding (or not a text file). Set `source.encoding` to the one it has, "
+                "or remove the line (the encoding is detected)"
+            ).format(line=line, byte=f"0x{data[exc.start]:02X}", encoding=encoding),
+            file=name,
+            code="file-encoding",
+        ) from None
+
+
+# Bytes no text file holds (control characters other than tab, line breaks, form feed and
+# DOS's end-of-file mark; NUL has a message of its own); a file with many of them is binary,
+# not a CSV (a stray vertical tab in a cell is only taken out of its text).
+_CONTROL = bytes(b for b in range(1, 32) if b not in (9, 10, 12, 13, 26))
+
+
+def _binary(name: str, data: bytes) -> SourceFileError | None:
+    sample = data[:65_536]
+    control = len(sample) - len(sample.translate(None, _CONTROL))
+    if control > 16 and control * 50 > len(sample):  # over 2 %: random bytes have 10 %
+        return SourceFileError(
+            _(
+                "this is not a text file: it holds binary data ({n} control bytes in its first "
+                "{size}); export the list as CSV (UTF-8) or save it as an Excel .xlsx workbook"
+            ).format(n=number(control), size=number(len(sample))),
+            file=name,
+            code="file-type-unknown",
+        )
+    return None
+
+
 def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     name = str(path)
     if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceFileError(
-                f"cannot read the file as {encoding} ({exc})", file=name, code="file-encoding"
-            ) from None
+        return _forced(name, data, encoding)
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -422,6 +481,8 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 raise SourceFileError(
                     f"the file starts like {codec} but is not", file=name, code="file-encoding"
                 ) from None
+    if (binary := _binary(name, data)) is not None:
+        raise binary
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise SourceFileError(
@@ -493,14 +554,18 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
     if not text.strip():
         raise SourceFileError(_("the file is empty"), file=name, code="file-empty")
     delimiter = options.delimiter or _sniff_delimiter(text)
-    # The csv module's field limit is process-wide: set for this read, then given back.
-    previous_limit = csv.field_size_limit(options.limits.max_field_chars)
+    # The csv module's field limit is process-wide: set for this read, then given back. It is
+    # the whole text, so that a cell over our limit is measured and named, not cut off.
+    previous_limit = csv.field_size_limit(max(len(text), options.limits.max_field_chars) + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[Any]] = []
     numbers: list[int] = []
     line = 1
+    longest = options.limits.max_field_chars
     try:
         for record in reader:
+            if record and max(map(len, record)) > longest:
+                raise _field_too_long(name, rows, record, longest)
             rows.append(record)
             # The row Excel shows when it opens the file: one a record, also when a quoted
             # cell holds line breaks (the text line where it starts would be higher).
@@ -554,6 +619,26 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             code="csv-column-count",
         )
     return table
+
+
+def _field_too_long(
+    name: str, rows: list[list[Any]], record: list[str], limit: int
+) -> SourceFileError:
+    """A cell longer than the limit: its row, its column (by the first row's name) and its real
+    length."""
+    at = max(range(len(record)), key=lambda i: len(record[i]))
+    header = rows[0] if rows else []
+    column = str(header[at]).strip() if at < len(header) and str(header[at]).strip() else None
+    return SourceFileError(
+        _(
+            "the cell has {length} characters, more than the {limit} a cell may hold (a field too "
+            "long, or a quote not closed?)"
+        ).format(length=number(len(record[at])), limit=number(limit)),
+        file=name,
+        row=len(rows) + 1,
+        column=column or _("column {n}").format(n=at + 1),
+        code="csv-field-too-long",
+    )
 
 
 # --- calendar files ---------------------------------------------------------------------------
