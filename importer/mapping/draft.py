@@ -491,7 +491,7 @@ def _exported(draft: Draft, columns: list[Column]) -> bool:
     }
     if "end_time" not in found:
         end["minutes"] = 60
-    add(Entry("end", end, _("60 minutes where the file has no end time")))
+    add(Entry("end", end, program if "end_time" in found else _("60 minutes: no end time")))
     if "all_day" in found:
         spec = {"column": found["all_day"].name, "map": YES_NO}
         add(Entry("all_day", spec, _column(found["all_day"].name, _("yes/no"))))
