@@ -9,15 +9,19 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+from flask.testing import FlaskClient
 
 from importer import check, load_table
 from importer.core.errors import ExitCode
 from importer.mapping.draft import draft_mapping
 from importer.run.submit import earlier_outcomes
 from importer.sandbox import Sandbox
+from importer.web.guard import Guard
+from importer.web.workspace import Workspace
 
 from .files import write_csv
 from .helpers import cli, sheet_rows
+from .test_web import finished, post, text, upload, web  # noqa: F401
 
 ROOT = Path(__file__).parent.parent
 ICS_MAPPING = ROOT / "mappings" / "ics.yaml"
@@ -228,3 +232,30 @@ def test_a_results_workbook_drafts_from_its_data_columns(tmp_path: Path, sandbox
     drafted.write_text(draft.yaml, encoding="utf-8")
     checked = check(tmp_path / "kalender.results.xlsx", drafted, report=False)
     assert (checked.valid_count, checked.invalid_count) == (3, 0)
+
+
+def test_the_web_app_sends_a_calendar_import_again_and_undoes_it(
+    web: tuple[FlaskClient, Workspace, Guard],  # noqa: F811 (the fixture of test_web)
+    tmp_path: Path,
+) -> None:
+    """Once "send again" stopped on the calendar's STATUS and looped, and undo stopped too."""
+    client, ws, guard = web
+    assert upload(client, guard, _calendar(tmp_path)).status_code == 200
+    assert post(client, guard, "/mapping/open", name="ics").status_code == 200
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+    started = client.post("/import", data={"csrf": guard.csrf})
+    job_id = started.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws)
+    assert "3 created" in text(client.get(f"/import/{job_id}"))
+    sandbox = ws._sandbox_server()
+    again = client.post(f"/import/{job_id}/again", data={"csrf": guard.csrf})
+    second = again.headers["Location"].rsplit("/", 1)[-1]
+    finished(ws)
+    assert "The whole import: 3 rows in onOffice" in text(client.get(f"/import/{second}"))
+    assert sandbox.store.count_appointments() == 3
+    assert "3 appointments this import created" in text(client.get(f"/import/{second}/undo"))
+    removed = client.post(f"/import/{second}/undo", data={"csrf": guard.csrf})
+    finished(ws)
+    assert "3 appointments removed" in text(client.get(removed.headers["Location"]))
+    assert sandbox.store.count_appointments() == 0
