@@ -5,6 +5,8 @@ check report checks (and drafts) as the source it came from."""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from pathlib import Path
 
@@ -259,3 +261,28 @@ def test_the_web_app_sends_a_calendar_import_again_and_undoes_it(
     finished(ws)
     assert "3 appointments removed" in text(client.get(removed.headers["Location"]))
     assert sandbox.store.count_appointments() == 0
+
+
+def test_a_results_workbook_saved_as_csv_still_reads_back(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Excel's "Save as CSV" of the Results sheet: our columns are found by their place too."""
+    source = write_csv(tmp_path / "liste.csv", LIST_NAMED_LIKE_OURS)
+    mapping = tmp_path / "liste.yaml"
+    mapping.write_text(START_AND_SUBJECT, encoding="utf-8")
+    ran = cli(["run", str(source), "-m", str(mapping)], sandbox, tmp_path / "pc", tmp_path)
+    assert "2 created" in ran.stdout, ran.stdout + ran.stderr
+    rows = sheet_rows(tmp_path / "liste.results.xlsx", "Results")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(rows[0])
+    writer.writerows(
+        ["" if v is None else str(v).removesuffix(".0") for v in r.values()] for r in rows
+    )
+    saved = write_csv(tmp_path / "liste-saved.csv", buffer.getvalue())
+    table = load_table(saved)
+    assert table.own == "results"
+    assert table.columns == LIST_NAMED_LIKE_OURS.split("\n")[0].split(";")
+    assert [s for s, _i, _o in earlier_outcomes(table).values()] == [
+        "created",
+        "created",
+        "invalid",
+    ]

@@ -601,7 +601,9 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             f"the file is neither UTF-8 nor Windows-1252; it was read as {encoding} (a guess "
             "from its bytes). Set `source.encoding` if that is wrong"
         )
-    header_width = len(table.frame.columns)
+    header_width = len(table.frame.columns) + (
+        0 if table.outcomes is None else len(table.outcomes.columns)  # ours, set aside
+    )
     bad = [
         n
         for r, n in zip(rows, numbers, strict=True)
@@ -716,6 +718,8 @@ def _table_from_rows(
     name = str(path)
     index = _header_index(name, rows, numbers, options, expected, sheet)
     header = [normalise_header(c) for c in rows[index]]
+    if own is None:  # our workbook saved as CSV, or its sheet under another name
+        own = next((kind for kind, (_m, find) in OWN_SHEETS.items() if find(header)), None)
     ours = (OWN_SHEETS[own][1](header) or {}) if own else {}
     body = [r for r in rows[index + 1 :]]
     body_numbers = numbers[index + 1 :]
