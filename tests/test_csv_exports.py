@@ -252,9 +252,12 @@ def test_a_column_mixing_both_orders_is_warned_and_the_odd_dates_refused(tmp_pat
     assert "13/04/2027" in warnings[0] and "04/14/2027" in warnings[0]
 
 
-def test_dotted_german_dates_are_never_reordered(tmp_path: Path) -> None:
+def test_dotted_german_and_iso_dates_are_never_reordered(tmp_path: Path) -> None:
     path = tmp_path / "de.csv"
-    path.write_text("Start;Betreff\n05.03.2027 10:00;A\n13.04.2027 10:00;B\n", encoding="utf-8")
+    path.write_text(
+        "Start;Betreff\n05.03.2027 10:00;A\n13.04.2027 10:00;B\n2027-03-05 11:00;C\n",
+        encoding="utf-8",
+    )
     mapping = tmp_path / "de.yaml"
     mapping.write_text(
         "formats: {dayfirst: false}\nstart: Start\nend: {minutes: 30}\n"
@@ -265,8 +268,13 @@ def test_dotted_german_dates_are_never_reordered(tmp_path: Path) -> None:
     assert [a[0] for a in appointments(result).values()] == [
         "2027-03-05 10:00:00",
         "2027-04-13 10:00:00",
+        "2027-03-05 11:00:00",
     ]
     assert not errors(result) and order_warnings(result) == []
+    dayfirst = mapping.read_text(encoding="utf-8").replace("dayfirst: false", "dayfirst: true")
+    mapping.write_text(dayfirst, encoding="utf-8")
+    again = check(path, mapping, report=False)
+    assert appointments(again) == appointments(result)
 
 
 def test_excel_text_dates_are_decided_the_same_way(tmp_path: Path) -> None:
@@ -353,3 +361,36 @@ def test_a_two_million_character_cell_is_reported_with_its_length(tmp_path: Path
     assert error.code == "csv-field-too-long"
     assert (error.row, error.column) == (2, "Betreff")
     assert "2,000,000 characters" in error.message and "131,072" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "dayfirst", "starts"),
+    [
+        (  # a day over 12 proves day/month; 12-hour times
+            "Datum;Uhrzeit;Ende;Betreff\n05/03/2027;10:00 AM;10:45 AM;A\n"
+            "13/04/2027;2:30 PM;3:00 PM;B\n",
+            "true",
+            ["2027-03-05 10:00:00", "2027-04-13 14:30:00"],
+        ),
+        (  # nothing tells: month/day, under "To check" and warned by the check
+            "Termin;Betreff\n05/03/2027 10:00;A\n04/03/2027 14:30;B\n",
+            None,
+            ["2027-05-03 10:00:00", "2027-04-03 14:30:00"],
+        ),
+    ],
+)
+def test_any_list_with_slash_dates_drafts_a_working_mapping(
+    tmp_path: Path, text: str, dayfirst: str | None, starts: list[str]
+) -> None:
+    path = tmp_path / "liste.csv"
+    path.write_text(text, encoding="utf-8")
+    draft = draft_mapping(path)
+    written = "\n  dayfirst: " in draft.yaml
+    assert written is (dayfirst is not None)
+    assert (f"\n  dayfirst: {dayfirst}\n" in draft.yaml) is written
+    assert any("formats.dayfirst" in t for t in draft.todo) is (dayfirst is None)
+    drafted = tmp_path / "drafted.yaml"
+    drafted.write_text(draft.yaml, encoding="utf-8")
+    result = check(path, drafted, report=False)
+    assert [a[0] for a in appointments(result).values()] == starts
+    assert len(order_warnings(result)) == (0 if dayfirst else 1)

@@ -25,7 +25,14 @@ from ..source.load import LoadOptions, Table, header_key, load_table
 from .convert import normalise_reminder
 from .lookup import Candidate, Choices, ReadApi, Resolver, spelled
 from .spec import LOOKUP_KINDS
-from .values import DEFAULT_DATE_FORMATS, FALSE_WORDS, TRUE_WORDS, OrderEvidence
+from .values import (
+    DEFAULT_DATE_FORMATS,
+    DEFAULT_DATETIME_FORMATS,
+    DEFAULT_TIME_FORMATS,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    OrderEvidence,
+)
 
 # Header words per target, normalised (lower case, umlauts spelled out, no punctuation).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -183,9 +190,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "location": ("ort", "location", "treffpunkt", "adresse", "place", "raum", "wo"),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DATETIME_TEXT = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})[ T,]+\d{1,2}:\d{2}")
-_DATE_TEXT = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})$")
-_TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?( ?uhr)?$", re.IGNORECASE)
+_DAY = r"(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})"
+_DATETIME_TEXT = re.compile(rf"^{_DAY}[ T,]+\d{{1,2}}:\d{{2}}")
+_DATE_TEXT = re.compile(rf"^{_DAY}$")
+_TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?( ?uhr| ?[ap]m)?$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+$")
 
 
@@ -369,6 +377,8 @@ def draft_mapping(
         add(Entry("end", {"minutes": 30}, _("no end or duration column found: 30 minutes assumed")))
     if "all_day" in found:
         add(Entry("all_day", found["all_day"].name, _column(found["all_day"].name, _("yes/no"))))
+    timed = [found[k] for k in ("start", "date", "time", "end") if k in found]
+    _text_formats(draft, timed)
     _fields(found, draft)
     _series(found, draft)
     if "location" in found:
@@ -463,6 +473,8 @@ _SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})$")
 _DOT_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _AM_PM = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?\s*[AaPp][Mm]$")
+_SLASH_START = re.compile(r"^\d{1,2}/\d{1,2}/(\d{4}|\d{2})\b")
+_AM_PM_END = re.compile(r"\d{1,2}:\d{2}(:\d{2})? ?[AaPp][Mm]$")
 
 
 def _exported(draft: Draft, columns: list[Column]) -> bool:
@@ -529,25 +541,53 @@ def _export_formats(draft: Draft, days: list[Any], times: list[Any]) -> dict[str
     formats: dict[str, Any] = {}
     slashed = [t for t in texts if _SLASH_DATE.match(t)]
     if slashed:
-        evidence = OrderEvidence()
-        for t in slashed:
-            evidence.add(t)
-        first = "%d/%m" if evidence.proves else "%m/%d"
+        first = _slash_order(draft, slashed, formats)
         dates += [f"{first}/%Y", f"{first}/%y"]
-        if evidence.proves is None:
-            draft.todo.append(
-                _(
-                    "formats.dayfirst: no date tells whether day or month comes first ({example} "
-                    "could be either): they are read month/day (US settings); write `dayfirst: "
-                    "true` under formats if the file has day/month (UK settings)"
-                ).format(example=evidence.either or slashed[0])
-            )
-        else:
-            formats["dayfirst"] = evidence.proves
     formats["date"] = dates or list(DEFAULT_DATE_FORMATS)
     twelve = any(_AM_PM.match(str(v).strip()) for v in times)
     formats["time"] = ["%I:%M:%S %p", "%I:%M %p"] if twelve else ["%H:%M:%S", "%H:%M"]
     return formats
+
+
+def _slash_order(draft: Draft, slashed: list[str], formats: dict[str, Any]) -> str:
+    """How slash dates start ("%d/%m" or "%m/%d"): proved by a day over 12 (then ``dayfirst``
+    is written), else month/day with a line under "To check"."""
+    evidence = OrderEvidence()
+    for text in slashed:
+        evidence.add(text)
+    if evidence.proves is None:
+        draft.todo.append(
+            _(
+                "formats.dayfirst: no date tells whether day or month comes first ({example} "
+                "could be either): they are read month/day (US settings); write `dayfirst: "
+                "true` under formats if the file has day/month (UK settings)"
+            ).format(example=evidence.either or slashed[0])
+        )
+    else:
+        formats["dayfirst"] = evidence.proves
+    return "%d/%m" if evidence.proves else "%m/%d"
+
+
+def _text_formats(draft: Draft, used: list[Column]) -> None:
+    """Any other list with slash dates (05/03/2027) or 12-hour times (2:30 PM) in the columns
+    the draft reads times from: their formats beside the default ones."""
+    texts = [str(v).strip() for c in used for v in c.values if isinstance(v, str)]
+    slashed = [m.group(0) for t in texts if (m := _SLASH_START.match(t))]
+    twelve = any(_AM_PM_END.search(t) for t in texts)
+    if not slashed and not twelve:
+        return
+    formats: dict[str, Any] = {}
+    times = [*DEFAULT_TIME_FORMATS, *(("%I:%M %p", "%I:%M:%S %p") if twelve else ())]
+    days = list(DEFAULT_DATE_FORMATS)
+    if slashed:
+        first = _slash_order(draft, slashed, formats)
+        days += [f"{first}/%Y", f"{first}/%y"]
+    formats["datetime"] = [
+        *DEFAULT_DATETIME_FORMATS,
+        *(f"{d} {t}" for d in days[len(DEFAULT_DATE_FORMATS) :] for t in times),
+    ]
+    formats["date"], formats["time"] = days, times
+    draft.entries.insert(0, Entry("formats", formats, _("as the file writes them")))
 
 
 def _types(draft: Draft, resolver: Resolver | None) -> None:

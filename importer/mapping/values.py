@@ -95,7 +95,7 @@ def _fits_a_shape(text: str, formats: tuple[str, ...]) -> bool:
 # --- day and month order -------------------------------------------------------------------------
 # 05/03/2027 is 5 March in the UK and May 3 in the US: a format with day and month around a slash
 # or a dash leaves the order to the writer. Dotted (German) and ISO dates do not: never swapped.
-_DAY_MONTH = re.compile(r"%([dm])([/\-])%([dm])")
+_DAY_MONTH = re.compile(r"(?<!%[Yy][/\-])%([dm])([/\-])%([dm])")  # never ISO's %Y-%m-%d
 _SLASHED = re.compile(r"(?<!\d)(\d{1,2})([/\-])(\d{1,2})\2\d{2,4}")
 
 
