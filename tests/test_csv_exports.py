@@ -394,3 +394,24 @@ def test_any_list_with_slash_dates_drafts_a_working_mapping(
     result = check(path, drafted, report=False)
     assert [a[0] for a in appointments(result).values()] == starts
     assert len(order_warnings(result)) == (0 if dayfirst else 1)
+
+
+def test_a_workbook_cell_of_two_million_characters_is_reported_with_its_length(
+    tmp_path: Path,
+) -> None:
+    """Excel stops at 32,767, another program's workbook need not: the real length is said."""
+    import re
+    import zipfile
+
+    written = write_xlsx(tmp_path / "w.xlsx", [["Start", "Betreff"], ["05.03.2027 10:00", "x"]])
+    path = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<t>x</t>", b"<t>" + b"x" * 2_000_000 + b"</t>", data)
+            out.writestr(info, data)
+    result = check(path, _simple(tmp_path), report=False)
+    [problem] = next(o for o in result.outcomes if o.row == 2).errors
+    assert problem.code == "text-too-long"
+    assert "2,000,000 characters; onOffice takes at most 255" in problem.message
