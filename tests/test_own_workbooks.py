@@ -286,3 +286,22 @@ def test_a_results_workbook_saved_as_csv_still_reads_back(tmp_path: Path, sandbo
         "created",
         "invalid",
     ]
+
+
+def test_the_check_reports_own_columns_are_found_in_either_language_with_or_without_plan() -> None:
+    from importer.core.excel import report_positions
+
+    german = ["Status", "Plan", "Fehler", "Hinweise", "Datum", "Status", "Zeile im Original"]
+    assert report_positions(german) == {
+        "Status": 0,
+        "Plan": 1,
+        "Errors": 2,
+        "Warnings": 3,
+        "Source row": 6,
+    }
+    english = ["Status", "Errors", "Warnings", "Start", "Errors", "Source row"]
+    assert report_positions(english) == {"Status": 0, "Errors": 1, "Warnings": 2, "Source row": 5}
+    marked = ["Status (import)", "Errors", "Warnings", "status", "Source row"]
+    assert report_positions(marked) == {"Status": 0, "Errors": 1, "Warnings": 2, "Source row": 4}
+    assert report_positions(["Status", "Errors", "Warnings", "Start", "Zeile"]) is None
+    assert report_positions(["Datum", "Status", "Errors", "Warnings", "Source row"]) is None
