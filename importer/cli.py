@@ -686,6 +686,8 @@ def render_run(report: Any, written: Path | None) -> None:
                 warned,
             ).format(n=warned)
         )
+    for warning in report.check.file_warnings:  # a day/month order assumed, the encoding
+        click.echo("  " + _("Warning: {text}").format(text=warning))
     for notice in [*report.check.notices, *report.notices]:
         click.echo("  " + _("Note: {text}").format(text=notice))
     shown = ("invalid", "failed", "conflict", "ambiguous", "unknown")

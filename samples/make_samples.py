@@ -5,8 +5,9 @@ termine.csv    a cp1252 semicolon export with dd.mm.yyyy HH:MM, ja/nein, quoted 
 series.csv     UTF-8, ISO datetimes, series appointments with attendees and groups
 outlook.ics, google.ics, apple.ics
                one office's viewings as each calendar exports them (mappings/ics.yaml)
-outlook-de.csv, outlook-en.csv
-               Outlook's CSV export with German and with English headers (mappings/outlook-csv.yaml)
+outlook-de.csv, outlook-en.csv, outlook-uk.csv
+               Outlook's CSV export in German, US and UK settings (mappings/outlook-csv.yaml)
+google.csv     Google Calendar's documented import CSV (mappings/google-csv.yaml)
 
 A few rows in each are deliberately faulty; the comments say which and why.
 """
@@ -828,14 +829,25 @@ OUTLOOK_ROWS = [
 ]  # fmt: skip
 
 
+# The UK export: English headers, day/month dates, 24-hour times; one more row, on 13 April,
+# whose day proves the order (05/03/2027 is 5 March, not May 3)
+OUTLOOK_UK_ROWS = [
+    *OUTLOOK_ROWS,
+    ("Notartermin K-2305", (13, 4, 9, 0), (13, 4, 10, 0), False, "Anna Weber",
+     "Notariat Dr. Berg", "Kaufvertrag", "Köln", False),
+]  # fmt: skip
+
+
 def outlook_csv() -> None:
-    for name, header, english in (
-        ("outlook-de.csv", OUTLOOK_DE, False),
-        ("outlook-en.csv", OUTLOOK_EN, True),
+    for name, header, style, rows in (
+        ("outlook-de.csv", OUTLOOK_DE, "de", OUTLOOK_ROWS),
+        ("outlook-en.csv", OUTLOOK_EN, "us", OUTLOOK_ROWS),
+        ("outlook-uk.csv", OUTLOOK_EN, "uk", OUTLOOK_UK_ROWS),
     ):
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         writer.writerow(header)
+        english = style != "de"
         for (
             subject,
             start,
@@ -846,14 +858,14 @@ def outlook_csv() -> None:
             text,
             place,
             private,
-        ) in OUTLOOK_ROWS:
+        ) in rows:
             row = dict.fromkeys(header, "")
             values = [
                 subject,
-                _outlook_date(start, english),
-                _outlook_time(start, english),
-                _outlook_date(end, english),
-                _outlook_time(end, english),
+                _outlook_date(start, style),
+                _outlook_time(start, style),
+                _outlook_date(end, style),
+                _outlook_time(end, style),
                 _outlook_flag(all_day, english),
                 _outlook_flag(False, english),
             ]
@@ -871,14 +883,18 @@ def outlook_csv() -> None:
         (HERE / name).write_bytes(buffer.getvalue().encode("cp1252", "replace"))
 
 
-def _outlook_date(moment: tuple[int, int, int, int], english: bool) -> str:
+def _outlook_date(moment: tuple[int, int, int, int], style: str) -> str:
     day, month = moment[0], moment[1]
-    return f"{month}/{day}/2027" if english else f"{day:02d}.{month:02d}.2027"
+    if style == "us":
+        return f"{month}/{day}/2027"
+    if style == "uk":
+        return f"{day:02d}/{month:02d}/2027"
+    return f"{day:02d}.{month:02d}.2027"
 
 
-def _outlook_time(moment: tuple[int, int, int, int], english: bool) -> str:
+def _outlook_time(moment: tuple[int, int, int, int], style: str) -> str:
     hour, minute = moment[2], moment[3]
-    if english:
+    if style == "us":
         return f"{(hour % 12) or 12}:{minute:02d}:00 {'AM' if hour < 12 else 'PM'}"
     return f"{hour:02d}:{minute:02d}:00"
 
@@ -887,9 +903,39 @@ def _outlook_flag(value: bool, english: bool) -> str:
     return ("True" if value else "False") if english else ("Ein" if value else "Aus")
 
 
+# Google Calendar's import CSV as its help page documents it ("Create or edit a CSV file"):
+# Subject, Start Date (05/30/2020), Start Time (10:00 AM), End Date, End Time, All Day Event,
+# Description, Location, Private (True/False); UTF-8, comma-separated.
+GOOGLE_CSV = [
+    "Subject", "Start Date", "Start Time", "End Date", "End Time", "All Day Event",
+    "Description", "Location", "Private",
+]  # fmt: skip
+GOOGLE_ROWS = [
+    ("Besichtigung AC-1042", "03/05/2027", "10:00 AM", "03/05/2027", "10:45 AM", "False",
+     "Schlüssel beim Hausmeister, Parkplatz im Hof", "Aachen, Theaterstraße 12", "False"),
+    ("Übergabe K-2201", "03/10/2027", "", "03/11/2027", "", "True", "", "Köln", "False"),
+    ("Besichtigung 0815", "03/11/2027", "2:30 PM", "03/11/2027", "3:15 PM", "False", "",
+     "Aachen", "True"),
+    ("Eigentümerversammlung", "03/26/2027", "6:00 PM", "03/26/2027", "8:00 PM", "False",
+     "Tagesordnung: Dach, Heizung", "Aachen", "False"),
+    # 12:30 PM is half past noon, 12:00 AM midnight: Google's own clock words
+    ("Mittagstermin Notar", "03/29/2027", "12:30 PM", "03/29/2027", "1:30 PM", "False", "",
+     "", "False"),
+]  # fmt: skip
+
+
+def google_csv() -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(GOOGLE_CSV)
+    writer.writerows(GOOGLE_ROWS)
+    (HERE / "google.csv").write_bytes(buffer.getvalue().encode("utf-8"))
+
+
 if __name__ == "__main__":
     viewings()
     termine()
     series()
     calendars()
     outlook_csv()
+    google_csv()

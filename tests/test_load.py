@@ -209,7 +209,7 @@ def test_sample_csv_cp1252_with_quoted_breaks() -> None:
         (b"<html><body>not a csv</body></html>", "file-type-unknown"),
         (b"Start;Ende\n1;2\n3,4\n", "csv-column-count"),
         (b'Start;Ende\n"1;2\n3;4\n', "csv-malformed"),
-        (b"Start;Notiz\n1;" + b"x" * 200_000 + b"\n", "csv-malformed"),
+        (b"Start;Notiz\n1;" + b"x" * 200_000 + b"\n", "csv-field-too-long"),
     ],
     ids=["empty", "blank", "nul", "pdf", "html", "mixed-delimiters", "open-quote", "huge-field"],
 )

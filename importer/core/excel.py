@@ -30,6 +30,7 @@ STATUS, APPOINTMENT_ID, ERROR, WARNINGS, SOURCE_ROW = (
     N_("Source row"),
 )
 ANSWER = N_("onOffice answer")  # a refusal's code and text as the server gave them
+ERRORS, PLAN = N_("Errors"), N_("Plan")  # the check report's (its Plan only with --resolve)
 # Where they stand: these four first, Source row last. (Versions before the German workbooks put
 # all five last, in English; their workbooks are still read.)
 OUTCOME_LEAD: Final = (STATUS, APPOINTMENT_ID, ERROR, WARNINGS)
@@ -40,7 +41,9 @@ def outcome_header(message: str, taken: Sequence[str]) -> str:
     """Our header ``message`` in the user's language, told apart from the user's own columns
     (a German list may well have a column "Hinweise" or "Status")."""
     text = _(message)
-    return _(OURS_MARK).format(header=text) if text in taken else text
+    # without case, as the reader compares headers: "STATUS" of a calendar is taken as well
+    folded = {" ".join(t.split()).casefold() for t in taken}
+    return _(OURS_MARK).format(header=text) if text.casefold() in folded else text
 
 
 def is_outcome_header(cell: object, message: str) -> bool:
@@ -66,6 +69,19 @@ def outcome_positions(header: Sequence[object]) -> dict[str, int] | None:
         trailing = (*OUTCOME_LEAD, SOURCE_ROW)
         if all(is_outcome_header(header[n - 5 + i], m) for i, m in enumerate(trailing)):
             return {m: n - 5 + i for i, m in enumerate(trailing)}
+    return None
+
+
+def report_positions(header: Sequence[object]) -> dict[str, int] | None:
+    """Where our check report keeps its own columns (header message -> index), or None when
+    ``header`` is not one of ours: Status, Plan (when it has one), Errors and Warnings first,
+    Source row last."""
+    n = len(header)
+    if n < 5 or not is_outcome_header(header[-1], SOURCE_ROW):
+        return None
+    for lead in ((STATUS, PLAN, ERRORS, WARNINGS), (STATUS, ERRORS, WARNINGS)):
+        if n > len(lead) + 1 and all(is_outcome_header(header[i], m) for i, m in enumerate(lead)):
+            return {**{m: i for i, m in enumerate(lead)}, SOURCE_ROW: n - 1}
     return None
 
 

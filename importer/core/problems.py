@@ -111,6 +111,10 @@ CODES: dict[str, str] = {
     "bad-date": N_("not a date; write it like 05.03.2027"),
     "bad-time": N_("not a time; write it like 09:15"),
     "impossible-date": N_("no such day (31 February); fix the date"),
+    "date-order": N_(
+        "the date has day and month the other way round from the rest of its column (or from "
+        "`formats.dayfirst`); say the file's order in the mapping"
+    ),
     "implausible-date": N_("a date far from today; check the year"),
     "number-not-date": N_("a number where a date belongs; format the cell as a date"),
     "date-without-time": N_("a date without a time; add a time or mark the row all-day"),

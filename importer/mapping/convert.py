@@ -39,11 +39,15 @@ from .spec import (
     map_key,
 )
 from .values import (
+    OrderEvidence,
     ValueProblem,
     clean_text,
+    day_first,
     format_duration,
+    in_order,
     is_empty,
     key_text,
+    order_sensitive,
     parse_bool,
     parse_duration,
     parse_int,
@@ -92,6 +96,7 @@ class Converted:
     unresolved: list[str] = field(default_factory=list)  # look-up kinds that did not run
     notices: list[str] = field(default_factory=list)  # checks onOffice did not answer
     allowed: dict[str, str] = field(default_factory=dict)  # field -> the account's values
+    warnings: list[str] = field(default_factory=list)  # about the file (a day/month assumed)
 
 
 class Conversion:
@@ -116,7 +121,10 @@ class Conversion:
         self.failed: set[int] = set()  # row numbers with an error so far
         self.unresolved: list[str] = []
         self.notices: list[str] = []
+        self.warnings: list[str] = []
         self.sources: dict[str, tuple[str, ...]] = {}
+        self.orders: dict[str, bool] = {}  # column -> its slash dates are day first
+        self.file_order: OrderEvidence | None = None  # every date column's together
 
     # --- raw values -----------------------------------------------------------------------------
     def used_columns(self, spec: ValueSpec) -> tuple[str, ...]:
@@ -153,22 +161,31 @@ class Conversion:
         return values
 
     def _template(self, spec: ValueSpec) -> list[Any]:
+        """The template filled for every row. A line of it whose columns are all empty in a
+        row is left out of that row ("Teilnehmer: {Teilnehmer}" without attendees)."""
         assert spec.template is not None
-        parts: list[str | list[Any]] = []
-        pos = 0
-        for m in TEMPLATE_PART.finditer(spec.template):
-            parts.append(spec.template[pos : m.start()])
-            if m.group(1) is None:
-                parts.append(m.group(0)[0])
-            else:
-                column = self.columns[m.group(1).strip()]
-                parts.append([_as_text(v) for v in self.table.frame[column].to_numpy().tolist()])
-            pos = m.end()
-        parts.append(spec.template[pos:])
         n = len(self.rows)
-        columns = [p if isinstance(p, list) else [p] * n for p in parts]
-        texts = ("".join(t) for t in zip(*columns, strict=True))
-        return [_tidy(text) or None for text in texts]
+        lines: list[list[str | None]] = []
+        for line in spec.template.split("\n"):
+            parts: list[list[str]] = []
+            blank = [True] * n  # every column of the line empty in that row
+            pos, columns = 0, 0
+            for m in TEMPLATE_PART.finditer(line):
+                parts.append([line[pos : m.start()]] * n)
+                if m.group(1) is None:
+                    parts.append([m.group(0)[0]] * n)
+                else:
+                    column = self.columns[m.group(1).strip()]
+                    cells = [_as_text(v) for v in self.table.frame[column].to_numpy().tolist()]
+                    blank = [b and not c.strip() for b, c in zip(blank, cells, strict=True)]
+                    parts.append(cells)
+                    columns += 1
+                pos = m.end()
+            parts.append([line[pos:]] * n)
+            texts = ["".join(t) for t in zip(*parts, strict=True)]
+            lines.append([None if columns and b else t for t, b in zip(texts, blank, strict=True)])
+        rows = (("\n".join(t for t in row if t is not None)) for row in zip(*lines, strict=True))
+        return [_tidy(text) or None for text in rows]
 
     def fail(
         self,
@@ -190,6 +207,65 @@ class Conversion:
 
     def had_error(self, i: int) -> bool:
         return self.rows[i] in self.failed
+
+    # --- day and month -----------------------------------------------------------------------
+    def date_formats(self, spec: ValueSpec | None, formats: tuple[str, ...]) -> tuple[str, ...]:
+        """``formats`` for ``spec``'s column with the order of day and month decided, where a
+        format leaves it open (05/03/2027): by the mapping's ``dayfirst``, else by the column's
+        values (13/04/2027 proves day/month), else by the file's other date columns, else as
+        the mapping's first such format writes it, with a warning naming that assumption.
+        Never a silent swap: a date the decided order cannot read is an error (`date-order`)."""
+        if spec is None or not spec.columns or day_first(formats) is None:
+            return formats
+        header = self.columns[spec.columns[0]]
+        if header not in self.orders:
+            self.orders[header] = self._order(header, formats)
+        return in_order(formats, self.orders[header])
+
+    def _order(self, header: str, formats: tuple[str, ...]) -> bool:
+        said = self.mapping.dayfirst
+        if said is not None:
+            return said
+        own = _evidence([header], self.table)
+        if own.proves is not None:
+            return own.proves
+        if self.file_order is None:
+            self.file_order = _evidence(_date_columns(self), self.table)
+        if self.file_order.proves is not None:
+            return self.file_order.proves
+        assumed = bool(day_first(formats))
+        order = _("day/month") if assumed else _("month/day")
+        say = _(
+            "Say the order in the mapping: `formats: {{dayfirst: true}}` (day/month) or false "
+            "(month/day)"
+        ).format()
+        if own.day_first and own.month_first:
+            self.warnings.append(
+                _(
+                    "column {column} has dates with the day first ({day}) and with the month "
+                    "first ({month}); they are read {order}, and the others are errors. {say}"
+                ).format(
+                    column=repr(header),
+                    day=own.day_first,
+                    month=own.month_first,
+                    order=order,
+                    say=say,
+                )
+            )
+        elif self.file_order.either is not None and not self.orders:  # once for the file
+            self.warnings.append(
+                _(
+                    "no date in the file tells whether day or month comes first ({example} could "
+                    "be either); they are read {order}, as the mapping's format {format} writes "
+                    "them. {say}"
+                ).format(
+                    example=self.file_order.either,
+                    order=order,
+                    format=next(f for f in formats if order_sensitive(f)),
+                    say=say,
+                )
+            )
+        return assumed
 
     # --- one value spec -------------------------------------------------------------------------
     def values(
@@ -462,7 +538,28 @@ def convert(
     allowed = {}
     if run.resolver is not None and "art" in mapping.fields and not run.resolver.types().unknown:
         allowed[contract.TYPE_FIELD] = run.resolver.types().shown()
-    return Converted(frame, run.sources, run.problems, unresolved, run.notices, allowed)
+    return Converted(
+        frame, run.sources, run.problems, unresolved, run.notices, allowed, run.warnings
+    )
+
+
+def _evidence(headers: Sequence[str], table: Table) -> OrderEvidence:
+    """What the slash dates of these columns say about their order (every distinct value)."""
+    evidence = OrderEvidence()
+    for header in headers:
+        for value in dict.fromkeys(table.frame[header].to_numpy().tolist()):
+            if isinstance(value, str):
+                evidence.add(value)
+    return evidence
+
+
+def _date_columns(run: Conversion) -> list[str]:
+    """The columns the mapping reads dates from (start, end, a series' end and exceptions)."""
+    m = run.mapping
+    specs: list[ValueSpec | None] = [m.start.column, m.start.date, m.end.column, m.end.date]
+    if m.series is not None:
+        specs += [m.series.until, m.series.exceptions]
+    return list(dict.fromkeys(run.used_columns(s)[0] for s in specs if s and s.columns))
 
 
 def _attendees(run: Conversion, data: dict[str, list[Any]]) -> None:

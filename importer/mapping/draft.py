@@ -21,11 +21,19 @@ from typing import Any
 from ..core import contract
 from ..core.errors import SourceFileError
 from ..core.i18n import _, ngettext, reminder
+from ..source import ics
 from ..source.load import LoadOptions, Table, header_key, load_table
 from .convert import normalise_reminder
 from .lookup import Candidate, Choices, ReadApi, Resolver, spelled
 from .spec import LOOKUP_KINDS, map_key
-from .values import FALSE_WORDS, TRUE_WORDS
+from .values import (
+    DEFAULT_DATE_FORMATS,
+    DEFAULT_DATETIME_FORMATS,
+    DEFAULT_TIME_FORMATS,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    OrderEvidence,
+)
 
 # Header words per target, normalised (lower case, umlauts spelled out, no punctuation).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -183,9 +191,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "location": ("ort", "location", "treffpunkt", "adresse", "place", "raum", "wo"),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DATETIME_TEXT = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})[ T,]+\d{1,2}:\d{2}")
-_DATE_TEXT = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2})$")
-_TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?( ?uhr)?$", re.IGNORECASE)
+_DAY = r"(\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})"
+_DATETIME_TEXT = re.compile(rf"^{_DAY}[ T,]+\d{{1,2}}:\d{{2}}")
+_DATE_TEXT = re.compile(rf"^{_DAY}$")
+_TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?( ?uhr| ?[ap]m)?$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+$")
 
 
@@ -323,8 +332,10 @@ def draft_mapping(
         for c in table.columns
     ]
     draft = Draft(Path(path), table)
-    if table.calendar:
+    if table.calendar or set(ics.COLUMNS) <= set(table.columns):  # a calendar's results too
         _calendar(draft)
+        return _finish(draft, columns, api)
+    if _exported(draft, columns):
         return _finish(draft, columns, api)
     found = _assign(columns)
     add = draft.entries.append
@@ -367,6 +378,8 @@ def draft_mapping(
         add(Entry("end", {"minutes": 30}, _("no end or duration column found: 30 minutes assumed")))
     if "all_day" in found:
         add(Entry("all_day", found["all_day"].name, _column(found["all_day"].name, _("yes/no"))))
+    timed = [found[k] for k in ("start", "date", "time", "end") if k in found]
+    _text_formats(draft, timed)
     _fields(found, draft)
     _series(found, draft)
     if "location" in found:
@@ -444,6 +457,144 @@ def _calendar(draft: Draft) -> None:
         "exceptions": {"column": "EXDATE", "split": ","},
     }
     add(Entry("series", series, _("an RRULE onOffice's series can express")))
+
+
+# Outlook's CSV export (its German or its English header) and Google Calendar's import CSV, which
+# takes Outlook's English names (Subject, Start Date, Start Time "10:00 AM", All Day Event …):
+# a layout known as a whole. role -> (German, English) header.
+EXPORT_LAYOUT: dict[str, tuple[str, str]] = {
+    "subject": ("Betreff", "Subject"),
+    "start_date": ("Beginnt am", "Start Date"),
+    "start_time": ("Beginnt um", "Start Time"),
+    "end_date": ("Endet am", "End Date"),
+    "end_time": ("Endet um", "End Time"),
+    "all_day": ("Ganztägiges Ereignis", "All Day Event"),
+    "organizer": ("Besprechungsplanung", "Meeting Organizer"),
+    "attendees": ("Erforderliche Teilnehmer", "Required Attendees"),
+    "description": ("Beschreibung", "Description"),
+    "location": ("Ort", "Location"),
+    "private": ("Privat", "Private"),
+}
+YES_NO = {"ein": True, "aus": False, "true": True, "false": False, "ja": True, "nein": False}
+_SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})$")
+_DOT_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_AM_PM = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?\s*[AaPp][Mm]$")
+_SLASH_START = re.compile(r"^\d{1,2}/\d{1,2}/(\d{4}|\d{2})\b")
+_AM_PM_END = re.compile(r"\d{1,2}:\d{2}(:\d{2})? ?[AaPp][Mm]$")
+
+
+def _exported(draft: Draft, columns: list[Column]) -> bool:
+    """Outlook's export or Google's import CSV: drafted as the layout it is (False: not one)."""
+    by_key = {header_key(c.name): c for c in columns}
+    found = {
+        role: by_key[k]
+        for role, names in EXPORT_LAYOUT.items()
+        for k in map(header_key, names)
+        if k in by_key
+    }
+    if not {"subject", "start_date"} <= set(found):
+        return False
+    german = header_key(found["subject"].name) == header_key(EXPORT_LAYOUT["subject"][0])
+    add = draft.entries.append
+    days = [v for r in ("start_date", "end_date") if r in found for v in found[r].values]
+    times = [v for r in ("start_time", "end_time") if r in found for v in found[r].values]
+    add(Entry("formats", _export_formats(draft, days, times), _("as the file writes them")))
+    start = {"date": found["start_date"].name}
+    if "start_time" in found:
+        start["time"] = found["start_time"].name
+    program = _("Outlook's CSV export") if german else _("Outlook's or Google Calendar's CSV")
+    add(Entry("start", start, program))
+    end: dict[str, Any] = {
+        k: found[r].name for k, r in (("date", "end_date"), ("time", "end_time")) if r in found
+    }
+    if "end_time" not in found:
+        end["minutes"] = 60
+    add(Entry("end", end, program if "end_time" in found else _("60 minutes: no end time")))
+    if "all_day" in found:
+        spec = {"column": found["all_day"].name, "map": YES_NO}
+        add(Entry("all_day", spec, _column(found["all_day"].name, _("yes/no"))))
+    add(Entry("fields.description", found["subject"].name, _column(found["subject"].name, "")))
+    parts = [f"{{{found['description'].name}}}"] if "description" in found else []
+    if "attendees" in found:  # names, not e-mails: kept in the note for the agent to read
+        parts.append(
+            ("Teilnehmer: " if german else "Attendees: ") + f"{{{found['attendees'].name}}}"
+        )
+    if parts:
+        why = _("the description; the attendees' names (a line only where there are some)")
+        add(Entry("fields.note", {"template": "\n\n".join(parts)}, why))
+    if "private" in found:
+        spec = {"column": found["private"].name, "map": YES_NO}
+        add(Entry("fields.private", spec, _column(found["private"].name, _("yes/no"))))
+    if "organizer" in found:
+        spec = {"column": found["organizer"].name, "lookup": "user"}
+        why = _column(found["organizer"].name, _("the organiser's name: an agent"))
+        add(Entry("fields.subscribers.users", spec, why))
+    if "location" in found:
+        spec = {"type": "sonstiges", "column": found["location"].name}
+        add(Entry("location", spec, _column(found["location"].name, _("a place, as free text"))))
+    return True
+
+
+def _export_formats(draft: Draft, days: list[Any], times: list[Any]) -> dict[str, Any]:
+    """The date and time formats the values show; the order of slash dates from the values
+    (a day over 12), else said under "To check"."""
+    texts = [str(v).strip() for v in days]
+    dates: list[str] = []
+    if any(_DOT_DATE.match(t) for t in texts):
+        dates += ["%d.%m.%Y", "%d.%m.%y"]
+    if any(_ISO_DATE.match(t) for t in texts):
+        dates.append("%Y-%m-%d")
+    formats: dict[str, Any] = {}
+    slashed = [t for t in texts if _SLASH_DATE.match(t)]
+    if slashed:
+        first = _slash_order(draft, slashed, formats)
+        dates += [f"{first}/%Y", f"{first}/%y"]
+    formats["date"] = dates or list(DEFAULT_DATE_FORMATS)
+    twelve = any(_AM_PM.match(str(v).strip()) for v in times)
+    formats["time"] = ["%I:%M:%S %p", "%I:%M %p"] if twelve else ["%H:%M:%S", "%H:%M"]
+    return formats
+
+
+def _slash_order(draft: Draft, slashed: list[str], formats: dict[str, Any]) -> str:
+    """How slash dates start ("%d/%m" or "%m/%d"): proved by a day over 12 (then ``dayfirst``
+    is written), else month/day with a line under "To check"."""
+    evidence = OrderEvidence()
+    for text in slashed:
+        evidence.add(text)
+    if evidence.proves is None:
+        draft.todo.append(
+            _(
+                "formats.dayfirst: no date tells whether day or month comes first ({example} "
+                "could be either): they are read month/day (US settings); write `dayfirst: "
+                "true` under formats if the file has day/month (UK settings)"
+            ).format(example=evidence.either or slashed[0])
+        )
+    else:
+        formats["dayfirst"] = evidence.proves
+    return "%d/%m" if evidence.proves else "%m/%d"
+
+
+def _text_formats(draft: Draft, used: list[Column]) -> None:
+    """Any other list with slash dates (05/03/2027) or 12-hour times (2:30 PM) in the columns
+    the draft reads times from: their formats beside the default ones."""
+    texts = [str(v).strip() for c in used for v in c.values if isinstance(v, str)]
+    slashed = [m.group(0) for t in texts if (m := _SLASH_START.match(t))]
+    twelve = any(_AM_PM_END.search(t) for t in texts)
+    if not slashed and not twelve:
+        return
+    formats: dict[str, Any] = {}
+    times = [*DEFAULT_TIME_FORMATS, *(("%I:%M %p", "%I:%M:%S %p") if twelve else ())]
+    days = list(DEFAULT_DATE_FORMATS)
+    if slashed:
+        first = _slash_order(draft, slashed, formats)
+        days += [f"{first}/%Y", f"{first}/%y"]
+    formats["datetime"] = [
+        *DEFAULT_DATETIME_FORMATS,
+        *(f"{d} {t}" for d in days[len(DEFAULT_DATE_FORMATS) :] for t in times),
+    ]
+    formats["date"], formats["time"] = days, times
+    draft.entries.insert(0, Entry("formats", formats, _("as the file writes them")))
 
 
 def _types(draft: Draft, resolver: Resolver | None) -> None:
@@ -839,7 +990,7 @@ def render(draft: Draft) -> str:
     ]
     table = draft.table
     source: list[str] = []
-    if table.sheet:
+    if table.sheet and not table.own:  # our own workbook is read by its sheet whatever it says
         source.append(f"  sheet: {_q(table.sheet)}")
     if table.header_row != 1:
         source.append(f"  header_row: {table.header_row}")

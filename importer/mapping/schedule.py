@@ -38,14 +38,18 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
     starts: list[datetime | None]
     if m.start.column:
         spec = m.start.column
-        formats = spec.formats or fmt
-        raw_dates = run.values(spec, lambda v: _datetime_or_date(v, formats, m), "start")
+        formats = run.date_formats(spec, spec.formats or fmt)
+        days_only = run.date_formats(spec, m.date_formats)
+        raw_dates = run.values(
+            spec, lambda v: _datetime_or_date(v, formats, m, days=days_only), "start"
+        )
         starts = [_at_midnight(v, all_day[i], run, i, spec) for i, v in enumerate(raw_dates)]
         start_cols = run.used_columns(spec)
     else:
         assert m.start.date is not None
         dspec = m.start.date
-        days = run.values(dspec, lambda v: parse_date(v, dspec.formats or m.date_formats), "date")
+        day_formats = run.date_formats(dspec, dspec.formats or m.date_formats)
+        days = run.values(dspec, lambda v: parse_date(v, day_formats), "date")
         times = (
             run.values(
                 m.start.time,
@@ -106,7 +110,7 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
 
 
 def _datetime_or_date(
-    value: Any, formats: tuple[str, ...], m: Mapping, end: bool = False
+    value: Any, formats: tuple[str, ...], m: Mapping, end: bool = False, *, days: tuple[str, ...]
 ) -> datetime | date:
     try:
         return parse_datetime(value, formats, m.timezone, allow_24=end)
@@ -114,7 +118,7 @@ def _datetime_or_date(
         if problem.code != "date-without-time" and not isinstance(value, str):
             raise
         try:
-            return parse_date(value, m.date_formats)  # a date alone: fine for all-day rows
+            return parse_date(value, days)  # a date alone: fine for all-day rows
         except ValueProblem:
             raise problem from None
 
@@ -154,8 +158,11 @@ def _ends(
     exclusive: set[int] = set()  # rows whose end is a moment at midnight, not a whole day
     cols: tuple[str, ...] = ()
     if e.column:
-        formats = e.column.formats or m.datetime_formats
-        vals = run.values(e.column, lambda v: _datetime_or_date(v, formats, m, True), "end")
+        formats = run.date_formats(e.column, e.column.formats or m.datetime_formats)
+        days_only = run.date_formats(e.column, m.date_formats)
+        vals = run.values(
+            e.column, lambda v: _datetime_or_date(v, formats, m, True, days=days_only), "end"
+        )
         for i, v in enumerate(vals):
             ends[i] = _at_midnight(v, all_day[i], run, i, e.column) if v is not None else None
             if isinstance(v, datetime) and v.time() == time(0):
@@ -164,7 +171,8 @@ def _ends(
     days: list[Any] = [None] * n  # the end's own day, where the file has a column for it
     if e.date:
         dspec = e.date
-        days = run.values(dspec, lambda v: parse_date(v, dspec.formats or m.date_formats), "date")
+        day_formats = run.date_formats(dspec, dspec.formats or m.date_formats)
+        days = run.values(dspec, lambda v: parse_date(v, day_formats), "date")
         cols += run.used_columns(dspec)
     if e.time:
         _end_times(run, e.time, starts, days, ends, exclusive)
@@ -286,23 +294,21 @@ def series(run: Conversion, data: dict[str, list[Any]]) -> None:
 
     types = run.values(s.repeat, repeat, "repeat")
     tage = run.values(s.interval, parse_int, "interval") if s.interval else [None] * len(types)
+    until_formats = run.date_formats(
+        s.until, (s.until.formats if s.until else ()) or m.date_formats
+    )
     until = (
-        run.values(
-            s.until,
-            lambda v: parse_date(v, s.until.formats or m.date_formats),  # type: ignore[union-attr]
-            "until",
-        )
+        run.values(s.until, lambda v: parse_date(v, until_formats), "until")
         if s.until
         else [None] * len(types)
+    )
+    except_formats = run.date_formats(
+        s.exceptions, (s.exceptions.formats if s.exceptions else ()) or m.date_formats
     )
     exceptions = (
         run.values(
             s.exceptions,
-            lambda v: parse_date(
-                v,
-                s.exceptions.formats  # type: ignore[union-attr]
-                or m.date_formats,
-            ),
+            lambda v: parse_date(v, except_formats),
             "exceptions",
             as_list=True,
         )

@@ -255,6 +255,9 @@ class Mapping:
     datetime_formats: tuple[str, ...] = DEFAULT_DATETIME_FORMATS
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     time_formats: tuple[str, ...] = DEFAULT_TIME_FORMATS
+    # Slash dates (05/03/2027): day first (True) or month first (False); None: the column's
+    # values decide, else the first such format, with a warning (mapping.convert.date_formats)
+    dayfirst: bool | None = None
     source: LoadOptions = field(default_factory=LoadOptions)
     options: Options = field(default_factory=Options)
     text: str = field(default="", repr=False)  # the file as read, for fingerprints
@@ -651,12 +654,12 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
             timezone = ZoneInfo(str(raw["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
             p.fail("timezone", f"unknown time zone {raw['timezone']!r} (e.g. Europe/Berlin)")
-    formats = {
-        k: p.formats(v, f"formats.{k}")
-        for k, v in p.keys(
-            raw.get("formats") or {}, ("datetime", "date", "time"), "formats"
-        ).items()
-    }
+    given = p.keys(raw.get("formats") or {}, ("datetime", "date", "time", "dayfirst"), "formats")
+    dayfirst = given.pop("dayfirst", None)
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        p.fail("formats.dayfirst", "true (05/03/2027 is 5 March) or false (it is May 3)")
+        dayfirst = None
+    formats = {k: p.formats(v, f"formats.{k}") for k, v in given.items()}
     source = _source(p, raw)
     row_key, opts = _row_key(p, raw), _options(p, raw)
     if p.problems:
@@ -673,6 +676,7 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         datetime_formats=tuple(formats.get("datetime") or DEFAULT_DATETIME_FORMATS),
         date_formats=tuple(formats.get("date") or DEFAULT_DATE_FORMATS),
         time_formats=tuple(formats.get("time") or DEFAULT_TIME_FORMATS),
+        dayfirst=dayfirst,
         source=LoadOptions(
             sheet=source.get("sheet"),
             header_row=source.get("header_row"),

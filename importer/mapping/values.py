@@ -7,6 +7,7 @@ plain message when they cannot.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -91,7 +92,87 @@ def _fits_a_shape(text: str, formats: tuple[str, ...]) -> bool:
     return False
 
 
+# --- day and month order -------------------------------------------------------------------------
+# 05/03/2027 is 5 March in the UK and May 3 in the US: a format with day and month around a slash
+# or a dash leaves the order to the writer. Dotted (German) and ISO dates do not: never swapped.
+_DAY_MONTH = re.compile(r"(?<!%[Yy][/\-])%([dm])([/\-])%([dm])")  # never ISO's %Y-%m-%d
+_SLASHED = re.compile(r"(?<!\d)(\d{1,2})([/\-])(\d{1,2})\2\d{2,4}")
+
+
+def order_sensitive(fmt: str) -> bool:
+    """A format whose day and month a reader cannot tell apart (``%m/%d/%Y``)."""
+    return _DAY_MONTH.search(fmt) is not None
+
+
+def day_first(formats: tuple[str, ...]) -> bool | None:
+    """The order the first order-sensitive format writes (None: there is none)."""
+    for fmt in formats:
+        if m := _DAY_MONTH.search(fmt):
+            return m.group(1) == "d"
+    return None
+
+
+def in_order(formats: tuple[str, ...], dayfirst: bool) -> tuple[str, ...]:
+    """``formats`` with every order-sensitive one written in ``dayfirst`` order (deduplicated)."""
+    first, second = ("d", "m") if dayfirst else ("m", "d")
+    return tuple(dict.fromkeys(_DAY_MONTH.sub(rf"%{first}\2%{second}", fmt) for fmt in formats))
+
+
+@dataclasses.dataclass
+class OrderEvidence:
+    """What a column's slash dates say about their order: the first value that proves day/month
+    (13/04/2027), month/day (04/13/2027), and one that could be either (05/03/2027)."""
+
+    day_first: str | None = None
+    month_first: str | None = None
+    either: str | None = None
+
+    def add(self, text: str) -> None:
+        for m in _SLASHED.finditer(text):
+            a, b = int(m.group(1)), int(m.group(3))
+            if a > 12 >= b and self.day_first is None:
+                self.day_first = m.group(0)
+            elif b > 12 >= a and self.month_first is None:
+                self.month_first = m.group(0)
+            elif a != b and a <= 12 and b <= 12 and self.either is None:
+                self.either = m.group(0)
+
+    @property
+    def proves(self) -> bool | None:
+        """True: day first, False: month first, None: nothing (or both) proved."""
+        if (self.day_first is None) == (self.month_first is None):
+            return None
+        return self.day_first is not None
+
+
+def _wrong_order(text: str, formats: tuple[str, ...]) -> ValueProblem | None:
+    """A date whose day stands where this column has its month (or the other way round)."""
+    order, m = day_first(formats), _SLASHED.match(text)
+    if order is None or m is None:
+        return None
+    a, b = int(m.group(1)), int(m.group(3))
+    if order and b > 12 >= a:
+        return ValueProblem(
+            "date-order",
+            _(
+                "{text} has the month first (month/day), but this column is read day/month; which "
+                "order does the file use? Say it in the mapping: `formats: {{dayfirst: false}}`"
+            ).format(text=shown(text)),
+        )
+    if not order and a > 12 >= b:
+        return ValueProblem(
+            "date-order",
+            _(
+                "{text} has the day first (day/month), but this column is read month/day; which "
+                "order does the file use? Say it in the mapping: `formats: {{dayfirst: true}}`"
+            ).format(text=shown(text)),
+        )
+    return None
+
+
 def _unparsed(text: str, formats: tuple[str, ...], what: str, code: str) -> ValueProblem:
+    if (wrong := _wrong_order(text, formats)) is not None:
+        return wrong
     if _fits_a_shape(text, formats):
         return ValueProblem(
             "impossible-date", _("{text} is not a real date (no such day)").format(text=shown(text))

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from ..core.bulk import collector_paused
 from ..core.errors import SourceFileError
 from ..core.excel import (
+    ERRORS,
     OUTCOME_FILLS,
+    PLAN,
     PROBLEMS_SHEET,
     ROWS_SHEET,
     SOURCE_ROW,
@@ -42,8 +44,6 @@ from .xlsx_write import Filled
 if TYPE_CHECKING:
     from ..rules.check import CheckReport
 
-ERRORS = N_("Errors")
-PLAN = N_("Plan")
 # What a look-up checks, in words (the mapping's `lookup:` kinds).
 LOOKUP_WORDS = {
     "estate": N_("estate numbers"),

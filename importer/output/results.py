@@ -235,6 +235,7 @@ def summary(report: RunReport) -> list[list[Any]]:
         *([[_("On the command line"), command]] if command else []),
         *[[_("Not checked"), notice] for notice in checked.notices],
         *[[_("Good to know"), notice] for notice in report.notices],
+        *[[_("File warning"), warning] for warning in checked.file_warnings],
         [],
         [_("Status"), _("Rows")],
         *[[status_word(status), counts[status]] for status in STATUS_ORDER if counts.get(status)],

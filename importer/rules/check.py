@@ -324,7 +324,7 @@ def _check(
         converted.unresolved,
         file_sha256(source),
         started,
-        file_warnings=list(table.warnings),
+        file_warnings=[*table.warnings, *converted.warnings],
         timings=timings,
         notices=list(converted.notices),
         sources=converted.sources,

@@ -16,7 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..core import contract
-from ..core.i18n import N_, _, when
+from ..core.i18n import N_, _, number, when
 from ..core.problems import Level, RowProblem, shown
 
 MESSAGES = {
@@ -335,8 +335,8 @@ def _message(code: str, field: str, value: Any, frame: pd.DataFrame, row: int) -
     }
     return template.format(
         value=shown(value) if value is not None else "",
-        length=len(value) if isinstance(value, str) else 0,
-        limit=contract.MAX_TEXT_LENGTH.get(field, 0),
+        length=number(len(value) if isinstance(value, str) else 0),
+        limit=number(contract.MAX_TEXT_LENGTH.get(field, 0)),
         **other_fields,
     )
 

@@ -40,7 +40,7 @@ from ..core.errors import (
     ExitCode,
     JournalError,
 )
-from ..core.excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, outcome_positions, status_value
+from ..core.excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, status_value
 from ..core.i18n import N_, _
 from ..core.problems import Level, RowProblem, joined_problems
 from ..mapping.spec import Mapping
@@ -105,23 +105,17 @@ Progress = Callable[[int, int, Counter[str]], None]
 
 
 def split_outcomes(table: Table) -> Earlier:
-    """Set aside the outcome columns of an earlier results workbook given as input: those at
-    our columns' places only (a column of the user's may carry the same name)."""
-    earlier = earlier_outcomes(table)
-    positions = outcome_positions(list(table.frame.columns))
-    if earlier and positions is not None:
-        ours = set(positions.values())
-        table.frame = table.frame.iloc[:, [i for i in range(table.frame.shape[1]) if i not in ours]]
-    return earlier
+    """The outcomes of an earlier results workbook given as input (the loader has set its
+    outcome columns aside already: :attr:`Table.outcomes`)."""
+    return earlier_outcomes(table)
 
 
 def earlier_outcomes(table: Table) -> Earlier:
     """The outcome columns of an earlier results workbook given as input (read only)."""
-    frame = table.frame
-    positions = outcome_positions(list(frame.columns))
-    if positions is None:
+    frame = table.outcomes
+    if frame is None or table.own != "results":
         return {}
-    status, ids, rows = (frame.iloc[:, positions[h]] for h in (STATUS, APPOINTMENT_ID, SOURCE_ROW))
+    status, ids, rows = (frame[h] for h in (STATUS, APPOINTMENT_ID, SOURCE_ROW))
     earlier: Earlier = {}
     for row, state, appointment, source_row in zip(frame.index, status, ids, rows, strict=True):
         appointment_id = int(appointment) if isinstance(appointment, int | float) else None

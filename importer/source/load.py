@@ -28,9 +28,11 @@ from ..core.errors import SourceFileError
 from ..core.excel import (
     LIST_LABEL,
     RESULTS_SHEET,
+    ROWS_SHEET,
     SUMMARY_SHEET,
     column_letter,
     outcome_positions,
+    report_positions,
 )
 from ..core.i18n import _, every, number
 from . import ics
@@ -38,7 +40,6 @@ from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 30
-# Our own results workbooks are valid inputs: their data sits on this sheet, header in row 1.
 DELIMITERS = (";", ",", "\t", "|")
 
 
@@ -78,6 +79,11 @@ class Table:
     cell_warnings: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, header) -> why
     calendar: bool = False  # an .ics file: a row per event (importer.source.ics)
     warnings: list[str] = field(default_factory=list)
+    # Our own workbook given as input ("results" or "report", see OWN_SHEETS): its data columns
+    # are the frame, its own columns (Status, Appointment ID …) are set aside here, by their
+    # message id (core.excel.STATUS …) and indexed by row as the frame is.
+    own: str | None = None
+    outcomes: pd.DataFrame | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -254,9 +260,9 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             file=name,
             code="file-damaged",
         ) from None
-    results_sheet = _results_sheet(workbook, facts)
-    if results_sheet and options.sheet not in (results_sheet, 1):
-        options = replace(options, sheet=results_sheet, header_row=1)
+    own, own_sheet = _own_sheet(workbook, facts)
+    if own_sheet is not None:
+        options = replace(options, sheet=own_sheet, header_row=1)
     sheet = _choose_sheet(workbook, facts, options, expected, name)
     try:
         rows = _calamine(
@@ -270,7 +276,14 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             code="file-damaged",
         ) from None
     table = _table_from_rows(
-        path, rows, list(range(1, len(rows) + 1)), options, expected, sheet=sheet.name, letters=True
+        path,
+        rows,
+        list(range(1, len(rows) + 1)),
+        options,
+        expected,
+        sheet=sheet.name,
+        letters=True,
+        own=own,
     )
     _apply_sheet_facts(table, sheet, facts)
     return table
@@ -330,15 +343,26 @@ def _open_workbook(path: Path) -> CalamineWorkbook:
     return CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
 
 
-def _results_sheet(workbook: CalamineWorkbook, facts: WorkbookFacts) -> str | None:
-    """The Results sheet of our own results workbook (in any language), if this is one."""
-    names = every(RESULTS_SHEET)
-    for sheet in facts.sheets:
-        if sheet.name in names:
-            top = _top_rows(workbook, sheet.name)
-            if top and outcome_positions([normalise_header(c) for c in top[0]]) is not None:
-                return sheet.name
-    return None
+# Our own workbooks are valid inputs: a results workbook (its sheet "Results") and a check report
+# (its sheet "Rows"), in either language; the data sits on that sheet, header in row 1, between
+# our columns, which these find.
+OWN_SHEETS: dict[str, tuple[str, Callable[[Sequence[object]], dict[str, int] | None]]] = {
+    "results": (RESULTS_SHEET, outcome_positions),
+    "report": (ROWS_SHEET, report_positions),
+}
+
+
+def _own_sheet(workbook: CalamineWorkbook, facts: WorkbookFacts) -> tuple[str | None, str | None]:
+    """(kind, sheet) of our own workbook, if this is one, else (None, None). It is read whatever
+    sheet the mapping names (the one of the file it came from)."""
+    for kind, (message, positions) in OWN_SHEETS.items():
+        names = every(message)
+        for sheet in facts.sheets:
+            if sheet.name in names:
+                top = _top_rows(workbook, sheet.name)
+                if top and positions([normalise_header(c) for c in top[0]]) is not None:
+                    return kind, sheet.name
+    return None, None
 
 
 def _top_rows(workbook: CalamineWorkbook, sheet: str) -> list[list[Any]]:
@@ -377,15 +401,74 @@ def _apply_sheet_facts(table: Table, sheet: SheetFacts, facts: WorkbookFacts) ->
 
 
 # --- text files --------------------------------------------------------------------------------
+def _forced(name: str, data: bytes, encoding: str) -> tuple[str, str]:
+    """The file read in the encoding the mapping (or --encoding) names; where its bytes say
+    otherwise (a UTF-16 byte-order mark, bytes that encoding has not), said in our words."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise SourceFileError(
+            _("{encoding} is not an encoding known here (utf-8, cp1252, utf-16, latin-1 …)").format(
+                encoding=repr(encoding)
+            ),
+            file=name,
+            code="file-encoding",
+        ) from None
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        b"\x00" in data[:64] and data[:64].count(b"\x00") * 3 >= len(data[:64])
+    )
+    if utf16 and "16" not in encoding and "32" not in encoding:
+        raise SourceFileError(
+            _(
+                "the file is UTF-16 (as Excel's “Unicode text” writes it), but it was to be read "
+                "as {encoding}; set `source.encoding: utf-16` in the mapping, or remove the line "
+                "(the encoding is detected)"
+            ).format(encoding=encoding),
+            file=name,
+            code="file-encoding",
+        )
+    if "16" not in encoding and "32" not in encoding and (binary := _binary(name, data)):
+        raise binary
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceFileError(
+            _(
+                "line {line}: the byte {byte} is not a character in {encoding}; the file is in "
+                "another encoding (or not a text file). Set `source.encoding` to the one it has, "
+                "or remove the line (the encoding is detected)"
+            ).format(line=line, byte=f"0x{data[exc.start]:02X}", encoding=encoding),
+            file=name,
+            code="file-encoding",
+        ) from None
+
+
+# Bytes no text file holds (control characters other than tab, line breaks, form feed and
+# DOS's end-of-file mark; NUL has a message of its own); a file with many of them is binary,
+# not a CSV (a stray vertical tab in a cell is only taken out of its text).
+_CONTROL = bytes(b for b in range(1, 32) if b not in (9, 10, 12, 13, 26))
+
+
+def _binary(name: str, data: bytes) -> SourceFileError | None:
+    sample = data[:65_536]
+    control = len(sample) - len(sample.translate(None, _CONTROL))
+    if control > 16 and control * 50 > len(sample):  # over 2 %: random bytes have 10 %
+        return SourceFileError(
+            _(
+                "this is not a text file: it holds binary data ({n} control bytes in its first "
+                "{size}); export the list as CSV (UTF-8) or save it as an Excel .xlsx workbook"
+            ).format(n=number(control), size=number(len(sample))),
+            file=name,
+            code="file-type-unknown",
+        )
+    return None
+
+
 def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     name = str(path)
     if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceFileError(
-                f"cannot read the file as {encoding} ({exc})", file=name, code="file-encoding"
-            ) from None
+        return _forced(name, data, encoding)
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -398,6 +481,8 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 raise SourceFileError(
                     f"the file starts like {codec} but is not", file=name, code="file-encoding"
                 ) from None
+    if (binary := _binary(name, data)) is not None:
+        raise binary
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise SourceFileError(
@@ -469,14 +554,18 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
     if not text.strip():
         raise SourceFileError(_("the file is empty"), file=name, code="file-empty")
     delimiter = options.delimiter or _sniff_delimiter(text)
-    # The csv module's field limit is process-wide: set for this read, then given back.
-    previous_limit = csv.field_size_limit(options.limits.max_field_chars)
+    # The csv module's field limit is process-wide: set for this read, then given back. It is
+    # the whole text, so that a cell over our limit is measured and named, not cut off.
+    previous_limit = csv.field_size_limit(max(len(text), options.limits.max_field_chars) + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[Any]] = []
     numbers: list[int] = []
     line = 1
+    longest = options.limits.max_field_chars
     try:
         for record in reader:
+            if record and max(map(len, record)) > longest:
+                raise _field_too_long(name, rows, record, longest)
             rows.append(record)
             # The row Excel shows when it opens the file: one a record, also when a quoted
             # cell holds line breaks (the text line where it starts would be higher).
@@ -512,7 +601,9 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             f"the file is neither UTF-8 nor Windows-1252; it was read as {encoding} (a guess "
             "from its bytes). Set `source.encoding` if that is wrong"
         )
-    header_width = len(table.frame.columns)
+    header_width = len(table.frame.columns) + (
+        0 if table.outcomes is None else len(table.outcomes.columns)  # ours, set aside
+    )
     bad = [
         n
         for r, n in zip(rows, numbers, strict=True)
@@ -530,6 +621,26 @@ def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Tab
             code="csv-column-count",
         )
     return table
+
+
+def _field_too_long(
+    name: str, rows: list[list[Any]], record: list[str], limit: int
+) -> SourceFileError:
+    """A cell longer than the limit: its row, its column (by the first row's name) and its real
+    length."""
+    at = max(range(len(record)), key=lambda i: len(record[i]))
+    header = rows[0] if rows else []
+    column = str(header[at]).strip() if at < len(header) and str(header[at]).strip() else None
+    return SourceFileError(
+        _(
+            "the cell has {length} characters, more than the {limit} a cell may hold (a field too "
+            "long, or a quote not closed?)"
+        ).format(length=number(len(record[at])), limit=number(limit)),
+        file=name,
+        row=len(rows) + 1,
+        column=column or _("column {n}").format(n=at + 1),
+        code="csv-field-too-long",
+    )
 
 
 # --- calendar files ---------------------------------------------------------------------------
@@ -602,10 +713,14 @@ def _table_from_rows(
     sheet: str | None = None,
     letters: bool = False,
     text_only: bool = False,
+    own: str | None = None,
 ) -> Table:
     name = str(path)
     index = _header_index(name, rows, numbers, options, expected, sheet)
     header = [normalise_header(c) for c in rows[index]]
+    if own is None:  # our workbook saved as CSV, or its sheet under another name
+        own = next((kind for kind, (_m, find) in OWN_SHEETS.items() if find(header)), None)
+    ours = (OWN_SHEETS[own][1](header) or {}) if own else {}
     body = [r for r in rows[index + 1 :]]
     body_numbers = numbers[index + 1 :]
     keep = [i for i, r in enumerate(body) if not all(_is_blank(c) for c in r)]
@@ -621,7 +736,7 @@ def _table_from_rows(
             code="file-too-many-columns",
         )
     header += [""] * (width - len(header))
-    seen = _named_columns(name, header, body, keep, numbers[index], sheet, letters)
+    seen = _named_columns(name, header, body, keep, numbers[index], sheet, letters, ours)
     if not keep:
         raise SourceFileError(
             _("no data rows found below the header"),
@@ -638,12 +753,21 @@ def _table_from_rows(
         dtype=object,
         index=pd.Index([body_numbers[i] for i in keep], name="row"),
     )
+    outcomes = None
+    if ours:  # our own columns, set aside by their message ids
+        outcomes = pd.DataFrame(
+            {m: _without_blanks(cells[c], text_only) for m, c in ours.items()},
+            dtype=object,
+            index=frame.index,
+        )
     return Table(
         path=path,
         frame=frame,
         header_row=numbers[index],
         sheet=sheet,
         column_letters={header[c]: column_letter(c) for c in used} if letters else {},
+        own=own if ours else None,
+        outcomes=outcomes,
     )
 
 
@@ -700,10 +824,15 @@ def _named_columns(
     header_number: int,
     sheet: str | None,
     letters: bool,
+    ours: dict[str, int],
 ) -> dict[str, int]:
-    """Every column with data has a name, and no name twice: header key -> column."""
+    """Every column with data has a name, and no name twice: header key -> column. Our own
+    columns (``ours``) are left out: a calendar's STATUS beside our Status is no clash."""
     seen: dict[str, int] = {}
+    skip = set(ours.values())
     for col, title in enumerate(header):
+        if col in skip:
+            continue
         where = column_letter(col) if letters else f"column {col + 1}"
         if not title:
             has_data = any(col < len(body[i]) and not _is_blank(body[i][col]) for i in keep)
