@@ -206,7 +206,7 @@ def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOffi
             yield client
         return
     settings = api_settings(os.environ, config)
-    with OnOfficeClient(settings.url, settings.credentials) as client:
+    with OnOfficeClient(settings.url, settings.credentials, proxy=settings.proxy) as client:
         yield client
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +24,9 @@ from typing import Any, Protocol, TypeGuard
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
+import truststore
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ProxyError
 
 from ..core import contract
 from ..core.errors import (
@@ -37,6 +40,7 @@ from ..core.errors import (
     TransportError,
     redact,
 )
+from ..core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +140,10 @@ class OnOfficeClient:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         read_retries: int = 3,
+        proxy: str | None = None,
     ) -> None:
+        """``proxy``: the config file's ``proxy`` (a URL, or ``none`` for none); None takes the
+        environment's (:func:`proxy_for`)."""
         self._endpoint = url  # as given: may hold credentials (user:pass@, ?token=)
         self.url = display_url(url)  # for messages, reports and journals: never a secret
         parts = urlsplit(url)
@@ -144,17 +151,25 @@ class OnOfficeClient:
             v
             for v in (parts.username, parts.password, parts.query, credentials.token)
             if v and len(v) >= 4
-        ] + [v for _, v in parse_qsl(parts.query) if len(v) >= 4]
+        ] + [v for _key, v in parse_qsl(parts.query) if len(v) >= 4]
         self._hidden.append(credentials.secret)
+        self.proxy = proxy_for(url, proxy)
+        if self.proxy:  # a proxy's own user and password are never shown either
+            proxy_parts = urlsplit(self.proxy)
+            self._hidden += [v for v in (proxy_parts.username, proxy_parts.password) if v]
         self.read_retries = read_retries
         self._credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self._clock = clock
         self._session = session or requests.Session()
-        # Proxies from the environment must not see an API on loopback; it also saves time.
+        # The proxy is chosen once, above (loopback never goes through one); the environment
+        # is not read again per request (it also saves time), nor is .netrc.
         self._session.trust_env = False
-        # Room for concurrent workers on one host (requests keeps 10 by default).
-        self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
+        self._session.proxies = {parts.scheme: self.proxy} if self.proxy else {}
+        # Room for concurrent workers on one host (requests keeps 10 by default); certificates
+        # checked against the operating system's trust store, where an office's TLS-inspecting
+        # proxy has its own certificate installed.
+        self._session.mount(url.split("://")[0] + "://", _TrustStoreAdapter(pool_maxsize=32))
         # Every request goes to one URL with one header: prepared once (at the first request,
         # where a malformed URL is an error like any other) and copied per request; Session.post
         # prepares and merges settings anew each time: 0.3-0.5 ms of CPU a row
@@ -255,11 +270,30 @@ class OnOfficeClient:
             if len(actions) == 1:
                 self.round_trip = time.monotonic() - began
         except requests.ConnectTimeout as exc:
-            raise NotDelivered(f"{what}: connect timeout to {self.url}", **where) from exc
+            raise NotDelivered(
+                _("{action}: connect timeout to {url} {route}").format(
+                    action=what, url=self.url, route=self.route()
+                ),
+                **where,
+            ) from exc
         except requests.ConnectionError as exc:
+            if _untrusted(exc):  # at the handshake: before anything was sent
+                raise NotDelivered(
+                    _(
+                        "{action}: the certificate of {url} is not trusted {route}; a proxy "
+                        "that inspects TLS needs its certificate in this computer's trust "
+                        "store ({why})"
+                    ).format(
+                        action=what, url=self.url, route=self.route(), why=self._clean(_reason(exc))
+                    ),
+                    **where,
+                ) from exc
             if _never_connected(exc):
                 raise NotDelivered(
-                    f"{what}: cannot connect to {self.url} ({self._clean(_reason(exc))})", **where
+                    _("{action}: cannot connect to {url} {route} ({why})").format(
+                        action=what, url=self.url, route=self.route(), why=self._clean(_reason(exc))
+                    ),
+                    **where,
                 ) from exc
             reason = self._clean(_reason(exc))
             raise OutcomeUnknown(
@@ -297,6 +331,14 @@ class OnOfficeClient:
                 f"{what}: the answer from {self.url} is not a JSON object", status=status, **where
             )
         return decoded
+
+    def route(self) -> str:
+        """How requests reach the API, for a message: which proxy, or that none was used."""
+        if self.proxy:
+            return _("through the proxy {proxy}").format(proxy=display_url(self.proxy))
+        return _(
+            "directly, without a proxy (none is set: HTTPS_PROXY, or proxy in the config file)"
+        )
 
     def _clean(self, text: str) -> str:
         """Text from the network stack, with anything from the URL's credentials masked."""
@@ -446,6 +488,52 @@ class OnOfficeClient:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+def proxy_for(url: str, configured: str | None = None) -> str | None:
+    """The proxy requests to ``url`` go through, or None for none.
+
+    Loopback (a sandbox on this computer) always goes direct. Else the config file's ``proxy``
+    when it is set (``none``: no proxy, whatever the environment says); else the environment's,
+    as every HTTP program reads it: ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` (either case)
+    unless ``NO_PROXY`` names the host (on Windows, without those variables, the proxy of the
+    Internet Options, which the standard library reads from the registry).
+    """
+    parts = urlsplit(url)
+    if _loopback(parts.hostname or ""):
+        return None
+    if configured is not None and configured.strip():
+        chosen = configured.strip()
+        return None if chosen.lower() in ("none", "direct", "off") else chosen
+    found = requests.utils.get_environ_proxies(url)
+    return found.get(parts.scheme) or found.get("all") or None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _TrustStoreAdapter(HTTPAdapter):
+    """Certificates verified by the operating system (Windows' and macOS' certificate stores,
+    Linux's CA bundle) via ``truststore``: an office proxy that inspects TLS presents a
+    certificate of its own, which its IT installed there, not in certifi's bundle."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = _system_context()
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = _system_context()
+        return super().proxy_manager_for(proxy, **kwargs)
+
+
+def _system_context() -> ssl.SSLContext:
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def _with_identifiers(actions: Sequence[Action]) -> list[Action]:
     """Give every action a unique identifier so the echo can be checked (§1.4)."""
     out: list[Action] = []
@@ -486,7 +574,17 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
     """True when urllib3 failed while connecting (refused, DNS, connect timeout)."""
     reason = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the cause
-    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError and DNS subclass it
+    # NewConnectionError and DNS subclass ConnectTimeoutError; a ProxyError is raised only
+    # before the proxy was reached or while it refused the tunnel: nothing was sent either way
+    return isinstance(reason, (ConnectTimeoutError, ProxyError))
+
+
+def _untrusted(exc: requests.ConnectionError) -> bool:
+    """True when the server's certificate failed verification (only ever at the handshake)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    cause = reason.args[0] if isinstance(reason, BaseException) and reason.args else None
+    return isinstance(cause, ssl.SSLCertVerificationError)
 
 
 def _reason(exc: Exception) -> str:

@@ -159,9 +159,11 @@ class Office:
         """A client of the connection; ``settings`` (from :meth:`pinned`): of the connection as
         it was then, whatever another browser switched since."""
         from ..onoffice.client import OnOfficeClient
+        from ..onoffice.config import configured_proxy
 
         url, credentials = settings or self._settings()
-        with OnOfficeClient(url, credentials) as client:
+        proxy = configured_proxy(self.env, self.config)  # the config file's, else the environment's
+        with OnOfficeClient(url, credentials, proxy=proxy) as client:
             yield client
 
     def pinned(self) -> tuple[str, Any]:
