@@ -230,13 +230,21 @@ def _load_options(
     return LoadOptions(sheet=chosen, header_row=header_row, encoding=encoding, delimiter=delimiter)
 
 
+def _mapping_file(_ctx: Any, _param: Any, given: Path) -> Path:
+    from .core import shipped
+
+    return shipped.mapping(given)
+
+
 mapping_option = click.option(
     "--mapping",
     "-m",
     "mapping_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The mapping file (YAML).",
+    callback=_mapping_file,
+    help="The mapping file (YAML), or the name of one: yours in mappings/, else one that comes "
+    "with the tool (onoffice-import mapping list).",
 )
 config_option = click.option(
     "--config",
@@ -795,6 +803,24 @@ def mapping() -> None:
     """Work with mapping files."""
 
 
+@mapping.command("list")
+def mapping_list() -> None:
+    """The mappings that come with the tool, usable by name (--mapping NAME)."""
+    import yaml
+
+    from .core import shipped
+
+    for name, path in shipped.mappings().items():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            loaded = None
+        about = loaded.get("description", "") if isinstance(loaded, dict) else ""
+        click.echo(f"{name:<14} {about}".rstrip())
+    click.echo(_("Folder: {path}").format(path=shipped.folder("mappings")))
+    click.echo(_("Use one by name: --mapping NAME; copy it to mappings/ to change it."))
+
+
 @mapping.command("init")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -995,17 +1021,20 @@ def demo(out: Path) -> None:
     """Import samples/viewings.xlsx into a built-in sandbox, twice: nothing is created twice."""
     import shutil
 
+    from .core import shipped
     from .onoffice.client import OnOfficeClient
     from .output.results import default_results_path
     from .run.journal import default_journal_path
     from .run.submit import run_import
     from .sandbox import Sandbox
 
-    samples = Path(__file__).resolve().parent.parent / "samples"
-    mapping = samples.parent / "mappings" / "viewings.yaml"
+    samples = shipped.folder("samples")
+    mapping = shipped.folder("mappings") / "viewings.yaml"
     if not (samples / "viewings.xlsx").exists() or not mapping.exists():
         raise click.ClickException(
-            "the demo needs the samples/ and mappings/ folders of a checkout (pip install -e .)"
+            _("the demo's files are missing: {files}; reinstall onoffice-import").format(
+                files=f"{samples / 'viewings.xlsx'}, {mapping}"
+            )
         )
     out.mkdir(parents=True, exist_ok=True)
     source = out / "viewings.xlsx"
