@@ -6,6 +6,10 @@ a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import _thread
+import contextlib
+import ctypes
+import io
 import logging
 import os
 import signal
@@ -14,10 +18,10 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -1102,12 +1106,67 @@ def _terminate_like_ctrl_c(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # in-flight requests finish, results are written, exit 130
 
 
+# Windows' console events (wincon.h) Python turns into no signal: the console window closed,
+# the user logging off, the computer shutting down. Ctrl-C (0) and Ctrl-Break (1) are
+# Python's own (SIGINT, SIGBREAK).
+_CLOSE_EVENTS: Final = {2: "close", 5: "logoff", 6: "shutdown"}
+_GRACE_SECONDS: Final = 4.5  # Windows ends the process 5 s after a close event at the latest
+_finished = threading.Event()  # set when main() returns: the results are written
+
+
+def _console_event(event: int, interrupt: Callable[[], None] = _thread.interrupt_main) -> bool:
+    """Windows' console handler: a close, logoff or shutdown stops like Ctrl-C (the main
+    thread is interrupted, rows in flight finish, the results are written), and Windows is
+    held off until that is done or the grace time is up. Other events: not ours."""
+    if event not in _CLOSE_EVENTS:
+        return False
+    interrupt()
+    _finished.wait(_GRACE_SECONDS)
+    return True
+
+
+def _stop_like_ctrl_c(kernel32: Any = None) -> Any:
+    """Every way a stop reaches this process ends like Ctrl-C: SIGTERM (a service stop,
+    `kill`), Ctrl-Break (SIGBREAK, Windows), and Windows' console close, logoff and shutdown
+    (SetConsoleCtrlHandler; ``kernel32`` given by tests). Returns the console handler, which
+    must stay referenced while it is installed."""
+    for name in ("SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate_like_ctrl_c)
+    if kernel32 is None:
+        if sys.platform != "win32":
+            return None
+        kernel32 = ctypes.windll.kernel32
+    prototype = getattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE)  # stdcall on Windows
+    handler = prototype(ctypes.c_int, ctypes.c_uint)(lambda event: int(_console_event(event)))
+    kernel32.SetConsoleCtrlHandler(handler, True)
+    return handler
+
+
+def _never_crash_on_output() -> None:
+    """A character the console or the pipe cannot show (Ł, →, an emoji in a cp1252 log file
+    of a scheduled task) becomes ``?``: never a traceback after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError):  # closed
+                stream.reconfigure(errors="replace")
+
+
+_console_handler: Any = None  # referenced while installed (ctypes would free it)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn known errors into one line and an exit code."""
+    global _console_handler
+    _never_crash_on_output()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)  # a service stop, `kill`
-    with i18n.use(_language(argv)):
-        return _main(argv)
+        _console_handler = _stop_like_ctrl_c()
+    _finished.clear()
+    try:
+        with i18n.use(_language(argv)):
+            return _main(argv)
+    finally:
+        _finished.set()
 
 
 def _main(argv: list[str] | None) -> Any:
