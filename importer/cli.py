@@ -183,7 +183,11 @@ def sandbox(
     try:
         server.bind()  # bind first, so the printed URL holds the real port
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise click.ClickException(
+            _("cannot listen on {host}:{port}: {why}").format(
+                host=host, port=port, why=exc.strerror
+            )
+        ) from None
     creds = server.credentials
     click.echo(f"onOffice sandbox listening on {server.url} (dialect: {chosen})")
     click.echo("Use it with:")
@@ -866,7 +870,9 @@ def mapping_init(
 
     out = out or Path("mappings") / f"{file.stem}.yaml"
     if out.exists() and not force:
-        raise click.ClickException(f"{out} exists; choose another --out or add --force")
+        raise click.ClickException(
+            _("{path} exists; choose another --out or add --force").format(path=out)
+        )
     options = _load_options(sheet, header_row, encoding, delimiter)
     with lookup_client(resolve, use_sandbox, config) as api:
         draft = draft_mapping(file, options, api=api)
@@ -907,7 +913,7 @@ def undo(
     from .run.undo import undo_import, undo_word
 
     if journal is not None and not journal.exists():
-        raise click.ClickException(f"no journal {journal}")
+        raise click.ClickException(_("no journal {path}").format(path=journal))
     journal = journal or _legacy_journal(results)
 
     def confirm(plan: list[Any]) -> bool:

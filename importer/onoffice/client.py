@@ -297,17 +297,25 @@ class OnOfficeClient:
                 ) from exc
             reason = self._clean(_reason(exc))
             raise OutcomeUnknown(
-                f"{what}: connection to {self.url} lost after sending ({reason})", **where
+                _("{action}: connection to {url} lost after sending ({why})").format(
+                    action=what, url=self.url, why=reason
+                ),
+                **where,
             ) from exc
         except requests.Timeout as exc:
             raise OutcomeUnknown(
-                f"{what}: no answer from {self.url} within {self.timeouts.read:g} s",
+                _("{action}: no answer from {url} within {seconds} s").format(
+                    action=what, url=self.url, seconds=f"{self.timeouts.read:g}"
+                ),
                 timed_out=True,
                 **where,
             ) from exc
         except requests.RequestException as exc:
             raise OutcomeUnknown(
-                f"{what}: {type(exc).__name__} talking to {self.url}", **where
+                _("{action}: {why} talking to {url}").format(
+                    action=what, why=type(exc).__name__, url=self.url
+                ),
+                **where,
             ) from exc
         self._note_server_time(http.headers.get("Date"), signed_at)
         status = http.status_code
@@ -316,19 +324,33 @@ class OnOfficeClient:
             return decoded  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
         if status == 429:
             raise NotDelivered(
-                f"{what}: HTTP 429 (rate limited) from {self.url}", status=status, **where
+                _("{action}: HTTP 429 (rate limited) from {url}").format(action=what, url=self.url),
+                status=status,
+                **where,
             )
         if status >= 500:  # it may have acted; 503 says it declined, which a read-back confirms
-            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}", status=status, **where)
+            raise OutcomeUnknown(
+                _("{action}: HTTP {status} from {url}").format(
+                    action=what, status=status, url=self.url
+                ),
+                status=status,
+                **where,
+            )
         if status >= 400:
             raise MalformedResponse(
-                f"{what}: HTTP {status} from {self.url} - is the API URL right?",
+                _("{action}: HTTP {status} from {url} - is the API URL right?").format(
+                    action=what, status=status, url=self.url
+                ),
                 status=status,
                 **where,
             )
         if decoded is None:
             raise MalformedResponse(
-                f"{what}: the answer from {self.url} is not a JSON object", status=status, **where
+                _("{action}: the answer from {url} is not a JSON object").format(
+                    action=what, url=self.url
+                ),
+                status=status,
+                **where,
             )
         return decoded
 
@@ -379,7 +401,7 @@ class OnOfficeClient:
         result = self.call(Action("create", "calendar", parameters, identifier=identifier))
         new_id = contract.record_id(result.records[0].id) if result.records else None
         if not isinstance(new_id, int):  # an int or a digit string, by server (§7)
-            raise MalformedResponse("calendar create: the answer holds no appointment id")
+            raise MalformedResponse(_("calendar create: the answer holds no appointment id"))
         return new_id
 
     def read_appointment(self, appointment_id: int) -> dict[str, Any] | None:
@@ -600,11 +622,14 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     """Apply the recommended client rule (§3.5) to a decoded answer."""
     status = response.get("status")
     if not isinstance(status, dict):
-        raise MalformedResponse("the answer has no status object")
+        raise MalformedResponse(_("the answer has no status object"))
     code, errorcode = status.get("code"), _code(status.get("errorcode"))
     message = str(status.get("message", ""))
     if errorcode in contract.CLOCK_ERROR_CODES:
-        raise ClockError(f"onOffice refused the timestamp ({message})", errorcode=errorcode)
+        raise ClockError(
+            _("onOffice refused the timestamp ({message})").format(message=message),
+            errorcode=errorcode,
+        )
     # 400 is "not authenticated" (§3.2), unless it only pairs with 97 (UNDOCUMENTED `code`).
     if (
         (code in (400, "400") and errorcode != contract.ERROR_IN_ACTION)
@@ -616,10 +641,14 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     results = body.get("results") if isinstance(body, dict) else None
     if errorcode not in (0, contract.ERROR_IN_ACTION) or not isinstance(results, list):
         if isinstance(errorcode, int) and errorcode:
-            raise ActionRefused(errorcode, f"request refused: {message}")
-        raise MalformedResponse("the answer has no response.results list")
+            raise ActionRefused(errorcode, _("request refused: {message}").format(message=message))
+        raise MalformedResponse(_("the answer has no response.results list"))
     if len(results) != len(actions):
-        raise MalformedResponse(f"{len(actions)} actions sent but {len(results)} results received")
+        raise MalformedResponse(
+            _("{sent} actions sent but {received} results received").format(
+                sent=len(actions), received=len(results)
+            )
+        )
     results = _in_request_order(results, actions)
     return [_read_result(result, action) for result, action in zip(results, actions, strict=True)]
 
@@ -656,10 +685,16 @@ def _is_protocol_error(decoded: dict[str, Any] | None) -> TypeGuard[dict[str, An
 
 def _credentials_refused(errorcode: Any, message: str) -> AuthenticationError:
     """One wording wherever the server reports it (top level or per action, §3.2)."""
-    code = f"error {errorcode}: " if isinstance(errorcode, int) and errorcode else ""
+    code = (
+        _("error {code}: ").format(code=errorcode)
+        if isinstance(errorcode, int) and errorcode
+        else ""
+    )
     return AuthenticationError(
-        f"onOffice refused the credentials ({code}{message}); "
-        "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
+        _(
+            "onOffice refused the credentials ({code}{message}); check ONOFFICE_TOKEN and "
+            "ONOFFICE_SECRET"
+        ).format(code=code, message=message),
         errorcode=errorcode if isinstance(errorcode, int) else None,
     )
 
@@ -673,19 +708,24 @@ def _code(value: Any) -> Any:
 
 def _read_result(result: Any, action: Action) -> Outcome:
     if not isinstance(result, dict) or not isinstance(result.get("status"), dict):
-        raise MalformedResponse(f"{action.describe()}: result without status")
+        raise MalformedResponse(
+            _("{action}: result without status").format(action=action.describe())
+        )
     echoed = result.get("identifier")
     if echoed not in (None, action.identifier):
         raise MalformedResponse(
-            f"{action.describe()}: result for {echoed!r} came back where {action.identifier!r} "
-            "was expected"
+            _("{action}: result for {echoed} came back where {expected} was expected").format(
+                action=action.describe(), echoed=repr(echoed), expected=repr(action.identifier)
+            )
         )
     errorcode = result["status"].get("errorcode", result["status"].get("code"))
     message = str(result["status"].get("message", ""))
     if errorcode in (0, "0"):
         data = result.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("records", []), list):
-            raise MalformedResponse(f"{action.describe()}: result without data.records")
+            raise MalformedResponse(
+                _("{action}: result without data.records").format(action=action.describe())
+            )
         records = [
             Record(r.get("id"), r.get("type"), r.get("elements"))
             for r in data.get("records", [])
@@ -697,12 +737,17 @@ def _read_result(result: Any, action: Action) -> Outcome:
     try:
         errorcode = int(errorcode)
     except (TypeError, ValueError):
-        raise MalformedResponse(f"{action.describe()}: errorcode {errorcode!r}") from None
+        raise MalformedResponse(
+            _("{action}: errorcode {code}").format(action=action.describe(), code=repr(errorcode))
+        ) from None
     if errorcode in contract.CREDENTIAL_ERROR_CODES:
         raise _credentials_refused(errorcode, message or "not authenticated")
     if errorcode in contract.CLOCK_ERROR_CODES:
         raise ClockError(
-            f"onOffice refused the timestamp (error {errorcode}: {message})", errorcode=errorcode
+            _("onOffice refused the timestamp (error {code}: {message})").format(
+                code=errorcode, message=message
+            ),
+            errorcode=errorcode,
         )
     # A refused write concerns its row (156: this agent's appointments); a refused read
     # concerns every row alike.

@@ -1028,8 +1028,7 @@ def preflight(client: OnOfficeClient) -> str:
     account = client.account()
     skew = client.last_clock_skew
     if skew is not None and abs(skew) > 60:
-        raise ClockError(
-            f"this computer's clock is {abs(skew):.0f} s "
-            f"{'ahead of' if skew > 0 else 'behind'} the API server's"
-        )
+        ahead = _("this computer's clock is {seconds} s ahead of the API server's")
+        behind = _("this computer's clock is {seconds} s behind the API server's")
+        raise ClockError((ahead if skew > 0 else behind).format(seconds=f"{abs(skew):.0f}"))
     return account

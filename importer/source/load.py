@@ -384,7 +384,9 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise SourceFileError(
-                f"cannot read the file as {encoding} ({exc})", file=name, code="file-encoding"
+                _("cannot read the file as {encoding} ({why})").format(encoding=encoding, why=exc),
+                file=name,
+                code="file-encoding",
             ) from None
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8-sig"),
@@ -396,7 +398,9 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 return data.decode(codec), codec
             except UnicodeDecodeError:
                 raise SourceFileError(
-                    f"the file starts like {codec} but is not", file=name, code="file-encoding"
+                    _("the file starts like {codec} but is not").format(codec=codec),
+                    file=name,
+                    code="file-encoding",
                 ) from None
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..core.errors import ConfigurationError, ImporterError, MappingError
+from ..core.errors import ConfigurationError, ExitCode, ImporterError, MappingError
 from ..core.i18n import N_, _, when
 from ..onoffice.reference import list_name
 from .editor import pairs_of as editor_pairs
@@ -47,6 +47,8 @@ RESULTS_STAMP = "%Y-%m-%d_%H%M%S"
 
 class Refused(ImporterError):
     """A request the workspace refuses (a bad name, a step taken too early): said on the page."""
+
+    exit_code = ExitCode.INPUT_REJECTED
 
 
 @dataclass
