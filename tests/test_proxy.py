@@ -276,3 +276,19 @@ def test_proxy_for_reads_the_environment_as_every_http_program(
     monkeypatch.setenv("NO_PROXY", "onoffice.de")
     assert proxy_for("https://api.onoffice.de/api/stable/api.php") is None
     assert proxy_for("https://api.other.de/") == "http://proxy.office:3128"
+
+
+def test_a_ca_file_exported_for_python_is_honoured_too(
+    office: tuple[Sandbox, InspectingProxy, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An office whose IT exported the proxy's certificate into REQUESTS_CA_BUNDLE (as for
+    every Python tool before truststore): the system store lacks it, the file has it."""
+    sb, proxy, ca_file = office
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    _office_env(monkeypatch, other, HTTPS_PROXY=proxy.url, REQUESTS_CA_BUNDLE=str(ca_file))
+    with OnOfficeClient(API_URL, sb.credentials, timeouts=Timeouts(5, 5)) as client:
+        assert client.account().startswith(API_URL)
+    assert len(proxy.tunnels) == 1

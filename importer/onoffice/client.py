@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -553,7 +554,13 @@ class _TrustStoreAdapter(HTTPAdapter):
 
 
 def _system_context() -> ssl.SSLContext:
-    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    """The trust store's context, with the CA file of ``REQUESTS_CA_BUNDLE`` (or
+    ``CURL_CA_BUNDLE``) too, where someone exported the proxy's certificate for Python before."""
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and os.path.isfile(bundle):
+        context.load_verify_locations(cafile=bundle)
+    return context
 
 
 def _with_identifiers(actions: Sequence[Action]) -> list[Action]:

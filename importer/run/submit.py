@@ -1017,9 +1017,10 @@ def _preflight_failure(client: OnOfficeClient) -> tuple[tuple[str, ExitCode] | N
     try:
         return None, preflight(client)
     except (AuthenticationError, ClockError) as exc:
-        return (f"preflight: {exc}", ExitCode.CONFIGURATION), None
+        return (_("preflight: {why}").format(why=exc), ExitCode.CONFIGURATION), None
     except ApiError as exc:
-        return (f"preflight: the API cannot be reached ({exc})", ExitCode.STOPPED), None
+        why = _("preflight: the API cannot be reached ({why})").format(why=exc)
+        return (why, ExitCode.STOPPED), None
 
 
 def preflight(client: OnOfficeClient) -> str:
