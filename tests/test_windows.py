@@ -289,5 +289,5 @@ def test_stale_temporary_workbooks_are_removed_on_windows_too(
 
 def test_the_readme_says_what_file_modes_protect_on_windows() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    windows = readme.split("### On Windows", 1)[1].split("\n## ", 1)[0]
+    windows = readme.split("### On Windows\n", 1)[1].split("\n## ", 1)[0]
     assert "0600" in windows and "%USERPROFILE%" in windows and "Ctrl-Break" in windows
