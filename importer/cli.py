@@ -6,7 +6,6 @@ a traceback only with ``--debug``.
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import ctypes
 import io
@@ -1120,7 +1119,14 @@ _GRACE_SECONDS: Final = 4.5  # Windows ends the process 5 s after a close event 
 _finished = threading.Event()  # set when main() returns: the results are written
 
 
-def _console_event(event: int, interrupt: Callable[[], None] = _thread.interrupt_main) -> bool:
+def _raise_sigint() -> None:
+    """SIGINT raised in this thread: Python's own C handler flags it for the main thread and,
+    on Windows, also sets the event its sleeps and waits wake up on (``_thread.interrupt_main``
+    does not)."""
+    signal.raise_signal(signal.SIGINT)
+
+
+def _console_event(event: int, interrupt: Callable[[], None] = _raise_sigint) -> bool:
     """Windows' console handler: a close, logoff or shutdown stops like Ctrl-C (the main
     thread is interrupted, rows in flight finish, the results are written), and Windows is
     held off until that is done or the grace time is up. Other events: not ours."""

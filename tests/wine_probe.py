@@ -62,7 +62,30 @@ def main() -> int:
         cli._console_event(2, lambda: interrupted.append(2)) and interrupted == [2],
         f"{time.monotonic() - began:.2f} s",
     )
+    check("Windows' console close wakes a sleeping main thread", _closed_while_asleep(cli))
     return failures
+
+
+def _closed_while_asleep(cli: object) -> bool:
+    """The handler called in a thread of its own, as Windows calls it, while the main thread
+    sleeps: the sleep ends at once with KeyboardInterrupt (as Ctrl-C ends it)."""
+    import threading
+
+    finished = cli._finished  # type: ignore[attr-defined]
+    finished.clear()
+    began = time.monotonic()
+    closer = threading.Timer(0.5, cli._console_event, args=(2,))  # type: ignore[attr-defined]
+    closer.start()
+    try:
+        time.sleep(10)
+        woke = False
+    except KeyboardInterrupt:
+        woke = True
+    took = time.monotonic() - began
+    finished.set()
+    closer.join(10)
+    print(f"     woke after {took:.2f} s", flush=True)
+    return woke and took < 5
 
 
 if __name__ == "__main__":
