@@ -6,6 +6,9 @@ a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import logging
 import os
 import signal
@@ -14,10 +17,10 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -179,7 +182,11 @@ def sandbox(
     try:
         server.bind()  # bind first, so the printed URL holds the real port
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise click.ClickException(
+            _("cannot listen on {host}:{port}: {why}").format(
+                host=host, port=port, why=exc.strerror
+            )
+        ) from None
     creds = server.credentials
     click.echo(f"onOffice sandbox listening on {server.url} (dialect: {chosen})")
     click.echo("Use it with:")
@@ -206,7 +213,7 @@ def api_client(use_sandbox: bool, config: Path | None = None) -> Iterator[OnOffi
             yield client
         return
     settings = api_settings(os.environ, config)
-    with OnOfficeClient(settings.url, settings.credentials) as client:
+    with OnOfficeClient(settings.url, settings.credentials, proxy=settings.proxy) as client:
         yield client
 
 
@@ -230,13 +237,21 @@ def _load_options(
     return LoadOptions(sheet=chosen, header_row=header_row, encoding=encoding, delimiter=delimiter)
 
 
+def _mapping_file(_ctx: Any, _param: Any, given: Path) -> Path:
+    from .core import shipped
+
+    return shipped.mapping(given)
+
+
 mapping_option = click.option(
     "--mapping",
     "-m",
     "mapping_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The mapping file (YAML).",
+    callback=_mapping_file,
+    help="The mapping file (YAML), or the name of one: yours in mappings/, else one that comes "
+    "with the tool (onoffice-import mapping list).",
 )
 config_option = click.option(
     "--config",
@@ -817,6 +832,24 @@ def mapping() -> None:
     """Work with mapping files."""
 
 
+@mapping.command("list")
+def mapping_list() -> None:
+    """The mappings that come with the tool, usable by name (--mapping NAME)."""
+    import yaml
+
+    from .core import shipped
+
+    for name, path in shipped.mappings().items():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            loaded = None
+        about = loaded.get("description", "") if isinstance(loaded, dict) else ""
+        click.echo(f"{name:<14} {about}".rstrip())
+    click.echo(_("Folder: {path}").format(path=shipped.folder("mappings")))
+    click.echo(_("Use one by name: --mapping NAME; copy it to mappings/ to change it."))
+
+
 @mapping.command("init")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -858,7 +891,9 @@ def mapping_init(
 
     out = out or Path("mappings") / f"{file.stem}.yaml"
     if out.exists() and not force:
-        raise click.ClickException(f"{out} exists; choose another --out or add --force")
+        raise click.ClickException(
+            _("{path} exists; choose another --out or add --force").format(path=out)
+        )
     options = _load_options(sheet, header_row, encoding, delimiter)
     with lookup_client(resolve, use_sandbox, config) as api:
         draft = draft_mapping(file, options, api=api)
@@ -899,7 +934,7 @@ def undo(
     from .run.undo import undo_import, undo_word
 
     if journal is not None and not journal.exists():
-        raise click.ClickException(f"no journal {journal}")
+        raise click.ClickException(_("no journal {path}").format(path=journal))
     journal = journal or _legacy_journal(results)
 
     def confirm(plan: list[Any]) -> bool:
@@ -1017,17 +1052,20 @@ def demo(out: Path) -> None:
     """Import samples/viewings.xlsx into a built-in sandbox, twice: nothing is created twice."""
     import shutil
 
+    from .core import shipped
     from .onoffice.client import OnOfficeClient
     from .output.results import default_results_path
     from .run.journal import default_journal_path
     from .run.submit import run_import
     from .sandbox import Sandbox
 
-    samples = Path(__file__).resolve().parent.parent / "samples"
-    mapping = samples.parent / "mappings" / "viewings.yaml"
+    samples = shipped.folder("samples")
+    mapping = shipped.folder("mappings") / "viewings.yaml"
     if not (samples / "viewings.xlsx").exists() or not mapping.exists():
         raise click.ClickException(
-            "the demo needs the samples/ and mappings/ folders of a checkout (pip install -e .)"
+            _("the demo's files are missing: {files}; reinstall onoffice-import").format(
+                files=f"{samples / 'viewings.xlsx'}, {mapping}"
+            )
         )
     out.mkdir(parents=True, exist_ok=True)
     source = out / "viewings.xlsx"
@@ -1095,12 +1133,74 @@ def _terminate_like_ctrl_c(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # in-flight requests finish, results are written, exit 130
 
 
+# Windows' console events (wincon.h) Python turns into no signal: the console window closed,
+# the user logging off, the computer shutting down. Ctrl-C (0) and Ctrl-Break (1) are
+# Python's own (SIGINT, SIGBREAK).
+_CLOSE_EVENTS: Final = {2: "close", 5: "logoff", 6: "shutdown"}
+_GRACE_SECONDS: Final = 4.5  # Windows ends the process 5 s after a close event at the latest
+_finished = threading.Event()  # set when main() returns: the results are written
+
+
+def _raise_sigint() -> None:
+    """SIGINT raised in this thread: Python's own C handler flags it for the main thread and,
+    on Windows, also sets the event its sleeps and waits wake up on (``_thread.interrupt_main``
+    does not)."""
+    signal.raise_signal(signal.SIGINT)
+
+
+def _console_event(event: int, interrupt: Callable[[], None] = _raise_sigint) -> bool:
+    """Windows' console handler: a close, logoff or shutdown stops like Ctrl-C (the main
+    thread is interrupted, rows in flight finish, the results are written), and Windows is
+    held off until that is done or the grace time is up. Other events: not ours."""
+    if event not in _CLOSE_EVENTS:
+        return False
+    interrupt()
+    _finished.wait(_GRACE_SECONDS)
+    return True
+
+
+def _stop_like_ctrl_c(kernel32: Any = None) -> Any:
+    """Every way a stop reaches this process ends like Ctrl-C: SIGTERM (a service stop,
+    `kill`), Ctrl-Break (SIGBREAK, Windows), and Windows' console close, logoff and shutdown
+    (SetConsoleCtrlHandler; ``kernel32`` given by tests). Returns the console handler, which
+    must stay referenced while it is installed."""
+    for name in ("SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate_like_ctrl_c)
+    if kernel32 is None:
+        if sys.platform != "win32":
+            return None
+        kernel32 = ctypes.windll.kernel32
+    prototype = getattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE)  # stdcall on Windows
+    handler = prototype(ctypes.c_int, ctypes.c_uint)(lambda event: int(_console_event(event)))
+    kernel32.SetConsoleCtrlHandler(handler, True)
+    return handler
+
+
+def _never_crash_on_output() -> None:
+    """A character the console or the pipe cannot show (Ł, →, an emoji in a cp1252 log file
+    of a scheduled task) becomes ``?``: never a traceback after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError):  # closed
+                stream.reconfigure(errors="replace")
+
+
+_console_handler: Any = None  # referenced while installed (ctypes would free it)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI and turn known errors into one line and an exit code."""
+    global _console_handler
+    _never_crash_on_output()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)  # a service stop, `kill`
-    with i18n.use(_language(argv)):
-        return _main(argv)
+        _console_handler = _stop_like_ctrl_c()
+    _finished.clear()
+    try:
+        with i18n.use(_language(argv)):
+            return _main(argv)
+    finally:
+        _finished.set()
 
 
 def _main(argv: list[str] | None) -> Any:

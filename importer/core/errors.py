@@ -43,9 +43,16 @@ class ExitCode(IntEnum):
 
 
 class ImporterError(Exception):
-    """Base of every error this package raises on purpose."""
+    """Base of every error this package raises on purpose. Every class of the family names its
+    own exit code (a class that forgets is refused when it is defined): no error is reported as
+    "input refused; nothing sent" because its author forgot to say what it is."""
 
-    exit_code: ExitCode = ExitCode.INPUT_REJECTED
+    exit_code: ExitCode
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(cls.__dict__.get("exit_code"), ExitCode):
+            raise TypeError(f"{cls.__qualname__} names no exit code of its own (exit_code = …)")
 
 
 class InputError(ImporterError):
@@ -54,6 +61,8 @@ class InputError(ImporterError):
 
 class SourceFileError(InputError):
     """The spreadsheet cannot be used. Carries where, as far as it is known."""
+
+    exit_code = ExitCode.INPUT_REJECTED
 
     def __init__(
         self,
@@ -89,6 +98,8 @@ class SourceFileError(InputError):
 class MappingError(InputError):
     """The mapping file is not valid. ``problems`` lists every problem found, not just one."""
 
+    exit_code = ExitCode.INPUT_REJECTED
+
     def __init__(self, file: str, problems: list[tuple[str, str]]) -> None:
         self.file, self.problems = file, problems
         super().__init__(str(self))
@@ -121,8 +132,10 @@ class JournalError(ImporterError):
     def __init__(self, path: object, reason: str) -> None:
         self.path, self.reason = path, reason
         super().__init__(
-            f"the journal {path} cannot be written ({reason}); nothing more is sent - "
-            "free some space and run again"
+            _(
+                "the journal {path} cannot be written ({why}); nothing more is sent - free some "
+                "space and run again"
+            ).format(path=path, why=reason)
         )
 
 
@@ -160,12 +173,15 @@ class PermissionRefused(AuthenticationError):
     a run all refused for a right (156: editing other users' appointments), so it stops the run
     like a credential error. One row's refused write is that row's failure."""
 
+    exit_code = ExitCode.CONFIGURATION
+
     def __init__(self, errorcode: int, message: str, *, action: str = "") -> None:
         self.server_message = message
         super().__init__(
-            f"the onOffice API user lacks a right for {action or 'this call'} "
-            f"(error {errorcode}: {message}); grant it to the API user in onOffice "
-            "(user rights), then run again",
+            _(
+                "the onOffice API user lacks a right for {action} (error {code}: {message}); "
+                "grant it to the API user in onOffice (user rights), then run again"
+            ).format(action=action or _("this call"), code=errorcode, message=message),
             errorcode=errorcode,
         )
         self.action = action or None
@@ -179,13 +195,17 @@ class ClockError(ApiError):
     def __init__(self, message: str, *, errorcode: int | None = None) -> None:
         self.errorcode = errorcode
         super().__init__(
-            f"{message} - check this computer's clock and time zone (the API accepts "
-            "timestamps within 120 seconds of its own time)"
+            _(
+                "{message} - check this computer's clock and time zone (the API accepts "
+                "timestamps within 120 seconds of its own time)"
+            ).format(message=message)
         )
 
 
 class ActionRefused(ApiError):
     """The server answered one action with a non-zero errorcode."""
+
+    exit_code = ExitCode.STOPPED
 
     def __init__(
         self,
@@ -198,28 +218,38 @@ class ActionRefused(ApiError):
         self.errorcode, self.server_message = errorcode, message
         self.identifier = identifier  # the action's identifier, e.g. "row-9"
         super().__init__(
-            f"onOffice refused the action (error {errorcode}): {message}", action=action
+            _("onOffice refused the action (error {code}): {message}").format(
+                code=errorcode, message=message
+            ),
+            action=action,
         )
 
 
 class MalformedResponse(ApiError):
     """The answer was not the documented JSON shape (or the identifier echo did not match)."""
 
+    exit_code = ExitCode.STOPPED
+
 
 class TransportError(ApiError):
     """No usable HTTP answer. ``may_have_been_processed`` is the one fact retries depend on."""
 
+    exit_code = ExitCode.STOPPED
     may_have_been_processed: bool = True
 
 
 class NotDelivered(TransportError):
     """Connection refused, DNS failure or connect timeout: the request never left this machine."""
 
+    exit_code = ExitCode.STOPPED
+
     may_have_been_processed = False
 
 
 class OutcomeUnknown(TransportError):
     """Read timeout, connection dropped after sending, HTTP 5xx: the server may have acted."""
+
+    exit_code = ExitCode.STOPPED
 
     may_have_been_processed = True
 

@@ -8,7 +8,8 @@ compiled catalogue ships in the package, read by the standard library at run tim
 
 The language is chosen by ``--lang``, then the config file's ``[onoffice] lang``, then the
 locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``de_*`` gives German, read once
-per process); the default is English. :func:`use` sets it for a block and restores it
+per process; where none is set, as on Windows, the Windows display language); the default is
+English. :func:`use` sets it for a block and restores it
 afterwards. The choice is a context variable, so each web request (and each browser's jobs)
 speaks its own language while another thread speaks another; threads a run starts are given
 their starter's context (``contextvars.copy_context``), so a run's worker threads speak it too.
@@ -20,7 +21,8 @@ import functools
 import gettext
 import math
 import os
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
@@ -35,15 +37,31 @@ _chosen: ContextVar[str | None] = ContextVar("onoffice_import_language", default
 _default: str | None = None  # set_language(): for every context that chose none
 
 
-def from_environment(env: Mapping[str, str] | None = None) -> str:
-    """``de`` when the locale is German, else ``en`` (POSIX order of the variables)."""
+def from_environment(
+    env: Mapping[str, str] | None = None, system: Callable[[], int | None] | None = None
+) -> str:
+    """``de`` when the locale is German, else ``en`` (POSIX order of the variables); without
+    any of them, the system's display language (``system``: Windows' LANGID, or None)."""
     env = os.environ if env is None else env
     for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(name, "")
         if value:
             first = value.split(":")[0].lower()
             return "de" if first.startswith("de") else "en"
-    return "en"
+    langid = (system or windows_ui_language)()
+    # the primary language is the LANGID's low 10 bits: LANG_GERMAN (0x07) for de-DE (0x0407),
+    # de-AT (0x0C07), de-CH (0x0807) …
+    return "de" if langid is not None and langid & 0x3FF == 0x07 else "en"
+
+
+def windows_ui_language() -> int | None:
+    """The Windows user's display language (a LANGID), None elsewhere. Windows sets none of
+    the locale variables: a German Windows is known by this alone."""
+    if sys.platform != "win32":
+        return None
+    import ctypes
+
+    return int(ctypes.windll.kernel32.GetUserDefaultUILanguage())
 
 
 def language() -> str:

@@ -770,7 +770,7 @@ def load_largest_sheet(path: Path, options: LoadOptions) -> Table:
                 break
     if not tables:
         raise SourceFileError(
-            "no sheet holds a header and data rows", file=str(path), code="no-data-rows"
+            _("no sheet holds a header and data rows"), file=str(path), code="no-data-rows"
         )
     return max(tables, key=lambda t: len(t.frame) * len(t.columns))
 

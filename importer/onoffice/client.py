@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import os
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +25,9 @@ from typing import Any, Protocol, TypeGuard
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
+import truststore
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ProxyError
 
 from ..core import contract
 from ..core.errors import (
@@ -37,6 +41,7 @@ from ..core.errors import (
     TransportError,
     redact,
 )
+from ..core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +141,10 @@ class OnOfficeClient:
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
         read_retries: int = 3,
+        proxy: str | None = None,
     ) -> None:
+        """``proxy``: the config file's ``proxy`` (a URL, or ``none`` for none); None takes the
+        environment's (:func:`proxy_for`)."""
         self._endpoint = url  # as given: may hold credentials (user:pass@, ?token=)
         self.url = display_url(url)  # for messages, reports and journals: never a secret
         parts = urlsplit(url)
@@ -144,17 +152,25 @@ class OnOfficeClient:
             v
             for v in (parts.username, parts.password, parts.query, credentials.token)
             if v and len(v) >= 4
-        ] + [v for _, v in parse_qsl(parts.query) if len(v) >= 4]
+        ] + [v for _key, v in parse_qsl(parts.query) if len(v) >= 4]
         self._hidden.append(credentials.secret)
+        self.proxy = proxy_for(url, proxy)
+        if self.proxy:  # a proxy's own user and password are never shown either
+            proxy_parts = urlsplit(self.proxy)
+            self._hidden += [v for v in (proxy_parts.username, proxy_parts.password) if v]
         self.read_retries = read_retries
         self._credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self._clock = clock
         self._session = session or requests.Session()
-        # Proxies from the environment must not see an API on loopback; it also saves time.
+        # The proxy is chosen once, above (loopback never goes through one); the environment
+        # is not read again per request (it also saves time), nor is .netrc.
         self._session.trust_env = False
-        # Room for concurrent workers on one host (requests keeps 10 by default).
-        self._session.mount(url.split("://")[0] + "://", HTTPAdapter(pool_maxsize=32))
+        self._session.proxies = {parts.scheme: self.proxy} if self.proxy else {}
+        # Room for concurrent workers on one host (requests keeps 10 by default); certificates
+        # checked against the operating system's trust store, where an office's TLS-inspecting
+        # proxy has its own certificate installed.
+        self._session.mount(url.split("://")[0] + "://", _TrustStoreAdapter(pool_maxsize=32))
         # Every request goes to one URL with one header: prepared once (at the first request,
         # where a malformed URL is an error like any other) and copied per request; Session.post
         # prepares and merges settings anew each time: 0.3-0.5 ms of CPU a row
@@ -258,25 +274,52 @@ class OnOfficeClient:
             if len(actions) == 1:
                 self.round_trip = time.monotonic() - began
         except requests.ConnectTimeout as exc:
-            raise NotDelivered(f"{what}: connect timeout to {self.url}", **where) from exc
+            raise NotDelivered(
+                _("{action}: connect timeout to {url} {route}").format(
+                    action=what, url=self.url, route=self.route()
+                ),
+                **where,
+            ) from exc
         except requests.ConnectionError as exc:
+            if _untrusted(exc):  # at the handshake: before anything was sent
+                raise NotDelivered(
+                    _(
+                        "{action}: the certificate of {url} is not trusted {route}; a proxy "
+                        "that inspects TLS needs its certificate in this computer's trust "
+                        "store ({why})"
+                    ).format(
+                        action=what, url=self.url, route=self.route(), why=self._clean(_reason(exc))
+                    ),
+                    **where,
+                ) from exc
             if _never_connected(exc):
                 raise NotDelivered(
-                    f"{what}: cannot connect to {self.url} ({self._clean(_reason(exc))})", **where
+                    _("{action}: cannot connect to {url} {route} ({why})").format(
+                        action=what, url=self.url, route=self.route(), why=self._clean(_reason(exc))
+                    ),
+                    **where,
                 ) from exc
             reason = self._clean(_reason(exc))
             raise OutcomeUnknown(
-                f"{what}: connection to {self.url} lost after sending ({reason})", **where
+                _("{action}: connection to {url} lost after sending ({why})").format(
+                    action=what, url=self.url, why=reason
+                ),
+                **where,
             ) from exc
         except requests.Timeout as exc:
             raise OutcomeUnknown(
-                f"{what}: no answer from {self.url} within {self.timeouts.read:g} s",
+                _("{action}: no answer from {url} within {seconds} s").format(
+                    action=what, url=self.url, seconds=f"{self.timeouts.read:g}"
+                ),
                 timed_out=True,
                 **where,
             ) from exc
         except requests.RequestException as exc:
             raise OutcomeUnknown(
-                f"{what}: {type(exc).__name__} talking to {self.url}", **where
+                _("{action}: {why} talking to {url}").format(
+                    action=what, why=type(exc).__name__, url=self.url
+                ),
+                **where,
             ) from exc
         self._note_server_time(http.headers.get("Date"), signed_at)
         status = http.status_code
@@ -285,21 +328,43 @@ class OnOfficeClient:
             return decoded  # UNDOCUMENTED HTTP status: the JSON says what went wrong (§1.1)
         if status == 429:
             raise NotDelivered(
-                f"{what}: HTTP 429 (rate limited) from {self.url}", status=status, **where
+                _("{action}: HTTP 429 (rate limited) from {url}").format(action=what, url=self.url),
+                status=status,
+                **where,
             )
         if status >= 500:  # it may have acted; 503 says it declined, which a read-back confirms
-            raise OutcomeUnknown(f"{what}: HTTP {status} from {self.url}", status=status, **where)
+            raise OutcomeUnknown(
+                _("{action}: HTTP {status} from {url}").format(
+                    action=what, status=status, url=self.url
+                ),
+                status=status,
+                **where,
+            )
         if status >= 400:
             raise MalformedResponse(
-                f"{what}: HTTP {status} from {self.url} - is the API URL right?",
+                _("{action}: HTTP {status} from {url} - is the API URL right?").format(
+                    action=what, status=status, url=self.url
+                ),
                 status=status,
                 **where,
             )
         if decoded is None:
             raise MalformedResponse(
-                f"{what}: the answer from {self.url} is not a JSON object", status=status, **where
+                _("{action}: the answer from {url} is not a JSON object").format(
+                    action=what, url=self.url
+                ),
+                status=status,
+                **where,
             )
         return decoded
+
+    def route(self) -> str:
+        """How requests reach the API, for a message: which proxy, or that none was used."""
+        if self.proxy:
+            return _("through the proxy {proxy}").format(proxy=display_url(self.proxy))
+        return _(
+            "directly, without a proxy (none is set: HTTPS_PROXY, or proxy in the config file)"
+        )
 
     def _clean(self, text: str) -> str:
         """Text from the network stack, with anything from the URL's credentials masked."""
@@ -340,7 +405,7 @@ class OnOfficeClient:
         result = self.call(Action("create", "calendar", parameters, identifier=identifier))
         new_id = contract.record_id(result.records[0].id) if result.records else None
         if not isinstance(new_id, int):  # an int or a digit string, by server (§7)
-            raise MalformedResponse("calendar create: the answer holds no appointment id")
+            raise MalformedResponse(_("calendar create: the answer holds no appointment id"))
         return new_id
 
     def read_appointment(self, appointment_id: int) -> dict[str, Any] | None:
@@ -457,6 +522,58 @@ class OnOfficeClient:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+def proxy_for(url: str, configured: str | None = None) -> str | None:
+    """The proxy requests to ``url`` go through, or None for none.
+
+    Loopback (a sandbox on this computer) always goes direct. Else the config file's ``proxy``
+    when it is set (``none``: no proxy, whatever the environment says); else the environment's,
+    as every HTTP program reads it: ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` (either case)
+    unless ``NO_PROXY`` names the host (on Windows, without those variables, the proxy of the
+    Internet Options, which the standard library reads from the registry).
+    """
+    parts = urlsplit(url)
+    if _loopback(parts.hostname or ""):
+        return None
+    if configured is not None and configured.strip():
+        chosen = configured.strip()
+        return None if chosen.lower() in ("none", "direct", "off") else chosen
+    found = requests.utils.get_environ_proxies(url)
+    return found.get(parts.scheme) or found.get("all") or None
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _TrustStoreAdapter(HTTPAdapter):
+    """Certificates verified by the operating system (Windows' and macOS' certificate stores,
+    Linux's CA bundle) via ``truststore``: an office proxy that inspects TLS presents a
+    certificate of its own, which its IT installed there, not in certifi's bundle."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = _system_context()
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = _system_context()
+        return super().proxy_manager_for(proxy, **kwargs)
+
+
+def _system_context() -> ssl.SSLContext:
+    """The trust store's context, with the CA file of ``REQUESTS_CA_BUNDLE`` (or
+    ``CURL_CA_BUNDLE``) too, where someone exported the proxy's certificate for Python before."""
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and os.path.isfile(bundle):
+        context.load_verify_locations(cafile=bundle)
+    return context
+
+
 def _with_identifiers(actions: Sequence[Action]) -> list[Action]:
     """Give every action a unique identifier so the echo can be checked (§1.4)."""
     out: list[Action] = []
@@ -497,7 +614,17 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
     """True when urllib3 failed while connecting (refused, DNS, connect timeout)."""
     reason = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the cause
-    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError and DNS subclass it
+    # NewConnectionError and DNS subclass ConnectTimeoutError; a ProxyError is raised only
+    # before the proxy was reached or while it refused the tunnel: nothing was sent either way
+    return isinstance(reason, (ConnectTimeoutError, ProxyError))
+
+
+def _untrusted(exc: requests.ConnectionError) -> bool:
+    """True when the server's certificate failed verification (only ever at the handshake)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    cause = reason.args[0] if isinstance(reason, BaseException) and reason.args else None
+    return isinstance(cause, ssl.SSLCertVerificationError)
 
 
 def _reason(exc: Exception) -> str:
@@ -513,11 +640,14 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     """Apply the recommended client rule (§3.5) to a decoded answer."""
     status = response.get("status")
     if not isinstance(status, dict):
-        raise MalformedResponse("the answer has no status object")
+        raise MalformedResponse(_("the answer has no status object"))
     code, errorcode = status.get("code"), _code(status.get("errorcode"))
     message = str(status.get("message", ""))
     if errorcode in contract.CLOCK_ERROR_CODES:
-        raise ClockError(f"onOffice refused the timestamp ({message})", errorcode=errorcode)
+        raise ClockError(
+            _("onOffice refused the timestamp ({message})").format(message=message),
+            errorcode=errorcode,
+        )
     # 400 is "not authenticated" (§3.2), unless it only pairs with 97 (UNDOCUMENTED `code`).
     if (
         (code in (400, "400") and errorcode != contract.ERROR_IN_ACTION)
@@ -529,10 +659,14 @@ def _read_results(response: dict[str, Any], actions: Sequence[Action]) -> list[O
     results = body.get("results") if isinstance(body, dict) else None
     if errorcode not in (0, contract.ERROR_IN_ACTION) or not isinstance(results, list):
         if isinstance(errorcode, int) and errorcode:
-            raise ActionRefused(errorcode, f"request refused: {message}")
-        raise MalformedResponse("the answer has no response.results list")
+            raise ActionRefused(errorcode, _("request refused: {message}").format(message=message))
+        raise MalformedResponse(_("the answer has no response.results list"))
     if len(results) != len(actions):
-        raise MalformedResponse(f"{len(actions)} actions sent but {len(results)} results received")
+        raise MalformedResponse(
+            _("{sent} actions sent but {received} results received").format(
+                sent=len(actions), received=len(results)
+            )
+        )
     results = _in_request_order(results, actions)
     return [_read_result(result, action) for result, action in zip(results, actions, strict=True)]
 
@@ -569,10 +703,16 @@ def _is_protocol_error(decoded: dict[str, Any] | None) -> TypeGuard[dict[str, An
 
 def _credentials_refused(errorcode: Any, message: str) -> AuthenticationError:
     """One wording wherever the server reports it (top level or per action, §3.2)."""
-    code = f"error {errorcode}: " if isinstance(errorcode, int) and errorcode else ""
+    code = (
+        _("error {code}: ").format(code=errorcode)
+        if isinstance(errorcode, int) and errorcode
+        else ""
+    )
     return AuthenticationError(
-        f"onOffice refused the credentials ({code}{message}); "
-        "check ONOFFICE_TOKEN and ONOFFICE_SECRET",
+        _(
+            "onOffice refused the credentials ({code}{message}); check ONOFFICE_TOKEN and "
+            "ONOFFICE_SECRET"
+        ).format(code=code, message=message),
         errorcode=errorcode if isinstance(errorcode, int) else None,
     )
 
@@ -586,19 +726,24 @@ def _code(value: Any) -> Any:
 
 def _read_result(result: Any, action: Action) -> Outcome:
     if not isinstance(result, dict) or not isinstance(result.get("status"), dict):
-        raise MalformedResponse(f"{action.describe()}: result without status")
+        raise MalformedResponse(
+            _("{action}: result without status").format(action=action.describe())
+        )
     echoed = result.get("identifier")
     if echoed not in (None, action.identifier):
         raise MalformedResponse(
-            f"{action.describe()}: result for {echoed!r} came back where {action.identifier!r} "
-            "was expected"
+            _("{action}: result for {echoed} came back where {expected} was expected").format(
+                action=action.describe(), echoed=repr(echoed), expected=repr(action.identifier)
+            )
         )
     errorcode = result["status"].get("errorcode", result["status"].get("code"))
     message = str(result["status"].get("message", ""))
     if errorcode in (0, "0"):
         data = result.get("data")
         if not isinstance(data, dict) or not isinstance(data.get("records", []), list):
-            raise MalformedResponse(f"{action.describe()}: result without data.records")
+            raise MalformedResponse(
+                _("{action}: result without data.records").format(action=action.describe())
+            )
         records = [
             Record(r.get("id"), r.get("type"), r.get("elements"))
             for r in data.get("records", [])
@@ -610,12 +755,17 @@ def _read_result(result: Any, action: Action) -> Outcome:
     try:
         errorcode = int(errorcode)
     except (TypeError, ValueError):
-        raise MalformedResponse(f"{action.describe()}: errorcode {errorcode!r}") from None
+        raise MalformedResponse(
+            _("{action}: errorcode {code}").format(action=action.describe(), code=repr(errorcode))
+        ) from None
     if errorcode in contract.CREDENTIAL_ERROR_CODES:
         raise _credentials_refused(errorcode, message or "not authenticated")
     if errorcode in contract.CLOCK_ERROR_CODES:
         raise ClockError(
-            f"onOffice refused the timestamp (error {errorcode}: {message})", errorcode=errorcode
+            _("onOffice refused the timestamp (error {code}: {message})").format(
+                code=errorcode, message=message
+            ),
+            errorcode=errorcode,
         )
     # A refused write concerns its row (156: this agent's appointments); a refused read
     # concerns every row alike.

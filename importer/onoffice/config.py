@@ -8,10 +8,16 @@ The config file is INI::
     token = ...
     secret = ...
     lang = de
+    proxy = http://proxy.example:3128
 
-``lang`` (de or en) is optional; without it the system's language is used.
+``lang`` (de or en) is optional; without it the system's language is used. ``proxy`` is
+optional too: without it the environment's (``HTTPS_PROXY``, ``NO_PROXY`` …) is used; ``none``
+goes direct whatever the environment says.
 
-It is refused when others can read it (POSIX mode bits beyond 0600).
+It is refused when others can read it (POSIX mode bits beyond 0600; Windows has none of them:
+there the file lies in the user's own profile, which other users cannot read). Saved with a
+byte order mark (Notepad's "UTF-8 with BOM", PowerShell 5's ``Set-Content -Encoding UTF8``) it
+reads the same.
 """
 
 from __future__ import annotations
@@ -33,10 +39,15 @@ if TYPE_CHECKING:  # the CLI reads `lang` from here before anything heavy is imp
 DEFAULT_CONFIG = Path("~/.config/onoffice-import/config.ini")
 
 
+# A BOM at the start is read as nothing, not as part of the first section's name.
+ENCODING = "utf-8-sig"
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     url: str
     credentials: Credentials
+    proxy: str | None = None  # the config file's `proxy`; None: the environment's
 
 
 def api_settings(env: Mapping[str, str], config: Path | None = None) -> ApiSettings:
@@ -60,7 +71,9 @@ def api_settings(env: Mapping[str, str], config: Path | None = None) -> ApiSetti
                 "--sandbox to try against the built-in sandbox"
             ).format(config=DEFAULT_CONFIG)
         )
-    return ApiSettings(url or contract.STABLE_URL, Credentials(token, secret))
+    return ApiSettings(
+        url or contract.STABLE_URL, Credentials(token, secret), configured_proxy(env, config)
+    )
 
 
 def _read_config(path: Path) -> dict[str, str]:
@@ -79,7 +92,7 @@ def _read_config(path: Path) -> dict[str, str]:
         )
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read(path, encoding=ENCODING)
     except (configparser.Error, UnicodeDecodeError, OSError) as exc:
         raise ConfigurationError(
             _("config file {path} cannot be read ({why})").format(
@@ -97,14 +110,24 @@ def _read_config(path: Path) -> dict[str, str]:
 def configured_language(env: Mapping[str, str], config: Path | None = None) -> str | None:
     """The config file's ``[onoffice] lang`` (de or en), if there is one; never an error (the
     language is needed to say errors in, and a broken file is reported where it is used)."""
+    return _setting(env, config, "lang")
+
+
+def configured_proxy(env: Mapping[str, str], config: Path | None = None) -> str | None:
+    """The config file's ``[onoffice] proxy`` (a URL, or ``none``), if there is one; read also
+    when the credentials come from the environment."""
+    return _setting(env, config, "proxy")
+
+
+def _setting(env: Mapping[str, str], config: Path | None, key: str) -> str | None:
     path = Path(config or env.get("ONOFFICE_CONFIG") or DEFAULT_CONFIG).expanduser()
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read(path, encoding=ENCODING)
     except (configparser.Error, UnicodeDecodeError, OSError):
         return None
-    value = parser.get("onoffice", "lang", fallback=None)
-    return None if value is None else value.split("#")[0].strip()
+    value = parser.get("onoffice", key, fallback=None)
+    return None if value is None else value.split("#")[0].strip() or None
 
 
 def config_path(env: Mapping[str, str], config: Path | None = None) -> Path:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from ..core import contract
 from ..core.errors import ActionRefused, OutcomeUnknown
+from ..core.i18n import _
 from .client import Action, OnOfficeClient, Record
 from .reference import note_without_reference
 
@@ -452,13 +453,17 @@ def read_one(
         else:
             return from_read(result.records[0]) if result.records else None
     if day is None:
-        raise OutcomeUnknown(f"appointment {appointment_id}: no day to look for it on")
+        raise OutcomeUnknown(
+            _("appointment {id}: no day to look for it on").format(id=appointment_id)
+        )
     period = read_period(client, day, day, who)
     for appointment in period.appointments:
         if appointment.series == appointment_id:
             return appointment
     if not period.complete:  # not seen, but not every appointment could be seen either
-        raise OutcomeUnknown(f"appointment {appointment_id}: cannot tell whether it still exists")
+        raise OutcomeUnknown(
+            _("appointment {id}: cannot tell whether it still exists").format(id=appointment_id)
+        )
     return None
 
 
@@ -477,7 +482,9 @@ def find_appointment(
         found = read_one(client, appointment_id, day, who)
         if found is not None or "read calendar" not in client.unsupported:
             return found
-    raise OutcomeUnknown(f"appointment {appointment_id} is on none of the days it was written for")
+    raise OutcomeUnknown(
+        _("appointment {id} is on none of the days it was written for").format(id=appointment_id)
+    )
 
 
 def _sent(params: dict[str, Any]) -> tuple[dict[str, Any], frozenset[Id]]:

@@ -73,7 +73,7 @@ def write_report(result: CheckReport, target: str | Path | None = None) -> Path:
             result.report_path = write_workbook(path, report_sheets(result))
     except OSError as exc:
         raise SourceFileError(
-            f"cannot write the report {path} ({exc.strerror or exc})",
+            _("cannot write the report {path} ({why})").format(path=path, why=exc.strerror or exc),
             file=str(result.source),
             code="report-unwritable",
         ) from None

@@ -15,6 +15,7 @@ import contextlib
 import glob
 import math
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
@@ -112,8 +113,13 @@ def _remove_stale_temps(target: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill would end the process
+    if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # os.kill would end the process there
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        return alive_on_windows(pid, kernel32, ctypes.get_last_error)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -121,6 +127,28 @@ def _alive(pid: int) -> bool:
     except OSError:  # exists, but not ours to signal (or Windows): leave its file alone
         return True
     return True
+
+
+_QUERY_LIMITED_INFORMATION = 0x1000  # PROCESS_QUERY_LIMITED_INFORMATION: any user's process
+_STILL_ACTIVE = 259
+_ACCESS_DENIED = 5  # it exists, but is not ours to look at: leave its file alone
+
+
+def alive_on_windows(pid: int, kernel32: Any, last_error: Any) -> bool:
+    """Whether process ``pid`` runs, as Windows tells (``kernel32`` given by tests): a
+    process that ended or never was cannot be opened, or has an exit code."""
+    import ctypes
+
+    handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return bool(last_error() == _ACCESS_DENIED)
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _move_into_place(temp: Path, target: Path) -> Path:

@@ -45,6 +45,7 @@ import filelock
 import platformdirs
 
 from ..core.errors import ConfigurationError, JournalError
+from ..core.i18n import _
 from ..onoffice.reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
@@ -125,8 +126,10 @@ class _Lock:
             except OSError:
                 pid = "?"
             raise ConfigurationError(
-                f"another import is running on the journal {journal} "
-                f"(pid {pid}); wait for it to finish",
+                _(
+                    "another import is running on the journal {journal} (pid {pid}); wait for "
+                    "it to finish"
+                ).format(journal=journal, pid=pid),
                 path=journal,
             ) from None
         holder.write_text(str(os.getpid()), encoding="ascii")
@@ -165,7 +168,8 @@ class Journal:
             self._lock = _Lock(self.path.with_name(self.path.name + ".lock"), self.path)
         except OSError as exc:
             raise ConfigurationError(
-                f"cannot use the journal {self.path}: {exc.strerror}", path=self.path
+                _("cannot use the journal {path}: {why}").format(path=self.path, why=exc.strerror),
+                path=self.path,
             ) from None
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -193,7 +197,8 @@ class Journal:
         except sqlite3.Error as exc:
             self._lock.release()
             raise ConfigurationError(
-                f"the journal {self.path} cannot be used ({exc})", path=self.path
+                _("the journal {path} cannot be used ({why})").format(path=self.path, why=exc),
+                path=self.path,
             ) from None
         self._mutex = threading.Lock()  # one statement on the connection at a time
         self._commits = threading.Condition()  # group commit: see _durably
@@ -213,9 +218,11 @@ class Journal:
         elif owner != account:
             self.close()
             raise ConfigurationError(
-                f"the journal {self.path} belongs to {owner}, not to {account}; it does not "
-                "vouch for another account's appointments (leave out --journal to use this "
-                "account's own)",
+                _(
+                    "the journal {path} belongs to {owner}, not to {account}; it does not "
+                    "vouch for another account's appointments (leave out --journal to use this "
+                    "account's own)"
+                ).format(path=self.path, owner=owner, account=account),
                 path=self.path,
             )
 
@@ -271,7 +278,7 @@ class Journal:
                     continue
                 self._committing = True
                 batch, self._queue = self._queue, []
-                error: JournalError | None = JournalError(self.path, "interrupted")
+                error: JournalError | None = JournalError(self.path, _("interrupted"))
                 self._commits.release()
                 try:
                     error = self._commit(batch)
@@ -525,7 +532,10 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
             owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
             if owner is not None and owner[0] != account:
                 raise ConfigurationError(
-                    f"the journal {path} belongs to {owner[0]}, not to {account}", path=path
+                    _("the journal {path} belongs to {owner}, not to {account}").format(
+                        path=path, owner=owner[0], account=account
+                    ),
+                    path=path,
                 )
             columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
             # a journal of an earlier version, not migrated yet: its missing columns as NULL
@@ -536,7 +546,9 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise ConfigurationError(f"the journal {path} cannot be read ({exc})", path=path) from None
+        raise ConfigurationError(
+            _("the journal {path} cannot be read ({why})").format(path=path, why=exc), path=path
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -1022,9 +1022,10 @@ def _preflight_failure(client: OnOfficeClient) -> tuple[tuple[str, ExitCode] | N
     try:
         return None, preflight(client)
     except (AuthenticationError, ClockError) as exc:
-        return (f"preflight: {exc}", ExitCode.CONFIGURATION), None
+        return (_("preflight: {why}").format(why=exc), ExitCode.CONFIGURATION), None
     except ApiError as exc:
-        return (f"preflight: the API cannot be reached ({exc})", ExitCode.STOPPED), None
+        why = _("preflight: the API cannot be reached ({why})").format(why=exc)
+        return (why, ExitCode.STOPPED), None
 
 
 def preflight(client: OnOfficeClient) -> str:
@@ -1033,8 +1034,7 @@ def preflight(client: OnOfficeClient) -> str:
     account = client.account()
     skew = client.last_clock_skew
     if skew is not None and abs(skew) > 60:
-        raise ClockError(
-            f"this computer's clock is {abs(skew):.0f} s "
-            f"{'ahead of' if skew > 0 else 'behind'} the API server's"
-        )
+        ahead = _("this computer's clock is {seconds} s ahead of the API server's")
+        behind = _("this computer's clock is {seconds} s behind the API server's")
+        raise ClockError((ahead if skew > 0 else behind).format(seconds=f"{abs(skew):.0f}"))
     return account

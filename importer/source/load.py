@@ -479,7 +479,9 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 return data.decode(codec), codec
             except UnicodeDecodeError:
                 raise SourceFileError(
-                    f"the file starts like {codec} but is not", file=name, code="file-encoding"
+                    _("the file starts like {codec} but is not").format(codec=codec),
+                    file=name,
+                    code="file-encoding",
                 ) from None
     if (binary := _binary(name, data)) is not None:
         raise binary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import shutil
 import tempfile
 import webbrowser
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from ..core import shipped
 from ..run.journal import data_dir
 from .app import create_app
 from .guard import Guard
@@ -21,9 +23,17 @@ HOST = "127.0.0.1"  # never another interface: the app acts with the user's cred
 
 
 def default_mappings() -> Path:
-    """The checkout's ``mappings/`` (where the CLI's examples are), else one in the data folder."""
+    """The checkout's ``mappings/`` (where the CLI's examples are), else one in the data folder,
+    which starts with a copy of the mappings that come with the tool (installed from a wheel)."""
     checkout = Path(__file__).resolve().parents[2] / "mappings"
-    return checkout if checkout.is_dir() else data_dir() / "mappings"
+    if checkout.is_dir():
+        return checkout
+    own = data_dir() / "mappings"
+    if not own.is_dir():
+        own.mkdir(parents=True)
+        for path in shipped.mappings().values():
+            shutil.copyfile(path, own / path.name)
+    return own
 
 
 def build(

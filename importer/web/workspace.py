@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..core.errors import ConfigurationError, ImporterError, MappingError
+from ..core.errors import ConfigurationError, ExitCode, ImporterError, MappingError
 from ..core.i18n import N_, _, when
 from ..onoffice.reference import list_name
 from .editor import pairs_of as editor_pairs
@@ -47,6 +47,8 @@ RESULTS_STAMP = "%Y-%m-%d_%H%M%S"
 
 class Refused(ImporterError):
     """A request the workspace refuses (a bad name, a step taken too early): said on the page."""
+
+    exit_code = ExitCode.INPUT_REJECTED
 
 
 @dataclass
@@ -160,9 +162,11 @@ class Office:
         """A client of the connection; ``settings`` (from :meth:`pinned`): of the connection as
         it was then, whatever another browser switched since."""
         from ..onoffice.client import OnOfficeClient
+        from ..onoffice.config import configured_proxy
 
         url, credentials = settings or self._settings()
-        with OnOfficeClient(url, credentials) as client:
+        proxy = configured_proxy(self.env, self.config)  # the config file's, else the environment's
+        with OnOfficeClient(url, credentials, proxy=proxy) as client:
             yield client
 
     def pinned(self) -> tuple[str, Any]:

@@ -1,0 +1,293 @@
+"""The office's Windows PC, each of its conditions made here on Linux.
+
+No Windows machine runs these: each condition Windows brings is reproduced as it reaches the
+program. No locale variable, and the Windows display language answered by the function that
+asks Windows for it; stdout a file in the Windows code page (cp1252, a scheduled task's log); a
+config file saved with a byte order mark (Notepad, PowerShell 5); Ctrl-Break (SIGBREAK, given
+the number of a signal Linux has) and the console closed (the handler Windows would call,
+called); a half-written workbook of a process Windows says has ended.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from importer import cli
+from importer.core import i18n
+from importer.core.errors import ExitCode
+from importer.onoffice.config import api_settings, configured_language
+from importer.output import workbook
+from importer.sandbox import Faults, Sandbox
+
+from .conftest import ROOT
+from .helpers import CSV_MAPPING, generated, statuses
+
+LOCALE = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def windows_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A process environment as on Windows: no locale variable, no ONOFFICE_* of ours."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in LOCALE and not k.startswith(("ONOFFICE", "PYTHONIOENCODING"))
+    }
+    return env | {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"), **extra}
+
+
+def fresh(
+    code: str, env: dict[str, str], cwd: Path, encoding: str = "cp1252"
+) -> subprocess.CompletedProcess[str]:
+    """A new interpreter (its streams' encoding is settled at start, as on Windows)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding=encoding,
+        errors="strict",
+        timeout=120,
+    )
+
+
+# --- the language -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("langid", "expected"),
+    [(0x0407, "de"), (0x0C07, "de"), (0x0807, "de"), (0x0409, "en"), (0x040C, "en"), (None, "en")],
+    ids=["de-DE", "de-AT", "de-CH", "en-US", "fr-FR", "not-windows"],
+)
+def test_without_locale_variables_the_windows_display_language_counts(
+    langid: int | None, expected: str
+) -> None:
+    assert i18n.from_environment({}, system=lambda: langid) == expected
+
+
+def test_the_locale_variables_still_come_first() -> None:
+    assert i18n.from_environment({"LANG": "en_US.UTF-8"}, system=lambda: 0x0407) == "en"
+    assert i18n.from_environment({"LC_ALL": "de_DE"}, system=lambda: 0x0409) == "de"
+
+
+def test_the_windows_display_language_is_asked_of_kernel32(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert i18n.windows_ui_language() is None  # not Windows: nothing asked
+
+    class Kernel32:
+        def GetUserDefaultUILanguage(self) -> int:
+            return 0x0C07  # Deutsch (Österreich)
+
+    class WinDLL:
+        kernel32 = Kernel32()
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(ctypes, "windll", WinDLL(), raising=False)
+    assert i18n.windows_ui_language() == 0x0C07
+    assert i18n.from_environment({}) == "de"
+
+
+def test_a_german_windows_gets_german_messages(tmp_path: Path) -> None:
+    """The CLI in a process with no locale variable, as Windows starts it; Windows answers
+    German (0x0407) when asked for the display language."""
+    source, mapping = generated(tmp_path, 2)
+    code = (
+        "from importer.core import i18n; i18n.windows_ui_language = lambda: 0x0407\n"
+        "from importer.cli import main\n"
+        f"main(['check', {str(source)!r}, '-m', {str(mapping)!r}])\n"
+    )
+    done = fresh(code, windows_env(tmp_path, PYTHONIOENCODING="utf-8"), tmp_path, "utf-8")
+    assert done.returncode == 0, done.stderr
+    assert "2 Zeilen gelesen: 2 gültig" in done.stdout
+
+
+# --- the output's encoding ---------------------------------------------------------------
+def test_a_cp1252_pipe_gets_every_row_and_no_traceback(tmp_path: Path) -> None:
+    """A scheduled task's log file in the Windows code page: Ł, → and an emoji cannot be
+    written in it; they become ? and the summary, the exit code and the report stay."""
+    source = tmp_path / "polnisch.csv"
+    source.write_text(
+        "Start;Betreff;Makler;Objekt\n"
+        "01.03.2027 10:00;Besichtigung Łódź;mmueller;AC-1042\n"
+        "Łódź → 🏠;Übergabe;mmueller;AC-1042\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "rows.yaml"
+    mapping.write_text(CSV_MAPPING, encoding="utf-8")
+    env = windows_env(tmp_path, PYTHONIOENCODING="cp1252", LANG="de_DE.UTF-8")
+    code = f"from importer.cli import main; main(['check', {str(source)!r}, '-m', 'rows.yaml'])"
+    done = fresh(code, env, tmp_path)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == ExitCode.ROWS_FAILED
+    assert "2 Zeilen gelesen: 1 gültig, 1 ungültig" in done.stdout
+    assert "'?ód? ? ?'" in done.stdout  # the cell as far as cp1252 can write it
+    assert (tmp_path / "polnisch.check.xlsx").is_file()
+    missing = fresh(
+        "from importer.cli import main; main(['check', 'Łódź→🏠.csv', '-m', 'rows.yaml'])",
+        env,
+        tmp_path,
+    )
+    assert missing.returncode == ExitCode.INPUT_REJECTED and "Traceback" not in missing.stderr
+    assert "?ód???.csv" in missing.stderr
+
+
+# --- a config file with a BOM -------------------------------------------------------------
+def test_a_config_file_saved_with_a_bom_is_read(tmp_path: Path) -> None:
+    config = tmp_path / "config.ini"
+    text = "[onoffice]\nlang = de\ntoken = tok-en-1234\nsecret = sec-ret-5678\nproxy = none\n"
+    config.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # Notepad's "UTF-8 with BOM"
+    config.chmod(0o600)
+    assert configured_language({}, config) == "de"
+    settings = api_settings({}, config)
+    assert (settings.credentials.token, settings.proxy) == ("tok-en-1234", "none")
+
+
+# --- stopping -----------------------------------------------------------------------------
+RUNNER = """
+import signal, sys, threading, time, functools
+from pathlib import Path
+{patch}
+from importer.cli import main
+main(['run', {source!r}, '-m', {mapping!r}])
+"""
+
+
+def _stopped_run(tmp_path: Path, sandbox: Sandbox, patch: str, stop: Any) -> None:
+    """A run of 300 rows stopped after some are sent: the rows sent are in the results,
+    the rest not sent, exit 130."""
+    source, mapping = generated(tmp_path, 300)
+    sandbox.faults = Faults(latency=0.02)
+    env = windows_env(
+        tmp_path,
+        ONOFFICE_API_URL=sandbox.url,
+        ONOFFICE_TOKEN=sandbox.credentials.token,
+        ONOFFICE_SECRET=sandbox.credentials.secret,
+        PYTHONIOENCODING="utf-8",
+    )
+    code = RUNNER.format(patch=patch, source=str(source), mapping=str(mapping))
+    with subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            deadline = time.monotonic() + 60
+            while sandbox.stats.posts < 40 and proc.poll() is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            stop(proc)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == ExitCode.INTERRUPTED, (proc.returncode, err[-2000:])
+    assert "Traceback" not in err, err
+    assert "Interrupted" in out + err, out + err
+    counted = statuses(tmp_path / "rows.results.xlsx")
+    assert counted["created"] == sandbox.store.count_appointments() > 0
+    assert counted["not-sent"] > 0 and sum(counted.values()) == 300
+
+
+def test_ctrl_break_stops_like_ctrl_c(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Windows' Ctrl-Break is SIGBREAK: here it is given the number of SIGUSR1."""
+    patch = "signal.SIGBREAK = signal.SIGUSR1"
+    _stopped_run(tmp_path, sandbox, patch, lambda proc: proc.send_signal(signal.SIGUSR1))
+
+
+def test_closing_the_console_window_stops_like_ctrl_c(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Windows calls the console handler in a thread of its own when the window is closed
+    (CTRL_CLOSE_EVENT = 2) and ends the process when it returns: here a thread of the process
+    calls the handler the CLI registered, when the test says so (a file appears)."""
+    trigger = tmp_path / "close-the-window"
+    patch = f"""
+import importer.cli as cli
+registered = []
+class Kernel32:
+    def SetConsoleCtrlHandler(self, handler, add):
+        registered.append(handler)
+        return 1
+cli._stop_like_ctrl_c = functools.partial(cli._stop_like_ctrl_c, Kernel32())
+def windows():
+    while not Path({str(trigger)!r}).exists():
+        time.sleep(0.01)
+    print("handler returned", registered[0](2), file=sys.stderr, flush=True)
+threading.Thread(target=windows, daemon=True).start()
+"""
+    _stopped_run(tmp_path, sandbox, patch, lambda proc: trigger.touch())
+
+
+def test_the_console_handler_leaves_ctrl_c_to_python_and_waits_for_the_results() -> None:
+    interrupted: list[int] = []
+    assert cli._console_event(0, lambda: interrupted.append(0)) is False  # Ctrl-C: Python's
+    assert cli._console_event(1, lambda: interrupted.append(1)) is False  # Ctrl-Break: SIGBREAK
+    assert interrupted == []
+    cli._finished.clear()
+    threading.Timer(0.3, cli._finished.set).start()  # main() returns: the results are written
+    began = time.monotonic()
+    assert cli._console_event(5, lambda: interrupted.append(5)) is True  # logoff
+    assert interrupted == [5] and 0.25 < time.monotonic() - began < 3
+
+
+# --- stale temporary workbooks ------------------------------------------------------------
+class FakeKernel32:
+    """Windows' answers about processes: ``running`` are alive, ``foreign`` belong to another
+    user (cannot be opened), every other pid has ended or never was."""
+
+    def __init__(self, running: set[int], foreign: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        self.running, self.foreign, self.error, self.closed = running, foreign, 0, 0
+
+    def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
+        if pid in self.foreign:
+            self.error = 5
+            return 0
+        self.error = 0 if pid in self.running or pid % 2 else 87
+        return pid if not self.error else 0
+
+    def GetExitCodeProcess(self, handle: int, code: Any) -> int:
+        code._obj.value = 259 if handle in self.running else 0
+        return 1
+
+    def CloseHandle(self, handle: int) -> int:
+        self.closed += 1
+        return 1
+
+
+def test_windows_says_which_writers_have_ended() -> None:
+    kernel = FakeKernel32(running={4242}, foreign={7777})
+    assert workbook.alive_on_windows(4242, kernel, lambda: kernel.error) is True
+    assert workbook.alive_on_windows(7777, kernel, lambda: kernel.error) is True  # not ours
+    assert workbook.alive_on_windows(4243, kernel, lambda: kernel.error) is False  # exit code
+    assert workbook.alive_on_windows(4244, kernel, lambda: kernel.error) is False  # gone
+    assert kernel.closed == 2
+
+
+def test_stale_temporary_workbooks_are_removed_on_windows_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernel = FakeKernel32(running={4242})
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(ctypes, "WinDLL", lambda name, use_last_error: kernel, raising=False)
+    monkeypatch.setattr(ctypes, "get_last_error", lambda: kernel.error, raising=False)
+    target = tmp_path / "rows.results.xlsx"
+    for pid in (4242, 4243, 4244):
+        (tmp_path / f".rows.results.xlsx.{pid}.tmp").write_bytes(b"PK half")
+    workbook._remove_stale_temps(target)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [".rows.results.xlsx.4242.tmp"]  # the running writer's stays
+
+
+def test_the_readme_says_what_file_modes_protect_on_windows() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    windows = readme.split("### On Windows\n", 1)[1].split("\n## ", 1)[0]
+    assert "0600" in windows and "%USERPROFILE%" in windows and "Ctrl-Break" in windows
