@@ -369,7 +369,7 @@ def check(
             )
         write_report(result, report)
     render_check(result)
-    raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
+    raise SystemExit(result.exit_code)
 
 
 def render_check(result: Any) -> None:
@@ -387,14 +387,26 @@ def render_check(result: Any) -> None:
             file=result.source, where=where, row=table.header_row, mapping=result.mapping.path
         )
     )
-    total = len(result.outcomes)
+    total, unconfirmed = len(result.outcomes), result.unconfirmed_count
+    counts = ngettext(
+        "{total} row read: {valid} valid, {invalid} invalid",
+        "{total} rows read: {valid} valid, {invalid} invalid",
+        total,
+    )
+    if unconfirmed:  # the check cannot vouch for those: not called valid
+        counts = ngettext(
+            "{total} row read: {valid} valid, {unconfirmed} unconfirmed, {invalid} invalid",
+            "{total} rows read: {valid} valid, {unconfirmed} unconfirmed, {invalid} invalid",
+            total,
+        )
     click.echo(
         "  "
-        + ngettext(
-            "{total} row read: {valid} valid, {invalid} invalid",
-            "{total} rows read: {valid} valid, {invalid} invalid",
-            total,
-        ).format(total=total, valid=result.valid_count, invalid=result.invalid_count)
+        + counts.format(
+            total=total,
+            valid=result.valid_count - unconfirmed,
+            unconfirmed=unconfirmed,
+            invalid=result.invalid_count,
+        )
     )
     codes = result.code_counts().most_common()
     for code, count in codes[:5]:

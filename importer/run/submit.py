@@ -45,10 +45,11 @@ from ..core.i18n import N_, _
 from ..core.problems import Level, RowProblem, joined_problems
 from ..mapping.spec import Mapping
 from ..onoffice.client import OnOfficeClient
+from ..onoffice.learned import LEDGER_KEY, Learned
 from ..onoffice.readback import Appointment
 from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
-from ..rules.check import CheckReport, RowOutcome, add_problems, check, prepare
+from ..rules.check import CheckReport, RowOutcome, add_problems, check, confirm_types, prepare
 from ..rules.conflicts import in_calendar
 from ..source.load import LoadOptions, Table, list_of_results
 from . import identity
@@ -70,6 +71,7 @@ from .runner import (
     RunOptions,
     RunReport,
     Signature,
+    Status,
 )
 from .settle import find_references
 from .state import Prior, State, Wanted, condition, read_state
@@ -213,6 +215,8 @@ def reconcile(
     named = [before[1] for before in earlier.values() if before[1] is not None]
     wanted = Wanted(list_name, run, [o.parameters for o in valid if o.parameters], entries, named)
     state = read_state(client, wanted)
+    # the types of every appointment read are the account's (where it lists none)
+    confirm_types(checked, [*state.calendar, *(p.found for p in state.priors)])
     plan = _plan(outcomes, state, entries, earlier, options, beside)
     refused, unchecked = rights(client, plan, checked)
     if unchecked:
@@ -388,10 +392,12 @@ def planned_check(
     that the plan is not known."""
     options = RunOptions(allow_duplicates=allow_duplicates, strict=strict, choices=choices or {})
     unknown = ""
+    learned = None
     try:
         account = client.account()
         path = Path(journal_path) if journal_path is not None else ledger_path(account)
         entries, meta = jr.snapshot(path, account)
+        learned = learned_types(entries, meta.get(LEDGER_KEY))
     except ApiError as exc:
         unknown = str(exc)
     checked = check(
@@ -401,6 +407,7 @@ def planned_check(
         load_options=load_options,
         strict=strict,
         prepared=prepared,
+        learned=learned,
     )
     if unknown:
         checked.notices.append(_("what a run would do is not known ({why})").format(why=unknown))
@@ -423,6 +430,33 @@ def planned_check(
         return checked
     fill_plan(checked, done)
     return checked
+
+
+def learned_types(entries: dict[str, Entry], kept: str | None) -> Learned:
+    """What the account has shown of its types (the ledger keeps it, :mod:`learned`), and the
+    types of the appointments the import created there: the account took them."""
+    learned = Learned.loads(kept)
+    for entry in entries.values():
+        art = (entry.payload.get("data") or {}).get(contract.TYPE_FIELD)
+        if entry.state == jr.CREATED and isinstance(art, str):
+            learned.took(art)
+    return learned
+
+
+def learn_from(report: RunReport, learned: Learned) -> None:
+    """The types a run's writes were taken with, and those onOffice refused (a refusal that
+    names `art`, :mod:`importer.rules.refusals`)."""
+    sent = {o.row: o.parameters for o in report.check.outcomes}
+    for row, result in report.results.items():
+        art = ((sent.get(row) or {}).get("data") or {}).get(contract.TYPE_FIELD)
+        if not isinstance(art, str):
+            continue
+        if result.status in (Status.CREATED, Status.UPDATED):
+            learned.took(art)
+        elif result.status == Status.FAILED and any(
+            p.field == contract.TYPE_FIELD for p in result.problems
+        ):
+            learned.refused_with(art, result.answer or "")
 
 
 def fill_plan(checked: CheckReport, done: Reconciled) -> None:
@@ -561,12 +595,17 @@ class _Run:
             report.existence_reads += watch.reads
         with contextlib.suppress(JournalError):  # the next run then holds back, to be safe
             journal.set_meta(invalid_key(name), invalid_record(report))
+        if checked.learned is not None:
+            learn_from(report, checked.learned)
+            with contextlib.suppress(JournalError):  # relearned by the next run's reads
+                journal.set_meta(LEDGER_KEY, checked.learned.dumps())
         return report
 
     def _checked(self) -> CheckReport | RunReport:
         """The file checked with the account's look-ups; where they fail, the report of a run
         that sent nothing."""
         source, prepared, options = self.source, self.prepared, self.options
+        learned = learned_types(self.journal.entries(), self.journal.get_meta(LEDGER_KEY))
         try:
             return check(
                 source,
@@ -575,6 +614,7 @@ class _Run:
                 now=self.started,
                 prepared=prepared,
                 strict=options.strict,
+                learned=learned,
             )
         except ApiError as exc:
             checked = check(
