@@ -18,7 +18,7 @@ from importer.onoffice.client import OnOfficeClient
 from importer.rules.check import check, prepare
 from importer.rules.refusals import explain
 from importer.run.submit import planned_check
-from importer.sandbox import Sandbox
+from importer.sandbox import Faults, Sandbox
 from importer.sandbox.fixtures import load_fixtures
 
 from .files import write_csv
@@ -216,3 +216,76 @@ def test_a_word_naming_two_types_is_called_ambiguous_naming_both(
     assert "'Beratung'" in gespraech.errors[0].message
     assert "'Telefonat'" in gespraech.errors[0].message
     assert notar.valid and notar.parameters["data"]["art"] == "Termin"  # type: ignore[index]
+
+
+# --- the sandbox's dialect points (§6.6, §3.3) ------------------------------------------------
+@pytest.mark.parametrize(
+    ("dialect", "listed"),
+    [("fields=permitted", True), ("fields=bare", None), ("fields=absent", "missing")],
+)
+def test_get_fields_answers_art_as_the_dialect_says(dialect: str, listed: object) -> None:
+    with Sandbox(dialect=dialect) as sb, OnOfficeClient(sb.url, sb.credentials) as client:
+        (record,) = client.get_fields("calendar")
+    fields = record.elements
+    assert record.id == "calendar"
+    if listed == "missing":
+        assert "art" not in fields and "ressources" in fields
+    elif listed is None:
+        assert fields["art"]["type"] == "singleselect"
+        assert fields["art"]["permittedvalues"] is None  # JSON null
+    else:
+        assert fields["art"]["permittedvalues"]["Uebergabe"] == "Übergabe"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "code", "text"),
+    [
+        ("", 252, 'Unknown value in select field "art": Kaffee'),
+        ("art_refusal=255", 255, "Invalid value for parameter art"),
+    ],
+)
+def test_an_unknown_type_is_refused_as_the_dialect_says(dialect: str, code: int, text: str) -> None:
+    from importer.core.errors import ActionRefused
+
+    data = {"start_dt": "2030-03-02 10:00:00", "end_dt": "2030-03-02 10:30:00", "art": "Kaffee"}
+    with Sandbox(dialect=dialect) as sb, OnOfficeClient(sb.url, sb.credentials) as client:
+        with pytest.raises(ActionRefused) as refused:
+            client.create_appointment({"data": data})
+        assert (refused.value.errorcode, refused.value.server_message) == (code, text)
+        made = client.create_appointment({"data": {**data, "art": "Besichtigung"}})
+        with pytest.raises(ActionRefused) as again:  # a modify alike
+            client.modify_appointment(made, {"data": {"art": "Kaffee"}})
+        assert (again.value.errorcode, again.value.server_message) == (code, text)
+
+
+def test_a_refused_resource_marks_its_cell_and_names_the_accounts_resources(
+    tmp_path: Path,
+) -> None:
+    """The registry's 252 naming `ressources`: the resource cell, the account's resources."""
+    from importer.run.submit import run_import
+
+    fixtures = load_fixtures()
+    source = write_csv(
+        tmp_path / "r.csv", "Start;Raum\n02.03.2030 10:00;Firmenfahrzeug\n02.03.2030 11:00;\n"
+    )
+    mapping = tmp_path / "r.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\n"
+        "fields:\n  ressources: {column: Raum, lookup: resource}\n",
+        encoding="utf-8",
+    )
+    with Sandbox(fixtures=fixtures) as sb, OnOfficeClient(sb.url, sb.credentials) as client:
+        checked = check(source, mapping, api=client)
+        assert checked.valid_count == 2
+        key = next(iter(sb.fixtures.resources))
+        sb.faults = Faults(
+            refuse_writes=(252, f'Unknown value in select field "ressources": {key}')
+        )
+        report = run_import(source, mapping, client=client, journal_path=tmp_path / "j.sqlite")
+    refused = report.results[2]
+    assert refused.status == "failed" and refused.answer is not None
+    assert refused.answer.startswith('252: Unknown value in select field "ressources"')
+    assert [(p.columns, p.field) for p in refused.problems] == [(("Raum",), "ressources")]
+    assert refused.error is not None and "write one of:" in refused.error, refused.error
+    offered = refused.error.split("write one of:")[1]
+    assert "Firmenfahrzeug" not in offered and "Konferenzraum" in offered, offered

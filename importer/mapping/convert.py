@@ -442,6 +442,13 @@ def convert(
         known = Choices(dict(run.resolver.learned.shown)) if types.unknown else types
         if known.values:
             allowed[contract.TYPE_FIELD] = known.shown()
+    resources = mapping.fields.get("ressources")
+    if run.resolver is not None and resources is not None and resources.lookup:
+        labels = [  # "Beamer (ind_Schl_3152)": the label a row writes, the key it sends
+            c.keys[0] if c.keys[0] == c.id else f"{c.keys[0]} ({c.id})"
+            for c in run.resolver.candidates("resource")  # fetched already
+        ]
+        allowed["ressources"] = ", ".join(labels[:12]) + (" …" if len(labels) > 12 else "")
     return Converted(frame, run.sources, run.problems, unresolved, run.notices, allowed)
 
 

@@ -193,7 +193,9 @@ def _value_refused(name: str, value: Any, choices: list[str]) -> str:
             value=shown(value), field=field
         )
     if choices:
-        offered = [w for w in choices[0].split(", ") if w != value]  # never the refused word
+        refused = "" if value is None else str(value)  # never offered: as sent, nor by label
+        offered = [w for w in choices[0].split(", ") if w != refused and w.strip(" …") != refused]
+        offered = [w for w in offered if not w.endswith(f"({refused})")]
         return f"{text}; " + _("write one of: {values}").format(values=", ".join(offered))
     return f"{text}; " + _("fix the value")
 
