@@ -289,3 +289,35 @@ def test_a_refused_resource_marks_its_cell_and_names_the_accounts_resources(
     assert refused.error is not None and "write one of:" in refused.error, refused.error
     offered = refused.error.split("write one of:")[1]
     assert "Firmenfahrzeug" not in offered and "Konferenzraum" in offered, offered
+
+
+def test_a_type_taken_as_written_stays_as_written_and_an_unchanged_rerun_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """A server that lists no types and takes labels: "Übergabe" goes as written, is taken,
+    and from then on is confirmed as written (not turned into the key the read shows, which
+    would change the row's content and modify every appointment on the next run)."""
+    from importer.run.submit import run_import
+
+    source = write_csv(
+        tmp_path / "t.csv",
+        "Start;Betreff;Art\n02.03.2030 10:00;A;Übergabe\n02.03.2030 11:00;B;Besichtigung\n",
+    )
+    mapping = tmp_path / "t.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    journal = tmp_path / "ledger.sqlite"
+    with (
+        Sandbox(dialect="fields=bare,art_values=labels") as sb,
+        OnOfficeClient(sb.url, sb.credentials) as client,
+    ):
+        first = planned_check(client, source, prepare(source, mapping), journal_path=journal)
+        assert (first.valid_count, first.unconfirmed_count) == (2, 2)
+        done = run_import(source, mapping, client=client, journal_path=journal)
+        assert done.counts()["created"] == 2
+        again = planned_check(client, source, prepare(source, mapping), journal_path=journal)
+        assert (again.valid_count, again.unconfirmed_count, again.exit_code) == (2, 0, 0)
+        assert set(again.plan.values()) == {"unchanged"}
+        writes = sb.stats.actions["create calendar"] + sb.stats.actions["modify calendar"]
+        rerun = run_import(source, mapping, client=client, journal_path=journal)
+        assert rerun.counts()["already-created"] == 2, rerun.results
+        assert sb.stats.actions["create calendar"] + sb.stats.actions["modify calendar"] == writes

@@ -439,7 +439,7 @@ def convert(
     allowed = {}
     if run.resolver is not None and "art" in mapping.fields:
         types = run.resolver.types()
-        known = Choices(dict(run.resolver.learned.shown)) if types.unknown else types
+        known = Choices(run.resolver.learned.choices()) if types.unknown else types
         if known.values:
             allowed[contract.TYPE_FIELD] = known.shown()
     resources = mapping.fields.get("ressources")
@@ -500,7 +500,7 @@ def _learned_types(run: Conversion, spec: ValueSpec, values: list[Any], why: str
     other goes as written, each cell marked unconfirmed (the check cannot vouch for it)."""
     assert run.resolver is not None
     learned = run.resolver.learned
-    known = Choices(dict(learned.shown))
+    known = Choices(learned.choices())
     refused = {spelled(v): answer for v, answer in learned.refused.items()}
     note = _("the appointment types were not checked against onOffice: {why}").format(why=why)
     if known.values:
@@ -513,8 +513,8 @@ def _learned_types(run: Conversion, spec: ValueSpec, values: list[Any], why: str
         if not isinstance(value, str):
             out.append(value)
             continue
-        key, twins = known.find(value)
-        if key is not None:
+        key, twins = (value, []) if value in learned.taken else known.find(value)
+        if key is not None:  # confirmed; one taken before goes as it was written then
             out.append(key)
             continue
         out.append(value if not twins and spelled(value) not in refused else None)

@@ -10,7 +10,7 @@ shown or taken it, *refused* when it refused it and has not shown it since, else
 
     learned = Learned.loads(text)
     learned.saw(appointments)          # types read back: confirmed
-    learned.took("Besichtigung")       # a write with it succeeded: confirmed
+    learned.took("Übergabe")           # a write with it succeeded: confirmed, as written
     learned.refused_with("Kaffee", "255: Invalid value for parameter art")
     learned.dumps()
 """
@@ -29,11 +29,13 @@ LEDGER_KEY = "learned-types"  # the ledger's meta key (importer/run/journal.py)
 
 @dataclass
 class Learned:
-    """The account's types as it showed them (key -> label), and the values it refused (value
-    -> onOffice's answer)."""
+    """The account's types as it showed them (key -> label), the values it took in a write
+    (sent again as written: the row's fingerprint stays what was written), and the values it
+    refused (value -> onOffice's answer)."""
 
     shown: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
 
     @classmethod
     def loads(cls, text: str | None) -> Learned:
@@ -43,12 +45,22 @@ class Learned:
         except ValueError:
             raw = {}
         raw = raw if isinstance(raw, dict) else {}
-        return cls(_texts(raw.get("shown")), _texts(raw.get("refused")))
+        taken = raw.get("taken")
+        taken = {str(t) for t in taken if t} if isinstance(taken, list) else set()
+        return cls(_texts(raw.get("shown")), _texts(raw.get("refused")), taken)
 
     def dumps(self) -> str:
         return json.dumps(
-            {"shown": self.shown, "refused": self.refused}, ensure_ascii=False, sort_keys=True
+            {"shown": self.shown, "refused": self.refused, "taken": sorted(self.taken)},
+            ensure_ascii=False,
+            sort_keys=True,
         )
+
+    def choices(self) -> dict[str, str]:
+        """Every type confirmed, key -> label: those shown, and those taken as written that
+        no type shown answers to already."""
+        words = set(self.shown) | set(self.shown.values())
+        return {**{t: t for t in sorted(self.taken) if t not in words}, **self.shown}
 
     def saw(self, appointments: Iterable[Appointment | None]) -> None:
         """The types of appointments the account showed: they exist in it."""
@@ -63,19 +75,15 @@ class Learned:
 
     def took(self, value: str) -> None:
         """A create or modify with this type succeeded."""
-        self._confirm(value, self.shown.get(value) or value)
+        if value:
+            self.taken.add(value)
+            self.refused.pop(value, None)
 
     def refused_with(self, value: str, answer: str) -> None:
-        """onOffice refused a write for this type (unless it has shown the type: then the
-        refusal had another cause)."""
-        if value and value not in self.shown:
+        """onOffice refused a write for this type (unless it has shown or taken the type: then
+        the refusal had another cause)."""
+        if value and value not in self.shown and value not in self.taken:
             self.refused[value] = answer
-
-    def merge(self, other: Learned) -> None:
-        for key, label in other.shown.items():
-            self._confirm(key, label)
-        for value, answer in other.refused.items():
-            self.refused_with(value, answer)
 
     def _confirm(self, key: str, label: str) -> None:
         if not key:
@@ -85,7 +93,7 @@ class Learned:
         self.refused.pop(key, None)
 
     def __bool__(self) -> bool:
-        return bool(self.shown or self.refused)
+        return bool(self.shown or self.refused or self.taken)
 
 
 def _texts(value: Any) -> dict[str, str]:

@@ -360,14 +360,14 @@ def confirm_types(checked: CheckReport, seen: Iterable[Appointment | None]) -> N
     if learned is None:
         return
     learned.saw(seen)
-    known = Choices(dict(learned.shown))
+    known = Choices(learned.choices())
     found: list[RowProblem] = []
     for outcome in checked.outcomes:
         if not outcome.unconfirmed or outcome.parameters is None:
             continue
         data = outcome.parameters.get("data") or {}
         value = str(data.get(contract.TYPE_FIELD))
-        key, twins = known.find(value)
+        key, twins = (value, []) if value in learned.taken else known.find(value)
         doubt = next(p for p in outcome.problems if p.code == UNCONFIRMED)
         if key is None and not twins:
             continue
@@ -379,5 +379,5 @@ def confirm_types(checked: CheckReport, seen: Iterable[Appointment | None]) -> N
         outcome.parameters = {**outcome.parameters, "data": {**data, contract.TYPE_FIELD: key}}
         outcome.fingerprint = fingerprint(outcome.parameters)
     add_problems(checked.outcomes, found)  # those rows are invalid now
-    if learned.shown:
-        checked.allowed[contract.TYPE_FIELD] = Choices(dict(learned.shown)).shown()
+    if known.values:
+        checked.allowed[contract.TYPE_FIELD] = known.shown()
