@@ -20,6 +20,7 @@ import pandas as pd
 from ..core import contract
 from ..core.i18n import _
 from ..core.problems import UNCONFIRMED, Level, RowProblem, shown
+from ..onoffice.learned import Learned
 from ..source.load import Table
 from . import schedule
 from .lookup import Choices, Resolver, spelled
@@ -501,32 +502,32 @@ def _learned_types(run: Conversion, spec: ValueSpec, values: list[Any], why: str
     assert run.resolver is not None
     learned = run.resolver.learned
     known = Choices(learned.choices())
-    refused = {spelled(v): answer for v, answer in learned.refused.items()}
     note = _("the appointment types were not checked against onOffice: {why}").format(why=why)
     if known.values:
         note += "; " + _("confirmed by what the account has shown or taken: {types}").format(
             types=known.shown()
         )
     run.notices.append(note)
+    verdicts = {v: _verdict(v, learned, known) for v in set(values) if isinstance(v, str)}
     out: list[Any] = []
     for i, value in enumerate(values):
         if not isinstance(value, str):
             out.append(value)
             continue
-        key, twins = (value, []) if value in learned.taken else known.find(value)
+        key, twins, answer = verdicts[value]
         if key is not None:  # confirmed; one taken before goes as it was written then
             out.append(key)
             continue
-        out.append(value if not twins and spelled(value) not in refused else None)
+        out.append(None if twins or answer else value)
         if twins:
             _ambiguous_type(run, i, spec, value, known, twins)
-        elif spelled(value) in refused:
+        elif answer:
             message = _(
                 "onOffice refused {value} as an appointment type ({answer}); write a type the "
                 "account has: {types}"
             ).format(
                 value=shown(value),
-                answer=refused[spelled(value)],
+                answer=answer,
                 types=known.shown(without=value) or _("none shown yet"),
             )
             run.fail(i, spec, "type-refused", message, value, target=contract.TYPE_FIELD)
@@ -539,6 +540,18 @@ def _learned_types(run: Conversion, spec: ValueSpec, values: list[Any], why: str
                 i, spec, UNCONFIRMED, message, value, Level.WARNING, target=contract.TYPE_FIELD
             )
     return out
+
+
+def _verdict(value: str, learned: Learned, known: Choices) -> tuple[str | None, list[str], str]:
+    """(the key to send, [], "") for a confirmed type; (None, the keys, "") for a word two
+    types answer to; (None, [], onOffice's answer) for one it refused; else (None, [], "")."""
+    if value in learned.taken:
+        return value, [], ""
+    key, twins = known.find(value)
+    if key is not None or twins:
+        return key, twins, ""
+    refused = {spelled(v): answer for v, answer in learned.refused.items()}
+    return None, [], refused.get(spelled(value), "")
 
 
 def _clean(run: Conversion, i: int, spec: ValueSpec, name: str, value: Any) -> Any:

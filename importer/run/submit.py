@@ -456,7 +456,7 @@ def learn_from(report: RunReport, learned: Learned) -> None:
         elif result.status == Status.FAILED and any(
             p.field == contract.TYPE_FIELD for p in result.problems
         ):
-            learned.refused_with(art, result.answer or "")
+            learned.refused_with(art, result.answer or result.error or "?")
 
 
 def fill_plan(checked: CheckReport, done: Reconciled) -> None:
