@@ -541,6 +541,12 @@ def _render_plan(result: Any) -> None:
     help="Cancel the appointments of rows an earlier run imported from this file that are no "
     "longer in it (undo restores them).",
 )
+@click.option(
+    "--retry-refused",
+    is_flag=True,
+    help="Send again rows whose appointment type onOffice refused before (where it lists no "
+    "types): for a type added in onOffice since.",
+)
 @pair_option
 @config_option
 @source_options
@@ -557,6 +563,7 @@ def run(
     resend_after: float,
     force: bool,
     cancel_removed: bool,
+    retry_refused: bool,
     pairs: dict[int, int | None],
     config: Path | None,
     sheet: str | None,
@@ -581,6 +588,7 @@ def run(
         resend_after=resend_after,
         force=force,
         cancel_removed=cancel_removed,
+        retry_refused=retry_refused,
         choices=pairs,
     )
     with api_client(use_sandbox, config) as client:

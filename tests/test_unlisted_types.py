@@ -115,6 +115,16 @@ def test_what_a_run_was_taken_and_refused_with_is_kept_in_the_ledger(tmp_path: P
         later = cli(["check", str(other), "-m", str(mapping), "--resolve"], sb, home, tmp_path)
         assert counts_line(later.stdout) == "3 rows read: 1 valid, 1 unconfirmed, 1 invalid"
         assert "row 3: Art: onOffice refused 'Sport'" in later.stdout, later.stdout
+        # the office adds the type in onOffice: --retry-refused sends the row again, once
+        sb.fixtures.appointment_types["Sport"] = "Sport"
+        retried = cli(
+            ["run", str(other), "-m", str(mapping), "--retry-refused"], sb, home, tmp_path
+        )
+        # Notartermin, Sport (retried) and Bewertung (the account has it, unconfirmed till now)
+        assert "3 rows: 3 created" in retried.stdout, retried.stdout
+        after = cli(["check", str(other), "-m", str(mapping), "--resolve"], sb, home, tmp_path)
+        assert counts_line(after.stdout) == "3 rows read: 3 valid, 0 invalid", after.stdout
+        assert after.returncode == 0
 
 
 def test_a_refusal_naming_its_field_marks_the_cell_and_names_the_allowed_values(

@@ -524,7 +524,7 @@ def _learned_types(run: Conversion, spec: ValueSpec, values: list[Any], why: str
         elif answer:
             message = _(
                 "onOffice refused {value} as an appointment type ({answer}); write a type the "
-                "account has: {types}"
+                "account has: {types} (added in onOffice since? run with --retry-refused)"
             ).format(
                 value=shown(value),
                 answer=answer,

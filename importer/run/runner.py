@@ -127,6 +127,8 @@ class RunOptions:
     strict: bool = False  # double bookings are errors: those rows are not sent
     force: bool = False  # update appointments even where they were changed in onOffice
     cancel_removed: bool = False  # cancel the appointments of rows no longer in the file
+    # send rows again whose appointment type onOffice refused before (it may have been added)
+    retry_refused: bool = False
     # The user's answers to the plan's questions: row -> appointment id, or None for "new".
     choices: dict[int, int | None] = field(default_factory=dict)
     # Another run of the same list that writes nothing for this long is taken for ended (a run

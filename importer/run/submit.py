@@ -606,6 +606,8 @@ class _Run:
         that sent nothing."""
         source, prepared, options = self.source, self.prepared, self.options
         learned = learned_types(self.journal.entries(), self.journal.get_meta(LEDGER_KEY))
+        if options.retry_refused:  # tried again; what onOffice answers now is kept
+            learned.refused.clear()
         try:
             return check(
                 source,
