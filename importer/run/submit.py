@@ -215,8 +215,9 @@ def reconcile(
     named = [before[1] for before in earlier.values() if before[1] is not None]
     wanted = Wanted(list_name, run, [o.parameters for o in valid if o.parameters], entries, named)
     state = read_state(client, wanted)
-    # the types of every appointment read are the account's (where it lists none)
-    confirm_types(checked, [*state.calendar, *(p.found for p in state.priors)])
+    if checked.learned is not None:  # the account lists no types: what it showed and took
+        took_in(entries, checked.learned)
+        confirm_types(checked, [*state.calendar, *(p.found for p in state.priors)])
     plan = _plan(outcomes, state, entries, earlier, options, beside)
     refused, unchecked = rights(client, plan, checked)
     if unchecked:
@@ -397,7 +398,7 @@ def planned_check(
         account = client.account()
         path = Path(journal_path) if journal_path is not None else ledger_path(account)
         entries, meta = jr.snapshot(path, account)
-        learned = learned_types(entries, meta.get(LEDGER_KEY))
+        learned = Learned.loads(meta.get(LEDGER_KEY))
     except ApiError as exc:
         unknown = str(exc)
     checked = check(
@@ -432,15 +433,12 @@ def planned_check(
     return checked
 
 
-def learned_types(entries: dict[str, Entry], kept: str | None) -> Learned:
-    """What the account has shown of its types (the ledger keeps it, :mod:`learned`), and the
-    types of the appointments the import created there: the account took them."""
-    learned = Learned.loads(kept)
+def took_in(entries: dict[str, Entry], learned: Learned) -> None:
+    """The types of the appointments the import created: the account took them."""
     for entry in entries.values():
         art = (entry.payload.get("data") or {}).get(contract.TYPE_FIELD)
         if entry.state == jr.CREATED and isinstance(art, str):
             learned.took(art)
-    return learned
 
 
 def learn_from(report: RunReport, learned: Learned) -> None:
@@ -605,7 +603,7 @@ class _Run:
         """The file checked with the account's look-ups; where they fail, the report of a run
         that sent nothing."""
         source, prepared, options = self.source, self.prepared, self.options
-        learned = learned_types(self.journal.entries(), self.journal.get_meta(LEDGER_KEY))
+        learned = Learned.loads(self.journal.get_meta(LEDGER_KEY))
         if options.retry_refused:  # tried again; what onOffice answers now is kept
             learned.refused.clear()
         try:
