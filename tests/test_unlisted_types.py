@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from importer.core.errors import ExitCode
@@ -75,6 +76,13 @@ def test_a_check_without_a_type_list_vouches_only_for_what_the_account_showed(
         assert counts_line(out) == "16 rows read: 5 valid, 11 unconfirmed, 0 invalid", out
         assert first.returncode == ExitCode.UNCONFIRMED == 6, out
         assert "11 x type-unconfirmed" not in out  # a warning, not an error code
+        # per row and cell in the report: its own status, and the type's column named
+        sheet = openpyxl.load_workbook(tmp_path / "termine.check.xlsx").worksheets[0]
+        header = [c.value for c in sheet[1]]
+        status, warnings = header.index("Status"), header.index("Warnings")
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        assert [r[status] for r in rows] == ["valid"] * 5 + ["unconfirmed"] * 11
+        assert str(rows[5][warnings]).startswith("Art: onOffice does not list its appointment")
         run = cli(["run", str(source), "-m", str(mapping)], sb, home, tmp_path)
         out = run.stdout + run.stderr
         assert run.returncode == ExitCode.ROWS_FAILED, out
