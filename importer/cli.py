@@ -384,7 +384,7 @@ def check(
             )
         write_report(result, report)
     render_check(result)
-    raise SystemExit(ExitCode.OK if result.invalid_count == 0 else ExitCode.ROWS_FAILED)
+    raise SystemExit(result.exit_code)
 
 
 def render_check(result: Any) -> None:
@@ -402,14 +402,26 @@ def render_check(result: Any) -> None:
             file=result.source, where=where, row=table.header_row, mapping=result.mapping.path
         )
     )
-    total = len(result.outcomes)
+    total, unconfirmed = len(result.outcomes), result.unconfirmed_count
+    counts = ngettext(
+        "{total} row read: {valid} valid, {invalid} invalid",
+        "{total} rows read: {valid} valid, {invalid} invalid",
+        total,
+    )
+    if unconfirmed:  # the check cannot vouch for those: not called valid
+        counts = ngettext(
+            "{total} row read: {valid} valid, {unconfirmed} unconfirmed, {invalid} invalid",
+            "{total} rows read: {valid} valid, {unconfirmed} unconfirmed, {invalid} invalid",
+            total,
+        )
     click.echo(
         "  "
-        + ngettext(
-            "{total} row read: {valid} valid, {invalid} invalid",
-            "{total} rows read: {valid} valid, {invalid} invalid",
-            total,
-        ).format(total=total, valid=result.valid_count, invalid=result.invalid_count)
+        + counts.format(
+            total=total,
+            valid=result.valid_count - unconfirmed,
+            unconfirmed=unconfirmed,
+            invalid=result.invalid_count,
+        )
     )
     codes = result.code_counts().most_common()
     for code, count in codes[:5]:
@@ -544,6 +556,12 @@ def _render_plan(result: Any) -> None:
     help="Cancel the appointments of rows an earlier run imported from this file that are no "
     "longer in it (undo restores them).",
 )
+@click.option(
+    "--retry-refused",
+    is_flag=True,
+    help="Send again rows whose appointment type onOffice refused before (where it lists no "
+    "types): for a type added in onOffice since.",
+)
 @pair_option
 @config_option
 @source_options
@@ -560,6 +578,7 @@ def run(
     resend_after: float,
     force: bool,
     cancel_removed: bool,
+    retry_refused: bool,
     pairs: dict[int, int | None],
     config: Path | None,
     sheet: str | None,
@@ -584,6 +603,7 @@ def run(
         resend_after=resend_after,
         force=force,
         cancel_removed=cancel_removed,
+        retry_refused=retry_refused,
         choices=pairs,
     )
     with api_client(use_sandbox, config) as client:

@@ -39,6 +39,9 @@ class ExitCode(IntEnum):
     CONFIGURATION = 3
     STOPPED = 4
     UNKNOWN_OUTCOME = 5
+    # `check`: no row invalid, but some the account has not confirmed (a type an account that
+    # lists none has not shown yet, core/problems.py UNCONFIRMED): not "valid"
+    UNCONFIRMED = 6
     INTERRUPTED = 130
 
 

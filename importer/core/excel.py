@@ -104,6 +104,7 @@ OUTCOME_FILLS: Final = {
     "unchanged": "good",
     "already-created": "good",
     "exists": "good",
+    "unconfirmed": "neutral",  # a check's row the account has not confirmed (its type)
     "conflict": "neutral",
     "ambiguous": "neutral",
     "unknown": "neutral",
@@ -124,6 +125,7 @@ _STATUS_WORDS = (
     NP_("status", "unchanged"),
     NP_("status", "already-created"),
     NP_("status", "exists"),
+    NP_("status", "unconfirmed"),
     NP_("status", "conflict"),
     NP_("status", "ambiguous"),
     NP_("status", "unknown"),

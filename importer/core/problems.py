@@ -17,6 +17,10 @@ class Level(StrEnum):
 
 
 _ERROR = Level.ERROR  # looked up once: enum member access is slow and this is hot
+# A warning that leaves its row *unconfirmed*: the row goes ahead, but the check cannot vouch
+# that onOffice takes it (a type an account that lists none has not shown yet). A check with
+# such rows does not end as "valid" (exit code 6, ExitCode.UNCONFIRMED).
+UNCONFIRMED = "type-unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,18 @@ CODES: dict[str, str] = {
     "type-not-found": N_(
         "not an appointment type of this onOffice account; write its name or key as onOffice "
         "lists it (or map it in the mapping)"
+    ),
+    "type-ambiguous": N_(
+        "the word names two appointment types of this onOffice account (one's key and "
+        "another's name, or two names); write the one you mean"
+    ),
+    "type-unconfirmed": N_(
+        "onOffice lists no appointment types and has not shown this one yet: sent as written, "
+        "it may be refused (the row is unconfirmed)"
+    ),
+    "type-refused": N_(
+        "onOffice refused this appointment type before and has not shown it since; write a "
+        "type the account has"
     ),
     "no-right": N_(
         "the API user may not write this agent's appointments in onOffice (its right is "

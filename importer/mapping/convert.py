@@ -19,10 +19,11 @@ import pandas as pd
 
 from ..core import contract
 from ..core.i18n import _
-from ..core.problems import Level, RowProblem, shown
+from ..core.problems import UNCONFIRMED, Level, RowProblem, shown
+from ..onoffice.learned import Learned
 from ..source.load import Table
 from . import schedule
-from .lookup import Resolver
+from .lookup import Choices, Resolver, spelled
 from .spec import (
     BOOL,
     DURATION,
@@ -536,8 +537,18 @@ def convert(
     frame = pd.DataFrame(data, index=pd.Index(run.rows, name="row"), dtype=object)
     unresolved = list(dict.fromkeys(run.unresolved))
     allowed = {}
-    if run.resolver is not None and "art" in mapping.fields and not run.resolver.types().unknown:
-        allowed[contract.TYPE_FIELD] = run.resolver.types().shown()
+    if run.resolver is not None and "art" in mapping.fields:
+        types = run.resolver.types()
+        known = Choices(run.resolver.learned.choices()) if types.unknown else types
+        if known.values:
+            allowed[contract.TYPE_FIELD] = known.shown()
+    resources = mapping.fields.get("ressources")
+    if run.resolver is not None and resources is not None and resources.lookup:
+        labels = [  # "Beamer (ind_Schl_3152)": the label a row writes, the key it sends
+            c.keys[0] if c.keys[0] == c.id else f"{c.keys[0]} ({c.id})"
+            for c in run.resolver.candidates("resource")  # fetched already
+        ]
+        allowed["ressources"] = ", ".join(labels[:12]) + (" …" if len(labels) > 12 else "")
     return Converted(
         frame, run.sources, run.problems, unresolved, run.notices, allowed, run.warnings
     )
@@ -581,37 +592,103 @@ def _attendees(run: Conversion, data: dict[str, list[Any]]) -> None:
 
 def _account_types(run: Conversion, spec: ValueSpec, values: list[Any]) -> list[Any]:
     """Appointment types as the account has them (§6.6): a row may write a type's key or its
-    label; it is sent as the key. A value that is neither is a row error naming the types.
-    Where onOffice does not list them, they go as written, and the check says so once."""
+    label; it is sent as the key. A value that is neither is a row error naming the types; one
+    that names two types is one naming both. Where onOffice does not list them, the types it
+    has shown, taken or refused decide (:func:`_learned_types`)."""
     if run.resolver is None:
         run.unresolved.append("type")
         return values
     types = run.resolver.types()
     if types.unknown:
-        run.notices.append(
-            _("the appointment types were not checked against onOffice: {why}").format(
-                why=types.unknown
-            )
-        )
-        return values
-    keys = {v: types.match(v) for v in dict.fromkeys(v for v in values if isinstance(v, str))}
+        return _learned_types(run, spec, values, types.unknown)
+    keys = {v: types.find(v) for v in dict.fromkeys(v for v in values if isinstance(v, str))}
     out: list[Any] = []
     for i, value in enumerate(values):
-        key = keys.get(value) if isinstance(value, str) else None
+        key, twins = keys.get(value, (None, [])) if isinstance(value, str) else (None, [])
         if value is not None and key is None:
-            message = _(
-                "{value} is not an appointment type of this onOffice account; write one of: {types}"
-            )
-            run.fail(
-                i,
-                spec,
-                "type-not-found",
-                message.format(value=shown(value), types=types.shown()),
-                value,
-                target=contract.TYPE_FIELD,
-            )
+            if twins:
+                _ambiguous_type(run, i, spec, value, types, twins)
+            else:
+                message = _(
+                    "{value} is not an appointment type of this onOffice account; write one of: "
+                    "{types}"
+                )
+                run.fail(
+                    i,
+                    spec,
+                    "type-not-found",
+                    message.format(value=shown(value), types=types.shown(without=value)),
+                    value,
+                    target=contract.TYPE_FIELD,
+                )
         out.append(key)
     return out
+
+
+def _ambiguous_type(
+    run: Conversion, i: int, spec: ValueSpec, value: str, types: Choices, twins: list[str]
+) -> None:
+    message = types.ambiguous(value, twins)
+    run.fail(i, spec, "type-ambiguous", message, value, target=contract.TYPE_FIELD)
+
+
+def _learned_types(run: Conversion, spec: ValueSpec, values: list[Any], why: str) -> list[Any]:
+    """onOffice does not list its types: a type it has shown in an appointment or taken in a
+    write is confirmed (sent as its key); one it refused is a row error until it shows it; any
+    other goes as written, each cell marked unconfirmed (the check cannot vouch for it)."""
+    assert run.resolver is not None
+    learned = run.resolver.learned
+    known = Choices(learned.choices())
+    note = _("the appointment types were not checked against onOffice: {why}").format(why=why)
+    if known.values:
+        note += "; " + _("confirmed by what the account has shown or taken: {types}").format(
+            types=known.shown()
+        )
+    run.notices.append(note)
+    verdicts = {v: _verdict(v, learned, known) for v in set(values) if isinstance(v, str)}
+    out: list[Any] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            out.append(value)
+            continue
+        key, twins, answer = verdicts[value]
+        if key is not None:  # confirmed; one taken before goes as it was written then
+            out.append(key)
+            continue
+        out.append(None if twins or answer else value)
+        if twins:
+            _ambiguous_type(run, i, spec, value, known, twins)
+        elif answer:
+            message = _(
+                "onOffice refused {value} as an appointment type ({answer}); write a type the "
+                "account has: {types} (added in onOffice since? run with --retry-refused)"
+            ).format(
+                value=shown(value),
+                answer=answer,
+                types=known.shown(without=value) or _("none shown yet"),
+            )
+            run.fail(i, spec, "type-refused", message, value, target=contract.TYPE_FIELD)
+        else:
+            message = _(
+                "onOffice does not list its appointment types and has not shown {value} yet: "
+                "a run sends it as written, and onOffice may refuse it"
+            ).format(value=shown(value))
+            run.fail(
+                i, spec, UNCONFIRMED, message, value, Level.WARNING, target=contract.TYPE_FIELD
+            )
+    return out
+
+
+def _verdict(value: str, learned: Learned, known: Choices) -> tuple[str | None, list[str], str]:
+    """(the key to send, [], "") for a confirmed type; (None, the keys, "") for a word two
+    types answer to; (None, [], onOffice's answer) for one it refused; else (None, [], "")."""
+    if value in learned.taken:
+        return value, [], ""
+    key, twins = known.find(value)
+    if key is not None or twins:
+        return key, twins, ""
+    refused = {spelled(v): answer for v, answer in learned.refused.items()}
+    return None, [], refused.get(spelled(value), "")
 
 
 def _clean(run: Conversion, i: int, spec: ValueSpec, name: str, value: Any) -> Any:

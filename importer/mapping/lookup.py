@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ..core import contract
 from ..core.i18n import N_, _
 from ..core.problems import shown
+from ..onoffice.learned import Learned
 
 
 class RecordLike(Protocol):
@@ -137,26 +138,59 @@ class Choices:
     values: dict[str, str]
     unknown: str = ""
 
-    def shown(self, limit: int = 12) -> str:
-        """ "Besichtigung, Übergabe (Uebergabe), …": labels, with the key where it differs."""
-        words = [
-            lbl if lbl == key or not lbl else f"{lbl} ({key})" for key, lbl in self.values.items()
-        ]
+    def shown(self, limit: int = 12, without: str = "") -> str:
+        """ "Besichtigung, Übergabe (Uebergabe), …": each type as a word that names it alone
+        (its label, with the key where it differs), never ``without`` as written."""
+        words = [self.spelling(key) for key in self.values]
+        words = [w for w in words if w and w != without]
         return ", ".join(words[:limit]) + (" …" if len(words) > limit else "")
+
+    def spelling(self, key: str) -> str:
+        """How to write one type so that it names that type and no other: "label (key)",
+        or only the one of the two that is not also another type's word."""
+        label = self.values.get(key) or key
+        label_alone = self._exact(label) == {key}
+        key_alone = self._exact(key) == {key}
+        if label_alone and key_alone:
+            return label if label == key else f"{label} ({key})"
+        return label if label_alone else key if key_alone else ""
+
+    def _exact(self, word: str) -> set[str]:
+        return {k for k, lbl in self.values.items() if word in (k, lbl)}
 
     def match(self, value: str) -> str | None:
         """The key a value names, by key or by label: exactly, then ignoring case, then with
         umlauts spelled out (Übergabe = Uebergabe); only where one key fits."""
+        return self.find(value)[0]
+
+    def find(self, value: str) -> tuple[str | None, list[str]]:
+        """(the key ``value`` names, []) as :meth:`match`; (None, the keys) where it names
+        several types alike (one's key and another's label, or two labels); (None, [])
+        where it names none."""
         for normal in (lambda t: t, str.casefold, spelled):
             wanted = normal(value)
-            found = {
+            found = [
                 key for key, label in self.values.items() if wanted in (normal(key), normal(label))
-            }
+            ]
             if len(found) == 1:
-                return found.pop()
+                return found[0], []
             if found:
-                return None
-        return None
+                return None, found
+        return None, []
+
+    def ambiguous(self, value: str, keys: list[str]) -> str:
+        """ "'Termin' names 2 appointment types …: 'Besichtigung', 'Notartermin'": the types a
+        word could be, each as a word that names it alone (never the word itself)."""
+        words = [self.spelling(k) or k for k in keys]
+        message = _(
+            "{value} names {count} appointment types of this onOffice account: {types}; write "
+            "the one you mean"
+        )
+        return message.format(
+            value=shown(value),
+            count=len(keys),
+            types=", ".join(shown(w) for w in words if w != value),
+        )
 
     def closest(self, value: str) -> str | None:
         """The key whose label or key comes closest to a value, if one comes close."""
@@ -168,8 +202,10 @@ class Choices:
 class Resolver:
     """Resolves keys per (kind, by), caching every answer for the run."""
 
-    def __init__(self, api: ReadApi) -> None:
+    def __init__(self, api: ReadApi, learned: Learned | None = None) -> None:
         self.api = api
+        # what the account has shown of its types, where `get fields` does not list them
+        self.learned = learned if learned is not None else Learned()
         self._cache: dict[tuple[str, str, str], Resolution] = {}
         self._lists: dict[str, list[Candidate]] = {}
         self._types: Choices | None = None
@@ -196,6 +232,11 @@ class Resolver:
             why = "" if values else _("onOffice lists no appointment types")
             self._types = Choices(values, why)
         return self._types
+
+    @property
+    def learning(self) -> bool:
+        """The types were asked for and onOffice listed none: :attr:`learned` decides."""
+        return self._types is not None and bool(self._types.unknown)
 
     def candidates(self, kind: str) -> list[Candidate]:
         """Every user, group or resource of the account (fetched once)."""

@@ -35,7 +35,7 @@ from ..core.excel import (
     status_word,
 )
 from ..core.i18n import N_, _, as_typed, ngettext, number, when
-from ..core.problems import CODES, Level, RowProblem, joined_problems, sentence, where
+from ..core.problems import CODES, UNCONFIRMED, Level, RowProblem, joined_problems, sentence, where
 from ..onoffice.account import account_lines
 from ..source.load import TypedCells
 from .workbook import RowsSheet, TableSheet, write_workbook
@@ -180,9 +180,12 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
                 continue
             errors = [p for p in problems if p.is_error]
             warnings = [p for p in problems if not p.is_error]
+            # a row the account has not confirmed: its own word (its cell named in Warnings)
+            doubted = any(p.code == UNCONFIRMED for p in warnings)
+            status = "invalid" if errors else "unconfirmed" if doubted else "valid"
             yield (
                 (
-                    outcome["invalid" if errors else "valid", bool(warnings)],
+                    outcome[status, bool(warnings)],
                     *planned,
                     joined_problems(errors),
                     joined_problems(warnings),
@@ -280,11 +283,25 @@ def summary(report: CheckReport) -> list[list[Any]]:
             "{n} rows have errors and will not be imported",
             invalid,
         ).format(n=number(invalid))
+    unconfirmed = report.unconfirmed_count
+    if unconfirmed:
+        result += "; " + ngettext(
+            "{n} row is unconfirmed: onOffice has not shown its appointment type yet and may "
+            "refuse it",
+            "{n} rows are unconfirmed: onOffice has not shown their appointment types yet and "
+            "may refuse them",
+            unconfirmed,
+        ).format(n=number(unconfirmed))
     if invalid:
         step = _(
             "Fix the red cells in the sheet “{sheet}” (the column “{errors}” says why), "
             "then check the file again."
         ).format(sheet=_(ROWS_SHEET), errors=_(ERRORS))
+    elif unconfirmed:
+        step = _(
+            "Check the appointment types of the unconfirmed rows (amber): a run sends them as "
+            "written, and a type onOffice refuses is named as refused at the next check."
+        )
     else:
         step = _("Every row can be imported: run the import with the same file and mapping.")
     rows: list[list[Any]] = [

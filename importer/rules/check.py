@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +22,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import contract
 from ..core.bulk import collector_paused
-from ..core.errors import MappingError, SourceFileError
+from ..core.errors import ExitCode, MappingError, SourceFileError
 from ..core.i18n import _
-from ..core.problems import Level, RowProblem
+from ..core.problems import UNCONFIRMED, Level, RowProblem
 from ..mapping.convert import Converted, convert
-from ..mapping.lookup import ReadApi, Resolver
+from ..mapping.lookup import Choices, ReadApi, Resolver
 from ..mapping.spec import Mapping, load_mapping
+from ..onoffice.learned import Learned
+from ..onoffice.readback import Appointment
 from ..source.load import LoadOptions, Table, TypedCells, layout_cause, load_table
 from . import conflicts, schema
 from .keys import key_identities
@@ -48,6 +51,11 @@ class RowOutcome:
     @property
     def valid(self) -> bool:
         return not any(p.is_error for p in self.problems)
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Valid, but a value in it the account has not confirmed (:data:`UNCONFIRMED`)."""
+        return self.valid and any(p.code == UNCONFIRMED for p in self.problems)
 
     @property
     def errors(self) -> list[RowProblem]:
@@ -91,10 +99,24 @@ class CheckReport:
     allowed: dict[str, str] = field(default_factory=dict)
     # what the account answered (the account report), when the check asked it
     account: AccountSurvey | None = None
+    # what the account has shown of its types (where it lists none); None: not asked
+    learned: Learned | None = None
 
     @property
     def valid_count(self) -> int:
+        """Rows that go ahead (the unconfirmed among them: :attr:`unconfirmed_count`)."""
         return sum(o.valid for o in self.outcomes)
+
+    @property
+    def unconfirmed_count(self) -> int:
+        return sum(o.unconfirmed for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 with invalid rows; else 6 with unconfirmed ones; else 0 (README, Exit codes)."""
+        if self.invalid_count:
+            return ExitCode.ROWS_FAILED
+        return ExitCode.UNCONFIRMED if self.unconfirmed_count else ExitCode.OK
 
     @property
     def invalid_count(self) -> int:
@@ -267,15 +289,17 @@ def check(
     now: datetime | None = None,
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
+    learned: Learned | None = None,
 ) -> CheckReport:
     """Dry-run ``source`` through ``mapping``.
 
     With ``api``, look-ups run against onOffice (read calls only; what a run would do, and
     double bookings against onOffice's calendar, are :func:`importer.run.submit.planned_check`'s).
     ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
+    ``learned``: what the account has shown of its types before (the ledger keeps it).
     """
     with collector_paused():
-        return _check(source, mapping, api, load_options, now, prepared, strict)
+        return _check(source, mapping, api, load_options, now, prepared, strict, learned)
 
 
 def first_rows(
@@ -296,7 +320,7 @@ def first_rows(
         mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
         match_columns(mapping, table, source)
     head = replace(table, frame=table.frame.iloc[:rows])
-    return _check(source, mapping, api, load_options, None, (mapping, head), False)
+    return _check(source, mapping, api, load_options, None, (mapping, head), False, None)
 
 
 def _check(
@@ -307,6 +331,7 @@ def _check(
     now: datetime | None,
     prepared: tuple[Mapping, Table] | None,
     strict: bool,
+    learned: Learned | None,
 ) -> CheckReport:
     started = now or contract.local_now()
     source = Path(source)
@@ -314,7 +339,7 @@ def _check(
     clock = time.perf_counter()
     mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
-    resolver = Resolver(api) if api is not None else None
+    resolver = Resolver(api, learned) if api is not None else None
     outcomes, converted = evaluate(table, mapping, resolver, started, timings, strict)
     return CheckReport(
         source,
@@ -329,4 +354,35 @@ def _check(
         notices=list(converted.notices),
         sources=converted.sources,
         allowed=converted.allowed,
+        learned=resolver.learned if resolver is not None and resolver.learning else None,
     )
+
+
+def confirm_types(checked: CheckReport, seen: Iterable[Appointment | None]) -> None:
+    """The types of the appointments a check or run read (``seen``) are the account's: rows
+    left unconfirmed for a type among them are confirmed, and sent as its key."""
+    learned = checked.learned
+    if learned is None:
+        return
+    learned.saw(seen)
+    known = Choices(learned.choices())
+    found: list[RowProblem] = []
+    for outcome in checked.outcomes:
+        if not outcome.unconfirmed or outcome.parameters is None:
+            continue
+        data = outcome.parameters.get("data") or {}
+        value = str(data.get(contract.TYPE_FIELD))
+        key, twins = (value, []) if value in learned.taken else known.find(value)
+        doubt = next(p for p in outcome.problems if p.code == UNCONFIRMED)
+        if key is None and not twins:
+            continue
+        outcome.problems = [p for p in outcome.problems if p is not doubt]
+        if twins:  # a word two of the types shown answer to: an error in its cell
+            message = known.ambiguous(value, twins)
+            found.append(replace(doubt, code="type-ambiguous", message=message, level=Level.ERROR))
+            continue
+        outcome.parameters = {**outcome.parameters, "data": {**data, contract.TYPE_FIELD: key}}
+        outcome.fingerprint = fingerprint(outcome.parameters)
+    add_problems(checked.outcomes, found)  # those rows are invalid now
+    if known.values:
+        checked.allowed[contract.TYPE_FIELD] = known.shown()

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from ..core.i18n import N_, _
-from ..core.problems import Level, RowProblem
+from ..core.i18n import N_, NP_, _, pgettext
+from ..core.problems import Level, RowProblem, shown
 
 Fields = tuple[str, ...]
 
@@ -107,8 +107,32 @@ MEANINGS: Final[dict[int, Meaning]] = {
 }
 
 # A field the server's text names: 'Unknown value in select field "art": Kaffee',
-# 'Invalid value for parameter "transitTime"', 'Missing parameter "rp_ende_datum"'.
-_NAMED = re.compile(r'"([A-Za-z_][A-Za-z_.]*)"')
+# 'Invalid value for parameter "transitTime"', 'Missing parameter "rp_ende_datum"', and
+# without quotes: 'Invalid value for parameter art' (UNDOCUMENTED which form onOffice writes).
+_NAMED = re.compile(
+    r"\"([A-Za-z_][A-Za-z_.]*)\"|(?:parameter|field)\s+'?([A-Za-z_][A-Za-z_.]*[A-Za-z_])"
+)
+# Codes that refuse the value of the field they name (§3.3): the message names the field, the
+# value the row sent and the values the account offers.
+VALUE_CODES: Final = frozenset({77, 252, 255})
+# The fields in the user's words ("Terminart"), shown with pgettext(FIELD_CONTEXT, word).
+FIELD_CONTEXT: Final = "field"
+FIELD_WORDS: Final[dict[str, str]] = {
+    "art": NP_("field", "appointment type"),
+    "ressources": NP_("field", "resources"),
+    "erinnerung": NP_("field", "reminder"),
+    "status": NP_("field", "status"),
+    "description": NP_("field", "subject"),
+    "note": NP_("field", "note"),
+    "start_dt": NP_("field", "start"),
+    "end_dt": NP_("field", "end"),
+    "von": NP_("field", "creator"),
+    "location": NP_("field", "place"),
+    "reminderTypes": NP_("field", "reminder channels"),
+    "transitTime": NP_("field", "travel time"),
+    "transitTimePre": NP_("field", "travel time before"),
+    "transitTimePost": NP_("field", "travel time after"),
+}
 
 
 @dataclass(frozen=True)
@@ -126,24 +150,65 @@ def explain(
     server_text: str,
     sources: Mapping[str, tuple[str, ...]],
     allowed: Mapping[str, str] | None = None,
+    sent: Mapping[str, Any] | None = None,
 ) -> Explained:
     """One refusal of ``row``; ``sources``: the columns each field came from; ``allowed``: the
-    values the account offers per field, as words (named where the refusal concerns one)."""
+    values the account offers per field, as words (named where the refusal concerns one);
+    ``sent``: the row's parameters, to name the value refused."""
     meaning = MEANINGS.get(code)
-    named = [f for f in _NAMED.findall(server_text) if f in sources or f in _ALL_FIELDS]
+    named = [
+        f
+        for f in dict.fromkeys(a or b for a, b in _NAMED.findall(server_text))
+        if f in sources or f in _ALL_FIELDS
+    ]
     fields = tuple(dict.fromkeys([*named, *(meaning.fields if meaning else ())]))
-    concerned = [f for f in fields if sources.get(f)] or named
+    # the field the server names, where the row has it; else every field the code concerns
+    concerned = (
+        [f for f in named if sources.get(f)] or [f for f in fields if sources.get(f)] or named
+    )
     columns = tuple(dict.fromkeys(c for f in concerned for c in sources.get(f, ())))
     answer = f"{code}: {server_text}" if server_text else str(code)
-    if meaning is None:
-        message = _("onOffice refused the row ({answer})").format(answer=answer)
-    else:
-        message = f"{_(meaning.text)}; {_(meaning.fix)}"
     choices = [allowed[f] for f in concerned if allowed and allowed.get(f)]
-    if choices:
-        message += " " + _("(onOffice offers: {values})").format(values=choices[0])
-    problem = RowProblem(row, columns, f"onoffice-{code}", message, None, Level.ERROR, None)
+    if named and code in VALUE_CODES:
+        message = _value_refused(named[0], _value(named[0], sent), choices)
+    else:
+        if meaning is None:
+            message = _("onOffice refused the row ({answer})").format(answer=answer)
+        else:
+            message = f"{_(meaning.text)}; {_(meaning.fix)}"
+        if choices:
+            message += " " + _("(onOffice offers: {values})").format(values=choices[0])
+    field = named[0] if named else None
+    problem = RowProblem(row, columns, f"onoffice-{code}", message, None, Level.ERROR, field)
     return Explained(message, (problem,), answer)
+
+
+def _value_refused(name: str, value: Any, choices: list[str]) -> str:
+    """ "onOffice does not take 'Kaffee' as the appointment type; write one of: …"."""
+    field = pgettext(FIELD_CONTEXT, FIELD_WORDS[name]) if name in FIELD_WORDS else name
+    if value is None:
+        text = _("onOffice does not take the value of the field {field}").format(field=field)
+    else:
+        text = _("onOffice does not take {value} as the {field}").format(
+            value=shown(value), field=field
+        )
+    if choices:
+        refused = "" if value is None else str(value)  # never offered: as sent, nor by label
+        offered = [w for w in choices[0].split(", ") if w != refused and w.strip(" …") != refused]
+        offered = [w for w in offered if not w.endswith(f"({refused})")]
+        return f"{text}; " + _("write one of: {values}").format(values=", ".join(offered))
+    return f"{text}; " + _("fix the value")
+
+
+def _value(name: str, sent: Mapping[str, Any] | None) -> Any:
+    """The value the row sent for a field (None where not known)."""
+    if not sent:
+        return None
+    data = sent.get("data")
+    value = data.get(name) if isinstance(data, Mapping) and name in data else sent.get(name)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or None
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 _ALL_FIELDS: Final = frozenset(

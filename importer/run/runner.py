@@ -135,6 +135,8 @@ class RunOptions:
     strict: bool = False  # double bookings are errors: those rows are not sent
     force: bool = False  # update appointments even where they were changed in onOffice
     cancel_removed: bool = False  # cancel the appointments of rows no longer in the file
+    # send rows again whose appointment type onOffice refused before (it may have been added)
+    retry_refused: bool = False
     # The user's answers to the plan's questions: row -> appointment id, or None for "new".
     choices: dict[int, int | None] = field(default_factory=dict)
     # Another run of the same list that writes nothing for this long is taken for ended (a run
@@ -259,6 +261,7 @@ class Runner:
         self.use_reference = use_reference
         self.written: set[int] = set()  # appointments this run wrote (a look finds them too)
         self.denied = 0  # writes refused for a missing right
+        self._sent: dict[int, dict[str, Any] | None] | None = None  # row -> its parameters
 
     # --- systemic failures ----------------------------------------------------------------------
     def halt(self, reason: str, code: ExitCode) -> None:
@@ -383,7 +386,10 @@ class Runner:
         the run stops with one line instead of failing every row alike."""
         checked = self.report.check
         code, text = exc.errorcode or 0, exc.server_message or ""
-        told = explain(row, code, text, checked.sources, checked.allowed)
+        with self.lock:
+            if self._sent is None:  # looked up once, the first time a row is refused
+                self._sent = {o.row: o.parameters for o in checked.outcomes}
+        told = explain(row, code, text, checked.sources, checked.allowed, self._sent.get(row))
         if contract.is_permission_refusal(code, text):
             with self.lock:
                 self.denied += 1

@@ -47,10 +47,11 @@ from ..mapping.spec import Mapping
 from ..onoffice.account import survey
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, memo, normalised, recall
+from ..onoffice.learned import LEDGER_KEY, Learned
 from ..onoffice.readback import Appointment
 from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
-from ..rules.check import CheckReport, RowOutcome, add_problems, check, prepare
+from ..rules.check import CheckReport, RowOutcome, add_problems, check, confirm_types, prepare
 from ..rules.conflicts import in_calendar
 from ..source.load import LoadOptions, Table, list_of_results
 from . import identity
@@ -72,6 +73,7 @@ from .runner import (
     RunOptions,
     RunReport,
     Signature,
+    Status,
 )
 from .settle import find_references
 from .state import Prior, State, Wanted, condition, read_state
@@ -212,6 +214,9 @@ def reconcile(
     state = read_state(client, Wanted(list_name, run, payloads, entries, named, written=written))
     if state.unseen:
         checked.notices.append(state.unseen)
+    if checked.learned is not None:  # the account lists no types: what it showed and took
+        took_in(entries, checked.learned)
+        confirm_types(checked, [*state.calendar, *(p.found for p in state.priors)])
     plan = _plan(outcomes, state, entries, earlier, options, beside)
     refused, unchecked = rights(client, plan, checked)
     if unchecked:
@@ -388,10 +393,12 @@ def planned_check(
     that the plan is not known."""
     options = RunOptions(allow_duplicates=allow_duplicates, strict=strict, choices=choices or {})
     unknown = ""
+    learned = None
     try:
         account = client.account()
         path = Path(journal_path) if journal_path is not None else ledger_path(account)
         entries, meta = jr.snapshot(path, account)
+        learned = Learned.loads(meta.get(LEDGER_KEY))
     except ApiError as exc:
         unknown = str(exc)
     checked = check(
@@ -401,6 +408,7 @@ def planned_check(
         load_options=load_options,
         strict=strict,
         prepared=prepared,
+        learned=learned,
     )
     if unknown:
         checked.notices.append(_("what a run would do is not known ({why})").format(why=unknown))
@@ -424,6 +432,30 @@ def planned_check(
         return checked
     fill_plan(checked, done)
     return checked
+
+
+def took_in(entries: dict[str, Entry], learned: Learned) -> None:
+    """The types of the appointments the import created: the account took them."""
+    for entry in entries.values():
+        art = (entry.payload.get("data") or {}).get(contract.TYPE_FIELD)
+        if entry.state == jr.CREATED and isinstance(art, str):
+            learned.took(art)
+
+
+def learn_from(report: RunReport, learned: Learned) -> None:
+    """The types a run's writes were taken with, and those onOffice refused (a refusal that
+    names `art`, :mod:`importer.rules.refusals`)."""
+    sent = {o.row: o.parameters for o in report.check.outcomes}
+    for row, result in report.results.items():
+        art = ((sent.get(row) or {}).get("data") or {}).get(contract.TYPE_FIELD)
+        if not isinstance(art, str):
+            continue
+        if result.status in (Status.CREATED, Status.UPDATED):
+            learned.took(art)
+        elif result.status == Status.FAILED and any(
+            p.field == contract.TYPE_FIELD for p in result.problems
+        ):
+            learned.refused_with(art, result.answer or result.error or "?")
 
 
 def fill_plan(checked: CheckReport, done: Reconciled) -> None:
@@ -566,12 +598,19 @@ class _Run:
         if learned := memo(client):  # how the account shows and takes its writes
             with contextlib.suppress(JournalError):  # learned again next time
                 journal.set_meta(MEMO_KEY, learned)
+        if checked.learned is not None:
+            learn_from(report, checked.learned)
+            with contextlib.suppress(JournalError):  # relearned by the next run's reads
+                journal.set_meta(LEDGER_KEY, checked.learned.dumps())
         return report
 
     def _checked(self) -> CheckReport | RunReport:
         """The file checked with the account's look-ups; where they fail, the report of a run
         that sent nothing."""
         source, prepared, options = self.source, self.prepared, self.options
+        learned = Learned.loads(self.journal.get_meta(LEDGER_KEY))
+        if options.retry_refused:  # tried again; what onOffice answers now is kept
+            learned.refused.clear()
         try:
             return check(
                 source,
@@ -580,6 +619,7 @@ class _Run:
                 now=self.started,
                 prepared=prepared,
                 strict=options.strict,
+                learned=learned,
             )
         except ApiError as exc:
             checked = check(

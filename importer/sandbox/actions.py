@@ -572,6 +572,8 @@ def _calendar_fields(ctx: Context) -> dict[str, Any]:
         "private": field("boolean", "privat"),
         "abgesagt": field("boolean", "abgesagt"),
     }
+    if ctx.dialect.fields == "absent":
+        del fields["art"]
     return {"label": "Termine", **fields}
 
 

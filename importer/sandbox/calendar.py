@@ -93,6 +93,17 @@ def _select_key(value: str, options: dict[str, str], accepts: str, name: str) ->
     raise Refusal(spec.E_SELECT_VALUE, f'Unknown value in select field "{name}": {value}')
 
 
+def _type_key(value: str, fixtures: Fixtures, dialect: Dialect) -> str:
+    """`art`: its key (or label, see ``art_values``); an unknown one refused as this dialect
+    refuses it (``art_refusal``: 252 as other select fields, or 255 naming the parameter)."""
+    try:
+        return _select_key(value, fixtures.appointment_types, dialect.art_values, "art")
+    except Refusal:
+        if dialect.art_refusal == "255":
+            raise Refusal(spec.E_INVALID_VALUE, "Invalid value for parameter art") from None
+        raise
+
+
 def validate_data(
     data: Any, fixtures: Fixtures, *, creating: bool, dialect: Dialect
 ) -> dict[str, Any]:
@@ -114,7 +125,7 @@ def validate_data(
     }
     out = {name: value for name, value in out.items() if value is not _UNCHECKED}
     if "art" in out:
-        out["art"] = _select_key(out["art"], fixtures.appointment_types, dialect.art_values, "art")
+        out["art"] = _type_key(out["art"], fixtures, dialect)
     if "von" in out and not any(u["username"] == out["von"] for u in fixtures.users):
         raise Refusal(251, f'Unknown user "{out["von"]}"')
     return out

@@ -106,9 +106,9 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
         "appointmentConflicts answered, or missing configuration (§5.6)",
     ),
     "fields": (
-        ("permitted", "bare", "unconfigured"),
-        "get fields for calendar: `art` with its permittedvalues, without them, or missing"
-        " configuration (§6.6)",
+        ("permitted", "bare", "unconfigured", "absent"),
+        "get fields for calendar: `art` with its permittedvalues, with `permittedvalues: null`,"
+        " missing configuration, or `art` not among the fields (§6.6)",
     ),
     "rights_check": (
         ("available", "unconfigured"),
@@ -136,6 +136,11 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
     "modify_subscribers": (
         ("replace", "merge"),
         "modify `subscribers`: the set sent replaces the participants, or is added to them (§5.4)",
+    ),
+    "art_refusal": (
+        ("252", "255"),
+        'create/modify with an unknown `art`: 252 "Unknown value in select field", or 255'
+        ' "Invalid value for parameter art" (§3.3, §4.1)',
     ),
 }
 MODIFIED_LAG_SECONDS = 90
@@ -179,6 +184,7 @@ class Dialect:
     resource_keys: str = "present"
     read_modified: str = "present"
     modify_subscribers: str = "replace"
+    art_refusal: str = "252"
 
     def __post_init__(self) -> None:
         for f in fields(self):

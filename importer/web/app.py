@@ -756,7 +756,8 @@ def _marks(problems: list[Any]) -> dict[str, list[Any]]:
 def _check_counts(result: Any) -> dict[str, int]:
     return {
         "all": len(result.outcomes),
-        "valid": result.valid_count,
+        "valid": result.valid_count - result.unconfirmed_count,  # unconfirmed: not vouched for
+        "unconfirmed": result.unconfirmed_count,
         "invalid": result.invalid_count,
         "warnings": sum(1 for o in result.outcomes if o.warnings),
         "update": sum(1 for a in result.plan.values() if a == "update"),
