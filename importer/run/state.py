@@ -270,7 +270,7 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
     extra, unsure, more = _read_missing(client, missing, by_id)
     reads += more
     seen.update(extra)
-    seen = _calibrated(client, seen, wanted)
+    seen = _calibrated(client, seen, wanted, by_id)
     # creates this computer sent whose answer never came: their appointment carries the ref
     lost = {
         reference(e.fingerprint): e
@@ -295,18 +295,25 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
 
 
 def _calibrated(
-    client: OnOfficeClient, seen: Mapping[int, Appointment], wanted: Wanted
+    client: OnOfficeClient,
+    seen: Mapping[int, Appointment],
+    wanted: Wanted,
+    by_id: Mapping[int, Entry],
 ) -> dict[int, Appointment]:
     """The appointments read, with what the account's own lists say (:mod:`..onoffice.form`);
     types the account shows as texts of its own are learned first from the import's
-    appointments whose stamp says they hold a row of the file as the row is now (so were
-    written with that row's type)."""
+    appointments whose stamp says what was written to them: a row of the file as the row is
+    now, or this computer's ledger entry of the same content."""
     written = []
-    for found in seen.values():
+    for n, found in seen.items():
         stamp = read_stamp(found.note)
         if found.type_text and stamp is not None and stamp.complete:
-            params = wanted.written.get(stamp.content) or {}
-            written.append((found, str(params.get("data", {}).get("art") or "")))
+            params = wanted.written.get(stamp.content)
+            entry = by_id.get(n)
+            if params is None and entry is not None:
+                same = (entry_content(entry) or "")[:12] == stamp.content
+                params = entry.payload if same else None
+            written.append((found, str((params or {}).get("data", {}).get("art") or "")))
     arts = {str(p.get("data", {}).get("art") or "") for p in wanted.payloads}
     learn_types(client, written, arts)
     return {n: normalised(client, found) for n, found in seen.items()}
