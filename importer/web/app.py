@@ -47,8 +47,8 @@ from ..output.results import sheet_rows
 from ..run.undo import undo_word
 from ..source.load import Limits
 from . import editor
-from .guard import Guard
-from .workspace import Imported, Workspace, list_of
+from .guard import KEPT, Guard
+from .workspace import Imported, Workspace, list_of, read_about
 
 PAGE_ROWS = 50
 # Where the language switch may send the browser back to: a path of this app, nothing that a
@@ -122,6 +122,10 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         if found is None:
             key, found = sessions.new()
             g.new_browser = key
+            # a browser new to the app speaks its own language (Accept-Language), if we do
+            own = request.accept_languages.best_match(i18n.LANGUAGES)
+            if own is not None and found.language is None:
+                found.language = own
         g.workspace = found
         g.speaking = ExitStack()
         g.speaking.enter_context(i18n.use(found.language or program))
@@ -130,7 +134,12 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     def remember(response: Response) -> Response:
         if "new_browser" in g:
             response.set_cookie(
-                guard.browser_cookie, g.new_browser, httponly=True, samesite="Strict", path="/"
+                guard.browser_cookie,
+                g.new_browser,
+                max_age=KEPT,
+                httponly=True,
+                samesite="Strict",
+                path="/",
             )
         return response
 
@@ -152,6 +161,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         decimal=i18n.decimal,
         tone=tone,
         send_counts=send_counts,
+        tone_counts=tone_counts,
         list_of=list_of,
         status_word=_status_word,
         plan_word=_plan_word,
@@ -178,12 +188,16 @@ def cell(value: Any) -> str:
 
 
 def utc_local(text: str) -> str:
-    """A ledger's UTC time ("2026-11-30 17:19:50") as this computer's: 30.11.2026 18:19."""
+    """A ledger's UTC time ("2026-11-30 17:19:50") as the office's clock reads it (Berlin, as
+    the workbooks and the appointments, whatever zone this computer is set to): 30.11.2026
+    18:19."""
+    from zoneinfo import ZoneInfo
+
     try:
         moment = datetime.strptime(text, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return text
-    return i18n.when(moment.astimezone().replace(tzinfo=None))
+    return i18n.when(moment.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None))
 
 
 def _status_word(status: str) -> str:
@@ -423,6 +437,15 @@ def _check_routes(app: Flask, ws: Workspace) -> None:
             counts=_check_counts(result),
         )
 
+    @app.post("/check/cancel")
+    def check_cancel() -> Response:
+        """The check is left to finish unseen; the page is the check's start again."""
+        job = ws.check_job
+        if job is not None and job.running:
+            job.cancel()
+            ws.check_job = None
+        return back("check_page")
+
     @app.get("/check/report")
     def check_report() -> Response:
         job = ws.check_job
@@ -455,8 +478,10 @@ def _import_routes(app: Flask, ws: Workspace) -> None:
     def import_job(job_id: str) -> str:
         imported = _imported(ws, job_id)
         job = imported.job
-        if job.running or job.result is None:
+        if job.running:
             return page("progress.html", job=job, imported=imported)
+        if job.error or job.result is None:  # said once, with what to do: never reloaded
+            return page("failed.html", job=job, imported=imported)
         report = job.result
         return table_page(
             "result.html",
@@ -507,7 +532,24 @@ def _import_routes(app: Flask, ws: Workspace) -> None:
 
 
 def _undo_routes(app: Flask, ws: Workspace) -> None:
-    """Undo of an import, and the progress of any job."""
+    """Undo of an import (of this session, or of any earlier day from History), and the
+    progress of any job."""
+
+    def plan_page(results: Path, account: str | None, back: str, start: str) -> str:
+        plan = ws.undo_plan(results, account)
+        number, pages, shown = _paged(undo_rows(plan))
+        name = read_about(results).get("source_name") or list_of(results)[0]
+        return page(
+            "undo.html",
+            plan=plan,
+            rows=shown,
+            page_number=number,
+            pages=pages,
+            name=name,
+            back=back,
+            start=start,
+            job=None,
+        )
 
     @app.get("/import/<job_id>/undo")
     def undo_page(job_id: str) -> str:
@@ -515,8 +557,10 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         report = imported.job.result
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
-        plan = ws.undo_plan(imported, report.results_path)
-        return page("undo.html", imported=imported, plan=plan, job=None)
+        back = url_for("import_job", job_id=job_id)
+        return plan_page(
+            report.results_path, imported.account, back, url_for("undo_start", job_id=job_id)
+        )
 
     @app.post("/import/<job_id>/undo")
     def undo_start(job_id: str) -> Response:
@@ -524,7 +568,21 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         report = imported.job.result
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
-        job = ws.start_undo(imported, report.results_path)
+        job = ws.start_undo(report.results_path, imported.account)
+        return back("undo_job", job_id=job.id)
+
+    @app.get("/history/<name>/undo")
+    def past_undo_page(name: str) -> str:
+        results = ws.past(name)
+        start = url_for("past_undo_start", name=name)
+        return plan_page(
+            results, read_about(results).get("account"), url_for("history_page"), start
+        )
+
+    @app.post("/history/<name>/undo")
+    def past_undo_start(name: str) -> Response:
+        results = ws.past(name)
+        job = ws.start_undo(results, read_about(results).get("account"))
         return back("undo_job", job_id=job.id)
 
     @app.get("/undo/<job_id>")
@@ -532,7 +590,27 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         job = ws.jobs.get(job_id)
         if job is None or job.kind != "undo":
             abort(404)
-        return page("undo.html", imported=None, plan=None, job=job)
+        if job.running or job.error or job.result is None:
+            return page("undo.html", plan=None, job=job, name=_undone_name(job))
+        items = [i for i in job.result.items if i.status != "deleted"]
+        number, pages, shown = _paged(items)
+        return page(
+            "undo.html",
+            plan=None,
+            job=job,
+            name=_undone_name(job),
+            rows=shown,
+            page_number=number,
+            pages=pages,
+        )
+
+    @app.post("/undo/<job_id>/cancel")
+    def undo_cancel(job_id: str) -> Response:
+        job = ws.jobs.get(job_id)
+        if job is None or job.kind != "undo":
+            abort(404)
+        job.cancel()
+        return back("undo_job", job_id=job_id)
 
     @app.get("/jobs/<job_id>")
     def job_state(job_id: str) -> Response:
@@ -542,18 +620,33 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         return jsonify(job.snapshot())
 
 
+def _undone_name(job: Any) -> str:
+    if job.results is None:
+        return ""
+    return str(read_about(job.results).get("source_name") or list_of(job.results)[0])
+
+
 def _history_routes(app: Flask, ws: Workspace) -> None:
     """Step 6: the history of this account."""
 
     # --- history ------------------------------------------------------------------------------
     @app.get("/history")
     def history_page() -> str:
-        files = ws.history()
-        results = ws.results_files()
-        by_list = _results_by_list(results)
-        known = {f.input for f in files}
-        others = [p for p in results if list_of(p)[0] not in known]
-        return page("history.html", files=files, by_list=by_list, others=others)
+        number, pages, shown = _paged(ws.past_imports())
+        return page(
+            "history.html",
+            imports=shown,
+            page_number=number,
+            pages=pages,
+            connection=ws.connection(),
+        )
+
+    @app.post("/history/<name>/open")
+    def past_open(name: str) -> Response:
+        """An import of any earlier day, opened from its results workbook: its failed rows
+        can be corrected and sent again, and it can be undone, as on the day itself."""
+        imported = ws.reopen(ws.past(name))
+        return back("import_job", job_id=imported.job.id)
 
     @app.get("/history/<name>")
     def history_file(name: str) -> Response:
@@ -564,14 +657,6 @@ def _history_routes(app: Flask, ws: Workspace) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def _results_by_list(results: list[Path]) -> dict[str, list[tuple[Path, str]]]:
-    out: dict[str, list[tuple[Path, str]]] = {}
-    for path in results:
-        name, when = list_of(path)
-        out.setdefault(name, []).append((path, when))
-    return out
-
-
 def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, int]]:
     """A send of the failed rows again: what this send did, good news first (rows created
     earlier are not its work), and the import's totals by tone (in onOffice, to look at, not
@@ -585,6 +670,15 @@ def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, 
     for status, n in counts.items():
         totals[tone(status)] += n
     return this, totals
+
+
+def tone_counts(counts: Counter[str], undone: int = 0) -> tuple[int, int, int]:
+    """Rows in onOffice (less those undone since), to look at, not imported: History's
+    numbers of one import."""
+    totals = {"good": 0, "warn": 0, "bad": 0}
+    for status, n in counts.items():
+        totals[tone(status)] += n
+    return max(0, totals["good"] - undone), totals["warn"], totals["bad"]
 
 
 def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
@@ -607,6 +701,7 @@ STEP_OF = {
     "undo_page": "import_page",
     "undo_job": "import_page",
     "history_file": "history_page",
+    "past_undo_page": "history_page",
 }
 
 

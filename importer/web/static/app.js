@@ -45,7 +45,8 @@ function watchJob(box) {
         total: count.format(state.total),
         rate: rate.format(state.rate),
       };
-      const parts = [fill(words.dataset.rows, shown), fill(words.dataset.rate, shown)];
+      const what = state.kind === "undo" ? words.dataset.items : words.dataset.rows;
+      const parts = [fill(what, shown), fill(words.dataset.rate, shown)];
       if (state.left !== null) {
         const left = state.left >= 120
           ? fill(words.dataset.minutes, { n: count.format(Math.round(state.left / 60)) })

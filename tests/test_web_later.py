@@ -1,0 +1,177 @@
+"""The web app on a later day: an import of the account is undone, and its failed rows are
+corrected and sent again, from History, after the app (and so every browser's workspace) was
+stopped and started again. What History shows comes from the results workbooks and the ledger:
+the app is a new process, the browser a new one. A job that fails says why, on its own page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from importer.core import i18n
+from importer.sandbox import Sandbox
+from importer.web.app import create_app
+from importer.web.guard import Guard
+from importer.web.workspace import Workspace
+
+from .conftest import ROOT
+from .test_web import VIEWINGS, finished, post, text, upload
+
+
+class Office:
+    """The office's computer: its data folder (ledger, results) and mappings stay; each
+    :meth:`start` is the app started anew, with a browser that has never seen it."""
+
+    def __init__(self, root: Path, sandbox: Sandbox) -> None:
+        self.root = root
+        self.env = {
+            "ONOFFICE_TOKEN": sandbox.credentials.token,
+            "ONOFFICE_SECRET": sandbox.credentials.secret,
+            "ONOFFICE_API_URL": sandbox.url,
+        }
+        self.mappings = root / "mappings"
+        self.mappings.mkdir()
+        for shipped in (ROOT / "mappings").glob("*.yaml"):
+            (self.mappings / shipped.name).write_bytes(shipped.read_bytes())
+        self.running: list[Workspace] = []
+
+    def start(self) -> tuple[FlaskClient, Workspace, Guard]:
+        workspace = Workspace(
+            folder=self.root / f"work{len(self.running)}",  # the private folder dies each time
+            mappings=self.mappings,
+            results=self.root / "data" / "results",
+            config=self.root / "config.ini",
+            env=self.env,
+        )
+        self.running.append(workspace)
+        guard = Guard()
+        client = create_app(workspace, guard).test_client()
+        assert client.get(f"/?token={guard.token}").status_code == 303
+        return client, workspace, guard
+
+    def stop(self) -> None:
+        self.running[-1].close()
+
+
+@pytest.fixture
+def office(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
+    monkeypatch.setenv("ONOFFICE_IMPORT_DATA", str(tmp_path / "data"))  # the account's ledger
+    made = Office(tmp_path, sandbox)
+    try:
+        yield made
+    finally:
+        for workspace in made.running:
+            workspace.close()
+        i18n.set_language("en")
+
+
+def imported(client: FlaskClient, guard: Guard, ws: Workspace) -> str:
+    """The sample imported with its saved mapping: 8 created, 6 invalid. Its job id."""
+    assert upload(client, guard, VIEWINGS).status_code == 200
+    assert post(client, guard, "/mapping/open", name="viewings").status_code == 200
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+    started = client.post("/import", data={"csrf": guard.csrf})
+    finished(ws)
+    job_id = str(started.headers["Location"]).rsplit("/", 1)[-1]
+    result = text(client.get(f"/import/{job_id}"))
+    assert "8 created" in result and "6 invalid" in result, result
+    return job_id
+
+
+def only_entry(client: FlaskClient) -> tuple[str, str]:
+    """History's one import: its page's words and its results workbook's name."""
+    page = client.get("/history").get_data(as_text=True)
+    names = sorted(set(__import__("re").findall(r"/history/([^/\"]+\.results\.xlsx)/undo", page)))
+    assert len(names) == 1, names
+    return text(client.get("/history")), names[0]
+
+
+def test_an_import_is_undone_from_history_after_a_restart(office: Office, sandbox: Sandbox) -> None:
+    client, ws, guard = office.start()
+    imported(client, guard, ws)
+    assert sandbox.store.count_appointments() == 8
+    office.stop()
+
+    client, ws, guard = office.start()  # the next day: a new app, a new browser
+    history, name = only_entry(client)
+    assert "viewings.xlsx" in history and "8 rows in onOffice" in history, history
+    assert "6 rows not imported" in history
+    plan = text(client.get(f"/history/{name}/undo"))
+    assert "8 appointments this import created will be removed" in plan, plan
+    assert sandbox.store.count_appointments() == 8  # asking changes nothing
+    started = client.post(f"/history/{name}/undo", data={"csrf": guard.csrf})
+    finished(ws)
+    done = text(client.get(started.headers["Location"]))
+    assert "8 appointments removed" in done, done
+    assert sandbox.store.count_appointments() == 0
+    office.stop()
+
+    client, ws, guard = office.start()  # and the day after: History says so, per import
+    history, name = only_entry(client)
+    assert "8 appointments undone" in history and "rows in onOffice" not in history, history
+    assert "Undo workbook" in history
+
+
+def test_failed_rows_are_corrected_and_sent_again_after_a_restart(
+    office: Office, sandbox: Sandbox
+) -> None:
+    client, ws, guard = office.start()
+    imported(client, guard, ws)
+    office.stop()
+
+    client, ws, guard = office.start()
+    _history, name = only_entry(client)
+    opened = client.post(f"/history/{name}/open", data={"csrf": guard.csrf})
+    job_id = str(opened.headers["Location"]).rsplit("/", 1)[-1]
+    finished(ws)
+    page = text(client.get(f"/import/{job_id}"))
+    assert "8 created" in page and "6 invalid" in page, page
+    assert "the end (05.03.2027 09:15) is before the start" in page  # the red cell, with why
+    # row 11 ends before it starts: typed right in the page of yesterday's import
+    report = ws.imports[-1].job.result
+    end = report.check.table.columns.index("Ende")
+    row = next(r for r, (_s, _i, source) in report.earlier.items() if source == 11)
+    field = f"cell:{row}:{end}"
+    assert f'name="{field}"' in client.get(f"/import/{job_id}").get_data(as_text=True)
+    again = client.post(f"/import/{job_id}/again", data={"csrf": guard.csrf, field: "11:15"})
+    second = str(again.headers["Location"]).rsplit("/", 1)[-1]
+    finished(ws)
+    result = text(client.get(f"/import/{second}"))
+    assert "This send: 1 created 5 invalid" in result, result
+    assert "The whole import: 9 rows in onOffice 5 rows not imported" in result
+    assert sandbox.store.count_appointments() == 9  # nothing twice
+    history, _name = only_entry(client)
+    assert "9 rows in onOffice" in history and "5 rows not imported" in history, history
+
+
+def test_a_job_that_fails_says_why_and_what_to_do(office: Office, sandbox: Sandbox) -> None:
+    client, ws, guard = office.start()
+    assert upload(client, guard, VIEWINGS).status_code == 200
+    assert post(client, guard, "/mapping/open", name="viewings").status_code == 200
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+    from importer.run.journal import ledger_path
+
+    account = ws.connection().account
+    assert account is not None
+    ledger = ledger_path(account)  # the check only read it: it was never written
+    assert not ledger.exists()
+    ledger.mkdir(parents=True)  # a folder where the ledger must be: the import cannot start
+    started = client.post("/import", data={"csrf": guard.csrf})
+    job_id = str(started.headers["Location"]).rsplit("/", 1)[-1]
+    job = ws.jobs[job_id]
+    assert job.wait(60)
+    assert job.error, "the import should have failed"
+    state: Any = client.get(f"/jobs/{job_id}").get_json()
+    assert state["running"] is False and state["error"] == job.error
+    page = client.get(f"/import/{job_id}")
+    words = text(page)
+    assert page.status_code == 200 and "data-job" not in page.get_data(as_text=True)  # no reload
+    assert "The import stopped:" in words and job.error in words
+    assert "Nothing was sent to onOffice." in words and "What to do" in words
+    assert sandbox.store.count_appointments() == 0
