@@ -72,12 +72,15 @@ def browsers() -> Iterator[Callable[[], Any]]:
 
     opened: list[Any] = []
 
-    def open_one() -> Any:
+    def open_one(language: str = "en-US,en") -> Any:
+        """A browser whose user speaks ``language`` (its Accept-Language)."""
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
             options.add_argument(argument)
         options.add_argument("--window-size=1400,1000")
+        options.add_argument(f"--accept-lang={language}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": language})
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.set_page_load_timeout(30)
         opened.append(driver)

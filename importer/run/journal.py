@@ -45,6 +45,7 @@ import filelock
 import platformdirs
 
 from ..core.errors import ConfigurationError, JournalError
+from ..core.i18n import _
 from ..onoffice.reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
@@ -193,7 +194,8 @@ class Journal:
         except sqlite3.Error as exc:
             self._lock.release()
             raise ConfigurationError(
-                f"the journal {self.path} cannot be used ({exc})", path=self.path
+                _("the journal {path} cannot be used ({why})").format(path=self.path, why=exc),
+                path=self.path,
             ) from None
         self._mutex = threading.Lock()  # one statement on the connection at a time
         self._commits = threading.Condition()  # group commit: see _durably
