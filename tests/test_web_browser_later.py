@@ -24,8 +24,8 @@ from importer.run.journal import ledger_path
 from importer.run.submit import preflight
 from importer.sandbox import Sandbox
 
-from .conftest import SAMPLES
 from . import test_web_browser
+from .conftest import SAMPLES
 from .test_web_browser import SHOTS, serious, wait_for
 
 browsers = test_web_browser.browsers  # the fixture: headless Chromium windows
