@@ -596,7 +596,8 @@ def test_an_edit_in_the_form_is_saved_as_yaml_the_cli_reads(
         headers={"X-Preview": "1"},
     )
     assert preview.status_code == 200 and "rows are valid" in text(preview)
-    assert "Appointment type" in text(preview) and "Uebergabe" in text(preview)
+    # the type mapped to the key Uebergabe is shown by its name in onOffice, not by its key
+    assert "Appointment type" in text(preview) and "Uebergabe" not in text(preview)
     saved = post(client, guard, "/mapping/save", name="my-viewings")
     assert "Saved as mappings/my-viewings.yaml" in text(saved)
     path = ws.mappings / "my-viewings.yaml"
@@ -842,3 +843,39 @@ def test_a_value_typed_into_the_map_stays_when_its_choice_is_left_as_shown(
     form["fields.art:map"] = "Kaffee = Intern"  # typed in the text, the choice left as shown
     post(client, guard, "/mapping/form", **form)
     assert editor.parse(ws.mapping_text)["fields"]["art"]["map"]["Kaffee"] == "Intern"
+
+
+def preview_of(client: FlaskClient) -> str:
+    """The words of the mapping page's preview (not the form beside it, which offers keys)."""
+    page = client.get("/mapping").get_data(as_text=True)
+    return text_of(page[page.index('id="preview"') : page.index('id="save-name"')])
+
+
+def text_of(markup: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+
+
+def test_the_preview_names_what_the_office_knows(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    """The preview shows what the office knows, not the ids sent: the contact's name, the
+    estate's number, the resource's label, the type's name, reminders and places in words;
+    a calendar file's series in words, not rp_beginn_datum."""
+    client, _ws, guard = web
+    post(client, guard, "/language", lang="de")
+    upload(client, guard, VIEWINGS)
+    post(client, guard, "/mapping/open", name="viewings")
+    page = preview_of(client)
+    row = page[page.index("Besichtigung AC-1042 mit Sabine Krüger") :][:400]
+    for shown in ("Sabine Krüger", "AC-1042", "Firmenfahrzeug", "15 Minuten", "am Objekt: AC-1042"):
+        assert shown in row, (shown, row)
+    for sent in ("5431", "estate: 608", "15 minutes", "1 hours", "ind_Schl", "Uebergabe"):
+        assert sent not in page, sent
+    assert "1 Stunde" in page and "Übergabe" in page and "Schlüsselbund Objekt" in page
+
+    upload(client, guard, SAMPLES / "outlook.ics")
+    post(client, guard, "/mapping/open", name="ics")
+    page = preview_of(client)
+    assert "rp_" not in page and "origin" not in page, page
+    for shown in ("wöchentlich", "Serie bis", "30.04.2027", "Außer am", "26.03.2027, 09.04.2027"):
+        assert shown in page, shown

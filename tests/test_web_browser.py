@@ -172,10 +172,11 @@ def test_the_whole_flow_in_a_browser(
     shot("02-file")
 
     # the draft checks the type column against the account: "Übergabe" is the name of the key
-    # "Uebergabe" (sent as the key), and "Kaffee" is no type at all: no key is invented for it
+    # "Uebergabe" (sent as the key, shown by its name), and "Kaffee" is no type at all: no key
+    # is invented for it
     click("next")
     click("draft")
-    wait_for(lambda: "Uebergabe" in browser.find_element(By.ID, "preview").text, "the live preview")
+    wait_for(lambda: "Übergabe" in browser.find_element(By.ID, "preview").text, "the live preview")
     shot("03-mapping")
     click("apply")
     wait_for(lambda: "Preview" in page(), "the mapping page")

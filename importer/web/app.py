@@ -162,6 +162,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         tone=tone,
         send_counts=send_counts,
         tone_counts=tone_counts,
+        place_word=lambda kind: _(PLACE_WORDS[kind]) if kind in PLACE_WORDS else kind,
         list_of=list_of,
         status_word=_status_word,
         plan_word=_plan_word,
@@ -487,7 +488,7 @@ def _import_routes(app: Flask, ws: Workspace) -> None:
             "result.html",
             report.check.table.columns,
             partial(_result_rows, report),
-            partial(_result_page, report),
+            partial(_result_page, report, imported.only_failed),
             job=job,
             imported=imported,
             report=report,
@@ -725,7 +726,11 @@ def _preview(ws: Workspace) -> dict[str, Any]:
         result = ws.preview()
     except ImporterError as exc:
         return {"error": ws.say(exc)}
-    return {"result": result, "fields": _fields_shown(result), "names": ws.names()}
+    try:
+        names = ws.preview_names(ws.mapping(), ws.table())
+    except ImporterError:
+        names = ws.names()
+    return {"result": result, "fields": _fields_shown(result), "names": names}
 
 
 # The preview's columns: what the API receives, in the editor's words.
@@ -734,6 +739,7 @@ FIELD_LABELS = {
     "end_dt": N_("End"),
     "description": N_("Subject"),
     "art": N_("Appointment type"),
+    "status": N_("Status"),
     "subscribers.users": N_("Agents (onOffice users)"),
     "subscribers.groups": N_("Groups and teams"),
     "relatedAddressIds": N_("Contacts (addresses)"),
@@ -746,22 +752,86 @@ FIELD_LABELS = {
     "abgesagt": N_("Cancelled"),
     "ganztags": N_("All day"),
     "private": N_("Private"),
+    "origin": N_("From a calendar file"),
+    "von": N_("Organiser"),
+    "allowTransitTime": N_("Travel time"),
+    "transitTime": N_("Travel time"),
+    "transitTimePre": N_("Travel time before"),
+    "transitTimePost": N_("Travel time after"),
+    "rp_flag": N_("Repeats"),
+    "rp_type": N_("Repeats every"),
+    "rp_tage": N_("Interval"),
+    "rp_beginn_datum": N_("Series from"),
+    "rp_ende_datum": N_("Series until"),
+    "rp_ende_status": N_("Series ends"),
+    "rp_exception": N_("Except on"),
 }
+# A location's kind, as the office says it (contract.LOCATION_KEYS).
+PLACE_WORDS = {
+    "address": N_("at the contact's"),
+    "estate": N_("at the estate"),
+    "user": N_("at the agent's"),
+    "group": N_("at the group's"),
+    "mandant": N_("at the office"),
+    "sonstiges": N_("elsewhere"),
+    "customVideoUrl": N_("video call"),
+    "userMeetingUrl": N_("the agent's video meeting"),
+}
+SERIES_ENDS = {1: N_("on its last date"), 2: N_("never")}
+# Which names (Workspace.preview_names) say an id of each field.
+NAMED_BY = {
+    "art": "types",
+    "ressources": "resources",
+    "relatedAddressIds": "address",
+    "relatedEstateId": "estate",
+    "von": "users",
+}
+LOCATION_NAMED_BY = {"estate": "estate", "address": "address", "user": "users", "group": "groups"}
 
 
 def flat(
     parameters: dict[str, Any] | None, names: dict[str, dict[Any, str]] | None = None
 ) -> dict[str, str]:
-    """What a row sends, one text per field (ids, dates and flags as a person reads them;
-    users and groups by name where ``names`` knows them)."""
+    """What a row sends, one text per field, as the office reads it: names instead of ids
+    where ``names`` knows them (agents, contacts, estates, resources, types), reminders,
+    repeats, dates and flags in words."""
     if not parameters:
         return {}
+    names = names or {}
     out = dict(parameters.get("data", {}))
     out.update({k: v for k, v in parameters.items() if k not in ("data", "subscribers")})
     for kind, ids in (parameters.get("subscribers") or {}).items():
-        known = (names or {}).get(kind, {})
+        known = names.get(kind, {})
         out[f"subscribers.{kind}"] = [known.get(i, i) for i in ids]
-    return {name: _shown(value) for name, value in out.items()}
+    return {name: _worded(name, value, names) for name, value in out.items()}
+
+
+def _worded(name: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
+    from .workspace import REPEAT_NAMES, STATUS_WORDS
+
+    if name in NAMED_BY:
+        known = names.get(NAMED_BY[name], {})
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(str(known.get(v, v)) for v in items)
+    if name == "location" and isinstance(value, dict):
+        return ", ".join(_place(kind, v, names) for kind, v in value.items())
+    if name == "erinnerung" and isinstance(value, str):
+        return i18n.reminder(value)
+    if name == "status" and value in STATUS_WORDS:
+        return _(STATUS_WORDS[value])
+    if name == "rp_type" and value in REPEAT_NAMES:
+        return _(REPEAT_NAMES[value])
+    if name == "rp_ende_status" and value in SERIES_ENDS:
+        return _(SERIES_ENDS[value])
+    if name == "rp_exception" and isinstance(value, str):
+        return ", ".join(_shown(day) for day in value.split("#") if day)
+    return _shown(value)
+
+
+def _place(kind: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
+    word = _(PLACE_WORDS[kind]) if kind in PLACE_WORDS else kind
+    known = names.get(LOCATION_NAMED_BY.get(kind, ""), {})
+    return f"{word}: {known.get(value, _shown(value))}" if value not in (None, "") else word
 
 
 def _shown(value: Any) -> str:
@@ -771,11 +841,13 @@ def _shown(value: Any) -> str:
         return ", ".join(_shown(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items())
-    if isinstance(value, str) and len(value) == 19:
-        try:
-            return i18n.when(datetime.strptime(value, contract.DATETIME_FORMAT))
-        except ValueError:
-            return value
+    if isinstance(value, str) and len(value) in (10, 19):
+        for form in (contract.DATETIME_FORMAT, "%Y-%m-%d"):
+            try:
+                moment = datetime.strptime(value, form)
+            except ValueError:
+                continue
+            return i18n.when(moment if len(value) == 19 else moment.date())
     return str(value)
 
 
@@ -847,7 +919,7 @@ def _result_rows(report: Any, shown: str) -> list[int]:
     return [r for r in rows if r not in report.results or tone(report.results[r].status) != "good"]
 
 
-def _result_page(report: Any, rows: list[int]) -> list[dict[str, Any]]:
+def _result_page(report: Any, again: bool, rows: list[int]) -> list[dict[str, Any]]:
     outcomes = {o.row: o for o in report.check.outcomes}
     page = []
     for row in rows:
@@ -860,6 +932,8 @@ def _result_page(report: Any, rows: list[int]) -> list[dict[str, Any]]:
                 "row": row,
                 "shown_row": report.earlier.get(row, (None, None, row))[2],
                 "status": status,
+                # sent again: rows this import created earlier are simply in onOffice
+                "word": _("in onOffice") if again and status == "already-created" else "",
                 "id": result.appointment_id if result is not None else None,
                 "message": (result.error if result is not None else None) or "",
                 "marks": _marks(problems),

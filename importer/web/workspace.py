@@ -133,6 +133,14 @@ def read_about(results: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def named(label: str, key: Any) -> str:
+    """A look-up's label as the office reads it: "5431 (Sabine Krüger)" -> "Sabine Krüger",
+    "ind_Schl_3151 (Schlüsselbund Objekt)" -> "Schlüsselbund Objekt"; a user's stays
+    "mmueller (Maria Müller)" (the user name is what the office types)."""
+    head = f"{key} ("
+    return label[len(head) : -1] if label.startswith(head) and label.endswith(")") else label
+
+
 def _berlin(timestamp: float) -> datetime:
     from zoneinfo import ZoneInfo
 
@@ -172,6 +180,7 @@ class Office:
         self._connection: Connection | None = None
         self._names: tuple[str, dict[str, dict[Any, str]]] | None = None  # account, names
         self._read: dict[tuple[str, int, int], tuple[Counter[str], set[int]]] = {}
+        self._resolver: tuple[str, Any] | None = None  # (account, Resolver): its look-ups kept
         self.workspaces: list[Workspace] = []
         self.lock = threading.RLock()
 
@@ -291,15 +300,46 @@ class Office:
         try:
             with self.client() as client:
                 resolver = Resolver(client)
-                names = {
-                    plural: {c.id: c.label for c in resolver.candidates(kind)}
-                    for kind, plural in (("user", "users"), ("group", "groups"))
+                names: dict[str, dict[Any, str]] = {
+                    plural: {c.id: named(c.label, c.id) for c in resolver.candidates(kind)}
+                    for kind, plural in (
+                        ("user", "users"),
+                        ("group", "groups"),
+                        ("resource", "resources"),
+                    )
                 }
+                names["types"] = dict(resolver.types().values)
         except ApiError:
             return {}
         with self.lock:
             self._names = (account, names)
         return names
+
+    def records(self, wanted: dict[tuple[str, str], list[str]]) -> dict[str, dict[Any, str]]:
+        """The estates and contacts the preview's cells name, by id, as the office knows them
+        ({"estate": {608: "AC-1042"}, "address": {5431: "Sabine Krüger"}}); ``wanted``: the
+        cells per (kind, key). Each value is asked once per account."""
+        from ..core.errors import ApiError
+        from ..mapping.lookup import Resolver
+
+        account = self.connection().account
+        out: dict[str, dict[Any, str]] = {}
+        if account is None or not wanted:
+            return out
+        try:
+            with self.lock, self.client() as client:
+                if self._resolver is None or self._resolver[0] != account:
+                    self._resolver = (account, Resolver(client))
+                resolver = self._resolver[1]
+                resolver.api = client  # the cache is the account's; the connection is new
+                for (kind, by), keys in wanted.items():
+                    for found in resolver.resolve(kind, by, keys).values():
+                        if found.candidate is not None:
+                            cand = found.candidate
+                            out.setdefault(kind, {})[cand.id] = named(cand.label, cand.id)
+        except ApiError:
+            return out
+        return out
 
     def history(self) -> list[Any]:
         """The files imported into this account, from its ledger (newest first)."""
@@ -503,6 +543,27 @@ class Workspace:
 
     def names(self) -> dict[str, dict[Any, str]]:
         return self.office.names()
+
+    def preview_names(self, mapping: ImportMapping, table: Table) -> dict[str, dict[Any, str]]:
+        """Everything the preview's rows name by id (users, groups, resources, types,
+        estates, contacts), as the office knows it."""
+        from ..source.load import header_key
+
+        wanted: dict[tuple[str, str], list[str]] = {}
+        head = table.frame.iloc[:PREVIEW_ROWS]
+        specs = [*mapping.specs()]
+        for spec in specs:
+            lookup = spec.lookup
+            if lookup is None or lookup.kind not in ("estate", "address"):
+                continue
+            headers = {header_key(c): c for c in head.columns}
+            column = next((headers[k] for k in map(header_key, spec.columns) if k in headers), None)
+            if column is None:
+                continue
+            keys = wanted.setdefault((lookup.kind, lookup.by), [])
+            for cell in _distinct(head[column].tolist(), spec.split[0] if spec.split else ""):
+                keys.append(cell)
+        return {**self.names(), **self.office.records(wanted)}
 
     def history(self) -> list[Any]:
         return self.office.history()
