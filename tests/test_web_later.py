@@ -175,3 +175,39 @@ def test_a_job_that_fails_says_why_and_what_to_do(office: Office, sandbox: Sandb
     assert "The import stopped:" in words and job.error in words
     assert "Nothing was sent to onOffice." in words and "What to do" in words
     assert sandbox.store.count_appointments() == 0
+
+
+def cells_of(path: Path) -> list[str]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    return [str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v]
+
+
+def test_the_web_apps_workbooks_name_only_what_the_office_has(
+    office: Office, sandbox: Sandbox
+) -> None:
+    """The check report and the results workbook of the web app: the file as the office
+    named it, the mapping by its saved name, everything technical under "For support"; no
+    folder of the app, no command line, no option, no exit code, no ledger."""
+    client, ws, guard = office.start()
+    job_id = imported(client, guard, ws)
+    report = ws.check_job.result.report_path  # type: ignore[union-attr]
+    results = ws.jobs[job_id].result.results_path
+    for book in (report, results):
+        words = cells_of(book)
+        text = "\n".join(words)
+        assert "For support" in words and "viewings.xlsx" in words, book
+        assert "“viewings” (saved in the web app)" in words, book
+        for never in (str(ws.folder), "onoffice-import run", "--", "Exit code", "Journal"):
+            assert never not in text, (book, never)
+    statuses = "\n".join(cells_of(results))
+    assert "web app (History)" in statuses and "--pair" not in statuses
+
+    # a mapping drafted and never saved is called so, not by a file that does not exist
+    post(client, guard, "/mapping/draft")
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+    words = cells_of(ws.check_job.result.report_path)  # type: ignore[union-attr]
+    assert "made in the web app, not saved" in words
+    assert not any(w.endswith("-draft.yaml") for w in words)

@@ -33,6 +33,7 @@ from .jobs import Job
 if TYPE_CHECKING:
     from ..mapping.spec import Mapping as ImportMapping
     from ..onoffice.client import OnOfficeClient
+    from ..output.report import ForWeb
     from ..rules.check import CheckReport
     from ..run.runner import RunReport
     from ..run.undo import UndoReport
@@ -820,6 +821,7 @@ class Workspace:
         basis, options = self._basis(), upload.options()  # not the page's later changes
         settings = self.office.pinned() if online else None
         journal = self.journal_path()
+        web = self._for_web(upload.name, self.mapping_name, self.mapping_text)
 
         def work(job: Job) -> CheckReport:
             from ..output.report import write_report
@@ -846,7 +848,7 @@ class Workspace:
                         list_name=list_name(upload.name),  # the user's file, not our copy
                     )
             job.at(_("writing the check report"))
-            write_report(result, target)
+            write_report(result, target, web)
             job.done = job.total
             return result
 
@@ -931,6 +933,10 @@ class Workspace:
         mapping = self.mapping(mapping_text)
         settings = self.office.pinned()  # the account the page showed, not one switched since
         journal = self.journal_path()
+        mapping_name = (
+            str(read_about(results).get("mapping_name") or "") if only_failed else self.mapping_name
+        )
+        web = self._for_web(name, mapping_name, mapping_text)
 
         def work(job: Job) -> RunReport:
             from ..output.results import save_results
@@ -951,7 +957,7 @@ class Workspace:
                 )
             report.interrupted = report.interrupted or job.stop.is_set()
             job.at(_("writing the results workbook"))
-            written, _failures = save_results(report, results)
+            written, _failures = save_results(report, results, web)
             report.results_path = written
             return report
 
@@ -1011,6 +1017,20 @@ class Workspace:
             sheet=sheet if isinstance(sheet, str) else None,
             header_row=header if isinstance(header, int) else None,
         )
+
+    def _for_web(self, file_name: str, mapping_name: str, text: str) -> ForWeb:
+        """How the workbooks name the file and the mapping: the mapping by its name when it
+        is saved as it was used, else as one never saved."""
+        from ..output.report import ForWeb
+
+        saved = None
+        if mapping_name and MAPPING_NAME.fullmatch(mapping_name):
+            try:
+                if self._mapping_file(mapping_name).read_text(encoding="utf-8") == text:
+                    saved = mapping_name
+            except OSError:
+                saved = None
+        return ForWeb(file_name, saved)
 
     def _results_path(self, name: str) -> Path:
         self.results.mkdir(mode=0o700, parents=True, exist_ok=True)
