@@ -879,3 +879,34 @@ def test_the_preview_names_what_the_office_knows(
     assert "rp_" not in page and "origin" not in page, page
     for shown in ("wöchentlich", "Serie bis", "30.04.2027", "Außer am", "26.03.2027, 09.04.2027"):
         assert shown in page, shown
+
+
+def test_an_unknown_contact_says_both_ways_out_and_an_empty_cell_imports(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    """An e-mail no contact has: the row says the two ways out (create the contact in
+    onOffice, or empty the cell); emptied, the row is checked valid and imported without a
+    contact."""
+    client, ws, guard = web
+    mapping = PLAIN.replace("fields: {description: Betreff}", "fields: {description: Betreff, "
+                            "relatedAddressIds: {column: E-Mail, lookup: address}}")  # fmt: skip
+    rows = "Datum;Beginn;Betreff;E-Mail\n01.03.2027;10:00;Besichtigung;niemand@example.de\n"
+    upload(client, guard, write_csv(tmp_path / "kontakte.csv", rows))
+    post(client, guard, "/mapping/text", text=mapping)
+    post(client, guard, "/check")
+    finished(ws)
+    page = text(client.get("/check"))
+    assert "1 row invalid" in page and (
+        "no contact in onOffice has the e-mail 'niemand@example.de'; create the contact in "
+        "onOffice, or empty the cell: the row is then imported without a contact" in page
+    ), page
+    emptied = write_csv(tmp_path / "kontakte2.csv", rows.replace("niemand@example.de", ""))
+    upload(client, guard, emptied)
+    post(client, guard, "/mapping/text", text=mapping)
+    post(client, guard, "/check")
+    finished(ws)
+    assert "1 row valid" in text(client.get("/check"))
+    started = client.post("/import", data={"csrf": guard.csrf})
+    finished(ws)
+    assert "1 created" in text(client.get(started.headers["Location"]))
+    assert ws._sandbox_server().store.count_appointments() == 1
