@@ -211,3 +211,63 @@ def test_the_web_apps_workbooks_name_only_what_the_office_has(
     words = cells_of(ws.check_job.result.report_path)  # type: ignore[union-attr]
     assert "made in the web app, not saved" in words
     assert not any(w.endswith("-draft.yaml") for w in words)
+
+
+def test_a_long_undo_pages_its_list_shows_progress_and_can_be_cancelled(
+    office: Office, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """120 appointments: the undo's list shows 50 a page; while it runs, its page has the
+    count, the cancel and "you may close this page"; a cancelled undo leaves the rest in
+    onOffice (kept, said so), and the next undo from History removes them."""
+    import threading
+
+    from importer.core.errors import ExitCode
+    from importer.run.undo import undo_import
+    from importer.web.jobs import Job
+
+    from .files import write_csv
+    from .test_web import PLAIN
+
+    client, ws, guard = office.start()
+    lines = [f"0{1 + i % 9}.03.2027;{8 + i % 10}:{i % 60:02d};Termin {i}" for i in range(120)]
+    source = write_csv(tmp_path / "lang.csv", "Datum;Beginn;Betreff\n" + "\n".join(lines) + "\n")
+    upload(client, guard, source)
+    post(client, guard, "/mapping/text", text=PLAIN)
+    post(client, guard, "/check")
+    finished(ws)
+    started = client.post("/import", data={"csrf": guard.csrf})
+    finished(ws)
+    assert "120 created" in text(client.get(started.headers["Location"]))
+    _history, name = only_entry(client)
+
+    plan = client.get(f"/history/{name}/undo")
+    words = text(plan)
+    assert "120 appointments this import created will be removed" in words
+    assert plan.get_data(as_text=True).count("<tr><td>") == 50 and "page 1 of 3" in words
+    assert "page 3 of 3" in text(client.get(f"/history/{name}/undo?page=3"))
+
+    # the page of an undo that runs: the count comes by script; the cancel and the words now
+    running = Job("undo")
+    ws.jobs[running.id] = running
+    page = text(client.get(f"/undo/{running.id}"))
+    assert "You may close this page: the work goes on, and History shows it." in page
+    assert "Cancel (the appointments not reached yet stay in onOffice)" in page
+    assert post(client, guard, f"/undo/{running.id}/cancel").status_code == 200
+    assert running.stop.is_set()
+
+    # cancelled before the first: every appointment kept and said so; progress told per one
+    results = ws.past(name)
+    seen: list[tuple[int, int]] = []
+    stop = threading.Event()
+    stop.set()
+    with ws.office.client() as api:
+        report = undo_import(
+            results, client=api, stop=stop, progress=lambda d, t, _c: seen.append((d, t))
+        )
+    assert report.exit_code == ExitCode.INTERRUPTED and seen == []
+    assert {i.status for i in report.items} == {"kept"} and len(report.items) == 120
+    assert sandbox.store.count_appointments() == 120
+    with ws.office.client() as api:
+        report = undo_import(results, client=api, progress=lambda d, t, _c: seen.append((d, t)))
+    assert seen[0] == (1, 120) and seen[-1] == (120, 120) and len(seen) == 120
+    assert sandbox.store.count_appointments() == 0

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..core.contract import local_now
 from ..core.errors import ConfigurationError, ImporterError, MappingError
-from ..core.i18n import N_, _, when
+from ..core.i18n import N_, _, ngettext, number, when
 from ..onoffice.reference import list_name
 from .editor import pairs_of as editor_pairs
 from .jobs import Job
@@ -831,8 +831,15 @@ class Workspace:
             job.at(_("reading the file"))
             prepared = prepare(upload.path, mapping, options)
             job.total = len(prepared[1].row_numbers)
+            n = job.total
             job.at(
-                _("checking every row and asking onOffice") if online else _("checking every row")
+                ngettext(
+                    "checking {n} row and asking onOffice",
+                    "checking {n} rows and asking onOffice",
+                    n,
+                ).format(n=number(n))
+                if online
+                else ngettext("checking {n} row", "checking {n} rows", n).format(n=number(n))
             )
             target = self.folder / "reports" / f"{job.id}.check.xlsx"
             target.parent.mkdir(mode=0o700, exist_ok=True)

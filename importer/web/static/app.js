@@ -38,7 +38,11 @@ function watchJob(box) {
       bar.value = state.done;
     }
     if (words && state.stage) {
-      text.textContent = state.stage;
+      // a step without a count (reading, asking onOffice): what it does, and for how long
+      const took = state.elapsed >= 120
+        ? fill(words.dataset.minutes, { n: count.format(Math.floor(state.elapsed / 60)) })
+        : fill(words.dataset.seconds, { n: count.format(Math.round(state.elapsed)) });
+      text.textContent = state.stage + " · " + took;
     } else if (words && state.total && state.done) {
       const shown = {
         done: count.format(state.done),
