@@ -96,7 +96,7 @@ def shot(driver: Any, name: str, findings: dict[str, list[str]]) -> None:
     findings[name] = serious(driver)
 
 
-def checked(driver: Any, url: str) -> None:
+def checked(driver: Any, url: str, shots: dict[str, list[str]] | None = None) -> None:
     """The sample uploaded, its saved mapping opened, every row checked."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -108,7 +108,25 @@ def checked(driver: Any, url: str) -> None:
     driver.find_element(By.ID, "next").click()
     Select(driver.find_element(By.ID, "open-name")).select_by_value("viewings")
     driver.find_element(By.CSS_SELECTOR, "#open-name + button").click()
-    wait_for(lambda: driver.find_elements(By.ID, "preview"), "the mapping")
+    preview = wait_for(lambda: driver.find_element(By.ID, "preview"), "the mapping")
+    if shots is not None:  # the preview in the office's words, as wide as it is
+        words = " ".join(preview.text.split())
+        for shown in ("Sabine Krüger", "at the estate: AC-1042", "Firmenfahrzeug", "1 hour "):
+            assert shown in words, shown
+        for sent in ("5431", "estate: 608", "ind_Schl", "1 hours", "Uebergabe"):
+            assert sent not in words, sent
+        driver.set_window_size(2200, 1000)
+        driver.execute_script(  # for the picture only: the preview alone, all its columns
+            "document.querySelector('.columns').style.display = 'block';"
+            "const box = arguments[0].querySelector('.scroll');"
+            "box.style.overflow = 'visible'; box.style.maxHeight = 'none';"
+            "arguments[0].scrollIntoView();",
+            preview,
+        )
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        preview.screenshot(str(SHOTS / "later-0-preview-in-words.png"))
+        shots["later-0-preview-in-words"] = serious(driver)
+        driver.set_window_size(1400, 1000)
     driver.find_element(By.ID, "next").click()
     wait_for(lambda: driver.find_element(By.ID, "counts").text, "the check", 60)
 
@@ -120,7 +138,7 @@ def test_send_again_and_undo_from_history_after_restarts(
 
     findings: dict[str, list[str]] = {}
     browser = browsers()
-    checked(browser, computer.start())
+    checked(browser, computer.start(), findings)
     browser.find_element(By.ID, "next").click()
     browser.find_element(By.ID, "start-import").click()
     result = wait_for(lambda: browser.find_element(By.ID, "counts").text, "the import", 60)
