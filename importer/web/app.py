@@ -168,7 +168,6 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         plan_word=_plan_word,
         problem_text=problem_text,
         flat=flat,
-        undo_rows=undo_rows,
         undo_word=undo_word,
         step_of=step_of,
     )
@@ -539,6 +538,7 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
     def plan_page(results: Path, account: str | None, back: str, start: str) -> str:
         plan = ws.undo_plan(results, account)
         number, pages, shown = _paged(undo_rows(plan))
+        shown = undo_described(plan, shown)
         name = read_about(results).get("source_name") or list_of(results)[0]
         return page(
             "undo.html",
@@ -682,18 +682,23 @@ def tone_counts(counts: Counter[str], undone: int = 0) -> tuple[int, int, int]:
     return max(0, totals["good"] - undone), totals["warn"], totals["bad"]
 
 
-def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
-    """What an undo would remove, in the file's order: (source row, item, date, time, subject)
-    as the import wrote them."""
+def undo_rows(plan: Any) -> list[tuple[Any, Any]]:
+    """What an undo would remove, in the file's order: (source row, item)."""
+    rows = plan.workbook.ids if plan.workbook is not None else {}
+    out = [(rows.get(i.appointment_id, i.source_row), i) for i in plan.items]
+    return sorted(out, key=lambda r: (r[0] is None, r[0] or 0))
+
+
+def undo_described(plan: Any, rows: list[tuple[Any, Any]]) -> list[tuple[Any, ...]]:
+    """One page of :func:`undo_rows` with date, time and subject as the import wrote them
+    (only the page's: a list of 20,000 pages without delay)."""
     from ..output.undo_book import described
 
-    rows = plan.workbook.ids if plan.workbook is not None else {}
     out = []
-    for item in plan.items:
+    for row, item in rows:
         imported = plan.imported.get(item.appointment_id)
-        row = rows.get(item.appointment_id, item.source_row)
         out.append((row, item, *described(imported.payload if imported else {})))
-    return sorted(out, key=lambda r: (r[0] is None, r[0] or 0))
+    return out
 
 
 # The step of the header a page belongs to.

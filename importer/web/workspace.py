@@ -45,6 +45,7 @@ FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".ics")
 # A mapping's name as it may be saved in the mappings folder: no path, no dot files.
 MAPPING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 PREVIEW_ROWS = 20
+PLAN_KEPT = 300.0  # seconds an undo's list is kept for its next pages
 # An import's results workbook in the results folder: STAMP_list.results.xlsx (list_of reads it)
 RESULTS_STAMP = "%Y-%m-%d_%H%M%S"
 # Beside it, what the workbook does not say and sending its failed rows again on a later day
@@ -475,6 +476,7 @@ class Workspace:
         self.check_job: Job | None = None
         self.checked_basis: tuple[Any, ...] = ()
         self.imports: list[Imported] = []
+        self._plans: dict[tuple[str, int, str | None], tuple[float, UndoReport]] = {}
         self.lock = threading.RLock()
         with office.lock:
             office.workspaces.append(self)
@@ -1050,13 +1052,22 @@ class Workspace:
         from ..run.undo import undo_import
 
         self._same_account(account)
+        stat = results.stat()
+        key = (str(results), stat.st_mtime_ns, self.connection().account)
+        with self.lock:  # the next page of a long list asks nothing again (for a few minutes)
+            kept = self._plans.get(key)
+            if kept is not None and time.monotonic() - kept[0] < PLAN_KEPT:
+                return kept[1]
         with self.client() as client:
-            return undo_import(
+            plan = undo_import(
                 results,
                 client=client,
                 journal_path=self.journal_path(),
                 confirm=lambda _p: False,
             )
+        with self.lock:
+            self._plans = {key: (time.monotonic(), plan)}
+        return plan
 
     def start_undo(self, results: Path, account: str | None) -> Job:
         self._same_account(account)
@@ -1081,6 +1092,8 @@ class Workspace:
 
         job = self._job("undo", work)
         job.results = results
+        with self.lock:
+            self._plans = {}  # what is left to undo changes now
         return job
 
 
