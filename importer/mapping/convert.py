@@ -156,14 +156,42 @@ class Conversion:
             if m.group(1) is None:
                 parts.append(m.group(0)[0])
             else:
-                column = self.columns[m.group(1).strip()]
-                parts.append([_as_text(v) for v in self.table.frame[column].to_numpy().tolist()])
+                name = m.group(1).strip()
+                column = self.columns[name.removeprefix("=").strip()]
+                cells = self.table.frame[column].to_numpy().tolist()
+                if name.startswith("="):
+                    cells = self._translated(column, cells)
+                parts.append([_as_text(v) for v in cells])
             pos = m.end()
         parts.append(spec.template[pos:])
         n = len(self.rows)
         columns = [p if isinstance(p, list) else [p] * n for p in parts]
         texts = ("".join(t) for t in zip(*columns, strict=True))
         return [_tidy(text) or None for text in texts]
+
+    def _translated(self, column: str, cells: list[Any]) -> list[Any]:
+        """A template's ``{=COLUMN}``: each cell as the ``map:`` of the field that reads
+        ``column`` translates it ("Besichtigungen" -> "Besichtigung"); a cell the map does not
+        know stays as typed (that field reports it)."""
+        spec = next(
+            (
+                s
+                for s in self.mapping.fields.values()
+                if s.map and s.columns and self.columns.get(s.columns[0]) == column
+            ),
+            None,
+        )
+        if spec is None or spec.map is None:
+            return cells
+        table = spec.map
+        out = []
+        for cell in cells:
+            if is_empty(cell):
+                out.append(cell)
+                continue
+            key = map_key(key_text(cell) if isinstance(cell, float) else cell)
+            out.append(table.get(key, table.get("*", cell)))
+        return out
 
     def fail(
         self,
