@@ -271,3 +271,12 @@ def test_a_long_undo_pages_its_list_shows_progress_and_can_be_cancelled(
         report = undo_import(results, client=api, progress=lambda d, t, _c: seen.append((d, t)))
     assert seen[0] == (1, 120) and seen[-1] == (120, 120) and len(seen) == 120
     assert sandbox.store.count_appointments() == 0
+
+
+def test_a_jobs_page_after_a_restart_says_where_the_work_is(office: Office) -> None:
+    """The app started again: a job's old address says where the import is now (History)."""
+    client, _ws, _guard = office.start()
+    for address in ("/import/gone", "/undo/gone", "/import/gone/undo"):
+        answer = client.get(address)
+        assert answer.status_code == 404
+        assert "every import is in History, to open or undo" in text(answer), address

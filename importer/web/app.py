@@ -51,6 +51,11 @@ from .guard import KEPT, Guard
 from .workspace import Imported, Workspace, list_of, read_about
 
 PAGE_ROWS = 50
+# A job's page after the app was started again (its jobs end with it): where the work is now.
+GONE = N_(
+    "this page's work is not open in this browser (the app may have been started again since): "
+    "every import is in History, to open or undo"
+)
 # Where the language switch may send the browser back to: a path of this app, nothing that a
 # browser could read as another site ("//evil", "/\t/evil", "/\\evil").
 SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%=&?+-]*")
@@ -590,7 +595,7 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
     def undo_job(job_id: str) -> str:
         job = ws.jobs.get(job_id)
         if job is None or job.kind != "undo":
-            abort(404)
+            abort(404, _(GONE))
         if job.running or job.error or job.result is None:
             return page("undo.html", plan=None, job=job, name=_undone_name(job))
         items = [i for i in job.result.items if i.status != "deleted"]
@@ -976,7 +981,7 @@ def _choices(form: Any) -> dict[int, int | None]:
 def _imported(ws: Workspace, job_id: str) -> Imported:
     found = next((i for i in ws.imports if i.job.id == job_id), None)
     if found is None:
-        abort(404)
+        abort(404, _(GONE))
     return found
 
 

@@ -24,6 +24,10 @@ function watchJob(box) {
     let state;
     try {
       const answer = await fetch("/jobs/" + box.dataset.job, { credentials: "same-origin" });
+      if (answer.status === 404) {  // the app was started again: the page says where to go
+        window.location.reload();
+        return;
+      }
       state = await answer.json();
     } catch (e) {
       setTimeout(poll, 1000);
