@@ -432,8 +432,7 @@ def test_bad_input(tmp_path: Path, case: Case, capsys: pytest.CaptureFixture[str
     rows = book["Rows"]
     status = [r["Status"] for r in sheet_rows(book, "Rows")]
     problems = [
-        (p["Row in the report"], p["Level"], p["Code"], p["Column"])
-        for p in sheet_rows(book, "Problems")
+        (p["Row"], p["Level"], p["Code"], p["Column"]) for p in sheet_rows(book, "Problems")
     ]
     assert {p[2] for p in problems} <= set(CODES)  # every code is a registered one
     summary = "\n".join(str(r) for r in book["Summary"].iter_rows(values_only=True))

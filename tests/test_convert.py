@@ -74,6 +74,30 @@ def test_template_map_and_list_splitting(tmp_path: Path) -> None:
     assert report.problems[0].columns == ("Art",)
 
 
+def test_a_template_takes_a_cell_as_typed_or_as_its_field_maps_it(tmp_path: Path) -> None:
+    """In a template, "{Art}" is the cell as typed; "{=Art}" the cell as the map of the field
+    reading the column Art translates it: the subject says "Besichtigung" where the office typed
+    "Besichtigungen"; a value the map does not know stays as typed (the type reports it)."""
+    report = run(
+        tmp_path,
+        (
+            "Start;Art;Objekt\n"
+            "01.12.2026 10:00;Besichtigungen;0815\n"
+            "02.12.2026 10:00;Kaffee;AC-2\n"
+            "03.12.2026 10:00;;AC-3\n"
+        ),
+        BASIC
+        + (
+            "fields:\n"
+            "  description: {template: '{=Art} {Objekt} ({Art})'}\n"
+            "  art: {column: Art, map: {Besichtigungen: Besichtigung, Übergaben: Uebergabe}}\n"
+        ),
+    )
+    assert fields(report, 2)["description"] == "Besichtigung 0815 (Besichtigungen)"
+    assert codes(report, 3) == ["value-not-mapped"]
+    assert fields(report, 4)["description"].startswith("AC-3")  # an empty cell: no word
+
+
 def test_map_default_takes_unknown_values(tmp_path: Path) -> None:
     report = run(
         tmp_path,

@@ -98,7 +98,10 @@ def test_german_report_first_screen(viewings: Path) -> None:
     ]
     assert summary["Geprüft am"].count(".") == 2  # 30.11.2026 14:50, not ISO
     # the Problems sheet shows a value as it was typed: a date cell as 05.03.2027, not ISO
-    values = {(p["Zeile im Original"], p["Code"]): p["Wert"] for p in sheet_rows(book, "Probleme")}
+    # one row number: the file's (the link goes to its cell in the report)
+    header = next(book["Probleme"].iter_rows(max_row=1, values_only=True))
+    assert header == ("Zeile", "Art", "Spalte", "Meldung", "Wert", "Code"), header
+    values = {(p["Zeile"], p["Code"]): p["Wert"] for p in sheet_rows(book, "Probleme")}
     assert values[(11, "end-before-start")] == "05.03.2027"
 
 

@@ -412,8 +412,10 @@ def test_check_import_fix_send_again_and_undo(web: tuple[FlaskClient, Workspace,
 
     page = client.get("/history").get_data(as_text=True)
     history = text(client.get("/history"))
-    assert "viewings" in history and "results of " in history and "undo of " in history
-    assert ".results.xlsx" in page and "Other results workbooks" not in history  # one import
+    assert "viewings.xlsx" in history and "Undo workbook" in history
+    # one import, counted from its workbook and the ledger: none in onOffice any more
+    assert "5 rows not imported 9 appointments undone" in history, history
+    assert page.count(".results.xlsx/undo") == 1 and "rows in onOffice" not in history
 
 
 def test_a_calendar_file_is_checked_and_imported_like_a_sheet(
@@ -594,7 +596,8 @@ def test_an_edit_in_the_form_is_saved_as_yaml_the_cli_reads(
         headers={"X-Preview": "1"},
     )
     assert preview.status_code == 200 and "rows are valid" in text(preview)
-    assert "Appointment type" in text(preview) and "Uebergabe" in text(preview)
+    # the type mapped to the key Uebergabe is shown by its name in onOffice, not by its key
+    assert "Appointment type" in text(preview) and "Uebergabe" not in text(preview)
     saved = post(client, guard, "/mapping/save", name="my-viewings")
     assert "Saved as mappings/my-viewings.yaml" in text(saved)
     path = ws.mappings / "my-viewings.yaml"
@@ -840,3 +843,70 @@ def test_a_value_typed_into_the_map_stays_when_its_choice_is_left_as_shown(
     form["fields.art:map"] = "Kaffee = Intern"  # typed in the text, the choice left as shown
     post(client, guard, "/mapping/form", **form)
     assert editor.parse(ws.mapping_text)["fields"]["art"]["map"]["Kaffee"] == "Intern"
+
+
+def preview_of(client: FlaskClient) -> str:
+    """The words of the mapping page's preview (not the form beside it, which offers keys)."""
+    page = client.get("/mapping").get_data(as_text=True)
+    return text_of(page[page.index('id="preview"') : page.index('id="save-name"')])
+
+
+def text_of(markup: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+
+
+def test_the_preview_names_what_the_office_knows(
+    web: tuple[FlaskClient, Workspace, Guard],
+) -> None:
+    """The preview shows what the office knows, not the ids sent: the contact's name, the
+    estate's number, the resource's label, the type's name, reminders and places in words;
+    a calendar file's series in words, not rp_beginn_datum."""
+    client, _ws, guard = web
+    post(client, guard, "/language", lang="de")
+    upload(client, guard, VIEWINGS)
+    post(client, guard, "/mapping/open", name="viewings")
+    page = preview_of(client)
+    row = page[page.index("Besichtigung AC-1042 mit Sabine Krüger") :][:400]
+    for shown in ("Sabine Krüger", "AC-1042", "Firmenfahrzeug", "15 Minuten", "am Objekt: AC-1042"):
+        assert shown in row, (shown, row)
+    for sent in ("5431", "estate: 608", "15 minutes", "1 hours", "ind_Schl", "Uebergabe"):
+        assert sent not in page, sent
+    assert "1 Stunde" in page and "Übergabe" in page and "Schlüsselbund Objekt" in page
+
+    upload(client, guard, SAMPLES / "outlook.ics")
+    post(client, guard, "/mapping/open", name="ics")
+    page = preview_of(client)
+    assert "rp_" not in page and "origin" not in page, page
+    for shown in ("wöchentlich", "Serie bis", "30.04.2027", "Außer am", "26.03.2027, 09.04.2027"):
+        assert shown in page, shown
+
+
+def test_an_unknown_contact_says_both_ways_out_and_an_empty_cell_imports(
+    web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
+) -> None:
+    """An e-mail no contact has: the row says the two ways out (create the contact in
+    onOffice, or empty the cell); emptied, the row is checked valid and imported without a
+    contact."""
+    client, ws, guard = web
+    mapping = PLAIN.replace("fields: {description: Betreff}", "fields: {description: Betreff, "
+                            "relatedAddressIds: {column: E-Mail, lookup: address}}")  # fmt: skip
+    rows = "Datum;Beginn;Betreff;E-Mail\n01.03.2027;10:00;Besichtigung;niemand@example.de\n"
+    upload(client, guard, write_csv(tmp_path / "kontakte.csv", rows))
+    post(client, guard, "/mapping/text", text=mapping)
+    post(client, guard, "/check")
+    finished(ws)
+    page = text(client.get("/check"))
+    assert "1 row invalid" in page and (
+        "no contact in onOffice has the e-mail 'niemand@example.de'; create the contact in "
+        "onOffice, or empty the cell: the row is then imported without a contact" in page
+    ), page
+    emptied = write_csv(tmp_path / "kontakte2.csv", rows.replace("niemand@example.de", ""))
+    upload(client, guard, emptied)
+    post(client, guard, "/mapping/text", text=mapping)
+    post(client, guard, "/check")
+    finished(ws)
+    assert "1 row valid" in text(client.get("/check"))
+    started = client.post("/import", data={"csrf": guard.csrf})
+    finished(ws)
+    assert "1 created" in text(client.get(started.headers["Location"]))
+    assert ws._sandbox_server().store.count_appointments() == 1

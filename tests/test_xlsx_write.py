@@ -274,3 +274,28 @@ def test_a_killed_results_write_leaves_no_temp_file_for_good(tmp_path: Path) -> 
     alive.write_bytes(b"being written")
     write_workbook(target, [TableSheet("Results", [["a"], [1]])])
     assert target.exists() and not stale.exists() and alive.exists()
+
+
+def test_a_wrapped_title_gets_the_lines_it_prints_on(tmp_path: Path) -> None:
+    """A row is as tall as its wrapped text needs, counted word by word (a long file name
+    breaks apart from the words before it): printed, it never runs into the row below; a
+    header word is never wider than its column."""
+    import openpyxl
+
+    from importer.output.workbook import TableSheet, write_workbook
+
+    title = "Import von 2026-12-07_105024_viewings.results.xlsx"
+    path = write_workbook(
+        tmp_path / "t.xlsx",
+        [
+            TableSheet(
+                "S", [[title, ""], ["a", "b"]], header=False, wrap=frozenset({0}), widths={0: 30.0}
+            ),
+            TableSheet("H", [["Antwort von onOffice", "x"], ["", "y"]]),
+        ],
+    )
+    book = openpyxl.load_workbook(path)
+    assert book["S"].row_dimensions[1].height == 45  # "Import von" / the name: 3 lines of 36
+    header = book["H"]
+    assert header.row_dimensions[1].height == 30  # "Antwort von" / "onOffice"
+    assert header.column_dimensions["A"].width >= len("onOffice") * 1.2

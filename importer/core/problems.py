@@ -163,7 +163,10 @@ CODES: dict[str, str] = {
     # look-ups in onOffice (check --resolve, run)
     "estate-not-found": N_("no property with this number in onOffice; check the number"),
     "estate-ambiguous": N_("several properties match; use a unique number"),
-    "address-not-found": N_("no contact with this value in onOffice; check it"),
+    "address-not-found": N_(
+        "no contact with this value in onOffice; create the contact there, or empty the cell "
+        "(the row is then imported without a contact)"
+    ),
     "address-ambiguous": N_("several contacts match; use a unique customer number"),
     "user-not-found": N_("no onOffice user with this name; check the spelling"),
     "user-ambiguous": N_("several users match; use the user name"),

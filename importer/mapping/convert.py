@@ -176,8 +176,12 @@ class Conversion:
                 if m.group(1) is None:
                     parts.append([m.group(0)[0]] * n)
                 else:
-                    column = self.columns[m.group(1).strip()]
-                    cells = [_as_text(v) for v in self.table.frame[column].to_numpy().tolist()]
+                    name = m.group(1).strip()
+                    column = self.columns[name.removeprefix("=").strip()]
+                    raw = self.table.frame[column].to_numpy().tolist()
+                    if name.startswith("="):  # {=COLUMN}: the cell as its field maps it
+                        raw = self._translated(column, raw)
+                    cells = [_as_text(v) for v in raw]
                     blank = [b and not c.strip() for b, c in zip(blank, cells, strict=True)]
                     parts.append(cells)
                     columns += 1
@@ -187,6 +191,30 @@ class Conversion:
             lines.append([None if columns and b else t for t, b in zip(texts, blank, strict=True)])
         rows = (("\n".join(t for t in row if t is not None)) for row in zip(*lines, strict=True))
         return [_tidy(text) or None for text in rows]
+
+    def _translated(self, column: str, cells: list[Any]) -> list[Any]:
+        """A template's ``{=COLUMN}``: each cell as the ``map:`` of the field that reads
+        ``column`` translates it ("Besichtigungen" -> "Besichtigung"); a cell the map does not
+        know stays as typed (that field reports it)."""
+        spec = next(
+            (
+                s
+                for s in self.mapping.fields.values()
+                if s.map and s.columns and self.columns.get(s.columns[0]) == column
+            ),
+            None,
+        )
+        if spec is None or spec.map is None:
+            return cells
+        table = spec.map
+        out = []
+        for cell in cells:
+            if is_empty(cell):
+                out.append(cell)
+                continue
+            key = map_key(key_text(cell) if isinstance(cell, float) else cell)
+            out.append(table.get(key, table.get("*", cell)))
+        return out
 
     def fail(
         self,

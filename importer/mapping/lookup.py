@@ -71,6 +71,11 @@ _NOT_FOUND = {
 }
 
 
+_CONTACT_WAYS = N_(
+    "create the contact in onOffice, or empty the cell: the row is then imported without a contact"
+)
+
+
 def _strip_zeros(text: str) -> str:
     return text.lstrip("0") or "0"
 
@@ -111,10 +116,10 @@ def match(key: str, candidates: Iterable[Candidate], kind: str, by: str) -> Reso
                     "first name too"
                 ).format(count=len(found), key=shown(key), listing=listing),
             )
-    return Resolution(
-        code=f"{kind}-not-found",
-        message=_(_NOT_FOUND.get((kind, by), _NOTHING_MATCHES)).format(key=shown(key)),
-    )
+    message = _(_NOT_FOUND.get((kind, by), _NOTHING_MATCHES)).format(key=shown(key))
+    if kind == "address":  # the office has two ways out, and should hear both
+        message += "; " + _(_CONTACT_WAYS)
+    return Resolution(code=f"{kind}-not-found", message=message)
 
 
 def spelled(text: str) -> str:

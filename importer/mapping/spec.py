@@ -187,7 +187,12 @@ class ValueSpec:
     def template_columns(self) -> list[str]:
         if self.template is None:
             return []
-        return [m.group(1).strip() for m in TEMPLATE_PART.finditer(self.template) if m.group(1)]
+        # "{=Terminart}": the cell as the map of the field reading that column translates it
+        return [
+            m.group(1).strip().removeprefix("=").strip()
+            for m in TEMPLATE_PART.finditer(self.template)
+            if m.group(1)
+        ]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from .xlsx_write import Filled
 if TYPE_CHECKING:
     from ..rules.check import CheckReport
 
+FOR_SUPPORT = N_("For support")  # what a helpdesk asks for; the office needs none of it
 # What a look-up checks, in words (the mapping's `lookup:` kinds).
 LOOKUP_WORDS = {
     "estate": N_("estate numbers"),
@@ -65,12 +67,29 @@ PLAN_WORDS = {
 }
 
 
-def write_report(result: CheckReport, target: str | Path | None = None) -> Path:
+@dataclass(frozen=True)
+class ForWeb:
+    """A workbook the web app writes for the office: it names the file as the office chose
+    it and the mapping as it saved it, and no command line, option, folder or file of ours
+    (the upload's copy, a mapping never saved, the ledger) the office never had."""
+
+    file_name: str  # the file the office uploaded
+    mapping: str | None = None  # the saved mapping's name; None: one not saved (a draft)
+
+    def mapping_words(self) -> str:
+        if self.mapping is None:
+            return _("made in the web app, not saved")
+        return _("“{name}” (saved in the web app)").format(name=self.mapping)
+
+
+def write_report(
+    result: CheckReport, target: str | Path | None = None, web: ForWeb | None = None
+) -> Path:
     """Write the report workbook (default: <input>.check.xlsx beside the input)."""
     path = Path(target) if target is not None else default_report_path(result.source)
     try:
         with collector_paused():  # the sheets' rows are built here: millions of objects
-            result.report_path = write_workbook(path, report_sheets(result))
+            result.report_path = write_workbook(path, report_sheets(result, web))
     except OSError as exc:
         raise SourceFileError(
             _("cannot write the report {path} ({why})").format(path=path, why=exc.strerror or exc),
@@ -156,7 +175,7 @@ def _planned(action: str | None, note: str) -> str | None:
     return f"{word}: {note}" if note else word
 
 
-def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
+def report_sheets(report: CheckReport, web: ForWeb | None = None) -> list[RowsSheet | TableSheet]:
     table = report.table
     plan = report.plan
     taken = table.columns
@@ -205,7 +224,7 @@ def report_sheets(report: CheckReport) -> list[RowsSheet | TableSheet]:
     )
     return [
         sheet,
-        summary_sheet(summary(report)),
+        summary_sheet(summary(report, web)),
         problems_sheet(report, index, place, sheet.name, message),
     ]
 
@@ -222,8 +241,7 @@ def problems_sheet(
     quoted = "'" + rows_sheet.replace("'", "''") + "'"
     rows: list[list[Any]] = [
         [
-            _("Row in the report"),
-            _(SOURCE_ROW),
+            _("Row"),  # the file's, as the office knows it; linked to its cell in the report
             _("Level"),
             _("Column"),
             _("Message"),
@@ -247,7 +265,6 @@ def problems_sheet(
         value = typed(p.row, p.columns) if p.columns else p.value
         rows.append(
             [
-                at,
                 p.row,
                 level[p.is_error],
                 places[p.columns] if p.columns else where(p),
@@ -262,13 +279,13 @@ def problems_sheet(
         rows,
         links=links,
         autofilter=True,
-        wrap=frozenset({4}),
-        widths={4: 70.0},
+        wrap=frozenset({3}),
+        widths={3: 70.0},
         left=True,  # row numbers beside the words they belong to, not into the next column
     )
 
 
-def summary(report: CheckReport) -> list[list[Any]]:
+def summary(report: CheckReport, web: ForWeb | None = None) -> list[list[Any]]:
     """The counts and the next step first, then what was not checked, the technical details,
     and the codes found."""
     table = report.table
@@ -305,7 +322,7 @@ def summary(report: CheckReport) -> list[list[Any]]:
     else:
         step = _("Every row can be imported: run the import with the same file and mapping.")
     rows: list[list[Any]] = [
-        [_("Check of {file}").format(file=report.source.name), ""],
+        [_("Check of {file}").format(file=web.file_name if web else report.source.name), ""],
         [_("Result"), result],
         [_("Next step"), step],
     ]
@@ -339,12 +356,12 @@ def summary(report: CheckReport) -> list[list[Any]]:
     )
     rows += [
         [],
-        [_("Technical details"), ""],
-        [_("Input file"), str(report.source)],
+        [_(FOR_SUPPORT), ""],
+        [_("Input file"), web.file_name if web else str(report.source)],
         [_("Sheet"), table.sheet or _("(CSV)")],
         [_("Header row"), table.header_row],
         [_("Encoding / delimiter"), encoding],
-        [_("Mapping file"), str(report.mapping.path)],
+        [_("Mapping"), web.mapping_words() if web else str(report.mapping.path)],
         [_("Checked at"), when(report.started)],
         [_("Input SHA-256"), report.source_sha256],
     ]

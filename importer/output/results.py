@@ -37,7 +37,15 @@ from ..core.excel import (
 from ..core.i18n import N_, _, ngettext, number, took, when
 from ..core.problems import Level, joined_problems
 from ..run.runner import STATUSES, RunReport
-from .report import OutcomeCells, account_rows, code_rows, row_comments, summary_sheet
+from .report import (
+    FOR_SUPPORT,
+    ForWeb,
+    OutcomeCells,
+    account_rows,
+    code_rows,
+    row_comments,
+    summary_sheet,
+)
 from .workbook import RowsSheet, TableSheet, write_workbook
 
 STATUSES_SHEET = N_("Statuses")
@@ -66,6 +74,20 @@ MEANINGS = {
 }
 
 
+# A workbook of the web app names what the office does there, never a command-line option.
+WEB_MEANINGS = {
+    "conflict": N_(
+        "its appointment was changed or deleted in onOffice since the import's last write, or "
+        "another list wrote it last: not overwritten. Check the appointment in onOffice and "
+        "correct the row to match it"
+    ),
+    "ambiguous": N_(
+        "two rows could each be this appointment and nothing tells which: not sent; open the "
+        "import in the web app (History) and say which, or give the mapping a key"
+    ),
+}
+
+
 def tool_version() -> str:
     try:
         return version("onoffice-import")
@@ -88,7 +110,9 @@ def is_results_name(path: Path) -> bool:
     return path.name.endswith(".results.xlsx")
 
 
-def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str]]:
+def save_results(
+    report: RunReport, target: Path, web: ForWeb | None = None
+) -> tuple[Path | None, list[str]]:
     """Write the results beside the input, else in the current folder, else in the temp
     folder: results are never lost to a read-only folder or a workbook open in Excel. Returns
     where they went (None: nowhere) and a line per place that failed."""
@@ -97,7 +121,7 @@ def save_results(report: RunReport, target: Path) -> tuple[Path | None, list[str
     failures: list[str] = []
     for place in (target, Path.cwd() / target.name, Path(tempfile.gettempdir()) / target.name):
         try:
-            return write_results(report, place), failures
+            return write_results(report, place, web), failures
         except OSError as exc:
             failures.append(
                 _("cannot write {path} ({why})").format(path=place, why=exc.strerror or exc)
@@ -112,7 +136,7 @@ def sheet_rows(report: RunReport) -> dict[int, int]:
     return {row: place + 2 for place, row in enumerate(report.check.table.row_numbers)}
 
 
-def write_results(report: RunReport, target: Path) -> Path:
+def write_results(report: RunReport, target: Path, web: ForWeb | None = None) -> Path:
     """Write atomically; returns the path written (another name if the target is locked)."""
     checked = report.check
     table = checked.table
@@ -155,7 +179,7 @@ def write_results(report: RunReport, target: Path) -> Path:
             wrap=frozenset({2, 3}),
             frozen=3,
         ),
-        summary_sheet(summary(report)),
+        summary_sheet(summary(report, web)),
     ]
     if report.removed:
         removed: list[list[Any]] = [
@@ -181,13 +205,15 @@ def write_results(report: RunReport, target: Path) -> Path:
         ]
         sheets.append(TableSheet(_(REMOVED_SHEET), removed, wrap=frozenset({5})))
     statuses: list[list[Any]] = [[_("Status"), _("Meaning")]]
-    statuses += [[status_word(status), _(MEANINGS[status])] for status in STATUS_ORDER]
+    meanings = {**MEANINGS, **(WEB_MEANINGS if web else {})}
+    statuses += [[status_word(status), _(meanings[status])] for status in STATUS_ORDER]
     sheets.append(TableSheet(_(STATUSES_SHEET), statuses, wrap=frozenset({1}), widths={1: 80.0}))
     return write_workbook(target, sheets)
 
 
-def summary(report: RunReport) -> list[list[Any]]:
-    """The outcome and the next step first, then the counts, then the technical details."""
+def summary(report: RunReport, web: ForWeb | None = None) -> list[list[Any]]:
+    """The outcome and the next step first, then the counts, then what support asks for
+    (``web``: written for the web app: its words, no command line, no paths)."""
     checked = report.check
     counts = report.counts()
     finished = report.finished or report.started
@@ -208,6 +234,11 @@ def summary(report: RunReport) -> list[list[Any]]:
             "The import stopped early. Start it again (in the web app, or the same command): "
             "it goes on where it stopped."
         )
+    elif counts.get("ambiguous") and web:
+        step = _(
+            "Say which appointment each row marked “{status}” is: open the import in the web "
+            "app (History) and choose for each row."
+        ).format(status=status_word("ambiguous"))
     elif counts.get("ambiguous"):
         step = _(
             "Say which appointment each row marked “{status}” is: in the web app, or run the file "
@@ -225,11 +256,11 @@ def summary(report: RunReport) -> list[list[Any]]:
     command = (  # the options first: a printed line breaks between words, not in "--only-failed"
         f'onoffice-import run --only-failed -m "{checked.mapping.path}" '
         f'"{results_name(checked.source)}"'
-        if open_rows and not (report.stopped or report.interrupted)
+        if open_rows and not (report.stopped or report.interrupted or web)
         else None
     )
     rows: list[list[Any]] = [
-        [_("Import of {file}").format(file=checked.source.name), ""],
+        [_("Import of {file}").format(file=web.file_name if web else checked.source.name), ""],
         [_("Result"), result],
         [_("Next step"), step],
         *([[_("On the command line"), command]] if command else []),
@@ -248,19 +279,22 @@ def summary(report: RunReport) -> list[list[Any]]:
     stopped = report.stopped or (_("interrupted (Ctrl-C)") if report.interrupted else _("no"))
     rows += [
         [],
-        [_("Technical details"), ""],
+        [_(FOR_SUPPORT), ""],
         [_("Started"), when(report.started)],
         [_("Finished"), when(finished)],
         [_("Took"), took((finished - report.started).total_seconds())],
         [_("Stopped early"), stopped],
-        [_("Exit code"), int(report.exit_code)],
-        [_("Input file"), str(checked.source)],
+        *([] if web else [[_("Exit code"), int(report.exit_code)]]),
+        [_("Input file"), web.file_name if web else str(checked.source)],
         [_(LIST_LABEL), report.list_name],
         [_("Input SHA-256"), checked.source_sha256],
         [_("Sheet"), checked.table.sheet or _("(CSV)")],
-        [_("Mapping file"), str(checked.mapping.path)],
-        [_("API URL"), report.api_url],
-        [_("Journal"), str(report.journal_path)],
+        [_("Mapping"), web.mapping_words() if web else str(checked.mapping.path)],
+        *(
+            [[_("onOffice"), report.account or report.api_url]]
+            if web
+            else [[_("API URL"), report.api_url], [_("Journal"), str(report.journal_path)]]
+        ),
         [_("Tool version"), f"onoffice-import {tool_version()}"],
     ]
     rows += code_rows(checked.code_counts(Level.WARNING), Level.WARNING)

@@ -64,12 +64,20 @@ def write_undo_results(report: UndoReport) -> Path:
         ],
         [],
         [_("Undone at"), when(contract.local_now())],
-        [_("Results workbook"), str(report.results_path)],
+        [_("Results workbook"), report.results_path.name],  # the file the office has
     ]
     return write_workbook(
         target,
         [
-            TableSheet(_("Undo"), rows, wrap=frozenset({2}), autofilter=True, left=True),
+            # the subject wraps in its column: printed, it never runs into the id beside it
+            TableSheet(
+                _("Undo"),
+                rows,
+                wrap=frozenset({2, 5}),
+                widths={5: 36.0},
+                autofilter=True,
+                left=True,
+            ),
             summary_sheet(summary),
         ],
     )

@@ -352,9 +352,9 @@ def _header_grown(chunk: list[str], sheet: Sheet, sizes: _Sizes) -> list[str]:
     if not sheet.header or not chunk or not chunk[0].startswith('<row r="1">'):
         return chunk
     widths = sizes.widths()
-    lines = max(
+    lines = max(  # bold titles: fewer characters a line than body text
         (
-            math.ceil(len(str(t)) / (widths.get(c, _MIN_WIDTH) * 1.1))
+            _wrapped_lines(str(t), widths.get(c, _MIN_WIDTH) * 0.95)
             for c, t in enumerate(sheet.header)
         ),
         default=1,
@@ -379,8 +379,26 @@ def _line_count(values: Sequence[Any], limits: Sequence[float]) -> int:
     lines = 1
     for v, limit in zip(values, limits, strict=False):
         if v.__class__ is str and (len(v) > limit or "\n" in v):
-            count = sum(max(1, math.ceil(len(part) / limit)) for part in v.split("\n"))
-            lines = max(lines, count)
+            lines = max(lines, sum(_wrapped_lines(part, limit) for part in v.split("\n")))
+    return lines
+
+
+def _wrapped_lines(text: str, limit: float) -> int:
+    """The lines ``text`` takes when wrapped at spaces into ``limit`` characters a line (a
+    word longer than a line is broken inside): a row too short for its text prints over the
+    next one."""
+    if len(text) <= limit:
+        return 1
+    lines, used = 1, 0.0
+    for word in text.split(" "):
+        size = len(word)
+        if used and used + 1 + size <= limit:
+            used += 1 + size
+            continue
+        if used:
+            lines += 1
+        lines += max(0, math.ceil(size / limit) - 1)
+        used = size - (math.ceil(size / limit) - 1) * limit if size else 0.0
     return lines
 
 
@@ -398,7 +416,10 @@ class _Sizes:
         self.sheet = sheet
         # a header wraps in its cell: only its longest word sets a floor to the width, so an
         # empty column with a long title ("onOffice answer") takes little of a printed page
-        self.longest = [max(map(len, str(title).split()), default=0) for title in sheet.header]
+        # (bold: a fifth wider than body text, or its last letters are cut in print)
+        self.longest = [
+            math.ceil(max(map(len, str(title).split()), default=0) * 1.2) for title in sheet.header
+        ]
         self.wrapped: set[int] = set()  # wrap columns with a row grown for its text
 
     def measure(self, values: Sequence[Any]) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 from ..core import contract
@@ -214,10 +215,14 @@ def undo_import(
     cancel: bool = False,
     force: bool = False,
     confirm: Callable[[list[UndoItem]], bool] | None = None,
+    progress: Callable[[int, int, Counter[str]], None] | None = None,
+    stop: Event | None = None,
 ) -> UndoReport:
     """Remove (``cancel``: set to canceled) the appointments an import created.
 
-    ``journal_path`` defaults to the account's ledger, as for :func:`run_import`.
+    ``journal_path`` defaults to the account's ledger, as for :func:`run_import`. ``progress``
+    is told (done, total, counts) after each appointment; once ``stop`` is set, the ones not
+    reached yet are left as they are (kept; an undo later goes on with them).
     """
     results = Path(results)
     report = UndoReport(results)
@@ -274,9 +279,17 @@ def undo_import(
         for item in restore:
             payloads = written.get(item.appointment_id, [])
             steps.append((item, partial(_restore, client, journal, item, payloads, run)))
+        done_now: Counter[str] = Counter()
         for n, (_item, step) in enumerate(steps):
+            if stop is not None and stop.is_set():
+                report.stopped, report.stopped_code = _(CANCELLED), ExitCode.INTERRUPTED
+                report.items += [replace(i, message=_(STOPPED)) for i, _s in steps[n:]]
+                break
             try:
                 report.items.append(step())
+                done_now[report.items[-1].status] += 1
+                if progress is not None:
+                    progress(n + 1, len(steps), done_now)
             except JournalError as exc:  # the disk: stop; what was done is read back next time
                 report.stopped, report.stopped_code = str(exc), exc.exit_code
                 why = _("{error}; run undo again").format(error=exc)
@@ -337,6 +350,10 @@ def _restore(
 
 
 UNDONE_EARLIER = N_("undone earlier")
+STOPPED = N_("cancelled before it was reached: undo again to remove it")
+CANCELLED = N_(
+    "cancelled; the appointments not reached yet are still in onOffice: undo again to remove them"
+)
 UNDO_WORDS = {
     DELETED: N_("deleted"),
     CANCELED: N_("canceled"),

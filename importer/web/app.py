@@ -47,10 +47,15 @@ from ..output.results import sheet_rows
 from ..run.undo import undo_word
 from ..source.load import Limits
 from . import editor
-from .guard import Guard
-from .workspace import Imported, Workspace, list_of
+from .guard import KEPT, Guard
+from .workspace import Imported, Workspace, list_of, read_about
 
 PAGE_ROWS = 50
+# A job's page after the app was started again (its jobs end with it): where the work is now.
+GONE = N_(
+    "this page's work is not open in this browser (the app may have been started again since): "
+    "every import is in History, to open or undo"
+)
 # Where the language switch may send the browser back to: a path of this app, nothing that a
 # browser could read as another site ("//evil", "/\t/evil", "/\\evil").
 SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%=&?+-]*")
@@ -122,6 +127,10 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         if found is None:
             key, found = sessions.new()
             g.new_browser = key
+            # a browser new to the app speaks its own language (Accept-Language), if we do
+            own = request.accept_languages.best_match(i18n.LANGUAGES)
+            if own is not None and found.language is None:
+                found.language = own
         g.workspace = found
         g.speaking = ExitStack()
         g.speaking.enter_context(i18n.use(found.language or program))
@@ -130,7 +139,12 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     def remember(response: Response) -> Response:
         if "new_browser" in g:
             response.set_cookie(
-                guard.browser_cookie, g.new_browser, httponly=True, samesite="Strict", path="/"
+                guard.browser_cookie,
+                g.new_browser,
+                max_age=KEPT,
+                httponly=True,
+                samesite="Strict",
+                path="/",
             )
         return response
 
@@ -152,12 +166,13 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
         decimal=i18n.decimal,
         tone=tone,
         send_counts=send_counts,
+        tone_counts=tone_counts,
+        place_word=lambda kind: _(PLACE_WORDS[kind]) if kind in PLACE_WORDS else kind,
         list_of=list_of,
         status_word=_status_word,
         plan_word=_plan_word,
         problem_text=problem_text,
         flat=flat,
-        undo_rows=undo_rows,
         undo_word=undo_word,
         step_of=step_of,
     )
@@ -178,12 +193,16 @@ def cell(value: Any) -> str:
 
 
 def utc_local(text: str) -> str:
-    """A ledger's UTC time ("2026-11-30 17:19:50") as this computer's: 30.11.2026 18:19."""
+    """A ledger's UTC time ("2026-11-30 17:19:50") as the office's clock reads it (Berlin, as
+    the workbooks and the appointments, whatever zone this computer is set to): 30.11.2026
+    18:19."""
+    from zoneinfo import ZoneInfo
+
     try:
         moment = datetime.strptime(text, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return text
-    return i18n.when(moment.astimezone().replace(tzinfo=None))
+    return i18n.when(moment.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None))
 
 
 def _status_word(status: str) -> str:
@@ -441,6 +460,15 @@ def _check_routes(app: Flask, ws: Workspace) -> None:
             counts=_check_counts(result),
         )
 
+    @app.post("/check/cancel")
+    def check_cancel() -> Response:
+        """The check is left to finish unseen; the page is the check's start again."""
+        job = ws.check_job
+        if job is not None and job.running:
+            job.cancel()
+            ws.check_job = None
+        return back("check_page")
+
     @app.get("/check/report")
     def check_report() -> Response:
         job = ws.check_job
@@ -473,14 +501,16 @@ def _import_routes(app: Flask, ws: Workspace) -> None:
     def import_job(job_id: str) -> str:
         imported = _imported(ws, job_id)
         job = imported.job
-        if job.running or job.result is None:
+        if job.running:
             return page("progress.html", job=job, imported=imported)
+        if job.error or job.result is None:  # said once, with what to do: never reloaded
+            return page("failed.html", job=job, imported=imported)
         report = job.result
         return table_page(
             "result.html",
             report.check.table.columns,
             partial(_result_rows, report),
-            partial(_result_page, report),
+            partial(_result_page, report, imported.only_failed),
             job=job,
             imported=imported,
             report=report,
@@ -525,7 +555,25 @@ def _import_routes(app: Flask, ws: Workspace) -> None:
 
 
 def _undo_routes(app: Flask, ws: Workspace) -> None:
-    """Undo of an import, and the progress of any job."""
+    """Undo of an import (of this session, or of any earlier day from History), and the
+    progress of any job."""
+
+    def plan_page(results: Path, account: str | None, back: str, start: str) -> str:
+        plan = ws.undo_plan(results, account)
+        number, pages, shown = _paged(undo_rows(plan))
+        shown = undo_described(plan, shown)
+        name = read_about(results).get("source_name") or list_of(results)[0]
+        return page(
+            "undo.html",
+            plan=plan,
+            rows=shown,
+            page_number=number,
+            pages=pages,
+            name=name,
+            back=back,
+            start=start,
+            job=None,
+        )
 
     @app.get("/import/<job_id>/undo")
     def undo_page(job_id: str) -> str:
@@ -533,8 +581,10 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         report = imported.job.result
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
-        plan = ws.undo_plan(imported, report.results_path)
-        return page("undo.html", imported=imported, plan=plan, job=None)
+        back = url_for("import_job", job_id=job_id)
+        return plan_page(
+            report.results_path, imported.account, back, url_for("undo_start", job_id=job_id)
+        )
 
     @app.post("/import/<job_id>/undo")
     def undo_start(job_id: str) -> Response:
@@ -542,15 +592,49 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         report = imported.job.result
         if report is None or report.results_path is None:
             abort(409, _("this import has no results workbook"))
-        job = ws.start_undo(imported, report.results_path)
+        job = ws.start_undo(report.results_path, imported.account)
+        return back("undo_job", job_id=job.id)
+
+    @app.get("/history/<name>/undo")
+    def past_undo_page(name: str) -> str:
+        results = ws.past(name)
+        start = url_for("past_undo_start", name=name)
+        return plan_page(
+            results, read_about(results).get("account"), url_for("history_page"), start
+        )
+
+    @app.post("/history/<name>/undo")
+    def past_undo_start(name: str) -> Response:
+        results = ws.past(name)
+        job = ws.start_undo(results, read_about(results).get("account"))
         return back("undo_job", job_id=job.id)
 
     @app.get("/undo/<job_id>")
     def undo_job(job_id: str) -> str:
         job = ws.jobs.get(job_id)
         if job is None or job.kind != "undo":
+            abort(404, _(GONE))
+        if job.running or job.error or job.result is None:
+            return page("undo.html", plan=None, job=job, name=_undone_name(job))
+        items = [i for i in job.result.items if i.status != "deleted"]
+        number, pages, shown = _paged(items)
+        return page(
+            "undo.html",
+            plan=None,
+            job=job,
+            name=_undone_name(job),
+            rows=shown,
+            page_number=number,
+            pages=pages,
+        )
+
+    @app.post("/undo/<job_id>/cancel")
+    def undo_cancel(job_id: str) -> Response:
+        job = ws.jobs.get(job_id)
+        if job is None or job.kind != "undo":
             abort(404)
-        return page("undo.html", imported=None, plan=None, job=job)
+        job.cancel()
+        return back("undo_job", job_id=job_id)
 
     @app.get("/jobs/<job_id>")
     def job_state(job_id: str) -> Response:
@@ -560,18 +644,33 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
         return jsonify(job.snapshot())
 
 
+def _undone_name(job: Any) -> str:
+    if job.results is None:
+        return ""
+    return str(read_about(job.results).get("source_name") or list_of(job.results)[0])
+
+
 def _history_routes(app: Flask, ws: Workspace) -> None:
     """Step 6: the history of this account."""
 
     # --- history ------------------------------------------------------------------------------
     @app.get("/history")
     def history_page() -> str:
-        files = ws.history()
-        results = ws.results_files()
-        by_list = _results_by_list(results)
-        known = {f.input for f in files}
-        others = [p for p in results if list_of(p)[0] not in known]
-        return page("history.html", files=files, by_list=by_list, others=others)
+        number, pages, shown = _paged(ws.past_imports())
+        return page(
+            "history.html",
+            imports=shown,
+            page_number=number,
+            pages=pages,
+            connection=ws.connection(),
+        )
+
+    @app.post("/history/<name>/open")
+    def past_open(name: str) -> Response:
+        """An import of any earlier day, opened from its results workbook: its failed rows
+        can be corrected and sent again, and it can be undone, as on the day itself."""
+        imported = ws.reopen(ws.past(name))
+        return back("import_job", job_id=imported.job.id)
 
     @app.get("/history/<name>")
     def history_file(name: str) -> Response:
@@ -582,14 +681,6 @@ def _history_routes(app: Flask, ws: Workspace) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def _results_by_list(results: list[Path]) -> dict[str, list[tuple[Path, str]]]:
-    out: dict[str, list[tuple[Path, str]]] = {}
-    for path in results:
-        name, when = list_of(path)
-        out.setdefault(name, []).append((path, when))
-    return out
-
-
 def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, int]]:
     """A send of the failed rows again: what this send did, good news first (rows created
     earlier are not its work), and the import's totals by tone (in onOffice, to look at, not
@@ -605,18 +696,32 @@ def send_counts(counts: Counter[str]) -> tuple[list[tuple[str, int]], dict[str, 
     return this, totals
 
 
-def undo_rows(plan: Any) -> list[tuple[Any, ...]]:
-    """What an undo would remove, in the file's order: (source row, item, date, time, subject)
-    as the import wrote them."""
+def tone_counts(counts: Counter[str], undone: int = 0) -> tuple[int, int, int]:
+    """Rows in onOffice (less those undone since), to look at, not imported: History's
+    numbers of one import."""
+    totals = {"good": 0, "warn": 0, "bad": 0}
+    for status, n in counts.items():
+        totals[tone(status)] += n
+    return max(0, totals["good"] - undone), totals["warn"], totals["bad"]
+
+
+def undo_rows(plan: Any) -> list[tuple[Any, Any]]:
+    """What an undo would remove, in the file's order: (source row, item)."""
+    rows = plan.workbook.ids if plan.workbook is not None else {}
+    out = [(rows.get(i.appointment_id, i.source_row), i) for i in plan.items]
+    return sorted(out, key=lambda r: (r[0] is None, r[0] or 0))
+
+
+def undo_described(plan: Any, rows: list[tuple[Any, Any]]) -> list[tuple[Any, ...]]:
+    """One page of :func:`undo_rows` with date, time and subject as the import wrote them
+    (only the page's: a list of 20,000 pages without delay)."""
     from ..output.undo_book import described
 
-    rows = plan.workbook.ids if plan.workbook is not None else {}
     out = []
-    for item in plan.items:
+    for row, item in rows:
         imported = plan.imported.get(item.appointment_id)
-        row = rows.get(item.appointment_id, item.source_row)
         out.append((row, item, *described(imported.payload if imported else {})))
-    return sorted(out, key=lambda r: (r[0] is None, r[0] or 0))
+    return out
 
 
 # The step of the header a page belongs to.
@@ -625,6 +730,7 @@ STEP_OF = {
     "undo_page": "import_page",
     "undo_job": "import_page",
     "history_file": "history_page",
+    "past_undo_page": "history_page",
 }
 
 
@@ -648,7 +754,11 @@ def _preview(ws: Workspace) -> dict[str, Any]:
         result = ws.preview()
     except ImporterError as exc:
         return {"error": ws.say(exc)}
-    return {"result": result, "fields": _fields_shown(result), "names": ws.names()}
+    try:
+        names = ws.preview_names(ws.mapping(), ws.table())
+    except ImporterError:
+        names = ws.names()
+    return {"result": result, "fields": _fields_shown(result), "names": names}
 
 
 # The preview's columns: what the API receives, in the editor's words.
@@ -657,6 +767,7 @@ FIELD_LABELS = {
     "end_dt": N_("End"),
     "description": N_("Subject"),
     "art": N_("Appointment type"),
+    "status": N_("Status"),
     "subscribers.users": N_("Agents (onOffice users)"),
     "subscribers.groups": N_("Groups and teams"),
     "relatedAddressIds": N_("Contacts (addresses)"),
@@ -669,22 +780,86 @@ FIELD_LABELS = {
     "abgesagt": N_("Cancelled"),
     "ganztags": N_("All day"),
     "private": N_("Private"),
+    "origin": N_("From a calendar file"),
+    "von": N_("Organiser"),
+    "allowTransitTime": N_("Travel time"),
+    "transitTime": N_("Travel time"),
+    "transitTimePre": N_("Travel time before"),
+    "transitTimePost": N_("Travel time after"),
+    "rp_flag": N_("Repeats"),
+    "rp_type": N_("Repeats every"),
+    "rp_tage": N_("Interval"),
+    "rp_beginn_datum": N_("Series from"),
+    "rp_ende_datum": N_("Series until"),
+    "rp_ende_status": N_("Series ends"),
+    "rp_exception": N_("Except on"),
 }
+# A location's kind, as the office says it (contract.LOCATION_KEYS).
+PLACE_WORDS = {
+    "address": N_("at the contact's"),
+    "estate": N_("at the estate"),
+    "user": N_("at the agent's"),
+    "group": N_("at the group's"),
+    "mandant": N_("at the office"),
+    "sonstiges": N_("elsewhere"),
+    "customVideoUrl": N_("video call"),
+    "userMeetingUrl": N_("the agent's video meeting"),
+}
+SERIES_ENDS = {1: N_("on its last date"), 2: N_("never")}
+# Which names (Workspace.preview_names) say an id of each field.
+NAMED_BY = {
+    "art": "types",
+    "ressources": "resources",
+    "relatedAddressIds": "address",
+    "relatedEstateId": "estate",
+    "von": "users",
+}
+LOCATION_NAMED_BY = {"estate": "estate", "address": "address", "user": "users", "group": "groups"}
 
 
 def flat(
     parameters: dict[str, Any] | None, names: dict[str, dict[Any, str]] | None = None
 ) -> dict[str, str]:
-    """What a row sends, one text per field (ids, dates and flags as a person reads them;
-    users and groups by name where ``names`` knows them)."""
+    """What a row sends, one text per field, as the office reads it: names instead of ids
+    where ``names`` knows them (agents, contacts, estates, resources, types), reminders,
+    repeats, dates and flags in words."""
     if not parameters:
         return {}
+    names = names or {}
     out = dict(parameters.get("data", {}))
     out.update({k: v for k, v in parameters.items() if k not in ("data", "subscribers")})
     for kind, ids in (parameters.get("subscribers") or {}).items():
-        known = (names or {}).get(kind, {})
+        known = names.get(kind, {})
         out[f"subscribers.{kind}"] = [known.get(i, i) for i in ids]
-    return {name: _shown(value) for name, value in out.items()}
+    return {name: _worded(name, value, names) for name, value in out.items()}
+
+
+def _worded(name: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
+    from .workspace import REPEAT_NAMES, STATUS_WORDS
+
+    if name in NAMED_BY:
+        known = names.get(NAMED_BY[name], {})
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(str(known.get(v, v)) for v in items)
+    if name == "location" and isinstance(value, dict):
+        return ", ".join(_place(kind, v, names) for kind, v in value.items())
+    if name == "erinnerung" and isinstance(value, str):
+        return i18n.reminder(value)
+    if name == "status" and value in STATUS_WORDS:
+        return _(STATUS_WORDS[value])
+    if name == "rp_type" and value in REPEAT_NAMES:
+        return _(REPEAT_NAMES[value])
+    if name == "rp_ende_status" and value in SERIES_ENDS:
+        return _(SERIES_ENDS[value])
+    if name == "rp_exception" and isinstance(value, str):
+        return ", ".join(_shown(day) for day in value.split("#") if day)
+    return _shown(value)
+
+
+def _place(kind: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
+    word = _(PLACE_WORDS[kind]) if kind in PLACE_WORDS else kind
+    known = names.get(LOCATION_NAMED_BY.get(kind, ""), {})
+    return f"{word}: {known.get(value, _shown(value))}" if value not in (None, "") else word
 
 
 def _shown(value: Any) -> str:
@@ -694,11 +869,13 @@ def _shown(value: Any) -> str:
         return ", ".join(_shown(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items())
-    if isinstance(value, str) and len(value) == 19:
-        try:
-            return i18n.when(datetime.strptime(value, contract.DATETIME_FORMAT))
-        except ValueError:
-            return value
+    if isinstance(value, str) and len(value) in (10, 19):
+        for form in (contract.DATETIME_FORMAT, "%Y-%m-%d"):
+            try:
+                moment = datetime.strptime(value, form)
+            except ValueError:
+                continue
+            return i18n.when(moment if len(value) == 19 else moment.date())
     return str(value)
 
 
@@ -771,7 +948,7 @@ def _result_rows(report: Any, shown: str) -> list[int]:
     return [r for r in rows if r not in report.results or tone(report.results[r].status) != "good"]
 
 
-def _result_page(report: Any, rows: list[int]) -> list[dict[str, Any]]:
+def _result_page(report: Any, again: bool, rows: list[int]) -> list[dict[str, Any]]:
     outcomes = {o.row: o for o in report.check.outcomes}
     page = []
     for row in rows:
@@ -784,6 +961,8 @@ def _result_page(report: Any, rows: list[int]) -> list[dict[str, Any]]:
                 "row": row,
                 "shown_row": report.earlier.get(row, (None, None, row))[2],
                 "status": status,
+                # sent again: rows this import created earlier are simply in onOffice
+                "word": _("in onOffice") if again and status == "already-created" else "",
                 "id": result.appointment_id if result is not None else None,
                 "message": (result.error if result is not None else None) or "",
                 "marks": _marks(problems),
@@ -821,7 +1000,7 @@ def _choices(form: Any) -> dict[int, int | None]:
 def _imported(ws: Workspace, job_id: str) -> Imported:
     found = next((i for i in ws.imports if i.job.id == job_id), None)
     if found is None:
-        abort(404)
+        abort(404, _(GONE))
     return found
 
 

@@ -25,6 +25,7 @@ from ..core.i18n import _
 
 COOKIE = "onoffice_import_session"  # and the port: browsers share cookies across ports
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+KEPT = 30 * 24 * 3600  # seconds a browser keeps the cookies (its workspace survives its restart)
 
 
 @dataclass
@@ -63,7 +64,16 @@ class Guard:
         if request.method == "GET" and "token" in request.args:
             # the token leaves the address bar (and the history) for the cookie
             response = redirect(request.path, 303)
-            response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
+            # kept when the browser is closed and opened again (the app still running): the
+            # office's next morning needs no new address; a new app has a new token anyway
+            response.set_cookie(
+                self.cookie,
+                self.token,
+                max_age=KEPT,
+                httponly=True,
+                samesite="Strict",
+                path="/",
+            )
             return response
         if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")

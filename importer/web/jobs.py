@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..core.errors import ImporterError
@@ -40,6 +41,7 @@ class Job:
     thread: threading.Thread | None = None
     stage: str = ""  # what it does now, in the user's words ("reading the file")
     samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
+    results: Path | None = None  # the results workbook an undo works on (its page links it)
 
     @property
     def running(self) -> bool:

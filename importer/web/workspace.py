@@ -9,11 +9,13 @@ stays (``results``), so the history can offer them later.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,8 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ..core.contract import local_now
 from ..core.errors import ConfigurationError, ExitCode, ImporterError, MappingError
-from ..core.i18n import N_, _, when
+from ..core.i18n import N_, _, ngettext, number, when
 from ..onoffice.reference import list_name
 from .editor import pairs_of as editor_pairs
 from .jobs import Job
@@ -30,6 +33,7 @@ from .jobs import Job
 if TYPE_CHECKING:
     from ..mapping.spec import Mapping as ImportMapping
     from ..onoffice.client import OnOfficeClient
+    from ..output.report import ForWeb
     from ..rules.check import CheckReport
     from ..run.runner import RunReport
     from ..run.undo import UndoReport
@@ -41,8 +45,12 @@ FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".ics")
 # A mapping's name as it may be saved in the mappings folder: no path, no dot files.
 MAPPING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 PREVIEW_ROWS = 20
+PLAN_KEPT = 300.0  # seconds an undo's list is kept for its next pages
 # An import's results workbook in the results folder: STAMP_list.results.xlsx (list_of reads it)
 RESULTS_STAMP = "%Y-%m-%d_%H%M%S"
+# Beside it, what the workbook does not say and sending its failed rows again on a later day
+# needs: the account, the file's name and the mapping as the import used it (no secret).
+ABOUT_SUFFIX = ".import.json"
 
 
 class Refused(ImporterError):
@@ -103,6 +111,54 @@ class Matching:
     more: int = 0  # distinct values beyond those offered
 
 
+@dataclass
+class PastImport:
+    """One import of the results folder, as History shows it."""
+
+    results: Path
+    name: str  # the file the office imported
+    written: str  # "05.12.2026 15:31"
+    counts: Counter[str]  # rows per status, from the workbook
+    undone: int  # of its appointments, removed by an undo since (the ledger)
+    can_send: bool  # the mapping it used is known: its failed rows can be sent again
+    account: str | None
+    undo_book: Path | None  # the workbook of its undo, if one was made
+
+
+def about_path(results: Path) -> Path:
+    return results.with_name(results.name.removesuffix(".results.xlsx") + ABOUT_SUFFIX)
+
+
+def read_about(results: Path) -> dict[str, Any]:
+    """What the app noted beside a results workbook when it imported ({} when nothing)."""
+    try:
+        found = json.loads(about_path(results).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def named(label: str, key: Any) -> str:
+    """A look-up's label as the office reads it: "5431 (Sabine Krüger)" -> "Sabine Krüger",
+    "ind_Schl_3151 (Schlüsselbund Objekt)" -> "Schlüsselbund Objekt"; a user's stays
+    "mmueller (Maria Müller)" (the user name is what the office types)."""
+    head = f"{key} ("
+    return label[len(head) : -1] if label.startswith(head) and label.endswith(")") else label
+
+
+def _berlin(timestamp: float) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    from ..core.contract import LOCAL_TIMEZONE
+
+    return datetime.fromtimestamp(timestamp, ZoneInfo(LOCAL_TIMEZONE)).replace(tzinfo=None)
+
+
+def _undo_book(results: Path) -> Path | None:
+    book = results.with_name(results.name.removesuffix(".results.xlsx") + ".undo.xlsx")
+    return book if book.is_file() else None
+
+
 class Office:
     """What every browser of this computer shares: the connection (the practice sandbox or the
     account's credentials), the folders, and the browsers' workspaces (to end their jobs)."""
@@ -128,6 +184,8 @@ class Office:
         self._sandbox: Sandbox | None = None
         self._connection: Connection | None = None
         self._names: tuple[str, dict[str, dict[Any, str]]] | None = None  # account, names
+        self._read: dict[tuple[str, int, int], tuple[Counter[str], set[int]]] = {}
+        self._resolver: tuple[str, Any] | None = None  # (account, Resolver): its look-ups kept
         self.workspaces: list[Workspace] = []
         self.lock = threading.RLock()
 
@@ -249,15 +307,46 @@ class Office:
         try:
             with self.client() as client:
                 resolver = Resolver(client)
-                names = {
-                    plural: {c.id: c.label for c in resolver.candidates(kind)}
-                    for kind, plural in (("user", "users"), ("group", "groups"))
+                names: dict[str, dict[Any, str]] = {
+                    plural: {c.id: named(c.label, c.id) for c in resolver.candidates(kind)}
+                    for kind, plural in (
+                        ("user", "users"),
+                        ("group", "groups"),
+                        ("resource", "resources"),
+                    )
                 }
+                names["types"] = dict(resolver.types().values)
         except ApiError:
             return {}
         with self.lock:
             self._names = (account, names)
         return names
+
+    def records(self, wanted: dict[tuple[str, str], list[str]]) -> dict[str, dict[Any, str]]:
+        """The estates and contacts the preview's cells name, by id, as the office knows them
+        ({"estate": {608: "AC-1042"}, "address": {5431: "Sabine Krüger"}}); ``wanted``: the
+        cells per (kind, key). Each value is asked once per account."""
+        from ..core.errors import ApiError
+        from ..mapping.lookup import Resolver
+
+        account = self.connection().account
+        out: dict[str, dict[Any, str]] = {}
+        if account is None or not wanted:
+            return out
+        try:
+            with self.lock, self.client() as client:
+                if self._resolver is None or self._resolver[0] != account:
+                    self._resolver = (account, Resolver(client))
+                resolver = self._resolver[1]
+                resolver.api = client  # the cache is the account's; the connection is new
+                for (kind, by), keys in wanted.items():
+                    for found in resolver.resolve(kind, by, keys).values():
+                        if found.candidate is not None:
+                            cand = found.candidate
+                            out.setdefault(kind, {})[cand.id] = named(cand.label, cand.id)
+        except ApiError:
+            return out
+        return out
 
     def history(self) -> list[Any]:
         """The files imported into this account, from its ledger (newest first)."""
@@ -274,6 +363,76 @@ class Office:
             return []
         found = [p for p in self.results.glob("*.xlsx") if p.is_file()]
         return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def past_imports(self) -> list[PastImport]:
+        """Every import whose results workbook is in the results folder, newest first, with
+        its counts from the workbook and what the ledger says was undone since: what History
+        shows on any later day, after any restart, in any browser."""
+        undone = self._undone_ids()
+        out = []
+        for path in self.results_files():
+            if not path.name.endswith(".results.xlsx"):
+                continue
+            name = list_of(path)[0]
+            try:
+                written = when(datetime.strptime(path.name[:17], RESULTS_STAMP))
+            except ValueError:  # a workbook put there by hand: when it was last written
+                written = when(_berlin(path.stat().st_mtime))
+            counts, ids = self._outcomes(path)
+            about = read_about(path)
+            out.append(
+                PastImport(
+                    path,
+                    about.get("source_name") or name,
+                    written,
+                    counts,
+                    len(ids & undone),
+                    bool(about.get("mapping_text")),
+                    about.get("account"),
+                    _undo_book(path),
+                )
+            )
+        return out
+
+    def _undone_ids(self) -> set[int]:
+        """The appointments the account's ledger records as undone (empty when offline)."""
+        from ..run.journal import UNDONE, ledger_path, snapshot
+
+        account = self.connection().account
+        if account is None:
+            return set()
+        try:
+            entries, _meta = snapshot(self.journal_path() or ledger_path(account), account)
+        except ImporterError:
+            return set()
+        return {
+            e.appointment_id
+            for e in entries.values()
+            if e.state == UNDONE and e.appointment_id is not None
+        }
+
+    def _outcomes(self, path: Path) -> tuple[Counter[str], set[int]]:
+        """A results workbook's rows per status and its appointment ids (read once per
+        version of the file: History is opened often, the workbooks change seldom)."""
+        from ..run.submit import earlier_outcomes
+        from ..source.load import LoadOptions, load_table
+
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self.lock:
+            if key in self._read:
+                return self._read[key]
+        try:
+            earlier = earlier_outcomes(load_table(path, LoadOptions(header_row=1)))
+        except ImporterError:
+            earlier = {}
+        found = (
+            Counter(status for status, _id, _row in earlier.values() if status),
+            {i for _s, i, _row in earlier.values() if i is not None},
+        )
+        with self.lock:
+            self._read[key] = found
+        return found
 
     def close(self) -> None:
         jobs = [job for w in self.workspaces for job in list(w.jobs.values())]
@@ -322,6 +481,7 @@ class Workspace:
         self.check_job: Job | None = None
         self.checked_basis: tuple[Any, ...] = ()
         self.imports: list[Imported] = []
+        self._plans: dict[tuple[str, int, str | None], tuple[float, UndoReport]] = {}
         self.lock = threading.RLock()
         with office.lock:
             office.workspaces.append(self)
@@ -392,11 +552,35 @@ class Workspace:
     def names(self) -> dict[str, dict[Any, str]]:
         return self.office.names()
 
+    def preview_names(self, mapping: ImportMapping, table: Table) -> dict[str, dict[Any, str]]:
+        """Everything the preview's rows name by id (users, groups, resources, types,
+        estates, contacts), as the office knows it."""
+        from ..source.load import header_key
+
+        wanted: dict[tuple[str, str], list[str]] = {}
+        head = table.frame.iloc[:PREVIEW_ROWS]
+        specs = [*mapping.specs()]
+        for spec in specs:
+            lookup = spec.lookup
+            if lookup is None or lookup.kind not in ("estate", "address"):
+                continue
+            headers = {header_key(c): c for c in head.columns}
+            column = next((headers[k] for k in map(header_key, spec.columns) if k in headers), None)
+            if column is None:
+                continue
+            keys = wanted.setdefault((lookup.kind, lookup.by), [])
+            for cell in _distinct(head[column].tolist(), spec.split[0] if spec.split else ""):
+                keys.append(cell)
+        return {**self.names(), **self.office.records(wanted)}
+
     def history(self) -> list[Any]:
         return self.office.history()
 
     def results_files(self) -> list[Path]:
         return self.office.results_files()
+
+    def past_imports(self) -> list[PastImport]:
+        return self.office.past_imports()
 
     def close(self) -> None:
         """The app ends: every browser's jobs, the sandbox and the private folder."""
@@ -644,6 +828,7 @@ class Workspace:
         basis, options = self._basis(), upload.options()  # not the page's later changes
         settings = self.office.pinned() if online else None
         journal = self.journal_path()
+        web = self._for_web(upload.name, self.mapping_name, self.mapping_text)
 
         def work(job: Job) -> CheckReport:
             from ..output.report import write_report
@@ -653,8 +838,15 @@ class Workspace:
             job.at(_("reading the file"))
             prepared = prepare(upload.path, mapping, options)
             job.total = len(prepared[1].row_numbers)
+            n = job.total
             job.at(
-                _("checking every row and asking onOffice") if online else _("checking every row")
+                ngettext(
+                    "checking {n} row and asking onOffice",
+                    "checking {n} rows and asking onOffice",
+                    n,
+                ).format(n=number(n))
+                if online
+                else ngettext("checking {n} row", "checking {n} rows", n).format(n=number(n))
             )
             target = self.folder / "reports" / f"{job.id}.check.xlsx"
             target.parent.mkdir(mode=0o700, exist_ok=True)
@@ -670,7 +862,7 @@ class Workspace:
                         list_name=list_name(upload.name),  # the user's file, not our copy
                     )
             job.at(_("writing the check report"))
-            write_report(result, target)
+            write_report(result, target, web)
             job.done = job.total
             return result
 
@@ -718,7 +910,7 @@ class Workspace:
         (``run results.xlsx --only-failed``) with the mapping and account of that import."""
         from ..output.corrections import correct_cells
 
-        self._same_account(imported)
+        self._same_account(imported.account)
         if cells:
             correct_cells(results, cells)
         return self._import(
@@ -732,13 +924,13 @@ class Workspace:
             {},
         )
 
-    def _same_account(self, imported: Imported) -> None:
-        if self.connection().account != imported.account:
+    def _same_account(self, account: str | None) -> None:
+        if account and self.connection().account != account:
             raise Refused(
                 _(
                     "this import went into another onOffice ({account}); connect to it again "
                     "first (step 1)"
-                ).format(account=imported.account)
+                ).format(account=account)
             )
 
     def _import(
@@ -755,6 +947,10 @@ class Workspace:
         mapping = self.mapping(mapping_text)
         settings = self.office.pinned()  # the account the page showed, not one switched since
         journal = self.journal_path()
+        mapping_name = (
+            str(read_about(results).get("mapping_name") or "") if only_failed else self.mapping_name
+        )
+        web = self._for_web(name, mapping_name, mapping_text)
 
         def work(job: Job) -> RunReport:
             from ..output.results import save_results
@@ -775,49 +971,179 @@ class Workspace:
                 )
             report.interrupted = report.interrupted or job.stop.is_set()
             job.at(_("writing the results workbook"))
-            written, _failures = save_results(report, results)
+            written, _failures = save_results(report, results, web)
             report.results_path = written
             return report
 
+        if not only_failed:
+            _note_about(results, name, self.mapping_name, mapping_text, options, account)
         job = self._job("import", work)
         imported = Imported(job, source, name, results, mapping_text, options, account, only_failed)
         with self.lock:
             self.imports.append(imported)
         return imported
 
+    def past(self, name: str) -> Path:
+        """A results workbook of the results folder by its file name (never a path)."""
+        found = {p.name: p for p in self.results_files()}.get(name)
+        if found is None:
+            raise Refused(_("no results workbook {name} in History").format(name=name))
+        return found
+
+    def reopen(self, results: Path) -> Imported:
+        """An import of an earlier day as its page shows it, read from its results workbook
+        (offline: no request to onOffice), so that its failed rows can be corrected and sent
+        again and it can be undone; the import still open in this browser when there is one."""
+        with self.lock:
+            for imported in reversed(self.imports):
+                if imported.results == results and not imported.job.error:
+                    return imported
+        about = read_about(results)
+        text = about.get("mapping_text")
+        if not isinstance(text, str) or not text:
+            raise Refused(
+                _(
+                    "the app did not make this import, so it does not know its mapping: undo "
+                    "it here, or open its mapping and import the results workbook as a file"
+                )
+            )
+        mapping = self.mapping(text)
+        account = about.get("account") or self.connection().account or ""
+
+        def work(job: Job) -> RunReport:
+            job.at(_("reading the results workbook"))
+            return restored_report(results, mapping)
+
+        job = self._job("import", work)
+        options = self._options(about)
+        name = str(about.get("source_name") or list_of(results)[0])
+        imported = Imported(job, results, name, results, text, options, account, True)
+        with self.lock:
+            self.imports.append(imported)
+        return imported
+
+    @staticmethod
+    def _options(about: dict[str, Any]) -> LoadOptions:
+        from ..source.load import LoadOptions
+
+        sheet, header = about.get("sheet"), about.get("header_row")
+        return LoadOptions(
+            sheet=sheet if isinstance(sheet, str) else None,
+            header_row=header if isinstance(header, int) else None,
+        )
+
+    def _for_web(self, file_name: str, mapping_name: str, text: str) -> ForWeb:
+        """How the workbooks name the file and the mapping: the mapping by its name when it
+        is saved as it was used, else as one never saved."""
+        from ..output.report import ForWeb
+
+        saved = None
+        if mapping_name and MAPPING_NAME.fullmatch(mapping_name):
+            try:
+                if self._mapping_file(mapping_name).read_text(encoding="utf-8") == text:
+                    saved = mapping_name
+            except OSError:
+                saved = None
+        return ForWeb(file_name, saved)
+
     def _results_path(self, name: str) -> Path:
         self.results.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stamp = datetime.now().strftime(RESULTS_STAMP)
+        stamp = local_now().strftime(RESULTS_STAMP)  # the office's clock: History shows it
         return self.results / f"{stamp}_{_safe_name(Path(name).stem)}.results.xlsx"
 
-    def undo_plan(self, imported: Imported, results: Path) -> UndoReport:
-        """What an undo would remove, asking nothing of onOffice but the preflight."""
+    def undo_plan(self, results: Path, account: str | None) -> UndoReport:
+        """What an undo would remove, asking nothing of onOffice but the preflight
+        (``account``: where the import went, when known; another connection is refused)."""
         from ..run.undo import undo_import
 
-        self._same_account(imported)
+        self._same_account(account)
+        stat = results.stat()
+        key = (str(results), stat.st_mtime_ns, self.connection().account)
+        with self.lock:  # the next page of a long list asks nothing again (for a few minutes)
+            kept = self._plans.get(key)
+            if kept is not None and time.monotonic() - kept[0] < PLAN_KEPT:
+                return kept[1]
         with self.client() as client:
-            return undo_import(
+            plan = undo_import(
                 results,
                 client=client,
                 journal_path=self.journal_path(),
                 confirm=lambda _p: False,
             )
+        with self.lock:
+            self._plans = {key: (time.monotonic(), plan)}
+        return plan
 
-    def start_undo(self, imported: Imported, results: Path) -> Job:
-        self._same_account(imported)
+    def start_undo(self, results: Path, account: str | None) -> Job:
+        self._same_account(account)
         settings, journal = self.office.pinned(), self.journal_path()
 
         def work(job: Job) -> UndoReport:
             from ..output.undo_book import write_undo_results
             from ..run.undo import undo_import
 
+            job.at(_("reading the results workbook and the ledger"))
             with self.office.client(settings) as client:
-                report = undo_import(results, client=client, journal_path=journal)
-            job.done = job.total = len(report.items)
+                report = undo_import(
+                    results,
+                    client=client,
+                    journal_path=journal,
+                    progress=job.progress,
+                    stop=job.stop,
+                )
+            job.at(_("writing the undo workbook"))
             write_undo_results(report)
             return report
 
-        return self._job("undo", work)
+        job = self._job("undo", work)
+        job.results = results
+        with self.lock:
+            self._plans = {}  # what is left to undo changes now
+        return job
+
+
+def _note_about(
+    results: Path, name: str, mapping_name: str, text: str, options: LoadOptions, account: str
+) -> None:
+    """Note beside the results workbook what sending its failed rows again needs on a later
+    day (written before the import starts: a results workbook never lacks it)."""
+    about = {
+        "source_name": name,
+        "mapping_name": mapping_name,
+        "mapping_text": text,
+        "sheet": options.sheet,
+        "header_row": options.header_row,
+        "account": account,
+    }
+    target = about_path(results)
+    temporary = target.with_name(f".{target.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        json.dump(about, f, ensure_ascii=False, indent=1)
+    os.replace(temporary, target)
+
+
+def restored_report(results: Path, mapping: ImportMapping) -> RunReport:
+    """An import as its results workbook records it: each row's status, appointment id and
+    error, beside the rows checked offline (the page's red cells), as the run reported them."""
+    from ..core.excel import ERROR, outcome_positions
+    from ..rules.check import check
+    from ..run.runner import RowResult, RunReport
+    from ..run.submit import split_outcomes
+
+    checked = check(results, mapping)
+    frame = checked.table.frame
+    positions = outcome_positions(list(frame.columns)) or {}
+    errors = frame.iloc[:, positions[ERROR]] if ERROR in positions else None
+    earlier = split_outcomes(checked.table)
+    outcomes: dict[int, RowResult] = {}
+    for row, (status, appointment_id, _source) in earlier.items():
+        error = errors.loc[row] if errors is not None else None
+        text = str(error) if isinstance(error, str) and error.strip() else None
+        outcomes[row] = RowResult(row, status, appointment_id, text)  # type: ignore[arg-type]
+    report = RunReport(checked, outcomes, "", local_now(), earlier=earlier)
+    report.finished, report.results_path = report.started, results
+    return report
 
 
 STATUS_WORDS = {

@@ -24,6 +24,10 @@ function watchJob(box) {
     let state;
     try {
       const answer = await fetch("/jobs/" + box.dataset.job, { credentials: "same-origin" });
+      if (answer.status === 404) {  // the app was started again: the page says where to go
+        window.location.reload();
+        return;
+      }
       state = await answer.json();
     } catch (e) {
       setTimeout(poll, 1000);
@@ -38,14 +42,19 @@ function watchJob(box) {
       bar.value = state.done;
     }
     if (words && state.stage) {
-      text.textContent = state.stage;
+      // a step without a count (reading, asking onOffice): what it does, and for how long
+      const took = state.elapsed >= 120
+        ? fill(words.dataset.minutes, { n: count.format(Math.floor(state.elapsed / 60)) })
+        : fill(words.dataset.seconds, { n: count.format(Math.round(state.elapsed)) });
+      text.textContent = state.stage + " · " + took;
     } else if (words && state.total && state.done) {
       const shown = {
         done: count.format(state.done),
         total: count.format(state.total),
         rate: rate.format(state.rate),
       };
-      const parts = [fill(words.dataset.rows, shown), fill(words.dataset.rate, shown)];
+      const what = state.kind === "undo" ? words.dataset.items : words.dataset.rows;
+      const parts = [fill(what, shown), fill(words.dataset.rate, shown)];
       if (state.left !== null) {
         const left = state.left >= 120
           ? fill(words.dataset.minutes, { n: count.format(Math.round(state.left / 60)) })
