@@ -1126,15 +1126,14 @@ def _note_about(
 def restored_report(results: Path, mapping: ImportMapping) -> RunReport:
     """An import as its results workbook records it: each row's status, appointment id and
     error, beside the rows checked offline (the page's red cells), as the run reported them."""
-    from ..core.excel import ERROR, outcome_positions
+    from ..core.excel import ERROR
     from ..rules.check import check
     from ..run.runner import RowResult, RunReport
     from ..run.submit import split_outcomes
 
     checked = check(results, mapping)
-    frame = checked.table.frame
-    positions = outcome_positions(list(frame.columns)) or {}
-    errors = frame.iloc[:, positions[ERROR]] if ERROR in positions else None
+    own = checked.table.outcomes  # the workbook's own columns, set aside by the loader
+    errors = own[ERROR] if own is not None and ERROR in own.columns else None
     earlier = split_outcomes(checked.table)
     outcomes: dict[int, RowResult] = {}
     for row, (status, appointment_id, _source) in earlier.items():
