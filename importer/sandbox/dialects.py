@@ -114,6 +114,11 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
         ("available", "unconfigured"),
         "checkuserrecordsright answered, or missing configuration (§6.7)",
     ),
+    "modifiedstart": (
+        ("honoured", "ignored"),
+        "read calendar by modifiedstart: that window, or modifiedstart ignored (everything"
+        " last edited up to modifiedend, oldest first) (§5.2)",
+    ),
 }
 MODIFIED_LAG_SECONDS = 90
 
@@ -150,6 +155,7 @@ class Dialect:
     conflicts: str = "available"
     fields: str = "permitted"
     rights_check: str = "available"
+    modifiedstart: str = "honoured"
 
     def __post_init__(self) -> None:
         for f in fields(self):
