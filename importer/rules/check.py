@@ -317,7 +317,7 @@ def _check(
         table,
         outcomes,
         converted.unresolved,
-        file_sha256(source),
+        table.sha256 or file_sha256(source),  # the bytes parsed (a table of a test: the file)
         started,
         file_warnings=list(table.warnings),
         timings=timings,

@@ -50,7 +50,7 @@ from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
 from ..rules.check import CheckReport, RowOutcome, add_problems, check, prepare
 from ..rules.conflicts import in_calendar
-from ..source.load import LoadOptions, Table, list_of_results
+from ..source.load import LoadOptions, Table
 from . import identity
 from . import journal as jr
 from .identity import Candidate, Loose, Step
@@ -408,7 +408,7 @@ def planned_check(
         return checked
     try:
         earlier = earlier_outcomes(checked.table)
-        name = list_name or _list_name(Path(source), bool(earlier))
+        name = list_name or _list_name(Path(source), checked.table, bool(earlier))
         done = reconcile(
             client,
             checked,
@@ -475,13 +475,9 @@ _ASPECT_WORDS = {  # what changed in a row found by its place or likeness
 }
 
 
-def _list_name(source: Path, derived: bool) -> str:
+def _list_name(source: Path, table: Table, derived: bool) -> str:
     """The list a file belongs to: a results workbook says its list in its Summary."""
-    if derived:
-        named = list_of_results(source)
-        if named:
-            return named
-    return name_of(source)
+    return (derived and table.results_list) or name_of(source)
 
 
 # --- a run ---------------------------------------------------------------------------------------
@@ -515,7 +511,7 @@ class _Run:
         report = RunReport(
             checked, {}, client.url, self.started, journal_path=self.journal.path, earlier=earlier
         )
-        name = self.list_name or _list_name(source, bool(earlier))
+        name = self.list_name or _list_name(source, checked.table, bool(earlier))
         report.list_name = name
         journal = self.journal
         journal.input, journal.list, journal.derived = str(source.resolve()), name, bool(earlier)
