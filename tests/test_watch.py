@@ -160,8 +160,10 @@ def test_a_look_past_its_cap_of_reads_stops_asking_by_modified() -> None:
     assert watch.notice is not None and f"than {MAX_LOOK_READS} reads" in watch.notice
 
 
-def _appointment(series: int, ref: str, cancelled: bool = False) -> Appointment:
-    stamp = Stamp(ref, "abcd1234", 2, False, "0" * 12, "0" * 12, "other", 0)
+def _appointment(
+    series: int, ref: str, cancelled: bool = False, run: str = "0000beef", at: int = 0
+) -> Appointment:
+    stamp = Stamp(ref, "abcd1234", 2, False, "0" * 12, "0" * 12, run, at)
     note = with_stamp({"data": {}}, stamp)["data"]["note"]
     return Appointment(
         id=series, series=series, starts=frozenset(), ends=frozenset(), subject="", note=note,
@@ -169,6 +171,51 @@ def _appointment(series: int, ref: str, cancelled: bool = False) -> Appointment:
         resource_names=frozenset(), addresses=frozenset(), estates=frozenset(), modified=None,
         cancelled=cancelled, via="read calendar",
     )  # fmt: skip
+
+
+def test_the_run_that_wrote_first_goes_on_and_the_other_waits() -> None:
+    """By the server's `modified` of each run's first write, which both read alike (the planted
+    bug of issue 34, the order inverted, makes the earlier one wait); a tie by run id; without
+    reads by `modified`, the lower run id goes on; a run quiet for longer is not waited for."""
+    early, late = "2026-12-07 10:00:00", "2026-12-07 10:00:03"
+    a = Watch(None, "abcd1234", "bbbb0000", _utc(0))  # type: ignore[arg-type]
+    b = Watch(None, "abcd1234", "aaaa0000", _utc(0))  # type: ignore[arg-type]
+    for watch in (a, b):
+        watch.first = {"bbbb0000": early, "aaaa0000": late}
+    a.seen = {"aaaa0000": time.monotonic()}
+    b.seen = {"bbbb0000": time.monotonic()}
+    assert a.waiting_for(5.0) is None  # wrote first: goes on
+    assert b.waiting_for(5.0) == "bbbb0000"  # wrote later (though its id is lower): waits
+    assert a.others(5.0) and b.others(5.0)
+    for watch in (a, b):  # the same second: the run id decides, alike for both
+        watch.first = {"bbbb0000": early, "aaaa0000": early}
+    assert (a.waiting_for(5.0), b.waiting_for(5.0)) == ("aaaa0000", None)
+    for watch in (a, b):  # no reads by `modified`: the lower run id goes on
+        watch.first = {"bbbb0000": early, "aaaa0000": late}
+        watch.supported = False
+    assert (a.waiting_for(5.0), b.waiting_for(5.0)) == ("aaaa0000", None)
+    a.seen = {"aaaa0000": time.monotonic() - 6.0}  # quiet for longer: ended, or died
+    assert a.waiting_for(5.0) is None and not a.others(5.0)
+
+
+def test_where_modified_cannot_be_read_a_recent_stamp_of_another_run_means_it_writes() -> None:
+    with Sandbox() as sb, client_for(sb) as client:
+        now = int(client.server_now())
+        watch = Watch(client, "abcd1234", "aaaa0000", _utc(now), ended={"cccc0000"})
+        watch.saw(
+            [
+                _appointment(1, "a" * 16, run="aaaa0000", at=now),  # its own
+                _appointment(2, "b" * 16, run="cccc0000", at=now),  # an ended run's
+                _appointment(3, "c" * 16, run="dddd0000", at=now - 60),  # long ago
+            ],
+            5.0,
+        )
+        assert watch.seen == {}
+        watch.saw([_appointment(4, "d" * 16, run="eeee0000", at=now - 1)], 5.0)
+        assert set(watch.seen) == {"eeee0000"}
+        watch.seen.clear()
+        watch.saw([_appointment(4, "d" * 16, run="eeee0000", at=now - 1)], 5.0)
+        assert watch.seen == {}  # the same write again is not news
 
 
 def test_the_lower_id_of_two_twins_stays_and_only_a_shown_create_is_checked() -> None:
