@@ -969,6 +969,7 @@ class _Sending:
         self.cleared = set()  # the rows proven absent: they may be sent
         # and this run's creates not checked yet for a twin (:meth:`_twins`)
         checking = [(ref, self.creates[row].params) for ref, (row, _id) in self.made.items()]
+        checking = checking if self.watch is not None else []  # no stamps: nothing to check
         if not upcoming and not checking:
             return
         rows = [(item.step.ref or reference(item.step.key), item.params) for item in upcoming]
