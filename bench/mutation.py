@@ -4,7 +4,7 @@
     python bench/mutation.py [MODULE ...] [--max-children 2]
     python bench/mutation.py --table [MODULE ...]   # the table of the last runs, nothing run
 
-MODULE is a short name from ``MODULES`` below (default: all eight). For each module the tree
+MODULE is a short name from ``MODULES`` below (default: all nine). For each module the tree
 (the files git knows, committed or not, minus the ignored ones) is copied to
 ``bench/out/mutation/<name>/``, whose ``[tool.mutmut]`` is the project's plus that module's two
 keys: ``only_mutate`` (the module's file) and ``pytest_add_cli_args_test_selection`` (its own test
@@ -67,6 +67,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "client": ("importer/onoffice/client.py", ["tests/test_client.py"]),
     "i18n": ("importer/core/i18n.py", ["tests/test_i18n.py"]),
     "guard": ("importer/web/guard.py", ["tests/test_guard.py"]),
+    "watch": ("importer/run/watch.py", ["tests/test_watch.py"]),
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), in the table's words

@@ -81,7 +81,7 @@ def trial(rows: int, offset: float, workers: int, work: Path, dialect: Dialect) 
             out, _ = proc.communicate(timeout=600)
             took.append(time.perf_counter() - began)
             assert proc.returncode == 0, out
-            waited += "waited for it" in out
+            waited += "waited while it wrote" in out
         made = Counter(a["description"] for a in sb.store.all_appointments())
         assert len(made) == rows, "a row is missing"
         return {

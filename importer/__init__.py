@@ -11,10 +11,6 @@ use, so ``import importer`` (and the CLI's ``--help``) does not pay for pandas a
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
-import sys
-import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -119,75 +115,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-# --- the modules' old places (before the stage packages), kept for one version ----------------
-# ``import importer.client`` still works and is ``importer.onoffice.client``, with a
-# DeprecationWarning. ``importer.check`` stays the public function (a module of that name would
-# replace it), and ``importer.mapping`` is now its stage (its old names: mapping/__init__).
-_NOW_AT = (
-    "core.bulk",
-    "core.contract",
-    "core.errors",
-    "core.excel",
-    "core.i18n",
-    "core.problems",
-    "source.load",
-    "source.xlsx_scan",
-    "source.ics",
-    "mapping.values",
-    "mapping.schedule",
-    "mapping.convert",
-    "mapping.lookup",
-    "mapping.draft",
-    "onoffice.client",
-    "onoffice.config",
-    "onoffice.readback",
-    "onoffice.reference",
-    "rules.schema",
-    "rules.payload",
-    "rules.refusals",
-    "rules.conflicts",
-    "run.journal",
-    "run.state",
-    "run.identity",
-    "run.settle",
-    "run.watch",
-    "run.runner",
-    "run.submit",
-    "run.undo",
-    "output.xlsx_write",
-    "output.workbook",
-    "output.report",
-    "output.results",
-    "output.corrections",
-)
-_MOVED = {f"{__name__}.{new.split('.')[1]}": f"{__name__}.{new}" for new in _NOW_AT}
-
-
-class _Moved(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds a module at its old name and hands out the module at its new one."""
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname not in _MOVED:
-            return None
-        return importlib.util.spec_from_loader(fullname, self)
-
-    def create_module(self, spec: Any) -> Any:
-        new = _MOVED[spec.name]
-        warnings.warn(
-            f"{spec.name} is now {new}; the old name goes in the next version",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return import_module(new)  # the same module object under both names
-
-    def exec_module(self, module: Any) -> None:
-        """Nothing to run: the module ran when it was imported under its new name."""
-
-
-if not any(isinstance(finder, _Moved) for finder in sys.meta_path):
-    sys.meta_path.append(_Moved())
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly

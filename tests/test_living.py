@@ -27,8 +27,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -43,11 +41,11 @@ from importer.run.runner import RunReport
 from importer.run.submit import RunOptions, run_import
 from importer.sandbox import Faults, Sandbox
 
+from .budget import budget, timeout
 from .forkserver import run as forked
 from .helpers import FAST, client_for, computer, rows, sheet_rows, write
 from .living import EDITS, Numbers, Viewing, divergence, first_list, write_list
 
-SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
 SEED = int(os.environ.get("DIALECT_SEED", "0"))
 LIVE = RunOptions(
     cancel_removed=True, backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, quiet_after=5
@@ -193,25 +191,22 @@ def _run(machine: type[RuleBasedStateMachine], examples: int) -> None:
     try:
         run_state_machine_as_test(
             machine,
-            settings=settings(
-                max_examples=examples * SCALE,
-                stateful_step_count=12,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                print_blob=True,
-            ),
+            settings=budget(examples, PER_EXAMPLE, stateful_step_count=12, print_blob=True),
         )
     finally:
         hypothesis.core.global_force_seed = before
 
 
-@pytest.mark.timeout(600)
+# Seconds an example (a sequence of up to 12 edits and runs) takes at most on a quiet core.
+PER_EXAMPLE = 120.0
+
+
+@timeout(3, PER_EXAMPLE)
 def test_onoffice_holds_the_living_list_after_every_run_without_a_key() -> None:
     _run(LivingList, 3)
 
 
-@pytest.mark.timeout(600)
+@timeout(2, PER_EXAMPLE)
 def test_onoffice_holds_the_living_list_after_every_run_with_a_key() -> None:
     _run(KeyedLivingList, 2)
 

@@ -1,13 +1,13 @@
 """Property tests: whatever file or mapping arrives, the answer is rows or our own typed errors.
 
-The default run is bounded (>= 10,000 examples in total, about 40 s on 2 cores);
+The default run is bounded (>= 10,000 examples in total, about 40 s on 2 cores) by examples and a
+deadline per example that scales with the machine's load (tests/budget.py);
 FUZZ_SCALE=20 multiplies every budget for a long run by hand.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import string
 import tempfile
 from collections import Counter
@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from importer import check
@@ -36,17 +36,18 @@ from importer.mapping.values import (
 )
 from importer.source.load import load_table
 
-SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
+from .budget import budget, timeout
+
+# (examples, seconds per example on a quiet core) of each property (tests/budget.py)
+CSV_FILES, WORKBOOKS, BYTES, SHAPES, CELLS = (
+    (200, 5.0),
+    (100, 5.0),
+    (5000, 1.0),
+    (2500, 0.5),
+    (2500, 0.5),
+)
+
 pytestmark = pytest.mark.fuzz
-
-
-def budget(n: int) -> settings:
-    return settings(
-        max_examples=n * SCALE,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 HOSTILE = [
@@ -151,11 +152,12 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, int]:
     return buffer.getvalue().encode(encoding, errors="replace"), len(rows)
 
 
+@timeout(*CSV_FILES)
 def test_check_of_generated_csv_gives_rows_or_typed_errors() -> None:
     seen: Counter[str] = Counter()
 
     @given(csv_files())
-    @budget(200)
+    @budget(*CSV_FILES)
     def prop(case: tuple[bytes, int]) -> None:
         data, _ = case
         with tempfile.TemporaryDirectory() as folder:
@@ -199,11 +201,12 @@ def _clean(value: object) -> object:
     return value
 
 
+@timeout(*WORKBOOKS)
 def test_check_of_generated_workbooks_gives_rows_or_typed_errors() -> None:
     seen: Counter[str] = Counter()
 
     @given(st.lists(st.lists(workbook_cell, min_size=6, max_size=6), min_size=1, max_size=10))
-    @budget(100)
+    @budget(*WORKBOOKS)
     def prop(rows: list[list[object]]) -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "in.xlsx"
@@ -225,11 +228,12 @@ def test_check_of_generated_workbooks_gives_rows_or_typed_errors() -> None:
     assert seen["rows"] >= 0.5 * (seen["rows"] + seen["refused"])
 
 
+@timeout(*BYTES)
 def test_loading_arbitrary_bytes_gives_a_table_or_a_source_error() -> None:
     seen: Counter[str] = Counter()
 
     @given(st.binary(max_size=2048), st.sampled_from(["in.csv", "in.xlsx", "in.txt"]))
-    @budget(5000)
+    @budget(*BYTES)
     def prop(data: bytes, name: str) -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / name
@@ -291,7 +295,8 @@ def test_loading_arbitrary_bytes_gives_a_table_or_a_source_error() -> None:
         max_leaves=20,
     )
 )
-@budget(2500)
+@budget(*SHAPES)
+@timeout(*SHAPES)
 def test_any_yaml_shape_gives_a_mapping_or_a_mapping_error(raw: object) -> None:
     try:
         parse_mapping(raw, Path("m.yaml"))
@@ -300,7 +305,8 @@ def test_any_yaml_shape_gives_a_mapping_or_a_mapping_error(raw: object) -> None:
 
 
 @given(st.one_of(st.text(alphabet=string.printable, max_size=25), workbook_cell))
-@budget(2500)
+@budget(*CELLS)
+@timeout(*CELLS)
 def test_value_parsers_return_or_raise_value_problems(cell: object) -> None:
     from zoneinfo import ZoneInfo
 

@@ -369,3 +369,58 @@ def test_the_schema_has_a_start_and_an_end_whatever_the_columns() -> None:
     }
     assert all(str(c.dtype) == "object" for c in built.columns.values())
     assert built.coerce is False
+
+
+def test_a_check_that_raises_fails_every_row_it_concerns_naming_the_field() -> None:
+    """Conversion hands reminderTypes only lists of words or None; were it to hand a list of
+    lists, the channel check raises (a set of lists). Pandera keeps that as a failure without
+    a row: it must not pass the column's other rows, the one with "fax" among them (issue 34)."""
+    rows = pd.DataFrame(
+        {
+            "start_dt": [START] * 4,
+            "end_dt": [END] * 4,
+            "erinnerung": ["15 minutes"] * 4,
+            "reminderTypes": [["fax"], [["email"]], ["email"], None],
+        },
+        index=pd.Index([2, 3, 4, 5]),
+        dtype=object,
+    )
+    found = schema.validate(rows, {"reminderTypes": ("Erinnerung per",)})
+    failed = {p.row: p for p in found if p.code == "check-failed"}
+    assert sorted(failed) == [2, 3, 4]  # every row that sends the field; row 5 sends none
+    for problem in failed.values():
+        assert problem.level is Level.ERROR and problem.columns == ("Erinnerung per",)
+        assert problem.field == "reminderTypes"
+        assert problem.message.startswith("Erinnerung per could not be checked (bad-reminder")
+        assert "TypeError" in problem.message
+    assert {p.code for p in found} == {"check-failed"}
+
+
+def test_a_wide_check_that_raises_fails_every_row() -> None:
+    """A cross-field check that raises (a series end that cannot be made text, unreachable from
+    a file too): every row gets a problem naming both columns, none passes."""
+
+    class Unordered:
+        def __ge__(self, other: object) -> bool:
+            raise TypeError("cannot compare")
+
+        def __str__(self) -> str:
+            raise TypeError("no text")
+
+    rows = pd.DataFrame(
+        {
+            "start_dt": [START, START],
+            "end_dt": [END, END],
+            "rp_beginn_datum": ["2027-03-01", "2027-03-02"],
+            "rp_ende_datum": [Unordered(), "2027-04-01"],
+        },
+        index=pd.Index([2, 3]),
+        dtype=object,
+    )
+    found = schema.validate(rows, {"rp_ende_datum": ("Ende",), "rp_beginn_datum": ("Beginn",)})
+    failed = {p.row: p.message for p in found if p.code == "check-failed"}
+    assert sorted(failed) == [2, 3], found
+    assert all(
+        m.startswith("Ende, Beginn could not be checked (series-end-before-start")
+        for m in failed.values()
+    )

@@ -14,7 +14,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 import openpyxl
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
@@ -22,6 +22,8 @@ from importer.core.excel import column_letter
 from importer.output.workbook import RowsSheet, TableSheet, write_workbook
 from importer.output.xlsx_write import EXCEL_CELL_LIMIT, Sheet, write_xlsx
 from importer.source.load import LoadOptions, load_table
+
+from .budget import budget, timeout
 
 RED = "FFFFC7CE"
 AWKWARD_TEXT = [
@@ -52,7 +54,8 @@ def test_text_survives_exactly_as_text(tmp_path: Path) -> None:
     assert cells[0].value == "=1+2" and cells[5].value == " leading and trailing "
 
 
-@settings(max_examples=60, deadline=None)
+@timeout(60, 2.0)
+@budget(60, 2.0)
 @given(
     st.lists(
         st.text(

@@ -290,6 +290,11 @@ UNKNOWN_ACTION_CODES: Final = frozenset({23, 25})
 NOT_FOUND_CODES: Final = frozenset({169, 80})
 # Reads return at most this many appointments; a full page means "there may be more".
 READ_PAGE_CAP: Final = LISTLIMIT_MAX
+# UNDOCUMENTED: record ids grow in the order the server processes creates (§4 shows ids, not
+# their order; the sandbox's grow). Two runs that created one row at the same moment keep the
+# lower id: its creator was first, so the other, reading after its own create, surely sees it
+# (importer/run/watch.py). Were it not so, a twin could stay; a later run would then ask.
+IDS_GROW_WITH_CREATES: Final = True
 # How far `modified` may run ahead of our own record of a write (clock differences, follow-up
 # automation touching the appointment right after it was written).
 CLOCK_MARGIN_SECONDS: Final = 300

@@ -150,6 +150,10 @@ CODES: dict[str, str] = {
     "bad-id-list": N_("the field takes a list of record ids"),
     "too-many-ids": N_("more than 500 ids in one field"),
     "bad-resources": N_("the field takes a list of resource keys"),
+    "check-failed": N_(
+        "a rule could not be checked (an error of the import itself); the row is not sent: "
+        "please report it"
+    ),
     # series
     "bad-repeat": N_("not a repetition (daily, weekly, monthly, yearly)"),
     "bad-interval": N_("the repetition interval must be a whole number from 1 to 999"),

@@ -378,15 +378,20 @@ def read_period(
     return Period(list(found.values()), complete, reads)
 
 
-def read_modified(client: OnOfficeClient, since: datetime, until: datetime) -> Period:
+def read_modified(
+    client: OnOfficeClient, since: datetime, until: datetime, max_reads: int | None = None
+) -> Period:
     """Every appointment (everyone's, cancelled ones too) last edited between two moments (UTC,
     as `modified` is kept, §5.2): what changed in onOffice while a run was sending. A window
-    that fills the 500 cap is split in halves; a single second that still fills it is reported
-    as incomplete. Raises :class:`ActionRefused` where the server has no read calendar."""
+    that fills the 500 cap is split in halves; a single second that still fills it, or a read
+    past ``max_reads`` (a server that ignores the window fills every half), is reported as
+    incomplete. Raises :class:`ActionRefused` where the server has no read calendar."""
     found: dict[Id, Appointment] = {}
     reads, complete = 0, True
     todo = [(since, until)]
     while todo:
+        if max_reads is not None and reads >= max_reads:
+            return Period(list(found.values()), False, reads)
         a, b = todo.pop()
         parameters = {
             "modifiedstart": a.strftime(contract.DATETIME_FORMAT),
@@ -396,16 +401,15 @@ def read_modified(client: OnOfficeClient, since: datetime, until: datetime) -> P
         }
         page = client.call(Action("read", "calendar", parameters)).records
         reads += 1
+        for record in page:  # a full page's too: what it shows tells a window ignored
+            appointment = from_read(record)
+            found.setdefault(appointment.id, appointment)
         if len(page) >= contract.READ_PAGE_CAP:
             if (b - a).total_seconds() <= 1:
                 complete = False
             else:
                 middle = a + (b - a) / 2
                 todo += [(a, middle), (middle, b)]
-                continue
-        for record in page:
-            appointment = from_read(record)
-            found.setdefault(appointment.id, appointment)
     return Period(list(found.values()), complete, reads)
 
 

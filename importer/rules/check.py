@@ -347,7 +347,7 @@ def _check(
         table,
         outcomes,
         converted.unresolved,
-        file_sha256(source),
+        table.sha256 or file_sha256(source),  # the bytes parsed (a table of a test: the file)
         started,
         file_warnings=[*table.warnings, *converted.warnings],
         timings=timings,

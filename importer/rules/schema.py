@@ -56,6 +56,11 @@ MESSAGES = {
     "too-many-ids": N_("more than 500 record numbers in one cell"),
     "bad-resources": N_("{value} is not a list of resources"),
     "bad-location": N_("{value} is not one place (estate, contact, office or free text)"),
+    # a check that raised instead of answering: never a pass (a bug of the import's own)
+    "check-failed": N_(
+        "{field} could not be checked ({error}): an error of the import itself, so the row is "
+        "not sent; please report it"
+    ),
 }
 # Wide (cross-field) checks and the fields they concern.
 WIDE_FIELDS = {
@@ -171,7 +176,10 @@ def _column_checks(name: str) -> list[pa.Check]:
     if name in ("relatedAddressIds", "subscribers.users", "subscribers.groups"):
         return [
             _check("bad-id-list", _id_list),
-            _check("too-many-ids", lambda v: len(v) <= contract.MAX_IDS_PER_ACTION),
+            _check(
+                "too-many-ids",
+                lambda v: not isinstance(v, list) or len(v) <= contract.MAX_IDS_PER_ACTION,
+            ),
         ]
     if name == "ressources":
         return [
@@ -291,11 +299,19 @@ def _problems(
     position = {row: i for i, row in enumerate(frame.index.tolist())}
     cells = {name: frame[name].to_numpy() for name in frame.columns}
     failures = zip(
-        cases["index"].tolist(), cases["check"].tolist(), cases["column"].tolist(), strict=True
+        cases["index"].tolist(),
+        cases["check"].tolist(),
+        cases["column"].tolist(),
+        cases["failure_case"].tolist(),
+        strict=True,
     )
-    for index, check, column in failures:
+    for index, check, column, case in failures:
         if index is None or index != index:
-            continue  # a schema-level failure (missing column) is reported per row below
+            # no row: the check raised (pandera keeps the exception as its failure case), or
+            # the schema itself failed. Every row it concerns fails, never passes silently.
+            for problem in _raised(str(check), column, case, frame, sources):
+                out.setdefault((problem.row, problem.code, str(problem.field)), problem)
+            continue
         row, code = int(index), str(check)
         if code == "not_nullable":  # only start_dt and end_dt are not nullable
             code = "start-missing" if column == "start_dt" else "end-missing"
@@ -320,6 +336,26 @@ def _problems(
     no_start = {row for row, code, _ in out if code == "start-missing"}
     kept = [p for p in out.values() if not (p.code == "end-missing" and p.row in no_start)]
     return sorted(kept, key=lambda p: (p.row, p.code))
+
+
+def _raised(
+    check: str, column: Any, error: Any, frame: pd.DataFrame, sources: dict[str, tuple[str, ...]]
+) -> list[RowProblem]:
+    """A check that gave no answer: a problem on every row it concerns (a column's check, the
+    rows that send the field; a wide check, or the schema, every row), naming the field."""
+    if isinstance(column, str) and column in frame.columns:
+        fields: tuple[str, ...] = (column,)
+        concerned = frame.index[frame[column].notna()]
+    else:
+        fields = WIDE_FIELDS.get(check, ("",))
+        concerned = frame.index
+    columns = tuple(dict.fromkeys(c for f in fields for c in sources.get(f, ())))
+    named = ", ".join(columns) or ", ".join(f for f in fields if f) or check
+    text = _(MESSAGES["check-failed"]).format(field=named, error=f"{check}: {error}")
+    return [
+        RowProblem(int(row), columns, "check-failed", text, None, Level.ERROR, fields[0] or None)
+        for row in concerned
+    ]
 
 
 _MESSAGE_FIELDS = {"start": "start_dt", "end": "end_dt"}

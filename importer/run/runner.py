@@ -380,6 +380,41 @@ class Runner:
                 self.written.add(new_id)
             return RowResult(row, CREATED, appointment_id=new_id)
 
+    def give_way(
+        self, step: Step, params: dict[str, Any], ours: int, theirs: Appointment
+    ) -> RowResult:
+        """A row this run created (``ours``) that another run created at the same moment, with
+        the lower id (:mod:`importer.run.watch`): ours is deleted, theirs becomes the row's."""
+        series = int(theirs.series)
+        try:
+            self.client.delete_appointment(ours)
+        except ApiError as exc:
+            return RowResult(
+                step.row,
+                CREATED,
+                ours,
+                _(
+                    "in onOffice twice: another run of this list created it at the same moment "
+                    "(appointment {theirs}), and this copy could not be deleted ({error}); "
+                    "delete one of the two in onOffice"
+                ).format(theirs=series, error=exc),
+            )
+        with self.lock:
+            self.written.discard(ours)
+        held = self.payload(step, params, theirs)
+        content = _content(step, params)
+        self._journal(self.journal.adopt, step.key, self._source_row(step), held, series, content)
+        self._journal(self.journal.undone, ours, "deleted")
+        return RowResult(
+            step.row,
+            EXISTS,
+            series,
+            _(
+                "another run of this list created it at the same moment; this run deleted its "
+                "own copy (appointment {ours})"
+            ).format(ours=ours),
+        )
+
     def refused(self, row: int, appointment: int | None, exc: ActionRefused) -> RowResult:
         """A row onOffice refused, in the user's words, its cells marked (:mod:`refusals`).
         The first writes of a run all refused for a right: the API user may write nothing, and

@@ -53,7 +53,7 @@ from ..onoffice.reference import list_name as name_of
 from ..onoffice.reference import list_tag, read_stamp, reference
 from ..rules.check import CheckReport, RowOutcome, add_problems, check, confirm_types, prepare
 from ..rules.conflicts import in_calendar
-from ..source.load import LoadOptions, Table, list_of_results
+from ..source.load import LoadOptions, Table
 from . import identity
 from . import journal as jr
 from .identity import Candidate, Loose, Step
@@ -62,6 +62,7 @@ from .runner import (
     ALREADY,
     AMBIGUOUS,
     CONFLICT,
+    CREATED,
     IMPORTED,
     INVALID,
     NOT_SENT,
@@ -415,7 +416,7 @@ def planned_check(
         return checked
     try:
         earlier = earlier_outcomes(checked.table)
-        name = list_name or _list_name(Path(source), bool(earlier))
+        name = list_name or _list_name(Path(source), checked.table, bool(earlier))
         recall(client, meta.get(MEMO_KEY))
         done = reconcile(
             client,
@@ -475,7 +476,8 @@ def fill_plan(checked: CheckReport, done: Reconciled) -> None:
 
 def described(found: Appointment) -> str:
     """An appointment in the words of its row: "Besichtigung AC-1042, 01.03.2027 10:00"."""
-    start = min(found.starts, default="")
+    # the first reading is the documented one, in local time (appointmentList gives two)
+    start = found.readings[0][0] if found.readings else min(found.starts, default="")
     when = f"{start[8:10]}.{start[5:7]}.{start[:4]} {start[11:16]}" if start else ""
     return ", ".join(part for part in (found.subject, when) if part)
 
@@ -506,13 +508,9 @@ _ASPECT_WORDS = {  # what changed in a row found by its place or likeness
 }
 
 
-def _list_name(source: Path, derived: bool) -> str:
+def _list_name(source: Path, table: Table, derived: bool) -> str:
     """The list a file belongs to: a results workbook says its list in its Summary."""
-    if derived:
-        named = list_of_results(source)
-        if named:
-            return named
-    return name_of(source)
+    return (derived and table.results_list) or name_of(source)
 
 
 # --- a run ---------------------------------------------------------------------------------------
@@ -546,7 +544,7 @@ class _Run:
         report = RunReport(
             checked, {}, client.url, self.started, journal_path=self.journal.path, earlier=earlier
         )
-        name = self.list_name or _list_name(source, bool(earlier))
+        name = self.list_name or _list_name(source, checked.table, bool(earlier))
         report.list_name = name
         journal = self.journal
         journal.input, journal.list, journal.derived = str(source.resolve()), name, bool(earlier)
@@ -793,6 +791,11 @@ class _Sending:
         self.batches = 0
         self.waited = False
         self.cleared: set[int] | None = None  # rows a look by reference proved absent
+        # this run's creates not yet checked for a twin another run created at the same moment
+        # (reference -> row, appointment; :mod:`importer.run.watch`)
+        self.creates = {item.step.row: item for item in work.send if item.step.prior is None}
+        self.made: dict[str, tuple[int, int]] = {}
+        self.gave_way: list[int] = []
 
     def tick(self, result: RowResult) -> None:
         earlier = self.report.results.get(result.row)
@@ -800,6 +803,12 @@ class _Sending:
             self.counts[earlier.status] -= 1
         self.counts[result.status] += 1
         self.report.results[result.row] = result
+        item = self.creates.get(result.row)
+        if result.status == CREATED and result.appointment_id and not result.error and item:
+            self.made[item.step.ref or reference(item.step.key)] = (
+                result.row,
+                result.appointment_id,
+            )
         self.finished += 1
         if self.progress:
             self.progress(self.finished, self.total, +self.counts)
@@ -813,6 +822,7 @@ class _Sending:
                 _drain(pool, self.workers, stop, self.tick, settle)
                 _drain(pool, self.workers, stop, self.tick, self.next_batch(), self.next_batch)
                 _settle_pending(runner, pool, self.workers, self.report, runner.options)
+                self._last_check()
                 self.report.removed = [runner.cancel_removed(r) for r in self.done.plan.removed]
         except KeyboardInterrupt:
             self.report.interrupted = True
@@ -876,7 +886,8 @@ class _Sending:
                 self.report.notices.append(
                     _(
                         "another import of this list was running at the same time (run "
-                        "{run}); this run waited for it, so that no row was sent twice"
+                        "{run}); this run waited while it wrote, and checked each row it "
+                        "created against that run's"
                     ).format(run=other)
                 )
             if self.runner.stop.wait(1.0):
@@ -888,8 +899,60 @@ class _Sending:
         """What changed in onOffice since the last look (and, where the server cannot say,
         the next rows by their references)."""
         self._apply(watch.look())
+        self._twins()
         if not watch.supported:
             self._by_reference()
+
+    def _twins(self) -> None:
+        """This run's creates a look has shown since: a twin another run created before is
+        kept, this run's copy deleted (:meth:`importer.run.watch.Watch.twins`)."""
+        watch = self.watch
+        if watch is None:
+            return
+        if watch.notice and watch.notice not in self.report.notices:
+            self.report.notices.append(watch.notice)
+        checked, twins = watch.twins({ref: made[1] for ref, made in self.made.items()})
+        for ref in checked:
+            row, ours = self.made.pop(ref)
+            if ref in twins:
+                item = self.creates[row]
+                result = self.runner.give_way(item.step, item.params, ours, twins[ref])
+                self.report.results[row] = result
+                self.counts[CREATED] -= 1
+                self.counts[result.status] += 1
+                self.gave_way.append(row)
+
+    def _last_check(self) -> None:
+        """The creates no look has shown yet: one more look (by reference where the server
+        cannot say what changed); the run names those it still could not check."""
+        watch = self.watch
+        if watch is None or not self.made:
+            return
+        with contextlib.suppress(ApiError, JournalError):
+            if watch.supported:
+                self._look(watch)
+            if self.made:  # only these: rows a stop left unsent are not looked for
+                queue, self.queue = self.queue, deque()
+                try:
+                    self._by_reference()
+                finally:
+                    self.queue = queue
+        rows = ", ".join(str(row) for row, _ours in sorted(self.made.values()))
+        if rows:
+            self.report.notices.append(
+                _(
+                    "rows {rows} could not be checked after their create: if another run of "
+                    "this list ran at the same time, one of them may be in onOffice twice; look "
+                    "for them there"
+                ).format(rows=rows)
+            )
+        if self.gave_way:
+            self.report.notices.append(
+                _(
+                    "rows {rows} were created by another run of this list at the same moment "
+                    "too; this run deleted its copies, so each is in onOffice once"
+                ).format(rows=", ".join(str(r) for r in sorted(self.gave_way)))
+            )
 
     def _safely(self, ask: Callable[[], bool | None]) -> bool:
         """``ask`` onOffice; False when the run must stop (it could not be asked, or ``ask``
@@ -949,13 +1012,20 @@ class _Sending:
         runner = self.runner
         upcoming = [item for item in list(self.queue)[: self.size] if item.step.prior is None]
         self.cleared = set()  # the rows proven absent: they may be sent
-        if not upcoming:
+        # and this run's creates not checked yet for a twin (:meth:`_twins`)
+        checking = [(ref, self.creates[row].params) for ref, (row, _id) in self.made.items()]
+        checking = checking if self.watch is not None else []  # no stamps: nothing to check
+        if not upcoming and not checking:
             return
         rows = [(item.step.ref or reference(item.step.key), item.params) for item in upcoming]
-        existing = find_references(runner.client, rows, set(runner.journal.undone_ids()))
+        existing = find_references(runner.client, rows + checking, set(runner.journal.undone_ids()))
         self.report.existence_reads += existing.reads
-        if self.watch is not None and not self.watch.supported:
-            self.watch.saw(existing.imported, runner.options.quiet_after)
+        if self.watch is not None:
+            if not self.watch.supported:  # the rows' own stamps show another run too
+                shown = [*existing.imported, *existing.appointments.values()]
+                self.watch.saw(shown, runner.options.quiet_after)
+            self.watch.record(existing.appointments.values())
+            self._twins()
         if not existing.complete:  # absence not proven: those rows are not sent
             why = _(
                 "not sent: onOffice could not be searched completely for this row (too many "

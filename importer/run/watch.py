@@ -14,10 +14,19 @@ by their stamps and not sent twice. A run that starts while another writes the l
 run's writes in its first look (before its first batch), and waits from the start; a run that
 has seen another write the list goes on looking before every batch while that one writes.
 
-What remains: two runs that start within one batch of each other can both send the rows of
-their first batch (4 rows, in an order of each run's own) before either sees the other; and a
-server that records `modified` more than :data:`OVERLAP` before a write becomes visible hides
-it from one look. ``README.md`` ("Two runs at once") gives the measured figures.
+Two runs that start within one batch of each other can both send a row before either sees the
+other, and without read calendar neither can see the other coming. So every row a run creates
+is checked once more after its create: a later look (or, where the server cannot be asked what
+changed, a look for the row's reference) that shows the run's own appointment shows any twin
+created before it too. Of two, the one with the lower id stays: ids grow with the order of
+creates (``contract.IDS_GROW_WITH_CREATES``), so the run that holds the higher id created it
+later and surely sees the other; it deletes its own and takes the other's (:meth:`twins`).
+
+A server that ignores the window of a read by `modified` (it answers older appointments) or
+shows more edits than :data:`MAX_LOOK_READS` pages is not asked so again: the run looks for its
+next rows by their references instead and says so (:attr:`notice`). A server that records
+`modified` more than :data:`OVERLAP` before a write becomes visible hides it from one look.
+``README.md`` ("Two runs at once") gives the measured figures.
 """
 
 from __future__ import annotations
@@ -30,9 +39,10 @@ from typing import Final
 
 from ..core import contract
 from ..core.errors import ActionRefused
+from ..core.i18n import _
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.readback import Appointment, read_modified
-from ..onoffice.reference import Stamp, read_stamp
+from ..onoffice.reference import Stamp, found_in, read_stamp
 from .state import State, collapse
 
 OVERLAP: Final = timedelta(seconds=2)  # each look reaches this far back into the one before
@@ -40,6 +50,9 @@ OVERLAP: Final = timedelta(seconds=2)  # each look reaches this far back into th
 GRACE: Final = 0.5
 GRACE_ROUND_TRIPS: Final = 4
 NEVER: Final = "9999-12-31 23:59:59"
+# Pages of 500 one look may read: more edits than that since the last look, or a server that
+# ignores the window (every half of it fills the page again), and the run stops asking so.
+MAX_LOOK_READS: Final = 8
 
 
 @dataclass
@@ -59,6 +72,11 @@ class Watch:
     supported: bool = True  # the server reads by `modified` (it has read calendar)
     recent: bool = False  # another run had written the list shortly before the first read
     began: float = 0.0  # time.monotonic() of the first read
+    notice: str | None = None  # why the server is no longer asked what changed, for the run
+    # every appointment of the list a look showed, and per reference the lowest-id one: what
+    # a create of this run is checked against (:meth:`twins`)
+    shown: set[int] = field(default_factory=set)
+    lowest: dict[str, Appointment] = field(default_factory=dict)
 
     def settle_first(self) -> None:
         """Before the first batch, where another run wrote the list lately: give it the time
@@ -104,7 +122,9 @@ class Watch:
             return []
         started = datetime.fromtimestamp(self.client.server_now(), UTC).replace(tzinfo=None)
         try:
-            period = read_modified(self.client, self.since, started + timedelta(days=1))
+            period = read_modified(
+                self.client, self.since, started + timedelta(days=1), MAX_LOOK_READS
+            )
         except ActionRefused as exc:
             if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
                 raise
@@ -112,6 +132,8 @@ class Watch:
             self.supported = False
             return []
         self.reads += period.reads
+        if not self._answered_window(period.appointments, period.complete):
+            return []
         self.since = started - OVERLAP
         out = []
         now = time.monotonic()
@@ -120,7 +142,10 @@ class Watch:
             if stamp is None:
                 continue
             out.append((appointment, stamp))
-            if stamp.list_tag != self.list_tag or not stamp.run:
+            if stamp.list_tag != self.list_tag:
+                continue
+            self.record([appointment])
+            if not stamp.run:
                 continue
             modified = appointment.modified or NEVER
             self.first[stamp.run] = min(self.first.get(stamp.run, NEVER), modified)
@@ -129,6 +154,53 @@ class Watch:
                 self.seen[stamp.run] = now  # another run wrote the list since we began
             self.known.add(write)
         return out
+
+    def _answered_window(self, appointments: list[Appointment], complete: bool) -> bool:
+        """Whether the server answered the look as asked; if not (it ignores the window, or
+        more than :data:`MAX_LOOK_READS` pages changed), it is not asked so again."""
+        floor = self.since.strftime(contract.DATETIME_FORMAT)
+        if any(a.modified and a.modified < floor for a in appointments):
+            why = _(
+                "onOffice does not read appointments by the time of their last edit (it answered "
+                "older ones)"
+            )
+        elif not complete:
+            why = _(
+                "more appointments were edited in onOffice during this run than {n} reads show"
+            ).format(n=MAX_LOOK_READS)
+        else:
+            return True
+        self.supported = False
+        self.notice = _(
+            "{why}: this run looked for each of its next rows by its reference before sending it"
+        ).format(why=why)
+        return False
+
+    def record(self, appointments: Iterable[Appointment]) -> None:
+        """Appointments of the list as a look showed them (a look by reference too)."""
+        for appointment in appointments:
+            series = contract.record_id(appointment.series)
+            if not isinstance(series, int) or appointment.cancelled:
+                continue
+            self.shown.add(series)
+            for ref in found_in(appointment.note):
+                low = self.lowest.get(ref)
+                if low is None or int(low.series) > series:
+                    self.lowest[ref] = appointment
+
+    def twins(self, made: dict[str, int]) -> tuple[list[str], dict[str, Appointment]]:
+        """Of this run's creates (reference -> appointment id), those a look has shown since
+        (checked), and among them those another run created too, before: reference -> the
+        other's appointment, which stays (see the module's doc)."""
+        checked, twins = [], {}
+        for ref, ours in made.items():
+            if ours not in self.shown:
+                continue
+            checked.append(ref)
+            low = self.lowest.get(ref)
+            if low is not None and int(low.series) < ours:
+                twins[ref] = low
+        return checked, twins
 
     def saw(self, appointments: Iterable[Appointment], quiet_after: float) -> None:
         """Where the server cannot be asked what changed: the list's appointments a look by

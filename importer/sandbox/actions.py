@@ -219,7 +219,10 @@ def read_calendar(ctx: Context, raw: Any) -> Records:
     elif parameters.get("modifiedstart") or parameters.get("modifiedend"):
         # §5.2: "can be used alone or in combination"
         records = ctx.store.appointments_modified(
-            str(parameters.get("modifiedstart") or "0000-00-00 00:00:00"),
+            str(
+                (ctx.dialect.modifiedstart == "honoured" and parameters.get("modifiedstart"))
+                or "0000-00-00 00:00:00"
+            ),
             str(parameters.get("modifiedend") or "9999-12-31 23:59:59"),
         )
     else:

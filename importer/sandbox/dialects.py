@@ -142,6 +142,11 @@ POINTS: dict[str, tuple[tuple[str, ...], str]] = {
         'create/modify with an unknown `art`: 252 "Unknown value in select field", or 255'
         ' "Invalid value for parameter art" (§3.3, §4.1)',
     ),
+    "modifiedstart": (
+        ("honoured", "ignored"),
+        "read calendar by modifiedstart: that window, or modifiedstart ignored (everything"
+        " last edited up to modifiedend, oldest first) (§5.2)",
+    ),
 }
 MODIFIED_LAG_SECONDS = 90
 
@@ -185,6 +190,7 @@ class Dialect:
     read_modified: str = "present"
     modify_subscribers: str = "replace"
     art_refusal: str = "252"
+    modifiedstart: str = "honoured"
 
     def __post_init__(self) -> None:
         for f in fields(self):

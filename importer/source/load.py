@@ -10,7 +10,9 @@ raises :class:`~importer.core.errors.SourceFileError` naming the file.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import hashlib
 import io
 import unicodedata
 import zipfile
@@ -84,6 +86,9 @@ class Table:
     # message id (core.excel.STATUS …) and indexed by row as the frame is.
     own: str | None = None
     outcomes: pd.DataFrame | None = None
+    # SHA-256 of the bytes these cells were parsed from (the file is read once: load_table)
+    sha256: str = ""
+    results_list: str | None = None  # a results workbook's list, as its Summary names it
 
     @property
     def columns(self) -> list[str]:
@@ -152,14 +157,21 @@ class TypedCells:
 def load_table(
     path: str | Path, options: LoadOptions | None = None, *, expected_columns: Sequence[str] = ()
 ) -> Table:
-    """Read ``path``; ``expected_columns`` (the mapping's columns) help find sheet and header."""
+    """Read ``path``; ``expected_columns`` (the mapping's columns) help find sheet and header.
+
+    The file is read once, here: every parser takes these bytes, and their SHA-256 is the
+    table's (:attr:`Table.sha256`), so a report's hash describes exactly the rows checked."""
     path = Path(path)
     options = options or LoadOptions()
     name = str(path)
+    limit = options.limits.max_bytes
     try:
         size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(8)
+        data = b""
+        if 0 < size <= limit:
+            with path.open("rb") as f:
+                data = f.read(limit + 1)
+            size = len(data)  # the file as read, should it have changed since
     except FileNotFoundError:
         raise SourceFileError(_("file not found"), file=name, code="file-not-found") from None
     except OSError as exc:
@@ -168,7 +180,7 @@ def load_table(
         ) from None
     if size == 0:
         raise SourceFileError(_("the file is empty"), file=name, code="file-empty")
-    if size > options.limits.max_bytes:
+    if size > limit:
         raise SourceFileError(
             _("the file has {size} bytes, more than the limit of {limit}; split it").format(
                 size=number(size), limit=number(options.limits.max_bytes)
@@ -176,19 +188,26 @@ def load_table(
             file=name,
             code="file-too-large",
         )
+    table = _parse(path, data, options, expected_columns)
+    table.sha256 = hashlib.sha256(data).hexdigest()
+    return table
+
+
+def _parse(path: Path, data: bytes, options: LoadOptions, expected: Sequence[str]) -> Table:
+    head = data[:8]
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _ole2_error(path)
+        raise _ole2_error(path, data)
     if ics.is_calendar(path, head):
-        return _load_calendar(path, options)
+        return _load_calendar(path, data, options)
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() in EXCEL_SUFFIXES:
         if not head.startswith(b"PK"):
             raise SourceFileError(
                 _("unrecognised file type: not an Excel .xlsx workbook"),
-                file=name,
+                file=str(path),
                 code="file-type-unknown",
             )
-        return _load_workbook(path, options, expected_columns)
-    return _load_text(path, options, expected_columns)
+        return _load_workbook(path, data, options, expected)
+    return _load_text(path, data, options, expected)
 
 
 def sheet_names(path: str | Path) -> list[str]:
@@ -196,10 +215,10 @@ def sheet_names(path: str | Path) -> list[str]:
     it then says why)."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            if not f.read(4).startswith(b"PK"):
-                return []
-        return list(_calamine(lambda: _open_workbook(path)).sheet_names)
+        data = path.read_bytes()
+        if not data.startswith(b"PK"):
+            return []
+        return list(_calamine(lambda: _open_workbook(data)).sheet_names)
     except (OSError, _Unreadable):
         return []
 
@@ -221,8 +240,7 @@ def _calamine(call: Callable[[], Any]) -> Any:
         raise _Unreadable("the reader gave up on this file") from None
 
 
-def _ole2_error(path: Path) -> SourceFileError:
-    data = path.read_bytes()
+def _ole2_error(path: Path, data: bytes) -> SourceFileError:
     if "EncryptedPackage".encode("utf-16-le") in data:
         return SourceFileError(
             _("the workbook is password-protected; remove the password in Excel and try again"),
@@ -237,10 +255,10 @@ def _ole2_error(path: Path) -> SourceFileError:
 
 
 # --- workbooks ---------------------------------------------------------------------------------
-def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) -> Table:
+def _load_workbook(path: Path, data: bytes, options: LoadOptions, expected: Sequence[str]) -> Table:
     name = str(path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             facts = scan_workbook(
                 archive, max_rows=options.limits.max_rows, max_inflated=options.limits.max_inflated
             )
@@ -253,7 +271,7 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
     except ScanRefused as exc:
         raise SourceFileError(exc.message, file=name, code=f"file-{exc.code}") from None
     try:
-        workbook = _calamine(lambda: _open_workbook(path))
+        workbook = _calamine(lambda: _open_workbook(data))
     except _Unreadable as exc:
         raise SourceFileError(
             _("the workbook cannot be read ({why})").format(why=exc),
@@ -261,6 +279,10 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
             code="file-damaged",
         ) from None
     own, own_sheet = _own_sheet(workbook, facts)
+    results_list = None
+    if own == "results":  # its list, as its Summary names it: from this same read
+        with contextlib.suppress(_Unreadable):
+            results_list = _calamine(lambda: _list_in(workbook))
     if own_sheet is not None:
         options = replace(options, sheet=own_sheet, header_row=1)
     sheet = _choose_sheet(workbook, facts, options, expected, name)
@@ -286,6 +308,7 @@ def _load_workbook(path: Path, options: LoadOptions, expected: Sequence[str]) ->
         own=own,
     )
     _apply_sheet_facts(table, sheet, facts)
+    table.results_list = results_list
     return table
 
 
@@ -335,12 +358,10 @@ def _choose_sheet(
     return candidates[0]
 
 
-def _open_workbook(path: Path) -> CalamineWorkbook:
-    """calamine picks its reader by the file name: an .xlsx saved as "x.xls" or "x.dat" is
-    opened by its content instead (the safety scan has already read it as an .xlsx)."""
-    if path.suffix.lower() in EXCEL_SUFFIXES:
-        return CalamineWorkbook.from_path(str(path))
-    return CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+def _open_workbook(data: bytes) -> CalamineWorkbook:
+    """The workbook from the bytes read once (whatever the file's name: the safety scan has
+    already read them as an .xlsx)."""
+    return CalamineWorkbook.from_filelike(io.BytesIO(data))
 
 
 # Our own workbooks are valid inputs: a results workbook (its sheet "Results") and a check report
@@ -542,9 +563,8 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _load_text(path: Path, options: LoadOptions, expected: Sequence[str]) -> Table:
+def _load_text(path: Path, data: bytes, options: LoadOptions, expected: Sequence[str]) -> Table:
     name = str(path)
-    data = path.read_bytes()
     stripped = data.lstrip()[:16].lower()
     if stripped.startswith((b"%pdf", b"<html", b"<!doctype", b"<?xml", b"{\\rtf")):
         raise SourceFileError(
@@ -646,10 +666,10 @@ def _field_too_long(
 
 
 # --- calendar files ---------------------------------------------------------------------------
-def _load_calendar(path: Path, options: LoadOptions) -> Table:
+def _load_calendar(path: Path, data: bytes, options: LoadOptions) -> Table:
     """An iCalendar file: one row per event, its properties as columns
     (:mod:`importer.source.ics`)."""
-    events = ics.read_events(path, path.read_bytes(), options.limits.max_rows)
+    events = ics.read_events(path, data, options.limits.max_rows)
     rows = range(2, len(events.rows) + 2)
     frame = pd.DataFrame(
         {c: [r[c] for r in events.rows] for c in ics.COLUMNS},
@@ -875,18 +895,13 @@ def _without_blanks(column: Sequence[Any], text_only: bool) -> list[Any]:
     ]
 
 
-def list_of_results(path: Path) -> str | None:
-    """The list a results workbook belongs to, as its Summary names it (None when it does
-    not: a workbook of an earlier version, or not ours)."""
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        names = every(SUMMARY_SHEET)
-        sheet = next((name for name in book.sheet_names if name in names), None)
-        if sheet is None:
-            return None
-        rows = book.get_sheet_by_name(sheet).to_python()
-    except (CalamineError, OSError, ValueError):
+def _list_in(book: CalamineWorkbook) -> str | None:
+    """The list a results workbook's Summary names (calamine errors propagate)."""
+    names = every(SUMMARY_SHEET)
+    sheet = next((name for name in book.sheet_names if name in names), None)
+    if sheet is None:
         return None
+    rows = book.get_sheet_by_name(sheet).to_python()
     labels = every(LIST_LABEL)
     for row in rows:
         if len(row) > 1 and row[0] in labels and isinstance(row[1], str) and row[1].strip():

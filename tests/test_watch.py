@@ -1,0 +1,254 @@
+"""Two runs of one list at once (``importer/run/watch.py``): every row in onOffice once, on every
+server, with a bounded number of reads, and messages in Berlin's time.
+
+The two runs are two real run_import calls in threads of their own, each with its own client and
+ledger (two computers: no shared lock), against a real sandbox over HTTP. Their start offsets
+come from a seeded random generator (:data:`SEED`); the order in which each run creates is its
+own (unseeded by design: two runs of one list rarely reach the same row at once).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from importer.core.contract import DATETIME_FORMAT
+from importer.onoffice.client import Record
+from importer.onoffice.readback import Appointment, from_list
+from importer.onoffice.reference import Stamp, with_stamp
+from importer.run.runner import RunReport
+from importer.run.submit import RunOptions, described, run_import
+from importer.run.watch import MAX_LOOK_READS, Watch
+from importer.sandbox import Dialect, Faults, Sandbox
+
+from .helpers import client_for, generated, subjects
+
+SEED = 3410
+ROWS = 60  # a run takes about 2 s (30 ms a write): the second starts 0-1 s after the first
+# Creates sent beyond one per row, in a trial: the twins of the first batch that the later
+# run deletes again (0-4 measured). Both runs writing on (the earlier one not waiting, or the
+# later one not giving way) sends dozens.
+EXTRA_CREATES = 6
+OPTIONS = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05, quiet_after=2.0)
+OLD = "2026-01-01 00:00:00"  # `modified` of appointments edited before the runs
+
+
+def busy(sb: Sandbox, n: int, modified: str = OLD) -> None:
+    """``n`` appointments of another agent, last edited at ``modified``."""
+    for i in range(n):
+        day = f"2027-02-{1 + i % 28:02d}"
+        sb.store.insert_appointment(
+            {
+                "start_dt": f"{day} 07:00:00",
+                "end_dt": f"{day} 07:30:00",
+                "description": f"busy {i}",
+                "users": [18],
+            },
+            modified,
+        )
+
+
+def two_runs(
+    tmp_path: Path, sb: Sandbox, source: Path, mapping: Path, offset: float
+) -> list[RunReport]:
+    """Two runs of one list, the second ``offset`` seconds after the first; bounded in time."""
+    reports: list[RunReport | BaseException] = [RuntimeError("did not end")] * 2
+
+    def run(n: int) -> None:
+        try:
+            with client_for(sb) as client:
+                reports[n] = run_import(
+                    source,
+                    mapping,
+                    client=client,
+                    journal_path=tmp_path / f"pc{n}.db",
+                    options=OPTIONS,
+                )
+        except BaseException as exc:  # noqa: BLE001 - handed to the test, not lost in the thread
+            reports[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(2)]
+    threads[0].start()
+    time.sleep(offset)
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "a run did not end within 120 s"
+    for report in reports:
+        if isinstance(report, BaseException):
+            raise report
+    return [r for r in reports if isinstance(r, RunReport)]
+
+
+# reading -> (the server, trials): the documented reading is where the order of two runs
+# is decided by their first writes; the others take turns by run id
+READINGS = {
+    "documented": (Dialect(), 4),
+    "without read calendar": (Dialect(calendar_read="removed"), 3),
+    "modifiedstart ignored": (Dialect(modifiedstart="ignored"), 2),
+}
+
+
+@pytest.mark.parametrize("reading", list(READINGS))
+def test_two_runs_at_once_never_leave_a_row_twice(tmp_path: Path, reading: str) -> None:
+    """Seeded offsets 0-1 s; a single doubled row in any trial fails the test, and so do
+    both runs writing on side by side (more than EXTRA_CREATES twins sent and deleted)."""
+    rng = random.Random(f"{SEED}-{reading}")
+    source, mapping = generated(tmp_path, ROWS)
+    figures = []
+    dialect, trials = READINGS[reading]
+    for trial in range(trials):
+        offset = round(rng.uniform(0.0, 1.0), 2)
+        with Sandbox(dialect=dialect) as sb:
+            sb.faults = Faults(latency=0.03, writes_only=True)
+            if reading == "modifiedstart ignored":
+                busy(sb, 600)  # every read by `modified` fills the 500 cap
+            reports = two_runs(tmp_path / f"t{trial}", sb, source, mapping, offset)
+            made = subjects(sb)
+            creates = sb.stats.actions["create calendar"]
+        doubled = {s: n for s, n in made.items() if n > 1 and not s.startswith("busy")}
+        figures.append((offset, creates - ROWS, [dict(r.counts()) for r in reports]))
+        assert not doubled, (reading, trial, offset, doubled)
+        assert sum(1 for s in made if s.startswith("Termin")) == ROWS, "a row is missing"
+        for report in reports:
+            assert report.stopped is None, report.stopped
+            assert set(report.counts()) <= {"created", "exists", "unchanged"}, report.counts()
+        assert creates - ROWS <= EXTRA_CREATES, (reading, trial, figures[-1])
+    print(f"{reading}: (offset s, twins sent and deleted, counts) per trial: {figures}")
+
+
+def test_a_server_ignoring_modifiedstart_is_asked_a_bounded_number_of_times(
+    tmp_path: Path,
+) -> None:
+    """Reproduction: 6,644 reads in 4 minutes, never finished. Now the first look notices the
+    older appointments it was given, and the run goes on by reference, saying so once."""
+    source, mapping = generated(tmp_path, 30)
+    with Sandbox(dialect=Dialect(modifiedstart="ignored")) as sb, client_for(sb) as client:
+        busy(sb, 1200)
+        began = time.monotonic()
+        report = run_import(source, mapping, client=client, options=OPTIONS)
+        took = time.monotonic() - began
+        reads = sb.stats.actions["read calendar"]
+    assert report.counts() == {"created": 30}
+    said = [n for n in report.notices if "by the time of their last edit" in n]
+    assert len(said) == 1, report.notices
+    # the rows' days, one look by `modified` (stopped at once), then each row looked for by
+    # its reference before its create and once after it
+    assert reads <= 4 + MAX_LOOK_READS + 2 * 30, reads
+    assert took < 30, took
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+
+def test_a_look_past_its_cap_of_reads_stops_asking_by_modified() -> None:
+    """A server that honours the window, with more edits since the last look than
+    MAX_LOOK_READS pages hold: the look stops at the cap and says why."""
+    with Sandbox() as sb, client_for(sb) as client:
+        watch = Watch(client, "abcd1234", "run1", _utc(client.server_now() - 5))
+        busy(sb, MAX_LOOK_READS * 500 + 1, _utc(client.server_now()).strftime(DATETIME_FORMAT))
+        assert watch.look() == []
+        reads = sb.stats.actions["read calendar"]
+    assert not watch.supported
+    assert watch.reads == reads == MAX_LOOK_READS
+    assert watch.notice is not None and f"than {MAX_LOOK_READS} reads" in watch.notice
+
+
+def _appointment(
+    series: int, ref: str, cancelled: bool = False, run: str = "0000beef", at: int = 0
+) -> Appointment:
+    stamp = Stamp(ref, "abcd1234", 2, False, "0" * 12, "0" * 12, run, at)
+    note = with_stamp({"data": {}}, stamp)["data"]["note"]
+    return Appointment(
+        id=series, series=series, starts=frozenset(), ends=frozenset(), subject="", note=note,
+        types=frozenset(), users=None, participants=frozenset(), resources=frozenset(),
+        resource_names=frozenset(), addresses=frozenset(), estates=frozenset(), modified=None,
+        cancelled=cancelled, via="read calendar",
+    )  # fmt: skip
+
+
+def test_the_run_that_wrote_first_goes_on_and_the_other_waits() -> None:
+    """By the server's `modified` of each run's first write, which both read alike (the planted
+    bug of issue 34, the order inverted, makes the earlier one wait); a tie by run id; without
+    reads by `modified`, the lower run id goes on; a run quiet for longer is not waited for."""
+    early, late = "2026-12-07 10:00:00", "2026-12-07 10:00:03"
+    a = Watch(None, "abcd1234", "bbbb0000", _utc(0))  # type: ignore[arg-type]
+    b = Watch(None, "abcd1234", "aaaa0000", _utc(0))  # type: ignore[arg-type]
+    for watch in (a, b):
+        watch.first = {"bbbb0000": early, "aaaa0000": late}
+    a.seen = {"aaaa0000": time.monotonic()}
+    b.seen = {"bbbb0000": time.monotonic()}
+    assert a.waiting_for(5.0) is None  # wrote first: goes on
+    assert b.waiting_for(5.0) == "bbbb0000"  # wrote later (though its id is lower): waits
+    assert a.others(5.0) and b.others(5.0)
+    for watch in (a, b):  # the same second: the run id decides, alike for both
+        watch.first = {"bbbb0000": early, "aaaa0000": early}
+    assert (a.waiting_for(5.0), b.waiting_for(5.0)) == ("aaaa0000", None)
+    for watch in (a, b):  # no reads by `modified`: the lower run id goes on
+        watch.first = {"bbbb0000": early, "aaaa0000": late}
+        watch.supported = False
+    assert (a.waiting_for(5.0), b.waiting_for(5.0)) == ("aaaa0000", None)
+    a.seen = {"aaaa0000": time.monotonic() - 6.0}  # quiet for longer: ended, or died
+    assert a.waiting_for(5.0) is None and not a.others(5.0)
+
+
+def test_where_modified_cannot_be_read_a_recent_stamp_of_another_run_means_it_writes() -> None:
+    with Sandbox() as sb, client_for(sb) as client:
+        now = int(client.server_now())
+        watch = Watch(client, "abcd1234", "aaaa0000", _utc(now), ended={"cccc0000"})
+        watch.saw(
+            [
+                _appointment(1, "a" * 16, run="aaaa0000", at=now),  # its own
+                _appointment(2, "b" * 16, run="cccc0000", at=now),  # an ended run's
+                _appointment(3, "c" * 16, run="dddd0000", at=now - 60),  # long ago
+            ],
+            5.0,
+        )
+        assert watch.seen == {}
+        watch.saw([_appointment(4, "d" * 16, run="eeee0000", at=now - 1)], 5.0)
+        assert set(watch.seen) == {"eeee0000"}
+        watch.seen.clear()
+        watch.saw([_appointment(4, "d" * 16, run="eeee0000", at=now - 1)], 5.0)
+        assert watch.seen == {}  # the same write again is not news
+
+
+def test_the_lower_id_of_two_twins_stays_and_only_a_shown_create_is_checked() -> None:
+    watch = Watch(None, "abcd1234", "run1", _utc(0))  # type: ignore[arg-type]
+    ref, other = "a" * 16, "b" * 16
+    # not shown yet: not checked (a later look decides)
+    assert watch.twins({ref: 105}) == ([], {})
+    watch.record([_appointment(105, ref), _appointment(103, ref), _appointment(107, other)])
+    checked, twins = watch.twins({ref: 105, other: 107})
+    assert checked == [ref, other]
+    assert {r: int(a.series) for r, a in twins.items()} == {ref: 103}  # 107 has no lower twin
+    # the other run's copy created after ours: ours stays (that run deletes its own)
+    watch.record([_appointment(109, other)])
+    assert watch.twins({other: 107})[1] == {}
+    # a cancelled copy is no twin
+    fresh = Watch(None, "abcd1234", "run1", _utc(0))  # type: ignore[arg-type]
+    fresh.record([_appointment(5, ref), _appointment(3, ref, cancelled=True)])
+    assert fresh.twins({ref: 5}) == ([ref], {})
+
+
+def test_an_appointment_list_time_is_named_in_berlin_time() -> None:
+    """Reproduction: the twin's message named 09:15 for an appointment at 11:15 (UTC shown as
+    Berlin time). appointmentList gives +00:00; the message shows the wall clock in Berlin."""
+    record = Record(
+        2712,
+        "appointmentList",
+        {
+            "id": 2712,
+            "subject": "Besichtigung AC-1042",
+            "date": {"start": "2027-06-01T09:15:00+00:00", "end": "2027-06-01T09:45:00+00:00"},
+        },
+    )
+    assert described(from_list(record)) == "Besichtigung AC-1042, 01.06.2027 11:15"
+    when = {"start": "2027-01-11T09:15:00+00:00", "end": "2027-01-11T09:45:00+00:00"}
+    winter = Record(2713, "appointmentList", {"id": 2713, "date": when})
+    assert described(from_list(winter)).endswith("11.01.2027 10:15")
