@@ -25,20 +25,9 @@ sys.path.insert(0, str(ROOT))
 from importer.onoffice.client import OnOfficeClient, Timeouts  # noqa: E402
 from importer.run.submit import RunOptions, run_import  # noqa: E402
 from importer.sandbox import Dialect, Sandbox  # noqa: E402
-from tests.living import Numbers, first_list, write_list  # noqa: E402
+from tests.living import READ_SHAPES, Numbers, first_list, write_list  # noqa: E402
 
-POINTS = [
-    "default",
-    "read_art=label",
-    "read_art=key",
-    "read_users=omitted",
-    "read_groups=omitted",
-    "resource_keys=omitted",
-    "read_modified=missing",
-    "modify_subscribers=merge",
-    "read_art=label,fields=bare",
-    "calendar_read=removed,read_users=omitted",
-]
+POINTS = ["default", *READ_SHAPES, "calendar_read=removed,read_users=omitted"]
 OPTIONS = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 
 

@@ -24,6 +24,19 @@ ESTATES = {"AC-1042": 608, "0815": 609, "AC-1043": 610, "K-2201": 611, "AC-1050"
 PROSPECTS = {"132": 5431, "133": 5432, "140": 5433, "141": 5434}
 KINDS = ("Besichtigung", "Uebergabe", "Notartermin", "Beratung")
 
+# How an account may show its own writes where the documentation only gives examples (issue 30):
+# each point alone, as tests/test_form.py and bench/read_shapes.py run the list under them.
+READ_SHAPES = (
+    "read_art=label",
+    "read_art=key",
+    "read_users=omitted",
+    "read_groups=omitted",
+    "resource_keys=omitted",
+    "read_modified=missing",
+    "modify_subscribers=merge",
+    "read_art=label,fields=bare",
+)
+
 HEADER = "Nr;Datum;Beginn;Dauer;Objekt;Makler;Interessent;Terminart;Notiz"
 MAPPING = """
 start: {date: Datum, time: Beginn}

@@ -240,16 +240,7 @@ def test_an_agent_change_leaves_onoffice_holding_the_file_whatever_a_modify_does
 
 # Every point of a read shape or a modify the documentation leaves open (issue 30), and all of
 # them at once: the living list's property holds under each.
-POINTS = [
-    "read_art=label",
-    "read_art=key",
-    "read_users=omitted",
-    "read_groups=omitted",
-    "resource_keys=omitted",
-    "read_modified=missing",
-    "modify_subscribers=merge",
-    "read_art=label,fields=bare",
-]
+POINTS = living.READ_SHAPES
 EVERYTHING = (
     "read_art=label,read_users=omitted,read_groups=omitted,resource_keys=omitted,"
     "read_modified=missing,modify_subscribers=merge,fields=bare"
