@@ -457,3 +457,54 @@ def test_the_cli_asks_and_takes_the_answer(tmp_path: Path, sandbox: Sandbox) -> 
     assert live == {ids["Schlüssel"], kept}
     new = forked([*args, "--pair", "3=new"], cwd=tmp_path, env=env, timeout=60)
     assert new.returncode == 0, new.stdout  # nothing asked any more: the answer is not needed
+
+
+# --- day two (issue 31): undo after a living list, a person's change with a row's, invalid rows,
+# look-alikes on the second computer ---------------------------------------------------------------
+def _abc(tmp_path: Path, sandbox: Sandbox) -> tuple[list[list[str]], Path, Path]:
+    """Rows A, B, C imported, then B deleted from the file and run with --cancel-removed."""
+    table = rows(3)
+    source, mapping = write(tmp_path, table)
+    with client_for(sandbox) as client:
+        run_import(source, mapping, client=client, options=FAST)
+        write(tmp_path, [table[0], table[2]])
+        cancelled = run_import(source, mapping, client=client, options=LIVE)
+    assert [r.status for r in cancelled.removed] == ["canceled"]
+    write_results(cancelled, tmp_path / "cancelled.results.xlsx")
+    return table, source, mapping
+
+
+def test_undo_after_a_living_list_removes_what_later_runs_cancelled_and_updated(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Rows A, B, C imported; B deleted and cancelled (--cancel-removed); A moved and run again:
+    undo of that results workbook deleted A and C and left B's cancelled appointment (1 left)."""
+    from importer.run.undo import undo_import
+
+    table, source, mapping = _abc(tmp_path, sandbox)
+    table[0][1] = table[0][1][:11] + "17:45"
+    write(tmp_path, [table[0], table[2]])
+    results = tmp_path / "rows.results.xlsx"
+    with client_for(sandbox) as client:
+        moved = run_import(source, mapping, client=client, options=LIVE)
+        assert moved.counts() == {"updated": 1, "already-created": 1}
+        write_results(moved, results)
+        undone = undo_import(results, client=client)
+        again = undo_import(results, client=client)
+    assert undone.counts() == {"deleted": 3}, undone.items
+    assert sandbox.store.count_appointments() == 0
+    assert set(again.counts()) <= {"deleted", "already-gone"}  # a second undo does nothing
+
+
+def test_undo_straight_after_the_cancel_run_never_makes_an_appointment_active(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Undo of the run that cancelled B (its row left the file) made B active again: a viewing
+    in no list, made by the import (1 active after the undo)."""
+    from importer.run.undo import undo_import
+
+    _table, _source, _mapping = _abc(tmp_path, sandbox)
+    with client_for(sandbox) as client:
+        undone = undo_import(tmp_path / "cancelled.results.xlsx", client=client)
+    assert undone.counts() == {"deleted": 3}, undone.items
+    assert sandbox.store.count_appointments() == 0
