@@ -24,9 +24,11 @@ import random
 import shutil
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -44,8 +46,17 @@ from importer.run.submit import RunOptions, run_import
 from importer.sandbox import Faults, Sandbox
 
 from .forkserver import run as forked
-from .helpers import FAST, client_for, computer, rows, sheet_rows, write
-from .living import EDITS, Numbers, Viewing, divergence, first_list, write_list
+from .helpers import FAST, cli, client_for, computer, edit_in_onoffice, rows, sheet_rows, write
+from .living import (
+    EDITS,
+    KINDS,
+    PROSPECTS,
+    Numbers,
+    Viewing,
+    divergence,
+    first_list,
+    write_list,
+)
 
 SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
 SEED = int(os.environ.get("DIALECT_SEED", "0"))
@@ -508,3 +519,177 @@ def test_undo_straight_after_the_cancel_run_never_makes_an_appointment_active(
         undone = undo_import(tmp_path / "cancelled.results.xlsx", client=client)
     assert undone.counts() == {"deleted": 3}, undone.items
     assert sandbox.store.count_appointments() == 0
+
+
+def _three(tmp_path: Path) -> list[Viewing]:
+    """Three viewings on three days, the living list's columns (prospect, type, agent …)."""
+    rng, numbers = random.Random(31), Numbers()
+    base = first_list(3, rng, numbers)
+    return [replace(v, start=v.start.replace(day=2 + i)) for i, v in enumerate(base)]
+
+
+def _active_ids(sb: Sandbox) -> set[int]:
+    return {a["id"] for a in sb.store.all_appointments() if a.get("status") != "canceled"}
+
+
+@pytest.mark.parametrize("where", ["A", "B"])
+def test_a_person_moved_it_and_the_row_changed_prospect_and_type_is_a_conflict(
+    tmp_path: Path, sandbox: Sandbox, where: str
+) -> None:
+    """A person moves an appointment in onOffice; then the file changes that row's prospect and
+    type: the run created a second appointment and listed the person's as "left the file" (4
+    active for 3 rows). It is a conflict, as with ``key:``; on either computer."""
+    table = _three(tmp_path)
+    source, mapping = write_list(tmp_path / "a", table, keyed=False)
+    with client_for(sandbox) as client:
+        first = run_import(source, mapping, client=client, options=FAST)
+    moved = first.results[3].appointment_id
+    record = sandbox.store.appointment(moved)
+    assert record is not None
+    edit_in_onoffice(
+        sandbox, moved, start_dt=record["start_dt"][:11] + "18:00:00",
+        end_dt=record["start_dt"][:11] + "18:30:00",
+    )  # fmt: skip
+    v = table[1]
+    table[1] = replace(v, prospect=_other(v.prospect, PROSPECTS), kind=_other(v.kind, KINDS))
+    if where == "A":
+        source, mapping = write_list(tmp_path / "a", table, keyed=False)
+        with client_for(sandbox) as client:
+            again = run_import(source, mapping, client=client, options=LIVE)
+        counts = again.counts()
+        removed = [r.appointment_id for r in again.removed]
+        conflict = again.results[3]
+        assert (conflict.status, conflict.appointment_id) == ("conflict", moved)
+    else:
+        home = tmp_path / "b"
+        write_list(home / "work", table, keyed=False)
+        args = ["run", "viewings.csv", "-m", "viewings.yaml", "--cancel-removed"]
+        done = cli(args, sandbox, home, home / "work")
+        assert done.returncode == 1, done.stdout + done.stderr
+        book = home / "work" / "viewings.results.xlsx"
+        results = sheet_rows(book, "Results")
+        counts = Counter(str(r["Status"]) for r in results)
+        removed = [] if "Removed" not in openpyxl.load_workbook(book).sheetnames else ["?"]
+        assert [(r["Status"], r["Appointment ID"]) for r in results][1] == ("conflict", moved)
+    assert counts["conflict"] == 1 and counts["already-created"] + counts["exists"] == 2
+    assert removed == []
+    assert len(_active_ids(sandbox)) == 3
+
+
+def _other(now: str, choices: Any) -> str:
+    return next(c for c in choices if c != now)
+
+
+class Outcome(NamedTuple):
+    """A run's outcome on either computer: per row its status and appointment; the removed."""
+
+    rows: list[tuple[str, int | None]]
+    removed: list[tuple[int, str]]
+    code: int
+
+    def counts(self) -> Counter[str]:
+        return Counter(status for status, _id in self.rows)
+
+
+def run_on(
+    where: str, folder: Path, sb: Sandbox, table: list[Viewing], typo: tuple[str, str] = ("", "")
+) -> Outcome:
+    """The list as ``table`` (``typo``: a text typed over the file's), run with
+    --cancel-removed on computer A (this process, its ledger) or B (a process of its own)."""
+    work = folder / "a" if where == "A" else folder / "b" / "work"
+    source, mapping = write_list(work, table, keyed=False)
+    if typo[0]:
+        text = source.read_text(encoding="utf-8")
+        assert text.count(typo[0]) == 1
+        source.write_text(text.replace(*typo), encoding="utf-8")
+    if where == "A":
+        with client_for(sb) as client:
+            report = run_import(source, mapping, client=client, options=LIVE)
+        return Outcome(
+            [(str(r.status), r.appointment_id) for _n, r in sorted(report.results.items())],
+            [(r.appointment_id, r.status) for r in report.removed],
+            int(report.exit_code),
+        )
+    args = ["run", "viewings.csv", "-m", "viewings.yaml", "--cancel-removed"]
+    done = cli(args, sb, folder / "b", work)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    book = work / "viewings.results.xlsx"
+    found = [
+        (str(r["Status"]), r["Appointment ID"] if isinstance(r["Appointment ID"], int) else None)
+        for r in sheet_rows(book, "Results")
+    ]
+    removed = (
+        [(int(r["Appointment ID"]), str(r["What happened"])) for r in sheet_rows(book, "Removed")]
+        if "Removed" in openpyxl.load_workbook(book, read_only=True).sheetnames
+        else []
+    )
+    return Outcome(found, removed, done.returncode)
+
+
+@pytest.mark.parametrize("where", ["A", "B"])
+def test_an_invalid_rows_appointment_is_never_given_to_a_look_alike_inserted_after_it(
+    tmp_path: Path, sandbox: Sandbox, where: str
+) -> None:
+    """A row's date mistyped (31.04.2027) in the same round as a look-alike row inserted after
+    it: the invalid row's appointment was rewritten with the new row's content, and when the
+    date was fixed the original row got a new appointment (1 appointment changed that nobody
+    asked to change). Now the new row is created, the invalid row's appointment kept for it."""
+    table = _three(tmp_path)
+    first = run_on(where, tmp_path, sandbox, table)
+    assert first.counts() == {"created": 3}
+    theirs = first.rows[1][1]
+    twin = replace(
+        table[1], nr="B-09999", note="Notiz 9999", prospect=_other(table[1].prospect, PROSPECTS)
+    )
+    day = table[1].start.strftime("%d.%m.%Y")
+    mistyped = run_on(
+        where, tmp_path, sandbox, [table[0], table[1], twin, table[2]],
+        (f";{day};{table[1].start:%H:%M};{table[1].minutes};{table[1].estate};{table[1].agent};"
+         f"{table[1].prospect};", f";31.04.2027;{table[1].start:%H:%M};{table[1].minutes};"
+         f"{table[1].estate};{table[1].agent};{table[1].prospect};"),
+    )  # fmt: skip
+    statuses = [s for s, _n in mistyped.rows]
+    assert statuses[1] == "invalid" and statuses[2] == "created", mistyped
+    assert mistyped.rows[2][1] != theirs
+    assert mistyped.removed == [(theirs, "kept")]
+    record = sandbox.store.appointment(theirs)
+    assert record is not None and table[1].held_by(record)  # as the import wrote it
+    fixed = run_on(where, tmp_path, sandbox, [table[0], table[1], twin, table[2]])
+    assert fixed.rows[1][1] == theirs and fixed.code == 0, fixed
+    assert set(fixed.counts()) <= {"already-created", "exists"}
+    assert (
+        divergence(sandbox.store.all_appointments(), [table[0], table[1], twin, table[2]]).total
+        == 0
+    )
+    assert len(_active_ids(sandbox)) == 4
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["in-place", "moved"])
+@pytest.mark.parametrize("which", [1, 2], ids=["original", "twin"])
+def test_a_look_alike_changed_on_the_second_computer_keeps_its_appointment(
+    tmp_path: Path, sandbox: Sandbox, which: int, moved: bool
+) -> None:
+    """Changing a look-alike row's prospect and type on the second computer (and moving it to
+    the end of the list) cancelled its appointment and created a new one (the id and its
+    history lost): as the only candidate, it is modified."""
+    table = _three(tmp_path)
+    twin = replace(
+        table[1], nr="B-09999", note="Notiz 9999", prospect=_other(table[1].prospect, PROSPECTS)
+    )
+    table = [table[0], table[1], twin, table[2]]
+    first = run_on("A", tmp_path, sandbox, table)
+    assert first.counts() == {"created": 4}
+    ids = {v.nr: n for v, (_s, n) in zip(table, first.rows, strict=True)}
+    v = table[which]
+    changed = replace(
+        v, prospect=_other(v.prospect, [*PROSPECTS][::-1]), kind=_other(v.kind, KINDS)
+    )
+    table[which] = changed
+    if moved:
+        table = [r for r in table if r is not changed] + [changed]
+    run = run_on("B", tmp_path, sandbox, table)
+    at = table.index(changed)
+    assert run.rows[at] == ("updated", ids[v.nr]), run
+    assert run.removed == [] and run.code == 0
+    assert divergence(sandbox.store.all_appointments(), table).total == 0
+    assert sandbox.store.count_appointments() == 4

@@ -250,6 +250,7 @@ class _Pairing:
         self.used: set[int] = set()  # appointment ids taken
         self.asked: dict[int, Question] = {}  # row -> its question
         self.new: set[int] = set()  # rows the user said are new
+        self.held: set[int] = set()  # appointments an invalid row may be: no other row's
 
     def take(self, row: int, prior: Prior, how: str, changed: tuple[str, ...] = ()) -> None:
         self.found[row] = (prior, how, changed)
@@ -257,6 +258,10 @@ class _Pairing:
 
     def free(self, prior: Prior) -> bool:
         return prior.appointment_id not in self.used
+
+    def takeable(self, prior: Prior) -> bool:
+        """Free, and no invalid row's to be (:func:`_claimed`)."""
+        return prior.appointment_id not in self.used and prior.appointment_id not in self.held
 
     def open(self, row: int) -> bool:
         return row not in self.found and row not in self.asked and row not in self.new
@@ -439,11 +444,55 @@ def _by_place(
         for r in rows[j1:j2]:
             blocks.of_row[r] = n
         news = [valid[r] for r in rows[j1:j2] if r in valid and pairing.open(r)]
+        pairing.held |= _claimed([invalid[r] for r in rows[j1:j2] if r in invalid], news, olds)
+        olds = [p for p in olds if pairing.takeable(p)]
         active = [p for p in olds if p.active]
         if news and active:
             square = len(news) == len(active) and not any(r in invalid for r in rows[j1:j2])
             _pair_block(news, active, square, pairing, anchored)
+        if anchored and not any(r in invalid for r in rows[j1:j2]):
+            _changed_at_place(news, olds, pairing)
     return blocks
+
+
+def _changed_at_place(rows: Sequence[Candidate], olds: Sequence[Prior], pairing: _Pairing) -> None:
+    """The one row left at the place of the one appointment left there, which a person changed
+    in onOffice: however little they are alike now (the person moved it, the file changed the
+    prospect), they are the same viewing; paired, the row is a conflict, never a second
+    appointment beside the person's."""
+    left = [c for c in rows if pairing.open(c.row)]
+    free = [p for p in olds if pairing.takeable(p) and p.found is not None]
+    if len(left) == 1 and len(free) == 1 and free[0].condition == CHANGED and _fits(*left, *free):
+        assert free[0].found is not None
+        changed = likeness(left[0].params, free[0].found).differing
+        pairing.take(left[0].row, free[0], "place", changed)
+
+
+def _claimed(loose: Sequence[Loose], rows: Sequence[Candidate], olds: Sequence[Prior]) -> set[int]:
+    """The appointments of a stretch that an invalid row of it is (its key), or is plausibly
+    and at least as much like as any valid row of the stretch: kept for it, never given to
+    another row (a date mistyped in the round a look-alike was inserted beside it)."""
+    out: set[int] = set()
+    for p in olds:
+        if p.found is None:
+            continue
+        valid = [likeness(c.params, p.found) for c in rows if _fits(c, p)]
+        for lr in loose:
+            if lr.identity is not None and p.ref == reference(lr.identity):
+                out.add(p.appointment_id)
+            elif not p.keyed and p.appointment_id not in lr.beside:
+                like = likeness(lr.params, p.found, lr.failed)
+                if _plausible(like) and all(
+                    like.score * v.known >= v.score * like.known for v in valid
+                ):
+                    out.add(p.appointment_id)
+    return out
+
+
+def _plausible(like: Likeness) -> bool:
+    """Enough of an invalid row reads to tell, and that much agrees: plausibly the viewing."""
+    total = sum(WEIGHTS.values())
+    return like.known * 2 >= total and like.score * total >= like.known * AT_PLACE
 
 
 def _by_neighbours(
@@ -469,11 +518,13 @@ def _by_neighbours(
             by_place.setdefault(around, ([], []))[0].append(valid[row])
     held = [None if pairing.free(p) else p.appointment_id for p in old]
     for i, p in enumerate(old):
-        if pairing.free(p) and p.active:
+        if pairing.takeable(p) and (p.active or p.condition == CHANGED):
             by_place.setdefault(_around(held, i), ([], []))[1].append(p)
     for news, olds in by_place.values():
-        if news and olds:
-            _pair_block(news, olds, len(news) == len(olds) == 1, pairing, True)
+        active = [p for p in olds if p.active]
+        if news and active:
+            _pair_block(news, active, len(news) == len(active) == 1, pairing, True)
+        _changed_at_place(news, olds, pairing)
 
 
 def _around(anchors: Sequence[int | None], i: int) -> frozenset[int | None]:
@@ -570,7 +621,7 @@ def _by_likeness(
 ) -> None:
     """A row that moved and changed: the appointment clearly like it and like no other row."""
     rows = [c for c in candidates if pairing.open(c.row)]
-    olds = [p for p in ours if pairing.free(p) and p.active and p.found is not None]
+    olds = [p for p in ours if pairing.takeable(p) and p.active and p.found is not None]
     scored = {
         (c.row, p.appointment_id): likeness(c.params, p.found)
         for c in rows
@@ -578,6 +629,13 @@ def _by_likeness(
         if p.found is not None and _fits(c, p)
     }
     strong = {k: v for k, v in scored.items() if (v.score >= MOVED if anchored else _same_slot(v))}
+    if anchored:  # the only candidate, for the row and for the appointment: the same viewing
+        plausible = [k for k, v in scored.items() if v.score >= AT_PLACE]
+        rows_of = Counter(r for r, _a in plausible)
+        olds_of = Counter(a for _r, a in plausible)
+        strong |= {
+            (r, a): scored[(r, a)] for r, a in plausible if rows_of[r] == 1 and olds_of[a] == 1
+        }
     by_id = {p.appointment_id: p for p in olds}
     for (row, appointment), like in sorted(strong.items(), key=lambda kv: -kv[1].score):
         rivals = [
@@ -788,7 +846,6 @@ def _invalid_rows_for(prior: Prior, loose: Iterable[Loose], blocks: _Blocks) -> 
     place between the same anchors, or plausibly the same viewing as far as the row reads."""
     out = []
     block = blocks.of_prior.get(prior.appointment_id)
-    total = sum(WEIGHTS.values())
     for lr in loose:
         if lr.identity is not None and prior.ref == reference(lr.identity):
             out.append(lr.row)
@@ -797,11 +854,8 @@ def _invalid_rows_for(prior: Prior, loose: Iterable[Loose], blocks: _Blocks) -> 
         # row's (the mapping gained a key)
         if prior.keyed or prior.appointment_id in lr.beside:
             continue
-        if block is not None and blocks.of_row.get(lr.row) == block:
+        at_place = block is not None and blocks.of_row.get(lr.row) == block
+        found = prior.found
+        if at_place or (found is not None and _plausible(likeness(lr.params, found, lr.failed))):
             out.append(lr.row)
-        elif prior.found is not None:
-            like = likeness(lr.params, prior.found, lr.failed)
-            # enough of the row reads to tell, and that much agrees
-            if like.known * 2 >= total and like.score * total >= like.known * AT_PLACE:
-                out.append(lr.row)
     return out
