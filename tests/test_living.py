@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -65,6 +66,9 @@ LIVE = RunOptions(
 )
 
 
+TYPO = "31.04.2027"  # no such day: the row is invalid while it is typed so
+
+
 class LivingList(RuleBasedStateMachine):
     """One office list, two computers (see the module's doc)."""
 
@@ -81,11 +85,19 @@ class LivingList(RuleBasedStateMachine):
         self.ids: dict[str, int] = {}  # booking number -> its appointment, as the runs said
         self.runs = 0
         self.edits: Counter[str] = Counter()
+        self.kind = "csv"  # how the list is saved: csv or xlsx (the same list either way)
+        self.typo: str | None = None  # the booking number of a row whose date is mistyped
+        self.held: set[int] = set()  # appointments kept for the mistyped row (may be its own)
+        self.force = False  # the next run writes the rows over a person's changes
 
     def teardown(self) -> None:
         self.client.close()
         self.sandbox.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def write(self, folder: Path) -> tuple[Path, Path]:
+        typo = (self.typo, TYPO) if self.typo else None
+        return write_list(folder, self.rows, self.keyed, self.kind, typo)
 
     @initialize(seed=st.integers(0, 2**32 - 1), n=st.integers(12, 30))
     def first_import(self, seed: int, n: int) -> None:
@@ -95,48 +107,162 @@ class LivingList(RuleBasedStateMachine):
 
     @rule(seed=st.integers(0, 2**32 - 1), where=st.sampled_from(["A", "A", "B"]))
     def edit_and_run(self, seed: int, where: str) -> None:
-        """A round: 1-4 edits of kinds drawn alike (from the seed), then a run on computer A
-        or B."""
+        """A round: a mistyped date fixed, 1-4 edits of kinds drawn alike (from the seed),
+        sometimes the list saved as the other kind (xlsx / csv), then a run on computer A or
+        B."""
         rng = random.Random(seed)
+        self.typo = None
         for kind in rng.choices(sorted(EDITS), k=rng.randint(1, 4)):
             self.rows = EDITS[kind](self.rows, rng, self.numbers)
             self.edits[kind] += 1
+        if rng.random() < 0.25:
+            self.kind = "xlsx" if self.kind == "csv" else "csv"
+            self.edits["saved as " + self.kind] += 1
         self.run_a() if where == "A" else self.run_b()
+
+    @rule(seed=st.integers(0, 2**32 - 1), where=st.sampled_from(["A", "B"]))
+    def mistype_a_date(self, seed: int, where: str) -> None:
+        """A round with 0-2 edits in which a row that stays as it was gets a date that does not
+        exist (and, half the time, a look-alike inserted right below it): the row is invalid,
+        its appointment kept as it was, never given to another row; fixed the next round."""
+        rng = random.Random(seed)
+        self.typo = None
+        before = {v.nr: v for v in self.rows}
+        for kind in rng.choices(sorted(EDITS), k=rng.randint(0, 2)):
+            self.rows = EDITS[kind](self.rows, rng, self.numbers)
+            self.edits[kind] += 1
+        untouched = [i for i, v in enumerate(self.rows) if before.get(v.nr) == v]
+        if untouched:
+            i = rng.choice(untouched)
+            self.typo = self.rows[i].nr
+            self.edits["typo"] += 1
+            if rng.random() < 0.5:
+                k, v = self.numbers.next(), self.rows[i]
+                twin = replace(
+                    v,
+                    nr=f"B-{k:05d}",
+                    note=f"Notiz {k}",
+                    prospect=_other(v.prospect, PROSPECTS, rng),
+                )
+                self.rows.insert(i + 1, twin)
+                self.edits["twin below the typo"] += 1
+        self.run_a() if where == "A" else self.run_b()
+
+    @rule(seed=st.integers(0, 2**32 - 1), where=st.sampled_from(["A", "B"]))
+    def a_person_and_the_file_change_one_row(self, seed: int, where: str) -> None:
+        """A person moves a row's appointment in onOffice (3 h later) and the file changes that
+        row (prospect, type, note, time) in the same round: the row is a conflict on its own
+        appointment, nothing is created or cancelled for it; then --force writes it over."""
+        rng = random.Random(seed)
+        self.typo = None
+        i = rng.randrange(len(self.rows))
+        v = self.rows[i]
+        appointment = self.ids[v.nr]
+        record = self.sandbox.store.appointment(appointment)
+        assert record is not None
+        later = {
+            k: (datetime.fromisoformat(record[k]) + timedelta(hours=3)).isoformat(" ")
+            for k in ("start_dt", "end_dt")
+        }
+        edit_in_onoffice(self.sandbox, appointment, **later)
+        changes = {
+            "prospect": lambda v: replace(v, prospect=_other(v.prospect, PROSPECTS, rng)),
+            "kind": lambda v: replace(v, kind=_other(v.kind, KINDS, rng)),
+            "note": lambda v: replace(v, note=f"Notiz {self.numbers.next()}"),
+            "move": lambda v: replace(v, start=v.start + timedelta(minutes=30)),
+        }
+        for name in rng.sample(sorted(changes), rng.randint(1, 3)):
+            v = changes[name](v)
+            self.edits["person+" + name] += 1
+        self.rows[i] = v
+        if where == "A":
+            self.run_a(expect=(v.nr, appointment))
+        else:
+            self.run_b(expect=(v.nr, appointment))
+        self.force = True
+        self.run_a() if rng.random() < 0.5 else self.run_b()  # with --force
 
     @rule()
     def run_again_unchanged(self) -> None:
         """A run with nothing edited sends nothing."""
-        source, mapping = write_list(self.folder / "a", self.rows, self.keyed)
+        source, mapping = self.write(self.folder / "a")
         report = run_import(source, mapping, client=self.client, options=LIVE)
         counts = report.counts()
-        assert set(counts) <= {"already-created", "exists", "unchanged"}, counts
+        assert set(counts) <= {"already-created", "exists", "unchanged", "invalid"}, counts
         self.after(report)
 
-    def run_a(self) -> None:
-        """Computer A: this process, with its ledger."""
-        source, mapping = write_list(self.folder / "a", self.rows, self.keyed)
-        report = run_import(source, mapping, client=self.client, options=LIVE)
+    def options(self) -> RunOptions:
+        return RunOptions(**{**vars(LIVE), "force": self.force})
+
+    def run_a(self, expect: tuple[str, int] | None = None) -> None:
+        """Computer A: this process, with its ledger (``expect``: the row, by its booking
+        number, that must be a conflict on this appointment)."""
+        source, mapping = self.write(self.folder / "a")
+        report = run_import(source, mapping, client=self.client, options=self.options())
+        self.force = False
+        if expect is not None:
+            self.conflicted(
+                {self.rows[row - 2].nr: (str(r.status), r.appointment_id)
+                 for row, r in report.results.items()},
+                [(r.appointment_id, str(r.status)) for r in report.removed],
+                expect,
+            )  # fmt: skip
+            self.runs += 1
+            return
         self.after(report)
 
-    def run_b(self) -> None:
+    def run_b(self, expect: tuple[str, int] | None = None) -> None:
         """Computer B: another process, HOME and folder, no ledger of A's."""
         home = self.folder / "b"
-        write_list(home / "work", self.rows, self.keyed)
-        args = ["run", "viewings.csv", "-m", "viewings.yaml", "--cancel-removed"]
-        done = forked(args, cwd=home / "work", env=computer(self.sandbox, home), timeout=120)
+        self.write(home / "work")
+        args = ["run", f"viewings.{self.kind}", "-m", "viewings.yaml", "--cancel-removed"]
+        done = forked(
+            [*args, *(["--force"] if self.force else [])],
+            cwd=home / "work",
+            env=computer(self.sandbox, home),
+            timeout=120,
+        )
+        self.force = False
         assert done.returncode in (0, 1), done.stdout + done.stderr
-        table = sheet_rows(home / "work" / "viewings.results.xlsx", "Results")
+        book = home / "work" / "viewings.results.xlsx"
+        table = sheet_rows(book, "Results")
+        removed = removed_sheet(book)
         statuses = Counter(str(r["Status"]) for r in table)
+        self.runs += 1
+        if expect is not None:
+            self.conflicted(
+                {self.rows[int(r["Source row"]) - 2].nr: (str(r["Status"]), r["Appointment ID"])
+                 for r in table},
+                removed,
+                expect,
+            )  # fmt: skip
+            return
         assert statuses["conflict"] == 0, done.stdout
         assert "in onOffice" not in done.stdout
         self.learn({int(r["Source row"]): r["Appointment ID"] for r in table})
-        self.runs += 1
+        self.held = {n for n, what in removed if what == "kept"} if self.typo else set()
         if statuses["ambiguous"]:  # the plan asks: answered on computer A
             assert done.returncode == 1
             self.answer()
         else:
-            assert done.returncode == 0, done.stdout + done.stderr
+            assert done.returncode == (1 if self.typo else 0), done.stdout + done.stderr
+            assert statuses["invalid"] == (1 if self.typo else 0), done.stdout
             self.compare()
+
+    def conflicted(
+        self,
+        rows: dict[str, tuple[str, Any]],
+        removed: list[tuple[int, str]],
+        expect: tuple[str, int],
+    ) -> None:
+        """The run after a person's change and the file's to one row: that row a conflict on
+        its appointment; nothing created, nothing else of the list cancelled."""
+        nr, appointment = expect
+        assert rows[nr] == ("conflict", appointment), rows
+        others = Counter(status for n, (status, _a) in rows.items() if n != nr)
+        assert set(others) <= {"already-created", "exists", "unchanged"}, rows
+        assert {n for n, what in removed if what == "canceled"} <= self.held, removed
+        assert appointment not in {n for n, _what in removed}, removed
 
     def after(self, report: RunReport) -> None:
         counts = report.counts()
@@ -145,13 +271,16 @@ class LivingList(RuleBasedStateMachine):
         assert not [w for w in warned if "in onOffice" in w], warned
         self.learn({row: r.appointment_id for row, r in report.results.items()})
         self.runs += 1
+        self.held = {r.appointment_id for r in report.removed if r.status == "kept"}
+        self.held = self.held if self.typo else set()
         if report.questions:
             # nothing was created for the rows it asks about
             asked = {row for q in report.questions for row in q.rows}
             assert all(report.results[row].status == "ambiguous" for row in asked)
             self.answer(report)
         else:
-            assert report.exit_code == 0, (counts, report.stopped)
+            assert counts["invalid"] == (1 if self.typo else 0), report.results
+            assert report.exit_code == (1 if self.typo else 0), (counts, report.stopped)
             self.compare()
 
     def learn(self, ids: dict[int, Any]) -> None:
@@ -161,7 +290,7 @@ class LivingList(RuleBasedStateMachine):
 
     def answer(self, report: RunReport | None = None) -> None:
         """Say which appointment each asked row is (the booking numbers know), run again."""
-        source, mapping = write_list(self.folder / "a", self.rows, self.keyed)
+        source, mapping = self.write(self.folder / "a")
         if report is None:
             from importer.rules.check import prepare
             from importer.run.submit import planned_check
@@ -177,12 +306,21 @@ class LivingList(RuleBasedStateMachine):
             client=self.client,
             options=RunOptions(**{**vars(LIVE), "choices": choices}),
         )
-        assert not again.questions and again.exit_code == 0, again.results
+        assert not again.questions and again.exit_code == (1 if self.typo else 0), again.results
         self.learn({row: r.appointment_id for row, r in again.results.items()})
+        if self.typo:
+            self.held = {r.appointment_id for r in again.removed if r.status == "kept"}
         self.compare()
 
     def compare(self) -> None:
-        found = divergence(self.sandbox.store.all_appointments(), self.rows)
+        """onOffice holds the file: each row one active appointment holding it (a mistyped row:
+        its appointment as it was), nothing else active but what is kept for a mistyped row."""
+        records = [
+            r
+            for r in self.sandbox.store.all_appointments()
+            if r["id"] not in self.held or any(v.held_by(r) for v in self.rows)
+        ]
+        found = divergence(records, self.rows)
         assert found.total == 0, f"{found} after run {self.runs} (DIALECT_SEED={SEED})"
 
     @invariant()
@@ -190,6 +328,15 @@ class LivingList(RuleBasedStateMachine):
         """Between runs too: no row is ever held by two active appointments."""
         if self.runs:
             assert divergence(self.sandbox.store.all_appointments(), self.rows).doubled == 0
+
+
+def removed_sheet(book: Path) -> list[tuple[int, str]]:
+    """The results workbook's Removed sheet: appointment id and what happened to it."""
+    if "Removed" not in openpyxl.load_workbook(book, read_only=True).sheetnames:
+        return []
+    return [
+        (int(r["Appointment ID"]), str(r["What happened"])) for r in sheet_rows(book, "Removed")
+    ]
 
 
 class KeyedLivingList(LivingList):
@@ -576,8 +723,9 @@ def test_a_person_moved_it_and_the_row_changed_prospect_and_type_is_a_conflict(
     assert len(_active_ids(sandbox)) == 3
 
 
-def _other(now: str, choices: Any) -> str:
-    return next(c for c in choices if c != now)
+def _other(now: str, choices: Any, rng: random.Random | None = None) -> str:
+    others = [c for c in choices if c != now]
+    return rng.choice(others) if rng is not None else others[0]
 
 
 class Outcome(NamedTuple):
@@ -618,11 +766,7 @@ def run_on(
         (str(r["Status"]), r["Appointment ID"] if isinstance(r["Appointment ID"], int) else None)
         for r in sheet_rows(book, "Results")
     ]
-    removed = (
-        [(int(r["Appointment ID"]), str(r["What happened"])) for r in sheet_rows(book, "Removed")]
-        if "Removed" in openpyxl.load_workbook(book, read_only=True).sheetnames
-        else []
-    )
+    removed = removed_sheet(book)
     return Outcome(found, removed, done.returncode)
 
 

@@ -299,6 +299,7 @@ def plan(
     # month's): then an edited row takes an appointment only at the same day and time and
     # clearly like it (every subject rewritten, or the mapping's template changed).
     anchored = any(prior.ours for prior, _how, _c in pairing.found.values())
+    pairing.held = _claimed(loose, [c for c in candidates if pairing.open(c.row)], ours, pairing)
     blocks = _by_place(candidates, loose, ours, pairing, anchored)
     if anchored:
         _by_neighbours(candidates, loose, ours, pairing)
@@ -444,7 +445,6 @@ def _by_place(
         for r in rows[j1:j2]:
             blocks.of_row[r] = n
         news = [valid[r] for r in rows[j1:j2] if r in valid and pairing.open(r)]
-        pairing.held |= _claimed([invalid[r] for r in rows[j1:j2] if r in invalid], news, olds)
         olds = [p for p in olds if pairing.takeable(p)]
         active = [p for p in olds if p.active]
         if news and active:
@@ -468,24 +468,32 @@ def _changed_at_place(rows: Sequence[Candidate], olds: Sequence[Prior], pairing:
         pairing.take(left[0].row, free[0], "place", changed)
 
 
-def _claimed(loose: Sequence[Loose], rows: Sequence[Candidate], olds: Sequence[Prior]) -> set[int]:
-    """The appointments of a stretch that an invalid row of it is (its key), or is plausibly
-    and at least as much like as any valid row of the stretch: kept for it, never given to
-    another row (a date mistyped in the round a look-alike was inserted beside it)."""
+def _claimed(
+    loose: Sequence[Loose], rows: Sequence[Candidate], ours: Sequence[Prior], pairing: _Pairing
+) -> set[int]:
+    """The appointments an invalid row is (its key), or is plausibly, most like of all, and at
+    least as much like as any valid row still open: kept for it, never given to another row (a
+    date mistyped in the round a look-alike was inserted below it)."""
     out: set[int] = set()
-    for p in olds:
-        if p.found is None:
-            continue
-        valid = [likeness(c.params, p.found) for c in rows if _fits(c, p)]
-        for lr in loose:
+    olds = [p for p in ours if pairing.free(p) and p.found is not None]
+    for lr in loose:
+        best: list[tuple[Likeness, Prior]] = []
+        for p in olds:
+            assert p.found is not None
             if lr.identity is not None and p.ref == reference(lr.identity):
                 out.add(p.appointment_id)
             elif not p.keyed and p.appointment_id not in lr.beside:
                 like = likeness(lr.params, p.found, lr.failed)
-                if _plausible(like) and all(
-                    like.score * v.known >= v.score * like.known for v in valid
-                ):
-                    out.add(p.appointment_id)
+                if _plausible(like):
+                    best.append((like, p))
+        top = max((like.score / like.known for like, _p in best), default=0.0)
+        for like, p in best:
+            assert p.found is not None
+            valid = [likeness(c.params, p.found) for c in rows if _fits(c, p)]
+            if like.score / like.known == top and all(
+                like.score * v.known >= v.score * like.known for v in valid
+            ):
+                out.add(p.appointment_id)
     return out
 
 
