@@ -462,10 +462,11 @@ def _changed_at_place(rows: Sequence[Candidate], olds: Sequence[Prior], pairing:
     appointment beside the person's."""
     left = [c for c in rows if pairing.open(c.row)]
     free = [p for p in olds if pairing.takeable(p) and p.found is not None]
-    if len(left) == 1 and len(free) == 1 and free[0].condition == CHANGED and _fits(*left, *free):
-        assert free[0].found is not None
-        changed = likeness(left[0].params, free[0].found).differing
-        pairing.take(left[0].row, free[0], "place", changed)
+    if len(left) != 1 or len(free) != 1:
+        return
+    (row,), (prior,) = left, free
+    if prior.condition == CHANGED and prior.found is not None and _fits(row, prior):
+        pairing.take(row.row, prior, "place", likeness(row.params, prior.found).differing)
 
 
 def _claimed(
