@@ -12,10 +12,13 @@ the list as onOffice (and this computer's ledger) hold it (:mod:`importer.run.st
    carries the row's reference (another list's, or imported before stamps said the list);
 5. as a diff pairs lines: rows recognised by 2-4 are anchors; between two anchors, an edited
    row takes the appointment at its place that it is plausibly the same viewing as (most like
-   it: time, property, contacts, agents weigh most); a row that moved *and* changed takes an
-   appointment only when it is clearly like it and like no other. Where two rows could each be
-   the same appointment and nothing tells them apart (two look-alike rows changed at once),
-   the row is ``ambiguous``: the plan asks, a run never guesses.
+   it: time, property, contacts, agents weigh most), and the one row left at the place of the
+   one appointment left there that a person changed is its row (a conflict, never a second
+   appointment); a row that moved *and* changed takes an appointment only when it is clearly
+   like it and like no other, or when each is the other's only plausible candidate. Where two
+   rows could each be the same appointment and nothing tells them apart (two look-alike rows
+   changed at once), the row is ``ambiguous``: the plan asks, a run never guesses. An
+   appointment an invalid row most plausibly is goes to no other row (:func:`_claimed`).
 
 Then each valid row gets an action: ``create``; ``update`` (its appointment holds an earlier
 version, written by this list and not changed in onOffice since); ``unchanged``; ``settle``
@@ -132,6 +135,7 @@ class Plan:
     removed: list[Removed]
     questions: list[Question] = field(default_factory=list)
     recognised: int = 0  # rows that found an appointment of the list
+    kept_for: dict[int, int] = field(default_factory=dict)  # appointment -> its invalid row
 
     def counts(self) -> Counter[str]:
         return Counter(step.action for step in self.steps.values())
@@ -250,7 +254,7 @@ class _Pairing:
         self.used: set[int] = set()  # appointment ids taken
         self.asked: dict[int, Question] = {}  # row -> its question
         self.new: set[int] = set()  # rows the user said are new
-        self.held: set[int] = set()  # appointments an invalid row may be: no other row's
+        self.held: dict[int, int] = {}  # appointment -> the invalid row it is kept for
 
     def take(self, row: int, prior: Prior, how: str, changed: tuple[str, ...] = ()) -> None:
         self.found[row] = (prior, how, changed)
@@ -304,11 +308,13 @@ def plan(
     if anchored:
         _by_neighbours(candidates, loose, ours, pairing)
     _by_likeness(candidates, ours, pairing, anchored)
+    if anchored:
+        _changed_nearby(candidates, loose, ours, pairing)
     steps = _steps(candidates, pairing, entries, allow_duplicates, force, notes)
     recognised = sum(1 for prior, _how, _c in pairing.found.values() if prior.ours)
     removed = _removed(ours, pairing, loose, blocks, recognised)
     questions = list({id(q): q for q in pairing.asked.values()}.values())
-    return Plan(steps, removed, questions, recognised)
+    return Plan(steps, removed, questions, recognised, dict(pairing.held))
 
 
 def _choose(
@@ -471,18 +477,18 @@ def _changed_at_place(rows: Sequence[Candidate], olds: Sequence[Prior], pairing:
 
 def _claimed(
     loose: Sequence[Loose], rows: Sequence[Candidate], ours: Sequence[Prior], pairing: _Pairing
-) -> set[int]:
+) -> dict[int, int]:
     """The appointments an invalid row is (its key), or is plausibly, most like of all, and at
     least as much like as any valid row still open: kept for it, never given to another row (a
-    date mistyped in the round a look-alike was inserted below it)."""
-    out: set[int] = set()
+    date mistyped in the round a look-alike was inserted below it), by the invalid row."""
+    out: dict[int, int] = {}
     olds = [p for p in ours if pairing.free(p) and p.found is not None]
     for lr in loose:
         best: list[tuple[Likeness, Prior]] = []
         for p in olds:
             assert p.found is not None
             if lr.identity is not None and p.ref == reference(lr.identity):
-                out.add(p.appointment_id)
+                out[p.appointment_id] = lr.row
             elif not p.keyed and p.appointment_id not in lr.beside:
                 like = likeness(lr.params, p.found, lr.failed)
                 if _plausible(like):
@@ -494,7 +500,7 @@ def _claimed(
             if like.score / like.known == top and all(
                 like.score * v.known >= v.score * like.known for v in valid
             ):
-                out.add(p.appointment_id)
+                out[p.appointment_id] = lr.row
     return out
 
 
@@ -534,6 +540,48 @@ def _by_neighbours(
         if news and active:
             _pair_block(news, active, len(news) == len(active) == 1, pairing, True)
         _changed_at_place(news, olds, pairing)
+
+
+def _changed_nearby(
+    candidates: Sequence[Candidate],
+    loose: Sequence[Loose],
+    ours: Sequence[Prior],
+    pairing: _Pairing,
+) -> None:
+    """An appointment a person changed, still without a row, and the one row still open beside
+    one of the rows that stood beside it (its place as far as the rows known tell, whatever row
+    numbers the stamps kept): paired when each is the other's only one and no invalid row
+    stands there too, so the row is a conflict, never a second appointment."""
+    anchor = {row: prior.appointment_id for row, (prior, _h, _c) in pairing.found.items()}
+    rows = sorted({*(c.row for c in candidates), *(lr.row for lr in loose)})
+    valid = {c.row: c for c in candidates}
+    marks = [anchor.get(r) for r in rows]
+    beside = {
+        row: _around(marks, i) - {None}
+        for i, row in enumerate(rows)
+        if row not in anchor and (row not in valid or pairing.open(row))
+    }
+    old = sorted(
+        (p for p in ours if p.row is not None), key=lambda p: (p.row or 0, p.appointment_id)
+    )
+    held = [None if pairing.free(p) else p.appointment_id for p in old]
+    pairs = [
+        (row, p)
+        for i, p in enumerate(old)
+        if pairing.takeable(p) and p.condition == CHANGED and p.found is not None
+        for row, near in beside.items()
+        if near & _around(held, i)
+    ]
+    for row, p in pairs:
+        if (
+            row in valid
+            and sum(1 for r, _p in pairs if r == row) == 1
+            and sum(1 for _r, q in pairs if q is p) == 1
+            and _fits(valid[row], p)
+            and pairing.open(row)
+        ):
+            assert p.found is not None
+            pairing.take(row, p, "place", likeness(valid[row].params, p.found).differing)
 
 
 def _around(anchors: Sequence[int | None], i: int) -> frozenset[int | None]:

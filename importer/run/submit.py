@@ -595,7 +595,7 @@ class _Run:
         report.existence_reads = done.state.reads
         report.questions = done.plan.questions
         fill_plan(checked, done)
-        self._seen(done.plan)
+        self._seen(done.plan, done.state.priors)
         use_reference = mapping.options.reference
         signature = Signature(list_tag(name), self.run)
         runner = Runner(client, journal, options, self.stop, report, signature, use_reference)
@@ -637,7 +637,7 @@ class _Run:
             why = (f"look-ups failed: {exc}", exc.exit_code)
             return _not_sent(checked, self.client, self.started, why)
 
-    def _seen(self, plan: identity.Plan) -> None:
+    def _seen(self, plan: identity.Plan, priors: Sequence[Prior]) -> None:
         """Where this computer's known rows stand now (a re-sorted file): it pairs by place."""
         if self.journal.derived:
             return
@@ -648,6 +648,13 @@ class _Run:
             and step.prior is not None
             and step.prior.entry is not None
             and step.prior.entry.source_row != row
+        ]
+        # an invalid row's appointment, kept for it, stands where the row stands now
+        entries = {p.appointment_id: p.entry for p in priors if p.entry is not None}
+        moved += [
+            (entry.fingerprint, row)
+            for appointment, row in plan.kept_for.items()
+            if (entry := entries.get(appointment)) is not None and entry.source_row != row
         ]
         with contextlib.suppress(JournalError):  # a hint for pairing: nothing is lost without it
             self.journal.seen(moved)
