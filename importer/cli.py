@@ -554,7 +554,7 @@ def _render_plan(result: Any) -> None:
     "--cancel-removed",
     is_flag=True,
     help="Cancel the appointments of rows an earlier run imported from this file that are no "
-    "longer in it (undo restores them).",
+    "longer in it (undo removes them with the rest).",
 )
 @click.option(
     "--retry-refused",
@@ -958,8 +958,7 @@ def undo(
     journal = journal or _legacy_journal(results)
 
     def confirm(plan: list[Any]) -> bool:
-        restore = [i for i in plan if i.status == "kept" and i.message]
-        remove = [i for i in plan if i not in restore]
+        remove = plan  # also what later runs cancelled: never made active again
         if remove:
             click.echo(
                 (
@@ -981,15 +980,6 @@ def undo(
                 ).format(n=len(remove))
             )
             _list_appointments(remove)
-        if restore:
-            click.echo(
-                ngettext(
-                    "{n} appointment would be set active again:",
-                    "{n} appointments would be set active again:",
-                    len(restore),
-                ).format(n=len(restore))
-            )
-            _list_appointments(restore)
         if yes:
             return True
         if not sys.stdin.isatty():

@@ -2,13 +2,15 @@
 
 Shared by the stateful property test (``tests/test_living.py``) and the bench
 (``bench/living_bench.py``). A list is a Python list of :class:`Viewing`; :data:`EDITS` are the
-edit kinds of issue 21 (time moved, prospect / type / agent / note changed, row deleted or
-inserted, two rows swapped, a look-alike twin added); :func:`divergence` compares what the
+edit kinds of issues 21 and 31 (time moved, prospect / type / agent / note changed, row deleted
+or inserted, two rows swapped, a look-alike twin added, two rows swapped and one edited, the
+list re-sorted by agent); :func:`divergence` compares what the
 sandbox holds with the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -96,14 +98,60 @@ def mapping_text(keyed: bool) -> str:
     return ("key: Nr\n" if keyed else "") + MAPPING
 
 
-def write_list(folder: Path, rows: Sequence[Viewing], keyed: bool) -> tuple[Path, Path]:
-    """The list as ``folder/viewings.csv`` and its mapping (the same name on every computer)."""
+def write_list(
+    folder: Path,
+    rows: Sequence[Viewing],
+    keyed: bool,
+    kind: str = "csv",
+    typo: tuple[str, str] | None = None,
+) -> tuple[Path, Path]:
+    """The list as ``folder/viewings.csv`` (``kind`` "xlsx": ``viewings.xlsx``, dates and times
+    as Excel's own cells) and its mapping (the same name on every computer). ``typo``: the
+    booking number of a row and the date typed into it instead of its own."""
     folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "viewings.csv"
-    source.write_text(HEADER + "\n" + "".join(r.line() + "\n" for r in rows), encoding="utf-8")
+    for stale in ("viewings.csv", "viewings.xlsx"):  # one list: the other saving is gone
+        (folder / stale).unlink(missing_ok=True)
+    lines = [r.line() for r in rows]
+    if typo is not None:
+        lines = [
+            _typed(line, typo[1]) if line.startswith(typo[0] + ";") else line for line in lines
+        ]
+    if kind == "xlsx":
+        source = folder / "viewings.xlsx"
+        _write_xlsx(source, lines)
+    else:
+        source = folder / "viewings.csv"
+        source.write_text(HEADER + "\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
     mapping = folder / "viewings.yaml"
     mapping.write_text(mapping_text(keyed), encoding="utf-8")
     return source, mapping
+
+
+def _typed(line: str, day: str) -> str:
+    cells = line.split(";")
+    cells[1] = day
+    return ";".join(cells)
+
+
+def _write_xlsx(path: Path, lines: Sequence[str]) -> None:
+    """The rows as an office saves them in Excel: a date cell, a time cell, numbers as numbers
+    (a mistyped date stays the text typed)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER.split(";"))
+    for line in lines:
+        cells: list[Any] = line.split(";")
+        with contextlib.suppress(ValueError):  # a typo stays the text typed
+            cells[1] = datetime.strptime(cells[1], "%d.%m.%Y")
+        cells[2] = datetime.strptime(cells[2], "%H:%M").time()
+        cells[3] = int(cells[3])
+        sheet.append(cells)
+        sheet.cell(row=sheet.max_row, column=2).number_format = "DD.MM.YYYY"
+        sheet.cell(row=sheet.max_row, column=3).number_format = "HH:MM"
+    book.save(path)
 
 
 class Numbers:
@@ -222,6 +270,25 @@ def _other(rng: random.Random, choices: Any, now: str) -> str:
     return rng.choice([c for c in choices if c != now])
 
 
+def swap_edit(rows: list[Viewing], rng: random.Random, numbers: Numbers) -> list[Viewing]:
+    """Two rows swapped, and one of them edited in the same round (prospect and type)."""
+    if len(rows) < 2:
+        return rows
+    i, j = rng.sample(range(len(rows)), 2)
+    out = list(rows)
+    v = out[i]
+    out[i], out[j] = (
+        out[j],
+        replace(v, prospect=_other(rng, PROSPECTS, v.prospect), kind=_other(rng, KINDS, v.kind)),
+    )
+    return out
+
+
+def by_agent(rows: list[Viewing], rng: random.Random, numbers: Numbers) -> list[Viewing]:
+    """The list re-sorted by agent (ties keep their order), as Excel's sort does."""
+    return sorted(rows, key=lambda v: v.agent, reverse=rng.random() < 0.5)
+
+
 EDITS: dict[str, Edit] = {
     "move": move,
     "prospect": prospect,
@@ -232,7 +299,11 @@ EDITS: dict[str, Edit] = {
     "insert": insert,
     "swap": swap,
     "twin": twin,
+    "swap_edit": swap_edit,
+    "by_agent": by_agent,
 }
+# A row's own edits, for a round where a person also changes its appointment in onOffice.
+ROW_EDITS: dict[str, Edit] = {"move": move, "prospect": prospect, "kind": kind, "note": note}
 
 
 @dataclass(frozen=True)

@@ -119,3 +119,35 @@ def test_ctrl_c_finishes_in_flight_writes_results_and_exits_130(
     assert counted["not-sent"] > 0 and sum(counted.values()) == 300
     assert finish(start(sandbox, source, mapping, log)) == ExitCode.OK
     assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 300
+
+
+@pytest.mark.parametrize(
+    "posts", [1, 3, 5, 7, 9], ids=["preflight", "look-ups", "state", "rights", "first-look"]
+)
+def test_sigterm_before_the_first_write_writes_the_results_and_exits_130(
+    tmp_path: Path, sandbox: Sandbox, posts: int
+) -> None:
+    """Issue 31: SIGTERM before the first write exited 130 without a results workbook (the
+    README says "writes the results"). Stopped while each kind of request before the first
+    create is in flight (the preflight, the look-ups, the list's state, the rights, the look
+    before the first batch): exit 130, every row in the results, nothing created; the next
+    run creates every row once."""
+    source, mapping = generated(tmp_path, 30)
+    sandbox.faults = Faults(latency=0.4)  # each request held: the signal comes while it waits
+    log = tmp_path / "runs.log"
+    proc = start(sandbox, source, mapping, log)
+    deadline = time.monotonic() + 60
+    while sandbox.stats.posts < posts and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert sandbox.stats.actions["create calendar"] == 0
+    proc.send_signal(signal.SIGTERM)
+    assert finish(proc, timeout=30) == ExitCode.INTERRUPTED, log.read_text()[-2000:]
+    output = log.read_text()
+    assert "Traceback" not in output and "Interrupted" in output
+    counted = statuses(tmp_path / "rows.results.xlsx")
+    assert counted == {"not-sent": 30}, counted
+    assert sandbox.store.count_appointments() == 0
+    sandbox.faults = Faults()
+    assert finish(start(sandbox, source, mapping, log)) == ExitCode.OK
+    assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 30

@@ -256,8 +256,9 @@ def test_onoffice_holds_the_living_list_under_a_read_shape(
     dialect: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The living list's machine (tests/test_living.py: after every edit and run, on either
-    computer, onOffice holds the file and no row is a conflict) driven through six seeded
-    rounds of edits, on computer A or B (a second process), and a run of nothing new, under
+    computer, onOffice holds the file, no row is a conflict nobody caused and a person's change
+    is one) driven through six seeded rounds, on computer A or B (a second process), and a
+    run of nothing new, under
     one of the points drawn by the session's seed (DIALECT_SEED) and under all of them at
     once. `python bench/living_bench.py --dialect POINT` runs every point longer."""
     chosen = Dialect.parse(dialect)
@@ -273,7 +274,7 @@ def test_onoffice_holds_the_living_list_under_a_read_shape(
     try:
         machine.first_import(rng.randrange(2**32), 20)
         for where in ("A", "A", "B", "A", "B", "A"):
-            machine.edit_and_run(rng.randrange(2**32), where)
+            machine.a_round(rng.randrange(2**32), where)  # edits, a typo, or a person's change
             machine.compare()
         machine.run_again_unchanged()
     finally:

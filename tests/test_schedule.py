@@ -60,3 +60,27 @@ def test_24_00_is_no_start(tmp_path: Path) -> None:
     outcome = check(source, load_mapping(path), report=False).outcomes[0]
     assert [p.code for p in outcome.errors] == ["bad-datetime"]
     assert "24:00 is allowed for an end only" in outcome.errors[0].message
+
+
+def test_a_repeated_end_time_names_the_end_cells(tmp_path: Path) -> None:
+    """Issue 31: the warning for an end that happens twice (the clocks go back) named the
+    start's cells ("Datum, Beginn"); it names the cells the end is read from."""
+    text = (
+        "Datum;Beginn;Ende;Dauer\n"
+        "31.10.2027;01:30;02:30;60\n"  # the end happens twice
+        "31.10.2027;02:30;03:30;60\n"  # the start happens twice
+    )
+    mapping = "start: {date: Datum, time: Beginn}\nend: {time: Ende}\n"
+    by_end = write_csv(tmp_path / "in.csv", text)
+    path = tmp_path / "m.yaml"
+    found = {}
+    for name, end in (("time", "{time: Ende}"), ("duration", "{duration: Dauer}")):
+        path.write_text(mapping.replace("{time: Ende}", end), encoding="utf-8")
+        outcomes = check(by_end, load_mapping(path), report=False).outcomes
+        found[name] = [
+            [(p.columns, p.field) for p in o.warnings if p.code == "time-ambiguous"]
+            for o in outcomes
+        ]
+    start = (("Datum", "Beginn"), "start_dt")
+    assert found["time"] == [[(("Ende",), "end_dt")], [start]]
+    assert found["duration"] == [[(("Datum", "Beginn", "Dauer"), "end_dt")], [start]]

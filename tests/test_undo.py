@@ -27,7 +27,6 @@ from importer.run.undo import (
     GONE,
     KEPT,
     MODIFIED,
-    RESTORED,
     Imported,
     UndoItem,
     UndoReport,
@@ -347,12 +346,7 @@ def test_what_undo_did_in_the_users_words_and_its_exit_code() -> None:
         "not in onOffice any more",
         "not in the journal: left alone",
     ]
-    assert [undo_word(s) for s in (FAILED, KEPT, RESTORED, "odd")] == [
-        "failed",
-        "kept",
-        "active again",
-        "odd",
-    ]
+    assert [undo_word(s) for s in (FAILED, KEPT, "odd")] == ["failed", "kept", "odd"]
     report = UndoReport(Path("x.results.xlsx"), [UndoItem(1, 2, DELETED), UndoItem(3, 4, KEPT)])
     assert report.exit_code == ExitCode.OK and report.counts() == {"deleted": 1, "kept": 1}
     for bad in (FAILED, DISAGREE, MODIFIED):
@@ -436,12 +430,13 @@ def test_gone_refused_and_lost_deletes_are_reported_per_appointment(
 
 
 @pytest.mark.documented  # where read calendar is gone, a deleted one is not proven gone
-def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
+def test_undo_removes_what_the_run_cancelled_for_rows_that_left_the_file(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     """A row left the file and the run cancelled its appointment (--cancel-removed): undo
-    makes it active again (restored), listed first as kept with the reason; one deleted in
-    onOffice meanwhile is gone; refused, it fails with the server's words."""
+    removes it with the rest (issue 31: it used to make it active again, a viewing in no list),
+    listed first with the reason; one deleted in onOffice meanwhile is gone; refused, it fails
+    with the server's words."""
     table = rows(4)
     source, mapping = write(tmp_path, table, keyed=True)
     results = tmp_path / "rows.results.xlsx"
@@ -462,11 +457,9 @@ def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
             return False
 
         undo_import(results, client=client, confirm=no)
-        restoring = [i for i in shown[0] if i.appointment_id in left]
-        assert [(i.status, i.message) for i in restoring] == [
-            (KEPT, "cancelled by the run: its row had left the file")
-        ] * 2
-        assert sorted((i.appointment_id, i.source_row) for i in restoring) == sorted(
+        leaving = [i for i in shown[0] if i.appointment_id in left]
+        assert [(i.status, i.message) for i in leaving] == [(KEPT, "its row had left the file")] * 2
+        assert sorted((i.appointment_id, i.source_row) for i in leaving) == sorted(
             zip(left, (3, 4), strict=True)
         )
         sandbox.store.delete_appointment(left[1])
@@ -484,10 +477,8 @@ def test_undo_gives_back_what_the_run_cancelled_for_rows_that_left_the_file(
         sandbox.faults = Faults()
         undone = undo_import(results, client=client)
         back = {i.appointment_id: (i.status, i.message) for i in undone.items}
-        assert back[left[0]] == (RESTORED, "active again")
-        assert undone.counts()[RESTORED] == 1
+        assert back[left[0]] == (DELETED, "")
         in_its_rows(undone, {left[0]: 3})
-        stamp = read_stamp(sandbox.store.appointment(left[0])["note"])  # type: ignore[index]
-        assert stamp is not None and stamp.complete and stamp.at > 0
-        assert RESTORED not in undo_import(results, client=client).counts()  # given back once
-    assert sandbox.store.appointment(left[0])["status"] == "active"  # type: ignore[index]
+        again = undo_import(results, client=client).counts()
+        assert again == {"deleted": 2}, again  # the rows' two, undone earlier; nothing more
+    assert sandbox.store.count_appointments() == 0

@@ -101,7 +101,7 @@ def start_and_end(run: Conversion, all_day: list[bool], data: dict[str, list[Any
                 if i in exclusive and end_day > s.date():
                     end_day -= timedelta(days=1)  # ends at midnight: the day before was its last
                 ends[i] = datetime.combine(end_day, time(23, 59, 59))
-        _check_times(run, i, s, ends[i])
+        _check_times(run, i, s, ends[i], _end_columns(run, end_cols))
     # isoformat() spells contract.DATETIME_FORMAT for naive times, five times faster
     data["start_dt"] = [s.isoformat(" ", "seconds") if s else None for s in starts]
     data["end_dt"] = [e.isoformat(" ", "seconds") if e else None for e in ends]
@@ -231,18 +231,24 @@ def _end_times(
                 exclusive.add(i)  # Outlook's all-day end: midnight after the last day
 
 
-def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None) -> None:
-    """Clock changes, odd lengths and the past: problems of the start/end columns."""
+def _check_times(
+    run: Conversion, i: int, start: datetime, end: datetime | None, end_columns: tuple[str, ...]
+) -> None:
+    """Clock changes, odd lengths and the past: problems of the start/end columns (a clock
+    change at the end names the end's cells)."""
     m = run.mapping
 
-    def note(code: str, message: str, value: Any, level: Level, field: str) -> None:
-        run.add(RowProblem(run.rows[i], _start_columns(run), code, message, value, level, field))
+    def note(
+        code: str, message: str, value: Any, level: Level, field: str, columns: tuple[str, ...]
+    ) -> None:
+        run.add(RowProblem(run.rows[i], columns, code, message, value, level, field))
 
-    for value in (start, end):
+    starts = _start_columns(run)
+    for value, columns, field in ((start, starts, "start_dt"), (end, end_columns, "end_dt")):
         problem = local_time_problem(value, m.timezone) if value is not None else None
         if problem:
             level = Level.ERROR if problem.code == "time-does-not-exist" else Level.WARNING
-            note(problem.code, problem.message, value, level, "start_dt")
+            note(problem.code, problem.message, value, level, field, columns)
     if end is not None:
         length = end - start
         all_day = (end.time(), start.time()) == (time(23, 59, 59), time(0))
@@ -256,6 +262,7 @@ def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None)
                     None,
                     Level.WARNING,
                     "end_dt",
+                    starts,
                 )
         elif length == timedelta(0):
             note(
@@ -264,6 +271,7 @@ def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None)
                 None,
                 Level.WARNING,
                 "end_dt",
+                starts,
             )
     if start < run.now and m.options.past != "allow":
         level = Level.ERROR if m.options.past == "error" else Level.WARNING
@@ -273,7 +281,17 @@ def _check_times(run: Conversion, i: int, start: datetime, end: datetime | None)
             None,
             level,
             "start_dt",
+            starts,
         )
+
+
+def _end_columns(run: Conversion, end_columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The cells an end is read from: its own column or time (with its date), else the start's
+    and the duration it adds (a default length: the start's alone)."""
+    e = run.mapping.end
+    if e.column or e.time:
+        return end_columns
+    return _start_columns(run) + end_columns
 
 
 def _start_columns(run: Conversion) -> tuple[str, ...]:

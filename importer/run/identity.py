@@ -12,10 +12,13 @@ the list as onOffice (and this computer's ledger) hold it (:mod:`importer.run.st
    carries the row's reference (another list's, or imported before stamps said the list);
 5. as a diff pairs lines: rows recognised by 2-4 are anchors; between two anchors, an edited
    row takes the appointment at its place that it is plausibly the same viewing as (most like
-   it: time, property, contacts, agents weigh most); a row that moved *and* changed takes an
-   appointment only when it is clearly like it and like no other. Where two rows could each be
-   the same appointment and nothing tells them apart (two look-alike rows changed at once),
-   the row is ``ambiguous``: the plan asks, a run never guesses.
+   it: time, property, contacts, agents weigh most), and the one row left at the place of the
+   one appointment left there that a person changed is its row (a conflict, never a second
+   appointment); a row that moved *and* changed takes an appointment only when it is clearly
+   like it and like no other, or when each is the other's only plausible candidate. Where two
+   rows could each be the same appointment and nothing tells them apart (two look-alike rows
+   changed at once), the row is ``ambiguous``: the plan asks, a run never guesses. An
+   appointment an invalid row most plausibly is goes to no other row (:func:`_claimed`).
 
 Then each valid row gets an action: ``create``; ``update`` (its appointment holds an earlier
 version, written by this list and not changed in onOffice since); ``unchanged``; ``settle``
@@ -132,6 +135,7 @@ class Plan:
     removed: list[Removed]
     questions: list[Question] = field(default_factory=list)
     recognised: int = 0  # rows that found an appointment of the list
+    kept_for: dict[int, int] = field(default_factory=dict)  # appointment -> its invalid row
 
     def counts(self) -> Counter[str]:
         return Counter(step.action for step in self.steps.values())
@@ -250,6 +254,7 @@ class _Pairing:
         self.used: set[int] = set()  # appointment ids taken
         self.asked: dict[int, Question] = {}  # row -> its question
         self.new: set[int] = set()  # rows the user said are new
+        self.held: dict[int, int] = {}  # appointment -> the invalid row it is kept for
 
     def take(self, row: int, prior: Prior, how: str, changed: tuple[str, ...] = ()) -> None:
         self.found[row] = (prior, how, changed)
@@ -257,6 +262,10 @@ class _Pairing:
 
     def free(self, prior: Prior) -> bool:
         return prior.appointment_id not in self.used
+
+    def takeable(self, prior: Prior) -> bool:
+        """Free, and no invalid row's to be (:func:`_claimed`)."""
+        return prior.appointment_id not in self.used and prior.appointment_id not in self.held
 
     def open(self, row: int) -> bool:
         return row not in self.found and row not in self.asked and row not in self.new
@@ -294,15 +303,18 @@ def plan(
     # month's): then an edited row takes an appointment only at the same day and time and
     # clearly like it (every subject rewritten, or the mapping's template changed).
     anchored = any(prior.ours for prior, _how, _c in pairing.found.values())
+    pairing.held = _claimed(loose, [c for c in candidates if pairing.open(c.row)], ours, pairing)
     blocks = _by_place(candidates, loose, ours, pairing, anchored)
     if anchored:
         _by_neighbours(candidates, loose, ours, pairing)
     _by_likeness(candidates, ours, pairing, anchored)
+    if anchored:
+        _changed_nearby(candidates, loose, ours, pairing)
     steps = _steps(candidates, pairing, entries, allow_duplicates, force, notes)
     recognised = sum(1 for prior, _how, _c in pairing.found.values() if prior.ours)
     removed = _removed(ours, pairing, loose, blocks, recognised)
     questions = list({id(q): q for q in pairing.asked.values()}.values())
-    return Plan(steps, removed, questions, recognised)
+    return Plan(steps, removed, questions, recognised, dict(pairing.held))
 
 
 def _choose(
@@ -439,11 +451,63 @@ def _by_place(
         for r in rows[j1:j2]:
             blocks.of_row[r] = n
         news = [valid[r] for r in rows[j1:j2] if r in valid and pairing.open(r)]
+        olds = [p for p in olds if pairing.takeable(p)]
         active = [p for p in olds if p.active]
         if news and active:
             square = len(news) == len(active) and not any(r in invalid for r in rows[j1:j2])
             _pair_block(news, active, square, pairing, anchored)
+        if anchored and not any(r in invalid for r in rows[j1:j2]):
+            _changed_at_place(news, olds, pairing)
     return blocks
+
+
+def _changed_at_place(rows: Sequence[Candidate], olds: Sequence[Prior], pairing: _Pairing) -> None:
+    """The one row left at the place of the one appointment left there, which a person changed
+    in onOffice: however little they are alike now (the person moved it, the file changed the
+    prospect), they are the same viewing; paired, the row is a conflict, never a second
+    appointment beside the person's."""
+    left = [c for c in rows if pairing.open(c.row)]
+    free = [p for p in olds if pairing.takeable(p) and p.found is not None]
+    if len(left) != 1 or len(free) != 1:
+        return
+    (row,), (prior,) = left, free
+    if prior.condition == CHANGED and prior.found is not None and _fits(row, prior):
+        pairing.take(row.row, prior, "place", likeness(row.params, prior.found).differing)
+
+
+def _claimed(
+    loose: Sequence[Loose], rows: Sequence[Candidate], ours: Sequence[Prior], pairing: _Pairing
+) -> dict[int, int]:
+    """The appointments an invalid row is (its key), or is plausibly, most like of all, and at
+    least as much like as any valid row still open: kept for it, never given to another row (a
+    date mistyped in the round a look-alike was inserted below it), by the invalid row."""
+    out: dict[int, int] = {}
+    olds = [p for p in ours if pairing.free(p) and p.found is not None]
+    for lr in loose:
+        best: list[tuple[Likeness, Prior]] = []
+        for p in olds:
+            assert p.found is not None
+            if lr.identity is not None and p.ref == reference(lr.identity):
+                out[p.appointment_id] = lr.row
+            elif not p.keyed and p.appointment_id not in lr.beside:
+                like = likeness(lr.params, p.found, lr.failed)
+                if _plausible(like):
+                    best.append((like, p))
+        top = max((like.score / like.known for like, _p in best), default=0.0)
+        for like, p in best:
+            assert p.found is not None
+            valid = [likeness(c.params, p.found) for c in rows if _fits(c, p)]
+            if like.score / like.known == top and all(
+                like.score * v.known >= v.score * like.known for v in valid
+            ):
+                out[p.appointment_id] = lr.row
+    return out
+
+
+def _plausible(like: Likeness) -> bool:
+    """Enough of an invalid row reads to tell, and that much agrees: plausibly the viewing."""
+    total = sum(WEIGHTS.values())
+    return like.known * 2 >= total and like.score * total >= like.known * AT_PLACE
 
 
 def _by_neighbours(
@@ -469,11 +533,55 @@ def _by_neighbours(
             by_place.setdefault(around, ([], []))[0].append(valid[row])
     held = [None if pairing.free(p) else p.appointment_id for p in old]
     for i, p in enumerate(old):
-        if pairing.free(p) and p.active:
+        if pairing.takeable(p) and (p.active or p.condition == CHANGED):
             by_place.setdefault(_around(held, i), ([], []))[1].append(p)
     for news, olds in by_place.values():
-        if news and olds:
-            _pair_block(news, olds, len(news) == len(olds) == 1, pairing, True)
+        active = [p for p in olds if p.active]
+        if news and active:
+            _pair_block(news, active, len(news) == len(active) == 1, pairing, True)
+        _changed_at_place(news, olds, pairing)
+
+
+def _changed_nearby(
+    candidates: Sequence[Candidate],
+    loose: Sequence[Loose],
+    ours: Sequence[Prior],
+    pairing: _Pairing,
+) -> None:
+    """An appointment a person changed, still without a row, and the one row still open beside
+    one of the rows that stood beside it (its place as far as the rows known tell, whatever row
+    numbers the stamps kept): paired when each is the other's only one and no invalid row
+    stands there too, so the row is a conflict, never a second appointment."""
+    anchor = {row: prior.appointment_id for row, (prior, _h, _c) in pairing.found.items()}
+    rows = sorted({*(c.row for c in candidates), *(lr.row for lr in loose)})
+    valid = {c.row: c for c in candidates}
+    marks = [anchor.get(r) for r in rows]
+    beside = {
+        row: _around(marks, i) - {None}
+        for i, row in enumerate(rows)
+        if row not in anchor and (row not in valid or pairing.open(row))
+    }
+    old = sorted(
+        (p for p in ours if p.row is not None), key=lambda p: (p.row or 0, p.appointment_id)
+    )
+    held = [None if pairing.free(p) else p.appointment_id for p in old]
+    pairs = [
+        (row, p)
+        for i, p in enumerate(old)
+        if pairing.takeable(p) and p.condition == CHANGED and p.found is not None
+        for row, near in beside.items()
+        if near & _around(held, i)
+    ]
+    for row, p in pairs:
+        if (
+            row in valid
+            and sum(1 for r, _p in pairs if r == row) == 1
+            and sum(1 for _r, q in pairs if q is p) == 1
+            and _fits(valid[row], p)
+            and pairing.open(row)
+        ):
+            assert p.found is not None
+            pairing.take(row, p, "place", likeness(valid[row].params, p.found).differing)
 
 
 def _around(anchors: Sequence[int | None], i: int) -> frozenset[int | None]:
@@ -570,7 +678,7 @@ def _by_likeness(
 ) -> None:
     """A row that moved and changed: the appointment clearly like it and like no other row."""
     rows = [c for c in candidates if pairing.open(c.row)]
-    olds = [p for p in ours if pairing.free(p) and p.active and p.found is not None]
+    olds = [p for p in ours if pairing.takeable(p) and p.active and p.found is not None]
     scored = {
         (c.row, p.appointment_id): likeness(c.params, p.found)
         for c in rows
@@ -578,6 +686,13 @@ def _by_likeness(
         if p.found is not None and _fits(c, p)
     }
     strong = {k: v for k, v in scored.items() if (v.score >= MOVED if anchored else _same_slot(v))}
+    if anchored:  # the only candidate, for the row and for the appointment: the same viewing
+        plausible = [k for k, v in scored.items() if v.score >= AT_PLACE]
+        rows_of = Counter(r for r, _a in plausible)
+        olds_of = Counter(a for _r, a in plausible)
+        strong |= {
+            (r, a): scored[(r, a)] for r, a in plausible if rows_of[r] == 1 and olds_of[a] == 1
+        }
     by_id = {p.appointment_id: p for p in olds}
     for (row, appointment), like in sorted(strong.items(), key=lambda kv: -kv[1].score):
         rivals = [
@@ -791,7 +906,6 @@ def _invalid_rows_for(prior: Prior, loose: Iterable[Loose], blocks: _Blocks) -> 
     place between the same anchors, or plausibly the same viewing as far as the row reads."""
     out = []
     block = blocks.of_prior.get(prior.appointment_id)
-    total = sum(WEIGHTS.values())
     for lr in loose:
         if lr.identity is not None and prior.ref == reference(lr.identity):
             out.append(lr.row)
@@ -800,11 +914,8 @@ def _invalid_rows_for(prior: Prior, loose: Iterable[Loose], blocks: _Blocks) -> 
         # row's (the mapping gained a key)
         if prior.keyed or prior.appointment_id in lr.beside:
             continue
-        if block is not None and blocks.of_row.get(lr.row) == block:
+        at_place = block is not None and blocks.of_row.get(lr.row) == block
+        found = prior.found
+        if at_place or (found is not None and _plausible(likeness(lr.params, found, lr.failed))):
             out.append(lr.row)
-        elif prior.found is not None:
-            like = likeness(lr.params, prior.found, lr.failed)
-            # enough of the row reads to tell, and that much agrees
-            if like.known * 2 >= total and like.score * total >= like.known * AT_PLACE:
-                out.append(lr.row)
     return out

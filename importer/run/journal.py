@@ -505,13 +505,6 @@ class Journal:
             ("UPDATE entries SET state = ? WHERE appointment_id = ?", (UNDONE, appointment_id)),
         )
 
-    def restored(self, appointment_id: int) -> None:
-        """`undo` gave back an appointment a run had cancelled (``--cancel-removed``)."""
-        self._transaction(
-            ("DELETE FROM undo WHERE appointment_id = ?", (appointment_id,)),
-            ("UPDATE entries SET state = ? WHERE appointment_id = ?", (CREATED, appointment_id)),
-        )
-
     def undone_ids(self) -> dict[int, str]:
         self.flush()
         with self._mutex:

@@ -623,7 +623,7 @@ class Runner:
             self.halt(str(exc), ExitCode.STOPPED)
 
     def cancel_removed(self, removed: Removed) -> RemovedRow:
-        """Cancel the appointment of a row that left the file (journaled; undo restores it),
+        """Cancel the appointment of a row that left the file (journaled; undo removes it too),
         stamped as cancelled by the import so that no computer takes it for a person's."""
         prior = removed.prior
         appointment = prior.appointment_id

@@ -151,8 +151,17 @@ def run_import(
     options = options or RunOptions()
     stop = stop or threading.Event()
     started = now or contract.local_now()
-    prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
-    refused, account = _preflight_failure(client)
+    try:
+        prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
+    except KeyboardInterrupt:  # stopped while reading: read once more, for the results
+        prepared = prepare(source, mapping, load_options)
+        checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
+        return interrupted_before(checked, client, started)
+    try:
+        refused, account = _preflight_failure(client)
+    except KeyboardInterrupt:
+        checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
+        return interrupted_before(checked, client, started)
     if refused or account is None:
         checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
         return _not_sent(checked, client, started, refused or ("no account", ExitCode.STOPPED))
@@ -176,6 +185,27 @@ def _not_sent(
     for o in checked.outcomes:
         status, error = (NOT_SENT, why[0]) if o.valid else (INVALID, joined_problems(o.errors))
         report.results[o.row] = RowResult(o.row, status, error=error)
+    report.finished = contract.local_now()
+    return report
+
+
+def interrupted_before(
+    checked: CheckReport, client: OnOfficeClient, started: datetime, report: RunReport | None = None
+) -> RunReport:
+    """A run stopped (Ctrl-C, SIGTERM) before it wrote anything, or between its writes: the
+    results of what was sent (``report``'s), every other row said so."""
+    if report is None:
+        earlier = split_outcomes(checked.table)
+        report = RunReport(checked, {}, client.url, started, earlier=earlier)
+    report.interrupted = True
+    for o in report.check.outcomes:
+        if o.row not in report.results:
+            status, error = (
+                (NOT_SENT, _("interrupted before it was sent; run again"))
+                if o.valid
+                else (INVALID, joined_problems(o.errors))
+            )
+            report.results[o.row] = RowResult(o.row, status, error=error)
     report.finished = contract.local_now()
     return report
 
@@ -533,15 +563,35 @@ class _Run:
         self.list_name = list_name
         self.run = secrets.token_hex(4)
         self.workers = max(1, min(options.workers, MAX_WORKERS))
+        self.checked: CheckReport | None = None  # the file checked with the look-ups
+        self.report: RunReport | None = None  # the run's report, once there is one
 
     def go(self, progress: Progress | None) -> RunReport:
+        """The run; stopped (Ctrl-C, SIGTERM) at any point, the results of what was sent."""
+        try:
+            return self._go(progress)
+        except KeyboardInterrupt:  # before the first write, or around the sending
+            checked = self.checked or check(
+                self.source,
+                self.prepared[0],
+                now=self.started,
+                prepared=self.prepared,
+                strict=self.options.strict,
+            )
+            report = interrupted_before(checked, self.client, self.started, self.report)
+            report.journal_path = self.journal.path
+            report.list_name = report.list_name or self.list_name or name_of(self.source)
+            return report
+
+    def _go(self, progress: Progress | None) -> RunReport:
         source, prepared, client, options = self.source, self.prepared, self.client, self.options
         mapping = prepared[0]
         checked = self._checked()
         if isinstance(checked, RunReport):  # the look-ups failed: nothing sent, still results
             return checked
         earlier = split_outcomes(checked.table)
-        report = RunReport(
+        self.checked = checked
+        report = self.report = RunReport(
             checked, {}, client.url, self.started, journal_path=self.journal.path, earlier=earlier
         )
         name = self.list_name or _list_name(source, checked.table, bool(earlier))
@@ -577,7 +627,7 @@ class _Run:
         report.existence_reads = done.state.reads
         report.questions = done.plan.questions
         fill_plan(checked, done)
-        self._seen(done.plan)
+        self._seen(done.plan, done.state.priors)
         use_reference = mapping.options.reference
         signature = Signature(list_tag(name), self.run)
         runner = Runner(client, journal, options, self.stop, report, signature, use_reference)
@@ -630,7 +680,7 @@ class _Run:
             why = (f"look-ups failed: {exc}", exc.exit_code)
             return _not_sent(checked, self.client, self.started, why)
 
-    def _seen(self, plan: identity.Plan) -> None:
+    def _seen(self, plan: identity.Plan, priors: Sequence[Prior]) -> None:
         """Where this computer's known rows stand now (a re-sorted file): it pairs by place."""
         if self.journal.derived:
             return
@@ -641,6 +691,13 @@ class _Run:
             and step.prior is not None
             and step.prior.entry is not None
             and step.prior.entry.source_row != row
+        ]
+        # an invalid row's appointment, kept for it, stands where the row stands now
+        entries = {p.appointment_id: p.entry for p in priors if p.entry is not None}
+        moved += [
+            (entry.fingerprint, row)
+            for appointment, row in plan.kept_for.items()
+            if (entry := entries.get(appointment)) is not None and entry.source_row != row
         ]
         with contextlib.suppress(JournalError):  # a hint for pairing: nothing is lost without it
             self.journal.seen(moved)

@@ -6,9 +6,12 @@ The ids come from the journal and from the results workbook; both must agree, an
 one of them knows is reported, never touched. Appointments changed in onOffice after the import's
 last write (on any computer: its stamp says what it wrote and when,
 :mod:`importer.onoffice.reference`)
-are skipped and listed unless ``force``. Every step is journaled: an undo that is interrupted
-resumes, and a second undo does nothing. Undone rows are marked in the journal, so a later `run`
-sends them again if asked to (an appointment undo cancelled is made active again).
+are skipped and listed unless ``force``. Whatever later runs did to the import's appointments
+(updated them, cancelled them because their rows left the file), undo removes them with the
+rest: never makes one active that its list no longer holds. Every step is journaled: an undo
+that is interrupted resumes, and a second undo does nothing. Undone rows are marked in the
+journal, so a later `run` sends them again if asked to (an appointment undo cancelled is made
+active again).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from ..core import contract
 from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
-from ..core.excel import REMOVED_SHEET, REMOVED_WORDS
+from ..core.excel import REMOVED_SHEET
 from ..core.i18n import N_, _, every
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, learn_types, normalised, recall
@@ -36,13 +39,13 @@ from ..onoffice.readback import (
     read_ids,
     stamp_holds,
 )
-from ..onoffice.reference import read_stamp
+from ..onoffice.reference import list_name, read_stamp
 from ..source.load import load_table
-from .journal import CANCELED_REMOVED, CREATED, UNDONE, Journal, ledger_path
+from .journal import CANCELED_REMOVED, CREATED, UNDONE, Entry, Journal, entry_list, ledger_path
 from .state import restamped
 from .submit import preflight, split_outcomes
 
-DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT, RESTORED = (
+DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
     "deleted",
     "canceled",
     "skipped-modified",
@@ -50,7 +53,6 @@ DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT, RESTORED = (
     "disagreement",
     "failed",
     "kept",
-    "restored",  # a run cancelled it (--cancel-removed): set back to active
 )
 
 
@@ -92,6 +94,7 @@ class WorkbookRows:
     ids: dict[int, int]  # appointment id -> source row
     columns: list[str]  # the user's own columns
     cells: dict[int, tuple[Any, ...]]  # appointment id -> the row's cells in those columns
+    list_name: str | None = None  # the list, as the workbook's Summary names it
 
 
 def _workbook_rows(results: Path) -> WorkbookRows:
@@ -104,12 +107,12 @@ def _workbook_rows(results: Path) -> WorkbookRows:
         status, appointment, source = earlier.get(row, (None, None, row))
         if appointment and status != "invalid":  # a failed update names its appointment too
             ids[appointment], cells[appointment] = source, values
-    return WorkbookRows(ids, table.columns, cells)
+    return WorkbookRows(ids, table.columns, cells, table.results_list)
 
 
-def _cancelled_by_run(results: Path) -> dict[int, int | None]:
-    """Appointment id -> source row, for those the run cancelled because their rows had left
-    the file (the results workbook's Removed sheet)."""
+def _removed_sheet(results: Path) -> dict[int, int | None]:
+    """Appointment id -> source row, for the appointments whose rows had left the file (the
+    results workbook's Removed sheet, whatever the run did with them: cancelled or kept)."""
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(results))
@@ -118,11 +121,10 @@ def _cancelled_by_run(results: Path) -> dict[int, int | None]:
     if sheet is None:
         return {}
     rows = book.get_sheet_by_name(sheet).to_python()[1:]
-    canceled = every(REMOVED_WORDS[CANCELED]) | {CANCELED}
     return {
         int(r[0]): int(r[1]) if isinstance(r[1], int | float) else None
         for r in rows
-        if len(r) > 4 and isinstance(r[0], int | float) and r[4] in canceled
+        if len(r) > 1 and isinstance(r[0], int | float)
     }
 
 
@@ -236,9 +238,17 @@ def undo_import(
         recall(client, journal.get_meta(MEMO_KEY))  # how the account shows its types
         report.workbook = _workbook_rows(results)
         agreed, report.items = plan_undo(results, journal, report.workbook)
-        report.imported = agreed
         done = journal.undone_ids()
+        left, unread = _left_behind(client, results, journal, report.workbook, done)
+        report.imported = {**agreed, **left}
+        report.items += unread
+        # a later run's cancel (its row left the file) is no undo: it is removed with the rest
+        done = {i: action for i, action in done.items() if action != CANCELED_REMOVED}
         todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
+        todo += [
+            UndoItem(i, a.source_row, KEPT, _("its row had left the file"))
+            for i, a in sorted(left.items())
+        ]
         report.items += [
             UndoItem(
                 i,
@@ -249,36 +259,30 @@ def undo_import(
             for i, a in sorted(agreed.items())
             if i in done
         ]
-        restore = [
-            UndoItem(i, row, KEPT, _("cancelled by the run: its row had left the file"))
-            for i, row in sorted(_cancelled_by_run(results).items())
-            if done.get(i) == CANCELED_REMOVED
-        ]
-        written = {
-            e.appointment_id: [p for p in (e.payload, e.pending) if p]
-            for e in journal.entries().values()
-            if e.appointment_id is not None
-        }
-        if not todo and not restore:
+        if not todo:
             return report
-        if confirm is not None and not confirm(todo + restore):
+        if confirm is not None and not confirm(todo):
             report.confirmed = False
-            report.items += todo + restore
+            report.items += todo
             return report
-        _calibrate(client, {i.appointment_id: agreed[i.appointment_id] for i in todo})
+        _calibrate(client, {i.appointment_id: report.imported[i.appointment_id] for i in todo})
         run = secrets.token_hex(4)
-        steps: list[tuple[UndoItem, Callable[[], UndoItem]]] = []
-        for item in todo:
-            agreed_payload = agreed[item.appointment_id]
-            steps.append(
-                (
+        steps = [
+            (
+                item,
+                partial(
+                    _undo_one,
+                    client,
+                    journal,
                     item,
-                    partial(_undo_one, client, journal, item, agreed_payload, cancel, force, run),
-                )
+                    report.imported[item.appointment_id],
+                    cancel,
+                    force,
+                    run,
+                ),
             )
-        for item in restore:
-            payloads = written.get(item.appointment_id, [])
-            steps.append((item, partial(_restore, client, journal, item, payloads, run)))
+            for item in todo
+        ]
         done_now: Counter[str] = Counter()
         for n, (_item, step) in enumerate(steps):
             if stop is not None and stop.is_set():
@@ -317,36 +321,61 @@ def _calibrate(client: OnOfficeClient, imported: dict[int, Imported]) -> None:
     learn_types(client, written)
 
 
-def _restore(
+def _left_behind(
     client: OnOfficeClient,
+    results: Path,
     journal: Journal,
-    item: UndoItem,
-    written: list[dict[str, Any]],
-    run: str,
-) -> UndoItem:
-    """Give back an appointment the run cancelled: its status active again, stamped so
-    (``written``: what the import sent for it, which tells where to look for it)."""
-    try:
-        current = find_appointment(client, item.appointment_id, written)
-        current = current and normalised(client, current)
-        if current is None:
-            journal.undone(item.appointment_id, "deleted")
-            return UndoItem(
-                item.appointment_id, item.source_row, GONE, _("not in onOffice any more")
-            )
-        data = restamped(current, cancelled=False, run=run, at=int(client.server_now()))
-        client.modify_appointment(item.appointment_id, {"data": data})
-        journal.restored(item.appointment_id)
-    except ActionRefused as exc:
-        return UndoItem(item.appointment_id, item.source_row, FAILED, exc.server_message)
-    except ApiError as exc:
-        return UndoItem(
-            item.appointment_id,
-            item.source_row,
-            FAILED,
-            _("{error}; run undo again").format(error=exc),
-        )
-    return UndoItem(item.appointment_id, item.source_row, RESTORED, _("active again"))
+    workbook: WorkbookRows,
+    done: dict[int, str],
+) -> tuple[dict[int, Imported], list[UndoItem]]:
+    """The list's appointments whose rows had left the file, which the import made too: undo
+    removes them with the rows' (a cancelled one made active would be a viewing in no list).
+
+    They are those of the results' Removed sheet (cancelled or kept), those a run of the list
+    cancelled (the ledger says so), and the ledger's other appointments of the list that
+    onOffice shows cancelled by the import (a run on another computer); an active one the
+    workbook does not name is a later row's, left alone. Also: the Removed sheet's ids the ledger
+    does not know (reported, never touched)."""
+    name = workbook.list_name or list_name(str(results))
+    on_sheet = _removed_sheet(results)
+    entries = _entries_by_id(journal)
+    unread = [
+        UndoItem(i, row, DISAGREE, _("in the results workbook, but not in the journal as created"))
+        for i, row in sorted(on_sheet.items())
+        if i not in entries and i not in workbook.ids
+    ]
+    left: dict[int, Imported] = {}
+    for n, e in sorted(entries.items()):
+        if n in workbook.ids or (n not in on_sheet and entry_list(e) != name):
+            continue
+        action = done.get(n)
+        if action is not None and action != CANCELED_REMOVED:
+            continue  # undone earlier, or found gone by a run
+        imported = Imported(on_sheet.get(n, e.source_row), e.intent_at or "", e.payload, e.pending)
+        if n in on_sheet or action == CANCELED_REMOVED:
+            left[n] = imported
+            continue
+        try:  # cancelled by the import elsewhere, or a later row's (active: not this undo's)
+            current = find_appointment(client, n, [p for p in (e.payload, e.pending) if p])
+        except ApiError:
+            current = None  # not told: left for an undo of the workbook that names it
+        if (
+            current is not None
+            and current.cancelled
+            and changed_by_someone(current, imported) is None
+        ):
+            left[n] = imported
+    return left, unread
+
+
+def _entries_by_id(journal: Journal) -> dict[int, Entry]:
+    """The ledger's entry of each appointment an import created (the last written, should two
+    name one)."""
+    out: dict[int, Entry] = {}
+    for e in sorted(journal.entries().values(), key=lambda e: e.intent_at or ""):
+        if e.appointment_id is not None and e.state in (CREATED, UNDONE):
+            out[e.appointment_id] = e
+    return out
 
 
 UNDONE_EARLIER = N_("undone earlier")
@@ -362,7 +391,6 @@ UNDO_WORDS = {
     DISAGREE: N_("not in the journal: left alone"),
     FAILED: N_("failed"),
     KEPT: N_("kept"),
-    RESTORED: N_("active again"),
 }
 
 
