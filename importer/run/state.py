@@ -47,9 +47,9 @@ from ..onoffice.reference import (
     Stamp,
     list_filter,
     list_tag,
-    note_without_reference,
     read_stamp,
     reference,
+    with_stamp,
 )
 from ..rules.keys import KEY_PREFIX
 from .journal import CREATED, SENDING, UNDONE, UNKNOWN, Entry, entry_content, entry_list
@@ -165,10 +165,15 @@ def restamped(found: Appointment, *, cancelled: bool, run: str, at: int) -> dict
     if stamp is not None and stamp.complete:
         seen = min(seen_digests(replace(found, cancelled=cancelled)), default=stamp.seen)
         each = with_field(stamp.fields, "cancelled", cancelled)
-        text = replace(stamp, seen=seen, run=run, at=at, fields=each).text()
-        note = note_without_reference(found.note)
-        data["note"] = f"{note}\n\n{text}" if note else text
+        data["note"] = _restamped_note(
+            found, replace(stamp, seen=seen, run=run, at=at, fields=each)
+        )
     return data
+
+
+def _restamped_note(found: Appointment, stamp: Stamp) -> str:
+    """The appointment's note with ``stamp`` in place of the one it has."""
+    return str(with_stamp({"data": {"note": found.note}}, stamp)["data"]["note"])
 
 
 RETIRED_CONTENT: Final = "0" * 12  # the content of a stamp no row's content ever equals
@@ -183,7 +188,7 @@ def retired(found: Appointment, *, run: str, at: int) -> dict[str, Any]:
     if stamp is None or not stamp.complete:
         return {"status": "canceled"}
     cancelled = replace(found, cancelled=True)
-    text = replace(
+    retiring = replace(
         stamp,
         ref=reference(f"retired:{found.series}"),
         content=RETIRED_CONTENT,
@@ -191,9 +196,8 @@ def retired(found: Appointment, *, run: str, at: int) -> dict[str, Any]:
         run=run,
         at=at,
         fields=shown_field_digests(cancelled),
-    ).text()
-    note = note_without_reference(found.note)
-    return {"status": "canceled", "note": f"{note}\n\n{text}" if note else text}
+    )
+    return {"status": "canceled", "note": _restamped_note(found, retiring)}
 
 
 def collapse(appointments: Iterable[Appointment]) -> dict[int, Appointment]:
