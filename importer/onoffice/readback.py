@@ -58,6 +58,12 @@ class Appointment:
     unseen: frozenset[str] = frozenset()
     type_text: str = ""  # `art` as a plain string (its label or key: the account's form)
 
+    @property
+    def people(self) -> frozenset[Id]:
+        """The participants as the read lists them: the explicit ones where it tells them from
+        group members, else everyone."""
+        return self.users if self.users is not None else self.participants
+
 
 # The fields a create sets and a read shows, as compared (and digested, one by one, into the
 # import's stamp): the order is part of the stamp's format.
@@ -601,7 +607,7 @@ def field_digests(params: dict[str, Any], before: Appointment | None = None) -> 
 def _shown(found: Appointment, *, as_listed: bool = False) -> dict[str, list[Any]]:
     """Every value of each field a payload may have written to be read as ``found`` (times and
     type may be read more than one way); no entry for a field that cannot be told."""
-    users = found.users if found.users is not None else found.participants
+    users = found.people
     values: dict[str, list[Any]] = {
         # the recommended reading first (contract: appointmentList's times as UTC)
         "start": list(dict.fromkeys(start for start, _ in found.readings)),
@@ -647,6 +653,16 @@ def shown_field_digests(found: Appointment) -> str:
     return "".join(
         _digest([name, shown[name][0]], size) if name in shown else "0" * size for name in FIELDS
     )
+
+
+def written_among(digests: str, name: str, candidates: Iterable[Any]) -> Any | None:
+    """Which of ``candidates`` the stamp's digest of field ``name`` was made of (None: none of
+    them): what was written, told back from the stamp alone."""
+    if not digests:
+        return None
+    size, i = FIELD_DIGEST_SIZE, FIELDS.index(name)
+    stamped = digests[i * size : (i + 1) * size]
+    return next((c for c in candidates if _digest([name, c], size) == stamped), None)
 
 
 def with_field(digests: str, name: str, value: Any) -> str:

@@ -200,9 +200,7 @@ def _found_aspects(found: Appointment) -> dict[str, frozenset[str]]:
         "time": frozenset(f"{start[11:]}-{end[11:]}" for start, end in found.readings),
         "property": frozenset({_norm(sorted(found.estates, key=str))}),
         "contacts": frozenset({_norm(found.addresses)}),
-        "agents": frozenset(
-            {_norm(found.users if found.users is not None else found.participants)}
-        ),
+        "agents": frozenset({_norm(found.people)}),
         "subject": frozenset({text(found.subject)}),
         "type": frozenset(found.types) or frozenset({""}),
         "note": frozenset({_plain(found.note)}),

@@ -518,7 +518,7 @@ class Runner:
         found = prior.found
         if found is None or "participants" in found.unseen:
             return False
-        before = found.users if found.users is not None else found.participants
+        before = found.people
         return bool(before - Who.of(sent).users)
 
     def _participants_kept(self, prior: Prior, sent: dict[str, Any]) -> Appointment | None:
@@ -534,8 +534,8 @@ class Runner:
             return None
         if now is None or "participants" in now.unseen:
             return None
-        shown = now.users if now.users is not None else now.participants
-        before = found.users if found.users is not None else found.participants
+        shown = now.people
+        before = found.people
         kept = bool((before - Who.of(sent).users) & shown)
         form_of(self.client).subscribers = "merge" if kept else "replace"
         return now if kept else None

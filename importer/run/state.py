@@ -28,7 +28,7 @@ from typing import Any, Final
 from ..core import contract
 from ..core.errors import ActionRefused, ApiError, OutcomeUnknown
 from ..onoffice.client import OnOfficeClient
-from ..onoffice.form import learn_types, normalised, unseen_notice
+from ..onoffice.form import form_of, learn_types, normalised, unseen_notice
 from ..onoffice.readback import (
     Appointment,
     Who,
@@ -42,6 +42,7 @@ from ..onoffice.readback import (
     shown_field_digests,
     stamp_holds,
     with_field,
+    written_among,
 )
 from ..onoffice.reference import (
     Stamp,
@@ -307,8 +308,12 @@ def _calibrated(
     """The appointments read, with what the account's own lists say (:mod:`..onoffice.form`);
     types the account shows as texts of its own are learned first from the import's
     appointments whose stamp says what was written to them: a row of the file as the row is
-    now, or this computer's ledger entry of the same content."""
-    written = []
+    now, this computer's ledger entry of the same content, or the stamp's digest of the type
+    (which of the types the file, the ledger or the account's form know)."""
+    arts = {str(p.get("data", {}).get("art") or "") for p in wanted.payloads}
+    arts |= {str(e.payload.get("data", {}).get("art") or "") for e in by_id.values()}
+    arts |= set(form_of(client).shown_as)
+    written: dict[int, str] = {}  # appointment -> the type key written to it ("" unknown)
     for n, found in seen.items():
         stamp = read_stamp(found.note)
         if found.type_text and stamp is not None and stamp.complete:
@@ -317,10 +322,21 @@ def _calibrated(
             if params is None and entry is not None:
                 same = (entry_content(entry) or "")[:12] == stamp.content
                 params = entry.payload if same else None
-            written.append((found, str((params or {}).get("data", {}).get("art") or "")))
-    arts = {str(p.get("data", {}).get("art") or "") for p in wanted.payloads}
-    learn_types(client, written, arts)
-    return {n: normalised(client, found) for n, found in seen.items()}
+            art = str((params or {}).get("data", {}).get("art") or "")
+            # else the stamp's digest of the type tells which of the known types was written
+            written[n] = art or written_among(stamp.fields, "type", sorted(arts)) or ""
+    learn_types(client, [(seen[n], art) for n, art in written.items()], arts - {""})
+    out = {n: normalised(client, found) for n, found in seen.items()}
+    form = form_of(client)
+    # the types whose form is known: learned, or shown as the key itself by one of them
+    known = set(form.shown_as) | {a for n, a in written.items() if a == seen[n].type_text}
+    for n, art in written.items():
+        found = out[n]
+        if not form.types and art not in known:
+            # no list, and neither the key written nor its form is known: it cannot be told
+            # whether the type is still the import's (a removed row's type no row writes now)
+            out[n] = replace(found, unseen=found.unseen | {"type"})
+    return out
 
 
 def _priors(
