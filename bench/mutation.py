@@ -67,6 +67,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "client": ("importer/onoffice/client.py", ["tests/test_client.py"]),
     "i18n": ("importer/core/i18n.py", ["tests/test_i18n.py"]),
     "guard": ("importer/web/guard.py", ["tests/test_guard.py"]),
+    "state": ("importer/run/state.py", ["tests/test_state.py"]),
+    "reference": ("importer/onoffice/reference.py", ["tests/test_reference.py"]),
+    "readback": ("importer/onoffice/readback.py", ["tests/test_readback.py"]),
+    "form": ("importer/onoffice/form.py", ["tests/test_form.py"]),
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), in the table's words
