@@ -8,7 +8,7 @@ client), the ledger is a real SQLite journal; a person's change is made in the s
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -380,37 +380,84 @@ def test_a_priors_reference_content_row_and_changes() -> None:
 def test_the_lists_appointments_are_found_on_the_rows_days_and_a_year_either_side(
     tmp_path: Path,
 ) -> None:
+    """Read on a server whose `dateend` is exclusive (§5.2 leaves it open), so that each
+    period's edge shows: the rows' days with a day of margin, then the list's filter from two
+    days to LIST_WINDOW_DAYS either side."""
     rows = [payload(), payload(DAY + timedelta(days=3), subject="Besichtigung 0815")]
     last = DAY + timedelta(days=3)
-    with Sandbox() as sb, client_for(sb) as client:
+    window = timedelta(days=LIST_WINDOW_DAYS)
+    with Sandbox(dialect=Dialect.parse("dateend=exclusive")) as sb, client_for(sb) as client:
         on_day = write(client, rows[0], stamp_of(rows[0]))
         elsewhere = {
             n: write(client, p, stamp_of(p))
             for n, p in {
-                "before": payload(DAY - timedelta(days=LIST_WINDOW_DAYS)),
-                "after": payload(last + timedelta(days=LIST_WINDOW_DAYS)),
+                "first": payload(DAY - window),
+                "two before": payload(DAY - timedelta(days=2)),
+                "two after": payload(last + timedelta(days=2)),
+                "last": payload(last + window),
                 "soon": payload(last + timedelta(days=30)),
-                "too early": payload(DAY - timedelta(days=LIST_WINDOW_DAYS + 2)),
-                "too late": payload(last + timedelta(days=LIST_WINDOW_DAYS + 2)),
             }.items()
         }
+        too_far = [
+            write(client, p, stamp_of(p))
+            for p in (payload(DAY - window - timedelta(days=1)), payload(last + window + ONE))
+        ]
         other_list = payload(last + timedelta(days=30), hour=12)
         theirs = write(client, other_list, stamp_of(other_list, name="Übergaben"))
+        beside = payload(hour=12, subject="Übergabe AC-1043")  # another list's, on a row's day
+        named_by_ref = write(client, beside, stamp_of(beside, name="Übergaben"))
         person = write(client, payload(DAY, hour=14, subject="Kaffee"))
         state = state_of(client, rows)
     assert state.list_name == LIST and state.list_tag == list_tag(LIST)
     found = {p.appointment_id: p for p in state.priors}
-    expected = {on_day, elsewhere["before"], elsewhere["after"], elsewhere["soon"]}
-    assert set(found) == expected
+    assert set(found) == {on_day, *elsewhere.values()}
     assert all(p.condition == INTACT and p.ours for p in found.values())
-    assert theirs not in found and person not in found
-    assert set(state.by_ref) == {p.ref for p in found.values()}
-    assert {a.series for a in state.calendar} == {on_day, person}  # the rows' days
+    assert theirs not in found and person not in found and not set(too_far) & set(found)
+    # every import appointment read is known by its reference: another list's too
+    assert set(state.by_ref) == {p.ref for p in found.values()} | {stamp_of(beside).ref}
+    assert [p.ours for p in state.by_ref[stamp_of(beside).ref]] == [False]
+    assert {a.series for a in state.calendar} == {on_day, person, named_by_ref}
     assert state.complete and state.list_complete
     assert state.reads == 3  # the rows' days, and the list a year either side
     assert state.running == {} and state.unseen is None
     assert state.prior(on_day) is found[on_day]
     assert state.prior(person) is None
+    assert abs((datetime.now(UTC).replace(tzinfo=None) - state.since).total_seconds()) < 60
+
+
+ONE = timedelta(days=1)
+
+
+def test_without_rows_the_list_is_read_around_today() -> None:
+    with Sandbox() as sb, client_for(sb) as client:
+        today = write(client, PARAMS, stamp_of(PARAMS))
+        later = payload(DAY + timedelta(days=30))
+        soon = write(client, later, stamp_of(later))
+        state = read_state(client, Wanted(LIST, RUN, [], {}, today=DAY))
+        elsewhere = read_state(client, Wanted(LIST, RUN, [], {}, today=DAY + timedelta(days=500)))
+    assert {p.appointment_id for p in state.priors} == {today, soon}
+    assert {a.series for a in state.calendar} == {today}
+    assert elsewhere.priors == []
+
+
+def test_an_appointment_whose_create_answer_was_lost_is_the_rows(tmp_path: Path) -> None:
+    """The ledger knows a create was sent and no id came back (sending, unknown): the
+    appointment carrying that row's reference is that entry's; a refused create is not."""
+    rows = [payload(), payload(hour=11), payload(hour=12)]
+    with Sandbox() as sb, client_for(sb) as client, ledger(tmp_path) as journal:
+        made = [write(client, p, stamp_of(p)) for p in rows]
+        for i, params in enumerate(rows):
+            content = fingerprint(params)
+            journal.intent(content, i + 2, params, content)
+        journal.unknown(fingerprint(rows[1]), "timeout")
+        journal.failed(fingerprint(rows[2]), "refused")
+        entries = journal.entries()
+        state = state_of(client, rows, entries)
+    by_id = {p.appointment_id: p for p in state.priors}
+    assert by_id[made[0]].entry == entries[fingerprint(rows[0])]
+    assert by_id[made[1]].entry == entries[fingerprint(rows[1])]
+    assert by_id[made[2]].entry is None
+    assert all(p.condition == INTACT for p in state.priors)
 
 
 def test_a_ledgers_appointment_no_read_shows_is_read_by_id(tmp_path: Path) -> None:
@@ -546,3 +593,110 @@ def test_without_read_calendar_the_lists_appointments_of_every_user_are_read() -
     assert {p.appointment_id for p in state.priors} == {mine, theirs}
     assert state.list_complete and state.complete
     assert all(p.condition == INTACT for p in state.priors)
+
+
+def test_whose_appointment_it_is_the_stamp_says_else_the_ledger(tmp_path: Path) -> None:
+    """A complete stamp names its list; a one-line stamp (earlier versions) or none leaves
+    it to this computer's ledger."""
+    rows = [payload(hour=h) for h in (8, 9, 10, 11)]
+    with Sandbox() as sb, client_for(sb) as client:
+        old_ours = write(client, rows[0], Stamp(stamp_of(rows[0]).ref))
+        old_unknown = write(client, rows[1], Stamp(stamp_of(rows[1]).ref))
+        moved_list = write(client, rows[2], stamp_of(rows[2], name="Übergaben"))
+        plain_ours = write(client, rows[3])
+        with ledger(
+            tmp_path, (rows[0], old_ours), (rows[2], moved_list), (rows[3], plain_ours)
+        ) as j:
+            entries = j.entries()
+        state = state_of(client, rows, entries)
+    found = {p.appointment_id: p for p in state.priors}
+    assert set(found) == {old_ours, plain_ours}
+    assert old_unknown not in found
+    assert found[old_ours].ours and found[plain_ours].ours
+    assert found[old_ours].condition == INTACT  # by the ledger's payload
+    assert [p.ours for p in state.by_ref[stamp_of(rows[2]).ref]] == [False]
+    assert [p.ours for p in state.by_ref[stamp_of(rows[1]).ref]] == [False]
+
+
+def test_another_lists_deleted_appointment_is_none_of_this_lists(tmp_path: Path) -> None:
+    far = payload(DAY + timedelta(days=600))
+    with Sandbox() as sb, client_for(sb) as client:
+        deleted = write(client, far)
+        client.delete_appointment(deleted)
+        with ledger(tmp_path, (far, deleted), name="Übergaben") as j:
+            entries = j.entries()
+        posts = sb.stats.posts
+        state = state_of(client, [payload()], entries)
+        assert sb.stats.posts - posts == 3  # the three period reads, no read by id
+    assert state.priors == [] and state.reads == 3
+
+
+def test_the_ledgers_last_entry_for_an_appointment_counts(tmp_path: Path) -> None:
+    first, second = payload(DAY + timedelta(days=600)), payload(DAY + timedelta(days=600), 11)
+    with Sandbox() as sb, client_for(sb) as client:
+        made = write(client, second)
+        with ledger(tmp_path, (first, made), (second, made)) as j:
+            entries = j.entries()
+        older = {
+            k: replace(e, intent_at=f"2027-01-0{i + 1} 09:00:00")
+            for i, (k, e) in enumerate(entries.items())
+        }
+        newer = {
+            k: replace(e, intent_at=f"2027-01-0{2 - i} 09:00:00")
+            for i, (k, e) in enumerate(entries.items())
+        }
+        last = [state_of(client, [payload()], e).prior(made) for e in (older, newer)]
+    assert last[0] is not None and last[0].entry is not None
+    assert last[0].entry.payload == second and last[0].condition == INTACT
+    assert last[1] is not None and last[1].entry is not None
+    assert last[1].entry.payload == first and last[1].condition == CHANGED
+
+
+def test_ids_are_read_fifty_to_a_request(tmp_path: Path) -> None:
+    far = [
+        payload(DAY + timedelta(days=600), hour=8 + i // 60, subject=f"T {i}") for i in range(51)
+    ]
+    with Sandbox() as sb, client_for(sb) as client:
+        made = [write(client, p) for p in far]
+        with ledger(tmp_path, *zip(far, made, strict=True)) as j:
+            entries = j.entries()
+        state = state_of(client, [payload()], entries)
+    assert state.reads == 3 + 2
+    assert len(state.priors) == 51 and all(p.condition == INTACT for p in state.priors)
+
+
+def test_without_read_calendar_a_pending_modify_is_looked_for_on_its_day_too(
+    tmp_path: Path,
+) -> None:
+    """A modify sent, its answer lost: the appointment may be on the day of either payload;
+    an undone one not found is unsure (kept), not taken for deleted by undo."""
+    written, moving = payload(DAY + timedelta(days=600)), payload(DAY + timedelta(days=610))
+    undone_at = payload(DAY + timedelta(days=620))
+    with Sandbox(dialect=Dialect.parse("calendar_read=removed")) as sb, client_for(sb) as client:
+        made = write(client, moving)
+        undone = write(client, undone_at)
+        edit_in_onoffice(sb, undone, start_dt="2029-06-01 10:00:00", end_dt="2029-06-01 10:30:00")
+        with ledger(tmp_path, (written, made), (undone_at, undone)) as j:
+            j.pending(fingerprint(written), moving)
+            j.undone(undone, "deleted")
+            entries = j.entries()
+        state = state_of(client, [payload()], entries)
+    found = {p.appointment_id: p for p in state.priors}
+    assert found[made].condition == INTACT and found[made].found is not None
+    assert found[undone].condition == UNSURE
+    assert state.reads == 2 + 2 + 2  # the rows' days (twice: every user), the list, two ids
+
+
+def test_a_run_whose_modified_is_far_off_is_not_running() -> None:
+    rows = [payload(), payload(hour=11)]
+    with Sandbox() as sb, client_for(sb) as client:
+        ahead = write(client, rows[0], stamp_of(rows[0], run=OTHER_RUN))
+        near = write(client, rows[1], stamp_of(rows[1], run="11111111"))
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for n, offset in ((ahead, 86400), (near, 60)):
+            record = sb.store.appointment(n)
+            assert record is not None
+            moment = now + timedelta(seconds=offset)
+            sb.store.update_appointment(record, moment.strftime("%Y-%m-%d %H:%M:%S"))
+        state = state_of(client, rows)
+    assert list(state.running) == ["11111111"]
