@@ -551,9 +551,8 @@ def test_with_agent_groups_and_without_read_calendar_rows_are_unsure(
         prior = state.prior(made)
         assert prior is not None and prior.ours
         assert prior.found is not None and prior.found.users is None
-        assert prior.condition != INTACT or ledgered
-    if not ledgered:
-        assert [p.condition for p in before.priors + after.priors] == [UNSURE, UNSURE]
+        assert (prior.entry is not None) == ledgered
+    assert [p.condition for p in before.priors + after.priors] == [UNSURE, UNSURE]
 
 
 def test_another_run_of_the_list_writing_now_is_seen_running() -> None:
@@ -700,3 +699,40 @@ def test_a_run_whose_modified_is_far_off_is_not_running() -> None:
             sb.store.update_appointment(record, moment.strftime("%Y-%m-%d %H:%M:%S"))
         state = state_of(client, rows)
     assert list(state.running) == ["11111111"]
+
+
+def test_a_group_appointment_a_person_added_to_is_not_overwritten_from_the_same_computer(
+    tmp_path: Path,
+) -> None:
+    """README, Limits, from the computer that wrote it: the ledger's payload cannot tell a
+    participant a person added from the group's members either, so the row, changed in the
+    file, is a conflict (unsure); the person's participant stays."""
+    from importer.run.submit import run_import
+    from tests.files import write_csv
+    from tests.helpers import FAST
+
+    mapping = tmp_path / "g.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\nfields:\n  description: Betreff\n"
+        "  subscribers.groups: {column: Gruppe, lookup: group}\n",
+        encoding="utf-8",
+    )
+    table = [["01.03.2027 10:00", f"Termin {i}", "Vertrieb Aachen"] for i in range(2)]
+
+    def put() -> Path:
+        text = "Start;Betreff;Gruppe\n" + "".join(";".join(r) + "\n" for r in table)
+        return write_csv(tmp_path / "g.csv", text)
+
+    journal = tmp_path / "A.sqlite"
+    dialect = Dialect.parse("calendar_read=removed,list_users=members")
+    with Sandbox(dialect=dialect) as sb, client_for(sb) as client:
+        first = run_import(put(), mapping, client=client, options=FAST, journal_path=journal)
+        assert first.counts() == {"created": 2}
+        made = first.results[2].appointment_id
+        edit_in_onoffice(sb, made, users=[20])  # a person adds a participant
+        table[0][1] = "Termin geändert"
+        again = run_import(put(), mapping, client=client, options=FAST, journal_path=journal)
+        record = sb.store.appointment(made or 0)
+    assert again.results[2].status == "conflict", again.results[2]
+    assert record is not None and 20 in record["users"]
+    assert again.results[3].status in ("already-created", "unchanged")
