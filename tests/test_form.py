@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -567,3 +568,23 @@ def test_the_read_shape_in_words() -> None:
             "A change of participants adds to them (learned by reading back): a row whose"
             " agent changes gets a new appointment, the old one is cancelled.",
         ]
+
+
+def test_modified_is_read_as_utc_whatever_this_computers_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`modified` is the server's UTC (§5.2): on a computer in Berlin time, an appointment
+    changed after the import's write is still not taken for untouched."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        margin = contract.CLOCK_MARGIN_SECONDS
+        with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+            early = _shown_as("Viewing", at=_WRITTEN_AT - margin - 1)
+            learn_types(client, [(early, "Besichtigung")])
+            assert form_of(client).shown_as == {}
+            learn_types(client, [(_shown_as("Viewing", at=_WRITTEN_AT - margin), "Besichtigung")])
+            assert form_of(client).shown_as == {"Besichtigung": "Viewing"}
+    finally:
+        monkeypatch.undo()
+        time.tzset()
