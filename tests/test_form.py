@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from importer.core import contract
-from importer.onoffice.client import Record
+from importer.onoffice.client import OnOfficeClient, Record, Timeouts
 from importer.onoffice.form import (
     form_of,
     learn_types,
@@ -32,7 +32,7 @@ from importer.onoffice.form import (
 from importer.onoffice.readback import FIELDS, Appointment, field_digests, from_read
 from importer.onoffice.reference import Stamp, read_stamp
 from importer.run.submit import RunReport, run_import
-from importer.sandbox import Dialect, Sandbox
+from importer.sandbox import Dialect, Faults, Sandbox
 from tests import living
 from tests.helpers import FAST, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
@@ -588,3 +588,14 @@ def test_modified_is_read_as_utc_whatever_this_computers_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_resources_the_account_cannot_list_now_stay_unseen() -> None:
+    labels_only = {"ressources": ["Beamer"], "ressourcesWithKeys": None}
+    found = _shown_as("", art={"Besichtigung": "Besichtigung"}, **labels_only)
+    with (
+        Sandbox(faults=Faults(fail_before_rate=1.0)) as sb,
+        OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(1, 2), read_retries=0) as client,
+    ):
+        assert normalised(client, found) == found
+        assert form_of(client).resources == {}
