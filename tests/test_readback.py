@@ -7,6 +7,7 @@ them makes every appointment imported before look changed in onOffice)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -537,9 +538,235 @@ def test_what_changed_in_a_window_is_read_by_its_modified_time() -> None:
         assert window.complete and window.reads == 1
         base = sb.store.appointment(made[0])
         assert base is not None
-        for i in range(cap + 10):  # more than the cap in 2 seconds
+        for i in range(cap + 10):  # more than the cap in two seconds
             sb.store.insert_appointment(base, f"2027-02-03 09:00:0{i % 2}")
+        for _ in range(300):
+            sb.store.insert_appointment(base, "2027-02-03 09:30:00")
         crowded = read_modified(client, datetime(2027, 2, 3, 9), datetime(2027, 2, 3, 10))
-        assert not crowded.complete
-        assert len(crowded.appointments) >= cap
-        assert crowded.reads > 2
+        # split to windows of a second: every one read, the crowded second said incomplete
+        assert (len(crowded.appointments), crowded.complete, crowded.reads) == (810, False, 25)
+        # cancelled ones too
+        client.modify_appointment(made[2], {"data": {"status": "canceled"}})
+        record = sb.store.appointment(made[2])
+        assert record is not None
+        sb.store.update_appointment(record, "2027-02-04 09:00:00")
+        late = read_modified(client, datetime(2027, 2, 4, 9), datetime(2027, 2, 4, 10))
+        assert [a.series for a in late.appointments] == [made[2]]
+        assert late.appointments[0].cancelled
+
+
+def test_ids_are_matched_to_their_answers_whatever_their_order() -> None:
+    day = date(2027, 3, 1)
+    with Sandbox(dialect=Dialect.parse("result_order=reversed")) as sb, client_for(sb) as client:
+        made = _create(client, [_viewing(day, m) for m in range(3)])
+        client.delete_appointment(made[1])
+        found = read_ids(client, made)
+    assert found[made[1]] is None
+    assert [found[n].series for n in (made[0], made[2])] == [made[0], made[2]]  # type: ignore[union-attr]
+
+
+# --- each element read, and what is compared, one by one ---------------------------------
+def test_the_type_as_appointmentlist_shows_it() -> None:
+    both = from_list(_listed(type={"value": "Uebergabe", "label": "Übergabe"}))
+    assert (both.types, both.type_key, both.type_text) == (
+        {"Uebergabe", "Übergabe"},
+        "Uebergabe",
+        "",
+    )
+    value = from_list(_listed(type={"value": "Uebergabe"}))
+    assert (value.types, value.type_key) == ({"Uebergabe"}, "Uebergabe")
+    label = from_list(_listed(type={"label": "Übergabe"}))
+    assert (label.types, label.type_key) == ({"Übergabe"}, "")
+    text = from_read(_read(art="Übergabe"))
+    assert (text.types, text.type_key, text.type_text) == ({"Übergabe"}, "", "Übergabe")
+    empty = from_read(_read(art=""))
+    assert (empty.types, empty.type_key, empty.type_text) == (frozenset(), "", "")
+    assert from_read(_read(art={})).type_key == ""
+
+
+def test_what_each_read_leaves_out_is_named() -> None:
+    assert from_read(_read(user_ids=None)).unseen == frozenset()  # `users` shows them
+    assert from_read(_read(art=None, ressourcesWithKeys=None)).unseen == {"type", "resources"}
+    for element, name in [
+        ("type", "type"),
+        ("users", "participants"),
+        ("resources", "resources"),
+        ("contacts", "contacts"),
+        ("estate", "property"),
+        ("modified", "modified"),
+    ]:
+        assert from_list(_listed(**{element: None})).unseen == {name}, element
+
+
+def test_participants_explicit_and_through_groups() -> None:
+    # read calendar: `users` are the explicit ones, `user_ids` every participant
+    grouped = from_read(_read(users=[{"id": "17"}], user_ids=[17, 18], groups=[3]))
+    assert grouped.users == {17} and grouped.participants == {17, 18}
+    assert from_read(_read(users=[{"id": "18"}], user_ids=[17])).participants == {17, 18}
+    assert shown_field_digests(grouped)[24:30] == field_digests(PARAMS)[24:30]
+    assert differences(grouped, PARAMS) == []
+    assert differences(from_read(_read()), {**PARAMS, "subscribers": {}}) == ["participants"]
+    # appointmentList with a group listing exactly the written participants
+    listed = from_list(_listed(groups=[{"id": "3"}], users=[{"id": "17"}]))
+    assert differences(listed, PARAMS) == []
+    assert seen_digests(listed) == frozenset()  # cannot tell without the listed ones
+    assert seen_digest(PARAMS) in seen_digests(listed, as_listed=True)
+    assert shown_field_digests(listed) == field_digests(PARAMS)
+    # a stamp before field digests: proven by the listed participants where they match
+    assert stamp_holds(listed, "", seen_digest(PARAMS)) is True
+    members = from_list(_listed(groups=[{"id": "3"}], users=[{"id": "17"}, {"id": "18"}]))
+    assert stamp_holds(members, "", seen_digest(PARAMS)) is None
+    # and by the whole digest where every field shows
+    found = from_read(_read())
+    assert stamp_holds(found, "", seen_digest(PARAMS)) is True
+    assert stamp_holds(found, "", "000000000000") is False
+
+
+def test_missing_elements_read_as_empty() -> None:
+    bare = from_read(Record(None, "calendar", {}))
+    assert bare.id == "" and bare.starts == {""} and bare.ends == {""}
+    assert bare.note == "" and bare.subject == ""
+    listed = from_list(Record(None, "calendar", {}))
+    assert listed.id == "" and listed.subject == "" and listed.note == ""
+    assert from_list(Record(2712, "calendar", {"id": "2713"})).id == 2713  # the element's id
+    assert from_list(Record(2712, "calendar", {})).id == 2712
+    assert from_list(Record(2712, "calendar", {"id": ""})).id == 2712
+    assert from_read(_read(ressources=["", "Beamer"])).resource_names == {"Beamer"}
+    odd = from_list(_listed(resources=[{"id": "ind_Schl_3151"}, {"name": "Beamer"}, "Beamer"]))
+    assert (odd.resources, odd.resource_names) == ({"ind_Schl_3151"}, {"Beamer"})
+    # times read one way for the start, two for the end: one reading
+    uneven = {"start": "2027-03-01T10:00:00", "end": "2027-03-01T09:30:00+00:00"}
+    assert from_list(_listed(date=uneven)).readings == (
+        ("2027-03-01 10:00:00", "2027-03-01 10:30:00"),
+    )
+
+
+def test_modified_is_utc_whatever_this_computers_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert from_list(_listed(modified="2027-02-01T10:00:00+01:00")).modified == (
+            "2027-02-01 09:00:00"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_each_field_is_named_as_on_the_form() -> None:
+    found = from_read(_read(ressources=[]))  # keys only
+    data = PARAMS["data"]
+    for change, name in [
+        ({"end_dt": "2027-03-01 11:00:00"}, "end"),
+        ({"description": "anders"}, "subject"),
+        ({"art": "Notartermin"}, "type"),
+    ]:
+        assert differences(found, {**PARAMS, "data": {**data, **change}}) == [name]
+    assert differences(found, PARAMS) == []
+    no_text = from_read(_read(description=None, note=None, ressources=[]))
+    bare = {**PARAMS, "data": {k: v for k, v in data.items() if k not in ("description", "note")}}
+    assert differences(no_text, bare, note=True) == []
+    assert resembles(no_text, bare)
+    assert not resembles(found, {}) and differences(found, {})  # no data: nothing holds
+    # a field a read does not show, and those after it, still compared
+    assert changed_fields(from_read(_read(art=None, status="canceled")), field_digests(PARAMS)) == [
+        "cancelled"
+    ]
+
+
+def test_what_a_modify_leaves_is_digested_as_read() -> None:
+    """A modify that sets no type leaves the appointment's: the digest takes it from the
+    appointment written over."""
+    untyped = {**PARAMS, "data": {k: v for k, v in PARAMS["data"].items() if k != "art"}}
+    before = from_read(_read())
+    assert seen_digest(untyped, before) == seen_digest(PARAMS)
+    assert field_digests(untyped, before) == field_digests(PARAMS)
+    assert seen_digest(untyped) != seen_digest(PARAMS)
+    assert seen_digest(untyped, from_read(_read(art=[]))) == seen_digest(untyped)
+    # a read without a type is what a payload without one wrote
+    assert seen_digest(untyped) in seen_digests(from_read(_read(art=[])))
+    empty = {"data": {"start_dt": "", "end_dt": "", "note": ""}}
+    assert field_digests(empty) == field_digests({"data": {}})
+    assert seen_digest(empty) == seen_digest({"data": {}})
+
+
+def test_one_fields_digest_is_replaced_in_place() -> None:
+    stamped = field_digests(PARAMS)
+    moved = with_field(stamped, "start", "2027-03-01 11:00:00")
+    assert len(moved) == len(stamped)
+    assert moved[6:] == stamped[6:] and moved[:6] != stamped[:6]
+    typed = with_field(stamped, "type", "Notartermin")
+    assert typed[:18] == stamped[:18] and typed[24:] == stamped[24:]
+
+
+def test_the_action_of_a_read_names_itself_when_asked() -> None:
+    assert calendar_read(date(2027, 3, 1), date(2027, 3, 1)).identifier == ""
+    assert calendar_read(date(2027, 3, 1), date(2027, 3, 1), identifier="x").identifier == "x"
+
+
+def test_what_cannot_be_found_is_said_with_its_id() -> None:
+    day = date(2027, 3, 1)
+    with Sandbox(dialect=Dialect.parse("calendar_read=removed")) as sb, client_for(sb) as client:
+        (made,) = _create(client, [_viewing(day)])
+        with pytest.raises(OutcomeUnknown) as none:
+            find_appointment(client, made, [_viewing(day + timedelta(days=5))])
+        with pytest.raises(OutcomeUnknown) as no_day:
+            read_one(client, made, None)
+        assert sb.stats.actions["read calendar"] == 1  # asked once, then known missing
+    assert str(none.value) == f"appointment {made} is on none of the days it was written for"
+    assert str(no_day.value) == f"appointment {made}: no day to look for it on"
+    own = Dialect.parse("calendar_read=removed,list_scope=own")
+    with Sandbox(dialect=own) as sb, client_for(sb) as client:
+        (made,) = _create(client, [_viewing(day)])
+        with pytest.raises(OutcomeUnknown) as unseen:
+            read_one(client, made, day + timedelta(days=5))
+    assert str(unseen.value) == f"appointment {made}: cannot tell whether it still exists"
+
+
+def test_without_read_calendar_the_list_is_read_with_the_note_filter_and_its_cap() -> None:
+    day = date(2027, 3, 1)
+    cap = contract.READ_PAGE_CAP
+    with Sandbox(dialect=Dialect.parse("calendar_read=removed")) as sb, client_for(sb) as client:
+        made = _create(client, [_viewing(day, m) for m in range(4)])
+        noted = read_period(client, day, day, Who(frozenset({17})), note_like="list 9c1e55aa")
+        assert {a.series for a in noted.appointments} == {made[1], made[3]}
+        again = read_period(client, day, day, Who(frozenset({17})))
+        assert len(again.appointments) == 4
+        assert sb.stats.actions["read calendar"] == 1
+        _create(client, [_viewing(day, 10 + m) for m in range(cap - 4)])
+        full = read_period(client, day, day, Who(frozenset({17})), margin=False)
+        assert (len(full.appointments), full.complete, full.reads) == (cap, False, 1)
+
+
+def _bulk(sb: Sandbox, model: int, days: list[date], each: int) -> None:
+    """``each`` copies of appointment ``model`` on every day of ``days`` (straight into the
+    store: quicker than creating them)."""
+    record = sb.store.appointment(model)
+    assert record is not None
+    for day in days:
+        for m in range(each):
+            start = datetime(day.year, day.month, day.day, 8) + timedelta(minutes=m)
+            sb.store.insert_appointment(
+                {
+                    **record,
+                    "start_dt": start.strftime("%Y-%m-%d %H:%M:%S"),
+                    "end_dt": (start + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
+                },
+                record["modified"],
+            )
+
+
+def test_a_split_period_reads_every_part() -> None:
+    """Seven full days (200 each) on a server whose `dateend` is exclusive: split twice over,
+    every appointment is read, each day once."""
+    first = date(2027, 3, 1)
+    days = [first + timedelta(days=n) for n in range(7)]
+    with Sandbox(dialect=Dialect.parse("dateend=exclusive")) as sb, client_for(sb) as client:
+        (model,) = _create(client, [_viewing(first - timedelta(days=30))])
+        _bulk(sb, model, days, 200)
+        period = read_period(client, days[0], days[-1], margin=False)
+        assert (len(period.appointments), period.complete, period.reads) == (1400, True, 7)
+        _bulk(sb, model, [first - timedelta(days=1), first - timedelta(days=2)], 1)
+        padded = read_period(client, days[0], days[0])
+        # a day of margin either side: the day before and after, not two before
+        assert len(padded.appointments) == 1 + 200 + 200
