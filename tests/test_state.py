@@ -7,6 +7,7 @@ client), the ledger is a real SQLite journal; a person's change is made in the s
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -180,6 +181,8 @@ def test_by_the_stamp_an_unchanged_appointment_is_intact_a_changed_one_changed()
     found = shown(moved, STAMP)
     assert condition(found, STAMP, entry(moved)) == CHANGED
     # a stamp before field digests is compared through its whole digest
+    # a field the read does not show: the field digests still prove it intact
+    assert condition(shown(PARAMS, STAMP, art=None), STAMP, None) == INTACT
     whole = replace(STAMP, fields="")
     assert condition(shown(PARAMS, whole), whole, None) == INTACT
     assert condition(shown(moved, whole), whole, None) == CHANGED
@@ -253,14 +256,14 @@ def test_a_group_appointment_listed_with_its_members_is_unsure_never_intact() ->
 # --- the stamps a cancel writes ------------------------------------------------------------
 def test_a_cancel_restamps_the_appointment_as_the_imports_write() -> None:
     found = shown(PARAMS, STAMP)
-    data = restamped(found, cancelled=True, run=RUN, at=1796400000)
+    data = restamped(found, cancelled=True, run=OTHER_RUN, at=1796400000)
     assert data["status"] == "canceled"
     assert data["note"].startswith("Schlüssel beim Hausmeister\n\nonoffice-import ref ")
     stamp = read_stamp(data["note"])
     assert stamp == replace(
         STAMP,
         seen=min(seen_digests(replace(found, cancelled=True))),
-        run=RUN,
+        run=OTHER_RUN,
         at=1796400000,
         fields=with_field(STAMP.fields, "cancelled", True),
     )
@@ -297,7 +300,7 @@ def test_a_cancel_of_an_appointment_without_a_note_of_its_own_or_a_complete_stam
 
 def test_a_retired_appointment_keeps_its_list_and_takes_a_reference_of_its_own() -> None:
     found = shown(PARAMS, STAMP)
-    data = retired(found, run=RUN, at=1796400000)
+    data = retired(found, run=OTHER_RUN, at=1796400000)
     assert data["status"] == "canceled"
     assert data["note"].startswith("Schlüssel beim Hausmeister\n\n")
     stamp = read_stamp(data["note"])
@@ -309,7 +312,7 @@ def test_a_retired_appointment_keeps_its_list_and_takes_a_reference_of_its_own()
         False,
         RETIRED_CONTENT,
         min(seen_digests(cancelled)),
-        RUN,
+        OTHER_RUN,
         1796400000,
         shown_field_digests(cancelled),
     )
@@ -329,7 +332,7 @@ def test_a_series_read_once_per_occurrence_is_its_first_occurrence() -> None:
     later = replace(first, id="2712@2027-03-08", starts=frozenset({"2027-03-08 10:00:00"}))
     other = replace(shown(PARAMS), id=2713, series=2713)
     odd = replace(shown(PARAMS), id="x", series="x")  # no appointment id: left out
-    assert collapse([later, first, other, odd]) == {2712: first, 2713: other}
+    assert collapse([odd, later, first, other]) == {2712: first, 2713: other}
     assert collapse([first, later]) == {2712: first}
     empty = replace(first, starts=frozenset())
     assert collapse([first, empty]) == {2712: empty}  # no start read: taken as earliest
@@ -387,6 +390,7 @@ def test_the_lists_appointments_are_found_on_the_rows_days_and_a_year_either_sid
     last = DAY + timedelta(days=3)
     window = timedelta(days=LIST_WINDOW_DAYS)
     with Sandbox(dialect=Dialect.parse("dateend=exclusive")) as sb, client_for(sb) as client:
+        person = write(client, payload(DAY, hour=14, subject="Kaffee"))  # read first: not ours
         on_day = write(client, rows[0], stamp_of(rows[0]))
         elsewhere = {
             n: write(client, p, stamp_of(p))
@@ -406,7 +410,6 @@ def test_the_lists_appointments_are_found_on_the_rows_days_and_a_year_either_sid
         theirs = write(client, other_list, stamp_of(other_list, name="Übergaben"))
         beside = payload(hour=12, subject="Übergabe AC-1043")  # another list's, on a row's day
         named_by_ref = write(client, beside, stamp_of(beside, name="Übergaben"))
-        person = write(client, payload(DAY, hour=14, subject="Kaffee"))
         state = state_of(client, rows)
     assert state.list_name == LIST and state.list_tag == list_tag(LIST)
     found = {p.appointment_id: p for p in state.priors}
@@ -463,11 +466,11 @@ def test_an_appointment_whose_create_answer_was_lost_is_the_rows(tmp_path: Path)
 def test_a_ledgers_appointment_no_read_shows_is_read_by_id(tmp_path: Path) -> None:
     far = payload(DAY + timedelta(days=600))  # outside every period read, and no stamp
     with Sandbox() as sb, client_for(sb) as client:
+        undone = write(client, payload(DAY + timedelta(days=800)))  # the lowest id: read first
+        client.delete_appointment(undone)
         kept = write(client, far)
         deleted = write(client, payload(DAY + timedelta(days=700)))
         client.delete_appointment(deleted)
-        undone = write(client, payload(DAY + timedelta(days=800)))
-        client.delete_appointment(undone)
         other = write(client, payload(DAY + timedelta(days=900)))
         with ledger(tmp_path, (far, kept), (payload(DAY + timedelta(days=700)), deleted)) as ours:
             ours.list = LIST
@@ -505,6 +508,7 @@ def test_a_read_that_cannot_tell_is_unsure_never_gone(tmp_path: Path) -> None:
         with ledger(tmp_path, (written, moved), (gone, deleted)) as ours:
             state = state_of(client, [payload()], ours.entries())
         assert "read calendar" in client.unsupported
+        assert sb.stats.actions["read calendar"] == 1  # then known missing: not asked again
     found = {p.appointment_id: p for p in state.priors}
     assert found[moved].condition == UNSURE and found[moved].found is None
     assert found[moved].entry is not None and found[moved].ours
@@ -521,12 +525,20 @@ def test_a_read_that_cannot_tell_is_unsure_never_gone(tmp_path: Path) -> None:
 
 
 def test_a_named_appointment_deleted_is_gone(tmp_path: Path) -> None:
+    """A results workbook names an appointment this ledger never knew: deleted, it is gone
+    (and the ledger's own deleted one after it too)."""
+    later = payload(DAY + timedelta(days=600))
     with Sandbox() as sb, client_for(sb) as client:
         deleted = write(client, payload())
         client.delete_appointment(deleted)
-        state = read_state(client, Wanted(LIST, RUN, [payload()], {}, named=[deleted]))
-    assert [(p.appointment_id, p.condition, p.ours) for p in state.priors] == [
-        (deleted, GONE, True)
+        known = write(client, later)
+        client.delete_appointment(known)
+        with ledger(tmp_path, (later, known)) as j:
+            entries = j.entries()
+        state = read_state(client, Wanted(LIST, RUN, [payload()], entries, named=[deleted]))
+    assert [(p.appointment_id, p.condition, p.ours, p.entry is None) for p in state.priors] == [
+        (deleted, GONE, True, True),
+        (known, GONE, True, False),
     ]
 
 
@@ -736,3 +748,76 @@ def test_a_group_appointment_a_person_added_to_is_not_overwritten_from_the_same_
     assert again.results[2].status == "conflict", again.results[2]
     assert record is not None and 20 in record["users"]
     assert again.results[3].status in ("already-created", "unchanged")
+
+
+def test_types_the_account_shows_as_text_are_learned_from_the_lists_own_appointments() -> None:
+    """An account that shows `art` as its label and lists no types (§6.6 permits no list):
+    the import's appointments whose rows are as written teach the form, so they are intact;
+    a text that is a type the file writes elsewhere is never another type's form."""
+    dialect = Dialect.parse("read_art=label,fields=bare")
+    handover = [payload(hour=h, subject=f"Übergabe {h}") for h in (9, 10)]
+    for p in handover:
+        p["data"]["art"] = "Uebergabe"  # listed with the label "Übergabe"
+    with Sandbox(dialect=dialect) as sb, client_for(sb) as client:
+        made = [write(client, p, stamp_of(p)) for p in handover]
+        written = {fingerprint(p)[:12]: p for p in handover}
+        state = read_state(client, Wanted(LIST, RUN, handover, {}, written=written))
+    with Sandbox(dialect=dialect) as sb, client_for(sb) as client:
+        anew = [write(client, p, stamp_of(p)) for p in handover]
+        unknown = read_state(client, Wanted(LIST, RUN, handover, {}))  # rows not as written
+    assert [state.prior(n).condition for n in made] == [INTACT, INTACT]  # type: ignore[union-attr]
+    assert [unknown.prior(n).condition for n in anew] == [CHANGED, CHANGED]  # type: ignore[union-attr]
+    # a person changed both to a type the file writes for another row (not yet created)
+    counsel = [payload(hour=h, subject=f"Beratung {h}") for h in (9, 10)]
+    for p in counsel:
+        p["data"]["art"] = "Beratung"
+    viewing = payload(hour=15, subject="Neu")  # "Besichtigung", shown as "Besichtigung"
+    with Sandbox(dialect=Dialect.parse("read_art=key,fields=bare")) as sb, client_for(sb) as client:
+        made = [write(client, p, stamp_of(p)) for p in counsel]
+        for n in made:
+            edit_in_onoffice(sb, n, art="Besichtigung")
+        written = {fingerprint(p)[:12]: p for p in counsel}
+        state = read_state(client, Wanted(LIST, RUN, [*counsel, viewing], {}, written=written))
+    assert [state.prior(n).condition for n in made] == [CHANGED, CHANGED]  # type: ignore[union-attr]
+
+
+def test_the_servers_time_is_utc_whatever_this_computers_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        with Sandbox() as sb, client_for(sb) as client:
+            made = write(client, PARAMS, stamp_of(PARAMS, run=OTHER_RUN))
+            state = state_of(client, [PARAMS])
+        now = datetime.now(UTC).replace(tzinfo=None)
+        assert abs((now - state.since).total_seconds()) < 60
+        assert list(state.running) == [OTHER_RUN] and state.prior(made) is not None
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_crowded_day_in_the_lists_window(tmp_path: Path) -> None:
+    """Another calendar's 500 appointments on a day of the list's window do not hide the
+    list's (the read is filtered on its stamp); 500 of the list's own on one day cannot all
+    be seen: the list is not complete."""
+    cap = 500
+    far = DAY + timedelta(days=100)
+    with Sandbox() as sb, client_for(sb) as client:
+        model = write(client, payload(far, subject="Fremd"))
+        mine = write(client, payload(far, hour=18), stamp_of(payload(far, hour=18)))
+        for source, count in ((model, cap), (mine, 0)):
+            record = sb.store.appointment(source)
+            assert record is not None
+            for _ in range(count):
+                sb.store.insert_appointment(record, record["modified"])
+        state = state_of(client, [PARAMS])
+        assert state.list_complete and state.reads == 3
+        assert state.prior(mine) is not None
+        record = sb.store.appointment(mine)
+        assert record is not None
+        for _ in range(cap):
+            sb.store.insert_appointment(record, record["modified"])
+        crowded = state_of(client, [PARAMS])
+    assert not crowded.list_complete and crowded.complete
