@@ -538,10 +538,10 @@ def test_what_changed_in_a_window_is_read_by_its_modified_time() -> None:
         assert window.complete and window.reads == 1
         base = sb.store.appointment(made[0])
         assert base is not None
-        for i in range(cap + 10):  # more than the cap in two seconds
-            sb.store.insert_appointment(base, f"2027-02-03 09:00:0{i % 2}")
-        for _ in range(300):
-            sb.store.insert_appointment(base, "2027-02-03 09:30:00")
+        for i in range(cap + 10):  # more than the cap in two seconds, in the later half
+            sb.store.insert_appointment(base, f"2027-02-03 09:45:0{i % 2}")
+        for _ in range(300):  # in the earlier half: read after the later one is split
+            sb.store.insert_appointment(base, "2027-02-03 09:10:00")
         crowded = read_modified(client, datetime(2027, 2, 3, 9), datetime(2027, 2, 3, 10))
         # split to windows of a second: every one read, the crowded second said incomplete
         assert (len(crowded.appointments), crowded.complete, crowded.reads) == (810, False, 25)
@@ -685,6 +685,16 @@ def test_what_a_modify_leaves_is_digested_as_read() -> None:
     assert seen_digest(untyped, from_read(_read(art=[]))) == seen_digest(untyped)
     # a read without a type is what a payload without one wrote
     assert seen_digest(untyped) in seen_digests(from_read(_read(art=[])))
+    # a payload without a note is what a read of an empty note shows
+    noteless = {**PARAMS, "data": {k: v for k, v in PARAMS["data"].items() if k != "note"}}
+    assert field_digests(noteless) == shown_field_digests(from_read(_read(note="")))
+    timeless = {"data": {}}
+    assert (
+        field_digests(timeless)[:12]
+        == shown_field_digests(from_read(Record(1, "calendar", {"start_dt": "", "end_dt": ""})))[
+            :12
+        ]
+    )
     empty = {"data": {"start_dt": "", "end_dt": "", "note": ""}}
     assert field_digests(empty) == field_digests({"data": {}})
     assert seen_digest(empty) == seen_digest({"data": {}})
