@@ -7,20 +7,32 @@ example (``importer/sandbox/dialects.py``); the last ones combine several."""
 
 from __future__ import annotations
 
+import json
 import random
+import time
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from importer.core import contract
-from importer.onoffice.readback import FIELDS, field_digests
+from importer.onoffice.client import OnOfficeClient, Record, Timeouts
+from importer.onoffice.form import (
+    form_of,
+    learn_types,
+    memo,
+    normalised,
+    read_shape,
+    recall,
+    unseen_notice,
+)
+from importer.onoffice.readback import FIELDS, Appointment, field_digests, from_read
 from importer.onoffice.reference import Stamp, read_stamp
 from importer.run.submit import RunReport, run_import
-from importer.sandbox import Dialect, Sandbox
+from importer.sandbox import Dialect, Faults, Sandbox
 from tests import living
 from tests.helpers import FAST, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
@@ -281,3 +293,301 @@ def test_onoffice_holds_the_living_list_under_a_read_shape(
         machine.teardown()
     assert machine.runs >= 8
     assert sum(machine.edits.values()) >= 6
+
+
+# --- form.py's functions, one by one ------------------------------------------------------------
+# Appointments as a read shows them (read calendar, §5.2) with `art` as a plain string; the
+# account behind them is a real sandbox: the type and resource lists are asked over HTTP.
+_WRITTEN_AT = 1796400000  # the import's write, on the server's clock (the stamp's `at`)
+
+
+def _shown_as(
+    text: str,
+    *,
+    at: int = _WRITTEN_AT,
+    modified: str | None = "2026-12-04 16:00:00",  # = _WRITTEN_AT in UTC
+    stamped: bool = True,
+    **elements: Any,
+) -> Appointment:
+    stamp = Stamp(
+        "3f9a1c07d2e4b856", "9c1e55aa", 2, False, "5d2c9a0e1b7f", "8e1f0a2b3c4d", "7f3a09c2", at
+    )
+    record: dict[str, Any] = {
+        "start_dt": "2027-03-01 10:00:00",
+        "end_dt": "2027-03-01 10:30:00",
+        "description": "Besichtigung",
+        "note": stamp.text() if stamped else "",
+        "art": text,
+        "users": [{"id": "17"}],
+        "user_ids": [17],
+        "groups": [],
+        "ressources": [],
+        "ressourcesWithKeys": {},
+        "assignedaddressids": [],
+        "assignedobjectids": [],
+        "status": "active",
+    }
+    if modified is not None:
+        record["modified"] = modified
+    for name, value in elements.items():
+        if value is None:
+            del record[name]  # left out of the read
+        else:
+            record[name] = value
+    return from_read(Record(2712, "calendar", record))
+
+
+def _fields_asked(sb: Sandbox) -> int:
+    return sb.stats.actions["get fields"]
+
+
+def test_golden_written_at_is_the_modified_it_names() -> None:
+    assert datetime.fromtimestamp(_WRITTEN_AT, UTC).strftime("%Y-%m-%d %H:%M:%S") == (
+        "2026-12-04 16:00:00"
+    )
+
+
+def test_a_text_most_of_a_types_appointments_show_is_its_form() -> None:
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        written = [(_shown_as("Viewing"), "Besichtigung")] * 3
+        written += [(_shown_as("Kaffee"), "Besichtigung")]  # a person's edit of one
+        learn_types(client, written)
+        form = form_of(client)
+        assert form.shown_as == {"Besichtigung": "Viewing"}
+        assert form.type_keys("Viewing") == {"Besichtigung"}
+        assert form.type_keys("Kaffee") == set()
+        assert _fields_asked(sb) == 1  # the account's list asked once (it lists none)
+        assert form.types == {}
+
+
+def test_a_text_only_half_of_a_types_appointments_show_is_not_learned() -> None:
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        written = [(_shown_as("Viewing"), "Besichtigung")] * 2
+        written += [(_shown_as("Kaffee"), "Besichtigung")] * 2
+        learn_types(client, written)
+        assert form_of(client).shown_as == {}
+
+
+def test_one_appointment_teaches_a_form_only_where_nobody_changed_it() -> None:
+    """Two appointments showing one text teach it whatever their `modified`; one alone only
+    when its `modified` is no later than the import's write (with the clocks' margin), or
+    where the account shows no `modified` at all."""
+    margin = contract.CLOCK_MARGIN_SECONDS
+    later = "2026-12-04 16:05:01"  # 301 s after the write
+    cases = [
+        ([_shown_as("Viewing", modified=later)] * 2, True),
+        ([_shown_as("Viewing", modified=later)], False),
+        ([_shown_as("Viewing", at=_WRITTEN_AT - margin)], True),  # at the margin's edge
+        ([_shown_as("Viewing", at=_WRITTEN_AT - margin - 1)], False),
+        ([_shown_as("Viewing", at=0)], False),  # a stamp that says no time
+        ([_shown_as("Viewing", modified="gestern")], False),  # a time that cannot be read
+        ([_shown_as("Viewing", modified=None)], True),  # no `modified` shown
+        ([_shown_as("Viewing", modified="")], False),  # shown, but empty: nothing tells
+        ([_shown_as("Viewing", stamped=False, modified=None)], True),
+        ([_shown_as("Viewing", stamped=False)], False),  # no stamp says when it was written
+    ]
+    for appointments, learned in cases:
+        with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+            learn_types(client, [(a, "Besichtigung") for a in appointments])
+            expected = {"Besichtigung": "Viewing"} if learned else {}
+            assert form_of(client).shown_as == expected, appointments[0]
+
+
+def test_a_text_two_types_show_is_the_form_of_the_one_most_show_it_for() -> None:
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        written = [(_shown_as("Termin"), "Beratung")] * 2
+        written += [(_shown_as("Termin"), "Besichtigung")] * 3
+        learn_types(client, written)
+        assert form_of(client).shown_as == {"Besichtigung": "Termin"}
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        written = [(_shown_as("Termin"), "Besichtigung")] * 3
+        written += [(_shown_as("Termin"), "Beratung")] * 2
+        learn_types(client, written)
+        assert form_of(client).shown_as == {"Besichtigung": "Termin"}
+
+
+def test_a_text_that_is_a_type_is_never_another_types_form() -> None:
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        # a type key written elsewhere, or one of the appointments' own types
+        learn_types(client, [(_shown_as("Telefonat"), "Besichtigung")] * 2, known=["Telefonat"])
+        written = [(_shown_as("Beratung"), "Besichtigung")] * 2
+        written += [(_shown_as("Beratung"), "Beratung")]
+        learn_types(client, written)
+        assert form_of(client).shown_as == {}
+    with Sandbox() as sb, client_for(sb) as client:
+        # a label the account's type list gives another type
+        learn_types(client, [(_shown_as("Beratungsgespräch"), "Besichtigung")] * 2)
+        assert form_of(client).shown_as == {}
+        assert form_of(client).type_keys("Beratungsgespräch") == {"Beratung"}
+
+
+def test_types_read_as_written_teach_nothing_and_ask_nothing() -> None:
+    with Sandbox() as sb, client_for(sb) as client:
+        learn_types(client, [(_shown_as("Besichtigung"), "Besichtigung")] * 3)
+        learn_types(client, [(_shown_as("Viewing"), "")] * 3)  # no type written
+        learn_types(client, [(_shown_as(""), "Besichtigung")] * 3)  # no text read
+        assert _fields_asked(sb) == 0
+        assert form_of(client).shown_as == {} and form_of(client).types is None
+
+
+def test_what_was_learned_is_kept_in_the_ledger_and_recalled() -> None:
+    with Sandbox() as sb, client_for(sb) as client, client_for(sb) as later:
+        assert memo(client) is None
+        form = form_of(client)
+        form.learn_type("Uebergabe", "Handover")
+        form.learn_type("Besichtigung", "Viewing")
+        text = memo(client)
+        assert text == '{"type shown as": {"Besichtigung": "Viewing", "Uebergabe": "Handover"}}'
+        form.subscribers = "merge"
+        text = memo(client)
+        assert json.loads(text or "") == {
+            "type shown as": {"Besichtigung": "Viewing", "Uebergabe": "Handover"},
+            "subscribers on modify": "merge",
+        }
+        assert form_of(later) is not form
+        recall(later, text)
+        assert form_of(later).shown_as == form.shown_as
+        assert form_of(later).subscribers == "merge"
+        assert form_of(later).type_keys("Viewing") == {"Besichtigung"}
+    with Sandbox() as sb, client_for(sb) as client:
+        form_of(client).subscribers = "replace"
+        assert memo(client) == '{"subscribers on modify": "replace"}'
+        for damaged in (None, "", "{", "[1]", '{"type shown as": 1, "subscribers on modify": "x"}'):
+            with client_for(sb) as fresh:
+                recall(fresh, damaged)
+                assert form_of(fresh).shown_as == {} and form_of(fresh).subscribers == ""
+        with client_for(sb) as fresh:
+            recall(fresh, '{"subscribers on modify": "replace", "type shown as": {"7": 8}}')
+            assert form_of(fresh).subscribers == "replace"
+            assert form_of(fresh).shown_as == {"7": "8"}
+
+
+def test_a_type_shown_as_text_is_read_as_the_keys_the_account_lists_with_it() -> None:
+    with Sandbox() as sb, client_for(sb) as client:
+        found = normalised(client, _shown_as("Beratungsgespräch"))
+        assert found.types == {"Beratungsgespräch", "Beratung"}
+        assert found.type_key == "Beratung"
+        again = normalised(client, _shown_as("Uebergabe"))  # a key, as text
+        assert again.type_key == "Uebergabe" and "Übergabe" not in again.types
+        assert _fields_asked(sb) == 1  # asked once per client
+        unknown = normalised(client, _shown_as("Kaffee"))
+        assert unknown.types == {"Kaffee"} and unknown.type_key == ""
+        plain = _shown_as("", art={"Besichtigung": "Besichtigung"})
+        assert normalised(client, plain) == plain
+
+
+def test_a_text_two_types_are_listed_with_keeps_no_single_key() -> None:
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        form = form_of(client)
+        form.learn_type("Besichtigung", "Termin")
+        form.learn_type("Beratung", "Termin")
+        found = normalised(client, _shown_as("Termin"))
+        assert found.types == {"Termin", "Besichtigung", "Beratung"}
+        assert found.type_key == ""
+        # learned before the list was asked: the list is not asked for a text it explains
+        assert _fields_asked(sb) == 0
+        assert normalised(client, _shown_as("Viewing")).types == {"Viewing"}
+        assert _fields_asked(sb) == 1
+
+
+def test_without_a_type_list_the_account_is_asked_once() -> None:
+    with Sandbox(dialect=Dialect.parse("fields=unconfigured")) as sb, client_for(sb) as client:
+        assert normalised(client, _shown_as("Viewing")).types == {"Viewing"}
+        normalised(client, _shown_as("Viewing"))
+        assert form_of(client).types == {}
+        assert _fields_asked(sb) == 1
+
+
+def test_resources_shown_by_label_are_the_keys_the_account_lists() -> None:
+    labels_only = {"ressources": ["Beamer", "Firmenfahrzeug"], "ressourcesWithKeys": None}
+    with Sandbox() as sb, client_for(sb) as client:
+        found = _shown_as("", art={"Besichtigung": "Besichtigung"}, **labels_only)
+        assert "resources" in found.unseen
+        known = normalised(client, found)
+        assert known.resources == {"ind_Schl_3151", "ind_Schl_3152"}
+        assert "resources" not in known.unseen
+        odd = replace(found, resource_names=frozenset({"Beamer", "Hubschrauber"}))
+        assert normalised(client, odd) == odd  # one label the account does not list
+        listed = replace(found, unseen=found.unseen - {"resources"})
+        assert normalised(client, listed) == listed  # keys shown: nothing to do
+        assert sb.stats.actions["get calendarResources"] == 1
+        assert form_of(client).resources is not None
+        assert form_of(client).resources["ind_Schl_3152"] == "Beamer"
+
+
+def test_which_changes_cannot_be_seen_is_said_in_one_line() -> None:
+    seen = _shown_as("Besichtigung")
+    assert unseen_notice([]) is None
+    assert unseen_notice([seen, seen]) is None
+    blind = replace(seen, unseen=frozenset({"modified", "participants", "type"}))
+    partly = replace(seen, unseen=frozenset({"resources", "contacts", "property"}))
+    assert unseen_notice([seen, blind, partly]) == (
+        "This onOffice account's reads do not show an appointment's type, participants,"
+        " resources, contacts, property, time of the last change: a change made there by a"
+        " person cannot be seen, and is not reported as a conflict."
+    )
+
+
+def test_the_read_shape_in_words() -> None:
+    unknown = (
+        "Whether a change of participants replaces or adds to them is not known yet: the"
+        " first run that takes a participant off reads it back once."
+    )
+    with Sandbox() as sb, client_for(sb) as client:
+        assert read_shape(client, []) == [
+            "No appointment was read to see the shape of this account's reads.",
+            unknown,
+        ]
+        plain = _shown_as("", art={"Besichtigung": "Besichtigung"})
+        assert read_shape(client, [plain]) == [
+            "Every field the import compares is shown.",
+            unknown,
+        ]
+        form_of(client).subscribers = "replace"
+        lines = read_shape(client, [_shown_as("Beratungsgespräch"), plain])
+        assert lines == [
+            "The type is shown as a plain text; it is matched through the account's type list.",
+            "Every field the import compares is shown.",
+            "A change of participants replaces them (learned by reading back).",
+        ]
+    with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+        form_of(client).subscribers = "merge"
+        blind = replace(_shown_as("Viewing"), unseen=frozenset({"participants"}))
+        assert read_shape(client, [blind]) == [
+            "The type is shown as a plain text; it is matched through the import's own"
+            " appointments.",
+            unseen_notice([blind]),
+            "A change of participants adds to them (learned by reading back): a row whose"
+            " agent changes gets a new appointment, the old one is cancelled.",
+        ]
+
+
+def test_modified_is_read_as_utc_whatever_this_computers_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`modified` is the server's UTC (§5.2): on a computer in Berlin time, an appointment
+    changed after the import's write is still not taken for untouched."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        margin = contract.CLOCK_MARGIN_SECONDS
+        with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+            early = _shown_as("Viewing", at=_WRITTEN_AT - margin - 1)
+            learn_types(client, [(early, "Besichtigung")])
+            assert form_of(client).shown_as == {}
+            learn_types(client, [(_shown_as("Viewing", at=_WRITTEN_AT - margin), "Besichtigung")])
+            assert form_of(client).shown_as == {"Besichtigung": "Viewing"}
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_resources_the_account_cannot_list_now_stay_unseen() -> None:
+    labels_only = {"ressources": ["Beamer"], "ressourcesWithKeys": None}
+    found = _shown_as("", art={"Besichtigung": "Besichtigung"}, **labels_only)
+    with (
+        Sandbox(faults=Faults(fail_before_rate=1.0)) as sb,
+        OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(1, 2), read_retries=0) as client,
+    ):
+        assert normalised(client, found) == found
+        assert form_of(client).resources == {}

@@ -8,6 +8,9 @@ issue 30 (commit 2e7f3f8) and unchanged since.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 import pytest
 
 from importer.onoffice.reference import (
@@ -48,6 +51,24 @@ def test_golden_references_and_list_tags() -> None:
     assert list_filter("19152db8") == "%onoffice-import list 19152db8 %"
 
 
+def test_golden_row_references() -> None:
+    """The reference of each form a row identity takes (importer/run/identity.py): a key's
+    (``key:`` and 32 hex of its columns' values), a content's fingerprint (32 hex), and the
+    fingerprint of an allowed duplicate with its occurrence number."""
+    key = "key:" + hashlib.sha256(b'[["Nr", "B-001"]]').hexdigest()[:32]
+    assert key == "key:b72157d706e729a824c08a8aee78a05f"
+    assert reference(key) == "eb8b1ecbc602e905"
+    assert reference("5d2c9a0e1b7f40a1c3e5d7f9a1b3c5d7") == "596111548974e28b"
+    assert reference("5d2c9a0e1b7f40a1c3e5d7f9a1b3c5d7#2") == "cd1204f8200a2196"
+    # the salt, independently of the code
+    salted = hashlib.sha256(b"onoffice-import:5d2c9a0e1b7f40a1c3e5d7f9a1b3c5d7#2")
+    assert reference("5d2c9a0e1b7f40a1c3e5d7f9a1b3c5d7#2") == salted.hexdigest()[:16]
+    assert (
+        list_tag("Besichtigungen")
+        == hashlib.sha256(b"onoffice-import list:besichtigungen").hexdigest()[:8]
+    )
+
+
 def test_golden_stamp_text() -> None:
     assert FULL.text() == (
         "onoffice-import ref 3f9a1c07d2e4b856\n"
@@ -55,6 +76,16 @@ def test_golden_stamp_text() -> None:
         "at 1796400000 f d75bc0545ee6e0ec0e111fbe86280e235bf1e63b5a5f8754b0b381f8b151"
     )
     assert Stamp("3f9a1c07d2e4b856").text() == "onoffice-import ref 3f9a1c07d2e4b856"
+    # the two-line stamp before field digests and times (as issue 30 found them written)
+    earlier = Stamp(
+        "3f9a1c07d2e4b856", "9c1e55aa", 3, False, "5d2c9a0e1b7f", "8e1f0a2b3c4d", "7f3a09c2"
+    )
+    assert earlier.text() == (
+        "onoffice-import ref 3f9a1c07d2e4b856\n"
+        "onoffice-import list 9c1e55aa row 3 v 5d2c9a0e1b7f 8e1f0a2b3c4d by 7f3a09c2"
+    )
+    # a row not known is row 0
+    assert "list 9c1e55aa row 0 v " in replace(earlier, row=None).text()
 
 
 @pytest.mark.parametrize(
@@ -96,6 +127,19 @@ def test_the_stamp_is_the_notes_last_lines_and_comes_off_whole() -> None:
     bare = with_reference({"data": {}}, "3f9a1c07d2e4b856")
     assert bare["data"]["note"] == "onoffice-import ref 3f9a1c07d2e4b856"
     assert without_reference(bare) == {"data": {}}
+
+
+def test_a_note_without_a_stamp_has_none() -> None:
+    assert read_stamp("Schlüssel beim Hausmeister") is None
+    assert read_stamp("") is None
+    assert found_in("Schlüssel beim Hausmeister") == set()
+    assert note_without_reference("") == ""
+    # a payload without a note, or without data, is as it was
+    assert without_reference({"data": {}}) == {"data": {}}
+    assert without_reference({"data": {"note": None}}) == {"data": {"note": None}}
+    assert without_reference({}) == {}
+    assert with_stamp({}, FULL) == {"data": {"note": FULL.text()}}
+    assert with_stamp({"data": {"note": None}}, FULL)["data"]["note"] == FULL.text()
 
 
 def test_the_last_of_several_stamps_counts() -> None:

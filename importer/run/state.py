@@ -148,13 +148,19 @@ def condition(found: Appointment | None, stamp: Stamp | None, entry: Entry | Non
         return GONE
     if entry is not None and entry.state == UNDONE and found.cancelled:
         return INTACT  # cancelled by an undo or by a run (its row had left the file)
+    untold = False
     if stamp is not None and stamp.complete:
         held = stamp_holds(found, stamp.fields, stamp.seen)
         if held is not None:
             return INTACT if held else CHANGED
+        untold = True  # group members listed among the participants (§5.1)
     if entry is not None and entry.payload:
         written = [p for p in (entry.payload, entry.pending) if p]
-        return INTACT if any(holds(found, p) for p in written) else CHANGED
+        if not any(holds(found, p) for p in written):
+            return CHANGED
+        # where the stamp cannot tell, the payload's participants are only found among the
+        # listed ones: a participant a person added is not seen (README, Limits)
+        return UNSURE if untold else INTACT
     return UNSURE
 
 
