@@ -338,9 +338,10 @@ def _calibrated(
     known = set(form.shown_as) | {a for n, a in written.items() if a == seen[n].type_text}
     for n, art in written.items():
         found = out[n]
-        if not form.types and art not in known:
-            # no list, and neither the key written nor its form is known: it cannot be told
-            # whether the type is still the import's (a removed row's type no row writes now)
+        if not form.types and art not in known and found.type_text not in arts:
+            # no list, neither the key written nor its form is known, and the text is no type
+            # the file writes: it cannot be told whether the type is still the import's (a
+            # removed row's type no row writes now)
             out[n] = replace(found, unseen=found.unseen | {"type"})
     return out
 
