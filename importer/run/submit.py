@@ -220,6 +220,13 @@ class Reconciled:
     candidates: dict[int, Candidate]
 
 
+# Said where the account's reads of the rows' days do not show participants (issue 30).
+AGENTS_UNSEEN = N_(
+    "double bookings of agents were not checked: this onOffice account's reads do not show an"
+    " appointment's participants"
+)
+
+
 def reconcile(
     client: OnOfficeClient,
     checked: CheckReport,
@@ -263,6 +270,8 @@ def reconcile(
     level = Level.ERROR if options.strict else Level.WARNING
     found = in_calendar(rows, calendar, checked.sources, level)
     add_problems(outcomes, found)
+    if any("participants" in a.unseen for a in calendar):
+        checked.notices.append(_(AGENTS_UNSEEN))
     if not state.complete:
         checked.notices.append(
             _(
