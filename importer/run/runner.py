@@ -53,6 +53,7 @@ from ..onoffice.readback import (
     field_digests,
     find_appointment,
     seen_digest,
+    written_among,
 )
 from ..onoffice.reference import Stamp, reference, with_stamp
 from ..rules.check import CheckReport
@@ -478,7 +479,11 @@ class Runner:
         if prior.cancelled and not cancels(data) and not data.get("status"):  # active again
             content = {**params, "data": {**data, "status": "active"}}
         new = self.payload(step, content, prior.found, row=params)
-        if self._taken_off(prior, new) and form_of(self.client).subscribers == "merge":
+        semantics = form_of(self.client).subscribers
+        unseen = prior.found is not None and "participants" in prior.found.unseen
+        if self._taken_off(prior, new) and (semantics == "merge" or (unseen and not semantics)):
+            # an account that adds participants, or one whose reads cannot show whether it
+            # does: a new appointment is the only way onOffice surely holds the file
             return self._anew(step, prior, params, prior.found)
         entry = prior.entry
         ledger = entry.fingerprint if entry is not None else None
@@ -514,12 +519,20 @@ class Runner:
 
     @staticmethod
     def _taken_off(prior: Prior, sent: dict[str, Any]) -> bool:
-        """Whether a modify with ``sent`` takes a participant off the appointment."""
+        """Whether a modify with ``sent`` takes a participant off the appointment (where reads
+        do not show participants: whether it changes those the import last wrote, as the
+        stamp's digest of them tells)."""
         found = prior.found
-        if found is None or "participants" in found.unseen:
+        if found is None:
             return False
-        before = found.people
-        return bool(before - Who.of(sent).users)
+        users = Who.of(sent).users
+        if "participants" in found.unseen:
+            stamp = prior.stamp
+            if stamp is None or not stamp.fields:
+                return False
+            now = sorted(str(u) for u in users)
+            return written_among(stamp.fields, "participants", [now]) is None
+        return bool(found.people - users)
 
     def _participants_kept(self, prior: Prior, sent: dict[str, Any]) -> Appointment | None:
         """Read back the first modify that takes a participant off, as the documentation
@@ -561,10 +574,17 @@ class Runner:
         with self.lock:
             self.written.add(appointment)
         result = self.send(replace(step, action=identity.CREATE, prior=None), params)
-        why = _(
-            "onOffice keeps the earlier participants when an appointment is changed: appointment"
-            " {old} was cancelled and this row's appointment created anew"
-        ).format(old=appointment)
+        if form_of(self.client).subscribers == "merge":
+            why = _(
+                "onOffice keeps the earlier participants when an appointment is changed:"
+                " appointment {old} was cancelled and this row's appointment created anew"
+            ).format(old=appointment)
+        else:
+            why = _(
+                "onOffice's reads do not show participants, so whether a change keeps the earlier"
+                " ones cannot be seen: appointment {old} was cancelled and this row's appointment"
+                " created anew"
+            ).format(old=appointment)
         return replace(result, error=f"{result.error}; {why}" if result.error else why)
 
     def _modify(
