@@ -90,6 +90,7 @@ def test_every_package_is_listed_in_pyproject() -> None:
     assert set(listed) == on_disk | {"importer._shipped.mappings", "importer._shipped.samples"}
 
 
+@pytest.mark.ci_share  # builds and installs a wheel (20 s); .ci/run does so from a clean clone too
 def test_the_installed_wheel_runs_the_demo_and_knows_its_mappings(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     check_contents(wheel)

@@ -63,6 +63,12 @@ PARAMS: dict[str, Any] = {
 }
 
 
+def edited(elements: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A record's elements with ``changes``: a value replaces its element, None removes it."""
+    out = {**elements, **changes}
+    return {k: v for k, v in out.items() if not (k in changes and changes[k] is None)}
+
+
 def _read(**changes: Any) -> Record:
     """A `read calendar` record holding PARAMS, as the documentation shows one (§5.2)."""
     elements: dict[str, Any] = {
@@ -81,11 +87,7 @@ def _read(**changes: Any) -> Record:
         "status": "active",
         "modified": "2027-02-01 09:00:00",
     }
-    for name, value in changes.items():
-        if value is None:
-            del elements[name]
-        else:
-            elements[name] = value
+    elements = edited(elements, changes)
     return Record(2712, "calendar", elements)
 
 
@@ -112,11 +114,7 @@ def _listed(**changes: Any) -> Record:
         "contacts": [{"id": "5431", "confirmationStatus": "not-set"}],
         "estate": {"id": "608"},
     }
-    for name, value in changes.items():
-        if value is None:
-            del elements[name]
-        else:
-            elements[name] = value
+    elements = edited(elements, changes)
     return Record(2712, "calendar", elements)
 
 

@@ -47,6 +47,7 @@ from importer.run.state import (
 )
 from importer.sandbox import Dialect, Sandbox
 from tests.helpers import client_for, edit_in_onoffice
+from tests.test_readback import edited
 
 LIST = "Besichtigungen"
 RUN, OTHER_RUN = "0a0a0a0a", "7f3a09c2"
@@ -155,11 +156,7 @@ def shown(params: dict[str, Any], stamp: Stamp | None = None, **changes: Any) ->
         "status": "active",
         "modified": "2027-02-01 09:00:00",
     }
-    for name, value in changes.items():
-        if value is None:
-            del elements[name]
-        else:
-            elements[name] = value
+    elements = edited(elements, changes)
     return from_read(Record(2712, "calendar", elements))
 
 

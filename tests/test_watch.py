@@ -94,7 +94,13 @@ READINGS = {
 }
 
 
-@pytest.mark.parametrize("reading", list(READINGS))
+@pytest.mark.parametrize(
+    "reading",
+    [  # the third reading in CI's share (.ci/run): each costs 10-20 s of two runs' waiting
+        pytest.param(r, marks=pytest.mark.ci_share) if r == "modifiedstart ignored" else r
+        for r in READINGS
+    ],
+)
 def test_two_runs_at_once_never_leave_a_row_twice(tmp_path: Path, reading: str) -> None:
     """Seeded offsets 0-1 s; a single doubled row in any trial fails the test, and so do
     both runs writing on side by side (more than EXTRA_CREATES twins sent and deleted)."""
