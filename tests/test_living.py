@@ -838,6 +838,10 @@ def test_an_invalid_rows_appointment_is_never_given_to_a_look_alike_inserted_aft
     assert len(_active_ids(sandbox)) == 4
 
 
+# Where appointmentList shows no participants (read_users=omitted without read calendar) the
+# second computer cannot tell the look-alikes' agents apart and still cancels and creates (the
+# list right, the id lost): left open in issue 31's note, so that point stays documented here.
+@pytest.mark.documented("read_users")
 @pytest.mark.parametrize("moved", [False, True], ids=["in-place", "moved"])
 @pytest.mark.parametrize("which", [1, 2], ids=["original", "twin"])
 def test_a_look_alike_changed_on_the_second_computer_keeps_its_appointment(
