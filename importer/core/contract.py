@@ -8,6 +8,7 @@ that an assumption that turns out wrong is changed in one place. Section numbers
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -319,6 +320,16 @@ ROW_RECORD_CODES: Final = frozenset({80, 184, 251, 252, 272, 292, 293})
 CALENDAR_MODULE: Final = "calendar"
 FIELDS_LANGUAGE: Final = "DEU"
 TYPE_FIELD: Final = "art"
+
+
+def permitted_types(records: Iterable[Any]) -> dict[str, str]:
+    """`art`'s permitted values in a `get fields` answer for the calendar (§6.6), key -> label
+    (a label missing or empty: the key); {} where the answer lists none."""
+    fields = next((as_map(r.elements) for r in records if str(r.id) == CALENDAR_MODULE), {})
+    art = as_map(fields.get(TYPE_FIELD))
+    return {str(k): str(v or k) for k, v in as_map(art.get("permittedvalues")).items()}
+
+
 # Rights: `get checkuserrecordsright` tells, of record ids, those a user may act on. UNDOCUMENTED
 # what the record ids of `create` are in the calendar module: read as the ids of the users the
 # appointments are created for (the right that 156 "no right to edit other users' appointments"

@@ -228,12 +228,7 @@ class Resolver:
             except ActionRefused as exc:
                 self._types = Choices({}, _("onOffice does not answer it ({why})").format(why=exc))
                 return self._types
-            fields = next(
-                (contract.as_map(r.elements) for r in records if str(r.id) == "calendar"), {}
-            )
-            art = contract.as_map(fields.get(contract.TYPE_FIELD))
-            permitted = contract.as_map(art.get("permittedvalues"))
-            values = {str(k): str(v or k) for k, v in permitted.items()}
+            values = contract.permitted_types(records)
             why = "" if values else _("onOffice lists no appointment types")
             self._types = Choices(values, why)
         return self._types

@@ -172,10 +172,7 @@ def _rights(client: OnOfficeClient, found: AccountSurvey, seen: Sequence[Appoint
 
 def _types(client: OnOfficeClient) -> dict[str, str]:
     """`art`'s permitted values (§6.6), key -> label."""
-    records = client.get_fields(contract.CALENDAR_MODULE)
-    fields = next((contract.as_map(r.elements) for r in records if str(r.id) == "calendar"), {})
-    art = contract.as_map(fields.get(contract.TYPE_FIELD))
-    return {str(k): str(v or k) for k, v in contract.as_map(art.get("permittedvalues")).items()}
+    return contract.permitted_types(client.get_fields(contract.CALENDAR_MODULE))
 
 
 def _resources(client: OnOfficeClient) -> dict[str, str]:

@@ -152,10 +152,7 @@ def _types(client: OnOfficeClient, form: AccountForm) -> dict[str, str]:
             records = client.get_fields(contract.CALENDAR_MODULE)
         except ApiError:
             records = []
-        fields = next((contract.as_map(r.elements) for r in records if str(r.id) == "calendar"), {})
-        art = contract.as_map(fields.get(contract.TYPE_FIELD))
-        permitted = contract.as_map(art.get("permittedvalues"))
-        form.types = {str(k): str(v or k) for k, v in permitted.items()}
+        form.types = contract.permitted_types(records)
     return form.types
 
 
