@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
 from collections import Counter
 from dataclasses import replace
@@ -31,9 +32,12 @@ from importer.onoffice.form import (
 )
 from importer.onoffice.readback import FIELDS, Appointment, field_digests, from_read
 from importer.onoffice.reference import Stamp, read_stamp
+from importer.output.results import default_results_path, write_results
 from importer.run.submit import RunReport, run_import
+from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox
 from tests import living
+from tests.conftest import ROOT
 from tests.helpers import FAST, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
 
@@ -293,6 +297,34 @@ def test_onoffice_holds_the_living_list_under_a_read_shape(
         machine.teardown()
     assert machine.runs >= 8
     assert sum(machine.edits.values()) >= 6
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    ["read_art=label,fields=bare", "read_art=label,fields=bare,calendar_read=removed"],
+    ids=["read-calendar", "appointmentList"],
+)
+def test_undo_learns_the_types_form_before_it_judges_on_any_read(
+    tmp_path: Path, dialect: str
+) -> None:
+    """CI's DIALECT_SEED=74584: `art` read as its label, no type list and no read calendar.
+    Undo learned how the account shows types only through read calendar, so under
+    appointmentList the sample's one handover (`uebergabe`, shown "Übergabe") was taken for a
+    person's edit and left (6 deleted, 2 skipped). It learns from appointmentList's read too: 7
+    deleted, the one a person edited left alone."""
+    source = tmp_path / "viewings.xlsx"
+    shutil.copy(ROOT / "samples" / "viewings.xlsx", source)
+    results, journal = default_results_path(source), tmp_path / "ledger.sqlite"
+    with Sandbox(dialect=Dialect.parse(dialect)) as sb, client_for(sb) as client:
+        mapping = ROOT / "mappings" / "viewings.yaml"
+        report = run_import(source, mapping, client=client, journal_path=journal, options=FAST)
+        write_results(report, results)
+        assert report.counts()["created"] == 8  # and the sample's invalid rows
+        edited = next(r.appointment_id for r in report.results.values() if r.appointment_id)
+        edit_in_onoffice(sb, edited, note="edited by an agent")
+        undone = undo_import(results, client=client, journal_path=journal)
+    assert undone.counts() == {"deleted": 7, "skipped-modified": 1}
+    assert [i.appointment_id for i in undone.items if i.status == "skipped-modified"] == [edited]
 
 
 # --- form.py's functions, one by one ------------------------------------------------------------

@@ -645,6 +645,20 @@ def changed_fields(found: Appointment, digests: str) -> list[str] | None:
     return out
 
 
+def fields_as_written(params: dict[str, Any], digests: str) -> frozenset[str]:
+    """The :data:`FIELDS` in which ``params`` writes what a stamp's digests (:func:`field_digests`)
+    say the import wrote last: how like a row is its appointment as the import left it, whatever
+    a person changed since (none without digests)."""
+    if not digests:
+        return frozenset()
+    size, mine = FIELD_DIGEST_SIZE, field_digests(params)
+    return frozenset(
+        name
+        for i, name in enumerate(FIELDS)
+        if mine[i * size : (i + 1) * size] == digests[i * size : (i + 1) * size]
+    )
+
+
 def shown_field_digests(found: Appointment) -> str:
     """:func:`field_digests` of what a read shows (the first reading of each field): the stamp
     of an appointment the import leaves as it is now."""

@@ -39,8 +39,15 @@ from difflib import SequenceMatcher
 from typing import Any, Final
 
 from ..core.i18n import _
-from ..onoffice.readback import Appointment, cancels, differences, holds, text
-from ..onoffice.reference import reference, without_reference
+from ..onoffice.readback import (
+    Appointment,
+    cancels,
+    differences,
+    fields_as_written,
+    holds,
+    text,
+)
+from ..onoffice.reference import read_stamp, reference, without_reference
 from ..rules.payload import canonical
 from . import journal as jr
 from .journal import Entry
@@ -162,6 +169,20 @@ _ASPECT_FIELDS: Final = {
 }
 
 
+# The fields of a stamp's digests (readback.FIELDS) each aspect is written to.
+_ASPECT_WRITTEN: Final = {
+    "day": ("start",),
+    "time": ("start", "end"),
+    "property": ("property",),
+    "contacts": ("contacts",),
+    "agents": ("participants",),
+    "subject": ("subject",),
+    "type": ("type",),
+    "note": ("note",),
+    "resources": ("resources",),
+}
+
+
 def _row_aspects(params: dict[str, Any], failed: frozenset[str] | None) -> dict[str, str | None]:
     """A row's aspects as text; None where an invalid row does not tell (its ``failed``
     fields)."""
@@ -225,9 +246,14 @@ def likeness(
     params: dict[str, Any], found: Appointment, failed: frozenset[str] | None = None
 ) -> Likeness:
     """How much a row (its parameters) is like an appointment, aspect by aspect (``failed``:
-    an invalid row's fields that did not convert, which say nothing)."""
+    an invalid row's fields that did not convert, which say nothing). An aspect agrees where
+    the appointment shows the row's value, or where its stamp says the import last wrote it:
+    a person's change in onOffice makes a row no less its appointment's (on a computer without
+    the ledger, the stamp is all that tells what was written)."""
     row = _row_aspects(params, failed)
     theirs = _found_aspects(found)
+    stamp = read_stamp(found.note)
+    written = fields_as_written(params, stamp.fields) if stamp is not None else frozenset()
     score, known, differing = 0, 0, []
     for name, weight in WEIGHTS.items():
         mine = row[name]
@@ -236,7 +262,7 @@ def likeness(
         if failed is not None and mine == "" and theirs[name] == {""}:
             continue  # of an invalid row, only what it says counts: empty beside empty says nothing
         known += weight
-        if mine in theirs[name]:
+        if mine in theirs[name] or written.issuperset(_ASPECT_WRITTEN[name]):
             score += weight
         else:
             differing.append(name)

@@ -34,15 +34,19 @@ from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, learn_types, normalised, recall
 from ..onoffice.readback import (
     Appointment,
+    Who,
+    days_of,
     find_appointment,
+    first_day,
     holds,
     read_ids,
+    read_period,
     stamp_holds,
 )
 from ..onoffice.reference import list_name, read_stamp
 from ..source.load import load_table
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Entry, Journal, entry_list, ledger_path
-from .state import restamped
+from .state import collapse, restamped
 from .submit import preflight, split_outcomes
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
@@ -306,11 +310,12 @@ def _calibrate(client: OnOfficeClient, imported: dict[int, Imported]) -> None:
     """How the account shows the types the import wrote, learned from these appointments
     before any is judged (:func:`importer.onoffice.form.learn_types`): a type shown as a text
     no type list explains is not taken for a person's edit. One read per 50 appointments,
-    where the account has read calendar."""
-    if not imported or "read calendar" in client.unsupported:
+    else (appointmentList, §5.1) one read of the days they were written for, among their
+    agents and groups."""
+    if not imported:
         return
     try:
-        found = read_ids(client, sorted(imported))
+        found = _read_imported(client, imported)
     except ApiError:
         return  # judged one by one as before
     written = [
@@ -319,6 +324,24 @@ def _calibrate(client: OnOfficeClient, imported: dict[int, Imported]) -> None:
         if a is not None
     ]
     learn_types(client, written)
+
+
+def _read_imported(
+    client: OnOfficeClient, imported: dict[int, Imported]
+) -> dict[int, Appointment | None]:
+    """The imported appointments as onOffice shows them (those a read does not see: None)."""
+    if "read calendar" not in client.unsupported:
+        try:
+            return read_ids(client, sorted(imported))
+        except ActionRefused:
+            if "read calendar" not in client.unsupported:  # else: the account has none
+                raise
+    payloads = [p for i in imported.values() for p in (i.payload, i.pending) if p and first_day(p)]
+    if not payloads:
+        return {}
+    first, last = days_of(payloads)
+    seen = collapse(read_period(client, first, last, Who.of_all(payloads)).appointments)
+    return {n: seen.get(n) for n in imported}
 
 
 def _left_behind(
