@@ -251,7 +251,15 @@ def test_an_agent_change_leaves_onoffice_holding_the_file_whatever_a_modify_does
         assert reads == first_reads - 1  # the first change was read back once, this one not
         assert modifies == 1  # the cancel (merge), or the update (replace)
         active = [a for a in sb.store.all_appointments() if a.get("status") != "canceled"]
-    assert len(active) == ROWS
+        assert len(active) == ROWS
+        # undo removes the import's every appointment, the two cancelled and replaced too
+        # (they stayed, cancelled, in onOffice: the row's ledger entry went to the new one)
+        results = tmp_path / "list" / "viewings.results.xlsx"
+        write_results(_run(source, mapping, sb, tmp_path / "a.sqlite"), results)
+        with client_for(sb) as client:
+            undone = undo_import(results, client=client, journal_path=tmp_path / "a.sqlite")
+        assert undone.counts() == {"deleted": ROWS + (2 if semantics == "merge" else 0)}
+        assert sb.store.all_appointments() == []
 
 
 # Every point of a read shape or a modify the documentation leaves open (issue 30), and all of

@@ -573,6 +573,10 @@ class Runner:
             )
         with self.lock:
             self.written.add(appointment)
+        # kept in the ledger under a key of its own (the row's key goes to the new one), as a
+        # run's cancel: undo removes it with the list's others
+        written = prior.entry.payload if prior.entry is not None else params
+        self._journal(self._retired, appointment, self._source_row(step), written)
         result = self.send(replace(step, action=identity.CREATE, prior=None), params)
         if form_of(self.client).subscribers == "merge":
             why = _(
@@ -586,6 +590,10 @@ class Runner:
                 " created anew"
             ).format(old=appointment)
         return replace(result, error=f"{result.error}; {why}" if result.error else why)
+
+    def _retired(self, appointment: int, source_row: int, payload: dict[str, Any]) -> None:
+        self.journal.adopt(f"retired:{appointment}", source_row, payload, appointment, None)
+        self.journal.undone(appointment, CANCELED_REMOVED)
 
     def _modify(
         self, row: int, ledger: str | None, appointment: int, parameters: dict[str, Any]
