@@ -207,6 +207,46 @@ def test_a_corrected_check_report_checks_again_to_the_right_counts(
         ]
 
 
+def test_a_corrected_check_report_run_stays_its_lists(tmp_path: Path, sandbox: Sandbox) -> None:
+    """A check report corrected and run (renamed, too) is the list it was checked from: a row
+    edited in it updates its appointment. Its list was once "viewings.check" (a list of its
+    own): the edited row got a second appointment, its first left as it was."""
+    source = tmp_path / "viewings.xlsx"
+    shutil.copy(ROOT / "samples" / "viewings.xlsx", source)
+    home, mapping = tmp_path / "pc", str(VIEWINGS_MAPPING)
+    first = cli(["--lang", "en", "run", str(source), "-m", mapping], sandbox, home, tmp_path)
+    assert first.returncode == ExitCode.ROWS_FAILED, first.stdout + first.stderr
+    created = sandbox.store.count_appointments()
+    cancelled = _cancelled(sandbox)  # the sample's viewing called off
+    report = _corrected_report(tmp_path, "en", sandbox)
+    book = openpyxl.load_workbook(report)
+    sheet = book[book.sheetnames[0]]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "valid")
+    row[header.index("Bemerkung")].value = "Schlüssel beim Hausmeister"  # edited in the report
+    renamed = tmp_path / "korrigiert.xlsx"
+    book.save(renamed)
+    again = cli(
+        ["--lang", "en", "run", str(renamed), "-m", mapping, "--cancel-removed"],
+        sandbox,
+        home,
+        tmp_path,
+    )
+    assert again.returncode in (0, 1), again.stdout + again.stderr
+    results = openpyxl.load_workbook(tmp_path / "korrigiert.results.xlsx", read_only=True)
+    statuses = [str(r["Status"]) for r in sheet_rows(results, "Results")]
+    assert statuses.count("updated") == 1, statuses
+    assert statuses.count("created") == 4  # the corrected (2 more name no onOffice record)
+    assert sandbox.store.count_appointments() == created + 4  # none twice, none cancelled
+    assert _cancelled(sandbox) == cancelled
+    summary = [r[:2] for r in results["Summary"].iter_rows(values_only=True)]
+    assert ("List (the same on every computer)", "viewings") in summary
+
+
+def _cancelled(sb: Sandbox) -> list[int]:
+    return [a["id"] for a in sb.store.all_appointments() if a.get("status") == "canceled"]
+
+
 def test_a_check_report_drafts_from_its_data_columns(tmp_path: Path, sandbox: Sandbox) -> None:
     """Once "0 valid of 60": the report's own Status (gültig/ungültig) was taken as the
     appointments' status."""

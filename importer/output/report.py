@@ -23,6 +23,7 @@ from ..core.bulk import collector_paused
 from ..core.errors import SourceFileError
 from ..core.excel import (
     ERRORS,
+    LIST_LABEL,
     OUTCOME_FILLS,
     PLAN,
     PROBLEMS_SHEET,
@@ -38,6 +39,7 @@ from ..core.excel import (
 from ..core.i18n import N_, _, as_typed, ngettext, number, when
 from ..core.problems import CODES, UNCONFIRMED, Level, RowProblem, joined_problems, sentence, where
 from ..onoffice.account import account_lines
+from ..onoffice.reference import list_name
 from ..source.load import TypedCells
 from .workbook import RowsSheet, TableSheet, write_workbook
 from .xlsx_write import Filled
@@ -358,6 +360,8 @@ def summary(report: CheckReport, web: ForWeb | None = None) -> list[list[Any]]:
         [],
         [_(FOR_SUPPORT), ""],
         [_("Input file"), web.file_name if web else str(report.source)],
+        # read back when the report comes back corrected: its rows stay the list's
+        [_(LIST_LABEL), table.results_list or list_name(report.source)],
         [_("Sheet"), table.sheet or _("(CSV)")],
         [_("Header row"), table.header_row],
         [_("Encoding / delimiter"), encoding],

@@ -455,7 +455,7 @@ def planned_check(
         return checked
     try:
         earlier = earlier_outcomes(checked.table)
-        name = list_name or _list_name(Path(source), checked.table, bool(earlier))
+        name = list_name or _list_name(Path(source), checked.table)
         recall(client, meta.get(MEMO_KEY))
         done = reconcile(
             client,
@@ -547,9 +547,10 @@ _ASPECT_WORDS = {  # what changed in a row found by its place or likeness
 }
 
 
-def _list_name(source: Path, table: Table, derived: bool) -> str:
-    """The list a file belongs to: a results workbook says its list in its Summary."""
-    return (derived and table.results_list) or name_of(source)
+def _list_name(source: Path, table: Table) -> str:
+    """The list a file belongs to: our workbooks (results, check report) say it in their
+    Summary."""
+    return (table.own is not None and table.results_list) or name_of(source)
 
 
 # --- a run ---------------------------------------------------------------------------------------
@@ -603,7 +604,7 @@ class _Run:
         report = self.report = RunReport(
             checked, {}, client.url, self.started, journal_path=self.journal.path, earlier=earlier
         )
-        name = self.list_name or _list_name(source, checked.table, bool(earlier))
+        name = self.list_name or _list_name(source, checked.table)
         report.list_name = name
         journal = self.journal
         journal.input, journal.list, journal.derived = str(source.resolve()), name, bool(earlier)

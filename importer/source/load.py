@@ -88,7 +88,7 @@ class Table:
     outcomes: pd.DataFrame | None = None
     # SHA-256 of the bytes these cells were parsed from (the file is read once: load_table)
     sha256: str = ""
-    results_list: str | None = None  # a results workbook's list, as its Summary names it
+    results_list: str | None = None  # the list our workbook's Summary names (results, report)
 
     @property
     def columns(self) -> list[str]:
@@ -280,7 +280,7 @@ def _load_workbook(path: Path, data: bytes, options: LoadOptions, expected: Sequ
         ) from None
     own, own_sheet = _own_sheet(workbook, facts)
     results_list = None
-    if own == "results":  # its list, as its Summary names it: from this same read
+    if own is not None:  # its list, as its Summary names it: from this same read
         with contextlib.suppress(_Unreadable):
             results_list = _calamine(lambda: _list_in(workbook))
     if own_sheet is not None:
@@ -896,7 +896,7 @@ def _without_blanks(column: Sequence[Any], text_only: bool) -> list[Any]:
 
 
 def _list_in(book: CalamineWorkbook) -> str | None:
-    """The list a results workbook's Summary names (calamine errors propagate)."""
+    """The list our workbook's Summary names (calamine errors propagate)."""
     names = every(SUMMARY_SHEET)
     sheet = next((name for name in book.sheet_names if name in names), None)
     if sheet is None:
