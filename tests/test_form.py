@@ -433,7 +433,7 @@ def test_one_appointment_teaches_a_form_only_where_nobody_changed_it() -> None:
             assert form_of(client).shown_as == expected, appointments[0]
 
 
-def test_a_text_two_types_show_is_the_form_of_the_one_most_show_it_for() -> None:
+def test_a_text_two_types_show_is_the_form_of_the_one_most_show_it_for_or_of_neither() -> None:
     with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
         written = [(_shown_as("Termin"), "Beratung")] * 2
         written += [(_shown_as("Termin"), "Besichtigung")] * 3
@@ -444,6 +444,12 @@ def test_a_text_two_types_show_is_the_form_of_the_one_most_show_it_for() -> None
         written += [(_shown_as("Termin"), "Beratung")] * 2
         learn_types(client, written)
         assert form_of(client).shown_as == {"Besichtigung": "Termin"}
+    for first, second in (("Besichtigung", "Beratung"), ("Beratung", "Besichtigung")):
+        with Sandbox(dialect=Dialect.parse("fields=bare")) as sb, client_for(sb) as client:
+            # as often for both, in either order: nothing tells whose form it is
+            written = [(_shown_as("Termin"), first)] * 2 + [(_shown_as("Termin"), second)] * 2
+            learn_types(client, written)
+            assert form_of(client).shown_as == {}
 
 
 def test_a_text_that_is_a_type_is_never_another_types_form() -> None:

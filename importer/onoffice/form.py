@@ -76,7 +76,8 @@ def learn_types(
     of the type most appointments show it for. One appointment alone teaches a type's form
     only where nobody changed it since the import's write (its `modified`), or where the
     account shows no `modified` at all: there a person's change of that one appointment to a
-    type the file does not use cannot be told from the form (README, Limits). ``known``: type
+    type the file does not use cannot be told from the form (README, Limits); a text two types
+    show equally often is the form of neither. ``known``: type
     keys written elsewhere (a text that is one of them is that type, never another's form)."""
     shown: dict[str, Counter[str]] = {}
     untouched: set[tuple[str, str]] = set()
@@ -90,14 +91,21 @@ def learn_types(
     form = form_of(client)
     _types(client, form)
     best: dict[str, tuple[int, str]] = {}  # text -> (appointments, type)
+    tied: set[str] = set()  # texts two types show as often: the form of neither
     for art, texts in shown.items():
         text, count = texts.most_common(1)[0]
         sure = count >= 2 or (art, text) in untouched
-        if sure and count * 2 > sum(texts.values()) and count > best.get(text, (0, ""))[0]:
+        if not sure or count * 2 <= sum(texts.values()):
+            continue
+        most = best.get(text, (0, ""))[0]
+        if count == most:
+            tied.add(text)
+        elif count > most:
             best[text] = (count, art)
+            tied.discard(text)
     keys = {*known, *shown}
     for text, (_count, art) in best.items():
-        if text != art and text not in keys and not form.type_keys(text):
+        if text != art and text not in keys | tied and not form.type_keys(text):
             form.learn_type(art, text)
 
 
