@@ -92,6 +92,38 @@ def test_a_calendar_results_workbook_undoes_and_sends_again(
     assert sandbox.store.count_appointments() == 0
 
 
+def test_a_calendars_refused_series_stays_refused_when_sent_again(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A series onOffice cannot repeat (BYSETPOS, two RRULEs) is refused; sent again from the
+    results workbook it once became a single appointment (its REPEAT cell was empty there).
+    The rule stays in REPEAT: the rows are refused again, nothing created for them."""
+    series = (
+        "BEGIN:VEVENT\nUID:last-workday@x\nDTSTART:20270305T090000Z\nDTEND:20270305T094500Z\n"
+        "SUMMARY:Teamrunde\nRRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3\n"
+        "END:VEVENT\nBEGIN:VEVENT\nUID:two-rules@x\nDTSTART:20270308T090000Z\n"
+        "DTEND:20270308T094500Z\nSUMMARY:Sprechstunde\nRRULE:FREQ=WEEKLY;COUNT=2\n"
+        "RRULE:FREQ=MONTHLY;COUNT=2\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    source = _calendar(tmp_path)
+    source.write_text(CALENDAR.replace("END:VCALENDAR\n", series), encoding="utf-8")
+    home, mapping = tmp_path / "pc", str(ICS_MAPPING)
+    ran = cli(["--lang", "en", "run", str(source), "-m", mapping], sandbox, home, tmp_path)
+    assert "3 created, 2 invalid" in ran.stdout, ran.stdout + ran.stderr
+    results = tmp_path / "kalender.results.xlsx"
+    again = cli(
+        ["--lang", "en", "run", str(results), "-m", mapping, "--only-failed"],
+        sandbox,
+        home,
+        tmp_path,
+    )
+    assert again.returncode == ExitCode.ROWS_FAILED, again.stdout + again.stderr
+    assert again.stdout.count("is not a repetition") == 2, again.stdout
+    assert sandbox.store.count_appointments() == 3
+    statuses = [str(r["Status (import)"]) for r in sheet_rows(results, "Results")]
+    assert statuses.count("invalid") == 2, statuses
+
+
 def test_a_results_workbook_of_an_earlier_version_with_status_twice_reads_back(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:

@@ -538,7 +538,14 @@ def _repeats(
 ) -> None:
     rule = event.get("RRULE")
     original = event.get("DTSTART").dt
-    refuse = functools.partial(_fail, out, row, "REPEAT", "ics-rule-unsupported")
+    written = "; ".join(r.to_ical().decode("utf-8", "replace") for r in _listed(rule))
+
+    def refuse(why: str) -> None:
+        _fail(out, row, "REPEAT", "ics-rule-unsupported", why)
+        # the rule stays in the cell: sent again from the results workbook, the row is refused
+        # again (no such repeat), never created as a single appointment
+        cells["REPEAT"] = written
+
     if isinstance(rule, list):
         refuse(_("the event has {n} RRULEs; an onOffice series has one").format(n=len(rule)))
     elif rule is not None and event.get("RDATE") is not None:
