@@ -251,6 +251,11 @@ def test_the_lower_id_of_two_twins_stays_and_only_a_shown_create_is_checked() ->
     checked, twins = watch.twins({ref: 105, other: 107})
     assert checked == [ref, other]
     assert {r: int(a.series) for r, a in twins.items()} == {ref: 103}  # 107 has no lower twin
+    # the other run's copy shown by an earlier look than ours: it stays all the same
+    later = Watch(None, "abcd1234", "run1", _utc(0))  # type: ignore[arg-type]
+    later.record([_appointment(103, ref)])
+    later.record([_appointment(105, ref)])
+    assert {r: int(a.series) for r, a in later.twins({ref: 105})[1].items()} == {ref: 103}
     # the other run's copy created after ours: ours stays (that run deletes its own)
     watch.record([_appointment(109, other)])
     assert watch.twins({other: 107})[1] == {}
