@@ -9,21 +9,26 @@ own (unseeded by design: two runs of one list rarely reach the same row at once)
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import random
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from importer.core.contract import DATETIME_FORMAT
-from importer.onoffice.client import Record
+from importer.onoffice.client import Credentials, OnOfficeClient, Record
 from importer.onoffice.readback import Appointment, from_list
-from importer.onoffice.reference import Stamp, with_stamp
+from importer.onoffice.reference import Stamp, read_stamp, with_stamp
+from importer.run import watch as watch_module
 from importer.run.runner import RunReport
+from importer.run.state import INTACT, Prior, State
 from importer.run.submit import RunOptions, described, run_import
-from importer.run.watch import MAX_LOOK_READS, Watch
+from importer.run.watch import MAX_LOOK_READS, NEVER, OVERLAP, Watch
 from importer.sandbox import Dialect, Faults, Sandbox
 
 from .helpers import client_for, generated, subjects
@@ -163,14 +168,27 @@ def test_a_look_past_its_cap_of_reads_stops_asking_by_modified() -> None:
         reads = sb.stats.actions["read calendar"]
     assert not watch.supported
     assert watch.reads == reads == MAX_LOOK_READS
-    assert watch.notice is not None and f"than {MAX_LOOK_READS} reads" in watch.notice
+    assert watch.notice == (
+        f"more appointments were edited in onOffice during this run than {MAX_LOOK_READS} reads "
+        "show: this run looked for each of its next rows by its reference before sending it"
+    )
+
+
+def _note(ref: str, run: str, at: int = 0, tag: str = "abcd1234") -> str:
+    stamp = Stamp(ref, tag, 2, False, "0" * 12, "0" * 12, run, at)
+    note: str = with_stamp({"data": {}}, stamp)["data"]["note"]
+    return note
 
 
 def _appointment(
-    series: int, ref: str, cancelled: bool = False, run: str = "0000beef", at: int = 0
+    series: int,
+    ref: str,
+    cancelled: bool = False,
+    run: str = "0000beef",
+    at: int = 0,
+    tag: str = "abcd1234",
 ) -> Appointment:
-    stamp = Stamp(ref, "abcd1234", 2, False, "0" * 12, "0" * 12, run, at)
-    note = with_stamp({"data": {}}, stamp)["data"]["note"]
+    note = _note(ref, run, at, tag)
     return Appointment(
         id=series, series=series, starts=frozenset(), ends=frozenset(), subject="", note=note,
         types=frozenset(), users=None, participants=frozenset(), resources=frozenset(),
@@ -233,13 +251,18 @@ def test_the_lower_id_of_two_twins_stays_and_only_a_shown_create_is_checked() ->
     checked, twins = watch.twins({ref: 105, other: 107})
     assert checked == [ref, other]
     assert {r: int(a.series) for r, a in twins.items()} == {ref: 103}  # 107 has no lower twin
+    # the other run's copy shown by an earlier look than ours: it stays all the same
+    later = Watch(None, "abcd1234", "run1", _utc(0))  # type: ignore[arg-type]
+    later.record([_appointment(103, ref)])
+    later.record([_appointment(105, ref)])
+    assert {r: int(a.series) for r, a in later.twins({ref: 105})[1].items()} == {ref: 103}
     # the other run's copy created after ours: ours stays (that run deletes its own)
     watch.record([_appointment(109, other)])
     assert watch.twins({other: 107})[1] == {}
     # a cancelled copy is no twin
     fresh = Watch(None, "abcd1234", "run1", _utc(0))  # type: ignore[arg-type]
-    fresh.record([_appointment(5, ref), _appointment(3, ref, cancelled=True)])
-    assert fresh.twins({ref: 5}) == ([ref], {})
+    fresh.record([_appointment(3, ref, cancelled=True), _appointment(5, ref)])
+    assert fresh.twins({"c" * 16: 1, ref: 5}) == ([ref], {})  # 1 not shown: still looked at 5
 
 
 def test_an_appointment_list_time_is_named_in_berlin_time() -> None:
@@ -258,3 +281,257 @@ def test_an_appointment_list_time_is_named_in_berlin_time() -> None:
     when = {"start": "2027-01-11T09:15:00+00:00", "end": "2027-01-11T09:45:00+00:00"}
     winter = Record(2713, "appointmentList", {"id": 2713, "date": when})
     assert described(from_list(winter)).endswith("11.01.2027 10:15")
+
+
+class Clock:
+    """The watch's clock (time.monotonic) held still, and its sleeps recorded, not slept: the
+    edges of its waits to the exact second."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    held = Clock()
+    monkeypatch.setattr(watch_module, "time", held)
+    return held
+
+
+@pytest.fixture
+def berlin() -> Iterator[None]:
+    """This computer's clock in Berlin's time: a look still reads the server's time as UTC."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def _offline(now: float = 1000.0) -> OnOfficeClient:
+    """A real client that never sends: its server time is its clock's until an answer."""
+    return OnOfficeClient("http://127.0.0.1:9/x", Credentials("tok", "sec"), clock=lambda: now)
+
+
+def _insert(sb: Sandbox, modified: str, note: str) -> int:
+    record = {
+        "start_dt": "2027-02-01 07:00:00",
+        "end_dt": "2027-02-01 07:30:00",
+        "description": "stamped",
+        "note": note,
+        "users": [18],
+    }
+    return sb.store.insert_appointment(record, modified)
+
+
+def test_a_look_shows_the_lists_writes_and_the_other_runs_writing(
+    clock: Clock, berlin: None
+) -> None:
+    """One look, in window order: an unstamped appointment (edited at the window's first
+    second), another list's, this run's own, another run's two writes, an ended run's and a
+    write already known. Only the new write of a run still going counts as writing; each run's
+    first write is its earliest `modified`; the next look starts OVERLAP before the server's
+    time (UTC, on a computer in Berlin) of this one."""
+    with Sandbox() as sb, client_for(sb) as client:
+        now = int(client.server_now())
+
+        def at(seconds: int) -> str:
+            return _utc(now + seconds).strftime(DATETIME_FORMAT)
+
+        busy(sb, 1, at(-60))
+        other = _insert(sb, at(-59), _note("1" * 16, "ffff0000", tag="99999999"))
+        own = _insert(sb, at(-50), _note("2" * 16, "aaaa0000"))
+        b1 = _insert(sb, at(-40), _note("3" * 16, "bbbb0000"))
+        b2 = _insert(sb, at(-30), _note("4" * 16, "bbbb0000"))
+        ended = _insert(sb, at(-20), _note("5" * 16, "cccc0000"))
+        known = _insert(sb, at(-10), _note("6" * 16, "dddd0000"))
+        watch = Watch(client, "abcd1234", "aaaa0000", _utc(now - 60), ended={"cccc0000"})
+        watch.known = {(known, at(-10))}
+        before = client.server_now()
+        out = watch.look()
+        after, looked = client.server_now(), watch.since
+        assert watch.look() == []  # nothing edited since
+        reads = sb.stats.actions["read calendar"]
+    assert all(stamp == read_stamp(a.note) for a, stamp in out)
+    assert [(int(a.series), s.run) for a, s in out] == [
+        (other, "ffff0000"),
+        (own, "aaaa0000"),
+        (b1, "bbbb0000"),
+        (b2, "bbbb0000"),
+        (ended, "cccc0000"),
+        (known, "dddd0000"),
+    ]
+    assert watch.seen == {"bbbb0000": clock.now}
+    assert watch.first == {
+        "aaaa0000": at(-50),
+        "bbbb0000": at(-40),
+        "cccc0000": at(-20),
+        "dddd0000": at(-10),
+    }
+    assert watch.known == {
+        (own, at(-50)),
+        (b1, at(-40)),
+        (b2, at(-30)),
+        (ended, at(-20)),
+        (known, at(-10)),
+    }
+    assert watch.shown == {own, b1, b2, ended, known}
+    assert {ref: int(a.series) for ref, a in watch.lowest.items()} == {
+        "2" * 16: own,
+        "3" * 16: b1,
+        "4" * 16: b2,
+        "5" * 16: ended,
+        "6" * 16: known,
+    }
+    assert (watch.supported, watch.notice, watch.reads, reads) == (True, None, 2, 2)
+    assert _utc(before) - OVERLAP <= looked <= _utc(after) - OVERLAP
+
+
+def test_a_look_where_reads_do_not_show_modified(clock: Clock) -> None:
+    """Such a write is known by its appointment alone, and its run's first write is unknown."""
+    with Sandbox(dialect=Dialect(read_modified="missing")) as sb, client_for(sb) as client:
+        now = int(client.server_now())
+        write = _insert(sb, _utc(now - 5).strftime(DATETIME_FORMAT), _note("3" * 16, "bbbb0000"))
+        watch = Watch(client, "abcd1234", "aaaa0000", _utc(now - 60))
+        assert [int(a.series) for a, _ in watch.look()] == [write]
+    assert watch.known == {(write, "")}
+    assert watch.first == {"bbbb0000": NEVER}
+    assert watch.seen == {"bbbb0000": clock.now}
+
+
+def test_a_server_without_read_calendar_is_asked_once() -> None:
+    with Sandbox(dialect=Dialect(calendar_read="removed")) as sb, client_for(sb) as client:
+        watch = Watch(client, "abcd1234", "aaaa0000", _utc(client.server_now() - 60))
+        assert watch.look() == []
+        assert watch.look() == []
+        reads = sb.stats.actions["read calendar"]
+        assert "read calendar" in client.unsupported
+    assert watch.supported is False and watch.notice is None and reads == 1
+
+
+def test_a_server_answering_older_appointments_is_not_asked_by_modified_again(
+    clock: Clock,
+) -> None:
+    """What such an answer shows is not taken as news (it may be anything, of any time)."""
+    with Sandbox(dialect=Dialect(modifiedstart="ignored")) as sb, client_for(sb) as client:
+        _insert(sb, OLD, _note("3" * 16, "bbbb0000"))
+        since = _utc(client.server_now() - 60)
+        watch = Watch(client, "abcd1234", "aaaa0000", since)
+        assert watch.look() == []
+        assert watch.look() == []
+        reads = sb.stats.actions["read calendar"]
+    assert (reads, watch.reads, watch.supported, watch.since) == (1, 1, False, since)
+    assert watch.seen == {} and watch.first == {}
+    assert watch.notice == (
+        "onOffice does not read appointments by the time of their last edit (it answered older "
+        "ones): this run looked for each of its next rows by its reference before sending it"
+    )
+
+
+def _prior(appointment_id: int, run: str | None, modified: str | None, ours: bool = True) -> Prior:
+    stamp = None if run is None else Stamp("1" * 16, "abcd1234", 1, False, "0" * 12, "0" * 12, run)
+    found = dataclasses.replace(_appointment(appointment_id, "1" * 16), modified=modified)
+    return Prior(appointment_id, found, stamp, None, INTACT, ours)
+
+
+def test_the_first_read_gives_each_running_writer_its_earliest_write(clock: Clock) -> None:
+    """Watch.of: the list's writes are known; a run writing the list now (state.running) and
+    not known to have ended makes the run wait a little before its first batch."""
+    t = "2026-12-07 10:00:0"
+    gone = Prior(100, None, Stamp("1" * 16), None, INTACT, True)
+    priors = [
+        gone,
+        _prior(101, "aaaa0001", t + "1"),
+        _prior(102, "aaaa0001", t + "5"),
+        _prior(103, "bbbb0002", None),  # reads without `modified`
+        _prior(104, "cccc0003", t + "2", ours=False),  # another list's appointment
+        _prior(105, None, t + "3"),  # known from the ledger only
+        _prior(106, "dddd0004", t + "4"),  # a run that is not writing now
+    ]
+    since = datetime(2026, 12, 7, 10, 0, 10)
+    running = {r: t + "5" for r in ("aaaa0001", "bbbb0002", "cccc0003")}
+    state = State("viewings", "abcd1234", priors, {}, [], True, True, 0, since, running)
+    client = _offline()
+    watch = Watch.of(client, state, "eeee0005", ended={"bbbb0002"})
+    assert (watch.client, watch.list_tag, watch.run) == (client, "abcd1234", "eeee0005")
+    assert watch.client is client and watch.since == since - OVERLAP
+    assert watch.ended == {"bbbb0002"}
+    assert watch.known == {
+        (101, t + "1"),
+        (102, t + "5"),
+        (103, ""),
+        (104, t + "2"),
+        (105, t + "3"),
+        (106, t + "4"),
+    }
+    assert watch.first == {"aaaa0001": t + "1", "bbbb0002": NEVER}
+    assert watch.recent is True and watch.began == clock.now
+    # every run that wrote it lately has ended: nothing to wait for
+    quiet = Watch.of(client, state, "eeee0005", ended={"aaaa0001", "bbbb0002"})
+    assert quiet.recent is False
+    assert Watch.of(client, state, "eeee0005").ended == set()
+
+
+def test_before_its_first_batch_a_run_gives_a_recent_writer_a_few_round_trips(
+    clock: Clock,
+) -> None:
+    client = _offline()
+    watch = Watch(client, "abcd1234", "aaaa0000", _utc(0), began=clock.now - 0.1)
+    watch.settle_first()  # no other run wrote lately: no wait
+    watch.recent = True
+    client.round_trip = 0.01
+    watch.settle_first()  # a fast server: GRACE from the first read
+    client.round_trip = 0.3
+    watch.settle_first()  # a slow one: GRACE_ROUND_TRIPS of its round trips
+    watch.began = clock.now - 2.0
+    watch.settle_first()  # that time has passed already
+    assert clock.slept == pytest.approx([0.4, 1.1, 0.0])
+
+
+def test_a_run_quiet_for_exactly_quiet_after_still_writes(clock: Clock) -> None:
+    watch = Watch(None, "abcd1234", "bbbb0000", _utc(0), supported=False)  # type: ignore[arg-type]
+    watch.seen = {"aaaa0000": clock.now - 5.0}
+    assert watch.others(5.0) and watch.waiting_for(5.0) == "aaaa0000"
+    clock.now += 0.001
+    assert not watch.others(5.0) and watch.waiting_for(5.0) is None
+    # a run that has not written yet gives way to one that has
+    fresh = Watch(None, "abcd1234", "cccc0000", _utc(0))  # type: ignore[arg-type]
+    fresh.first = {"dddd0000": "2026-12-07 10:00:00"}
+    fresh.seen = {"dddd0000": clock.now}
+    assert fresh.waiting_for(5.0) == "dddd0000"
+
+
+def test_a_look_by_reference_counts_only_another_runs_new_recent_write(clock: Clock) -> None:
+    """Where modified cannot be read: by the stamp's server time, up to quiet_after + OVERLAP
+    seconds before the server's now, each write once."""
+    watch = Watch(_offline(1000.0), "abcd1234", "aaaa0000", _utc(0))
+    plain = dataclasses.replace(_appointment(9, "9" * 16), note="")
+    watch.saw(
+        [
+            plain,
+            _appointment(10, "1" * 16, run="ffff0000", at=1000, tag="99999999"),  # other list
+            _appointment(11, "2" * 16, run="aaaa0000", at=1000),  # its own
+            _appointment(12, "3" * 16, run="eeee0000", at=993),  # 7 s ago: the edge
+            _appointment(13, "4" * 16, run="abab0000", at=1000),
+            _appointment(14, "5" * 16, run="cdcd0000", at=992),  # 8 s ago: too long
+        ],
+        5.0,
+    )
+    assert watch.seen == {"eeee0000": clock.now, "abab0000": clock.now}
+    assert watch.known == {(12, "993"), (13, "1000"), (14, "992")}
+    watch.seen.clear()
+    watch.saw([_appointment(12, "3" * 16, run="eeee0000", at=999)], 5.0)  # written again
+    assert watch.seen == {"eeee0000": clock.now}

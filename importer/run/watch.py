@@ -110,7 +110,8 @@ class Watch:
             if p.ours and stamp is not None and stamp.run in state.running:
                 modified = p.found.modified or NEVER
                 watch.first[stamp.run] = min(watch.first.get(stamp.run, NEVER), modified)
-                last[stamp.run] = max(last.get(stamp.run, ""), modified)
+                # not mutated: only which runs wrote is read (`recent`), not when they last did
+                last[stamp.run] = max(last.get(stamp.run, ""), modified)  # pragma: no mutate
         watch.recent = bool(set(last) - watch.ended)
         watch.began = time.monotonic()
         return watch
