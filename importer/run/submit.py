@@ -606,7 +606,7 @@ class _Run:
                 None if journal.derived else journal.input,
                 mapping.text,
                 mapping.path.stem,
-                load.sheet if load is not None else None,
+                str(load.sheet) if load is not None and load.sheet is not None else None,
                 load.header_row if load is not None else None,
             )
         )
