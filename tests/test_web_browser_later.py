@@ -309,6 +309,7 @@ def test_a_practice_calendar_import_is_opened_and_undone_from_history_after_rest
         assert "Practice: these imports went into the practice calendar" in history, history
         assert "outlook.ics Practice" in history
         assert "6 rows in onOffice 1 row not imported" in history, history
+        assert serious(browser) == [], "axe-core: serious findings on practice History"
         browser.find_element(By.XPATH, "//button[text()='Open, correct and send again']").click()
         wait_for(lambda: browser.find_elements(By.ID, "counts"), "the import", 60)
         opened = main_text(browser)
