@@ -340,6 +340,8 @@ def test_a_cli_import_is_opened_sent_again_and_undone_from_history(
     finished(ws)
     assert "9 appointments removed" in text(client.get(started.headers["Location"]))
     assert sandbox.store.count_appointments() == 0
+    history = text(client.get("/history"))
+    assert "5 rows not imported 9 appointments undone" in history, history
 
     results.rename(tmp_path / "elsewhere.xlsx")  # moved away: said in words, no traceback
     history = text(client.get("/history"))

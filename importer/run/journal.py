@@ -596,12 +596,14 @@ def imports(path: str | Path, account: str) -> list[ImportRecord]:
     path = Path(path)
     if not path.exists():
         return []
-    snapshot(path, account)  # refuses another account's journal
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
             if "imports" not in tables:
+                return []
+            owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+            if owner is not None and owner[0] != account:  # another account's: none of ours
                 return []
             rows = db.execute(
                 "SELECT results, list, input, mapping, mapping_name, sheet, header_row, at "

@@ -9,6 +9,7 @@ stays (``results``), so the history can offer them later.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -328,7 +329,8 @@ class Office:
         try:
             snapshot(path, account)
         except ConfigurationError:
-            reclaim(path, account)
+            with contextlib.suppress(ImporterError):  # unreadable: History says so itself
+                reclaim(path, account)
 
     def save_credentials(self, url: str, token: str, secret: str) -> Path:
         """Store the credentials in the owner-only config file; they are never shown again."""
