@@ -351,3 +351,19 @@ def test_a_cli_import_is_opened_sent_again_and_undone_from_history(
         refused = client.get(path)
         assert refused.status_code in (400, 404) and "Traceback" not in refused.text, path
     assert "no longer at" in text(client.get(f"/history/{keys[0]}/undo"))
+
+    def give_back(path: Path) -> Any:
+        with path.open("rb") as f:
+            return client.post(
+                f"/history/{keys[0]}/found",
+                data={"csrf": guard.csrf, "file": (f, path.name)},
+                content_type="multipart/form-data",
+                follow_redirects=True,
+            )
+
+    wrong = give_back(VIEWINGS)  # the list itself, not its results: refused, in words
+    assert wrong.status_code == 400 and "this is not the results workbook of viewings" in wrong.text
+    history = text(give_back(tmp_path / "elsewhere.xlsx"))  # the moved workbook, given back
+    assert "no longer at" not in history and "9 appointments undone" in history, history
+    page = client.get("/history").get_data(as_text=True)
+    assert re.findall(r"/history/([^/\"]+\.results\.xlsx)/undo", page) != [], page

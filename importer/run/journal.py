@@ -537,6 +537,10 @@ class Journal:
             ("UPDATE imports SET at = ? WHERE results = ?", (made.at or _now(), made.results)),
         )
 
+    def moved(self, old: str, new: str) -> None:
+        """An import's results workbook is at ``new`` now (it was given back to History)."""
+        self._transaction(("UPDATE imports SET results = ? WHERE results = ?", (new, old)))
+
     def undone_ids(self) -> dict[int, str]:
         self.flush()
         with self._mutex:

@@ -673,6 +673,15 @@ def _history_routes(app: Flask, ws: Workspace) -> None:
         imported = ws.reopen(ws.past(name), ws.past_about(name))
         return back("import_job", job_id=imported.job.id)
 
+    @app.post("/history/<name>/found")
+    def past_found(name: str) -> Response:
+        """A moved results workbook given back: History opens and undoes it again."""
+        sent = request.files.get("file")
+        if sent is None or not sent.filename:
+            abort(400, _("choose a file first"))
+        ws.found_again(name, sent.stream)
+        return back("history_page")
+
     @app.get("/history/<name>")
     def history_file(name: str) -> Response:
         known = {p.name: p for p in ws.results_files()}

@@ -62,6 +62,10 @@ MOVED = N_(
     "back there to open or undo the import here. Its appointments are still in onOffice and "
     "in the ledger: importing the file again creates none of them twice"
 )
+NOT_ITS_WORKBOOK = N_(
+    "this is not the results workbook of {name}: choose the one the import wrote (its Summary "
+    "names the list {name})"
+)
 PRACTICE_ONLY = N_(
     "this is an import into the practice calendar: switch to practice (step 1) to open or undo it"
 )
@@ -1172,6 +1176,38 @@ class Workspace:
         with self.lock:
             self.imports.append(imported)
         return imported
+
+    def found_again(self, name: str, stream: IO[bytes]) -> Path:
+        """The results workbook of an import whose workbook moved, given back by the user: it
+        goes into the results folder (the ledger records it there from now on), to open, send
+        again and undo as before. Refused unless it is that import's list's results workbook."""
+        from ..run.journal import Journal, ledger_path
+        from ..source.load import LoadOptions, load_table
+
+        record = self.recorded().get(name)
+        if record is None or Path(record.results).is_file():
+            raise Refused(_("no results workbook {name} in History").format(name=name))
+        folder = self.folder / "uploads" / os.urandom(8).hex()
+        folder.mkdir(mode=0o700, parents=True)
+        given = folder / "given.xlsx"
+        with given.open("wb") as f:
+            shutil.copyfileobj(stream, f)
+        try:
+            table = load_table(given, LoadOptions(header_row=1))
+        except ImporterError:
+            table = None
+        if table is None or table.own != "results" or table.results_list != record.list:
+            raise Refused(_(NOT_ITS_WORKBOOK).format(name=record.list))
+        source = Path(record.input).name if record.input else record.list
+        target = self._results_path(source)
+        account = self.connection().account or ""
+        about = {"mapping_text": record.mapping, "sheet": record.sheet}
+        options = self._options({**about, "header_row": record.header_row})
+        _note_about(target, source, record.mapping_name, record.mapping, options, account)
+        shutil.copyfile(given, target)
+        with Journal(self.journal_path() or ledger_path(account), account) as journal:
+            journal.moved(record.results, str(target.resolve()))
+        return target
 
     @staticmethod
     def _options(about: dict[str, Any]) -> LoadOptions:
