@@ -605,6 +605,7 @@ def run(
         cancel_removed=cancel_removed,
         retry_refused=retry_refused,
         choices=pairs,
+        results=str(results),  # History finds the import by the ledger
     )
     with api_client(use_sandbox, config) as client:
         report = run_import(

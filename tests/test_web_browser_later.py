@@ -49,9 +49,9 @@ class Computer:
         self.root = root
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self) -> str:
+    def start(self, *options: str) -> str:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "importer", "ui", "--no-browser", "--port", "0"],
+            [sys.executable, "-m", "importer", "ui", "--no-browser", "--port", "0", *options],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -255,3 +255,69 @@ def test_a_failed_job_shows_its_error_in_the_browsers_language(
     assert sandbox.store.count_appointments() == 0
     computer.stop()
     assert {name: f for name, f in findings.items() if f} == {}, "axe-core: serious findings"
+
+
+def test_a_practice_calendar_import_is_opened_and_undone_from_history_after_restarts(
+    computer: Computer, browsers: Callable[[], Any]
+) -> None:
+    """An .ics file imported in practice mode; browser and app stopped, the practice sandbox's
+    port taken meanwhile; in a new app and browser History still lists it, marked Practice; it
+    is opened from there and undone: as many appointments removed as it created."""
+    import socket
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from importer.sandbox.store import Store
+
+    practice = Path(computer.env["ONOFFICE_IMPORT_DATA"]) / "practice"
+
+    def appointments() -> int:
+        store = Store(str(practice / "sandbox.sqlite"))
+        try:
+            return store.count_appointments()
+        finally:
+            store.close()
+
+    browser = browsers()
+    browser.get(computer.start("--sandbox"))
+    browser.find_element(By.ID, "next").click()
+    browser.find_element(By.ID, "file").send_keys(str(SAMPLES / "outlook.ics"))
+    wait_for(lambda: "outlook.ics" in main_text(browser), "the calendar's rows")
+    browser.find_element(By.ID, "next").click()
+    Select(browser.find_element(By.ID, "open-name")).select_by_value("ics")
+    browser.find_element(By.CSS_SELECTOR, "#open-name + button").click()
+    wait_for(lambda: browser.find_element(By.ID, "preview"), "the mapping")
+    browser.find_element(By.ID, "next").click()
+    wait_for(lambda: browser.find_element(By.ID, "counts").text, "the check", 60)
+    browser.find_element(By.ID, "next").click()
+    browser.find_element(By.ID, "start-import").click()
+    result = wait_for(lambda: browser.find_element(By.ID, "counts").text, "the import", 60)
+    assert "6 created" in result and "1 invalid" in result, result
+    browser.quit()
+    computer.stop()
+    assert appointments() == 6
+    port = int((practice / "port").read_text(encoding="ascii"))
+
+    with socket.socket() as taken:  # another program has the practice sandbox's port now
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        browser = browsers()
+        browser.get(computer.start("--sandbox"))
+        browser.find_element(By.LINK_TEXT, "6. History").click()
+        history = main_text(browser)
+        assert "Practice: these imports went into the practice calendar" in history, history
+        assert "outlook.ics Practice" in history
+        assert "6 rows in onOffice 1 row not imported" in history, history
+        assert serious(browser) == [], "axe-core: serious findings on practice History"
+        browser.find_element(By.XPATH, "//button[text()='Open, correct and send again']").click()
+        wait_for(lambda: browser.find_elements(By.ID, "counts"), "the import", 60)
+        opened = main_text(browser)
+        assert "6 created" in opened and "1 invalid" in opened, opened
+        browser.find_element(By.ID, "undo").click()
+        assert "6 appointments this import created will be removed" in main_text(browser)
+        browser.find_element(By.ID, "confirm-undo").click()
+        done = wait_for(lambda: browser.find_element(By.ID, "undo-done").text, "the undo", 60)
+        assert "6 appointments removed" in done, done
+        computer.stop()
+    assert appointments() == 0

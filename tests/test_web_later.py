@@ -5,6 +5,7 @@ the app is a new process, the browser a new one. A job that fails says why, on i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,3 +281,89 @@ def test_a_jobs_page_after_a_restart_says_where_the_work_is(office: Office) -> N
         answer = client.get(address)
         assert answer.status_code == 404
         assert "every import is in History, to open or undo" in text(answer), address
+
+
+def test_a_cli_import_is_opened_sent_again_and_undone_from_history(
+    office: Office, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """An import made with the CLI (its results workbook beside the file, where the ledger
+    records it) is opened from History as a web import: its failed rows corrected and sent
+    again, then undone. Moved away, History says where it was and what still holds."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    shutil.copy(VIEWINGS, folder / "viewings.xlsx")
+    mapping = str(office.mappings / "viewings.yaml")
+    done = subprocess.run(
+        [sys.executable, "-m", "importer", "run", "viewings.xlsx", "--mapping", mapping],
+        cwd=folder,
+        env={**os.environ, **office.env, "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # 1: rows not imported
+    results = folder / "viewings.results.xlsx"
+    assert results.is_file() and sandbox.store.count_appointments() == 8
+
+    client, ws, guard = office.start()  # the next day, in the web app
+    page = client.get("/history").get_data(as_text=True)
+    keys = sorted(set(re.findall(r"/history/(run-[0-9a-f]{16})/undo", page)))
+    assert len(keys) == 1, page
+    history = text(client.get("/history"))
+    assert "viewings.xlsx" in history and "8 rows in onOffice 6 rows not imported" in history
+    download = client.get(f"/history/{keys[0]}")
+    assert download.status_code == 200 and download.data == results.read_bytes()
+    opened = client.post(f"/history/{keys[0]}/open", data={"csrf": guard.csrf})
+    job_id = str(opened.headers["Location"]).rsplit("/", 1)[-1]
+    finished(ws)
+    page = text(client.get(f"/import/{job_id}"))
+    assert "8 created" in page and "6 invalid" in page, page
+    report = ws.imports[-1].job.result
+    end = report.check.table.columns.index("Ende")
+    row = next(r for r, (_s, _i, source) in report.earlier.items() if source == 11)
+    sent = client.post(
+        f"/import/{job_id}/again", data={"csrf": guard.csrf, f"cell:{row}:{end}": "11:15"}
+    )
+    finished(ws)
+    again = text(client.get(sent.headers["Location"]))
+    assert "This send: 1 created 5 invalid" in again, again
+    assert sandbox.store.count_appointments() == 9
+    history = text(client.get("/history"))
+    assert "9 rows in onOffice 5 rows not imported" in history, history  # still one import
+
+    started = client.post(f"/history/{keys[0]}/undo", data={"csrf": guard.csrf})
+    finished(ws)
+    assert "9 appointments removed" in text(client.get(started.headers["Location"]))
+    assert sandbox.store.count_appointments() == 0
+    history = text(client.get("/history"))
+    assert "5 rows not imported 9 appointments undone" in history, history
+
+    results.rename(tmp_path / "elsewhere.xlsx")  # moved away: said in words, no traceback
+    history = text(client.get("/history"))
+    assert f"no longer at {results} (moved or deleted)" in history, history
+    assert "importing the file again creates none of them twice" in history
+    for path in (f"/history/{keys[0]}/undo", f"/history/{keys[0]}"):
+        refused = client.get(path)
+        assert refused.status_code in (400, 404) and "Traceback" not in refused.text, path
+    assert "no longer at" in text(client.get(f"/history/{keys[0]}/undo"))
+
+    def give_back(path: Path) -> Any:
+        with path.open("rb") as f:
+            return client.post(
+                f"/history/{keys[0]}/found",
+                data={"csrf": guard.csrf, "file": (f, path.name)},
+                content_type="multipart/form-data",
+                follow_redirects=True,
+            )
+
+    wrong = give_back(VIEWINGS)  # the list itself, not its results: refused, in words
+    assert wrong.status_code == 400 and "this is not the results workbook of viewings" in wrong.text
+    history = text(give_back(tmp_path / "elsewhere.xlsx"))  # the moved workbook, given back
+    assert "no longer at" not in history and "9 appointments undone" in history, history
+    page = client.get("/history").get_data(as_text=True)
+    assert re.findall(r"/history/([^/\"]+\.results\.xlsx)/undo", page) != [], page

@@ -69,6 +69,16 @@ CREATE TABLE IF NOT EXISTS entries (
     list TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
+CREATE TABLE IF NOT EXISTS imports (
+    results TEXT PRIMARY KEY,
+    list TEXT,
+    input TEXT,
+    mapping TEXT,
+    mapping_name TEXT,
+    sheet TEXT,
+    header_row INTEGER,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS undo (
     appointment_id INTEGER PRIMARY KEY,
     action TEXT NOT NULL,
@@ -505,6 +515,32 @@ class Journal:
             ("UPDATE entries SET state = ? WHERE appointment_id = ?", (UNDONE, appointment_id)),
         )
 
+    def recorded(self, made: ImportRecord) -> None:
+        """Record where a run writes its results workbook, and what opening it on a later day
+        needs (the mapping as used, the sheet): History finds every import of the account by
+        it, the CLI's too. A later run of the same workbook (its failed rows sent again) keeps
+        what the first recorded and says when."""
+        self._transaction(
+            (
+                "INSERT OR IGNORE INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    made.results,
+                    made.list,
+                    made.input,
+                    made.mapping,
+                    made.mapping_name,
+                    made.sheet,
+                    made.header_row,
+                    made.at or _now(),
+                ),
+            ),
+            ("UPDATE imports SET at = ? WHERE results = ?", (made.at or _now(), made.results)),
+        )
+
+    def moved(self, old: str, new: str) -> None:
+        """An import's results workbook is at ``new`` now (it was given back to History)."""
+        self._transaction(("UPDATE imports SET results = ? WHERE results = ?", (new, old)))
+
     def undone_ids(self) -> dict[int, str]:
         self.flush()
         with self._mutex:
@@ -542,6 +578,56 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
         raise ConfigurationError(
             _("the journal {path} cannot be read ({why})").format(path=path, why=exc), path=path
         ) from None
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """An import as the ledger recorded it (:meth:`Journal.recorded`)."""
+
+    results: str  # the results workbook's absolute path when it was written
+    list: str
+    input: str | None
+    mapping: str  # the mapping's text as the run used it (no secret)
+    mapping_name: str
+    sheet: str | None = None
+    header_row: int | None = None
+    at: str = ""  # UTC, "YYYY-MM-DD HH:MM:SS", of the last run that wrote it
+
+
+def imports(path: str | Path, account: str) -> list[ImportRecord]:
+    """The imports recorded in the journal at ``path`` (read only, as :func:`snapshot`),
+    newest first; none in a journal of a version before they were recorded."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            if "imports" not in tables:
+                return []
+            owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+            if owner is not None and owner[0] != account:  # another account's: none of ours
+                return []
+            rows = db.execute(
+                "SELECT results, list, input, mapping, mapping_name, sheet, header_row, at "
+                "FROM imports ORDER BY at DESC"
+            ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise ConfigurationError(
+            _("the journal {path} cannot be read ({why})").format(path=path, why=exc), path=path
+        ) from None
+    return [ImportRecord(*row) for row in rows]
+
+
+def reclaim(path: str | Path, account: str) -> None:
+    """Give a journal to ``account``: only for the practice sandbox's own ledger, whose
+    calendar is the same whatever port the sandbox listens on this time (its account's name
+    holds the URL)."""
+    with Journal(path) as journal:
+        journal.set_meta("account", account)
 
 
 @dataclass(frozen=True)

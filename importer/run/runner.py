@@ -144,6 +144,9 @@ class RunOptions:
     # that sends writes many times a second; one that pauses longer, to settle or to back off,
     # finds what was sent meanwhile by its looks).
     quiet_after: float = 5.0
+    # Where the caller writes the results workbook: recorded in the ledger with the mapping,
+    # so that History finds the import and opens it on any later day (a CLI run's too).
+    results: str | None = None
 
 
 @dataclass

@@ -170,6 +170,7 @@ def run_import(
     power_safe = not prepared[0].options.reference
     with Journal(path, account, power_safe=power_safe) as journal:
         run = _Run(source, prepared, client, journal, options, stop, started, list_name)
+        run.load = load_options
         report = run.go(progress)
         report.account = account
     report.finished = contract.local_now()
@@ -575,6 +576,7 @@ class _Run:
         self.workers = max(1, min(options.workers, MAX_WORKERS))
         self.checked: CheckReport | None = None  # the file checked with the look-ups
         self.report: RunReport | None = None  # the run's report, once there is one
+        self.load: LoadOptions | None = None  # the sheet and header row asked for
 
     def go(self, progress: Progress | None) -> RunReport:
         """The run; stopped (Ctrl-C, SIGTERM) at any point, the results of what was sent."""
@@ -593,6 +595,23 @@ class _Run:
             report.list_name = report.list_name or self.list_name or name_of(self.source)
             return report
 
+    def _record(self, name: str, mapping: Mapping) -> None:
+        """Where the results go, in the ledger (before anything is sent: the import is in
+        History whatever happens next)."""
+        assert self.options.results is not None
+        load, journal = self.load, self.journal
+        journal.recorded(
+            jr.ImportRecord(
+                str(Path(self.options.results).resolve()),
+                name,
+                None if journal.derived else journal.input,
+                mapping.text,
+                mapping.path.stem,
+                str(load.sheet) if load is not None and load.sheet is not None else None,
+                load.header_row if load is not None else None,
+            )
+        )
+
     def _go(self, progress: Progress | None) -> RunReport:
         source, prepared, client, options = self.source, self.prepared, self.client, self.options
         mapping = prepared[0]
@@ -610,6 +629,8 @@ class _Run:
         journal.input, journal.list, journal.derived = str(source.resolve()), name, bool(earlier)
         journal.set_meta("last_input", journal.input)
         journal.set_meta("last_input_sha256", checked.source_sha256)
+        if options.results:
+            self._record(name, mapping)
         recall(client, journal.get_meta(MEMO_KEY))
         try:
             done = reconcile(

@@ -48,7 +48,7 @@ from ..run.undo import undo_word
 from ..source.load import Limits
 from . import editor
 from .guard import KEPT, Guard
-from .workspace import Imported, Workspace, list_of, read_about
+from .workspace import MOVED, Imported, Workspace, list_of, read_about
 
 PAGE_ROWS = 50
 # A job's page after the app was started again (its jobs end with it): where the work is now.
@@ -599,14 +599,13 @@ def _undo_routes(app: Flask, ws: Workspace) -> None:
     def past_undo_page(name: str) -> str:
         results = ws.past(name)
         start = url_for("past_undo_start", name=name)
-        return plan_page(
-            results, read_about(results).get("account"), url_for("history_page"), start
-        )
+        account = ws.past_about(name).get("account")
+        return plan_page(results, account, url_for("history_page"), start)
 
     @app.post("/history/<name>/undo")
     def past_undo_start(name: str) -> Response:
         results = ws.past(name)
-        job = ws.start_undo(results, read_about(results).get("account"))
+        job = ws.start_undo(results, ws.past_about(name).get("account"))
         return back("undo_job", job_id=job.id)
 
     @app.get("/undo/<job_id>")
@@ -663,21 +662,34 @@ def _history_routes(app: Flask, ws: Workspace) -> None:
             page_number=number,
             pages=pages,
             connection=ws.connection(),
+            practice=ws.sandbox_wanted,
+            moved=MOVED,
         )
 
     @app.post("/history/<name>/open")
     def past_open(name: str) -> Response:
         """An import of any earlier day, opened from its results workbook: its failed rows
         can be corrected and sent again, and it can be undone, as on the day itself."""
-        imported = ws.reopen(ws.past(name))
+        imported = ws.reopen(ws.past(name), ws.past_about(name))
         return back("import_job", job_id=imported.job.id)
+
+    @app.post("/history/<name>/found")
+    def past_found(name: str) -> Response:
+        """A moved results workbook given back: History opens and undoes it again."""
+        sent = request.files.get("file")
+        if sent is None or not sent.filename:
+            abort(400, _("choose a file first"))
+        ws.found_again(name, sent.stream)
+        return back("history_page")
 
     @app.get("/history/<name>")
     def history_file(name: str) -> Response:
         known = {p.name: p for p in ws.results_files()}
+        if name not in known and name.startswith("run-"):  # the ledger's, where it was written
+            known = {p.key: p.results for p in ws.past_imports() if not p.missing}
         if name not in known:  # only a name from the listing, never a path
             abort(404)
-        return send_file(known[name], as_attachment=True)
+        return send_file(known[name], as_attachment=True, download_name=known[name].name)
 
 
 # --- helpers -----------------------------------------------------------------------------------

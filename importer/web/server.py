@@ -51,8 +51,9 @@ def build(
     workspace = Workspace(
         folder=folder,
         mappings=mappings or default_mappings(),
-        results=results or (folder / "results" if sandbox else data_dir() / "results"),
+        results=results or data_dir() / "results",
         sandbox=sandbox,
+        practice=data_dir() / "practice",  # practice imports stay in History, undoable
         config=config,
     )
     guard = Guard()

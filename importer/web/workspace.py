@@ -9,6 +9,8 @@ stays (``results``), so the history can offer them later.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
@@ -19,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from ..onoffice.client import OnOfficeClient
     from ..output.report import ForWeb
     from ..rules.check import CheckReport
+    from ..run.journal import ImportRecord
     from ..run.runner import RunReport
     from ..run.undo import UndoReport
     from ..sandbox import Sandbox
@@ -51,6 +54,21 @@ RESULTS_STAMP = "%Y-%m-%d_%H%M%S"
 # Beside it, what the workbook does not say and sending its failed rows again on a later day
 # needs: the account, the file's name and the mapping as the import used it (no secret).
 ABOUT_SUFFIX = ".import.json"
+
+
+# An import of History whose results workbook is gone: what still holds, and what to do.
+MOVED = N_(
+    "the results workbook of this import is no longer at {path} (moved or deleted): put it "
+    "back there to open or undo the import here. Its appointments are still in onOffice and "
+    "in the ledger: importing the file again creates none of them twice"
+)
+NOT_ITS_WORKBOOK = N_(
+    "this is not the results workbook of {name}: choose the one the import wrote (its Summary "
+    "names the list {name})"
+)
+PRACTICE_ONLY = N_(
+    "this is an import into the practice calendar: switch to practice (step 1) to open or undo it"
+)
 
 
 class Refused(ImporterError):
@@ -123,6 +141,15 @@ class PastImport:
     can_send: bool  # the mapping it used is known: its failed rows can be sent again
     account: str | None
     undo_book: Path | None  # the workbook of its undo, if one was made
+    key: str = ""  # its name in History's addresses (never a path)
+    order: float = 0.0  # when it was written (seconds): History's order
+    missing: bool = False  # the ledger records it, its workbook is no longer where it was
+    practice: bool = False  # into the practice sandbox, not onOffice
+
+
+def recorded_key(results: str) -> str:
+    """History's name of an import the ledger records outside the results folder."""
+    return "run-" + hashlib.sha256(results.encode()).hexdigest()[:16]
 
 
 def about_path(results: Path) -> Path:
@@ -172,12 +199,16 @@ class Office:
         sandbox: bool = False,
         config: Path | None = None,
         env: Mapping[str, str] | None = None,
+        practice: Path | None = None,
     ) -> None:
         self.folder = folder
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
         self.mappings = mappings
-        self.results = results
+        self.account_results = results
+        # The practice sandbox's calendar, ledger and results: kept there across restarts
+        # (History's practice imports stay, and can be undone), else gone with the app.
+        self.practice = practice
         self.config = config
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.sandbox_wanted = sandbox
@@ -199,11 +230,34 @@ class Office:
         for workspace in self.workspaces:  # their look-ups and plans were another account's
             workspace.check_job = None
 
+    @property
+    def results(self) -> Path:
+        """Where imports' results go: practice ones apart, when practice is kept."""
+        if self.sandbox_wanted and self.practice is not None:
+            return self.practice / "results"
+        return self.account_results
+
     def _sandbox_server(self) -> Sandbox:
         if self._sandbox is None:
             from ..sandbox import Sandbox
 
-            self._sandbox = Sandbox(db=str(self.folder / "sandbox.sqlite")).start()
+            if self.practice is None:
+                self._sandbox = Sandbox(db=str(self.folder / "sandbox.sqlite")).start()
+                return self._sandbox
+            self.practice.mkdir(mode=0o700, parents=True, exist_ok=True)
+            port_file = self.practice / "port"
+            try:  # the port of the last run: the practice account's name holds it
+                port = int(port_file.read_text(encoding="ascii"))
+            except (OSError, ValueError):
+                port = 0
+            db = str(self.practice / "sandbox.sqlite")
+            sandbox = Sandbox(db=db, port=port)
+            try:
+                self._sandbox = sandbox.start()
+            except OSError:  # taken meanwhile: another port (its ledger is given to it)
+                sandbox.port = 0
+                self._sandbox = sandbox.start()
+            port_file.write_text(str(self._sandbox.port), encoding="ascii")
         return self._sandbox
 
     def _settings(self) -> tuple[str, Any]:
@@ -262,9 +316,25 @@ class Office:
                 found.account = preflight(client)
         except ApiError as exc:
             found.problem = str(exc)
+        if kind == "sandbox" and found.account is not None:
+            self._practice_ledger(found.account)
         with self.lock:
             self._connection = found
         return found
+
+    def _practice_ledger(self, account: str) -> None:
+        """The kept practice ledger belongs to the practice sandbox, on whatever port it
+        listens this time (the account's name holds the URL)."""
+        from ..run.journal import reclaim, snapshot
+
+        path = self.journal_path()
+        if self.practice is None or path is None or not path.exists():
+            return
+        try:
+            snapshot(path, account)
+        except ConfigurationError:
+            with contextlib.suppress(ImporterError):  # unreadable: History says so itself
+                reclaim(path, account)
 
     def save_credentials(self, url: str, token: str, secret: str) -> Path:
         """Store the credentials in the owner-only config file; they are never shown again."""
@@ -282,7 +352,9 @@ class Office:
 
     def journal_path(self) -> Path | None:
         """The sandbox's ledger lives and dies with it; an account's is its own (default)."""
-        return self.folder / "sandbox-ledger.sqlite" if self.sandbox_wanted else None
+        if not self.sandbox_wanted:
+            return None
+        return (self.practice or self.folder) / "sandbox-ledger.sqlite"
 
     def mapping_files(self) -> list[str]:
         if not self.mappings.is_dir():
@@ -365,8 +437,9 @@ class Office:
         return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
     def past_imports(self) -> list[PastImport]:
-        """Every import whose results workbook is in the results folder, newest first, with
-        its counts from the workbook and what the ledger says was undone since: what History
+        """Every import whose results workbook is in the results folder, and every other the
+        account's ledger records (the CLI's, beside their files), newest first, with its
+        counts from the workbook and what the ledger says was undone since: what History
         shows on any later day, after any restart, in any browser."""
         undone = self._undone_ids()
         out = []
@@ -390,9 +463,55 @@ class Office:
                     bool(about.get("mapping_text")),
                     about.get("account"),
                     _undo_book(path),
+                    key=path.name,
+                    order=path.stat().st_mtime,
+                    practice=bool(about.get("practice")),
+                )
+            )
+        shown = {p.results.resolve() for p in out}
+        out += [p for p in self._recorded(undone) if p.results not in shown]
+        return sorted(out, key=lambda p: p.order, reverse=True)
+
+    def _recorded(self, undone: set[int]) -> list[PastImport]:
+        """The imports the ledger records outside the results folder (made with the CLI): the
+        workbook where the run wrote it, or said to be gone (moved or deleted)."""
+        out = []
+        for record in self.recorded().values():
+            path = Path(record.results)
+            at = datetime.strptime(record.at, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            name = Path(record.input).name if record.input else record.list
+            there = path.is_file()
+            counts, ids = self._outcomes(path) if there else (Counter[str](), set[int]())
+            out.append(
+                PastImport(
+                    path,
+                    name,
+                    when(_berlin(at.timestamp())),
+                    counts,
+                    len(ids & undone),
+                    there and bool(record.mapping),
+                    None,
+                    None,
+                    key=recorded_key(record.results),
+                    order=at.timestamp(),
+                    missing=not there,
+                    practice=self.sandbox_wanted,
                 )
             )
         return out
+
+    def recorded(self) -> dict[str, ImportRecord]:
+        """The imports the ledger records, by their History key (none when offline)."""
+        from ..run.journal import imports, ledger_path
+
+        account = self.connection().account
+        if account is None:
+            return {}
+        try:
+            found = imports(self.journal_path() or ledger_path(account), account)
+        except ImporterError:
+            return {}
+        return {recorded_key(r.results): r for r in found}
 
     def _undone_ids(self) -> set[int]:
         """The appointments the account's ledger records as undone (empty when offline)."""
@@ -441,7 +560,7 @@ class Office:
         for job in jobs:
             job.wait(30)
         if self._sandbox is not None:
-            self._sandbox.close()
+            self._sandbox.close()  # a kept practice calendar stays in its folder
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -460,6 +579,7 @@ class Workspace:
         config: Path | None = None,
         env: Mapping[str, str] | None = None,
         office: Office | None = None,
+        practice: Path | None = None,
     ) -> None:
         if office is None:
             assert folder is not None and mappings is not None and results is not None
@@ -470,6 +590,7 @@ class Workspace:
                 sandbox=sandbox,
                 config=config,
                 env=env,
+                practice=practice,
             )
         self.office = office
         self.language: str | None = None  # this browser's choice; None: the program's
@@ -581,6 +702,9 @@ class Workspace:
 
     def past_imports(self) -> list[PastImport]:
         return self.office.past_imports()
+
+    def recorded(self) -> dict[str, ImportRecord]:
+        return self.office.recorded()
 
     def close(self) -> None:
         """The app ends: every browser's jobs, the sandbox and the private folder."""
@@ -963,7 +1087,9 @@ class Workspace:
                     mapping,
                     client=client,
                     journal_path=journal,
-                    options=RunOptions(only_failed=only_failed, choices=choices),
+                    options=RunOptions(
+                        only_failed=only_failed, choices=choices, results=str(results)
+                    ),
                     load_options=None if only_failed else options,
                     progress=job.progress,
                     stop=job.stop,
@@ -977,6 +1103,8 @@ class Workspace:
 
         if not only_failed:
             _note_about(results, name, self.mapping_name, mapping_text, options, account)
+            if self.sandbox_wanted:  # History marks it, and finds its sandbox after a restart
+                _note_practice(results)
         job = self._job("import", work)
         imported = Imported(job, source, name, results, mapping_text, options, account, only_failed)
         with self.lock:
@@ -984,13 +1112,40 @@ class Workspace:
         return imported
 
     def past(self, name: str) -> Path:
-        """A results workbook of the results folder by its file name (never a path)."""
+        """A results workbook by its History name (never a path): one of the results folder,
+        or one the ledger records where the CLI wrote it."""
         found = {p.name: p for p in self.results_files()}.get(name)
-        if found is None:
+        if found is not None:
+            return found
+        record = self.recorded().get(name)
+        if record is None:
             raise Refused(_("no results workbook {name} in History").format(name=name))
-        return found
+        path = Path(record.results)
+        if not path.is_file():
+            raise Refused(_(MOVED).format(path=path))
+        return path
 
-    def reopen(self, results: Path) -> Imported:
+    def past_about(self, name: str) -> dict[str, Any]:
+        """What opening an import of History needs (:func:`read_about`'s keys): noted beside
+        the workbook by the app, else recorded in the ledger by the run."""
+        path = self.past(name)
+        record = self.recorded().get(name)
+        if record is None:
+            about = read_about(path)
+            if about.get("practice"):  # its sandbox listens on another port this time
+                if not self.sandbox_wanted:
+                    raise Refused(_(PRACTICE_ONLY))
+                about["account"] = self.connection().account
+            return about
+        return {
+            "source_name": Path(record.input).name if record.input else record.list,
+            "mapping_name": record.mapping_name,
+            "mapping_text": record.mapping,
+            "sheet": record.sheet,
+            "header_row": record.header_row,
+        }
+
+    def reopen(self, results: Path, about: dict[str, Any] | None = None) -> Imported:
         """An import of an earlier day as its page shows it, read from its results workbook
         (offline: no request to onOffice), so that its failed rows can be corrected and sent
         again and it can be undone; the import still open in this browser when there is one."""
@@ -998,7 +1153,7 @@ class Workspace:
             for imported in reversed(self.imports):
                 if imported.results == results and not imported.job.error:
                     return imported
-        about = read_about(results)
+        about = read_about(results) if about is None else about
         text = about.get("mapping_text")
         if not isinstance(text, str) or not text:
             raise Refused(
@@ -1021,6 +1176,38 @@ class Workspace:
         with self.lock:
             self.imports.append(imported)
         return imported
+
+    def found_again(self, name: str, stream: IO[bytes]) -> Path:
+        """The results workbook of an import whose workbook moved, given back by the user: it
+        goes into the results folder (the ledger records it there from now on), to open, send
+        again and undo as before. Refused unless it is that import's list's results workbook."""
+        from ..run.journal import Journal, ledger_path
+        from ..source.load import LoadOptions, load_table
+
+        record = self.recorded().get(name)
+        if record is None or Path(record.results).is_file():
+            raise Refused(_("no results workbook {name} in History").format(name=name))
+        folder = self.folder / "uploads" / os.urandom(8).hex()
+        folder.mkdir(mode=0o700, parents=True)
+        given = folder / "given.xlsx"
+        with given.open("wb") as f:
+            shutil.copyfileobj(stream, f)
+        try:
+            table = load_table(given, LoadOptions(header_row=1))
+        except ImporterError:
+            table = None
+        if table is None or table.own != "results" or table.results_list != record.list:
+            raise Refused(_(NOT_ITS_WORKBOOK).format(name=record.list))
+        source = Path(record.input).name if record.input else record.list
+        target = self._results_path(source)
+        account = self.connection().account or ""
+        about = {"mapping_text": record.mapping, "sheet": record.sheet}
+        options = self._options({**about, "header_row": record.header_row})
+        _note_about(target, source, record.mapping_name, record.mapping, options, account)
+        shutil.copyfile(given, target)
+        with Journal(self.journal_path() or ledger_path(account), account) as journal:
+            journal.moved(record.results, str(target.resolve()))
+        return target
 
     @staticmethod
     def _options(about: dict[str, Any]) -> LoadOptions:
@@ -1121,6 +1308,12 @@ def _note_about(
     with os.fdopen(descriptor, "w", encoding="utf-8") as f:
         json.dump(about, f, ensure_ascii=False, indent=1)
     os.replace(temporary, target)
+
+
+def _note_practice(results: Path) -> None:
+    about = read_about(results)
+    about["practice"] = True
+    about_path(results).write_text(json.dumps(about, ensure_ascii=False, indent=1), "utf-8")
 
 
 def restored_report(results: Path, mapping: ImportMapping) -> RunReport:
