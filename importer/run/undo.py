@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -30,6 +30,7 @@ from ..core import contract
 from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
 from ..core.excel import REMOVED_SHEET
 from ..core.i18n import N_, _, every
+from ..core.stopping import held, phase
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, learn_types, normalised, recall
 from ..onoffice.readback import (
@@ -287,23 +288,36 @@ def undo_import(
             )
             for item in todo
         ]
-        done_now: Counter[str] = Counter()
-        for n, (_item, step) in enumerate(steps):
-            if stop is not None and stop.is_set():
-                report.stopped, report.stopped_code = _(CANCELLED), ExitCode.INTERRUPTED
-                report.items += [replace(i, message=_(STOPPED)) for i, _s in steps[n:]]
-                break
-            try:
-                report.items.append(step())
-                done_now[report.items[-1].status] += 1
-                if progress is not None:
-                    progress(n + 1, len(steps), done_now)
-            except JournalError as exc:  # the disk: stop; what was done is read back next time
-                report.stopped, report.stopped_code = str(exc), exc.exit_code
-                why = _("{error}; run undo again").format(error=exc)
-                report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
-                break
+        # Ctrl-C or SIGTERM (in the main thread) stops as ``stop`` does: the appointment in
+        # flight finishes and is recorded, so that the undo workbook says what was done
+        with held(stop) as stopping:
+            _carry_out(report, steps, stopping, progress)
     return report
+
+
+def _carry_out(
+    report: UndoReport,
+    steps: Sequence[tuple[UndoItem, Callable[[], UndoItem]]],
+    stop: Event,
+    progress: Callable[[int, int, Counter[str]], None] | None,
+) -> None:
+    done_now: Counter[str] = Counter()
+    for n, (_item, step) in enumerate(steps):
+        if stop.is_set():
+            report.stopped, report.stopped_code = _(CANCELLED), ExitCode.INTERRUPTED
+            report.items += [replace(i, message=_(STOPPED)) for i, _s in steps[n:]]
+            break
+        try:
+            report.items.append(step())
+            done_now[report.items[-1].status] += 1
+            phase("deleting")
+            if progress is not None:
+                progress(n + 1, len(steps), done_now)
+        except JournalError as exc:  # the disk: stop; what was done is read back next time
+            report.stopped, report.stopped_code = str(exc), exc.exit_code
+            why = _("{error}; run undo again").format(error=exc)
+            report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
+            break
 
 
 def _calibrate(client: OnOfficeClient, imported: dict[int, Imported]) -> None:
