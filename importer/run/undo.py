@@ -47,7 +47,8 @@ from ..onoffice.readback import (
 from ..onoffice.reference import list_name, read_stamp
 from ..source.load import load_table
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Entry, Journal, entry_list, ledger_path
-from .state import collapse, restamped
+from .state import GONE as GONE_STATE
+from .state import INTACT, Wanted, collapse, read_state, restamped
 from .submit import preflight, split_outcomes
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
@@ -245,8 +246,14 @@ def undo_import(
         agreed, report.items = plan_undo(results, journal, report.workbook)
         done = journal.undone_ids()
         left, unread = _left_behind(client, results, journal, report.workbook, done)
-        report.imported = {**agreed, **left}
         report.items += unread
+        # made by the import on another computer: what its stamps say (issue 31)
+        adopted, cancelled, report.items = _made_elsewhere(
+            client, results, journal, report.workbook, report.items
+        )
+        agreed.update(adopted)
+        left.update(cancelled)
+        report.imported = {**agreed, **left}
         # a later run's cancel (its row left the file) is no undo: it is removed with the rest
         done = {i: action for i, action in done.items() if action != CANCELED_REMOVED}
         todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
@@ -403,6 +410,87 @@ def _left_behind(
         ):
             left[n] = imported
     return left, unread
+
+
+def _made_elsewhere(
+    client: OnOfficeClient,
+    results: Path,
+    journal: Journal,
+    workbook: WorkbookRows,
+    items: list[UndoItem],
+) -> tuple[dict[int, Imported], dict[int, Imported], list[UndoItem]]:
+    """Where this computer's ledger does not know the import (it ran on another computer), its
+    appointments as their stamps tell: those the results workbook names (its rows and its
+    Removed sheet) that carry the list's stamp, and the list's others that the import cancelled
+    (their stamp says the import wrote the cancellation: rows that left the file in a later run
+    whose workbook this computer may not have). An active one the workbook does not name is a
+    later row's, and one without the list's stamp a person's: left alone. Returns the named,
+    the cancelled, and ``items`` without the disagreements so resolved."""
+    unknown = {i.appointment_id: i.source_row for i in items if i.status == DISAGREE}
+    if not unknown:
+        return {}, {}, items
+    name = workbook.list_name or list_name(str(results))
+    known = set(_entries_by_id(journal))
+    done = journal.undone_ids()
+    try:
+        state = read_state(
+            client,
+            Wanted(
+                name,
+                secrets.token_hex(4),
+                _payloads_of(client, sorted(unknown)),
+                journal.entries(),
+                named=sorted(unknown),
+            ),
+        )
+    except ApiError:
+        return {}, {}, items  # not told: the disagreements stay, nothing is touched
+    named: dict[int, Imported] = {}
+    cancelled: dict[int, Imported] = {}
+    settled: list[UndoItem] = []
+    for prior in state.priors:
+        n, found, stamp = prior.appointment_id, prior.found, prior.stamp
+        if n in known:
+            continue  # the ledger's: judged as before
+        if found is None:  # gone: undone here before, else (not the list's) a disagreement
+            if n in unknown and n in done and prior.condition == GONE_STATE:
+                word = DELETED if done[n] == "deleted" else CANCELED
+                settled.append(UndoItem(n, unknown[n], word, _(UNDONE_EARLIER)))
+            continue
+        if stamp is None or not stamp.complete or stamp.list_tag != state.list_tag:
+            continue  # not the list's: a named one stays a disagreement
+        imported = Imported(unknown.get(n, stamp.row), "", _payload_of(found))
+        if n in unknown:
+            named[n] = imported
+        elif found.cancelled and prior.condition == INTACT and n not in done:
+            cancelled[n] = imported
+    resolved = set(named) | {i.appointment_id for i in settled}
+    kept = [i for i in items if not (i.status == DISAGREE and i.appointment_id in resolved)]
+    return named, cancelled, kept + settled
+
+
+def _payloads_of(client: OnOfficeClient, ids: list[int]) -> list[dict[str, Any]]:
+    """The days and agents of the appointments ``ids`` (where read calendar reads them by id),
+    so that the list is read around them; else the list is read around today."""
+    if "read calendar" in client.unsupported:
+        return []
+    try:
+        found = read_ids(client, ids)
+    except ActionRefused:
+        return []
+    return [_payload_of(a) for a in found.values() if a is not None and a.starts]
+
+
+def _payload_of(found: Appointment) -> dict[str, Any]:
+    """What undo needs of an appointment it knows only as read (no ledger entry): its day and
+    agents (to find it again), its time and subject (for the undo workbook)."""
+    data: dict[str, Any] = {"description": found.subject}
+    if found.starts:
+        data["start_dt"] = min(found.starts)
+    if found.ends:
+        data["end_dt"] = min(found.ends)
+    users = sorted(u for u in found.users or found.participants if isinstance(u, int))
+    return {"data": data, "subscribers": {"users": users}} if users else {"data": data}
 
 
 def _entries_by_id(journal: Journal) -> dict[int, Entry]:
