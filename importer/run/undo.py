@@ -47,8 +47,7 @@ from ..onoffice.readback import (
 from ..onoffice.reference import list_name, read_stamp
 from ..source.load import load_table
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Entry, Journal, entry_list, ledger_path
-from .state import GONE as GONE_STATE
-from .state import INTACT, Wanted, collapse, read_state, restamped
+from .state import INTACT, Wanted, collapse, every_user, read_state, restamped
 from .submit import preflight, split_outcomes
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
@@ -448,18 +447,23 @@ def _made_elsewhere(
     named: dict[int, Imported] = {}
     cancelled: dict[int, Imported] = {}
     settled: list[UndoItem] = []
+    # where reads do not show participants, the undo looks for it among every user's (§5.1)
+    everyone: list[frozenset[int] | None] = []
     for prior in state.priors:
         n, found, stamp = prior.appointment_id, prior.found, prior.stamp
         if n in known:
             continue  # the ledger's: judged as before
-        if found is None:  # gone: undone here before, else (not the list's) a disagreement
-            if n in unknown and n in done and prior.condition == GONE_STATE:
+        if found is None:  # undone here before (gone, or not told where it is now), else
+            # not told whose it is: a disagreement
+            if n in unknown and n in done:
                 word = DELETED if done[n] == "deleted" else CANCELED
                 settled.append(UndoItem(n, unknown[n], word, _(UNDONE_EARLIER)))
             continue
         if stamp is None or not stamp.complete or stamp.list_tag != state.list_tag:
             continue  # not the list's: a named one stays a disagreement
-        imported = Imported(unknown.get(n, stamp.row), "", _payload_of(found))
+        if not (found.users or found.participants) and not everyone:
+            everyone.append(every_user(client))
+        imported = Imported(unknown.get(n, stamp.row), "", _payload_of(found, everyone))
         if n in unknown:
             named[n] = imported
         elif found.cancelled and prior.condition == INTACT and n not in done:
@@ -481,7 +485,9 @@ def _payloads_of(client: OnOfficeClient, ids: list[int]) -> list[dict[str, Any]]
     return [_payload_of(a) for a in found.values() if a is not None and a.starts]
 
 
-def _payload_of(found: Appointment) -> dict[str, Any]:
+def _payload_of(
+    found: Appointment, everyone: list[frozenset[int] | None] | None = None
+) -> dict[str, Any]:
     """What undo needs of an appointment it knows only as read (no ledger entry): its day and
     agents (to find it again), its time and subject (for the undo workbook)."""
     data: dict[str, Any] = {"description": found.subject}
@@ -489,7 +495,8 @@ def _payload_of(found: Appointment) -> dict[str, Any]:
         data["start_dt"] = min(found.starts)
     if found.ends:
         data["end_dt"] = min(found.ends)
-    users = sorted(u for u in found.users or found.participants if isinstance(u, int))
+    shown = found.users or found.participants or (everyone[0] if everyone else None) or ()
+    users = sorted(u for u in shown if isinstance(u, int))
     return {"data": data, "subscribers": {"users": users}} if users else {"data": data}
 
 
