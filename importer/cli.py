@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from .core import contract, i18n
+from .core import contract, i18n, stopping
 from .core.errors import ConfigurationError, ExitCode, HideUrlSecrets, ImporterError
 from .core.i18n import _, ngettext
 
@@ -607,19 +607,34 @@ def run(
         choices=pairs,
         results=str(results),  # History finds the import by the ledger
     )
-    with api_client(use_sandbox, config) as client:
-        report = run_import(
-            file,
-            mapping,
-            client=client,
-            journal_path=journal,
-            options=options,
-            load_options=_load_options(sheet, header_row, encoding, delimiter),
-            progress=_progress(),
-        )
-    written = _write_results(report, results)
+    report, stopped = None, threading.Event()
+    try:
+        with api_client(use_sandbox, config) as client:
+            report = run_import(
+                file,
+                mapping,
+                client=client,
+                journal_path=journal,
+                options=options,
+                load_options=_load_options(sheet, header_row, encoding, delimiter),
+                progress=_progress(),
+            )
+    except KeyboardInterrupt:
+        if report is None:
+            raise
+        stopped.set()  # came as the run returned: its results are written all the same
+    with stopping.held(stopped):  # a stop while they are written: the results all the same
+        written = _write_results(report, results)
     render_run(report, written)
+    _stopped_after_writing(stopped, report.exit_code)
     raise SystemExit(report.exit_code)
+
+
+def _stopped_after_writing(stopped: threading.Event, code: ExitCode) -> None:
+    """A stop that came while the workbook was written ends the command now, like Ctrl-C
+    (unless it ends so anyway, having said so)."""
+    if stopped.is_set() and code != ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 def _legacy_journal(results: Path) -> Path | None:
@@ -988,16 +1003,23 @@ def undo(
             return False
         return click.confirm(_("Go ahead?"), default=False)
 
-    with api_client(False, config) as client:
-        report = undo_import(
-            results,
-            client=client,
-            journal_path=journal,
-            cancel=cancel,
-            force=force,
-            confirm=confirm,
-        )
-    written = _write_undo(report)
+    report, stopped = None, threading.Event()
+    try:
+        with api_client(False, config) as client:
+            report = undo_import(
+                results,
+                client=client,
+                journal_path=journal,
+                cancel=cancel,
+                force=force,
+                confirm=confirm,
+            )
+    except KeyboardInterrupt:
+        if report is None:
+            raise
+        stopped.set()  # came as the undo returned: its workbook is written all the same
+    with stopping.held(stopped):  # a stop while it is written: the workbook all the same
+        written = _write_undo(report)
     click.echo(_("Undo of {file}: {what}").format(file=results, what=_undo_counts(report)))
     if report.stopped:
         click.echo("  " + _("Stopped: {why}").format(why=report.stopped))
@@ -1012,6 +1034,7 @@ def undo(
         )
     if written:
         click.echo("  " + _("Undo results: {path}").format(path=written))
+    _stopped_after_writing(stopped, report.exit_code)
     raise SystemExit(ExitCode.ROWS_FAILED if not report.confirmed else report.exit_code)
 
 
@@ -1141,6 +1164,7 @@ def ui(port: int, no_browser: bool, use_sandbox: bool, config: Path | None) -> N
 
 
 def _terminate_like_ctrl_c(signum: int, frame: Any) -> None:
+    stopping.noted()
     raise KeyboardInterrupt  # in-flight requests finish, results are written, exit 130
 
 

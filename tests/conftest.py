@@ -44,7 +44,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # These modules run twice: against the documented sandbox, and under one random dialect per
 # test session (each UNDOCUMENTED point switched at random; see test_dialects.py).
-SWEPT = {"test_run", "test_undo", "test_conflicts", "test_living", "test_truth"}
+SWEPT = {
+    "test_run",
+    "test_undo",
+    "test_undo_elsewhere",
+    "test_conflicts",
+    "test_living",
+    "test_truth",
+}
 
 
 def dialect_seed() -> int:

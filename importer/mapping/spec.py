@@ -23,6 +23,7 @@ import yaml
 from ..core import contract
 from ..core.errors import MappingError
 from ..core.i18n import _
+from ..core.stopping import phase
 from ..source.load import LoadOptions, header_key
 from .values import DEFAULT_DATE_FORMATS, DEFAULT_DATETIME_FORMATS, DEFAULT_TIME_FORMATS
 
@@ -608,6 +609,7 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(str(path), [("", "mapping file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(str(path), [("", f"cannot read the mapping file ({exc})")]) from None
+    phase("mapping")
     return mapping_from_text(text, path)
 
 

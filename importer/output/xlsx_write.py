@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..core.excel import CELL_LIMIT, column_letter
+from ..core.stopping import phase
 
 EXCEL_CELL_LIMIT = CELL_LIMIT
 COMMENT_LIMIT = 30_000
@@ -715,6 +716,7 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
     try:
         for sheet in sheets:
             bodies.append(_write_body(sheet, tempfile.TemporaryFile()))  # noqa: SIM115
+            phase("results")
         small: list[tuple[str, str]] = [
             ("[Content_Types].xml", _content_types(bodies)),
             ("_rels/.rels", _relationships([("officeDocument", "xl/workbook.xml")])),

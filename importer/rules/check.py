@@ -25,6 +25,7 @@ from ..core.bulk import collector_paused
 from ..core.errors import ExitCode, MappingError, SourceFileError
 from ..core.i18n import _
 from ..core.problems import UNCONFIRMED, Level, RowProblem
+from ..core.stopping import phase
 from ..mapping.convert import Converted, convert
 from ..mapping.lookup import Choices, ReadApi, Resolver
 from ..mapping.spec import Mapping, load_mapping
@@ -298,6 +299,7 @@ def check(
     ``prepared`` is what :func:`prepare` returned for the same source, if it already ran.
     ``learned``: what the account has shown of its types before (the ledger keeps it).
     """
+    phase("check")
     with collector_paused():
         return _check(source, mapping, api, load_options, now, prepared, strict, learned)
 

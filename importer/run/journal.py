@@ -30,6 +30,7 @@ input or the results file are called.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -46,6 +47,7 @@ import platformdirs
 
 from ..core.errors import ConfigurationError, JournalError
 from ..core.i18n import _
+from ..core.stopping import phase
 from ..onoffice.reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
@@ -183,6 +185,7 @@ class Journal:
             ) from None
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            phase("ledger")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if power_safe else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
@@ -210,6 +213,11 @@ class Journal:
                 _("the journal {path} cannot be used ({why})").format(path=self.path, why=exc),
                 path=self.path,
             ) from None
+        except KeyboardInterrupt:  # stopped while it opens: SQLite rolls back what it began
+            with contextlib.suppress(AttributeError):
+                self._db.close()
+            self._lock.release()
+            raise
         self._mutex = threading.Lock()  # one statement on the connection at a time
         self._commits = threading.Condition()  # group commit: see _durably
         self._queue: list[_Ticket] = []

@@ -401,12 +401,18 @@ def _missing_priors(
 
 def _with_every_user(client: OnOfficeClient, who: Who) -> Who | None:
     """``who`` and every user of the account; None when the users cannot be listed."""
+    users = every_user(client)
+    return None if users is None else Who(who.users | users, who.groups)
+
+
+def every_user(client: OnOfficeClient) -> frozenset[int] | None:
+    """The ids of the account's users; None when they cannot be listed."""
     try:
         users = client.get_users()
     except ApiError:
         return None
     ids = {contract.record_id(contract.as_map(u.elements).get("id", u.id)) for u in users}
-    return Who(who.users | {n for n in ids if isinstance(n, int)}, who.groups)
+    return frozenset(n for n in ids if isinstance(n, int))
 
 
 def _entries_by_appointment(entries: Iterable[Entry]) -> dict[int, Entry]:

@@ -43,6 +43,7 @@ from ..core.errors import (
 from ..core.excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, status_value
 from ..core.i18n import N_, _
 from ..core.problems import Level, RowProblem, joined_problems
+from ..core.stopping import phase
 from ..mapping.spec import Mapping
 from ..onoffice.account import survey
 from ..onoffice.client import OnOfficeClient
@@ -151,24 +152,31 @@ def run_import(
     options = options or RunOptions()
     stop = stop or threading.Event()
     started = now or contract.local_now()
+
+    def stopped_before() -> RunReport:  # stopped before any write: every row's outcome still
+        checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
+        return interrupted_before(checked, client, started)
+
     try:
         prepared = prepare(source, mapping, load_options)  # a refused file costs no API call
     except KeyboardInterrupt:  # stopped while reading: read once more, for the results
         prepared = prepare(source, mapping, load_options)
-        checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
-        return interrupted_before(checked, client, started)
+        return stopped_before()
     try:
         refused, account = _preflight_failure(client)
     except KeyboardInterrupt:
-        checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
-        return interrupted_before(checked, client, started)
+        return stopped_before()
     if refused or account is None:
         checked = check(source, mapping, now=started, prepared=prepared, strict=options.strict)
         return _not_sent(checked, client, started, refused or ("no account", ExitCode.STOPPED))
     path = Path(journal_path) if journal_path is not None else ledger_path(account)
     # with stamps in onOffice, what a power cut takes from the ledger is read back from there
     power_safe = not prepared[0].options.reference
-    with Journal(path, account, power_safe=power_safe) as journal:
+    try:
+        opened = Journal(path, account, power_safe=power_safe)
+    except KeyboardInterrupt:  # stopped while the ledger opens: nothing written yet
+        return stopped_before()
+    with opened as journal:
         run = _Run(source, prepared, client, journal, options, stop, started, list_name)
         run.load = load_options
         report = run.go(progress)
@@ -898,6 +906,7 @@ class _Sending:
                 result.appointment_id,
             )
         self.finished += 1
+        phase("sending")
         if self.progress:
             self.progress(self.finished, self.total, +self.counts)
 

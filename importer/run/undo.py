@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -30,6 +30,7 @@ from ..core import contract
 from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
 from ..core.excel import REMOVED_SHEET
 from ..core.i18n import N_, _, every
+from ..core.stopping import held, phase
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, learn_types, normalised, recall
 from ..onoffice.readback import (
@@ -46,7 +47,7 @@ from ..onoffice.readback import (
 from ..onoffice.reference import list_name, read_stamp
 from ..source.load import load_table
 from .journal import CANCELED_REMOVED, CREATED, UNDONE, Entry, Journal, entry_list, ledger_path
-from .state import collapse, restamped
+from .state import INTACT, Wanted, collapse, every_user, read_state, restamped
 from .submit import preflight, split_outcomes
 
 DELETED, CANCELED, MODIFIED, GONE, DISAGREE, FAILED, KEPT = (
@@ -244,8 +245,14 @@ def undo_import(
         agreed, report.items = plan_undo(results, journal, report.workbook)
         done = journal.undone_ids()
         left, unread = _left_behind(client, results, journal, report.workbook, done)
-        report.imported = {**agreed, **left}
         report.items += unread
+        # made by the import on another computer: what its stamps say (issue 31)
+        adopted, cancelled, report.items = _made_elsewhere(
+            client, results, journal, report.workbook, report.items
+        )
+        agreed.update(adopted)
+        left.update(cancelled)
+        report.imported = {**agreed, **left}
         # a later run's cancel (its row left the file) is no undo: it is removed with the rest
         done = {i: action for i, action in done.items() if action != CANCELED_REMOVED}
         todo = [UndoItem(i, a.source_row, KEPT) for i, a in sorted(agreed.items()) if i not in done]
@@ -287,23 +294,36 @@ def undo_import(
             )
             for item in todo
         ]
-        done_now: Counter[str] = Counter()
-        for n, (_item, step) in enumerate(steps):
-            if stop is not None and stop.is_set():
-                report.stopped, report.stopped_code = _(CANCELLED), ExitCode.INTERRUPTED
-                report.items += [replace(i, message=_(STOPPED)) for i, _s in steps[n:]]
-                break
-            try:
-                report.items.append(step())
-                done_now[report.items[-1].status] += 1
-                if progress is not None:
-                    progress(n + 1, len(steps), done_now)
-            except JournalError as exc:  # the disk: stop; what was done is read back next time
-                report.stopped, report.stopped_code = str(exc), exc.exit_code
-                why = _("{error}; run undo again").format(error=exc)
-                report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
-                break
+        # Ctrl-C or SIGTERM (in the main thread) stops as ``stop`` does: the appointment in
+        # flight finishes and is recorded, so that the undo workbook says what was done
+        with held(stop) as stopping:
+            _carry_out(report, steps, stopping, progress)
     return report
+
+
+def _carry_out(
+    report: UndoReport,
+    steps: Sequence[tuple[UndoItem, Callable[[], UndoItem]]],
+    stop: Event,
+    progress: Callable[[int, int, Counter[str]], None] | None,
+) -> None:
+    done_now: Counter[str] = Counter()
+    for n, (_item, step) in enumerate(steps):
+        if stop.is_set():
+            report.stopped, report.stopped_code = _(CANCELLED), ExitCode.INTERRUPTED
+            report.items += [replace(i, message=_(STOPPED)) for i, _s in steps[n:]]
+            break
+        try:
+            report.items.append(step())
+            done_now[report.items[-1].status] += 1
+            phase("deleting")
+            if progress is not None:
+                progress(n + 1, len(steps), done_now)
+        except JournalError as exc:  # the disk: stop; what was done is read back next time
+            report.stopped, report.stopped_code = str(exc), exc.exit_code
+            why = _("{error}; run undo again").format(error=exc)
+            report.items += [replace(i, status=FAILED, message=why) for i, _s in steps[n:]]
+            break
 
 
 def _calibrate(client: OnOfficeClient, imported: dict[int, Imported]) -> None:
@@ -389,6 +409,95 @@ def _left_behind(
         ):
             left[n] = imported
     return left, unread
+
+
+def _made_elsewhere(
+    client: OnOfficeClient,
+    results: Path,
+    journal: Journal,
+    workbook: WorkbookRows,
+    items: list[UndoItem],
+) -> tuple[dict[int, Imported], dict[int, Imported], list[UndoItem]]:
+    """Where this computer's ledger does not know the import (it ran on another computer), its
+    appointments as their stamps tell: those the results workbook names (its rows and its
+    Removed sheet) that carry the list's stamp, and the list's others that the import cancelled
+    (their stamp says the import wrote the cancellation: rows that left the file in a later run
+    whose workbook this computer may not have). An active one the workbook does not name is a
+    later row's, and one without the list's stamp a person's: left alone. Returns the named,
+    the cancelled, and ``items`` without the disagreements so resolved."""
+    unknown = {i.appointment_id: i.source_row for i in items if i.status == DISAGREE}
+    if not unknown:
+        return {}, {}, items
+    name = workbook.list_name or list_name(str(results))
+    known = set(_entries_by_id(journal))
+    done = journal.undone_ids()
+    try:
+        state = read_state(
+            client,
+            Wanted(
+                name,
+                secrets.token_hex(4),
+                _payloads_of(client, sorted(unknown)),
+                journal.entries(),
+                named=sorted(unknown),
+            ),
+        )
+    except ApiError:
+        return {}, {}, items  # not told: the disagreements stay, nothing is touched
+    named: dict[int, Imported] = {}
+    cancelled: dict[int, Imported] = {}
+    settled: list[UndoItem] = []
+    # where reads do not show participants, the undo looks for it among every user's (§5.1)
+    everyone: list[frozenset[int] | None] = []
+    for prior in state.priors:
+        n, found, stamp = prior.appointment_id, prior.found, prior.stamp
+        if n in known:
+            continue  # the ledger's: judged as before
+        if found is None:  # undone here before (gone, or not told where it is now), else
+            # not told whose it is: a disagreement
+            if n in unknown and n in done:
+                word = DELETED if done[n] == "deleted" else CANCELED
+                settled.append(UndoItem(n, unknown[n], word, _(UNDONE_EARLIER)))
+            continue
+        if stamp is None or not stamp.complete or stamp.list_tag != state.list_tag:
+            continue  # not the list's: a named one stays a disagreement
+        if not (found.users or found.participants) and not everyone:
+            everyone.append(every_user(client))
+        imported = Imported(unknown.get(n, stamp.row), "", _payload_of(found, everyone))
+        if n in unknown:
+            named[n] = imported
+        elif found.cancelled and prior.condition == INTACT and n not in done:
+            cancelled[n] = imported
+    resolved = set(named) | {i.appointment_id for i in settled}
+    kept = [i for i in items if not (i.status == DISAGREE and i.appointment_id in resolved)]
+    return named, cancelled, kept + settled
+
+
+def _payloads_of(client: OnOfficeClient, ids: list[int]) -> list[dict[str, Any]]:
+    """The days and agents of the appointments ``ids`` (where read calendar reads them by id),
+    so that the list is read around them; else the list is read around today."""
+    if "read calendar" in client.unsupported:
+        return []
+    try:
+        found = read_ids(client, ids)
+    except ActionRefused:
+        return []
+    return [_payload_of(a) for a in found.values() if a is not None and a.starts]
+
+
+def _payload_of(
+    found: Appointment, everyone: list[frozenset[int] | None] | None = None
+) -> dict[str, Any]:
+    """What undo needs of an appointment it knows only as read (no ledger entry): its day and
+    agents (to find it again), its time and subject (for the undo workbook)."""
+    data: dict[str, Any] = {"description": found.subject}
+    if found.starts:
+        data["start_dt"] = min(found.starts)
+    if found.ends:
+        data["end_dt"] = min(found.ends)
+    shown = found.users or found.participants or (everyone[0] if everyone else None) or ()
+    users = sorted(u for u in shown if isinstance(u, int))
+    return {"data": data, "subscribers": {"users": users}} if users else {"data": data}
 
 
 def _entries_by_id(journal: Journal) -> dict[int, Entry]:

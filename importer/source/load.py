@@ -37,6 +37,7 @@ from ..core.excel import (
     report_positions,
 )
 from ..core.i18n import _, every, number
+from ..core.stopping import phase
 from . import ics
 from .xlsx_scan import ScanRefused, SheetFacts, WorkbookFacts, scan_workbook
 
@@ -188,6 +189,7 @@ def load_table(
             file=name,
             code="file-too-large",
         )
+    phase("read")
     table = _parse(path, data, options, expected_columns)
     table.sha256 = hashlib.sha256(data).hexdigest()
     return table
