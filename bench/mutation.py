@@ -74,6 +74,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "reference": ("importer/onoffice/reference.py", ["tests/test_reference.py"]),
     "readback": ("importer/onoffice/readback.py", ["tests/test_readback.py"]),
     "form": ("importer/onoffice/form.py", ["tests/test_form.py"]),
+    "config": ("importer/onoffice/config.py", ["tests/test_config.py"]),
+    "learned": ("importer/onoffice/learned.py", ["tests/test_learned.py"]),
+    "journal": ("importer/run/journal.py", ["tests/test_journal.py"]),
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), in the table's words
