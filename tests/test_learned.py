@@ -94,7 +94,8 @@ def test_took_confirms_as_written_and_ends_a_refusal() -> None:
     learned = Learned(refused={"Notar": "255", "Kaffee": "255"})
     learned.took("Notar")
     learned.took("")
-    assert learned.taken == {"Notar"} and learned.refused == {"Kaffee": "255"}
+    learned.took("Abnahme")  # never refused
+    assert learned.taken == {"Notar", "Abnahme"} and learned.refused == {"Kaffee": "255"}
 
 
 def test_a_refusal_counts_only_for_a_type_neither_shown_nor_taken() -> None:
