@@ -7,7 +7,6 @@ it; the run's exit code from its rows."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -45,7 +44,7 @@ from importer.run.state import INTACT, Prior
 from importer.sandbox import Sandbox
 
 from .files import write_csv
-from .helpers import client_for
+from .helpers import client_for, nowhere
 
 MAPPING = "start: Start\nend: {minutes: 30}\nfields: {description: Betreff, art: Typ}\n"
 ROWS = (
@@ -139,19 +138,13 @@ def test_a_refusal_is_said_in_the_users_words(rig: Rig, sandbox: Sandbox) -> Non
     assert rig.runner.report.stopped is None and not rig.runner.stop.is_set()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_request_that_never_arrives_is_tried_so_often_then_the_run_stops(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     """Nothing listens: each row is tried ``max_attempts`` times (each attempt journaled) and
     fails; ``unreachable_limit`` rows in a row without an answer stop the run (exit 4), and a
     row after the stop is not sent."""
-    url = f"http://127.0.0.1:{_closed_port()}/api.php"
+    url = nowhere()
     client = OnOfficeClient(url, sandbox.credentials, timeouts=Timeouts(1, 1))
     with client, Journal(tmp_path / "j.sqlite") as journal:
         rig = _rig(tmp_path, client, journal)
@@ -172,7 +165,7 @@ def test_a_request_that_never_arrives_is_tried_so_often_then_the_run_stops(
 
 
 def test_an_answer_resets_the_count_of_rows_without_one(tmp_path: Path, sandbox: Sandbox) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/api.php"
+    url = nowhere()
     dead = OnOfficeClient(url, sandbox.credentials, timeouts=Timeouts(1, 1))
     with dead, client_for(sandbox) as alive, Journal(tmp_path / "j.sqlite") as journal:
         rig = _rig(tmp_path, dead, journal)

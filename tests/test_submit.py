@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +43,7 @@ from importer.run.submit import (
 from importer.sandbox import Sandbox, load_fixtures
 
 from .files import write_csv
-from .helpers import client_for, subjects
+from .helpers import client_for, nowhere, subjects
 
 MAPPING = (
     "start: Start\nend: {minutes: 30}\n"
@@ -64,12 +63,6 @@ def _files(tmp_path: Path, rows: str = ROWS) -> tuple[Path, Path]:
     mapping = tmp_path / "viewings.yaml"
     mapping.write_text(MAPPING, encoding="utf-8")
     return source, mapping
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_run_creates_the_valid_rows_and_its_rerun_sends_nothing(
@@ -112,7 +105,7 @@ def test_wrong_credentials_send_nothing_and_say_every_row(tmp_path: Path, sandbo
 
 def test_an_api_that_cannot_be_reached_stops_before_anything(tmp_path: Path) -> None:
     source, mapping = _files(tmp_path)
-    url = f"http://127.0.0.1:{_closed_port()}/api.php"
+    url = nowhere()
     with OnOfficeClient(
         url, Credentials("t" * 32, "s" * 64), timeouts=Timeouts(1, 1), read_retries=0
     ) as c:
@@ -185,7 +178,7 @@ def test_a_check_whose_account_cannot_be_read_says_the_plan_is_unknown(tmp_path:
     source, mapping = _files(tmp_path)
     plain = tmp_path / "plain.yaml"
     plain.write_text("start: Start\nend: {minutes: 30}\nfields: {description: Betreff}\n")
-    url = f"http://127.0.0.1:{_closed_port()}/api.php"
+    url = nowhere()
     with OnOfficeClient(
         url, Credentials("t" * 32, "s" * 64), timeouts=Timeouts(1, 1), read_retries=0
     ) as c:
