@@ -11,6 +11,8 @@ import json
 import os
 import sqlite3
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import filelock
@@ -182,6 +184,28 @@ def test_rekey_seen_and_undone(tmp_path: Path) -> None:
         assert journal.entry("key:K1").state == UNDONE  # type: ignore[union-attr]
 
 
+def test_times_are_utc_and_a_plain_journal_names_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In Berlin as anywhere: the intent's time is UTC. A journal whose caller named no input
+    or list records none (not an empty name); its folders are made as needed."""
+    monkeypatch.setenv("TZ", "America/New_York")  # never UTC, summer or winter
+    time.tzset()
+    try:
+        path = tmp_path / "new" / "deeper" / "j.sqlite"
+        with Journal(path) as journal:
+            before = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+            journal.intent("a", 2, PAYLOAD, "c")
+            entry = journal.entry("a")
+        after = datetime.now(UTC).replace(tzinfo=None)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert entry is not None and entry.intent_at is not None
+    assert before <= datetime.strptime(entry.intent_at, "%Y-%m-%d %H:%M:%S") <= after
+    assert (entry.input, entry.list) == (None, None)
+
+
 def test_meta_is_kept_and_replaced(tmp_path: Path) -> None:
     with _open(tmp_path) as journal:
         assert journal.get_meta("k") is None
@@ -225,12 +249,21 @@ def test_power_safety_and_wal(tmp_path: Path) -> None:
 
 def test_writers_of_many_threads_are_all_committed(tmp_path: Path) -> None:
     with _open(tmp_path, power_safe=False) as journal:
+        unseen: list[str] = []
 
         def work(worker: int) -> None:
-            for i in range(25):
-                key = f"{worker}-{i}"
-                journal.intent(key, i, PAYLOAD, "c")
-                journal.created(key, worker * 100 + i)
+            reader = sqlite3.connect(journal.path, check_same_thread=False)
+            try:
+                for i in range(25):
+                    key = f"{worker}-{i}"
+                    journal.intent(key, i, PAYLOAD, "c")
+                    # committed when intent() returns, whoever's commit carried it
+                    query = "SELECT state FROM entries WHERE fingerprint = ?"
+                    if reader.execute(query, (key,)).fetchone() is None:
+                        unseen.append(key)
+                    journal.created(key, worker * 100 + i)
+            finally:
+                reader.close()
 
         threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
         for thread in threads:
@@ -238,6 +271,7 @@ def test_writers_of_many_threads_are_all_committed(tmp_path: Path) -> None:
         for thread in threads:
             thread.join(timeout=60)
         entries = journal.entries()
+    assert unseen == []
     assert len(entries) == 200 and {e.state for e in entries.values()} == {CREATED}
     assert len({e.appointment_id for e in entries.values()}) == 200
 
@@ -309,6 +343,7 @@ def test_a_journal_that_cannot_be_used_is_refused_naming_it(tmp_path: Path) -> N
         Journal(garbage)
     assert str(refused.value) == (f"the journal {garbage} cannot be used (file is not a database)")
     assert refused.value.exit_code == ExitCode.CONFIGURATION
+    assert refused.value.path == str(garbage)
     # the lock was let go
     filelock.FileLock(tmp_path / "garbage.sqlite.lock", blocking=False).acquire().lock.release()
     with pytest.raises(ConfigurationError) as refused:
@@ -376,6 +411,11 @@ def test_a_journal_of_an_earlier_version_is_read_then_migrated(tmp_path: Path) -
     assert columns[-4:] == ["input", "pending", "content", "list"]
     with Journal(path) as journal:  # opened again: nothing changes
         assert journal.entry("f1#x") == migrated
+        journal.list = "Besichtigungen Mai"  # a list named otherwise than its file
+        journal.adopt("f2", 3, PAYLOAD, 8, None)
+    with Journal(path) as journal:  # a name once given stays
+        assert journal.entry("f2").list == "Besichtigungen Mai"  # type: ignore[union-attr]
+        assert journal.entry("f1#x") == migrated
 
 
 def test_an_earlier_journal_without_a_last_input_has_rows_of_no_list(tmp_path: Path) -> None:
@@ -408,16 +448,22 @@ def test_history_lists_each_list_newest_first(tmp_path: Path) -> None:
         for name, key, row in (("a", "a1", 2), ("a", "a2", 3), ("b", "b1", 2), ("a", "a3", 4)):
             journal.list = name
             journal.intent(key, row, PAYLOAD, "c")
+        journal.list = "c"
+        journal.intent("c1", 9, PAYLOAD, "c")
         journal.created("a1", 1)
         journal.failed("a2", "e")
+        journal.list = "a"
+        journal.adopt("a4", 5, PAYLOAD, 4, None)
     db = sqlite3.connect(path)
     with db:
         db.execute("UPDATE entries SET intent_at = '2026-01-0' || source_row || ' 10:00:00'")
         db.execute("UPDATE entries SET intent_at = '2026-02-01 00:00:00' WHERE fingerprint='b1'")
+        db.execute("UPDATE entries SET intent_at = NULL WHERE fingerprint IN ('c1', 'a4')")
     db.close()
     assert history(path, "acc") == [
         FileHistory("b", {SENDING: 1}, "2026-02-01 00:00:00"),
-        FileHistory("a", {CREATED: 1, FAILED: 1, SENDING: 1}, "2026-01-04 10:00:00"),
+        FileHistory("a", {CREATED: 2, FAILED: 1, SENDING: 1}, "2026-01-04 10:00:00"),
+        FileHistory("c", {SENDING: 1}, ""),  # never sent as far as it knows
     ]
     assert history(tmp_path / "none.sqlite", "acc") == []
     with pytest.raises(ConfigurationError, match="belongs to acc"):
@@ -432,6 +478,9 @@ def test_where_ledgers_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert ledger_path(account) != ledger_path(account + "8")
     monkeypatch.delenv("ONOFFICE_IMPORT_DATA")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert data_dir() == tmp_path / "xdg" / "onoffice-import"
+    # the folder earlier versions used on macOS is no reason on another system
+    (Path.home() / ".local" / "share" / "onoffice-import").mkdir(parents=True)
     assert data_dir() == tmp_path / "xdg" / "onoffice-import"
     assert rows_key("/in/a.csv") == "rows2:/in/a.csv"
     results = tmp_path / "viewings.results.xlsx"
