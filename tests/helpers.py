@@ -4,6 +4,7 @@ process of its own (a colleague's computer), and the edit scenarios' small table
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -167,3 +168,11 @@ def sheet_rows(workbook: Any, sheet: str) -> list[dict[str, Any]]:
 def statuses(workbook: Any, sheet: str = "Results") -> Counter[str]:
     """The Status column of a results workbook (or a report's Rows sheet), counted."""
     return Counter(str(r["Status"]) for r in sheet_rows(workbook, sheet))
+
+
+def nowhere() -> str:
+    """An API URL on 127.0.0.1 where nothing listens (a port just freed): every request is
+    refused at once, never delivered."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/api.php"

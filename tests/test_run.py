@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 
 from importer.cli import main
-from importer.core.errors import ConfigurationError, ExitCode
+from importer.core.errors import ExitCode
 from importer.onoffice.client import OnOfficeClient, Timeouts
 from importer.output.results import default_results_path, write_results
-from importer.run.journal import Journal, default_journal_path
+from importer.run.journal import default_journal_path
 from importer.run.submit import RunOptions, run_import
 from importer.sandbox import Dialect, Faults, Sandbox
 
@@ -267,13 +267,6 @@ def test_workers_8_give_the_same_outcome_as_workers_1(tmp_path: Path) -> None:
             )
     assert outcomes[0] == outcomes[1]
     assert len(outcomes[0][1]) == 120
-
-
-def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
-    with Journal(path), pytest.raises(ConfigurationError, match="another import is running"):
-        Journal(path)
-    Journal(path).close()  # free again once the first is closed
 
 
 def test_duplicate_rows_are_not_sent_unless_allowed(tmp_path: Path, sandbox: Sandbox) -> None:
