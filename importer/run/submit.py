@@ -438,8 +438,9 @@ def planned_check(
     """The dry run against this account, with its plan: look-ups, what onOffice holds of the
     list (read only), double bookings against its calendar, and ``plan`` filled with what a run
     would do per row (with the appointments it would update, and why not where it would not).
-    No report is written. When onOffice cannot be read, the check still runs and a notice says
-    that the plan is not known."""
+    No report is written. When onOffice cannot be read, a mapping without look-ups is still
+    checked and a notice says that the plan is not known; one with look-ups raises
+    :class:`~importer.core.errors.NotDelivered` (its values cannot be checked)."""
     options = RunOptions(allow_duplicates=allow_duplicates, strict=strict, choices=choices or {})
     unknown = ""
     learned = None
