@@ -29,7 +29,8 @@ The Excel rules it follows, and the test (tests/test_xlsx_write.py) that proves 
 - Rows are made a block at a time, column by column where the rows of a block are alike
   (a column of plain text, counts or outcomes is one list comprehension; its texts are checked
   for anything to escape all at once), and they are byte for byte the rows written cell by
-  cell through :func:`cell` (``test_rows_written_column_by_column_are_the_rows_written_cell_by_cell``).
+  cell through :func:`cell`
+  (``test_rows_written_column_by_column_are_the_rows_written_cell_by_cell``).
 
 The choice is measured against XlsxWriter in ``bench/writer_bench.py``.
 """
