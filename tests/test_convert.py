@@ -367,3 +367,30 @@ def test_reminder_channels_only_where_the_row_has_a_reminder(tmp_path: Path) -> 
     assert all(o.valid for o in left_out)
     assert left_out[0].parameters["reminderTypes"] == ["email"]  # type: ignore[index]
     assert "reminderTypes" not in left_out[1].parameters  # type: ignore[operator]
+
+
+def test_a_template_line_keeps_its_words_with_one_space_between_them(tmp_path: Path) -> None:
+    """A filled template's line: blank cells and runs of any whitespace (tab, no-break space,
+    Unicode's line separator) become one space, none at the ends; an empty line stays out."""
+    report = run(
+        tmp_path,
+        (
+            "Start;Art;Objekt;Kunde\n"
+            "01.12.2026 10:00;Besichtigung;AC-1;Frau Krüger\n"
+            "02.12.2026 10:00;  Telefon\t;  ;Herr\u00a0\u00a0Yılmaz\n"
+            "03.12.2026 10:00;\t;AC-2\u2028B;\n"
+        ),
+        BASIC
+        + 'fields:\n  description: {template: "{Art} {Objekt} mit {Kunde}\\n\\n\\n{Kunde}"}\n'
+        + "  note: {template: '{Art} {Objekt} mit {Kunde}'}\n",
+    )
+    assert [fields(report, row)["description"] for row in (2, 3, 4)] == [
+        "Besichtigung AC-1 mit Frau Krüger\n\nFrau Krüger",
+        "Telefon mit Herr Yılmaz\n\nHerr Yılmaz",
+        "AC-2 B mit",
+    ]
+    assert [fields(report, row)["note"] for row in (2, 3, 4)] == [
+        "Besichtigung AC-1 mit Frau Krüger",
+        "Telefon mit Herr Yılmaz",
+        "AC-2 B mit",
+    ]

@@ -181,7 +181,7 @@ class Conversion:
                     raw = self.table.frame[column].to_numpy().tolist()
                     if name.startswith("="):  # {=COLUMN}: the cell as its field maps it
                         raw = self._translated(column, raw)
-                    cells = [_as_text(v) for v in raw]
+                    cells = _texts(raw)
                     blank = [b and not c.strip() for b, c in zip(blank, cells, strict=True)]
                     parts.append(cells)
                     columns += 1
@@ -452,6 +452,12 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+def _texts(cells: list[Any]) -> list[str]:
+    """:func:`_as_text` of every cell; a text cell (most are) without the call: it is itself,
+    or "" when blank."""
+    return [(v if v.strip() else "") if v.__class__ is str else _as_text(v) for v in cells]
+
+
 def _split(cell: Any, separators: Sequence[str]) -> list[Any]:
     if not separators or not isinstance(cell, str):
         return [cell]
@@ -499,6 +505,8 @@ CONVERTERS: dict[str, Callable[[str], Callable[[Any], Any]]] = {
 def _tidy(text: str) -> str:
     """A filled template: no double spaces where a column was empty, line breaks the template
     wrote kept (one empty line at most)."""
+    if "\n" not in text:  # one line (most rows): its words with one space between them
+        return " ".join(text.split())
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -26,6 +26,11 @@ The Excel rules it follows, and the test (tests/test_xlsx_write.py) that proves 
   ``test_sheet_names_are_escaped_in_the_index``).
 - Rows stream to a temporary file, so memory does not grow with the sheet; the workbook is
   written atomically (:mod:`importer.output.workbook`).
+- Rows are made a block at a time, column by column where the rows of a block are alike
+  (a column of plain text, counts or outcomes is one list comprehension; its texts are checked
+  for anything to escape all at once), and they are byte for byte the rows written cell by
+  cell through :func:`cell`
+  (``test_rows_written_column_by_column_are_the_rows_written_cell_by_cell``).
 
 The choice is measured against XlsxWriter in ``bench/writer_bench.py``.
 """
@@ -33,6 +38,7 @@ The choice is measured against XlsxWriter in ``bench/writer_bench.py``.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
 import re
@@ -42,6 +48,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,6 +62,7 @@ _DEFAULT_WIDTH = 8.43
 _ROW_PX = 20  # the default row height, 15 pt
 _NOTE_PX = (320, 111)  # note box: Excel's 128 x 74 px, widened for our longer messages
 _CHUNK_ROWS = 2_000
+_BLOCK_ROWS = 250  # rows written column by column at once: their cells stay in the cache
 # Zip level 1 deflates ~3x faster than the default 6 for a ~20% larger file.
 _ZIP_LEVEL = 1
 
@@ -264,82 +272,265 @@ class _Body:
 
 def _write_body(sheet: Sheet, data: IO[bytes]) -> _Body:
     body = _Body(sheet, data, columns=len(sheet.header))
-    letters = [column_letter(c) for c in range(max(body.columns, 32))]
-    maybe_special, limit = _MAYBE_SPECIAL, _SAFE_LENGTH
-    wrapped = f' s="{WRAP_STYLE}"'
-    styles = [wrapped if c in sheet.wrap else "" for c in range(len(letters))]
-    wrap_widths = [(c, sheet.widths.get(c, _WRAP_WIDTH)) for c in sorted(sheet.wrap)]
-    sizes = _Sizes(sheet)
-    limits = _line_limits(sheet, len(letters))
+    rows = _Rows(sheet, body)
     chunk: list[str] = []
     if sheet.header:
         body.rows = 1
         chunk.append(
             '<row r="1">'
             + "".join(
-                f'<c r="{letters[c]}1" s="{HEADER_STYLE}" t="inlineStr"><is>'
+                f'<c r="{rows.letters[c]}1" s="{HEADER_STYLE}" t="inlineStr"><is>'
                 f"{text_element(str(title))}</is></c>"
                 for c, title in enumerate(sheet.header)
             )
             + "</row>"
         )
-    for values, bad in sheet.rows:
-        body.rows += 1
-        r = str(body.rows)
-        width = max(len(values), max(bad, default=-1) + 1)
-        if width > len(letters):
-            letters += [column_letter(c) for c in range(len(letters), width)]
-            styles += [wrapped if c in sheet.wrap else "" for c in range(len(styles), width)]
-        body.columns = max(body.columns, width)
-        if body.rows <= _SIZE_SAMPLE:
-            sizes.measure(values)
-        elif body.rows == _SIZE_SAMPLE + 1:  # the widths are settled: lines by them from now
-            widths = sizes.widths()
-            limits = [widths.get(c, _MIN_WIDTH) * 1.2 for c in range(len(letters))]
-        if bad:
-            padded = [*values, *[None] * (width - len(values))]
-            cells = [
-                cell(letters[c] + r, v, c in bad, styles[c] or _lines_style(v, wrapped))
-                for c, v in enumerate(padded)
-            ]
-            body.notes += [(body.rows - 1, c, fit_text(bad[c], COMMENT_LIMIT)) for c in sorted(bad)]
-        else:  # the common case, inlined: plain text that needs no escaping
-            cells = [
-                f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>'
-                if v.__class__ is str
-                and v
-                and maybe_special(v) is None
-                and not v[0].isspace()
-                and not v[-1].isspace()
-                and len(v) <= limit
-                and "\n" not in v
-                else ""
-                if v is None
-                else f'<c r="{letter}{r}"><v>{v}</v></c>'
-                if v.__class__ is int
-                else f'<c r="{letter}{r}"{v.xml}'
-                if v.__class__ is Filled
-                else cell(letter + r, v, False, style or _lines_style(v, wrapped))
-                for letter, style, v in zip(letters, styles, values, strict=False)
-            ]
-        if len(limits) < len(values):
-            limits += _line_limits(sheet, len(values))[len(limits) :]
-        # every line of the row's text shows (a wrapped message, a note of several lines)
-        lines = _line_count(values, limits)
-        for c, wide in wrap_widths:
-            text = values[c] if c < len(values) else None
-            if text.__class__ is str and (len(text) > wide or "\n" in text):
-                sizes.wrapped.add(c)  # the column gets the width the height assumed
-                break
-        height = f' ht="{min(lines, 20) * 15}" customHeight="1"' if lines > 1 else ""
-        chunk.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
+    source = iter(sheet.rows)
+    while True:
+        # A block ends where what later rows depend on changes: the sizes sampled (row
+        # _SIZE_SAMPLE), each chunk written (the first one grows the header row).
+        if body.rows < _SIZE_SAMPLE:
+            end = _SIZE_SAMPLE
+        else:
+            end = (body.rows // _CHUNK_ROWS + 1) * _CHUNK_ROWS
+        block = list(itertools.islice(source, min(end - body.rows, _BLOCK_ROWS)))
+        if not block:
+            break
+        chunk += rows.block(block)
         if len(chunk) >= _CHUNK_ROWS:
-            body.size += data.write("".join(_header_grown(chunk, sheet, sizes)).encode())
+            body.size += data.write("".join(_header_grown(chunk, sheet, rows.sizes)).encode())
             chunk.clear()
-    body.size += data.write("".join(_header_grown(chunk, sheet, sizes)).encode())
-    body.widths = sizes.widths()
+    body.size += data.write("".join(_header_grown(chunk, sheet, rows.sizes)).encode())
+    body.widths = rows.sizes.widths()
     data.seek(0)
     return body
+
+
+_SERIAL_KINDS = frozenset({date, time, datetime})
+_NO_TEXT = -1.0  # a column of a block without text (numbers, outcomes): no line grows
+_UNKNOWN = math.inf  # its texts not measured: each is looked at
+
+
+class _Rows:
+    """A sheet's rows as XML, a block of rows at a time: column by column where the rows are
+    alike (one list comprehension a column, the cells' kinds checked for the whole column),
+    row by row where not. Both write each cell exactly as :func:`cell` does."""
+
+    by_column = True  # False: every row cell by cell (the reference the tests compare with)
+
+    def __init__(self, sheet: Sheet, body: _Body) -> None:
+        self.sheet, self.body = sheet, body
+        self.letters = [column_letter(c) for c in range(max(body.columns, 32))]
+        self.wrapped = f' s="{WRAP_STYLE}"'
+        self.styles = [self.wrapped if c in sheet.wrap else "" for c in range(len(self.letters))]
+        self.wrap_widths = [(c, sheet.widths.get(c, _WRAP_WIDTH)) for c in sorted(sheet.wrap)]
+        self.sizes = _Sizes(sheet)
+        self.limits = _line_limits(sheet, len(self.letters))
+        self.longest: list[float] = []  # per column of the block: its longest single-line text
+        self.counted: dict[tuple[str, float], int] = {}  # (text, limit) -> its lines
+
+    def _start_row(self, values: Sequence[Any], width: int) -> None:
+        """What a row changes before its cells: the columns known, the sizes sampled."""
+        body, letters = self.body, self.letters
+        body.rows += 1
+        if width > len(letters):
+            letters += [column_letter(c) for c in range(len(letters), width)]
+            self.styles += [
+                self.wrapped if c in self.sheet.wrap else "" for c in range(len(self.styles), width)
+            ]
+        body.columns = max(body.columns, width)
+        if body.rows <= _SIZE_SAMPLE:
+            self.sizes.measure(values)
+        elif body.rows == _SIZE_SAMPLE + 1:  # the widths are settled: lines by them from now
+            widths = self.sizes.widths()
+            self.limits = [widths.get(c, _MIN_WIDTH) * 1.2 for c in range(len(letters))]
+
+    def _extend_limits(self, columns: int) -> None:
+        if len(self.limits) < columns:
+            self.limits += _line_limits(self.sheet, columns)[len(self.limits) :]
+
+    def row(self, values: Sequence[Any], bad: Mapping[int, str]) -> str:
+        """One row, cell by cell."""
+        width = max(len(values), max(bad, default=-1) + 1)
+        self._start_row(values, width)
+        r = str(self.body.rows)
+        letters, styles, wrapped = self.letters, self.styles, self.wrapped
+        padded = [*values, *[None] * (width - len(values))]
+        cells = [
+            cell(letters[c] + r, v, c in bad, styles[c] or _lines_style(v, wrapped))
+            for c, v in enumerate(padded)
+        ]
+        self.body.notes += [
+            (self.body.rows - 1, c, fit_text(bad[c], COMMENT_LIMIT)) for c in sorted(bad)
+        ]
+        self._extend_limits(len(values))
+        # every line of the row's text shows (a wrapped message, a note of several lines)
+        lines = _line_count(values, self.limits)
+        for c, wide in self.wrap_widths:
+            text = values[c] if c < len(values) else None
+            if text.__class__ is str and (len(text) > wide or "\n" in text):
+                self.sizes.wrapped.add(c)  # the column gets the width the height assumed
+                break
+        return _row_element(r, lines, "".join(cells))
+
+    def block(self, rows: list[tuple[Sequence[Any], Mapping[int, str]]]) -> list[str]:
+        """Rows of one block (the sizes and line limits do not change within it)."""
+        width = len(rows[0][0])
+        table = [values for values, _ in rows]
+        faulty = [(i, bad) for i, (_, bad) in enumerate(rows) if bad]
+        if (
+            not self.by_column
+            or not width
+            or len(set(map(len, table))) > 1
+            or any(max(bad) >= width for _, bad in faulty)
+        ):
+            return [self.row(values, bad) for values, bad in rows]
+        first = self.body.rows + 1
+        for values, _ in rows if first <= _SIZE_SAMPLE else rows[:1]:  # the sample, row by row
+            self._start_row(values, width)
+        self.body.rows = first + len(rows) - 1
+        self._extend_limits(width)
+        numbers = [str(n) for n in range(first, first + len(rows))]
+        columns = list(zip(*table, strict=True))
+        self.longest = [_UNKNOWN] * width
+        cells = [self._column(c, column, numbers) for c, column in enumerate(columns)]
+        texts = list(map("".join, zip(*cells, strict=True)))
+        for i, bad in faulty:
+            texts[i] = self._faulty(table[i], bad, numbers[i], [c[i] for c in cells])
+        out = [f'<row r="{r}">{text}</row>' for r, text in zip(numbers, texts, strict=True)]
+        for i, lines in self._lines(columns).items():
+            out[i] = _row_element(numbers[i], lines, texts[i])
+        self._note_wrapped(columns)
+        return out
+
+    def _faulty(
+        self, values: Sequence[Any], bad: Mapping[int, str], r: str, cells: list[str]
+    ) -> str:
+        """A row with faulty cells: those red, each with its note."""
+        for c in bad:
+            v = values[c]
+            cells[c] = cell(
+                self.letters[c] + r, v, True, self.styles[c] or _lines_style(v, self.wrapped)
+            )
+        self.body.notes += [(int(r) - 1, c, fit_text(bad[c], COMMENT_LIMIT)) for c in sorted(bad)]
+        return "".join(cells)
+
+    def _column(self, c: int, values: tuple[Any, ...], numbers: list[str]) -> list[str]:
+        """A column's cells in the block: the common kinds in one comprehension each."""
+        letter, style = self.letters[c], self.styles[c]
+        kinds = set(map(type, values))
+        if kinds <= {str, type(None)} and (longest := _plain_longest(values)) is not None:
+            self.longest[c] = longest
+            return [
+                f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{v}</t></is></c>' if v else ""
+                for r, v in zip(numbers, values, strict=True)
+            ]
+        if kinds == {int} or kinds == {Filled} or kinds == {Left}:
+            self.longest[c] = _NO_TEXT
+        if kinds == {int}:
+            return [
+                f'<c r="{letter}{r}"><v>{v}</v></c>' for r, v in zip(numbers, values, strict=True)
+            ]
+        if kinds == {Filled}:
+            return [f'<c r="{letter}{r}"{v.xml}' for r, v in zip(numbers, values, strict=True)]
+        if kinds == {Left}:
+            return [
+                f'<c r="{letter}{r}" s="{LEFT_STYLE}"><v>{v.value!r}</v></c>'
+                for r, v in zip(numbers, values, strict=True)
+            ]
+        return self._any_cells(letter, style, values, numbers)
+
+    def _any_cells(
+        self, letter: str, style: str, values: tuple[Any, ...], numbers: list[str]
+    ) -> list[str]:
+        """Cells of any kind, through :func:`cell`; a text, date or time repeated down the
+        column is worked out once (its cell differs only in the reference)."""
+        wrapped = self.wrapped
+        known: dict[Any, str] = {}
+        out = []
+        for r, v in zip(numbers, values, strict=True):
+            kind = v.__class__
+            if kind is str or (kind in _SERIAL_KINDS and getattr(v, "tzinfo", None) is None):
+                rest = known.get(v)
+                if rest is None:
+                    whole = cell("", v, False, style or _lines_style(v, wrapped))
+                    rest = known[v] = whole[len('<c r=""') :]  # "" for an empty text
+                out.append(f'<c r="{letter}{r}"{rest}' if rest else "")
+            else:
+                out.append(cell(letter + r, v, False, style or _lines_style(v, wrapped)))
+        return out
+
+    def _lines(self, columns: list[tuple[Any, ...]]) -> dict[int, int]:
+        """Rows of the block whose text takes more than one line: how many (at most the
+        largest count of one of its cells)."""
+        grown: dict[int, int] = {}
+        for values, limit, longest in zip(columns, self.limits, self.longest, strict=False):
+            if longest <= limit:
+                continue
+            for i in _long_texts(values, limit):
+                count = self._line_total(values[i], limit)
+                if count > grown.get(i, 1):
+                    grown[i] = count
+        return grown
+
+    def _line_total(self, text: str, limit: float) -> int:
+        """The lines of ``text`` at ``limit`` characters a line; a message repeats down its
+        column, so each is counted once."""
+        key = (text, limit)
+        count = self.counted.get(key)
+        if count is None:
+            if len(self.counted) > 4096:
+                self.counted.clear()
+            count = self.counted[key] = sum(_wrapped_lines(p, limit) for p in text.split("\n"))
+        return count
+
+    def _note_wrapped(self, columns: list[tuple[Any, ...]]) -> None:
+        """A wrap column whose text grew a row (the first such column of that row) gets the
+        width the height assumed."""
+        counted: set[int] = set()
+        for c, wide in self.wrap_widths:
+            if c >= len(columns):
+                continue
+            if self.longest[c] <= wide:
+                continue
+            rows = set(_long_texts(columns[c], wide))
+            if rows - counted:
+                self.sizes.wrapped.add(c)
+            counted |= rows
+
+
+def _plain_longest(values: tuple[Any, ...]) -> float | None:
+    """The length of the longest text among ``values`` if every one is written as it stands
+    (nothing to escape, no line break, no space at either end; None or "" aside), else None.
+    Tested on the column's texts joined: any hit belongs to a value."""
+    texts = list(filter(None, values))
+    if not texts:
+        return _NO_TEXT
+    joined = "".join(texts)
+    longest = max(map(len, texts))
+    if longest > _SAFE_LENGTH:
+        return None
+    if joined.isprintable():  # no control character, line break or surrogate; spaces: " " only
+        ends = "".join(map(itemgetter(0), texts)) + "".join(map(itemgetter(-1), texts))
+        plain = " " not in ends and not any(c in joined for c in "&<>_")
+    else:  # a tab, a no-break space: allowed, but looked at the slow way
+        plain = (
+            "\n" not in joined
+            and _MAYBE_SPECIAL(joined) is None
+            and not any(map(str.isspace, map(itemgetter(0), texts)))
+            and not any(map(str.isspace, map(itemgetter(-1), texts)))
+        )
+    return longest if plain else None
+
+
+def _long_texts(values: tuple[Any, ...], limit: float) -> list[int]:
+    """The positions of texts longer than ``limit`` or with a line break."""
+    return [i for i, v in enumerate(values) if v.__class__ is str and (len(v) > limit or "\n" in v)]
+
+
+def _row_element(r: str, lines: int, cells: str) -> str:
+    height = f' ht="{min(lines, 20) * 15}" customHeight="1"' if lines > 1 else ""
+    return f'<row r="{r}"{height}>{cells}</row>'
 
 
 def _lines_style(value: Any, wrapped: str) -> str:
