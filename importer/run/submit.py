@@ -425,6 +425,7 @@ def planned_check(
     load_options: LoadOptions | None = None,
     list_name: str | None = None,
     choices: dict[int, int | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CheckReport:
     """The dry run against this account, with its plan: look-ups, what onOffice holds of the
     list (read only), double bookings against its calendar, and ``plan`` filled with what a run
@@ -449,6 +450,7 @@ def planned_check(
         strict=strict,
         prepared=prepared,
         learned=learned,
+        progress=progress,
     )
     if unknown:
         checked.notices.append(_("what a run would do is not known ({why})").format(why=unknown))

@@ -1,0 +1,155 @@
+"""The time left of a long step (importer.core.progress): the rate from the recent samples,
+the smoothing, and the words at their edges, in both languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from importer.core import i18n
+from importer.core.progress import Pace, left_words, recent_rate, smoothed
+
+from .files import write_csv
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_no_data_yet_no_rate_and_no_estimate() -> None:
+    assert recent_rate([], 5.0) is None
+    assert recent_rate([(0.0, 0)], 0.5) is None  # one sample: no span
+    assert recent_rate([(0.0, 0), (0.5, 10)], 0.5) is None  # half a second is one batch
+    assert smoothed(None, None, 1.0) is None
+    with i18n.use("en"):
+        assert left_words(None, 100) == "working out the time left …"
+
+
+def test_rate_zero_is_no_estimate_not_infinity() -> None:
+    assert recent_rate([(0.0, 40), (5.0, 40), (10.0, 40)], 10.0) is None
+    pace = Pace(clock=Clock())
+    pace.record(0, 100)
+    pace.clock.t += 5  # type: ignore[attr-defined]
+    pace.record(0, 100)
+    assert pace.left(100) is None
+    with i18n.use("en"):
+        assert pace.words(100) == "working out the time left …"
+
+
+def test_the_rate_is_the_recent_one_not_the_average_since_the_start() -> None:
+    # 100 items in the first 10 s, then 10 a second for 20 s: the average says 10.0 too,
+    # so make the start slow: 10 items in 30 s, then 10 a second
+    samples = [(float(t), t // 3) for t in range(0, 31)]
+    samples += [(30.0 + t, 10 + 10 * t) for t in range(1, 21)]
+    rate = recent_rate(samples, 50.0)
+    assert rate == pytest.approx(10.0, rel=0.01)  # the average since the start is 4.2
+
+
+def test_a_stall_inside_the_window_lowers_the_rate() -> None:
+    samples = [(0.0, 0), (5.0, 50)]  # 10 a second, then nothing for 5 s
+    assert recent_rate(samples, 10.0) == pytest.approx(5.0)
+    assert recent_rate(samples, 5.0 + 15.1) is None  # nothing for a whole window
+
+
+def test_the_last_item_says_finishing_never_zero_seconds() -> None:
+    with i18n.use("en"):
+        assert left_words(0.0, 1) == "less than a minute left"
+        assert left_words(0.4, 1) == "less than a minute left"
+        assert left_words(0.0, 0) == "finishing …"
+    pace = Pace(clock=Clock())
+    for done in range(0, 101):
+        pace.clock.t += 0.1  # type: ignore[attr-defined]
+        pace.record(done, 100)
+    assert pace.estimate == 0.0
+    with i18n.use("de"):
+        assert pace.words(0) == "wird abgeschlossen …"
+        assert left_words(3.0, 2) == "weniger als eine Minute übrig"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "en", "de"),
+    [
+        (59.9, "less than a minute left", "weniger als eine Minute übrig"),
+        (60.0, "about 1 minute left", "etwa 1 Minute übrig"),
+        (89.0, "about 1 minute left", "etwa 1 Minute übrig"),
+        (91.0, "about 2 minutes left", "etwa 2 Minuten übrig"),
+        (108.0, "about 2 minutes left", "etwa 2 Minuten übrig"),  # issue 31 said "3 min" here
+        (629.0, "about 10 minutes left", "etwa 10 Minuten übrig"),
+        (631.0, "about 10 minutes left", "etwa 10 Minuten übrig"),  # to five from here on
+        (13 * 60.0, "about 15 minutes left", "etwa 15 Minuten übrig"),
+        (54 * 60.0, "about 55 minutes left", "etwa 55 Minuten übrig"),
+        (56 * 60.0, "about 1 hour left", "etwa 1 Stunde übrig"),
+        (100 * 60.0, "about 1.5 hours left", "etwa 1,5 Stunden übrig"),
+        (125 * 60.0, "about 2 hours left", "etwa 2 Stunden übrig"),
+    ],
+)
+def test_rounded_as_people_read_it(seconds: float, en: str, de: str) -> None:
+    with i18n.use("en"):
+        assert left_words(seconds, 5) == en
+    with i18n.use("de"):
+        assert left_words(seconds, 5) == de
+
+
+def test_the_estimate_does_not_jump_with_one_slow_batch() -> None:
+    # 10 items a second for 30 s, then one batch that takes 3 s (a slow answer) and goes on
+    clock = Clock()
+    pace = Pace(clock=clock)
+    shown = []
+    done = 0
+    for _step in range(120):  # 30 s of quarter seconds
+        clock.t += 0.25
+        done += 2 if _step % 2 else 3
+        pace.record(done, 2000)
+    steady = pace.left(2000 - done)
+    assert steady is not None
+    clock.t += 3.0
+    done += 10
+    pace.record(done, 2000)
+    shown.append(pace.left(2000 - done))
+    raw = (2000 - done) / (recent_rate(pace.samples, clock.t) or 1)
+    assert shown[0] is not None
+    # the raw estimate jumped by a fifth; the shown one moved by less than half of that
+    assert abs(shown[0] - (steady - 3.0)) < 0.5 * abs(raw - (steady - 3.0))
+
+
+def test_the_estimate_counts_down_between_samples_and_follows_a_changed_rate() -> None:
+    assert smoothed(100.0, 100.0, 10.0) == pytest.approx(90.0 + (1 - 0.1888756) * 10.0, rel=0.01)
+    assert smoothed(None, 30.0, 10.0) == 20.0  # no rate now: the last estimate counted down
+    assert smoothed(None, 5.0, 10.0) is None  # ... while it lasts
+    assert smoothed(50.0, None, 10.0) == 50.0  # the first estimate is the raw one
+    # a rate that halved for good: after 3 TAU the shown estimate is within 5% of the raw one
+    assert smoothed(200.0, 100.0, 18.0) == pytest.approx(200.0, rel=0.06)
+
+
+def test_a_new_stage_counts_again_from_its_own_rate() -> None:
+    clock = Clock()
+    pace = Pace(clock=clock)
+    for done in range(0, 100, 5):
+        clock.t += 0.5
+        pace.record(done, 100)
+    assert pace.rate() == pytest.approx(10.0, rel=0.05)
+    clock.t += 0.5
+    pace.record(0, 50)  # the report is written: rows counted from 0
+    assert pace.estimate is None and len(pace.samples) == 1
+
+
+def test_a_check_tells_its_rows_as_it_goes(tmp_path: Path) -> None:
+    """The check's count (the web app's check page shows it with rate and time left): every
+    EVERY rows and at the last, from a real CSV file."""
+    from importer.rules.check import EVERY, check
+
+    rows = "\n".join(f"{1 + i % 28:02d}.05.2031;09:00;Termin {i}" for i in range(450))
+    source = write_csv(tmp_path / "lang.csv", "Datum;Beginn;Betreff\n" + rows + "\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "start: {date: Datum, time: Beginn}\nend: {minutes: 30}\nfields: {description: Betreff}\n"
+    )
+    told: list[tuple[int, int]] = []
+    report = check(source, mapping, progress=lambda done, total: told.append((done, total)))
+    assert EVERY == 200 and len(report.outcomes) == 450
+    assert told == [(0, 450), (200, 450), (400, 450), (450, 450)]
