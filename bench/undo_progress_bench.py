@@ -2,7 +2,7 @@
 is, how long its list takes to show (issue 31: 20,000 appointments showed "Removing …" for
 400 s, and a list of 20,000 rows took 8-9 s).
 
-    python bench/undo_progress_bench.py [--rows 2000]
+    python bench/undo_progress_bench.py [--rows 2000] [--check-only]
 
 An import of ``--rows`` rows goes into an in-process sandbox through the web app's workspace
 (account mode: a ledger of its own); then, with Flask's test client, the undo's list is asked
@@ -15,12 +15,15 @@ took. Not a test (no assertion): figures for the README.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2000)
-    rows = parser.parse_args().rows
+    parser.add_argument("--check-only", action="store_true", help="stop after the check")
+    arguments = parser.parse_args()
+    rows = arguments.rows
     folder = Path(tempfile.mkdtemp(prefix="undo-bench-"))
     os.environ["ONOFFICE_IMPORT_DATA"] = str(folder / "data")
 
@@ -65,13 +70,13 @@ def main() -> None:
             with source.open("rb") as f:
                 ws.add_upload("lang.csv", f)
             ws.set_mapping("lang", mapping)
-            clock = time.monotonic()
             check = ws.start_check()
-            check.wait()
+            watched(client, check.id, "check")
+            if arguments.check_only:
+                return
             imported = ws.start_import()
-            imported.job.wait()
-            print(f"import of {rows} rows: {time.monotonic() - clock:.1f} s "
-                  f"({sandbox.store.count_appointments()} appointments)")  # fmt: skip
+            watched(client, imported.job.id, "import")
+            print(f"appointments: {sandbox.store.count_appointments()}")
             name = ws.results_files()[0].name
             for page in ("1", str((rows + 49) // 50)):
                 clock = time.monotonic()
@@ -79,33 +84,60 @@ def main() -> None:
                 listed = answer.get_data(as_text=True).count("<tr><td>")
                 print(f"undo list, page {page}: {time.monotonic() - clock:.2f} s, {listed} rows "
                       f"shown, status {answer.status_code}")  # fmt: skip
-            clock = time.monotonic()
             started = client.post(f"/history/{name}/undo", data={"csrf": guard.csrf})
             job_id = str(started.headers["Location"]).rsplit("/", 1)[-1]
-            samples = []
-            while True:
-                state = client.get(f"/jobs/{job_id}").get_json()
-                samples.append((time.monotonic() - clock, state))
-                if not state["running"]:
-                    break
-                time.sleep(0.4)
-            total = samples[-1][0]
-            first = next((t for t, s in samples if s["done"]), None)
-            print(f"undo: {total:.1f} s; first count after {first:.1f} s; "
-                  f"{samples[-1][1]['done']} of {samples[-1][1]['total']} done")  # fmt: skip
-            for share in (0.25, 0.5, 0.75):
-                at = next(
-                    ((t, s) for t, s in samples if s["total"] and s["done"] >= share * s["total"]),
-                    None,
-                )
-                if at and at[1]["left"] is not None:
-                    print(f"  at {share:.0%} ({at[0]:.1f} s): {at[1]['rate']}/s, said "
-                          f"{at[1]['left']} s left, took {total - at[0]:.1f} s")  # fmt: skip
+            watched(client, job_id, "undo")
             page = client.get(f"/undo/{job_id}").get_data(as_text=True)
             print("undo page:", re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))[-160:].strip())
             print(f"appointments left: {sandbox.store.count_appointments()}")
         finally:
             ws.close()
+
+
+def shown(state: dict[str, Any]) -> str:
+    """The progress line as app.js builds it (English)."""
+    if state["stage"] and not state["counting"]:
+        return f"{state['stage']} · {round(state['elapsed'])} s"
+    parts = [state["stage"]] if state["stage"] else []
+    parts.append(f"{state['done']:,} of {state['total']:,}")
+    if state["rate"] > 0:
+        parts.append(f"{state['rate']} a second")
+    if state["left_words"]:
+        parts.append(state["left_words"])
+    return " · ".join(parts)
+
+
+def watched(client: Any, job_id: str, kind: str) -> None:
+    """Poll ``/jobs/<id>`` as the page does (every 0.4 s) until the job ends; print how long it
+    took, how often the line changed, the first and last time left said, and at a quarter,
+    half and three quarters of the count what it said against what it took."""
+    clock = time.monotonic()
+    samples: list[tuple[float, dict[str, Any]]] = []
+    while True:
+        state = client.get(f"/jobs/{job_id}").get_json()
+        samples.append((time.monotonic() - clock, state))
+        if not state["running"]:
+            break
+        time.sleep(0.4)
+    total = samples[-1][0]
+    lines = [(t, shown(s)) for t, s in samples if s["running"]]
+    changes = [t for (_t, a), (t, b) in itertools.pairwise(lines) if a != b]
+    lefts = [(t, s) for t, s in samples if s["running"] and s["left_words"].endswith(" left")]
+    gaps = [b - a for a, b in itertools.pairwise(changes)]
+    print(f"{kind}: {total:.1f} s, {len(samples)} polls, the line changed {len(changes)} times "
+          f"(median every {statistics.median(gaps) if gaps else 0:.1f} s); "
+          f"{samples[-1][1]['done']:,} of {samples[-1][1]['total']:,}")  # fmt: skip
+    stages = list(dict.fromkeys(s["stage"] for _t, s in samples if s["stage"]))
+    if stages:
+        print(f"  stages shown: {stages}")
+    if lefts:
+        (t0, s0), (t1, s1) = lefts[0], lefts[-1]
+        print(f"  first time left at {t0:.1f} s: {shown(s0)!r} (took {total - t0:.1f} s)")
+        print(f"  last time left at {t1:.1f} s: {shown(s1)!r} (took {total - t1:.1f} s)")
+    for share in (0.25, 0.5, 0.75):
+        at = next(((t, s) for t, s in lefts if s["done"] >= share * s["total"]), None)
+        if at:
+            print(f"  at {share:.0%} ({at[0]:.1f} s): {shown(at[1])!r}; took {total - at[0]:.1f} s")
 
 
 if __name__ == "__main__":

@@ -140,7 +140,8 @@ def test_a_new_stage_counts_again_from_its_own_rate() -> None:
 
 def test_a_check_tells_its_rows_as_it_goes(tmp_path: Path) -> None:
     """The check's count (the web app's check page shows it with rate and time left): every
-    EVERY rows and at the last, from a real CSV file."""
+    EVERY rows and at the last, from a real CSV file; then its report's rows as written."""
+    from importer.output.report import write_report
     from importer.rules.check import EVERY, check
 
     rows = "\n".join(f"{1 + i % 28:02d}.05.2031;09:00;Termin {i}" for i in range(450))
@@ -153,3 +154,6 @@ def test_a_check_tells_its_rows_as_it_goes(tmp_path: Path) -> None:
     report = check(source, mapping, progress=lambda done, total: told.append((done, total)))
     assert EVERY == 200 and len(report.outcomes) == 450
     assert told == [(0, 450), (200, 450), (400, 450), (450, 450)]
+    told.clear()
+    write_report(report, tmp_path / "r.check.xlsx", progress=lambda d, t: told.append((d, t)))
+    assert told == [(0, 450), (450, 450)]  # every 500 rows written, and the last

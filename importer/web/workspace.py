@@ -896,8 +896,9 @@ class Workspace:
                         list_name=list_name(upload.name),  # the user's file, not our copy
                         progress=counted,
                     )
-            job.at(_("writing the check report"))
-            write_report(result, target, web)
+            writing = _("writing the check report")
+            job.at(writing)
+            write_report(result, target, web, lambda done, n: job.counted(writing, done, n))
             return result
 
         with self.lock:
