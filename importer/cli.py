@@ -660,6 +660,7 @@ def _progress() -> Any:
                     label=_("Importing"),
                     file=sys.stderr,
                     show_pos=True,
+                    show_eta=False,  # click's is the average since the start: ours is in words
                     item_show_func=lambda words: words,
                 )
                 bar.__enter__()
