@@ -45,7 +45,8 @@ class Job:
     thread: threading.Thread | None = None
     stage: str = ""  # what it does now, in the user's words ("reading the file")
     pace: Pace = field(default_factory=Pace)  # the rate and time left (core.progress)
-    counting: bool = False  # the stage has a count of its own (shown with it)
+    counting: bool = False  # the stage has a count of its own (shown with it) ...
+    part: tuple[int, int] = (0, 0)  # ... done of total (``done``/``total`` stay the rows')
     results: Path | None = None  # the results workbook an undo works on (its page links it)
 
     @property
@@ -59,10 +60,11 @@ class Job:
         self.pace.record(done, total)
 
     def counted(self, stage: str, done: int, total: int) -> None:
-        """A stage with a count of its own (the check's rows, its report's rows)."""
-        if stage != self.stage:
+        """A stage with a count of its own (the check's rows, its report's rows, an import's
+        last look in onOffice); a stage of the library's calls it from its threads."""
+        if stage != self.stage or not self.counting:
             self.pace.reset()
-        self.stage, self.done, self.total, self.counting = stage, done, total, True
+        self.stage, self.part, self.counting = stage, (done, total), True
         self.pace.record(done, total)
 
     def at(self, stage: str) -> None:
@@ -77,20 +79,21 @@ class Job:
         """What the progress display needs, as JSON."""
         elapsed = (self.finished or time.monotonic()) - self.started
         rate = self.pace.rate()
-        remaining = self.total - self.done
-        left = self.pace.left(remaining) if self.total else None
+        done, total = self.part if self.stage and self.counting else (self.done, self.total)
+        remaining = total - done
+        left = self.pace.left(remaining) if total else None
         return {
             "id": self.id,
             "kind": self.kind,
             "running": self.running,
             "cancelled": self.stop.is_set(),
-            "done": self.done,
-            "total": self.total,
+            "done": done,
+            "total": total,
             "rate": round(rate, 1),
             "elapsed": round(elapsed, 1),
             "left": None if left is None else round(left),
             # in the polling browser's language (this runs in its request)
-            "left_words": self.pace.words(remaining) if self.total else "",
+            "left_words": self.pace.words(remaining) if total else "",
             "counts": dict(self.counts),
             "error": self.error,
             "stage": self.stage,

@@ -1003,6 +1003,7 @@ class Workspace:
                     progress=job.progress,
                     stop=job.stop,
                     list_name=list_name(name),  # the user's file, not our copy of it
+                    stage=job.counted,
                 )
             report.interrupted = report.interrupted or job.stop.is_set()
             job.at(_("writing the results workbook"))
