@@ -1,17 +1,17 @@
 """The time left of a long step (check, import, undo), in one place for the web app and the CLI.
 
-Three pure functions and a small holder of their state:
+Pure functions and a small holder of their state:
 
 - :func:`recent_rate`: items a second over the last ``WINDOW`` seconds of samples, not the
   average since the start (a first stretch of reads and look-ups says little about the rest;
   issue 31: "about 3 min" at 120 s of a 228 s import).
-- :func:`smoothed`: the estimate carried forward (counted down by the time passed) and moved
-  only part of the way towards the newest raw estimate, so that it does not jump between
-  wildly different values when one batch is slow.
+- :func:`smoothed`: the rate moved only part of the way towards the newest recent rate, so
+  that the time left does not jump between wildly different values when one batch is slow;
+  :func:`seconds_left` divides by it.
 - :func:`left_words`: the estimate as people read it: "less than a minute left", "about 3
   minutes left", "about 1.5 hours left"; never "0 seconds" while work remains.
 
-:class:`Pace` keeps the samples and the last estimate of one step.
+:class:`Pace` keeps the samples and the smoothed rate of one step.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from .i18n import _, decimal, ngettext
 
-WINDOW = 15.0  # seconds of samples the rate is taken from
-TAU = 6.0  # seconds: how quickly the estimate follows a changed rate (about 2/3 in TAU)
+WINDOW = 10.0  # seconds of samples the rate is taken from
+TAU = 4.0  # seconds: how quickly the rate shown follows a changed one (about 2/3 in TAU)
 MIN_SPAN = 1.0  # seconds of samples before any rate is trusted (one batch is no rate)
 SAMPLE_EVERY = 0.25  # seconds between samples kept (callbacks come per row)
 
@@ -55,16 +55,22 @@ def recent_rate(samples: Sequence[Sample], now: float, window: float = WINDOW) -
 def smoothed(
     raw: float | None, previous: float | None, since: float, tau: float = TAU
 ) -> float | None:
-    """The estimate shown: ``previous`` (shown ``since`` seconds ago) counted down, moved
-    towards ``raw`` by the share an exponential filter of time constant ``tau`` gives.
-    No raw estimate: the previous one counted down, while it lasts (then None: not known)."""
-    if previous is None:
+    """The rate the time left is taken from: ``previous`` (taken ``since`` seconds ago) moved
+    towards the recent ``raw`` rate by the share an exponential filter of time constant
+    ``tau`` gives. Smoothing the rate, not the time: a slow start (8.8 rows a second, "about
+    30 minutes") gives way within seconds when the rows go 80 times faster, where a smoothed
+    time would still say "15 minutes" with 20 s left. No recent rate: none (not known)."""
+    if raw is None or previous is None:
         return raw
-    carried = max(previous - max(since, 0.0), 0.0)
-    if raw is None:
-        return carried if carried > 0 else None
     share = 1.0 - math.exp(-max(since, 0.0) / tau)
-    return carried + share * (raw - carried)
+    return previous + share * (raw - previous)
+
+
+def seconds_left(remaining: int, rate: float | None) -> float | None:
+    """Seconds for ``remaining`` items at ``rate`` a second; None without a rate."""
+    if remaining <= 0:
+        return 0.0
+    return remaining / rate if rate else None
 
 
 def left_words(seconds: float | None, remaining: int) -> str:
@@ -93,49 +99,46 @@ def left_words(seconds: float | None, remaining: int) -> str:
 
 @dataclass
 class Pace:
-    """The samples and the shown estimate of one step (``clock``: for tests)."""
+    """The samples and the smoothed rate of one step (``clock``: for tests)."""
 
     clock: Callable[[], float] = time.monotonic
     samples: deque[Sample] = field(default_factory=lambda: deque(maxlen=256))
-    estimate: float | None = None
-    estimated_at: float = 0.0
+    smooth: float | None = None  # the smoothed rate
+    smoothed_at: float = 0.0
 
     def now(self) -> float:
         return self.clock()
 
     def record(self, done: int, total: int) -> None:
         """``done`` of ``total`` items now (called per item; a sample kept every quarter
-        second, and the estimate moved with it)."""
+        second, and the rate moved with it)."""
         now = self.now()
         if self.samples and done < self.samples[-1][1]:
             self.reset()  # a new stage counts from 0 again: its own rate
         if self.samples and now - self.samples[-1][0] < SAMPLE_EVERY and done < total:
             return
         self.samples.append((now, done))
-        self.update(total - done, now)
+        self.update(now)
 
-    def update(self, remaining: int, now: float) -> float | None:
-        rate = recent_rate(self.samples, now)
-        raw = remaining / rate if rate else None
-        since = now - self.estimated_at
-        self.estimate = smoothed(raw, self.estimate, since) if remaining > 0 else 0.0
-        self.estimated_at = now
-        return self.estimate
+    def update(self, now: float) -> float | None:
+        self.smooth = smoothed(recent_rate(self.samples, now), self.smooth, now - self.smoothed_at)
+        self.smoothed_at = now
+        return self.smooth
 
     def rate(self) -> float:
-        return recent_rate(self.samples, self.now()) or 0.0
+        """The smoothed rate (0 while not known), moved to now when a second old (a stall
+        lowers it, and a whole window of one makes it unknown)."""
+        now = self.now()
+        if now - self.smoothed_at >= 1.0:
+            self.update(now)
+        return self.smooth or 0.0
 
     def left(self, remaining: int) -> float | None:
-        """The shown estimate at a poll: counted down to now, or, when no item came for a
-        second, estimated again (a stall lowers the rate, and then says it does not know)."""
-        now = self.now()
-        if now - self.estimated_at >= 1.0:
-            return self.update(remaining, now)
-        return None if self.estimate is None else max(self.estimate - (now - self.estimated_at), 0)
+        return seconds_left(remaining, self.rate())
 
     def words(self, remaining: int) -> str:
         return left_words(self.left(remaining), remaining)
 
     def reset(self) -> None:
         self.samples.clear()
-        self.estimate, self.estimated_at = None, 0.0
+        self.smooth, self.smoothed_at = None, 0.0
