@@ -2,7 +2,7 @@
 how often the page's line changes, and how good its time left is (issue 31: 20,000
 appointments showed "Removing …" for 400 s, and a list of 20,000 rows took 8-9 s).
 
-    python bench/undo_progress_bench.py [--rows 2000] [--check-only]
+    python bench/undo_progress_bench.py [--rows 2000] [--check-only | --no-undo]
     BENCH_LINES=1 python bench/undo_progress_bench.py ...   # every line the page showed
 
 An import of ``--rows`` rows goes into an in-process sandbox through the web app's workspace
@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--check-only", action="store_true", help="stop after the check")
+    parser.add_argument("--no-undo", action="store_true", help="stop after the import")
     arguments = parser.parse_args()
     rows = arguments.rows
     folder = Path(tempfile.mkdtemp(prefix="undo-bench-"))
@@ -87,6 +88,8 @@ def main() -> None:
             imported = ws.start_import()
             watched(client, imported.job.id, "import")
             print(f"appointments: {sandbox.store.count_appointments()}")
+            if arguments.no_undo:
+                return
             name = ws.results_files()[0].name
             for page in ("1", str((rows + 49) // 50)):
                 clock = time.monotonic()
@@ -119,8 +122,9 @@ def shown(state: dict[str, Any]) -> str:
 
 def watched(client: Any, job_id: str, kind: str) -> None:
     """Poll ``/jobs/<id>`` as the page does (every 0.4 s) until the job ends; print how long it
-    took, how often the line changed, the first and last time left said, and at a quarter,
-    half and three quarters of the count what it said against what it took."""
+    took and how often the line changed; per counted stage (the rows, or a stage with a count
+    of its own) the first and last time left said, and at a quarter, half and three quarters
+    of its count, each against the time the stage then still took."""
     clock = time.monotonic()
     samples: list[tuple[float, dict[str, Any]]] = []
     while True:
@@ -135,7 +139,6 @@ def watched(client: Any, job_id: str, kind: str) -> None:
     total = samples[-1][0]
     lines = [(t, shown(s)) for t, s in samples if s["running"]]
     changes = [t for (_t, a), (t, b) in itertools.pairwise(lines) if a != b]
-    lefts = [(t, s) for t, s in samples if s["running"] and s["left_words"].endswith(" left")]
     gaps = [b - a for a, b in itertools.pairwise(changes)]
     print(f"{kind}: {total:.1f} s, {len(samples)} polls, the line changed {len(changes)} times "
           f"(median every {statistics.median(gaps) if gaps else 0:.1f} s); "
@@ -143,14 +146,23 @@ def watched(client: Any, job_id: str, kind: str) -> None:
     stages = list(dict.fromkeys(s["stage"] for _t, s in samples if s["stage"]))
     if stages:
         print(f"  stages shown: {stages}")
-    if lefts:
-        (t0, s0), (t1, s1) = lefts[0], lefts[-1]
-        print(f"  first time left at {t0:.1f} s: {shown(s0)!r} (took {total - t0:.1f} s)")
-        print(f"  last time left at {t1:.1f} s: {shown(s1)!r} (took {total - t1:.1f} s)")
-    for share in (0.25, 0.5, 0.75):
-        at = next(((t, s) for t, s in lefts if s["done"] >= share * s["total"]), None)
-        if at:
-            print(f"  at {share:.0%} ({at[0]:.1f} s): {shown(at[1])!r}; took {total - at[0]:.1f} s")
+    counted = [(t, s) for t, s in samples if s["running"] and s["counting"] and s["total"]]
+    for stage in dict.fromkeys(s["stage"] for _t, s in counted):
+        mine = [(t, s) for t, s in counted if s["stage"] == stage]
+        end = next((t for t, s in samples if t > mine[-1][0] and s["stage"] != stage), total)
+        lefts = [(t, s) for t, s in mine if s["left_words"].endswith(" left")]
+        print(f"  {stage or 'rows'}: {mine[0][0]:.1f}-{end:.1f} s")
+        picks = [("first", lefts[0] if lefts else None)]
+        for share in (0.25, 0.5, 0.75):
+            at = next(((t, s) for t, s in lefts if s["done"] >= share * s["total"]), None)
+            picks.append((f"at {share:.0%}", at))
+        picks.append(("last", lefts[-1] if lefts else None))
+        for name, pick in picks:
+            if pick is not None:
+                t, s = pick
+                print(f"    {name} ({t:.1f} s, {s['done']:,} of {s['total']:,}, "
+                      f"{s['rate']}/s): {s['left_words']!r}; "
+                      f"the stage took {end - t:.1f} s more")  # fmt: skip
 
 
 if __name__ == "__main__":
