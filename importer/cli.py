@@ -652,12 +652,22 @@ def _legacy_journal(results: Path) -> Path | None:
 
 
 def _progress() -> Any:
-    """A bar with count, rate and ETA on a terminal; a line every 10 s otherwise."""
+    """A bar with count, the recent rate and the time left in words on a terminal; a line
+    every 10 s otherwise (the estimate: :mod:`importer.core.progress`)."""
+    from .core.progress import Pace
+
+    pace = Pace()
     state: dict[str, Any] = {"bar": None, "last": 0.0, "start": time.monotonic()}
     interactive = sys.stderr.isatty()
 
     def update(done: int, total: int, counts: Any) -> None:
-        elapsed = max(time.monotonic() - state["start"], 1e-6)
+        pace.record(done, total)
+        rate = pace.rate()
+        said = pace.words(total - done)  # the rate only once there is one (never "0.0/s")
+        if rate:
+            said = _("{rate}/s").format(rate=i18n.decimal(rate)) + ", " + said
+        if done == total:  # the last line: how long it took, not "finishing"
+            said = i18n.took(time.monotonic() - state["start"])
         if interactive:
             bar = state["bar"]
             if bar is None:
@@ -666,21 +676,18 @@ def _progress() -> Any:
                     label=_("Importing"),
                     file=sys.stderr,
                     show_pos=True,
-                    show_eta=True,
-                    item_show_func=lambda rate: rate,
+                    show_eta=False,  # click's is the average since the start: ours is in words
+                    item_show_func=lambda words: words,
                 )
                 bar.__enter__()
-            bar.update(1, f"{done / elapsed:.1f} rows/s")
+            bar.update(1, said)
             if done == total:
                 bar.__exit__(None, None, None)
         elif time.monotonic() - state["last"] >= 10 or done == total:
             state["last"] = time.monotonic()
             click.echo(
-                _("{done} of {total} rows handled ({rate}/s): {statuses}").format(
-                    done=done,
-                    total=total,
-                    rate=i18n.decimal(done / elapsed),
-                    statuses=_statuses(counts, counts),
+                _("{done} of {total} rows handled ({said}): {statuses}").format(
+                    done=done, total=total, said=said, statuses=_statuses(counts, counts)
                 ),
                 err=True,
             )

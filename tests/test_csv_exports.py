@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,10 @@ def test_the_uk_export_imports_on_the_right_days(tmp_path: Path, sandbox: Sandbo
     assert ran.returncode == ExitCode.ROWS_FAILED, ran.stdout + ran.stderr
     assert "4 created" in ran.stdout and "1 invalid" in ran.stdout, ran.stdout
     assert "day or month" not in ran.stdout, ran.stdout  # the order is proved, not assumed
+    # not a terminal: a progress line every 10 s and at the end (with how long it took)
+    first, last = ran.stderr.splitlines()
+    assert first == "1 of 4 rows handled (working out the time left …): 1 invalid, 1 created"
+    assert re.fullmatch(r"4 of 4 rows handled \((under a second|\d+ seconds?)\): .*", last), last
     starts = sorted(a["start_dt"] for a in sandbox.store.all_appointments())
     assert starts == [
         "2027-03-05 10:00:00",

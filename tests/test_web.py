@@ -439,6 +439,11 @@ def test_a_calendar_file_is_checked_and_imported_like_a_sheet(
 def test_cancel_stops_like_ctrl_c(
     web: tuple[FlaskClient, Workspace, Guard], tmp_path: Path
 ) -> None:
+    """And every long step (check, import, undo; each answer of onOffice 50 ms late) says on
+    its page that it may be closed and has a cancel; import and undo poll a count, the recent
+    rate and the time left in words (importer/core/progress.py), the last item "finishing"
+    (the page's script showing them: tests/test_web_browser_later.py::
+    test_an_import_shows_its_time_left_in_german_and_cancels)."""
     client, ws, guard = web
     rows = "\n".join(f"0{1 + i % 9}.03.2030;{8 + i % 10}:00;Termin {i}" for i in range(60))
     source = write_csv(tmp_path / "many.csv", "Datum;Beginn;Betreff\n" + rows + "\n")
@@ -448,22 +453,50 @@ def test_cancel_stops_like_ctrl_c(
     upload(client, guard, source)
     post(client, guard, "/mapping/text", text=mapping)
     ws._sandbox_server().faults.latency = 0.05
-    started = post(client, guard, "/check")
+    closing = "You may close this page: the work goes on, and History shows it."
+    started = text(post(client, guard, "/check"))
+    assert closing in started and "Cancel the check" in started  # asking onOffice: 50 ms each
     finished(ws)
-    assert "60 rows valid" in text(started) or "60 rows valid" in text(client.get("/check"))
+    assert "60 rows valid" in text(client.get("/check"))
     begun = client.post("/import", data={"csrf": guard.csrf})
     job_id = begun.headers["Location"].rsplit("/", 1)[-1]
-    deadline = time.monotonic() + 20
-    while client.get(f"/jobs/{job_id}").get_json()["done"] < 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    page = text(client.get(f"/import/{job_id}"))
+    assert closing in page and "Cancel (rows being sent are finished and recorded)" in page
+    state = polled(client, job_id, lambda s: LEFT.fullmatch(s["left_words"]), "a time left")
+    assert 3 <= state["done"] < state["total"] == 60 and state["rate"] > 0 and state["counting"]
     client.post(f"/import/{job_id}/cancel", data={"csrf": guard.csrf})
     finished(ws)
     report = ws.imports[-1].job.result
     counts = report.counts()
     assert report.interrupted and counts["created"] + counts["not-sent"] == 60
     assert 3 <= counts["created"] < 60
-    assert ws._sandbox_server().store.count_appointments() == counts["created"]
+    store = ws._sandbox_server().store
+    assert store.count_appointments() == counts["created"]
+
+    name = ws.results_files()[0].name
+    begun = client.post(f"/history/{name}/undo", data={"csrf": guard.csrf})
+    undo_id = begun.headers["Location"].rsplit("/", 1)[-1]
+    page = text(client.get(f"/undo/{undo_id}"))
+    assert closing in page and "Cancel (the appointments not reached yet stay" in page
+    state = polled(client, undo_id, lambda s: not s["running"] or s["left_words"], "the undo")
+    assert state["total"] == counts["created"]
+    finished(ws)
+    assert ws.jobs[undo_id].snapshot()["left_words"] == "finishing …"  # never "0 seconds"
+    assert store.count_appointments() == 0
+
+
+LEFT = re.compile(r"less than a minute left|about \d+ minutes? left")
+
+
+def polled(client: FlaskClient, job_id: str, until: Any, what: str) -> dict[str, Any]:
+    """The job's state as its page polls it, until ``until(state)`` (bounded)."""
+    deadline = time.monotonic() + 20
+    while True:
+        state: dict[str, Any] = client.get(f"/jobs/{job_id}").get_json()
+        if until(state):
+            return state
+        assert state["running"] and time.monotonic() < deadline, f"{what}: {state}"
+        time.sleep(0.1)
 
 
 def test_the_confirmation_asks_which_appointment_a_look_alike_row_is(

@@ -201,7 +201,21 @@ def test_send_again_and_undo_from_history_after_restarts(
     listed = browser.find_elements(By.CSS_SELECTOR, "#undo-list tbody tr td:first-child")
     assert [int(td.text) for td in listed] == [4, 5, 6, 7, 8, 9, 10, 11, 17]  # the file's rows
     shot(browser, "later-4-undo-list", findings)
+    sandbox.faults.latency = 0.25  # onOffice slow: the page's script shows what /jobs says
     browser.find_element(By.ID, "confirm-undo").click()
+    closing = browser.find_element(By.ID, "may-close").text
+    assert closing == "You may close this page: the work goes on, and History shows it."
+    assert browser.find_element(By.ID, "cancel").is_displayed()
+    left = re.compile(
+        r"(\d+) of 9 appointments · [\d.]+ a second · "
+        r"(less than a minute left|about \d+ minutes? left)"
+    )
+    shown = wait_for(
+        lambda: left.fullmatch(browser.find_element(By.CLASS_NAME, "progress-text").text),
+        "the count, rate and time left",
+    )
+    assert 0 < int(shown.group(1)) < 9, shown.group(0)
+    sandbox.faults.latency = 0.0
     done = wait_for(lambda: browser.find_element(By.ID, "undo-done").text, "the undo", 60)
     assert "9 appointments removed" in done
     assert sandbox.store.count_appointments() == 0
@@ -247,6 +261,17 @@ def test_a_failed_job_shows_its_error_in_the_browsers_language(
     words = main_text(german)
     assert "Nichts wurde an onOffice gesendet." in words and "Was zu tun ist" in words, words
     assert not german.find_elements(By.CSS_SELECTOR, "[data-job]")  # nothing polls, no reload
+    assert ledger.name in error and str(ledger.parent) not in error  # its name, not its folder
+    support = german.find_element(By.ID, "for-support")
+    support.find_element(By.TAG_NAME, "summary").click()
+    block = " ".join(support.text.split())
+    assert block.startswith("Für den Support"), block
+    for shown in ("Schritt Import", "Datei viewings.xlsx", f"Protokoll {ledger.name}"):
+        assert shown in block, (shown, block)
+    assert "Art des Fehlers ConfigurationError" in block, block
+    assert "onoffice-import" in block and "Angehalten um" in block, block
+    for path in (str(computer.root), "/tmp", "ledgers/", "data/", "uploads"):  # no folder at all
+        assert path not in block, (path, block)
     shot(german, "later-7-failed-job-de", findings)
     url_before = german.current_url
     german.execute_script("window.loaded = 1")

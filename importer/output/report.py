@@ -14,7 +14,7 @@ show a problem the same way.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,13 +85,17 @@ class ForWeb:
 
 
 def write_report(
-    result: CheckReport, target: str | Path | None = None, web: ForWeb | None = None
+    result: CheckReport,
+    target: str | Path | None = None,
+    web: ForWeb | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Write the report workbook (default: <input>.check.xlsx beside the input)."""
+    """Write the report workbook (default: <input>.check.xlsx beside the input; ``progress``:
+    told rows written of rows, every few hundred rows: the web app's check page counts them)."""
     path = Path(target) if target is not None else default_report_path(result.source)
     try:
         with collector_paused():  # the sheets' rows are built here: millions of objects
-            result.report_path = write_workbook(path, report_sheets(result, web))
+            result.report_path = write_workbook(path, report_sheets(result, web, progress))
     except OSError as exc:
         raise SourceFileError(
             _("cannot write the report {path} ({why})").format(path=path, why=exc.strerror or exc),
@@ -177,7 +181,11 @@ def _planned(action: str | None, note: str) -> str | None:
     return f"{word}: {note}" if note else word
 
 
-def report_sheets(report: CheckReport, web: ForWeb | None = None) -> list[RowsSheet | TableSheet]:
+def report_sheets(
+    report: CheckReport,
+    web: ForWeb | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RowsSheet | TableSheet]:
     table = report.table
     plan = report.plan
     taken = table.columns
@@ -191,7 +199,10 @@ def report_sheets(report: CheckReport, web: ForWeb | None = None) -> list[RowsSh
     outcome = OutcomeCells()
 
     def rows() -> Iterator[tuple[Sequence[Any], dict[int, str]]]:
-        for row, cells in table.records():
+        total = len(by_row)
+        for n, (row, cells) in enumerate(table.records()):
+            if progress is not None and n % 500 == 0:
+                progress(n, total)
             problems = by_row[row].problems
             planned: tuple[str | None, ...] = (
                 (_planned(plan.get(row), report.plan_notes.get(row, "")),) if plan else ()
@@ -215,6 +226,8 @@ def report_sheets(report: CheckReport, web: ForWeb | None = None) -> list[RowsSh
                 ),
                 row_comments(index, errors),
             )
+        if progress is not None:
+            progress(total, total)
 
     sheet = RowsSheet(
         _(ROWS_SHEET),

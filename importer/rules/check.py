@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,9 @@ from ..source.load import LoadOptions, Table, TypedCells, layout_cause, load_tab
 from . import conflicts, schema
 from .keys import key_identities
 from .payload import fingerprint, parameters
+
+Progress = Callable[[int, int], None]  # rows done, rows
+EVERY = 200  # rows between two progress calls (a call per row would cost the check time)
 
 if TYPE_CHECKING:
     from ..onoffice.account import AccountSurvey
@@ -168,8 +171,10 @@ def evaluate(
     now: datetime,
     timings: dict[str, float] | None = None,
     strict: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[list[RowOutcome], Converted]:
-    """Map and validate every row; the shared core of `check` and `run`.
+    """Map and validate every row; the shared core of `check` and `run` (``progress``: told
+    rows done of rows, every EVERY rows and at the last).
 
     Double bookings within the file are looked for here (warnings, errors with ``strict``);
     those against onOffice's calendar where a run plans (:mod:`importer.run.submit`).
@@ -205,6 +210,8 @@ def evaluate(
     outcomes = []
     first_seen: dict[str, int] = {}
     for i, (row, found) in enumerate(by_row.items()):
+        if progress is not None and i % EVERY == 0:
+            progress(i, len(by_row))
         outcome = RowOutcome(row, sorted(found, key=lambda p: (not p.is_error, p.code)), None)
         outcome.identity = identities.get(row)
         if not outcome.valid:
@@ -230,6 +237,8 @@ def evaluate(
             else:
                 first_seen[outcome.fingerprint] = row
         outcomes.append(outcome)
+    if progress is not None:
+        progress(len(by_row), len(by_row))
     valid = [(o.row, o.parameters) for o in outcomes if o.valid and o.parameters]
     level = Level.ERROR if strict else Level.WARNING
     add_problems(outcomes, conflicts.within_file(valid, converted.sources, level))
@@ -291,8 +300,9 @@ def check(
     prepared: tuple[Mapping, Table] | None = None,
     strict: bool = False,
     learned: Learned | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
-    """Dry-run ``source`` through ``mapping``.
+    """Dry-run ``source`` through ``mapping`` (``progress``: told rows checked of rows).
 
     With ``api``, look-ups run against onOffice (read calls only; what a run would do, and
     double bookings against onOffice's calendar, are :func:`importer.run.submit.planned_check`'s).
@@ -301,7 +311,7 @@ def check(
     """
     phase("check")
     with collector_paused():
-        return _check(source, mapping, api, load_options, now, prepared, strict, learned)
+        return _check(source, mapping, api, load_options, now, prepared, strict, learned, progress)
 
 
 def first_rows(
@@ -334,6 +344,7 @@ def _check(
     prepared: tuple[Mapping, Table] | None,
     strict: bool,
     learned: Learned | None,
+    progress: Progress | None = None,
 ) -> CheckReport:
     started = now or contract.local_now()
     source = Path(source)
@@ -342,7 +353,7 @@ def _check(
     mapping, table = prepared or prepare(source, mapping, load_options)
     timings["load"] = time.perf_counter() - clock
     resolver = Resolver(api, learned) if api is not None else None
-    outcomes, converted = evaluate(table, mapping, resolver, started, timings, strict)
+    outcomes, converted = evaluate(table, mapping, resolver, started, timings, strict, progress)
     return CheckReport(
         source,
         mapping,

@@ -15,7 +15,7 @@ row unknown, naming it, and only a read with nothing resembling the row proves i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -166,11 +166,13 @@ def find_references(
     client: OnOfficeClient,
     rows: Sequence[tuple[str, dict[str, Any]]],
     ignore: set[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Existing:
     """Like :func:`find_existing` for a few rows spread over the year: one `read calendar`
     action per row (its days, filtered on the reference in the note), up to 50 actions per
     request, so a batch costs one request whatever days it touches. Where the server has no
-    read calendar, the rows' period is read instead."""
+    read calendar, the rows' period is read instead. ``progress``: told rows looked for of
+    rows, after each request."""
     if not rows:
         return Existing({}, 0, True)
     if "read calendar" in client.unsupported:
@@ -204,4 +206,6 @@ def find_references(
                 if mine and isinstance(series, int) and series not in (ignore or set()):
                     found[ref] = min(found.get(ref, series), series)
                     seen.setdefault(series, appointment)
+        if progress is not None:
+            progress(min(i + size, len(rows)), len(rows))
     return Existing(found, reads, complete, seen)

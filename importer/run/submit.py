@@ -106,6 +106,8 @@ LARGEST_BATCH = 64
 LOOKED_BATCH = 4  # per worker, where each batch's rows are looked for by reference
 EARLY_LOOKS = 5
 Progress = Callable[[int, int, Counter[str]], None]
+Stage = Callable[[str, int, int], None]  # a step of its own: its words, done, of
+LAST_LOOK = N_("a last look in onOffice for rows another import created at the same time")
 
 
 def split_outcomes(table: Table) -> Earlier:
@@ -140,8 +142,13 @@ def run_import(
     stop: threading.Event | None = None,
     now: datetime | None = None,
     list_name: str | None = None,
+    stage: Stage | None = None,
 ) -> RunReport:
     """Import ``source`` (a spreadsheet, or a results workbook of an earlier run).
+
+    ``progress`` is told the rows handled; ``stage`` a longer step after them with a count of
+    its own (the last look in onOffice for rows another run created at the same time: the
+    web app shows it instead of a count that stands at its end for minutes).
 
     ``journal_path`` defaults to the account's ledger (:func:`importer.run.journal.ledger_path`).
     ``list_name``: the name the list is known by on every computer (default: the file's name,
@@ -177,7 +184,7 @@ def run_import(
     except KeyboardInterrupt:  # stopped while the ledger opens: nothing written yet
         return stopped_before()
     with opened as journal:
-        run = _Run(source, prepared, client, journal, options, stop, started, list_name)
+        run = _Run(source, prepared, client, journal, options, stop, started, list_name, stage)
         run.load = load_options
         report = run.go(progress)
         report.account = account
@@ -434,6 +441,7 @@ def planned_check(
     load_options: LoadOptions | None = None,
     list_name: str | None = None,
     choices: dict[int, int | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CheckReport:
     """The dry run against this account, with its plan: look-ups, what onOffice holds of the
     list (read only), double bookings against its calendar, and ``plan`` filled with what a run
@@ -459,6 +467,7 @@ def planned_check(
         strict=strict,
         prepared=prepared,
         learned=learned,
+        progress=progress,
     )
     if unknown:
         checked.notices.append(_("what a run would do is not known ({why})").format(why=unknown))
@@ -577,10 +586,11 @@ class _Run:
         stop: threading.Event,
         started: datetime,
         list_name: str | None,
+        stage: Stage | None = None,
     ) -> None:
         self.source, self.prepared, self.client = Path(source), prepared, client
         self.journal, self.options, self.stop, self.started = journal, options, stop, started
-        self.list_name = list_name
+        self.list_name, self.stage = list_name, stage
         self.run = secrets.token_hex(4)
         self.workers = max(1, min(options.workers, MAX_WORKERS))
         self.checked: CheckReport | None = None  # the file checked with the look-ups
@@ -677,7 +687,7 @@ class _Run:
             journal.set_meta("runs", " ".join([*earlier_runs, self.run][-500:]))
         ended = set(earlier_runs)
         watch = Watch.of(client, done.state, self.run, ended) if use_reference else None
-        _Sending(runner, work, done, watch, self.workers, progress).go()
+        _Sending(runner, work, done, watch, self.workers, progress, self.stage).go()
         _unfinished(report, work)
         if watch is not None:
             report.existence_reads += watch.reads
@@ -876,9 +886,11 @@ class _Sending:
         watch: Watch | None,
         workers: int,
         progress: Progress | None,
+        stage: Stage | None = None,
     ) -> None:
         self.runner, self.work, self.done, self.watch = runner, work, done, watch
-        self.workers, self.progress = workers, progress
+        self.workers, self.progress, self.stage = workers, progress, stage
+        self.looked: Callable[[int, int], None] | None = None  # the last look's count
         self.report = runner.report
         self.total = len(work.send) + len(work.settle)
         self.finished = 0
@@ -1026,6 +1038,7 @@ class _Sending:
         watch = self.watch
         if watch is None or not self.made:
             return
+        self.looked = _counted(self.stage, _(LAST_LOOK), len(self.made))
         with contextlib.suppress(ApiError, JournalError):
             if watch.supported:
                 self._look(watch)
@@ -1035,6 +1048,8 @@ class _Sending:
                     self._by_reference()
                 finally:
                     self.queue = queue
+        if self.looked is not None:
+            self.looked(0, 0)  # every one looked for
         rows = ", ".join(str(row) for row, _ours in sorted(self.made.values()))
         if rows:
             self.report.notices.append(
@@ -1116,7 +1131,9 @@ class _Sending:
         if not upcoming and not checking:
             return
         rows = [(item.step.ref or reference(item.step.key), item.params) for item in upcoming]
-        existing = find_references(runner.client, rows + checking, set(runner.journal.undone_ids()))
+        existing = find_references(
+            runner.client, rows + checking, set(runner.journal.undone_ids()), self.looked
+        )
         self.report.existence_reads += existing.reads
         if self.watch is not None:
             if not self.watch.supported:  # the rows' own stamps show another run too
@@ -1156,6 +1173,19 @@ class _Sending:
                         error=_("already in onOffice; run again to settle it (nothing is sent)"),
                     )
                 )
+
+
+def _counted(stage: Stage | None, words: str, rows: int) -> Callable[[int, int], None] | None:
+    """The last look's count: ``rows`` to look for; a later search that looks for the ``of``
+    still unresolved counts those resolved before it as done."""
+    if stage is None:
+        return None
+
+    def looked(done: int, of: int) -> None:
+        stage(words, rows - of + done, rows)
+
+    looked(0, rows)
+    return looked
 
 
 def _drain(

@@ -13,17 +13,19 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.contract import local_now
 from ..core.errors import ImporterError
 from ..core.i18n import _
+from ..core.progress import Pace
 
 log = logging.getLogger(__name__)
-RECENT = 15.0  # seconds of progress the rate (and so the time left) is taken from
 
 
 @dataclass
@@ -38,9 +40,13 @@ class Job:
     finished: float | None = None
     result: Any = None
     error: str | None = None  # why it could not run (a one-line message, never a secret)
+    error_kind: str = ""  # the error's class, for support ("JournalError")
+    stopped_at: datetime | None = None  # the office's clock (Berlin), for support
     thread: threading.Thread | None = None
     stage: str = ""  # what it does now, in the user's words ("reading the file")
-    samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
+    pace: Pace = field(default_factory=Pace)  # the rate and time left (core.progress)
+    counting: bool = False  # the stage has a count of its own (shown with it) ...
+    part: tuple[int, int] = (0, 0)  # ... done of total (``done``/``total`` stay the rows')
     results: Path | None = None  # the results workbook an undo works on (its page links it)
 
     @property
@@ -51,24 +57,20 @@ class Job:
         """The library's progress callback (called from its worker threads)."""
         self.done, self.total, self.counts = done, total, Counter(counts)
         self.stage = ""
-        now = time.monotonic()
-        if not self.samples or now - self.samples[-1][0] >= 0.25:
-            self.samples.append((now, done))
+        self.pace.record(done, total)
+
+    def counted(self, stage: str, done: int, total: int) -> None:
+        """A stage with a count of its own (the check's rows, its report's rows, an import's
+        last look in onOffice); a stage of the library's calls it from its threads."""
+        if stage != self.stage or not self.counting:
+            self.pace.reset()
+        self.stage, self.part, self.counting = stage, (done, total), True
+        self.pace.record(done, total)
 
     def at(self, stage: str) -> None:
-        """The job now does ``stage`` (a text already in the user's language)."""
-        self.stage = stage
-
-    def rate(self) -> float:
-        """Rows a second over the last RECENT seconds: the time left follows what the run
-        does now (a first stretch of looks and reads says little about the rest)."""
-        now = time.monotonic()
-        recent = [(t, d) for t, d in self.samples if now - t <= RECENT]
-        if len(recent) >= 2 and recent[-1][0] > recent[0][0]:
-            (t0, d0), (t1, d1) = recent[0], recent[-1]
-            return (d1 - d0) / (t1 - t0)
-        elapsed = (self.finished or now) - self.started
-        return self.done / elapsed if elapsed > 0 else 0.0
+        """The job now does ``stage`` (a text already in the user's language), uncounted."""
+        self.stage, self.counting = stage, False
+        self.pace.reset()
 
     def cancel(self) -> None:
         self.stop.set()
@@ -76,21 +78,26 @@ class Job:
     def snapshot(self) -> dict[str, Any]:
         """What the progress display needs, as JSON."""
         elapsed = (self.finished or time.monotonic()) - self.started
-        rate = self.rate()
-        left = (self.total - self.done) / rate if rate > 0 and self.total else None
+        rate = self.pace.rate()
+        done, total = self.part if self.stage and self.counting else (self.done, self.total)
+        remaining = total - done
+        left = self.pace.left(remaining) if total else None
         return {
             "id": self.id,
             "kind": self.kind,
             "running": self.running,
             "cancelled": self.stop.is_set(),
-            "done": self.done,
-            "total": self.total,
+            "done": done,
+            "total": total,
             "rate": round(rate, 1),
             "elapsed": round(elapsed, 1),
             "left": None if left is None else round(left),
+            # in the polling browser's language (this runs in its request)
+            "left_words": self.pace.words(remaining) if total else "",
             "counts": dict(self.counts),
             "error": self.error,
             "stage": self.stage,
+            "counting": self.counting or not self.stage,
         }
 
     def start(self, work: Callable[[Job], Any], say: Callable[[BaseException], str] = str) -> Job:
@@ -100,11 +107,13 @@ class Job:
             try:
                 self.result = work(self)
             except ImporterError as exc:
-                self.error = say(exc)
+                self.error, self.error_kind = say(exc), type(exc).__name__
             except Exception:  # a bug: said on the page, the traceback only in the server log
                 log.exception("job %s (%s) failed", self.id, self.kind)
                 self.error = _("an unexpected error stopped this step; see the server's output")
+                self.error_kind = "bug"
             finally:
+                self.stopped_at = local_now()
                 self.finished = time.monotonic()
 
         # in the starting request's context: the job speaks the language of its browser

@@ -774,11 +774,38 @@ class Workspace:
         return sheet_names(self.uploaded().path)
 
     def say(self, exc: BaseException) -> str:
-        """An error as the page shows it: the names the user knows, not our folders."""
+        """An error as the page shows it: the names the user knows, not our folders: the
+        upload by the name it had, any other file (the ledger, a workbook) by its name only."""
+        from ..run.journal import data_dir
+
         text = str(exc)
         if self.upload is not None:
             text = text.replace(str(self.upload.path), self.upload.name)
-        return text.replace(str(self.folder) + os.sep, "").replace(str(self.folder), "")
+        return only_names(text, [self.folder, self.results, self.mappings, data_dir()])
+
+    def support(self, job: Job, file_name: str | None = None) -> list[tuple[str, str]]:
+        """What a helpdesk asks about a step that failed, with no path in it (the files by
+        their names: the office never had our folders), no command and no secret."""
+        from ..output.results import tool_version
+        from ..run.journal import ledger_path
+
+        steps = {"check": _("Check"), "import": _("Import"), "undo": _("Undo")}
+        rows = [(_("Step"), steps.get(job.kind, job.kind))]
+        if file_name:
+            rows.append((_("File"), file_name))
+        ledger = self.journal_path()
+        account = self.connection().account
+        if ledger is None and account:
+            ledger = ledger_path(account)
+        if ledger is not None:
+            rows.append((_("Ledger"), ledger.name))
+        if job.stopped_at is not None:
+            rows.append((_("Stopped at"), when(job.stopped_at)))
+        if job.error_kind:
+            rows.append((_("Kind of error"), job.error_kind))
+        rows.append((_("Message"), job.error or ""))
+        rows.append((_("Tool version"), f"onoffice-import {tool_version()}"))
+        return [(label, only_names(value, [self.folder])) for label, value in rows]
 
     # --- mapping ------------------------------------------------------------------------------
     def open_mapping(self, name: str) -> None:
@@ -961,8 +988,7 @@ class Workspace:
 
             job.at(_("reading the file"))
             prepared = prepare(upload.path, mapping, options)
-            job.total = len(prepared[1].row_numbers)
-            n = job.total
+            n = len(prepared[1].row_numbers)
             job.at(
                 ngettext(
                     "checking {n} row and asking onOffice",
@@ -972,10 +998,18 @@ class Workspace:
                 if online
                 else ngettext("checking {n} row", "checking {n} rows", n).format(n=number(n))
             )
+            checking = _("checking the rows")
+            after = _("reading what onOffice holds of the list") if online else checking
+
+            def counted(done: int, total: int) -> None:
+                job.counted(checking, done, total)
+                if done == total:  # then the plan: onOffice's side, uncounted
+                    job.at(after)
+
             target = self.folder / "reports" / f"{job.id}.check.xlsx"
             target.parent.mkdir(mode=0o700, exist_ok=True)
             if not online:
-                result = check(upload.path, mapping, prepared=prepared)
+                result = check(upload.path, mapping, prepared=prepared, progress=counted)
             else:
                 with self.office.client(settings) as client:
                     result = planned_check(
@@ -984,10 +1018,11 @@ class Workspace:
                         prepared,
                         journal_path=journal,
                         list_name=list_name(upload.name),  # the user's file, not our copy
+                        progress=counted,
                     )
-            job.at(_("writing the check report"))
-            write_report(result, target, web)
-            job.done = job.total
+            writing = _("writing the check report")
+            job.at(writing)
+            write_report(result, target, web, lambda done, n: job.counted(writing, done, n))
             return result
 
         with self.lock:
@@ -1094,6 +1129,7 @@ class Workspace:
                     progress=job.progress,
                     stop=job.stop,
                     list_name=list_name(name),  # the user's file, not our copy of it
+                    stage=job.counted,
                 )
             report.interrupted = report.interrupted or job.stop.is_set()
             job.at(_("writing the results workbook"))
@@ -1287,6 +1323,22 @@ class Workspace:
         with self.lock:
             self._plans = {}  # what is left to undo changes now
         return job
+
+
+# An absolute path (POSIX, or Windows with a drive) not inside a URL: its folders are dropped.
+ANY_PATH = re.compile(
+    r"(?<![\w/:.~-])(?:[A-Za-z]:[\\/]|/)(?:[^\s\\/:*?\"<>|()]+[\\/])+(?=[^\s\\/]+)"
+)
+
+
+def only_names(text: str, folders: list[Path]) -> str:
+    """``text`` with every path in it named by its last part (a file by its name): the known
+    ``folders`` first (their folder names may hold spaces), then anything that looks like an
+    absolute path. The office never had those folders; a helpdesk asks for the file's name."""
+    for folder in sorted({str(f) for f in folders}, key=len, reverse=True):
+        text = re.sub(re.escape(folder) + r"(?:[\\/][^\s\\/:]*)*[\\/]", "", text)
+        text = text.replace(folder, Path(folder).name)
+    return ANY_PATH.sub("", text)
 
 
 def _note_about(

@@ -41,26 +41,24 @@ function watchJob(box) {
       bar.max = state.total;
       bar.value = state.done;
     }
-    if (words && state.stage) {
+    if (words && state.stage && !state.counting) {
       // a step without a count (reading, asking onOffice): what it does, and for how long
       const took = state.elapsed >= 120
         ? fill(words.dataset.minutes, { n: count.format(Math.floor(state.elapsed / 60)) })
         : fill(words.dataset.seconds, { n: count.format(Math.round(state.elapsed)) });
       text.textContent = state.stage + " · " + took;
-    } else if (words && state.total && state.done) {
+    } else if (words && state.total) {
+      // count, the recent rate, and the time left in words (importer/core/progress.py)
       const shown = {
         done: count.format(state.done),
         total: count.format(state.total),
         rate: rate.format(state.rate),
       };
       const what = state.kind === "undo" ? words.dataset.items : words.dataset.rows;
-      const parts = [fill(what, shown), fill(words.dataset.rate, shown)];
-      if (state.left !== null) {
-        const left = state.left >= 120
-          ? fill(words.dataset.minutes, { n: count.format(Math.round(state.left / 60)) })
-          : fill(words.dataset.seconds, { n: count.format(state.left) });
-        parts.push(fill(words.dataset.left, { left: left }));
-      }
+      const parts = state.stage ? [state.stage] : [];
+      parts.push(fill(what, shown));
+      if (state.rate > 0) parts.push(fill(words.dataset.rate, shown));
+      if (state.left_words) parts.push(state.left_words);
       text.textContent = parts.join(" · ");
     }
     setTimeout(poll, 400);
