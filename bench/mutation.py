@@ -74,6 +74,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "reference": ("importer/onoffice/reference.py", ["tests/test_reference.py"]),
     "readback": ("importer/onoffice/readback.py", ["tests/test_readback.py"]),
     "form": ("importer/onoffice/form.py", ["tests/test_form.py"]),
+    "ics": ("importer/source/ics.py", ["tests/test_ics.py"]),
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), in the table's words

@@ -3,7 +3,10 @@ series, overrides, alarms, contacts, re-exports, and hostile calendars."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -397,22 +400,38 @@ def test_events_without_uid_are_rows_of_their_own(tmp_path: Path) -> None:
 
 
 def test_a_small_file_of_long_rules_is_counted_within_a_budget(tmp_path: Path) -> None:
-    """500 events of 10,000 occurrences each: counted up to the file's budget, then each
-    rule's own UNTIL day; the file is read in seconds, not minutes."""
+    """20 series of 10,000 occurrences are the file's budget exactly (200,000): each counted;
+    past it 480 rules to 2050 end on their UNTIL's own day, read in seconds, not minutes,
+    and a COUNT, whose last day only counting finds, is its row's error (it was the first
+    occurrence's day: a five-week series imported as one day)."""
     import time as clock
 
+    base = "SUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\nRRULE:FREQ="
+    events = [f"UID:c{n}\n{base}DAILY;COUNT=10000" for n in range(20)]
+    events += [f"UID:{n}\n{base}DAILY;UNTIL=20500101T000000Z" for n in range(480)]
+    events += [f"UID:w\n{base}WEEKLY;COUNT=5", f"UID:u\n{base}WEEKLY;UNTIL=20270305"]
+    began = clock.monotonic()
+    read = read_rows(tmp_path, *events, max_rows=1000)
+    assert clock.monotonic() - began < 30
+    assert [r["UNTIL"] for r in read.rows[:20]] == ["16.07.2054"] * 20
+    assert {r["UNTIL"] for r in read.rows[20:500]} == {"01.01.2050"}
+    assert [r["UNTIL"] for r in read.rows[500:]] == [None, "05.03.2027"]
+    assert read.errors == {
+        (502, "REPEAT"): (
+            "ics-rule-unsupported",
+            "RRULE FREQ=WEEKLY;COUNT=5: the file's series hold more than 200000 occurrences "
+            "in all, the most counted in one file, so this one's last day is not known; "
+            "split the file",
+        )
+    }
+
+
+def read_rows(tmp_path: Path, *events: str, zone: str = "", max_rows: int = 100) -> Any:
+    """The reader's own rows, errors and warnings (no mapping)."""
     from importer.source import ics
 
-    events = [
-        f"UID:{n}\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
-        "RRULE:FREQ=DAILY;UNTIL=20500101T000000Z"
-        for n in range(500)
-    ]
-    path = calendar(tmp_path, *events)
-    began = clock.monotonic()
-    read = ics.read_events(path, path.read_bytes(), 1000)
-    assert clock.monotonic() - began < 30
-    assert {r["UNTIL"] for r in read.rows} == {"31.12.2049", "01.01.2050"}
+    path = calendar(tmp_path, *events, zone=zone)
+    return ics.read_events(path, path.read_bytes(), max_rows)
 
 
 # --- issue 32: calendars as people's programs write them ---------------------------------------
@@ -719,9 +738,6 @@ def test_a_calendar_over_the_row_limit_is_refused_in_seconds_and_little_memory(
 ) -> None:
     """200,001 events (15 MB): counted before any is parsed; refused within 10 s and 512 MiB,
     measured in a process of its own (the check as a user runs it)."""
-    import subprocess
-    import sys
-
     event = (
         "BEGIN:VEVENT\r\nUID:{n}\r\nSUMMARY:Termin {n}\r\nDTSTART:20270301T100000\r\nEND:VEVENT\r\n"
     )
@@ -745,7 +761,7 @@ def test_a_calendar_over_the_row_limit_is_refused_in_seconds_and_little_memory(
         text=True,
         timeout=120,
         cwd=tmp_path,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
     )
     words = done.stdout.split()
     assert "more than 200000 rows" in done.stdout + done.stderr, done.stdout + done.stderr
@@ -802,3 +818,179 @@ def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(
     assert [o.valid for o in got.values()] == [True, False, True]
     (error,) = got[3].errors
     assert error.code == "ics-unreadable" and error.message.startswith("CATEGORIES: ")
+
+
+# --- issue 34: the reader's own lines, each pinned (bench/mutation.py ics) ------------------------
+def test_month_names_are_the_twelve_in_order() -> None:
+    from importer.source import ics
+
+    assert [ics.month_name(m) for m in range(1, 13)] == [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "expected"),
+    [
+        ("a.ics", b"", True),
+        ("a.ICAL", b"", True),
+        ("a.ifb", b"", True),
+        ("a.icalendar", b"", True),
+        ("a.txt", b"\xef\xbb\xbf \r\nbegin:vcalendar\r\n", True),  # BOM, blanks, lower case
+        ("a.txt", b"BEGIN:VEVENT\r\n", False),
+        ("a.csv", b"Subject,Start Date\r\n", False),
+    ],
+)
+def test_a_calendar_is_known_by_its_name_or_its_first_line(
+    name: str, head: bytes, expected: bool
+) -> None:
+    from importer.source import ics
+
+    assert ics.is_calendar(Path(name), head) is expected
+
+
+def test_an_unreadable_event_names_its_property_uid_and_summary_with_the_zones_kept(
+    tmp_path: Path,
+) -> None:
+    """The parser refuses the file: each event is read on its own with both of the file's
+    time zones; a refused one keeps its UID (with a parameter) and folded summary (with a
+    colon), and names the first property refused on its own, past its alarms."""
+    bad = "CATEGORIES;VALUE=DATE:20270301T100000"
+    alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM"
+    got = read_rows(
+        tmp_path,
+        "UID:1\nSUMMARY:ok\nDTSTART;TZID=Eastern:20270705T040000\nDURATION:PT1H",
+        f"{bad}\nUID;X-SOURCE=test:u-2\nSUMMARY:Termin: No\n tar\nDTSTART:20270301T100000",
+        f"UID:3\nSUMMARY:x\nDTSTART:20270301T100000\n{alarm}\n{bad}",
+        # refused only inside its alarm: no line alone is, so the event is named
+        "UID:4\nSUMMARY:y\nDTSTART:20270301T100000\n"
+        "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;VALUE=DATE:x\nEND:VALARM",
+        'UID:5\nSUMMARY:z\nDTSTART;TZID="W. Europe Standard Time":20270705T100000',
+        zone=NEW_YORK_ZONE + OUTLOOK_ZONE,
+    )
+    assert [(r["UID"], r["SUMMARY"], r["DTSTART"]) for r in got.rows] == [
+        ("1", "ok", "05.07.2027 10:00"),
+        ("u-2", "Termin: Notar", None),
+        ("3", "x", None),
+        ("4", "y", None),
+        ("5", "z", "05.07.2027 10:00"),
+    ]
+    why = "You must use datetime, date, timedelta, time or tuple (for periods)"
+    assert got.errors == {
+        (3, "DTSTART"): ("ics-unreadable", f"CATEGORIES: the event cannot be read ({why})"),
+        (4, "DTSTART"): ("ics-unreadable", f"CATEGORIES: the event cannot be read ({why})"),
+        (5, "DTSTART"): (
+            "ics-unreadable",
+            "VEVENT: the event cannot be read (Expected datetime, date, or time. Got: 'x')",
+        ),
+    }
+    assert got.warnings == {}
+
+
+def raw_calendar(*events: bytes) -> bytes:
+    body = b"".join(
+        b"BEGIN:VEVENT\r\nUID:%d\r\nDTSTART:20270301T100000\r\nSUMMARY:%s\r\nEND:VEVENT\r\n"
+        % (n + 1, e)
+        for n, e in enumerate(events)
+    )
+    return b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + body + b"END:VCALENDAR\r\n"
+
+
+def refusal(raw: bytes, max_rows: int = 10) -> tuple[str, str]:
+    from importer.core.errors import SourceFileError
+    from importer.source import ics
+
+    with pytest.raises(SourceFileError) as refused:
+        ics.read_events(Path("c.ics"), raw, max_rows)
+    return refused.value.code, str(refused.value)
+
+
+@pytest.mark.parametrize("case", ["upper", "lower"])
+def test_the_row_limit_holds_exactly_at_its_edge_in_any_letter_case(case: str) -> None:
+    """N events are read, N+1 refused: counted fast in capitals, exactly in any letter case
+    (RFC 5545's names are case-insensitive: a lower-case file was refused as no calendar and
+    passed the row and nesting limits uncounted)."""
+    from importer.source import ics
+
+    raw = raw_calendar(b"a", b"b", b"c")
+    more = raw_calendar(b"a", b"b", b"c", b"d")
+    if case == "lower":
+        raw, more = (r.replace(b"BEGIN:", b"begin:").replace(b"END:", b"End:") for r in (raw, more))
+    assert len(ics.read_events(Path("c.ics"), raw, 3).rows) == 3
+    assert refusal(more, 3) == (
+        "file-too-many-rows",
+        "c.ics: more than 3 rows, the limit; split the file",
+    )
+    nest = b"".join(b"begin:x-n%d\r\n" % i for i in range(7))  # 9 deep in all
+    nest += b"".join(b"end:x-n%d\r\n" % i for i in reversed(range(7)))
+    deep = raw.replace(b"SUMMARY:a\r\n", b"SUMMARY:a\r\n" + nest)
+    assert refusal(deep) == (
+        "ics-malformed",
+        "c.ics: components are nested more than 8 deep; this is no calendar export",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VTODO\r\n", "END:VTODO without its BEGIN"),
+        (b"END:VCALENDAR\r\n", "END:VCALENDAR without its BEGIN"),
+        (
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\n",
+            "the file ends inside VCALENDAR (END:VCALENDAR is missing: cut off?)",
+        ),
+        (b"", "no BEGIN:VCALENDAR: this is not a calendar (.ics) file"),
+    ],
+)
+def test_a_broken_structure_is_said_in_one_line(raw: bytes, says: str) -> None:
+    assert refusal(raw) == ("ics-malformed", f"c.ics: {says}")
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        (b"\xef\xbb\xbf" + raw_calendar("Köln".encode()), "utf-8"),
+        (raw_calendar("Köln".encode()).decode().encode("utf-16"), "utf-16"),
+        (("\ufeff" + raw_calendar(b"K\xc3\xb6ln").decode()).encode("utf-16-be"), "utf-16"),
+        (
+            raw_calendar(b"K\xf6ln").replace(b"SUMMARY:", b'SUMMARY;CHARSET="ISO-8859-1":'),
+            "iso-8859-1",
+        ),
+        (raw_calendar(b"K\xc3\xb6ln").replace(b"SUMMARY:", b"SUMMARY;charset=UTF8:"), "utf-8"),
+        (raw_calendar(b"K\xf6ln"), "cp1252"),  # no UTF-8 sequence at all: Windows-1252
+    ],
+    ids=["bom", "utf-16", "utf-16-be", "declared", "declared-utf8", "windows"],
+)
+def test_each_encoding_reads_the_same_letters(raw: bytes, encoding: str) -> None:
+    from importer.source import ics
+
+    events = ics.read_events(Path("c.ics"), raw, 10)
+    assert (events.encoding, events.rows[0]["SUMMARY"]) == (encoding, "Köln")
+
+
+def test_a_windows_file_is_read_with_its_euro_sign_and_its_unused_bytes_refused() -> None:
+    from importer.source import ics
+
+    events = ics.read_events(Path("c.ics"), raw_calendar(b"\x80 5"), 10)
+    assert (events.encoding, events.rows[0]["SUMMARY"]) == ("cp1252", "€ 5")
+    assert refusal(raw_calendar(b"x\x8d")) == (
+        "ics-encoding",
+        "c.ics: line 6: the byte 0x8D is not CP1252 (the file mixes character sets or is "
+        "damaged); export the calendar again as UTF-8",
+    )
+    assert refusal(raw_calendar(b"\xef\xbf\xbd")) == (
+        "ics-encoding",
+        "c.ics: line 6 holds the replacement character \ufffd: a letter was lost before this "
+        "file was written (a wrong conversion); export the calendar again",
+    )

@@ -84,7 +84,7 @@ REMINDER_SECONDS: Final = {
     for v in contract.ERINNERUNG_VALUES
     for n, unit in [v.split()]
 }
-_BEGIN_END: Final = re.compile(rb"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.MULTILINE)
+_BEGIN_END: Final = re.compile(rb"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.MULTILINE | re.IGNORECASE)
 _CHARSET: Final = re.compile(rb";CHARSET=\"?([A-Za-z0-9_.-]+)", re.IGNORECASE)
 _UTF8_SEQUENCE: Final = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 # Apple Calendar's placeholder alarm (X-APPLE-DEFAULT-ALARM, ACTION:NONE): it never rings
@@ -132,8 +132,8 @@ def read_events(path: Path, data: bytes, max_rows: int) -> Events:
     count = data.count(b"\nBEGIN:VEVENT")
     if count <= max_rows:
         text, encoding = decode(name, data)
-        if encoding != "utf-8":
-            data = text.encode("utf-8")
+        if encoding != "utf-8" or data.startswith(codecs.BOM_UTF8):
+            data = text.encode("utf-8")  # the text as read: no byte order mark before BEGIN
         count = _check_structure(name, data)
     if count > max_rows:
         raise SourceFileError(
@@ -698,18 +698,40 @@ def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, f
     cells["REPEAT"] = FREQUENCIES[frequency]
     cells["INTERVAL"] = str(interval)
     if until or count:
-        last = _last_occurrence(rule, start, until[0] if until else None, out)
-        cells["UNTIL"] = when(last) if last is not None else None
-        if last is None:
-            fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
+        _series_end(cells, rule, start, until[0] if until else None, out, fail)
+
+
+def _series_end(
+    cells: dict[str, str | None], rule: Any, start: date, until: Any, out: Events, fail: Any
+) -> None:
+    """UNTIL: the day of the rule's last occurrence, or the row's error saying why not."""
+    text = str(rule.to_ical().decode("utf-8", "replace"))
+    try:
+        last = _last_occurrence(rule, start, until, out)
+    except _Uncounted:
+        fail(
+            _(
+                "RRULE {rule}: the file's series hold more than {n} occurrences in all, "
+                "the most counted in one file, so this one's last day is not known; "
+                "split the file"
+            ).format(rule=text, n=BUDGET)
+        )
+        return
+    cells["UNTIL"] = when(last) if last is not None else None
+    if last is None:
+        fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
+
+
+class _Uncounted(Exception):
+    """A COUNT's last occurrence past the file's budget of occurrences: not known."""
 
 
 def _last_occurrence(rule: Any, start: date, until: Any, out: Events) -> date | None:
     """The day (in Berlin) of a rule's last occurrence: counted by dateutil, up to the
-    file's budget of occurrences; past it, an UNTIL's own day (a COUNT has been refused
-    beyond MAX_COUNT). An UNTIL is read in the start's own terms, so that every form of an
-    event ends on the same day: a date is the whole of that day, a UTC time the same moment
-    for a floating (Berlin) start."""
+    file's budget of occurrences; past it, an UNTIL's own day, and for a COUNT (whose last
+    day only counting finds) :class:`_Uncounted`. An UNTIL is read in the start's own terms,
+    so that every form of an event ends on the same day: a date is the whole of that day, a
+    UTC time the same moment for a floating (Berlin) start."""
     begin = start if isinstance(start, datetime) else datetime.combine(start, time(0))
     bare = {str(k).upper(): v for k, v in rule.items() if str(k).upper() != "UNTIL"}
     text = bytes(icalendar.vRecur(bare).to_ical()).decode("utf-8", "replace")  # type: ignore[no-untyped-call]
@@ -727,7 +749,9 @@ def _last_occurrence(rule: Any, start: date, until: Any, out: Events) -> date | 
         return _day_of(_berlin(occurrences[-1]))
     if last is not None:  # past the budget: the UNTIL's own day
         return _day_of(_berlin(last))
-    return _day_of(_berlin(occurrences[-1])) if occurrences else None
+    if occurrences:  # past the budget, a COUNT: its last occurrence is not counted
+        raise _Uncounted
+    return None
 
 
 def _until(until: Any, begin: datetime) -> datetime:
