@@ -994,3 +994,186 @@ def test_a_windows_file_is_read_with_its_euro_sign_and_its_unused_bytes_refused(
         "c.ics: line 6 holds the replacement character \ufffd: a letter was lost before this "
         "file was written (a wrong conversion); export the calendar again",
     )
+
+
+def test_texts_and_people_read_as_a_person_reads_them(tmp_path: Path) -> None:
+    """Spaces collapsed, a description's lines kept, a place on one line; categories of every
+    line; the organiser once whatever the letter case, an attendee once, rooms by name once
+    (a semicolon in a name is a comma), addresses without an e-mail left out and said."""
+    got = read_rows(
+        tmp_path,
+        "UID:p\nSUMMARY:  Besichtigung   AC-1  \nLOCATION:Theaterstraße 12,\\n 52062   Aachen\n"
+        "DESCRIPTION:Erste  Zeile \\n\\n  zweite   Zeile\nSTATUS:tentative\nCLASS:private\n"
+        "CATEGORIES:Kunde, Besichtigung\nCATEGORIES: VIP \nDTSTART:20270301T100000\n"
+        "DURATION:PT45M\nORGANIZER;CN=Büro:MAILTO:buero@immo.example\n"
+        "ATTENDEE;CN=Maria Müller:mailto:maria@immo.example\nATTENDEE:mailto:BUERO@immo.example\n"
+        "ATTENDEE;CN=Maria:mailto:MARIA@immo.example\n"
+        'ATTENDEE;CUTYPE=RESOURCE;CN="Beamer;  Raum 2":mailto:beamer@immo.example\n'
+        "ATTENDEE;CUTYPE=room:mailto:raum@immo.example\n"
+        'ATTENDEE;CUTYPE=ROOM;CN="beamer; raum 2":mailto:x@y.example\n'
+        "ATTENDEE;CN=Hausmeister:mailto:hausmeister\nATTENDEE:invalid:nomail",
+        "UID:o\nSUMMARY:x\nDTSTART:20270301T100000\nORGANIZER;CN=Notar:invalid:nomail\n"
+        "ATTENDEE:mailto:a@b.example",
+    )
+    first = {k: v for k, v in got.rows[0].items() if v is not None}
+    assert first == {
+        "UID": "p",
+        "SUMMARY": "Besichtigung AC-1",
+        "DTSTART": "01.03.2027 10:00",
+        "DTEND": "01.03.2027 10:45",
+        "ALL-DAY": "no",
+        "LOCATION": "Theaterstraße 12, 52062 Aachen",
+        "DESCRIPTION": "Erste Zeile\n\nzweite Zeile",
+        "ORGANIZER": "buero@immo.example",
+        "ATTENDEE": "maria@immo.example",
+        "RESOURCES": "Beamer, Raum 2; raum@immo.example",
+        "CATEGORIES": "Kunde, Besichtigung, VIP",
+        "CLASS": "PRIVATE",
+        "STATUS": "TENTATIVE",
+    }
+    assert (got.rows[1]["ORGANIZER"], got.rows[1]["ATTENDEE"]) == (None, "a@b.example")
+    assert got.errors == {}
+    assert got.warnings == {
+        (2, "ATTENDEE"): "the attendee 'Hausmeister' has no e-mail ('hausmeister'); left out; "
+        "the attendee 'invalid:nomail' has no e-mail ('invalid:nomail'); left out",
+        (3, "ATTENDEE"): "the organiser 'invalid:nomail' has no e-mail; left out",
+    }
+
+
+SERIES_CELLS = ("REPEAT", "INTERVAL", "UNTIL", "EXDATE", "RRULE")
+
+
+@pytest.mark.parametrize(
+    ("start", "rule", "cells"),
+    [
+        # 2027-03-01 is a Monday; Outlook writes the start's own BYDAY, BYMONTHDAY, BYMONTH
+        (
+            "20270301T100000",
+            "FREQ=weekly;INTERVAL=3;BYDAY=mo;WKST=SU;COUNT=3",
+            ("weekly", "3", "12.04.2027", None, "FREQ=WEEKLY;COUNT=3;INTERVAL=3;BYDAY=MO;WKST=SU"),
+        ),
+        (
+            "20270331T100000",
+            "FREQ=MONTHLY;INTERVAL=999;BYMONTHDAY=31;COUNT=2",
+            (
+                "monthly",
+                "999",
+                "31.12.2276",
+                None,
+                "FREQ=MONTHLY;COUNT=2;INTERVAL=999;BYMONTHDAY=31",
+            ),
+        ),
+        (
+            "20270301T100000",
+            "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;UNTIL=20290301",
+            (
+                "yearly",
+                "1",
+                "01.03.2029",
+                None,
+                "FREQ=YEARLY;UNTIL=20290301;BYMONTHDAY=1;BYMONTH=3",
+            ),
+        ),
+        # an all-day series: its end a date too, or a moment in Berlin (00:15 on 29 March)
+        (
+            "20270301",
+            "FREQ=WEEKLY;COUNT=3",
+            ("weekly", "1", "15.03.2027", None, "FREQ=WEEKLY;COUNT=3"),
+        ),
+        (
+            "20270301",
+            "FREQ=WEEKLY;UNTIL=20270328T221500Z",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270328T221500Z"),
+        ),
+        # a date UNTIL is that whole day, to its last second
+        (
+            "20270301T235930",
+            "FREQ=WEEKLY;UNTIL=20270329",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270329"),
+        ),
+        # a zoned start: a date UNTIL, a floating UNTIL read in the start's zone
+        (
+            "TZID=Europe/Berlin:20270301T100000",
+            "FREQ=WEEKLY;UNTIL=20270331",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270331"),
+        ),
+        (
+            "TZID=Europe/Berlin:20270301T100000",
+            "FREQ=WEEKLY;UNTIL=20270331T000000",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270331T000000"),
+        ),
+        (
+            "20270301T100000",
+            "FREQ=DAILY;UNTIL=20270228",
+            ("daily", "1", None, None, "FREQ=DAILY;UNTIL=20270228"),
+        ),
+    ],
+)
+def test_a_series_is_its_repeat_interval_and_last_day(
+    tmp_path: Path, start: str, rule: str, cells: tuple[str | None, ...]
+) -> None:
+    sep = ";" if start.startswith("TZID") else ":"
+    got = read_rows(tmp_path, f"UID:s\nSUMMARY:x\nDTSTART{sep}{start}\nRRULE:{rule}")
+    assert tuple(got.rows[0][c] for c in SERIES_CELLS) == cells, got.errors
+    if cells[2] is None:
+        assert got.errors == {
+            (2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {cells[4]}: no occurrence at all")
+        }
+
+
+ONE_BY_ONE = (
+    "onOffice repeats on the start's own weekday and day only; {} cannot be a series (write "
+    "its appointments one by one)"
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "an interval from 1 to 999"),
+        ("FREQ=DAILY;INTERVAL=999;COUNT=1", None),
+        ("FREQ=DAILY;INTERVAL=1000", "an interval from 1 to 999"),
+        ("FREQ=DAILY;COUNT=1", None),
+        ("FREQ=DAILY;COUNT=0", "a series of 1 to 10000 occurrences"),
+        ("FREQ=DAILY;COUNT=10001", "a series of 1 to 10000 occurrences"),
+        ("INTERVAL=2", "onOffice repeats only daily, weekly, monthly or yearly"),
+        ("FREQ=SECONDLY", "onOffice repeats only daily, weekly, monthly or yearly"),
+        (
+            "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1",
+            "onOffice series have no BYSETPOS (the n-th weekday or day of a month); write its "
+            "appointments one by one",
+        ),
+        (
+            "FREQ=WEEKLY;BYDAY=TU",
+            "onOffice repeats on the start's own weekday and day only; BYDAY=TU cannot be a "
+            "series (write its appointments one by one)",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=2",
+            "onOffice repeats on the start's own weekday and day only; BYMONTHDAY=2 cannot be "
+            "a series (write its appointments one by one)",
+        ),
+        (
+            "FREQ=YEARLY;BYMONTH=4",
+            "onOffice repeats on the start's own weekday and day only; BYMONTH=4 cannot be a "
+            "series (write its appointments one by one)",
+        ),
+        ("FREQ=DAILY;BYDAY=MO", ONE_BY_ONE.format("BYDAY=MO")),
+        ("FREQ=WEEKLY;BYMONTHDAY=1", ONE_BY_ONE.format("BYMONTHDAY=1")),
+        ("FREQ=MONTHLY;BYMONTH=3", ONE_BY_ONE.format("BYMONTH=3")),
+        (
+            "FREQ=DAILY;BYHOUR=10;BYWEEKNO=9",  # the first part in the alphabet named
+            "onOffice series have no BYHOUR (write its appointments one by one)",
+        ),
+    ],
+)
+def test_a_rule_is_a_series_or_its_rows_error_naming_the_part(
+    tmp_path: Path, rule: str, says: str | None
+) -> None:
+    event = f"UID:e\nSUMMARY:x\nDTSTART:20270301T100000\nRRULE:{rule}"
+    got = read_rows(tmp_path, event)
+    if says is None:
+        assert got.errors == {} and got.rows[0]["UNTIL"] == "01.03.2027"
+    else:
+        assert got.errors == {(2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {rule}: {says}")}
+        assert got.rows[0]["REPEAT"] is None

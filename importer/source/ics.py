@@ -745,9 +745,9 @@ def _last_occurrence(rule: Any, start: date, until: Any, out: Events) -> date | 
     except (ValueError, TypeError, OverflowError):
         occurrences, allowed = [], -1
     out.budget -= len(occurrences)
-    if occurrences and len(occurrences) <= allowed:
-        return _day_of(_berlin(occurrences[-1]))
-    if last is not None:  # past the budget: the UNTIL's own day
+    if len(occurrences) <= allowed:  # all counted: an UNTIL before the start leaves none
+        return _day_of(_berlin(occurrences[-1])) if occurrences else None
+    if last is not None:  # past the budget (or not countable): the UNTIL's own day
         return _day_of(_berlin(last))
     if occurrences:  # past the budget, a COUNT: its last occurrence is not counted
         raise _Uncounted
