@@ -1177,3 +1177,154 @@ def test_a_rule_is_a_series_or_its_rows_error_naming_the_part(
     else:
         assert got.errors == {(2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {rule}: {says}")}
         assert got.rows[0]["REPEAT"] is None
+
+
+def test_each_alarm_becomes_its_nearest_reminder_and_each_difference_is_said(
+    tmp_path: Path,
+) -> None:
+    def alarm(trigger: str, action: str = "DISPLAY") -> str:
+        return f"BEGIN:VALARM\nACTION:{action}\nTRIGGER{trigger}\nEND:VALARM"
+
+    base = "SUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T113000\n"
+    all_day = "SUMMARY:x\nDTSTART;VALUE=DATE:20270301\n"
+    got = read_rows(
+        tmp_path,
+        f"UID:1\n{base}{alarm(':-PT10M')}",  # as near to 5 as to 15 minutes: 15
+        f"UID:2\n{base}{alarm(':-PT80M')}",
+        f"UID:3\n{base}{alarm(';RELATED=end:-PT2H')}",  # 30 minutes before the start
+        f"UID:4\n{base}{alarm(';RELATED=END:-PT1H30M')}",  # at the start
+        f"UID:5\n{all_day}{alarm(':-PT9H')}",  # 15:00 the day before
+        f"UID:6\n{base}{alarm(';VALUE=DATE-TIME:20270301T085800Z')}",  # 09:58 Berlin
+        # Apple's placeholder, whatever its action, never rings; the next alarm does
+        f"UID:7\n{base}{alarm(';VALUE=DATE-TIME:19760401T005545Z', 'AUDIO')}\n"
+        f"{alarm(':-PT5M', 'AUDIO')}",
+        f"UID:8\n{base}{alarm(':PT1M')}",
+    )
+    assert [r["VALARM"] for r in got.rows] == [
+        "15 minutes",
+        "1 hours",
+        "30 minutes",
+        "0 minutes",
+        "12 hours",
+        "0 minutes",
+        "5 minutes",
+        "0 minutes",
+    ]
+    offers = "is not a reminder onOffice offers"
+    assert got.warnings == {
+        (2, "VALARM"): f"the alarm 10 min before {offers}; 15 minutes before is the nearest",
+        (3, "VALARM"): f"the alarm 1:20 h before {offers}; 1 hours before is the nearest",
+        (6, "VALARM"): f"the alarm 9:00 h before {offers}; 12 hours before is the nearest",
+        (7, "VALARM"): f"the alarm 2 min before {offers}; 0 minutes before is the nearest",
+        (9, "VALARM"): "the alarm is after the start; onOffice reminds before it: at the start",
+    }
+    assert got.errors == {}
+
+
+def test_times_ends_and_what_a_series_leaves_out_are_each_said_exactly(tmp_path: Path) -> None:
+    long_value = "2" * 121
+    got = read_rows(
+        tmp_path,
+        "UID:1\nSUMMARY:x\nDTSTART:20270301T100005\nDURATION:PT1H",  # seconds shown
+        "UID:2\nSUMMARY:x\nDTSTART;VALUE=DATE:20270301\nDTEND;VALUE=DATE:20270301",
+        "UID:3\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND;TZID=Europe/Berlin:20270328T023000",
+        f"UID:4\nSUMMARY:x\nDTSTART:{long_value}",
+        f"UID:5\nSUMMARY:x\nDTSTART:{long_value[:120]}",
+        "UID:6\nSUMMARY:x\nDTSTART:20270301T100000\nEXDATE:20270308T100000",
+        # Exchange's flag: a day's event midnight to the same midnight is no all-day one
+        "UID:7\nSUMMARY:x\nDTSTART:20270310T000000\nDTEND:20270310T000000\n"
+        "X-MICROSOFT-MSNCALENDAR-ALLDAYEVENT:true",
+        "UID:8\nSUMMARY:x\nDTSTART:20270310T000000\nDTEND:20270310T120000\n"
+        "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE",
+        "UID:9\nSUMMARY:x\nDTSTART;VALUE=DATE:20270310\nDURATION:P2D",
+        "UID:10\nSUMMARY:x\nDTSTART:20270301T100000\nRRULE:FREQ=WEEKLY;COUNT=4\n"
+        "EXDATE:20270315T100000,20270308T100000\nEXDATE:20270322T100000",
+    )
+    assert [(r["DTSTART"], r["DTEND"], r["ALL-DAY"]) for r in got.rows] == [
+        ("01.03.2027 10:00:05", "01.03.2027 11:00:05", "no"),
+        ("01.03.2027", "01.03.2027", "yes"),
+        ("01.03.2027 10:00", None, "no"),
+        (None, None, None),
+        (None, None, None),
+        ("01.03.2027 10:00", "01.03.2027 10:00", "no"),
+        ("10.03.2027 00:00", "10.03.2027 00:00", "no"),
+        ("10.03.2027 00:00", "10.03.2027 12:00", "no"),
+        ("10.03.2027", "11.03.2027", "yes"),
+        ("01.03.2027 10:00", "01.03.2027 10:00", "no"),
+    ]
+    assert got.rows[9]["EXDATE"] == "08.03.2027, 15.03.2027, 22.03.2027"
+    bad = "is not a date or time"
+    assert got.errors == {
+        (4, "DTEND"): (
+            "time-does-not-exist",
+            "28.03.2027 02:30 does not exist: the clocks jump forward to summer time",
+        ),
+        (5, "DTSTART"): ("ics-bad-date", f"'{long_value[:120]}…' {bad}"),
+        (6, "DTSTART"): ("ics-bad-date", f"'{long_value[:120]}' {bad}"),
+        (7, "EXDATE"): ("ics-rule-unsupported", "EXDATE without an RRULE: nothing to leave out"),
+    }
+
+
+def test_series_warnings_name_the_months_and_zones_and_overrides_follow_their_series(
+    tmp_path: Path,
+) -> None:
+    """Monthly on the 29th to 31st names the months without that day (those the interval
+    visits), yearly on 29 February warns; a series in a zone whose clocks change on other
+    days warns, one in a zone without summer time too; an override is a row right after its
+    series wherever it stands, a cancelled one (any letter case) only left out; an occurrence
+    of an event that is no series is a row of its own; the same warning is said once."""
+    got = read_rows(
+        tmp_path,
+        "UID:m\nRECURRENCE-ID:20270531T100000\nSUMMARY:moved\nDTSTART:20270601T100000",
+        "UID:m\nRECURRENCE-ID:20270731T100000\nSTATUS:cancelled\nSUMMARY:x\n"
+        "DTSTART:20270731T100000",
+        "UID:m\nSUMMARY:monthly\nDTSTART:20270331T100000\nRRULE:FREQ=MONTHLY;COUNT=6",
+        "UID:b\nSUMMARY:every second month\nDTSTART:20271230T100000\n"
+        "RRULE:FREQ=MONTHLY;INTERVAL=2;COUNT=3",
+        # every sixth month from January visits July too: no day missing
+        "UID:c\nSUMMARY:every sixth\nDTSTART:20270131T100000\nRRULE:FREQ=MONTHLY;INTERVAL=6",
+        "UID:e\nSUMMARY:from January\nDTSTART:20270130T100000\nRRULE:FREQ=MONTHLY;INTERVAL=2",
+        "UID:d\nSUMMARY:the 28th\nDTSTART:20270128T100000\nRRULE:FREQ=MONTHLY",
+        "UID:y\nSUMMARY:leap\nDTSTART:20280229T100000\nRRULE:FREQ=YEARLY;COUNT=2",
+        "UID:t\nSUMMARY:Tokyo\nDTSTART;TZID=Asia/Tokyo:20270301T180000\nRRULE:FREQ=DAILY",
+        "UID:n\nSUMMARY:single\nDTSTART:20270301T100000",
+        "UID:n\nRECURRENCE-ID:20270301T100000\nSUMMARY:single moved\nDTSTART:20270302T100000",
+        "UID:z\nSUMMARY:twice\nDTSTART;TZID=Mars/Olympus:20270301T100000\n"
+        "ATTENDEE:invalid:nomail\nATTENDEE:invalid:nomail",
+    )
+    assert [(r["UID"], r["SUMMARY"], r["EXDATE"]) for r in got.rows] == [
+        ("m", "monthly", "31.05.2027, 31.07.2027"),
+        ("m (31.05.2027)", "moved", None),
+        ("b", "every second month", None),
+        ("c", "every sixth", None),
+        ("e", "from January", None),
+        ("d", "the 28th", None),
+        ("y", "leap", None),
+        ("t", "Tokyo", None),
+        ("n", "single", None),
+        ("n (01.03.2027)", "single moved", None),
+        ("z", "twice", None),
+    ]
+    assert got.rows[0]["UNTIL"] == "31.12.2027" and got.rows[6]["UNTIL"] == "29.02.2032"
+    check = "(its documentation does not say): check them in onOffice"
+    no_day = "onOffice may leave those months out or move the appointment " + check
+    assert got.warnings == {
+        (2, "REPEAT"): "monthly on day 31: February, April, June, September, November have no "
+        f"day 31; {no_day}",
+        (4, "REPEAT"): f"monthly on day 30: February have no day 30; {no_day}",
+        (8, "REPEAT"): "yearly on 29 February: in the years between leap years onOffice may "
+        f"leave the appointment out or move it {check}",
+        (9, "REPEAT"): "the series is in the time zone Asia/Tokyo: onOffice repeats it at "
+        "Berlin's 10:00, so after a clock change in only one of the two zones its "
+        "appointments are an hour off",
+        (12, "DTSTART"): "the time zone 'Mars/Olympus' is unknown; the time is read as Berlin's",
+        (12, "ATTENDEE"): "the attendee 'invalid:nomail' has no e-mail ('invalid:nomail'); "
+        "left out",
+    }
+    assert got.errors == {}
+
+
+def test_an_event_without_a_start_says_so(tmp_path: Path) -> None:
+    got = read_rows(tmp_path, "UID:1\nSUMMARY:x\nDTEND:20270301T100000")
+    assert got.errors == {(2, "DTSTART"): ("ics-bad-date", "the event has no DTSTART")}
+    assert got.rows[0]["DTEND"] is None and got.rows[0]["ALL-DAY"] is None
