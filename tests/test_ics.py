@@ -1278,7 +1278,8 @@ def test_series_warnings_name_the_months_and_zones_and_overrides_follow_their_se
         "UID:m\nRECURRENCE-ID:20270531T100000\nSUMMARY:moved\nDTSTART:20270601T100000",
         "UID:m\nRECURRENCE-ID:20270731T100000\nSTATUS:cancelled\nSUMMARY:x\n"
         "DTSTART:20270731T100000",
-        "UID:m\nSUMMARY:monthly\nDTSTART:20270331T100000\nRRULE:FREQ=MONTHLY;COUNT=6",
+        "UID:m\nSUMMARY:monthly\nDTSTART:20270331T100000\nRRULE:FREQ=MONTHLY;COUNT=6\n"
+        "EXDATE:20270531T100000",  # the moved one's day too: said once
         "UID:b\nSUMMARY:every second month\nDTSTART:20271230T100000\n"
         "RRULE:FREQ=MONTHLY;INTERVAL=2;COUNT=3",
         # every sixth month from January visits July too: no day missing
@@ -1324,7 +1325,72 @@ def test_series_warnings_name_the_months_and_zones_and_overrides_follow_their_se
     assert got.errors == {}
 
 
-def test_an_event_without_a_start_says_so(tmp_path: Path) -> None:
-    got = read_rows(tmp_path, "UID:1\nSUMMARY:x\nDTEND:20270301T100000")
-    assert got.errors == {(2, "DTSTART"): ("ics-bad-date", "the event has no DTSTART")}
-    assert got.rows[0]["DTEND"] is None and got.rows[0]["ALL-DAY"] is None
+def test_an_event_without_a_start_says_so_and_leaves_every_empty_cell_empty(
+    tmp_path: Path,
+) -> None:
+    from importer.source import ics
+
+    got = read_rows(
+        tmp_path,
+        "UID:1\nDTEND:20270301T100000",
+        "UID:2\nDTSTART;VALUE=TIME:100000",
+        "CATEGORIES;VALUE=DATE:20270301T100000",  # unreadable, with neither UID nor SUMMARY
+    )
+    assert got.rows == [dict.fromkeys(ics.COLUMNS, None) | {"UID": u} for u in ("1", "2", None)]
+    assert got.errors == {
+        (2, "DTSTART"): ("ics-bad-date", "the event has no DTSTART"),
+        (3, "DTSTART"): ("ics-bad-date", "not a date or time"),
+        (4, "DTSTART"): (
+            "ics-unreadable",
+            "CATEGORIES: the event cannot be read (You must use datetime, date, timedelta, "
+            "time or tuple (for periods))",
+        ),
+    }
+
+
+def test_a_calendar_of_no_events_is_refused() -> None:
+    raw = b"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:1\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    assert refusal(raw) == ("no-data-rows", "c.ics: the calendar holds no events")
+    declared = raw_calendar(b"K\xf6ln").replace(b"SUMMARY:", b"SUMMARY;CHARSET=utf-8:")
+    assert refusal(declared)[1].startswith("c.ics: line 6: the byte 0xF6 is not UTF-8 (")
+
+
+@pytest.mark.parametrize(
+    ("zone", "warned"),
+    [("Africa/Lagos", True), ("Africa/Johannesburg", True), ("Europe/Paris", False)],
+)
+def test_a_series_in_a_zone_whose_offset_differs_in_winter_or_summer_is_warned(
+    tmp_path: Path, zone: str, warned: bool
+) -> None:
+    got = read_rows(tmp_path, f"UID:1\nDTSTART;TZID={zone}:20270301T100000\nRRULE:FREQ=DAILY")
+    assert ((2, "REPEAT") in got.warnings) is warned
+
+
+@pytest.mark.parametrize(
+    ("until", "last"), [("89991231T000000Z", "01.03.8999"), ("90000101T000000Z", None)]
+)
+def test_an_until_from_the_year_9000_means_no_end(
+    tmp_path: Path, until: str, last: str | None
+) -> None:
+    rule = f"FREQ=YEARLY;UNTIL={until}"
+    got = read_rows(tmp_path, f"UID:1\nDTSTART:20270301T100000\nRRULE:{rule}")
+    assert (got.rows[0]["REPEAT"], got.rows[0]["UNTIL"], got.errors) == ("yearly", last, {})
+
+
+def test_what_a_series_cannot_be_is_said_in_its_own_words(tmp_path: Path) -> None:
+    base = "SUMMARY:x\nDTSTART:20270301T100000\n"
+    got = read_rows(
+        tmp_path,
+        f"UID:1\n{base}RRULE:FREQ=DAILY;COUNT=2\nRRULE:FREQ=WEEKLY",
+        f"UID:2\n{base}RRULE:FREQ=DAILY;COUNT=2\nRDATE:20270310T100000",
+        f"UID:3\n{base}RRULE:FREQ=DAILY;INTERVAL=x",
+        f"UID:4\n{base}LOCATION:Markt 1\\n\\n\\n52062 Aachen\nCATEGORIES:a,,b",
+    )
+    said = {k: v[1] for k, v in got.errors.items()}
+    assert said == {
+        (2, "REPEAT"): "the event has 2 RRULEs; an onOffice series has one",
+        (3, "REPEAT"): "RDATE: extra dates of a series cannot be an onOffice series",
+        (4, "REPEAT"): f"RRULE {got.rows[2]['RRULE']} cannot be read",
+    }
+    assert {v[0] for v in got.errors.values()} == {"ics-rule-unsupported"}
+    assert (got.rows[3]["LOCATION"], got.rows[3]["CATEGORIES"]) == ("Markt 1, 52062 Aachen", "a, b")

@@ -496,7 +496,7 @@ def _gap(prop: Any, column: str, fail: Any) -> bool:
     as a floating one is (``values.local_time_problem``), in whichever form it is written:
     a converter would move it an hour silently."""
     value = getattr(prop, "dt", None)
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() == UTC:
+    if not isinstance(value, datetime) or value.tzinfo is None:
         return False
     wall = value.replace(tzinfo=None)
     try:
