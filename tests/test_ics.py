@@ -1394,3 +1394,28 @@ def test_what_a_series_cannot_be_is_said_in_its_own_words(tmp_path: Path) -> Non
     }
     assert {v[0] for v in got.errors.values()} == {"ics-rule-unsupported"}
     assert (got.rows[3]["LOCATION"], got.rows[3]["CATEGORIES"]) == ("Markt 1, 52062 Aachen", "a, b")
+
+
+def test_a_value_out_of_range_is_the_error_of_the_cell_it_fills(tmp_path: Path) -> None:
+    """A lead or a date past the year 9999 in Berlin: the row's error on the alarm, the
+    series, or (an occurrence's RECURRENCE-ID) the start; that one was put on a column the
+    report does not have, so the check said "the start is missing" instead."""
+    why = "the event cannot be read (date value out of range)"
+    path = calendar(
+        tmp_path,
+        "UID:1\nDTSTART:20270301T100000\nBEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-P99999999D\n"
+        "END:VALARM",
+        "UID:2\nDTSTART:20270301T100000\nRRULE:FREQ=DAILY\nEXDATE:99991231T235959Z",
+        "UID:3\nRECURRENCE-ID:99991231T235959Z\nDTSTART:20270301T100000",
+    )
+    from importer.source import ics
+
+    assert ics.read_events(path, path.read_bytes(), 10).errors == {
+        (2, "VALARM"): ("ics-unreadable", f"VALARM: {why}"),
+        (3, "REPEAT"): ("ics-unreadable", f"RRULE: {why}"),
+        (4, "DTSTART"): ("ics-unreadable", f"RECURRENCE-ID: {why}"),
+    }
+    checked = rows(path)[4]
+    assert [(p.code, p.columns, p.message) for p in checked.problems] == [
+        ("ics-unreadable", ("DTSTART",), f"RECURRENCE-ID: {why}")
+    ]

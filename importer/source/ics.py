@@ -92,7 +92,12 @@ APPLE_PLACEHOLDER: Final = datetime(1976, 4, 1, 0, 55, 45, tzinfo=UTC)
 # An UNTIL this late means "no end" (some exports write 99991231T235959Z): open-ended
 ENDLESS_YEAR: Final = 9000
 # What each property of an event is, as the row's column its error is reported on
-_COLUMN_OF: Final = {"RRULE": "REPEAT", "EXDATE": "EXDATE", "VALARM": "VALARM"}
+_COLUMN_OF: Final = {
+    "RRULE": "REPEAT",
+    "EXDATE": "EXDATE",
+    "VALARM": "VALARM",
+    "RECURRENCE-ID": "DTSTART",
+}
 # The months a day of the month is missing in (UNDOCUMENTED in onOffice: contract.py)
 _SHORT_MONTHS: Final = {29: (2,), 30: (2,), 31: (2, 4, 6, 9, 11)}
 
