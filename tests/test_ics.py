@@ -871,8 +871,9 @@ def test_an_unreadable_event_names_its_property_uid_and_summary_with_the_zones_k
     got = read_rows(
         tmp_path,
         "UID:1\nSUMMARY:ok\nDTSTART;TZID=Eastern:20270705T040000\nDURATION:PT1H",
-        f"{bad}\nUID;X-SOURCE=test:u-2\nSUMMARY:Termin: No\n tar\nDTSTART:20270301T100000",
-        f"UID:3\nSUMMARY:x\nDTSTART:20270301T100000\n{alarm}\n{bad}",
+        f"{bad}\nUID;X-SOURCE=test;X-B=2:u-2\nSUMMARY:Termin: No\n tar\nX-NO-COLON\n"
+        "DTSTART:20270301T100000",
+        f"UID:3\nSUMMARY:x\nDTSTART:20270301T100000\n{alarm}\n{bad.replace(';', ';X-A=1;')}",
         # refused only inside its alarm: no line alone is, so the event is named
         "UID:4\nSUMMARY:y\nDTSTART:20270301T100000\n"
         "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;VALUE=DATE:x\nEND:VALARM",
