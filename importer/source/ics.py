@@ -560,7 +560,7 @@ def _repeats(
     elif rule is not None and event.get("RDATE") is not None:
         refuse(_("RDATE: extra dates of a series cannot be an onOffice series"))
     elif rule is not None:
-        cells["RRULE"] = str(rule.to_ical().decode("utf-8", "replace"))
+        cells["RRULE"] = _rule_text(rule)
         if isinstance(start, datetime) != isinstance(original, datetime):  # made all-day above
             original = _day_of(start)
         _series(cells, rule, original, out, refuse)
@@ -647,7 +647,7 @@ def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, f
     (``rp_type``, ``rp_tage``, ``rp_ende_datum``): every N days, weeks, months or years on the
     start's weekday or day (in the event's own time zone); anything else fails naming the
     part. The last day is the last occurrence's (dateutil), in Berlin."""
-    text = str(rule.to_ical().decode("utf-8", "replace"))
+    text = _rule_text(rule)
     try:
         parts = {str(k).upper(): list(v) for k, v in rule.items()}
         interval = int((parts.pop("INTERVAL", [1]) or [1])[0])
@@ -721,7 +721,7 @@ def _series_end(
     cells: dict[str, str | None], rule: Any, start: date, until: Any, out: Events, fail: Any
 ) -> None:
     """UNTIL: the day of the rule's last occurrence, or the row's error saying why not."""
-    text = str(rule.to_ical().decode("utf-8", "replace"))
+    text = _rule_text(rule)
     try:
         last = _last_occurrence(rule, start, until, out)
     except _Uncounted:
@@ -749,12 +749,13 @@ def _last_occurrence(rule: Any, start: date, until: Any, out: Events) -> date | 
     so that every form of an event ends on the same day: a date is the whole of that day, a
     UTC time the same moment for a floating (Berlin) start."""
     begin = start if isinstance(start, datetime) else datetime.combine(start, time(0))
-    bare = {str(k).upper(): v for k, v in rule.items() if str(k).upper() != "UNTIL"}
-    text = bytes(icalendar.vRecur(bare).to_ical()).decode("utf-8", "replace")  # type: ignore[no-untyped-call]
+    bare = {k: v for k, v in rule.items() if k != "UNTIL"}  # its keys are upper case
+    text = _rule_text(icalendar.vRecur(bare))
     last = _until(until, begin) if until is not None else None
     try:
         expanded = rrulestr(text, dtstart=begin)
-        if last is not None and isinstance(expanded, rrule):
+        # not mutated: one RRULE is an rrule, and replace(until=None) changes none
+        if last is not None and isinstance(expanded, rrule):  # pragma: no mutate
             expanded = expanded.replace(until=last)
         allowed = max(0, out.budget)
         occurrences = list(itertools.islice(iter(expanded), allowed + 1))
@@ -770,12 +771,17 @@ def _last_occurrence(rule: Any, start: date, until: Any, out: Events) -> date | 
     return None
 
 
+def _rule_text(rule: Any) -> str:
+    """An RRULE as written (vRecur's keys upper case, its bytes UTF-8 by construction)."""
+    return bytes(rule.to_ical()).decode()
+
+
 def _until(until: Any, begin: datetime) -> datetime:
     """An UNTIL as a moment comparable with the start: a date the end of that day, in the
     start's zone; a UTC time converted to the start's zone (Berlin for a floating one)."""
     if not isinstance(until, datetime):
         moment = datetime.combine(until, time(23, 59, 59))
-        return moment.replace(tzinfo=begin.tzinfo) if begin.tzinfo else moment
+        return moment.replace(tzinfo=begin.tzinfo)  # a floating start's None: floating too
     if begin.tzinfo is not None:
         return until if until.tzinfo is not None else until.replace(tzinfo=begin.tzinfo)
     return _berlin(until)
