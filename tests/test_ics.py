@@ -1420,3 +1420,18 @@ def test_a_value_out_of_range_is_the_error_of_the_cell_it_fills(tmp_path: Path) 
     assert [(p.code, p.columns, p.message) for p in checked.problems] == [
         ("ics-unreadable", ("DTSTART",), f"RECURRENCE-ID: {why}")
     ]
+
+
+@pytest.mark.parametrize("day", range(1, 8))  # 1 March 2027 is a Monday, 7 March a Sunday
+def test_a_weekly_rule_on_its_starts_own_weekday_is_a_series_on_any_weekday(
+    tmp_path: Path, day: int
+) -> None:
+    weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][day - 1]
+    other = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][day % 7]
+    got = read_rows(
+        tmp_path,
+        f"UID:1\nDTSTART:2027030{day}T100000\nRRULE:FREQ=WEEKLY;COUNT=2;BYDAY={weekday}",
+        f"UID:2\nDTSTART:2027030{day}T100000\nRRULE:FREQ=WEEKLY;COUNT=2;BYDAY={other}",
+    )
+    assert (got.rows[0]["REPEAT"], got.rows[0]["UNTIL"]) == ("weekly", f"{day + 7:02d}.03.2027")
+    assert list(got.errors) == [(3, "REPEAT")]
