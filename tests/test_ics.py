@@ -416,6 +416,7 @@ def test_a_small_file_of_long_rules_is_counted_within_a_budget(tmp_path: Path) -
     assert [r["UNTIL"] for r in read.rows[:20]] == ["16.07.2054"] * 20
     assert {r["UNTIL"] for r in read.rows[20:500]} == {"01.01.2050"}
     assert [r["UNTIL"] for r in read.rows[500:]] == [None, "05.03.2027"]
+    assert read.budget == -482  # past it, each rule costs the one occurrence that shows it
     assert read.errors == {
         (502, "REPEAT"): (
             "ics-rule-unsupported",
