@@ -1117,6 +1117,9 @@ def test_a_series_is_its_repeat_interval_and_last_day(
     sep = ";" if start.startswith("TZID") else ":"
     got = read_rows(tmp_path, f"UID:s\nSUMMARY:x\nDTSTART{sep}{start}\nRRULE:{rule}")
     assert tuple(got.rows[0][c] for c in SERIES_CELLS) == cells, got.errors
+    said = [w.split(";")[0] for w in got.warnings.values()]  # none but a monthly's months
+    short = "monthly on day 31: June, September have no day 31"
+    assert said == ([short] if cells[0] == "monthly" else [])
     if cells[2] is None:
         assert got.errors == {
             (2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {cells[4]}: no occurrence at all")
