@@ -1440,3 +1440,21 @@ def test_a_weekly_rule_on_its_starts_own_weekday_is_a_series_on_any_weekday(
     )
     assert (got.rows[0]["REPEAT"], got.rows[0]["UNTIL"]) == ("weekly", f"{day + 7:02d}.03.2027")
     assert list(got.errors) == [(3, "REPEAT")]
+
+
+def test_an_exchange_all_day_series_repeats_its_day(tmp_path: Path) -> None:
+    zone = 'TZID="W. Europe Standard Time"'
+    got = read_rows(
+        tmp_path,
+        f"UID:1\nDTSTART;{zone}:20270310T000000\nDTEND;{zone}:20270311T000000\n"
+        "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE\nRRULE:FREQ=WEEKLY;COUNT=2",
+        zone=OUTLOOK_ZONE,
+    )
+    row = got.rows[0]
+    assert (row["DTSTART"], row["ALL-DAY"], row["REPEAT"], row["UNTIL"]) == (
+        "10.03.2027",
+        "yes",
+        "weekly",
+        "17.03.2027",
+    )
+    assert (got.errors, got.warnings) == ({}, {})
