@@ -1458,3 +1458,15 @@ def test_an_exchange_all_day_series_repeats_its_day(tmp_path: Path) -> None:
         "17.03.2027",
     )
     assert (got.errors, got.warnings) == ({}, {})
+
+
+def test_two_alarms_keep_the_first_and_an_unreadable_end_is_said(tmp_path: Path) -> None:
+    alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT{}M\nEND:VALARM"
+    got = read_rows(
+        tmp_path,
+        f"UID:1\nDTSTART:20270301T100000\n{alarm.format(15)}\n{alarm.format(5)}",
+        "UID:2\nDTSTART:20270301T100000\nDTEND:2027",
+    )
+    assert got.rows[0]["VALARM"] == "15 minutes" and got.rows[1]["DTEND"] is None
+    assert got.warnings == {(2, "VALARM"): "2 alarms: onOffice keeps one, the first"}
+    assert got.errors == {(3, "DTEND"): ("ics-bad-date", "'2027' is not a date or time")}
