@@ -1470,3 +1470,31 @@ def test_two_alarms_keep_the_first_and_an_unreadable_end_is_said(tmp_path: Path)
     assert got.rows[0]["VALARM"] == "15 minutes" and got.rows[1]["DTEND"] is None
     assert got.warnings == {(2, "VALARM"): "2 alarms: onOffice keeps one, the first"}
     assert got.errors == {(3, "DTEND"): ("ics-bad-date", "'2027' is not a date or time")}
+
+
+def test_each_unreadable_start_id_or_duration_is_said_on_its_own_cell(tmp_path: Path) -> None:
+    """A start past the year 9999 in Berlin; an all-day occurrence of an all-day series (its
+    date names it and leaves it out); an occurrence id that is no date leaves the UID as it
+    is; a DURATION that is none is the end's error."""
+    got = read_rows(
+        tmp_path,
+        "UID:1\nDTSTART:99991231T235959Z",
+        "UID:s\nDTSTART;VALUE=DATE:20270301\nRRULE:FREQ=WEEKLY;COUNT=3",
+        "UID:s\nRECURRENCE-ID;VALUE=DATE:20270308\nDTSTART;VALUE=DATE:20270309",
+        "UID:x\nRECURRENCE-ID:garbage\nDTSTART:20270301T100000",
+        "UID:d\nDTSTART:20270301T100000\nDURATION:PTXM",
+    )
+    assert [(r["UID"], r["DTSTART"], r["EXDATE"]) for r in got.rows] == [
+        ("1", None, None),
+        ("s", "01.03.2027", "08.03.2027"),
+        ("s (08.03.2027)", "09.03.2027", None),
+        ("x", "01.03.2027 10:00", None),
+        ("d", "01.03.2027 10:00", None),
+    ]
+    assert got.errors == {
+        (2, "DTSTART"): (
+            "ics-unreadable",
+            "DTSTART: the event cannot be read (date value out of range)",
+        ),
+        (6, "DTEND"): ("ics-bad-date", "DURATION is not readable"),
+    }
