@@ -1498,3 +1498,8 @@ def test_each_unreadable_start_id_or_duration_is_said_on_its_own_cell(tmp_path: 
         ),
         (6, "DTEND"): ("ics-bad-date", "DURATION is not readable"),
     }
+
+
+def test_a_summary_is_one_line_and_a_place_keeps_its_last_letter(tmp_path: Path) -> None:
+    got = read_rows(tmp_path, "UID:1\nDTSTART:20270301T100000\nSUMMARY:a\\nb\nLOCATION:Haus X,")
+    assert (got.rows[0]["SUMMARY"], got.rows[0]["LOCATION"]) == ("a b", "Haus X")
