@@ -3,7 +3,10 @@ series, overrides, alarms, contacts, re-exports, and hostile calendars."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -397,22 +400,39 @@ def test_events_without_uid_are_rows_of_their_own(tmp_path: Path) -> None:
 
 
 def test_a_small_file_of_long_rules_is_counted_within_a_budget(tmp_path: Path) -> None:
-    """500 events of 10,000 occurrences each: counted up to the file's budget, then each
-    rule's own UNTIL day; the file is read in seconds, not minutes."""
+    """20 series of 10,000 occurrences are the file's budget exactly (200,000): each counted;
+    past it 480 rules to 2050 end on their UNTIL's own day, read in seconds, not minutes,
+    and a COUNT, whose last day only counting finds, is its row's error (it was the first
+    occurrence's day: a five-week series imported as one day)."""
     import time as clock
 
+    base = "SUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\nRRULE:FREQ="
+    events = [f"UID:c{n}\n{base}DAILY;COUNT=10000" for n in range(20)]
+    events += [f"UID:{n}\n{base}DAILY;UNTIL=20500101T000000Z" for n in range(480)]
+    events += [f"UID:w\n{base}WEEKLY;COUNT=5", f"UID:u\n{base}WEEKLY;UNTIL=20270305"]
+    began = clock.monotonic()
+    read = read_rows(tmp_path, *events, max_rows=1000)
+    assert clock.monotonic() - began < 30
+    assert [r["UNTIL"] for r in read.rows[:20]] == ["16.07.2054"] * 20
+    assert {r["UNTIL"] for r in read.rows[20:500]} == {"01.01.2050"}
+    assert [r["UNTIL"] for r in read.rows[500:]] == [None, "05.03.2027"]
+    assert read.budget == -482  # past it, each rule costs the one occurrence that shows it
+    assert read.errors == {
+        (502, "REPEAT"): (
+            "ics-rule-unsupported",
+            "RRULE FREQ=WEEKLY;COUNT=5: the file's series hold more than 200000 occurrences "
+            "in all, the most counted in one file, so this one's last day is not known; "
+            "split the file",
+        )
+    }
+
+
+def read_rows(tmp_path: Path, *events: str, zone: str = "", max_rows: int = 100) -> Any:
+    """The reader's own rows, errors and warnings (no mapping)."""
     from importer.source import ics
 
-    events = [
-        f"UID:{n}\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T110000\n"
-        "RRULE:FREQ=DAILY;UNTIL=20500101T000000Z"
-        for n in range(500)
-    ]
-    path = calendar(tmp_path, *events)
-    began = clock.monotonic()
-    read = ics.read_events(path, path.read_bytes(), 1000)
-    assert clock.monotonic() - began < 30
-    assert {r["UNTIL"] for r in read.rows} == {"31.12.2049", "01.01.2050"}
+    path = calendar(tmp_path, *events, zone=zone)
+    return ics.read_events(path, path.read_bytes(), max_rows)
 
 
 # --- issue 32: calendars as people's programs write them ---------------------------------------
@@ -719,9 +739,6 @@ def test_a_calendar_over_the_row_limit_is_refused_in_seconds_and_little_memory(
 ) -> None:
     """200,001 events (15 MB): counted before any is parsed; refused within 10 s and 512 MiB,
     measured in a process of its own (the check as a user runs it)."""
-    import subprocess
-    import sys
-
     event = (
         "BEGIN:VEVENT\r\nUID:{n}\r\nSUMMARY:Termin {n}\r\nDTSTART:20270301T100000\r\nEND:VEVENT\r\n"
     )
@@ -745,7 +762,7 @@ def test_a_calendar_over_the_row_limit_is_refused_in_seconds_and_little_memory(
         text=True,
         timeout=120,
         cwd=tmp_path,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
     )
     words = done.stdout.split()
     assert "more than 200000 rows" in done.stdout + done.stderr, done.stdout + done.stderr
@@ -802,3 +819,687 @@ def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(
     assert [o.valid for o in got.values()] == [True, False, True]
     (error,) = got[3].errors
     assert error.code == "ics-unreadable" and error.message.startswith("CATEGORIES: ")
+
+
+# --- issue 34: the reader's own lines, each pinned (bench/mutation.py ics) ------------------------
+def test_month_names_are_the_twelve_in_order() -> None:
+    from importer.source import ics
+
+    assert [ics.month_name(m) for m in range(1, 13)] == [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "expected"),
+    [
+        ("a.ics", b"", True),
+        ("a.ICAL", b"", True),
+        ("a.ifb", b"", True),
+        ("a.icalendar", b"", True),
+        ("a.txt", b"\xef\xbb\xbf \r\nbegin:vcalendar\r\n", True),  # BOM, blanks, lower case
+        ("a.txt", b"BEGIN:VEVENT\r\n", False),
+        ("a.csv", b"Subject,Start Date\r\n", False),
+    ],
+)
+def test_a_calendar_is_known_by_its_name_or_its_first_line(
+    name: str, head: bytes, expected: bool
+) -> None:
+    from importer.source import ics
+
+    assert ics.is_calendar(Path(name), head) is expected
+
+
+def test_an_unreadable_event_names_its_property_uid_and_summary_with_the_zones_kept(
+    tmp_path: Path,
+) -> None:
+    """The parser refuses the file: each event is read on its own with both of the file's
+    time zones; a refused one keeps its UID (with a parameter) and folded summary (with a
+    colon), and names the first property refused on its own, past its alarms."""
+    bad = "CATEGORIES;VALUE=DATE:20270301T100000"
+    alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM"
+    got = read_rows(
+        tmp_path,
+        "UID:1\nSUMMARY:ok\nDTSTART;TZID=Eastern:20270705T040000\nDURATION:PT1H",
+        f"{bad}\nUID;X-SOURCE=test;X-B=2:u-2\nSUMMARY:Termin: No\n tar\nX-NO-COLON\n"
+        "DTSTART:20270301T100000",
+        f"UID:3\nSUMMARY:x\nDTSTART:20270301T100000\n{alarm}\n{bad.replace(';', ';X-A=1;')}",
+        # refused only inside its alarm: no line alone is, so the event is named
+        "UID:4\nSUMMARY:y\nDTSTART:20270301T100000\n"
+        "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;VALUE=DATE:x\nEND:VALARM",
+        'UID:5\nSUMMARY:z\nDTSTART;TZID="W. Europe Standard Time":20270705T100000',
+        zone=NEW_YORK_ZONE + OUTLOOK_ZONE,
+    )
+    assert [(r["UID"], r["SUMMARY"], r["DTSTART"]) for r in got.rows] == [
+        ("1", "ok", "05.07.2027 10:00"),
+        ("u-2", "Termin: Notar", None),
+        ("3", "x", None),
+        ("4", "y", None),
+        ("5", "z", "05.07.2027 10:00"),
+    ]
+    why = "You must use datetime, date, timedelta, time or tuple (for periods)"
+    assert got.errors == {
+        (3, "DTSTART"): ("ics-unreadable", f"CATEGORIES: the event cannot be read ({why})"),
+        (4, "DTSTART"): ("ics-unreadable", f"CATEGORIES: the event cannot be read ({why})"),
+        (5, "DTSTART"): (
+            "ics-unreadable",
+            "VEVENT: the event cannot be read (Expected datetime, date, or time. Got: 'x')",
+        ),
+    }
+    assert got.warnings == {}
+
+
+def raw_calendar(*events: bytes) -> bytes:
+    body = b"".join(
+        b"BEGIN:VEVENT\r\nUID:%d\r\nDTSTART:20270301T100000\r\nSUMMARY:%s\r\nEND:VEVENT\r\n"
+        % (n + 1, e)
+        for n, e in enumerate(events)
+    )
+    return b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + body + b"END:VCALENDAR\r\n"
+
+
+def refusal(raw: bytes, max_rows: int = 10) -> tuple[str, str]:
+    from importer.core.errors import SourceFileError
+    from importer.source import ics
+
+    with pytest.raises(SourceFileError) as refused:
+        ics.read_events(Path("c.ics"), raw, max_rows)
+    return refused.value.code, str(refused.value)
+
+
+@pytest.mark.parametrize("case", ["upper", "lower"])
+def test_the_row_limit_holds_exactly_at_its_edge_in_any_letter_case(case: str) -> None:
+    """N events are read, N+1 refused: counted fast in capitals, exactly in any letter case
+    (RFC 5545's names are case-insensitive: a lower-case file was refused as no calendar and
+    passed the row and nesting limits uncounted)."""
+    from importer.source import ics
+
+    raw = raw_calendar(b"a", b"b", b"c")
+    more = raw_calendar(b"a", b"b", b"c", b"d")
+    if case == "lower":
+        raw, more = (r.replace(b"BEGIN:", b"begin:").replace(b"END:", b"End:") for r in (raw, more))
+    assert len(ics.read_events(Path("c.ics"), raw, 3).rows) == 3
+    assert refusal(more, 3) == (
+        "file-too-many-rows",
+        "c.ics: more than 3 rows, the limit; split the file",
+    )
+    nest = b"".join(b"begin:x-n%d\r\n" % i for i in range(7))  # 9 deep in all
+    nest += b"".join(b"end:x-n%d\r\n" % i for i in reversed(range(7)))
+    deep = raw.replace(b"SUMMARY:a\r\n", b"SUMMARY:a\r\n" + nest)
+    assert refusal(deep) == (
+        "ics-malformed",
+        "c.ics: components are nested more than 8 deep; this is no calendar export",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VTODO\r\n", "END:VTODO without its BEGIN"),
+        (b"END:VCALENDAR\r\n", "END:VCALENDAR without its BEGIN"),
+        (
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\n",
+            "the file ends inside VCALENDAR (END:VCALENDAR is missing: cut off?)",
+        ),
+        (b"", "no BEGIN:VCALENDAR: this is not a calendar (.ics) file"),
+    ],
+)
+def test_a_broken_structure_is_said_in_one_line(raw: bytes, says: str) -> None:
+    assert refusal(raw) == ("ics-malformed", f"c.ics: {says}")
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        (b"\xef\xbb\xbf" + raw_calendar("Köln".encode()), "utf-8"),
+        (raw_calendar("Köln".encode()).decode().encode("utf-16"), "utf-16"),
+        (("\ufeff" + raw_calendar(b"K\xc3\xb6ln").decode()).encode("utf-16-be"), "utf-16"),
+        (
+            raw_calendar(b"K\xf6ln").replace(b"SUMMARY:", b'SUMMARY;CHARSET="ISO-8859-1":'),
+            "iso-8859-1",
+        ),
+        (raw_calendar(b"K\xc3\xb6ln").replace(b"SUMMARY:", b"SUMMARY;charset=UTF8:"), "utf-8"),
+        (raw_calendar(b"K\xf6ln"), "cp1252"),  # no UTF-8 sequence at all: Windows-1252
+    ],
+    ids=["bom", "utf-16", "utf-16-be", "declared", "declared-utf8", "windows"],
+)
+def test_each_encoding_reads_the_same_letters(raw: bytes, encoding: str) -> None:
+    from importer.source import ics
+
+    events = ics.read_events(Path("c.ics"), raw, 10)
+    assert (events.encoding, events.rows[0]["SUMMARY"]) == (encoding, "Köln")
+
+
+def test_a_windows_file_is_read_with_its_euro_sign_and_its_unused_bytes_refused() -> None:
+    from importer.source import ics
+
+    events = ics.read_events(Path("c.ics"), raw_calendar(b"\x80 5"), 10)
+    assert (events.encoding, events.rows[0]["SUMMARY"]) == ("cp1252", "€ 5")
+    assert refusal(raw_calendar(b"x\x8d")) == (
+        "ics-encoding",
+        "c.ics: line 6: the byte 0x8D is not CP1252 (the file mixes character sets or is "
+        "damaged); export the calendar again as UTF-8",
+    )
+    assert refusal(raw_calendar(b"\xef\xbf\xbd")) == (
+        "ics-encoding",
+        "c.ics: line 6 holds the replacement character \ufffd: a letter was lost before this "
+        "file was written (a wrong conversion); export the calendar again",
+    )
+
+
+def test_texts_and_people_read_as_a_person_reads_them(tmp_path: Path) -> None:
+    """Spaces collapsed, a description's lines kept, a place on one line; categories of every
+    line; the organiser once whatever the letter case, an attendee once, rooms by name once
+    (a semicolon in a name is a comma), addresses without an e-mail left out and said."""
+    got = read_rows(
+        tmp_path,
+        "UID:p\nSUMMARY:  Besichtigung   AC-1  \nLOCATION:Theaterstraße 12,\\n 52062   Aachen\n"
+        "DESCRIPTION:Erste  Zeile \\n\\n  zweite   Zeile\nSTATUS:tentative\nCLASS:private\n"
+        "CATEGORIES:Kunde, Besichtigung\nCATEGORIES: VIP \nDTSTART:20270301T100000\n"
+        "DURATION:PT45M\nORGANIZER;CN=Büro:MAILTO:buero@immo.example\n"
+        "ATTENDEE;CN=Maria Müller:mailto:maria@immo.example\nATTENDEE:mailto:BUERO@immo.example\n"
+        "ATTENDEE;CN=Maria:mailto:MARIA@immo.example\n"
+        'ATTENDEE;CUTYPE=RESOURCE;CN="Beamer;  Raum 2":mailto:beamer@immo.example\n'
+        "ATTENDEE;CUTYPE=room:mailto:raum@immo.example\n"
+        'ATTENDEE;CUTYPE=ROOM;CN="beamer; raum 2":mailto:x@y.example\n'
+        "ATTENDEE;CN=Hausmeister:mailto:hausmeister\nATTENDEE:invalid:nomail",
+        "UID:o\nSUMMARY:x\nDTSTART:20270301T100000\nORGANIZER;CN=Notar:invalid:nomail\n"
+        "ATTENDEE:mailto:a@b.example",
+    )
+    first = {k: v for k, v in got.rows[0].items() if v is not None}
+    assert first == {
+        "UID": "p",
+        "SUMMARY": "Besichtigung AC-1",
+        "DTSTART": "01.03.2027 10:00",
+        "DTEND": "01.03.2027 10:45",
+        "ALL-DAY": "no",
+        "LOCATION": "Theaterstraße 12, 52062 Aachen",
+        "DESCRIPTION": "Erste Zeile\n\nzweite Zeile",
+        "ORGANIZER": "buero@immo.example",
+        "ATTENDEE": "maria@immo.example",
+        "RESOURCES": "Beamer, Raum 2; raum@immo.example",
+        "CATEGORIES": "Kunde, Besichtigung, VIP",
+        "CLASS": "PRIVATE",
+        "STATUS": "TENTATIVE",
+    }
+    assert (got.rows[1]["ORGANIZER"], got.rows[1]["ATTENDEE"]) == (None, "a@b.example")
+    assert got.errors == {}
+    assert got.warnings == {
+        (2, "ATTENDEE"): "the attendee 'Hausmeister' has no e-mail ('hausmeister'); left out; "
+        "the attendee 'invalid:nomail' has no e-mail ('invalid:nomail'); left out",
+        (3, "ATTENDEE"): "the organiser 'invalid:nomail' has no e-mail; left out",
+    }
+
+
+SERIES_CELLS = ("REPEAT", "INTERVAL", "UNTIL", "EXDATE", "RRULE")
+
+
+@pytest.mark.parametrize(
+    ("start", "rule", "cells"),
+    [
+        # 2027-03-01 is a Monday; Outlook writes the start's own BYDAY, BYMONTHDAY, BYMONTH
+        (
+            "20270301T100000",
+            "FREQ=weekly;INTERVAL=3;BYDAY=mo;WKST=SU;COUNT=3",
+            ("weekly", "3", "12.04.2027", None, "FREQ=WEEKLY;COUNT=3;INTERVAL=3;BYDAY=MO;WKST=SU"),
+        ),
+        (
+            "20270331T100000",
+            "FREQ=MONTHLY;INTERVAL=999;BYMONTHDAY=31;COUNT=2",
+            (
+                "monthly",
+                "999",
+                "31.12.2276",
+                None,
+                "FREQ=MONTHLY;COUNT=2;INTERVAL=999;BYMONTHDAY=31",
+            ),
+        ),
+        (
+            "20270301T100000",
+            "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;UNTIL=20290301",
+            (
+                "yearly",
+                "1",
+                "01.03.2029",
+                None,
+                "FREQ=YEARLY;UNTIL=20290301;BYMONTHDAY=1;BYMONTH=3",
+            ),
+        ),
+        # an all-day series: its end a date too, or a moment in Berlin (00:15 on 29 March)
+        (
+            "20270301",
+            "FREQ=WEEKLY;COUNT=3",
+            ("weekly", "1", "15.03.2027", None, "FREQ=WEEKLY;COUNT=3"),
+        ),
+        (
+            "20270301",
+            "FREQ=WEEKLY;UNTIL=20270328T221500Z",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270328T221500Z"),
+        ),
+        # a date UNTIL is that whole day, to its last second
+        (
+            "20270301T235930",
+            "FREQ=WEEKLY;UNTIL=20270329",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270329"),
+        ),
+        # a zoned start: a date UNTIL, a floating UNTIL read in the start's zone
+        (
+            "TZID=Europe/Berlin:20270301T100000",
+            "FREQ=WEEKLY;UNTIL=20270331",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270331"),
+        ),
+        (
+            "TZID=Europe/Berlin:20270301T100000",
+            "FREQ=WEEKLY;UNTIL=20270331T000000",
+            ("weekly", "1", "29.03.2027", None, "FREQ=WEEKLY;UNTIL=20270331T000000"),
+        ),
+        (
+            "20270301T100000",
+            "FREQ=DAILY;UNTIL=20270228",
+            ("daily", "1", None, None, "FREQ=DAILY;UNTIL=20270228"),
+        ),
+    ],
+)
+def test_a_series_is_its_repeat_interval_and_last_day(
+    tmp_path: Path, start: str, rule: str, cells: tuple[str | None, ...]
+) -> None:
+    sep = ";" if start.startswith("TZID") else ":"
+    got = read_rows(tmp_path, f"UID:s\nSUMMARY:x\nDTSTART{sep}{start}\nRRULE:{rule}")
+    assert tuple(got.rows[0][c] for c in SERIES_CELLS) == cells, got.errors
+    said = [w.split(";")[0] for w in got.warnings.values()]  # none but a monthly's months
+    short = "monthly on day 31: June, September have no day 31"
+    assert said == ([short] if cells[0] == "monthly" else [])
+    assert got.errors == (
+        {(2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {cells[4]}: no occurrence at all")}
+        if cells[2] is None
+        else {}
+    )
+
+
+ONE_BY_ONE = (
+    "onOffice repeats on the start's own weekday and day only; {} cannot be a series (write "
+    "its appointments one by one)"
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "an interval from 1 to 999"),
+        ("FREQ=DAILY;INTERVAL=999;COUNT=1", None),
+        ("FREQ=DAILY;INTERVAL=1000", "an interval from 1 to 999"),
+        ("FREQ=DAILY;COUNT=1", None),
+        ("FREQ=DAILY;COUNT=0", "a series of 1 to 10000 occurrences"),
+        ("FREQ=DAILY;COUNT=10001", "a series of 1 to 10000 occurrences"),
+        ("INTERVAL=2", "onOffice repeats only daily, weekly, monthly or yearly"),
+        ("FREQ=SECONDLY", "onOffice repeats only daily, weekly, monthly or yearly"),
+        (
+            "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1",
+            "onOffice series have no BYSETPOS (the n-th weekday or day of a month); write its "
+            "appointments one by one",
+        ),
+        (
+            "FREQ=WEEKLY;BYDAY=TU",
+            "onOffice repeats on the start's own weekday and day only; BYDAY=TU cannot be a "
+            "series (write its appointments one by one)",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=2",
+            "onOffice repeats on the start's own weekday and day only; BYMONTHDAY=2 cannot be "
+            "a series (write its appointments one by one)",
+        ),
+        (
+            "FREQ=YEARLY;BYMONTH=4",
+            "onOffice repeats on the start's own weekday and day only; BYMONTH=4 cannot be a "
+            "series (write its appointments one by one)",
+        ),
+        ("FREQ=DAILY;BYDAY=MO", ONE_BY_ONE.format("BYDAY=MO")),
+        ("FREQ=WEEKLY;BYMONTHDAY=1", ONE_BY_ONE.format("BYMONTHDAY=1")),
+        ("FREQ=MONTHLY;BYMONTH=3", ONE_BY_ONE.format("BYMONTH=3")),
+        (
+            "FREQ=DAILY;BYHOUR=10;BYWEEKNO=9",  # the first part in the alphabet named
+            "onOffice series have no BYHOUR (write its appointments one by one)",
+        ),
+    ],
+)
+def test_a_rule_is_a_series_or_its_rows_error_naming_the_part(
+    tmp_path: Path, rule: str, says: str | None
+) -> None:
+    event = f"UID:e\nSUMMARY:x\nDTSTART:20270301T100000\nRRULE:{rule}"
+    got = read_rows(tmp_path, event)
+    if says is None:
+        assert got.errors == {} and got.rows[0]["UNTIL"] == "01.03.2027"
+    else:
+        assert got.errors == {(2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {rule}: {says}")}
+        assert got.rows[0]["REPEAT"] is None
+
+
+def test_each_alarm_becomes_its_nearest_reminder_and_each_difference_is_said(
+    tmp_path: Path,
+) -> None:
+    def alarm(trigger: str, action: str = "DISPLAY") -> str:
+        return f"BEGIN:VALARM\nACTION:{action}\nTRIGGER{trigger}\nEND:VALARM"
+
+    base = "SUMMARY:x\nDTSTART:20270301T100000\nDTEND:20270301T113000\n"
+    all_day = "SUMMARY:x\nDTSTART;VALUE=DATE:20270301\n"
+    got = read_rows(
+        tmp_path,
+        f"UID:1\n{base}{alarm(':-PT10M')}",  # as near to 5 as to 15 minutes: 15
+        f"UID:2\n{base}{alarm(':-PT80M')}",
+        f"UID:3\n{base}{alarm(';RELATED=end:-PT2H')}",  # 30 minutes before the start
+        f"UID:4\n{base}{alarm(';RELATED=END:-PT1H30M')}",  # at the start
+        f"UID:5\n{all_day}{alarm(':-PT9H')}",  # 15:00 the day before
+        f"UID:6\n{base}{alarm(';VALUE=DATE-TIME:20270301T085800Z')}",  # 09:58 Berlin
+        # Apple's placeholder, whatever its action, never rings; the next alarm does
+        f"UID:7\n{base}{alarm(';VALUE=DATE-TIME:19760401T005545Z', 'AUDIO')}\n"
+        f"{alarm(':-PT5M', 'AUDIO')}",
+        f"UID:8\n{base}{alarm(':PT1M')}",
+    )
+    assert [r["VALARM"] for r in got.rows] == [
+        "15 minutes",
+        "1 hours",
+        "30 minutes",
+        "0 minutes",
+        "12 hours",
+        "0 minutes",
+        "5 minutes",
+        "0 minutes",
+    ]
+    offers = "is not a reminder onOffice offers"
+    assert got.warnings == {
+        (2, "VALARM"): f"the alarm 10 min before {offers}; 15 minutes before is the nearest",
+        (3, "VALARM"): f"the alarm 1:20 h before {offers}; 1 hours before is the nearest",
+        (6, "VALARM"): f"the alarm 9:00 h before {offers}; 12 hours before is the nearest",
+        (7, "VALARM"): f"the alarm 2 min before {offers}; 0 minutes before is the nearest",
+        (9, "VALARM"): "the alarm is after the start; onOffice reminds before it: at the start",
+    }
+    assert got.errors == {}
+
+
+def test_times_ends_and_what_a_series_leaves_out_are_each_said_exactly(tmp_path: Path) -> None:
+    long_value = "2" * 121
+    got = read_rows(
+        tmp_path,
+        "UID:1\nSUMMARY:x\nDTSTART:20270301T100005\nDURATION:PT1H",  # seconds shown
+        "UID:2\nSUMMARY:x\nDTSTART;VALUE=DATE:20270301\nDTEND;VALUE=DATE:20270301",
+        "UID:3\nSUMMARY:x\nDTSTART:20270301T100000\nDTEND;TZID=Europe/Berlin:20270328T023000",
+        f"UID:4\nSUMMARY:x\nDTSTART:{long_value}",
+        f"UID:5\nSUMMARY:x\nDTSTART:{long_value[:120]}",
+        "UID:6\nSUMMARY:x\nDTSTART:20270301T100000\nEXDATE:20270308T100000",
+        # Exchange's flag: a day's event midnight to the same midnight is no all-day one
+        "UID:7\nSUMMARY:x\nDTSTART:20270310T000000\nDTEND:20270310T000000\n"
+        "X-MICROSOFT-MSNCALENDAR-ALLDAYEVENT:true",
+        "UID:8\nSUMMARY:x\nDTSTART:20270310T000000\nDTEND:20270310T120000\n"
+        "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE",
+        "UID:9\nSUMMARY:x\nDTSTART;VALUE=DATE:20270310\nDURATION:P2D",
+        "UID:10\nSUMMARY:x\nDTSTART:20270301T100000\nRRULE:FREQ=WEEKLY;COUNT=4\n"
+        "EXDATE:20270315T100000,20270308T100000\nEXDATE:20270322T100000",
+    )
+    assert [(r["DTSTART"], r["DTEND"], r["ALL-DAY"]) for r in got.rows] == [
+        ("01.03.2027 10:00:05", "01.03.2027 11:00:05", "no"),
+        ("01.03.2027", "01.03.2027", "yes"),
+        ("01.03.2027 10:00", None, "no"),
+        (None, None, None),
+        (None, None, None),
+        ("01.03.2027 10:00", "01.03.2027 10:00", "no"),
+        ("10.03.2027 00:00", "10.03.2027 00:00", "no"),
+        ("10.03.2027 00:00", "10.03.2027 12:00", "no"),
+        ("10.03.2027", "11.03.2027", "yes"),
+        ("01.03.2027 10:00", "01.03.2027 10:00", "no"),
+    ]
+    assert got.rows[9]["EXDATE"] == "08.03.2027, 15.03.2027, 22.03.2027"
+    bad = "is not a date or time"
+    assert got.errors == {
+        (4, "DTEND"): (
+            "time-does-not-exist",
+            "28.03.2027 02:30 does not exist: the clocks jump forward to summer time",
+        ),
+        (5, "DTSTART"): ("ics-bad-date", f"'{long_value[:120]}…' {bad}"),
+        (6, "DTSTART"): ("ics-bad-date", f"'{long_value[:120]}' {bad}"),
+        (7, "EXDATE"): ("ics-rule-unsupported", "EXDATE without an RRULE: nothing to leave out"),
+    }
+
+
+def test_series_warnings_name_the_months_and_zones_and_overrides_follow_their_series(
+    tmp_path: Path,
+) -> None:
+    """Monthly on the 29th to 31st names the months without that day (those the interval
+    visits), yearly on 29 February warns; a series in a zone whose clocks change on other
+    days warns, one in a zone without summer time too; an override is a row right after its
+    series wherever it stands, a cancelled one (any letter case) only left out; an occurrence
+    of an event that is no series is a row of its own; the same warning is said once."""
+    got = read_rows(
+        tmp_path,
+        "UID:m\nRECURRENCE-ID:20270531T100000\nSUMMARY:moved\nDTSTART:20270601T100000",
+        "UID:m\nRECURRENCE-ID:20270731T100000\nSTATUS:cancelled\nSUMMARY:x\n"
+        "DTSTART:20270731T100000",
+        "UID:m\nSUMMARY:monthly\nDTSTART:20270331T100000\nRRULE:FREQ=MONTHLY;COUNT=6\n"
+        "EXDATE:20270531T100000",  # the moved one's day too: said once
+        "UID:b\nSUMMARY:every second month\nDTSTART:20271230T100000\n"
+        "RRULE:FREQ=MONTHLY;INTERVAL=2;COUNT=3",
+        # every sixth month from January visits July too: no day missing
+        "UID:c\nSUMMARY:every sixth\nDTSTART:20270131T100000\nRRULE:FREQ=MONTHLY;INTERVAL=6",
+        "UID:e\nSUMMARY:from January\nDTSTART:20270130T100000\nRRULE:FREQ=MONTHLY;INTERVAL=2",
+        "UID:d\nSUMMARY:the 28th\nDTSTART:20270128T100000\nRRULE:FREQ=MONTHLY",
+        "UID:y\nSUMMARY:leap\nDTSTART:20280229T100000\nRRULE:FREQ=YEARLY;COUNT=2",
+        "UID:t\nSUMMARY:Tokyo\nDTSTART;TZID=Asia/Tokyo:20270301T180000\nRRULE:FREQ=DAILY",
+        "UID:n\nSUMMARY:single\nDTSTART:20270301T100000",
+        "UID:n\nRECURRENCE-ID:20270301T100000\nSUMMARY:single moved\nDTSTART:20270302T100000",
+        "UID:z\nSUMMARY:twice\nDTSTART;TZID=Mars/Olympus:20270301T100000\n"
+        "ATTENDEE:invalid:nomail\nATTENDEE:invalid:nomail",
+    )
+    assert [(r["UID"], r["SUMMARY"], r["EXDATE"]) for r in got.rows] == [
+        ("m", "monthly", "31.05.2027, 31.07.2027"),
+        ("m (31.05.2027)", "moved", None),
+        ("b", "every second month", None),
+        ("c", "every sixth", None),
+        ("e", "from January", None),
+        ("d", "the 28th", None),
+        ("y", "leap", None),
+        ("t", "Tokyo", None),
+        ("n", "single", None),
+        ("n (01.03.2027)", "single moved", None),
+        ("z", "twice", None),
+    ]
+    assert got.rows[0]["UNTIL"] == "31.12.2027" and got.rows[6]["UNTIL"] == "29.02.2032"
+    check = "(its documentation does not say): check them in onOffice"
+    no_day = "onOffice may leave those months out or move the appointment " + check
+    assert got.warnings == {
+        (2, "REPEAT"): "monthly on day 31: February, April, June, September, November have no "
+        f"day 31; {no_day}",
+        (4, "REPEAT"): f"monthly on day 30: February have no day 30; {no_day}",
+        (8, "REPEAT"): "yearly on 29 February: in the years between leap years onOffice may "
+        f"leave the appointment out or move it {check}",
+        (9, "REPEAT"): "the series is in the time zone Asia/Tokyo: onOffice repeats it at "
+        "Berlin's 10:00, so after a clock change in only one of the two zones its "
+        "appointments are an hour off",
+        (12, "DTSTART"): "the time zone 'Mars/Olympus' is unknown; the time is read as Berlin's",
+        (12, "ATTENDEE"): "the attendee 'invalid:nomail' has no e-mail ('invalid:nomail'); "
+        "left out",
+    }
+    assert got.errors == {}
+
+
+def test_an_event_without_a_start_says_so_and_leaves_every_empty_cell_empty(
+    tmp_path: Path,
+) -> None:
+    from importer.source import ics
+
+    got = read_rows(
+        tmp_path,
+        "UID:1\nDTEND:20270301T100000",
+        "UID:2\nDTSTART;VALUE=TIME:100000",
+        "CATEGORIES;VALUE=DATE:20270301T100000",  # unreadable, with neither UID nor SUMMARY
+    )
+    assert got.rows == [dict.fromkeys(ics.COLUMNS, None) | {"UID": u} for u in ("1", "2", None)]
+    assert got.errors == {
+        (2, "DTSTART"): ("ics-bad-date", "the event has no DTSTART"),
+        (3, "DTSTART"): ("ics-bad-date", "not a date or time"),
+        (4, "DTSTART"): (
+            "ics-unreadable",
+            "CATEGORIES: the event cannot be read (You must use datetime, date, timedelta, "
+            "time or tuple (for periods))",
+        ),
+    }
+
+
+def test_a_calendar_of_no_events_is_refused() -> None:
+    raw = b"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:1\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    assert refusal(raw) == ("no-data-rows", "c.ics: the calendar holds no events")
+    declared = raw_calendar(b"K\xf6ln").replace(b"SUMMARY:", b"SUMMARY;CHARSET=utf-8:")
+    assert refusal(declared)[1].startswith("c.ics: line 6: the byte 0xF6 is not UTF-8 (")
+
+
+@pytest.mark.parametrize(
+    ("zone", "warned"),
+    [("Africa/Lagos", True), ("Africa/Johannesburg", True), ("Europe/Paris", False)],
+)
+def test_a_series_in_a_zone_whose_offset_differs_in_winter_or_summer_is_warned(
+    tmp_path: Path, zone: str, warned: bool
+) -> None:
+    got = read_rows(tmp_path, f"UID:1\nDTSTART;TZID={zone}:20270301T100000\nRRULE:FREQ=DAILY")
+    assert ((2, "REPEAT") in got.warnings) is warned
+
+
+@pytest.mark.parametrize(
+    ("until", "last"), [("89991231T000000Z", "01.03.8999"), ("90000101T000000Z", None)]
+)
+def test_an_until_from_the_year_9000_means_no_end(
+    tmp_path: Path, until: str, last: str | None
+) -> None:
+    rule = f"FREQ=YEARLY;UNTIL={until}"
+    got = read_rows(tmp_path, f"UID:1\nDTSTART:20270301T100000\nRRULE:{rule}")
+    assert (got.rows[0]["REPEAT"], got.rows[0]["UNTIL"], got.errors) == ("yearly", last, {})
+
+
+def test_what_a_series_cannot_be_is_said_in_its_own_words(tmp_path: Path) -> None:
+    base = "SUMMARY:x\nDTSTART:20270301T100000\n"
+    got = read_rows(
+        tmp_path,
+        f"UID:1\n{base}RRULE:FREQ=DAILY;COUNT=2\nRRULE:FREQ=WEEKLY",
+        f"UID:2\n{base}RRULE:FREQ=DAILY;COUNT=2\nRDATE:20270310T100000",
+        f"UID:3\n{base}RRULE:FREQ=DAILY;INTERVAL=x",
+        f"UID:4\n{base}LOCATION:Markt 1\\n\\n\\n52062 Aachen\nCATEGORIES:a,,b",
+    )
+    said = {k: v[1] for k, v in got.errors.items()}
+    assert said == {
+        (2, "REPEAT"): "the event has 2 RRULEs; an onOffice series has one",
+        (3, "REPEAT"): "RDATE: extra dates of a series cannot be an onOffice series",
+        (4, "REPEAT"): f"RRULE {got.rows[2]['RRULE']} cannot be read",
+    }
+    assert {v[0] for v in got.errors.values()} == {"ics-rule-unsupported"}
+    assert (got.rows[3]["LOCATION"], got.rows[3]["CATEGORIES"]) == ("Markt 1, 52062 Aachen", "a, b")
+
+
+def test_a_value_out_of_range_is_the_error_of_the_cell_it_fills(tmp_path: Path) -> None:
+    """A lead or a date past the year 9999 in Berlin: the row's error on the alarm, the
+    series, or (an occurrence's RECURRENCE-ID) the start; that one was put on a column the
+    report does not have, so the check said "the start is missing" instead."""
+    why = "the event cannot be read (date value out of range)"
+    path = calendar(
+        tmp_path,
+        "UID:1\nDTSTART:20270301T100000\nBEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-P99999999D\n"
+        "END:VALARM",
+        "UID:2\nDTSTART:20270301T100000\nRRULE:FREQ=DAILY\nEXDATE:99991231T235959Z",
+        "UID:3\nRECURRENCE-ID:99991231T235959Z\nDTSTART:20270301T100000",
+    )
+    from importer.source import ics
+
+    assert ics.read_events(path, path.read_bytes(), 10).errors == {
+        (2, "VALARM"): ("ics-unreadable", f"VALARM: {why}"),
+        (3, "REPEAT"): ("ics-unreadable", f"RRULE: {why}"),
+        (4, "DTSTART"): ("ics-unreadable", f"RECURRENCE-ID: {why}"),
+    }
+    checked = rows(path)[4]
+    assert [(p.code, p.columns, p.message) for p in checked.problems] == [
+        ("ics-unreadable", ("DTSTART",), f"RECURRENCE-ID: {why}")
+    ]
+
+
+@pytest.mark.parametrize("day", range(1, 8))  # 1 March 2027 is a Monday, 7 March a Sunday
+def test_a_weekly_rule_on_its_starts_own_weekday_is_a_series_on_any_weekday(
+    tmp_path: Path, day: int
+) -> None:
+    weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][day - 1]
+    other = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][day % 7]
+    got = read_rows(
+        tmp_path,
+        f"UID:1\nDTSTART:2027030{day}T100000\nRRULE:FREQ=WEEKLY;COUNT=2;BYDAY={weekday}",
+        f"UID:2\nDTSTART:2027030{day}T100000\nRRULE:FREQ=WEEKLY;COUNT=2;BYDAY={other}",
+    )
+    assert (got.rows[0]["REPEAT"], got.rows[0]["UNTIL"]) == ("weekly", f"{day + 7:02d}.03.2027")
+    assert list(got.errors) == [(3, "REPEAT")]
+
+
+def test_an_exchange_all_day_series_repeats_its_day(tmp_path: Path) -> None:
+    zone = 'TZID="W. Europe Standard Time"'
+    got = read_rows(
+        tmp_path,
+        f"UID:1\nDTSTART;{zone}:20270310T000000\nDTEND;{zone}:20270311T000000\n"
+        "X-MICROSOFT-CDO-ALLDAYEVENT:TRUE\nRRULE:FREQ=WEEKLY;COUNT=2",
+        zone=OUTLOOK_ZONE,
+    )
+    row = got.rows[0]
+    assert (row["DTSTART"], row["ALL-DAY"], row["REPEAT"], row["UNTIL"]) == (
+        "10.03.2027",
+        "yes",
+        "weekly",
+        "17.03.2027",
+    )
+    assert (got.errors, got.warnings) == ({}, {})
+
+
+def test_two_alarms_keep_the_first_and_an_unreadable_end_is_said(tmp_path: Path) -> None:
+    alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT{}M\nEND:VALARM"
+    got = read_rows(
+        tmp_path,
+        f"UID:1\nDTSTART:20270301T100000\n{alarm.format(15)}\n{alarm.format(5)}",
+        "UID:2\nDTSTART:20270301T100000\nDTEND:2027",
+    )
+    assert got.rows[0]["VALARM"] == "15 minutes" and got.rows[1]["DTEND"] is None
+    assert got.warnings == {(2, "VALARM"): "2 alarms: onOffice keeps one, the first"}
+    assert got.errors == {(3, "DTEND"): ("ics-bad-date", "'2027' is not a date or time")}
+
+
+def test_each_unreadable_start_id_or_duration_is_said_on_its_own_cell(tmp_path: Path) -> None:
+    """A start past the year 9999 in Berlin; an all-day occurrence of an all-day series (its
+    date names it and leaves it out); an occurrence id that is no date leaves the UID as it
+    is; a DURATION that is none is the end's error."""
+    got = read_rows(
+        tmp_path,
+        "UID:1\nDTSTART:99991231T235959Z",
+        "UID:s\nDTSTART;VALUE=DATE:20270301\nRRULE:FREQ=WEEKLY;COUNT=3",
+        "UID:s\nRECURRENCE-ID;VALUE=DATE:20270308\nDTSTART;VALUE=DATE:20270309",
+        "UID:x\nRECURRENCE-ID:garbage\nDTSTART:20270301T100000",
+        "UID:d\nDTSTART:20270301T100000\nDURATION:PTXM",
+    )
+    assert [(r["UID"], r["DTSTART"], r["EXDATE"]) for r in got.rows] == [
+        ("1", None, None),
+        ("s", "01.03.2027", "08.03.2027"),
+        ("s (08.03.2027)", "09.03.2027", None),
+        ("x", "01.03.2027 10:00", None),
+        ("d", "01.03.2027 10:00", None),
+    ]
+    assert got.errors == {
+        (2, "DTSTART"): (
+            "ics-unreadable",
+            "DTSTART: the event cannot be read (date value out of range)",
+        ),
+        (6, "DTEND"): ("ics-bad-date", "DURATION is not readable"),
+    }
+
+
+def test_a_summary_is_one_line_and_a_place_keeps_its_last_letter(tmp_path: Path) -> None:
+    got = read_rows(tmp_path, "UID:1\nDTSTART:20270301T100000\nSUMMARY:a\\nb\nLOCATION:Haus X,")
+    assert (got.rows[0]["SUMMARY"], got.rows[0]["LOCATION"]) == ("a b", "Haus X")

@@ -84,7 +84,7 @@ REMINDER_SECONDS: Final = {
     for v in contract.ERINNERUNG_VALUES
     for n, unit in [v.split()]
 }
-_BEGIN_END: Final = re.compile(rb"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.MULTILINE)
+_BEGIN_END: Final = re.compile(rb"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.MULTILINE | re.IGNORECASE)
 _CHARSET: Final = re.compile(rb";CHARSET=\"?([A-Za-z0-9_.-]+)", re.IGNORECASE)
 _UTF8_SEQUENCE: Final = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 # Apple Calendar's placeholder alarm (X-APPLE-DEFAULT-ALARM, ACTION:NONE): it never rings
@@ -92,7 +92,12 @@ APPLE_PLACEHOLDER: Final = datetime(1976, 4, 1, 0, 55, 45, tzinfo=UTC)
 # An UNTIL this late means "no end" (some exports write 99991231T235959Z): open-ended
 ENDLESS_YEAR: Final = 9000
 # What each property of an event is, as the row's column its error is reported on
-_COLUMN_OF: Final = {"RRULE": "REPEAT", "EXDATE": "EXDATE", "VALARM": "VALARM"}
+_COLUMN_OF: Final = {
+    "RRULE": "REPEAT",
+    "EXDATE": "EXDATE",
+    "VALARM": "VALARM",
+    "RECURRENCE-ID": "DTSTART",
+}
 # The months a day of the month is missing in (UNDOCUMENTED in onOffice: contract.py)
 _SHORT_MONTHS: Final = {29: (2,), 30: (2,), 31: (2, 4, 6, 9, 11)}
 
@@ -132,8 +137,8 @@ def read_events(path: Path, data: bytes, max_rows: int) -> Events:
     count = data.count(b"\nBEGIN:VEVENT")
     if count <= max_rows:
         text, encoding = decode(name, data)
-        if encoding != "utf-8":
-            data = text.encode("utf-8")
+        if encoding != "utf-8" or data.startswith(codecs.BOM_UTF8):
+            data = text.encode("utf-8")  # the text as read: no byte order mark before BEGIN
         count = _check_structure(name, data)
     if count > max_rows:
         raise SourceFileError(
@@ -143,7 +148,8 @@ def read_events(path: Path, data: bytes, max_rows: int) -> Events:
         )
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
-        found: list[Any] = [e for c in calendars for e in c.walk("VEVENT")]
+        # not mutated: walk() ignores letter case ("vevent" finds the same)
+        found: list[Any] = [e for c in calendars for e in c.walk("VEVENT")]  # pragma: no mutate
     except _PARSE_ERRORS:  # one event's property the parser refuses: the others still go
         found = _one_by_one(text)
     if not found:
@@ -192,7 +198,7 @@ def _one_by_one(text: str) -> list[Any]:
     for m in _BLOCK.finditer(text):
         try:
             calendar = icalendar.Calendar.from_ical(_wrapped(zones, m.group(0)))
-            out += calendar.walk("VEVENT")
+            out += calendar.walk("VEVENT")  # pragma: no mutate (walk() ignores letter case)
         except _PARSE_ERRORS as exc:
             out.append(_broken(zones, m.group(0), exc))
     return out
@@ -206,7 +212,7 @@ def _broken(zones: str, block: str, exc: Exception) -> Broken:
     """The property that makes an event unreadable: the first of its lines that is refused
     on its own."""
     lines = re.sub(r"\r?\n[ \t]", "", block).splitlines()
-    named = {ln.split(":", 1)[0].split(";", 1)[0].upper(): ln.split(":", 1)[-1] for ln in lines}
+    named = {_name(ln): ln.partition(":")[2] for ln in lines}
     culprit = "VEVENT"
     for line in lines[1:-1]:
         if line.upper().startswith(("BEGIN:", "END:")):
@@ -214,9 +220,18 @@ def _broken(zones: str, block: str, exc: Exception) -> Broken:
         try:
             icalendar.Calendar.from_ical(_wrapped(zones, f"BEGIN:VEVENT\r\n{line}\r\nEND:VEVENT"))
         except _PARSE_ERRORS:
-            culprit = line.split(":", 1)[0].split(";", 1)[0].upper()
+            culprit = _name(line)
             break
-    return Broken(named.get("UID", ""), named.get("SUMMARY", ""), culprit, _short(exc))
+    # not mutated: a missing UID or SUMMARY as None is the same row (_add_broken: "" is None)
+    uid, summary = named.get("UID", ""), named.get("SUMMARY", "")  # pragma: no mutate
+    return Broken(uid, summary, culprit, _short(exc))
+
+
+def _name(line: str) -> str:
+    """A content line's property name: what stands before its first ``;`` or ``:``."""
+    found = re.match(r"[^;:]*", line)
+    assert found is not None  # matches the empty text at least
+    return found.group(0).upper()
 
 
 def _add_broken(out: Events, event: Broken) -> None:
@@ -278,9 +293,10 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
 def decode_single_byte(name: str, data: bytes) -> tuple[str, str]:
     """Windows-1252 (ISO-8859-1's letters and the Euro sign); its five unused bytes fail."""
     try:
-        return data.decode("cp1252"), "cp1252"
+        return data.decode("cp1252"), "cp1252"  # pragma: no mutate (codec names ignore case)
     except UnicodeDecodeError as exc:
-        raise _undecodable(name, data, exc.start, "cp1252") from None
+        # not mutated: the message writes the encoding upper()ed ("CP1252" is the same)
+        raise _undecodable(name, data, exc.start, "cp1252") from None  # pragma: no mutate
 
 
 def _undecodable(name: str, data: bytes, at: int, encoding: str) -> SourceFileError:
@@ -496,7 +512,7 @@ def _gap(prop: Any, column: str, fail: Any) -> bool:
     as a floating one is (``values.local_time_problem``), in whichever form it is written:
     a converter would move it an hour silently."""
     value = getattr(prop, "dt", None)
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() == UTC:
+    if not isinstance(value, datetime) or value.tzinfo is None:
         return False
     wall = value.replace(tzinfo=None)
     try:
@@ -551,7 +567,7 @@ def _repeats(
     elif rule is not None and event.get("RDATE") is not None:
         refuse(_("RDATE: extra dates of a series cannot be an onOffice series"))
     elif rule is not None:
-        cells["RRULE"] = str(rule.to_ical().decode("utf-8", "replace"))
+        cells["RRULE"] = _rule_text(rule)
         if isinstance(start, datetime) != isinstance(original, datetime):  # made all-day above
             original = _day_of(start)
         _series(cells, rule, original, out, refuse)
@@ -638,7 +654,7 @@ def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, f
     (``rp_type``, ``rp_tage``, ``rp_ende_datum``): every N days, weeks, months or years on the
     start's weekday or day (in the event's own time zone); anything else fails naming the
     part. The last day is the last occurrence's (dateutil), in Berlin."""
-    text = str(rule.to_ical().decode("utf-8", "replace"))
+    text = _rule_text(rule)
     try:
         parts = {str(k).upper(): list(v) for k, v in rule.items()}
         interval = int((parts.pop("INTERVAL", [1]) or [1])[0])
@@ -705,36 +721,66 @@ def _series(cells: dict[str, str | None], rule: Any, start: date, out: Events, f
     cells["REPEAT"] = FREQUENCIES[frequency]
     cells["INTERVAL"] = str(interval)
     if until or count:
-        last = _last_occurrence(rule, start, until[0] if until else None, out)
-        cells["UNTIL"] = when(last) if last is not None else None
-        if last is None:
-            fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
+        _series_end(cells, rule, start, until[0] if until else None, out, fail)
+
+
+def _series_end(
+    cells: dict[str, str | None], rule: Any, start: date, until: Any, out: Events, fail: Any
+) -> None:
+    """UNTIL: the day of the rule's last occurrence, or the row's error saying why not."""
+    text = _rule_text(rule)
+    try:
+        last = _last_occurrence(rule, start, until, out)
+    except _Uncounted:
+        fail(
+            _(
+                "RRULE {rule}: the file's series hold more than {n} occurrences in all, "
+                "the most counted in one file, so this one's last day is not known; "
+                "split the file"
+            ).format(rule=text, n=BUDGET)
+        )
+        return
+    cells["UNTIL"] = when(last) if last is not None else None
+    if last is None:
+        fail(_("RRULE {rule}: no occurrence at all").format(rule=text))
+
+
+class _Uncounted(Exception):
+    """A COUNT's last occurrence past the file's budget of occurrences: not known."""
 
 
 def _last_occurrence(rule: Any, start: date, until: Any, out: Events) -> date | None:
     """The day (in Berlin) of a rule's last occurrence: counted by dateutil, up to the
-    file's budget of occurrences; past it, an UNTIL's own day (a COUNT has been refused
-    beyond MAX_COUNT). An UNTIL is read in the start's own terms, so that every form of an
-    event ends on the same day: a date is the whole of that day, a UTC time the same moment
-    for a floating (Berlin) start."""
+    file's budget of occurrences; past it, an UNTIL's own day, and for a COUNT (whose last
+    day only counting finds) :class:`_Uncounted`. An UNTIL is read in the start's own terms,
+    so that every form of an event ends on the same day: a date is the whole of that day, a
+    UTC time the same moment for a floating (Berlin) start."""
     begin = start if isinstance(start, datetime) else datetime.combine(start, time(0))
-    bare = {str(k).upper(): v for k, v in rule.items() if str(k).upper() != "UNTIL"}
-    text = bytes(icalendar.vRecur(bare).to_ical()).decode("utf-8", "replace")  # type: ignore[no-untyped-call]
+    bare = {k: v for k, v in rule.items() if k != "UNTIL"}  # its keys are upper case
+    text = _rule_text(icalendar.vRecur(bare))
     last = _until(until, begin) if until is not None else None
     try:
         expanded = rrulestr(text, dtstart=begin)
-        if last is not None and isinstance(expanded, rrule):
+        # not mutated: one RRULE is an rrule, and replace(until=None) changes none
+        if last is not None and isinstance(expanded, rrule):  # pragma: no mutate
             expanded = expanded.replace(until=last)
         allowed = max(0, out.budget)
         occurrences = list(itertools.islice(iter(expanded), allowed + 1))
     except (ValueError, TypeError, OverflowError):
         occurrences, allowed = [], -1
     out.budget -= len(occurrences)
-    if occurrences and len(occurrences) <= allowed:
-        return _day_of(_berlin(occurrences[-1]))
-    if last is not None:  # past the budget: the UNTIL's own day
+    if len(occurrences) <= allowed:  # all counted: an UNTIL before the start leaves none
+        return _day_of(_berlin(occurrences[-1])) if occurrences else None
+    if last is not None:  # past the budget (or not countable): the UNTIL's own day
         return _day_of(_berlin(last))
-    return _day_of(_berlin(occurrences[-1])) if occurrences else None
+    if occurrences:  # past the budget, a COUNT: its last occurrence is not counted
+        raise _Uncounted
+    return None
+
+
+def _rule_text(rule: Any) -> str:
+    """An RRULE as written (vRecur's keys upper case, its bytes UTF-8 by construction)."""
+    return bytes(rule.to_ical()).decode()
 
 
 def _until(until: Any, begin: datetime) -> datetime:
@@ -742,7 +788,7 @@ def _until(until: Any, begin: datetime) -> datetime:
     start's zone; a UTC time converted to the start's zone (Berlin for a floating one)."""
     if not isinstance(until, datetime):
         moment = datetime.combine(until, time(23, 59, 59))
-        return moment.replace(tzinfo=begin.tzinfo) if begin.tzinfo else moment
+        return moment.replace(tzinfo=begin.tzinfo)  # a floating start's None: floating too
     if begin.tzinfo is not None:
         return until if until.tzinfo is not None else until.replace(tzinfo=begin.tzinfo)
     return _berlin(until)
@@ -813,9 +859,11 @@ def _alarm(
 def _rings(alarm: Any) -> bool:
     """Not an alarm that never goes off: ``ACTION:NONE``, or Apple's default placeholder
     (``TRIGGER;VALUE=DATE-TIME:19760401T005545Z``)."""
-    if _text(alarm.get("ACTION")).upper() == "NONE":
+    # not mutated: get() ignores letter case ("action" finds the same)
+    if _text(alarm.get("ACTION")).upper() == "NONE":  # pragma: no mutate
         return False
-    value = getattr(alarm.get("TRIGGER"), "dt", None)
+    # not mutated: get() ignores letter case; every alarm here has a TRIGGER with .dt
+    value = getattr(alarm.get("TRIGGER"), "dt", None)  # pragma: no mutate
     return not (
         isinstance(value, datetime) and value.tzinfo is not None and value == APPLE_PLACEHOLDER
     )
