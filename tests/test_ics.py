@@ -1107,7 +1107,8 @@ SERIES_CELLS = ("REPEAT", "INTERVAL", "UNTIL", "EXDATE", "RRULE")
         (
             "20270301T100000",
             "FREQ=DAILY;UNTIL=20270228",
-            ("daily", "1", None, None, "FREQ=DAILY;UNTIL=20270228"),
+            # refused: the rule stays in REPEAT (sent again from the results, refused again)
+            ("FREQ=DAILY;UNTIL=20270228", "1", None, None, "FREQ=DAILY;UNTIL=20270228"),
         ),
     ],
 )
@@ -1182,7 +1183,8 @@ def test_a_rule_is_a_series_or_its_rows_error_naming_the_part(
         assert got.errors == {} and got.rows[0]["UNTIL"] == "01.03.2027"
     else:
         assert got.errors == {(2, "REPEAT"): ("ics-rule-unsupported", f"RRULE {rule}: {says}")}
-        assert got.rows[0]["REPEAT"] is None
+        # the rule stays in its cell: sent again from the results workbook, refused again
+        assert got.rows[0]["REPEAT"] == rule
 
 
 def test_each_alarm_becomes_its_nearest_reminder_and_each_difference_is_said(

@@ -554,7 +554,7 @@ def _repeats(
 ) -> None:
     rule = event.get("RRULE")
     original = event.get("DTSTART").dt
-    written = "; ".join(r.to_ical().decode("utf-8", "replace") for r in _listed(rule))
+    written = "; ".join(_rule_text(r) for r in _listed(rule))
 
     def refuse(why: str) -> None:
         _fail(out, row, "REPEAT", "ics-rule-unsupported", why)
