@@ -59,7 +59,8 @@ def finish(proc: Process, timeout: float = 120) -> int:
         proc.end()
 
 
-@pytest.mark.timeout(300)  # 21 processes: 23-35 s, more beside three other tests on 2 cores
+@pytest.mark.ci_share  # 21 processes, 23-35 s: in CI's share (.ci/run), beside the fast kills below
+@pytest.mark.timeout(300)
 def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:

@@ -68,7 +68,11 @@ def exactly_once(sandbox: Sandbox) -> None:
         pytest.param(  # past the 0.5 s timeout: 35 s of waiting, in CI's share
             Faults(latency=(0.0, 0.8), writes_only=True, seed=5), True, marks=pytest.mark.ci_share
         ),
-        (Faults(fail_before_rate=0.15, drop_after_rate=0.15, latency=(0.0, 0.02), seed=6), False),
+        pytest.param(  # every call, reads too: 12 s, in CI's share
+            Faults(fail_before_rate=0.15, drop_after_rate=0.15, latency=(0.0, 0.02), seed=6),
+            False,
+            marks=pytest.mark.ci_share,
+        ),
     ],
     ids=["503-before", "reset-before", "500-after", "dropped-after", "slow", "mixed-all-calls"],
 )

@@ -111,6 +111,7 @@ def _text(events: list[tuple[list[tuple[str, list[str], str]], list[list[object]
     return "\r\n".join(out) + "\r\n"
 
 
+@pytest.mark.ci_share  # a fuzz of 11 s: in CI's share (.ci/run)
 def test_arbitrary_vevent_properties_and_parameters_give_rows_or_typed_errors() -> None:
     seen: Counter[str] = Counter()
     why: Counter[str] = Counter()

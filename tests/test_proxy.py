@@ -43,6 +43,7 @@ class InspectingProxy:
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert(API_HOST).configure_cert(self._context)
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # a close does not wake a blocked accept: it looks again
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -66,8 +67,11 @@ class InspectingProxy:
         while not self._stop.is_set():
             try:
                 client, _address = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)  # accepted sockets inherit the listener's timeout
             self._spawn(self._serve, client)
 
     def _serve(self, client: socket.socket) -> None:
