@@ -102,7 +102,7 @@ def test_kill_9_at_twenty_points_then_rerun_creates_every_row_exactly_once(
 def test_ctrl_c_finishes_in_flight_writes_results_and_exits_130(
     tmp_path: Path, sandbox: Sandbox, stop: signal.Signals
 ) -> None:
-    source, mapping = generated(tmp_path, 300)
+    source, mapping = generated(tmp_path, 150)
     sandbox.faults = Faults(latency=0.02)
     log = tmp_path / "runs.log"
     proc = start(sandbox, source, mapping, log)
@@ -117,9 +117,9 @@ def test_ctrl_c_finishes_in_flight_writes_results_and_exits_130(
     assert "Interrupted" in output
     counted = statuses(tmp_path / "rows.results.xlsx")
     assert counted["created"] == sandbox.store.count_appointments() > 0
-    assert counted["not-sent"] > 0 and sum(counted.values()) == 300
+    assert counted["not-sent"] > 0 and sum(counted.values()) == 150
     assert finish(start(sandbox, source, mapping, log)) == ExitCode.OK
-    assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 300
+    assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 150
 
 
 @pytest.mark.parametrize(
