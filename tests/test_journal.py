@@ -28,12 +28,14 @@ from importer.run.journal import (
     UNKNOWN,
     Entry,
     FileHistory,
+    ImportRecord,
     Journal,
     data_dir,
     default_journal_path,
     entry_content,
     entry_list,
     history,
+    imports,
     ledger_path,
     rows_key,
     snapshot,
@@ -485,3 +487,19 @@ def test_where_ledgers_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert rows_key("/in/a.csv") == "rows2:/in/a.csv"
     results = tmp_path / "viewings.results.xlsx"
     assert default_journal_path(results) == tmp_path / "viewings.results.journal.sqlite"
+
+
+def test_an_imports_record_is_the_last_file_run_into_its_results(tmp_path: Path) -> None:
+    """History opens a results workbook with what the ledger recorded for it. Sending its
+    failed rows again (no input: the workbook itself) keeps the file's record; a new run of a
+    file writing to the same results (a mended mapping, or viewings.csv after viewings.xlsx)
+    replaced nothing, so History opened the new workbook with the old mapping and list."""
+    results = str(tmp_path / "viewings.results.xlsx")
+    with Journal(tmp_path / "j.sqlite", "acct") as journal:
+        journal.recorded(ImportRecord(results, "viewings", "/in/viewings.xlsx", "old: 1", "v1"))
+        journal.recorded(ImportRecord(results, "viewings", None, "derived: 1", "v1", at="2027"))
+        (kept,) = imports(tmp_path / "j.sqlite", "acct")
+        assert (kept.input, kept.mapping, kept.at) == ("/in/viewings.xlsx", "old: 1", "2027")
+        journal.recorded(ImportRecord(results, "viewings", "/in/viewings.csv", "new: 2", "v2"))
+    (now,) = imports(tmp_path / "j.sqlite", "acct")
+    assert (now.input, now.mapping, now.mapping_name) == ("/in/viewings.csv", "new: 2", "v2")

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from importer import check, load_table
 from importer.core.errors import ExitCode
 from importer.mapping.draft import draft_mapping
+from importer.output.report import ForWeb, write_report
 from importer.run.submit import earlier_outcomes
 from importer.sandbox import Sandbox
 from importer.web.guard import Guard
@@ -273,6 +274,19 @@ def test_a_corrected_check_report_run_stays_its_lists(tmp_path: Path, sandbox: S
     assert _cancelled(sandbox) == cancelled
     summary = [r[:2] for r in results["Summary"].iter_rows(values_only=True)]
     assert ("List (the same on every computer)", "viewings") in summary
+
+
+def test_a_check_report_of_the_web_app_names_the_office_files_list(tmp_path: Path) -> None:
+    """The web app checks its copy of the upload (a safe name: "Viewings_March.xlsx"); its
+    report named that copy's list, so the corrected report run with the CLI was a list of its
+    own (every row created again). It names the file's list as the office named it."""
+    copy = tmp_path / "Viewings_March.xlsx"
+    shutil.copy(ROOT / "samples" / "viewings.xlsx", copy)
+    checked = check(copy, VIEWINGS_MAPPING, report=False)
+    report = write_report(checked, tmp_path / "r.check.xlsx", ForWeb("Viewings März.xlsx"))
+    assert load_table(report).results_list == "Viewings März"
+    plain = write_report(checked, tmp_path / "plain.check.xlsx")  # the CLI's: the file's own
+    assert load_table(plain).results_list == "Viewings_March"
 
 
 def _cancelled(sb: Sandbox) -> list[int]:

@@ -105,6 +105,14 @@ def write_report(
     return result.report_path
 
 
+def _list_of(report: CheckReport, web: ForWeb | None) -> str:
+    """The list the checked file is: the plan's, else the one our workbook's Summary names,
+    else the file's name as the office chose it (not the web app's copy of it)."""
+    if report.list_name or report.table.results_list:
+        return str(report.list_name or report.table.results_list)
+    return list_name(web.file_name if web is not None else report.source)
+
+
 def default_report_path(source: Path) -> Path:
     return source.with_name(f"{source.stem}.check.xlsx")
 
@@ -374,7 +382,7 @@ def summary(report: CheckReport, web: ForWeb | None = None) -> list[list[Any]]:
         [_(FOR_SUPPORT), ""],
         [_("Input file"), web.file_name if web else str(report.source)],
         # read back when the report comes back corrected: its rows stay the list's
-        [_(LIST_LABEL), table.results_list or list_name(report.source)],
+        [_(LIST_LABEL), _list_of(report, web)],
         [_("Sheet"), table.sheet or _("(CSV)")],
         [_("Header row"), table.header_row],
         [_("Encoding / delimiter"), encoding],

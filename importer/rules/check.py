@@ -94,6 +94,7 @@ class CheckReport:
     plan: dict[int, str] = field(default_factory=dict)
     plan_removed: int = 0
     plan_notes: dict[int, str] = field(default_factory=dict)  # row -> what the plan says of it
+    list_name: str | None = None  # the list the plan was made for (its report names it)
     # The plan's questions (rows that could each be one of these appointments), and what each
     # appointment asked about holds, in words: for the web app's confirmation.
     questions: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)

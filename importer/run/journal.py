@@ -526,11 +526,13 @@ class Journal:
     def recorded(self, made: ImportRecord) -> None:
         """Record where a run writes its results workbook, and what opening it on a later day
         needs (the mapping as used, the sheet): History finds every import of the account by
-        it, the CLI's too. A later run of the same workbook (its failed rows sent again) keeps
-        what the first recorded and says when."""
+        it, the CLI's too. A later run of the same workbook (its failed rows sent again, no
+        ``input``) keeps what the first recorded and says when; a run of a file (the same one
+        with a mended mapping, or another writing to this path) records itself instead."""
+        keep = "IGNORE" if made.input is None else "REPLACE"
         self._transaction(
             (
-                "INSERT OR IGNORE INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR {keep} INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     made.results,
                     made.list,

@@ -474,7 +474,7 @@ def planned_check(
         return checked
     try:
         earlier = earlier_outcomes(checked.table)
-        name = list_name or _list_name(Path(source), checked.table)
+        name = checked.list_name = list_name or _list_name(Path(source), checked.table)
         recall(client, meta.get(MEMO_KEY))
         done = reconcile(
             client,
