@@ -3,6 +3,7 @@ the smoothing, and the words at their edges, in both languages."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,31 @@ def test_an_imports_last_look_in_onoffice_is_a_counted_stage(
     total = stages[0][2]
     assert 0 < total <= 30 and stages[0][1] == 0 and stages[-1][1:] == (total, total)
     assert [d for _w, d, _t in stages] == sorted(d for _w, d, _t in stages)
+
+
+def test_a_page_asking_the_rate_while_the_job_records_never_breaks() -> None:
+    """The web app's job thread records (and starts new stages) while a page's request asks
+    the rate: without a lock the samples changed under the rate's reading ("deque mutated
+    during iteration": a poll answered 500)."""
+    ticks = iter(range(10**9))
+    pace = Pace(clock=lambda: next(ticks) * 0.3)
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        try:
+            while not done.is_set():
+                pace.rate()
+                pace.words(10)
+        except BaseException as exc:  # noqa: BLE001 - what the page's request would raise
+            failures.append(exc)
+
+    reader = threading.Thread(target=ask)
+    reader.start()
+    try:
+        for n in range(60_000):
+            pace.record(n % 300, 300)  # a new stage every 300 items
+    finally:
+        done.set()
+        reader.join(10)
+    assert failures == []

@@ -17,6 +17,7 @@ Pure functions and a small holder of their state:
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -99,12 +100,14 @@ def left_words(seconds: float | None, remaining: int) -> str:
 
 @dataclass
 class Pace:
-    """The samples and the smoothed rate of one step (``clock``: for tests)."""
+    """The samples and the smoothed rate of one step (``clock``: for tests). The job's thread
+    records while a page's request asks the rate: one lock keeps the samples whole."""
 
     clock: Callable[[], float] = time.monotonic
     samples: deque[Sample] = field(default_factory=lambda: deque(maxlen=256))
     smooth: float | None = None  # the smoothed rate
     smoothed_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def now(self) -> float:
         return self.clock()
@@ -113,14 +116,19 @@ class Pace:
         """``done`` of ``total`` items now (called per item; a sample kept every quarter
         second, and the rate moved with it)."""
         now = self.now()
-        if self.samples and done < self.samples[-1][1]:
-            self.reset()  # a new stage counts from 0 again: its own rate
-        if self.samples and now - self.samples[-1][0] < SAMPLE_EVERY and done < total:
-            return
-        self.samples.append((now, done))
-        self.update(now)
+        with self.lock:
+            if self.samples and done < self.samples[-1][1]:
+                self._reset()  # a new stage counts from 0 again: its own rate
+            if self.samples and now - self.samples[-1][0] < SAMPLE_EVERY and done < total:
+                return
+            self.samples.append((now, done))
+            self._update(now)
 
     def update(self, now: float) -> float | None:
+        with self.lock:
+            return self._update(now)
+
+    def _update(self, now: float) -> float | None:
         self.smooth = smoothed(recent_rate(self.samples, now), self.smooth, now - self.smoothed_at)
         self.smoothed_at = now
         return self.smooth
@@ -129,9 +137,10 @@ class Pace:
         """The smoothed rate (0 while not known), moved to now when a second old (a stall
         lowers it, and a whole window of one makes it unknown)."""
         now = self.now()
-        if now - self.smoothed_at >= 1.0:
-            self.update(now)
-        return self.smooth or 0.0
+        with self.lock:
+            if now - self.smoothed_at >= 1.0:
+                self._update(now)
+            return self.smooth or 0.0
 
     def left(self, remaining: int) -> float | None:
         return seconds_left(remaining, self.rate())
@@ -140,5 +149,9 @@ class Pace:
         return left_words(self.left(remaining), remaining)
 
     def reset(self) -> None:
+        with self.lock:
+            self._reset()
+
+    def _reset(self) -> None:
         self.samples.clear()
         self.smooth, self.smoothed_at = None, 0.0
