@@ -23,7 +23,7 @@ from importer.mapping.spec import load_mapping
 from importer.web import editor
 from importer.web.app import create_app
 from importer.web.guard import COOKIE, Guard
-from importer.web.workspace import Workspace
+from importer.web.workspace import Workspace, only_names
 
 from .conftest import ROOT, SAMPLES
 from .files import write_csv
@@ -943,3 +943,27 @@ def test_an_unknown_contact_says_both_ways_out_and_an_empty_cell_imports(
     finished(ws)
     assert "1 created" in text(client.get(started.headers["Location"]))
     assert ws._sandbox_server().store.count_appointments() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (  # the home folder and a folder below it with spaces (review: "Max Mustermann\...")
+            "cannot open {home}/My Documents/x.results.xlsx (Permission denied)",
+            "cannot open x.results.xlsx (Permission denied)",
+        ),
+        (
+            "{home}/My Documents/x.results.xlsx and {home}/Büro/y.xlsx",
+            "x.results.xlsx and y.xlsx",
+        ),
+        ("the ledger {data}/ledgers/acct.sqlite is locked", "the ledger acct.sqlite is locked"),
+        ("/srv/other/z.csv: gone; https://example.org/a/b", "z.csv: gone; https://example.org/a/b"),
+        (r"C:\Users\Max\Desktop\x.xlsx fehlt", "x.xlsx fehlt"),
+    ],
+)
+def test_the_support_block_names_files_by_their_names_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, said: str
+) -> None:
+    home, data = tmp_path / "Max Mustermann", tmp_path / "Daten der App"
+    monkeypatch.setenv("HOME", str(home))
+    assert only_names(text.format(home=home, data=data), [data]) == said

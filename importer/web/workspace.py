@@ -1331,12 +1331,19 @@ ANY_PATH = re.compile(
 )
 
 
+# The folders below a known one, each may hold spaces (never one right before a separator: that
+# is the space between a file's name and the next path of a message).
+FOLDERS_BELOW = r"(?:[\\/](?:[^\\/:*?\"<>|()\n ]| (?![\\/]))*)*[\\/]"
+
+
 def only_names(text: str, folders: list[Path]) -> str:
     """``text`` with every path in it named by its last part (a file by its name): the known
-    ``folders`` first (their folder names may hold spaces), then anything that looks like an
+    ``folders`` and the user's home first (their folder names, and those below them, may hold
+    spaces: "C:\\Users\\Max Mustermann\\My Documents"), then anything that looks like an
     absolute path. The office never had those folders; a helpdesk asks for the file's name."""
-    for folder in sorted({str(f) for f in folders}, key=len, reverse=True):
-        text = re.sub(re.escape(folder) + r"(?:[\\/][^\s\\/:]*)*[\\/]", "", text)
+    known = {str(f) for f in [*folders, Path.home()] if str(f) not in ("", "/", ".")}
+    for folder in sorted(known, key=len, reverse=True):
+        text = re.sub(re.escape(folder) + FOLDERS_BELOW, "", text)
         text = text.replace(folder, Path(folder).name)
     return ANY_PATH.sub("", text)
 
