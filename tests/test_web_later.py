@@ -14,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from importer.core import i18n
+from importer.run.journal import Journal, ledger_path
 from importer.sandbox import Sandbox
 from importer.web.app import create_app
 from importer.web.guard import Guard
@@ -363,6 +364,12 @@ def test_a_cli_import_is_opened_sent_again_and_undone_from_history(
 
     wrong = give_back(VIEWINGS)  # the list itself, not its results: refused, in words
     assert wrong.status_code == 400 and "this is not the results workbook of viewings" in wrong.text
+    copies = sorted(ws.results_files())
+    account = ws.connection().account or ""
+    with Journal(ws.journal_path() or ledger_path(account), account):  # an import running
+        busy = give_back(tmp_path / "elsewhere.xlsx")
+    assert busy.status_code == 400 and "Traceback" not in busy.text, busy.text
+    assert sorted(ws.results_files()) == copies  # nothing copied that the ledger did not take
     history = text(give_back(tmp_path / "elsewhere.xlsx"))  # the moved workbook, given back
     assert "no longer at" not in history and "9 appointments undone" in history, history
     page = client.get("/history").get_data(as_text=True)

@@ -1239,10 +1239,17 @@ class Workspace:
         account = self.connection().account or ""
         about = {"mapping_text": record.mapping, "sheet": record.sheet}
         options = self._options({**about, "header_row": record.header_row})
-        _note_about(target, source, record.mapping_name, record.mapping, options, account)
-        shutil.copyfile(given, target)
+        # the ledger first: one busy with an import refuses before anything is copied, and a
+        # copy whose move was not recorded is taken back (else each retry left one in History)
         with Journal(self.journal_path() or ledger_path(account), account) as journal:
-            journal.moved(record.results, str(target.resolve()))
+            try:
+                _note_about(target, source, record.mapping_name, record.mapping, options, account)
+                shutil.copyfile(given, target)
+                journal.moved(record.results, str(target.resolve()))
+            except BaseException:
+                for made in (target, about_path(target)):
+                    made.unlink(missing_ok=True)
+                raise
         return target
 
     @staticmethod
