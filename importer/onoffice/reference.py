@@ -56,7 +56,6 @@ _LINE: Final = re.compile(rf"(?m)^{_REF}[ \t\r]*$")
 # server may store line breaks as CRLF.
 _BLOCK: Final = re.compile(rf"(?m)(?:\r?\n\r?\n)?^{_REF}[ \t\r]*(?:\n{_STATE}[ \t\r]*)?$(?:\n)?")
 RESULTS_SUFFIX: Final = ".results"
-CHECK_SUFFIX: Final = ".check"  # the check report's (importer.output.report.default_report_path)
 
 
 @dataclass(frozen=True)
@@ -97,24 +96,14 @@ def reference(row_key: str) -> str:
 
 def list_name(path: str | PurePath) -> str:
     """The name a list is known by on every computer: its file name without the extension, and
-    without ``.results`` or ``.check`` for its results workbook and its check report
-    (``viewings.xlsx``, ``viewings.csv``, ``viewings.results.xlsx``, ``viewings.check.xlsx``
-    are one list: either workbook may come back corrected, and be checked again)."""
+    without ``.results`` for its results workbook (``viewings.xlsx``, ``viewings.csv`` and
+    ``viewings.results.xlsx`` are one list). A check report, and a results workbook under
+    another name, say their list in their Summary (``importer.source.load``); a name is never
+    read otherwise than it was: the list tags of every import before stay."""
     stem = PurePath(path).name
     if "." in stem:
         stem = stem.rsplit(".", 1)[0]
-    name = stem.strip() or stem
-    while (shorter := _without_suffix(name)) != name:
-        name = shorter
-    return name
-
-
-def _without_suffix(name: str) -> str:
-    for suffix in (RESULTS_SUFFIX, CHECK_SUFFIX):
-        rest = name.removesuffix(suffix).strip()
-        if rest and rest != name:
-            return rest
-    return name
+    return stem.removesuffix(RESULTS_SUFFIX).strip() or stem
 
 
 def list_tag(name: str) -> str:
