@@ -1244,6 +1244,8 @@ class Workspace:
         with Journal(self.journal_path() or ledger_path(account), account) as journal:
             try:
                 _note_about(target, source, record.mapping_name, record.mapping, options, account)
+                if self.sandbox_wanted:  # a practice import stays one (its sandbox may move)
+                    _note_practice(target)
                 shutil.copyfile(given, target)
                 journal.moved(record.results, str(target.resolve()))
             except BaseException:
