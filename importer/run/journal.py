@@ -37,6 +37,7 @@ import os
 import sqlite3
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -565,23 +566,31 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
     path = Path(path)
     if not path.exists():
         return {}, {}
+    with _read_only(path) as db:
+        owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+        if owner is not None and owner[0] != account:
+            raise ConfigurationError(
+                _("the journal {path} belongs to {owner}, not to {account}").format(
+                    path=path, owner=owner[0], account=account
+                ),
+                path=path,
+            )
+        columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
+        # a journal of an earlier version, not migrated yet: its missing columns as NULL
+        present = [c if c in columns else "NULL" for c in Journal._COLUMNS]
+        select = f"SELECT {', '.join(present)} FROM entries"
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        return {r[0]: Journal._entry(r) for r in db.execute(select)}, meta
+
+
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A journal opened read only, without its lock; one SQLite cannot read is refused,
+    naming it."""
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
-            if owner is not None and owner[0] != account:
-                raise ConfigurationError(
-                    _("the journal {path} belongs to {owner}, not to {account}").format(
-                        path=path, owner=owner[0], account=account
-                    ),
-                    path=path,
-                )
-            columns = {r[1] for r in db.execute("PRAGMA table_info(entries)")}
-            # a journal of an earlier version, not migrated yet: its missing columns as NULL
-            present = [c if c in columns else "NULL" for c in Journal._COLUMNS]
-            select = f"SELECT {', '.join(present)} FROM entries"
-            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-            return {r[0]: Journal._entry(r) for r in db.execute(select)}, meta
+            yield db
         finally:
             db.close()
     except sqlite3.Error as exc:
@@ -610,25 +619,17 @@ def imports(path: str | Path, account: str) -> list[ImportRecord]:
     path = Path(path)
     if not path.exists():
         return []
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-            if "imports" not in tables:
-                return []
-            owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
-            if owner is not None and owner[0] != account:  # another account's: none of ours
-                return []
-            rows = db.execute(
-                "SELECT results, list, input, mapping, mapping_name, sheet, header_row, at "
-                "FROM imports ORDER BY at DESC"
-            ).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise ConfigurationError(
-            _("the journal {path} cannot be read ({why})").format(path=path, why=exc), path=path
-        ) from None
+    with _read_only(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        if "imports" not in tables:
+            return []
+        owner = db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
+        if owner is not None and owner[0] != account:  # another account's: none of ours
+            return []
+        rows = db.execute(
+            "SELECT results, list, input, mapping, mapping_name, sheet, header_row, at "
+            "FROM imports ORDER BY at DESC"
+        ).fetchall()
     return [ImportRecord(*row) for row in rows]
 
 
