@@ -96,19 +96,27 @@ def shot(driver: Any, name: str, findings: dict[str, list[str]]) -> None:
     findings[name] = serious(driver)
 
 
-def checked(driver: Any, url: str, shots: dict[str, list[str]] | None = None) -> None:
-    """The sample uploaded, its saved mapping opened, every row checked."""
+def with_mapping(driver: Any, url: str, sample: str, mapping: str, rows_said: str) -> Any:
+    """A sample uploaded (its rows shown, saying ``rows_said``) and a saved mapping opened:
+    the preview."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     driver.get(url)
     driver.find_element(By.ID, "next").click()
-    driver.find_element(By.ID, "file").send_keys(str(SAMPLES / "viewings.xlsx"))
-    wait_for(lambda: "14 rows below it" in main_text(driver), "the file's rows")
+    driver.find_element(By.ID, "file").send_keys(str(SAMPLES / sample))
+    wait_for(lambda: rows_said in main_text(driver), "the file's rows")
     driver.find_element(By.ID, "next").click()
-    Select(driver.find_element(By.ID, "open-name")).select_by_value("viewings")
+    Select(driver.find_element(By.ID, "open-name")).select_by_value(mapping)
     driver.find_element(By.CSS_SELECTOR, "#open-name + button").click()
-    preview = wait_for(lambda: driver.find_element(By.ID, "preview"), "the mapping")
+    return wait_for(lambda: driver.find_element(By.ID, "preview"), "the mapping")
+
+
+def checked(driver: Any, url: str, shots: dict[str, list[str]] | None = None) -> None:
+    """The sample uploaded, its saved mapping opened, every row checked."""
+    from selenium.webdriver.common.by import By
+
+    preview = with_mapping(driver, url, "viewings.xlsx", "viewings", "14 rows below it")
     if shots is not None:  # a keyboard user skips the long form: a few Tabs to "Next"
         from selenium.webdriver.common.keys import Keys
 
@@ -291,7 +299,6 @@ def test_a_practice_calendar_import_is_opened_and_undone_from_history_after_rest
     import socket
 
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
 
     from importer.sandbox.store import Store
 
@@ -305,14 +312,7 @@ def test_a_practice_calendar_import_is_opened_and_undone_from_history_after_rest
             store.close()
 
     browser = browsers()
-    browser.get(computer.start("--sandbox"))
-    browser.find_element(By.ID, "next").click()
-    browser.find_element(By.ID, "file").send_keys(str(SAMPLES / "outlook.ics"))
-    wait_for(lambda: "outlook.ics" in main_text(browser), "the calendar's rows")
-    browser.find_element(By.ID, "next").click()
-    Select(browser.find_element(By.ID, "open-name")).select_by_value("ics")
-    browser.find_element(By.CSS_SELECTOR, "#open-name + button").click()
-    wait_for(lambda: browser.find_element(By.ID, "preview"), "the mapping")
+    with_mapping(browser, computer.start("--sandbox"), "outlook.ics", "ics", "outlook.ics")
     browser.find_element(By.ID, "next").click()
     wait_for(lambda: browser.find_element(By.ID, "counts").text, "the check", 60)
     browser.find_element(By.ID, "next").click()

@@ -47,7 +47,7 @@ from ..output.results import sheet_rows
 from ..run.undo import undo_word
 from ..source.load import Limits
 from . import editor
-from .guard import KEPT, Guard
+from .guard import Guard, kept
 from .workspace import MOVED, Imported, Workspace, list_of, read_about
 
 PAGE_ROWS = 50
@@ -138,14 +138,7 @@ def create_app(workspace: Workspace, guard: Guard | None = None) -> Flask:
     @app.after_request
     def remember(response: Response) -> Response:
         if "new_browser" in g:
-            response.set_cookie(
-                guard.browser_cookie,
-                g.new_browser,
-                max_age=KEPT,
-                httponly=True,
-                samesite="Strict",
-                path="/",
-            )
+            kept(response, guard.browser_cookie, g.new_browser)
         return response
 
     @app.teardown_request

@@ -28,6 +28,12 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 KEPT = 30 * 24 * 3600  # seconds a browser keeps the cookies (its workspace survives its restart)
 
 
+def kept(response: Response, name: str, value: str) -> None:
+    """A cookie of the app's: kept :data:`KEPT` seconds, for this app's pages only, never
+    read by scripts nor sent from another site."""
+    response.set_cookie(name, value, max_age=KEPT, httponly=True, samesite="Strict", path="/")
+
+
 @dataclass
 class Guard:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -66,14 +72,7 @@ class Guard:
             response = redirect(request.path, 303)
             # kept when the browser is closed and opened again (the app still running): the
             # office's next morning needs no new address; a new app has a new token anyway
-            response.set_cookie(
-                self.cookie,
-                self.token,
-                max_age=KEPT,
-                httponly=True,
-                samesite="Strict",
-                path="/",
-            )
+            kept(response, self.cookie, self.token)
             return response
         if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")
