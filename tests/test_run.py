@@ -195,7 +195,9 @@ def test_an_api_that_stops_answering_stops_the_run_early(tmp_path: Path, sandbox
         if done == 10:
             sandbox.faults = Faults(fail_before_rate=1.0, fail_before="reset")
 
-    with client_for(sandbox) as client:
+    broken = client_for(sandbox)
+    broken.read_retries = 0  # each read of the broken API fails at once (the run is the subject)
+    with broken as client:
         report = run_import(
             source,
             mapping,
@@ -213,9 +215,9 @@ def test_an_api_that_stops_answering_stops_the_run_early(tmp_path: Path, sandbox
     assert counts["not-sent"] == 50 - counts["unknown"]
     sandbox.faults = Faults()
     with client_for(sandbox) as client:  # later, the API is back: a re-run settles and finishes
-        later = RunOptions(resend_after=0.0)  # as if run after the default 120 s
+        # FAST resends after 0 s: as if run after the default 120 s
         again = run_import(
-            source, mapping, client=client, journal_path=tmp_path / "j.sqlite", options=later
+            source, mapping, client=client, journal_path=tmp_path / "j.sqlite", options=FAST
         )
     assert again.exit_code == ExitCode.OK
     assert set(subjects(sandbox).values()) == {1} and len(subjects(sandbox)) == 60
