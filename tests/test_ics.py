@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from importer import check
@@ -17,7 +18,7 @@ from importer.core.errors import ExitCode
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 
-from .helpers import cli
+from .helpers import cli, sheet_rows
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "samples"
@@ -795,11 +796,48 @@ def test_a_re_export_that_drops_series_place_privacy_and_alarm_clears_what_it_ca
     (now,) = sandbox.store.all_appointments()
     assert not now.get("rp_flag") and not now.get("private")
     assert now.get("location") == {"keine Angaben": ""}
-    import openpyxl
 
     sheet = openpyxl.load_workbook(tmp_path / "c.results.xlsx").worksheets[0]
     said = [str(c.value) for row in sheet.iter_rows() for c in row if c.value]
     assert any("the reminder stays in onOffice" in s for s in said), said
+
+
+def test_a_dropped_alarm_is_said_on_screen_and_on_every_later_run_from_any_computer(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Issue 32, point 7: the reminder, which no modify can remove, stays in onOffice; the run
+    that drops it says so on screen too, and later runs (this computer's "already-created",
+    another's "exists") say it again, where they once said nothing: onOffice still differs."""
+    event = "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000"
+    alarm = "\nBEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM"
+    source = calendar(tmp_path, event + alarm)
+    args = ["--lang", "en", "run", str(source), "-m", str(ICS_MAPPING)]
+    assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    calendar(tmp_path, event)
+    said = "row 2: onOffice keeps the reminder, which the file does not set"
+
+    def results() -> list[Any]:
+        return [r for r in sheet_rows(tmp_path / "c.results.xlsx", "Results")]
+
+    for home, status in (("pc", "updated"), ("pc", "already-created"), ("pc2", "exists")):
+        done = cli(args, sandbox, tmp_path / home, tmp_path)
+        assert f"1 {status}" in done.stdout and said in done.stdout, done.stdout + done.stderr
+        (row,) = results()
+        assert row["Status (import)"] == status  # beside the calendar's own STATUS
+        assert "the reminder stays in onOffice" in str(row["Error"]), row
+        (held,) = sandbox.store.all_appointments()
+        assert held.get("erinnerung") == "15 minutes"  # as said: it stays
+    summary = [
+        r[1]
+        for r in openpyxl.load_workbook(tmp_path / "c.results.xlsx")["Summary"].iter_rows(
+            values_only=True
+        )
+    ]
+    assert any(str(s).startswith(said) for s in summary), summary
+    calendar(tmp_path, event + alarm)  # the alarm back: onOffice equals the file, nothing said
+    back = cli(args, sandbox, tmp_path / "pc", tmp_path)
+    assert "onOffice keeps" not in back.stdout, back.stdout
+    assert results()[0]["Error"] in (None, ""), results()
 
 
 def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(
