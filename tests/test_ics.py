@@ -840,6 +840,34 @@ def test_a_dropped_alarm_is_said_on_screen_and_on_every_later_run_from_any_compu
     assert results()[0]["Error"] in (None, ""), results()
 
 
+def test_a_dropped_exdate_is_said_to_stay_left_out_unless_the_series_goes(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Issue 32, point 7: a re-export whose series no longer leaves 8 March out was "updated"
+    while onOffice kept skipping it (`rp_exception` has no documented empty value): said, as
+    the reminder is, on this run and later ones from any computer; a series dropped as a whole
+    takes its left-out dates with it (nothing said)."""
+    event = "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000"
+    series = event + "\nRRULE:FREQ=WEEKLY;COUNT=4"
+    source = calendar(tmp_path, series + "\nEXDATE:20270308T100000")
+    args = ["--lang", "en", "run", str(source), "-m", str(ICS_MAPPING)]
+    assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    calendar(tmp_path, series)
+    said = "row 2: onOffice keeps the series' list of left-out dates, which the file does not set"
+    for home, status in (("pc", "updated"), ("pc2", "exists")):
+        done = cli(args, sandbox, tmp_path / home, tmp_path)
+        assert f"1 {status}" in done.stdout and said in done.stdout, done.stdout + done.stderr
+        (row,) = sheet_rows(tmp_path / "c.results.xlsx", "Results")
+        assert "the series' list of left-out dates stays in onOffice" in str(row["Error"]), row
+        (held,) = sandbox.store.all_appointments()
+        assert held["rp_exception"] == ["2027-03-08"]  # as said: still left out
+    calendar(tmp_path, event)  # no series any more: nothing is left out of anything
+    gone = cli(args, sandbox, tmp_path / "pc", tmp_path)
+    assert "1 updated" in gone.stdout and "onOffice keeps" not in gone.stdout, gone.stdout
+    (held,) = sandbox.store.all_appointments()
+    assert not held.get("rp_flag")
+
+
 def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(
     tmp_path: Path,
 ) -> None:

@@ -60,6 +60,8 @@ class Appointment:
     # Whether it holds a reminder (`erinnerung`, which no modify can remove, §4.1): None where
     # the read does not tell (appointmentList's `timeBefore` 0 is "0 minutes" or none)
     reminder: bool | None = None
+    # Whether its series leaves dates out (`rp_exception`, likewise): None where not shown
+    skips: bool | None = None
 
     @property
     def people(self) -> frozenset[Id]:
@@ -154,6 +156,7 @@ def from_read(record: Record) -> Appointment:
         unseen=unseen,
         type_text=type_text,
         reminder=bool(str(e.get("erinnerung") or "").strip()) if "erinnerung" in e else None,
+        skips=bool(e.get("rp_exception")) if "rp_exception" in e else None,
     )
 
 

@@ -167,11 +167,13 @@ def kept_fields(
 ) -> list[str]:
     """What the file no longer sets but onOffice keeps (the API has no way to clear it,
     contract.NOT_CLEARABLE): by what this computer last wrote, and, on any computer, a
-    reminder the read of the appointment shows."""
+    reminder or a series' left-out dates the read of the appointment shows."""
     kept = kept_on_modify(entry.payload if entry is not None else None, new)
     data = new.get("data") or {}
     if found is not None and found.reminder and not data.get("erinnerung"):
         kept += [] if "erinnerung" in kept else ["erinnerung"]
+    if found is not None and found.skips and data.get("rp_flag") and not data.get("rp_exception"):
+        kept += [] if "rp_exception" in kept else ["rp_exception"]
     return kept
 
 
@@ -200,6 +202,7 @@ _KEPT_WORDS = {
     "erinnerung": N_("the reminder"),
     "art": N_("the appointment type"),
     "reminderTypes": N_("the reminder channels"),
+    "rp_exception": N_("the series' list of left-out dates"),
 }
 _UNKNOWN_OUTCOME = N_("outcome unknown: {error}")
 STOPPED_UNSETTLED = N_("outcome unknown: the run stopped before it could be settled; run again")
