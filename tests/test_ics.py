@@ -18,7 +18,8 @@ from importer.core.errors import ExitCode
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 
-from .helpers import cli, sheet_rows
+from .helpers import cli, edit_in_onoffice, sheet_rows, write
+from .helpers import rows as list_rows
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "samples"
@@ -866,6 +867,31 @@ def test_a_dropped_exdate_is_said_to_stay_left_out_unless_the_series_goes(
     assert "1 updated" in gone.stdout and "onOffice keeps" not in gone.stdout, gone.stdout
     (held,) = sandbox.store.all_appointments()
     assert not held.get("rp_flag")
+
+
+def test_a_reminder_set_in_onoffice_is_said_only_where_the_mapping_fills_reminders(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A read shows onOffice's reminder on any computer; it is said to stay only where the
+    mapping fills reminders (a calendar's VALARM): a list without any is not told, on every
+    run, of the reminders an office sets in onOffice."""
+    lists = tmp_path / "list"
+    lists.mkdir()
+    source, mapping = write(lists, list_rows(1))
+    cal = calendar(tmp_path, "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000")
+    runs = [
+        ["--lang", "en", "run", str(p), "-m", str(m)]
+        for p, m in ((source, mapping), (cal, ICS_MAPPING))
+    ]
+    for args in runs:
+        assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    for made in sandbox.store.all_appointments():  # an office adds reminders in onOffice
+        edit_in_onoffice(sandbox, made["id"], erinnerung="1 hours")
+    plain = cli(runs[0], sandbox, tmp_path / "pc2", tmp_path)
+    assert "1 exists" in plain.stdout and "onOffice keeps" not in plain.stdout, plain.stdout
+    told = cli(runs[1], sandbox, tmp_path / "pc2", tmp_path)
+    assert "1 exists" in told.stdout, told.stdout + told.stderr
+    assert "row 2: onOffice keeps the reminder, which the file does not set" in told.stdout
 
 
 def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(

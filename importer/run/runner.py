@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -163,17 +163,27 @@ class RowResult:
 
 
 def kept_fields(
-    entry: jr.Entry | None, new: dict[str, Any], found: Appointment | None
+    entry: jr.Entry | None,
+    new: dict[str, Any],
+    found: Appointment | None,
+    mapped: Collection[str] = (),
 ) -> list[str]:
     """What the file no longer sets but onOffice keeps (the API has no way to clear it,
     contract.NOT_CLEARABLE): by what this computer last wrote, and, on any computer, a
-    reminder or a series' left-out dates the read of the appointment shows."""
+    reminder or a series' left-out dates the read of the appointment shows, where the mapping
+    fills that field (``mapped``): a list that has no reminders is not told of those an
+    office sets in onOffice."""
     kept = kept_on_modify(entry.payload if entry is not None else None, new)
     data = new.get("data") or {}
-    if found is not None and found.reminder and not data.get("erinnerung"):
-        kept += [] if "erinnerung" in kept else ["erinnerung"]
-    if found is not None and found.skips and data.get("rp_flag") and not data.get("rp_exception"):
-        kept += [] if "rp_exception" in kept else ["rp_exception"]
+    if found is None:
+        return kept
+    # a series' left-out dates only where the row is still a series
+    shown = {"erinnerung": found.reminder, "rp_exception": found.skips and data.get("rp_flag")}
+    kept += [
+        name
+        for name, held in shown.items()
+        if held and name in mapped and not data.get(name) and name not in kept
+    ]
     return kept
 
 
@@ -483,7 +493,7 @@ class Runner:
         if entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
             self._journal(self.journal.created, entry.fingerprint, appointment)  # our lost create
             return RowResult(step.row, CREATED, appointment)
-        kept = kept_fields(None, params, prior.found)
+        kept = kept_fields(None, params, prior.found, self.report.check.sources)
         said, stays = _kept(kept, updated=False), tuple(kept)
         if entry is None or entry.appointment_id != appointment:
             held = self.payload(step, params, prior.found)
@@ -548,7 +558,7 @@ class Runner:
             )
         else:
             self._journal_updated(prior.entry.fingerprint, step, new, params)
-        stays = kept_fields(entry, new, prior.found)
+        stays = kept_fields(entry, new, prior.found, self.report.check.sources)
         return RowResult(
             step.row, UPDATED, appointment, _kept(stays, updated=True), kept=tuple(stays)
         )
