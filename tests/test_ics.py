@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from importer import check
@@ -17,7 +18,8 @@ from importer.core.errors import ExitCode
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 
-from .helpers import cli
+from .helpers import cli, edit_in_onoffice, sheet_rows, write
+from .helpers import rows as list_rows
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "samples"
@@ -795,11 +797,101 @@ def test_a_re_export_that_drops_series_place_privacy_and_alarm_clears_what_it_ca
     (now,) = sandbox.store.all_appointments()
     assert not now.get("rp_flag") and not now.get("private")
     assert now.get("location") == {"keine Angaben": ""}
-    import openpyxl
 
     sheet = openpyxl.load_workbook(tmp_path / "c.results.xlsx").worksheets[0]
     said = [str(c.value) for row in sheet.iter_rows() for c in row if c.value]
     assert any("the reminder stays in onOffice" in s for s in said), said
+
+
+def test_a_dropped_alarm_is_said_on_screen_and_on_every_later_run_from_any_computer(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Issue 32, point 7: the reminder, which no modify can remove, stays in onOffice; the run
+    that drops it says so on screen too, and later runs (this computer's "already-created",
+    another's "exists") say it again, where they once said nothing: onOffice still differs."""
+    event = "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000"
+    alarm = "\nBEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM"
+    source = calendar(tmp_path, event + alarm)
+    args = ["--lang", "en", "run", str(source), "-m", str(ICS_MAPPING)]
+    assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    calendar(tmp_path, event)
+    said = "row 2: onOffice keeps the reminder, which the file does not set"
+
+    def results() -> list[Any]:
+        return [r for r in sheet_rows(tmp_path / "c.results.xlsx", "Results")]
+
+    for home, status in (("pc", "updated"), ("pc", "already-created"), ("pc2", "exists")):
+        done = cli(args, sandbox, tmp_path / home, tmp_path)
+        assert f"1 {status}" in done.stdout and said in done.stdout, done.stdout + done.stderr
+        (row,) = results()
+        assert row["Status (import)"] == status  # beside the calendar's own STATUS
+        assert "the reminder stays in onOffice" in str(row["Error"]), row
+        (held,) = sandbox.store.all_appointments()
+        assert held.get("erinnerung") == "15 minutes"  # as said: it stays
+    summary = [
+        r[1]
+        for r in openpyxl.load_workbook(tmp_path / "c.results.xlsx")["Summary"].iter_rows(
+            values_only=True
+        )
+    ]
+    assert any(str(s).startswith(said) for s in summary), summary
+    calendar(tmp_path, event + alarm)  # the alarm back: onOffice equals the file, nothing said
+    back = cli(args, sandbox, tmp_path / "pc", tmp_path)
+    assert "onOffice keeps" not in back.stdout, back.stdout
+    assert results()[0]["Error"] in (None, ""), results()
+
+
+def test_a_dropped_exdate_is_said_to_stay_left_out_unless_the_series_goes(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Issue 32, point 7: a re-export whose series no longer leaves 8 March out was "updated"
+    while onOffice kept skipping it (`rp_exception` has no documented empty value): said, as
+    the reminder is, on this run and later ones from any computer; a series dropped as a whole
+    takes its left-out dates with it (nothing said)."""
+    event = "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000"
+    series = event + "\nRRULE:FREQ=WEEKLY;COUNT=4"
+    source = calendar(tmp_path, series + "\nEXDATE:20270308T100000")
+    args = ["--lang", "en", "run", str(source), "-m", str(ICS_MAPPING)]
+    assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    calendar(tmp_path, series)
+    said = "row 2: onOffice keeps the series' list of left-out dates, which the file does not set"
+    for home, status in (("pc", "updated"), ("pc2", "exists")):
+        done = cli(args, sandbox, tmp_path / home, tmp_path)
+        assert f"1 {status}" in done.stdout and said in done.stdout, done.stdout + done.stderr
+        (row,) = sheet_rows(tmp_path / "c.results.xlsx", "Results")
+        assert "the series' list of left-out dates stays in onOffice" in str(row["Error"]), row
+        (held,) = sandbox.store.all_appointments()
+        assert held["rp_exception"] == ["2027-03-08"]  # as said: still left out
+    calendar(tmp_path, event)  # no series any more: nothing is left out of anything
+    gone = cli(args, sandbox, tmp_path / "pc", tmp_path)
+    assert "1 updated" in gone.stdout and "onOffice keeps" not in gone.stdout, gone.stdout
+    (held,) = sandbox.store.all_appointments()
+    assert not held.get("rp_flag")
+
+
+def test_a_reminder_set_in_onoffice_is_said_only_where_the_mapping_fills_reminders(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A read shows onOffice's reminder on any computer; it is said to stay only where the
+    mapping fills reminders (a calendar's VALARM): a list without any is not told, on every
+    run, of the reminders an office sets in onOffice."""
+    lists = tmp_path / "list"
+    lists.mkdir()
+    source, mapping = write(lists, list_rows(1))
+    cal = calendar(tmp_path, "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000")
+    runs = [
+        ["--lang", "en", "run", str(p), "-m", str(m)]
+        for p, m in ((source, mapping), (cal, ICS_MAPPING))
+    ]
+    for args in runs:
+        assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    for made in sandbox.store.all_appointments():  # an office adds reminders in onOffice
+        edit_in_onoffice(sandbox, made["id"], erinnerung="1 hours")
+    plain = cli(runs[0], sandbox, tmp_path / "pc2", tmp_path)
+    assert "1 exists" in plain.stdout and "onOffice keeps" not in plain.stdout, plain.stdout
+    told = cli(runs[1], sandbox, tmp_path / "pc2", tmp_path)
+    assert "1 exists" in told.stdout, told.stdout + told.stderr
+    assert "row 2: onOffice keeps the reminder, which the file does not set" in told.stdout
 
 
 def test_an_event_the_parser_refuses_is_its_rows_error_and_the_others_go_on(

@@ -391,3 +391,30 @@ def test_the_check_reports_own_columns_are_found_in_either_language_with_or_with
     assert report_positions(marked) == {"Status": 0, "Errors": 1, "Warnings": 2, "Source row": 4}
     assert report_positions(["Status", "Errors", "Warnings", "Start", "Zeile"]) is None
     assert report_positions(["Datum", "Status", "Errors", "Warnings", "Source row"]) is None
+
+
+def test_the_web_app_reads_an_uploaded_check_report_as_its_source(
+    web: tuple[FlaskClient, Workspace, Guard],  # noqa: F811 (the fixture of test_web)
+    tmp_path: Path,
+) -> None:
+    """Issue 32, point 11 in the web app: the corrected check report uploaded shows its data
+    columns (not its own Status or error column), the mapping drafted from it reads them, and
+    its check counts the corrected rows valid (once "0 valid of 60")."""
+    client, ws, guard = web
+    report = _corrected_report(tmp_path, "de", ws._sandbox_server())
+    page = text(upload(client, guard, report, name="Besichtigungen korrigiert.xlsx"))
+    assert "Datum" in page and "Zeile im Original" not in page, page
+    assert ws.table().own == "report" and "Status" not in ws.table().columns
+    assert post(client, guard, "/mapping/draft").status_code == 200
+    assert "Status" not in ws.mapping_text and "Fehler" not in ws.mapping_text, ws.mapping_text
+    assert post(client, guard, "/check").status_code == 200
+    finished(ws)
+    checked = ws.check_job.result if ws.check_job is not None else None
+    assert checked is not None
+    # drafted against the account, the agent and the property are look-ups: the two rows
+    # naming ones the sample agency has not are its only errors (the corrected cells pass)
+    assert sorted(p.message for p in checked.problems) == [
+        "no estate in onOffice has the number 'AC-9999'",
+        "no onOffice user is called 'fmeier'",
+    ]
+    assert (checked.valid_count, checked.invalid_count) == (12, 2)

@@ -160,8 +160,10 @@ DATA_FIELDS: Final = (
 # TRUE if the appointment is recurring"), the place with the location option `keine Angaben`
 # ("not specified", §4.3). Fields without a documented empty value are left as they are
 # (NOT_CLEARABLE): the type (`art` is a select field: "" is not one of its values), the reminder
-# lead (`erinnerung` lists no "none"; "0 minutes" is a reminder at the start) and the reminder
-# channels (they need `erinnerung`).
+# lead (`erinnerung` lists no "none"; "0 minutes" is a reminder at the start), the reminder
+# channels (they need `erinnerung`) and a series' left-out dates (`rp_exception` is "#date"s,
+# one at least in every example; a read shows `[]`: "" on every modify is a guess that, refused,
+# would refuse every update). Where the file no longer sets one, the run says it stays.
 CLEARED_VALUES: Final[dict[str, Any]] = {
     "description": "",
     "note": "",
@@ -176,7 +178,7 @@ CLEARED_VALUES: Final[dict[str, Any]] = {
     "rp_flag": False,
 }
 CLEARED_LOCATION: Final[dict[str, Any]] = {"keine Angaben": ""}
-NOT_CLEARABLE: Final = ("art", "erinnerung", "reminderTypes")
+NOT_CLEARABLE: Final = ("art", "erinnerung", "reminderTypes", "rp_exception")
 # UNDOCUMENTED (§4.1): whether a monthly series on the 29th-31st (a yearly one on 29 February)
 # skips the months without that day (RFC 5545) or moves it to the month's last day. Such a
 # series is imported as written, with a warning naming the months (importer/source/ics.py).

@@ -57,6 +57,11 @@ class Appointment:
     # in it. The documentation shows every one; a real account may leave some out (issue 30).
     unseen: frozenset[str] = frozenset()
     type_text: str = ""  # `art` as a plain string (its label or key: the account's form)
+    # Whether it holds a reminder (`erinnerung`, which no modify can remove, §4.1): None where
+    # the read does not tell (appointmentList's `timeBefore` 0 is "0 minutes" or none)
+    reminder: bool | None = None
+    # Whether its series leaves dates out (`rp_exception`, likewise): None where not shown
+    skips: bool | None = None
 
     @property
     def people(self) -> frozenset[Id]:
@@ -150,6 +155,8 @@ def from_read(record: Record) -> Appointment:
         type_key=type_key,
         unseen=unseen,
         type_text=type_text,
+        reminder=bool(str(e.get("erinnerung") or "").strip()) if "erinnerung" in e else None,
+        skips=bool(e.get("rp_exception")) if "rp_exception" in e else None,
     )
 
 
@@ -224,7 +231,17 @@ def from_list(record: Record) -> Appointment:
             modified=("modified",),
         ),
         type_text=type_text,
+        reminder=_list_reminder(e.get("reminder")),
     )
+
+
+def _list_reminder(value: Any) -> bool | None:
+    """appointmentList's `reminder {timeBefore …}`: a lead over 0 is a reminder; 0 or none
+    cannot tell "0 minutes" from no reminder (UNDOCUMENTED, §5.1)."""
+    before = contract.as_map(value).get("timeBefore")
+    if isinstance(before, int | float) and not isinstance(before, bool) and before > 0:
+        return True
+    return None
 
 
 @dataclass(frozen=True)

@@ -89,5 +89,7 @@ def kept_on_modify(before: dict[str, Any] | None, new: dict[str, Any]) -> list[s
     return [
         name
         for name in contract.NOT_CLEARABLE
-        if (old.get(name) or before.get(name)) and not (now.get(name) or new.get(name))
+        if (old.get(name) or before.get(name))
+        and not (now.get(name) or new.get(name))
+        and (name != "rp_exception" or now.get("rp_flag"))  # no series: no dates left out
     ]

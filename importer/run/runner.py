@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -157,24 +157,62 @@ class RowResult:
     error: str | None = None
     answer: str | None = None  # onOffice's own code and text of a refusal (for support)
     problems: tuple[RowProblem, ...] = ()  # the cells a refusal concerns
+    # What onOffice keeps that the row does not set, which the API cannot remove
+    # (contract.NOT_CLEARABLE): said on the row and, counted, once for the run
+    kept: tuple[str, ...] = ()
 
 
-def _kept(entry: jr.Entry | None, new: dict[str, Any]) -> str | None:
-    """Said on an updated row: what the file no longer sets but onOffice keeps (the API has no
-    way to clear it, contract.NOT_CLEARABLE)."""
+def kept_fields(
+    entry: jr.Entry | None,
+    new: dict[str, Any],
+    found: Appointment | None,
+    mapped: Collection[str] = (),
+) -> list[str]:
+    """What the file no longer sets but onOffice keeps (the API has no way to clear it,
+    contract.NOT_CLEARABLE): by what this computer last wrote, and, on any computer, a
+    reminder or a series' left-out dates the read of the appointment shows, where the mapping
+    fills that field (``mapped``): a list that has no reminders is not told of those an
+    office sets in onOffice."""
     kept = kept_on_modify(entry.payload if entry is not None else None, new)
+    data = new.get("data") or {}
+    if found is None:
+        return kept
+    # a series' left-out dates only where the row is still a series
+    shown = {"erinnerung": found.reminder, "rp_exception": found.skips and data.get("rp_flag")}
+    kept += [
+        name
+        for name, held in shown.items()
+        if held and name in mapped and not data.get(name) and name not in kept
+    ]
+    return kept
+
+
+def _kept(kept: list[str], updated: bool) -> str | None:
+    """Said on the row: its appointment holds what the file does not set."""
     if not kept:
         return None
+    fields = kept_words(kept)
+    if updated:
+        return _(
+            "updated, but {fields} stays in onOffice as it was: the file no longer sets it, and "
+            "the onOffice API has no way to remove it; remove it in onOffice by hand"
+        ).format(fields=fields)
     return _(
-        "updated, but {fields} stays in onOffice as it was: the file no longer sets it, and "
-        "the onOffice API has no way to remove it; remove it in onOffice by hand"
-    ).format(fields=", ".join(_(_KEPT_WORDS[k]) for k in kept))
+        "as in the file, but {fields} stays in onOffice: the file does not set it, and the "
+        "onOffice API has no way to remove it; remove it in onOffice by hand"
+    ).format(fields=fields)
+
+
+def kept_words(kept: list[str]) -> str:
+    """The fields of contract.NOT_CLEARABLE in the user's words ("the reminder, …")."""
+    return ", ".join(_(_KEPT_WORDS[k]) for k in kept)
 
 
 _KEPT_WORDS = {
     "erinnerung": N_("the reminder"),
     "art": N_("the appointment type"),
     "reminderTypes": N_("the reminder channels"),
+    "rp_exception": N_("the series' list of left-out dates"),
 }
 _UNKNOWN_OUTCOME = N_("outcome unknown: {error}")
 STOPPED_UNSETTLED = N_("outcome unknown: the run stopped before it could be settled; run again")
@@ -455,17 +493,19 @@ class Runner:
         if entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
             self._journal(self.journal.created, entry.fingerprint, appointment)  # our lost create
             return RowResult(step.row, CREATED, appointment)
+        kept = kept_fields(None, params, prior.found, self.report.check.sources)
+        said, stays = _kept(kept, updated=False), tuple(kept)
         if entry is None or entry.appointment_id != appointment:
             held = self.payload(step, params, prior.found)
             self._journal(
                 self.journal.adopt, step.key, self._source_row(step), held, appointment, content
             )
-            return RowResult(step.row, EXISTS, appointment)
+            return RowResult(step.row, EXISTS, appointment, said, kept=stays)
         if (entry_content(entry) or "")[:12] == content[:12] and entry.state == jr.CREATED:
-            return RowResult(step.row, ALREADY, appointment)
+            return RowResult(step.row, ALREADY, appointment, said, kept=stays)
         held = self.payload(step, params, prior.found)
         self._journal_updated(entry.fingerprint, step, held, params)
-        return RowResult(step.row, UNCHANGED, appointment)
+        return RowResult(step.row, UNCHANGED, appointment, said, kept=stays)
 
     def update(self, step: Step, params: dict[str, Any]) -> RowResult:
         """A row that changed since its import: its appointment is modified to the row's full
@@ -518,7 +558,10 @@ class Runner:
             )
         else:
             self._journal_updated(prior.entry.fingerprint, step, new, params)
-        return RowResult(step.row, UPDATED, appointment, _kept(entry, new))
+        stays = kept_fields(entry, new, prior.found, self.report.check.sources)
+        return RowResult(
+            step.row, UPDATED, appointment, _kept(stays, updated=True), kept=tuple(stays)
+        )
 
     @staticmethod
     def _taken_off(prior: Prior, sent: dict[str, Any]) -> bool:

@@ -41,7 +41,7 @@ from ..core.errors import (
     JournalError,
 )
 from ..core.excel import APPOINTMENT_ID, SOURCE_ROW, STATUS, status_value
-from ..core.i18n import N_, _
+from ..core.i18n import N_, _, ngettext
 from ..core.problems import Level, RowProblem, joined_problems
 from ..core.stopping import phase
 from ..mapping.spec import Mapping
@@ -76,6 +76,7 @@ from .runner import (
     RunReport,
     Signature,
     Status,
+    kept_words,
 )
 from .settle import find_references
 from .state import Prior, State, Wanted, condition, read_state
@@ -188,8 +189,30 @@ def run_import(
         run.load = load_options
         report = run.go(progress)
         report.account = account
+    _say_kept(report)
     report.finished = contract.local_now()
     return report
+
+
+def _say_kept(report: RunReport) -> None:
+    """Once for the run (on screen, in the Summary): the rows whose appointment keeps what
+    the file does not set, which the API cannot remove; each row says it in the results."""
+    rows = sorted(r.row for r in report.results.values() if r.kept)
+    if not rows:
+        return
+    kept = dict.fromkeys(
+        k for r in sorted(report.results.values(), key=lambda r: r.row) for k in r.kept
+    )
+    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    report.notices.append(
+        ngettext(
+            "row {rows}: onOffice keeps {fields}, which the file does not set and the onOffice "
+            "API has no way to remove; remove it in onOffice by hand",
+            "rows {rows}: onOffice keeps {fields}, which the file does not set and the onOffice "
+            "API has no way to remove; remove it in onOffice by hand",
+            len(rows),
+        ).format(rows=shown, fields=kept_words(list(kept)))
+    )
 
 
 def _not_sent(
