@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from importer.core import contract
@@ -38,7 +39,7 @@ from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox
 from tests import living
 from tests.conftest import ROOT
-from tests.helpers import FAST, client_for, edit_in_onoffice
+from tests.helpers import FAST, cli, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
 
 SHAPES = [
@@ -150,6 +151,46 @@ def test_a_field_the_account_does_not_show_is_named_once(tmp_path: Path) -> None
     assert len(unseen) == 1
     assert "participants" in unseen[0]
     assert "type" not in unseen[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "summary", "labels"),
+    [
+        (
+            "en",
+            "reads do not show an appointment's participants",
+            "Summary",
+            ["Not checked", "Read shape"],
+        ),
+        (
+            "de",
+            "zeigt beim Lesen eines Termins nicht: Teilnehmer",
+            "Übersicht",
+            ["Nicht geprüft", "Wie Termine gelesen werden"],
+        ),
+    ],
+)
+def test_what_cannot_be_seen_is_said_once_and_the_summary_keeps_it(
+    tmp_path: Path, lang: str, said: str, summary: str, labels: list[str]
+) -> None:
+    """The run in a process of its own, in either language: its output says once which kinds
+    of change cannot be seen on this account, and its results workbook's Summary keeps the
+    line (under "Not checked", and in the account report's read shape). (The first run reads no appointment of the list: it has
+    nothing to see the account's reads by.)"""
+    _rows, source, mapping = _list(tmp_path)
+    with Sandbox(dialect=Dialect.parse("calendar_read=removed,read_users=omitted")) as sb:
+        for attempt in ("first", "again"):
+            args = ["--lang", lang, "run", "-m", str(mapping), str(source)]
+            if attempt == "first":
+                assert cli(args, sb, tmp_path / "pc", tmp_path).returncode == 0
+                continue
+            done = cli(args, sb, tmp_path / "pc", tmp_path)
+            out = done.stdout + done.stderr
+            assert done.returncode == 0, out
+            assert out.count(said) == 1, (attempt, out)
+            sheet = openpyxl.load_workbook(default_results_path(source))[summary]
+            kept = [r[0] for r in sheet.iter_rows(values_only=True) if said in str(r[1] or "")]
+            assert kept == labels, (attempt, kept)
 
 
 def test_the_documented_shape_names_nothing_unseen(tmp_path: Path) -> None:
