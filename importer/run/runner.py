@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from ..core import contract
 from ..core.errors import (
@@ -823,7 +824,7 @@ class Runner:
         ready = sent + timedelta(seconds=self.options.resend_after)
         if ready <= datetime.now(UTC):
             return _("run again to settle it")
-        local = ready.astimezone().replace(tzinfo=None)
+        local = ready.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None)
         return _("run again from {time} on to settle it").format(time=when(local))
 
 
