@@ -175,8 +175,8 @@ def test_what_cannot_be_seen_is_said_once_and_the_summary_keeps_it(
 ) -> None:
     """The run in a process of its own, in either language: its output says once which kinds
     of change cannot be seen on this account, and its results workbook's Summary keeps the
-    line (under "Not checked", and in the account report's read shape). (The first run reads no appointment of the list: it has
-    nothing to see the account's reads by.)"""
+    line (under "Not checked", and in the account report's read shape). (The first run reads
+    no appointment of the list: it has nothing to see the account's reads by.)"""
     _rows, source, mapping = _list(tmp_path)
     with Sandbox(dialect=Dialect.parse("calendar_read=removed,read_users=omitted")) as sb:
         for attempt in ("first", "again"):
