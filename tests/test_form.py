@@ -39,6 +39,7 @@ from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox
 from tests import living
 from tests.conftest import ROOT
+from tests.files import write_csv
 from tests.helpers import FAST, cli, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
 
@@ -93,6 +94,7 @@ def test_an_unchanged_list_run_again_is_already_there(tmp_path: Path, dialect: s
         for journal in ("a.sqlite", "b.sqlite"):  # this computer, then a colleague's
             again = _run(source, mapping, sb, tmp_path / journal)
             assert _there(again) == ROWS, [(r.status, r.error) for r in again.results.values()]
+            assert again.exit_code == 0
         assert _writes(sb) == writes
         moved = first.results[2].appointment_id  # row 2: the first below the header
         record = sb.store.appointment(moved)
@@ -112,6 +114,48 @@ def test_an_unchanged_list_run_again_is_already_there(tmp_path: Path, dialect: s
             assert third.results[2].status == "conflict"
         assert _writes(sb) == writes
         assert living.divergence(sb.store.all_appointments(), rows).missing == 1  # the moved
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    ["calendar_read=removed,list_users=members", "calendar_read=removed,list_users=explicit"],
+)
+def test_a_group_list_run_again_is_already_there_whether_members_are_listed_or_not(
+    tmp_path: Path, dialect: str
+) -> None:
+    """Point 1's "group members listed as participants or not": appointmentList may list a
+    group's members among the participants. Rows for an agent group and one agent, run again
+    unchanged on this computer and on another: every row already there, nothing written; a
+    person's move of one is that row's conflict, not overwritten."""
+    mapping = tmp_path / "g.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\nfields:\n  description: Betreff\n"
+        "  subscribers.users: {column: Makler, lookup: user}\n"
+        "  subscribers.groups: {column: Gruppe, lookup: group}\n",
+        encoding="utf-8",
+    )
+    day = (contract.local_now() + timedelta(days=3)).strftime("%d.%m.%Y")
+    rows = [(f"{day} {9 + i}:00", f"Termin {i}", "mmueller" if i % 2 else "") for i in range(6)]
+    text = "Start;Betreff;Makler;Gruppe\n" + "".join(
+        f"{start};{subject};{agent};Vertrieb Aachen\n" for start, subject, agent in rows
+    )
+    source = write_csv(tmp_path / "g.csv", text)
+    with Sandbox(dialect=Dialect.parse(dialect)) as sb:
+        first = _run(source, mapping, sb, tmp_path / "a.sqlite")
+        assert first.counts() == {"created": 6}, first.results
+        writes = _writes(sb)
+        for journal in ("a.sqlite", "b.sqlite"):
+            again = _run(source, mapping, sb, tmp_path / journal)
+            assert _there(again) == 6, [(r.status, r.error) for r in again.results.values()]
+            assert again.exit_code == 0
+        moved = first.results[3].appointment_id
+        iso = f"{day[6:]}-{day[3:5]}-{day[:2]}"
+        edit_in_onoffice(sb, moved, start_dt=f"{iso} 18:00:00", end_dt=f"{iso} 18:30:00")
+        for journal in ("a.sqlite", "b.sqlite"):
+            third = _run(source, mapping, sb, tmp_path / journal)
+            assert third.results[3].status == "conflict", third.results[3]
+            assert _there(third) == 5
+        assert _writes(sb) == writes
 
 
 @pytest.mark.parametrize("other", ["Beratung", "Telefonat"])  # one the file writes, one not
