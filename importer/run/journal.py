@@ -583,6 +583,25 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
         return {r[0]: Journal._entry(r) for r in db.execute(select)}, meta
 
 
+def deleted(undone: dict[int, str]) -> frozenset[int]:
+    """The appointments :meth:`Journal.undone_ids` says were deleted (known gone)."""
+    return frozenset(n for n, action in undone.items() if action == "deleted")
+
+
+def deleted_in(path: str | Path) -> frozenset[int]:
+    """:func:`deleted` of the journal at ``path``, read only as :func:`snapshot` (which checks
+    its account); none when there is no journal, or one of a version without undo."""
+    path = Path(path)
+    if not path.exists():
+        return frozenset()
+    with _read_only(path) as db:
+        try:
+            rows = db.execute("SELECT appointment_id, action FROM undo").fetchall()
+        except sqlite3.OperationalError:
+            return frozenset()
+    return deleted(dict(rows))
+
+
 @contextlib.contextmanager
 def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
     """A journal opened read only, without its lock; one SQLite cannot read is refused,

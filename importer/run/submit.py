@@ -253,19 +253,22 @@ def reconcile(
     earlier: Earlier,
     options: RunOptions,
     beside: dict[int, frozenset[int]] | None = None,
+    deleted: frozenset[int] = frozenset(),
 ) -> Reconciled:
     """Read what onOffice holds of the list and the rows' days; add the double bookings against
     that calendar to the rows (errors with ``strict``); plan every valid row. API errors
     propagate: nothing may be planned on a partial view. ``beside``: invalid rows that were
     invalid as they are at this computer's last run of the list, and the appointments whose
-    rows stood beside them then (:func:`invalid_record`)."""
+    rows stood beside them then (:func:`invalid_record`). ``deleted``: the appointments this
+    computer's ledger says are deleted (:attr:`~importer.run.state.Wanted.deleted`)."""
     beside = beside or {}
     outcomes = checked.outcomes
     valid = [o for o in outcomes if o.valid and o.parameters is not None]
     named = [before[1] for before in earlier.values() if before[1] is not None]
     written = {o.fingerprint[:12]: o.parameters for o in valid if o.fingerprint and o.parameters}
     payloads = [o.parameters for o in valid if o.parameters]
-    state = read_state(client, Wanted(list_name, run, payloads, entries, named, written=written))
+    wanted = Wanted(list_name, run, payloads, entries, named, written=written, deleted=deleted)
+    state = read_state(client, wanted)
     if state.unseen:
         checked.notices.append(state.unseen)
     if checked.learned is not None:  # the account lists no types: what it showed and took
@@ -456,6 +459,7 @@ def planned_check(
         account = client.account()
         path = Path(journal_path) if journal_path is not None else ledger_path(account)
         entries, meta = jr.snapshot(path, account)
+        deleted = jr.deleted_in(path)
         learned = Learned.loads(meta.get(LEDGER_KEY))
     except ApiError as exc:
         unknown = str(exc)
@@ -485,6 +489,7 @@ def planned_check(
             earlier=earlier,
             options=options,
             beside=_beside(checked, meta.get(invalid_key(name))),
+            deleted=deleted,
         )
     except ApiError as exc:
         checked.notices.append(_("what a run would do is not known ({why})").format(why=exc))
@@ -661,6 +666,7 @@ class _Run:
                 earlier=earlier,
                 options=options,
                 beside=_beside(checked, journal.get_meta(invalid_key(name))),
+                deleted=jr.deleted(journal.undone_ids()),
             )
         except (ApiError, JournalError) as exc:  # without it, rows could be doubled
             for o in checked.outcomes:
