@@ -116,46 +116,79 @@ def test_an_unchanged_list_run_again_is_already_there(tmp_path: Path, dialect: s
         assert living.divergence(sb.store.all_appointments(), rows).missing == 1  # the moved
 
 
+GROUP_MAPPING = (
+    "start: Start\nend: {minutes: 30}\nfields:\n  description: Betreff\n"
+    "  subscribers.users: {column: Makler, lookup: user}\n"
+    "  subscribers.groups: {column: Gruppe, lookup: group}\n"
+)
+
+
 @pytest.mark.parametrize(
     "dialect",
-    ["calendar_read=removed,list_users=members", "calendar_read=removed,list_users=explicit"],
+    [
+        "calendar_read=removed,list_users=members",
+        "calendar_read=removed,list_users=explicit",
+        "read_users=omitted",  # read calendar: `user_ids` hold the group's members too
+        "calendar_read=removed,list_users=members,modify_subscribers=merge",
+    ],
 )
-def test_a_group_list_run_again_is_already_there_whether_members_are_listed_or_not(
+def test_a_group_list_is_compared_whether_members_are_listed_or_not(
     tmp_path: Path, dialect: str
 ) -> None:
-    """Point 1's "group members listed as participants or not": appointmentList may list a
-    group's members among the participants. Rows for an agent group and one agent, run again
-    unchanged on this computer and on another: every row already there, nothing written; a
-    person's move of one is that row's conflict, not overwritten."""
+    """Point 1's "group members listed as participants or not": a read may list a group's
+    members among the participants (`get groups` lists them, §6.5). Rows for the agent group
+    "Vertrieb Aachen" (17, 18, 19), every second one also for Maria Müller (17, one of its
+    members): run again unchanged on this computer and on another, every row is already
+    there; a person's move is a conflict; a row changed in the file is updated (no conflict
+    nobody caused: before, "holds something else, and nothing here tells"); a participant a
+    person added who is no member of the group is a conflict, on either computer."""
     mapping = tmp_path / "g.yaml"
-    mapping.write_text(
-        "start: Start\nend: {minutes: 30}\nfields:\n  description: Betreff\n"
-        "  subscribers.users: {column: Makler, lookup: user}\n"
-        "  subscribers.groups: {column: Gruppe, lookup: group}\n",
-        encoding="utf-8",
-    )
+    mapping.write_text(GROUP_MAPPING, encoding="utf-8")
     day = (contract.local_now() + timedelta(days=3)).strftime("%d.%m.%Y")
-    rows = [(f"{day} {9 + i}:00", f"Termin {i}", "mmueller" if i % 2 else "") for i in range(6)]
-    text = "Start;Betreff;Makler;Gruppe\n" + "".join(
-        f"{start};{subject};{agent};Vertrieb Aachen\n" for start, subject, agent in rows
-    )
-    source = write_csv(tmp_path / "g.csv", text)
+    iso = f"{day[6:]}-{day[3:5]}-{day[:2]}"
+    subjects = [f"Termin {i}" for i in range(6)]
+
+    def put() -> Path:
+        text = "Start;Betreff;Makler;Gruppe\n" + "".join(
+            f"{day} {9 + i}:00;{subject};{'mmueller' if i % 2 else ''};Vertrieb Aachen\n"
+            for i, subject in enumerate(subjects)
+        )
+        return write_csv(tmp_path / "g.csv", text)
+
     with Sandbox(dialect=Dialect.parse(dialect)) as sb:
-        first = _run(source, mapping, sb, tmp_path / "a.sqlite")
+        first = _run(put(), mapping, sb, tmp_path / "a.sqlite")
         assert first.counts() == {"created": 6}, first.results
         writes = _writes(sb)
         for journal in ("a.sqlite", "b.sqlite"):
-            again = _run(source, mapping, sb, tmp_path / journal)
+            again = _run(put(), mapping, sb, tmp_path / journal)
             assert _there(again) == 6, [(r.status, r.error) for r in again.results.values()]
             assert again.exit_code == 0
-        moved = first.results[3].appointment_id
-        iso = f"{day[6:]}-{day[3:5]}-{day[:2]}"
-        edit_in_onoffice(sb, moved, start_dt=f"{iso} 18:00:00", end_dt=f"{iso} 18:30:00")
+        edit_in_onoffice(
+            sb,
+            first.results[3].appointment_id,
+            start_dt=f"{iso} 18:00:00",
+            end_dt=f"{iso} 18:30:00",
+        )
         for journal in ("a.sqlite", "b.sqlite"):
-            third = _run(source, mapping, sb, tmp_path / journal)
+            third = _run(put(), mapping, sb, tmp_path / journal)
             assert third.results[3].status == "conflict", third.results[3]
             assert _there(third) == 5
         assert _writes(sb) == writes
+        subjects[2] = "Termin 2, verlegt"  # rows 4 and 5: changed in the file
+        subjects[3] = "Termin 3, verlegt"
+        for journal in ("a.sqlite", "b.sqlite"):
+            edited = _run(put(), mapping, sb, tmp_path / journal)
+            assert edited.results[4].status in ("updated", "unchanged"), edited.results[4]
+            assert edited.results[5].status in ("updated", "unchanged"), edited.results[5]
+        assert _writes(sb) == writes + 2
+        record = sb.store.appointment(first.results[6].appointment_id or 0)
+        assert record is not None
+        edit_in_onoffice(sb, record["id"], users=[*record.get("users", []), 22])
+        subjects[4] = "Termin 4, verlegt"  # row 6: changed in the file and in onOffice
+        for journal in ("b.sqlite", "a.sqlite"):
+            fourth = _run(put(), mapping, sb, tmp_path / journal)
+            assert fourth.results[6].status == "conflict", fourth.results[6]
+        assert _writes(sb) == writes + 2
 
 
 @pytest.mark.parametrize("other", ["Beratung", "Telefonat"])  # one the file writes, one not

@@ -536,7 +536,7 @@ class Runner:
                 return False
             now = sorted(str(u) for u in users)
             return written_among(stamp.fields, "participants", [now]) is None
-        return bool(found.people - users)
+        return bool(found.beyond_groups - users)
 
     def _participants_kept(self, prior: Prior, sent: dict[str, Any]) -> Appointment | None:
         """Read back the first modify that takes a participant off, as the documentation
@@ -552,7 +552,7 @@ class Runner:
         if now is None or "participants" in now.unseen:
             return None
         shown = now.people
-        before = found.people
+        before = found.beyond_groups  # a group's members stay listed whatever a modify does
         kept = bool((before - Who.of(sent).users) & shown)
         form_of(self.client).subscribers = "merge" if kept else "replace"
         return now if kept else None
