@@ -150,6 +150,18 @@ def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resou
             },
         ),
         (
+            # the type shown as a plain text, no list: the texts the reads show are reported
+            "read_art=label,fields=bare",
+            {
+                "Appointment types": "not listed (onOffice lists no appointment types); seen in "
+                "the appointments read: Besichtigung. Types are not checked against a list of "
+                "the account: onOffice may refuse one as it is sent",
+                "Read shape": "The type is shown as a plain text; it is matched through the"
+                " import's own appointments. Every field the import compares is shown."
+                f" {UNKNOWN_SUBSCRIBERS}",
+            },
+        ),
+        (
             "rights_check=unconfigured",
             {
                 "Creating appointments": "not checked (onOffice refused the action (error 25): "
