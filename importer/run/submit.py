@@ -45,7 +45,7 @@ from ..core.i18n import N_, _
 from ..core.problems import Level, RowProblem, joined_problems
 from ..core.stopping import phase
 from ..mapping.spec import Mapping
-from ..onoffice.account import survey
+from ..onoffice.account import read_shape_lines, survey
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, memo, normalised, recall
 from ..onoffice.learned import LEDGER_KEY, Learned
@@ -702,6 +702,8 @@ class _Run:
         if learned := memo(client):  # how the account shows and takes its writes
             with contextlib.suppress(JournalError):  # learned again next time
                 journal.set_meta(MEMO_KEY, learned)
+        if checked.account is not None:  # the Summary says what the run learned too
+            checked.account.shape = read_shape_lines(client, done.state.calendar)
         if checked.learned is not None:
             learn_from(report, checked.learned)
             with contextlib.suppress(JournalError):  # relearned by the next run's reads
