@@ -1,7 +1,7 @@
 """An onOffice we have not seen (issue 30): for each way an account may show its own writes, what
 an unchanged re-run does and whether a person's change is still seen.
 
-    python bench/read_shapes.py [--rows 35]
+    python bench/read_shapes.py [--rows 35] [--point read_art=label --point ...]
 
 Per dialect point (importer/sandbox/dialects.py): a list of viewings imported on computer A, run
 again unchanged on A and on B (no ledger of A's), then one appointment moved and one given another
@@ -27,7 +27,16 @@ from importer.run.submit import RunOptions, run_import  # noqa: E402
 from importer.sandbox import Dialect, Sandbox  # noqa: E402
 from tests.living import READ_SHAPES, Numbers, first_list, write_list  # noqa: E402
 
-POINTS = ["default", *READ_SHAPES, "calendar_read=removed,read_users=omitted"]
+# every point of issue 30 alone (read_art=object is the default), and some together
+POINTS = [
+    "default",
+    *READ_SHAPES,
+    "modifiedstart=ignored",
+    "fields=bare,art_refusal=255",
+    "read_art=label,fields=bare,art_refusal=255",
+    "calendar_read=removed",
+    "calendar_read=removed,read_users=omitted",
+]
 OPTIONS = RunOptions(backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
 
 
@@ -82,10 +91,13 @@ def one(point: str, n: int, work: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=35)
+    parser.add_argument(
+        "--point", action="append", help="a dialect (default: every point of the issue)"
+    )
     args = parser.parse_args()
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, point in enumerate(POINTS):
+        for i, point in enumerate(args.point or POINTS):
             lines.append(one("" if point == "default" else point, args.rows, Path(tmp) / str(i)))
             lines[-1]["point"] = point
     head = list(lines[0])

@@ -863,8 +863,10 @@ def account(use_sandbox: bool, config: Path | None) -> None:
     calendar is read, its types and resources, and what a check and a run will not check or not
     see because of it."""
     from .onoffice.account import account_lines, survey
+    from .run.journal import recall_account
 
     with api_client(use_sandbox, config) as client:
+        recall_account(client)  # what runs on this computer learned of the account
         found = survey(client)
     for label, text in account_lines(found):
         click.echo(f"{label}: {text}")

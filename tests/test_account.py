@@ -150,6 +150,18 @@ def test_the_report_of_the_sample_agency_names_user_rights_reads_types_and_resou
             },
         ),
         (
+            # the type shown as a plain text, no list: the texts the reads show are reported
+            "read_art=label,fields=bare",
+            {
+                "Appointment types": "not listed (onOffice lists no appointment types); seen in "
+                "the appointments read: Besichtigung. Types are not checked against a list of "
+                "the account: onOffice may refuse one as it is sent",
+                "Read shape": "The type is shown as a plain text; it is matched through the"
+                " import's own appointments. Every field the import compares is shown."
+                f" {UNKNOWN_SUBSCRIBERS}",
+            },
+        ),
+        (
             "rights_check=unconfigured",
             {
                 "Creating appointments": "not checked (onOffice refused the action (error 25): "
@@ -267,3 +279,38 @@ def test_the_connection_step_of_the_web_app_shows_the_report(tmp_path: Path) -> 
     assert "Creating appointments allowed for all 7 users of the account" in words
     assert f"Appointment types 8 listed by onOffice: {TYPES}" in words
     assert f"Resources 4 listed: {RESOURCES}" in words
+
+
+def test_the_report_says_what_a_run_on_this_computer_learned_of_the_account(
+    tmp_path: Path,
+) -> None:
+    """An account that adds participants on a modify (§5.4 leaves it open): a run that takes an
+    agent off reads it back once and keeps what it learned in the ledger. The report on that
+    computer says it, as the run's Summary does, instead of "not known yet"."""
+    sb = agency("modify_subscribers=merge")
+    home = tmp_path / "pc"
+    day = (contract.local_now().date() + timedelta(days=2)).strftime("%d.%m.%Y")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\n"
+        "fields: {description: Betreff, subscribers.users: {column: Makler, lookup: user}}\n",
+        encoding="utf-8",
+    )
+    try:
+        for agent in ("mmueller", "jschmidt"):  # the agent changes: Maria Müller taken off
+            source = write_csv(
+                tmp_path / "rows.csv", f"Start;Betreff;Makler\n{day} 15:00;A;{agent}\n"
+            )
+            done = cli(["run", str(source), "-m", str(mapping)], sb, home, tmp_path)
+            assert done.returncode == 0, done.stdout + done.stderr
+        lines = summary_rows(tmp_path / "rows.results.xlsx")
+        code, reported, out = report(sb, home, tmp_path)
+    finally:
+        sb.stop()
+    assert code == 0, out
+    learned = (
+        "A change of participants adds to them (learned by reading back): a row whose agent"
+        " changes gets a new appointment, the old one is cancelled."
+    )
+    assert reported["Read shape"].endswith(learned), out
+    assert lines["Read shape"].endswith(learned), lines

@@ -4,8 +4,8 @@ One end-to-end scenario per dialect: look-ups, the double-booking check, a run i
 create's answer is lost (so each row is settled by reading back), a re-run, credential errors,
 and undo. Every single-point alternative runs once; a seeded sample of combinations runs in each
 CI run (DIALECT_SAMPLES, default 3, from SEED + 1 on; DIALECT_SEED replays them). Beside
-these, the run, undo and conflict modules run whole under random:SEED (conftest.py, SWEPT); any
-module replays it with `pytest --sandbox-dialect random:SEED`.
+these, the run, undo, identity and conflict modules run whole under random:SEED (conftest.py,
+SWEPT); any module replays it with `pytest --sandbox-dialect random:SEED`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from importer.core import contract
@@ -38,7 +39,8 @@ from importer.run.undo import undo_import
 from importer.sandbox import Dialect, Faults, Sandbox
 from tests import living
 from tests.conftest import ROOT
-from tests.helpers import FAST, client_for, edit_in_onoffice
+from tests.files import write_csv
+from tests.helpers import FAST, cli, client_for, edit_in_onoffice
 from tests.test_living import SEED, LivingList
 
 SHAPES = [
@@ -92,6 +94,7 @@ def test_an_unchanged_list_run_again_is_already_there(tmp_path: Path, dialect: s
         for journal in ("a.sqlite", "b.sqlite"):  # this computer, then a colleague's
             again = _run(source, mapping, sb, tmp_path / journal)
             assert _there(again) == ROWS, [(r.status, r.error) for r in again.results.values()]
+            assert again.exit_code == 0
         assert _writes(sb) == writes
         moved = first.results[2].appointment_id  # row 2: the first below the header
         record = sb.store.appointment(moved)
@@ -111,6 +114,81 @@ def test_an_unchanged_list_run_again_is_already_there(tmp_path: Path, dialect: s
             assert third.results[2].status == "conflict"
         assert _writes(sb) == writes
         assert living.divergence(sb.store.all_appointments(), rows).missing == 1  # the moved
+
+
+GROUP_MAPPING = (
+    "start: Start\nend: {minutes: 30}\nfields:\n  description: Betreff\n"
+    "  subscribers.users: {column: Makler, lookup: user}\n"
+    "  subscribers.groups: {column: Gruppe, lookup: group}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [
+        "calendar_read=removed,list_users=members",
+        "calendar_read=removed,list_users=explicit",
+        "read_users=omitted",  # read calendar: `user_ids` hold the group's members too
+        "calendar_read=removed,list_users=members,modify_subscribers=merge",
+    ],
+)
+def test_a_group_list_is_compared_whether_members_are_listed_or_not(
+    tmp_path: Path, dialect: str
+) -> None:
+    """Point 1's "group members listed as participants or not": a read may list a group's
+    members among the participants (`get groups` lists them, §6.5). Rows for the agent group
+    "Vertrieb Aachen" (17, 18, 19), every second one also for Maria Müller (17, one of its
+    members): run again unchanged on this computer and on another, every row is already
+    there; a person's move is a conflict; a row changed in the file is updated (no conflict
+    nobody caused: before, "holds something else, and nothing here tells"); a participant a
+    person added who is no member of the group is a conflict, on either computer."""
+    mapping = tmp_path / "g.yaml"
+    mapping.write_text(GROUP_MAPPING, encoding="utf-8")
+    day = (contract.local_now() + timedelta(days=3)).strftime("%d.%m.%Y")
+    iso = f"{day[6:]}-{day[3:5]}-{day[:2]}"
+    subjects = [f"Termin {i}" for i in range(6)]
+
+    def put() -> Path:
+        text = "Start;Betreff;Makler;Gruppe\n" + "".join(
+            f"{day} {9 + i}:00;{subject};{'mmueller' if i % 2 else ''};Vertrieb Aachen\n"
+            for i, subject in enumerate(subjects)
+        )
+        return write_csv(tmp_path / "g.csv", text)
+
+    with Sandbox(dialect=Dialect.parse(dialect)) as sb:
+        first = _run(put(), mapping, sb, tmp_path / "a.sqlite")
+        assert first.counts() == {"created": 6}, first.results
+        writes = _writes(sb)
+        for journal in ("a.sqlite", "b.sqlite"):
+            again = _run(put(), mapping, sb, tmp_path / journal)
+            assert _there(again) == 6, [(r.status, r.error) for r in again.results.values()]
+            assert again.exit_code == 0
+        edit_in_onoffice(
+            sb,
+            first.results[3].appointment_id,
+            start_dt=f"{iso} 18:00:00",
+            end_dt=f"{iso} 18:30:00",
+        )
+        for journal in ("a.sqlite", "b.sqlite"):
+            third = _run(put(), mapping, sb, tmp_path / journal)
+            assert third.results[3].status == "conflict", third.results[3]
+            assert _there(third) == 5
+        assert _writes(sb) == writes
+        subjects[2] = "Termin 2, verlegt"  # rows 4 and 5: changed in the file
+        subjects[3] = "Termin 3, verlegt"
+        for journal in ("a.sqlite", "b.sqlite"):
+            edited = _run(put(), mapping, sb, tmp_path / journal)
+            assert edited.results[4].status in ("updated", "unchanged"), edited.results[4]
+            assert edited.results[5].status in ("updated", "unchanged"), edited.results[5]
+        assert _writes(sb) == writes + 2
+        record = sb.store.appointment(first.results[6].appointment_id or 0)
+        assert record is not None
+        edit_in_onoffice(sb, record["id"], users=[*record.get("users", []), 22])
+        subjects[4] = "Termin 4, verlegt"  # row 6: changed in the file and in onOffice
+        for journal in ("b.sqlite", "a.sqlite"):
+            fourth = _run(put(), mapping, sb, tmp_path / journal)
+            assert fourth.results[6].status == "conflict", fourth.results[6]
+        assert _writes(sb) == writes + 2
 
 
 @pytest.mark.parametrize("other", ["Beratung", "Telefonat"])  # one the file writes, one not
@@ -150,6 +228,46 @@ def test_a_field_the_account_does_not_show_is_named_once(tmp_path: Path) -> None
     assert len(unseen) == 1
     assert "participants" in unseen[0]
     assert "type" not in unseen[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "summary", "labels"),
+    [
+        (
+            "en",
+            "reads do not show an appointment's participants",
+            "Summary",
+            ["Not checked", "Read shape"],
+        ),
+        (
+            "de",
+            "zeigt beim Lesen eines Termins nicht: Teilnehmer",
+            "Übersicht",
+            ["Nicht geprüft", "Wie Termine gelesen werden"],
+        ),
+    ],
+)
+def test_what_cannot_be_seen_is_said_once_and_the_summary_keeps_it(
+    tmp_path: Path, lang: str, said: str, summary: str, labels: list[str]
+) -> None:
+    """The run in a process of its own, in either language: its output says once which kinds
+    of change cannot be seen on this account, and its results workbook's Summary keeps the
+    line (under "Not checked", and in the account report's read shape). (The first run reads
+    no appointment of the list: it has nothing to see the account's reads by.)"""
+    _rows, source, mapping = _list(tmp_path)
+    with Sandbox(dialect=Dialect.parse("calendar_read=removed,read_users=omitted")) as sb:
+        for attempt in ("first", "again"):
+            args = ["--lang", lang, "run", "-m", str(mapping), str(source)]
+            if attempt == "first":
+                assert cli(args, sb, tmp_path / "pc", tmp_path).returncode == 0
+                continue
+            done = cli(args, sb, tmp_path / "pc", tmp_path)
+            out = done.stdout + done.stderr
+            assert done.returncode == 0, out
+            assert out.count(said) == 1, (attempt, out)
+            sheet = openpyxl.load_workbook(default_results_path(source))[summary]
+            kept = [r[0] for r in sheet.iter_rows(values_only=True) if said in str(r[1] or "")]
+            assert kept == labels, (attempt, kept)
 
 
 def test_the_documented_shape_names_nothing_unseen(tmp_path: Path) -> None:

@@ -778,3 +778,41 @@ def test_a_split_period_reads_every_part() -> None:
         padded = read_period(client, days[0], days[0])
         # a day of margin either side: the day before and after, not two before
         assert len(padded.appointments) == 1 + 200 + 200
+
+
+@pytest.mark.parametrize(
+    ("members", "explicit", "named"),
+    [
+        # a group of 3 (17 among them): every choice of members is tried
+        ({17, 18, 19}, {17}, []),
+        ({17, 18, 19}, {17, 21}, []),
+        ({18, 19, 20}, {17}, []),
+        # a group of 12: none or one member among the explicit ones is tried, no more
+        (set(range(17, 29)), {17}, []),
+        (set(range(17, 29)), {40, 17}, []),
+    ],
+)
+def test_the_explicit_participants_are_told_from_the_groups_listed_members(
+    members: set[int], explicit: set[int], named: list[str]
+) -> None:
+    """A read lists the group's members among the participants (§5.1; `users` None): with the
+    members the account lists (`get groups`) the stamp's explicit ones are told from them, and
+    a participant a person added who is no member is a change (issue 30)."""
+    params = {**PARAMS, "subscribers": {"users": sorted(explicit), "groups": [3]}}
+    digests = field_digests(params)
+    listed = from_read(_read(users=None, groups=[3], user_ids=sorted(explicit | members)))
+    assert listed.users is None and listed.groups == {3}
+    assert changed_fields(listed, digests) is None  # the members not known: cannot tell
+    known = replace(listed, members=frozenset(members))
+    assert changed_fields(known, digests) == named
+    added = replace(known, participants=known.participants | {99})
+    assert changed_fields(added, digests) == (["participants"] if len(members) <= 8 else None)
+    assert known.beyond_groups == frozenset(explicit - members)
+
+
+def test_more_than_one_member_of_a_large_group_among_the_explicit_cannot_be_told() -> None:
+    members = set(range(17, 29))
+    params = {**PARAMS, "subscribers": {"users": [17, 18], "groups": [3]}}
+    listed = from_read(_read(users=None, groups=[3], user_ids=sorted(members)))
+    known = replace(listed, members=frozenset(members))
+    assert changed_fields(known, field_digests(params)) is None

@@ -8,11 +8,13 @@ it; the run's exit code from its rows."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -224,16 +226,23 @@ def test_a_row_whose_appointment_holds_it_is_kept(rig: Rig) -> None:
     assert rig.journal.entry("f-2").content == "0" * 12  # type: ignore[union-attr]
 
 
-def test_when_a_lost_row_can_be_settled(rig: Rig) -> None:
-    runner = rig.runner
-    assert runner.settle_when(None) == "run again to settle it"
-    old = (datetime.now(UTC) - timedelta(seconds=121)).strftime(contract.DATETIME_FORMAT)
-    assert runner.settle_when(old) == "run again to settle it"
-    recent = datetime.now(UTC).replace(microsecond=0)
-    said = runner.settle_when(recent.strftime(contract.DATETIME_FORMAT))
-    ready = (recent + timedelta(seconds=120)).astimezone().replace(tzinfo=None)
-    assert said.startswith("run again from ") and said.endswith(" on to settle it")
-    assert ready.strftime("%H:%M") in said
+def test_when_a_lost_row_can_be_settled(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The time is Berlin's (the office's), whatever this computer's zone (issue 30, point 7)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        runner = rig.runner
+        assert runner.settle_when(None) == "run again to settle it"
+        old = (datetime.now(UTC) - timedelta(seconds=121)).strftime(contract.DATETIME_FORMAT)
+        assert runner.settle_when(old) == "run again to settle it"
+        recent = datetime.now(UTC).replace(microsecond=0)
+        said = runner.settle_when(recent.strftime(contract.DATETIME_FORMAT))
+        berlin = ZoneInfo(contract.LOCAL_TIMEZONE)
+        ready = (recent + timedelta(seconds=120)).astimezone(berlin)
+        assert said == f"run again from {ready:%d.%m.%Y %H:%M} on to settle it"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def _report(*statuses: Status, removed: tuple[str, ...] = ()) -> RunReport:

@@ -540,28 +540,32 @@ def test_a_named_appointment_deleted_is_gone(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("ledgered", [False, True], ids=["another computer", "this computer"])
-def test_with_agent_groups_and_without_read_calendar_rows_are_unsure(
+def test_with_agent_groups_listed_among_the_participants_a_persons_participant_is_seen(
     tmp_path: Path, ledgered: bool
 ) -> None:
-    """README, Limits: "with agent groups and without read calendar, rows are conflict
-    (unsure), never overwritten silently": appointmentList lists the group's members among
-    the participants, so a person's added participant cannot be told from them."""
-    params = payload(users=(), groups=(3,))
+    """appointmentList lists the group's members among the participants (§5.1); `get groups`
+    names them (§6.5), so the explicit participants the stamp names are told from them: the
+    import's write is intact, a participant a person added who is no member is a change. (One
+    who is a member is listed anyway: that change cannot be seen.) Before: unsure, a conflict
+    for every group row changed in the file."""
+    params = payload(users=(), groups=(3,))  # "Vertrieb Aachen": 17, 18, 19
     dialect = Dialect.parse("calendar_read=removed,list_users=members")
+    conditions = []
     with Sandbox(dialect=dialect) as sb, client_for(sb) as client:
         made = write(client, params, stamp_of(params))
         entries = ledger(tmp_path, (params, made)).entries() if ledgered else {}
-        before = state_of(client, [params], entries)
         record = sb.store.appointment(made)
         assert record is not None
-        edit_in_onoffice(sb, made, users=[*record.get("users", []), 20])
-        after = state_of(client, [params], entries)
-    for state in (before, after):
-        prior = state.prior(made)
-        assert prior is not None and prior.ours
-        assert prior.found is not None and prior.found.users is None
-        assert (prior.entry is not None) == ledgered
-    assert [p.condition for p in before.priors + after.priors] == [UNSURE, UNSURE]
+        for added in ([], [18], [20]):
+            edit_in_onoffice(sb, made, users=[*record.get("users", []), *added])
+            state = state_of(client, [params], entries)
+            prior = state.prior(made)
+            assert prior is not None and prior.ours
+            assert prior.found is not None and prior.found.users is None
+            assert prior.found.members == {17, 18, 19}
+            assert (prior.entry is not None) == ledgered
+            conditions.append(prior.condition)
+    assert conditions == [INTACT, INTACT, CHANGED]
 
 
 def test_another_run_of_the_list_writing_now_is_seen_running() -> None:

@@ -292,7 +292,8 @@ def test_a_change_is_a_modified_time_past_the_write_and_the_clock_margin() -> No
     assert _moment_utc("") is None and _moment_utc("2027-01-01") is None
 
 
-CHANGED_AFTER = "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
+# `modified` is the server's UTC (§5.2); the message says the office's time (Berlin's)
+CHANGED_AFTER = "changed in onOffice after the import ({when}); use --force to undo it anyway"
 
 
 def test_a_stamped_appointment_says_itself_whether_it_was_changed() -> None:
@@ -301,7 +302,7 @@ def test_a_stamped_appointment_says_itself_whether_it_was_changed() -> None:
     imported = Imported(2, "2027-01-01 09:00:00", WRITTEN)
     assert changed_by_someone(as_read(WRITTEN, stamped(), "2027-01-01 10:05:00"), imported) is None
     late = as_read(WRITTEN, stamped(), "2027-01-01 10:05:01")
-    assert changed_by_someone(late, imported) == CHANGED_AFTER.format(when="2027-01-01 10:05:01")
+    assert changed_by_someone(late, imported) == CHANGED_AFTER.format(when="01.01.2027 11:05")
     edited = {**WRITTEN, "data": {**WRITTEN["data"], "description": "Anders"}}
     assert changed_by_someone(as_read(edited, stamped()), imported) == (
         "it no longer holds what the import wrote (someone edited it); use --force to undo it "
@@ -310,7 +311,7 @@ def test_a_stamped_appointment_says_itself_whether_it_was_changed() -> None:
     # a read that cannot tell the participants apart: the digest proves nothing either way
     assert changed_by_someone(as_read(edited, stamped(), users=False), imported) is None
     untimed = as_read(WRITTEN, stamped(at=0), "2027-01-01 09:05:01")
-    assert changed_by_someone(untimed, imported) == CHANGED_AFTER.format(when="2027-01-01 09:05:01")
+    assert changed_by_someone(untimed, imported) == CHANGED_AFTER.format(when="01.01.2027 10:05")
     in_time = as_read(WRITTEN, stamped(at=0), "2027-01-01 09:05:00")
     assert changed_by_someone(in_time, imported) is None
 
@@ -324,9 +325,7 @@ def test_an_unstamped_appointment_is_compared_with_what_the_journal_sent() -> No
         fine = as_read(WRITTEN, note, "2027-01-01 10:05:00")
         assert changed_by_someone(fine, imported) is None
         late = as_read(WRITTEN, note, "2027-01-01 10:05:01")
-        assert changed_by_someone(late, imported) == CHANGED_AFTER.format(
-            when="2027-01-01 10:05:01"
-        )
+        assert changed_by_someone(late, imported) == CHANGED_AFTER.format(when="01.01.2027 11:05")
     moved = {**WRITTEN, "data": {**WRITTEN["data"], "start_dt": "2027-03-01 09:00:00"}}
     assert changed_by_someone(as_read(moved), imported) == (
         "it no longer holds what the import sent (someone edited it); use --force to undo it anyway"

@@ -153,6 +153,30 @@ def test_a_server_ignoring_modifiedstart_is_asked_a_bounded_number_of_times(
     assert took < 30, took
 
 
+@pytest.mark.parametrize("reading", ["documented", "without read calendar"])
+def test_a_create_that_could_not_be_checked_for_a_twin_is_named_plainly(
+    tmp_path: Path, reading: str
+) -> None:
+    """Point 7 of issue 30: never a doubled row, or the run says plainly that it could not
+    rule one out. onOffice stops answering as the run's last look begins: the creates that
+    look was for are named, once, with what to do."""
+    source, mapping = generated(tmp_path, 6)
+    dialect = READINGS[reading][0]
+    with Sandbox(dialect=dialect) as sb, client_for(sb) as client:
+
+        def stage(_words: str, _done: int, _of: int) -> None:  # the last look begins
+            sb.faults = Faults(fail_before_rate=1.0, fail_before="503")
+
+        report = run_import(source, mapping, client=client, options=OPTIONS, stage=stage)
+        assert sb.store.count_appointments() == 6
+    assert report.counts() == {"created": 6}
+    said = [n for n in report.notices if "could not be checked after their create" in n]
+    assert len(said) == 1, report.notices
+    assert (
+        said[0].startswith("rows ") and "may be in onOffice twice; look for them there" in said[0]
+    )
+
+
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 

@@ -22,7 +22,7 @@ from ..core import contract
 from ..core.errors import ApiError, AuthenticationError, PermissionRefused
 from ..core.i18n import _, ngettext
 from .client import OnOfficeClient, display_url
-from .form import read_shape
+from .form import normalised, read_shape
 from .readback import Appointment, Who, read_period
 
 T = TypeVar("T")
@@ -75,7 +75,7 @@ def survey(
     else:
         found.read_via = _via(client, seen)
     found.seen = len(seen)
-    found.seen_types = {a.type_key: _label(a) for a in seen if a.type_key}
+    found.seen_types = _seen_types(client, seen)
     found.shape = read_shape_lines(client, seen)
     _rights(client, found, seen)
     types, found.types_why = _asked(lambda: _types(client))
@@ -130,6 +130,19 @@ def _via(client: OnOfficeClient, seen: Sequence[Appointment]) -> str:
     if seen:
         return seen[0].via
     return "appointmentList" if "read calendar" in client.unsupported else "read calendar"
+
+
+def _seen_types(client: OnOfficeClient, seen: Sequence[Appointment]) -> dict[str, str]:
+    """The types the reads show, key -> label; a type shown as a plain text whose key neither
+    the account's list nor its learned form tells, as that text."""
+    out: dict[str, str] = {}
+    for found in seen:
+        told = normalised(client, found) if found.type_text else found
+        if told.type_key:
+            out[told.type_key] = _label(told)
+        elif found.type_text:
+            out.setdefault(found.type_text, found.type_text)
+    return out
 
 
 def _label(found: Appointment) -> str:

@@ -9,7 +9,10 @@ the account's own lists turn what it does show back into what was written:
 - a type shown as text is each type key the account lists with that label (`get fields`, §6.6),
   or that this run saw written and read back as that text (:meth:`AccountForm.learn_type`);
 - resources shown only by their labels are the keys the account lists with those labels
-  (`get calendarResources`, §6.6).
+  (`get calendarResources`, §6.6);
+- participants listed together with the members of the appointment's groups (appointmentList
+  may, §5.1; `user_ids` does) are told apart by the members the account lists (`get groups`,
+  §6.5; :func:`importer.onoffice.readback.changed_fields`).
 
 Each list is asked once per client, and only when a read needs it. What stays unseen is said
 once per run (:func:`unseen_notice`): a change made there in onOffice cannot be seen.
@@ -28,7 +31,7 @@ from ..core import contract
 from ..core.errors import ApiError
 from ..core.i18n import _
 from .client import OnOfficeClient
-from .readback import Appointment
+from .readback import Appointment, Id
 from .reference import read_stamp
 
 
@@ -38,6 +41,7 @@ class AccountForm:
 
     types: dict[str, str] | None = None  # key -> label as the account lists them (None: not asked)
     resources: dict[str, str] | None = None  # key -> label (None: not asked)
+    groups: dict[Id, frozenset[Id]] | None = None  # group -> its members (None: not asked)
     shown_as: dict[str, str] = field(default_factory=dict)  # type key -> the text reads show
     # what a modify does to `subscribers` (UNDOCUMENTED, §5.4): "replace", "merge", "" not known
     subscribers: str = ""
@@ -176,10 +180,30 @@ def _resources(client: OnOfficeClient, form: AccountForm) -> dict[str, str]:
     return form.resources
 
 
+def _groups(client: OnOfficeClient, form: AccountForm) -> dict[Id, frozenset[Id]]:
+    if form.groups is None:
+        try:
+            records = client.get_groups()
+        except ApiError:
+            records = []
+        form.groups = {}
+        for record in records:
+            e = contract.as_map(record.elements)
+            number = contract.record_id(e.get("id", record.id))
+            if number is not None:
+                form.groups[number] = contract.id_set(e.get("userIds"))
+    return form.groups
+
+
 def normalised(client: OnOfficeClient, found: Appointment) -> Appointment:
     """``found`` with what the account's lists tell: the type keys behind a type shown as text,
-    the resource keys behind resources shown by label."""
+    the resource keys behind resources shown by label, the members of the groups a read lists
+    among the participants (it cannot tell them from the explicit ones)."""
     form = form_of(client)
+    if found.users is None and found.groups and found.members is None:
+        groups = _groups(client, form)
+        if all(g in groups for g in found.groups):
+            found = replace(found, members=frozenset().union(*(groups[g] for g in found.groups)))
     if found.type_text:
         if form.types is None and not form.type_keys(found.type_text):
             _types(client, form)

@@ -62,12 +62,24 @@ class Appointment:
     reminder: bool | None = None
     # Whether its series leaves dates out (`rp_exception`, likewise): None where not shown
     skips: bool | None = None
+    groups: frozenset[Id] = frozenset()  # the agent groups the read shows
+    # the members of those groups as the account lists them (`get groups`, §6.5), where the
+    # read cannot tell explicit participants from them (``users`` None); None: not known
+    members: frozenset[Id] | None = None
 
     @property
     def people(self) -> frozenset[Id]:
         """The participants as the read lists them: the explicit ones where it tells them from
         group members, else everyone."""
         return self.users if self.users is not None else self.participants
+
+    @property
+    def beyond_groups(self) -> frozenset[Id]:
+        """:attr:`people` but the members of its groups where a read lists them among the
+        participants (:attr:`members` known): the ones surely taking part on their own."""
+        if self.users is None and self.members is not None:
+            return self.participants - self.members
+        return self.people
 
 
 # The fields a create sets and a read shows, as compared (and digested, one by one, into the
@@ -157,6 +169,7 @@ def from_read(record: Record) -> Appointment:
         type_text=type_text,
         reminder=bool(str(e.get("erinnerung") or "").strip()) if "erinnerung" in e else None,
         skips=bool(e.get("rp_exception")) if "rp_exception" in e else None,
+        groups=contract.id_set(e.get("groups")),
     )
 
 
@@ -232,6 +245,7 @@ def from_list(record: Record) -> Appointment:
         ),
         type_text=type_text,
         reminder=_list_reminder(e.get("reminder")),
+        groups=groups,
     )
 
 
@@ -658,8 +672,42 @@ def changed_fields(found: Appointment, digests: str) -> list[str] | None:
         if stamped not in {_digest([name, v], size) for v in shown[name]}:
             out.append(name)
     if "participants" in out and found.users is None:
-        return None  # group members may stand beside the explicit ones
+        stamped = digests[FIELDS.index("participants") * size :][:size]
+        told = _explicit_told(found, stamped)
+        if told is None:
+            return None  # group members may stand beside the explicit ones
+        if told:
+            out.remove("participants")
     return out
+
+
+# Subsets of the listed group members tried as explicit participants as well: every one of up
+# to 8 members (256 digests: a person's change goes unseen with odds of 1 in 65,000 at most),
+# of more members none or one (the explicit participants of a group appointment are few)
+MEMBERS_TRIED = 8
+MEMBERS_LISTED = 255
+
+
+def _explicit_told(found: Appointment, stamped: str) -> bool | None:
+    """Whether the participants the stamp's digest names may be the explicit ones of a read
+    that lists the groups' members among them: they are the listed ones who are no members,
+    and any of the listed members (the explicit ones a read lists either way). None where the
+    members are not known, or too many are listed to try every choice and none tried fits."""
+    if found.members is None:
+        return None
+    listed = found.participants
+    sure, maybe = listed - found.members, sorted(listed & found.members, key=str)
+    every = len(maybe) <= MEMBERS_TRIED
+    if every:
+        choices = [{m for i, m in enumerate(maybe) if n >> i & 1} for n in range(1 << len(maybe))]
+    elif len(maybe) <= MEMBERS_LISTED:
+        choices = [set(), *({m} for m in maybe)]
+    else:
+        return None
+    for chosen in choices:
+        if _digest(["participants", _sorted_ids(sure | chosen)], FIELD_DIGEST_SIZE) == stamped:
+            return True
+    return False if every else None
 
 
 def fields_as_written(params: dict[str, Any], digests: str) -> frozenset[str]:

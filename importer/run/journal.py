@@ -49,6 +49,8 @@ import platformdirs
 from ..core.errors import ConfigurationError, JournalError
 from ..core.i18n import _
 from ..core.stopping import phase
+from ..onoffice.client import OnOfficeClient
+from ..onoffice.form import MEMO_KEY, recall
 from ..onoffice.reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
@@ -581,6 +583,42 @@ def snapshot(path: str | Path, account: str) -> tuple[dict[str, Entry], dict[str
         select = f"SELECT {', '.join(present)} FROM entries"
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         return {r[0]: Journal._entry(r) for r in db.execute(select)}, meta
+
+
+def recall_account(client: OnOfficeClient, path: str | Path | None = None) -> None:
+    """What this computer's ledger of the account keeps of its form (how it shows types, what
+    a modify does to participants: :func:`importer.onoffice.form.recall`), for a report that
+    runs nothing. A ledger missing, of another account, or unreadable teaches nothing."""
+    account = client.account()
+    path = Path(path) if path is not None else ledger_path(account)
+    if not path.exists():
+        return
+    try:
+        with _read_only(path) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    except (ConfigurationError, sqlite3.Error):
+        return
+    if meta.get("account", account) == account:
+        recall(client, meta.get(MEMO_KEY))
+
+
+def deleted(undone: dict[int, str]) -> frozenset[int]:
+    """The appointments :meth:`Journal.undone_ids` says were deleted (known gone)."""
+    return frozenset(n for n, action in undone.items() if action == "deleted")
+
+
+def deleted_in(path: str | Path) -> frozenset[int]:
+    """:func:`deleted` of the journal at ``path``, read only as :func:`snapshot` (which checks
+    its account); none when there is no journal, or one of a version without undo."""
+    path = Path(path)
+    if not path.exists():
+        return frozenset()
+    with _read_only(path) as db:
+        try:
+            rows = db.execute("SELECT appointment_id, action FROM undo").fetchall()
+        except sqlite3.OperationalError:
+            return frozenset()
+    return deleted(dict(rows))
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from ..core import contract
 from ..core.errors import (
@@ -578,7 +579,7 @@ class Runner:
                 return False
             now = sorted(str(u) for u in users)
             return written_among(stamp.fields, "participants", [now]) is None
-        return bool(found.people - users)
+        return bool(found.beyond_groups - users)
 
     def _participants_kept(self, prior: Prior, sent: dict[str, Any]) -> Appointment | None:
         """Read back the first modify that takes a participant off, as the documentation
@@ -594,7 +595,7 @@ class Runner:
         if now is None or "participants" in now.unseen:
             return None
         shown = now.people
-        before = found.people
+        before = found.beyond_groups  # a group's members stay listed whatever a modify does
         kept = bool((before - Who.of(sent).users) & shown)
         form_of(self.client).subscribers = "merge" if kept else "replace"
         return now if kept else None
@@ -866,7 +867,7 @@ class Runner:
         ready = sent + timedelta(seconds=self.options.resend_after)
         if ready <= datetime.now(UTC):
             return _("run again to settle it")
-        local = ready.astimezone().replace(tzinfo=None)
+        local = ready.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None)
         return _("run again from {time} on to settle it").format(time=when(local))
 
 

@@ -232,6 +232,9 @@ class Wanted:
     # the valid rows' parameters by their fingerprint (12 hex, as stamped): what was written
     # to an appointment whose row is unchanged, to learn the account's form from
     written: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # appointments this computer deleted (undo, a twin, or found gone): known gone, not looked
+    # for (without read calendar a look could only say "not on its day", never "gone")
+    deleted: frozenset[int] = frozenset()
 
 
 def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
@@ -278,7 +281,8 @@ def read_state(client: OnOfficeClient, wanted: Wanted) -> State:
         }
         | {n for n in wanted.named if n not in seen}
     )
-    extra, unsure, more = _read_missing(client, missing, by_id)
+    looked = [n for n in missing if n not in wanted.deleted]
+    extra, unsure, more = _read_missing(client, looked, by_id)
     reads += more
     seen.update(extra)
     seen = _calibrated(client, seen, wanted, by_id)

@@ -45,7 +45,7 @@ from ..core.i18n import N_, _, ngettext
 from ..core.problems import Level, RowProblem, joined_problems
 from ..core.stopping import phase
 from ..mapping.spec import Mapping
-from ..onoffice.account import survey
+from ..onoffice.account import read_shape_lines, survey
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, memo, normalised, recall
 from ..onoffice.learned import LEDGER_KEY, Learned
@@ -276,19 +276,22 @@ def reconcile(
     earlier: Earlier,
     options: RunOptions,
     beside: dict[int, frozenset[int]] | None = None,
+    deleted: frozenset[int] = frozenset(),
 ) -> Reconciled:
     """Read what onOffice holds of the list and the rows' days; add the double bookings against
     that calendar to the rows (errors with ``strict``); plan every valid row. API errors
     propagate: nothing may be planned on a partial view. ``beside``: invalid rows that were
     invalid as they are at this computer's last run of the list, and the appointments whose
-    rows stood beside them then (:func:`invalid_record`)."""
+    rows stood beside them then (:func:`invalid_record`). ``deleted``: the appointments this
+    computer's ledger says are deleted (:attr:`~importer.run.state.Wanted.deleted`)."""
     beside = beside or {}
     outcomes = checked.outcomes
     valid = [o for o in outcomes if o.valid and o.parameters is not None]
     named = [before[1] for before in earlier.values() if before[1] is not None]
     written = {o.fingerprint[:12]: o.parameters for o in valid if o.fingerprint and o.parameters}
     payloads = [o.parameters for o in valid if o.parameters]
-    state = read_state(client, Wanted(list_name, run, payloads, entries, named, written=written))
+    wanted = Wanted(list_name, run, payloads, entries, named, written=written, deleted=deleted)
+    state = read_state(client, wanted)
     if state.unseen:
         checked.notices.append(state.unseen)
     if checked.learned is not None:  # the account lists no types: what it showed and took
@@ -479,6 +482,7 @@ def planned_check(
         account = client.account()
         path = Path(journal_path) if journal_path is not None else ledger_path(account)
         entries, meta = jr.snapshot(path, account)
+        deleted = jr.deleted_in(path)
         learned = Learned.loads(meta.get(LEDGER_KEY))
     except ApiError as exc:
         unknown = str(exc)
@@ -508,6 +512,7 @@ def planned_check(
             earlier=earlier,
             options=options,
             beside=_beside(checked, meta.get(invalid_key(name))),
+            deleted=deleted,
         )
     except ApiError as exc:
         checked.notices.append(_("what a run would do is not known ({why})").format(why=exc))
@@ -684,6 +689,7 @@ class _Run:
                 earlier=earlier,
                 options=options,
                 beside=_beside(checked, journal.get_meta(invalid_key(name))),
+                deleted=jr.deleted(journal.undone_ids()),
             )
         except (ApiError, JournalError) as exc:  # without it, rows could be doubled
             for o in checked.outcomes:
@@ -719,6 +725,8 @@ class _Run:
         if learned := memo(client):  # how the account shows and takes its writes
             with contextlib.suppress(JournalError):  # learned again next time
                 journal.set_meta(MEMO_KEY, learned)
+        if checked.account is not None:  # the Summary says what the run learned too
+            checked.account.shape = read_shape_lines(client, done.state.calendar)
         if checked.learned is not None:
             learn_from(report, checked.learned)
             with contextlib.suppress(JournalError):  # relearned by the next run's reads

@@ -25,11 +25,12 @@ from functools import partial
 from pathlib import Path
 from threading import Event
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..core import contract
 from ..core.errors import ActionRefused, ApiError, ExitCode, JournalError
 from ..core.excel import REMOVED_SHEET
-from ..core.i18n import N_, _, every
+from ..core.i18n import N_, _, every, when
 from ..core.stopping import held, phase
 from ..onoffice.client import OnOfficeClient
 from ..onoffice.form import MEMO_KEY, learn_types, normalised, recall
@@ -175,6 +176,17 @@ def _changed_since(current: Appointment, written_at: datetime | None) -> bool:
     return changed > written_at + timedelta(seconds=contract.CLOCK_MARGIN_SECONDS)
 
 
+CHANGED_AFTER = N_("changed in onOffice after the import ({when}); use --force to undo it anyway")
+
+
+def _office_time(modified: str | None) -> str:
+    """`modified` (the server's UTC, §5.2) as the office's wall clock says it (Berlin's)."""
+    moment = _moment_utc(modified or "")
+    if moment is None:
+        return modified or ""
+    return when(moment.astimezone(ZoneInfo(contract.LOCAL_TIMEZONE)).replace(tzinfo=None))
+
+
 def _moment_utc(text: str) -> datetime | None:
     try:
         return datetime.strptime(text, contract.DATETIME_FORMAT).replace(tzinfo=UTC)
@@ -195,17 +207,13 @@ def changed_by_someone(current: Appointment, imported: Imported) -> str | None:
             )
         written = datetime.fromtimestamp(stamp.at, UTC) if stamp.at else None
         if _changed_since(current, written or _moment_utc(imported.imported_at)):
-            return _(
-                "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
-            ).format(when=current.modified)
+            return _(CHANGED_AFTER).format(when=_office_time(current.modified))
         return None
     # a modify of ours whose answer was lost changed it after the import: that is no edit
     if imported.pending is not None and holds(current, imported.pending):
         return None
     if _changed_since(current, _moment_utc(imported.imported_at)):
-        return _(
-            "changed in onOffice after the import ({when} UTC); use --force to undo it anyway"
-        ).format(when=current.modified)
+        return _(CHANGED_AFTER).format(when=_office_time(current.modified))
     if not holds(current, imported.payload):
         return _(
             "it no longer holds what the import sent (someone edited it); use --force to "

@@ -321,12 +321,14 @@ def _account_report(ws: Workspace, connection: Any) -> list[tuple[str, str]]:
     """What the account answered, asked once per proven connection (read calls only)."""
     from ..core.errors import ApiError
     from ..onoffice.account import account_lines, survey
+    from ..run.journal import recall_account
 
     if not connection.ok:
         return []
     if connection.survey is None:
         try:
             with ws.client() as client:
+                recall_account(client, ws.journal_path())  # what runs here learned of it
                 connection.survey = survey(client)
         except ApiError as exc:
             return [(_("onOffice"), str(exc))]
