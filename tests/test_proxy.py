@@ -213,6 +213,21 @@ def test_the_config_files_proxy_is_used_and_loopback_goes_direct(
     assert again.returncode == 0, again.stderr
 
 
+def test_an_office_that_sets_only_http_proxy_goes_through_it(
+    office: tuple[Sandbox, InspectingProxy, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`setx HTTP_PROXY …` and nothing else (the variable most office guides name): requests
+    alone would take it for http:// URLs only and go to the https API directly, failing on
+    DNS."""
+    sb, proxy, ca_file = office
+    _office_env(monkeypatch, ca_file, HTTP_PROXY=proxy.url)
+    with OnOfficeClient(API_URL, sb.credentials, timeouts=Timeouts(5, 5), read_retries=0) as c:
+        assert c.proxy == proxy.url
+        assert c.account().startswith(API_URL)
+    assert len(proxy.tunnels) == 1 and proxy.refused == []
+
+
 def test_no_proxy_names_the_host_and_the_message_says_no_proxy_was_used(
     office: tuple[Sandbox, InspectingProxy, Path],
     monkeypatch: pytest.MonkeyPatch,
@@ -280,6 +295,14 @@ def test_proxy_for_reads_the_environment_as_every_http_program(
     monkeypatch.setenv("NO_PROXY", "onoffice.de")
     assert proxy_for("https://api.onoffice.de/api/stable/api.php") is None
     assert proxy_for("https://api.other.de/") == "http://proxy.office:3128"
+    monkeypatch.setenv("HTTP_PROXY", "http://plain.office:8080")
+    monkeypatch.setenv("ALL_PROXY", "http://all.office:8080")
+    assert proxy_for("https://api.other.de/") == "http://proxy.office:3128"  # HTTPS_PROXY first
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert proxy_for("https://api.other.de/") == "http://all.office:8080"  # then ALL_PROXY
+    monkeypatch.delenv("ALL_PROXY")
+    assert proxy_for("https://api.other.de/") == "http://plain.office:8080"  # then HTTP_PROXY
+    assert proxy_for("https://api.onoffice.de/") is None  # NO_PROXY still counts
 
 
 def test_a_ca_file_exported_for_python_is_honoured_too(
