@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import math
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.bulk import collector_paused
+from ..core.i18n import _
 from .xlsx_write import Left, Sheet, write_xlsx
 
 
@@ -161,4 +163,8 @@ def _move_into_place(temp: Path, target: Path) -> Path:
             return candidate
         except PermissionError:
             continue  # Windows: the file is open in Excel
-    raise PermissionError(f"cannot write {target} or an alternative name beside it")
+    raise PermissionError(  # its strerror is what the callers say (in the user's language)
+        errno.EACCES,
+        _("neither it nor another name beside it can be written; is it open in Excel?"),
+        str(target),
+    )
