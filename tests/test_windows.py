@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from importer.core.errors import ExitCode
 from importer.onoffice.config import api_settings, configured_language
 from importer.output import workbook
 from importer.sandbox import Faults, Sandbox
+from importer.web import server
 
 from .conftest import ROOT
 from .helpers import CSV_MAPPING, generated, statuses
@@ -285,6 +287,53 @@ def test_stale_temporary_workbooks_are_removed_on_windows_too(
     workbook._remove_stale_temps(target)
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == [".rows.results.xlsx.4242.tmp"]  # the running writer's stays
+
+
+APP = """
+import os
+from pathlib import Path
+from importer.web import server
+app, workspace, url = server.build(mappings=Path({mappings!r}), results=Path({results!r}))
+upload = workspace.folder / "uploads" / "7f3a" / "Besichtigungen.xlsx"
+upload.parent.mkdir(parents=True)
+upload.write_bytes(b"PK the office's list")
+unlink = os.unlink
+def open_in_excel(path, *args, **kwargs):  # Windows removes no file another program holds
+    if str(path).endswith("Besichtigungen.xlsx"):
+        raise PermissionError(13, "used by another process", str(path))
+    return unlink(path, *args, **kwargs)
+os.unlink = open_in_excel
+server.stop(app, workspace, print)
+"""
+
+
+def test_an_upload_open_in_excel_is_said_at_exit_and_removed_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app stops while Excel holds an upload of its private folder open: the folder
+    cannot be removed entirely, which the app says (it did so silently); the next start
+    removes what an app that has ended left, never a running app's folder."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = windows_env(tmp_path, TMPDIR=str(temp), LANG="de_DE.UTF-8", PYTHONIOENCODING="utf-8")
+    code = APP.format(mappings=str(tmp_path / "mappings"), results=str(tmp_path / "results"))
+    (tmp_path / "mappings").mkdir()
+    done = fresh(code, env, tmp_path, "utf-8")
+    assert done.returncode == 0, done.stderr
+    (left,) = temp.iterdir()  # the app's process has ended; its folder stays, with the upload
+    assert (left / "uploads" / "7f3a" / "Besichtigungen.xlsx").is_file()
+    assert done.stdout == (
+        f"Der temporäre Ordner der App {left} ließ sich nicht ganz entfernen (ist eine Datei "
+        "darin in Excel geöffnet?); er wird beim nächsten Start der App entfernt.\n"
+    )
+    running = temp / f"onoffice-import-ui-{os.getpid()}-k2j4"  # an app still running
+    unknown = temp / "onoffice-import-ui-q8w7e6"  # whose app cannot be told
+    running.mkdir()
+    unknown.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    mine = server.private_folder()
+    assert sorted(temp.iterdir()) == sorted([running, unknown, mine])
+    assert mine.name.startswith(f"onoffice-import-ui-{os.getpid()}-")
 
 
 def test_the_readme_says_what_file_modes_protect_on_windows() -> None:

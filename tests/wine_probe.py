@@ -39,9 +39,9 @@ def main() -> int:
     config = folder / "config.ini"
     config.write_bytes(b"\xef\xbb\xbf[onoffice]\r\nlang = de\r\n")
     check("a config file with a BOM", configured_language({}, config) == "de")
-    check("this process is alive", workbook._alive(os.getpid()))
+    check("this process is alive", workbook.alive(os.getpid()))
     ended = 99_999_988  # no such process
-    check("a process that never was is not alive", not workbook._alive(ended))
+    check("a process that never was is not alive", not workbook.alive(ended))
     target = folder / "rows.results.xlsx"
     stale = folder / f".rows.results.xlsx.{ended}.tmp"
     mine = folder / f".rows.results.xlsx.{os.getpid()}.tmp"

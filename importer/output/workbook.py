@@ -109,12 +109,13 @@ def _remove_stale_temps(target: Path) -> None:
     """Half-written copies a killed process left beside ``target`` (its pid is gone)."""
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         pid = stale.name[len(target.name) + 2 : -len(".tmp")]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             with contextlib.suppress(OSError):
                 stale.unlink()
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (another user's: taken as running)."""
     if pid == os.getpid():
         return True
     if sys.platform == "win32":  # os.kill would end the process there
