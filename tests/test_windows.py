@@ -11,6 +11,7 @@ called); a half-written workbook of a process Windows says has ended.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from ctypes import wintypes
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +250,9 @@ class FakeKernel32:
 
     def __init__(self, running: set[int], foreign: set[int] = frozenset()) -> None:  # type: ignore[assignment]
         self.running, self.foreign, self.error, self.closed = running, foreign, 0, 0
+        # kernel32's functions take the types of their result and arguments: so do these
+        for name in ("OpenProcess", "GetExitCodeProcess", "CloseHandle"):
+            setattr(self, name, functools.partial(getattr(type(self), name), self))
 
     def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
         if pid in self.foreign:
@@ -287,6 +292,9 @@ def test_stale_temporary_workbooks_are_removed_on_windows_too(
     workbook._remove_stale_temps(target)
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == [".rows.results.xlsx.4242.tmp"]  # the running writer's stays
+    # a HANDLE is pointer-sized on 64-bit Windows: ctypes would cut an untyped one to an int
+    assert kernel.OpenProcess.restype is wintypes.HANDLE  # type: ignore[attr-defined]
+    assert kernel.CloseHandle.argtypes == (wintypes.HANDLE,)  # type: ignore[attr-defined]
 
 
 APP = """

@@ -120,8 +120,14 @@ def alive(pid: int) -> bool:
         return True
     if sys.platform == "win32":  # os.kill would end the process there
         import ctypes
+        from ctypes import wintypes
 
         kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        # a HANDLE is pointer-sized: without its type ctypes would cut it to a C int
+        kernel32.OpenProcess.restype = wintypes.HANDLE
+        kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+        kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+        kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
         return alive_on_windows(pid, kernel32, ctypes.get_last_error)
     try:
         os.kill(pid, 0)
@@ -141,12 +147,13 @@ def alive_on_windows(pid: int, kernel32: Any, last_error: Any) -> bool:
     """Whether process ``pid`` runs, as Windows tells (``kernel32`` given by tests): a
     process that ended or never was cannot be opened, or has an exit code."""
     import ctypes
+    from ctypes import wintypes
 
     handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, pid)
     if not handle:
         return bool(last_error() == _ACCESS_DENIED)
     try:
-        code = ctypes.c_ulong()
+        code = wintypes.DWORD()
         if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
             return True
         return code.value == _STILL_ACTIVE
