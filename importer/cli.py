@@ -1143,8 +1143,8 @@ def demo(out: Path) -> None:
             "{invalid} invalid rows are deliberate mistakes of the sample. To try fixing rows, "
             "start a sandbox of your own that keeps its appointments (onoffice-import sandbox "
             "--db sandbox.sqlite), import into it, fix rows in the results workbook and run it "
-            "again with --only-failed (the mapping: {mapping})."
-        ).format(path=written, invalid=report.counts().get("invalid", 0), mapping=mapping)
+            "again with --only-failed and --mapping {name}."
+        ).format(path=written, invalid=report.counts().get("invalid", 0), name=mapping.stem)
     )
 
 
