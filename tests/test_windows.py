@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -348,3 +349,30 @@ def test_the_readme_says_what_file_modes_protect_on_windows() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     windows = readme.split("### On Windows\n", 1)[1].split("\n## ", 1)[0]
     assert "0600" in windows and "%USERPROFILE%" in windows and "Ctrl-Break" in windows
+
+
+def test_the_readme_sets_up_in_two_commands_and_installs_apart_from_the_data() -> None:
+    """Set-up: the two commands for Linux and macOS; in PowerShell the first, the office's
+    install of the wheel and the web app's start. The office's program folder is not the data
+    folder (%LOCALAPPDATA%\\onoffice-import, platformdirs without an author): removing it to
+    install a new version must leave the ledgers."""
+    setup = (ROOT / "README.md").read_text(encoding="utf-8").split("## Set-up\n", 1)[1]
+    setup = setup.split("\n### Behind a proxy", 1)[0]
+    blocks = re.findall(r"```(\w+)\n(.*?)```", setup, re.DOTALL)
+    assert [kind for kind, _ in blocks] == ["sh", "sh", "powershell", "powershell", "text"]
+    (demo, tests), (checkout, office), shortcut = (
+        [b for k, b in blocks if k == "sh"],
+        [b for k, b in blocks if k == "powershell"],
+        blocks[-1][1],
+    )
+    assert demo.strip().endswith(".venv/bin/onoffice-import demo") and "pytest" in tests
+    assert checkout.strip().endswith(r".venv\Scripts\onoffice-import demo")
+    venv = re.match(r"py -m venv (\S+);", office).group(1)  # type: ignore[union-attr]
+    assert venv == r"$env:LOCALAPPDATA\Programs\onoffice-import"
+    assert f"& {venv}\\Scripts\\pip install -q .\\onoffice_import-" in office
+    assert office.strip().endswith(f"& {venv}\\Scripts\\onoffice-import demo")
+    data = r"%LOCALAPPDATA%\onoffice-import"
+    assert f"`{data}\\mappings`" in setup
+    program = venv.replace("$env:LOCALAPPDATA", "%LOCALAPPDATA%")
+    assert not program.startswith(data + "\\") and program != data
+    assert shortcut.strip() == f'"{program}\\Scripts\\onoffice-import.exe" ui'
