@@ -376,3 +376,19 @@ def test_the_readme_sets_up_in_two_commands_and_installs_apart_from_the_data() -
     program = venv.replace("$env:LOCALAPPDATA", "%LOCALAPPDATA%")
     assert not program.startswith(data + "\\") and program != data
     assert shortcut.strip() == f'"{program}\\Scripts\\onoffice-import.exe" ui'
+
+
+def test_the_sandbox_says_how_powershell_uses_it() -> None:
+    """`onoffice-import sandbox` prints the lines that point another shell at it (the demo
+    sends the office there to try fixing rows): PowerShell has no `export`."""
+
+    class Keys:
+        token, secret = "tok-1234", "sec-5678"
+
+    url = "http://127.0.0.1:8765/api/stable/api.php"
+    assert cli.use_it_with(url, Keys(), windows=True) == [
+        f'$env:ONOFFICE_API_URL = "{url}"',
+        '$env:ONOFFICE_TOKEN = "tok-1234"',
+        '$env:ONOFFICE_SECRET = "sec-5678"',
+    ]
+    assert cli.use_it_with(url, Keys(), windows=False)[0] == f"export ONOFFICE_API_URL={url}"
