@@ -28,7 +28,7 @@ import pytest
 
 from importer import cli
 from importer.core import i18n
-from importer.core.errors import ExitCode
+from importer.core.errors import ConfigurationError, ExitCode
 from importer.onoffice.config import api_settings, configured_language
 from importer.output import workbook
 from importer.sandbox import Faults, Sandbox
@@ -154,6 +154,21 @@ def test_a_config_file_saved_with_a_bom_is_read(tmp_path: Path) -> None:
     assert configured_language({}, config) == "de"
     settings = api_settings({}, config)
     assert (settings.credentials.token, settings.proxy) == ("tok-en-1234", "none")
+
+
+def test_the_config_files_permission_check_is_not_made_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows reports every file as readable by all (0o666: its ACLs are not modes): the
+    check that refuses a config file others can read would refuse every one there, so it is
+    not made (the README says what protects the file instead)."""
+    config = tmp_path / "config.ini"
+    config.write_text("[onoffice]\ntoken = tok-en-1234\nsecret = sec-ret-5678\n", "utf-8")
+    config.chmod(0o666)  # what os.stat answers on Windows
+    with pytest.raises(ConfigurationError, match="can be read by other users"):
+        api_settings({}, config)
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert api_settings({}, config).credentials.token == "tok-en-1234"
 
 
 # --- stopping -----------------------------------------------------------------------------
