@@ -187,17 +187,32 @@ def sandbox(
                 host=host, port=port, why=exc.strerror
             )
         ) from None
-    creds = server.credentials
-    click.echo(f"onOffice sandbox listening on {server.url} (dialect: {chosen})")
-    click.echo("Use it with:")
-    click.echo(f"  export ONOFFICE_API_URL={server.url}")
-    click.echo(f"  export ONOFFICE_TOKEN={creds.token}")
-    click.echo(f"  export ONOFFICE_SECRET={creds.secret}")
-    click.echo("Press Ctrl-C to stop.")
+    click.echo(
+        _("onOffice sandbox listening on {url} (dialect: {dialect})").format(
+            url=server.url, dialect=chosen
+        )
+    )
+    click.echo(_("Use it with:"))
+    for line in use_it_with(server.url, server.credentials, sys.platform == "win32"):
+        click.echo(f"  {line}")
+    click.echo(_("Press Ctrl-C to stop."))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("\nSandbox stopped.")
+        click.echo("\n" + _("Sandbox stopped."))
+
+
+def use_it_with(url: str, credentials: Any, windows: bool) -> list[str]:
+    """The lines that point another shell at the sandbox: PowerShell's on Windows (the README's
+    shell there, where `export` is no command)."""
+    values = {
+        "ONOFFICE_API_URL": url,
+        "ONOFFICE_TOKEN": credentials.token,
+        "ONOFFICE_SECRET": credentials.secret,
+    }
+    if windows:
+        return [f'$env:{name} = "{value}"' for name, value in values.items()]
+    return [f"export {name}={value}" for name, value in values.items()]
 
 
 @contextmanager
@@ -1145,8 +1160,8 @@ def demo(out: Path) -> None:
             "{invalid} invalid rows are deliberate mistakes of the sample. To try fixing rows, "
             "start a sandbox of your own that keeps its appointments (onoffice-import sandbox "
             "--db sandbox.sqlite), import into it, fix rows in the results workbook and run it "
-            "again with --only-failed (the mapping: {mapping})."
-        ).format(path=written, invalid=report.counts().get("invalid", 0), mapping=mapping)
+            "again with --only-failed and --mapping {name}."
+        ).format(path=written, invalid=report.counts().get("invalid", 0), name=mapping.stem)
     )
 
 

@@ -25,6 +25,7 @@ from importer.core.errors import NotDelivered
 from importer.onoffice.client import OnOfficeClient, Timeouts, proxy_for
 from importer.run.submit import run_import
 from importer.sandbox import Sandbox
+from importer.web.workspace import Connection, Workspace
 
 from . import forkserver
 from .helpers import FAST, generated
@@ -213,6 +214,21 @@ def test_the_config_files_proxy_is_used_and_loopback_goes_direct(
     assert again.returncode == 0, again.stderr
 
 
+def test_an_office_that_sets_only_http_proxy_goes_through_it(
+    office: tuple[Sandbox, InspectingProxy, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`setx HTTP_PROXY …` and nothing else (the variable most office guides name): requests
+    alone would take it for http:// URLs only and go to the https API directly, failing on
+    DNS."""
+    sb, proxy, ca_file = office
+    _office_env(monkeypatch, ca_file, HTTP_PROXY=proxy.url)
+    with OnOfficeClient(API_URL, sb.credentials, timeouts=Timeouts(5, 5), read_retries=0) as c:
+        assert c.proxy == proxy.url
+        assert c.account().startswith(API_URL)
+    assert len(proxy.tunnels) == 1 and proxy.refused == []
+
+
 def test_no_proxy_names_the_host_and_the_message_says_no_proxy_was_used(
     office: tuple[Sandbox, InspectingProxy, Path],
     monkeypatch: pytest.MonkeyPatch,
@@ -280,6 +296,14 @@ def test_proxy_for_reads_the_environment_as_every_http_program(
     monkeypatch.setenv("NO_PROXY", "onoffice.de")
     assert proxy_for("https://api.onoffice.de/api/stable/api.php") is None
     assert proxy_for("https://api.other.de/") == "http://proxy.office:3128"
+    monkeypatch.setenv("HTTP_PROXY", "http://plain.office:8080")
+    monkeypatch.setenv("ALL_PROXY", "http://all.office:8080")
+    assert proxy_for("https://api.other.de/") == "http://proxy.office:3128"  # HTTPS_PROXY first
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert proxy_for("https://api.other.de/") == "http://all.office:8080"  # then ALL_PROXY
+    monkeypatch.delenv("ALL_PROXY")
+    assert proxy_for("https://api.other.de/") == "http://plain.office:8080"  # then HTTP_PROXY
+    assert proxy_for("https://api.onoffice.de/") is None  # NO_PROXY still counts
 
 
 def test_a_ca_file_exported_for_python_is_honoured_too(
@@ -296,3 +320,45 @@ def test_a_ca_file_exported_for_python_is_honoured_too(
     with OnOfficeClient(API_URL, sb.credentials, timeouts=Timeouts(5, 5)) as client:
         assert client.account().startswith(API_URL)
     assert len(proxy.tunnels) == 1
+
+
+def test_the_web_app_connects_through_the_proxy(
+    office: tuple[Sandbox, InspectingProxy, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The office's way in: the web app's connection (its read-only preflight) goes through
+    the config file's proxy; with the environment's proxy instead, the same; and where that
+    proxy is down, the page's problem names it."""
+    sb, proxy, ca_file = office
+    _office_env(monkeypatch, ca_file)  # no proxy variable: the config file's alone
+    config = tmp_path / "config.ini"
+    keys = f"url = {API_URL}\ntoken = {sb.credentials.token}\nsecret = {sb.credentials.secret}\n"
+    config.write_text(f"[onoffice]\n{keys}proxy = {proxy.url}\n", encoding="utf-8")
+    config.chmod(0o600)
+
+    def connection() -> Connection:
+        app = Workspace(
+            folder=tmp_path / "private",
+            mappings=tmp_path / "mappings",
+            results=tmp_path / "results",
+            config=config,
+            env={},
+        )
+        try:
+            return app.connection(fresh=True)
+        finally:
+            app.close()
+
+    through_config = connection()
+    assert through_config.ok and through_config.account is not None, through_config.problem
+    assert len(proxy.tunnels) == 1
+    config.write_text(f"[onoffice]\n{keys}", encoding="utf-8")
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    assert connection().ok and len(proxy.tunnels) == 2
+    dead = socket.create_server(("127.0.0.1", 0))
+    dead_url = f"http://127.0.0.1:{dead.getsockname()[1]}"
+    dead.close()
+    monkeypatch.setenv("HTTPS_PROXY", dead_url)
+    down = connection()
+    assert not down.ok and f"through the proxy {dead_url}" in str(down.problem)

@@ -11,12 +11,16 @@ called); a half-written workbook of a process Windows says has ended.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from ctypes import wintypes
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +28,11 @@ import pytest
 
 from importer import cli
 from importer.core import i18n
-from importer.core.errors import ExitCode
+from importer.core.errors import ConfigurationError, ExitCode
 from importer.onoffice.config import api_settings, configured_language
 from importer.output import workbook
 from importer.sandbox import Faults, Sandbox
+from importer.web import server
 
 from .conftest import ROOT
 from .helpers import CSV_MAPPING, generated, statuses
@@ -151,6 +156,21 @@ def test_a_config_file_saved_with_a_bom_is_read(tmp_path: Path) -> None:
     assert (settings.credentials.token, settings.proxy) == ("tok-en-1234", "none")
 
 
+def test_the_config_files_permission_check_is_not_made_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows reports every file as readable by all (0o666: its ACLs are not modes): the
+    check that refuses a config file others can read would refuse every one there, so it is
+    not made (the README says what protects the file instead)."""
+    config = tmp_path / "config.ini"
+    config.write_text("[onoffice]\ntoken = tok-en-1234\nsecret = sec-ret-5678\n", "utf-8")
+    config.chmod(0o666)  # what os.stat answers on Windows
+    with pytest.raises(ConfigurationError, match="can be read by other users"):
+        api_settings({}, config)
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert api_settings({}, config).credentials.token == "tok-en-1234"
+
+
 # --- stopping -----------------------------------------------------------------------------
 RUNNER = """
 import signal, sys, threading, time, functools
@@ -246,6 +266,9 @@ class FakeKernel32:
 
     def __init__(self, running: set[int], foreign: set[int] = frozenset()) -> None:  # type: ignore[assignment]
         self.running, self.foreign, self.error, self.closed = running, foreign, 0, 0
+        # kernel32's functions take the types of their result and arguments: so do these
+        for name in ("OpenProcess", "GetExitCodeProcess", "CloseHandle"):
+            setattr(self, name, functools.partial(getattr(type(self), name), self))
 
     def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
         if pid in self.foreign:
@@ -285,9 +308,102 @@ def test_stale_temporary_workbooks_are_removed_on_windows_too(
     workbook._remove_stale_temps(target)
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == [".rows.results.xlsx.4242.tmp"]  # the running writer's stays
+    # a HANDLE is pointer-sized on 64-bit Windows: ctypes would cut an untyped one to an int
+    assert kernel.OpenProcess.restype is wintypes.HANDLE  # type: ignore[attr-defined]
+    assert kernel.CloseHandle.argtypes == (wintypes.HANDLE,)  # type: ignore[attr-defined]
+
+
+APP = """
+import os
+from pathlib import Path
+from importer.web import server
+app, workspace, url = server.build(mappings=Path({mappings!r}), results=Path({results!r}))
+upload = workspace.folder / "uploads" / "7f3a" / "Besichtigungen.xlsx"
+upload.parent.mkdir(parents=True)
+upload.write_bytes(b"PK the office's list")
+unlink = os.unlink
+def open_in_excel(path, *args, **kwargs):  # Windows removes no file another program holds
+    if str(path).endswith("Besichtigungen.xlsx"):
+        raise PermissionError(13, "used by another process", str(path))
+    return unlink(path, *args, **kwargs)
+os.unlink = open_in_excel
+server.stop(app, workspace, print)
+"""
+
+
+def test_an_upload_open_in_excel_is_said_at_exit_and_removed_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app stops while Excel holds an upload of its private folder open: the folder
+    cannot be removed entirely, which the app says (it did so silently); the next start
+    removes what an app that has ended left, never a running app's folder."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = windows_env(tmp_path, TMPDIR=str(temp), LANG="de_DE.UTF-8", PYTHONIOENCODING="utf-8")
+    code = APP.format(mappings=str(tmp_path / "mappings"), results=str(tmp_path / "results"))
+    (tmp_path / "mappings").mkdir()
+    done = fresh(code, env, tmp_path, "utf-8")
+    assert done.returncode == 0, done.stderr
+    (left,) = temp.iterdir()  # the app's process has ended; its folder stays, with the upload
+    assert (left / "uploads" / "7f3a" / "Besichtigungen.xlsx").is_file()
+    assert done.stdout == (
+        f"Der temporäre Ordner der App {left} ließ sich nicht ganz entfernen (ist eine Datei "
+        "darin in Excel geöffnet?); er wird beim nächsten Start der App entfernt.\n"
+    )
+    running = temp / f"onoffice-import-ui-{os.getpid()}-k2j4"  # an app still running
+    unknown = temp / "onoffice-import-ui-q8w7e6"  # whose app cannot be told
+    running.mkdir()
+    unknown.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    mine = server.private_folder()
+    assert sorted(temp.iterdir()) == sorted([running, unknown, mine])
+    assert mine.name.startswith(f"onoffice-import-ui-{os.getpid()}-")
 
 
 def test_the_readme_says_what_file_modes_protect_on_windows() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     windows = readme.split("### On Windows\n", 1)[1].split("\n## ", 1)[0]
     assert "0600" in windows and "%USERPROFILE%" in windows and "Ctrl-Break" in windows
+
+
+def test_the_readme_sets_up_in_two_commands_and_installs_apart_from_the_data() -> None:
+    """Set-up: the two commands for Linux and macOS; in PowerShell the first, the office's
+    install of the wheel and the web app's start. The office's program folder is not the data
+    folder (%LOCALAPPDATA%\\onoffice-import, platformdirs without an author): removing it to
+    install a new version must leave the ledgers."""
+    setup = (ROOT / "README.md").read_text(encoding="utf-8").split("## Set-up\n", 1)[1]
+    setup = setup.split("\n### Behind a proxy", 1)[0]
+    blocks = re.findall(r"```(\w+)\n(.*?)```", setup, re.DOTALL)
+    assert [kind for kind, _ in blocks] == ["sh", "sh", "powershell", "powershell", "text"]
+    (demo, tests), (checkout, office), shortcut = (
+        [b for k, b in blocks if k == "sh"],
+        [b for k, b in blocks if k == "powershell"],
+        blocks[-1][1],
+    )
+    assert demo.strip().endswith(".venv/bin/onoffice-import demo") and "pytest" in tests
+    assert checkout.strip().endswith(r".venv\Scripts\onoffice-import demo")
+    venv = re.match(r"py -m venv (\S+);", office).group(1)  # type: ignore[union-attr]
+    assert venv == r"$env:LOCALAPPDATA\Programs\onoffice-import"
+    assert f"& {venv}\\Scripts\\pip install -q .\\onoffice_import-" in office
+    assert office.strip().endswith(f"& {venv}\\Scripts\\onoffice-import demo")
+    data = r"%LOCALAPPDATA%\onoffice-import"
+    assert f"`{data}\\mappings`" in setup
+    program = venv.replace("$env:LOCALAPPDATA", "%LOCALAPPDATA%")
+    assert not program.startswith(data + "\\") and program != data
+    assert shortcut.strip() == f'"{program}\\Scripts\\onoffice-import.exe" ui'
+
+
+def test_the_sandbox_says_how_powershell_uses_it() -> None:
+    """`onoffice-import sandbox` prints the lines that point another shell at it (the demo
+    sends the office there to try fixing rows): PowerShell has no `export`."""
+
+    class Keys:
+        token, secret = "tok-1234", "sec-5678"
+
+    url = "http://127.0.0.1:8765/api/stable/api.php"
+    assert cli.use_it_with(url, Keys(), windows=True) == [
+        f'$env:ONOFFICE_API_URL = "{url}"',
+        '$env:ONOFFICE_TOKEN = "tok-1234"',
+        '$env:ONOFFICE_SECRET = "sec-5678"',
+    ]
+    assert cli.use_it_with(url, Keys(), windows=False)[0] == f"export ONOFFICE_API_URL={url}"

@@ -39,9 +39,10 @@ def main() -> int:
     config = folder / "config.ini"
     config.write_bytes(b"\xef\xbb\xbf[onoffice]\r\nlang = de\r\n")
     check("a config file with a BOM", configured_language({}, config) == "de")
-    check("this process is alive", workbook._alive(os.getpid()))
+    check("this process is alive", workbook.alive(os.getpid()))
     ended = 99_999_988  # no such process
-    check("a process that never was is not alive", not workbook._alive(ended))
+    check("a process that never was is not alive", not workbook.alive(ended))
+    _processes_that_ran(workbook)
     target = folder / "rows.results.xlsx"
     stale = folder / f".rows.results.xlsx.{ended}.tmp"
     mine = folder / f".rows.results.xlsx.{os.getpid()}.tmp"
@@ -64,6 +65,18 @@ def main() -> int:
     )
     check("Windows' console close wakes a sleeping main thread", _closed_while_asleep(cli))
     return failures
+
+
+def _processes_that_ran(workbook: object) -> None:
+    """Another Windows process: alive while it runs, not once it has ended."""
+    import subprocess
+
+    alive = workbook.alive  # type: ignore[attr-defined]
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as running:
+        check("a running process is alive", alive(running.pid), running.pid)
+        running.kill()
+        running.wait(30)
+        check("a process that has ended is not alive", not alive(running.pid), running.pid)
 
 
 def _closed_while_asleep(cli: object) -> bool:

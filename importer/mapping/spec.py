@@ -356,31 +356,38 @@ class _Parser:
 
     def keys(self, raw: Any, allowed: tuple[str, ...], path: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
-            self.fail(path, f"expected a mapping of keys ({', '.join(allowed)})")
+            self.fail(
+                path, _("expected a mapping of keys ({keys})").format(keys=", ".join(allowed))
+            )
             return {}
         for key in raw:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = (
-                    f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(allowed)}"
+                    _("unknown key; did you mean {name}?").format(name=repr(close[0]))
+                    if close
+                    else _("unknown key; known: {keys}").format(keys=", ".join(allowed))
                 )
-                self.fail(f"{path}.{key}" if path else str(key), f"unknown key{hint}")
+                self.fail(f"{path}.{key}" if path else str(key), hint)
         return {k: v for k, v in raw.items() if k in allowed}  # unknown ones are reported
 
     def value_map(self, raw: Any, path: str) -> AnyMapping[str, Any] | None:
         if isinstance(raw, str):
             if raw not in self.maps:
-                self.fail(path, f"no map named {raw!r} under `maps:`")
+                self.fail(path, _("no map named {name} under `maps:`").format(name=repr(raw)))
                 return None
             return self.maps[raw]
         if not isinstance(raw, dict) or not raw:
-            self.fail(path, "a map needs `from: to` pairs (or the name of an entry of `maps:`)")
+            self.fail(path, _("a map needs `from: to` pairs (or the name of an entry of `maps:`)"))
             return None
         out: dict[str, Any] = {}
         for key, value in raw.items():
             text = "" if key is None else map_key(key)
             if text in out:
-                self.fail(path, f"{key!r} appears twice (keys ignore case and spaces)")
+                self.fail(
+                    path,
+                    _("{key} appears twice (keys ignore case and spaces)").format(key=repr(key)),
+                )
             out[text] = value
         return MappingProxyType(out)  # read-only, as the Mapping is
 
@@ -394,32 +401,40 @@ class _Parser:
             return None
         sources = [k for k in ("column", "value", "template") if k in raw]
         if len(sources) > 1:
-            self.fail(path, f"use one of column, value, template (found {', '.join(sources)})")
+            self.fail(
+                path,
+                _("use one of column, value, template (found {found})").format(
+                    found=", ".join(sources)
+                ),
+            )
         if not sources and "default" not in raw:
-            self.fail(path, "needs `column`, `value`, `template` or `default`")
+            self.fail(path, _("needs `column`, `value`, `template` or `default`"))
         columns = raw.get("column")
         if isinstance(columns, str):
             columns = (columns,)
         elif isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns):
             columns = tuple(columns)
         elif columns is not None:
-            self.fail(f"{path}.column", "a column name, or a list of alternative names")
+            self.fail(f"{path}.column", _("a column name, or a list of alternative names"))
             columns = ()
         split = raw.get("split", ())
         if isinstance(split, str):
             split = (split,)
         if not isinstance(split, list | tuple) or not all(isinstance(s, str) and s for s in split):
-            self.fail(f"{path}.split", "a separator such as ',' or a list of separators")
+            self.fail(f"{path}.split", _("a separator such as ',' or a list of separators"))
             split = ()
         formats = self.formats(raw.get("formats"), f"{path}.formats")
         template = raw.get("template")
         if template is not None and (
             not isinstance(template, str) or not TEMPLATE_PART.search(template)
         ):
-            self.fail(f"{path}.template", "a text with {Column} placeholders")
+            self.fail(
+                f"{path}.template",
+                _("a text with {example} placeholders").format(example="{Column}"),
+            )
         allowed = raw.get("allowed", ())
         if not isinstance(allowed, list | tuple):
-            self.fail(f"{path}.allowed", "a list of permitted values")
+            self.fail(f"{path}.allowed", _("a list of permitted values"))
             allowed = ()
         return ValueSpec(
             path=path,
@@ -446,11 +461,14 @@ class _Parser:
         if raw is None:
             return ()
         if values is None or not values:
-            self.fail(path, "a strptime format like '%d.%m.%Y', or a list of them")
+            self.fail(path, _("a strptime format like '%d.%m.%Y', or a list of them"))
             return ()
         for fmt in values:
             if not isinstance(fmt, str) or "%" not in fmt:
-                self.fail(path, f"{fmt!r} is not a strptime format like '%d.%m.%Y'")
+                self.fail(
+                    path,
+                    _("{text} is not a strptime format like '%d.%m.%Y'").format(text=repr(fmt)),
+                )
                 return ()
         return tuple(values)
 
@@ -465,14 +483,26 @@ class _Parser:
             kind, by = raw.get("kind"), raw.get("by")
             missing = raw.get("missing", missing)
             if missing not in LOOKUP_MISSING:
-                self.fail(f"{path}.missing", f"one of {', '.join(LOOKUP_MISSING)}")
+                self.fail(
+                    f"{path}.missing", _("one of {names}").format(names=", ".join(LOOKUP_MISSING))
+                )
                 return None
         if kind not in LOOKUP_KINDS:
-            self.fail(path, f"unknown look-up {kind!r}; one of {', '.join(LOOKUP_KINDS)}")
+            self.fail(
+                path,
+                _("unknown look-up {kind}; one of {names}").format(
+                    kind=repr(kind), names=", ".join(LOOKUP_KINDS)
+                ),
+            )
             return None
         by = by or LOOKUP_KINDS[kind][0]
         if by not in LOOKUP_KINDS[kind]:
-            self.fail(f"{path}.by", f"{kind} look-ups go by {', '.join(LOOKUP_KINDS[kind])}")
+            self.fail(
+                f"{path}.by",
+                _("{kind} look-ups go by {names}").format(
+                    kind=kind, names=", ".join(LOOKUP_KINDS[kind])
+                ),
+            )
             return None
         return Lookup(kind, by, missing)
 
@@ -486,7 +516,7 @@ def map_key(key: Any) -> str:
 def _start(p: _Parser, raw: Any) -> StartSpec:
     """`start: Column`, `start: {column: …, formats: …}`, or `start: {date: …, time: …}`."""
     if raw is None:
-        p.fail("start", "the start is mandatory: a column, or `date` (and `time`)")
+        p.fail("start", _("the start is mandatory: a column, or `date` (and `time`)"))
         return StartSpec()
     if isinstance(raw, dict) and {"date", "time"} & set(raw):
         parts = p.keys(raw, ("date", "time"), "start")
@@ -495,7 +525,7 @@ def _start(p: _Parser, raw: Any) -> StartSpec:
             time=p.spec(parts["time"], "start.time") if "time" in parts else None,
         )
         if start.date is None:
-            p.fail("start.date", "a start time needs a date column beside it")
+            p.fail("start.date", _("a start time needs a date column beside it"))
         return start
     return StartSpec(column=p.spec(raw, "start"))
 
@@ -511,7 +541,7 @@ def _end(p: _Parser, raw: Any) -> EndSpec:
     if minutes is not None and (
         not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0
     ):
-        p.fail("end.minutes", "a positive number of minutes")
+        p.fail("end.minutes", _("a positive number of minutes"))
         minutes = None
     specs = {k: p.spec(v, f"end.{k}") for k, v in parts.items() if k != "minutes"}
     return EndSpec(**specs, minutes=minutes)
@@ -524,9 +554,14 @@ def _fields(p: _Parser, raw: dict[str, Any]) -> dict[str, ValueSpec]:
         if spec is None:
             continue
         if spec.lookup and spec.lookup.kind not in LOOKUP_TARGETS.get(name, set()):
-            p.fail(f"fields.{name}.lookup", f"{name} cannot take a {spec.lookup.kind} look-up")
+            p.fail(
+                f"fields.{name}.lookup",
+                _("{field} cannot take a {kind} look-up").format(field=name, kind=spec.lookup.kind),
+            )
         if spec.split and FIELD_KINDS[name] not in (ID_LIST, TEXT_LIST, ENUM_LIST):
-            p.fail(f"fields.{name}.split", f"{name} takes one value, not a list")
+            p.fail(
+                f"fields.{name}.split", _("{field} takes one value, not a list").format(field=name)
+            )
         fields[name] = spec
     return fields
 
@@ -537,7 +572,10 @@ def _location(p: _Parser, raw: dict[str, Any]) -> LocationSpec | None:
         loc = raw["location"]
         kind = loc.get("type") if isinstance(loc, dict) else None
         if kind not in contract.LOCATION_KEYS:
-            p.fail("location.type", f"one of {', '.join(contract.LOCATION_KEYS)}")
+            p.fail(
+                "location.type",
+                _("one of {names}").format(names=", ".join(contract.LOCATION_KEYS)),
+            )
         rest = {k: v for k, v in loc.items() if k != "type"} if isinstance(loc, dict) else {}
         location = LocationSpec(str(kind), p.spec(rest, "location") if rest else None)
     return location
@@ -548,7 +586,7 @@ def _series(p: _Parser, raw: dict[str, Any]) -> SeriesSpec | None:
     if "series" in raw:
         sraw = p.keys(raw["series"], ("repeat", "interval", "until", "exceptions"), "series")
         if "repeat" not in sraw:
-            p.fail("series.repeat", "a series needs `repeat` (daily/weekly/monthly/yearly)")
+            p.fail("series.repeat", _("a series needs `repeat` (daily/weekly/monthly/yearly)"))
         else:
             parts = {k: p.spec(v, f"series.{k}") for k, v in sraw.items()}
             repeat = parts.pop("repeat")
@@ -564,12 +602,12 @@ def _source(p: _Parser, raw: dict[str, Any]) -> dict[str, Any]:
     if "header_row" in source and (
         not isinstance(source["header_row"], int) or source["header_row"] < 1
     ):
-        p.fail("source.header_row", "a row number, 1 or more")
+        p.fail("source.header_row", _("a row number, 1 or more"))
     if "sheet" in source and not isinstance(source["sheet"], str | int):
-        p.fail("source.sheet", "a sheet name or a position (1 = first)")
+        p.fail("source.sheet", _("a sheet name or a position (1 = first)"))
     for key in ("encoding", "delimiter"):
         if key in source and not (isinstance(source[key], str) and source[key]):
-            p.fail(f"source.{key}", "a text such as 'cp1252' or ';'")
+            p.fail(f"source.{key}", _("a text such as 'cp1252' or ';'"))
     return source
 
 
@@ -582,7 +620,9 @@ def _row_key(p: _Parser, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
             or not names
             or not all(isinstance(n, str) and n.strip() for n in names)
         ):
-            p.fail("key", "a column name, or a list of column names that together identify a row")
+            p.fail(
+                "key", _("a column name, or a list of column names that together identify a row")
+            )
         else:
             row_key = tuple(ValueSpec("key", columns=(n,)) for n in names)
     return row_key
@@ -591,13 +631,13 @@ def _row_key(p: _Parser, raw: dict[str, Any]) -> tuple[ValueSpec, ...]:
 def _options(p: _Parser, raw: dict[str, Any]) -> dict[str, Any]:
     opts = p.keys(raw.get("options") or {}, OPTION_KEYS, "options")
     if not isinstance(opts.get("reference", True), bool):
-        p.fail("options.reference", "true or false")
+        p.fail("options.reference", _("true or false"))
     for key, allowed in OPTION_CHOICES.items():
         if opts.get(key, allowed[0]) not in allowed:
-            p.fail(f"options.{key}", f"one of {', '.join(allowed)}")
+            p.fail(f"options.{key}", _("one of {names}").format(names=", ".join(allowed)))
     hours = opts.get("max_duration_hours", 24)
     if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
-        p.fail("options.max_duration_hours", "a positive number of hours")
+        p.fail("options.max_duration_hours", _("a positive number of hours"))
     return opts
 
 
@@ -606,9 +646,11 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MappingError(str(path), [("", "mapping file not found")]) from None
+        raise MappingError(str(path), [("", _("mapping file not found"))]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(str(path), [("", f"cannot read the mapping file ({exc})")]) from None
+        raise MappingError(
+            str(path), [("", _("cannot read the mapping file ({why})").format(why=exc))]
+        ) from None
     phase("mapping")
     return mapping_from_text(text, path)
 
@@ -620,10 +662,9 @@ def mapping_from_text(text: str, path: str | Path) -> Mapping:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise MappingError(
-            str(path), [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from None
+        where = _("line {line}").format(line=mark.line + 1) if mark else ""
+        why = _("not valid YAML: {why}").format(why=getattr(exc, "problem", exc))
+        raise MappingError(str(path), [(where, why)]) from None
     return parse_mapping(raw, path, text)
 
 
@@ -631,7 +672,7 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
     p = _Parser(path)
     raw = p.keys(raw, TOP_KEYS, "")
     if raw.get("version", 1) != 1:
-        p.fail("version", "only version 1 is known")
+        p.fail("version", _("only version 1 is known"))
     for name, value in (
         p.keys(raw.get("maps") or {}, tuple(raw.get("maps") or {}), "maps")
     ).items():
@@ -647,8 +688,10 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
     if not (end.column or end.time or end.duration or end.minutes or all_day):
         p.fail(
             "end",
-            "say how the end is found: `column`, `time`, `duration` or `minutes` "
-            "(or mark appointments all-day)",
+            _(
+                "say how the end is found: `column`, `time`, `duration` or `minutes` "
+                "(or mark appointments all-day)"
+            ),
         )
 
     fields = _fields(p, raw)
@@ -660,11 +703,16 @@ def parse_mapping(raw: Any, path: Path, text: str = "") -> Mapping:
         try:
             timezone = ZoneInfo(str(raw["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
-            p.fail("timezone", f"unknown time zone {raw['timezone']!r} (e.g. Europe/Berlin)")
+            p.fail(
+                "timezone",
+                _("unknown time zone {zone} (e.g. Europe/Berlin)").format(
+                    zone=repr(raw["timezone"])
+                ),
+            )
     given = p.keys(raw.get("formats") or {}, ("datetime", "date", "time", "dayfirst"), "formats")
     dayfirst = given.pop("dayfirst", None)
     if dayfirst is not None and not isinstance(dayfirst, bool):
-        p.fail("formats.dayfirst", "true (05/03/2027 is 5 March) or false (it is May 3)")
+        p.fail("formats.dayfirst", _("true (05/03/2027 is 5 March) or false (it is May 3)"))
         dayfirst = None
     formats = {k: p.formats(v, f"formats.{k}") for k, v in given.items()}
     source = _source(p, raw)

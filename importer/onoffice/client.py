@@ -527,9 +527,11 @@ def proxy_for(url: str, configured: str | None = None) -> str | None:
 
     Loopback (a sandbox on this computer) always goes direct. Else the config file's ``proxy``
     when it is set (``none``: no proxy, whatever the environment says); else the environment's,
-    as every HTTP program reads it: ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` (either case)
-    unless ``NO_PROXY`` names the host (on Windows, without those variables, the proxy of the
-    Internet Options, which the standard library reads from the registry).
+    as every HTTP program reads it: ``HTTPS_PROXY``, else ``ALL_PROXY``, else ``HTTP_PROXY``
+    (either case; an office that set only ``HTTP_PROXY`` has no other way out, and requests
+    alone would go direct) unless ``NO_PROXY`` names the host (on Windows, without those
+    variables, the proxy of the Internet Options, which the standard library reads from the
+    registry).
     """
     parts = urlsplit(url)
     if _loopback(parts.hostname or ""):
@@ -538,7 +540,7 @@ def proxy_for(url: str, configured: str | None = None) -> str | None:
         chosen = configured.strip()
         return None if chosen.lower() in ("none", "direct", "off") else chosen
     found = requests.utils.get_environ_proxies(url)
-    return found.get(parts.scheme) or found.get("all") or None
+    return found.get(parts.scheme) or found.get("all") or found.get("http") or None
 
 
 def _loopback(host: str) -> bool:

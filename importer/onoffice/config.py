@@ -25,6 +25,7 @@ from __future__ import annotations
 import configparser
 import os
 import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,8 @@ def _read_config(path: Path) -> dict[str, str]:
         raise ConfigurationError(
             _("config file {path} not found").format(path=path), path=path
         ) from None
-    if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+    # Windows answers 0o666 for every file (its ACLs are no modes): the check means nothing there
+    if sys.platform != "win32" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(
             _("config file {path} can be read by other users; run: chmod 600 {path}").format(
                 path=path

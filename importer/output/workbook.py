@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import math
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.bulk import collector_paused
+from ..core.i18n import _
 from .xlsx_write import Left, Sheet, write_xlsx
 
 
@@ -107,18 +109,25 @@ def _remove_stale_temps(target: Path) -> None:
     """Half-written copies a killed process left beside ``target`` (its pid is gone)."""
     for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         pid = stale.name[len(target.name) + 2 : -len(".tmp")]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             with contextlib.suppress(OSError):
                 stale.unlink()
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (another user's: taken as running)."""
     if pid == os.getpid():
         return True
     if sys.platform == "win32":  # os.kill would end the process there
         import ctypes
+        from ctypes import wintypes
 
         kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        # a HANDLE is pointer-sized: without its type ctypes would cut it to a C int
+        kernel32.OpenProcess.restype = wintypes.HANDLE
+        kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+        kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+        kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
         return alive_on_windows(pid, kernel32, ctypes.get_last_error)
     try:
         os.kill(pid, 0)
@@ -138,12 +147,13 @@ def alive_on_windows(pid: int, kernel32: Any, last_error: Any) -> bool:
     """Whether process ``pid`` runs, as Windows tells (``kernel32`` given by tests): a
     process that ended or never was cannot be opened, or has an exit code."""
     import ctypes
+    from ctypes import wintypes
 
     handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, pid)
     if not handle:
         return bool(last_error() == _ACCESS_DENIED)
     try:
-        code = ctypes.c_ulong()
+        code = wintypes.DWORD()
         if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
             return True
         return code.value == _STILL_ACTIVE
@@ -161,4 +171,8 @@ def _move_into_place(temp: Path, target: Path) -> Path:
             return candidate
         except PermissionError:
             continue  # Windows: the file is open in Excel
-    raise PermissionError(f"cannot write {target} or an alternative name beside it")
+    raise PermissionError(  # its strerror is what the callers say (in the user's language)
+        errno.EACCES,
+        _("neither it nor another name beside it can be written; is it open in Excel?"),
+        str(target),
+    )

@@ -239,7 +239,7 @@ def _calamine(call: Callable[[], Any]) -> Any:
         # pyo3 turns a Rust panic into PanicException, a BaseException that cannot be imported.
         if type(exc).__name__ != "PanicException":
             raise
-        raise _Unreadable("the reader gave up on this file") from None
+        raise _Unreadable(_("the reader gave up on this file")) from None
 
 
 def _ole2_error(path: Path, data: bytes) -> SourceFileError:

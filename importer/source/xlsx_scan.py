@@ -18,6 +18,9 @@ from typing import IO, Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from ..core.i18n import N_, _
+from ..core.i18n import number as shown_number
+
 CHUNK = 1 << 20
 _ROW_ATTRS = re.compile(rb"<row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
@@ -57,7 +60,10 @@ class WorkbookFacts:
     has_macros: bool
 
 
-_ENCRYPTED = "the workbook is password-protected; remove the password in Excel and try again"
+_ENCRYPTED = N_("the workbook is password-protected; remove the password in Excel and try again")
+_FORBIDDEN_XML = N_(
+    "the file contains forbidden XML constructs (a DTD or entity declarations); it is not read"
+)
 INDEX_LIMIT = 16 * 1024 * 1024  # workbook.xml and its relations are small in real files
 
 
@@ -66,18 +72,18 @@ def _index_part(archive: zipfile.ZipFile, name: str) -> Any:
     try:
         info = archive.getinfo(name)
         if info.file_size > INDEX_LIMIT:
-            raise ScanRefused("too-large", f"the workbook index {name} is absurdly large")
+            raise ScanRefused(
+                "too-large", _("the workbook index {name} is absurdly large").format(name=name)
+            )
         return SafeET.fromstring(archive.read(info))
     except KeyError:
-        raise ScanRefused("not-a-workbook", f"not an Excel workbook (no {name})") from None
-    except RuntimeError:  # zipfile: "is encrypted, password required for extraction"
-        raise ScanRefused("encrypted", _ENCRYPTED) from None
-    except DefusedXmlException:
         raise ScanRefused(
-            "forbidden-xml",
-            "the file contains forbidden XML constructs (a DTD "
-            "or entity declarations); it is not read",
+            "not-a-workbook", _("not an Excel workbook (no {name})").format(name=name)
         ) from None
+    except RuntimeError:  # zipfile: "is encrypted, password required for extraction"
+        raise ScanRefused("encrypted", _(_ENCRYPTED)) from None
+    except DefusedXmlException:
+        raise ScanRefused("forbidden-xml", _(_FORBIDDEN_XML)) from None
     except (
         SafeET.ParseError,
         zipfile.BadZipFile,
@@ -88,7 +94,7 @@ def _index_part(archive: zipfile.ZipFile, name: str) -> Any:
         UnicodeDecodeError,
     ):
         raise ScanRefused(
-            "damaged", "the file is damaged or incomplete (its index cannot be read)"
+            "damaged", _("the file is damaged or incomplete (its index cannot be read)")
         ) from None
 
 
@@ -134,8 +140,9 @@ def _scan_row(segment: bytes, facts: SheetFacts, max_rows: int) -> None:
     if facts.data_rows > max_rows:
         raise ScanRefused(
             "too-many-rows",
-            f"sheet {facts.name!r} has more than {max_rows:,} "
-            "rows with data, the limit; split the file",
+            _(
+                "sheet {sheet} has more than {limit} rows with data, the limit; split the file"
+            ).format(sheet=repr(facts.name), limit=shown_number(max_rows)),
         )
     tags = _ROW_ATTRS.findall(segment)
     attrs = tags[-1] if tags else b""
@@ -159,11 +166,7 @@ def _scan_row(segment: bytes, facts: SheetFacts, max_rows: int) -> None:
 def _refuse_dtd(head: bytes) -> None:
     # A DTD can only stand before the root element; workbooks never need one.
     if b"<!DOCTYPE" in head[:65536] or b"<!ENTITY" in head[:65536]:
-        raise ScanRefused(
-            "forbidden-xml",
-            "the file contains forbidden XML constructs "
-            "(a DTD or entity declarations); it is not read",
-        )
+        raise ScanRefused("forbidden-xml", _(_FORBIDDEN_XML))
 
 
 def _spend(budget: list[int], amount: int) -> None:
@@ -171,8 +174,10 @@ def _spend(budget: list[int], amount: int) -> None:
     if budget[0] < 0:
         raise ScanRefused(
             "too-large",
-            "the workbook inflates to more than the allowed size "
-            "(a zip bomb, or far too large); split it",
+            _(
+                "the workbook inflates to more than the allowed size (a zip bomb, or far too "
+                "large); split it"
+            ),
         )
 
 
@@ -181,8 +186,10 @@ def scan_workbook(archive: zipfile.ZipFile, *, max_rows: int, max_inflated: int)
     if declared > max_inflated:
         raise ScanRefused(
             "too-large",
-            f"the workbook would inflate to {declared:,} bytes, more "
-            f"than the limit of {max_inflated:,}; split it",
+            _(
+                "the workbook would inflate to {size} bytes, more than the limit of {limit}; "
+                "split it"
+            ).format(size=shown_number(declared), limit=shown_number(max_inflated)),
         )
     sheets, date1904 = _sheet_list(archive)
     by_part = {s.part: s for s in sheets}
@@ -190,7 +197,7 @@ def scan_workbook(archive: zipfile.ZipFile, *, max_rows: int, max_inflated: int)
     try:
         for info in archive.infolist():
             if not info.filename:
-                raise ScanRefused("damaged", "the file is damaged (a zip member without a name)")
+                raise ScanRefused("damaged", _("the file is damaged (a zip member without a name)"))
             if info.filename.endswith("/"):
                 continue
             with archive.open(info) as stream:
@@ -204,8 +211,10 @@ def scan_workbook(archive: zipfile.ZipFile, *, max_rows: int, max_inflated: int)
                         _refuse_dtd(chunk)
                     first = False
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, zlib.error) as exc:
-        raise ScanRefused("damaged", f"the file is damaged or incomplete ({exc})") from None
+        raise ScanRefused(
+            "damaged", _("the file is damaged or incomplete ({why})").format(why=exc)
+        ) from None
     except RuntimeError:
-        raise ScanRefused("encrypted", _ENCRYPTED) from None
+        raise ScanRefused("encrypted", _(_ENCRYPTED)) from None
     has_macros = any(n.endswith("vbaProject.bin") for n in archive.namelist())
     return WorkbookFacts(sheets, date1904, has_macros)

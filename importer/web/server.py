@@ -14,6 +14,8 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..core import shipped
+from ..core.i18n import _
+from ..output.workbook import alive
 from ..run.journal import data_dir
 from .app import create_app
 from .guard import Guard
@@ -36,6 +38,21 @@ def default_mappings() -> Path:
     return own
 
 
+FOLDER_PREFIX = "onoffice-import-ui-"
+
+
+def private_folder() -> Path:
+    """The app's private folder in the temp folder, named with this process's id. Folders an
+    app that has ended left there are removed first: on Windows a file another program held
+    open when the app stopped (an upload opened in Excel) could not be removed with it, and
+    an app ended at once (Task Manager) removes nothing."""
+    for left in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = left.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)) and left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+
+
 def build(
     *,
     port: int = 0,
@@ -47,7 +64,7 @@ def build(
     """The bound server, its workspace and the first URL (with the session token)."""
     # werkzeug's request log would print the first address, token and all
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    folder = Path(tempfile.mkdtemp(prefix="onoffice-import-ui-"))
+    folder = private_folder()
     workspace = Workspace(
         folder=folder,
         mappings=mappings or default_mappings(),
@@ -93,5 +110,18 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
-        workspace.close()
+        stop(server, workspace, say)
+
+
+def stop(server: BaseWSGIServer, workspace: Workspace, say: Callable[[str], None]) -> None:
+    """The server closed, the workspace's jobs ended and its folder removed, or said where a
+    part of it stays (never silently: the uploads in it are the office's data)."""
+    server.server_close()
+    left = workspace.close()
+    if left is not None:
+        say(
+            _(
+                "The app's temporary folder {folder} could not be removed entirely (is a file "
+                "in it open, in Excel?); it is removed when the app starts next."
+            ).format(folder=left)
+        )

@@ -553,7 +553,9 @@ class Office:
             self._read[key] = found
         return found
 
-    def close(self) -> None:
+    def close(self) -> Path | None:
+        """Every job ended, the sandbox closed, the private folder removed; returns the
+        folder where it could not be removed entirely."""
         jobs = [job for w in self.workspaces for job in list(w.jobs.values())]
         for job in jobs:
             job.cancel()
@@ -562,6 +564,8 @@ class Office:
         if self._sandbox is not None:
             self._sandbox.close()  # a kept practice calendar stays in its folder
         shutil.rmtree(self.folder, ignore_errors=True)
+        # Windows removes no file another program holds open (an upload opened in Excel)
+        return self.folder if self.folder.exists() else None
 
 
 class Workspace:
@@ -706,9 +710,10 @@ class Workspace:
     def recorded(self) -> dict[str, ImportRecord]:
         return self.office.recorded()
 
-    def close(self) -> None:
-        """The app ends: every browser's jobs, the sandbox and the private folder."""
-        self.office.close()
+    def close(self) -> Path | None:
+        """The app ends: every browser's jobs, the sandbox and the private folder (returned
+        where it could not be removed entirely)."""
+        return self.office.close()
 
     # --- file ---------------------------------------------------------------------------------
     def add_upload(self, name: str, stream: IO[bytes]) -> Upload:
