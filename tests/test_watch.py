@@ -288,6 +288,25 @@ def test_the_lower_id_of_two_twins_stays_and_only_a_shown_create_is_checked() ->
     assert fresh.twins({"c" * 16: 1, ref: 5}) == ([ref], {})  # 1 not shown: still looked at 5
 
 
+def test_a_cancelled_create_is_checked_against_the_cancelled_twins_written_meanwhile() -> None:
+    """A row the file cancels is created cancelled: it was never shown, so every import of a
+    list with one said it 'could not be checked after its create' (the demo too)."""
+    ref = "a" * 16
+    earlier = _appointment(101, ref, cancelled=True, run="0000aaaa", at=500)  # a removed row's
+    other = _appointment(103, ref, cancelled=True, run="0000bbbb", at=1001)  # another run's
+    ours = _appointment(105, ref, cancelled=True, run="run1", at=1002)
+    watch = Watch(None, "abcd1234", "run1", _utc(1000))  # type: ignore[arg-type]
+    watch.record([earlier, ours])
+    assert watch.twins({ref: 105}) == ([ref], {})  # checked; the earlier run's is no twin
+    watch.record([other])
+    checked, twins = watch.twins({ref: 105})
+    assert checked == [ref] and int(twins[ref].series) == 103
+    # an active appointment is no twin of a cancelled create, nor the other way round
+    mixed = Watch(None, "abcd1234", "run1", _utc(1000))  # type: ignore[arg-type]
+    mixed.record([_appointment(103, ref, run="0000bbbb", at=1001), ours])
+    assert mixed.twins({ref: 105}) == ([ref], {})
+
+
 def test_an_appointment_list_time_is_named_in_berlin_time() -> None:
     """Reproduction: the twin's message named 09:15 for an appointment at 11:15 (UTC shown as
     Berlin time). appointmentList gives +00:00; the message shows the wall clock in Berlin."""

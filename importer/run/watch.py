@@ -77,6 +77,14 @@ class Watch:
     # a create of this run is checked against (:meth:`twins`)
     shown: set[int] = field(default_factory=set)
     lowest: dict[str, Appointment] = field(default_factory=dict)
+    # the same for cancelled ones (a row the file has cancelled is created cancelled): those
+    # shown, and per reference the lowest-id one written since this run began
+    cancelled: set[int] = field(default_factory=set)
+    lowest_cancelled: dict[str, Appointment] = field(default_factory=dict)
+    opened: float = field(init=False)  # server time (Unix seconds) of `since` at the start
+
+    def __post_init__(self) -> None:
+        self.opened = self.since.replace(tzinfo=UTC).timestamp()
 
     def settle_first(self) -> None:
         """Before the first batch, where another run wrote the list lately: give it the time
@@ -181,13 +189,22 @@ class Watch:
         """Appointments of the list as a look showed them (a look by reference too)."""
         for appointment in appointments:
             series = contract.record_id(appointment.series)
-            if not isinstance(series, int) or appointment.cancelled:
+            if not isinstance(series, int):
                 continue
             self.shown.add(series)
+            lowest = self.lowest
+            if appointment.cancelled:
+                self.cancelled.add(series)
+                # a cancelled twin is one written since this run began: an earlier run's
+                # cancelled appointment (a removed row's, one a person cancelled) is none
+                stamp = read_stamp(appointment.note)
+                if stamp is None or stamp.at < self.opened:
+                    continue
+                lowest = self.lowest_cancelled
             for ref in found_in(appointment.note):
-                low = self.lowest.get(ref)
+                low = lowest.get(ref)
                 if low is None or int(low.series) > series:
-                    self.lowest[ref] = appointment
+                    lowest[ref] = appointment
 
     def twins(self, made: dict[str, int]) -> tuple[list[str], dict[str, Appointment]]:
         """Of this run's creates (reference -> appointment id), those a look has shown since
@@ -198,7 +215,7 @@ class Watch:
             if ours not in self.shown:
                 continue
             checked.append(ref)
-            low = self.lowest.get(ref)
+            low = (self.lowest_cancelled if ours in self.cancelled else self.lowest).get(ref)
             if low is not None and int(low.series) < ours:
                 twins[ref] = low
         return checked, twins
