@@ -18,9 +18,10 @@ import pytest
 from importer import check
 from importer.core.errors import ExitCode, SourceFileError
 from importer.onoffice.client import OnOfficeClient
+from importer.run.submit import run_import
 from importer.sandbox import Sandbox
 
-from .helpers import cli
+from .helpers import client_for
 
 ROOT = Path(__file__).parent.parent
 CALENDARS = ROOT / "tests" / "data" / "calendars"
@@ -209,16 +210,14 @@ def test_the_corpus_imports_as_its_table_says(tmp_path: Path, sandbox: Sandbox) 
         made = sum(1 for outcome, _codes, _held in rows.values() if outcome in (OK, WARNED))
         before = sandbox.store.count_appointments()
         source = tmp_path / name
-        shutil.copy(CALENDARS / name, source)  # the results workbook goes beside it
-        done = cli(
-            ["run", str(source), "-m", str(ICS_MAPPING)],
-            sandbox,
-            tmp_path / f"pc-{name}",
-            tmp_path,
-        )
+        shutil.copy(CALENDARS / name, source)
+        with client_for(sandbox) as client:  # in process: the CLI's run is test_ics.py's
+            done = run_import(
+                source, ICS_MAPPING, client=client, journal_path=tmp_path / f"{name}.sqlite"
+            )
         refused = len(rows) - made
-        assert f"{made} created" in done.stdout, done.stdout + done.stderr
-        assert done.returncode == (ExitCode.ROWS_FAILED if refused else 0), done.stdout
+        assert done.counts()["created"] == made, done.counts()
+        assert done.exit_code == (ExitCode.ROWS_FAILED if refused else ExitCode.OK)
         assert sandbox.store.count_appointments() - before == made
     private = [a for a in sandbox.store.all_appointments() if a.get("private") in (True, 1, "1")]
     assert len(private) == 4  # Urlaub, Bewertung, Präsentation, Telefonat
