@@ -18,6 +18,7 @@ from importer.core.errors import ExitCode
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 
+from .files import write_csv
 from .helpers import cli, edit_in_onoffice, sheet_rows, write
 from .helpers import rows as list_rows
 
@@ -1597,3 +1598,29 @@ def test_each_unreadable_start_id_or_duration_is_said_on_its_own_cell(tmp_path: 
 def test_a_summary_is_one_line_and_a_place_keeps_its_last_letter(tmp_path: Path) -> None:
     got = read_rows(tmp_path, "UID:1\nDTSTART:20270301T100000\nSUMMARY:a\\nb\nLOCATION:Haus X,")
     assert (got.rows[0]["SUMMARY"], got.rows[0]["LOCATION"]) == ("a b", "Haus X")
+
+
+def test_dates_left_out_in_onoffice_are_said_only_where_the_mapping_fills_exceptions(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A list of series without a column of left-out dates (`series: {repeat: …}` alone):
+    a date an office leaves out of such a series in onOffice is none the file set, and no run
+    may tell the office, run after run, to remove it by hand (as with reminders)."""
+    source = write_csv(
+        tmp_path / "serien.csv",
+        "Start;Betreff;Makler;Wdh\n01.03.2027 10:00;Teamrunde;mmueller;weekly\n",
+    )
+    mapping = tmp_path / "serien.yaml"
+    mapping.write_text(
+        "start: Start\nend: {minutes: 30}\nfields:\n  description: Betreff\n"
+        "  subscribers.users: {column: Makler, lookup: user}\nseries: {repeat: Wdh}\n",
+        encoding="utf-8",
+    )
+    args = ["--lang", "en", "run", str(source), "-m", str(mapping)]
+    assert "1 created" in cli(args, sandbox, tmp_path / "pc", tmp_path).stdout
+    (made,) = sandbox.store.all_appointments()
+    edit_in_onoffice(sandbox, made["id"], rp_exception=["2027-03-08"])  # an office's choice
+    for home, status in (("pc", "already-created"), ("pc2", "exists")):
+        done = cli(args, sandbox, tmp_path / home, tmp_path)
+        assert f"1 {status}" in done.stdout, done.stdout + done.stderr
+        assert "onOffice keeps" not in done.stdout, done.stdout

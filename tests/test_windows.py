@@ -407,3 +407,24 @@ def test_the_sandbox_says_how_powershell_uses_it() -> None:
         '$env:ONOFFICE_SECRET = "sec-5678"',
     ]
     assert cli.use_it_with(url, Keys(), windows=False)[0] == f"export ONOFFICE_API_URL={url}"
+
+
+def test_a_left_folder_or_workbook_named_with_an_impossible_process_id_is_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temp folder is shared by every user of the computer: a folder (or a half-written
+    workbook) whose name holds a number no process id can be (os.kill overflowed: a traceback
+    at every start of the web app) is one of no running process."""
+    impossible = "9" * 20
+    assert workbook.alive(int(impossible)) is False
+    assert workbook.alive(2**31) is False  # beyond pid_t
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    (temp / f"onoffice-import-ui-{impossible}-x1").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    mine = server.private_folder()
+    assert sorted(temp.iterdir()) == [mine]
+    target = tmp_path / "rows.results.xlsx"
+    (tmp_path / f".rows.results.xlsx.{impossible}.tmp").write_bytes(b"PK half")
+    workbook._remove_stale_temps(target)
+    assert not (tmp_path / f".rows.results.xlsx.{impossible}.tmp").exists()

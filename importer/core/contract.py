@@ -285,6 +285,17 @@ def as_map(value: object) -> dict[str, object]:
 #   (real UTC, or local time labelled +00:00): comparing our row's time needs no guess there.
 # - it tells explicit participants (`users`) from group members (`user_ids`); whether
 #   appointmentList's `users` holds group members is UNDOCUMENTED.
+# - where a read lists a group's members among the participants (`user_ids`; appointmentList's
+#   `users` with groups), they are the group's members as `get groups` lists them now (§6.5
+#   `userIds`): UNDOCUMENTED whether a read follows the group's current members or those at
+#   the write (a member who left since stands out as a participant nobody wrote: a conflict,
+#   never an overwrite). The shape of read calendar's `groups` is UNDOCUMENTED (`[]` in every
+#   example): ids or `{id: …}` objects are taken (contract.id_set); anything else tells no
+#   group, and such an appointment's participants stay unsure (importer/onoffice/form.py).
+# - a reminder is held where read calendar's `erinnerung` is not "" (§5.2), or appointmentList's
+#   `reminder.timeBefore` is over 0 (its unit is UNDOCUMENTED; 0 cannot tell "0 minutes" from
+#   none, so it tells nothing); a series leaves dates out where `rp_exception` is not empty
+#   (its non-empty read shape is UNDOCUMENTED). Both only to say what a modify cannot clear.
 # - resources come back with their keys (`ressourcesWithKeys`), the value we send.
 # - it is marked deprecated, so a server may one day answer "unknown action" (23/25): then
 #   appointmentList is used, reading both interpretations of its offsets.

@@ -118,6 +118,8 @@ def alive(pid: int) -> bool:
     """Whether process ``pid`` still runs (another user's: taken as running)."""
     if pid == os.getpid():
         return True
+    if not 0 < pid <= (_MAX_WINDOWS_PID if sys.platform == "win32" else _MAX_PID):
+        return False  # no process has it (a name in the shared temp folder may say anything)
     if sys.platform == "win32":  # os.kill would end the process there
         import ctypes
         from ctypes import wintypes
@@ -138,6 +140,8 @@ def alive(pid: int) -> bool:
     return True
 
 
+_MAX_PID = 2**31 - 1  # pid_t: os.kill overflows beyond it
+_MAX_WINDOWS_PID = 2**32 - 1  # a DWORD
 _QUERY_LIMITED_INFORMATION = 0x1000  # PROCESS_QUERY_LIMITED_INFORMATION: any user's process
 _STILL_ACTIVE = 259
 _ACCESS_DENIED = 5  # it exists, but is not ours to look at: leave its file alone

@@ -188,6 +188,15 @@ def kept_fields(
     return kept
 
 
+def filled(checked: CheckReport) -> frozenset[str]:
+    """The fields the mapping fills, as :func:`kept_fields` asks: its sources, a series' left-out
+    dates only where it names them (the sources give every series field the repeat column, so
+    that a refusal marks a cell)."""
+    series = checked.mapping.series
+    told = series is not None and series.exceptions is not None
+    return frozenset(name for name in checked.sources if name != "rp_exception" or told)
+
+
 def _kept(kept: list[str], updated: bool) -> str | None:
     """Said on the row: its appointment holds what the file does not set."""
     if not kept:
@@ -494,7 +503,7 @@ class Runner:
         if entry is not None and entry.state in (jr.SENDING, jr.UNKNOWN):
             self._journal(self.journal.created, entry.fingerprint, appointment)  # our lost create
             return RowResult(step.row, CREATED, appointment)
-        kept = kept_fields(None, params, prior.found, self.report.check.sources)
+        kept = kept_fields(None, params, prior.found, filled(self.report.check))
         said, stays = _kept(kept, updated=False), tuple(kept)
         if entry is None or entry.appointment_id != appointment:
             held = self.payload(step, params, prior.found)
@@ -559,7 +568,7 @@ class Runner:
             )
         else:
             self._journal_updated(prior.entry.fingerprint, step, new, params)
-        stays = kept_fields(entry, new, prior.found, self.report.check.sources)
+        stays = kept_fields(entry, new, prior.found, filled(self.report.check))
         return RowResult(
             step.row, UPDATED, appointment, _kept(stays, updated=True), kept=tuple(stays)
         )
