@@ -2,6 +2,7 @@
 
     python bench/living_bench.py [--rows 30 1000] [--rounds 12] [--sequences 3] [--seed 1]
     python bench/living_bench.py --rows 20000 --rounds 1 --sequences 1 --keyed no   # first import
+    python bench/living_bench.py --dialect read_art=label --rows 1000 --rounds 4 --latency 4
 
 Each sequence imports a list of viewings, then edits it in rounds of 1-4 random edits (time
 moved, prospect / type / agent / note changed, row deleted or inserted, two rows swapped, a
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from importer.onoffice.client import OnOfficeClient, Timeouts  # noqa: E402
 from importer.run.runner import RunReport  # noqa: E402
 from importer.run.submit import RunOptions, run_import  # noqa: E402
-from importer.sandbox import Dialect, Sandbox  # noqa: E402
+from importer.sandbox import Dialect, Faults, Sandbox  # noqa: E402
 from tests.living import EDITS, Numbers, Viewing, divergence, first_list, write_list  # noqa: E402
 
 OPTIONS = RunOptions(cancel_removed=True, backoff_base=0.01, backoff_cap=0.05, settle_delay=0.05)
@@ -101,7 +102,14 @@ def person(
 
 
 def sequence(
-    n: int, rounds: int, keyed: bool, seed: int, work: Path, dialect: str = "", people: bool = True
+    n: int,
+    rounds: int,
+    keyed: bool,
+    seed: int,
+    work: Path,
+    dialect: str = "",
+    people: bool = True,
+    latency: float = 0.0,
 ) -> list[dict[str, object]]:
     rng = random.Random(seed)
     numbers = Numbers()
@@ -116,6 +124,8 @@ def sequence(
         Sandbox(dialect=Dialect.parse(dialect)) as sb,
         OnOfficeClient(sb.url, sb.credentials, timeouts=Timeouts(5, 30)) as client,
     ):
+        if latency:
+            sb.faults = Faults(latency=latency, writes_only=True)
         changed: dict[int, Viewing] = {}
         for r, where in steps:
             edits: list[str] = []
@@ -177,6 +187,14 @@ def main() -> None:
         "--dialect", default="", help="the sandbox's dialect (importer/sandbox/dialects.py)"
     )
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="milliseconds the sandbox takes per request holding a write (default 0: the "
+        "in-process sandbox then takes more than 500 writes a second, which reads by `modified` "
+        "cannot tell apart within one second, and the run looks for its rows by reference)",
+    )
+    parser.add_argument(
         "--no-person", action="store_true", help="leave out the runs after a person's changes"
     )
     args = parser.parse_args()
@@ -194,7 +212,7 @@ def main() -> None:
                 for s in range(args.sequences):
                     for line in sequence(
                         n, args.rounds, keyed, args.seed + s, Path(tmp), args.dialect,
-                        not args.no_person,
+                        not args.no_person, args.latency / 1000,
                     ):  # fmt: skip
                         lines.append(line)
                         seen = f"{line['seen']} of 2" if line["kind"] == "person" else ""
@@ -205,7 +223,8 @@ def main() -> None:
                             f"| {seen} | {line['writes']} | {line['actions/row']:.3f} "
                             f"| {line['seconds']:.1f} |"
                         )
-            summary, ok = summed(n, args.dialect or "default", lines)
+            name = (args.dialect or "default") + (f" ({args.latency:g} ms)" if args.latency else "")
+            summary, ok = summed(n, name, lines)
             summaries.append(summary)
             failed = failed or not ok
     print()
