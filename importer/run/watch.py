@@ -25,8 +25,8 @@ later and surely sees the other; it deletes its own and takes the other's (:meth
 A server that ignores the window of a read by `modified` (it answers older appointments) or
 shows more edits than :data:`MAX_LOOK_READS` pages (more by the run's own rows, :attr:`cap`)
 is not asked so again: the run looks for its next rows by their references instead and says so
-(:attr:`notice`). A server that records
-`modified` more than :data:`OVERLAP` before a write becomes visible hides it from one look.
+(:attr:`notice`). A server that records `modified` more than :data:`OVERLAP` before a write
+becomes visible hides it from one look.
 ``README.md`` ("Two runs at once") gives the measured figures.
 """
 
