@@ -7,11 +7,13 @@ client), the ledger is a real SQLite journal; a person's change is made in the s
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,8 +47,10 @@ from importer.run.state import (
     restamped,
     retired,
 )
+from importer.run.submit import run_import
 from importer.sandbox import Dialect, Sandbox
-from tests.helpers import client_for, edit_in_onoffice
+from tests import living
+from tests.helpers import FAST, client_for, edit_in_onoffice
 from tests.test_readback import edited
 
 LIST = "Besichtigungen"
@@ -823,3 +827,38 @@ def test_a_crowded_day_in_the_lists_window(tmp_path: Path) -> None:
             sb.store.insert_appointment(record, record["modified"])
         crowded = state_of(client, [PARAMS])
     assert not crowded.list_complete and crowded.complete
+
+
+@pytest.mark.parametrize("where", ["A", "B"])
+def test_a_move_by_the_utc_offset_is_a_conflict_where_only_appointment_list_reads(
+    tmp_path: Path, where: str
+) -> None:
+    """bench/living_bench.py under calendar_read=removed: a person moved an appointment by one
+    hour, Berlin's winter offset to UTC. appointmentList's times were kept in both readings
+    (``+00:00`` as UTC, and as written: UNDOCUMENTED which, §5.1), the moved time read as
+    written was the time the import wrote, and the unchanged list run again said the row was
+    already there, on either computer: onOffice no longer held the file. The list's own
+    appointments tell the account's reading."""
+    rows = living.first_list(10, random.Random(1), living.Numbers())
+    source, mapping = living.write_list(tmp_path / "list", rows, keyed=False)
+    with Sandbox(dialect=Dialect.parse("calendar_read=removed")) as sb, client_for(sb) as client:
+        first = run_import(
+            source, mapping, client=client, journal_path=tmp_path / "A.db", options=FAST
+        )
+        moved = first.results[2].appointment_id
+        record = sb.store.appointment(moved)
+        assert record is not None
+        offset = ZoneInfo("Europe/Berlin").utcoffset(datetime.fromisoformat(record["start_dt"]))
+        assert offset is not None
+        later = {
+            k: (datetime.fromisoformat(record[k]) + offset).strftime("%Y-%m-%d %H:%M:%S")
+            for k in ("start_dt", "end_dt")
+        }
+        edit_in_onoffice(sb, moved, **later)
+        again = run_import(
+            source, mapping, client=client, journal_path=tmp_path / f"{where}.db", options=FAST
+        )
+    assert again.results[2].status == "conflict", again.results[2]
+    assert again.results[2].appointment_id == moved
+    quiet = "already-created" if where == "A" else "exists"
+    assert again.counts() == {"conflict": 1, quiet: 9}, again.counts()

@@ -416,13 +416,19 @@ def read_period(
 
 
 def read_modified(
-    client: OnOfficeClient, since: datetime, until: datetime, max_reads: int | None = None
+    client: OnOfficeClient,
+    since: datetime,
+    until: datetime,
+    max_reads: int | None = None,
+    now: datetime | None = None,
 ) -> Period:
     """Every appointment (everyone's, cancelled ones too) last edited between two moments (UTC,
     as `modified` is kept, §5.2): what changed in onOffice while a run was sending. A window
-    that fills the 500 cap is split in halves; a single second that still fills it, or a read
-    past ``max_reads`` (a server that ignores the window fills every half), is reported as
-    incomplete. Raises :class:`ActionRefused` where the server has no read calendar."""
+    that fills the 500 cap is split in halves (first at ``now``, where it reaches past it: the
+    edits lie before, and halving the time ahead would spend reads on nothing); a single second
+    that still fills it, or a read past ``max_reads`` (a server that ignores the window fills
+    every half), is reported as incomplete. Raises :class:`ActionRefused` where the server has
+    no read calendar."""
     found: dict[Id, Appointment] = {}
     reads, complete = 0, True
     todo = [(since, until)]
@@ -445,7 +451,7 @@ def read_modified(
             if (b - a).total_seconds() <= 1:
                 complete = False
             else:
-                middle = a + (b - a) / 2
+                middle = now if now is not None and a < now < b else a + (b - a) / 2
                 todo += [(a, middle), (middle, b)]
     return Period(list(found.values()), complete, reads)
 

@@ -347,7 +347,41 @@ def _calibrated(
             # the file writes: it cannot be told whether the type is still the import's (a
             # removed row's type no row writes now)
             out[n] = replace(found, unseen=found.unseen | {"type"})
-    return out
+    return _one_time_reading(out)
+
+
+def _one_time_reading(seen: dict[int, Appointment]) -> dict[int, Appointment]:
+    """appointmentList's times read the one way the import's own appointments show them.
+
+    Whether its ``+00:00`` is real UTC is UNDOCUMENTED (§5.1), so a read keeps both readings;
+    but then an appointment a person moved by exactly the offset (1 h in winter, 2 h in
+    summer) still matched its stamp and the move was never a conflict. The reading under which
+    more of the list's stamped appointments (two at least) show the start and end written is
+    the account's; a tie keeps both."""
+    votes = [0, 0]
+    for found in seen.values():
+        stamp = read_stamp(found.note)
+        if len(found.readings) != 2 or stamp is None or not stamp.fields:
+            continue
+        for i, (start, end) in enumerate(found.readings):
+            if written_among(stamp.fields, "start", [start]) is not None and (
+                written_among(stamp.fields, "end", [end]) is not None
+            ):
+                votes[i] += 1
+    if max(votes) < 2 or votes[0] == votes[1]:
+        return dict(seen)
+    k = votes.index(max(votes))
+    return {
+        n: found
+        if len(found.readings) != 2
+        else replace(
+            found,
+            readings=(found.readings[k],),
+            starts=frozenset({found.readings[k][0]}),
+            ends=frozenset({found.readings[k][1]}),
+        )
+        for n, found in seen.items()
+    }
 
 
 def _priors(

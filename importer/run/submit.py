@@ -1008,6 +1008,8 @@ class _Sending:
                 batch = [self.queue.popleft() for _ in range(size)]
             batch = [item for item in batch if item.step.row not in self.report.results]
             if batch:
+                if watch is not None:
+                    watch.sent += len(batch)
                 return [(self.runner.do, item) for item in batch]
         return []
 

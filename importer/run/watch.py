@@ -23,9 +23,10 @@ creates (``contract.IDS_GROW_WITH_CREATES``), so the run that holds the higher i
 later and surely sees the other; it deletes its own and takes the other's (:meth:`twins`).
 
 A server that ignores the window of a read by `modified` (it answers older appointments) or
-shows more edits than :data:`MAX_LOOK_READS` pages is not asked so again: the run looks for its
-next rows by their references instead and says so (:attr:`notice`). A server that records
-`modified` more than :data:`OVERLAP` before a write becomes visible hides it from one look.
+shows more edits than :data:`MAX_LOOK_READS` pages (more by the run's own rows, :attr:`cap`)
+is not asked so again: the run looks for its next rows by their references instead and says so
+(:attr:`notice`). A server that records `modified` more than :data:`OVERLAP` before a write
+becomes visible hides it from one look.
 ``README.md`` ("Two runs at once") gives the measured figures.
 """
 
@@ -53,6 +54,12 @@ NEVER: Final = "9999-12-31 23:59:59"
 # Pages of 500 one look may read: more edits than that since the last look, or a server that
 # ignores the window (every half of it fills the page again), and the run stops asking so.
 MAX_LOOK_READS: Final = 8
+# ... and this many more per page of rows the run itself has sent: its own writes are edits a
+# look shows too. Halving a window of them costs about 4 reads a page where they are spread
+# evenly (41 for the last look of 5,000 rows), more where they are not (4 fell short for one
+# of 20,000). A last look over a large import ran past the 8 and fell back to a read per row
+# (1.99 API actions per row).
+READS_PER_PAGE_SENT: Final = 8
 
 
 @dataclass
@@ -69,6 +76,7 @@ class Watch:
     # (appointment, modified) of the list as already read: a write is new when it is not here
     known: set[tuple[int, str]] = field(default_factory=set)
     reads: int = 0
+    sent: int = 0  # rows this run has sent so far (their writes are edits a look shows)
     supported: bool = True  # the server reads by `modified` (it has read calendar)
     recent: bool = False  # another run had written the list shortly before the first read
     began: float = 0.0  # time.monotonic() of the first read
@@ -132,7 +140,7 @@ class Watch:
         started = datetime.fromtimestamp(self.client.server_now(), UTC).replace(tzinfo=None)
         try:
             period = read_modified(
-                self.client, self.since, started + timedelta(days=1), MAX_LOOK_READS
+                self.client, self.since, started + timedelta(days=1), self.cap, now=started
             )
         except ActionRefused as exc:
             if exc.errorcode not in contract.UNKNOWN_ACTION_CODES:
@@ -164,6 +172,12 @@ class Watch:
             self.known.add(write)
         return out
 
+    @property
+    def cap(self) -> int:
+        """The reads one look may take (:data:`MAX_LOOK_READS`, more for the run's own rows)."""
+        pages = -(-self.sent // contract.READ_PAGE_CAP)
+        return MAX_LOOK_READS + READS_PER_PAGE_SENT * pages
+
     def _answered_window(self, appointments: list[Appointment], complete: bool) -> bool:
         """Whether the server answered the look as asked; if not (it ignores the window, or
         more than :data:`MAX_LOOK_READS` pages changed), it is not asked so again."""
@@ -176,7 +190,7 @@ class Watch:
         elif not complete:
             why = _(
                 "more appointments were edited in onOffice during this run than {n} reads show"
-            ).format(n=MAX_LOOK_READS)
+            ).format(n=self.cap)
         else:
             return True
         self.supported = False
