@@ -53,6 +53,9 @@ SWEPT = {
     "test_living",
     "test_truth",
 }
+# Of these, the longest sweeps (about 90 test-seconds together) run their random-dialect reading
+# in CI's share (marker ci_share, with the seed printed): the default run keeps the documented one.
+SWEPT_IN_CI_SHARE = {"test_identity", "test_living"}
 
 
 def dialect_seed() -> int:
@@ -95,9 +98,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("documented")
     if marker is not None and not marker.args:
         return
+    marks = [pytest.mark.ci_share] if module in SWEPT_IN_CI_SHARE else []
     metafunc.parametrize(
         "swept_dialect",
-        ["", f"random:{dialect_seed()}"],
+        ["", pytest.param(f"random:{dialect_seed()}", marks=marks)],
         ids=["documented", "random-dialect"],
         indirect=True,
     )
