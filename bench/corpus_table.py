@@ -34,6 +34,7 @@ from importer import check  # noqa: E402
 from importer.core.errors import ImporterError  # noqa: E402
 from importer.onoffice.client import OnOfficeClient  # noqa: E402
 from importer.sandbox import Sandbox  # noqa: E402
+from tests.helpers import computer  # noqa: E402
 
 ICS = ROOT / "mappings" / "ics.yaml"
 CORPUS: list[tuple[Path, str, Path]] = [  # file, the program it imitates, its mapping
@@ -78,15 +79,9 @@ CREATED = "created"
 
 
 def _env(sb: Sandbox, home: Path) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ONOFFICE")},
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "ONOFFICE_API_URL": sb.url,
-        "ONOFFICE_TOKEN": sb.credentials.token,
-        "ONOFFICE_SECRET": sb.credentials.secret,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+    """A computer of its own (tests.helpers.computer) whose CLI finds this checkout."""
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    return {**computer(sb, home), "PYTHONPATH": path}
 
 
 def _statuses(results: Path) -> list[str]:
