@@ -15,11 +15,13 @@ import pytest
 
 from importer import check
 from importer.core.errors import ExitCode
+from importer.rules.check import prepare
+from importer.run.submit import planned_check, run_import
 from importer.sandbox import Sandbox
 from samples.make_samples import OUTLOOK_TZ
 
 from .files import write_csv
-from .helpers import cli, edit_in_onoffice, sheet_rows, write
+from .helpers import cli, client_for, edit_in_onoffice, sheet_rows, write
 from .helpers import rows as list_rows
 
 ROOT = Path(__file__).parent.parent
@@ -840,6 +842,38 @@ def test_a_dropped_alarm_is_said_on_screen_and_on_every_later_run_from_any_compu
     back = cli(args, sandbox, tmp_path / "pc", tmp_path)
     assert "onOffice keeps" not in back.stdout, back.stdout
     assert results()[0]["Error"] in (None, ""), results()
+
+
+def test_the_check_plans_say_a_dropped_alarm_stays_in_onoffice(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Issue 32, point 7, in the dry run: a check's plan of a re-export without its alarm said
+    "update" and nothing else, though the run that follows says the reminder stays; the plan
+    says it too (and again once the row is updated: onOffice still holds the reminder)."""
+    event = "UID:r\nSUMMARY:Sprechstunde\nDTSTART:20270301T100000\nDTEND:20270301T110000"
+    alarm = "\nBEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM"
+    source = calendar(tmp_path, event + alarm)
+    journal = tmp_path / "j.sqlite"
+
+    def plan() -> tuple[dict[int, str], dict[int, str]]:
+        prepared = prepare(source, ICS_MAPPING)
+        planned = planned_check(client, source, prepared, journal_path=journal)
+        return planned.plan, planned.plan_notes
+
+    with client_for(sandbox) as client:
+        made = run_import(source, ICS_MAPPING, client=client, journal_path=journal)
+        assert made.counts() == {"created": 1}
+        unchanged = plan()  # nothing stays that the file does not set
+        assert unchanged == ({2: "unchanged"}, {2: f"appointment {made.results[2].appointment_id}"})
+        calendar(tmp_path, event)
+        said = "the reminder stays in onOffice: the onOffice API has no way to remove it"
+        actions, notes = plan()
+        assert actions == {2: "update"} and notes[2].endswith("; " + said), notes
+        assert run_import(source, ICS_MAPPING, client=client, journal_path=journal).counts() == {
+            "updated": 1
+        }
+        actions, notes = plan()
+    assert actions == {2: "unchanged"} and notes[2].endswith("; " + said), (actions, notes)
 
 
 def test_a_dropped_exdate_is_said_to_stay_left_out_unless_the_series_goes(

@@ -76,6 +76,8 @@ from .runner import (
     RunReport,
     Signature,
     Status,
+    filled,
+    kept_fields,
     kept_words,
 )
 from .settle import find_references
@@ -551,6 +553,17 @@ def fill_plan(checked: CheckReport, done: Reconciled) -> None:
     checked.plan = {row: PLAN_WORDS[step.action] for row, step in plan.steps.items()}
     checked.plan_removed = len(plan.removed)
     checked.plan_notes = {row: plan_note(step) for row, step in plan.steps.items()}
+    sent = {o.row: o.parameters for o in checked.outcomes}
+    mapped = filled(checked)
+    for row, step in plan.steps.items():  # what the run would say stays in onOffice
+        if step.prior is None or step.action not in (identity.UPDATE, identity.UNCHANGED):
+            continue
+        entry = step.prior.entry if step.action == identity.UPDATE else None
+        kept = kept_fields(entry, sent.get(row) or {}, step.prior.found, mapped)
+        if kept:
+            stays = _("{fields} stays in onOffice: the onOffice API has no way to remove it")
+            said = stays.format(fields=kept_words(kept))
+            checked.plan_notes[row] = "; ".join(filter(None, (checked.plan_notes[row], said)))
     checked.questions = [(q.rows, q.appointments) for q in plan.questions]
     asked = {a for q in plan.questions for a in q.appointments}
     checked.asked_about = {
