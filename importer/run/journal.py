@@ -55,6 +55,7 @@ from ..onoffice.reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
 CANCELED_REMOVED = "canceled-removed"  # undo action: a run cancelled it, its row left the file
+UNDO_DELETED, UNDO_CANCELED = "deleted", "canceled"  # undo actions: undo's, a twin deleted
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -604,7 +605,7 @@ def recall_account(client: OnOfficeClient, path: str | Path | None = None) -> No
 
 def deleted(undone: dict[int, str]) -> frozenset[int]:
     """The appointments :meth:`Journal.undone_ids` says were deleted (known gone)."""
-    return frozenset(n for n, action in undone.items() if action == "deleted")
+    return frozenset(n for n, action in undone.items() if action == UNDO_DELETED)
 
 
 def deleted_in(path: str | Path) -> frozenset[int]:

@@ -456,7 +456,7 @@ class Runner:
         held = self.payload(step, params, theirs)
         content = _content(step, params)
         self._journal(self.journal.adopt, step.key, self._source_row(step), held, series, content)
-        self._journal(self.journal.undone, ours, "deleted")
+        self._journal(self.journal.undone, ours, jr.UNDO_DELETED)
         return RowResult(
             step.row,
             EXISTS,

@@ -47,7 +47,17 @@ from ..onoffice.readback import (
 )
 from ..onoffice.reference import list_name, read_stamp
 from ..source.load import load_table
-from .journal import CANCELED_REMOVED, CREATED, UNDONE, Entry, Journal, entry_list, ledger_path
+from .journal import (
+    CANCELED_REMOVED,
+    CREATED,
+    UNDO_CANCELED,
+    UNDO_DELETED,
+    UNDONE,
+    Entry,
+    Journal,
+    entry_list,
+    ledger_path,
+)
 from .state import INTACT, Wanted, collapse, every_user, read_state, restamped
 from .submit import preflight, split_outcomes
 
@@ -272,7 +282,7 @@ def undo_import(
             UndoItem(
                 i,
                 a.source_row,
-                DELETED if done[i] == "deleted" else CANCELED,
+                DELETED if done[i] == UNDO_DELETED else CANCELED,
                 _(UNDONE_EARLIER),
             )
             for i, a in sorted(agreed.items())
@@ -464,7 +474,7 @@ def _made_elsewhere(
         if found is None:  # undone here before (gone, or not told where it is now), else
             # not told whose it is: a disagreement
             if n in unknown and n in done:
-                word = DELETED if done[n] == "deleted" else CANCELED
+                word = DELETED if done[n] == UNDO_DELETED else CANCELED
                 settled.append(UndoItem(n, unknown[n], word, _(UNDONE_EARLIER)))
             continue
         if stamp is None or not stamp.complete or stamp.list_tag != state.list_tag:
@@ -555,7 +565,7 @@ def _undo_one(
         current = find_appointment(client, appointment, written)
         current = current and normalised(client, current)
         if current is None:
-            journal.undone(appointment, "deleted")
+            journal.undone(appointment, UNDO_DELETED)
             return UndoItem(appointment, item.source_row, GONE, _("not in onOffice any more"))
         why = None if force else changed_by_someone(current, imported)
         if why is not None:
@@ -563,10 +573,10 @@ def _undo_one(
         if cancel:
             data = restamped(current, cancelled=True, run=run, at=int(client.server_now()))
             client.modify_appointment(appointment, {"data": data})
-            journal.undone(appointment, "canceled")
+            journal.undone(appointment, UNDO_CANCELED)
             return UndoItem(appointment, item.source_row, CANCELED)
         client.delete_appointment(appointment)
-        journal.undone(appointment, "deleted")
+        journal.undone(appointment, UNDO_DELETED)
         return UndoItem(appointment, item.source_row, DELETED)
     except ActionRefused as exc:
         return UndoItem(appointment, item.source_row, FAILED, exc.server_message)
