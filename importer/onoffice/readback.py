@@ -678,8 +678,7 @@ def changed_fields(found: Appointment, digests: str) -> list[str] | None:
         if stamped not in {_digest([name, v], size) for v in shown[name]}:
             out.append(name)
     if "participants" in out and found.users is None:
-        stamped = digests[FIELDS.index("participants") * size :][:size]
-        told = _explicit_told(found, stamped)
+        told = _explicit_told(found, digests)
         if told is None:
             return None  # group members may stand beside the explicit ones
         if told:
@@ -694,7 +693,7 @@ MEMBERS_TRIED = 8
 MEMBERS_LISTED = 255
 
 
-def _explicit_told(found: Appointment, stamped: str) -> bool | None:
+def _explicit_told(found: Appointment, digests: str) -> bool | None:
     """Whether the participants the stamp's digest names may be the explicit ones of a read
     that lists the groups' members among them: they are the listed ones who are no members,
     and any of the listed members (the explicit ones a read lists either way). None where the
@@ -710,9 +709,9 @@ def _explicit_told(found: Appointment, stamped: str) -> bool | None:
         choices = [set(), *({m} for m in maybe)]
     else:
         return None
-    for chosen in choices:
-        if _digest(["participants", _sorted_ids(sure | chosen)], FIELD_DIGEST_SIZE) == stamped:
-            return True
+    candidates = (_sorted_ids(sure | chosen) for chosen in choices)
+    if written_among(digests, "participants", candidates) is not None:
+        return True
     return False if every else None
 
 
