@@ -55,7 +55,8 @@ from ..onoffice.reference import list_name
 
 SENDING, UNKNOWN, FAILED, CREATED, UNDONE = "sending", "unknown", "failed", "created", "undone"
 CANCELED_REMOVED = "canceled-removed"  # undo action: a run cancelled it, its row left the file
-UNDO_DELETED, UNDO_CANCELED = "deleted", "canceled"  # undo actions: undo's, a twin deleted
+# undo actions: deleted (by undo, or a twin a run made and deleted), cancelled by undo
+UNDO_DELETED, UNDO_CANCELED = "deleted", "canceled"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
